@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import type { Engine } from '../runtime/engine.js';
+
+function landlock(): string {
+  try {
+    const lsm = readFileSync('/sys/kernel/security/lsm', 'utf8');
+    return lsm.split(',').includes('landlock') ? 'enabled' : 'not enabled';
+  } catch {
+    /* securityfs not mounted: look for the syscalls in the kernel's symbol table */
+  }
+  try {
+    return /landlock_create_ruleset/.test(readFileSync('/proc/kallsyms', 'utf8')) ? 'available (kernel has the syscalls)' : 'not in this kernel';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function version(bin: string | undefined): string | undefined {
+  if (!bin) return undefined;
+  try {
+    return execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the host offers, for `moat info`. */
+export function hostInfo(engine: Engine): Record<string, unknown> {
+  const h = engine.deps.host;
+  const maps = 'error' in h.idmaps ? undefined : h.idmaps;
+  return {
+    user: { name: h.user, uid: h.uid, gid: h.gid, supplementaryGroups: h.groups },
+    userNamespaces: {
+      available: h.userns.available,
+      ...(h.userns.reason ? { reason: h.userns.reason } : {}),
+      subuid: h.subuids,
+      subgid: h.subgids,
+      newuidmap: h.tools.newuidmap ?? null,
+      newgidmap: h.tools.newgidmap ?? null,
+      mapping: maps ? maps.mode : 'unavailable',
+      ...(maps ? { uidMap: maps.uidMap, gidMap: maps.gidMap } : { error: (h.idmaps as { error: string }).error }),
+      note:
+        maps?.mode === 'single'
+          ? 'no subordinate ID range: single-ID mapping, only container root exists (add a range to /etc/subuid and /etc/subgid)'
+          : 'rootless runc never calls setgroups: the supplementary groups above reach the container (as the overflow group unless mapped)',
+    },
+    cgroups: { version: h.cgroup.version, delegated: h.cgroup.delegated, notDelegated: h.cgroup.missing },
+    security: {
+      seccomp: h.seccomp,
+      landlock: landlock(),
+      apparmor: h.apparmor ? 'enabled' : 'not enabled in this kernel',
+      noNewPrivileges: true,
+    },
+    overlayfs: h.overlay,
+    runtime: { name: 'runc', path: h.tools.runc ?? null, version: version(h.tools.runc) ?? null },
+    init: h.tools.init ?? null,
+    paths: { data: engine.deps.paths.data, runtime: engine.deps.paths.runtime },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The one request path. The CLI (in-process) and the HTTP API build the same request
+ * `{subject, method, path, body}` and hand it here: match a route → validate the body against the
+ * route's JSON schema → resolve facts (image, spec about to run) → ask the decision hook → log the
+ * decision → only then call the handler. There is no other way to reach a handler.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { ValidateFunction } from 'ajv';
+import { ApiError } from './errors.js';
+
+export interface Subject {
+  uid: number;
+  user: string;
+  /** How the request arrived. */
+  via: 'cli' | 'api';
+}
+
+/** Streams for requests that attach (run, logs -f, exec); the CLI passes its own stdio. */
+export interface RequestIo {
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  progress?: (msg: string) => void;
+}
+
+export interface ApiRequest {
+  subject: Subject;
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  io?: RequestIo;
+}
+
+export interface RouteContext<B = unknown> {
+  req: ApiRequest;
+  body: B;
+  params: Record<string, string>;
+  facts: Record<string, unknown>;
+}
+
+export interface Route<B = unknown> {
+  method: ApiRequest['method'];
+  /** `/containers/:id/start` style pattern. */
+  path: string;
+  /** Stable action name the policy sees, e.g. `container.run`. */
+  action: string;
+  /** JSON schema of the body (every route has one; `{type:'object'}` at least). */
+  body: Record<string, unknown>;
+  /** Resolve what the policy needs to decide (runs after validation, before the decision). */
+  facts?: (ctx: RouteContext<B>) => Promise<Record<string, unknown>>;
+  handler: (ctx: RouteContext<B>) => Promise<unknown>;
+}
+
+export interface DecisionInput {
+  subject: Subject;
+  method: string;
+  path: string;
+  action: string;
+  params: Record<string, string>;
+  body: unknown;
+  facts: Record<string, unknown>;
+}
+
+export interface Decision {
+  allow: boolean;
+  reasons: string[];
+  /** Which policy decided (for the decision log). */
+  policy: string;
+}
+
+export type DecisionHook = (input: DecisionInput) => Promise<Decision>;
+
+export interface DecisionLogger {
+  (entry: { decision: Decision; input: Omit<DecisionInput, 'facts' | 'body'> & { facts: string[] }; ms: number }): void;
+}
+
+/** Allow everything: the hook used when no policy is configured (each decision is still logged). */
+export const allowAll: DecisionHook = async () => ({ allow: true, reasons: [], policy: 'builtin:allow-all' });
+
+interface Compiled {
+  route: Route;
+  re: RegExp;
+  keys: string[];
+  validate?: ValidateFunction;
+}
+
+let ajvInstance: import('ajv').Ajv | undefined;
+async function compile(schema: Record<string, unknown>): Promise<ValidateFunction> {
+  if (!ajvInstance) {
+    const { Ajv } = await import('ajv');
+    ajvInstance = new Ajv({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false });
+  }
+  return ajvInstance.compile(schema);
+}
+
+export class Router {
+  private readonly compiled: Compiled[];
+
+  constructor(
+    routes: Route<never>[],
+    private hook: DecisionHook = allowAll,
+    private readonly logDecision?: DecisionLogger,
+  ) {
+    this.compiled = routes.map((r) => {
+      const keys: string[] = [];
+      const re = new RegExp(
+        '^' + r.path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
+          keys.push(k);
+          return '([^/]+)';
+        }) + '$',
+      );
+      return { route: r as Route, re, keys };
+    });
+  }
+
+  setDecisionHook(hook: DecisionHook): void {
+    this.hook = hook;
+  }
+
+  routes(): Route[] {
+    return this.compiled.map((c) => c.route);
+  }
+
+  async handle(req: ApiRequest): Promise<unknown> {
+    const [pathOnly] = req.path.split('?');
+    let found: { c: Compiled; params: Record<string, string> } | undefined;
+    let methodMismatch = false;
+    for (const c of this.compiled) {
+      const m = c.re.exec(pathOnly);
+      if (!m) continue;
+      if (c.route.method !== req.method) {
+        methodMismatch = true;
+        continue;
+      }
+      const params: Record<string, string> = {};
+      c.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      found = { c, params };
+      break;
+    }
+    if (!found) {
+      throw new ApiError('API_NOT_FOUND', methodMismatch ? `${req.method} is not allowed on ${pathOnly}` : `no such endpoint: ${req.method} ${pathOnly}`);
+    }
+    const { c, params } = found;
+    c.validate ??= await compile(c.route.body);
+    const body = structuredClone(req.body ?? {});
+    if (!c.validate(body)) {
+      const errs = (c.validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+      throw new ApiError('API_INVALID_REQUEST', `invalid request to ${c.route.action}: ${errs.join('; ')}`, { details: { errors: errs } });
+    }
+    const ctx: RouteContext = { req, body, params, facts: {} };
+    if (c.route.facts) ctx.facts = await c.route.facts(ctx);
+    const input: DecisionInput = { subject: req.subject, method: req.method, path: pathOnly, action: c.route.action, params, body, facts: ctx.facts };
+    const t0 = performance.now();
+    let decision: Decision;
+    try {
+      decision = await this.hook(input);
+    } catch (e) {
+      // Fail closed: a policy that cannot decide denies.
+      throw new ApiError('POLICY_ERROR', `the policy could not decide ${c.route.action}: ${(e as Error).message}`, { cause: e, hint: 'fix the policy (moat policy check) and retry' });
+    }
+    this.logDecision?.({ decision, input: { subject: input.subject, method: input.method, path: input.path, action: input.action, params, facts: Object.keys(ctx.facts) }, ms: performance.now() - t0 });
+    if (!decision.allow) {
+      throw new ApiError('POLICY_DENIED', `${c.route.action} denied by ${decision.policy}${decision.reasons.length ? `: ${decision.reasons.join('; ')}` : ''}`, {
+        details: { reasons: decision.reasons, policy: decision.policy },
+        hint: 'ask the owner of the policy, or change the request',
+      });
+    }
+    return c.route.handler(ctx);
+  }
+}

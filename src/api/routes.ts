@@ -1,0 +1,168 @@
+/**
+ * Every operation moat offers, as routes of the one router. Handlers are thin: they call the
+ * engine (containers) or the image store; the CLI and the HTTP API only build requests.
+ */
+import type { Engine, ContainerPlan } from '../runtime/engine.js';
+import type { RunOptions } from '../runtime/options.js';
+import type { Route, RouteContext, RequestIo } from './router.js';
+import * as S from './schemas.js';
+import { hostInfo } from './info.js';
+import { ApiError } from './errors.js';
+
+type Ctx<B> = RouteContext<B>;
+
+function io(ctx: Ctx<unknown>): RequestIo {
+  if (!ctx.req.io) throw new ApiError('API_INVALID_REQUEST', `${ctx.req.path} needs attached streams`);
+  return ctx.req.io;
+}
+
+/** Facts the policy sees about a container that is about to be created. */
+function planFacts(plan: ContainerPlan): Record<string, unknown> {
+  return {
+    image: { ref: plan.opts.image, id: plan.image.id, manifestDigest: plan.image.manifestDigest, names: plan.image.names },
+    spec: plan.spec,
+    limits: plan.limits,
+    warnings: plan.warnings,
+  };
+}
+
+export function containerRoutes(engine: Engine): Route<never>[] {
+  const planOf = (ctx: Ctx<unknown>) => ctx.facts.plan as ContainerPlan;
+  const routes: Route<never>[] = [
+    {
+      method: 'GET',
+      path: '/info',
+      action: 'system.info',
+      body: S.empty,
+      handler: async () => hostInfo(engine),
+    },
+    {
+      method: 'POST',
+      path: '/containers/create',
+      action: 'container.create',
+      body: S.runBody,
+      facts: async (ctx: Ctx<{ options: RunOptions }>) => {
+        const plan = await engine.plan(ctx.body.options, ctx.req.io?.progress);
+        return { plan, ...planFacts(plan) };
+      },
+      handler: async (ctx: Ctx<{ options: RunOptions }>) => {
+        const rec = await engine.commit(planOf(ctx));
+        return { id: rec.id, name: rec.name, warnings: rec.warnings };
+      },
+    } satisfies Route<{ options: RunOptions }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/containers/run',
+      action: 'container.run',
+      body: S.runBody,
+      facts: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
+        const plan = await engine.plan(ctx.body.options, ctx.req.io?.progress);
+        return { plan, ...planFacts(plan) };
+      },
+      handler: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
+        const rec = await engine.commit(planOf(ctx));
+        if (ctx.body.detach) {
+          try {
+            await engine.startDetached(rec.id);
+          } catch (e) {
+            if (rec.options.rm) await engine.remove(rec.id, true).catch(() => {});
+            throw e;
+          }
+          return { id: rec.id, name: rec.name, warnings: rec.warnings };
+        }
+        const s = io(ctx);
+        const out = await engine.runAttached(rec, { stdin: rec.options.interactive ? s.stdin : undefined, stdout: s.stdout, stderr: s.stderr });
+        if (rec.options.rm) await engine.remove(rec.id, true);
+        return { id: rec.id, name: rec.name, exitCode: out.exitCode, started: out.started, error: out.error, warnings: rec.warnings };
+      },
+    } satisfies Route<{ options: RunOptions; detach?: boolean }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/containers/:id/start',
+      action: 'container.start',
+      body: S.empty,
+      handler: async (ctx) => {
+        const rec = await engine.startDetached(ctx.params.id);
+        return { id: rec.id, name: rec.name };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers',
+      action: 'container.list',
+      body: S.listBody,
+      handler: async (ctx: Ctx<{ all?: boolean }>) => engine.list(Boolean(ctx.body.all)),
+    } satisfies Route<{ all?: boolean }> as Route<never>,
+    {
+      method: 'GET',
+      path: '/containers/:id/json',
+      action: 'container.inspect',
+      body: S.empty,
+      handler: async (ctx) => engine.inspect(ctx.params.id),
+    },
+    {
+      method: 'GET',
+      path: '/containers/:id/logs',
+      action: 'container.logs',
+      body: S.logsBody,
+      handler: async (ctx: Ctx<{ follow?: boolean; timestamps?: boolean; tail?: number }>) => {
+        await engine.logs(ctx.params.id, io(ctx), { follow: Boolean(ctx.body.follow), timestamps: ctx.body.timestamps, tail: ctx.body.tail });
+        return {};
+      },
+    } satisfies Route<{ follow?: boolean }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/containers/:id/stop',
+      action: 'container.stop',
+      body: S.stopBody,
+      handler: async (ctx: Ctx<{ timeout?: number }>) => {
+        const r = await engine.stop(ctx.params.id, ctx.body.timeout ?? 10);
+        return { id: r.id, name: r.name, status: r.status, exitCode: r.exitCode };
+      },
+    } satisfies Route<{ timeout?: number }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/containers/:id/kill',
+      action: 'container.kill',
+      body: S.killBody,
+      handler: async (ctx: Ctx<{ signal?: string }>) => {
+        const r = await engine.kill(ctx.params.id, ctx.body.signal ?? 'KILL');
+        return { id: r.id, name: r.name };
+      },
+    } satisfies Route<{ signal?: string }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/containers/:id/wait',
+      action: 'container.wait',
+      body: S.empty,
+      handler: async (ctx) => {
+        const r = await engine.wait(ctx.params.id);
+        return { id: r.id, exitCode: r.exitCode, oomKilled: r.oomKilled ?? false };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/containers/:id',
+      action: 'container.remove',
+      body: S.forceBody,
+      handler: async (ctx: Ctx<{ force?: boolean }>) => ({ id: await engine.remove(ctx.params.id, Boolean(ctx.body.force)) }),
+    } satisfies Route<{ force?: boolean }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/containers/:id/exec',
+      action: 'container.exec',
+      body: S.execBody,
+      handler: async (ctx: Ctx<{ cmd: string[]; env?: string[]; user?: string; workdir?: string; interactive?: boolean }>) => {
+        const s = io(ctx);
+        const exitCode = await engine.exec(ctx.params.id, ctx.body.cmd, {
+          env: ctx.body.env ?? [],
+          user: ctx.body.user,
+          workdir: ctx.body.workdir,
+          stdio: { stdin: ctx.body.interactive ? s.stdin : undefined, stdout: s.stdout, stderr: s.stderr },
+        });
+        return { exitCode };
+      },
+    } satisfies Route<{ cmd: string[] }> as Route<never>,
+  ];
+  return routes;
+}

@@ -1,0 +1,92 @@
+/** JSON schemas of request bodies. The router refuses anything else (additionalProperties: false). */
+
+const str = { type: 'string' };
+const strArr = { type: 'array', items: { type: 'string' } };
+const posInt = { type: 'integer', minimum: 1 };
+
+export const empty = { type: 'object', additionalProperties: false, properties: {} };
+
+export const runOptions = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['image', 'env', 'volumes', 'tmpfs', 'readWrite', 'capAdd', 'ulimits', 'init', 'rm', 'interactive', 'labels'],
+  properties: {
+    image: { type: 'string', minLength: 1, maxLength: 1024 },
+    name: { type: 'string', minLength: 1, maxLength: 128 },
+    cmd: strArr,
+    entrypoint: strArr,
+    env: { type: 'array', items: { type: 'string', pattern: '^[^=]+=' } },
+    workdir: { type: 'string', pattern: '^/' },
+    user: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$' },
+    hostname: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$' },
+    volumes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['host', 'container', 'readonly'],
+        properties: { host: { type: 'string', pattern: '^/' }, container: { type: 'string', pattern: '^/' }, readonly: { type: 'boolean' } },
+      },
+    },
+    tmpfs: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['path', 'options'], properties: { path: { type: 'string', pattern: '^/' }, options: strArr } },
+    },
+    readWrite: { type: 'boolean' },
+    capAdd: strArr,
+    memory: posInt,
+    pidsLimit: posInt,
+    cpus: { type: 'number', exclusiveMinimum: 0, maximum: 1024 },
+    ulimits: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'soft', 'hard'],
+        properties: { name: str, soft: { type: 'integer', minimum: 0 }, hard: { type: 'integer', minimum: 0 } },
+      },
+    },
+    init: { type: 'boolean' },
+    rm: { type: 'boolean' },
+    interactive: { type: 'boolean' },
+    seccompProfile: { type: 'string', pattern: '^/' },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
+
+export const runBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['options'],
+  properties: { options: runOptions, detach: { type: 'boolean' }, start: { type: 'boolean' } },
+};
+
+export const listBody = { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean' } } };
+export const forceBody = { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean' } } };
+export const stopBody = { type: 'object', additionalProperties: false, properties: { timeout: { type: 'integer', minimum: 0, maximum: 86400 } } };
+export const killBody = { type: 'object', additionalProperties: false, properties: { signal: { type: 'string', pattern: '^[A-Za-z0-9+-]{1,16}$' } } };
+export const logsBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { follow: { type: 'boolean' }, timestamps: { type: 'boolean' }, tail: { type: 'integer', minimum: 0 } },
+};
+export const execBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cmd'],
+  properties: {
+    cmd: { type: 'array', minItems: 1, items: str },
+    env: { type: 'array', items: { type: 'string', pattern: '^[^=]+=' } },
+    user: { type: 'string', pattern: '^\\d+(:\\d+)?$' },
+    workdir: { type: 'string', pattern: '^/' },
+    interactive: { type: 'boolean' },
+  },
+};
+export const loadBody = { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } };
+export const importBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file', 'name'],
+  properties: { file: { type: 'string', minLength: 1 }, name: { type: 'string', minLength: 1 }, changes: strArr },
+};
+export const tagBody = { type: 'object', additionalProperties: false, required: ['target'], properties: { target: { type: 'string', minLength: 1 } } };

@@ -1,0 +1,52 @@
+/**
+ * The CLI's side of the one request path: build a request, hand it to the router, return the
+ * result. The router, engine and logger are built once per process, on first use.
+ */
+import { userInfo } from 'node:os';
+import type { Logger } from 'pino';
+import { containerRoutes } from '../api/routes.js';
+import { imageRoutes } from '../api/image-routes.js';
+import { Router, type ApiRequest, type RequestIo, type DecisionHook } from '../api/router.js';
+import { openEngine } from '../runtime/context.js';
+import type { Engine } from '../runtime/engine.js';
+
+export interface App {
+  engine: Engine;
+  router: Router;
+  log: Logger;
+}
+
+let app: App | undefined;
+let logLevel = process.env.MOAT_LOG_LEVEL ?? 'warn';
+
+export function setLogLevel(level: string): void {
+  logLevel = level;
+}
+
+export async function getApp(hook?: DecisionHook): Promise<App> {
+  if (app) return app;
+  const { pino } = await import('pino');
+  const log = pino({ level: logLevel, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  const engine = openEngine();
+  const router = new Router([...containerRoutes(engine), ...imageRoutes(engine)], hook, (e) =>
+    log.info({ decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) }, e.decision.allow ? 'allowed' : 'denied'),
+  );
+  app = { engine, router, log };
+  return app;
+}
+
+export function subject(): ApiRequest['subject'] {
+  const uid = process.getuid?.() ?? 0;
+  let user = process.env.USER ?? String(uid);
+  try {
+    user = userInfo().username;
+  } catch {
+    /* keep $USER */
+  }
+  return { uid, user, via: 'cli' };
+}
+
+export async function request<T = unknown>(method: ApiRequest['method'], path: string, body: unknown = {}, io?: RequestIo): Promise<T> {
+  const a = await getApp();
+  return (await a.router.handle({ subject: subject(), method, path, body, io })) as T;
+}

@@ -1,0 +1,265 @@
+import { Command, Option } from 'commander';
+import * as path from 'node:path';
+import type { ContainerRecord } from '../runtime/state.js';
+import { defaultRunOptions, parseBytes, parseCpus, parsePositiveInt, parseTmpfs, parseUlimit, parseVolume, type RunOptions } from '../runtime/options.js';
+import { MoatError } from '../errors.js';
+import { request } from './app.js';
+import type { CliState } from './index.js';
+import { ago, json, table } from './output.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'name the container')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <uid[:gid]>', 'run as this user (numeric, or a name from the image)')
+    .option('--entrypoint <cmd>', 'override the image entrypoint ("" clears it)')
+    .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host directory (repeatable)', collect, [])
+    .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect, [])
+    .option('--read-write', 'make the root filesystem writable (default: read-only, with tmpfs on /tmp and /run)')
+    .option('--cap-add <cap>', 'grant a capability; none are granted by default (repeatable)', collect, [])
+    .option('-m, --memory <bytes>', 'memory limit, e.g. 32m (needs a delegated memory cgroup)')
+    .option('--pids-limit <n>', 'process limit (needs a delegated pids cgroup)')
+    .option('--cpus <n>', 'CPU limit, e.g. 0.5 (needs a delegated cpu cgroup)')
+    .option('--ulimit <name=soft[:hard]>', 'set an rlimit (repeatable)', collect, [])
+    .option('--init', 'run tini as PID 1 to reap zombies and forward signals')
+    .option('-i, --interactive', 'keep stdin open and pass it to the container')
+    .option('--hostname <name>', 'container hostname (default: the name or the short ID)')
+    .option('--security-opt <opt>', 'seccomp=FILE for a custom seccomp profile (repeatable)', collect, [])
+    .option('-l, --label <key=value>', 'set a label (repeatable)', collect, []);
+}
+
+interface RunFlags {
+  name?: string;
+  env: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  volume: string[];
+  tmpfs: string[];
+  readWrite?: boolean;
+  capAdd: string[];
+  memory?: string;
+  pidsLimit?: string;
+  cpus?: string;
+  ulimit: string[];
+  init?: boolean;
+  interactive?: boolean;
+  hostname?: string;
+  securityOpt: string[];
+  label: string[];
+  rm?: boolean;
+}
+
+function usage(msg: string, hint?: string): MoatError {
+  return new MoatError('CLI_USAGE', msg, { hint });
+}
+
+export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOptions {
+  const o = defaultRunOptions(image);
+  if (f.name !== undefined) o.name = f.name;
+  if (cmd.length) o.cmd = cmd;
+  if (f.entrypoint !== undefined) o.entrypoint = f.entrypoint === '' ? [] : [f.entrypoint];
+  o.env = f.env.map((e) => (e.includes('=') ? e : process.env[e] !== undefined ? `${e}=${process.env[e]}` : `${e}=`));
+  if (f.workdir) o.workdir = f.workdir;
+  if (f.user) o.user = f.user;
+  if (f.hostname) o.hostname = f.hostname;
+  o.volumes = f.volume.map((v) => {
+    const spec = parseVolume(v);
+    return { ...spec, host: path.resolve(spec.host) };
+  });
+  o.tmpfs = f.tmpfs.map(parseTmpfs);
+  o.readWrite = Boolean(f.readWrite);
+  o.capAdd = f.capAdd;
+  if (f.memory !== undefined) o.memory = parseBytes(f.memory);
+  if (f.pidsLimit !== undefined) o.pidsLimit = parsePositiveInt(f.pidsLimit, '--pids-limit');
+  if (f.cpus !== undefined) o.cpus = parseCpus(f.cpus);
+  o.ulimits = f.ulimit.map(parseUlimit);
+  o.init = Boolean(f.init);
+  o.rm = Boolean(f.rm);
+  o.interactive = Boolean(f.interactive);
+  for (const s of f.securityOpt) {
+    const m = /^seccomp[=:](.+)$/.exec(s);
+    if (!m) throw usage(`unsupported --security-opt "${s}"`, 'supported: seccomp=/path/to/profile.json');
+    o.seccompProfile = path.resolve(m[1]);
+  }
+  for (const l of f.label) {
+    const i = l.indexOf('=');
+    o.labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return o;
+}
+
+function status(c: ContainerRecord): string {
+  if (c.status === 'running') return `Up ${ago(c.startedAt).replace(/ ago$/, '')}`;
+  if (c.status === 'created') return 'Created';
+  return `Exited (${c.exitCode ?? '?'}) ${ago(c.finishedAt)}`;
+}
+
+const progress = (msg: string) => process.stderr.write(`${msg}\n`);
+
+export function registerContainerCommands(program: Command, state: CliState): void {
+  addRunOptions(
+    program
+      .command('run')
+      .description('create and start a container from an image (exit status: the container\'s)')
+      .argument('<image>', 'image name or ID')
+      .argument('[command...]', 'command and arguments (default: the image\'s)')
+      .option('--rm', 'remove the container when it exits')
+      .option('-d, --detach', 'run in the background and print the container ID')
+      .passThroughOptions(),
+  ).action(async (image: string, cmd: string[], f: RunFlags & { detach?: boolean }) => {
+    const options = toRunOptions(image, cmd, f);
+    const res = await request<{ id: string; exitCode?: number; error?: string; warnings: string[] }>(
+      'POST',
+      '/containers/run',
+      { options, detach: Boolean(f.detach) },
+      { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, progress },
+    );
+    for (const w of res.warnings) process.stderr.write(`moat: warning: ${w}\n`);
+    if (f.detach) {
+      process.stdout.write(`${res.id}\n`);
+      return;
+    }
+    if (res.error) process.stderr.write(`moat: ${res.error} [RUNTIME_START_FAILED]\n`);
+    state.exitCode = res.exitCode ?? 125;
+  });
+
+  addRunOptions(
+    program
+      .command('create')
+      .description('create a container without starting it; prints its ID')
+      .argument('<image>')
+      .argument('[command...]')
+      .option('--rm', 'remove the container when it exits')
+      .passThroughOptions(),
+  ).action(async (image: string, cmd: string[], f: RunFlags) => {
+    const res = await request<{ id: string; warnings: string[] }>('POST', '/containers/create', { options: toRunOptions(image, cmd, f) }, { stdout: process.stdout, stderr: process.stderr, progress });
+    for (const w of res.warnings) process.stderr.write(`moat: warning: ${w}\n`);
+    process.stdout.write(`${res.id}\n`);
+  });
+
+  program
+    .command('start')
+    .description('start created or stopped containers in the background')
+    .argument('<container...>')
+    .action(async (ids: string[]) => {
+      for (const id of ids) {
+        await request('POST', `/containers/${encodeURIComponent(id)}/start`);
+        process.stdout.write(`${id}\n`);
+      }
+    });
+
+  program
+    .command('ps')
+    .description('list containers')
+    .option('-a, --all', 'show all containers (default: running only)')
+    .option('-q, --quiet', 'only IDs')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (f: { all?: boolean; quiet?: boolean; format: string }) => {
+      state.json = f.format === 'json';
+      const list = await request<ContainerRecord[]>('GET', '/containers', { all: Boolean(f.all) });
+      if (state.json) {
+        process.stdout.write(json(list.map((c) => ({ Id: c.id, Names: c.name, Image: c.image, ImageID: c.imageId, Command: c.command.join(' '), Created: c.created, State: c.status, Status: status(c), ExitCode: c.exitCode ?? null, Pid: c.pid ?? null }))));
+      } else if (f.quiet) {
+        process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
+      } else {
+        process.stdout.write(
+          table(
+            list.map((c) => [c.id.slice(0, 12), c.image, JSON.stringify(c.command.join(' ').slice(0, 30)), ago(c.created), status(c), c.name]),
+            ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
+          ),
+        );
+      }
+    });
+
+  program
+    .command('logs')
+    .description("print a container's output (stdout and stderr, as they were written)")
+    .argument('<container>')
+    .option('-f, --follow', 'keep printing until the container exits')
+    .option('-t, --timestamps', 'prefix each line with its time')
+    .option('--tail <n>', 'only the last n lines')
+    .action(async (id: string, f: { follow?: boolean; timestamps?: boolean; tail?: string }) => {
+      await request('GET', `/containers/${encodeURIComponent(id)}/logs`, { follow: Boolean(f.follow), timestamps: Boolean(f.timestamps), ...(f.tail !== undefined ? { tail: Number(f.tail) } : {}) }, { stdout: process.stdout, stderr: process.stderr });
+    });
+
+  program
+    .command('stop')
+    .description('stop containers: the stop signal, then SIGKILL after the timeout')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .action(async (ids: string[], f: { time: string }) => {
+      for (const id of ids) {
+        await request('POST', `/containers/${encodeURIComponent(id)}/stop`, { timeout: Number(f.time) });
+        process.stdout.write(`${id}\n`);
+      }
+    });
+
+  program
+    .command('kill')
+    .description('send a signal to containers (default SIGKILL)')
+    .argument('<container...>')
+    .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+    .action(async (ids: string[], f: { signal: string }) => {
+      for (const id of ids) {
+        await request('POST', `/containers/${encodeURIComponent(id)}/kill`, { signal: f.signal });
+        process.stdout.write(`${id}\n`);
+      }
+    });
+
+  program
+    .command('rm')
+    .description('remove containers and everything they wrote')
+    .argument('<container...>')
+    .option('-f, --force', 'kill running containers first')
+    .action(async (ids: string[], f: { force?: boolean }) => {
+      for (const id of ids) {
+        await request('DELETE', `/containers/${encodeURIComponent(id)}`, { force: Boolean(f.force) });
+        process.stdout.write(`${id}\n`);
+      }
+    });
+
+  program
+    .command('exec')
+    .description('run a command in a running container (exit status: the command\'s)')
+    .argument('<container>')
+    .argument('<command...>')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('-u, --user <uid[:gid]>', 'run as this numeric user')
+    .option('-w, --workdir <dir>', 'working directory')
+    .option('-i, --interactive', 'pass stdin to the command')
+    .passThroughOptions()
+    .action(async (id: string, cmd: string[], f: { env: string[]; user?: string; workdir?: string; interactive?: boolean }) => {
+      const res = await request<{ exitCode: number }>(
+        'POST',
+        `/containers/${encodeURIComponent(id)}/exec`,
+        { cmd, env: f.env, ...(f.user ? { user: f.user } : {}), ...(f.workdir ? { workdir: f.workdir } : {}), interactive: Boolean(f.interactive) },
+        { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+      );
+      state.exitCode = res.exitCode;
+    });
+
+  program
+    .command('inspect')
+    .description('show containers in detail (JSON)')
+    .argument('<container...>')
+    .action(async (ids: string[]) => {
+      const out = [];
+      for (const id of ids) out.push(await request('GET', `/containers/${encodeURIComponent(id)}/json`));
+      process.stdout.write(json(out));
+    });
+
+  program
+    .command('wait')
+    .description('wait for containers to stop; prints each exit status')
+    .argument('<container...>')
+    .action(async (ids: string[]) => {
+      for (const id of ids) {
+        const r = await request<{ exitCode: number }>('POST', `/containers/${encodeURIComponent(id)}/wait`);
+        process.stdout.write(`${r.exitCode}\n`);
+      }
+    });
+}

@@ -1,0 +1,361 @@
+/**
+ * Container lifecycle: create, start (attached or detached), stop, kill, exec, wait, remove,
+ * inspect, list with reconciliation. The API handlers call these; nothing else touches runc.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, openSync, closeSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { MoatError } from '../errors.js';
+import type { ImageStore } from '../image/store.js';
+import type { ImageRecord } from '../image/types.js';
+import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
+import { nsenterArgv, removeTreeInUserns, signalNumber, type UsernsTools } from '../userns/exec.js';
+import type { IdMaps } from '../userns/idmap.js';
+import { writeFileAtomic } from '../util/fsutil.js';
+import { withLock } from '../util/lock.js';
+import type { MoatPaths } from '../util/paths.js';
+import { checkLimits, joinCgroups, removeCgroups, type Limits } from './cgroups.js';
+import { RuntimeError } from './errors.js';
+import type { HostFacts } from './host.js';
+import { printLogs } from './logs.js';
+import type { OciSeccomp, OciSpec } from './oci.js';
+import { normalizeCap, type RunOptions } from './options.js';
+import { gatedArgv, runcKill, runcState, type RuncConfig } from './runc.js';
+import { ensureImageRootfs, rootfsDir } from './rootfs.js';
+import { generateSpec } from './spec.js';
+import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
+import { supervise, type Attach, type RunOutcome } from './supervise.js';
+
+export interface EngineDeps {
+  paths: MoatPaths;
+  host: HostFacts;
+  images: ImageStore;
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/** Everything decided about a container before anything is written: the policy sees this. */
+export interface ContainerPlan {
+  id: string;
+  name: string;
+  opts: RunOptions;
+  image: ImageRecord;
+  lowerdir: string;
+  spec: OciSpec;
+  limits: Limits;
+  warnings: string[];
+}
+
+const MONITOR = fileURLToPath(new URL('./monitor-main.js', import.meta.url));
+
+export class Engine {
+  readonly containers: ContainerStore;
+  readonly runc: RuncConfig;
+  private toolsCache?: UsernsTools;
+
+  constructor(readonly deps: EngineDeps) {
+    this.containers = new ContainerStore(deps.paths);
+    this.runc = { runc: deps.host.tools.runc ?? 'runc', root: deps.paths.runcRoot };
+  }
+
+  /** The user-namespace tools, or a clear error saying what the host lacks. */
+  tools(): UsernsTools {
+    if (this.toolsCache) return this.toolsCache;
+    const h = this.deps.host;
+    if (!h.userns.available) throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, { hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)' });
+    if ('error' in h.idmaps) throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, { hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536` });
+    const maps: IdMaps = h.idmaps;
+    if (!h.tools.unshare || !h.tools.nsenter) throw new MoatError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', { hint: 'apt-get install util-linux' });
+    if (maps.mode === 'subordinate' && (!h.tools.newuidmap || !h.tools.newgidmap)) {
+      throw new MoatError('USERNS_NO_NEWUIDMAP', 'newuidmap/newgidmap are missing, so the subordinate ID ranges cannot be used', { hint: 'apt-get install uidmap' });
+    }
+    if (!h.tools.runc) throw new RuntimeError('RUNTIME_RUNC_MISSING', 'runc was not found in PATH', { hint: 'apt-get install runc (or set MOAT_RUNTIME to its path)' });
+    this.toolsCache = { unshare: h.tools.unshare, nsenter: h.tools.nsenter, callerUid: h.uid, maps };
+    return this.toolsCache;
+  }
+
+  private rootfsDeps() {
+    return { storageRoot: this.deps.paths.storage, locks: this.deps.paths.locks, blobPath: (d: string) => this.deps.images.blobPath(d), tools: this.tools() };
+  }
+
+  /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */
+  async plan(opts: RunOptions, onProgress?: (msg: string) => void): Promise<ContainerPlan> {
+    const tools = this.tools();
+    const image = await this.deps.images.resolve(opts.image);
+    const config = await this.deps.images.config(image);
+    const limits: Limits = { memory: opts.memory, pids: opts.pidsLimit, cpus: opts.cpus };
+    checkLimits(limits, this.deps.host.cgroup);
+    const caps = opts.capAdd.map(normalizeCap);
+    opts = { ...opts, capAdd: caps };
+    const seccomp = await this.seccompFor(opts);
+    const lowerdir = await ensureImageRootfs(this.rootfsDeps(), image, onProgress);
+    const id = randomBytes(32).toString('hex');
+    const name = opts.name ?? `moat_${id.slice(0, 8)}`;
+    if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid container name "${opts.name}"`, { hint: 'use letters, digits, _ . - (starting with a letter or digit)' });
+    }
+    const readText = (p: string) => fsp.readFile(path.join(lowerdir, p), 'utf8').catch(() => undefined);
+    const d = containerDirs(this.deps.paths, id);
+    const { spec, warnings } = generateSpec({
+      id,
+      opts,
+      image: config.config ?? {},
+      idmaps: tools.maps,
+      host: { arch: this.deps.host.arch, rlimits: this.deps.host.rlimits, initPath: this.deps.host.tools.init },
+      paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
+      seccomp,
+      passwd: await readText('etc/passwd'),
+      group: await readText('etc/group'),
+    });
+    for (const v of opts.volumes) {
+      const st = await fsp.stat(v.host).catch(() => undefined);
+      if (!st) throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume source ${v.host} does not exist`, { hint: 'create it first; moat does not create host directories' });
+    }
+    return { id, name, opts, image, lowerdir, spec, limits, warnings };
+  }
+
+  private async seccompFor(opts: RunOptions): Promise<OciSeccomp | null> {
+    const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch };
+    if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
+    const text = await fsp.readFile(opts.seccompProfile, 'utf8').catch((e: Error) => {
+      throw new MoatError('SECCOMP_INVALID_PROFILE', `cannot read seccomp profile ${opts.seccompProfile}: ${e.message}`);
+    });
+    const profile = parseSeccompProfile(text, opts.seccompProfile);
+    if (profile === null) return null;
+    const spec = resolveSeccomp(profile, ctx) as OciSeccomp;
+    await checkSyscallsKnown(spec as Parameters<typeof checkSyscallsKnown>[0]);
+    return spec;
+  }
+
+  /** Write the container's bundle and record (status 'created'). */
+  async commit(plan: ContainerPlan): Promise<ContainerRecord> {
+    const d = containerDirs(this.deps.paths, plan.id);
+    return withLock(path.join(this.deps.paths.locks, 'names.lock'), async () => {
+      const existing = await this.containers.list();
+      if (existing.some((c) => c.name === plan.name)) {
+        throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, { hint: `remove it with moat rm ${plan.name}, or choose another --name` });
+      }
+      const tmp = `${d.dir}.tmp`;
+      await fsp.mkdir(path.join(tmp, 'bundle', 'rootfs'), { recursive: true, mode: 0o700 });
+      await fsp.mkdir(path.join(tmp, 'upper'), { mode: 0o755 });
+      await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
+      await fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`);
+      await fsp.writeFile(path.join(tmp, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`);
+      await writeFileAtomic(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2));
+      const rec: ContainerRecord = {
+        id: plan.id,
+        name: plan.name,
+        image: plan.opts.image,
+        imageId: plan.image.id,
+        created: new Date().toISOString(),
+        status: 'created',
+        command: plan.spec.process.args,
+        options: plan.opts,
+        limits: plan.limits,
+        cgroups: {},
+        idmapMode: this.tools().maps.mode,
+        warnings: plan.warnings,
+        lowerdir: plan.lowerdir,
+      };
+      await writeFileAtomic(path.join(tmp, 'container.json'), JSON.stringify(rec, null, 2), 0o600);
+      await fsp.rename(tmp, d.dir);
+      return rec;
+    });
+  }
+
+  private superviseDeps() {
+    return { paths: this.deps.paths, store: this.containers, tools: this.tools(), runc: this.runc, cgroup: this.deps.host.cgroup, log: this.deps.log };
+  }
+
+  /** Run attached: output to the terminal and the log; returns the container's exit status. */
+  async runAttached(rec: ContainerRecord, attach: Attach): Promise<RunOutcome> {
+    return supervise(this.superviseDeps(), rec, attach, { forwardSignals: true });
+  }
+
+  /** Used by the monitor process. */
+  async superviseDetached(rec: ContainerRecord, onStarted: Parameters<typeof supervise>[3] extends infer H ? H extends { onStarted?: infer F } ? F : never : never): Promise<RunOutcome> {
+    return supervise(this.superviseDeps(), rec, undefined, { onStarted });
+  }
+
+  /** Start a created (or exited) container under a monitor process; resolves once it runs. */
+  async startDetached(ref: string): Promise<ContainerRecord> {
+    const rec = await this.containers.resolve(ref);
+    if (rec.status === 'running') throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is already running`);
+    const d = containerDirs(this.deps.paths, rec.id);
+    const logFd = openSync(path.join(d.dir, 'monitor.log'), 'a', 0o600);
+    const child = spawn(process.execPath, [MONITOR, rec.id], { detached: true, stdio: ['ignore', 'pipe', logFd], env: process.env });
+    closeSync(logFd);
+    const line = await new Promise<string>((resolve) => {
+      let buf = '';
+      child.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        if (buf.includes('\n')) resolve(buf.split('\n')[0]);
+      });
+      child.on('close', () => resolve(buf.split('\n')[0]));
+    });
+    child.stdout!.destroy();
+    child.unref();
+    let msg: { pid?: number; error?: { code: string; message: string; exitCode: number } } = {};
+    try {
+      msg = JSON.parse(line) as typeof msg;
+    } catch {
+      const log = await fsp.readFile(path.join(d.dir, 'monitor.log'), 'utf8').catch(() => '');
+      throw new RuntimeError('RUNTIME_START_FAILED', `the monitor of ${rec.name} failed: ${log.trim().split('\n').slice(-3).join(' ') || 'no output'}`);
+    }
+    if (msg.error) throw new RuntimeError('RUNTIME_START_FAILED', msg.error.message, { details: { exitCode: msg.error.exitCode } });
+    return this.containers.load(rec.id);
+  }
+
+  /** ps: every record, with 'running' checked against reality (monitor and init alive). */
+  async list(all: boolean): Promise<ContainerRecord[]> {
+    const recs = await this.containers.list();
+    const out: ContainerRecord[] = [];
+    for (const r of recs) {
+      const fixed = await this.reconcile(r);
+      if (all || fixed.status === 'running') out.push(fixed);
+    }
+    return out;
+  }
+
+  private async reconcile(r: ContainerRecord): Promise<ContainerRecord> {
+    if (r.status !== 'running') return r;
+    const alive = (pid?: number) => {
+      if (!pid) return false;
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    };
+    if (alive(r.monitorPid)) return r;
+    const st = await runcState(this.runc, r.id);
+    if (st && st.status === 'running' && alive(st.pid)) return r; // orphaned but alive
+    return this.containers.update(r.id, async (cur) => {
+      if (cur.status !== 'running' || alive(cur.monitorPid)) return cur;
+      cur.status = 'exited';
+      cur.exitCode = cur.exitCode ?? 255;
+      cur.finishedAt = new Date().toISOString();
+      cur.reconciled = true;
+      await removeCgroups(cur.cgroups);
+      cur.cgroups = {};
+      delete cur.monitorPid;
+      await this.containers.save(cur);
+      return cur;
+    });
+  }
+
+  async inspect(ref: string): Promise<ContainerRecord & { spec?: OciSpec }> {
+    const rec = await this.reconcile(await this.containers.resolve(ref));
+    const spec = JSON.parse(await fsp.readFile(path.join(containerDirs(this.deps.paths, rec.id).bundle, 'config.json'), 'utf8').catch(() => 'null')) as OciSpec | null;
+    return { ...rec, ...(spec ? { spec } : {}) };
+  }
+
+  async kill(ref: string, signal = 'KILL'): Promise<ContainerRecord> {
+    const rec = await this.reconcile(await this.containers.resolve(ref));
+    const sig = signal.toUpperCase().replace(/^SIG/, '');
+    if (!/^(\d{1,2}|[A-Z0-9+-]+)$/.test(sig)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid signal "${signal}"`);
+    if (rec.status !== 'running' || !rec.pid) throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`);
+    await runcKill(this.tools(), this.runc, rec.pid, rec.id, sig);
+    return rec;
+  }
+
+  /** Wait until the container is not running; returns its exit status. */
+  async wait(ref: string, timeoutMs = Infinity): Promise<ContainerRecord> {
+    const id = (await this.containers.resolve(ref)).id;
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; ; i++) {
+      const rec = await this.reconcile(await this.containers.load(id));
+      if (rec.status !== 'running') return rec;
+      if (Date.now() > deadline) return rec;
+      await new Promise((r) => setTimeout(r, i < 50 ? 20 : 100));
+    }
+  }
+
+  async stop(ref: string, timeoutSec = 10): Promise<ContainerRecord> {
+    const rec = await this.reconcile(await this.containers.resolve(ref));
+    if (rec.status !== 'running') return rec;
+    const stopSignal = (await this.deps.images.config(await this.deps.images.resolve(rec.imageId)).catch(() => undefined))?.config?.StopSignal ?? 'TERM';
+    await this.kill(rec.id, stopSignal).catch(() => {});
+    let after = await this.wait(rec.id, timeoutSec * 1000);
+    if (after.status === 'running') {
+      await this.kill(rec.id, 'KILL').catch(() => {});
+      after = await this.wait(rec.id, 10_000);
+    }
+    return after;
+  }
+
+  async remove(ref: string, force: boolean): Promise<string> {
+    const rec = await this.reconcile(await this.containers.resolve(ref));
+    if (rec.status === 'running') {
+      if (!force) throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is running`, { hint: `stop it first, or use moat rm -f ${rec.name}` });
+      await this.kill(rec.id, 'KILL').catch(() => {});
+      await this.wait(rec.id, 10_000);
+    }
+    await this.containers.update(rec.id, async () => {
+      const d = containerDirs(this.deps.paths, rec.id);
+      // Rename first: the container vanishes from listings at once, even if removal is interrupted.
+      const gone = path.join(this.deps.paths.containers, `.removing-${rec.id}`);
+      await fsp.rename(d.dir, gone);
+      await removeCgroups(rec.cgroups);
+      await removeTreeInUserns(this.tools(), gone);
+    });
+    return rec.id;
+  }
+
+  /** Run a command in a running container; returns its exit status. */
+  async exec(ref: string, cmd: string[], o: { env: string[]; user?: string; workdir?: string; stdio: { stdin?: Readable; stdout: Writable; stderr: Writable } }): Promise<number> {
+    const rec = await this.reconcile(await this.containers.resolve(ref));
+    if (rec.status !== 'running' || !rec.pid) throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, { hint: `start it with moat start ${rec.name}` });
+    const args = [this.runc.runc, '--root', this.runc.root, 'exec'];
+    for (const e of o.env) {
+      if (!/^[^=]+=/.test(e)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, { hint: 'use -e KEY=VALUE' });
+      args.push('--env', e);
+    }
+    if (o.user) {
+      if (!/^\d+(:\d+)?$/.test(o.user)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid user "${o.user}" for exec`, { hint: 'use a numeric UID[:GID]' });
+      args.push('--user', o.user.includes(':') ? o.user : `${o.user}:0`);
+    }
+    if (o.workdir) args.push('--cwd', o.workdir);
+    args.push(rec.id, ...cmd);
+    const argv = nsenterArgv(this.tools(), rec.pid, gatedArgv(args));
+    const child = spawn(argv[0], argv.slice(1), { stdio: [o.stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+    child.stdout!.pipe(o.stdio.stdout, { end: false });
+    const errChunks: Buffer[] = [];
+    child.stderr!.on('data', (b: Buffer) => {
+      errChunks.push(b);
+      o.stdio.stderr.write(b);
+    });
+    if (o.stdio.stdin && child.stdin) {
+      o.stdio.stdin.pipe(child.stdin);
+      child.stdin.on('error', () => {});
+    }
+    const gate = child.stdio[3] as Writable;
+    gate.on('error', () => {});
+    if (child.pid) await joinCgroups(rec.cgroups, child.pid).catch(() => {});
+    gate.end('go\n');
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (c, s) => resolve({ code: c, signal: s })));
+    o.stdio.stdin?.unpipe();
+    return code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 126);
+  }
+
+  async logs(ref: string, out: { stdout: Writable; stderr: Writable }, o: { follow: boolean; timestamps?: boolean; tail?: number }): Promise<void> {
+    const rec = await this.containers.resolve(ref);
+    const d = containerDirs(this.deps.paths, rec.id);
+    await printLogs(d.log, out, {
+      ...o,
+      stillRunning: async () => (await this.reconcile(await this.containers.load(rec.id)).catch(() => undefined))?.status === 'running',
+    });
+  }
+
+  /** Are there containers using this image? (rmi refuses without --force.) */
+  async usersOf(imageId: string): Promise<ContainerRecord[]> {
+    return (await this.containers.list()).filter((c) => c.imageId === imageId);
+  }
+
+  rootfsPath(imageId: string): string {
+    return rootfsDir(this.deps.paths.storage, imageId);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Host facts: what this machine and this user can do. Collected by reading /proc, /sys and /etc
+ * (cheap, no subprocesses) so every command can have them; `moat info` adds the runc version.
+ */
+import { accessSync, constants, readFileSync, statSync, existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import * as path from 'node:path';
+import { computeIdMaps, parseSubIds, type IdMaps, type IdRange } from '../userns/idmap.js';
+
+export type CgroupController = 'memory' | 'pids' | 'cpu';
+export const LIMIT_CONTROLLERS: CgroupController[] = ['memory', 'pids', 'cpu'];
+
+export interface CgroupFacts {
+  /** 'v1', 'hybrid' (v1 controllers + a v2 mount without them) or 'v2'. */
+  version: 'v1' | 'hybrid' | 'v2' | 'none';
+  /** Controller → directory under which moat may create per-container cgroups (delegated to us). */
+  delegated: Partial<Record<CgroupController, string>>;
+  /** Human-readable reason per controller that is not delegated. */
+  missing: Partial<Record<CgroupController, string>>;
+}
+
+export interface Rlimit {
+  soft: number | 'unlimited';
+  hard: number | 'unlimited';
+}
+
+export interface HostFacts {
+  arch: NodeJS.Architecture;
+  uid: number;
+  gid: number;
+  user: string;
+  /** Supplementary groups of the caller: rootless runc never calls setgroups, so they reach the container. */
+  groups: number[];
+  subuids: IdRange[];
+  subgids: IdRange[];
+  idmaps: IdMaps | { error: string };
+  userns: { available: boolean; reason?: string };
+  tools: Record<'runc' | 'unshare' | 'nsenter' | 'newuidmap' | 'newgidmap' | 'init', string | undefined>;
+  cgroup: CgroupFacts;
+  seccomp: boolean;
+  landlock: boolean | 'unknown';
+  apparmor: boolean;
+  overlay: boolean;
+  rlimits: Record<string, Rlimit>;
+}
+
+function read(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (name.includes('/')) return isExec(name) ? name : undefined;
+  const dirs = [...(env.PATH ?? '').split(':').filter(Boolean), ...PATH_DIRS];
+  for (const d of dirs) {
+    const p = path.join(d, name);
+    if (isExec(p)) return p;
+  }
+  return undefined;
+}
+
+function isExec(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Parse /proc/self/limits into RLIMIT_* → {soft, hard}. */
+export function parseProcLimits(text: string): Record<string, Rlimit> {
+  const names: Record<string, string> = {
+    'Max cpu time': 'RLIMIT_CPU',
+    'Max file size': 'RLIMIT_FSIZE',
+    'Max data size': 'RLIMIT_DATA',
+    'Max stack size': 'RLIMIT_STACK',
+    'Max core file size': 'RLIMIT_CORE',
+    'Max resident set': 'RLIMIT_RSS',
+    'Max processes': 'RLIMIT_NPROC',
+    'Max open files': 'RLIMIT_NOFILE',
+    'Max locked memory': 'RLIMIT_MEMLOCK',
+    'Max address space': 'RLIMIT_AS',
+    'Max file locks': 'RLIMIT_LOCKS',
+    'Max pending signals': 'RLIMIT_SIGPENDING',
+    'Max msgqueue size': 'RLIMIT_MSGQUEUE',
+    'Max nice priority': 'RLIMIT_NICE',
+    'Max realtime priority': 'RLIMIT_RTPRIO',
+    'Max realtime timeout': 'RLIMIT_RTTIME',
+  };
+  const out: Record<string, Rlimit> = {};
+  for (const line of text.split('\n')) {
+    for (const [label, key] of Object.entries(names)) {
+      if (!line.startsWith(label)) continue;
+      const rest = line.slice(label.length).trim().split(/\s+/);
+      const v = (s: string | undefined): number | 'unlimited' => (s === 'unlimited' || s === undefined ? 'unlimited' : Number(s));
+      out[key] = { soft: v(rest[0]), hard: v(rest[1]) };
+    }
+  }
+  return out;
+}
+
+function writableDirOwnedBy(dir: string, uid: number): boolean {
+  try {
+    const st = statSync(dir);
+    if (!st.isDirectory() || (uid !== 0 && st.uid !== uid)) return false;
+    accessSync(path.join(dir, 'cgroup.procs'), constants.W_OK);
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which cgroup controllers moat can use. v1: a subtree `/sys/fs/cgroup/<ctrl>/<user>` (or
+ * `<uid>`, or `$MOAT_CGROUP_PARENT`) owned by the user — what root sets up, like systemd's
+ * Delegate=. v2: the user's own cgroup when it is delegated (writable, controllers enabled).
+ * Root may use any controller (moat creates `/sys/fs/cgroup/<ctrl>/moat`).
+ */
+export function detectCgroups(uid: number, user: string, env: NodeJS.ProcessEnv = process.env, root = '/sys/fs/cgroup'): CgroupFacts {
+  const delegated: CgroupFacts['delegated'] = {};
+  const missing: CgroupFacts['missing'] = {};
+  const isV2 = existsSync(path.join(root, 'cgroup.controllers'));
+  const hasV1 = (c: string) => existsSync(path.join(root, c, 'cgroup.procs'));
+  const version: CgroupFacts['version'] = isV2 ? 'v2' : hasV1('memory') || hasV1('pids') ? (existsSync(path.join(root, 'unified')) ? 'hybrid' : 'v1') : 'none';
+  const parent = env.MOAT_CGROUP_PARENT;
+  if (version === 'v2') {
+    const self = (read('/proc/self/cgroup') ?? '').split('\n').find((l) => l.startsWith('0::'));
+    const base = parent ? path.join(root, parent) : self ? path.join(root, self.slice(3).trim()) : root;
+    const enabled = (read(path.join(base, 'cgroup.subtree_control')) ?? read(path.join(base, 'cgroup.controllers')) ?? '').split(/\s+/);
+    for (const c of ['memory', 'pids', 'cpu'] as const) {
+      if (writableDirOwnedBy(base, uid) && enabled.includes(c)) delegated[c] = base;
+      else missing[c] = `cgroup v2: ${base} is not delegated to uid ${uid} with the ${c} controller enabled`;
+    }
+    return { version, delegated, missing };
+  }
+  for (const c of ['memory', 'pids', 'cpu'] as const) {
+    if (!hasV1(c)) {
+      missing[c] = `the ${c} controller is not mounted at ${path.join(root, c)}`;
+      continue;
+    }
+    if (uid === 0) {
+      delegated[c] = path.join(root, c, parent ?? 'moat');
+      continue;
+    }
+    const cands = parent ? [path.join(root, c, parent)] : [path.join(root, c, user), path.join(root, c, String(uid))];
+    const found = cands.find((d) => writableDirOwnedBy(d, uid));
+    if (found) delegated[c] = found;
+    else missing[c] = `no cgroup v1 ${c} subtree is delegated to ${user} (looked for ${cands.join(', ')})`;
+  }
+  return { version, delegated, missing };
+}
+
+export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  let user = env.USER ?? String(uid);
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry: keep $USER */
+  }
+  const subuids = parseSubIds(read('/etc/subuid') ?? '', user, uid);
+  const subgids = parseSubIds(read('/etc/subgid') ?? '', user, uid);
+  const maxNs = Number((read('/proc/sys/user/max_user_namespaces') ?? '0').trim());
+  const clone = read('/proc/sys/kernel/unprivileged_userns_clone');
+  const userns = maxNs <= 0
+    ? { available: false, reason: 'user.max_user_namespaces is 0' }
+    : clone !== undefined && clone.trim() === '0' && uid !== 0
+      ? { available: false, reason: 'kernel.unprivileged_userns_clone is 0' }
+      : { available: true };
+  const status = read('/proc/self/status') ?? '';
+  const lsm = read('/sys/kernel/security/lsm');
+  const tools = {
+    runc: findExecutable(env.MOAT_RUNTIME ?? 'runc', env),
+    unshare: findExecutable('unshare', env),
+    nsenter: findExecutable('nsenter', env),
+    newuidmap: findExecutable('newuidmap', env),
+    newgidmap: findExecutable('newgidmap', env),
+    init: findExecutable(env.MOAT_INIT ?? 'tini-static', env),
+  };
+  return {
+    arch: process.arch,
+    uid,
+    gid,
+    user,
+    groups: (process.getgroups?.() ?? []).filter((g) => g !== gid),
+    subuids,
+    subgids,
+    idmaps: computeIdMaps({ uid, gid, subuids, subgids }),
+    userns,
+    tools,
+    cgroup: detectCgroups(uid, user, env),
+    seccomp: /^Seccomp:/m.test(status),
+    landlock: lsm === undefined ? (existsSync('/sys/kernel/security/landlock') ? true : 'unknown') : lsm.split(',').includes('landlock'),
+    apparmor: (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y',
+    overlay: /\toverlay\n/.test(read('/proc/filesystems') ?? ''),
+    rlimits: parseProcLimits(read('/proc/self/limits') ?? ''),
+  };
+}

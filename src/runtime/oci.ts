@@ -1,0 +1,52 @@
+/** The subset of the OCI runtime spec (v1.0.2) that moat generates. */
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options?: string[];
+}
+
+export interface OciRlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+export interface OciSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: { names: string[]; action: string; errnoRet?: number; args?: OciSeccompArg[] }[];
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
+    rlimits: OciRlimit[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    seccomp?: OciSeccomp;
+    resources?: Record<string, unknown>;
+  };
+  annotations: Record<string, string>;
+}

@@ -1,0 +1,117 @@
+/**
+ * The thin runc driver: argv builders and the few calls moat makes. runc runs inside moat's user
+ * namespace (see src/userns/exec.ts); its state lives under `$XDG_RUNTIME_DIR/moat/runc`.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { nsenterArgv, runCollect, type UsernsTools } from '../userns/exec.js';
+import { RuntimeError } from './errors.js';
+
+export interface RuncConfig {
+  runc: string;
+  root: string;
+}
+
+/**
+ * The launcher: a few lines of sh run as root of the new user + mount namespace. It waits on fd 3
+ * until moat has placed it in the container's cgroups, mounts the overlay root (only possible
+ * inside the namespace that owns the mount), then becomes `runc run` so that runc's exit status is
+ * the container's.
+ */
+export const LAUNCHER = [
+  'read -r _ <&3 || exit 125',
+  'exec 3<&-',
+  'if [ -n "$1" ]; then mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$4" || exit 125; fi',
+  'r="$5"; shift 5',
+  'exec "$r" "$@"',
+].join('\n');
+
+export function launcherArgv(o: {
+  lower: string;
+  upper: string;
+  work: string;
+  rootfs: string;
+  runc: RuncConfig;
+  bundle: string;
+  id: string;
+  pidFile: string;
+  logFile: string;
+}): string[] {
+  for (const p of [o.lower, o.upper, o.work]) {
+    if (/[,:\n]/.test(p)) {
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `path ${p} contains a character overlayfs options cannot carry (, or :)`, {
+        hint: 'set XDG_DATA_HOME to a path without commas or colons',
+      });
+    }
+  }
+  return ['sh', '-c', LAUNCHER, 'moat-launch', o.lower, o.upper, o.work, o.rootfs, o.runc.runc,
+    '--root', o.runc.root, '--log', o.logFile, '--log-format', 'json', 'run', '--bundle', o.bundle, '--pid-file', o.pidFile, o.id];
+}
+
+/** Wrap a command so it waits on fd 3 (for the cgroup join) before it runs. */
+export function gatedArgv(cmd: string[]): string[] {
+  return ['sh', '-c', 'read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'moat-gate', ...cmd];
+}
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: string;
+}
+
+/** runc's state of a container, read as its owner (no namespace needed), or undefined. */
+export async function runcState(rc: RuncConfig, id: string): Promise<RuncState | undefined> {
+  try {
+    const raw = JSON.parse(await fsp.readFile(path.join(rc.root, id, 'state.json'), 'utf8')) as { id: string; init_process_pid: number };
+    const pid = raw.init_process_pid;
+    let status = 'running';
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') status = 'stopped';
+    }
+    return { id: raw.id, pid, status };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Send a signal through runc, from inside the container's user namespace. */
+export async function runcKill(t: UsernsTools, rc: RuncConfig, pid: number, id: string, signal: string): Promise<void> {
+  const r = await runCollect(nsenterArgv(t, pid, [rc.runc, '--root', rc.root, 'kill', id, signal]));
+  if (r.code !== 0 && !/not running|does not exist|process already finished/.test(r.stderr)) {
+    throw new RuntimeError('RUNTIME_RUNC_FAILED', `runc kill ${signal} failed: ${lastRuncError(r.stderr)}`);
+  }
+}
+
+/** Remove runc's state of a stopped container (best effort; runc run removes it itself). */
+export async function runcDelete(rc: RuncConfig, id: string): Promise<void> {
+  await fsp.rm(path.join(rc.root, id), { recursive: true, force: true });
+}
+
+/** The message of runc's last error line (plain or JSON log format). */
+export function lastRuncError(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i];
+    if (l.startsWith('{')) {
+      try {
+        const j = JSON.parse(l) as { level?: string; msg?: string };
+        if (j.level === 'error' || j.level === 'fatal') return j.msg ?? l;
+      } catch {
+        /* not JSON */
+      }
+    } else if (/level=(error|fatal)/.test(l)) {
+      const m = /msg="((?:[^"\\]|\\.)*)"/.exec(l);
+      return m ? m[1].replace(/\\"/g, '"') : l;
+    }
+  }
+  return lines.at(-1) ?? 'unknown error';
+}
+
+/** Docker's exit statuses for a container that could not start. */
+export function startFailureStatus(msg: string): number {
+  if (/executable file not found|no such file or directory/.test(msg) && /exec/.test(msg)) return 127;
+  if (/permission denied/.test(msg) && /exec/.test(msg)) return 126;
+  return 125;
+}

@@ -1,0 +1,73 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import type { IdMaps } from './idmap.js';
+import { unshareMapArgs } from './idmap.js';
+import { UsernsError } from './errors.js';
+
+/** How to enter moat's user namespace: a fresh one (unshare) or a container's (nsenter). */
+export interface UsernsTools {
+  unshare: string;
+  nsenter: string;
+  callerUid: number;
+  maps: IdMaps;
+}
+
+/** argv for running `cmd` in a new user namespace (and, if asked, a new private mount namespace). */
+export function unshareArgv(t: UsernsTools, cmd: string[], opts: { mount?: boolean } = {}): string[] {
+  return [t.unshare, '--user', ...(opts.mount ? ['--mount', '--propagation', 'private'] : []), ...unshareMapArgs(t.maps, t.callerUid), '--', ...cmd];
+}
+
+/** argv for running `cmd` inside the user namespace of a running process (a container's init). */
+export function nsenterArgv(t: UsernsTools, pid: number, cmd: string[]): string[] {
+  return [t.nsenter, `--user=/proc/${pid}/ns/user`, '--preserve-credentials', '--', ...cmd];
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command to completion, collecting its output. */
+export function runCollect(argv: string[], opts: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      resolve({
+        code: code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(opts.input ?? '');
+  });
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11 };
+export function signalNumber(sig: string): number | undefined {
+  return SIGNALS[sig];
+}
+
+/** Run a command inside a fresh user namespace with moat's mapping; throw USERNS_SETUP_FAILED on failure. */
+export async function runInUserns(t: UsernsTools, cmd: string[], opts: { input?: string; what: string; mount?: boolean }): Promise<RunResult> {
+  const r = await runCollect(unshareArgv(t, cmd, { mount: opts.mount }), { input: opts.input });
+  if (r.code !== 0 && /newuidmap|newgidmap|uid_map|gid_map|unshare failed/.test(r.stderr)) {
+    throw new UsernsError('USERNS_SETUP_FAILED', `could not create a user namespace to ${opts.what}: ${r.stderr.trim()}`, {
+      hint: 'check `moat info`: newuidmap/newgidmap (package uidmap) and ranges in /etc/subuid and /etc/subgid',
+    });
+  }
+  return r;
+}
+
+/** Remove a tree whose files belong to subordinate IDs (only root of the namespace can). */
+export async function removeTreeInUserns(t: UsernsTools, dir: string): Promise<void> {
+  const r = await runInUserns(t, ['rm', '-rf', '--one-file-system', '--', dir], { what: `remove ${dir}` });
+  if (r.code !== 0) {
+    throw new UsernsError('USERNS_SETUP_FAILED', `could not remove ${dir}: ${r.stderr.trim()}`);
+  }
+}

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, openSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { release } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { MoatError } from '../errors.js';
 import type { ImageStore } from '../image/store.js';
@@ -117,7 +118,7 @@ export class Engine {
   }
 
   private async seccompFor(opts: RunOptions): Promise<OciSeccomp | null> {
-    const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch };
+    const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch, kernelVersion: release() };
     if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
     const text = await fsp.readFile(opts.seccompProfile, 'utf8').catch((e: Error) => {
       throw new MoatError('SECCOMP_INVALID_PROFILE', `cannot read seccomp profile ${opts.seccompProfile}: ${e.message}`);

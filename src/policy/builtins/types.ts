@@ -1,0 +1,30 @@
+/** The shape of a builtin: its declaration (data) and its implementation (code, one file per family). */
+import type { Value } from '../value.js';
+
+export interface BuiltinDecl {
+  name: string;
+  /** Argument type names (informational, and for arity); null = variadic. */
+  args: string[] | null;
+  result: string;
+  /** Results differ between calls with the same arguments (time, rand, uuid): cached per evaluation. */
+  nondeterministic?: boolean;
+  /** Produces several outputs (a relation), like `walk`. */
+  relation?: boolean;
+  /** Deprecated in OPA v1; not available to v1 modules. */
+  deprecated?: boolean;
+}
+
+export interface BuiltinContext {
+  /** Evaluation start time, fixed for the whole evaluation (time.now_ns). */
+  readonly now: bigint;
+  /** Per-evaluation cache for nondeterministic results and compiled regexes. */
+  readonly cache: Map<string, unknown>;
+  /** Writes a print() line. */
+  print(msg: string): void;
+  /** Records a trace() note. */
+  trace(msg: string): void;
+}
+
+export type BuiltinImpl = (args: Value[], ctx: BuiltinContext) => Value | undefined;
+/** Relations return every output. */
+export type RelationImpl = (args: Value[], ctx: BuiltinContext) => Value[];

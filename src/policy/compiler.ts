@@ -1,0 +1,438 @@
+/**
+ * The compiler: an ordered, named list of stages over parsed modules. Each stage adds errors rather
+ * than throwing so one run reports everything (like `opa check`).
+ */
+import type { Body, Module, Rule, RuleKind, Term } from './ast.js';
+import { RegoError, RegoErrors } from './errors.js';
+import { Resolver, type ResolveEnv } from './resolve.js';
+import { Safety } from './safety.js';
+import { RObject, RSet, type Value } from './value.js';
+
+export interface RuleNode {
+  path: string[];
+  children: Map<string, RuleNode>;
+  /** Non-default rules whose static path is exactly this node. */
+  rules: Rule[];
+  defaultRule?: Rule;
+  kind?: RuleKind;
+  /** This node or a descendant has rules. */
+  virtual: boolean;
+}
+
+export interface CompiledQuery {
+  body: Body;
+  nslots: number;
+  /** User-visible query variables, name → slot. */
+  vars: Map<string, number>;
+  text: string;
+}
+
+function newNode(path: string[]): RuleNode {
+  return { path, children: new Map(), rules: [], virtual: false };
+}
+
+type Stage = [name: string, run: (c: Compiler) => void];
+
+export class Compiler {
+  readonly modules: Module[];
+  readonly errors: RegoError[] = [];
+  readonly root = newNode([]);
+  readonly env: ResolveEnv = { ruleNames: new Map(), functions: new Map(), errors: this.errors };
+  private rules: Rule[] = [];
+
+  /** The stages, in order. Later stages assume earlier ones succeeded. */
+  static readonly STAGES: Stage[] = [
+    ['BuildRuleTree', (c) => c.buildRuleTree()],
+    ['CheckRuleConflicts', (c) => c.checkRuleConflicts()],
+    ['ResolveRefs', (c) => c.resolveRefs()],
+    ['CheckSafety', (c) => c.checkSafety()],
+    ['CheckRecursion', (c) => c.checkRecursion()],
+    ['FoldConstants', (c) => c.foldConstants()],
+  ];
+
+  constructor(modules: Module[]) {
+    this.modules = modules;
+  }
+
+  compile(): this {
+    for (const [, run] of Compiler.STAGES) {
+      run(this);
+      if (this.errors.length) throw new RegoErrors(this.errors.slice(0, 10));
+    }
+    return this;
+  }
+
+  private node(path: string[]): RuleNode {
+    let n = this.root;
+    for (let i = 0; i < path.length; i++) {
+      let c = n.children.get(path[i]);
+      if (!c) {
+        c = newNode(path.slice(0, i + 1));
+        n.children.set(path[i], c);
+      }
+      n = c;
+    }
+    return n;
+  }
+
+  findNode(path: string[]): RuleNode | undefined {
+    let n: RuleNode | undefined = this.root;
+    for (const p of path) {
+      n = n.children.get(p);
+      if (!n) return undefined;
+    }
+    return n;
+  }
+
+  // ------------------------------------------------------------------ stages
+
+  buildRuleTree(): void {
+    for (const m of this.modules) {
+      const pkgKey = m.package.path.join('.');
+      let names = this.env.ruleNames.get(pkgKey);
+      if (!names) this.env.ruleNames.set(pkgKey, (names = new Set()));
+      for (const r of m.rules) {
+        const h = r.head;
+        const first = h.ref[0];
+        if (first.type !== 'var') continue;
+        names.add(first.name);
+        const stat: string[] = [first.name];
+        let i = 1;
+        for (; i < h.ref.length; i++) {
+          const t = h.ref[i];
+          if (t.type === 'scalar' && typeof t.value === 'string') stat.push(t.value);
+          else break;
+        }
+        const dyn = h.ref.slice(i);
+        r.path = [...m.package.path, ...stat];
+        if (h.args) r.kind = 'function';
+        else if (h.contains) {
+          r.kind = 'set';
+          if (dyn.length) this.errors.push(new RegoError('rego_parse_error', 'multi-value rules must have a static ref head before contains', h.loc, m.source.text));
+        } else if (dyn.length) {
+          r.kind = 'object';
+          r.keyPath = dyn;
+        } else r.kind = 'complete';
+        for (let e = r.else; e; e = e.else) {
+          e.kind = r.kind;
+          e.path = r.path;
+          e.keyPath = r.keyPath;
+        }
+        if (r.kind === 'function') this.env.functions.set(r.path.join('.'), h.args!.length);
+        this.rules.push(r);
+        const n = this.node(r.path);
+        if (r.isDefault) {
+          if (n.defaultRule) this.errors.push(new RegoError('rego_type_error', `multiple default rules data.${r.path.join('.')} found`, r.loc, m.source.text));
+          n.defaultRule = r;
+        } else n.rules.push(r);
+      }
+    }
+    const mark = (n: RuleNode): boolean => {
+      let v = n.rules.length > 0 || n.defaultRule !== undefined;
+      for (const c of n.children.values()) v = mark(c) || v;
+      n.virtual = v;
+      return v;
+    };
+    mark(this.root);
+  }
+
+  checkRuleConflicts(): void {
+    const visit = (n: RuleNode): void => {
+      const all = [...n.rules, ...(n.defaultRule ? [n.defaultRule] : [])];
+      if (all.length) {
+        const kinds = new Set(all.map((r) => (r.kind === 'object' && r.keyPath!.length > 0 ? 'object' : r.kind)));
+        const arities = new Set(all.filter((r) => r.kind === 'function').map((r) => r.head.args!.length));
+        if (kinds.size > 1 || arities.size > 1) {
+          const r = all[all.length - 1];
+          this.errors.push(new RegoError('rego_type_error', `conflicting rules data.${n.path.join('.')} found`, r.loc, r.module.source.text));
+        }
+        n.kind = all[0].kind;
+        if (n.defaultRule && n.kind !== 'complete' && n.kind !== 'function') {
+          const r = n.defaultRule;
+          this.errors.push(new RegoError('rego_type_error', `conflicting rules data.${n.path.join('.')} found`, r.loc, r.module.source.text));
+        }
+        if ((n.kind === 'complete' || n.kind === 'function') && n.children.size) {
+          const child = [...n.children.values()].find((c) => c.virtual);
+          if (child) {
+            const r = all[0];
+            this.errors.push(new RegoError('rego_type_error', `rule data.${n.path.join('.')} conflicts with [data.${firstRulePath(child)}]`, r.loc, r.module.source.text));
+          }
+        }
+      }
+      for (const c of n.children.values()) visit(c);
+    };
+    visit(this.root);
+  }
+
+  resolveRefs(): void {
+    for (const m of this.modules) {
+      const res = new Resolver(this.env, m.package.path, m.imports, m.source.text);
+      for (const r of m.rules) {
+        res.rule(r);
+        // key terms were rewritten with the head; point keyPath at the resolved ones
+        const kp = r.keyPath;
+        if (kp) for (let x: Rule | undefined = r; x; x = x.else) x.keyPath = x.head.ref.slice(x.head.ref.length - kp.length);
+      }
+    }
+  }
+
+  checkSafety(): void {
+    for (const m of this.modules) {
+      const s = new Safety(this.env.functions, this.errors, m.source.text);
+      for (const r of m.rules) {
+        for (let x: Rule | undefined = r; x; x = x.else) {
+          const init = new Set<number>();
+          for (const a of x.head.args ?? []) collectSlots(a, init);
+          const { body, safe } = s.reorder(x.body, init);
+          x.body = body;
+          const head: Term[] = [...(x.keyPath ?? []), ...(x.head.key ? [x.head.key] : []), ...(x.head.value ? [x.head.value] : [])];
+          s.checkHead(head, safe);
+        }
+      }
+    }
+  }
+
+  checkRecursion(): void {
+    const deps = new Map<RuleNode, Set<RuleNode>>();
+    const nodeOf = (r: Rule): RuleNode => this.findNode(r.path)!;
+    for (const r of this.rules) {
+      const from = nodeOf(r);
+      let set = deps.get(from);
+      if (!set) deps.set(from, (set = new Set()));
+      const add = (prefix: string[]): void => {
+        let n: RuleNode | undefined = this.root;
+        for (const p of prefix) {
+          n = n.children.get(p);
+          if (!n) return;
+          if (n.rules.length || n.defaultRule) set!.add(n);
+        }
+        const below = (x: RuleNode): void => {
+          for (const c of x.children.values()) {
+            if (c.rules.length || c.defaultRule) set!.add(c);
+            below(c);
+          }
+        };
+        if (n && n !== this.root) below(n);
+      };
+      for (let x: Rule | undefined = r; x; x = x.else) visitRuleTerms(x, (t) => {
+        if (t.type === 'ref' && t.terms[0].type === 'var' && t.terms[0].name === 'data' && t.terms[0].slot < 0) {
+          const prefix: string[] = [];
+          for (let i = 1; i < t.terms.length; i++) {
+            const k = t.terms[i];
+            if (k.type === 'scalar' && typeof k.value === 'string') prefix.push(k.value);
+            else break;
+          }
+          add(prefix);
+        } else if (t.type === 'call' && t.name?.startsWith('data.')) add(t.name.slice(5).split('.'));
+      });
+    }
+    const state = new Map<RuleNode, number>();
+    const stack: RuleNode[] = [];
+    const reported = new Set<RuleNode>();
+    const dfs = (n: RuleNode): void => {
+      state.set(n, 1);
+      stack.push(n);
+      for (const d of deps.get(n) ?? []) {
+        const s = state.get(d);
+        if (s === 1) {
+          const cycle = stack.slice(stack.indexOf(d)).concat([d]);
+          if (!reported.has(d)) {
+            reported.add(d);
+            const r = d.rules[0] ?? d.defaultRule!;
+            const names = cycle.map((c) => 'data.' + c.path.join('.'));
+            this.errors.push(new RegoError('rego_recursion_error', `rule data.${d.path.join('.')} is recursive: ${names.join(' -> ')}`, r.loc, r.module.source.text));
+          }
+        } else if (!s) dfs(d);
+      }
+      stack.pop();
+      state.set(n, 2);
+    };
+    for (const n of deps.keys()) if (!state.get(n)) dfs(n);
+  }
+
+  foldConstants(): void {
+    for (const r of this.rules) for (let x: Rule | undefined = r; x; x = x.else) foldRule(x);
+  }
+
+  /** Compiles a query against this compiler's rules. */
+  compileQuery(body: Body, text: string, pkg: string[] = [], imports: Module['imports'] = []): CompiledQuery {
+    const errors: RegoError[] = [];
+    const env: ResolveEnv = { ...this.env, errors };
+    if (pkg.length && !env.ruleNames.has(pkg.join('.'))) env.ruleNames.set(pkg.join('.'), new Set());
+    const res = new Resolver(env, pkg, imports, text);
+    let b = res.query(body);
+    if (!errors.length) {
+      const s = new Safety(this.env.functions, errors, text);
+      b = s.reorder(b, new Set()).body;
+    }
+    if (errors.length) throw new RegoErrors(errors);
+    b = foldBody(b);
+    return { body: b, nslots: res.slots, vars: res.queryVars, text };
+  }
+}
+
+function firstRulePath(n: RuleNode): string {
+  if (n.rules.length || n.defaultRule) return n.path.join('.');
+  for (const c of n.children.values()) if (c.virtual) return firstRulePath(c);
+  return n.path.join('.');
+}
+
+function collectSlots(t: Term, out: Set<number>): void {
+  switch (t.type) {
+    case 'var':
+      if (t.slot >= 0) out.add(t.slot);
+      return;
+    case 'ref':
+      t.terms.forEach((x) => collectSlots(x, out));
+      return;
+    case 'array':
+    case 'set':
+      t.items.forEach((x) => collectSlots(x, out));
+      return;
+    case 'object':
+      t.items.forEach(([k, v]) => {
+        collectSlots(k, out);
+        collectSlots(v, out);
+      });
+      return;
+  }
+}
+
+function visitRuleTerms(r: Rule, fn: (t: Term) => void): void {
+  const term = (t: Term): void => {
+    fn(t);
+    switch (t.type) {
+      case 'ref':
+        t.terms.forEach(term);
+        return;
+      case 'array':
+      case 'set':
+        t.items.forEach(term);
+        return;
+      case 'object':
+        t.items.forEach(([k, v]) => {
+          term(k);
+          term(v);
+        });
+        return;
+      case 'call':
+        t.args.forEach(term);
+        return;
+      case 'arraycomp':
+      case 'setcomp':
+        term(t.term);
+        body(t.body);
+        return;
+      case 'objectcomp':
+        term(t.key);
+        term(t.value);
+        body(t.body);
+        return;
+    }
+  };
+  const body = (b: Body): void => {
+    for (const e of b) {
+      const x = e.expr;
+      if (x.type === 'term') term(x.term);
+      else if (x.type === 'callexpr') {
+        fn(x.call);
+        x.call.args.forEach(term);
+      } else if (x.type === 'somein') {
+        if (x.key) term(x.key);
+        term(x.value);
+        term(x.domain);
+      } else if (x.type === 'every') {
+        term(x.domain);
+        body(x.body);
+      }
+      for (const w of e.with) {
+        term(w.value);
+      }
+    }
+  };
+  for (const t of [...(r.head.args ?? []), ...r.head.ref.slice(1), r.head.key, r.head.value]) if (t) term(t);
+  body(r.body);
+}
+
+// ------------------------------------------------------------------ constant folding
+
+/** The value of a term that has no variables, refs, calls or comprehensions; undefined otherwise. */
+export function constValue(t: Term): Value | undefined {
+  switch (t.type) {
+    case 'scalar':
+      return t.value;
+    case 'const':
+      return t.value;
+    case 'array': {
+      const out: Value[] = [];
+      for (const x of t.items) {
+        const v = constValue(x);
+        if (v === undefined) return undefined;
+        out.push(v);
+      }
+      return out;
+    }
+    case 'set': {
+      const s = new RSet();
+      for (const x of t.items) {
+        const v = constValue(x);
+        if (v === undefined) return undefined;
+        s.add(v);
+      }
+      return s;
+    }
+    case 'object': {
+      const o = new RObject();
+      for (const [k, x] of t.items) {
+        const kv = constValue(k);
+        const vv = constValue(x);
+        if (kv === undefined || vv === undefined) return undefined;
+        o.set(kv, vv);
+      }
+      return o;
+    }
+  }
+  return undefined;
+}
+
+function foldTerm(t: Term): Term {
+  switch (t.type) {
+    case 'array':
+    case 'set':
+    case 'object': {
+      const v = constValue(t);
+      if (v !== undefined) return { type: 'const', value: v, loc: t.loc };
+      if (t.type === 'object') return { ...t, items: t.items.map(([k, x]) => [foldTerm(k), foldTerm(x)] as [Term, Term]) };
+      return { ...t, items: t.items.map(foldTerm) } as Term;
+    }
+    case 'ref':
+      return { ...t, terms: t.terms.map(foldTerm) };
+    case 'call':
+      return { ...t, args: t.args.map(foldTerm) };
+    case 'arraycomp':
+    case 'setcomp':
+      return { ...t, term: foldTerm(t.term), body: foldBody(t.body) };
+    case 'objectcomp':
+      return { ...t, key: foldTerm(t.key), value: foldTerm(t.value), body: foldBody(t.body) };
+  }
+  return t;
+}
+
+export function foldBody(b: Body): Body {
+  return b.map((e) => {
+    const x = e.expr;
+    let nx = x;
+    if (x.type === 'term') nx = { ...x, term: foldTerm(x.term) };
+    else if (x.type === 'callexpr') nx = { ...x, call: { ...x.call, args: x.call.args.map(foldTerm) } };
+    else if (x.type === 'somein') nx = { ...x, key: x.key && foldTerm(x.key), value: foldTerm(x.value), domain: foldTerm(x.domain) };
+    else if (x.type === 'every') nx = { ...x, domain: foldTerm(x.domain), body: foldBody(x.body) };
+    return { ...e, expr: nx, with: e.with.map((w) => ({ ...w, value: foldTerm(w.value) })) };
+  });
+}
+
+function foldRule(r: Rule): void {
+  r.body = foldBody(r.body);
+  const h = r.head;
+  r.head = { ...h, key: h.key && foldTerm(h.key), value: h.value && foldTerm(h.value), args: h.args?.map(foldTerm) };
+  if (r.keyPath) r.keyPath = r.keyPath.map(foldTerm);
+}

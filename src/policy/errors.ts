@@ -1,0 +1,83 @@
+/**
+ * Policy errors. `code` is one of OPA's codes so scripts written against `opa` keep matching, and
+ * `format()` prints `file:line:col: code: message` followed by the source line and a caret.
+ */
+import { MoatError } from '../errors.js';
+import type { Location } from './ast.js';
+
+export type RegoErrorCode =
+  | 'rego_parse_error'
+  | 'rego_compile_error'
+  | 'rego_unsafe_var_error'
+  | 'rego_recursion_error'
+  | 'rego_type_error'
+  | 'eval_conflict_error'
+  | 'eval_type_error'
+  | 'eval_builtin_error'
+  | 'eval_cancel_error'
+  | 'POLICY_IO_ERROR'
+  | 'POLICY_WASM_ERROR'
+  | 'POLICY_INVALID_ARGUMENT';
+
+export interface ErrorLocation {
+  file: string;
+  row: number;
+  col: number;
+}
+
+export class RegoError extends MoatError {
+  override readonly code: RegoErrorCode;
+  readonly location?: ErrorLocation;
+  /** The full source line the location points into, for the caret display. */
+  readonly sourceLine?: string;
+
+  constructor(code: RegoErrorCode, message: string, loc?: Location, source?: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(code, message, { ...opts, details: loc ? { file: loc.file, row: loc.row, col: loc.col } : undefined });
+    this.name = 'RegoError';
+    this.code = code;
+    if (loc) {
+      this.location = { file: loc.file, row: loc.row, col: loc.col };
+      if (source !== undefined) this.sourceLine = source.split('\n')[loc.row - 1];
+    }
+  }
+
+  /** `file:line:col: code: message`, then the source line and a caret under the column. */
+  format(): string {
+    const l = this.location;
+    const head = l ? `${l.file || '<query>'}:${l.row}:${l.col}: ${this.code}: ${this.message}` : `${this.code}: ${this.message}`;
+    if (!l || this.sourceLine === undefined) return head;
+    const line = this.sourceLine.replace(/\t/g, ' ');
+    return `${head}\n\t${line}\n\t${' '.repeat(Math.max(0, l.col - 1))}^`;
+  }
+}
+
+/** Several compile or parse errors reported together, like OPA's `N errors occurred`. */
+export class RegoErrors extends MoatError {
+  readonly errors: RegoError[];
+  constructor(errors: RegoError[]) {
+    super(errors[0]?.code ?? 'rego_compile_error', errors.length === 1 ? errors[0].message : `${errors.length} errors occurred`, {
+      details: { errors: errors.map((e) => e.toJSON()) },
+    });
+    this.name = 'RegoErrors';
+    this.errors = errors;
+  }
+  format(): string {
+    const body = this.errors.map((e) => e.format()).join('\n');
+    return this.errors.length === 1 ? body : `${this.errors.length} errors occurred:\n${body}`;
+  }
+}
+
+/** Raised by builtins; the evaluator turns it into eval_builtin_error / eval_type_error with a location. */
+export class BuiltinError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'builtin' | 'type' = 'builtin',
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when a builtin argument has the wrong type: `name: operand N must be T but got U`. */
+export function operandError(fn: string, pos: number, want: string, got: string): BuiltinError {
+  return new BuiltinError(`${fn}: operand ${pos} must be ${want} but got ${got}`, 'type');
+}

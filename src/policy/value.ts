@@ -1,0 +1,257 @@
+/**
+ * Rego values. Scalars and arrays are plain JS values so the hot path allocates little; objects and
+ * sets are small classes keyed by a canonical key so that any value can be a key or a member.
+ * Iteration is in OPA's sort order (sorted lazily, cached), because results built by iterating an
+ * object or set must come out in the same order as OPA's.
+ */
+export type Value = null | boolean | number | string | Value[] | RObject | RSet;
+type Key = string | number | boolean | null;
+
+/** A value usable as a Map key: primitives as themselves, composites as a canonical string. */
+export function keyOf(v: Value): Key {
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'string' && v.charCodeAt(0) === 0) return '\0s' + v;
+    return v;
+  }
+  return '\0' + canonical(v);
+}
+
+function canonical(v: Value): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      return String(v);
+    case 'string':
+      return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
+  if (v instanceof RObject) return '{' + v.sortedEntries().map(([k, x]) => canonical(k) + ':' + canonical(x)).join(',') + '}';
+  return '<' + (v as RSet).sorted().map(canonical).join(',') + '>';
+}
+
+export class RObject {
+  readonly map = new Map<Key, [Value, Value]>();
+  private sortedCache: [Value, Value][] | undefined;
+
+  static from(entries: Iterable<[Value, Value]>): RObject {
+    const o = new RObject();
+    for (const [k, v] of entries) o.set(k, v);
+    return o;
+  }
+  static fromJS(obj: Record<string, Value>): RObject {
+    const o = new RObject();
+    for (const k of Object.keys(obj)) o.set(k, obj[k]);
+    return o;
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  get(k: Value): Value | undefined {
+    return this.map.get(keyOf(k))?.[1];
+  }
+  has(k: Value): boolean {
+    return this.map.has(keyOf(k));
+  }
+  set(k: Value, v: Value): void {
+    this.map.set(keyOf(k), [k, v]);
+    this.sortedCache = undefined;
+  }
+  delete(k: Value): void {
+    this.map.delete(keyOf(k));
+    this.sortedCache = undefined;
+  }
+  sortedEntries(): [Value, Value][] {
+    if (!this.sortedCache) this.sortedCache = [...this.map.values()].sort((a, b) => compare(a[0], b[0]));
+    return this.sortedCache;
+  }
+  keys(): Value[] {
+    return this.sortedEntries().map((e) => e[0]);
+  }
+  clone(): RObject {
+    const o = new RObject();
+    for (const [k, e] of this.map) o.map.set(k, e);
+    return o;
+  }
+}
+
+export class RSet {
+  readonly map = new Map<Key, Value>();
+  private sortedCache: Value[] | undefined;
+
+  static from(items: Iterable<Value>): RSet {
+    const s = new RSet();
+    for (const v of items) s.add(v);
+    return s;
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  has(v: Value): boolean {
+    return this.map.has(keyOf(v));
+  }
+  add(v: Value): void {
+    const k = keyOf(v);
+    if (!this.map.has(k)) {
+      this.map.set(k, v);
+      this.sortedCache = undefined;
+    }
+  }
+  sorted(): Value[] {
+    if (!this.sortedCache) this.sortedCache = [...this.map.values()].sort(compare);
+    return this.sortedCache;
+  }
+}
+
+const RANK = { null: 0, boolean: 1, number: 2, string: 3, array: 4, object: 5, set: 6 } as const;
+export type TypeName = keyof typeof RANK;
+
+export function typeName(v: Value): TypeName {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return 'boolean';
+    case 'number':
+      return 'number';
+    case 'string':
+      return 'string';
+  }
+  if (Array.isArray(v)) return 'array';
+  return v instanceof RObject ? 'object' : 'set';
+}
+
+/** OPA's total order: null < boolean < number < string < array < object < set. */
+export function compare(a: Value, b: Value): number {
+  if (a === b) return 0;
+  const ta = typeName(a);
+  const tb = typeName(b);
+  if (ta !== tb) return RANK[ta] - RANK[tb];
+  switch (ta) {
+    case 'boolean':
+      return a ? 1 : -1;
+    case 'number':
+      return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+    case 'string':
+      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+    case 'array': {
+      const x = a as Value[];
+      const y = b as Value[];
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) {
+        const c = compare(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length;
+    }
+    case 'object': {
+      const x = (a as RObject).sortedEntries();
+      const y = (b as RObject).sortedEntries();
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) {
+        let c = compare(x[i][0], y[i][0]);
+        if (c !== 0) return c;
+        c = compare(x[i][1], y[i][1]);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length;
+    }
+    case 'set': {
+      const x = (a as RSet).sorted();
+      const y = (b as RSet).sorted();
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) {
+        const c = compare(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length;
+    }
+  }
+  return 0;
+}
+
+export function equal(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equal(a[i], b[i])) return false;
+    return true;
+  }
+  if (a instanceof RObject) {
+    if (!(b instanceof RObject) || a.size !== b.size) return false;
+    for (const [k, [, v]] of a.map) {
+      const e = b.map.get(k);
+      if (!e || !equal(v, e[1])) return false;
+    }
+    return true;
+  }
+  if (!(b instanceof RSet) || a.size !== b.size) return false;
+  for (const k of a.map.keys()) if (!b.map.has(k)) return false;
+  return true;
+}
+
+/** Converts parsed JSON (or YAML) into a Value. Object keys stay strings. */
+export function fromJSON(x: unknown): Value {
+  if (x === null || x === undefined) return null;
+  switch (typeof x) {
+    case 'boolean':
+    case 'number':
+    case 'string':
+      return x;
+    case 'bigint':
+      return Number(x);
+  }
+  if (Array.isArray(x)) return x.map(fromJSON);
+  if (x instanceof RObject || x instanceof RSet) return x;
+  if (x instanceof Date) return x.toISOString();
+  const o = new RObject();
+  for (const k of Object.keys(x as object)) o.set(k, fromJSON((x as Record<string, unknown>)[k]));
+  return o;
+}
+
+/** Converts a Value to plain JSON the way OPA serialises it: sets become sorted arrays, non-string keys are stringified. */
+export function toJSON(v: Value): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(toJSON);
+  if (v instanceof RSet) return v.sorted().map(toJSON);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of v.sortedEntries()) out[typeof k === 'string' ? k : stringifyKey(k)] = toJSON(x);
+  return out;
+}
+
+function stringifyKey(k: Value): string {
+  return JSON.stringify(toJSON(k));
+}
+
+/** JSON text of a value, OPA style (sorted keys, sets as arrays). */
+export function stringify(v: Value, indent?: number): string {
+  return JSON.stringify(toJSON(v), (_k, x) => (typeof x === 'number' ? x : x), indent);
+}
+
+/** Rego literal syntax of a value, used in messages and by sprintf %v. */
+export function toRegoString(v: Value): string {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      return formatNumber(v);
+    case 'string':
+      return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return '[' + v.map(toRegoString).join(', ') + ']';
+  if (v instanceof RObject) return '{' + v.sortedEntries().map(([k, x]) => toRegoString(k) + ': ' + toRegoString(x)).join(', ') + '}';
+  if (v.size === 0) return 'set()';
+  return '{' + v.sorted().map(toRegoString).join(', ') + '}';
+}
+
+/** Numbers print like Go's big.Float 'g' formatting for JSON numbers: integers without exponent. */
+export function formatNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return n.toFixed(0);
+  return String(n);
+}
+
+export function isTruthy(v: Value | undefined): boolean {
+  return v !== undefined && v !== false;
+}

@@ -1,9 +1,10 @@
 /**
- * Resource limits through the cgroup subtree the host delegates to the user. moat creates one
- * cgroup per container under the delegated directory of each controller, writes the limits,
- * reads them back, and places the launcher in it before runc starts (so the container and
- * everything `exec` adds inherit it). runc itself is given no cgroup path: rootless runc on v1
- * cannot create cgroups in controllers that are not delegated, and would fail the whole run.
+ * Resource limits through the cgroup subtree the host delegates to the user. Per container and
+ * controller moat creates `<delegated>/moat-<id>` and, inside it, `<id>` holding the limits (read
+ * back after writing). The launcher joins `moat-<id>` before runc starts. runc is given no cgroup
+ * path (rootless runc on v1 fails the whole run on any controller that is not delegated, such as
+ * cpuset), so it nests the container in a child named after the container ID — exactly the
+ * `<id>` cgroup that already carries the limits. runc's own threads stay outside the limits.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -47,6 +48,10 @@ export function cgroupWrites(l: Limits, version: CgroupFacts['version']): Cgroup
       w.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(l.memory) });
       // No swap beyond the limit: an out-of-memory container is killed, not slowed to a crawl.
       w.push({ controller: 'memory', file: 'memory.memsw.limit_in_bytes', value: String(l.memory), optional: true });
+      // v1 counts an OOM kill only in the victim's cgroup, which runc deletes as the container
+      // ends, so the kill would go unseen. Instead the kernel pauses the container at OOM
+      // (under_oom 1), the supervisor sees it, records it and kills the container itself.
+      w.push({ controller: 'memory', file: 'memory.oom_control', value: '1', optional: true });
     }
   }
   if (l.pids !== undefined) w.push({ controller: 'pids', file: 'pids.max', value: String(l.pids) });
@@ -91,11 +96,11 @@ export async function createCgroups(id: string, l: Limits, facts: CgroupFacts): 
       const base = facts.delegated[c]!;
       const dir = path.join(base, `moat-${id.slice(0, 16)}`);
       // On v2 our own cgroup may hold processes (no internal processes rule): limits go on a child.
-      await fsp.mkdir(dir, { recursive: true });
+      await fsp.mkdir(path.join(dir, id), { recursive: true });
       paths[c] = dir;
     }
     for (const w of cgroupWrites(l, facts.version)) {
-      const file = path.join(paths[w.controller]!, w.file);
+      const file = path.join(paths[w.controller]!, id, w.file);
       try {
         await fsp.writeFile(file, w.value);
       } catch (e) {
@@ -103,7 +108,7 @@ export async function createCgroups(id: string, l: Limits, facts: CgroupFacts): 
         throw e;
       }
       const back = (await fsp.readFile(file, 'utf8')).trim();
-      if (!w.optional && w.file !== 'cpu.max' && back !== w.value && !(w.file.endsWith('limit_in_bytes') && Number(back) <= Number(w.value))) {
+      if (!w.optional && w.file !== 'cpu.max' && w.file !== 'memory.oom_control' && back !== w.value && !(w.file.endsWith('limit_in_bytes') && Number(back) <= Number(w.value))) {
         throw new Error(`${file} reads back "${back}" after writing "${w.value}"`);
       }
     }
@@ -124,36 +129,43 @@ export async function joinCgroups(paths: CgroupPaths, pid: number): Promise<void
   }
 }
 
+/** Child cgroups (runc nests one named after the container), deepest first. */
+async function subtree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const ents = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of ents) if (e.isDirectory()) out.push(...(await subtree(path.join(dir, e.name))));
+  out.push(dir);
+  return out;
+}
+
 /** Remove the container's cgroups (they must be empty; retried briefly while processes exit). */
 export async function removeCgroups(paths: CgroupPaths): Promise<void> {
-  for (const dir of Object.values(paths)) {
-    if (!dir) continue;
-    for (let i = 0; i < 20; i++) {
-      try {
-        await fsp.rmdir(dir);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') break;
-        if (code !== 'EBUSY' || i === 19) break;
-        await new Promise((r) => setTimeout(r, 25));
+  for (const top of Object.values(paths)) {
+    if (!top) continue;
+    for (const dir of await subtree(top)) {
+      for (let i = 0; i < 40; i++) {
+        try {
+          await fsp.rmdir(dir);
+          break;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code !== 'EBUSY') break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
       }
     }
   }
 }
 
-/** Was the container killed by the memory controller? (v1: memory.oom_control's oom_kill counter.) */
-export async function oomKilled(paths: CgroupPaths): Promise<boolean> {
-  const dir = paths.memory;
-  if (!dir) return false;
-  for (const f of ['memory.oom_control', 'memory.events']) {
-    try {
-      const text = await fsp.readFile(path.join(dir, f), 'utf8');
-      const m = /oom_kill (\d+)/.exec(text);
-      if (m) return Number(m[1]) > 0;
-    } catch {
-      /* try the other file */
-    }
-  }
-  return false;
+/**
+ * Is the container's memory cgroup out of memory right now (v1: paused by oom_kill_disable), or
+ * has it had an OOM kill (v2: memory.events, which counts descendants)?
+ */
+export async function outOfMemory(paths: CgroupPaths, id: string): Promise<boolean> {
+  const top = paths.memory;
+  if (!top) return false;
+  const v1 = await fsp.readFile(path.join(top, id, 'memory.oom_control'), 'utf8').catch(() => '');
+  if (/under_oom 1/.test(v1) || /oom_kill [1-9]/.test(v1)) return true;
+  const v2 = await fsp.readFile(path.join(top, 'memory.events'), 'utf8').catch(() => '');
+  return /oom_kill [1-9]/.test(v2);
 }

@@ -17,6 +17,7 @@ import { nsenterArgv, removeTreeInUserns, signalNumber, type UsernsTools } from 
 import type { IdMaps } from '../userns/idmap.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
+import { processAlive } from '../util/proc.js';
 import type { MoatPaths } from '../util/paths.js';
 import { checkLimits, joinCgroups, removeCgroups, type Limits } from './cgroups.js';
 import { RuntimeError } from './errors.js';
@@ -222,20 +223,11 @@ export class Engine {
 
   private async reconcile(r: ContainerRecord): Promise<ContainerRecord> {
     if (r.status !== 'running') return r;
-    const alive = (pid?: number) => {
-      if (!pid) return false;
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch (e) {
-        return (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    };
-    if (alive(r.monitorPid)) return r;
+    if (processAlive(r.monitorPid, r.monitorStart)) return r;
     const st = await runcState(this.runc, r.id);
-    if (st && st.status === 'running' && alive(st.pid)) return r; // orphaned but alive
+    if (st && processAlive(st.pid)) return r; // the monitor died but the container lives on
     return this.containers.update(r.id, async (cur) => {
-      if (cur.status !== 'running' || alive(cur.monitorPid)) return cur;
+      if (cur.status !== 'running' || processAlive(cur.monitorPid, cur.monitorStart)) return cur;
       cur.status = 'exited';
       cur.exitCode = cur.exitCode ?? 255;
       cur.finishedAt = new Date().toISOString();
@@ -243,6 +235,7 @@ export class Engine {
       await removeCgroups(cur.cgroups);
       cur.cgroups = {};
       delete cur.monitorPid;
+      delete cur.monitorStart;
       await this.containers.save(cur);
       return cur;
     });

@@ -32,6 +32,8 @@ export interface ContainerRecord {
   lowerdir: string;
   pid?: number;
   monitorPid?: number;
+  /** The monitor's start time from /proc, so a reused PID is not taken for it. */
+  monitorStart?: string;
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;

@@ -10,13 +10,14 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { unshareArgv, type UsernsTools } from '../userns/exec.js';
-import { createCgroups, joinCgroups, oomKilled, removeCgroups } from './cgroups.js';
+import { createCgroups, joinCgroups, outOfMemory, removeCgroups } from './cgroups.js';
 import type { CgroupFacts } from './host.js';
 import { formatEntry, LineSplitter } from './logs.js';
-import { lastRuncError, launcherArgv, runcDelete, startFailureStatus, type RuncConfig } from './runc.js';
+import { lastRuncError, launcherArgv, runcDelete, runcKill, startFailureStatus, type RuncConfig } from './runc.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
 import type { MoatPaths } from '../util/paths.js';
 import { signalNumber } from '../userns/exec.js';
+import { processStartTime } from '../util/proc.js';
 
 export interface SuperviseDeps {
   paths: MoatPaths;
@@ -119,6 +120,7 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
           r.pid = pid;
           r.startedAt = new Date().toISOString();
           r.monitorPid = process.pid;
+          r.monitorStart = processStartTime(process.pid);
           r.cgroups = cgroups;
           delete r.exitCode;
           delete r.finishedAt;
@@ -132,6 +134,18 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
       await new Promise((r) => setTimeout(r, i < 200 ? 2 : 20));
     }
   })();
+
+  // Out of memory: the kernel has paused the container (v1 oom_kill_disable); record and kill it.
+  let oom = false;
+  const oomWatch = rec.limits.memory === undefined ? undefined : setInterval(() => {
+    if (oom || pid === undefined) return;
+    void outOfMemory(cgroups, rec.id).then(async (hit) => {
+      if (!hit || oom) return;
+      oom = true;
+      deps.log?.('container out of memory: killing it', { id: rec.id });
+      await runcKill(deps.tools, deps.runc, pid!, rec.id, 'KILL').catch(() => child.kill('SIGKILL'));
+    });
+  }, 50);
 
   const res = await Promise.race([closed, spawnError.then((e) => ({ code: 127, signal: null, err: e }))]);
   started = started || (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim() !== '';
@@ -156,7 +170,8 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
       exitCode = startFailureStatus(error);
     }
   }
-  const oom = await oomKilled(cgroups);
+  if (oomWatch) clearInterval(oomWatch);
+  oom = oom || (await outOfMemory(cgroups, rec.id));
   await removeCgroups(cgroups);
   await runcDelete(deps.runc, rec.id);
   await deps.store.update(rec.id, async (r) => {
@@ -166,6 +181,7 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
     r.oomKilled = oom;
     r.cgroups = {};
     delete r.monitorPid;
+    delete r.monitorStart;
     if (error) r.error = error;
     await deps.store.save(r);
   });

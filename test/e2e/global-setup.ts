@@ -23,6 +23,8 @@ export default function setup(project: TestProject): () => void {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Unpack the image once, so that no test sees the one-time "unpacking" progress line.
+  execFileSync(process.execPath, [path.join(root, 'bin/moat.js'), 'run', '--rm', 'moat/busybox', 'true'], { env: { ...process.env, ...env }, stdio: 'inherit' });
   project.provide('moatEnv', { ...env, base, root });
   return () => {
     if (process.env.MOAT_E2E_KEEP !== '1') {

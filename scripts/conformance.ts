@@ -58,14 +58,20 @@ function inputOf(c: Case): Value | undefined {
   return c.input === undefined ? undefined : fromJSON(c.input);
 }
 
+/** Like OPA's err.Error(): `file:row: code: message` per error. */
+function opaText(e: RegoError): string {
+  const l = e.location;
+  return `${l ? `${l.file}:${l.row}: ` : ''}${e.code}: ${e.message}`;
+}
+
 function errInfo(e: unknown): { code: string; message: string } {
-  if (e instanceof RegoErrors) return { code: e.errors[0]?.code ?? e.code, message: e.errors.map((x) => x.message).join('\n') };
-  if (e instanceof RegoError) return { code: e.code, message: e.message };
+  if (e instanceof RegoErrors) return { code: e.errors[0]?.code ?? e.code, message: e.errors.map(opaText).join('\n') };
+  if (e instanceof RegoError) return { code: e.code, message: opaText(e) };
   return { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 
 export function runCase(c: Case, v1: boolean): string | undefined {
-  const modules = (c.modules ?? []).filter((m) => !/^package query\s/.test(m)).map((text, i) => ({ file: `module-${i}.rego`, text }));
+  const modules = (c.modules ?? []).filter((m) => !/^package query\s/.test(m)).map((text, i) => ({ file: `test-${i}.rego`, text }));
   let got: Record<string, unknown>[];
   try {
     const engine = new PolicyEngine(modules, c.data ?? {}, { v0Compatible: !v1, strictBuiltinErrors: !!c.strict_error });

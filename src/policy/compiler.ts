@@ -15,8 +15,10 @@ export interface RuleNode {
   rules: Rule[];
   defaultRule?: Rule;
   kind?: RuleKind;
-  /** This node or a descendant has rules. */
+  /** This node or a descendant has rules (or is a package). */
   virtual: boolean;
+  /** A package is declared at this path (so its document exists, even if empty). */
+  isPackage?: boolean;
 }
 
 export interface CompiledQuery {
@@ -88,6 +90,7 @@ export class Compiler {
 
   buildRuleTree(): void {
     for (const m of this.modules) {
+      this.node(m.package.path).isPackage = true;
       const pkgKey = m.package.path.join('.');
       let names = this.env.ruleNames.get(pkgKey);
       if (!names) this.env.ruleNames.set(pkgKey, (names = new Set()));
@@ -128,7 +131,7 @@ export class Compiler {
       }
     }
     const mark = (n: RuleNode): boolean => {
-      let v = n.rules.length > 0 || n.defaultRule !== undefined;
+      let v = n.rules.length > 0 || n.defaultRule !== undefined || n.isPackage === true;
       for (const c of n.children.values()) v = mark(c) || v;
       n.virtual = v;
       return v;

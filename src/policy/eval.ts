@@ -391,7 +391,10 @@ export class Evaluator implements BuiltinContext {
     if (this.dataOverrides) {
       const o = this.overrideAt(path);
       if (o !== NOT_CACHED) return this.walk(o as Value, terms, i, f, k);
-      if (node && !node.virtual && path.length) node = undefined;
+      if (!node || !node.virtual) {
+        const patched = this.patchBase(base, path);
+        return patched === undefined ? false : this.walk(patched, terms, i, f, k);
+      }
     }
     if (!node || (!node.virtual && !this.dataOverrides)) return base === undefined ? false : this.walk(base, terms, i, f, k);
     if (node.kind !== undefined || i === terms.length) {
@@ -451,6 +454,18 @@ export class Evaluator implements BuiltinContext {
     }
     this.vcache.set(node, v);
     return v;
+  }
+
+  /** Applies `with data.…` overrides below `path` to a base document. */
+  private patchBase(base: Value | undefined, path: string[]): Value | undefined {
+    const prefix = path.join('\u0000');
+    let out = base;
+    for (const [key, v] of this.dataOverrides!) {
+      if (path.length ? !key.startsWith(prefix + '\u0000') : key === '') continue;
+      const rel = key.split('\u0000').slice(path.length);
+      out = setPath(out, rel, v);
+    }
+    return out;
   }
 
   private nodeValueOrOverride(c: RuleNode, base: Value | undefined, path: string[]): Value | undefined {

@@ -146,8 +146,12 @@ export class Parser {
     return { path, alias, loc: this.span(start, this.prevLoc()) };
   }
 
+  /** Whether the last key parsed by parseRefOnly was written in brackets. */
+  private lastBracketed = false;
+
   /** A dotted/bracketed ref with no calls, for package and import paths and `with` targets. */
   private parseRefOnly(): Ref {
+    this.lastBracketed = false;
     if (this.tok.kind !== 'ident') this.fail(`unexpected ${this.describe()} token: expected ref`);
     const first = this.next();
     const terms: Term[] = [{ type: 'var', name: first.text, slot: -1, loc: first.loc }];
@@ -156,9 +160,11 @@ export class Parser {
         this.next();
         const id = this.next();
         terms.push({ type: 'scalar', value: id.text, loc: id.loc });
+        this.lastBracketed = false;
       } else if (this.isOp('[') && !this.tok.ws) {
         this.next();
         this.depth++;
+        this.lastBracketed = true;
         terms.push(this.parseTerm());
         this.depth--;
         this.expectOp(']');
@@ -173,6 +179,7 @@ export class Parser {
     if (isDefault) this.next();
     if (this.tok.kind !== 'ident') this.fail(`unexpected ${this.describe()} token: expected rule head`);
     const headRef = this.parseRefOnly();
+    const bracketed = this.lastBracketed;
     const head: RuleHead = { ref: headRef.terms, assign: false, contains: false, loc: headRef.loc };
     if (this.isOp('(') && !this.tok.ws) {
       this.next();
@@ -202,7 +209,7 @@ export class Parser {
     }
     // v0 `p[x] { }` is a partial set; in v1 it is `p[x] = true`.
     const last = head.ref[head.ref.length - 1];
-    if (!head.value && !head.contains && !head.args && head.ref.length > 1 && !(last.type === 'scalar' && typeof last.value === 'string')) {
+    if (!head.value && !head.contains && !head.args && head.ref.length > 1 && (bracketed || !(last.type === 'scalar' && typeof last.value === 'string'))) {
       if (this.regoVersion === 0) {
         head.key = last;
         head.ref = head.ref.slice(0, -1);
@@ -305,7 +312,7 @@ export class Parser {
     const start = this.tok.loc;
     let negated = false;
     let expr: ExprBody;
-    if (this.isIdent('some') && this.peek().kind === 'ident' && !this.isIdent('in', this.peek())) {
+    if (this.isIdent('some') && !(this.peek().kind === 'op' && ['=', ':=', '.', '[', '('].includes(this.peek().text) && !this.peek().ws)) {
       expr = this.parseSome();
     } else if (this.isIdent('every') && this.peek().kind === 'ident') {
       expr = this.parseEvery();
@@ -317,7 +324,7 @@ export class Parser {
       expr = this.parseExprCore();
     }
     const withs: With[] = [];
-    while (this.isIdent('with') && !(this.tok.nl && this.depth === 0)) {
+    while (this.isIdent('with')) {
       const wt = this.next();
       const target = this.parseRefOnly();
       if (!this.isIdent('as')) this.fail(`unexpected ${this.describe()} token: expected as`);
@@ -368,19 +375,10 @@ export class Parser {
 
   private parseExprCore(): ExprBody {
     const start = this.tok.loc;
-    let lhs = this.parseTerm();
-    // `k, v in xs` at the top of an expression
-    if (this.isOp(',') && this.depth === 0) {
-      this.next();
-      const v = this.parseTermLevel(1);
-      if (!this.isIdent('in')) this.fail(`unexpected ${this.describe()} token: expected in`);
-      this.next();
-      const dom = this.parseTermLevel(1);
-      lhs = this.mkCall('internal.member_3', [lhs, v, dom], this.span(start, this.prevLoc()));
-    }
+    const lhs = this.parseTerm(this.depth === 0);
     if ((this.isOp('=') || this.isOp(':=')) && !(this.tok.nl && this.depth === 0)) {
       const op = this.next().text === ':=' ? 'assign' : 'eq';
-      const rhs = this.parseTerm();
+      const rhs = this.parseTerm(true);
       const call = this.mkCall(op, [lhs, rhs], this.span(start, this.prevLoc()));
       return { type: 'callexpr', call, loc: call.loc };
     }
@@ -396,10 +394,24 @@ export class Parser {
 
   // ---------------------------------------------------------------- terms
 
-  /** A full term including `in` membership and infix operators. */
-  parseTerm(): Term {
+  /** A full term including `in` membership and infix operators; `allowKV` also reads `k, v in xs`. */
+  parseTerm(allowKV = false): Term {
     const start = this.tok.loc;
     let t = this.parseTermLevel(0);
+    if (allowKV && this.isOp(',')) {
+      const save = this.pos;
+      this.next();
+      try {
+        const v = this.parseTermLevel(0);
+        if (this.isIdent('in')) {
+          this.next();
+          const dom = this.parseTermLevel(0);
+          t = this.mkCall('internal.member_3', [t, v, dom], this.span(start, this.prevLoc()));
+        } else this.pos = save;
+      } catch {
+        this.pos = save;
+      }
+    }
     while (this.isIdent('in') && !(this.tok.nl && this.depth === 0)) {
       this.next();
       const rhs = this.parseTermLevel(0);
@@ -454,7 +466,7 @@ export class Parser {
     } else if (this.isOp('(')) {
       this.next();
       this.depth++;
-      term = this.parseTerm();
+      term = this.parseTerm(true);
       this.depth--;
       this.expectOp(')');
     } else {

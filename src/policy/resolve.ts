@@ -19,6 +19,10 @@ export interface ResolveEnv {
 interface Level {
   locals: Map<string, number>;
   parent?: Level;
+  /** Expression index where a `:=`/`some` name is declared; closures before it don't see it. */
+  declAt?: Map<string, number>;
+  /** Index of the expression being rewritten. */
+  current?: number;
 }
 
 /** Slots local to each closure body (comprehension or every), for the safety stage. */
@@ -148,6 +152,19 @@ export class Resolver {
   private prepareLevel(level: Level, body: Body, declared: Set<string>, extra: Term[]): void {
     const used = new Set<string>();
     const assigned = new Set<string>();
+    const declAt = (level.declAt ??= new Map());
+    const usedBefore = new Set<string>();
+    body.forEach((e, idx) => {
+      const x = e.expr;
+      const mark = (n: string): void => {
+        if (!declAt.has(n) && !usedBefore.has(n)) declAt.set(n, idx);
+      };
+      if (x.type === 'somedecl') x.vars.forEach((v) => mark(v.name));
+      else if (x.type === 'somein') {
+        for (const t of [x.key, x.value]) if (t) this.collectNames(t, (v) => mark(v.name));
+      } else if (x.type === 'callexpr' && x.call.op.terms.length === 1 && (x.call.op.terms[0] as Var).name === 'assign') this.collectNames(x.call.args[0], (v) => mark(v.name));
+      else for (const t of this.exprTerms(x)) this.collectNames(t, (v) => usedBefore.add(v.name));
+    });
     for (const e of body) {
       const x = e.expr;
       if (x.type === 'somedecl') for (const v of x.vars) declared.add(v.name);
@@ -197,7 +214,10 @@ export class Resolver {
   private lookupLocal(level: Level | undefined, name: string): number | undefined {
     for (let l = level; l; l = l.parent) {
       const s = l.locals.get(name);
-      if (s !== undefined) return s;
+      if (s === undefined) continue;
+      const at = l !== level ? l.declAt?.get(name) : undefined;
+      if (at !== undefined && l.current !== undefined && at > l.current) continue;
+      return s;
     }
     return undefined;
   }
@@ -218,8 +238,9 @@ export class Resolver {
 
   private body(body: Body, level: Level): Body {
     const out: Body = [];
-    for (const e of body) {
+    for (const [idx, e] of body.entries()) {
       const x = e.expr;
+      level.current = idx;
       if (x.type === 'somedecl') continue;
       out.push({ ...e, expr: this.exprBody(x, level), with: e.with.map((w) => this.withClause(w, level)) });
     }
@@ -252,7 +273,11 @@ export class Resolver {
   }
 
   private var(v: Var, level: Level): Term {
-    if (v.name === '_') return { ...v, name: `$${this.nslots}`, slot: this.alloc(), wildcard: true };
+    if (v.name === '_') {
+      const slot = this.alloc();
+      level.locals.set(`$${slot}`, slot);
+      return { ...v, name: `$${slot}`, slot, wildcard: true };
+    }
     const s = this.lookupLocal(level, v.name);
     if (s !== undefined) return { ...v, slot: s };
     const terms = this.globalRef(v);

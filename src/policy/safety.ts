@@ -224,8 +224,8 @@ export class Safety {
     for (const t of terms) {
       const acc = newAcc();
       this.analyze(t, 'need', acc);
-      for (const v of [...acc.needs.values(), ...acc.unif.values(), ...acc.refOut.values()]) {
-        if (safe.has(v.slot) || reported.has(v.slot)) continue;
+      for (const v of [...acc.needs.values(), ...acc.unif.values()]) {
+        if (safe.has(v.slot) || reported.has(v.slot) || acc.refOut.has(v.slot)) continue;
         reported.add(v.slot);
         this.errors.push(new RegoError('rego_unsafe_var_error', `var ${v.wildcard ? '_' : v.name} is unsafe`, v.loc, this.source));
       }

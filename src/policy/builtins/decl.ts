@@ -194,6 +194,9 @@ const ROWS: Row[] = [
   ['io.jwt.encode_sign_raw', 'string,string,string', 'string'],
   // misc
   ['opa.runtime', '', 'object'],
+  // declared so policies that mock them with `with` compile; calling them unmocked is an error
+  ['http.send', 'object', 'object', 'n'],
+  ['net.lookup_ip_addr', 'string', 'set', 'n'],
 ];
 
 export const DECLS: BuiltinDecl[] = ROWS.map(([name, args, result, flags = '']) => ({

@@ -1,1 +1,82 @@
-import './registry.js';
+/** abs, ceil, floor, round, numbers.range*, rand.intn, to_number, bits.*. */
+import { BuiltinError, operandError } from '../errors.js';
+import { typeName, type Value } from '../value.js';
+import { register } from './registry.js';
+import { fail, int, num, str } from './util.js';
+
+register('abs', (a) => Math.abs(num('abs', a, 0)));
+register('ceil', (a) => Math.ceil(num('ceil', a, 0)) || 0);
+register('floor', (a) => Math.floor(num('floor', a, 0)) || 0);
+register('round', (a) => {
+  const n = num('round', a, 0);
+  return (Math.sign(n) * Math.round(Math.abs(n))) || 0;
+});
+
+function range(fn: string, from: number, to: number, step: number): Value[] {
+  const out: number[] = [];
+  if (Math.abs(to - from) / step > 1e7) fail(fn, 'range too large');
+  if (from <= to) for (let i = from; i <= to; i += step) out.push(i);
+  else for (let i = from; i >= to; i -= step) out.push(i);
+  return out;
+}
+register('numbers.range', (a) => {
+  const x = num('numbers.range', a, 0);
+  const y = num('numbers.range', a, 1);
+  if (!Number.isInteger(x)) throw new BuiltinError('numbers.range: operand 1 must be integer number but got floating-point number', 'type');
+  if (!Number.isInteger(y)) throw new BuiltinError('numbers.range: operand 2 must be integer number but got floating-point number', 'type');
+  return range('numbers.range', x, y, 1);
+});
+register('numbers.range_step', (a) => {
+  const x = int('numbers.range_step', a, 0);
+  const y = int('numbers.range_step', a, 1);
+  const s = int('numbers.range_step', a, 2);
+  if (s <= 0) fail('numbers.range_step', 'step must be a positive number above zero');
+  return range('numbers.range_step', x, y, s);
+});
+register('rand.intn', (a, ctx) => {
+  const key = str('rand.intn', a, 0);
+  const n = int('rand.intn', a, 1);
+  if (n === 0) return 0;
+  const ck = `rand.intn:${key}:${n}`;
+  const hit = ctx.cache.get(ck);
+  if (hit !== undefined) return hit as number;
+  const r = Math.floor(Math.random() * Math.abs(n));
+  ctx.cache.set(ck, r);
+  return r;
+});
+register('to_number', ([v]) => {
+  if (v === null) return 0;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const s = v.trim() === v ? v : '';
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) {
+      if (/^[+-]?(inf|infinity|nan)$/i.test(v)) fail('to_number', `invalid syntax`);
+      fail('to_number', `strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
+    }
+    return Number(s);
+  }
+  throw operandError('to_number', 1, 'one of {boolean, null, number, string}', typeName(v));
+});
+
+function big(fn: string, a: Value[], i: number): bigint {
+  const v = a[i];
+  if (typeof v !== 'number') throw operandError(fn, i + 1, 'number', typeName(v));
+  if (!Number.isInteger(v)) throw operandError(fn, i + 1, 'integer', 'number');
+  return BigInt(v);
+}
+const out = (b: bigint): number => Number(b);
+register('bits.and', (a) => out(big('bits.and', a, 0) & big('bits.and', a, 1)));
+register('bits.or', (a) => out(big('bits.or', a, 0) | big('bits.or', a, 1)));
+register('bits.xor', (a) => out(big('bits.xor', a, 0) ^ big('bits.xor', a, 1)));
+register('bits.negate', (a) => out(~big('bits.negate', a, 0)));
+register('bits.lsh', (a) => {
+  const s = big('bits.lsh', a, 1);
+  if (s < 0n) throw operandError('bits.lsh', 2, 'unsigned integer', 'negative integer');
+  return out(big('bits.lsh', a, 0) << s);
+});
+register('bits.rsh', (a) => {
+  const s = big('bits.rsh', a, 1);
+  if (s < 0n) throw operandError('bits.rsh', 2, 'unsigned integer', 'negative integer');
+  return out(big('bits.rsh', a, 0) >> s);
+});

@@ -25,16 +25,15 @@ function checkFinite(fn: string, n: number): number {
 
 register('plus', (a) => checkFinite('plus', tidy(num('plus', a, 0) + num('plus', a, 1))));
 register('minus', (a) => {
-  if (a[0] instanceof RSet || a[1] instanceof RSet) {
-    const x = set('minus', a, 0);
+  if (typeof a[0] === 'number') return checkFinite('minus', tidy(a[0] - num('minus', a, 1)));
+  if (a[0] instanceof RSet) {
+    const x = a[0];
     const y = set('minus', a, 1);
     const out = new RSet();
     for (const v of x.sorted()) if (!y.has(v)) out.add(v);
     return out;
   }
-  if (typeof a[0] !== 'number') throw operandError('minus', 1, 'one of {number, set}', typeName(a[0]));
-  if (typeof a[1] !== 'number') throw operandError('minus', 2, 'one of {number, set}', typeName(a[1]));
-  return checkFinite('minus', tidy(a[0] - a[1]));
+  throw operandError('minus', 1, 'one of {number, set}', typeName(a[0]));
 });
 register('mul', (a) => checkFinite('mul', tidy(num('mul', a, 0) * num('mul', a, 1))));
 register('div', (a) => {

@@ -22,7 +22,13 @@ register('cast_set', ([v]) => {
   if (Array.isArray(v)) return RSet.from(v);
   throw operandError('cast_set', 1, 'one of {array, set}', typeName(v));
 });
-register('cast_string', ([v]) => (typeof v === 'string' ? v : undefined));
-register('cast_boolean', ([v]) => (typeof v === 'boolean' ? v : undefined));
-register('cast_null', ([v]) => (v === null ? null : undefined));
-register('cast_object', ([v]) => (v instanceof RObject ? v : undefined));
+function cast(name: string, want: string, ok: (v: unknown) => boolean): void {
+  register(name, ([v]) => {
+    if (!ok(v)) throw operandError(name, 1, want, typeName(v));
+    return v;
+  });
+}
+cast('cast_string', 'string', (v) => typeof v === 'string');
+cast('cast_boolean', 'boolean', (v) => typeof v === 'boolean');
+cast('cast_null', 'null', (v) => v === null);
+cast('cast_object', 'object', (v) => v instanceof RObject);

@@ -426,7 +426,10 @@ export class Evaluator implements BuiltinContext {
     const cached = this.vcache.get(node);
     if (cached !== undefined || this.vcache.has(node)) return cached;
     let v: Value | undefined;
-    if (node.kind === 'function') v = undefined;
+    if (node.kind === 'function') {
+      const all = [...node.rules, ...(node.defaultRule ? [node.defaultRule] : [])];
+      v = all.every((r) => r.head.args!.length === 0) ? this.callFunction('data.' + node.path.join('.'), [], all[0].loc) : undefined;
+    }
     else if (node.kind !== undefined) {
       v = this.ruleValue(node);
       if (node.children.size && (v === undefined || v instanceof RObject)) {
@@ -599,6 +602,19 @@ export class Evaluator implements BuiltinContext {
       i++;
     }
     if (i === n) return k(acc);
+    const t = args[i];
+    if (t.type === 'var') {
+      // an argument bound by a later one (e.g. `x == xs[x]`): evaluate the rest first
+      const j = args.findIndex((a, idx) => idx > i && idx < n && a.type !== 'var');
+      if (j > 0) {
+        const rest = args.slice(0, n);
+        return this.evalTerm(rest[j], f, (v) => {
+          const vals = [...acc];
+          const again = rest.map((a, idx) => (idx === j ? ({ type: 'const', value: v, loc: a.loc } as Term) : a));
+          return this.evalArgs(again, i, n, f, vals, k);
+        });
+      }
+    }
     return this.evalTerm(args[i], f, (v) => this.evalArgs(args, i + 1, n, f, [...acc, v], k));
   }
 
@@ -608,10 +624,9 @@ export class Evaluator implements BuiltinContext {
       if (m) {
         if (m.fn !== undefined && m.fn !== name) {
           const saved = this.mocks;
-          // the replacement itself runs without this mock (so a mock may call the original)
-          const inner = new Map(saved);
-          inner.delete(name);
-          this.mocks = inner;
+          // the replacement runs without builtin mocks: it may call the original, and mocks don't chain
+          const inner = new Map([...saved].filter(([n]) => n.startsWith('data.') && n !== name));
+          this.mocks = inner.size ? inner : undefined;
           try {
             let out: Value | undefined;
             const r = this.invoke(m.fn, c, args, (v) => ((out = v), true));
@@ -669,7 +684,7 @@ export class Evaluator implements BuiltinContext {
   private builtinFailed(name: string, e: unknown, loc: Location): boolean {
     if (e instanceof RegoError) throw e;
     if (e instanceof BuiltinError) {
-      if (this.strict || e.kind === 'type') throw this.error(e.kind === 'type' ? 'eval_type_error' : 'eval_builtin_error', e.message, loc);
+      if (this.strict) throw this.error(e.kind === 'type' ? 'eval_type_error' : 'eval_builtin_error', e.message, loc);
       return false;
     }
     if (this.strict) throw this.error('eval_builtin_error', `${name}: ${(e as Error).message}`, loc);

@@ -210,7 +210,7 @@ export class Parser {
     // v0 `p[x] { }` is a partial set; in v1 it is `p[x] = true`.
     const last = head.ref[head.ref.length - 1];
     if (!head.value && !head.contains && !head.args && head.ref.length > 1 && (bracketed || !(last.type === 'scalar' && typeof last.value === 'string'))) {
-      if (this.regoVersion === 0) {
+      if (this.regoVersion === 0 && !this.isIdent('if')) {
         head.key = last;
         head.ref = head.ref.slice(0, -1);
         head.contains = true;

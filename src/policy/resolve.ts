@@ -205,17 +205,18 @@ export class Resolver {
         level.locals.set(name, this.alloc());
         continue;
       }
-      if (this.lookupLocal(level.parent, name) !== undefined) continue;
+      if (this.lookupLocal(level.parent, name, true) !== undefined) continue;
       if (this.isGlobal(name)) continue;
       level.locals.set(name, this.alloc());
     }
   }
 
-  private lookupLocal(level: Level | undefined, name: string): number | undefined {
+  /** Finds a local slot; enclosing levels only count names declared before the current expression. */
+  private lookupLocal(level: Level | undefined, name: string, fromChild = false): number | undefined {
     for (let l = level; l; l = l.parent) {
       const s = l.locals.get(name);
       if (s === undefined) continue;
-      const at = l !== level ? l.declAt?.get(name) : undefined;
+      const at = l !== level || fromChild ? l.declAt?.get(name) : undefined;
       if (at !== undefined && l.current !== undefined && at > l.current) continue;
       return s;
     }

@@ -197,6 +197,8 @@ const ROWS: Row[] = [
   // declared so policies that mock them with `with` compile; calling them unmocked is an error
   ['http.send', 'object', 'object', 'n'],
   ['net.lookup_ip_addr', 'string', 'set', 'n'],
+  ['graph.reachable', 'object,collection', 'set'],
+  ['graph.reachable_paths', 'object,collection', 'set'],
 ];
 
 export const DECLS: BuiltinDecl[] = ROWS.map(([name, args, result, flags = '']) => ({

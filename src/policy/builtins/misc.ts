@@ -1,26 +1,29 @@
 /** units.*, trace, opa.runtime. */
-import { RObject } from '../value.js';
+import { BuiltinError, operandError } from '../errors.js';
+import { RObject, RSet, equal, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
 import { fail, str } from './util.js';
 
-const SI: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
-const BIN: Record<string, number> = { ki: 2 ** 10, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 
 function splitAmount(fn: string, raw: string): [number, string] {
-  let s = raw.replace(/"/g, '');
+  const s = raw.replace(/"/g, '');
   if (/\s/.test(s)) fail(fn, 'spaces not allowed in resource strings');
-  const m = /^([0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)(.*)$/.exec(s)!;
-  if (m[1] === '' || m[1] === '.') fail(fn, fn === 'units.parse' ? 'no amount provided' : 'no byte amount provided');
-  s = m[2];
-  const n = Number(m[1]);
-  if (Number.isNaN(n)) fail(fn, fn === 'units.parse' ? 'could not parse amount to a number' : 'could not parse byte amount to a number');
-  return [n, s];
+  const m = /^([0-9.]*)(.*)$/.exec(s)!;
+  if (m[1] === '') fail(fn, fn === 'units.parse' ? 'no amount provided' : 'no byte amount provided');
+  if (!/^(\d+\.?\d*|\.\d+)$/.test(m[1])) fail(fn, fn === 'units.parse' ? 'could not parse amount to a number' : 'could not parse byte amount to a number');
+  return [Number(m[1]), m[2]];
 }
 
+const UNITS: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, K: 1e3, ki: 2 ** 10, Ki: 2 ** 10, M: 1e6, mi: 2 ** 20, Mi: 2 ** 20, g: 1e9, G: 1e9, gi: 2 ** 30, Gi: 2 ** 30,
+  t: 1e12, T: 1e12, ti: 2 ** 40, Ti: 2 ** 40, p: 1e15, P: 1e15, pi: 2 ** 50, Pi: 2 ** 50, e: 1e18, E: 1e18, ei: 2 ** 60, Ei: 2 ** 60,
+};
 register('units.parse', (a) => {
-  const [n, unit] = splitAmount('units.parse', str('units.parse', a, 0));
-  const mult = BIN[unit] ?? SI[unit];
-  if (mult === undefined) fail('units.parse', `unit ${unit} not recognized`);
+  const [n, raw] = splitAmount('units.parse', str('units.parse', a, 0));
+  // only the letters after the first are case-insensitive, so 'm' (milli) and 'M' (mega) differ
+  const unit = raw.length > 1 ? raw[0] + raw.slice(1).toLowerCase() : raw;
+  const mult = UNITS[unit];
+  if (mult === undefined) fail('units.parse', `unit ${raw} not recognized`);
   const r = n * mult;
   return Number.isInteger(r) ? r : Number(r.toPrecision(15));
 });
@@ -45,9 +48,72 @@ register('trace', (a, ctx) => {
   ctx.trace(str('trace', a, 0));
   return true;
 });
-register('opa.runtime', () => {
-  const o = new RObject();
-  o.set('env', RObject.from(Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string')));
-  o.set('version', 'moat');
-  return o;
+// Unlike OPA, the process environment is not exposed to policies (it may hold secrets).
+register('opa.runtime', () => new RObject());
+
+const HTTP_KEYS = new Set(['method', 'url', 'body', 'enable_redirect', 'force_json_decode', 'force_yaml_decode', 'headers', 'raw_body', 'tls_use_system_certs', 'tls_ca_cert', 'tls_ca_cert_file', 'tls_ca_cert_env_variable', 'tls_client_cert', 'tls_client_cert_file', 'tls_client_cert_env_variable', 'tls_client_key', 'tls_client_key_file', 'tls_client_key_env_variable', 'tls_insecure_skip_verify', 'tls_server_name', 'timeout', 'cache', 'force_cache', 'force_cache_duration_seconds', 'raise_error', 'caching_mode', 'max_retry_attempts', 'cache_ignored_headers']);
+// Policies run on moat's request path and must not make network calls; http.send exists so tests can mock it.
+register('http.send', (a) => {
+  const req = a[0];
+  if (!(req instanceof RObject)) throw new BuiltinError('http.send: operand 1 must be object', 'type');
+  const bad = req.keys().filter((k) => typeof k !== 'string' || !HTTP_KEYS.has(k));
+  if (bad.length) throw new BuiltinError(`http.send: invalid request parameters(s): {${bad.map((k) => JSON.stringify(k)).join(', ')}}`, 'type');
+  const missing = ['method', 'url'].filter((k) => !req.has(k));
+  if (missing.length) throw new BuiltinError(`http.send: missing required request parameters(s): {${missing.map((k) => JSON.stringify(k)).join(', ')}}`, 'type');
+  fail('http.send', 'network access is disabled in moat policies (mock it with `with http.send as ...`)');
+});
+register('net.lookup_ip_addr', () => fail('net.lookup_ip_addr', 'network access is disabled in moat policies'));
+
+// ---------------------------------------------------------------- graph
+
+function neighbours(fn: string, graph: RObject, node: Value): Value[] {
+  const e = graph.get(node);
+  if (e === undefined || e === null) return [];
+  if (Array.isArray(e)) return e;
+  if (e instanceof RSet) return e.sorted();
+  throw new BuiltinError(`${fn}: operand 1 must be object[any: any<array[any], set[any]>] but got object`, 'type');
+}
+function graphArgs(fn: string, a: Value[]): [RObject, Value[]] {
+  const g = a[0];
+  if (!(g instanceof RObject)) throw operandError(fn, 1, 'object', typeName(g));
+  for (const [, v] of g.sortedEntries()) if (!(Array.isArray(v) || v instanceof RSet || v === null)) throw new BuiltinError(`${fn}: operand 1 must be object[any: any<array[any], set[any]>] but got object`, 'type');
+  const init = a[1];
+  const xs = Array.isArray(init) ? init : init instanceof RSet ? init.sorted() : undefined;
+  if (!xs) throw operandError(fn, 2, 'one of {array, set}', typeName(init));
+  return [g, xs];
+}
+register('graph.reachable', (a) => {
+  const [g, start] = graphArgs('graph.reachable', a);
+  const seen = new RSet();
+  const queue = [...start];
+  while (queue.length) {
+    const n = queue.shift()!;
+    if (seen.has(n) || !g.has(n)) continue;
+    seen.add(n);
+    queue.push(...neighbours('graph.reachable', g, n));
+  }
+  return seen;
+});
+register('graph.reachable_paths', (a) => {
+  const [g, start] = graphArgs('graph.reachable_paths', a);
+  const out = new RSet();
+  const walk = (n: Value, path: Value[]): void => {
+    if (!g.has(n)) {
+      if (path.length) out.add(path);
+      return;
+    }
+    if (path.some((p) => equal(p, n))) {
+      out.add(path);
+      return;
+    }
+    const next = [...path, n];
+    const ns = neighbours('graph.reachable_paths', g, n).filter((x) => x !== null);
+    if (!ns.length) {
+      out.add(next);
+      return;
+    }
+    for (const x of ns) walk(x, next);
+  };
+  for (const s of start) walk(s, []);
+  return out;
 });

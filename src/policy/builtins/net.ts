@@ -123,7 +123,14 @@ register('net.cidr_merge', (a) => {
   const xs = elems('net.cidr_merge', a, 0);
   const nets: Net[] = xs.map((x) => {
     if (typeof x !== 'string') throw operandError('net.cidr_merge', 1, 'set or array of strings', typeName(x));
-    return parseNetOrIP('net.cidr_merge', x);
+    if (x.includes('/')) return parseCIDR('net.cidr_merge', x);
+    const ip = parseIP(x);
+    if (!ip) fail('net.cidr_merge', `IP address invalid: ${x}`);
+    if (ip.v6) fail('net.cidr_merge', 'IPv6 invalid: needs prefix length');
+    // like Go's net.IP.DefaultMask: classful mask for a bare IPv4 address
+    const first = Number(ip.addr >> 24n);
+    const bits = first < 128 ? 8 : first < 192 ? 16 : 24;
+    return { v6: false, addr: ip.addr & mask(false, bits), bits };
   });
   const merge = (list: Net[]): Net[] => {
     list = [...list].sort((p, q) => (p.addr < q.addr ? -1 : p.addr > q.addr ? 1 : p.bits - q.bits));
@@ -159,7 +166,7 @@ register('net.cidr_contains_matches', ([x, y]) => {
     const one = (key: Value, e: Value): [Value, string] => {
       if (typeof e === 'string') return [key, e];
       if (Array.isArray(e) && e.length > 0 && typeof e[0] === 'string') return [key, e[0]];
-      throw operandError('net.cidr_contains_matches', pos, 'string or non-empty array', typeName(e));
+      fail('net.cidr_contains_matches', `operand ${pos}: element must be string or non-empty array`);
     };
     if (typeof v === 'string') return [[v, v]];
     if (Array.isArray(v)) return v.map((e, i) => one(i, e));

@@ -62,7 +62,7 @@ register('to_number', ([v]) => {
 function big(fn: string, a: Value[], i: number): bigint {
   const v = a[i];
   if (typeof v !== 'number') throw operandError(fn, i + 1, 'number', typeName(v));
-  if (!Number.isInteger(v)) throw operandError(fn, i + 1, 'integer', 'number');
+  if (!Number.isInteger(v)) throw new BuiltinError(`${fn}: operand ${i + 1} must be integer number but got floating-point number`, 'type');
   return BigInt(v);
 }
 const out = (b: bigint): number => Number(b);
@@ -72,11 +72,11 @@ register('bits.xor', (a) => out(big('bits.xor', a, 0) ^ big('bits.xor', a, 1)));
 register('bits.negate', (a) => out(~big('bits.negate', a, 0)));
 register('bits.lsh', (a) => {
   const s = big('bits.lsh', a, 1);
-  if (s < 0n) throw operandError('bits.lsh', 2, 'unsigned integer', 'negative integer');
+  if (s < 0n) throw new BuiltinError('bits.lsh: operand 2 must be an unsigned integer number but got a negative integer', 'type');
   return out(big('bits.lsh', a, 0) << s);
 });
 register('bits.rsh', (a) => {
   const s = big('bits.rsh', a, 1);
-  if (s < 0n) throw operandError('bits.rsh', 2, 'unsigned integer', 'negative integer');
+  if (s < 0n) throw new BuiltinError('bits.rsh: operand 2 must be an unsigned integer number but got a negative integer', 'type');
   return out(big('bits.rsh', a, 0) >> s);
 });

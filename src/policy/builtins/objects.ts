@@ -45,7 +45,7 @@ function keyList(fn: string, v: Value, pos: number): Value[] {
   if (Array.isArray(v)) return v;
   if (v instanceof RSet) return v.sorted();
   if (v instanceof RObject) return v.keys();
-  throw operandError(fn, pos, 'one of {array, object, set}', typeName(v));
+  throw operandError(fn, pos, 'one of {object, set, array}', typeName(v));
 }
 register('object.remove', (a) => {
   const o = obj('object.remove', a, 0);
@@ -100,7 +100,7 @@ register('object.subset', ([sup, sub]) => {
 
 function parsePaths(fn: string, v: Value): Value[][] {
   const items = Array.isArray(v) ? v : v instanceof RSet ? v.sorted() : undefined;
-  if (!items) throw operandError(fn, 2, 'one of {array, set}', typeName(v));
+  if (!items) throw operandError(fn, 2, 'one of {set, array}', typeName(v));
   return items.map((p) => {
     if (typeof p === 'string') {
       return p

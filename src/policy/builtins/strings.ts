@@ -1,5 +1,5 @@
 /** String builtins, including sprintf with Go's verbs. */
-import { operandError } from '../errors.js';
+import { BuiltinError, operandError } from '../errors.js';
 import { RObject, RSet, formatNumber, toRegoString, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
 import { arr, elems, fail, int, num, obj, runeLen, str } from './util.js';
@@ -33,8 +33,8 @@ register('strings.replace_n', (a) => {
   let s = str('strings.replace_n', a, 1);
   const pairs: [string, string][] = [];
   for (const [k, v] of pats.sortedEntries()) {
-    if (typeof k !== 'string') throw operandError('strings.replace_n', 1, 'object[string: string]', 'object');
-    if (typeof v !== 'string') throw operandError('strings.replace_n', 1, 'object[string: string]', 'object');
+    if (typeof k !== 'string') throw new BuiltinError('strings.replace_n: operand 1 non-string key found in pattern object', 'type');
+    if (typeof v !== 'string') throw new BuiltinError('strings.replace_n: operand 1 non-string value found in pattern object', 'type');
     pairs.push([k, v]);
   }
   // Go's strings.NewReplacer: at each position, the first matching old string (in argument order) wins.
@@ -59,7 +59,7 @@ function prefixMatch(fn: string, a: Value[], test: (s: string, p: string) => boo
     if (Array.isArray(v) || v instanceof RSet) {
       const xs = Array.isArray(v) ? v : v.sorted();
       return xs.map((x) => {
-        if (typeof x !== 'string') throw operandError(fn, i + 1, 'one of {string, set, array}', typeName(v));
+        if (typeof x !== 'string') throw new BuiltinError(`${fn}: operand ${i + 1} must be ${Array.isArray(v) ? 'array' : 'set'} of strings but got ${Array.isArray(v) ? 'array' : 'set'} containing ${typeName(x)}`, 'type');
         return x;
       });
     }
@@ -123,7 +123,7 @@ register('substring', (a) => {
 register('format_int', (a) => {
   const n = num('format_int', a, 0);
   const base = int('format_int', a, 1);
-  if (![2, 8, 10, 16].includes(base)) fail('format_int', 'operand 2 must be one of {2, 8, 10, 16}');
+  if (![2, 8, 10, 16].includes(base)) throw new BuiltinError('format_int: operand 2 must be one of {2, 8, 10, 16}', 'type');
   const i = Math.trunc(n);
   return (i < 0 ? '-' : '') + Math.abs(i).toString(base);
 });

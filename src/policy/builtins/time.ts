@@ -7,6 +7,7 @@ import { fail, num, str } from './util.js';
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const MAX_NS = 9223372036854775807;
+const MAX_NS_BIG = 9223372036854775807n;
 
 register('time.now_ns', (_a, ctx) => Number(ctx.now));
 
@@ -71,12 +72,12 @@ register('time.add_date', (a) => {
   const d = new Date(msPart);
   const r = Date.UTC(d.getUTCFullYear() + y, d.getUTCMonth() + m, d.getUTCDate() + dd, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
   const out = BigInt(r) * 1000000n + rem;
-  if (out > BigInt(MAX_NS) || out < -BigInt(MAX_NS)) fail('time.add_date', 'time outside of valid range');
+  if (out > MAX_NS_BIG || out < -MAX_NS_BIG) fail('time.add_date', 'time outside of valid range');
   return Number(out);
 });
 register('time.diff', ([x, y]) => {
-  let a = wall('time.diff', tsArg('time.diff', x)).d;
-  let b = wall('time.diff', tsArg('time.diff', y)).d;
+  let a = wall('time.diff', { ...tsArg('time.diff', x), tz: 'UTC' }).d;
+  let b = wall('time.diff', { ...tsArg('time.diff', y), tz: 'UTC' }).d;
   if (a > b) [a, b] = [b, a];
   let yr = b.getUTCFullYear() - a.getUTCFullYear();
   let mo = b.getUTCMonth() - a.getUTCMonth();
@@ -295,7 +296,7 @@ function parseLayout(fn: string, layout: string, value: string): number {
   const ms = Date.UTC(year, month - 1, day, hour, min, sec) - off * 60000;
   if (year < 100) new Date(ms).setUTCFullYear(year);
   const ns = BigInt(ms) * 1000000n + BigInt(frac);
-  if (ns > BigInt(MAX_NS) || ns < -BigInt(MAX_NS)) fail(fn, 'time outside of valid range');
+  if (ns > MAX_NS_BIG || ns < -MAX_NS_BIG) fail(fn, 'time outside of valid range');
   return Number(ns);
 }
 

@@ -1,5 +1,3 @@
-import { loadArchive } from '../image/archive.js';
-import { importRootfs } from '../image/import.js';
 import type { Engine } from '../runtime/engine.js';
 import { removeImageRootfs } from '../runtime/rootfs.js';
 import type { Route, RouteContext } from './router.js';
@@ -30,15 +28,21 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       path: '/images/load',
       action: 'image.load',
       body: S.loadBody,
-      handler: async (ctx: RouteContext<{ file: string }>) => loadArchive(store, ctx.body.file, { onProgress: progress(ctx) }),
+      handler: async (ctx: RouteContext<{ file: string }>) => {
+        // Loaded on demand: the tar code is not needed to run a container.
+        const { loadArchive } = await import('../image/archive.js');
+        return loadArchive(store, ctx.body.file, { onProgress: progress(ctx) });
+      },
     } satisfies Route<{ file: string }> as Route<never>,
     {
       method: 'POST',
       path: '/images/import',
       action: 'image.import',
       body: S.importBody,
-      handler: async (ctx: RouteContext<{ file: string; name: string; changes?: string[] }>) =>
-        importRootfs(store, ctx.body.file, ctx.body.name, { changes: ctx.body.changes ?? [], onProgress: progress(ctx) }),
+      handler: async (ctx: RouteContext<{ file: string; name: string; changes?: string[] }>) => {
+        const { importRootfs } = await import('../image/import.js');
+        return importRootfs(store, ctx.body.file, ctx.body.name, { changes: ctx.body.changes ?? [], onProgress: progress(ctx) });
+      },
     } satisfies Route<{ file: string; name: string }> as Route<never>,
     {
       method: 'POST',

@@ -5,7 +5,7 @@
  * decision → only then call the handler. There is no other way to reach a handler.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { ValidateFunction } from 'ajv';
+import { lazyValidator, type Validator } from '../util/schema.js';
 import { ApiError } from './errors.js';
 
 export interface Subject {
@@ -81,16 +81,7 @@ interface Compiled {
   route: Route;
   re: RegExp;
   keys: string[];
-  validate?: ValidateFunction;
-}
-
-let ajvInstance: import('ajv').Ajv | undefined;
-async function compile(schema: Record<string, unknown>): Promise<ValidateFunction> {
-  if (!ajvInstance) {
-    const { Ajv } = await import('ajv');
-    ajvInstance = new Ajv({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false });
-  }
-  return ajvInstance.compile(schema);
+  validate: Validator;
 }
 
 export class Router {
@@ -109,7 +100,8 @@ export class Router {
           return '([^/]+)';
         }) + '$',
       );
-      return { route: r as Route, re, keys };
+      const validate = lazyValidator(`api:${r.method} ${r.path}`, r.body, { allErrors: true, useDefaults: true, coerceTypes: false });
+      return { route: r as Route, re, keys, validate };
     });
   }
 
@@ -141,7 +133,6 @@ export class Router {
       throw new ApiError('API_NOT_FOUND', methodMismatch ? `${req.method} is not allowed on ${pathOnly}` : `no such endpoint: ${req.method} ${pathOnly}`);
     }
     const { c, params } = found;
-    c.validate ??= await compile(c.route.body);
     const body = structuredClone(req.body ?? {});
     if (!c.validate(body)) {
       const errs = (c.validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);

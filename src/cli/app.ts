@@ -3,12 +3,9 @@
  * result. The router, engine and logger are built once per process, on first use.
  */
 import { userInfo } from 'node:os';
-import type { Logger } from 'pino';
-import { containerRoutes } from '../api/routes.js';
-import { imageRoutes } from '../api/image-routes.js';
-import { Router, type ApiRequest, type RequestIo, type DecisionHook } from '../api/router.js';
-import { openEngine } from '../runtime/context.js';
+import type { ApiRequest, RequestIo, DecisionHook, Router } from '../api/router.js';
 import type { Engine } from '../runtime/engine.js';
+import { createLogger, type Logger } from '../util/logger.js';
 
 export interface App {
   engine: Engine;
@@ -25,10 +22,11 @@ export function setLogLevel(level: string): void {
 
 export async function getApp(hook?: DecisionHook): Promise<App> {
   if (app) return app;
-  const { pino } = await import('pino');
-  const log = pino({ level: logLevel, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  const [{ openEngine }, { createRouter }] = await Promise.all([import('../runtime/context.js'), import('../api/all-routes.js')]);
+  const log = createLogger(logLevel);
   const engine = openEngine();
-  const router = new Router([...containerRoutes(engine), ...imageRoutes(engine)], hook, (e) =>
+  engine.deps.log = (msg, extra) => log.info(extra ?? {}, msg);
+  const router = createRouter(engine, hook, (e) =>
     log.info({ decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) }, e.decision.allow ? 'allowed' : 'denied'),
   );
   app = { engine, router, log };

@@ -66,6 +66,13 @@ export class Engine {
   tools(): UsernsTools {
     if (this.toolsCache) return this.toolsCache;
     const h = this.deps.host;
+    if (h.uid === 0 && process.env.MOAT_ALLOW_ROOT !== '1') {
+      // Root would need every moat directory and the unpack to be shifted to a subordinate owner
+      // (container root is never host root); that is not built yet, so refuse clearly.
+      throw new MoatError('USERNS_ROOT_UNSUPPORTED', 'moat runs containers as an unprivileged user, not as root', {
+        hint: 'run moat as an ordinary user with a range in /etc/subuid and /etc/subgid (as root, scripts/setup-test-user.sh USER creates one)',
+      });
+    }
     if (!h.userns.available) throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, { hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)' });
     if ('error' in h.idmaps) throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, { hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536` });
     const maps: IdMaps = h.idmaps;

@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { lazyValidator } from '../util/schema.js';
 import { SeccompError } from './errors.js';
 import { firstJsonError, positionAt } from './json-position.js';
 import { profileSchema } from './schema.js';
@@ -18,8 +19,8 @@ export interface ProfileProblem {
   message: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validate = ajv.compile<SeccompProfile>(profileSchema);
+// Compiled on first use (or precompiled at build time): most runs use the default profile.
+const validate = lazyValidator<SeccompProfile>('seccomp:profile', profileSchema as unknown as Record<string, unknown>, { allErrors: true });
 
 /** `/syscalls/3/action` → `$.syscalls[3].action` */
 function jsonPath(pointer: string, extra?: string): string {

@@ -4,7 +4,8 @@ export type UsernsErrorCode =
   | 'USERNS_UNAVAILABLE'
   | 'USERNS_NO_NEWUIDMAP'
   | 'USERNS_NO_SUBIDS'
-  | 'USERNS_SETUP_FAILED';
+  | 'USERNS_SETUP_FAILED'
+  | 'USERNS_ROOT_UNSUPPORTED';
 
 export class UsernsError extends MoatError {
   constructor(code: UsernsErrorCode, message: string, opts?: MoatErrorOptions) {

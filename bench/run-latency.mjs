@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// bench/run-latency: how long `moat run --rm IMAGE true` takes next to raw runc on the same bundle
+// and podman (when installed), measured side by side in one run. Prints a table of medians.
+//   node bench/run-latency.mjs [--runs N]
+// Run it as the non-root user moat is meant for (the numbers for root differ).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const moat = path.join(root, 'bin/moat.js');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const IMAGE = 'moat/busybox';
+
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', ...opts });
+}
+function have(bin) {
+  return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+}
+function timeIt(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p90: q(0.9), min: s[0] };
+}
+function run(cmd, args, env) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+}
+
+// The default image, built locally (no registry).
+if (!sh(process.execPath, [moat, 'images', '--format', 'json']).includes('moat/busybox')) {
+  sh(process.execPath, [path.join(root, 'scripts/build-default-image.mjs')], { stdio: 'inherit' });
+}
+run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']); // unpack once, warm caches
+
+// Raw runc on the same bundle: moat creates the container (spec + overlay dirs), then runc runs
+// that bundle directly inside the same kind of user namespace, with the same overlay mount.
+const id = sh(process.execPath, [moat, 'create', IMAGE, 'true']).trim();
+const rec = JSON.parse(sh(process.execPath, [moat, 'inspect', id]))[0];
+const data = process.env.XDG_DATA_HOME ? path.join(process.env.XDG_DATA_HOME, 'moat') : path.join(process.env.HOME, '.local/share/moat');
+const dir = path.join(data, 'containers', id);
+const info = JSON.parse(sh(process.execPath, [moat, 'info', '--format', 'json']));
+const maps = info.userNamespaces;
+const uid = process.getuid();
+const mapArgs = uid === 0
+  ? [`--map-users=${maps.uidMap[0].hostID},0,${maps.uidMap[0].size}`, `--map-groups=${maps.gidMap[0].hostID},0,${maps.gidMap[0].size}`]
+  : ['--map-root-user', ...maps.uidMap.filter((m) => m.containerID > 0).map((m) => `--map-users=${m.hostID},${m.containerID},${m.size}`), ...maps.gidMap.filter((m) => m.containerID > 0).map((m) => `--map-groups=${m.hostID},${m.containerID},${m.size}`)];
+const runcRoot = mkdtempSync(path.join(tmpdir(), 'bench-runc-'));
+const script = `mount -t overlay overlay -o "lowerdir=${rec.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work,userxattr" ${dir}/bundle/rootfs && exec runc --root ${runcRoot} run --bundle ${dir}/bundle "$1"`;
+let n = 0;
+const raw = () => run('unshare', ['--user', '--mount', ...mapArgs, 'sh', '-c', script, 'sh', `bench-${process.pid}-${n++}`]);
+
+const rows = [];
+const series = { moat: [], runc: [] };
+let podman = null;
+if (have('podman')) {
+  const tar = path.join(tmpdir(), `moat-default-rootfs-${uid}.tar`);
+  if (!existsSync(tar)) sh(process.execPath, [path.join(root, 'scripts/build-default-image.mjs'), '--no-import', '--out', tar]);
+  spawnSync('podman', ['import', tar, 'localhost/moat-bench-busybox'], { stdio: 'ignore' });
+  podman = () => run('podman', ['run', '--rm', '--network', 'none', '--runtime', 'runc', 'localhost/moat-bench-busybox', '/bin/true']);
+  podman();
+  series.podman = [];
+}
+// Interleave the contenders so that load changes hit all of them alike.
+for (let i = 0; i < RUNS; i++) {
+  series.moat.push(timeIt(() => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true'])));
+  series.runc.push(timeIt(raw));
+  if (podman) series.podman.push(timeIt(podman));
+}
+sh(process.execPath, [moat, 'rm', id]);
+rmSync(runcRoot, { recursive: true, force: true });
+
+const node = [];
+for (let i = 0; i < RUNS; i++) node.push(timeIt(() => run(process.execPath, ['-e', '0'])));
+const m = stats(series.moat).median;
+const p = podman ? stats(series.podman).median : undefined;
+const line = (name, xs) => {
+  const s = stats(xs);
+  rows.push([name, s.median.toFixed(1), s.p90.toFixed(1), s.min.toFixed(1), (s.median / stats(series.runc).median).toFixed(2), p ? (s.median / p).toFixed(2) : 'n/a']);
+};
+line('moat run --rm', series.moat);
+line('runc run (same bundle)', series.runc);
+if (podman) line('podman run --rm --network none --runtime runc', series.podman);
+line('node -e 0 (Node start alone)', node);
+const head = ['command', 'median ms', 'p90 ms', 'min ms', '× runc', '× podman'];
+const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+console.log(`run latency, ${RUNS} runs each, interleaved, uid ${uid}, ${new Date().toISOString()}`);
+for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+if (p) console.log(`moat / podman = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
+writeFileSync(path.join(tmpdir(), 'moat-bench-run-latency.json'), JSON.stringify({ series, runs: RUNS }, null, 1));

@@ -29,7 +29,8 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-const applyTar = (tar: Buffer): Promise<unknown> => applyLayer(sb.rootfs, streamOf(tar), { ownership: 'squash' });
+const applyTar = (tar: Buffer): Promise<unknown> =>
+  applyLayer(sb.rootfs, streamOf(tar), { ownership: 'squash' });
 const apply = async (entries: Entry[]): Promise<unknown> => applyTar(await tarOf(entries));
 const refused = async (entries: Entry[] | Promise<unknown>, code: string): Promise<void> => {
   const p = Array.isArray(entries) ? apply(entries) : entries;
@@ -41,24 +42,32 @@ const refused = async (entries: Entry[] | Promise<unknown>, code: string): Promi
   expect(err).toMatchObject({ code });
 };
 const at = (p: string): string => path.join(sb.rootfs, p);
-const exists = (p: string): Promise<boolean> => fsp.lstat(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('unsafe names', () => {
-  it.each([
-    ['../escape'],
-    ['a/../../escape'],
-    ['./../x'],
-    ['ok/..'],
-    ['/etc/passwd'],
-    ['//x'],
-  ])('refuses %s with IMAGE_UNSAFE_PATH', async (name) => {
-    await refused([file('fine', 'f'), file(name, 'evil')], 'IMAGE_UNSAFE_PATH');
-  });
+  it.each([['../escape'], ['a/../../escape'], ['./../x'], ['ok/..'], ['/etc/passwd'], ['//x']])(
+    'refuses %s with IMAGE_UNSAFE_PATH',
+    async (name) => {
+      await refused([file('fine', 'f'), file(name, 'evil')], 'IMAGE_UNSAFE_PATH');
+    },
+  );
 
   it('validates the pax path, not the ustar name', async () => {
     // tar-stream writes the ustar name "PaxHeader" and the real path in a pax record.
     await refused([file('../escape', 'evil', { pax: { comment: 'x' } })], 'IMAGE_UNSAFE_PATH');
     await refused([file('ok', 'evil', { pax: { path: '../escape' } })], 'IMAGE_UNSAFE_PATH');
+  });
+
+  it('validates the pax linkpath of symlinks and hardlinks', async () => {
+    await refused([{ ...symlink('s', '../../x'), pax: { comment: 'x' } }], 'IMAGE_UNSAFE_LINK');
+    await refused(
+      [file('f', 'f'), { ...hardlink('h', '../outside/victim'), pax: { comment: 'x' } }],
+      'IMAGE_UNSAFE_LINK',
+    );
   });
 
   it('refuses names that are too long or contain NUL', async () => {
@@ -120,17 +129,13 @@ describe('unsafe symlinks', () => {
 });
 
 describe('unsafe hardlinks', () => {
-  it.each([
-    ['../outside/victim'],
-    ['/etc/passwd'],
-    ['a/../../x'],
-    ['missing'],
-    ['dir'],
-    ['./'],
-  ])('refuses a hardlink to %s with IMAGE_UNSAFE_LINK', async (target) => {
-    await refused([dir('dir/'), hardlink('l', target)], 'IMAGE_UNSAFE_LINK');
-    expect(await exists(at('l'))).toBe(false);
-  });
+  it.each([['../outside/victim'], ['/etc/passwd'], ['a/../../x'], ['missing'], ['dir'], ['./']])(
+    'refuses a hardlink to %s with IMAGE_UNSAFE_LINK',
+    async (target) => {
+      await refused([dir('dir/'), hardlink('l', target)], 'IMAGE_UNSAFE_LINK');
+      expect(await exists(at('l'))).toBe(false);
+    },
+  );
 
   it('resolves a hardlink target through an absolute symlink inside the rootfs', async () => {
     // etc -> /etc must mean <rootfs>/etc, which has no passwd: never link the host's.

@@ -66,7 +66,9 @@ describe('openLayerStream', () => {
     const garbage = Buffer.alloc(2048, 0x41);
     expect(await codeOf(applyFile(await blob('garbage.tar', garbage)))).toBe('IMAGE_CORRUPT_LAYER');
     const tar = await tarOf([file('a', Buffer.alloc(10_000, 1)), file('b', 'b')]);
-    expect(await codeOf(applyFile(await blob('short.tar', tar.subarray(0, 5000))))).toBe('IMAGE_CORRUPT_LAYER');
+    expect(await codeOf(applyFile(await blob('short.tar', tar.subarray(0, 5000))))).toBe(
+      'IMAGE_CORRUPT_LAYER',
+    );
     // The same, handed to applyLayer directly rather than through openLayerStream.
     expect(
       await codeOf(applyLayer(sb.rootfs, streamOf(tar.subarray(0, 1536)), { ownership: 'squash' })),

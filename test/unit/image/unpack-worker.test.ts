@@ -20,7 +20,10 @@ const blob = async (name: string, data: Buffer): Promise<string> => {
 
 describe('unpack worker run()', () => {
   it('applies layers in order and sums the stats', async () => {
-    const l1 = await blob('l1', gz(await tarOf([dir('etc/'), file('etc/a', 'one', { uid: 5 }), file('etc/b', 'b')])));
+    const l1 = await blob(
+      'l1',
+      gz(await tarOf([dir('etc/'), file('etc/a', 'one', { uid: 5 }), file('etc/b', 'b')])),
+    );
     const l2 = await blob('l2', await tarOf([file('etc/a', 'two'), file('etc/.wh.b')]));
     const res = await run({
       rootfs: sb.rootfs,
@@ -46,7 +49,11 @@ describe('unpack worker run()', () => {
   it('reports the first refusal by code and stops', async () => {
     const bad = await blob('bad', await tarOf([symlink('a', '../../x')]));
     const never = await blob('never', await tarOf([file('never', 'n')]));
-    const res = await run({ rootfs: sb.rootfs, layers: [{ path: bad }, { path: never }], ownership: 'squash' });
+    const res = await run({
+      rootfs: sb.rootfs,
+      layers: [{ path: bad }, { path: never }],
+      ownership: 'squash',
+    });
     expect(res).toMatchObject({ ok: false, error: { code: 'IMAGE_UNSAFE_LINK' } });
     expect(await fsp.readdir(sb.rootfs)).toEqual([]);
   });
@@ -54,8 +61,15 @@ describe('unpack worker run()', () => {
   it('reports zstd and missing blobs with a hint', async () => {
     const zst = await blob('z', Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0]));
     const res = await run({ rootfs: sb.rootfs, layers: [{ path: zst }], ownership: 'squash' });
-    expect(res).toMatchObject({ ok: false, error: { code: 'IMAGE_UNSUPPORTED_COMPRESSION', hint: expect.any(String) } });
-    const gone = await run({ rootfs: sb.rootfs, layers: [{ path: '/nonexistent/blob' }], ownership: 'squash' });
+    expect(res).toMatchObject({
+      ok: false,
+      error: { code: 'IMAGE_UNSUPPORTED_COMPRESSION', hint: expect.any(String) },
+    });
+    const gone = await run({
+      rootfs: sb.rootfs,
+      layers: [{ path: '/nonexistent/blob' }],
+      ownership: 'squash',
+    });
     expect(gone).toMatchObject({ ok: false, error: { code: 'IMAGE_LAYER_UNREADABLE' } });
   });
 
@@ -69,7 +83,11 @@ describe('unpack worker run()', () => {
     } else {
       expect(res).toMatchObject({
         ok: false,
-        error: { code: 'IMAGE_CHOWN_FAILED', message: expect.stringContaining('1234:4321'), hint: expect.any(String) },
+        error: {
+          code: 'IMAGE_CHOWN_FAILED',
+          message: expect.stringContaining('1234:4321'),
+          hint: expect.any(String),
+        },
       });
     }
   });
@@ -86,16 +104,22 @@ describe('unpack worker run()', () => {
     ]) {
       expect(await run(input)).toMatchObject({ ok: false, error: { code: 'IMAGE_WORKER_BAD_INPUT' } });
     }
-    expect(parseRequest({ rootfs: '/r', layers: [{ path: '/a', extra: 1 }], ownership: 'preserve' })).toEqual({
-      rootfs: '/r',
-      layers: [{ path: '/a' }],
-      ownership: 'preserve',
-    });
+    expect(parseRequest({ rootfs: '/r', layers: [{ path: '/a', extra: 1 }], ownership: 'preserve' })).toEqual(
+      {
+        rootfs: '/r',
+        layers: [{ path: '/a' }],
+        ownership: 'preserve',
+      },
+    );
   });
 
   it('reports a missing rootfs as IMAGE_UNPACK_FAILED', async () => {
     const l = await blob('l', await tarOf([file('a', 'a')]));
-    const res = await run({ rootfs: path.join(sb.dir, 'no-rootfs'), layers: [{ path: l }], ownership: 'squash' });
+    const res = await run({
+      rootfs: path.join(sb.dir, 'no-rootfs'),
+      layers: [{ path: l }],
+      ownership: 'squash',
+    });
     expect(res).toMatchObject({ ok: false, error: { code: 'IMAGE_UNPACK_FAILED' } });
   });
 });

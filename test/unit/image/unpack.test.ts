@@ -2,7 +2,17 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyLayer, type ApplyOptions, type LayerStats } from '../../../src/image/unpack.js';
-import { dir, file, hardlink, sandbox, streamOf, symlink, tarOf, type Entry, type Sandbox } from './fixtures-unpack/tar.js';
+import {
+  dir,
+  file,
+  hardlink,
+  sandbox,
+  streamOf,
+  symlink,
+  tarOf,
+  type Entry,
+  type Sandbox,
+} from './fixtures-unpack/tar.js';
 
 const squash: ApplyOptions = { ownership: 'squash' };
 let sb: Sandbox;
@@ -17,7 +27,11 @@ const apply = async (entries: Entry[], opts = squash): Promise<LayerStats> =>
   applyLayer(sb.rootfs, streamOf(await tarOf(entries)), opts);
 const at = (p: string): string => path.join(sb.rootfs, p);
 const read = (p: string): Promise<string> => fsp.readFile(at(p), 'utf8');
-const exists = (p: string): Promise<boolean> => fsp.lstat(at(p)).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  fsp.lstat(at(p)).then(
+    () => true,
+    () => false,
+  );
 const list = async (p: string): Promise<string[]> => (await fsp.readdir(at(p))).sort();
 
 describe('applyLayer: files, directories, links', () => {
@@ -58,7 +72,14 @@ describe('applyLayer: files, directories, links', () => {
   });
 
   it('creates hardlinks sharing one inode', async () => {
-    await apply([file('a', 'data'), hardlink('b', 'a'), dir('d/'), hardlink('d/c', './a'), symlink('s', 'a'), hardlink('t', 's')]);
+    await apply([
+      file('a', 'data'),
+      hardlink('b', 'a'),
+      dir('d/'),
+      hardlink('d/c', './a'),
+      symlink('s', 'a'),
+      hardlink('t', 's'),
+    ]);
     const [a, b, c] = await Promise.all(['a', 'b', 'd/c'].map((p) => fsp.lstat(at(p))));
     expect(b.ino).toBe(a.ino);
     expect(c.ino).toBe(a.ino);
@@ -67,7 +88,13 @@ describe('applyLayer: files, directories, links', () => {
   });
 
   it('follows symlinked parents inside the rootfs (merged /usr)', async () => {
-    await apply([dir('usr/lib/'), symlink('lib', 'usr/lib'), file('lib/libc.so', 'c'), symlink('abs', '/usr'), file('abs/lib/x', 'x')]);
+    await apply([
+      dir('usr/lib/'),
+      symlink('lib', 'usr/lib'),
+      file('lib/libc.so', 'c'),
+      symlink('abs', '/usr'),
+      file('abs/lib/x', 'x'),
+    ]);
     expect(await list('usr/lib')).toEqual(['libc.so', 'x']);
     expect((await fsp.lstat(at('lib'))).isSymbolicLink()).toBe(true);
   });
@@ -81,7 +108,7 @@ describe('applyLayer: files, directories, links', () => {
     expect(stats.squashedOwners).toBe(2);
   });
 
-  it("preserves owners (uid/gid, pax ones too) when allowed, else fails with IMAGE_CHOWN_FAILED", async () => {
+  it('preserves owners (uid/gid, pax ones too) when allowed, else fails with IMAGE_CHOWN_FAILED', async () => {
     const entries = [
       dir('home/', { uid: 0, gid: 0 }),
       dir('home/u/', { uid: 1000, gid: 1001, mode: 0o700 }),
@@ -101,7 +128,9 @@ describe('applyLayer: files, directories, links', () => {
       const big = await fsp.lstat(at('big-id'));
       expect([big.uid, big.gid]).toEqual([3000000, 3000001]);
     } else {
-      await expect(apply(entries, { ownership: 'preserve' })).rejects.toMatchObject({ code: 'IMAGE_CHOWN_FAILED' });
+      await expect(apply(entries, { ownership: 'preserve' })).rejects.toMatchObject({
+        code: 'IMAGE_CHOWN_FAILED',
+      });
     }
   });
 });
@@ -151,7 +180,13 @@ describe('applyLayer: later entries and layers replace earlier ones', () => {
     const before = await sb.hostView();
     // x/ is looked up (cached), replaced by a file, then by an absolute symlink to a host path:
     // x/b must be resolved afresh, inside the rootfs, where that path does not exist.
-    const p = apply([dir('x/'), file('x/a', 'a'), file('x', 'f'), symlink('x', sb.outside), file('x/b', 'evil')]);
+    const p = apply([
+      dir('x/'),
+      file('x/a', 'a'),
+      file('x', 'f'),
+      symlink('x', sb.outside),
+      file('x/b', 'evil'),
+    ]);
     await expect(p).rejects.toMatchObject({ code: 'IMAGE_UNSAFE_ENTRY' });
     expect(await sb.hostView()).toEqual(before);
   });
@@ -159,8 +194,19 @@ describe('applyLayer: later entries and layers replace earlier ones', () => {
 
 describe('applyLayer: whiteouts', () => {
   it('removes a file and a whole tree from earlier layers', async () => {
-    await apply([file('etc/a', 'a'), file('etc/b', 'b'), file('var/lib/x/y/z', 'z'), symlink('var/l', '/etc')]);
-    const stats = await apply([file('etc/.wh.a'), dir('var/'), file('var/.wh.lib'), file('var/.wh.l'), file('.wh.nothing-there')]);
+    await apply([
+      file('etc/a', 'a'),
+      file('etc/b', 'b'),
+      file('var/lib/x/y/z', 'z'),
+      symlink('var/l', '/etc'),
+    ]);
+    const stats = await apply([
+      file('etc/.wh.a'),
+      dir('var/'),
+      file('var/.wh.lib'),
+      file('var/.wh.l'),
+      file('.wh.nothing-there'),
+    ]);
     expect(stats.whiteouts).toBe(4);
     expect(stats.entries).toBe(1);
     expect(await list('etc')).toEqual(['b']);
@@ -168,8 +214,13 @@ describe('applyLayer: whiteouts', () => {
     expect(await exists('etc/.wh.a')).toBe(false);
   });
 
-  it('an opaque directory keeps only this layer\'s entries, whatever their order', async () => {
-    await apply([file('d/old', 'o'), file('d/sub/old', 'o'), file('d/sub/keep-no', 'o'), file('other/x', 'x')]);
+  it("an opaque directory keeps only this layer's entries, whatever their order", async () => {
+    await apply([
+      file('d/old', 'o'),
+      file('d/sub/old', 'o'),
+      file('d/sub/keep-no', 'o'),
+      file('other/x', 'x'),
+    ]);
     const stats = await apply([
       dir('d/'),
       file('d/before', 'b'),
@@ -198,7 +249,10 @@ describe('applyLayer: whiteouts', () => {
 
   it('treats an overlayfs 0:0 character device as a whiteout and skips aufs metadata', async () => {
     await apply([file('gone', 'g')]);
-    const stats = await apply([{ name: 'gone', type: 'character-device', devmajor: 0, devminor: 0 }, file('.wh..wh.plnk')]);
+    const stats = await apply([
+      { name: 'gone', type: 'character-device', devmajor: 0, devminor: 0 },
+      file('.wh..wh.plnk'),
+    ]);
     expect(stats.whiteouts).toBe(1);
     expect(await list('.')).toEqual([]);
   });

@@ -8,8 +8,17 @@ import { pack, type Header } from 'tar-stream';
 
 export type Entry = Partial<Header> & { name: string; body?: string | Buffer; pax?: Record<string, string> };
 
-export const file = (name: string, body = '', extra: Partial<Entry> = {}): Entry => ({ name, type: 'file', body, ...extra });
-export const dir = (name: string, extra: Partial<Entry> = {}): Entry => ({ name, type: 'directory', ...extra });
+export const file = (name: string, body: string | Buffer = '', extra: Partial<Entry> = {}): Entry => ({
+  name,
+  type: 'file',
+  body,
+  ...extra,
+});
+export const dir = (name: string, extra: Partial<Entry> = {}): Entry => ({
+  name,
+  type: 'directory',
+  ...extra,
+});
 export const symlink = (name: string, linkname: string): Entry => ({ name, type: 'symlink', linkname });
 export const hardlink = (name: string, linkname: string): Entry => ({ name, type: 'link', linkname });
 
@@ -17,15 +26,18 @@ export async function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    p.on('data', (c: Buffer) => chunks.push(c));
+    p.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
     p.on('end', () => resolve());
     p.on('error', reject);
   });
   for (const { body, ...h } of entries) {
     await new Promise<void>((resolve, reject) => {
       const header = { mtime: new Date(1_600_000_000_000), ...h };
-      if (body !== undefined && (h.type ?? 'file') === 'file') p.entry(header, body, (e) => (e ? reject(e) : resolve()));
-      else p.entry(header, (e) => (e ? reject(e) : resolve())).end();
+      if (body !== undefined && (h.type ?? 'file') === 'file')
+        p.entry(header, body, (e) => (e ? reject(e) : resolve()));
+      else p.entry(header, (e) => (e ? reject(e) : resolve())).end(undefined);
     });
   }
   p.finalize();
@@ -73,7 +85,9 @@ export async function sandbox(): Promise<Sandbox> {
         const p = path.join(d, e.name);
         if (p === rootfs) continue;
         const st = await fsp.lstat(p);
-        out.push(`${path.relative(dir, p)} ${st.mode.toString(8)} ${st.size} ${e.isFile() ? await fsp.readFile(p, 'utf8') : ''}`);
+        out.push(
+          `${path.relative(dir, p)} ${st.mode.toString(8)} ${st.size} ${e.isFile() ? await fsp.readFile(p, 'utf8') : ''}`,
+        );
         if (e.isDirectory()) await walk(p);
       }
     };
@@ -87,7 +101,8 @@ export async function sandbox(): Promise<Sandbox> {
 async function removeTree(dir: string): Promise<void> {
   const unlock = async (d: string): Promise<void> => {
     await fsp.chmod(d, 0o700);
-    for (const e of await fsp.readdir(d, { withFileTypes: true })) if (e.isDirectory()) await unlock(path.join(d, e.name));
+    for (const e of await fsp.readdir(d, { withFileTypes: true }))
+      if (e.isDirectory()) await unlock(path.join(d, e.name));
   };
   await unlock(dir).catch(() => {});
   await fsp.rm(dir, { recursive: true, force: true });

@@ -1,0 +1,88 @@
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { errnoCode } from '../errors.js';
+import { ImageError } from './errors.js';
+
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+
+/** Recognise a compressed stream by its first bytes; anything else is taken to be a plain tar. */
+export function sniffCompression(head: Uint8Array): Compression {
+  const b = (i: number): number => (i < head.length ? head[i] : -1);
+  if (b(0) === 0x1f && b(1) === 0x8b) return 'gzip';
+  if (b(0) === 0x28 && b(1) === 0xb5 && b(2) === 0x2f && b(3) === 0xfd) return 'zstd';
+  // zstd skippable frame, 0x184D2A5? little-endian
+  if ((b(0) & 0xf0) === 0x50 && b(1) === 0x2a && b(2) === 0x4d && b(3) === 0x18) return 'zstd';
+  if (b(0) === 0xfd && b(1) === 0x37 && b(2) === 0x7a && b(3) === 0x58 && b(4) === 0x5a && b(5) === 0x00)
+    return 'xz';
+  if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return 'bzip2';
+  return 'none';
+}
+
+/**
+ * Open a layer blob as an uncompressed tar stream. The content decides, not `mediaType` (which is
+ * only quoted in errors): registries and tools mislabel layers, and a mislabelled gzip is common.
+ *
+ * Throws an ImageError at once when the file cannot be opened or uses a compression Node 20 cannot
+ * read; read and decompression failures later are emitted on the stream, as ImageErrors.
+ */
+export function openLayerStream(file: string, mediaType?: string): Readable {
+  let fd: number;
+  const head = Buffer.alloc(6);
+  let n: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw unreadable(file, e);
+  }
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } catch (e) {
+    closeSync(fd);
+    throw unreadable(file, e);
+  }
+  const compression = sniffCompression(head.subarray(0, n));
+  if (compression === 'zstd' || compression === 'xz' || compression === 'bzip2') {
+    closeSync(fd);
+    throw new ImageError(
+      'IMAGE_UNSUPPORTED_COMPRESSION',
+      `layer ${file} is ${compression}-compressed; moat reads gzip and plain tar only`,
+      {
+        hint:
+          compression === 'zstd'
+            ? 'Node 20 has no zstd decoder. Rebuild or convert the image with gzip layers (e.g. `skopeo copy --dest-compress-format gzip`).'
+            : 'OCI layers are gzip, zstd or plain tar; convert the image with gzip layers.',
+        details: { file, compression, ...(mediaType ? { mediaType } : {}) },
+      },
+    );
+  }
+
+  const src = createReadStream('', { fd, highWaterMark: 1 << 20 });
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  src.on('error', (e) => out.destroy(unreadable(file, e)));
+  out.on('close', () => src.destroy());
+  if (compression === 'none') {
+    src.pipe(out);
+    return out;
+  }
+  const gunzip = createGunzip({ chunkSize: 1 << 16 });
+  gunzip.on('error', (e) =>
+    out.destroy(
+      new ImageError('IMAGE_CORRUPT_LAYER', `layer ${file} is not valid gzip: ${e.message}`, {
+        cause: e,
+        details: { file, ...(mediaType ? { mediaType } : {}) },
+      }),
+    ),
+  );
+  out.on('close', () => gunzip.destroy());
+  src.pipe(gunzip).pipe(out);
+  return out;
+}
+
+function unreadable(file: string, e: unknown): ImageError {
+  return new ImageError('IMAGE_LAYER_UNREADABLE', `cannot read layer ${file}: ${errnoCode(e) ?? String(e)}`, {
+    hint: 'The blob store may be incomplete; pull the image again.',
+    cause: e,
+    details: { file },
+  });
+}

@@ -165,6 +165,7 @@ export class Engine {
         limits: plan.limits,
         cgroups: {},
         idmapMode: this.tools().maps.mode,
+        supplementaryGroups: this.deps.host.groups,
         warnings: plan.warnings,
         lowerdir: plan.lowerdir,
       };

@@ -166,8 +166,10 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
   } catch {
     /* no passwd entry: keep $USER */
   }
-  const subuids = parseSubIds(read('/etc/subuid') ?? '', user, uid);
-  const subgids = parseSubIds(read('/etc/subgid') ?? '', user, uid);
+  // MOAT_SUBUID_FILE / MOAT_SUBGID_FILE: other range files (tests use /dev/null to get the
+  // single-ID fallback; newuidmap still checks the real files).
+  const subuids = parseSubIds(read(env.MOAT_SUBUID_FILE ?? '/etc/subuid') ?? '', user, uid);
+  const subgids = parseSubIds(read(env.MOAT_SUBGID_FILE ?? '/etc/subgid') ?? '', user, uid);
   const maxNs = Number((read('/proc/sys/user/max_user_namespaces') ?? '0').trim());
   const clone = read('/proc/sys/kernel/unprivileged_userns_clone');
   const userns = maxNs <= 0

@@ -27,6 +27,8 @@ export interface ContainerRecord {
   limits: Limits;
   cgroups: CgroupPaths;
   idmapMode: 'subordinate' | 'single';
+  /** The caller's supplementary groups: rootless runc never calls setgroups, so they reach the container. */
+  supplementaryGroups?: number[];
   warnings: string[];
   /** The image's flattened root, the overlay's lower layer. */
   lowerdir: string;

@@ -215,7 +215,7 @@ export class Compiler {
             below(c);
           }
         };
-        if (n && n !== this.root) below(n);
+        if (n) below(n);
       };
       for (let x: Rule | undefined = r; x; x = x.else) visitRuleTerms(x, (t) => {
         if (t.type === 'ref' && t.terms[0].type === 'var' && t.terms[0].name === 'data' && t.terms[0].slot < 0) {

@@ -47,7 +47,6 @@ export class Evaluator implements BuiltinContext {
   private readonly strict: boolean;
   private readonly printer?: (msg: string, loc: Location) => void;
   private printLoc: Location | undefined;
-  private readonly sources: Map<string, string>;
 
   constructor(
     private readonly compiler: Compiler,
@@ -58,7 +57,10 @@ export class Evaluator implements BuiltinContext {
     this.strict = opts.strictBuiltinErrors ?? false;
     this.printer = opts.print;
     this.now = opts.now ?? BigInt(Date.now()) * 1000000n;
-    this.sources = new Map(compiler.modules.map((m) => [m.source.file, m.source.text]));
+  }
+
+  private get sources(): Map<string, string> {
+    return new Map(this.compiler.modules.map((m) => [m.source.file, m.source.text]));
   }
 
   print(msg: string): void {
@@ -91,8 +93,11 @@ export class Evaluator implements BuiltinContext {
       }
       const e = q.body[i];
       if (e.expr.type === 'term' && !e.negated && !e.with.length) {
-        return this.evalTerm(e.expr.term, f, (v) => {
-          if (v === false) return false;
+        const t = e.expr.term;
+        // Like OPA's query capture: a ref or call that evaluates to false is a result (value false),
+        // only the literal `false` is undefined.
+        return this.evalTerm(t, f, (v) => {
+          if (v === false && t.type === 'scalar') return false;
           values[i] = v;
           return step(i + 1);
         });
@@ -554,7 +559,15 @@ export class Evaluator implements BuiltinContext {
   }
 
   callFunction(name: string, args: Value[], loc: Location): Value | undefined {
-    const node = this.compiler.findNode(name.slice(5).split('.'));
+    let node = FN_NODES.get(this.compiler)?.get(name);
+    if (!node) {
+      node = this.compiler.findNode(name.slice(5).split('.'));
+      if (node) {
+        let m = FN_NODES.get(this.compiler);
+        if (!m) FN_NODES.set(this.compiler, (m = new Map()));
+        m.set(name, node);
+      }
+    }
     if (!node) throw this.error('eval_type_error', `undefined function ${name}`, loc);
     let result: Value | undefined;
     for (const r of node.rules) {
@@ -585,6 +598,14 @@ export class Evaluator implements BuiltinContext {
   }
 
   private arity(name: string, c: Call): number {
+    const cached = ARITY.get(c);
+    if (cached !== undefined) return cached;
+    const a = this.computeArity(name, c);
+    ARITY.set(c, a);
+    return a;
+  }
+
+  private computeArity(name: string, c: Call): number {
     if (name.startsWith('data.')) {
       const n = this.compiler.env.functions.get(name.slice(5));
       return n ?? c.args.length;
@@ -783,6 +804,9 @@ export class Evaluator implements BuiltinContext {
     return this.unifyValue(items[i], v[i], f, () => this.unifyArray(items, v, i + 1, f, k));
   }
 }
+
+const ARITY = new WeakMap<Call, number>();
+const FN_NODES = new WeakMap<Compiler, Map<string, RuleNode>>();
 
 const TRUE_TERM: Term = { type: 'scalar', value: true, loc: { file: '', row: 0, col: 0, start: 0, end: 0 } };
 

@@ -1,0 +1,226 @@
+/**
+ * CLI-facing functions for `moat policy eval|test|check`. They return what to print and the exit
+ * status; the commander wiring lives in src/cli. Output shapes follow `opa eval`, `opa test` and
+ * `opa check` so existing scripts keep working.
+ */
+import { MoatError } from '../errors.js';
+import type { Rule } from './ast.js';
+import { PolicyEngine, type ResultSet } from './engine.js';
+import { RegoError, RegoErrors } from './errors.js';
+import { loadPaths, parseDataFile } from './loader.js';
+import { parseModule } from './parser.js';
+import { stringify } from './value.js';
+
+export interface CliOutput {
+  stdout: string;
+  exitCode: number;
+}
+
+export interface PolicyEvalOptions {
+  /** Files or directories with .rego modules and .json/.yaml data (`-d`). */
+  data: string[];
+  /** A JSON or YAML input file (`-i`). */
+  input?: string;
+  query: string;
+  format: 'json' | 'pretty';
+  v0Compatible: boolean;
+  /** Builtin errors abort evaluation (`--strict-builtin-errors`). */
+  strictBuiltinErrors?: boolean;
+}
+
+function errorsOf(e: unknown): RegoError[] {
+  if (e instanceof RegoErrors) return e.errors;
+  if (e instanceof RegoError) return [e];
+  throw e;
+}
+
+function errorJSON(errs: RegoError[]): string {
+  return JSON.stringify(
+    {
+      errors: errs.map((e) => ({
+        message: e.message,
+        code: e.code,
+        ...(e.location ? { location: { file: e.location.file, row: e.location.row, col: e.location.col } } : {}),
+      })),
+    },
+    null,
+    2,
+  );
+}
+
+function errorText(errs: RegoError[]): string {
+  const body = errs.map((e) => e.format()).join('\n');
+  return errs.length === 1 ? `1 error occurred: ${body}` : `${errs.length} errors occurred:\n${body}`;
+}
+
+export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
+  let rs: ResultSet;
+  try {
+    const { modules, data } = await loadPaths(opts.data);
+    const engine = new PolicyEngine(modules, data, { v0Compatible: opts.v0Compatible, strictBuiltinErrors: opts.strictBuiltinErrors });
+    const input = opts.input === undefined ? undefined : await parseDataFile(opts.input);
+    rs = engine.prepare(opts.query).eval(input);
+  } catch (e) {
+    const errs = errorsOf(e);
+    return { stdout: (opts.format === 'json' ? errorJSON(errs) : errorText(errs)) + '\n', exitCode: 1 };
+  }
+  if (opts.format === 'json') return { stdout: (rs.length ? JSON.stringify({ result: rs }, null, 2) : '{}') + '\n', exitCode: 0 };
+  if (!rs.length) return { stdout: 'undefined\n', exitCode: 0 };
+  // pretty: the value when there is one expression and no bindings, otherwise one JSON object per result
+  if (rs.length === 1 && rs[0].expressions.length === 1 && Object.keys(rs[0].bindings).length === 0) {
+    return { stdout: JSON.stringify(rs[0].expressions[0].value, null, 2) + '\n', exitCode: 0 };
+  }
+  const rows = rs.map((r) => (Object.keys(r.bindings).length ? r.bindings : Object.fromEntries(r.expressions.map((x) => [x.text, x.value]))));
+  return { stdout: rows.map((r) => JSON.stringify(r, null, 2)).join('\n') + '\n', exitCode: 0 };
+}
+
+// ---------------------------------------------------------------- test
+
+export interface PolicyTestOptions {
+  paths: string[];
+  verbose: boolean;
+  v0Compatible: boolean;
+  format: 'json' | 'pretty';
+  /** Print which rules the tests evaluated, per file (rule-level coverage). */
+  coverage?: boolean;
+  /** Only run tests whose name matches (`--run`). */
+  run?: string;
+}
+
+interface TestResult {
+  location: { file: string; row: number; col: number };
+  package: string;
+  name: string;
+  fail?: boolean;
+  error?: { code: string; message: string };
+  skip?: boolean;
+  duration: number;
+  output?: string;
+}
+
+function fmtDuration(ns: number): string {
+  if (ns < 1e3) return `${ns}ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)}µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(1)}ms`;
+  return `${(ns / 1e9).toFixed(2)}s`;
+}
+
+export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
+  let engine: PolicyEngine;
+  try {
+    const { modules, data } = await loadPaths(opts.paths);
+    engine = new PolicyEngine(modules, data, { v0Compatible: opts.v0Compatible });
+  } catch (e) {
+    const errs = errorsOf(e);
+    return { stdout: (opts.format === 'json' ? errorJSON(errs) : errorText(errs)) + '\n', exitCode: 1 };
+  }
+  const tests: Rule[] = [];
+  const seen = new Set<string>();
+  for (const m of engine.compiler.modules) {
+    for (const r of m.rules) {
+      const name = r.path[r.path.length - 1];
+      if (r.kind !== 'complete' || !/^(test|todo_test)_/.test(name) || r.path.length !== m.package.path.length + 1) continue;
+      const key = r.path.join('.');
+      if (seen.has(key)) continue;
+      if (opts.run && !new RegExp(opts.run).test(`data.${key}`)) continue;
+      seen.add(key);
+      tests.push(r);
+    }
+  }
+  const results: TestResult[] = [];
+  for (const r of tests) {
+    const name = r.path[r.path.length - 1];
+    const pkg = r.path.slice(0, -1).join('.');
+    const res: TestResult = { location: { file: r.loc.file, row: r.loc.row, col: r.loc.col }, package: `data.${pkg}`, name, duration: 0 };
+    if (name.startsWith('todo_')) {
+      res.skip = true;
+      results.push(res);
+      continue;
+    }
+    const out: string[] = [];
+    const t0 = process.hrtime.bigint();
+    try {
+      const q = engine.prepare('data' + r.path.map((p) => `[${JSON.stringify(p)}]`).join(''));
+      const v = q.decide(undefined, { print: (msg, loc) => out.push(`${loc.file}:${loc.row}: ${msg}`) });
+      res.fail = v !== true;
+    } catch (e) {
+      const errs = errorsOf(e);
+      res.error = { code: errs[0].code, message: errs[0].format() };
+    }
+    res.duration = Number(process.hrtime.bigint() - t0);
+    if (out.length) res.output = out.join('\n') + '\n';
+    results.push(res);
+  }
+  const pass = results.filter((r) => !r.fail && !r.error && !r.skip).length;
+  const failed = results.filter((r) => r.fail).length;
+  const errored = results.filter((r) => r.error).length;
+  const skipped = results.filter((r) => r.skip).length;
+  const exitCode = failed || errored ? 1 : 0;
+  if (opts.format === 'json') return { stdout: JSON.stringify(results, null, 2) + '\n', exitCode };
+
+  const line = '-'.repeat(80);
+  const lines: string[] = [];
+  const status = (r: TestResult): string => (r.skip ? 'SKIPPED' : r.error ? 'ERROR' : r.fail ? 'FAIL' : 'PASS');
+  const byFile = new Map<string, TestResult[]>();
+  for (const r of results) byFile.set(r.location.file, [...(byFile.get(r.location.file) ?? []), r]);
+  const bad = results.filter((r) => r.fail || r.error);
+  if (bad.length && !opts.verbose) {
+    lines.push('FAILURES', line);
+    for (const r of bad) {
+      lines.push(`${r.package}.${r.name}: ${status(r)} (${fmtDuration(r.duration)})`);
+      if (r.error) lines.push('', '  ' + r.error.message.split('\n').join('\n  '));
+      if (r.output) lines.push('', r.output.trimEnd().replace(/^/gm, '  '));
+      lines.push('');
+    }
+    lines.push('SUMMARY', line);
+  }
+  for (const [file, rs] of byFile) {
+    lines.push(`${file}:`);
+    for (const r of rs) {
+      lines.push(`${r.package}.${r.name}: ${status(r)} (${fmtDuration(r.duration)})`);
+      if (opts.verbose && r.error) lines.push('  ' + r.error.message.split('\n').join('\n  '));
+      if (opts.verbose && r.output) lines.push(r.output.trimEnd().replace(/^/gm, '  '));
+    }
+  }
+  lines.push(line);
+  const total = results.length;
+  if (pass) lines.push(`PASS: ${pass}/${total}`);
+  if (failed) lines.push(`FAIL: ${failed}/${total}`);
+  if (errored) lines.push(`ERROR: ${errored}/${total}`);
+  if (skipped) lines.push(`SKIPPED: ${skipped}/${total}`);
+  if (!total) lines.push('no tests found');
+  if (opts.coverage) lines.push('', 'coverage: not supported yet (the engine does not record per-line evaluation)');
+  return { stdout: lines.join('\n') + '\n', exitCode };
+}
+
+// ---------------------------------------------------------------- check
+
+export interface PolicyCheckOptions {
+  paths: string[];
+  v0Compatible: boolean;
+  format: 'json' | 'pretty';
+}
+
+export async function policyCheck(opts: PolicyCheckOptions): Promise<CliOutput> {
+  const errs: RegoError[] = [];
+  try {
+    const { modules } = await loadPaths(opts.paths, { testsOnly: true });
+    const parsed = [];
+    for (const m of modules) {
+      try {
+        parsed.push(parseModule(m.text, m.file, { regoVersion: opts.v0Compatible ? 0 : 1 }));
+      } catch (e) {
+        errs.push(...errorsOf(e));
+      }
+    }
+    if (!errs.length) new PolicyEngine(parsed, {}, { v0Compatible: opts.v0Compatible });
+  } catch (e) {
+    if (e instanceof MoatError && !(e instanceof RegoError) && !(e instanceof RegoErrors)) throw e;
+    errs.push(...errorsOf(e));
+  }
+  if (!errs.length) return { stdout: opts.format === 'json' ? '{}\n' : '', exitCode: 0 };
+  return { stdout: (opts.format === 'json' ? errorJSON(errs) : errorText(errs)) + '\n', exitCode: 1 };
+}
+
+/** For callers that want the raw value text of a Rego value. */
+export { stringify as formatValue };

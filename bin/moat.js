@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/index.js';
+// The `moat` command: the bundled CLI when built (faster start), else tsc's modules.
+import { existsSync } from 'node:fs';
+
+const bundled = new URL('../dist/bundle/cli.js', import.meta.url);
+const { main } = await import(existsSync(bundled) ? bundled.href : '../dist/cli/index.js');
 
 main(process.argv).then(
   (code) => {

@@ -141,18 +141,18 @@ export class Engine {
   /** Write the container's bundle and record (status 'created'). */
   async commit(plan: ContainerPlan): Promise<ContainerRecord> {
     const d = containerDirs(this.deps.paths, plan.id);
-    return withLock(path.join(this.deps.paths.locks, 'names.lock'), async () => {
-      const existing = await this.containers.list();
-      if (existing.some((c) => c.name === plan.name)) {
-        throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, { hint: `remove it with moat rm ${plan.name}, or choose another --name` });
-      }
+    const write = async () => {
+      // Everything is written into `<id>.tmp` and appears at once by renaming the directory, so
+      // the files inside need no rename of their own.
       const tmp = `${d.dir}.tmp`;
       await fsp.mkdir(path.join(tmp, 'bundle', 'rootfs'), { recursive: true, mode: 0o700 });
       await fsp.mkdir(path.join(tmp, 'upper'), { mode: 0o755 });
       await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
-      await fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`);
-      await fsp.writeFile(path.join(tmp, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`);
-      await writeFileAtomic(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2));
+      await Promise.all([
+        fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`),
+        fsp.writeFile(path.join(tmp, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`),
+        fsp.writeFile(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2)),
+      ]);
       const rec: ContainerRecord = {
         id: plan.id,
         name: plan.name,
@@ -172,6 +172,16 @@ export class Engine {
       await writeFileAtomic(path.join(tmp, 'container.json'), JSON.stringify(rec, null, 2), 0o600);
       await fsp.rename(tmp, d.dir);
       return rec;
+    };
+    // A generated name is unique by construction (it holds the random ID); a chosen one is
+    // checked against every container under a lock, so two concurrent creates cannot both win.
+    if (plan.opts.name === undefined) return write();
+    return withLock(path.join(this.deps.paths.locks, 'names.lock'), async () => {
+      const existing = await this.containers.list();
+      if (existing.some((c) => c.name === plan.name)) {
+        throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, { hint: `remove it with moat rm ${plan.name}, or choose another --name` });
+      }
+      return write();
     });
   }
 
@@ -302,7 +312,9 @@ export class Engine {
       const gone = path.join(this.deps.paths.containers, `.removing-${rec.id}`);
       await fsp.rename(d.dir, gone);
       await removeCgroups(rec.cgroups);
-      await removeTreeInUserns(this.tools(), gone);
+      // Files the container created as other users belong to subordinate IDs: only root of the
+      // user namespace can remove those. Most containers leave none, so try without it first.
+      await fsp.rm(gone, { recursive: true, force: true }).catch(() => removeTreeInUserns(this.tools(), gone));
     });
     return rec.id;
   }

@@ -7,6 +7,7 @@ import { MoatError } from '../errors.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
 import { registerSystemCommands } from './system.js';
+import { registerPolicyCommands } from './policy.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { setLogLevel } from './app.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(state: CliState): Command {
   registerContainerCommands(program, state);
   registerImageCommands(program, state);
   registerSystemCommands(program, state);
+  registerPolicyCommands(program, state);
   return program;
 }
 

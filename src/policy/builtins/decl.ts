@@ -143,6 +143,7 @@ const ROWS: Row[] = [
   ['yaml.is_valid', 'string', 'boolean'],
   // time
   ['time.now_ns', '', 'number', 'n'],
+  ['test.sleep', 'string', 'null', 'n'],
   ['time.parse_rfc3339_ns', 'string', 'number'],
   ['time.parse_ns', 'string,string', 'number'],
   ['time.parse_duration_ns', 'string', 'number'],

@@ -1,6 +1,6 @@
 /** io.jwt.*: decode, verify (HS/RS/PS/ES), decode_verify, encode_sign(_raw), using node:crypto. */
 import { KeyObject, X509Certificate, createHmac, createPrivateKey, createPublicKey, createSecretKey, sign as cSign, verify as cVerify, timingSafeEqual } from 'node:crypto';
-import { RObject, fromJSON, toJSON, typeName, type Value } from '../value.js';
+import { RObject, fromJSON, toJSON, toRegoString, typeName, type Value } from '../value.js';
 import { operandError } from '../errors.js';
 import { register } from './registry.js';
 import { fail, obj, str } from './util.js';
@@ -13,33 +13,46 @@ interface Decoded {
   headerObj: Record<string, unknown>;
 }
 
-function b64(fn: string, s: string): Buffer {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s)) fail(fn, 'illegal base64 data');
-  return Buffer.from(s, 'base64url');
+function b64(fn: string, s: string, what = ''): Buffer {
+  const bad = s.search(/[^A-Za-z0-9_=-]/);
+  if (bad >= 0) fail(fn, `${what}illegal base64 data at input byte ${bad}`);
+  return Buffer.from(s.replace(/=+$/, ''), 'base64url');
 }
 
 function decode(fn: string, token: string): Decoded {
   const parts = token.split('.');
-  if (parts.length !== 3) fail(fn, 'encoded JWT had no period separators');
+  if (parts.length === 5) fail(fn, 'JWT is a JWE object, which is not supported');
+  if (parts.length === 1) fail(fn, 'encoded JWT had no period separators');
+  if (parts.length !== 3) fail(fn, `encoded JWT must have 3 sections, found ${parts.length}`);
   let headerObj: Record<string, unknown>;
   let payload: unknown;
+  const hb = b64(fn, parts[0], 'JWT header had invalid encoding: ');
   try {
-    headerObj = JSON.parse(b64(fn, parts[0]).toString('utf8'));
+    headerObj = JSON.parse(hb.toString('utf8'));
   } catch {
     fail(fn, 'JWT header had invalid encoding');
   }
   if (typeof headerObj !== 'object' || headerObj === null) fail(fn, 'JWT header had invalid encoding');
-  if (headerObj.cty === 'JWT') {
-    // nested token: the payload is itself a JWT
-    const inner = decode(fn, b64(fn, parts[1]).toString('utf8'));
-    return { ...inner, sig: b64(fn, parts[2]), signingInput: parts[0] + '.' + parts[1] };
+  if (headerObj.enc !== undefined) fail(fn, 'JWT is a JWE object, which is not supported');
+  const pb = b64(fn, parts[1], 'JWT payload had invalid encoding: ');
+  const sig = b64(fn, parts[2], 'JWT signature had invalid encoding: ');
+  if (typeof headerObj.cty === 'string' && headerObj.cty.toUpperCase() === 'JWT') {
+    // nested token: the payload is itself a JWT; report the innermost one
+    let inner = pb.toString('utf8');
+    try {
+      const j = JSON.parse(inner);
+      if (typeof j === 'string') inner = j;
+    } catch {
+      /* the raw payload is the token */
+    }
+    return decode(fn, inner);
   }
   try {
-    payload = JSON.parse(b64(fn, parts[1]).toString('utf8'));
+    payload = JSON.parse(pb.toString('utf8'));
   } catch {
     fail(fn, 'JWT payload had invalid encoding');
   }
-  return { header: fromJSON(headerObj), payload: fromJSON(payload), sig: b64(fn, parts[2]), signingInput: parts[0] + '.' + parts[1], headerObj };
+  return { header: fromJSON(headerObj), payload: fromJSON(payload), sig, signingInput: parts[0] + '.' + parts[1], headerObj };
 }
 
 register('io.jwt.decode', (a) => {
@@ -60,9 +73,20 @@ function publicKeys(fn: string, material: string): KeyObject[] {
       fail(fn, 'failed to parse a JWK key (set)');
     }
     const keys = Array.isArray(j.keys) ? j.keys : [j];
-    return keys.map((k) => createPublicKey({ key: k as never, format: 'jwk' }));
+    try {
+      return keys.map((k) => createPublicKey({ key: k as never, format: 'jwk' }));
+    } catch {
+      fail(fn, 'failed to parse a JWK key (set)');
+    }
   }
-  if (t.includes('BEGIN CERTIFICATE')) return [new X509Certificate(t).publicKey];
+  if (t.includes('BEGIN CERTIFICATE')) {
+    if (!t.endsWith('-----END CERTIFICATE-----')) fail(fn, 'extra data after a PEM certificate block');
+    try {
+      return [new X509Certificate(t).publicKey];
+    } catch {
+      fail(fn, 'failed to parse a PEM certificate');
+    }
+  }
   try {
     return [createPublicKey(t)];
   } catch {
@@ -102,12 +126,7 @@ for (const fam of ['hs', 'rs', 'ps', 'es']) {
     register(name, (a) => {
       const token = str(name, a, 0);
       const key = str(name, a, 1);
-      let d: Decoded;
-      try {
-        d = decode(name, token);
-      } catch {
-        return false;
-      }
+      const d = decode(name, token);
       return verifySig(name, fam.toUpperCase() + bits, d, key);
     });
   }
@@ -130,6 +149,7 @@ register('io.jwt.decode_verify', (a, ctx) => {
   }
   const alg = d.headerObj.alg;
   if (typeof alg !== 'string') return bad;
+  if (d.headerObj.crit !== undefined) return bad;
   const want = c.get('alg');
   if (want !== undefined && want !== alg) return bad;
   if (secret !== undefined) {
@@ -148,12 +168,12 @@ register('io.jwt.decode_verify', (a, ctx) => {
   const now = nowNs / 1e9;
   const exp = p.get('exp');
   if (exp !== undefined) {
-    if (typeof exp !== 'number') return bad;
+    if (typeof exp !== 'number') fail(fn, 'exp value must be a number');
     if (now >= exp) return bad;
   }
   const nbf = p.get('nbf');
   if (nbf !== undefined) {
-    if (typeof nbf !== 'number') return bad;
+    if (typeof nbf !== 'number') fail(fn, 'nbf value must be a number');
     if (now < nbf) return bad;
   }
   const iss = c.get('iss');
@@ -175,13 +195,16 @@ function signRaw(fn: string, headerJson: string, payloadJson: string, keyJson: s
   let jwk: Record<string, unknown>;
   try {
     header = JSON.parse(headerJson);
-  } catch {
-    fail(fn, 'invalid header JSON');
+  } catch (e) {
+    fail(fn, headerJson.trim() === '' ? 'unexpected end of JSON input' : `invalid character in header: ${(e as Error).message}`);
   }
-  try {
-    JSON.parse(payloadJson);
-  } catch {
-    fail(fn, 'invalid payload JSON');
+  const typ = typeof header.typ === 'string' ? header.typ : 'JWT';
+  if (typ.toUpperCase() === 'JWT' || typ === '') {
+    try {
+      JSON.parse(payloadJson);
+    } catch {
+      fail(fn, 'type is JWT but payload is not JSON');
+    }
   }
   try {
     jwk = JSON.parse(keyJson);
@@ -189,7 +212,8 @@ function signRaw(fn: string, headerJson: string, payloadJson: string, keyJson: s
     fail(fn, 'invalid key JSON');
   }
   const alg = header.alg;
-  if (typeof alg !== 'string') fail(fn, 'missing alg in header');
+  if (typeof alg !== 'string') fail(fn, 'unsupported signature algorithm');
+  if (!/^(HS|RS|PS|ES)(256|384|512)$/.test(alg) && alg !== 'none') fail(fn, `unknown signature algorithm ${alg}`);
   const input = Buffer.from(headerJson).toString('base64url') + '.' + Buffer.from(payloadJson).toString('base64url');
   const hash = HASH[alg.slice(2)];
   let sig: Buffer;
@@ -212,5 +236,6 @@ register('io.jwt.encode_sign_raw', (a) => signRaw('io.jwt.encode_sign_raw', str(
 register('io.jwt.encode_sign', (a) => {
   const fn = 'io.jwt.encode_sign';
   for (let i = 0; i < 3; i++) if (!(a[i] instanceof RObject)) throw operandError(fn, i + 1, 'object', typeName(a[i]));
-  return signRaw(fn, JSON.stringify(toJSON(a[0])), JSON.stringify(toJSON(a[1])), JSON.stringify(toJSON(a[2])));
+  // OPA serialises the objects in Rego syntax (`{"a": 1}`), which is what gets signed
+  return signRaw(fn, toRegoString(a[0]), toRegoString(a[1]), JSON.stringify(toJSON(a[2])));
 });

@@ -1,4 +1,5 @@
 /** units.*, trace, opa.runtime. */
+import { isIP } from 'node:net';
 import { BuiltinError, operandError } from '../errors.js';
 import { RObject, RSet, equal, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
@@ -62,7 +63,13 @@ register('http.send', (a) => {
   if (missing.length) throw new BuiltinError(`http.send: missing required request parameters(s): {${missing.map((k) => JSON.stringify(k)).join(', ')}}`, 'type');
   fail('http.send', 'network access is disabled in moat policies (mock it with `with http.send as ...`)');
 });
-register('net.lookup_ip_addr', () => fail('net.lookup_ip_addr', 'network access is disabled in moat policies'));
+// No DNS on the request path: IP literals resolve to themselves, "localhost" to the loopback address.
+register('net.lookup_ip_addr', (a) => {
+  const name = str('net.lookup_ip_addr', a, 0);
+  if (isIP(name)) return RSet.from([name]);
+  if (name === 'localhost') return RSet.from(['127.0.0.1']);
+  fail('net.lookup_ip_addr', 'network access is disabled in moat policies');
+});
 
 // ---------------------------------------------------------------- graph
 

@@ -3,8 +3,10 @@
 # Evaluated on every API request with `data.moat.authz.decision`. Input:
 #   subject: { user, uid, local (bool: unix-socket peer on this host), groups }
 #   method, path, body (the validated request)
-#   facts: { image: { ref, digest, signature: { verified }, scan: { critical, high } },
-#            spec:  { privileged, cap_add: [..], mounts: [{ source, destination }], network_mode, user } }
+#   facts: { image: { ref, digest, id, names, signature: { verified }, scan: { critical, high } },
+#            run:   { privileged, cap_add: [..], mounts: [{ source, destination, readonly }],
+#                     network_mode, user, read_only_rootfs, limits, ... }   (the user's choices)
+#            spec:  the complete OCI runtime spec about to run }
 #
 # Stance: a local user may do anything to their own containers, except the handful of things that
 # hand out the host (privileged, SYS_ADMIN and friends, mounting host system paths, host network)
@@ -42,7 +44,7 @@ excepted(kind) if {
 	glob.match(pattern, ["/"], input.facts.image.ref)
 }
 
-spec := object.get(input, ["facts", "spec"], {})
+spec := object.get(input, ["facts", "run"], {})
 
 deny contains "remote subject not allowed" if not subject_allowed
 

@@ -11,11 +11,11 @@ base := {
 	"path": "/containers",
 	"facts": {
 		"image": {"ref": "docker.io/library/alpine:3", "digest": digest, "signature": {"verified": true}, "scan": {"critical": 0, "high": 2}},
-		"spec": {"privileged": false, "cap_add": [], "mounts": [], "network_mode": "private", "user": "1000"},
+		"run": {"privileged": false, "cap_add": [], "mounts": [], "network_mode": "private", "user": "1000"},
 	},
 }
 
-with_spec(patch) := object.union(base, {"facts": {"spec": object.union(base.facts.spec, patch)}})
+with_spec(patch) := object.union(base, {"facts": {"run": object.union(base.facts.run, patch)}})
 
 test_local_user_allowed if authz.allow with input as base
 

@@ -19,7 +19,7 @@ function io(ctx: Ctx<unknown>): RequestIo {
 /** Facts the policy sees about a container that is about to be created. */
 function planFacts(plan: ContainerPlan): Record<string, unknown> {
   return {
-    image: { ref: plan.opts.image, id: plan.image.id, manifestDigest: plan.image.manifestDigest, names: plan.image.names },
+    image: { ref: plan.opts.image, digest: plan.image.manifestDigest, id: plan.image.id, names: plan.image.names },
     spec: plan.spec,
     limits: plan.limits,
     warnings: plan.warnings,

@@ -22,11 +22,15 @@ export function setLogLevel(level: string): void {
 
 export async function getApp(hook?: DecisionHook): Promise<App> {
   if (app) return app;
-  const [{ openEngine }, { createRouter }] = await Promise.all([import('../runtime/context.js'), import('../api/all-routes.js')]);
+  const [{ openEngine }, { createRouter }, { regoHook }] = await Promise.all([
+    import('../runtime/context.js'),
+    import('../api/all-routes.js'),
+    import('../api/policy-hook.js'),
+  ]);
   const log = createLogger(logLevel);
   const engine = openEngine();
   engine.deps.log = (msg, extra) => log.info(extra ?? {}, msg);
-  const router = createRouter(engine, hook, (e) =>
+  const router = createRouter(engine, hook ?? regoHook(), (e) =>
     log.info({ decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) }, e.decision.allow ? 'allowed' : 'denied'),
   );
   app = { engine, router, log };

@@ -1,0 +1,80 @@
+/**
+ * The decision hook backed by Rego: `data.moat.authz.decision` → `{allow, deny: [reasons]}`.
+ * Policies come from `$MOAT_POLICY` (paths separated by ':'), else `$XDG_CONFIG_HOME/moat/policy`
+ * when it exists, else the default policies shipped in `policies/` (test files are not loaded).
+ * The engine is loaded and the policy compiled on the first request, once per process.
+ * Anything but a well-formed decision denies (fail closed).
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContainerPlan } from '../runtime/engine.js';
+import type { Decision, DecisionHook, DecisionInput } from './router.js';
+
+export const DECISION_QUERY = 'data.moat.authz.decision';
+
+export function policyPaths(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.MOAT_POLICY) return env.MOAT_POLICY.split(':').filter(Boolean);
+  const config = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(env.HOME || homedir(), '.config');
+  const user = path.join(config, 'moat', 'policy');
+  if (existsSync(user)) return [user];
+  // dist/api/ or dist/bundle/ → the package root's policies/
+  return [fileURLToPath(new URL('../../policies/', import.meta.url))];
+}
+
+/** What the policy sees about a run: the user's choices in plain terms, beside the full OCI spec. */
+export function runSummary(plan: ContainerPlan): Record<string, unknown> {
+  const o = plan.opts;
+  return {
+    image: o.image,
+    user: String(plan.spec.process.user.uid),
+    uid: plan.spec.process.user.uid,
+    gid: plan.spec.process.user.gid,
+    cap_add: o.capAdd.map((c) => c.replace(/^CAP_/, '')),
+    privileged: false,
+    network_mode: 'none',
+    read_only_rootfs: !o.readWrite,
+    mounts: o.volumes.map((v) => ({ source: v.host, destination: v.container, readonly: v.readonly })),
+    tmpfs: o.tmpfs.map((t) => t.path),
+    limits: plan.limits,
+    seccomp: o.seccompProfile ? { profile: o.seccompProfile } : { profile: 'default' },
+    init: o.init,
+  };
+}
+
+/** The input document: the request, and the facts with the plan reduced to plain JSON. */
+export function decisionInput(input: DecisionInput): Record<string, unknown> {
+  const { plan, ...facts } = input.facts as { plan?: ContainerPlan } & Record<string, unknown>;
+  return {
+    subject: { ...input.subject, local: input.subject.via === 'cli' },
+    method: input.method,
+    path: input.path,
+    action: input.action,
+    params: input.params,
+    body: input.body,
+    facts: plan ? { ...facts, run: runSummary(plan) } : facts,
+  };
+}
+
+export function regoHook(paths: string[] = policyPaths()): DecisionHook {
+  let prepared: Promise<(input: unknown) => unknown> | undefined;
+  const load = async () => {
+    const [{ PolicyEngine }, { loadPaths }] = await Promise.all([import('../policy/engine.js'), import('../policy/loader.js')]);
+    const { modules, data } = await loadPaths(paths);
+    const engine = new PolicyEngine(modules.filter((m) => !/_test\.rego$/.test(m.file)), data);
+    const q = engine.prepare(DECISION_QUERY);
+    return (input: unknown) => q.eval(input);
+  };
+  return async (input: DecisionInput): Promise<Decision> => {
+    prepared ??= load();
+    const evaluate = await prepared;
+    // Round-trip through JSON, as a policy served over HTTP would see it (no undefined values).
+    const rs = evaluate(JSON.parse(JSON.stringify(decisionInput(input)))) as { expressions: { value: unknown }[] }[];
+    const value = rs[0]?.expressions[0]?.value as { allow?: unknown; deny?: unknown } | undefined;
+    const policy = `rego:${DECISION_QUERY}`;
+    if (!value || typeof value !== 'object') return { allow: false, reasons: ['the policy returned no decision'], policy };
+    const reasons = Array.isArray(value.deny) ? value.deny.map(String) : [];
+    return { allow: value.allow === true, reasons, policy };
+  };
+}

@@ -77,12 +77,17 @@ const META_FILES = new Set(['index.json', 'oci-layout', 'manifest.json', 'reposi
 const NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
 
-export async function loadArchive(store: ImageStore, file: string, opts: LoadOptions = {}): Promise<LoadResult> {
+export async function loadArchive(
+  store: ImageStore,
+  file: string,
+  opts: LoadOptions = {},
+): Promise<LoadResult> {
   const archive = path.basename(file);
   try {
     const scan = await scanArchive(store, file, opts.onProgress);
     opts.onProgress?.({ phase: 'commit' });
-    const platform = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
+    const platform =
+      typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
     if (scan.meta.has('manifest.json')) {
       return { format: 'docker-archive', images: await loadDocker(store, scan, opts) };
     }
@@ -106,14 +111,22 @@ async function scanArchive(store: ImageStore, file: string, onProgress?: Progres
   try {
     fh = await fsp.open(file, 'r');
   } catch (e) {
-    throw new ImageError('IMAGE_INVALID_ARCHIVE', `cannot open ${file}: ${(e as Error).message}`, { cause: e });
+    throw new ImageError('IMAGE_INVALID_ARCHIVE', `cannot open ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const total = (await fh.stat()).size;
   let read = 0;
+  let step = -1;
   const counter = new Transform({
     transform(chunk: Buffer, _e, cb) {
       read += chunk.length;
-      onProgress?.({ phase: 'read', current: read, total });
+      // One event per 5% read: enough for a progress line, few enough to log.
+      const now = total > 0 ? Math.floor((read / total) * 20) : 0;
+      if (now !== step) {
+        step = now;
+        onProgress?.({ phase: 'read', current: read, total });
+      }
       cb(null, chunk);
     },
   });
@@ -133,7 +146,12 @@ async function scanArchive(store: ImageStore, file: string, onProgress?: Progres
   return scan;
 }
 
-async function scanEntry(store: ImageStore, scan: Scan, entry: TarEntry, onProgress?: ProgressFn): Promise<void> {
+async function scanEntry(
+  store: ImageStore,
+  scan: Scan,
+  entry: TarEntry,
+  onProgress?: ProgressFn,
+): Promise<void> {
   const h = entry.header;
   const name = cleanName(h.name);
   if (h.type === 'directory' || name === '') {
@@ -170,17 +188,29 @@ async function scanEntry(store: ImageStore, scan: Scan, entry: TarEntry, onProgr
       entry.resume(); // other algorithms: moat cannot verify them, and nothing it loads uses them
       return;
     }
-    if (!/^[a-f0-9]{64}$/.test(blobMatch[2])) throw invalid(`blob file ${JSON.stringify(name)} is not named by a digest`);
+    if (!/^[a-f0-9]{64}$/.test(blobMatch[2]))
+      throw invalid(`blob file ${JSON.stringify(name)} is not named by a digest`);
     expected = `sha256:${blobMatch[2]}`;
   } else {
     const hexJson = /^([a-f0-9]{64})\.json$/.exec(name);
     if (hexJson) expected = `sha256:${hexJson[1]}`;
   }
   const tap = new DiffIdTap();
-  const put = await store.putBlob(
-    pipelineCb(Readable.from(entry), tap, () => {}),
-    expected ? { digest: expected, size: h.size } : undefined,
-  );
+  const put = await store
+    .putBlob(
+      pipelineCb(Readable.from(entry), tap, () => {}),
+      expected ? { digest: expected, size: h.size } : undefined,
+    )
+    .catch((e: unknown) => {
+      if (!isImageError(e) || e.code !== 'IMAGE_DIGEST_MISMATCH') throw e;
+      throw new ImageError(
+        e.code,
+        `entry ${JSON.stringify(name)} does not match its name: it hashes to ${String(e.details?.actual)}`,
+        {
+          details: e.details,
+        },
+      );
+    });
   const blob: ScannedBlob = {
     digest: put.digest,
     size: put.size,
@@ -233,27 +263,43 @@ async function loadOci(
 ): Promise<ImageRecord[]> {
   const layout = scan.meta.get('oci-layout');
   if (!layout) throw invalid('index.json without an oci-layout file');
-  const version = (parseJson(layout, 'IMAGE_INVALID_ARCHIVE', 'oci-layout') as { imageLayoutVersion?: unknown })
-    ?.imageLayoutVersion;
+  const version = (
+    parseJson(layout, 'IMAGE_INVALID_ARCHIVE', 'oci-layout') as { imageLayoutVersion?: unknown }
+  )?.imageLayoutVersion;
   if (typeof version !== 'string' || !version.startsWith('1.')) {
     throw invalid(`unsupported imageLayoutVersion ${JSON.stringify(version)}`);
   }
-  const index = checkIndex(parseJson(scan.meta.get('index.json')!, 'IMAGE_INVALID_ARCHIVE', 'index.json'), 'index.json');
-  let tops = index.manifests.filter((d) => MANIFEST_MEDIA_TYPES.includes(d.mediaType) || INDEX_MEDIA_TYPES.includes(d.mediaType));
+  const index = checkIndex(
+    parseJson(scan.meta.get('index.json')!, 'IMAGE_INVALID_ARCHIVE', 'index.json'),
+    'index.json',
+  );
+  let tops = index.manifests.filter(
+    (d) => MANIFEST_MEDIA_TYPES.includes(d.mediaType) || INDEX_MEDIA_TYPES.includes(d.mediaType),
+  );
   // Several single-platform manifests at the top: keep those for this platform, if any.
-  const forUs = tops.filter((d) => !d.platform || INDEX_MEDIA_TYPES.includes(d.mediaType) || platformScore(d.platform, platform) >= 0);
+  const forUs = tops.filter(
+    (d) => !d.platform || INDEX_MEDIA_TYPES.includes(d.mediaType) || platformScore(d.platform, platform) >= 0,
+  );
   if (forUs.length > 0) tops = forUs;
   if (tops.length === 0) throw invalid('index.json lists no image manifests');
   const requests = [];
   for (const top of tops) {
     const manifestDesc = await pickManifest(store, top, platform, 0);
     await checkOciImage(store, scan, manifestDesc);
-    requests.push({ manifestDigest: manifestDesc.digest, names: ociNames(top.annotations, archive, opts.name) });
+    requests.push({
+      manifestDigest: manifestDesc.digest,
+      names: ociNames(top.annotations, archive, opts.name),
+    });
   }
   return store.addImages(requests);
 }
 
-async function pickManifest(store: ImageStore, desc: Descriptor, platform: Platform, depth: number): Promise<Descriptor> {
+async function pickManifest(
+  store: ImageStore,
+  desc: Descriptor,
+  platform: Platform,
+  depth: number,
+): Promise<Descriptor> {
   await present(store, desc, 'manifest');
   if (MANIFEST_MEDIA_TYPES.includes(desc.mediaType)) return desc;
   if (depth >= 4) throw invalid('indexes nested too deeply');
@@ -284,12 +330,16 @@ async function checkOciImage(store: ImageStore, scan: Scan, desc: Descriptor): P
   await present(store, manifest.config, 'config');
   for (const l of manifest.layers) await present(store, l, 'layer');
   const config = checkConfig(
-    await store.readJsonBlob(manifest.config.digest, { maxBytes: MAX_CONFIG_BYTES, code: 'IMAGE_INVALID_CONFIG' }),
+    await store.readJsonBlob(manifest.config.digest, {
+      maxBytes: MAX_CONFIG_BYTES,
+      code: 'IMAGE_INVALID_CONFIG',
+    }),
     manifest.layers.length,
   );
   manifest.layers.forEach((l, i) => {
     const diffId = scan.byDigest.get(l.digest)?.diffId;
-    if (diffId !== undefined && diffId !== config.rootfs.diff_ids[i]) throw diffIdMismatch(l.digest, config.rootfs.diff_ids[i], diffId);
+    if (diffId !== undefined && diffId !== config.rootfs.diff_ids[i])
+      throw diffIdMismatch(l.digest, config.rootfs.diff_ids[i], diffId);
   });
 }
 
@@ -298,9 +348,13 @@ async function present(store: ImageStore, d: Descriptor, what: string): Promise<
   const size = await store.blobSize(d.digest);
   if (size === undefined) throw invalid(`${what} blob ${d.digest} is missing from the archive`);
   if (size !== d.size) {
-    throw new ImageError('IMAGE_SIZE_MISMATCH', `${what} blob ${d.digest} is ${size} bytes, the descriptor says ${d.size}`, {
-      details: { digest: d.digest, expected: d.size, actual: size },
-    });
+    throw new ImageError(
+      'IMAGE_SIZE_MISMATCH',
+      `${what} blob ${d.digest} is ${size} bytes, the descriptor says ${d.size}`,
+      {
+        details: { digest: d.digest, expected: d.size, actual: size },
+      },
+    );
   }
 }
 
@@ -321,7 +375,7 @@ function ociNames(annotations: Record<string, string> | undefined, archive: stri
 /** `My Image.tar.gz` → `my-image`; undefined when nothing valid is left. */
 export function repositoryFromFile(file: string): string | undefined {
   let base = path.basename(file).toLowerCase();
-  for (let again = true; again; ) {
+  for (let again = true; again;) {
     again = false;
     for (const ext of ['.tgz', '.gz', '.tar', '.oci']) {
       if (base.endsWith(ext) && base.length > ext.length) {
@@ -345,20 +399,24 @@ interface DockerEntry {
   Layers: string[];
 }
 
-const dockerManifestCheck = lazyValidator('image:docker-save-manifest', {
-  type: 'array',
-  minItems: 1,
-  maxItems: 1000,
-  items: {
-    type: 'object',
-    required: ['Config', 'Layers'],
-    properties: {
-      Config: { type: 'string', minLength: 1 },
-      RepoTags: { type: ['array', 'null'], items: { type: 'string' } },
-      Layers: { type: 'array', maxItems: 500, items: { type: 'string', minLength: 1 } },
+const dockerManifestCheck = lazyValidator(
+  'image:docker-save-manifest',
+  {
+    type: 'array',
+    minItems: 1,
+    maxItems: 1000,
+    items: {
+      type: 'object',
+      required: ['Config', 'Layers'],
+      properties: {
+        Config: { type: 'string', minLength: 1 },
+        RepoTags: { type: ['array', 'null'], items: { type: 'string' } },
+        Layers: { type: 'array', maxItems: 500, items: { type: 'string', minLength: 1 } },
+      },
     },
   },
-}, { allowUnionTypes: true });
+  { allowUnionTypes: true },
+);
 
 async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Promise<ImageRecord[]> {
   const value = parseJson(scan.meta.get('manifest.json')!, 'IMAGE_INVALID_ARCHIVE', 'manifest.json');
@@ -370,7 +428,8 @@ async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Pro
   for (const entry of value as DockerEntry[]) {
     const cfg = blobAt(scan, entry.Config, 'config');
     const named = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/.exec(entry.Config);
-    if (named && cfg.digest !== `sha256:${named[1]}`) throw diffIdMismatch(entry.Config, `sha256:${named[1]}`, cfg.digest, 'config');
+    if (named && cfg.digest !== `sha256:${named[1]}`)
+      throw diffIdMismatch(entry.Config, `sha256:${named[1]}`, cfg.digest, 'config');
     const config = checkConfig(
       await store.readJsonBlob(cfg.digest, { maxBytes: MAX_CONFIG_BYTES, code: 'IMAGE_INVALID_CONFIG' }),
       entry.Layers.length,
@@ -378,8 +437,10 @@ async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Pro
     );
     const layers: Descriptor[] = entry.Layers.map((p, i) => {
       const b = blobAt(scan, p, 'layer');
-      if (b.diffId === undefined) throw invalid(`layer ${JSON.stringify(p)}: ${b.diffIdError ?? 'unreadable'}`);
-      if (b.diffId !== config.rootfs.diff_ids[i]) throw diffIdMismatch(p, config.rootfs.diff_ids[i], b.diffId);
+      if (b.diffId === undefined)
+        throw invalid(`layer ${JSON.stringify(p)}: ${b.diffIdError ?? 'unreadable'}`);
+      if (b.diffId !== config.rootfs.diff_ids[i])
+        throw diffIdMismatch(p, config.rootfs.diff_ids[i], b.diffId);
       const mediaType = b.compression === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayer;
       return { mediaType, digest: b.digest, size: b.size };
     });
@@ -391,7 +452,12 @@ async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Pro
     };
     const put = await store.putBlob(Buffer.from(JSON.stringify(manifest)));
     const tags = entry.RepoTags ?? [];
-    const names = tags.length > 0 ? tags.map((t) => normalizeForStore(t, 'docker')) : opts.name ? [normalizeForStore(opts.name)] : [];
+    const names =
+      tags.length > 0
+        ? tags.map((t) => normalizeForStore(t, 'docker'))
+        : opts.name
+          ? [normalizeForStore(opts.name)]
+          : [];
     requests.push({ manifestDigest: put.digest, names });
   }
   return store.addImages(requests);
@@ -404,12 +470,23 @@ function invalid(message: string): ImageError {
 }
 
 function diffIdMismatch(what: string, expected: string, actual: string, kind = 'layer'): ImageError {
-  return new ImageError('IMAGE_DIGEST_MISMATCH', `${kind} ${what} hashes to ${actual}, the archive claims ${expected}`, {
-    details: { expected, actual },
-  });
+  return new ImageError(
+    'IMAGE_DIGEST_MISMATCH',
+    `${kind} ${what} hashes to ${actual}, the archive claims ${expected}`,
+    {
+      details: { expected, actual },
+    },
+  );
 }
 
-const KEEP_CODES = new Set(['IMAGE_DIGEST_MISMATCH', 'IMAGE_SIZE_MISMATCH', 'IMAGE_UNSUPPORTED_MEDIA_TYPE', 'IMAGE_PLATFORM_NOT_FOUND', 'IMAGE_LOCK_TIMEOUT', 'IMAGE_STORE_CORRUPT']);
+const KEEP_CODES = new Set([
+  'IMAGE_DIGEST_MISMATCH',
+  'IMAGE_SIZE_MISMATCH',
+  'IMAGE_UNSUPPORTED_MEDIA_TYPE',
+  'IMAGE_PLATFORM_NOT_FOUND',
+  'IMAGE_LOCK_TIMEOUT',
+  'IMAGE_STORE_CORRUPT',
+]);
 
 /**
  * Everything wrong with the archive's content is IMAGE_INVALID_ARCHIVE (digest and size
@@ -418,9 +495,13 @@ const KEEP_CODES = new Set(['IMAGE_DIGEST_MISMATCH', 'IMAGE_SIZE_MISMATCH', 'IMA
 function asArchiveError(e: unknown, archive: string): unknown {
   if (isImageError(e)) {
     if (KEEP_CODES.has(e.code) || e.code === 'IMAGE_INVALID_ARCHIVE') {
-      return e.code === 'IMAGE_INVALID_ARCHIVE' && !e.message.startsWith(archive)
-        ? new ImageError(e.code, `${archive}: ${e.message}`, { hint: e.hint, details: { ...e.details, archive } })
-        : e;
+      return e.message.startsWith(`${archive}: `)
+        ? e
+        : new ImageError(e.code, `${archive}: ${e.message}`, {
+            hint: e.hint,
+            cause: e.cause,
+            details: { ...e.details, archive },
+          });
     }
     return new ImageError('IMAGE_INVALID_ARCHIVE', `${archive}: ${e.message}`, {
       cause: e,

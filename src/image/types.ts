@@ -157,7 +157,10 @@ const descriptorSchema = {
   type: 'object',
   required: ['mediaType', 'digest', 'size'],
   properties: {
-    mediaType: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$' },
+    mediaType: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$',
+    },
     digest: digestSchema,
     size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     annotations: stringMap,
@@ -168,58 +171,70 @@ const descriptorSchema = {
 const nullable = (t: string) => ({ type: [t, 'null'] });
 const nullableStrings = { type: ['array', 'null'], items: { type: 'string' } };
 
-const manifestCheck = lazyValidator('image:manifest', {
-  type: 'object',
-  required: ['schemaVersion', 'config', 'layers'],
-  properties: {
-    schemaVersion: { const: 2 },
-    mediaType: { type: 'string' },
-    config: descriptorSchema,
-    layers: { type: 'array', maxItems: 500, items: descriptorSchema },
-    annotations: stringMap,
+const manifestCheck = lazyValidator(
+  'image:manifest',
+  {
+    type: 'object',
+    required: ['schemaVersion', 'config', 'layers'],
+    properties: {
+      schemaVersion: { const: 2 },
+      mediaType: { type: 'string' },
+      config: descriptorSchema,
+      layers: { type: 'array', maxItems: 500, items: descriptorSchema },
+      annotations: stringMap,
+    },
   },
-}, AJV_OPTS);
-const indexCheck = lazyValidator('image:index', {
-  type: 'object',
-  required: ['schemaVersion', 'manifests'],
-  properties: {
-    schemaVersion: { const: 2 },
-    mediaType: { type: 'string' },
-    manifests: { type: 'array', maxItems: 10_000, items: descriptorSchema },
-    annotations: stringMap,
+  AJV_OPTS,
+);
+const indexCheck = lazyValidator(
+  'image:index',
+  {
+    type: 'object',
+    required: ['schemaVersion', 'manifests'],
+    properties: {
+      schemaVersion: { const: 2 },
+      mediaType: { type: 'string' },
+      manifests: { type: 'array', maxItems: 10_000, items: descriptorSchema },
+      annotations: stringMap,
+    },
   },
-}, AJV_OPTS);
-const configCheck = lazyValidator('image:config', {
-  type: 'object',
-  required: ['architecture', 'os', 'rootfs'],
-  properties: {
-    created: { type: 'string' },
-    author: { type: 'string' },
-    architecture: { type: 'string', minLength: 1 },
-    os: { type: 'string', minLength: 1 },
-    variant: { type: 'string' },
-    config: {
-      type: ['object', 'null'],
-      properties: {
-        User: { type: 'string' },
-        ExposedPorts: nullable('object'),
-        Env: nullableStrings,
-        Entrypoint: nullableStrings,
-        Cmd: nullableStrings,
-        Volumes: nullable('object'),
-        WorkingDir: { type: 'string' },
-        Labels: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
-        StopSignal: { type: 'string' },
+  AJV_OPTS,
+);
+const configCheck = lazyValidator(
+  'image:config',
+  {
+    type: 'object',
+    required: ['architecture', 'os', 'rootfs'],
+    properties: {
+      created: { type: 'string' },
+      author: { type: 'string' },
+      architecture: { type: 'string', minLength: 1 },
+      os: { type: 'string', minLength: 1 },
+      variant: { type: 'string' },
+      config: {
+        type: ['object', 'null'],
+        properties: {
+          User: { type: 'string' },
+          ExposedPorts: nullable('object'),
+          Env: nullableStrings,
+          Entrypoint: nullableStrings,
+          Cmd: nullableStrings,
+          Volumes: nullable('object'),
+          WorkingDir: { type: 'string' },
+          Labels: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+          StopSignal: { type: 'string' },
+        },
       },
+      rootfs: {
+        type: 'object',
+        required: ['type', 'diff_ids'],
+        properties: { type: { const: 'layers' }, diff_ids: { type: 'array', items: digestSchema } },
+      },
+      history: { type: 'array', items: { type: 'object' } },
     },
-    rootfs: {
-      type: 'object',
-      required: ['type', 'diff_ids'],
-      properties: { type: { const: 'layers' }, diff_ids: { type: 'array', items: digestSchema } },
-    },
-    history: { type: 'array', items: { type: 'object' } },
   },
-}, AJV_OPTS);
+  AJV_OPTS,
+);
 
 function explain(errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];
@@ -243,16 +258,23 @@ export function parseJson(data: Buffer | string, code: ImageErrorCode, what: str
 export function checkManifest(value: unknown, what = 'manifest'): ImageManifest {
   const mt = (value as { mediaType?: unknown } | null)?.mediaType;
   if (typeof mt === 'string' && INDEX_MEDIA_TYPES.includes(mt)) {
-    throw new ImageError('IMAGE_UNSUPPORTED_MEDIA_TYPE', `${what} is an index (${mt}), not an image manifest`);
+    throw new ImageError(
+      'IMAGE_UNSUPPORTED_MEDIA_TYPE',
+      `${what} is an index (${mt}), not an image manifest`,
+    );
   }
   if (!manifestCheck(value)) {
     throw new ImageError('IMAGE_INVALID_MANIFEST', `${what}: ${explain(manifestCheck.errors)}`);
   }
   const m = value as ImageManifest;
   if (m.mediaType !== undefined && !MANIFEST_MEDIA_TYPES.includes(m.mediaType)) {
-    throw new ImageError('IMAGE_UNSUPPORTED_MEDIA_TYPE', `${what} has unsupported media type ${m.mediaType}`, {
-      hint: `moat runs ${MANIFEST_MEDIA_TYPES.join(' or ')}`,
-    });
+    throw new ImageError(
+      'IMAGE_UNSUPPORTED_MEDIA_TYPE',
+      `${what} has unsupported media type ${m.mediaType}`,
+      {
+        hint: `moat runs ${MANIFEST_MEDIA_TYPES.join(' or ')}`,
+      },
+    );
   }
   if (!CONFIG_MEDIA_TYPES.includes(m.config.mediaType)) {
     throw new ImageError(
@@ -271,13 +293,15 @@ export function checkManifest(value: unknown, what = 'manifest'): ImageManifest 
 }
 
 export function checkIndex(value: unknown, what = 'index'): ImageIndex {
-  if (!indexCheck(value)) throw new ImageError('IMAGE_INVALID_MANIFEST', `${what}: ${explain(indexCheck.errors)}`);
+  if (!indexCheck(value))
+    throw new ImageError('IMAGE_INVALID_MANIFEST', `${what}: ${explain(indexCheck.errors)}`);
   return value as ImageIndex;
 }
 
 /** Check an image config; with `layerCount`, its diff_ids must be one per layer. */
 export function checkConfig(value: unknown, layerCount?: number, what = 'image config'): ImageConfig {
-  if (!configCheck(value)) throw new ImageError('IMAGE_INVALID_CONFIG', `${what}: ${explain(configCheck.errors)}`);
+  if (!configCheck(value))
+    throw new ImageError('IMAGE_INVALID_CONFIG', `${what}: ${explain(configCheck.errors)}`);
   const c = value as ImageConfig;
   if (layerCount !== undefined && c.rootfs.diff_ids.length !== layerCount) {
     throw new ImageError(

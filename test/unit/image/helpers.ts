@@ -40,7 +40,8 @@ export interface TarFile {
   mtime?: Date;
 }
 
-export const sha256 = (b: string | Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: string | Buffer): string =>
+  'sha256:' + createHash('sha256').update(b).digest('hex');
 export const hexOf = (digest: string): string => digest.replace(/^sha256:/, '');
 
 const EPOCH = new Date(1_600_000_000_000);
@@ -49,7 +50,7 @@ export async function packTar(files: TarFile[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    p.on('data', (c: Buffer) => chunks.push(c));
+    p.on('data', (c) => chunks.push(c as Buffer));
     p.on('end', () => resolve());
     p.on('error', reject);
   });
@@ -67,7 +68,7 @@ export async function packTar(files: TarFile[]): Promise<Buffer> {
     await new Promise<void>((resolve, reject) => {
       const cb = (e?: Error | null): void => (e ? reject(e) : resolve());
       if (type === 'file') p.entry(header, f.content ?? '', cb);
-      else p.entry(header, cb).end();
+      else p.entry(header, cb).end(null);
     });
   }
   p.finalize();
@@ -120,7 +121,9 @@ export async function buildImage(spec: ImageSpec, gzipDefault = true): Promise<B
       digest: sha256(bytes),
       size: bytes.length,
       diffId: sha256(plain),
-      mediaType: gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
+      mediaType: gzip
+        ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+        : 'application/vnd.oci.image.layer.v1.tar',
     });
   }
   const config: ImageConfig = {
@@ -135,7 +138,11 @@ export async function buildImage(spec: ImageSpec, gzipDefault = true): Promise<B
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(configBytes), size: configBytes.length },
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: sha256(configBytes),
+      size: configBytes.length,
+    },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
@@ -173,7 +180,12 @@ export function ociLayoutFiles(images: OciLayoutImage[]): TarFile[] {
       digest: image.manifestDigest,
       size: image.manifestBytes.length,
       ...(refName || annotations
-        ? { annotations: { ...(refName ? { 'org.opencontainers.image.ref.name': refName } : {}), ...annotations } }
+        ? {
+            annotations: {
+              ...(refName ? { 'org.opencontainers.image.ref.name': refName } : {}),
+              ...annotations,
+            },
+          }
         : {}),
     })),
   };
@@ -206,7 +218,8 @@ export interface DockerSaveImage {
 export function dockerSaveFiles(images: DockerSaveImage[], style: 'legacy' | 'blobs' = 'legacy'): TarFile[] {
   const files = new Map<string, TarFile>();
   const manifest = images.map(({ image, repoTags }) => {
-    const configName = style === 'legacy' ? `${hexOf(image.configDigest)}.json` : `blobs/sha256/${hexOf(image.configDigest)}`;
+    const configName =
+      style === 'legacy' ? `${hexOf(image.configDigest)}.json` : `blobs/sha256/${hexOf(image.configDigest)}`;
     files.set(configName, { name: configName, content: image.configBytes });
     const layers = image.layers.map((l) => {
       const id = hexOf(sha256(l.diffId));
@@ -233,7 +246,9 @@ export async function buildDockerSaveTar(
 }
 
 /** A fresh temp directory; `cleanup` removes it. */
-export async function tempDir(prefix = 'moat-image-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'moat-image-',
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
 }

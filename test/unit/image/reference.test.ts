@@ -72,7 +72,9 @@ describe('normalizeForStore', () => {
   });
 
   it('refuses a digest in a name to store', () => {
-    expect(() => normalizeForStore(`app@${D}`)).toThrow(expect.objectContaining({ code: 'IMAGE_INVALID_REFERENCE' }));
+    expect(() => normalizeForStore(`app@${D}`)).toThrow(
+      expect.objectContaining({ code: 'IMAGE_INVALID_REFERENCE' }),
+    );
   });
 });
 

@@ -1,0 +1,604 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { errnoCode } from '../errors.js';
+import { exists, writeJsonAtomic } from '../util/fsutil.js';
+import { checkDigest, DigestStream, digestHex, sha256Digest } from './digest.js';
+import { ImageError, type ImageErrorCode } from './errors.js';
+import { localCandidates, normalizeForStore } from './reference.js';
+import {
+  checkConfig,
+  checkManifest,
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
+  parseJson,
+  type ImageConfig,
+  type ImageManifest,
+  type ImageRecord,
+  type ProgressFn,
+} from './types.js';
+
+/**
+ * moat's content-addressed image store:
+ *
+ *   <root>/blobs/sha256/<hex>   immutable blobs, named by the sha256 of their bytes
+ *   <root>/images.json          the image records, rewritten atomically (temp file + rename)
+ *   <root>/images.lock          held (O_EXCL, contains the pid) around every images.json update
+ *   <root>/tmp/                 blobs being written; renamed into blobs/ only once verified
+ *
+ * A blob appears under its name only after its digest (and size, when announced) was checked
+ * while streaming, so anything in blobs/ is complete. images.json is valid JSON at every instant.
+ */
+
+export interface ImageStoreOptions {
+  /** How long to wait for another process's lock before IMAGE_LOCK_TIMEOUT. Default 10 s. */
+  lockTimeoutMs?: number;
+}
+
+export interface BlobExpectation {
+  digest: string;
+  size?: number;
+}
+
+export interface PutBlobResult {
+  digest: string;
+  size: number;
+  /** False when the store already had the blob. */
+  created: boolean;
+}
+
+export interface AddImageRequest {
+  manifestDigest: string;
+  /** Names to give the image; short names become `localhost/NAME:TAG`. */
+  names?: string[];
+}
+
+export interface RemoveResult {
+  untagged: string[];
+  /** IDs of deleted image records: the image's ID once its last name is gone, else empty. */
+  deleted: string[];
+  /** Blobs garbage-collected because no remaining image references them. */
+  removedBlobs: string[];
+}
+
+interface StoreFile {
+  version: 1;
+  images: ImageRecord[];
+}
+
+const DEFAULTS = { lockTimeoutMs: 10_000 };
+/** An unreadable lock file younger than this may be mid-creation; older ones are stale. */
+const LOCK_GRACE_MS = 5_000;
+
+export class ImageStore {
+  readonly root: string;
+  private readonly lockTimeoutMs: number;
+  /** Serialises this instance's own updates; the lock file serialises processes. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(root: string, opts: ImageStoreOptions = {}) {
+    this.root = path.resolve(root);
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
+  }
+
+  get tmpDir(): string {
+    return path.join(this.root, 'tmp');
+  }
+  private get dbPath(): string {
+    return path.join(this.root, 'images.json');
+  }
+  private get lockPath(): string {
+    return path.join(this.root, 'images.lock');
+  }
+
+  blobPath(digest: string): string {
+    return path.join(this.root, 'blobs', 'sha256', digestHex(digest));
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return exists(this.blobPath(digest));
+  }
+
+  /** The stored size of a blob, or undefined if it is absent. */
+  async blobSize(digest: string): Promise<number | undefined> {
+    try {
+      return (await fsp.stat(this.blobPath(digest))).size;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** A stream of a stored blob (layers); callers verify while consuming if they need to. */
+  async openBlob(digest: string): Promise<Readable> {
+    try {
+      const fh = await fsp.open(this.blobPath(digest), 'r');
+      return fh.createReadStream();
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw blobNotFound(digest);
+      throw e;
+    }
+  }
+
+  /** Read a small blob whole, refusing more than `maxBytes`, and re-verify its digest. */
+  async readBlob(digest: string, maxBytes = MAX_MANIFEST_BYTES): Promise<Buffer> {
+    const size = await this.blobSize(digest);
+    if (size === undefined) throw blobNotFound(digest);
+    if (size > maxBytes) {
+      throw new ImageError(
+        'IMAGE_BLOB_TOO_LARGE',
+        `blob ${digest} is ${size} bytes; the limit is ${maxBytes}`,
+        {
+          details: { digest, size, maxBytes },
+        },
+      );
+    }
+    const buf = await fsp.readFile(this.blobPath(digest));
+    if (sha256Digest(buf) !== digest) {
+      throw new ImageError('IMAGE_DIGEST_MISMATCH', `stored blob ${digest} is corrupt`, {
+        hint: 'remove the image and load or pull it again',
+        details: { digest },
+      });
+    }
+    return buf;
+  }
+
+  /** Read and parse a JSON blob; malformed JSON is reported with `code`. */
+  async readJsonBlob(
+    digest: string,
+    opts: { maxBytes?: number; code?: ImageErrorCode; what?: string } = {},
+  ): Promise<unknown> {
+    const buf = await this.readBlob(digest, opts.maxBytes);
+    return parseJson(buf, opts.code ?? 'IMAGE_INVALID_MANIFEST', opts.what ?? `blob ${digest}`);
+  }
+
+  /**
+   * Store a blob. Bytes go to a temp file while being hashed and counted; with `expected`, a
+   * wrong digest (IMAGE_DIGEST_MISMATCH) or size (IMAGE_SIZE_MISMATCH, raised as soon as the
+   * stream runs past it) deletes the temp file, so nothing is left behind.
+   */
+  async putBlob(
+    source: Readable | Buffer,
+    expected?: BlobExpectation,
+    opts: { onProgress?: ProgressFn } = {},
+  ): Promise<PutBlobResult> {
+    if (expected) {
+      checkDigest(expected.digest, 'expected digest');
+      if (expected.size !== undefined && !(Number.isSafeInteger(expected.size) && expected.size >= 0)) {
+        throw new ImageError('IMAGE_SIZE_MISMATCH', `invalid expected size ${expected.size}`);
+      }
+    }
+    await fsp.mkdir(path.join(this.root, 'blobs', 'sha256'), { recursive: true });
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const tmp = path.join(this.tmpDir, `blob-${randomBytes(8).toString('hex')}`);
+    const what = expected ? `blob ${expected.digest}` : 'blob';
+    const counter = new DigestStream({
+      maxBytes: expected?.size,
+      tooLarge: (n) =>
+        new ImageError(
+          'IMAGE_SIZE_MISMATCH',
+          `${what} is larger than the announced ${expected?.size} bytes`,
+          {
+            details: { expected: expected?.size, atLeast: n },
+          },
+        ),
+      onBytes: opts.onProgress
+        ? (n) =>
+            opts.onProgress?.({ phase: 'blob', current: n, total: expected?.size, digest: expected?.digest })
+        : undefined,
+    });
+    const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
+    const fh = await fsp.open(tmp, 'wx', 0o444);
+    try {
+      // The sink must be allowed to close: with autoClose false it never emits 'close', and
+      // pipeline() (Node 20) waits for that forever.
+      const sink = new Writable({
+        write: (chunk: Buffer, _enc, cb) => {
+          fh.write(chunk).then(() => cb(), cb);
+        },
+        final: (cb) => {
+          fh.sync().then(() => cb(), cb);
+        },
+      });
+      await pipeline(input, counter, sink);
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    const { digest, size } = counter;
+    if (expected?.size !== undefined && size !== expected.size) {
+      await fsp.rm(tmp, { force: true });
+      throw new ImageError('IMAGE_SIZE_MISMATCH', `${what} is ${size} bytes, announced ${expected.size}`, {
+        details: { expected: expected.size, actual: size },
+      });
+    }
+    if (expected && digest !== expected.digest) {
+      await fsp.rm(tmp, { force: true });
+      throw new ImageError('IMAGE_DIGEST_MISMATCH', `${what} has digest ${digest}`, {
+        details: { expected: expected.digest, actual: digest },
+      });
+    }
+    const final = this.blobPath(digest);
+    if (await exists(final)) {
+      await fsp.rm(tmp, { force: true });
+      return { digest, size, created: false };
+    }
+    await fsp.rename(tmp, final);
+    return { digest, size, created: true };
+  }
+
+  async addImage(manifestDigest: string, names: string[] = []): Promise<ImageRecord> {
+    const [record] = await this.addImages([{ manifestDigest, names }]);
+    return record;
+  }
+
+  /**
+   * Record images whose blobs are stored: all are checked first (manifest and config media types,
+   * one diff_id per layer, every blob present with its announced size), then images.json is
+   * rewritten once, so a failure changes nothing. A name moves from any image that had it
+   * (that image stays, maybe dangling). Re-adding an ID keeps its names and adds the new ones.
+   */
+  async addImages(requests: AddImageRequest[]): Promise<ImageRecord[]> {
+    return this.withLock(async () => {
+      const prepared: ImageRecord[] = [];
+      for (const req of requests) prepared.push(await this.prepare(req));
+      const db = await this.readDb();
+      const gc: string[] = [];
+      for (const rec of prepared) {
+        for (const other of db.images) {
+          if (other.id !== rec.id) other.names = other.names.filter((n) => !rec.names.includes(n));
+        }
+        const existing = db.images.find((i) => i.id === rec.id);
+        if (!existing) {
+          db.images.push(rec);
+          continue;
+        }
+        if (existing.manifestDigest !== rec.manifestDigest) {
+          gc.push(existing.manifestDigest, ...existing.layers.map((l) => l.digest));
+          Object.assign(existing, { manifestDigest: rec.manifestDigest, layers: rec.layers, size: rec.size });
+        }
+        existing.names = [...new Set([...existing.names, ...rec.names])];
+      }
+      await this.writeDb(db);
+      await this.collect(db, gc);
+      return prepared.map((p) => structuredClone(db.images.find((i) => i.id === p.id)!));
+    });
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    return (await this.readDb()).images;
+  }
+
+  /**
+   * Find an image by a name the user typed (tried as {@link localCandidates} lists), a full
+   * `sha256:` ID (or manifest digest), or a unique ID prefix of at least 3 hex digits.
+   */
+  async resolve(refOrId: string): Promise<ImageRecord> {
+    return lookupImage((await this.readDb()).images, refOrId).record;
+  }
+
+  /** Give the image `src` names another name (short names become `localhost/NAME:TAG`). */
+  async tag(src: string, newName: string): Promise<ImageRecord> {
+    const name = normalizeForStore(newName, 'local');
+    return this.withLock(async () => {
+      const db = await this.readDb();
+      const { record } = lookupImage(db.images, src);
+      for (const other of db.images) other.names = other.names.filter((n) => n !== name);
+      record.names.push(name);
+      await this.writeDb(db);
+      return structuredClone(record);
+    });
+  }
+
+  /**
+   * Remove by name: untag that name, and delete the image once it has none left. Remove by ID:
+   * delete the image, refusing (IMAGE_CONFLICT) when it has several names unless `force`.
+   * Deleting an image garbage-collects its blobs that no remaining image references.
+   */
+  async remove(refOrId: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
+    return this.withLock(async () => {
+      const db = await this.readDb();
+      const { record, name } = lookupImage(db.images, refOrId);
+      let untagged: string[];
+      if (name !== undefined) {
+        untagged = [name];
+        record.names = record.names.filter((n) => n !== name);
+      } else {
+        if (record.names.length > 1 && !opts.force) {
+          throw new ImageError(
+            'IMAGE_CONFLICT',
+            `image ${shortId(record.id)} has ${record.names.length} names`,
+            {
+              hint: 'remove it by name, or use --force to remove every name',
+              details: { id: record.id, names: record.names },
+            },
+          );
+        }
+        untagged = record.names;
+        record.names = [];
+      }
+      if (record.names.length > 0) {
+        await this.writeDb(db);
+        return { untagged, deleted: [], removedBlobs: [] };
+      }
+      db.images = db.images.filter((i) => i !== record);
+      await this.writeDb(db);
+      const removedBlobs = await this.collect(db, blobsOf(record));
+      return { untagged, deleted: [record.id], removedBlobs };
+    });
+  }
+
+  async manifest(record: ImageRecord): Promise<ImageManifest> {
+    const value = await this.readJsonBlob(record.manifestDigest, {
+      what: `manifest ${record.manifestDigest}`,
+    });
+    return checkManifest(value, `manifest ${record.manifestDigest}`);
+  }
+
+  /** The parsed image config (OCI shape; Docker configs are compatible). */
+  async config(record: ImageRecord): Promise<ImageConfig> {
+    const value = await this.readJsonBlob(record.id, {
+      maxBytes: MAX_CONFIG_BYTES,
+      code: 'IMAGE_INVALID_CONFIG',
+      what: `image config ${record.id}`,
+    });
+    return checkConfig(value, record.layers.length, `image config ${record.id}`);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async prepare(req: AddImageRequest): Promise<ImageRecord> {
+    const digest = checkDigest(req.manifestDigest, 'manifest digest');
+    const what = `manifest ${digest}`;
+    const manifest = checkManifest(await this.readJsonBlob(digest, { what }), what);
+    await this.checkPresent(manifest.config.digest, manifest.config.size, 'config');
+    const cfgValue = await this.readJsonBlob(manifest.config.digest, {
+      maxBytes: MAX_CONFIG_BYTES,
+      code: 'IMAGE_INVALID_CONFIG',
+      what: `image config ${manifest.config.digest}`,
+    });
+    const config = checkConfig(cfgValue, manifest.layers.length, `image config ${manifest.config.digest}`);
+    for (const l of manifest.layers) await this.checkPresent(l.digest, l.size, 'layer');
+    const created = config.created && !Number.isNaN(Date.parse(config.created)) ? config.created : undefined;
+    const names = [...new Set((req.names ?? []).map((n) => normalizeForStore(n, 'local')))];
+    return {
+      id: manifest.config.digest,
+      manifestDigest: digest,
+      names,
+      created: created ?? new Date().toISOString(),
+      layers: manifest.layers.map((l, i) => ({
+        digest: l.digest,
+        size: l.size,
+        mediaType: l.mediaType,
+        diffId: config.rootfs.diff_ids[i],
+      })),
+      size: manifest.layers.reduce((n, l) => n + l.size, 0),
+    };
+  }
+
+  private async checkPresent(digest: string, size: number, what: string): Promise<void> {
+    const actual = await this.blobSize(digest);
+    if (actual === undefined) throw blobNotFound(digest, what);
+    if (actual !== size) {
+      throw new ImageError(
+        'IMAGE_SIZE_MISMATCH',
+        `${what} ${digest} is ${actual} bytes, the manifest says ${size}`,
+        {
+          details: { digest, expected: size, actual },
+        },
+      );
+    }
+  }
+
+  /** Delete `candidates` that no record references; returns what was deleted. */
+  private async collect(db: StoreFile, candidates: string[]): Promise<string[]> {
+    const live = new Set(db.images.flatMap(blobsOf));
+    const removed: string[] = [];
+    for (const d of new Set(candidates)) {
+      if (live.has(d)) continue;
+      try {
+        await fsp.unlink(this.blobPath(d));
+        removed.push(d);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+    }
+    return removed;
+  }
+
+  private async readDb(): Promise<StoreFile> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.dbPath, 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return { version: 1, images: [] };
+      throw e;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw corrupt(this.dbPath, (e as Error).message);
+    }
+    const images = (value as { images?: unknown } | null)?.images;
+    if (!Array.isArray(images)) throw corrupt(this.dbPath, 'no images array');
+    return { version: 1, images: images as ImageRecord[] };
+  }
+
+  private async writeDb(db: StoreFile): Promise<void> {
+    await writeJsonAtomic(this.dbPath, db);
+  }
+
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      const token = await this.acquire();
+      try {
+        return await fn();
+      } finally {
+        await this.release(token);
+      }
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  // The lock file holds "<pid> <random>". A holder whose pid is dead (ESRCH) is stale and is
+  // moved aside; the random part lets release() check it still owns the file. Like every pid
+  // lock, it assumes all users of a store share a pid namespace.
+  private async acquire(): Promise<string> {
+    await fsp.mkdir(this.root, { recursive: true });
+    const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+    const deadline = Date.now() + this.lockTimeoutMs;
+    let delay = 5;
+    let holderPid: number | undefined;
+    for (;;) {
+      try {
+        const fh = await fsp.open(this.lockPath, 'wx', 0o644);
+        try {
+          await fh.writeFile(token);
+        } finally {
+          await fh.close();
+        }
+        return token;
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
+      const holder = await this.readLock();
+      if (holder === undefined) continue;
+      holderPid = Number.parseInt(holder.text, 10);
+      const stale = Number.isSafeInteger(holderPid)
+        ? !pidAlive(holderPid)
+        : Date.now() - holder.mtimeMs > LOCK_GRACE_MS;
+      if (stale) {
+        await this.steal(holder.text);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new ImageError('IMAGE_LOCK_TIMEOUT', `the image store is locked by process ${holderPid}`, {
+          hint: `wait for that process to finish; if it is not moat, delete ${this.lockPath}`,
+          details: { lock: this.lockPath, pid: holderPid },
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  private async readLock(): Promise<{ text: string; mtimeMs: number } | undefined> {
+    try {
+      const [text, st] = await Promise.all([fsp.readFile(this.lockPath, 'utf8'), fsp.stat(this.lockPath)]);
+      return { text, mtimeMs: st.mtimeMs };
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** Move a stale lock aside; if what we moved is not what we judged stale, put it back. */
+  private async steal(seen: string): Promise<void> {
+    const aside = `${this.lockPath}.stale-${randomBytes(6).toString('hex')}`;
+    try {
+      await fsp.rename(this.lockPath, aside);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    const moved = await fsp.readFile(aside, 'utf8').catch(() => seen);
+    if (moved !== seen) await fsp.link(aside, this.lockPath).catch(() => {});
+    await fsp.rm(aside, { force: true });
+  }
+
+  private async release(token: string): Promise<void> {
+    const holder = await this.readLock();
+    if (holder?.text === token) await fsp.rm(this.lockPath, { force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+function blobsOf(r: ImageRecord): string[] {
+  return [r.manifestDigest, r.id, ...r.layers.map((l) => l.digest)];
+}
+
+function blobNotFound(digest: string, what = 'blob'): ImageError {
+  return new ImageError('IMAGE_BLOB_NOT_FOUND', `${what} ${digest} is not in the image store`, {
+    details: { digest },
+  });
+}
+
+function corrupt(file: string, why: string): ImageError {
+  return new ImageError('IMAGE_STORE_CORRUPT', `${file} is unreadable: ${why}`, {
+    hint: 'restore it from a backup or move it aside (images will have to be loaded again)',
+  });
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** The repository part of a stored name (`host/path:tag` → `host/path`). */
+function repoOfName(name: string): string {
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+/** Resolution rules of {@link ImageStore.resolve}, over a list of records. */
+export function lookupImage(images: ImageRecord[], input: string): { record: ImageRecord; name?: string } {
+  const full = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
+  if (full) {
+    const d = `sha256:${full[2]}`;
+    const r = images.find((i) => i.id === d) ?? images.find((i) => i.manifestDigest === d);
+    if (r) return { record: r };
+    if (full[1]) throw notFound(input);
+  }
+  const prefixed = /^sha256:([a-f0-9]{3,63})$/.exec(input);
+  if (prefixed) return { record: byPrefix(images, prefixed[1], input) };
+  const candidates = localCandidates(input);
+  for (const c of candidates) {
+    const at = c.indexOf('@');
+    if (at >= 0) {
+      const repo = c.slice(0, at);
+      const digest = c.slice(at + 1);
+      const r = images.find(
+        (i) => i.manifestDigest === digest && i.names.some((n) => repoOfName(n) === repo),
+      );
+      if (r) return { record: r };
+    } else {
+      const r = images.find((i) => i.names.includes(c));
+      if (r) return { record: r, name: c };
+    }
+  }
+  if (/^[a-f0-9]{3,63}$/.test(input)) return { record: byPrefix(images, input, input, candidates) };
+  throw notFound(input, candidates);
+}
+
+function byPrefix(images: ImageRecord[], hex: string, input: string, candidates?: string[]): ImageRecord {
+  const matches = images.filter((i) => i.id.startsWith(`sha256:${hex}`));
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) {
+    throw new ImageError('IMAGE_AMBIGUOUS_ID', `${JSON.stringify(input)} matches ${matches.length} images`, {
+      hint: 'give more digits of the ID',
+      details: { ids: matches.map((m) => m.id) },
+    });
+  }
+  throw notFound(input, candidates);
+}
+
+function notFound(input: string, candidates?: string[]): ImageError {
+  return new ImageError('IMAGE_NOT_FOUND', `no local image matches ${JSON.stringify(input)}`, {
+    hint: 'run `moat images` to list local images',
+    details: { input, ...(candidates ? { tried: candidates } : {}) },
+  });
+}

@@ -46,27 +46,53 @@ run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']); // unpack once, war
 // that bundle directly inside the same kind of user namespace, with the same overlay mount.
 const id = sh(process.execPath, [moat, 'create', IMAGE, 'true']).trim();
 const rec = JSON.parse(sh(process.execPath, [moat, 'inspect', id]))[0];
-const data = process.env.XDG_DATA_HOME ? path.join(process.env.XDG_DATA_HOME, 'moat') : path.join(process.env.HOME, '.local/share/moat');
+const data = process.env.XDG_DATA_HOME
+  ? path.join(process.env.XDG_DATA_HOME, 'moat')
+  : path.join(process.env.HOME, '.local/share/moat');
 const dir = path.join(data, 'containers', id);
 const info = JSON.parse(sh(process.execPath, [moat, 'info', '--format', 'json']));
 const maps = info.userNamespaces;
 const uid = process.getuid();
-const mapArgs = uid === 0
-  ? [`--map-users=${maps.uidMap[0].hostID},0,${maps.uidMap[0].size}`, `--map-groups=${maps.gidMap[0].hostID},0,${maps.gidMap[0].size}`]
-  : ['--map-root-user', ...maps.uidMap.filter((m) => m.containerID > 0).map((m) => `--map-users=${m.hostID},${m.containerID},${m.size}`), ...maps.gidMap.filter((m) => m.containerID > 0).map((m) => `--map-groups=${m.hostID},${m.containerID},${m.size}`)];
+const mapArgs =
+  uid === 0
+    ? [
+        `--map-users=${maps.uidMap[0].hostID},0,${maps.uidMap[0].size}`,
+        `--map-groups=${maps.gidMap[0].hostID},0,${maps.gidMap[0].size}`,
+      ]
+    : [
+        '--map-root-user',
+        ...maps.uidMap
+          .filter((m) => m.containerID > 0)
+          .map((m) => `--map-users=${m.hostID},${m.containerID},${m.size}`),
+        ...maps.gidMap
+          .filter((m) => m.containerID > 0)
+          .map((m) => `--map-groups=${m.hostID},${m.containerID},${m.size}`),
+      ];
 const runcRoot = mkdtempSync(path.join(tmpdir(), 'bench-runc-'));
 const script = `mount -t overlay overlay -o "lowerdir=${rec.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work,userxattr" ${dir}/bundle/rootfs && exec runc --root ${runcRoot} run --bundle ${dir}/bundle "$1"`;
 let n = 0;
-const raw = () => run('unshare', ['--user', '--mount', ...mapArgs, 'sh', '-c', script, 'sh', `bench-${process.pid}-${n++}`]);
+const raw = () =>
+  run('unshare', ['--user', '--mount', ...mapArgs, 'sh', '-c', script, 'sh', `bench-${process.pid}-${n++}`]);
 
 const rows = [];
 const series = { moat: [], runc: [] };
 let podman = null;
 if (have('podman')) {
   const tar = path.join(tmpdir(), `moat-default-rootfs-${uid}.tar`);
-  if (!existsSync(tar)) sh(process.execPath, [path.join(root, 'scripts/build-default-image.mjs'), '--no-import', '--out', tar]);
+  if (!existsSync(tar))
+    sh(process.execPath, [path.join(root, 'scripts/build-default-image.mjs'), '--no-import', '--out', tar]);
   spawnSync('podman', ['import', tar, 'localhost/moat-bench-busybox'], { stdio: 'ignore' });
-  podman = () => run('podman', ['run', '--rm', '--network', 'none', '--runtime', 'runc', 'localhost/moat-bench-busybox', '/bin/true']);
+  podman = () =>
+    run('podman', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--runtime',
+      'runc',
+      'localhost/moat-bench-busybox',
+      '/bin/true',
+    ]);
   podman();
   series.podman = [];
 }
@@ -85,7 +111,14 @@ const m = stats(series.moat).median;
 const p = podman ? stats(series.podman).median : undefined;
 const line = (name, xs) => {
   const s = stats(xs);
-  rows.push([name, s.median.toFixed(1), s.p90.toFixed(1), s.min.toFixed(1), (s.median / stats(series.runc).median).toFixed(2), p ? (s.median / p).toFixed(2) : 'n/a']);
+  rows.push([
+    name,
+    s.median.toFixed(1),
+    s.p90.toFixed(1),
+    s.min.toFixed(1),
+    (s.median / stats(series.runc).median).toFixed(2),
+    p ? (s.median / p).toFixed(2) : 'n/a',
+  ]);
 };
 line('moat run --rm', series.moat);
 line('runc run (same bundle)', series.runc);
@@ -94,6 +127,10 @@ line('node -e 0 (Node start alone)', node);
 const head = ['command', 'median ms', 'p90 ms', 'min ms', '× runc', '× podman'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 console.log(`run latency, ${RUNS} runs each, interleaved, uid ${uid}, ${new Date().toISOString()}`);
-for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+for (const r of [head, ...rows])
+  console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
 if (p) console.log(`moat / podman = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
-writeFileSync(path.join(tmpdir(), 'moat-bench-run-latency.json'), JSON.stringify({ series, runs: RUNS }, null, 1));
+writeFileSync(
+  path.join(tmpdir(), 'moat-bench-run-latency.json'),
+  JSON.stringify({ series, runs: RUNS }, null, 1),
+);

@@ -41,16 +41,36 @@ if unshare -U true 2>/dev/null; then echo "unshare -U:       ALLOWED"; else echo
 echo "image file owner: $(stat -c '%u:%g' /home/app) (/home/app, 1000:1000 in the image)"
 `;
 
-const passwd = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
+const passwd =
+  'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n';
 const group = 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n';
 const mtime = new Date('2026-01-01T00:00:00Z');
 
 const p = pack();
 const ws = createWriteStream(out);
 p.pipe(ws);
-const dir = (n, mode = 0o755, uid = 0, gid = 0) => p.entry({ name: n, type: 'directory', mode, uid, gid, mtime });
+const dir = (n, mode = 0o755, uid = 0, gid = 0) =>
+  p.entry({ name: n, type: 'directory', mode, uid, gid, mtime });
 const file = (n, data, mode = 0o644, uid = 0, gid = 0) => p.entry({ name: n, mode, uid, gid, mtime }, data);
-for (const d of ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'usr/local', 'usr/local/bin', 'etc', 'root', 'home', 'var', 'mnt', 'proc', 'sys', 'dev', 'run']) dir(d, d === 'root' ? 0o700 : 0o755);
+for (const d of [
+  'bin',
+  'sbin',
+  'usr',
+  'usr/bin',
+  'usr/sbin',
+  'usr/local',
+  'usr/local/bin',
+  'etc',
+  'root',
+  'home',
+  'var',
+  'mnt',
+  'proc',
+  'sys',
+  'dev',
+  'run',
+])
+  dir(d, d === 'root' ? 0o700 : 0o755);
 dir('tmp', 0o1777);
 dir('home/app', 0o755, 1000, 1000);
 file('home/app/.profile', 'export PS1="app$ "\n', 0o644, 1000, 1000);
@@ -69,6 +89,19 @@ console.error(`rootfs tar: ${out} (${statSync(out).size} bytes, busybox ${applet
 
 if (!args.includes('--no-import')) {
   const moat = fileURLToPath(new URL('../bin/moat.js', import.meta.url));
-  const r = spawnSync(process.execPath, [moat, 'import', '--change', 'CMD ["/usr/local/bin/isolation-report"]', '--change', 'ENV PATH=/usr/local/bin:/bin', out, name], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      moat,
+      'import',
+      '--change',
+      'CMD ["/usr/local/bin/isolation-report"]',
+      '--change',
+      'ENV PATH=/usr/local/bin:/bin',
+      out,
+      name,
+    ],
+    { stdio: 'inherit' },
+  );
   process.exit(r.status ?? 1);
 }

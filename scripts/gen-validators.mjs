@@ -24,7 +24,9 @@ for (const [name, e] of registeredValidators()) {
   const v = ajv.compile(e.schema);
   const code = standaloneCode(ajv, v).replace(/^"use strict";/, '');
   // Each validator gets its own module scope; its `module.exports` is the validate function.
-  parts.push(`exports[${JSON.stringify(name)}] = (function () { const module = { exports: {} }; ${code}\n return { hash: ${JSON.stringify(e.hash)}, validate: module.exports }; })();`);
+  parts.push(
+    `exports[${JSON.stringify(name)}] = (function () { const module = { exports: {} }; ${code}\n return { hash: ${JSON.stringify(e.hash)}, validate: module.exports }; })();`,
+  );
   n++;
 }
 mkdirSync(new URL('generated/', `file://${dist}`), { recursive: true });

@@ -38,7 +38,10 @@ export function isMoatError(e: unknown): e is MoatError {
 
 /** The errno-style code of a Node system error, if any. */
 export function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string'
+  return typeof e === 'object' &&
+    e !== null &&
+    'code' in e &&
+    typeof (e as { code: unknown }).code === 'string'
     ? (e as { code: string }).code
     : undefined;
 }

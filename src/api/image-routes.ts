@@ -7,12 +7,22 @@ import { ApiError } from './errors.js';
 export function imageRoutes(engine: Engine): Route<never>[] {
   const store = engine.deps.images;
   // Byte-level events are too many for a line each; phases and layers are shown.
-  const progress = (ctx: RouteContext<unknown>) => (ev: { phase: string; digest?: string; current?: number; total?: number }) => {
-    if (ev.digest === undefined && ev.total === undefined) return;
-    ctx.req.io?.progress?.(`${ev.phase}${ev.digest ? ` ${ev.digest.slice(7, 19)}` : ''}${ev.total ? ` ${ev.current ?? 0}/${ev.total}` : ''}`);
-  };
+  const progress =
+    (ctx: RouteContext<unknown>) =>
+    (ev: { phase: string; digest?: string; current?: number; total?: number }) => {
+      if (ev.digest === undefined && ev.total === undefined) return;
+      ctx.req.io?.progress?.(
+        `${ev.phase}${ev.digest ? ` ${ev.digest.slice(7, 19)}` : ''}${ev.total ? ` ${ev.current ?? 0}/${ev.total}` : ''}`,
+      );
+    };
   return [
-    { method: 'GET', path: '/images', action: 'image.list', body: S.empty, handler: async () => store.list() },
+    {
+      method: 'GET',
+      path: '/images',
+      action: 'image.list',
+      body: S.empty,
+      handler: async () => store.list(),
+    },
     {
       method: 'GET',
       path: '/images/:ref/json',
@@ -41,7 +51,10 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       body: S.importBody,
       handler: async (ctx: RouteContext<{ file: string; name: string; changes?: string[] }>) => {
         const { importRootfs } = await import('../image/import.js');
-        return importRootfs(store, ctx.body.file, ctx.body.name, { changes: ctx.body.changes ?? [], onProgress: progress(ctx) });
+        return importRootfs(store, ctx.body.file, ctx.body.name, {
+          changes: ctx.body.changes ?? [],
+          onProgress: progress(ctx),
+        });
       },
     } satisfies Route<{ file: string; name: string }> as Route<never>,
     {
@@ -61,13 +74,25 @@ export function imageRoutes(engine: Engine): Route<never>[] {
         const users = await engine.usersOf(rec.id);
         const lastName = rec.names.length <= 1 || /^(sha256:)?[0-9a-f]+$/.test(ctx.params.ref);
         if (users.length && lastName && !ctx.body.force) {
-          throw new ApiError('API_INVALID_REQUEST', `image ${ctx.params.ref} is used by ${users.length} container(s): ${users.map((u) => u.name).join(', ')}`, {
-            hint: 'remove those containers first, or use moat rmi -f',
-          });
+          throw new ApiError(
+            'API_INVALID_REQUEST',
+            `image ${ctx.params.ref} is used by ${users.length} container(s): ${users.map((u) => u.name).join(', ')}`,
+            {
+              hint: 'remove those containers first, or use moat rmi -f',
+            },
+          );
         }
         const res = await store.remove(ctx.params.ref, { force: ctx.body.force });
         if (!(await store.list()).some((i) => i.id === rec.id) && !users.length) {
-          await removeImageRootfs({ storageRoot: engine.deps.paths.storage, locks: engine.deps.paths.locks, blobPath: (d) => store.blobPath(d), tools: engine.tools() }, rec.id);
+          await removeImageRootfs(
+            {
+              storageRoot: engine.deps.paths.storage,
+              locks: engine.deps.paths.locks,
+              blobPath: (d) => store.blobPath(d),
+              tools: engine.tools(),
+            },
+            rec.id,
+          );
         }
         return res;
       },

@@ -10,7 +10,9 @@ function landlock(): string {
     /* securityfs not mounted: look for the syscalls in the kernel's symbol table */
   }
   try {
-    return /landlock_create_ruleset/.test(readFileSync('/proc/kallsyms', 'utf8')) ? 'available (kernel has the syscalls)' : 'not in this kernel';
+    return /landlock_create_ruleset/.test(readFileSync('/proc/kallsyms', 'utf8'))
+      ? 'available (kernel has the syscalls)'
+      : 'not in this kernel';
   } catch {
     return 'unknown';
   }
@@ -39,7 +41,9 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
       newuidmap: h.tools.newuidmap ?? null,
       newgidmap: h.tools.newgidmap ?? null,
       mapping: maps ? maps.mode : 'unavailable',
-      ...(maps ? { uidMap: maps.uidMap, gidMap: maps.gidMap } : { error: (h.idmaps as { error: string }).error }),
+      ...(maps
+        ? { uidMap: maps.uidMap, gidMap: maps.gidMap }
+        : { error: (h.idmaps as { error: string }).error }),
       note:
         maps?.mode === 'single'
           ? 'no subordinate ID range: single-ID mapping, only container root exists (add a range to /etc/subuid and /etc/subgid)'

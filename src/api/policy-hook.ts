@@ -16,7 +16,10 @@ export const DECISION_QUERY = 'data.moat.authz.decision';
 
 export function policyPaths(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.MOAT_POLICY) return env.MOAT_POLICY.split(':').filter(Boolean);
-  const config = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(env.HOME || homedir(), '.config');
+  const config =
+    env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+      ? env.XDG_CONFIG_HOME
+      : path.join(env.HOME || homedir(), '.config');
   const user = path.join(config, 'moat', 'policy');
   if (existsSync(user)) return [user];
   // dist/api/ or dist/bundle/ → the package root's policies/
@@ -60,9 +63,15 @@ export function decisionInput(input: DecisionInput): Record<string, unknown> {
 export function regoHook(paths: string[] = policyPaths()): DecisionHook {
   let prepared: Promise<(input: unknown) => unknown> | undefined;
   const load = async () => {
-    const [{ PolicyEngine }, { loadPaths }] = await Promise.all([import('../policy/engine.js'), import('../policy/loader.js')]);
+    const [{ PolicyEngine }, { loadPaths }] = await Promise.all([
+      import('../policy/engine.js'),
+      import('../policy/loader.js'),
+    ]);
     const { modules, data } = await loadPaths(paths);
-    const engine = new PolicyEngine(modules.filter((m) => !/_test\.rego$/.test(m.file)), data);
+    const engine = new PolicyEngine(
+      modules.filter((m) => !/_test\.rego$/.test(m.file)),
+      data,
+    );
     const q = engine.prepare(DECISION_QUERY);
     return (input: unknown) => q.eval(input);
   };
@@ -70,10 +79,13 @@ export function regoHook(paths: string[] = policyPaths()): DecisionHook {
     prepared ??= load();
     const evaluate = await prepared;
     // Round-trip through JSON, as a policy served over HTTP would see it (no undefined values).
-    const rs = evaluate(JSON.parse(JSON.stringify(decisionInput(input)))) as { expressions: { value: unknown }[] }[];
+    const rs = evaluate(JSON.parse(JSON.stringify(decisionInput(input)))) as {
+      expressions: { value: unknown }[];
+    }[];
     const value = rs[0]?.expressions[0]?.value as { allow?: unknown; deny?: unknown } | undefined;
     const policy = `rego:${DECISION_QUERY}`;
-    if (!value || typeof value !== 'object') return { allow: false, reasons: ['the policy returned no decision'], policy };
+    if (!value || typeof value !== 'object')
+      return { allow: false, reasons: ['the policy returned no decision'], policy };
     const reasons = Array.isArray(value.deny) ? value.deny.map(String) : [];
     return { allow: value.allow === true, reasons, policy };
   };

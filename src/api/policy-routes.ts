@@ -22,13 +22,33 @@ export function policyRoutes(): Route<never>[] {
         type: 'object',
         additionalProperties: false,
         required: ['data', 'query', 'format', 'v0Compatible'],
-        properties: { data: { type: 'array', items: { type: 'string' } }, input: { type: 'string' }, query: { type: 'string', minLength: 1 }, strictBuiltinErrors: { type: 'boolean' }, ...common },
+        properties: {
+          data: { type: 'array', items: { type: 'string' } },
+          input: { type: 'string' },
+          query: { type: 'string', minLength: 1 },
+          strictBuiltinErrors: { type: 'boolean' },
+          ...common,
+        },
       },
-      handler: async (ctx: RouteContext<{ data: string[]; input?: string; query: string; format: 'json' | 'pretty'; v0Compatible: boolean; strictBuiltinErrors?: boolean }>) => {
+      handler: async (
+        ctx: RouteContext<{
+          data: string[];
+          input?: string;
+          query: string;
+          format: 'json' | 'pretty';
+          v0Compatible: boolean;
+          strictBuiltinErrors?: boolean;
+        }>,
+      ) => {
         const { policyEval } = await import('../policy/cli.js');
         return policyEval(ctx.body);
       },
-    } satisfies Route<{ data: string[]; query: string; format: 'json' | 'pretty'; v0Compatible: boolean }> as Route<never>,
+    } satisfies Route<{
+      data: string[];
+      query: string;
+      format: 'json' | 'pretty';
+      v0Compatible: boolean;
+    }> as Route<never>,
     {
       method: 'POST',
       path: '/policy/test',
@@ -37,19 +57,46 @@ export function policyRoutes(): Route<never>[] {
         type: 'object',
         additionalProperties: false,
         required: ['paths', 'verbose', 'format', 'v0Compatible'],
-        properties: { paths, verbose: { type: 'boolean' }, coverage: { type: 'boolean' }, run: { type: 'string' }, ...common },
+        properties: {
+          paths,
+          verbose: { type: 'boolean' },
+          coverage: { type: 'boolean' },
+          run: { type: 'string' },
+          ...common,
+        },
       },
-      handler: async (ctx: RouteContext<{ paths: string[]; verbose: boolean; format: 'json' | 'pretty'; v0Compatible: boolean; coverage?: boolean; run?: string }>) => {
+      handler: async (
+        ctx: RouteContext<{
+          paths: string[];
+          verbose: boolean;
+          format: 'json' | 'pretty';
+          v0Compatible: boolean;
+          coverage?: boolean;
+          run?: string;
+        }>,
+      ) => {
         const { policyTest } = await import('../policy/cli.js');
         return policyTest(ctx.body);
       },
-    } satisfies Route<{ paths: string[]; verbose: boolean; format: 'json' | 'pretty'; v0Compatible: boolean }> as Route<never>,
+    } satisfies Route<{
+      paths: string[];
+      verbose: boolean;
+      format: 'json' | 'pretty';
+      v0Compatible: boolean;
+    }> as Route<never>,
     {
       method: 'POST',
       path: '/policy/check',
       action: 'policy.check',
-      body: { type: 'object', additionalProperties: false, required: ['paths', 'format', 'v0Compatible'], properties: { paths, ...common } },
-      handler: async (ctx: RouteContext<{ paths: string[]; format: 'json' | 'pretty'; v0Compatible: boolean }>) => {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['paths', 'format', 'v0Compatible'],
+        properties: { paths, ...common },
+      },
+      handler: async (
+        ctx: RouteContext<{ paths: string[]; format: 'json' | 'pretty'; v0Compatible: boolean }>,
+      ) => {
         const { policyCheck } = await import('../policy/cli.js');
         return policyCheck(ctx.body);
       },

@@ -71,7 +71,11 @@ export interface Decision {
 export type DecisionHook = (input: DecisionInput) => Promise<Decision>;
 
 export interface DecisionLogger {
-  (entry: { decision: Decision; input: Omit<DecisionInput, 'facts' | 'body'> & { facts: string[] }; ms: number }): void;
+  (entry: {
+    decision: Decision;
+    input: Omit<DecisionInput, 'facts' | 'body'> & { facts: string[] };
+    ms: number;
+  }): void;
 }
 
 /** Allow everything: the hook used when no policy is configured (each decision is still logged). */
@@ -95,12 +99,18 @@ export class Router {
     this.compiled = routes.map((r) => {
       const keys: string[] = [];
       const re = new RegExp(
-        '^' + r.path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
-          keys.push(k);
-          return '([^/]+)';
-        }) + '$',
+        '^' +
+          r.path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
+            keys.push(k);
+            return '([^/]+)';
+          }) +
+          '$',
       );
-      const validate = lazyValidator(`api:${r.method} ${r.path}`, r.body, { allErrors: true, useDefaults: true, coerceTypes: false });
+      const validate = lazyValidator(`api:${r.method} ${r.path}`, r.body, {
+        allErrors: true,
+        useDefaults: true,
+        coerceTypes: false,
+      });
       return { route: r as Route, re, keys, validate };
     });
   }
@@ -130,31 +140,68 @@ export class Router {
       break;
     }
     if (!found) {
-      throw new ApiError('API_NOT_FOUND', methodMismatch ? `${req.method} is not allowed on ${pathOnly}` : `no such endpoint: ${req.method} ${pathOnly}`);
+      throw new ApiError(
+        'API_NOT_FOUND',
+        methodMismatch
+          ? `${req.method} is not allowed on ${pathOnly}`
+          : `no such endpoint: ${req.method} ${pathOnly}`,
+      );
     }
     const { c, params } = found;
     const body = structuredClone(req.body ?? {});
     if (!c.validate(body)) {
-      const errs = (c.validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
-      throw new ApiError('API_INVALID_REQUEST', `invalid request to ${c.route.action}: ${errs.join('; ')}`, { details: { errors: errs } });
+      const errs = (c.validate.errors ?? []).map(
+        (e) =>
+          `${e.instancePath || '(body)'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+      );
+      throw new ApiError('API_INVALID_REQUEST', `invalid request to ${c.route.action}: ${errs.join('; ')}`, {
+        details: { errors: errs },
+      });
     }
     const ctx: RouteContext = { req, body, params, facts: {} };
     if (c.route.facts) ctx.facts = await c.route.facts(ctx);
-    const input: DecisionInput = { subject: req.subject, method: req.method, path: pathOnly, action: c.route.action, params, body, facts: ctx.facts };
+    const input: DecisionInput = {
+      subject: req.subject,
+      method: req.method,
+      path: pathOnly,
+      action: c.route.action,
+      params,
+      body,
+      facts: ctx.facts,
+    };
     const t0 = performance.now();
     let decision: Decision;
     try {
       decision = await this.hook(input);
     } catch (e) {
       // Fail closed: a policy that cannot decide denies.
-      throw new ApiError('POLICY_ERROR', `the policy could not decide ${c.route.action}: ${(e as Error).message}`, { cause: e, hint: 'fix the policy (moat policy check) and retry' });
+      throw new ApiError(
+        'POLICY_ERROR',
+        `the policy could not decide ${c.route.action}: ${(e as Error).message}`,
+        { cause: e, hint: 'fix the policy (moat policy check) and retry' },
+      );
     }
-    this.logDecision?.({ decision, input: { subject: input.subject, method: input.method, path: input.path, action: input.action, params, facts: Object.keys(ctx.facts) }, ms: performance.now() - t0 });
+    this.logDecision?.({
+      decision,
+      input: {
+        subject: input.subject,
+        method: input.method,
+        path: input.path,
+        action: input.action,
+        params,
+        facts: Object.keys(ctx.facts),
+      },
+      ms: performance.now() - t0,
+    });
     if (!decision.allow) {
-      throw new ApiError('POLICY_DENIED', `${c.route.action} denied by ${decision.policy}${decision.reasons.length ? `: ${decision.reasons.join('; ')}` : ''}`, {
-        details: { reasons: decision.reasons, policy: decision.policy },
-        hint: 'ask the owner of the policy, or change the request',
-      });
+      throw new ApiError(
+        'POLICY_DENIED',
+        `${c.route.action} denied by ${decision.policy}${decision.reasons.length ? `: ${decision.reasons.join('; ')}` : ''}`,
+        {
+          details: { reasons: decision.reasons, policy: decision.policy },
+          hint: 'ask the owner of the policy, or change the request',
+        },
+      );
     }
     return c.route.handler(ctx);
   }

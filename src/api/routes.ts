@@ -19,7 +19,12 @@ function io(ctx: Ctx<unknown>): RequestIo {
 /** Facts the policy sees about a container that is about to be created. */
 function planFacts(plan: ContainerPlan): Record<string, unknown> {
   return {
-    image: { ref: plan.opts.image, digest: plan.image.manifestDigest, id: plan.image.id, names: plan.image.names },
+    image: {
+      ref: plan.opts.image,
+      digest: plan.image.manifestDigest,
+      id: plan.image.id,
+      names: plan.image.names,
+    },
     spec: plan.spec,
     limits: plan.limits,
     warnings: plan.warnings,
@@ -71,9 +76,20 @@ export function containerRoutes(engine: Engine): Route<never>[] {
           return { id: rec.id, name: rec.name, warnings: rec.warnings };
         }
         const s = io(ctx);
-        const out = await engine.runAttached(rec, { stdin: rec.options.interactive ? s.stdin : undefined, stdout: s.stdout, stderr: s.stderr });
+        const out = await engine.runAttached(rec, {
+          stdin: rec.options.interactive ? s.stdin : undefined,
+          stdout: s.stdout,
+          stderr: s.stderr,
+        });
         if (rec.options.rm) await engine.remove(rec.id, true);
-        return { id: rec.id, name: rec.name, exitCode: out.exitCode, started: out.started, error: out.error, warnings: rec.warnings };
+        return {
+          id: rec.id,
+          name: rec.name,
+          exitCode: out.exitCode,
+          started: out.started,
+          error: out.error,
+          warnings: rec.warnings,
+        };
       },
     } satisfies Route<{ options: RunOptions; detach?: boolean }> as Route<never>,
     {
@@ -106,7 +122,11 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       action: 'container.logs',
       body: S.logsBody,
       handler: async (ctx: Ctx<{ follow?: boolean; timestamps?: boolean; tail?: number }>) => {
-        await engine.logs(ctx.params.id, io(ctx), { follow: Boolean(ctx.body.follow), timestamps: ctx.body.timestamps, tail: ctx.body.tail });
+        await engine.logs(ctx.params.id, io(ctx), {
+          follow: Boolean(ctx.body.follow),
+          timestamps: ctx.body.timestamps,
+          tail: ctx.body.tail,
+        });
         return {};
       },
     } satisfies Route<{ follow?: boolean }> as Route<never>,
@@ -145,14 +165,18 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id',
       action: 'container.remove',
       body: S.forceBody,
-      handler: async (ctx: Ctx<{ force?: boolean }>) => ({ id: await engine.remove(ctx.params.id, Boolean(ctx.body.force)) }),
+      handler: async (ctx: Ctx<{ force?: boolean }>) => ({
+        id: await engine.remove(ctx.params.id, Boolean(ctx.body.force)),
+      }),
     } satisfies Route<{ force?: boolean }> as Route<never>,
     {
       method: 'POST',
       path: '/containers/:id/exec',
       action: 'container.exec',
       body: S.execBody,
-      handler: async (ctx: Ctx<{ cmd: string[]; env?: string[]; user?: string; workdir?: string; interactive?: boolean }>) => {
+      handler: async (
+        ctx: Ctx<{ cmd: string[]; env?: string[]; user?: string; workdir?: string; interactive?: boolean }>,
+      ) => {
         const s = io(ctx);
         const exitCode = await engine.exec(ctx.params.id, ctx.body.cmd, {
           env: ctx.body.env ?? [],

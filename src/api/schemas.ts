@@ -9,7 +9,19 @@ export const empty = { type: 'object', additionalProperties: false, properties: 
 export const runOptions = {
   type: 'object',
   additionalProperties: false,
-  required: ['image', 'env', 'volumes', 'tmpfs', 'readWrite', 'capAdd', 'ulimits', 'init', 'rm', 'interactive', 'labels'],
+  required: [
+    'image',
+    'env',
+    'volumes',
+    'tmpfs',
+    'readWrite',
+    'capAdd',
+    'ulimits',
+    'init',
+    'rm',
+    'interactive',
+    'labels',
+  ],
   properties: {
     image: { type: 'string', minLength: 1, maxLength: 1024 },
     name: { type: 'string', minLength: 1, maxLength: 128 },
@@ -25,12 +37,21 @@ export const runOptions = {
         type: 'object',
         additionalProperties: false,
         required: ['host', 'container', 'readonly'],
-        properties: { host: { type: 'string', pattern: '^/' }, container: { type: 'string', pattern: '^/' }, readonly: { type: 'boolean' } },
+        properties: {
+          host: { type: 'string', pattern: '^/' },
+          container: { type: 'string', pattern: '^/' },
+          readonly: { type: 'boolean' },
+        },
       },
     },
     tmpfs: {
       type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['path', 'options'], properties: { path: { type: 'string', pattern: '^/' }, options: strArr } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'options'],
+        properties: { path: { type: 'string', pattern: '^/' }, options: strArr },
+      },
     },
     readWrite: { type: 'boolean' },
     capAdd: strArr,
@@ -43,7 +64,11 @@ export const runOptions = {
         type: 'object',
         additionalProperties: false,
         required: ['name', 'soft', 'hard'],
-        properties: { name: str, soft: { type: 'integer', minimum: 0 }, hard: { type: 'integer', minimum: 0 } },
+        properties: {
+          name: str,
+          soft: { type: 'integer', minimum: 0 },
+          hard: { type: 'integer', minimum: 0 },
+        },
       },
     },
     init: { type: 'boolean' },
@@ -61,14 +86,34 @@ export const runBody = {
   properties: { options: runOptions, detach: { type: 'boolean' }, start: { type: 'boolean' } },
 };
 
-export const listBody = { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean' } } };
-export const forceBody = { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean' } } };
-export const stopBody = { type: 'object', additionalProperties: false, properties: { timeout: { type: 'integer', minimum: 0, maximum: 86400 } } };
-export const killBody = { type: 'object', additionalProperties: false, properties: { signal: { type: 'string', pattern: '^[A-Za-z0-9+-]{1,16}$' } } };
+export const listBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { all: { type: 'boolean' } },
+};
+export const forceBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { force: { type: 'boolean' } },
+};
+export const stopBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { timeout: { type: 'integer', minimum: 0, maximum: 86400 } },
+};
+export const killBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { signal: { type: 'string', pattern: '^[A-Za-z0-9+-]{1,16}$' } },
+};
 export const logsBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { follow: { type: 'boolean' }, timestamps: { type: 'boolean' }, tail: { type: 'integer', minimum: 0 } },
+  properties: {
+    follow: { type: 'boolean' },
+    timestamps: { type: 'boolean' },
+    tail: { type: 'integer', minimum: 0 },
+  },
 };
 export const execBody = {
   type: 'object',
@@ -82,11 +127,25 @@ export const execBody = {
     interactive: { type: 'boolean' },
   },
 };
-export const loadBody = { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } };
+export const loadBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file'],
+  properties: { file: { type: 'string', minLength: 1 } },
+};
 export const importBody = {
   type: 'object',
   additionalProperties: false,
   required: ['file', 'name'],
-  properties: { file: { type: 'string', minLength: 1 }, name: { type: 'string', minLength: 1 }, changes: strArr },
+  properties: {
+    file: { type: 'string', minLength: 1 },
+    name: { type: 'string', minLength: 1 },
+    changes: strArr,
+  },
 };
-export const tagBody = { type: 'object', additionalProperties: false, required: ['target'], properties: { target: { type: 'string', minLength: 1 } } };
+export const tagBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['target'],
+  properties: { target: { type: 'string', minLength: 1 } },
+};

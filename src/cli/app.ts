@@ -31,7 +31,10 @@ export async function getApp(hook?: DecisionHook): Promise<App> {
   const engine = openEngine();
   engine.deps.log = (msg, extra) => log.info(extra ?? {}, msg);
   const router = createRouter(engine, hook ?? regoHook(), (e) =>
-    log.info({ decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) }, e.decision.allow ? 'allowed' : 'denied'),
+    log.info(
+      { decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) },
+      e.decision.allow ? 'allowed' : 'denied',
+    ),
   );
   app = { engine, router, log };
   return app;
@@ -48,7 +51,12 @@ export function subject(): ApiRequest['subject'] {
   return { uid, user, via: 'cli' };
 }
 
-export async function request<T = unknown>(method: ApiRequest['method'], path: string, body: unknown = {}, io?: RequestIo): Promise<T> {
+export async function request<T = unknown>(
+  method: ApiRequest['method'],
+  path: string,
+  body: unknown = {},
+  io?: RequestIo,
+): Promise<T> {
   const a = await getApp();
   return (await a.router.handle({ subject: subject(), method, path, body, io })) as T;
 }

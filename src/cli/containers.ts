@@ -1,7 +1,16 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import type { ContainerRecord } from '../runtime/state.js';
-import { defaultRunOptions, parseBytes, parseCpus, parsePositiveInt, parseTmpfs, parseUlimit, parseVolume, type RunOptions } from '../runtime/options.js';
+import {
+  defaultRunOptions,
+  parseBytes,
+  parseCpus,
+  parsePositiveInt,
+  parseTmpfs,
+  parseUlimit,
+  parseVolume,
+  type RunOptions,
+} from '../runtime/options.js';
 import { MoatError } from '../errors.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
@@ -18,7 +27,10 @@ function addRunOptions(cmd: Command): Command {
     .option('--entrypoint <cmd>', 'override the image entrypoint ("" clears it)')
     .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host directory (repeatable)', collect, [])
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect, [])
-    .option('--read-write', 'make the root filesystem writable (default: read-only, with tmpfs on /tmp and /run)')
+    .option(
+      '--read-write',
+      'make the root filesystem writable (default: read-only, with tmpfs on /tmp and /run)',
+    )
     .option('--cap-add <cap>', 'grant a capability; none are granted by default (repeatable)', collect, [])
     .option('-m, --memory <bytes>', 'memory limit, e.g. 32m (needs a delegated memory cgroup)')
     .option('--pids-limit <n>', 'process limit (needs a delegated pids cgroup)')
@@ -62,7 +74,9 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   if (f.name !== undefined) o.name = f.name;
   if (cmd.length) o.cmd = cmd;
   if (f.entrypoint !== undefined) o.entrypoint = f.entrypoint === '' ? [] : [f.entrypoint];
-  o.env = f.env.map((e) => (e.includes('=') ? e : process.env[e] !== undefined ? `${e}=${process.env[e]}` : `${e}=`));
+  o.env = f.env.map((e) =>
+    e.includes('=') ? e : process.env[e] !== undefined ? `${e}=${process.env[e]}` : `${e}=`,
+  );
   if (f.workdir) o.workdir = f.workdir;
   if (f.user) o.user = f.user;
   if (f.hostname) o.hostname = f.hostname;
@@ -104,9 +118,9 @@ export function registerContainerCommands(program: Command, state: CliState): vo
   addRunOptions(
     program
       .command('run')
-      .description('create and start a container from an image (exit status: the container\'s)')
+      .description("create and start a container from an image (exit status: the container's)")
       .argument('<image>', 'image name or ID')
-      .argument('[command...]', 'command and arguments (default: the image\'s)')
+      .argument('[command...]', "command and arguments (default: the image's)")
       .option('--rm', 'remove the container when it exits')
       .option('-d, --detach', 'run in the background and print the container ID')
       .passThroughOptions(),
@@ -136,7 +150,12 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       .option('--rm', 'remove the container when it exits')
       .passThroughOptions(),
   ).action(async (image: string, cmd: string[], f: RunFlags) => {
-    const res = await request<{ id: string; warnings: string[] }>('POST', '/containers/create', { options: toRunOptions(image, cmd, f) }, { stdout: process.stdout, stderr: process.stderr, progress });
+    const res = await request<{ id: string; warnings: string[] }>(
+      'POST',
+      '/containers/create',
+      { options: toRunOptions(image, cmd, f) },
+      { stdout: process.stdout, stderr: process.stderr, progress },
+    );
     for (const w of res.warnings) process.stderr.write(`moat: warning: ${w}\n`);
     process.stdout.write(`${res.id}\n`);
   });
@@ -162,13 +181,35 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       state.json = f.format === 'json';
       const list = await request<ContainerRecord[]>('GET', '/containers', { all: Boolean(f.all) });
       if (state.json) {
-        process.stdout.write(json(list.map((c) => ({ Id: c.id, Names: c.name, Image: c.image, ImageID: c.imageId, Command: c.command.join(' '), Created: c.created, State: c.status, Status: status(c), ExitCode: c.exitCode ?? null, Pid: c.pid ?? null }))));
+        process.stdout.write(
+          json(
+            list.map((c) => ({
+              Id: c.id,
+              Names: c.name,
+              Image: c.image,
+              ImageID: c.imageId,
+              Command: c.command.join(' '),
+              Created: c.created,
+              State: c.status,
+              Status: status(c),
+              ExitCode: c.exitCode ?? null,
+              Pid: c.pid ?? null,
+            })),
+          ),
+        );
       } else if (f.quiet) {
         process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
       } else {
         process.stdout.write(
           table(
-            list.map((c) => [c.id.slice(0, 12), c.image, JSON.stringify(c.command.join(' ').slice(0, 30)), ago(c.created), status(c), c.name]),
+            list.map((c) => [
+              c.id.slice(0, 12),
+              c.image,
+              JSON.stringify(c.command.join(' ').slice(0, 30)),
+              ago(c.created),
+              status(c),
+              c.name,
+            ]),
             ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
           ),
         );
@@ -183,7 +224,16 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .option('-t, --timestamps', 'prefix each line with its time')
     .option('--tail <n>', 'only the last n lines')
     .action(async (id: string, f: { follow?: boolean; timestamps?: boolean; tail?: string }) => {
-      await request('GET', `/containers/${encodeURIComponent(id)}/logs`, { follow: Boolean(f.follow), timestamps: Boolean(f.timestamps), ...(f.tail !== undefined ? { tail: Number(f.tail) } : {}) }, { stdout: process.stdout, stderr: process.stderr });
+      await request(
+        'GET',
+        `/containers/${encodeURIComponent(id)}/logs`,
+        {
+          follow: Boolean(f.follow),
+          timestamps: Boolean(f.timestamps),
+          ...(f.tail !== undefined ? { tail: Number(f.tail) } : {}),
+        },
+        { stdout: process.stdout, stderr: process.stderr },
+      );
     });
 
   program
@@ -224,7 +274,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
 
   program
     .command('exec')
-    .description('run a command in a running container (exit status: the command\'s)')
+    .description("run a command in a running container (exit status: the command's)")
     .argument('<container>')
     .argument('<command...>')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -232,15 +282,27 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .option('-w, --workdir <dir>', 'working directory')
     .option('-i, --interactive', 'pass stdin to the command')
     .passThroughOptions()
-    .action(async (id: string, cmd: string[], f: { env: string[]; user?: string; workdir?: string; interactive?: boolean }) => {
-      const res = await request<{ exitCode: number }>(
-        'POST',
-        `/containers/${encodeURIComponent(id)}/exec`,
-        { cmd, env: f.env, ...(f.user ? { user: f.user } : {}), ...(f.workdir ? { workdir: f.workdir } : {}), interactive: Boolean(f.interactive) },
-        { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-      );
-      state.exitCode = res.exitCode;
-    });
+    .action(
+      async (
+        id: string,
+        cmd: string[],
+        f: { env: string[]; user?: string; workdir?: string; interactive?: boolean },
+      ) => {
+        const res = await request<{ exitCode: number }>(
+          'POST',
+          `/containers/${encodeURIComponent(id)}/exec`,
+          {
+            cmd,
+            env: f.env,
+            ...(f.user ? { user: f.user } : {}),
+            ...(f.workdir ? { workdir: f.workdir } : {}),
+            interactive: Boolean(f.interactive),
+          },
+          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+        );
+        state.exitCode = res.exitCode;
+      },
+    );
 
   program
     .command('inspect')

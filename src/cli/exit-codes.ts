@@ -13,9 +13,17 @@ export const EXIT = {
 
 export function exitCodeFor(code: string | undefined): number {
   if (!code) return EXIT.moat;
-  if (code === 'CLI_USAGE' || code === 'API_INVALID_REQUEST' || code === 'RUNTIME_INVALID_OPTION') return EXIT.usage;
+  if (code === 'CLI_USAGE' || code === 'API_INVALID_REQUEST' || code === 'RUNTIME_INVALID_OPTION')
+    return EXIT.usage;
   if (code === 'POLICY_DENIED' || code === 'POLICY_ERROR') return EXIT.policyDenied;
   if (code.startsWith('TRUST_')) return EXIT.untrusted;
-  if (/_NOT_FOUND$/.test(code) || code === 'RUNTIME_INVALID_STATE' || code === 'RUNTIME_NAME_IN_USE' || code === 'RUNTIME_AMBIGUOUS_ID' || code === 'IMAGE_AMBIGUOUS_ID') return EXIT.failure;
+  if (
+    /_NOT_FOUND$/.test(code) ||
+    code === 'RUNTIME_INVALID_STATE' ||
+    code === 'RUNTIME_NAME_IN_USE' ||
+    code === 'RUNTIME_AMBIGUOUS_ID' ||
+    code === 'IMAGE_AMBIGUOUS_ID'
+  )
+    return EXIT.failure;
   return EXIT.moat;
 }

@@ -22,7 +22,16 @@ function splitName(n: string): [string, string] {
 
 function listImages(imgs: ImageRecord[], f: { format: string; quiet?: boolean }): string {
   if (f.format === 'json') {
-    return json(imgs.map((i) => ({ Id: i.id, RepoTags: i.names, ManifestDigest: i.manifestDigest, Created: i.created, Size: i.size, Layers: i.layers.length })));
+    return json(
+      imgs.map((i) => ({
+        Id: i.id,
+        RepoTags: i.names,
+        ManifestDigest: i.manifestDigest,
+        Created: i.created,
+        Size: i.size,
+        Layers: i.layers.length,
+      })),
+    );
   }
   if (f.quiet) return imgs.map((i) => i.id.slice(7, 19) + '\n').join('');
   const rows: string[][] = [];
@@ -53,7 +62,11 @@ export function registerImageCommands(program: Command, state: CliState): void {
       .option('-f, --force', 'remove even if containers use it')
       .action(async (refs: string[], f: { force?: boolean }) => {
         for (const r of refs) {
-          const res = await request<{ untagged?: string[]; deleted?: string[] }>('DELETE', `/images/${encodeURIComponent(r)}`, { force: Boolean(f.force) });
+          const res = await request<{ untagged?: string[]; deleted?: string[] }>(
+            'DELETE',
+            `/images/${encodeURIComponent(r)}`,
+            { force: Boolean(f.force) },
+          );
           for (const u of res.untagged ?? []) process.stdout.write(`Untagged: ${u}\n`);
           for (const d of res.deleted ?? []) process.stdout.write(`Deleted: ${d}\n`);
         }
@@ -64,7 +77,12 @@ export function registerImageCommands(program: Command, state: CliState): void {
     cmd
       .requiredOption('-i, --input <file>', 'an OCI image layout tar or a `docker save` tar')
       .action(async (f: { input: string }) => {
-        const res = await request<{ format: string; images: ImageRecord[] }>('POST', '/images/load', { file: path.resolve(f.input) }, { stdout: process.stdout, stderr: process.stderr, progress });
+        const res = await request<{ format: string; images: ImageRecord[] }>(
+          'POST',
+          '/images/load',
+          { file: path.resolve(f.input) },
+          { stdout: process.stdout, stderr: process.stderr, progress },
+        );
         doneProgress();
         for (const i of res.images) process.stdout.write(`Loaded image: ${i.names.join(', ') || i.id}\n`);
       });
@@ -74,9 +92,19 @@ export function registerImageCommands(program: Command, state: CliState): void {
     cmd
       .argument('<file>', 'a root filesystem tar (plain or gzip)')
       .argument('<name>', 'name for the new image, e.g. myimage:1.0')
-      .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE (repeatable)', collect, [])
+      .option(
+        '-c, --change <instruction>',
+        'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE (repeatable)',
+        collect,
+        [],
+      )
       .action(async (file: string, name: string, f: { change: string[] }) => {
-        const rec = await request<ImageRecord>('POST', '/images/import', { file: path.resolve(file), name, changes: f.change }, { stdout: process.stdout, stderr: process.stderr, progress });
+        const rec = await request<ImageRecord>(
+          'POST',
+          '/images/import',
+          { file: path.resolve(file), name, changes: f.change },
+          { stdout: process.stdout, stderr: process.stderr, progress },
+        );
         doneProgress();
         process.stdout.write(`${rec.id}\n`);
       });

@@ -21,7 +21,11 @@ export function buildProgram(state: CliState): Command {
   const program = new Command('moat')
     .description('Rootless, security-hardened containers on runc, with a Rego policy on every request')
     .version('0.1.0')
-    .addOption(new Option('--log-level <level>', "moat's own log level (JSON on stderr)").choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('warn'))
+    .addOption(
+      new Option('--log-level <level>', "moat's own log level (JSON on stderr)")
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .default('warn'),
+    )
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .configureOutput({ outputError: (str, write) => write(str) })
@@ -44,7 +48,12 @@ export async function main(argv: string[]): Promise<number> {
     return state.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return 0;
       return e.exitCode === 0 ? 0 : EXIT.usage;
     }
     return reportError(e, state);
@@ -58,11 +67,13 @@ export function reportError(e: unknown, state: CliState): number {
       process.stderr.write(`moat: ${e.message} [${e.code}]\n`);
       if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
     }
-    const status = e.details && typeof e.details.exitCode === 'number' ? e.details.exitCode : exitCodeFor(e.code);
+    const status =
+      e.details && typeof e.details.exitCode === 'number' ? e.details.exitCode : exitCodeFor(e.code);
     return status;
   }
   const err = e as Error;
-  if (state.json) process.stdout.write(JSON.stringify({ error: { code: 'INTERNAL', message: err.message } }) + '\n');
+  if (state.json)
+    process.stdout.write(JSON.stringify({ error: { code: 'INTERNAL', message: err.message } }) + '\n');
   else process.stderr.write(`moat: internal error: ${err.stack ?? String(e)}\n`);
   return EXIT.moat;
 }

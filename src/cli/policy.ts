@@ -5,11 +5,14 @@ import { request } from './app.js';
 import type { CliState } from './index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-const fmt = () => new Option('--format <format>', 'output format').choices(['json', 'pretty']).default('pretty');
+const fmt = () =>
+  new Option('--format <format>', 'output format').choices(['json', 'pretty']).default('pretty');
 const v0 = () => new Option('--v0-compatible', 'read modules in Rego v0 syntax (OPA 1.x flag name)');
 
 export function registerPolicyCommands(program: Command, state: CliState): void {
-  const policy = program.command('policy').description('write, test and check Rego policies (like opa eval/test/check)');
+  const policy = program
+    .command('policy')
+    .description('write, test and check Rego policies (like opa eval/test/check)');
 
   policy
     .command('eval')
@@ -20,19 +23,30 @@ export function registerPolicyCommands(program: Command, state: CliState): void 
     .option('--strict-builtin-errors', 'make builtin errors fail the query')
     .addOption(fmt().default('json'))
     .addOption(v0())
-    .action(async (query: string, f: { data: string[]; input?: string; format: 'json' | 'pretty'; v0Compatible?: boolean; strictBuiltinErrors?: boolean }) => {
-      state.json = f.format === 'json';
-      const out = await request<PolicyOutput>('POST', '/policy/eval', {
-        data: f.data.map((d) => path.resolve(d)),
-        ...(f.input ? { input: path.resolve(f.input) } : {}),
-        query,
-        format: f.format,
-        v0Compatible: Boolean(f.v0Compatible),
-        ...(f.strictBuiltinErrors ? { strictBuiltinErrors: true } : {}),
-      });
-      process.stdout.write(out.stdout);
-      state.exitCode = out.exitCode;
-    });
+    .action(
+      async (
+        query: string,
+        f: {
+          data: string[];
+          input?: string;
+          format: 'json' | 'pretty';
+          v0Compatible?: boolean;
+          strictBuiltinErrors?: boolean;
+        },
+      ) => {
+        state.json = f.format === 'json';
+        const out = await request<PolicyOutput>('POST', '/policy/eval', {
+          data: f.data.map((d) => path.resolve(d)),
+          ...(f.input ? { input: path.resolve(f.input) } : {}),
+          query,
+          format: f.format,
+          v0Compatible: Boolean(f.v0Compatible),
+          ...(f.strictBuiltinErrors ? { strictBuiltinErrors: true } : {}),
+        });
+        process.stdout.write(out.stdout);
+        state.exitCode = out.exitCode;
+      },
+    );
 
   policy
     .command('test')
@@ -43,19 +57,30 @@ export function registerPolicyCommands(program: Command, state: CliState): void 
     .option('-r, --run <regex>', 'only run tests whose name matches')
     .addOption(fmt())
     .addOption(v0())
-    .action(async (paths: string[], f: { verbose?: boolean; coverage?: boolean; run?: string; format: 'json' | 'pretty'; v0Compatible?: boolean }) => {
-      state.json = f.format === 'json';
-      const out = await request<PolicyOutput>('POST', '/policy/test', {
-        paths: paths.map((p) => path.resolve(p)),
-        verbose: Boolean(f.verbose),
-        format: f.format,
-        v0Compatible: Boolean(f.v0Compatible),
-        ...(f.coverage ? { coverage: true } : {}),
-        ...(f.run ? { run: f.run } : {}),
-      });
-      process.stdout.write(out.stdout);
-      state.exitCode = out.exitCode;
-    });
+    .action(
+      async (
+        paths: string[],
+        f: {
+          verbose?: boolean;
+          coverage?: boolean;
+          run?: string;
+          format: 'json' | 'pretty';
+          v0Compatible?: boolean;
+        },
+      ) => {
+        state.json = f.format === 'json';
+        const out = await request<PolicyOutput>('POST', '/policy/test', {
+          paths: paths.map((p) => path.resolve(p)),
+          verbose: Boolean(f.verbose),
+          format: f.format,
+          v0Compatible: Boolean(f.v0Compatible),
+          ...(f.coverage ? { coverage: true } : {}),
+          ...(f.run ? { run: f.run } : {}),
+        });
+        process.stdout.write(out.stdout);
+        state.exitCode = out.exitCode;
+      },
+    );
 
   policy
     .command('check')
@@ -65,7 +90,11 @@ export function registerPolicyCommands(program: Command, state: CliState): void 
     .addOption(v0())
     .action(async (paths: string[], f: { format: 'json' | 'pretty'; v0Compatible?: boolean }) => {
       state.json = f.format === 'json';
-      const out = await request<PolicyOutput>('POST', '/policy/check', { paths: paths.map((p) => path.resolve(p)), format: f.format, v0Compatible: Boolean(f.v0Compatible) });
+      const out = await request<PolicyOutput>('POST', '/policy/check', {
+        paths: paths.map((p) => path.resolve(p)),
+        format: f.format,
+        v0Compatible: Boolean(f.v0Compatible),
+      });
       process.stdout.write(out.stdout);
       state.exitCode = out.exitCode;
     });

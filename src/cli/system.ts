@@ -9,13 +9,20 @@ function pretty(v: unknown, indent = ''): string {
     if (v.every((x) => x === null || typeof x !== 'object')) return `${v.length ? v.join(', ') : '(none)'}\n`;
     return '\n' + v.map((x) => `${indent}  - ${pretty(x, indent + '    ').trimStart()}`).join('');
   }
-  return '\n' + Object.entries(v).map(([k, x]) => `${indent}${k}: ${pretty(x, indent + '  ').replace(/^\n/, '\n')}`).join('');
+  return (
+    '\n' +
+    Object.entries(v)
+      .map(([k, x]) => `${indent}${k}: ${pretty(x, indent + '  ').replace(/^\n/, '\n')}`)
+      .join('')
+  );
 }
 
 export function registerSystemCommands(program: Command, state: CliState): void {
   program
     .command('info')
-    .description('what this host offers: user namespaces, ID ranges, cgroups, seccomp, Landlock, AppArmor, runtime')
+    .description(
+      'what this host offers: user namespaces, ID ranges, cgroups, seccomp, Landlock, AppArmor, runtime',
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (f: { format: string }) => {
       state.json = f.format === 'json';

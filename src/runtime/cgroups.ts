@@ -47,7 +47,12 @@ export function cgroupWrites(l: Limits, version: CgroupFacts['version']): Cgroup
     } else {
       w.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(l.memory) });
       // No swap beyond the limit: an out-of-memory container is killed, not slowed to a crawl.
-      w.push({ controller: 'memory', file: 'memory.memsw.limit_in_bytes', value: String(l.memory), optional: true });
+      w.push({
+        controller: 'memory',
+        file: 'memory.memsw.limit_in_bytes',
+        value: String(l.memory),
+        optional: true,
+      });
       // v1 counts an OOM kill only in the victim's cgroup, which runc deletes as the container
       // ends, so the kill would go unseen. Instead the kernel pauses the container at OOM
       // (under_oom 1), the supervisor sees it, records it and kills the container itself.
@@ -108,17 +113,27 @@ export async function createCgroups(id: string, l: Limits, facts: CgroupFacts): 
         throw e;
       }
       const back = (await fsp.readFile(file, 'utf8')).trim();
-      if (!w.optional && w.file !== 'cpu.max' && w.file !== 'memory.oom_control' && back !== w.value && !(w.file.endsWith('limit_in_bytes') && Number(back) <= Number(w.value))) {
+      if (
+        !w.optional &&
+        w.file !== 'cpu.max' &&
+        w.file !== 'memory.oom_control' &&
+        back !== w.value &&
+        !(w.file.endsWith('limit_in_bytes') && Number(back) <= Number(w.value))
+      ) {
         throw new Error(`${file} reads back "${back}" after writing "${w.value}"`);
       }
     }
     return paths;
   } catch (e) {
     await removeCgroups(paths);
-    throw new RuntimeError('RUNTIME_CGROUP_FAILED', `could not set up cgroup limits: ${(e as Error).message}`, {
-      cause: e,
-      hint: 'check `moat info` for the delegated controllers',
-    });
+    throw new RuntimeError(
+      'RUNTIME_CGROUP_FAILED',
+      `could not set up cgroup limits: ${(e as Error).message}`,
+      {
+        cause: e,
+        hint: 'check `moat info` for the delegated controllers',
+      },
+    );
   }
 }
 

@@ -69,24 +69,49 @@ export class Engine {
     if (h.uid === 0 && process.env.MOAT_ALLOW_ROOT !== '1') {
       // Root would need every moat directory and the unpack to be shifted to a subordinate owner
       // (container root is never host root); that is not built yet, so refuse clearly.
-      throw new MoatError('USERNS_ROOT_UNSUPPORTED', 'moat runs containers as an unprivileged user, not as root', {
-        hint: 'run moat as an ordinary user with a range in /etc/subuid and /etc/subgid (as root, scripts/setup-test-user.sh USER creates one)',
+      throw new MoatError(
+        'USERNS_ROOT_UNSUPPORTED',
+        'moat runs containers as an unprivileged user, not as root',
+        {
+          hint: 'run moat as an ordinary user with a range in /etc/subuid and /etc/subgid (as root, scripts/setup-test-user.sh USER creates one)',
+        },
+      );
+    }
+    if (!h.userns.available)
+      throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, {
+        hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)',
       });
-    }
-    if (!h.userns.available) throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, { hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)' });
-    if ('error' in h.idmaps) throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, { hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536` });
+    if ('error' in h.idmaps)
+      throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, {
+        hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536`,
+      });
     const maps: IdMaps = h.idmaps;
-    if (!h.tools.unshare || !h.tools.nsenter) throw new MoatError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', { hint: 'apt-get install util-linux' });
+    if (!h.tools.unshare || !h.tools.nsenter)
+      throw new MoatError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', {
+        hint: 'apt-get install util-linux',
+      });
     if (maps.mode === 'subordinate' && (!h.tools.newuidmap || !h.tools.newgidmap)) {
-      throw new MoatError('USERNS_NO_NEWUIDMAP', 'newuidmap/newgidmap are missing, so the subordinate ID ranges cannot be used', { hint: 'apt-get install uidmap' });
+      throw new MoatError(
+        'USERNS_NO_NEWUIDMAP',
+        'newuidmap/newgidmap are missing, so the subordinate ID ranges cannot be used',
+        { hint: 'apt-get install uidmap' },
+      );
     }
-    if (!h.tools.runc) throw new RuntimeError('RUNTIME_RUNC_MISSING', 'runc was not found in PATH', { hint: 'apt-get install runc (or set MOAT_RUNTIME to its path)' });
+    if (!h.tools.runc)
+      throw new RuntimeError('RUNTIME_RUNC_MISSING', 'runc was not found in PATH', {
+        hint: 'apt-get install runc (or set MOAT_RUNTIME to its path)',
+      });
     this.toolsCache = { unshare: h.tools.unshare, nsenter: h.tools.nsenter, callerUid: h.uid, maps };
     return this.toolsCache;
   }
 
   private rootfsDeps() {
-    return { storageRoot: this.deps.paths.storage, locks: this.deps.paths.locks, blobPath: (d: string) => this.deps.images.blobPath(d), tools: this.tools() };
+    return {
+      storageRoot: this.deps.paths.storage,
+      locks: this.deps.paths.locks,
+      blobPath: (d: string) => this.deps.images.blobPath(d),
+      tools: this.tools(),
+    };
   }
 
   /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */
@@ -103,7 +128,9 @@ export class Engine {
     const id = randomBytes(32).toString('hex');
     const name = opts.name ?? `moat_${id.slice(0, 8)}`;
     if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid container name "${opts.name}"`, { hint: 'use letters, digits, _ . - (starting with a letter or digit)' });
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid container name "${opts.name}"`, {
+        hint: 'use letters, digits, _ . - (starting with a letter or digit)',
+      });
     }
     const readText = (p: string) => fsp.readFile(path.join(lowerdir, p), 'utf8').catch(() => undefined);
     const d = containerDirs(this.deps.paths, id);
@@ -112,7 +139,11 @@ export class Engine {
       opts,
       image: config.config ?? {},
       idmaps: tools.maps,
-      host: { arch: this.deps.host.arch, rlimits: this.deps.host.rlimits, initPath: this.deps.host.tools.init },
+      host: {
+        arch: this.deps.host.arch,
+        rlimits: this.deps.host.rlimits,
+        initPath: this.deps.host.tools.init,
+      },
       paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
       seccomp,
       passwd: await readText('etc/passwd'),
@@ -120,7 +151,10 @@ export class Engine {
     });
     for (const v of opts.volumes) {
       const st = await fsp.stat(v.host).catch(() => undefined);
-      if (!st) throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume source ${v.host} does not exist`, { hint: 'create it first; moat does not create host directories' });
+      if (!st)
+        throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume source ${v.host} does not exist`, {
+          hint: 'create it first; moat does not create host directories',
+        });
     }
     return { id, name, opts, image, lowerdir, spec, limits, warnings };
   }
@@ -129,7 +163,10 @@ export class Engine {
     const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch, kernelVersion: release() };
     if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
     const text = await fsp.readFile(opts.seccompProfile, 'utf8').catch((e: Error) => {
-      throw new MoatError('SECCOMP_INVALID_PROFILE', `cannot read seccomp profile ${opts.seccompProfile}: ${e.message}`);
+      throw new MoatError(
+        'SECCOMP_INVALID_PROFILE',
+        `cannot read seccomp profile ${opts.seccompProfile}: ${e.message}`,
+      );
     });
     const profile = parseSeccompProfile(text, opts.seccompProfile);
     if (profile === null) return null;
@@ -150,7 +187,10 @@ export class Engine {
       await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
       await Promise.all([
         fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`),
-        fsp.writeFile(path.join(tmp, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`),
+        fsp.writeFile(
+          path.join(tmp, 'hosts'),
+          `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`,
+        ),
         fsp.writeFile(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2)),
       ]);
       const rec: ContainerRecord = {
@@ -179,14 +219,23 @@ export class Engine {
     return withLock(path.join(this.deps.paths.locks, 'names.lock'), async () => {
       const existing = await this.containers.list();
       if (existing.some((c) => c.name === plan.name)) {
-        throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, { hint: `remove it with moat rm ${plan.name}, or choose another --name` });
+        throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, {
+          hint: `remove it with moat rm ${plan.name}, or choose another --name`,
+        });
       }
       return write();
     });
   }
 
   private superviseDeps() {
-    return { paths: this.deps.paths, store: this.containers, tools: this.tools(), runc: this.runc, cgroup: this.deps.host.cgroup, log: this.deps.log };
+    return {
+      paths: this.deps.paths,
+      store: this.containers,
+      tools: this.tools(),
+      runc: this.runc,
+      cgroup: this.deps.host.cgroup,
+      log: this.deps.log,
+    };
   }
 
   /** Run attached: output to the terminal and the log; returns the container's exit status. */
@@ -195,17 +244,29 @@ export class Engine {
   }
 
   /** Used by the monitor process. */
-  async superviseDetached(rec: ContainerRecord, onStarted: Parameters<typeof supervise>[3] extends infer H ? H extends { onStarted?: infer F } ? F : never : never): Promise<RunOutcome> {
+  async superviseDetached(
+    rec: ContainerRecord,
+    onStarted: Parameters<typeof supervise>[3] extends infer H
+      ? H extends { onStarted?: infer F }
+        ? F
+        : never
+      : never,
+  ): Promise<RunOutcome> {
     return supervise(this.superviseDeps(), rec, undefined, { onStarted });
   }
 
   /** Start a created (or exited) container under a monitor process; resolves once it runs. */
   async startDetached(ref: string): Promise<ContainerRecord> {
     const rec = await this.containers.resolve(ref);
-    if (rec.status === 'running') throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is already running`);
+    if (rec.status === 'running')
+      throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is already running`);
     const d = containerDirs(this.deps.paths, rec.id);
     const logFd = openSync(path.join(d.dir, 'monitor.log'), 'a', 0o600);
-    const child = spawn(process.execPath, [MONITOR, rec.id], { detached: true, stdio: ['ignore', 'pipe', logFd], env: process.env });
+    const child = spawn(process.execPath, [MONITOR, rec.id], {
+      detached: true,
+      stdio: ['ignore', 'pipe', logFd],
+      env: process.env,
+    });
     closeSync(logFd);
     const line = await new Promise<string>((resolve) => {
       let buf = '';
@@ -222,9 +283,15 @@ export class Engine {
       msg = JSON.parse(line) as typeof msg;
     } catch {
       const log = await fsp.readFile(path.join(d.dir, 'monitor.log'), 'utf8').catch(() => '');
-      throw new RuntimeError('RUNTIME_START_FAILED', `the monitor of ${rec.name} failed: ${log.trim().split('\n').slice(-3).join(' ') || 'no output'}`);
+      throw new RuntimeError(
+        'RUNTIME_START_FAILED',
+        `the monitor of ${rec.name} failed: ${log.trim().split('\n').slice(-3).join(' ') || 'no output'}`,
+      );
     }
-    if (msg.error) throw new RuntimeError('RUNTIME_START_FAILED', msg.error.message, { details: { exitCode: msg.error.exitCode } });
+    if (msg.error)
+      throw new RuntimeError('RUNTIME_START_FAILED', msg.error.message, {
+        details: { exitCode: msg.error.exitCode },
+      });
     return this.containers.load(rec.id);
   }
 
@@ -261,15 +328,21 @@ export class Engine {
 
   async inspect(ref: string): Promise<ContainerRecord & { spec?: OciSpec }> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
-    const spec = JSON.parse(await fsp.readFile(path.join(containerDirs(this.deps.paths, rec.id).bundle, 'config.json'), 'utf8').catch(() => 'null')) as OciSpec | null;
+    const spec = JSON.parse(
+      await fsp
+        .readFile(path.join(containerDirs(this.deps.paths, rec.id).bundle, 'config.json'), 'utf8')
+        .catch(() => 'null'),
+    ) as OciSpec | null;
     return { ...rec, ...(spec ? { spec } : {}) };
   }
 
   async kill(ref: string, signal = 'KILL'): Promise<ContainerRecord> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
     const sig = signal.toUpperCase().replace(/^SIG/, '');
-    if (!/^(\d{1,2}|[A-Z0-9+-]+)$/.test(sig)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid signal "${signal}"`);
-    if (rec.status !== 'running' || !rec.pid) throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`);
+    if (!/^(\d{1,2}|[A-Z0-9+-]+)$/.test(sig))
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid signal "${signal}"`);
+    if (rec.status !== 'running' || !rec.pid)
+      throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`);
     await runcKill(this.tools(), this.runc, rec.pid, rec.id, sig);
     return rec;
   }
@@ -289,7 +362,9 @@ export class Engine {
   async stop(ref: string, timeoutSec = 10): Promise<ContainerRecord> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
     if (rec.status !== 'running') return rec;
-    const stopSignal = (await this.deps.images.config(await this.deps.images.resolve(rec.imageId)).catch(() => undefined))?.config?.StopSignal ?? 'TERM';
+    const stopSignal =
+      (await this.deps.images.config(await this.deps.images.resolve(rec.imageId)).catch(() => undefined))
+        ?.config?.StopSignal ?? 'TERM';
     await this.kill(rec.id, stopSignal).catch(() => {});
     let after = await this.wait(rec.id, timeoutSec * 1000);
     if (after.status === 'running') {
@@ -302,7 +377,10 @@ export class Engine {
   async remove(ref: string, force: boolean): Promise<string> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
     if (rec.status === 'running') {
-      if (!force) throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is running`, { hint: `stop it first, or use moat rm -f ${rec.name}` });
+      if (!force)
+        throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is running`, {
+          hint: `stop it first, or use moat rm -f ${rec.name}`,
+        });
       await this.kill(rec.id, 'KILL').catch(() => {});
       await this.wait(rec.id, 10_000);
     }
@@ -314,28 +392,50 @@ export class Engine {
       await removeCgroups(rec.cgroups);
       // Files the container created as other users belong to subordinate IDs: only root of the
       // user namespace can remove those. Most containers leave none, so try without it first.
-      await fsp.rm(gone, { recursive: true, force: true }).catch(() => removeTreeInUserns(this.tools(), gone));
+      await fsp
+        .rm(gone, { recursive: true, force: true })
+        .catch(() => removeTreeInUserns(this.tools(), gone));
     });
     return rec.id;
   }
 
   /** Run a command in a running container; returns its exit status. */
-  async exec(ref: string, cmd: string[], o: { env: string[]; user?: string; workdir?: string; stdio: { stdin?: Readable; stdout: Writable; stderr: Writable } }): Promise<number> {
+  async exec(
+    ref: string,
+    cmd: string[],
+    o: {
+      env: string[];
+      user?: string;
+      workdir?: string;
+      stdio: { stdin?: Readable; stdout: Writable; stderr: Writable };
+    },
+  ): Promise<number> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
-    if (rec.status !== 'running' || !rec.pid) throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, { hint: `start it with moat start ${rec.name}` });
+    if (rec.status !== 'running' || !rec.pid)
+      throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, {
+        hint: `start it with moat start ${rec.name}`,
+      });
     const args = [this.runc.runc, '--root', this.runc.root, 'exec'];
     for (const e of o.env) {
-      if (!/^[^=]+=/.test(e)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, { hint: 'use -e KEY=VALUE' });
+      if (!/^[^=]+=/.test(e))
+        throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, {
+          hint: 'use -e KEY=VALUE',
+        });
       args.push('--env', e);
     }
     if (o.user) {
-      if (!/^\d+(:\d+)?$/.test(o.user)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid user "${o.user}" for exec`, { hint: 'use a numeric UID[:GID]' });
+      if (!/^\d+(:\d+)?$/.test(o.user))
+        throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid user "${o.user}" for exec`, {
+          hint: 'use a numeric UID[:GID]',
+        });
       args.push('--user', o.user.includes(':') ? o.user : `${o.user}:0`);
     }
     if (o.workdir) args.push('--cwd', o.workdir);
     args.push(rec.id, ...cmd);
     const argv = nsenterArgv(this.tools(), rec.pid, gatedArgv(args));
-    const child = spawn(argv[0], argv.slice(1), { stdio: [o.stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), {
+      stdio: [o.stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+    });
     child.stdout!.pipe(o.stdio.stdout, { end: false });
     const errChunks: Buffer[] = [];
     child.stderr!.on('data', (b: Buffer) => {
@@ -350,17 +450,25 @@ export class Engine {
     gate.on('error', () => {});
     if (child.pid) await joinCgroups(rec.cgroups, child.pid).catch(() => {});
     gate.end('go\n');
-    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (c, s) => resolve({ code: c, signal: s })));
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolve) => child.on('close', (c, s) => resolve({ code: c, signal: s })),
+    );
     o.stdio.stdin?.unpipe();
     return code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 126);
   }
 
-  async logs(ref: string, out: { stdout: Writable; stderr: Writable }, o: { follow: boolean; timestamps?: boolean; tail?: number }): Promise<void> {
+  async logs(
+    ref: string,
+    out: { stdout: Writable; stderr: Writable },
+    o: { follow: boolean; timestamps?: boolean; tail?: number },
+  ): Promise<void> {
     const rec = await this.containers.resolve(ref);
     const d = containerDirs(this.deps.paths, rec.id);
     await printLogs(d.log, out, {
       ...o,
-      stillRunning: async () => (await this.reconcile(await this.containers.load(rec.id)).catch(() => undefined))?.status === 'running',
+      stillRunning: async () =>
+        (await this.reconcile(await this.containers.load(rec.id)).catch(() => undefined))?.status ===
+        'running',
     });
   }
 

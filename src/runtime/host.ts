@@ -98,7 +98,8 @@ export function parseProcLimits(text: string): Record<string, Rlimit> {
     for (const [label, key] of Object.entries(names)) {
       if (!line.startsWith(label)) continue;
       const rest = line.slice(label.length).trim().split(/\s+/);
-      const v = (s: string | undefined): number | 'unlimited' => (s === 'unlimited' || s === undefined ? 'unlimited' : Number(s));
+      const v = (s: string | undefined): number | 'unlimited' =>
+        s === 'unlimited' || s === undefined ? 'unlimited' : Number(s);
       out[key] = { soft: v(rest[0]), hard: v(rest[1]) };
     }
   }
@@ -123,17 +124,32 @@ function writableDirOwnedBy(dir: string, uid: number): boolean {
  * Delegate=. v2: the user's own cgroup when it is delegated (writable, controllers enabled).
  * Root may use any controller (moat creates `/sys/fs/cgroup/<ctrl>/moat`).
  */
-export function detectCgroups(uid: number, user: string, env: NodeJS.ProcessEnv = process.env, root = '/sys/fs/cgroup'): CgroupFacts {
+export function detectCgroups(
+  uid: number,
+  user: string,
+  env: NodeJS.ProcessEnv = process.env,
+  root = '/sys/fs/cgroup',
+): CgroupFacts {
   const delegated: CgroupFacts['delegated'] = {};
   const missing: CgroupFacts['missing'] = {};
   const isV2 = existsSync(path.join(root, 'cgroup.controllers'));
   const hasV1 = (c: string) => existsSync(path.join(root, c, 'cgroup.procs'));
-  const version: CgroupFacts['version'] = isV2 ? 'v2' : hasV1('memory') || hasV1('pids') ? (existsSync(path.join(root, 'unified')) ? 'hybrid' : 'v1') : 'none';
+  const version: CgroupFacts['version'] = isV2
+    ? 'v2'
+    : hasV1('memory') || hasV1('pids')
+      ? existsSync(path.join(root, 'unified'))
+        ? 'hybrid'
+        : 'v1'
+      : 'none';
   const parent = env.MOAT_CGROUP_PARENT;
   if (version === 'v2') {
     const self = (read('/proc/self/cgroup') ?? '').split('\n').find((l) => l.startsWith('0::'));
     const base = parent ? path.join(root, parent) : self ? path.join(root, self.slice(3).trim()) : root;
-    const enabled = (read(path.join(base, 'cgroup.subtree_control')) ?? read(path.join(base, 'cgroup.controllers')) ?? '').split(/\s+/);
+    const enabled = (
+      read(path.join(base, 'cgroup.subtree_control')) ??
+      read(path.join(base, 'cgroup.controllers')) ??
+      ''
+    ).split(/\s+/);
     for (const c of ['memory', 'pids', 'cpu'] as const) {
       if (writableDirOwnedBy(base, uid) && enabled.includes(c)) delegated[c] = base;
       else missing[c] = `cgroup v2: ${base} is not delegated to uid ${uid} with the ${c} controller enabled`;
@@ -149,7 +165,9 @@ export function detectCgroups(uid: number, user: string, env: NodeJS.ProcessEnv 
       delegated[c] = path.join(root, c, parent ?? 'moat');
       continue;
     }
-    const cands = parent ? [path.join(root, c, parent)] : [path.join(root, c, user), path.join(root, c, String(uid))];
+    const cands = parent
+      ? [path.join(root, c, parent)]
+      : [path.join(root, c, user), path.join(root, c, String(uid))];
     const found = cands.find((d) => writableDirOwnedBy(d, uid));
     if (found) delegated[c] = found;
     else missing[c] = `no cgroup v1 ${c} subtree is delegated to ${user} (looked for ${cands.join(', ')})`;
@@ -172,11 +190,12 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
   const subgids = parseSubIds(read(env.MOAT_SUBGID_FILE ?? '/etc/subgid') ?? '', user, uid);
   const maxNs = Number((read('/proc/sys/user/max_user_namespaces') ?? '0').trim());
   const clone = read('/proc/sys/kernel/unprivileged_userns_clone');
-  const userns = maxNs <= 0
-    ? { available: false, reason: 'user.max_user_namespaces is 0' }
-    : clone !== undefined && clone.trim() === '0' && uid !== 0
-      ? { available: false, reason: 'kernel.unprivileged_userns_clone is 0' }
-      : { available: true };
+  const userns =
+    maxNs <= 0
+      ? { available: false, reason: 'user.max_user_namespaces is 0' }
+      : clone !== undefined && clone.trim() === '0' && uid !== 0
+        ? { available: false, reason: 'kernel.unprivileged_userns_clone is 0' }
+        : { available: true };
   const status = read('/proc/self/status') ?? '';
   const lsm = read('/sys/kernel/security/lsm');
   const tools = {
@@ -200,7 +219,12 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
     tools,
     cgroup: detectCgroups(uid, user, env),
     seccomp: /^Seccomp:/m.test(status),
-    landlock: lsm === undefined ? (existsSync('/sys/kernel/security/landlock') ? true : 'unknown') : lsm.split(',').includes('landlock'),
+    landlock:
+      lsm === undefined
+        ? existsSync('/sys/kernel/security/landlock')
+          ? true
+          : 'unknown'
+        : lsm.split(',').includes('landlock'),
     apparmor: (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y',
     overlay: /\toverlay\n/.test(read('/proc/filesystems') ?? ''),
     rlimits: parseProcLimits(read('/proc/self/limits') ?? ''),

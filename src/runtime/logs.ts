@@ -66,7 +66,11 @@ export interface ReadLogsOptions {
 }
 
 /** Print a container's log to stdout/stderr by stream; with follow, keep reading until it exits. */
-export async function printLogs(file: string, out: { stdout: Writable; stderr: Writable }, opts: ReadLogsOptions): Promise<void> {
+export async function printLogs(
+  file: string,
+  out: { stdout: Writable; stderr: Writable },
+  opts: ReadLogsOptions,
+): Promise<void> {
   let pos = 0;
   let partial = '';
   let first = true;
@@ -102,7 +106,10 @@ export async function printLogs(file: string, out: { stdout: Writable; stderr: W
     const running = opts.stillRunning ? await opts.stillRunning() : false;
     if (!running) {
       // One more read after the exit is seen, so the last lines are not lost.
-      const s2 = await fsp.stat(file).then((s) => s.size).catch(() => 0);
+      const s2 = await fsp
+        .stat(file)
+        .then((s) => s.size)
+        .catch(() => 0);
       if (s2 === pos) break;
       continue;
     }

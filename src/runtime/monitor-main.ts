@@ -7,7 +7,11 @@ import { openEngine } from './context.js';
 async function main(): Promise<number> {
   const id = process.argv[2];
   if (!id || !/^[0-9a-f]{64}$/.test(id)) {
-    process.stdout.write(JSON.stringify({ error: { code: 'RUNTIME_INVALID_OPTION', message: 'monitor needs a container id', exitCode: 125 } }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        error: { code: 'RUNTIME_INVALID_OPTION', message: 'monitor needs a container id', exitCode: 125 },
+      }) + '\n',
+    );
     return 2;
   }
   const engine = openEngine();
@@ -21,11 +25,23 @@ async function main(): Promise<number> {
   try {
     const rec = await engine.containers.load(id);
     const out = await engine.superviseDetached(rec, (r) => report(r));
-    report(out.started ? { pid: -1 } : { error: { code: 'RUNTIME_START_FAILED', message: out.error ?? 'container did not start', exitCode: out.exitCode } });
+    report(
+      out.started
+        ? { pid: -1 }
+        : {
+            error: {
+              code: 'RUNTIME_START_FAILED',
+              message: out.error ?? 'container did not start',
+              exitCode: out.exitCode,
+            },
+          },
+    );
     return 0;
   } catch (e) {
     const err = e as { code?: string; message?: string };
-    report({ error: { code: err.code ?? 'RUNTIME_START_FAILED', message: err.message ?? String(e), exitCode: 125 } });
+    report({
+      error: { code: err.code ?? 'RUNTIME_START_FAILED', message: err.message ?? String(e), exitCode: 125 },
+    });
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     return 1;
   }

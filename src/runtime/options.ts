@@ -48,7 +48,19 @@ export interface RunOptions {
 }
 
 export function defaultRunOptions(image: string): RunOptions {
-  return { image, env: [], volumes: [], tmpfs: [], readWrite: false, capAdd: [], ulimits: [], init: false, rm: false, interactive: false, labels: {} };
+  return {
+    image,
+    env: [],
+    volumes: [],
+    tmpfs: [],
+    readWrite: false,
+    capAdd: [],
+    ulimits: [],
+    init: false,
+    rm: false,
+    interactive: false,
+    labels: {},
+  };
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -56,75 +68,174 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 /** Docker's memory size syntax: 32m, 1g, 512k, 1048576. */
 export function parseBytes(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(s.trim());
-  if (!m) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid size "${s}"`, { hint: 'use a number with an optional unit: 512k, 32m, 1g' });
+  if (!m)
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid size "${s}"`, {
+      hint: 'use a number with an optional unit: 512k, 32m, 1g',
+    });
   const n = Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid size "${s}"`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid size "${s}"`);
   return n;
 }
 
 export function parseVolume(s: string): VolumeSpec {
   const parts = s.split(':');
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid volume "${s}"`, { hint: 'use -v /host/path:/container/path[:ro]' });
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid volume "${s}"`, {
+      hint: 'use -v /host/path:/container/path[:ro]',
+    });
   }
   const mode = parts[2] ?? 'rw';
-  if (mode !== 'ro' && mode !== 'rw') throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid volume mode "${mode}" in "${s}"`, { hint: 'the mode is ro or rw' });
-  if (!parts[0].startsWith('/')) throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume source "${parts[0]}" must be an absolute host path`, { hint: 'named volumes are not supported; give an absolute path' });
-  if (!parts[1].startsWith('/')) throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume target "${parts[1]}" must be an absolute path`);
+  if (mode !== 'ro' && mode !== 'rw')
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid volume mode "${mode}" in "${s}"`, {
+      hint: 'the mode is ro or rw',
+    });
+  if (!parts[0].startsWith('/'))
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `volume source "${parts[0]}" must be an absolute host path`,
+      { hint: 'named volumes are not supported; give an absolute path' },
+    );
+  if (!parts[1].startsWith('/'))
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume target "${parts[1]}" must be an absolute path`);
   return { host: parts[0], container: parts[1], readonly: mode === 'ro' };
 }
 
 export function parseTmpfs(s: string): TmpfsSpec {
   const i = s.indexOf(':');
   const p = i < 0 ? s : s.slice(0, i);
-  if (!p.startsWith('/')) throw new RuntimeError('RUNTIME_INVALID_OPTION', `tmpfs target "${p}" must be an absolute path`);
-  const options = i < 0 ? [] : s.slice(i + 1).split(',').filter(Boolean);
+  if (!p.startsWith('/'))
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `tmpfs target "${p}" must be an absolute path`);
+  const options =
+    i < 0
+      ? []
+      : s
+          .slice(i + 1)
+          .split(',')
+          .filter(Boolean);
   for (const o of options) {
-    if (!/^(size=\d+[kmg%]?|mode=[0-7]{3,4}|nr_inodes=\d+[kmg]?|noexec|exec|nosuid|suid|nodev|dev|ro|rw|uid=\d+|gid=\d+)$/.test(o)) {
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported tmpfs option "${o}"`, { hint: 'allowed: size=, mode=, nr_inodes=, uid=, gid=, noexec, exec, nosuid, nodev, ro, rw' });
+    if (
+      !/^(size=\d+[kmg%]?|mode=[0-7]{3,4}|nr_inodes=\d+[kmg]?|noexec|exec|nosuid|suid|nodev|dev|ro|rw|uid=\d+|gid=\d+)$/.test(
+        o,
+      )
+    ) {
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported tmpfs option "${o}"`, {
+        hint: 'allowed: size=, mode=, nr_inodes=, uid=, gid=, noexec, exec, nosuid, nodev, ro, rw',
+      });
     }
   }
   return { path: p, options };
 }
 
-export const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as'];
+export const ULIMIT_NAMES = [
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+  'as',
+];
 
 /** `--ulimit nofile=1024:2048` or `--ulimit nproc=64`. */
 export function parseUlimit(s: string): UlimitSpec {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
   if (!m || !ULIMIT_NAMES.includes(m[1])) {
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ulimit "${s}"`, { hint: `use NAME=SOFT[:HARD] with NAME one of ${ULIMIT_NAMES.join(', ')}` });
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ulimit "${s}"`, {
+      hint: `use NAME=SOFT[:HARD] with NAME one of ${ULIMIT_NAMES.join(', ')}`,
+    });
   }
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft < 0 || hard < 0 || soft > hard) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ulimit "${s}": soft must be ≤ hard and both ≥ 0`);
+  if (soft < 0 || hard < 0 || soft > hard)
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `invalid ulimit "${s}": soft must be ≤ hard and both ≥ 0`,
+    );
   return { name: m[1], soft, hard };
 }
 
 export function parseCpus(s: string): number {
   const n = Number(s);
-  if (!Number.isFinite(n) || n <= 0 || n > 1024) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --cpus "${s}"`, { hint: 'a positive number such as 0.5 or 2' });
+  if (!Number.isFinite(n) || n <= 0 || n > 1024)
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --cpus "${s}"`, {
+      hint: 'a positive number such as 0.5 or 2',
+    });
   return n;
 }
 
 export function parsePositiveInt(s: string, what: string): number {
   const n = Number(s);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ${what} "${s}"`, { hint: 'a positive whole number' });
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ${what} "${s}"`, {
+      hint: 'a positive whole number',
+    });
   return n;
 }
 
 export const ALL_CAPS = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
-  'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
-  'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE',
-  'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
-  'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
+  'CHECKPOINT_RESTORE',
 ];
 
 /** Normalise `net_raw` / `CAP_NET_RAW` to `CAP_NET_RAW`; refuse unknown names and ALL. */
 export function normalizeCap(c: string): string {
   const up = c.toUpperCase().replace(/^CAP_/, '');
-  if (up === 'ALL') throw new RuntimeError('RUNTIME_INVALID_OPTION', '--cap-add ALL is refused', { hint: 'name each capability the container needs' });
-  if (!ALL_CAPS.includes(up)) throw new RuntimeError('RUNTIME_INVALID_OPTION', `unknown capability "${c}"`, { hint: `known: ${ALL_CAPS.join(', ')}` });
+  if (up === 'ALL')
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', '--cap-add ALL is refused', {
+      hint: 'name each capability the container needs',
+    });
+  if (!ALL_CAPS.includes(up))
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `unknown capability "${c}"`, {
+      hint: `known: ${ALL_CAPS.join(', ')}`,
+    });
   return `CAP_${up}`;
 }

@@ -30,7 +30,11 @@ export function rootfsDir(storageRoot: string, imageId: string): string {
   return path.join(storageRoot, 'rootfs', imageId.replace(/^sha256:/, ''));
 }
 
-export async function ensureImageRootfs(deps: RootfsDeps, image: ImageRecord, onProgress?: (msg: string) => void): Promise<string> {
+export async function ensureImageRootfs(
+  deps: RootfsDeps,
+  image: ImageRecord,
+  onProgress?: (msg: string) => void,
+): Promise<string> {
   const dir = rootfsDir(deps.storageRoot, image.id);
   const marker = `${dir}.json`;
   const tag = mappingTag(deps.tools);
@@ -40,11 +44,19 @@ export async function ensureImageRootfs(deps: RootfsDeps, image: ImageRecord, on
     if (await ready()) return dir;
     await fsp.mkdir(path.dirname(dir), { recursive: true });
     // A stale tree (other mapping, or interrupted removal) goes first.
-    if (await fsp.lstat(dir).then(() => true, () => false)) {
+    if (
+      await fsp.lstat(dir).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await fsp.rm(marker, { force: true });
       await removeTreeInUserns(deps.tools, dir);
     }
-    const tmp = path.join(path.dirname(dir), `.tmp-${path.basename(dir).slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    const tmp = path.join(
+      path.dirname(dir),
+      `.tmp-${path.basename(dir).slice(0, 12)}-${randomBytes(4).toString('hex')}`,
+    );
     await fsp.mkdir(tmp, { mode: 0o755 });
     onProgress?.(`unpacking ${image.layers.length} layer(s) of ${image.id.slice(7, 19)}`);
     const input = JSON.stringify({
@@ -52,7 +64,10 @@ export async function ensureImageRootfs(deps: RootfsDeps, image: ImageRecord, on
       layers: image.layers.map((l) => ({ path: deps.blobPath(l.digest), mediaType: l.mediaType })),
       ownership: deps.tools.maps.mode === 'single' ? 'squash' : 'preserve',
     });
-    const r = await runInUserns(deps.tools, [process.execPath, WORKER], { input, what: 'unpack the image' }).catch(async (e) => {
+    const r = await runInUserns(deps.tools, [process.execPath, WORKER], {
+      input,
+      what: 'unpack the image',
+    }).catch(async (e) => {
       await removeTreeInUserns(deps.tools, tmp).catch(() => {});
       throw e;
     });
@@ -61,7 +76,10 @@ export async function ensureImageRootfs(deps: RootfsDeps, image: ImageRecord, on
     try {
       res = JSON.parse(last) as typeof res;
     } catch {
-      res = { ok: false, error: { code: 'IMAGE_UNPACK_FAILED', message: `unpack worker failed: ${r.stderr.trim() || last}` } };
+      res = {
+        ok: false,
+        error: { code: 'IMAGE_UNPACK_FAILED', message: `unpack worker failed: ${r.stderr.trim() || last}` },
+      };
     }
     if (!res.ok || r.code !== 0) {
       await removeTreeInUserns(deps.tools, tmp).catch(() => {});
@@ -69,7 +87,17 @@ export async function ensureImageRootfs(deps: RootfsDeps, image: ImageRecord, on
       throw new MoatError(e.code, e.message, { hint: e.hint });
     }
     // Mount points runc needs on a read-only root; created here so no container writes them.
-    await runInUserns(deps.tools, ['sh', '-c', 'cd "$1" && mkdir -p proc sys dev tmp run etc && touch etc/hosts etc/hostname etc/resolv.conf 2>/dev/null; exit 0', 'sh', tmp], { what: 'prepare mount points' });
+    await runInUserns(
+      deps.tools,
+      [
+        'sh',
+        '-c',
+        'cd "$1" && mkdir -p proc sys dev tmp run etc && touch etc/hosts etc/hostname etc/resolv.conf 2>/dev/null; exit 0',
+        'sh',
+        tmp,
+      ],
+      { what: 'prepare mount points' },
+    );
     await fsp.rename(tmp, dir);
     await fsp.writeFile(marker, tag);
     return dir;
@@ -79,5 +107,11 @@ export async function ensureImageRootfs(deps: RootfsDeps, image: ImageRecord, on
 export async function removeImageRootfs(deps: RootfsDeps, imageId: string): Promise<void> {
   const dir = rootfsDir(deps.storageRoot, imageId);
   await fsp.rm(`${dir}.json`, { force: true });
-  if (await fsp.lstat(dir).then(() => true, () => false)) await removeTreeInUserns(deps.tools, dir);
+  if (
+    await fsp.lstat(dir).then(
+      () => true,
+      () => false,
+    )
+  )
+    await removeTreeInUserns(deps.tools, dir);
 }

@@ -39,13 +39,38 @@ export function launcherArgv(o: {
 }): string[] {
   for (const p of [o.lower, o.upper, o.work]) {
     if (/[,:\n]/.test(p)) {
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `path ${p} contains a character overlayfs options cannot carry (, or :)`, {
-        hint: 'set XDG_DATA_HOME to a path without commas or colons',
-      });
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `path ${p} contains a character overlayfs options cannot carry (, or :)`,
+        {
+          hint: 'set XDG_DATA_HOME to a path without commas or colons',
+        },
+      );
     }
   }
-  return ['sh', '-c', LAUNCHER, 'moat-launch', o.lower, o.upper, o.work, o.rootfs, o.runc.runc,
-    '--root', o.runc.root, '--log', o.logFile, '--log-format', 'json', 'run', '--bundle', o.bundle, '--pid-file', o.pidFile, o.id];
+  return [
+    'sh',
+    '-c',
+    LAUNCHER,
+    'moat-launch',
+    o.lower,
+    o.upper,
+    o.work,
+    o.rootfs,
+    o.runc.runc,
+    '--root',
+    o.runc.root,
+    '--log',
+    o.logFile,
+    '--log-format',
+    'json',
+    'run',
+    '--bundle',
+    o.bundle,
+    '--pid-file',
+    o.pidFile,
+    o.id,
+  ];
 }
 
 /** Wrap a command so it waits on fd 3 (for the cgroup join) before it runs. */
@@ -62,7 +87,10 @@ export interface RuncState {
 /** runc's state of a container, read as its owner (no namespace needed), or undefined. */
 export async function runcState(rc: RuncConfig, id: string): Promise<RuncState | undefined> {
   try {
-    const raw = JSON.parse(await fsp.readFile(path.join(rc.root, id, 'state.json'), 'utf8')) as { id: string; init_process_pid: number };
+    const raw = JSON.parse(await fsp.readFile(path.join(rc.root, id, 'state.json'), 'utf8')) as {
+      id: string;
+      init_process_pid: number;
+    };
     const pid = raw.init_process_pid;
     let status = 'running';
     try {
@@ -77,7 +105,13 @@ export async function runcState(rc: RuncConfig, id: string): Promise<RuncState |
 }
 
 /** Send a signal through runc, from inside the container's user namespace. */
-export async function runcKill(t: UsernsTools, rc: RuncConfig, pid: number, id: string, signal: string): Promise<void> {
+export async function runcKill(
+  t: UsernsTools,
+  rc: RuncConfig,
+  pid: number,
+  id: string,
+  signal: string,
+): Promise<void> {
   const r = await runCollect(nsenterArgv(t, pid, [rc.runc, '--root', rc.root, 'kill', id, signal]));
   if (r.code !== 0 && !/not running|does not exist|process already finished/.test(r.stderr)) {
     throw new RuntimeError('RUNTIME_RUNC_FAILED', `runc kill ${signal} failed: ${lastRuncError(r.stderr)}`);
@@ -91,7 +125,10 @@ export async function runcDelete(rc: RuncConfig, id: string): Promise<void> {
 
 /** The message of runc's last error line (plain or JSON log format). */
 export function lastRuncError(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i];
     if (l.startsWith('{')) {

@@ -55,8 +55,18 @@ export interface SpecResult {
 }
 
 export const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/sched_debug',
-  '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/devices/virtual/powercap', '/sys/firmware',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/sys/devices/virtual/powercap',
+  '/sys/firmware',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 export const INIT_PATH = '/dev/init';
@@ -70,7 +80,10 @@ interface UserIds {
 }
 
 function passwdLines(text: string | undefined): string[][] {
-  return (text ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  return (text ?? '')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'));
 }
 
 /** Resolve `uid`, `uid:gid`, `name`, `name:group` against the image's passwd/group files. */
@@ -86,7 +99,10 @@ export function resolveUser(spec: string | undefined, passwd?: string, group?: s
     entry = pw.find((e) => e[2] === u);
   } else {
     entry = pw.find((e) => e[0] === u);
-    if (!entry) throw new RuntimeError('RUNTIME_INVALID_OPTION', `user "${u}" not found in the image's /etc/passwd`, { hint: 'use a numeric UID[:GID]' });
+    if (!entry)
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `user "${u}" not found in the image's /etc/passwd`, {
+        hint: 'use a numeric UID[:GID]',
+      });
     uid = Number(entry[2]);
   }
   let gid: number;
@@ -94,14 +110,29 @@ export function resolveUser(spec: string | undefined, passwd?: string, group?: s
   else if (/^\d+$/.test(g)) gid = Number(g);
   else {
     const ge = gr.find((e) => e[0] === g);
-    if (!ge) throw new RuntimeError('RUNTIME_INVALID_OPTION', `group "${g}" not found in the image's /etc/group`, { hint: 'use a numeric GID' });
+    if (!ge)
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `group "${g}" not found in the image's /etc/group`, {
+        hint: 'use a numeric GID',
+      });
     gid = Number(ge[2]);
   }
-  if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(gid) || uid < 0 || gid < 0 || uid > 0xfffffffe || gid > 0xfffffffe) {
+  if (
+    !Number.isSafeInteger(uid) ||
+    !Number.isSafeInteger(gid) ||
+    uid < 0 ||
+    gid < 0 ||
+    uid > 0xfffffffe ||
+    gid > 0xfffffffe
+  ) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid user "${s}"`);
   }
   const name = entry?.[0];
-  const additionalGids = name ? gr.filter((e) => (e[3] ?? '').split(',').includes(name)).map((e) => Number(e[2])).filter((x) => x !== gid) : [];
+  const additionalGids = name
+    ? gr
+        .filter((e) => (e[3] ?? '').split(',').includes(name))
+        .map((e) => Number(e[2]))
+        .filter((x) => x !== gid)
+    : [];
   return { uid, gid, home: entry?.[5] || (uid === 0 ? '/root' : '/'), additionalGids };
 }
 
@@ -109,23 +140,40 @@ function mergeEnv(base: string[], over: string[]): string[] {
   const m = new Map<string, string>();
   for (const e of [...base, ...over]) {
     const i = e.indexOf('=');
-    if (i <= 0) throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, { hint: 'use -e KEY=VALUE' });
+    if (i <= 0)
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, {
+        hint: 'use -e KEY=VALUE',
+      });
     m.set(e.slice(0, i), e.slice(i + 1));
   }
   return [...m].map(([k, v]) => `${k}=${v}`);
 }
 
 function commandLine(opts: RunOptions, image: ImageRunConfig): string[] {
-  const ep = opts.entrypoint !== undefined ? opts.entrypoint.filter((x) => x !== '') : image.Entrypoint ?? [];
+  const ep =
+    opts.entrypoint !== undefined ? opts.entrypoint.filter((x) => x !== '') : (image.Entrypoint ?? []);
   // Docker: overriding the entrypoint drops the image's Cmd.
-  const cmd = opts.cmd && opts.cmd.length ? opts.cmd : opts.entrypoint !== undefined ? [] : image.Cmd ?? [];
+  const cmd = opts.cmd && opts.cmd.length ? opts.cmd : opts.entrypoint !== undefined ? [] : (image.Cmd ?? []);
   return [...ep, ...cmd];
 }
 
 const RLIMIT_OF: Record<string, string> = {
-  core: 'RLIMIT_CORE', cpu: 'RLIMIT_CPU', data: 'RLIMIT_DATA', fsize: 'RLIMIT_FSIZE', locks: 'RLIMIT_LOCKS', memlock: 'RLIMIT_MEMLOCK',
-  msgqueue: 'RLIMIT_MSGQUEUE', nice: 'RLIMIT_NICE', nofile: 'RLIMIT_NOFILE', nproc: 'RLIMIT_NPROC', rss: 'RLIMIT_RSS', rtprio: 'RLIMIT_RTPRIO',
-  rttime: 'RLIMIT_RTTIME', sigpending: 'RLIMIT_SIGPENDING', stack: 'RLIMIT_STACK', as: 'RLIMIT_AS',
+  core: 'RLIMIT_CORE',
+  cpu: 'RLIMIT_CPU',
+  data: 'RLIMIT_DATA',
+  fsize: 'RLIMIT_FSIZE',
+  locks: 'RLIMIT_LOCKS',
+  memlock: 'RLIMIT_MEMLOCK',
+  msgqueue: 'RLIMIT_MSGQUEUE',
+  nice: 'RLIMIT_NICE',
+  nofile: 'RLIMIT_NOFILE',
+  nproc: 'RLIMIT_NPROC',
+  rss: 'RLIMIT_RSS',
+  rtprio: 'RLIMIT_RTPRIO',
+  rttime: 'RLIMIT_RTTIME',
+  sigpending: 'RLIMIT_SIGPENDING',
+  stack: 'RLIMIT_STACK',
+  as: 'RLIMIT_AS',
 };
 
 function buildRlimits(opts: RunOptions, host: SpecHost, errors: string[]): OciRlimit[] {
@@ -138,7 +186,9 @@ function buildRlimits(opts: RunOptions, host: SpecHost, errors: string[]): OciRl
     const hostHard = host.rlimits[type]?.hard;
     // An unprivileged process cannot raise a hard limit; say so instead of letting runc fail late.
     if (typeof hostHard === 'number' && u.hard > hostHard) {
-      errors.push(`--ulimit ${u.name}=${u.soft}:${u.hard} exceeds the host's hard limit ${hostHard} for ${type}`);
+      errors.push(
+        `--ulimit ${u.name}=${u.soft}:${u.hard} exceeds the host's hard limit ${hostHard} for ${type}`,
+      );
     }
     out.set(type, { type, soft: u.soft, hard: u.hard });
   }
@@ -147,38 +197,97 @@ function buildRlimits(opts: RunOptions, host: SpecHost, errors: string[]): OciRl
 
 function mounts(input: SpecInput, gidMapped: (g: number) => boolean): OciMount[] {
   const { opts, paths, host } = input;
-  const userTargets = new Set([...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)].map((p) => path.posix.normalize(p)));
+  const userTargets = new Set(
+    [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)].map((p) =>
+      path.posix.normalize(p),
+    ),
+  );
   const ms: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
     {
       destination: '/dev/pts',
       type: 'devpts',
       source: 'devpts',
-      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(gidMapped(5) ? ['gid=5'] : [])],
+      options: [
+        'nosuid',
+        'noexec',
+        'newinstance',
+        'ptmxmode=0666',
+        'mode=0620',
+        ...(gidMapped(5) ? ['gid=5'] : []),
+      ],
     },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
   ];
   if (!opts.readWrite) {
     // A read-only root still needs scratch space where programs expect it.
     for (const d of ['/tmp', '/run']) {
-      if (!userTargets.has(d)) ms.push({ destination: d, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'] });
+      if (!userTargets.has(d))
+        ms.push({
+          destination: d,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'],
+        });
     }
   }
   const ro = opts.readWrite ? [] : ['ro'];
-  if (paths.hosts) ms.push({ destination: '/etc/hosts', type: 'bind', source: paths.hosts, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro] });
-  if (paths.hostname) ms.push({ destination: '/etc/hostname', type: 'bind', source: paths.hostname, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro] });
+  if (paths.hosts)
+    ms.push({
+      destination: '/etc/hosts',
+      type: 'bind',
+      source: paths.hosts,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
+    });
+  if (paths.hostname)
+    ms.push({
+      destination: '/etc/hostname',
+      type: 'bind',
+      source: paths.hostname,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
+    });
   for (const t of opts.tmpfs) {
-    ms.push({ destination: path.posix.normalize(t.path), type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...t.options] });
+    ms.push({
+      destination: path.posix.normalize(t.path),
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', ...t.options],
+    });
   }
   for (const v of opts.volumes) {
-    ms.push({ destination: path.posix.normalize(v.container), type: 'bind', source: v.host, options: ['rbind', 'rprivate', 'nosuid', 'nodev', ...(v.readonly ? ['ro'] : [])] });
+    ms.push({
+      destination: path.posix.normalize(v.container),
+      type: 'bind',
+      source: v.host,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', ...(v.readonly ? ['ro'] : [])],
+    });
   }
   if (opts.init && host.initPath) {
-    ms.push({ destination: INIT_PATH, type: 'bind', source: host.initPath, options: ['bind', 'ro', 'nosuid', 'nodev'] });
+    ms.push({
+      destination: INIT_PATH,
+      type: 'bind',
+      source: host.initPath,
+      options: ['bind', 'ro', 'nosuid', 'nodev'],
+    });
   }
   return ms;
 }
@@ -194,36 +303,81 @@ export function generateSpec(input: SpecInput): SpecResult {
 
   const user = resolveUser(opts.user ?? image.User, input.passwd, input.group);
   const args = commandLine(opts, image);
-  const hostname = opts.hostname ?? (opts.name && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(opts.name) ? opts.name : id.slice(0, 12));
+  const hostname =
+    opts.hostname ??
+    (opts.name && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(opts.name) ? opts.name : id.slice(0, 12));
   let env: string[] = [];
   try {
-    env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${user.home}`, ...(image.Env ?? [])], opts.env);
+    env = mergeEnv(
+      [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${user.home}`, ...(image.Env ?? [])],
+      opts.env,
+    );
   } catch (e) {
     errors.push((e as Error).message);
   }
   const cwd = opts.workdir ?? (image.WorkingDir || '/');
 
   const checks: [string, () => string | undefined][] = [
-    ['command', () => (args.length === 0 ? 'no command: the image has no Entrypoint or Cmd and none was given' : undefined)],
-    ['uid-mapped', () => (user.uid >= size ? `user ${user.uid} is not mapped into the container (${idmaps.mode} mapping covers ${size} IDs)` : undefined)],
-    ['gid-mapped', () => (user.gid >= gsize ? `group ${user.gid} is not mapped into the container (${idmaps.mode} mapping covers ${gsize} IDs)` : undefined)],
-    ['workdir', () => (path.posix.isAbsolute(cwd) ? undefined : `working directory "${cwd}" must be absolute`)],
-    ['init', () => (opts.init && !host.initPath ? '--init needs a static init binary (tini-static from the Debian package tini)' : undefined)],
-    ['mount-targets', () => {
-      const bad = [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)].find((p) => path.posix.normalize(p) === '/' || p.split('/').includes('..'));
-      return bad ? `mount target "${bad}" is not allowed (it must be absolute, not "/", without "..")` : undefined;
-    }],
-    ['proc-sys-targets', () => {
-      const bad = [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)].find((p) => /^\/(proc|sys|dev)(\/|$)/.test(path.posix.normalize(p)));
-      return bad ? `mounting over ${bad} would undo the masked /proc, /sys and /dev paths` : undefined;
-    }],
+    [
+      'command',
+      () =>
+        args.length === 0 ? 'no command: the image has no Entrypoint or Cmd and none was given' : undefined,
+    ],
+    [
+      'uid-mapped',
+      () =>
+        user.uid >= size
+          ? `user ${user.uid} is not mapped into the container (${idmaps.mode} mapping covers ${size} IDs)`
+          : undefined,
+    ],
+    [
+      'gid-mapped',
+      () =>
+        user.gid >= gsize
+          ? `group ${user.gid} is not mapped into the container (${idmaps.mode} mapping covers ${gsize} IDs)`
+          : undefined,
+    ],
+    [
+      'workdir',
+      () => (path.posix.isAbsolute(cwd) ? undefined : `working directory "${cwd}" must be absolute`),
+    ],
+    [
+      'init',
+      () =>
+        opts.init && !host.initPath
+          ? '--init needs a static init binary (tini-static from the Debian package tini)'
+          : undefined,
+    ],
+    [
+      'mount-targets',
+      () => {
+        const bad = [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)].find(
+          (p) => path.posix.normalize(p) === '/' || p.split('/').includes('..'),
+        );
+        return bad
+          ? `mount target "${bad}" is not allowed (it must be absolute, not "/", without "..")`
+          : undefined;
+      },
+    ],
+    [
+      'proc-sys-targets',
+      () => {
+        const bad = [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)].find((p) =>
+          /^\/(proc|sys|dev)(\/|$)/.test(path.posix.normalize(p)),
+        );
+        return bad ? `mounting over ${bad} would undo the masked /proc, /sys and /dev paths` : undefined;
+      },
+    ],
   ];
   for (const [, check] of checks) {
     const msg = check();
     if (msg) errors.push(msg);
   }
   const rlimits = buildRlimits(opts, host, errors);
-  if (idmaps.mode === 'single') warnings.push('single-ID mapping: only container root exists; image files owned by other IDs belong to root');
+  if (idmaps.mode === 'single')
+    warnings.push(
+      'single-ID mapping: only container root exists; image files owned by other IDs belong to root',
+    );
   if (input.seccomp === null) warnings.push('seccomp is disabled for this container');
   if (errors.length) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', errors.join('; '), { details: { errors } });

@@ -86,9 +86,13 @@ export class ContainerStore {
       return await readJson<ContainerRecord>(this.recordPath(id));
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') throw notFound(id);
-      throw new RuntimeError('RUNTIME_CORRUPT_STATE', `container ${id} has an unreadable record: ${(e as Error).message}`, {
-        hint: `remove it with moat rm -f ${id.slice(0, 12)}`,
-      });
+      throw new RuntimeError(
+        'RUNTIME_CORRUPT_STATE',
+        `container ${id} has an unreadable record: ${(e as Error).message}`,
+        {
+          hint: `remove it with moat rm -f ${id.slice(0, 12)}`,
+        },
+      );
     }
   }
 
@@ -119,7 +123,10 @@ export class ContainerStore {
     if (/^[0-9a-f]+$/.test(ref)) {
       const m = all.filter((c) => c.id.startsWith(ref));
       if (m.length === 1) return m[0];
-      if (m.length > 1) throw new RuntimeError('RUNTIME_AMBIGUOUS_ID', `"${ref}" matches ${m.length} containers`, { hint: 'give more characters of the ID, or the name' });
+      if (m.length > 1)
+        throw new RuntimeError('RUNTIME_AMBIGUOUS_ID', `"${ref}" matches ${m.length} containers`, {
+          hint: 'give more characters of the ID, or the name',
+        });
     }
     throw notFound(ref);
   }
@@ -135,5 +142,7 @@ export class ContainerStore {
 }
 
 function notFound(ref: string): RuntimeError {
-  return new RuntimeError('RUNTIME_CONTAINER_NOT_FOUND', `no such container: ${ref}`, { hint: 'list containers with moat ps -a' });
+  return new RuntimeError('RUNTIME_CONTAINER_NOT_FOUND', `no such container: ${ref}`, {
+    hint: 'list containers with moat ps -a',
+  });
 }

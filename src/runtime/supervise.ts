@@ -13,7 +13,14 @@ import { unshareArgv, type UsernsTools } from '../userns/exec.js';
 import { createCgroups, joinCgroups, outOfMemory, removeCgroups } from './cgroups.js';
 import type { CgroupFacts } from './host.js';
 import { formatEntry, LineSplitter } from './logs.js';
-import { lastRuncError, launcherArgv, runcDelete, runcKill, startFailureStatus, type RuncConfig } from './runc.js';
+import {
+  lastRuncError,
+  launcherArgv,
+  runcDelete,
+  runcKill,
+  startFailureStatus,
+  type RuncConfig,
+} from './runc.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
 import type { MoatPaths } from '../util/paths.js';
 import { signalNumber } from '../userns/exec.js';
@@ -48,7 +55,12 @@ export interface RunOutcome {
 }
 
 /** Run the container to its end. The record must be 'created' (the caller holds no lock). */
-export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attach?: Attach, hooks: SuperviseHooks = {}): Promise<RunOutcome> {
+export async function supervise(
+  deps: SuperviseDeps,
+  rec: ContainerRecord,
+  attach?: Attach,
+  hooks: SuperviseHooks = {},
+): Promise<RunOutcome> {
   const d = containerDirs(deps.paths, rec.id);
   const pidFile = path.join(d.dir, 'init.pid');
   const runcLog = path.join(d.dir, 'runc.log');
@@ -57,10 +69,24 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
   await runcDelete(deps.runc, rec.id);
 
   const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup);
-  const argv = unshareArgv(deps.tools, launcherArgv({
-    lower: rec.lowerdir, upper: d.upper, work: d.work, rootfs: d.rootfs, runc: deps.runc, bundle: d.bundle, id: rec.id, pidFile, logFile: runcLog,
-  }), { mount: true });
-  const child = spawn(argv[0], argv.slice(1), { stdio: [attach?.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'] });
+  const argv = unshareArgv(
+    deps.tools,
+    launcherArgv({
+      lower: rec.lowerdir,
+      upper: d.upper,
+      work: d.work,
+      rootfs: d.rootfs,
+      runc: deps.runc,
+      bundle: d.bundle,
+      id: rec.id,
+      pidFile,
+      logFile: runcLog,
+    }),
+    { mount: true },
+  );
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: [attach?.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+  });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
   const logOut = createWriteStream(d.log, { flags: 'a', mode: 0o600 });
@@ -137,15 +163,18 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
 
   // Out of memory: the kernel has paused the container (v1 oom_kill_disable); record and kill it.
   let oom = false;
-  const oomWatch = rec.limits.memory === undefined ? undefined : setInterval(() => {
-    if (oom || pid === undefined) return;
-    void outOfMemory(cgroups, rec.id).then(async (hit) => {
-      if (!hit || oom) return;
-      oom = true;
-      deps.log?.('container out of memory: killing it', { id: rec.id });
-      await runcKill(deps.tools, deps.runc, pid!, rec.id, 'KILL').catch(() => child.kill('SIGKILL'));
-    });
-  }, 50);
+  const oomWatch =
+    rec.limits.memory === undefined
+      ? undefined
+      : setInterval(() => {
+          if (oom || pid === undefined) return;
+          void outOfMemory(cgroups, rec.id).then(async (hit) => {
+            if (!hit || oom) return;
+            oom = true;
+            deps.log?.('container out of memory: killing it', { id: rec.id });
+            await runcKill(deps.tools, deps.runc, pid!, rec.id, 'KILL').catch(() => child.kill('SIGKILL'));
+          });
+        }, 50);
 
   const res = await Promise.race([closed, spawnError.then((e) => ({ code: 127, signal: null, err: e }))]);
   started = started || (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim() !== '';
@@ -164,7 +193,10 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
   let exitCode = res.code ?? (res.signal ? 128 + (signalNumber(res.signal) ?? 0) : 125);
   let error: string | undefined;
   if ('err' in res) error = `could not start ${argv[0]}: ${(res as { err: Error }).err.message}`;
-  else if (!hadPid || (exitCode !== 0 && /level.*(error|fatal)/.test(runcErr) && /runc run failed/.test(runcErr))) {
+  else if (
+    !hadPid ||
+    (exitCode !== 0 && /level.*(error|fatal)/.test(runcErr) && /runc run failed/.test(runcErr))
+  ) {
     if (exitCode !== 0 && (!hadPid || /unable to start|runc run failed/.test(runcErr))) {
       error = lastRuncError(runcErr) || `launcher exited with status ${exitCode}`;
       exitCode = startFailureStatus(error);
@@ -185,7 +217,14 @@ export async function supervise(deps: SuperviseDeps, rec: ContainerRecord, attac
     if (error) r.error = error;
     await deps.store.save(r);
   });
-  if (!hadPid) hooks.onStarted?.({ error: { code: 'RUNTIME_START_FAILED', message: error ?? `container failed to start (status ${exitCode})`, exitCode } });
+  if (!hadPid)
+    hooks.onStarted?.({
+      error: {
+        code: 'RUNTIME_START_FAILED',
+        message: error ?? `container failed to start (status ${exitCode})`,
+        exitCode,
+      },
+    });
   deps.log?.('container exited', { id: rec.id, exitCode, oom });
   return { exitCode, started: hadPid, error };
 }

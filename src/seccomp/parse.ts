@@ -20,7 +20,11 @@ export interface ProfileProblem {
 }
 
 // Compiled on first use (or precompiled at build time): most runs use the default profile.
-const validate = lazyValidator<SeccompProfile>('seccomp:profile', profileSchema as unknown as Record<string, unknown>, { allErrors: true });
+const validate = lazyValidator<SeccompProfile>(
+  'seccomp:profile',
+  profileSchema as unknown as Record<string, unknown>,
+  { allErrors: true },
+);
 
 /** `/syscalls/3/action` → `$.syscalls[3].action` */
 function jsonPath(pointer: string, extra?: string): string {

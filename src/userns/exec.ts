@@ -13,7 +13,14 @@ export interface UsernsTools {
 
 /** argv for running `cmd` in a new user namespace (and, if asked, a new private mount namespace). */
 export function unshareArgv(t: UsernsTools, cmd: string[], opts: { mount?: boolean } = {}): string[] {
-  return [t.unshare, '--user', ...(opts.mount ? ['--mount', '--propagation', 'private'] : []), ...unshareMapArgs(t.maps, t.callerUid), '--', ...cmd];
+  return [
+    t.unshare,
+    '--user',
+    ...(opts.mount ? ['--mount', '--propagation', 'private'] : []),
+    ...unshareMapArgs(t.maps, t.callerUid),
+    '--',
+    ...cmd,
+  ];
 }
 
 /** argv for running `cmd` inside the user namespace of a running process (a container's init). */
@@ -48,18 +55,35 @@ export function runCollect(argv: string[], opts: SpawnOptions & { input?: string
   });
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGPIPE: 13, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+  SIGABRT: 6,
+  SIGSEGV: 11,
+};
 export function signalNumber(sig: string): number | undefined {
   return SIGNALS[sig];
 }
 
 /** Run a command inside a fresh user namespace with moat's mapping; throw USERNS_SETUP_FAILED on failure. */
-export async function runInUserns(t: UsernsTools, cmd: string[], opts: { input?: string; what: string; mount?: boolean }): Promise<RunResult> {
+export async function runInUserns(
+  t: UsernsTools,
+  cmd: string[],
+  opts: { input?: string; what: string; mount?: boolean },
+): Promise<RunResult> {
   const r = await runCollect(unshareArgv(t, cmd, { mount: opts.mount }), { input: opts.input });
   if (r.code !== 0 && /newuidmap|newgidmap|uid_map|gid_map|unshare failed/.test(r.stderr)) {
-    throw new UsernsError('USERNS_SETUP_FAILED', `could not create a user namespace to ${opts.what}: ${r.stderr.trim()}`, {
-      hint: 'check `moat info`: newuidmap/newgidmap (package uidmap) and ranges in /etc/subuid and /etc/subgid',
-    });
+    throw new UsernsError(
+      'USERNS_SETUP_FAILED',
+      `could not create a user namespace to ${opts.what}: ${r.stderr.trim()}`,
+      {
+        hint: 'check `moat info`: newuidmap/newgidmap (package uidmap) and ranges in /etc/subuid and /etc/subgid',
+      },
+    );
   }
   return r;
 }

@@ -95,7 +95,8 @@ export function computeIdMaps(who: Identity): IdMaps | { error: string } {
 
 /** Map a container ID to the host ID it is, or undefined when it is not mapped. */
 export function toHost(map: IdMapping[], id: number): number | undefined {
-  for (const m of map) if (id >= m.containerID && id < m.containerID + m.size) return m.hostID + (id - m.containerID);
+  for (const m of map)
+    if (id >= m.containerID && id < m.containerID + m.size) return m.hostID + (id - m.containerID);
   return undefined;
 }
 

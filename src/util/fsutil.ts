@@ -8,7 +8,11 @@ export function tempNameFor(target: string): string {
 }
 
 /** Write a file atomically: temp file in the same directory, fsync, rename over the target. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   const tmp = tempNameFor(target);
   const fh = await fsp.open(tmp, 'wx', mode);
   try {

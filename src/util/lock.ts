@@ -50,9 +50,13 @@ export async function acquire(file: string, timeoutMs = 15_000): Promise<() => P
       continue;
     }
     if (Date.now() > deadline) {
-      throw new MoatError('RUNTIME_LOCK_TIMEOUT', `timed out waiting for lock ${file} (held by pid ${owner})`, {
-        hint: 'another moat command is working on this object; retry when it has finished',
-      });
+      throw new MoatError(
+        'RUNTIME_LOCK_TIMEOUT',
+        `timed out waiting for lock ${file} (held by pid ${owner})`,
+        {
+          hint: 'another moat command is working on this object; retry when it has finished',
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);

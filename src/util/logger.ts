@@ -6,7 +6,15 @@ import { createRequire } from 'node:module';
 import type { Logger as PinoLogger } from 'pino';
 
 const require = createRequire(import.meta.url);
-const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+const LEVELS: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
 
 export interface Logger {
   level: string;
@@ -31,5 +39,13 @@ export function createLogger(level = 'warn', fd = 2): Logger {
   const at = (name: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (obj: object, msg?: string) => {
     if (LEVELS[name] >= min) get()[name](obj, msg);
   };
-  return { level, isEnabled: (l) => (LEVELS[l] ?? 0) >= min, trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return {
+    level,
+    isEnabled: (l) => (LEVELS[l] ?? 0) >= min,
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
 }

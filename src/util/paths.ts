@@ -17,7 +17,10 @@ export interface MoatPaths {
 
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): MoatPaths {
   const uid = process.getuid?.() ?? 0;
-  const dataHome = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(env.HOME || homedir(), '.local', 'share');
+  const dataHome =
+    env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)
+      ? env.XDG_DATA_HOME
+      : path.join(env.HOME || homedir(), '.local', 'share');
   const data = path.join(dataHome, 'moat');
   let runtimeBase = env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : '';
   let runtime = runtimeBase ? path.join(runtimeBase, 'moat') : path.join(tmpdir(), `moat-run-${uid}`);

@@ -28,7 +28,10 @@ export function schemaHash(schema: unknown, options: Options): string {
 function loadGenerated(): Record<string, { hash: string; validate: ValidateFunction }> | null {
   if (generated !== undefined) return generated;
   try {
-    generated = require('../generated/validators.cjs') as Record<string, { hash: string; validate: ValidateFunction }>;
+    generated = require('../generated/validators.cjs') as Record<
+      string,
+      { hash: string; validate: ValidateFunction }
+    >;
   } catch {
     generated = null;
   }
@@ -48,10 +51,15 @@ function compile(e: Entry): ValidateFunction {
 }
 
 /** Register a schema under a unique name; the returned function validates (and sets `.errors`). */
-export function lazyValidator<T = unknown>(name: string, schema: Record<string, unknown>, options: Options = {}): Validator<T> {
+export function lazyValidator<T = unknown>(
+  name: string,
+  schema: Record<string, unknown>,
+  options: Options = {},
+): Validator<T> {
   const opts: Options = { strict: true, ...options, code: { ...(options.code ?? {}), source: true } };
   const entry: Entry = { schema, options: opts, hash: schemaHash(schema, opts) };
-  if (registry.has(name) && registry.get(name)!.hash !== entry.hash) throw new Error(`validator ${name} registered twice with different schemas`);
+  if (registry.has(name) && registry.get(name)!.hash !== entry.hash)
+    throw new Error(`validator ${name} registered twice with different schemas`);
   registry.set(name, entry);
   let impl: ValidateFunction | undefined;
   const fn = ((data: unknown) => {

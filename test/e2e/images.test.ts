@@ -3,7 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { inject } from 'vitest';
-import { buildDockerSaveTar, buildOciLayoutTar, layerTar, packTar, type LayerEntry } from '../unit/image/helpers.js';
+import {
+  buildDockerSaveTar,
+  buildOciLayoutTar,
+  layerTar,
+  packTar,
+  type LayerEntry,
+} from '../unit/image/helpers.js';
 import { moat, uniq } from './moat.js';
 
 let dir = '';
@@ -11,7 +17,11 @@ const busybox = readFileSync('/bin/busybox');
 const base: LayerEntry[] = [
   { path: 'bin/', type: 'directory' },
   { path: 'bin/busybox', content: busybox, mode: 0o755 },
-  ...['sh', 'ls', 'cat', 'stat', 'id', 'true'].map((a) => ({ path: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+  ...['sh', 'ls', 'cat', 'stat', 'id', 'true'].map((a) => ({
+    path: `bin/${a}`,
+    type: 'symlink' as const,
+    linkname: 'busybox',
+  })),
   { path: 'etc/', type: 'directory' },
   { path: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\n' },
   { path: 'data/', type: 'directory' },
@@ -36,7 +46,11 @@ beforeAll(() => {
 describe('images', () => {
   it('loads an OCI layout tar named by a full reference and runs it with whiteouts applied', async () => {
     const ref = `example.com/team/${uniq('app')}:1.0`;
-    const { tar, image } = await buildOciLayoutTar({ layers: [base, layer2], refName: ref, runtime: { Cmd: ['/bin/ls', '/data'] } });
+    const { tar, image } = await buildOciLayoutTar({
+      layers: [base, layer2],
+      refName: ref,
+      runtime: { Cmd: ['/bin/ls', '/data'] },
+    });
     const f = path.join(dir, 'oci.tar');
     writeFileSync(f, tar);
     const load = await moat(['load', '-i', f]);
@@ -45,9 +59,20 @@ describe('images', () => {
     const r = await moat(['run', '--rm', ref]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['b', 'dir', 'link', 'owned']);
-    const r2 = await moat(['run', '--rm', ref, 'sh', '-c', 'ls /data/dir; stat -c %u:%g /data/owned; cat /data/link']);
+    const r2 = await moat([
+      'run',
+      '--rm',
+      ref,
+      'sh',
+      '-c',
+      'ls /data/dir; stat -c %u:%g /data/owned; cat /data/link',
+    ]);
     expect(r2.stdout.trim().split('\n')).toEqual(['y', '1234:4321', 'b']);
-    const insp = JSON.parse((await moat(['image', 'inspect', ref])).stdout) as { id: string; manifestDigest: string; layers: unknown[] }[];
+    const insp = JSON.parse((await moat(['image', 'inspect', ref])).stdout) as {
+      id: string;
+      manifestDigest: string;
+      layers: unknown[];
+    }[];
     expect(insp[0].id).toBe(image.configDigest);
     expect(insp[0].manifestDigest).toBe(image.manifestDigest);
     expect(insp[0].layers).toHaveLength(2);
@@ -57,7 +82,9 @@ describe('images', () => {
     const stem = uniq('bare');
     const { tar } = await buildOciLayoutTar({ layers: [base], refName: 'v2' });
     writeFileSync(path.join(dir, `${stem}.tar`), tar);
-    expect((await moat(['load', '-i', path.join(dir, `${stem}.tar`)])).stdout).toContain(`localhost/${stem}:v2`);
+    expect((await moat(['load', '-i', path.join(dir, `${stem}.tar`)])).stdout).toContain(
+      `localhost/${stem}:v2`,
+    );
     expect((await moat(['run', '--rm', `${stem}:v2`, 'cat', '/data/a'])).stdout).toBe('a\n');
 
     const name = uniq('saved');
@@ -75,7 +102,15 @@ describe('images', () => {
     const name = uniq('imp');
     const rootfs = await layerTar(base);
     writeFileSync(path.join(dir, 'rootfs.tar'), rootfs);
-    const imp = await moat(['import', '--change', 'CMD ["cat", "/data/b"]', '--change', 'ENV X=1', path.join(dir, 'rootfs.tar'), name]);
+    const imp = await moat([
+      'import',
+      '--change',
+      'CMD ["cat", "/data/b"]',
+      '--change',
+      'ENV X=1',
+      path.join(dir, 'rootfs.tar'),
+      name,
+    ]);
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect((await moat(['run', '--rm', name])).stdout).toBe('b\n');
@@ -98,14 +133,21 @@ describe('images', () => {
 
   it('refuses a hostile layer at run time and writes nothing outside the root', async () => {
     const ref = `localhost/${uniq('evil')}:1`;
-    const { tar } = await buildOciLayoutTar({ layers: [[...base, { path: '../../../../escape-moat', content: 'x' }]], refName: ref });
+    const { tar } = await buildOciLayoutTar({
+      layers: [[...base, { path: '../../../../escape-moat', content: 'x' }]],
+      refName: ref,
+    });
     writeFileSync(path.join(dir, 'evil.tar'), tar);
     expect((await moat(['load', '-i', path.join(dir, 'evil.tar')])).code).toBe(0);
     const r = await moat(['run', '--rm', ref, 'true']);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/IMAGE_UNSAFE_PATH/);
     const e = inject('moatEnv');
-    for (const d of [e.base, path.join(e.XDG_DATA_HOME, 'moat'), path.join(e.XDG_DATA_HOME, 'moat', 'storage')]) {
+    for (const d of [
+      e.base,
+      path.join(e.XDG_DATA_HOME, 'moat'),
+      path.join(e.XDG_DATA_HOME, 'moat', 'storage'),
+    ]) {
       expect(existsSync(path.join(d, 'escape-moat'))).toBe(false);
     }
     // the failed unpack left no half-made root behind
@@ -120,7 +162,11 @@ describe('images', () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/\[IMAGE_/);
     const { files } = await buildOciLayoutTar({ layers: [base], refName: 'x:1' });
-    const bad = files.map((f) => (f.name.startsWith('blobs/sha256/') && f.content && f.content.length > 1000 ? { ...f, content: Buffer.concat([Buffer.from(f.content), Buffer.from('!')]) } : f));
+    const bad = files.map((f) =>
+      f.name.startsWith('blobs/sha256/') && f.content && f.content.length > 1000
+        ? { ...f, content: Buffer.concat([Buffer.from(f.content), Buffer.from('!')]) }
+        : f,
+    );
     writeFileSync(path.join(dir, 'bad.tar'), await packTar(bad));
     const r2 = await moat(['load', '-i', path.join(dir, 'bad.tar')]);
     expect(r2.code).toBe(125);

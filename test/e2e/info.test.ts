@@ -30,8 +30,22 @@ describe('moat info', () => {
     const base = path.join(inject('moatEnv').base, uniq('single'));
     mkdirSync(path.join(base, 'data'), { recursive: true });
     mkdirSync(path.join(base, 'run'), { recursive: true, mode: 0o700 });
-    const e = { ...env(), XDG_DATA_HOME: path.join(base, 'data'), XDG_RUNTIME_DIR: path.join(base, 'run'), MOAT_SUBUID_FILE: '/dev/null', MOAT_SUBGID_FILE: '/dev/null' };
-    execFileSync(process.execPath, [path.join(inject('moatEnv').root, 'scripts/build-default-image.mjs'), '--out', path.join(base, 'rootfs.tar')], { env: e, stdio: 'ignore' });
+    const e = {
+      ...env(),
+      XDG_DATA_HOME: path.join(base, 'data'),
+      XDG_RUNTIME_DIR: path.join(base, 'run'),
+      MOAT_SUBUID_FILE: '/dev/null',
+      MOAT_SUBGID_FILE: '/dev/null',
+    };
+    execFileSync(
+      process.execPath,
+      [
+        path.join(inject('moatEnv').root, 'scripts/build-default-image.mjs'),
+        '--out',
+        path.join(base, 'rootfs.tar'),
+      ],
+      { env: e, stdio: 'ignore' },
+    );
     const m = (args: string[]) => spawnSync(process.execPath, [bin(), ...args], { env: e, encoding: 'utf8' });
     const info = JSON.parse(m(['info', '--format', 'json']).stdout);
     expect(info.userNamespaces.mapping).toBe('single');
@@ -39,7 +53,12 @@ describe('moat info', () => {
     const name = uniq('single');
     const r = m(['run', '--name', name, IMAGE, 'sh', '-c', 'cat /proc/self/uid_map; stat -c %u /home/app']);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual([`0 ${process.getuid!()} 1`, '0']);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).join(' ')),
+    ).toEqual([`0 ${process.getuid!()} 1`, '0']);
     expect(r.stderr).toMatch(/single-ID mapping/);
     const insp = JSON.parse(m(['inspect', name]).stdout);
     expect(insp[0].idmapMode).toBe('single');

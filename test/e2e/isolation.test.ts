@@ -32,7 +32,10 @@ describe('isolation (as a non-root user)', () => {
     expect(myUid).not.toBe(0);
     const r = await sh('cat /proc/self/uid_map /proc/self/gid_map');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
     expect(lines[0]).toEqual([0, myUid, 1]);
     expect(sub, 'the test user needs an /etc/subuid range').toBeDefined();
     expect(lines[1]).toEqual([1, Number(sub![1]), Number(sub![2])]);
@@ -67,7 +70,9 @@ describe('isolation (as a non-root user)', () => {
   });
 
   it('denies mount and unshare -U with EPERM', async () => {
-    const r = await sh('mount -t tmpfs none /mnt; echo mount=$?; unshare -U true; echo unshare=$?; unshare -m true; echo unsharem=$?');
+    const r = await sh(
+      'mount -t tmpfs none /mnt; echo mount=$?; unshare -U true; echo unshare=$?; unshare -m true; echo unsharem=$?',
+    );
     expect(r.stdout).toMatch(/mount=[1-9]/);
     expect(r.stdout).toMatch(/unshare=[1-9]/);
     expect(r.stdout).toMatch(/unsharem=[1-9]/);
@@ -83,7 +88,9 @@ describe('isolation (as a non-root user)', () => {
   });
 
   it('masks /proc paths and keeps /proc/sys read-only', async () => {
-    const r = await sh('wc -c < /proc/kcore; cat /proc/keys | wc -c; echo 1 > /proc/sys/kernel/domainname; echo w=$?');
+    const r = await sh(
+      'wc -c < /proc/kcore; cat /proc/keys | wc -c; echo 1 > /proc/sys/kernel/domainname; echo w=$?',
+    );
     expect(r.stdout.split('\n')[0].trim()).toBe('0');
     expect(r.stdout).toMatch(/w=1/);
   });

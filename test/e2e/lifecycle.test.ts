@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { inject } from 'vitest';
 import { IMAGE, moat, uniq } from './moat.js';
 
-async function ps(all = true): Promise<{ Id: string; Names: string; State: string; ExitCode: number | null }[]> {
+async function ps(
+  all = true,
+): Promise<{ Id: string; Names: string; State: string; ExitCode: number | null }[]> {
   const r = await moat(['ps', ...(all ? ['-a'] : []), '--format', 'json']);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as { Id: string; Names: string; State: string; ExitCode: number | null }[];
@@ -32,15 +34,30 @@ describe('lifecycle', () => {
     expect((await ps()).some((c) => c.Names === name)).toBe(false);
     const e = inject('moatEnv');
     const dirs = readdirSync(path.join(e.XDG_DATA_HOME, 'moat/containers'));
-    const recs = dirs.filter((d) => existsSync(path.join(e.XDG_DATA_HOME, 'moat/containers', d, 'container.json')))
-      .map((d) => JSON.parse(readFileSync(path.join(e.XDG_DATA_HOME, 'moat/containers', d, 'container.json'), 'utf8')) as { name: string });
+    const recs = dirs
+      .filter((d) => existsSync(path.join(e.XDG_DATA_HOME, 'moat/containers', d, 'container.json')))
+      .map(
+        (d) =>
+          JSON.parse(
+            readFileSync(path.join(e.XDG_DATA_HOME, 'moat/containers', d, 'container.json'), 'utf8'),
+          ) as { name: string },
+      );
     expect(recs.some((c) => c.name === name)).toBe(false);
     expect(dirs.some((d) => d.startsWith('.removing-') || d.endsWith('.tmp'))).toBe(false);
   });
 
   it('detached: run -d, logs, exec, stop, rm', async () => {
     const name = uniq('det');
-    const r = await moat(['run', '-d', '--name', name, IMAGE, 'sh', '-c', 'echo hello; echo oops >&2; trap "echo bye; exit 3" TERM; while :; do sleep 0.1; done']);
+    const r = await moat([
+      'run',
+      '-d',
+      '--name',
+      name,
+      IMAGE,
+      'sh',
+      '-c',
+      'echo hello; echo oops >&2; trap "echo bye; exit 3" TERM; while :; do sleep 0.1; done',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
     const id = r.stdout.trim();
@@ -52,12 +69,26 @@ describe('lifecycle', () => {
     for (let i = 0; i < 50 && !logs.stdout.includes('hello'); i++) logs = await moat(['logs', name]);
     expect(logs.stdout).toBe('hello\n');
     expect(logs.stderr).toBe('oops\n');
-    const raw = readFileSync(path.join(inject('moatEnv').XDG_DATA_HOME, 'moat/containers', id, 'container.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
+    const raw = readFileSync(
+      path.join(inject('moatEnv').XDG_DATA_HOME, 'moat/containers', id, 'container.log'),
+      'utf8',
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
     expect(raw.find((e) => e.stream === 'stdout')).toMatchObject({ log: 'hello\n' });
     expect(raw.find((e) => e.stream === 'stderr')).toMatchObject({ log: 'oops\n' });
     expect(Date.parse(raw[0].time)).toBeGreaterThan(Date.now() - 600_000);
 
-    const ex = await moat(['exec', '-e', 'X=42', name, 'sh', '-c', 'echo $X; cat /proc/1/cmdline | tr "\\0" " "; exit 5']);
+    const ex = await moat([
+      'exec',
+      '-e',
+      'X=42',
+      name,
+      'sh',
+      '-c',
+      'echo $X; cat /proc/1/cmdline | tr "\\0" " "; exit 5',
+    ]);
     expect(ex.code).toBe(5);
     expect(ex.stdout).toMatch(/^42\nsh -c echo hello/);
 

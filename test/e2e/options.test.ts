@@ -7,7 +7,22 @@ import { IMAGE, moat, sh, uniq } from './moat.js';
 
 describe('run options', () => {
   it('-e, -w, --entrypoint and --hostname', async () => {
-    const r = await moat(['run', '--rm', '-e', 'A=1', '-e', 'B=two words', '-w', '/tmp', '--hostname', 'h1', IMAGE, 'sh', '-c', 'echo "$A|$B|$(pwd)|$(hostname)|$HOSTNAME"']);
+    const r = await moat([
+      'run',
+      '--rm',
+      '-e',
+      'A=1',
+      '-e',
+      'B=two words',
+      '-w',
+      '/tmp',
+      '--hostname',
+      'h1',
+      IMAGE,
+      'sh',
+      '-c',
+      'echo "$A|$B|$(pwd)|$(hostname)|$HOSTNAME"',
+    ]);
     expect(r.stdout).toBe('1|two words|/tmp|h1|h1\n');
     const ep = await moat(['run', '--rm', '--entrypoint', '/bin/echo', IMAGE, 'from', 'entrypoint']);
     expect(ep.stdout).toBe('from entrypoint\n');
@@ -17,7 +32,18 @@ describe('run options', () => {
     const dir = path.join(inject('moatEnv').base, uniq('vol'));
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'in.txt'), 'from host\n');
-    const r = await moat(['run', '--rm', '-v', `${dir}:/data`, '-v', `${dir}:/ro:ro`, IMAGE, 'sh', '-c', 'cat /data/in.txt; echo out > /data/out.txt; echo x > /ro/x 2>/dev/null; echo ro=$?']);
+    const r = await moat([
+      'run',
+      '--rm',
+      '-v',
+      `${dir}:/data`,
+      '-v',
+      `${dir}:/ro:ro`,
+      IMAGE,
+      'sh',
+      '-c',
+      'cat /data/in.txt; echo out > /data/out.txt; echo x > /ro/x 2>/dev/null; echo ro=$?',
+    ]);
     expect(r.stdout).toBe('from host\nro=1\n');
     expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('out\n');
     const missing = await moat(['run', '--rm', '-v', '/no/such/dir:/x', IMAGE, 'true']);
@@ -43,7 +69,10 @@ describe('run options', () => {
   });
 
   it('--init runs tini as PID 1 and reaps orphans', async () => {
-    const r = await sh('cat /proc/1/cmdline | tr "\\0" " "; echo; (sleep 0.2 &) ; sleep 0.5; ps -o stat,comm | grep -c Z || true', ['--init']);
+    const r = await sh(
+      'cat /proc/1/cmdline | tr "\\0" " "; echo; (sleep 0.2 &) ; sleep 0.5; ps -o stat,comm | grep -c Z || true',
+      ['--init'],
+    );
     expect(r.stdout.split('\n')[0]).toMatch(/^\/dev\/init -- sh -c/);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('0');
   });
@@ -58,7 +87,16 @@ describe('run options', () => {
 
   it('logs -f follows a running container to its end; exec -u and -w work', async () => {
     const name = uniq('follow');
-    await moat(['run', '-d', '--name', name, IMAGE, 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.3; done']);
+    await moat([
+      'run',
+      '-d',
+      '--name',
+      name,
+      IMAGE,
+      'sh',
+      '-c',
+      'for i in 1 2 3; do echo line$i; sleep 0.3; done',
+    ]);
     const ex = await moat(['exec', '-u', '1000:1000', '-w', '/home/app', name, 'sh', '-c', 'id -u; pwd']);
     expect(ex.stdout).toBe('1000\n/home/app\n');
     const f = await moat(['logs', '-f', name]);

@@ -7,7 +7,10 @@ import { inject } from 'vitest';
 import { bin, env, IMAGE, moat, uniq } from './moat.js';
 
 function moatWithPolicy(policyDir: string, args: string[]) {
-  const r = spawnSync(process.execPath, [bin(), ...args], { env: { ...env(), MOAT_POLICY: policyDir }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin(), ...args], {
+    env: { ...env(), MOAT_POLICY: policyDir },
+    encoding: 'utf8',
+  });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -58,7 +61,10 @@ decision := {"allow": count(deny) == 0, "deny": deny}
   it('fails closed when the policy is broken or undefined', async () => {
     const dir = path.join(inject('moatEnv').base, uniq('broken'));
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'authz.rego'), 'package moat.authz\nimport rego.v1\ndecision := {"allow": true if {\n');
+    writeFileSync(
+      path.join(dir, 'authz.rego'),
+      'package moat.authz\nimport rego.v1\ndecision := {"allow": true if {\n',
+    );
     const r = moatWithPolicy(dir, ['ps']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/POLICY_ERROR/);

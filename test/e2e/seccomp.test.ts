@@ -17,21 +17,56 @@ beforeAll(() => {
   const e = inject('moatEnv');
   dir = path.join(e.base, 'probe');
   mkdirSync(dir, { recursive: true });
-  execFileSync('gcc', ['-static', '-O1', '-o', path.join(dir, 'probe'), path.join(e.root, 'test/e2e/fixtures/probe.c')]);
+  execFileSync('gcc', [
+    '-static',
+    '-O1',
+    '-o',
+    path.join(dir, 'probe'),
+    path.join(e.root, 'test/e2e/fixtures/probe.c'),
+  ]);
 });
 
 async function probe(flags: string[] = []): Promise<Record<string, number>> {
   const r = await moat(['run', '--rm', '-v', `${dir}:/probe:ro`, ...flags, IMAGE, '/probe/probe']);
   expect(r.code, r.stderr).toBe(0);
-  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
+  return Object.fromEntries(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]),
+  );
 }
 
 describe('default seccomp profile', () => {
   it('blocks the dangerous syscalls with EPERM (clone3 with ENOSYS) and allows ordinary ones', async () => {
     const res = await probe();
-    const blocked = ['keyctl', 'add_key', 'request_key', 'unshare_user', 'unshare_net', 'mount', 'umount2', 'pivot_root', 'setns', 'bpf',
-      'perf_event_open', 'userfaultfd', 'io_uring_setup', 'open_by_handle_at', 'kexec_load', 'init_module', 'finit_module', 'delete_module',
-      'reboot', 'swapon', 'clone_newns', 'socket_alg', 'socket_vsock', 'socket_raw', 'socket_packet'];
+    const blocked = [
+      'keyctl',
+      'add_key',
+      'request_key',
+      'unshare_user',
+      'unshare_net',
+      'mount',
+      'umount2',
+      'pivot_root',
+      'setns',
+      'bpf',
+      'perf_event_open',
+      'userfaultfd',
+      'io_uring_setup',
+      'open_by_handle_at',
+      'kexec_load',
+      'init_module',
+      'finit_module',
+      'delete_module',
+      'reboot',
+      'swapon',
+      'clone_newns',
+      'socket_alg',
+      'socket_vsock',
+      'socket_raw',
+      'socket_packet',
+    ];
     for (const name of blocked) expect([name, res[name]]).toEqual([name, EPERM]);
     expect(res.clone3).toBe(ENOSYS);
     expect(res.socket_tcp).toBe(0);
@@ -51,8 +86,23 @@ describe('default seccomp profile', () => {
 describe('--security-opt seccomp=FILE', () => {
   it('applies a custom profile', async () => {
     const f = path.join(dir, 'no-mkdir.json');
-    writeFileSync(f, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] }));
-    const r = await moat(['run', '--rm', '--security-opt', `seccomp=${f}`, IMAGE, 'sh', '-c', 'mkdir /tmp/d; echo rc=$?; grep Seccomp: /proc/self/status']);
+    writeFileSync(
+      f,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
+    const r = await moat([
+      'run',
+      '--rm',
+      '--security-opt',
+      `seccomp=${f}`,
+      IMAGE,
+      'sh',
+      '-c',
+      'mkdir /tmp/d; echo rc=$?; grep Seccomp: /proc/self/status',
+    ]);
     expect(r.stdout).toMatch(/rc=1/);
     expect(r.stderr).toMatch(/Operation not permitted/);
     expect(r.stdout).toMatch(/Seccomp:\s+2/);
@@ -67,7 +117,13 @@ describe('--security-opt seccomp=FILE', () => {
     writeFileSync(bad, JSON.stringify({ defaultAction: 'SCMP_ACT_MAYBE' }));
     r = await moat(['run', '--rm', '--security-opt', `seccomp=${bad}`, IMAGE, 'true']);
     expect(r.stderr).toMatch(/SECCOMP_INVALID_PROFILE/);
-    writeFileSync(bad, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_syscall_xyz'], action: 'SCMP_ACT_ERRNO' }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['no_such_syscall_xyz'], action: 'SCMP_ACT_ERRNO' }],
+      }),
+    );
     r = await moat(['run', '--rm', '--security-opt', `seccomp=${bad}`, IMAGE, 'true']);
     expect(r.stderr).toMatch(/SECCOMP_UNKNOWN_SYSCALL/);
     expect(r.stderr).toMatch(/no_such_syscall_xyz/);

@@ -9,11 +9,28 @@ import { MoatError } from '../../../src/errors.js';
 
 /** An engine whose every method records that a handler reached it. `plan` is a fact resolver. */
 function probeEngine(calls: string[]): Engine {
-  const images = new Proxy({}, { get: (_t, p) => () => { calls.push(`images.${String(p)}`); throw new Error('handler reached the image store'); } });
+  const images = new Proxy(
+    {},
+    {
+      get: (_t, p) => () => {
+        calls.push(`images.${String(p)}`);
+        throw new Error('handler reached the image store');
+      },
+    },
+  );
   return new Proxy({} as Engine, {
     get: (_t, p) => {
       if (p === 'deps') return { images, host: {}, paths: {} };
-      if (p === 'plan') return async (opts: unknown) => ({ id: 'x', name: 'n', opts, image: { id: 'sha256:1', names: [] }, spec: { process: {} }, limits: {}, warnings: [] });
+      if (p === 'plan')
+        return async (opts: unknown) => ({
+          id: 'x',
+          name: 'n',
+          opts,
+          image: { id: 'sha256:1', names: [] },
+          spec: { process: {} },
+          limits: {},
+          warnings: [],
+        });
       return () => {
         calls.push(String(p));
         throw new Error(`handler reached engine.${String(p)}`);
@@ -34,7 +51,13 @@ const BODIES: Record<string, unknown> = {
 function requestFor(r: Route) {
   const p = r.path.replace(/:[a-zA-Z]+/g, 'abc');
   const io = { stdout: new PassThrough(), stderr: new PassThrough() };
-  return { subject: { uid: 1000, user: 'u', via: 'cli' as const }, method: r.method, path: p, body: BODIES[r.action] ?? {}, io };
+  return {
+    subject: { uid: 1000, user: 'u', via: 'cli' as const },
+    method: r.method,
+    path: p,
+    body: BODIES[r.action] ?? {},
+    io,
+  };
 }
 
 describe('the one request path', () => {
@@ -49,12 +72,20 @@ describe('the one request path', () => {
       return { allow: false, reasons: ['test denies all'], policy: 'test' };
     });
     for (const r of router.routes()) {
-      const err = await router.handle(requestFor(r)).then(() => undefined, (e: MoatError) => e);
+      const err = await router.handle(requestFor(r)).then(
+        () => undefined,
+        (e: MoatError) => e,
+      );
       expect(err, r.action).toBeInstanceOf(MoatError);
       expect(err!.code, r.action).toBe('POLICY_DENIED');
     }
     expect(calls).toEqual([]);
-    expect(seen.map((s) => s.action).sort()).toEqual(router.routes().map((r) => r.action).sort());
+    expect(seen.map((s) => s.action).sort()).toEqual(
+      router
+        .routes()
+        .map((r) => r.action)
+        .sort(),
+    );
   });
 
   it('gives the policy the spec about to run for container.run', async () => {
@@ -64,7 +95,14 @@ describe('the one request path', () => {
       facts = input.facts;
       return { allow: false, reasons: [], policy: 't' };
     });
-    await router.handle({ subject: { uid: 1, user: 'u', via: 'api' }, method: 'POST', path: '/containers/run', body: BODIES['container.run'] }).catch(() => {});
+    await router
+      .handle({
+        subject: { uid: 1, user: 'u', via: 'api' },
+        method: 'POST',
+        path: '/containers/run',
+        body: BODIES['container.run'],
+      })
+      .catch(() => {});
     expect(facts).toHaveProperty('spec');
     expect(facts).toHaveProperty('image');
   });
@@ -82,7 +120,9 @@ describe('the one request path', () => {
       { path: '/containers/abc/kill', body: { signal: 'KILL; rm -rf /' } },
     ];
     for (const b of bad) {
-      const err = await router.handle({ subject: { uid: 1, user: 'u', via: 'cli' }, method: 'POST', path: b.path, body: b.body }).catch((e: MoatError) => e);
+      const err = await router
+        .handle({ subject: { uid: 1, user: 'u', via: 'cli' }, method: 'POST', path: b.path, body: b.body })
+        .catch((e: MoatError) => e);
       expect((err as MoatError).code).toBe('API_INVALID_REQUEST');
     }
     expect(asked).toBe(0);
@@ -92,9 +132,13 @@ describe('the one request path', () => {
     const router = new Router(containerRoutes(probeEngine([])), async () => {
       throw new Error('boom');
     });
-    const e1 = await router.handle({ subject: { uid: 1, user: 'u', via: 'cli' }, method: 'GET', path: '/containers' }).catch((e: MoatError) => e);
+    const e1 = await router
+      .handle({ subject: { uid: 1, user: 'u', via: 'cli' }, method: 'GET', path: '/containers' })
+      .catch((e: MoatError) => e);
     expect((e1 as MoatError).code).toBe('POLICY_ERROR');
-    const e2 = await router.handle({ subject: { uid: 1, user: 'u', via: 'cli' }, method: 'GET', path: '/nope' }).catch((e: MoatError) => e);
+    const e2 = await router
+      .handle({ subject: { uid: 1, user: 'u', via: 'cli' }, method: 'GET', path: '/nope' })
+      .catch((e: MoatError) => e);
     expect((e2 as MoatError).code).toBe('API_NOT_FOUND');
   });
 });

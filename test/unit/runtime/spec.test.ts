@@ -1,14 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { generateSpec, resolveUser, MASKED_PATHS, READONLY_PATHS, type SpecInput } from '../../../src/runtime/spec.js';
+import {
+  generateSpec,
+  resolveUser,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  type SpecInput,
+} from '../../../src/runtime/spec.js';
 import { defaultRunOptions, type RunOptions } from '../../../src/runtime/options.js';
 import { computeIdMaps } from '../../../src/userns/idmap.js';
 import { MoatError } from '../../../src/errors.js';
 
-const sub = computeIdMaps({ uid: 1000, gid: 1000, subuids: [{ start: 100000, count: 65536 }], subgids: [{ start: 100000, count: 65536 }] });
+const sub = computeIdMaps({
+  uid: 1000,
+  gid: 1000,
+  subuids: [{ start: 100000, count: 65536 }],
+  subgids: [{ start: 100000, count: 65536 }],
+});
 const single = computeIdMaps({ uid: 1000, gid: 1000, subuids: [], subgids: [] });
 if ('error' in sub || 'error' in single) throw new Error('maps');
 
-const seccomp = { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] };
+const seccomp = {
+  defaultAction: 'SCMP_ACT_ERRNO',
+  defaultErrnoRet: 1,
+  architectures: ['SCMP_ARCH_X86_64'],
+  syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+};
 
 function input(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): SpecInput {
   return {
@@ -16,7 +32,11 @@ function input(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): 
     opts: { ...defaultRunOptions('busybox'), ...over },
     image: { Cmd: ['/bin/sh'], Env: ['PATH=/bin', 'FOO=image'] },
     idmaps: sub as Exclude<typeof sub, { error: string }>,
-    host: { arch: 'x64', rlimits: { RLIMIT_NOFILE: { soft: 1024, hard: 4096 }, RLIMIT_CORE: { soft: 0, hard: 'unlimited' } }, initPath: '/usr/bin/tini-static' },
+    host: {
+      arch: 'x64',
+      rlimits: { RLIMIT_NOFILE: { soft: 1024, hard: 4096 }, RLIMIT_CORE: { soft: 0, hard: 'unlimited' } },
+      initPath: '/usr/bin/tini-static',
+    },
     paths: { rootfs: '/r/rootfs', hosts: '/r/hosts', hostname: '/r/hostname' },
     seccomp,
     passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
@@ -46,11 +66,29 @@ describe('generateSpec: hardened defaults', () => {
     expect(dests).toEqual(expect.arrayContaining(['/dev', '/dev/shm', '/tmp', '/run']));
   });
   it('creates pid, net, ipc, uts, mount and cgroup namespaces (user comes from the launcher)', () => {
-    expect(spec.linux.namespaces.map((n) => n.type).sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(spec.linux.namespaces.map((n) => n.type).sort()).toEqual([
+      'cgroup',
+      'ipc',
+      'mount',
+      'network',
+      'pid',
+      'uts',
+    ]);
   });
   it("masks Docker's /proc and /sys paths", () => {
-    for (const p of ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware', '/proc/sched_debug', '/proc/acpi', '/proc/scsi']) expect(spec.linux.maskedPaths).toContain(p);
-    expect(spec.linux.readonlyPaths).toEqual(expect.arrayContaining(['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs']));
+    for (const p of [
+      '/proc/kcore',
+      '/proc/keys',
+      '/proc/timer_list',
+      '/sys/firmware',
+      '/proc/sched_debug',
+      '/proc/acpi',
+      '/proc/scsi',
+    ])
+      expect(spec.linux.maskedPaths).toContain(p);
+    expect(spec.linux.readonlyPaths).toEqual(
+      expect.arrayContaining(['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs']),
+    );
     expect(MASKED_PATHS.length).toBeGreaterThan(10);
     expect(READONLY_PATHS.length).toBe(5);
   });
@@ -64,7 +102,9 @@ describe('generateSpec: hardened defaults', () => {
   });
   it('uses the image command and merges env, with HOSTNAME and HOME', () => {
     expect(spec.process.args).toEqual(['/bin/sh']);
-    expect(spec.process.env).toEqual(expect.arrayContaining(['PATH=/bin', 'FOO=image', `HOSTNAME=${'a'.repeat(12)}`, 'HOME=/root']));
+    expect(spec.process.env).toEqual(
+      expect.arrayContaining(['PATH=/bin', 'FOO=image', `HOSTNAME=${'a'.repeat(12)}`, 'HOME=/root']),
+    );
     expect(spec.hostname).toBe('a'.repeat(12));
     expect(warnings).toEqual([]);
   });
@@ -91,28 +131,55 @@ describe('generateSpec: options', () => {
     expect(spec.mounts.some((m) => m.destination === '/tmp')).toBe(false);
   });
   it('-v and --tmpfs become bind and tmpfs mounts', () => {
-    const { spec } = generateSpec(input({ volumes: [{ host: '/h', container: '/data', readonly: true }], tmpfs: [{ path: '/cache', options: ['size=1m'] }] }));
-    expect(spec.mounts).toContainEqual({ destination: '/data', type: 'bind', source: '/h', options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'ro'] });
-    expect(spec.mounts).toContainEqual({ destination: '/cache', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'size=1m'] });
+    const { spec } = generateSpec(
+      input({
+        volumes: [{ host: '/h', container: '/data', readonly: true }],
+        tmpfs: [{ path: '/cache', options: ['size=1m'] }],
+      }),
+    );
+    expect(spec.mounts).toContainEqual({
+      destination: '/data',
+      type: 'bind',
+      source: '/h',
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'ro'],
+    });
+    expect(spec.mounts).toContainEqual({
+      destination: '/cache',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', 'size=1m'],
+    });
   });
   it('--init runs tini as PID 1 from a read-only bind', () => {
     const { spec } = generateSpec(input({ init: true, cmd: ['sleep', '1'] }));
     expect(spec.process.args).toEqual(['/dev/init', '--', 'sleep', '1']);
-    expect(spec.mounts.find((m) => m.destination === '/dev/init')).toMatchObject({ source: '/usr/bin/tini-static', type: 'bind' });
+    expect(spec.mounts.find((m) => m.destination === '/dev/init')).toMatchObject({
+      source: '/usr/bin/tini-static',
+      type: 'bind',
+    });
   });
   it('--entrypoint replaces the entrypoint and drops the image Cmd', () => {
     expect(generateSpec(input({ entrypoint: ['/bin/echo'] })).spec.process.args).toEqual(['/bin/echo']);
-    expect(generateSpec(input({ entrypoint: ['/bin/echo'], cmd: ['hi'] })).spec.process.args).toEqual(['/bin/echo', 'hi']);
+    expect(generateSpec(input({ entrypoint: ['/bin/echo'], cmd: ['hi'] })).spec.process.args).toEqual([
+      '/bin/echo',
+      'hi',
+    ]);
   });
   it('-u resolves names and primary groups from the image, with supplementary groups', () => {
     const { spec } = generateSpec(input({ user: 'app' }));
     expect(spec.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [2000] });
     expect(spec.process.env).toContain('HOME=/home/app');
-    expect(generateSpec(input({ user: '1000:5' })).spec.process.user).toEqual({ uid: 1000, gid: 5, additionalGids: [2000] });
+    expect(generateSpec(input({ user: '1000:5' })).spec.process.user).toEqual({
+      uid: 1000,
+      gid: 5,
+      additionalGids: [2000],
+    });
     expect(generateSpec(input({ user: '4242' })).spec.process.user).toEqual({ uid: 4242, gid: 0 });
   });
   it('-e overrides image env; --ulimit sets rlimits', () => {
-    const { spec } = generateSpec(input({ env: ['FOO=cli'], ulimits: [{ name: 'nofile', soft: 100, hard: 200 }] }));
+    const { spec } = generateSpec(
+      input({ env: ['FOO=cli'], ulimits: [{ name: 'nofile', soft: 100, hard: 200 }] }),
+    );
     expect(spec.process.env).toContain('FOO=cli');
     expect(spec.process.env).not.toContain('FOO=image');
     expect(spec.process.rlimits).toContainEqual({ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 });
@@ -121,20 +188,36 @@ describe('generateSpec: options', () => {
 
 describe('generateSpec: checks', () => {
   it('refuses a uid outside the mapping (single-ID mapping has only root)', () => {
-    expect(code(() => generateSpec(input({ user: '1000' }, { idmaps: single as Exclude<typeof single, { error: string }> })))).toBe('RUNTIME_INVALID_OPTION');
+    expect(
+      code(() =>
+        generateSpec(
+          input({ user: '1000' }, { idmaps: single as Exclude<typeof single, { error: string }> }),
+        ),
+      ),
+    ).toBe('RUNTIME_INVALID_OPTION');
     expect(code(() => generateSpec(input({ user: '70000' })))).toBe('RUNTIME_INVALID_OPTION');
   });
   it('warns about single-ID mapping', () => {
-    expect(generateSpec(input({}, { idmaps: single as Exclude<typeof single, { error: string }> })).warnings.join()).toMatch(/single-ID/);
+    expect(
+      generateSpec(
+        input({}, { idmaps: single as Exclude<typeof single, { error: string }> }),
+      ).warnings.join(),
+    ).toMatch(/single-ID/);
   });
   it('refuses an rlimit above the host hard limit', () => {
-    expect(code(() => generateSpec(input({ ulimits: [{ name: 'nofile', soft: 10, hard: 999999 }] })))).toBe('RUNTIME_INVALID_OPTION');
+    expect(code(() => generateSpec(input({ ulimits: [{ name: 'nofile', soft: 10, hard: 999999 }] })))).toBe(
+      'RUNTIME_INVALID_OPTION',
+    );
   });
   it('refuses no command, relative workdir, mounts over /proc, and --init without tini', () => {
     expect(code(() => generateSpec({ ...input(), image: {} }))).toBe('RUNTIME_INVALID_OPTION');
     expect(code(() => generateSpec(input({ workdir: 'rel' })))).toBe('RUNTIME_INVALID_OPTION');
-    expect(code(() => generateSpec(input({ volumes: [{ host: '/h', container: '/proc/sys', readonly: false }] })))).toBe('RUNTIME_INVALID_OPTION');
-    expect(code(() => generateSpec(input({ init: true }, { host: { arch: 'x64', rlimits: {} } })))).toBe('RUNTIME_INVALID_OPTION');
+    expect(
+      code(() => generateSpec(input({ volumes: [{ host: '/h', container: '/proc/sys', readonly: false }] }))),
+    ).toBe('RUNTIME_INVALID_OPTION');
+    expect(code(() => generateSpec(input({ init: true }, { host: { arch: 'x64', rlimits: {} } })))).toBe(
+      'RUNTIME_INVALID_OPTION',
+    );
   });
   it('refuses unknown user names', () => {
     expect(code(() => resolveUser('nosuch', 'root:x:0:0::/root:/bin/sh\n'))).toBe('RUNTIME_INVALID_OPTION');

@@ -88,6 +88,14 @@ deny contains "running as root inside the container requires an exception" if {
 	not excepted("root")
 }
 
+# Rootless runc never calls setgroups: the caller's supplementary groups reach the container.
+# List groups that must not (e.g. disk, docker, shadow) in data.moat.forbidden_groups.
+deny contains sprintf("supplementary group %d of the caller would reach the container", [g]) if {
+	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	some g in object.get(input.subject, "groups", [])
+	g in data.moat.forbidden_groups
+}
+
 deny contains "image signature could not be verified" if {
 	data.moat.require_signature == true
 	input.facts.image.signature.verified != true

@@ -81,3 +81,13 @@ test_decision_shape if {
 	d := authz.decision with input as base
 	d == {"allow": true, "deny": set()}
 }
+
+test_forbidden_supplementary_group_denied if {
+	inp := object.union(base, {"action": "container.run", "subject": {"user": "alice", "uid": 1000, "local": true, "groups": [6, 100]}})
+	"supplementary group 6 of the caller would reach the container" in authz.deny with input as inp with data.moat.forbidden_groups as [6]
+}
+
+test_unlisted_supplementary_group_allowed if {
+	inp := object.union(base, {"action": "container.run", "subject": {"user": "alice", "uid": 1000, "local": true, "groups": [100]}})
+	authz.allow with input as inp with data.moat.forbidden_groups as [6]
+}

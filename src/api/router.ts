@@ -13,6 +13,8 @@ export interface Subject {
   user: string;
   /** How the request arrived. */
   via: 'cli' | 'api';
+  /** Supplementary groups: rootless runc never calls setgroups, so they reach the container. */
+  groups?: number[];
 }
 
 /** Streams for requests that attach (run, logs -f, exec); the CLI passes its own stdio. */

@@ -48,7 +48,7 @@ export function subject(): ApiRequest['subject'] {
   } catch {
     /* keep $USER */
   }
-  return { uid, user, via: 'cli' };
+  return { uid, user, via: 'cli', groups: process.getgroups?.() ?? [] };
 }
 
 export async function request<T = unknown>(

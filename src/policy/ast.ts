@@ -78,7 +78,8 @@ export interface Const extends Node {
   value: Value;
 }
 
-export type Term = Scalar | Var | Ref | ArrayTerm | SetTerm | ObjectTerm | ArrayComp | SetComp | ObjectComp | Call | Const;
+export type Term =
+  Scalar | Var | Ref | ArrayTerm | SetTerm | ObjectTerm | ArrayComp | SetComp | ObjectComp | Call | Const;
 
 export interface With extends Node {
   target: Ref;

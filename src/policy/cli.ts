@@ -40,7 +40,9 @@ function errorJSON(errs: RegoError[]): string {
       errors: errs.map((e) => ({
         message: e.message,
         code: e.code,
-        ...(e.location ? { location: { file: e.location.file, row: e.location.row, col: e.location.col } } : {}),
+        ...(e.location
+          ? { location: { file: e.location.file, row: e.location.row, col: e.location.col } }
+          : {}),
       })),
     },
     null,
@@ -57,20 +59,37 @@ export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
   let rs: ResultSet;
   try {
     const { modules, data } = await loadPaths(opts.data);
-    const engine = new PolicyEngine(modules, data, { v0Compatible: opts.v0Compatible, strictBuiltinErrors: opts.strictBuiltinErrors });
+    const engine = new PolicyEngine(modules, data, {
+      v0Compatible: opts.v0Compatible,
+      strictBuiltinErrors: opts.strictBuiltinErrors,
+    });
     const input = opts.input === undefined ? undefined : await parseDataFile(opts.input);
     rs = engine.prepare(opts.query).eval(input);
   } catch (e) {
     const errs = errorsOf(e);
     return { stdout: (opts.format === 'json' ? errorJSON(errs) : errorText(errs)) + '\n', exitCode: 1 };
   }
-  if (opts.format === 'json') return { stdout: (rs.length ? JSON.stringify({ result: rs }, null, 2) : '{}') + '\n', exitCode: 0 };
+  if (opts.format === 'json')
+    return { stdout: (rs.length ? JSON.stringify({ result: rs }, null, 2) : '{}') + '\n', exitCode: 0 };
   if (!rs.length) return { stdout: 'undefined\n', exitCode: 0 };
-  // pretty: the value when there is one expression and no bindings, otherwise one JSON object per result
-  if (rs.length === 1 && rs[0].expressions.length === 1 && Object.keys(rs[0].bindings).length === 0) {
-    return { stdout: JSON.stringify(rs[0].expressions[0].value, null, 2) + '\n', exitCode: 0 };
+  // pretty, like opa's: the value when there is one result without bindings and one expression (or
+  // only boolean ones); otherwise one JSON object per result with the bindings and the expressions
+  // whose values are not booleans (opa prints the same columns as a table).
+  const first = rs[0];
+  if (
+    rs.length === 1 &&
+    Object.keys(first.bindings).length === 0 &&
+    (first.expressions.length === 1 || first.expressions.every((x) => typeof x.value === 'boolean'))
+  ) {
+    return { stdout: JSON.stringify(first.expressions[0].value, null, 2) + '\n', exitCode: 0 };
   }
-  const rows = rs.map((r) => (Object.keys(r.bindings).length ? r.bindings : Object.fromEntries(r.expressions.map((x) => [x.text, x.value]))));
+  const shown = first.expressions
+    .map((x, i) => i)
+    .filter((i) => typeof first.expressions[i].value !== 'boolean');
+  const rows = rs.map((r) => ({
+    ...r.bindings,
+    ...Object.fromEntries(shown.map((i) => [r.expressions[i].text, r.expressions[i].value])),
+  }));
   return { stdout: rows.map((r) => JSON.stringify(r, null, 2)).join('\n') + '\n', exitCode: 0 };
 }
 
@@ -119,7 +138,12 @@ export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
   for (const m of engine.compiler.modules) {
     for (const r of m.rules) {
       const name = r.path[r.path.length - 1];
-      if (r.kind !== 'complete' || !/^(test|todo_test)_/.test(name) || r.path.length !== m.package.path.length + 1) continue;
+      if (
+        r.kind !== 'complete' ||
+        !/^(test|todo_test)_/.test(name) ||
+        r.path.length !== m.package.path.length + 1
+      )
+        continue;
       const key = r.path.join('.');
       if (seen.has(key)) continue;
       if (opts.run && !new RegExp(opts.run).test(`data.${key}`)) continue;
@@ -131,7 +155,12 @@ export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
   for (const r of tests) {
     const name = r.path[r.path.length - 1];
     const pkg = r.path.slice(0, -1).join('.');
-    const res: TestResult = { location: { file: r.loc.file, row: r.loc.row, col: r.loc.col }, package: `data.${pkg}`, name, duration: 0 };
+    const res: TestResult = {
+      location: { file: r.loc.file, row: r.loc.row, col: r.loc.col },
+      package: `data.${pkg}`,
+      name,
+      duration: 0,
+    };
     if (name.startsWith('todo_')) {
       res.skip = true;
       results.push(res);
@@ -160,7 +189,8 @@ export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
 
   const line = '-'.repeat(80);
   const lines: string[] = [];
-  const status = (r: TestResult): string => (r.skip ? 'SKIPPED' : r.error ? 'ERROR' : r.fail ? 'FAIL' : 'PASS');
+  const status = (r: TestResult): string =>
+    r.skip ? 'SKIPPED' : r.error ? 'ERROR' : r.fail ? 'FAIL' : 'PASS';
   const byFile = new Map<string, TestResult[]>();
   for (const r of results) byFile.set(r.location.file, [...(byFile.get(r.location.file) ?? []), r]);
   const bad = results.filter((r) => r.fail || r.error);
@@ -189,7 +219,8 @@ export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
   if (errored) lines.push(`ERROR: ${errored}/${total}`);
   if (skipped) lines.push(`SKIPPED: ${skipped}/${total}`);
   if (!total) lines.push('no tests found');
-  if (opts.coverage) lines.push('', 'coverage: not supported yet (the engine does not record per-line evaluation)');
+  if (opts.coverage)
+    lines.push('', 'coverage: not supported yet (the engine does not record per-line evaluation)');
   return { stdout: lines.join('\n') + '\n', exitCode };
 }
 

@@ -3,6 +3,7 @@
  * than throwing so one run reports everything (like `opa check`).
  */
 import type { Body, Module, Rule, RuleKind, Term } from './ast.js';
+import { DECLARED } from './builtins/registry.js';
 import { RegoError, RegoErrors } from './errors.js';
 import { Resolver, type ResolveEnv } from './resolve.js';
 import { Safety } from './safety.js';
@@ -27,6 +28,14 @@ export interface CompiledQuery {
   /** User-visible query variables, name → slot. */
   vars: Map<string, number>;
   text: string;
+  /**
+   * Per body expression (in evaluation order): its value is captured, as in OPA's
+   * rewriteQueryToCaptureValue — a term, or a call written without its output argument. Other
+   * expressions (`=`, `:=`, `not`, `some`, `every`, calls with an output) have the value true.
+   */
+  capture: boolean[];
+  /** A captured `false` makes the query undefined (OPA does this when the query has several expressions or iterates). */
+  checkCapture: boolean;
 }
 
 function newNode(path: string[]): RuleNode {
@@ -111,7 +120,15 @@ export class Compiler {
         if (h.args) r.kind = 'function';
         else if (h.contains) {
           r.kind = 'set';
-          if (dyn.length) this.errors.push(new RegoError('rego_parse_error', 'multi-value rules must have a static ref head before contains', h.loc, m.source.text));
+          if (dyn.length)
+            this.errors.push(
+              new RegoError(
+                'rego_parse_error',
+                'multi-value rules must have a static ref head before contains',
+                h.loc,
+                m.source.text,
+              ),
+            );
         } else if (dyn.length) {
           r.kind = 'object';
           r.keyPath = dyn;
@@ -125,7 +142,15 @@ export class Compiler {
         this.rules.push(r);
         const n = this.node(r.path);
         if (r.isDefault) {
-          if (n.defaultRule) this.errors.push(new RegoError('rego_type_error', `multiple default rules data.${r.path.join('.')} found`, r.loc, m.source.text));
+          if (n.defaultRule)
+            this.errors.push(
+              new RegoError(
+                'rego_type_error',
+                `multiple default rules data.${r.path.join('.')} found`,
+                r.loc,
+                m.source.text,
+              ),
+            );
           n.defaultRule = r;
         } else n.rules.push(r);
       }
@@ -143,22 +168,45 @@ export class Compiler {
     const visit = (n: RuleNode): void => {
       const all = [...n.rules, ...(n.defaultRule ? [n.defaultRule] : [])];
       if (all.length) {
-        const kinds = new Set(all.map((r) => (r.kind === 'object' && r.keyPath!.length > 0 ? 'object' : r.kind)));
+        const kinds = new Set(
+          all.map((r) => (r.kind === 'object' && r.keyPath!.length > 0 ? 'object' : r.kind)),
+        );
         const arities = new Set(all.filter((r) => r.kind === 'function').map((r) => r.head.args!.length));
         if (kinds.size > 1 || arities.size > 1) {
           const r = all[all.length - 1];
-          this.errors.push(new RegoError('rego_type_error', `conflicting rules data.${n.path.join('.')} found`, r.loc, r.module.source.text));
+          this.errors.push(
+            new RegoError(
+              'rego_type_error',
+              `conflicting rules data.${n.path.join('.')} found`,
+              r.loc,
+              r.module.source.text,
+            ),
+          );
         }
         n.kind = all[0].kind;
         if (n.defaultRule && n.kind !== 'complete' && n.kind !== 'function') {
           const r = n.defaultRule;
-          this.errors.push(new RegoError('rego_type_error', `conflicting rules data.${n.path.join('.')} found`, r.loc, r.module.source.text));
+          this.errors.push(
+            new RegoError(
+              'rego_type_error',
+              `conflicting rules data.${n.path.join('.')} found`,
+              r.loc,
+              r.module.source.text,
+            ),
+          );
         }
         if ((n.kind === 'complete' || n.kind === 'function') && n.children.size) {
           const child = [...n.children.values()].find((c) => c.virtual);
           if (child) {
             const r = all[0];
-            this.errors.push(new RegoError('rego_type_error', `rule data.${n.path.join('.')} conflicts with [data.${firstRulePath(child)}]`, r.loc, r.module.source.text));
+            this.errors.push(
+              new RegoError(
+                'rego_type_error',
+                `rule data.${n.path.join('.')} conflicts with [data.${firstRulePath(child)}]`,
+                r.loc,
+                r.module.source.text,
+              ),
+            );
           }
         }
       }
@@ -174,7 +222,9 @@ export class Compiler {
         res.rule(r);
         // key terms were rewritten with the head; point keyPath at the resolved ones
         const kp = r.keyPath;
-        if (kp) for (let x: Rule | undefined = r; x; x = x.else) x.keyPath = x.head.ref.slice(x.head.ref.length - kp.length);
+        if (kp)
+          for (let x: Rule | undefined = r; x; x = x.else)
+            x.keyPath = x.head.ref.slice(x.head.ref.length - kp.length);
       }
     }
   }
@@ -188,7 +238,11 @@ export class Compiler {
           for (const a of x.head.args ?? []) collectSlots(a, init);
           const { body, safe } = s.reorder(x.body, init);
           x.body = body;
-          const head: Term[] = [...(x.keyPath ?? []), ...(x.head.key ? [x.head.key] : []), ...(x.head.value ? [x.head.value] : [])];
+          const head: Term[] = [
+            ...(x.keyPath ?? []),
+            ...(x.head.key ? [x.head.key] : []),
+            ...(x.head.value ? [x.head.value] : []),
+          ];
           s.checkHead(head, safe);
         }
       }
@@ -217,17 +271,23 @@ export class Compiler {
         };
         if (n) below(n);
       };
-      for (let x: Rule | undefined = r; x; x = x.else) visitRuleTerms(x, (t) => {
-        if (t.type === 'ref' && t.terms[0].type === 'var' && t.terms[0].name === 'data' && t.terms[0].slot < 0) {
-          const prefix: string[] = [];
-          for (let i = 1; i < t.terms.length; i++) {
-            const k = t.terms[i];
-            if (k.type === 'scalar' && typeof k.value === 'string') prefix.push(k.value);
-            else break;
-          }
-          add(prefix);
-        } else if (t.type === 'call' && t.name?.startsWith('data.')) add(t.name.slice(5).split('.'));
-      });
+      for (let x: Rule | undefined = r; x; x = x.else)
+        visitRuleTerms(x, (t) => {
+          if (
+            t.type === 'ref' &&
+            t.terms[0].type === 'var' &&
+            t.terms[0].name === 'data' &&
+            t.terms[0].slot < 0
+          ) {
+            const prefix: string[] = [];
+            for (let i = 1; i < t.terms.length; i++) {
+              const k = t.terms[i];
+              if (k.type === 'scalar' && typeof k.value === 'string') prefix.push(k.value);
+              else break;
+            }
+            add(prefix);
+          } else if (t.type === 'call' && t.name?.startsWith('data.')) add(t.name.slice(5).split('.'));
+        });
     }
     const state = new Map<RuleNode, number>();
     const stack: RuleNode[] = [];
@@ -243,7 +303,14 @@ export class Compiler {
             reported.add(d);
             const r = d.rules[0] ?? d.defaultRule!;
             const names = cycle.map((c) => 'data.' + c.path.join('.'));
-            this.errors.push(new RegoError('rego_recursion_error', `rule data.${d.path.join('.')} is recursive: ${names.join(' -> ')}`, r.loc, r.module.source.text));
+            this.errors.push(
+              new RegoError(
+                'rego_recursion_error',
+                `rule data.${d.path.join('.')} is recursive: ${names.join(' -> ')}`,
+                r.loc,
+                r.module.source.text,
+              ),
+            );
           }
         } else if (!s) dfs(d);
       }
@@ -270,8 +337,54 @@ export class Compiler {
     }
     if (errors.length) throw new RegoErrors(errors);
     b = foldBody(b);
-    return { body: b, nslots: res.slots, vars: res.queryVars, text };
+    const capture = b.map((e) => this.captures(e));
+    const checkCapture = b.length > 1 || b.some((e) => iterates(e));
+    return { body: b, nslots: res.slots, vars: res.queryVars, text, capture, checkCapture };
   }
+
+  private captures(e: Body[number]): boolean {
+    if (e.negated) return false;
+    const x = e.expr;
+    if (x.type === 'term') return true;
+    if (x.type !== 'callexpr') return false;
+    const name = x.call.name!;
+    if (name === 'eq' || name === 'assign' || name === 'print') return false;
+    const arity = name.startsWith('data.')
+      ? this.env.functions.get(name.slice(5))
+      : DECLARED.get(name)?.args?.length;
+    return arity === x.call.args.length;
+  }
+}
+
+/** OPA's `iteration`: a ref with a variable key, or a relation builtin, outside comprehensions. */
+function iterates(e: Body[number]): boolean {
+  const term = (t: Term): boolean => {
+    switch (t.type) {
+      case 'ref':
+        return t.terms.some((x, i) => (i > 0 && x.type === 'var') || term(x));
+      case 'array':
+      case 'set':
+        return t.items.some(term);
+      case 'object':
+        return t.items.some(([k, v]) => term(k) || term(v));
+      case 'call':
+        return !!DECLARED.get(t.name ?? '')?.relation || t.args.some(term);
+    }
+    return false;
+  };
+  const x = e.expr;
+  if (e.with.some((w) => term(w.value))) return true;
+  switch (x.type) {
+    case 'term':
+      return term(x.term);
+    case 'callexpr':
+      return !!DECLARED.get(x.call.name ?? '')?.relation || x.call.args.some(term);
+    case 'somein':
+      return (x.key !== undefined && term(x.key)) || term(x.value) || term(x.domain);
+    case 'every':
+      return term(x.domain);
+  }
+  return false;
 }
 
 function firstRulePath(n: RuleNode): string {
@@ -405,7 +518,8 @@ function foldTerm(t: Term): Term {
     case 'object': {
       const v = constValue(t);
       if (v !== undefined) return { type: 'const', value: v, loc: t.loc };
-      if (t.type === 'object') return { ...t, items: t.items.map(([k, x]) => [foldTerm(k), foldTerm(x)] as [Term, Term]) };
+      if (t.type === 'object')
+        return { ...t, items: t.items.map(([k, x]) => [foldTerm(k), foldTerm(x)] as [Term, Term]) };
       return { ...t, items: t.items.map(foldTerm) } as Term;
     }
     case 'ref':
@@ -427,7 +541,8 @@ export function foldBody(b: Body): Body {
     let nx = x;
     if (x.type === 'term') nx = { ...x, term: foldTerm(x.term) };
     else if (x.type === 'callexpr') nx = { ...x, call: { ...x.call, args: x.call.args.map(foldTerm) } };
-    else if (x.type === 'somein') nx = { ...x, key: x.key && foldTerm(x.key), value: foldTerm(x.value), domain: foldTerm(x.domain) };
+    else if (x.type === 'somein')
+      nx = { ...x, key: x.key && foldTerm(x.key), value: foldTerm(x.value), domain: foldTerm(x.domain) };
     else if (x.type === 'every') nx = { ...x, domain: foldTerm(x.domain), body: foldBody(x.body) };
     return { ...e, expr: nx, with: e.with.map((w) => ({ ...w, value: foldTerm(w.value) })) };
   });
@@ -436,6 +551,11 @@ export function foldBody(b: Body): Body {
 function foldRule(r: Rule): void {
   r.body = foldBody(r.body);
   const h = r.head;
-  r.head = { ...h, key: h.key && foldTerm(h.key), value: h.value && foldTerm(h.value), args: h.args?.map(foldTerm) };
+  r.head = {
+    ...h,
+    key: h.key && foldTerm(h.key),
+    value: h.value && foldTerm(h.value),
+    args: h.args?.map(foldTerm),
+  };
   if (r.keyPath) r.keyPath = r.keyPath.map(foldTerm);
 }

@@ -119,7 +119,11 @@ export class PreparedQuery {
   }
 
   /** Lower-level: solutions as Rego values. Return true from `each` to stop early. */
-  evalValues(input: unknown, opts: EvalOptions, each: (bindings: Map<string, Value>, exprs: Value[]) => boolean | void): void {
+  evalValues(
+    input: unknown,
+    opts: EvalOptions,
+    each: (bindings: Map<string, Value>, exprs: Value[]) => boolean | void,
+  ): void {
     const iv = input === undefined ? undefined : fromJSON(input);
     const ev = this.engine.evaluator(iv, opts);
     ev.evalQuery(this.query, (s) => each(s.bindings, s.expressions));

@@ -31,8 +31,17 @@ export class RegoError extends MoatError {
   /** The full source line the location points into, for the caret display. */
   readonly sourceLine?: string;
 
-  constructor(code: RegoErrorCode, message: string, loc?: Location, source?: string, opts: { hint?: string; cause?: unknown } = {}) {
-    super(code, message, { ...opts, details: loc ? { file: loc.file, row: loc.row, col: loc.col } : undefined });
+  constructor(
+    code: RegoErrorCode,
+    message: string,
+    loc?: Location,
+    source?: string,
+    opts: { hint?: string; cause?: unknown } = {},
+  ) {
+    super(code, message, {
+      ...opts,
+      details: loc ? { file: loc.file, row: loc.row, col: loc.col } : undefined,
+    });
     this.name = 'RegoError';
     this.code = code;
     if (loc) {
@@ -44,7 +53,9 @@ export class RegoError extends MoatError {
   /** `file:line:col: code: message`, then the source line and a caret under the column. */
   format(): string {
     const l = this.location;
-    const head = l ? `${l.file || '<query>'}:${l.row}:${l.col}: ${this.code}: ${this.message}` : `${this.code}: ${this.message}`;
+    const head = l
+      ? `${l.file || '<query>'}:${l.row}:${l.col}: ${this.code}: ${this.message}`
+      : `${this.code}: ${this.message}`;
     if (!l || this.sourceLine === undefined) return head;
     const line = this.sourceLine.replace(/\t/g, ' ');
     return `${head}\n\t${line}\n\t${' '.repeat(Math.max(0, l.col - 1))}^`;
@@ -55,9 +66,13 @@ export class RegoError extends MoatError {
 export class RegoErrors extends MoatError {
   readonly errors: RegoError[];
   constructor(errors: RegoError[]) {
-    super(errors[0]?.code ?? 'rego_compile_error', errors.length === 1 ? errors[0].message : `${errors.length} errors occurred`, {
-      details: { errors: errors.map((e) => e.toJSON()) },
-    });
+    super(
+      errors[0]?.code ?? 'rego_compile_error',
+      errors.length === 1 ? errors[0].message : `${errors.length} errors occurred`,
+      {
+        details: { errors: errors.map((e) => e.toJSON()) },
+      },
+    );
     this.name = 'RegoErrors';
     this.errors = errors;
   }

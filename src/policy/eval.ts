@@ -3,7 +3,7 @@
  * `k` that returns true to stop the search (used by `not`, `every`, and constant-valued rules).
  * Bindings live in per-rule frames indexed by the compiler's slots and are undone on return.
  */
-import type { Body, Call, Expr, Location, Rule, Term, Var } from './ast.js';
+import type { Body, Call, CallExpr, Expr, Location, Rule, Term, Var } from './ast.js';
 import { DECLARED, IMPLS, RELATIONS } from './builtins/registry.js';
 import type { BuiltinContext } from './builtins/types.js';
 import type { CompiledQuery, Compiler, RuleNode } from './compiler.js';
@@ -70,7 +70,11 @@ export class Evaluator implements BuiltinContext {
     this.print(msg);
   }
 
-  private error(code: 'eval_conflict_error' | 'eval_type_error' | 'eval_builtin_error' | 'rego_type_error', msg: string, loc?: Location): RegoError {
+  private error(
+    code: 'eval_conflict_error' | 'eval_type_error' | 'eval_builtin_error' | 'rego_type_error',
+    msg: string,
+    loc?: Location,
+  ): RegoError {
     return new RegoError(code, msg, loc, loc ? this.sources.get(loc.file) : undefined);
   }
 
@@ -92,12 +96,9 @@ export class Evaluator implements BuiltinContext {
         return onSolution({ bindings, expressions }) === true;
       }
       const e = q.body[i];
-      if (e.expr.type === 'term' && !e.negated && !e.with.length) {
-        const t = e.expr.term;
-        // Like OPA's query capture: a ref or call that evaluates to false is a result (value false),
-        // only the literal `false` is undefined.
-        return this.evalTerm(t, f, (v) => {
-          if (v === false && t.type === 'scalar') return false;
+      if (q.capture[i]) {
+        return this.evalExprValue(e, f, (v) => {
+          if (v === false && q.checkCapture) return false;
           values[i] = v;
           return step(i + 1);
         });
@@ -106,6 +107,21 @@ export class Evaluator implements BuiltinContext {
       return this.evalExpr(e, f, () => step(i + 1));
     };
     step(0);
+  }
+
+  /** The value of a term expression or of a call written without its output argument. */
+  private evalExprValue(e: Expr, f: Frame, k: VK): boolean {
+    const x = e.expr;
+    const value = (vk: VK): boolean =>
+      x.type === 'term' ? this.evalTerm(x.term, f, vk) : this.evalCall((x as CallExpr).call, f, vk);
+    if (!e.with.length) return value(k);
+    let got: Value = null;
+    return this.evalWith(
+      e,
+      f,
+      () => k(got),
+      (k2) => value((v) => ((got = v), k2())),
+    );
   }
 
   // ------------------------------------------------------------------ bodies and expressions
@@ -134,13 +150,21 @@ export class Evaluator implements BuiltinContext {
       case 'callexpr':
         return this.evalCallExpr(x.call, f, k);
       case 'somein':
-        return this.evalTerm(x.domain, f, (coll) => this.iterate(coll, (kk, vv) => (x.key ? this.unifyValue(x.key, kk, f, () => this.unifyValue(x.value, vv, f, k)) : this.unifyValue(x.value, vv, f, k))));
+        return this.evalTerm(x.domain, f, (coll) =>
+          this.iterate(coll, (kk, vv) =>
+            x.key
+              ? this.unifyValue(x.key, kk, f, () => this.unifyValue(x.value, vv, f, k))
+              : this.unifyValue(x.value, vv, f, k),
+          ),
+        );
       case 'every':
         return this.evalTerm(x.domain, f, (coll) => {
           let ok = true;
           this.iterate(coll, (kk, vv) => {
             const body = (): boolean => this.evalBody(x.body, 0, f, () => true);
-            const sat = x.key ? this.unifyValue(x.key, kk, f, () => this.unifyValue(x.value, vv, f, body)) : this.unifyValue(x.value, vv, f, body);
+            const sat = x.key
+              ? this.unifyValue(x.key, kk, f, () => this.unifyValue(x.value, vv, f, body))
+              : this.unifyValue(x.value, vv, f, body);
             if (!sat) {
               ok = false;
               return true;
@@ -168,7 +192,12 @@ export class Evaluator implements BuiltinContext {
 
   // ------------------------------------------------------------------ with
 
-  private evalWith(e: Expr, f: Frame, k: K): boolean {
+  private evalWith(
+    e: Expr,
+    f: Frame,
+    k: K,
+    inner: (k: K) => boolean = (k2) => this.evalExprInner(e, f, k2),
+  ): boolean {
     // Evaluate the replacement values first (each must be defined).
     const vals: (Value | Mock)[] = [];
     for (const w of e.with) {
@@ -214,7 +243,8 @@ export class Evaluator implements BuiltinContext {
         data = new Map(data ?? []);
         const key = path.map((p) => String(p)).join('\u0000');
         // a new override replaces any deeper one
-        for (const k2 of [...data.keys()]) if (k2 === key || k2.startsWith(key + '\u0000') || key === '') data.delete(k2);
+        for (const k2 of [...data.keys()])
+          if (k2 === key || k2.startsWith(key + '\u0000') || key === '') data.delete(k2);
         data.set(key, v as Value);
       }
     });
@@ -231,21 +261,21 @@ export class Evaluator implements BuiltinContext {
       this.vcache = savedCache;
     };
     apply();
-    const inner = this.vcache;
+    const innerCache = this.vcache;
     try {
       const run = (): boolean => {
         if (e.negated) {
           let found = false;
-          this.evalExprInner(e, f, () => (found = true));
+          inner(() => (found = true));
           return found;
         }
-        return this.evalExprInner(e, f, () => {
+        return inner(() => {
           restore();
           try {
             return k();
           } finally {
             apply();
-            this.vcache = inner;
+            this.vcache = innerCache;
           }
         });
       };
@@ -305,7 +335,8 @@ export class Evaluator implements BuiltinContext {
           this.evalTerm(t.key, f, (kv) =>
             this.evalTerm(t.value, f, (vv) => {
               const prev = out.get(kv);
-              if (prev !== undefined && !equal(prev, vv)) throw this.error('eval_conflict_error', 'object keys must be unique', t.loc);
+              if (prev !== undefined && !equal(prev, vv))
+                throw this.error('eval_conflict_error', 'object keys must be unique', t.loc);
               out.set(kv, vv);
               return false;
             }),
@@ -316,7 +347,13 @@ export class Evaluator implements BuiltinContext {
     }
   }
 
-  private evalItems(items: Term[], i: number, f: Frame, acc: Value[], k: (items: Value[]) => boolean): boolean {
+  private evalItems(
+    items: Term[],
+    i: number,
+    f: Frame,
+    acc: Value[],
+    k: (items: Value[]) => boolean,
+  ): boolean {
     // Fast path: items that produce exactly one value need no continuation nesting.
     while (i < items.length) {
       const t = items[i];
@@ -344,7 +381,8 @@ export class Evaluator implements BuiltinContext {
     const head = terms[0];
     if (head.type === 'var') {
       if (head.slot < 0) {
-        if (head.name === 'input') return this.input === undefined ? false : this.walk(this.input, terms, 1, f, k);
+        if (head.name === 'input')
+          return this.input === undefined ? false : this.walk(this.input, terms, 1, f, k);
         if (head.name === 'data') return this.evalData(this.compiler.root, this.data, [], terms, 1, f, k);
         throw this.error('eval_type_error', `unknown global ${head.name}`, head.loc);
       }
@@ -378,7 +416,9 @@ export class Evaluator implements BuiltinContext {
     }
     if (this.unbound(key, f)) {
       if (v === null || typeof v !== 'object') return false;
-      return this.iterate(v, (kk, vv) => this.unifyValue(key, kk, f, () => this.walk(vv, terms, i + 1, f, k)));
+      return this.iterate(v, (kk, vv) =>
+        this.unifyValue(key, kk, f, () => this.walk(vv, terms, i + 1, f, k)),
+      );
     }
     return this.evalTerm(key, f, (kv) => {
       const c = lookup(v, kv);
@@ -392,7 +432,15 @@ export class Evaluator implements BuiltinContext {
     return o.has(key) ? o.get(key) : NOT_CACHED;
   }
 
-  private evalData(node: RuleNode | undefined, base: Value | undefined, path: string[], terms: Term[], i: number, f: Frame, k: VK): boolean {
+  private evalData(
+    node: RuleNode | undefined,
+    base: Value | undefined,
+    path: string[],
+    terms: Term[],
+    i: number,
+    f: Frame,
+    k: VK,
+  ): boolean {
     if (this.dataOverrides) {
       const o = this.overrideAt(path);
       if (o !== NOT_CACHED) return this.walk(o as Value, terms, i, f, k);
@@ -401,7 +449,8 @@ export class Evaluator implements BuiltinContext {
         return patched === undefined ? false : this.walk(patched, terms, i, f, k);
       }
     }
-    if (!node || (!node.virtual && !this.dataOverrides)) return base === undefined ? false : this.walk(base, terms, i, f, k);
+    if (!node || (!node.virtual && !this.dataOverrides))
+      return base === undefined ? false : this.walk(base, terms, i, f, k);
     if (node.kind !== undefined || i === terms.length) {
       const v = this.nodeValue(node, base, path);
       return v === undefined ? false : this.walk(v, terms, i, f, k);
@@ -433,9 +482,10 @@ export class Evaluator implements BuiltinContext {
     let v: Value | undefined;
     if (node.kind === 'function') {
       const all = [...node.rules, ...(node.defaultRule ? [node.defaultRule] : [])];
-      v = all.every((r) => r.head.args!.length === 0) ? this.callFunction('data.' + node.path.join('.'), [], all[0].loc) : undefined;
-    }
-    else if (node.kind !== undefined) {
+      v = all.every((r) => r.head.args!.length === 0)
+        ? this.callFunction('data.' + node.path.join('.'), [], all[0].loc)
+        : undefined;
+    } else if (node.kind !== undefined) {
       v = this.ruleValue(node);
       if (node.children.size && (v === undefined || v instanceof RObject)) {
         const o = v instanceof RObject ? v.clone() : new RObject();
@@ -454,7 +504,10 @@ export class Evaluator implements BuiltinContext {
       const o = base instanceof RObject ? base.clone() : new RObject();
       for (const [name, c] of node.children) {
         if (!c.virtual) continue;
-        const cv = this.nodeValueOrOverride(c, base instanceof RObject ? base.get(name) : undefined, [...path, name]);
+        const cv = this.nodeValueOrOverride(c, base instanceof RObject ? base.get(name) : undefined, [
+          ...path,
+          name,
+        ]);
         if (cv !== undefined) o.set(name, cv);
       }
       if (this.dataOverrides) applyOverrides(o, path, this.dataOverrides);
@@ -494,12 +547,18 @@ export class Evaluator implements BuiltinContext {
         for (const r of node.rules) {
           const v = this.evalRuleChain(r, 'complete rules must not produce multiple outputs');
           if (v === undefined) continue;
-          if (result !== undefined && !equal(result, v.value)) throw this.error('eval_conflict_error', 'complete rules must not produce multiple outputs', v.rule.loc);
+          if (result !== undefined && !equal(result, v.value))
+            throw this.error(
+              'eval_conflict_error',
+              'complete rules must not produce multiple outputs',
+              v.rule.loc,
+            );
           result = v.value;
           resultRule = v.rule;
         }
         void resultRule;
-        if (result === undefined && node.defaultRule) result = this.firstValue(node.defaultRule.head.value!, []);
+        if (result === undefined && node.defaultRule)
+          result = this.firstValue(node.defaultRule.head.value!, []);
         return result;
       }
       case 'set': {
@@ -519,7 +578,9 @@ export class Evaluator implements BuiltinContext {
           this.evalBody(r.body, 0, f, () =>
             this.evalItems(kp, 0, f, [], (keys) =>
               this.evalTerm(val, f, (v) => {
-                insertPath(out, keys, v, () => this.error('eval_conflict_error', 'object keys must be unique', r.loc));
+                insertPath(out, keys, v, () =>
+                  this.error('eval_conflict_error', 'object keys must be unique', r.loc),
+                );
                 return false;
               }),
             ),
@@ -532,7 +593,11 @@ export class Evaluator implements BuiltinContext {
   }
 
   /** Evaluates a complete rule (or function clause) with its else chain; returns its single value. */
-  private evalRuleChain(r: Rule, conflictMsg: string, args?: Value[]): { value: Value; rule: Rule } | undefined {
+  private evalRuleChain(
+    r: Rule,
+    conflictMsg: string,
+    args?: Value[],
+  ): { value: Value; rule: Rule } | undefined {
     for (let x: Rule | undefined = r; x; x = x.else) {
       const f: Frame = new Array(x.nslots);
       let value: Value | undefined;
@@ -541,7 +606,8 @@ export class Evaluator implements BuiltinContext {
       const run = (): boolean =>
         this.evalBody(x!.body, 0, f, () =>
           this.evalTerm(vt, f, (v) => {
-            if (value !== undefined && !equal(value, v)) throw this.error('eval_conflict_error', conflictMsg, x!.loc);
+            if (value !== undefined && !equal(value, v))
+              throw this.error('eval_conflict_error', conflictMsg, x!.loc);
             value = v;
             return constant;
           }),
@@ -573,7 +639,12 @@ export class Evaluator implements BuiltinContext {
     for (const r of node.rules) {
       const v = this.evalRuleChain(r, 'functions must not produce multiple outputs for same inputs', args);
       if (v === undefined) continue;
-      if (result !== undefined && !equal(result, v.value)) throw this.error('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', v.rule.loc);
+      if (result !== undefined && !equal(result, v.value))
+        throw this.error(
+          'eval_conflict_error',
+          'functions must not produce multiple outputs for same inputs',
+          v.rule.loc,
+        );
       result = v.value;
     }
     if (result === undefined && node.defaultRule) result = this.firstValue(node.defaultRule.head.value!, []);
@@ -588,9 +659,13 @@ export class Evaluator implements BuiltinContext {
     const arity = this.arity(name, c);
     if (c.args.length === arity + 1) {
       const out = c.args[arity];
-      return this.evalArgs(c.args, 0, arity, f, [], (vals) => this.invoke(name, c, vals, (r) => this.unifyValue(out, r, f, k)));
+      return this.evalArgs(c.args, 0, arity, f, [], (vals) =>
+        this.invoke(name, c, vals, (r) => this.unifyValue(out, r, f, k)),
+      );
     }
-    return this.evalArgs(c.args, 0, c.args.length, f, [], (vals) => this.invoke(name, c, vals, (r) => (r === false ? false : k())));
+    return this.evalArgs(c.args, 0, c.args.length, f, [], (vals) =>
+      this.invoke(name, c, vals, (r) => (r === false ? false : k())),
+    );
   }
 
   private evalCall(c: Call, f: Frame, k: VK): boolean {
@@ -614,7 +689,14 @@ export class Evaluator implements BuiltinContext {
     return d?.args ? d.args.length : c.args.length;
   }
 
-  private evalArgs(args: Term[], i: number, n: number, f: Frame, acc: Value[], k: (vals: Value[]) => boolean): boolean {
+  private evalArgs(
+    args: Term[],
+    i: number,
+    n: number,
+    f: Frame,
+    acc: Value[],
+    k: (vals: Value[]) => boolean,
+  ): boolean {
     while (i < n) {
       const t = args[i];
       if (t.type === 'scalar' || t.type === 'const') acc.push(t.value);
@@ -631,7 +713,9 @@ export class Evaluator implements BuiltinContext {
         const rest = args.slice(0, n);
         return this.evalTerm(rest[j], f, (v) => {
           const vals = [...acc];
-          const again = rest.map((a, idx) => (idx === j ? ({ type: 'const', value: v, loc: a.loc } as Term) : a));
+          const again = rest.map((a, idx) =>
+            idx === j ? ({ type: 'const', value: v, loc: a.loc } as Term) : a,
+          );
           return this.evalArgs(again, i, n, f, vals, k);
         });
       }
@@ -705,7 +789,8 @@ export class Evaluator implements BuiltinContext {
   private builtinFailed(name: string, e: unknown, loc: Location): boolean {
     if (e instanceof RegoError) throw e;
     if (e instanceof BuiltinError) {
-      if (this.strict) throw this.error(e.kind === 'type' ? 'eval_type_error' : 'eval_builtin_error', e.message, loc);
+      if (this.strict)
+        throw this.error(e.kind === 'type' ? 'eval_type_error' : 'eval_builtin_error', e.message, loc);
       return false;
     }
     if (this.strict) throw this.error('eval_builtin_error', `${name}: ${(e as Error).message}`, loc);
@@ -740,7 +825,8 @@ export class Evaluator implements BuiltinContext {
       }
       return this.unifyPairs(as, bs, 0, f, k);
     }
-    if (a.type === 'var' && b.type === 'var') throw this.error('eval_type_error', `cannot unify unbound vars ${a.name} and ${b.name}`, a.loc);
+    if (a.type === 'var' && b.type === 'var')
+      throw this.error('eval_type_error', `cannot unify unbound vars ${a.name} and ${b.name}`, a.loc);
     return false;
   }
 
@@ -811,7 +897,14 @@ const FN_NODES = new WeakMap<Compiler, Map<string, RuleNode>>();
 const TRUE_TERM: Term = { type: 'scalar', value: true, loc: { file: '', row: 0, col: 0, start: 0, end: 0 } };
 
 function isMock(v: unknown): v is Mock {
-  return typeof v === 'object' && v !== null && !(v instanceof RObject) && !(v instanceof RSet) && !Array.isArray(v) && 'fn' in v;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof RObject) &&
+    !(v instanceof RSet) &&
+    !Array.isArray(v) &&
+    'fn' in v
+  );
 }
 
 export function lookup(v: Value, key: Value): Value | undefined {

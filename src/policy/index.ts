@@ -1,6 +1,13 @@
 /** The policy engine's public face. */
 export { PolicyEngine, PreparedQuery } from './engine.js';
-export type { EngineOptions, EvalOptions, ModuleSource, Result, ResultSet, ExpressionResult } from './engine.js';
+export type {
+  EngineOptions,
+  EvalOptions,
+  ModuleSource,
+  Result,
+  ResultSet,
+  ExpressionResult,
+} from './engine.js';
 export { RegoError, RegoErrors, type RegoErrorCode } from './errors.js';
 export { parseModule, parseQuery } from './parser.js';
 export { Compiler } from './compiler.js';

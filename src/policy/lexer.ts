@@ -15,7 +15,33 @@ export interface Token {
   nl: boolean;
 }
 
-const OPS = [':=', '==', '!=', '<=', '>=', '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '[', ']', '{', '}', '(', ')', '.', ',', ';', ':'];
+const OPS = [
+  ':=',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '&',
+  '|',
+  '[',
+  ']',
+  '{',
+  '}',
+  '(',
+  ')',
+  '.',
+  ',',
+  ';',
+  ':',
+];
 
 function isIdentStart(c: string): boolean {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
@@ -33,8 +59,15 @@ export function tokenize(text: string, file: string): Token[] {
   let row = 1;
   let lineStart = 0;
   const n = text.length;
-  const loc = (start: number, end: number, r = row, ls = lineStart): Location => ({ file, row: r, col: start - ls + 1, start, end });
-  const err = (msg: string, at: number): RegoError => new RegoError('rego_parse_error', msg, loc(at, at + 1), text);
+  const loc = (start: number, end: number, r = row, ls = lineStart): Location => ({
+    file,
+    row: r,
+    col: start - ls + 1,
+    start,
+    end,
+  });
+  const err = (msg: string, at: number): RegoError =>
+    new RegoError('rego_parse_error', msg, loc(at, at + 1), text);
   let ws = false;
   let nl = false;
   while (i < n) {

@@ -17,7 +17,9 @@ const SKIP = new Set(['node_modules', '.git']);
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     if (e.name.startsWith('.') || SKIP.has(e.name)) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await walk(p)));
@@ -27,7 +29,10 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 function ioError(msg: string, cause?: unknown): RegoError {
-  return new RegoError('POLICY_IO_ERROR', msg, undefined, undefined, { cause, hint: 'check the path given with -d / -i' });
+  return new RegoError('POLICY_IO_ERROR', msg, undefined, undefined, {
+    cause,
+    hint: 'check the path given with -d / -i',
+  });
 }
 
 export async function parseDataFile(file: string): Promise<unknown> {
@@ -40,7 +45,10 @@ export async function parseDataFile(file: string): Promise<unknown> {
   try {
     return extname(file) === '.json' ? JSON.parse(text) : yaml.load(text, { schema: yaml.JSON_SCHEMA });
   } catch (e) {
-    throw ioError(`${file}: invalid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`, e);
+    throw ioError(
+      `${file}: invalid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`,
+      e,
+    );
   }
 }
 
@@ -49,7 +57,8 @@ function merge(into: Record<string, unknown>, path: string[], value: unknown, fi
   for (const p of path) {
     const next = cur[p];
     if (next === undefined) cur[p] = {};
-    else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw ioError(`${file}: data conflicts with a value at ${path.join('.')}`);
+    else if (typeof next !== 'object' || next === null || Array.isArray(next))
+      throw ioError(`${file}: data conflicts with a value at ${path.join('.')}`);
     cur = cur[p] as Record<string, unknown>;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -58,7 +67,15 @@ function merge(into: Record<string, unknown>, path: string[], value: unknown, fi
   }
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const prev = cur[k];
-    if (prev !== undefined && typeof prev === 'object' && prev !== null && typeof v === 'object' && v !== null && !Array.isArray(v)) merge(cur, [k], v, file);
+    if (
+      prev !== undefined &&
+      typeof prev === 'object' &&
+      prev !== null &&
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v)
+    )
+      merge(cur, [k], v, file);
     else cur[k] = v;
   }
 }

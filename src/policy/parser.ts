@@ -84,12 +84,33 @@ export class Parser {
     throw new RegoError('rego_parse_error', msg, t.loc, this.text);
   }
   private expectOp(s: string): Token {
-    if (!this.isOp(s)) this.fail(this.tok.kind === 'eof' ? `unexpected eof token: expected ${s}` : `unexpected ${this.describe()} token: expected ${s}`);
+    if (!this.isOp(s))
+      this.fail(
+        this.tok.kind === 'eof'
+          ? `unexpected eof token: expected ${s}`
+          : `unexpected ${this.describe()} token: expected ${s}`,
+      );
     return this.next();
   }
   private describe(t = this.tok): string {
     if (t.kind === 'eof') return 'eof';
-    if (t.kind === 'ident') return ['if', 'else', 'contains', 'in', 'some', 'every', 'not', 'with', 'as', 'default', 'import', 'package'].includes(t.text) ? `${t.text} keyword` : 'ident';
+    if (t.kind === 'ident')
+      return [
+        'if',
+        'else',
+        'contains',
+        'in',
+        'some',
+        'every',
+        'not',
+        'with',
+        'as',
+        'default',
+        'import',
+        'package',
+      ].includes(t.text)
+        ? `${t.text} keyword`
+        : 'ident';
     if (t.kind === 'op') return t.text;
     return t.kind;
   }
@@ -115,9 +136,19 @@ export class Parser {
       else this.fail('package path must be a ref of strings', this.toks[this.pos - 1]);
     }
     if (path[0] === 'data') path.shift();
-    const module: Module = { source, package: { path, loc: this.span(pkgTok.loc, pref.loc) }, imports: [], rules: [], regoVersion: this.regoVersion };
+    const module: Module = {
+      source,
+      package: { path, loc: this.span(pkgTok.loc, pref.loc) },
+      imports: [],
+      rules: [],
+      regoVersion: this.regoVersion,
+    };
     while (this.isIdent('import')) module.imports.push(this.parseImport());
-    if (module.imports.some((i) => i.path.terms.length === 2 && i.path.terms[0].type === 'var' && i.path.terms[0].name === 'rego')) {
+    if (
+      module.imports.some(
+        (i) => i.path.terms.length === 2 && i.path.terms[0].type === 'var' && i.path.terms[0].name === 'rego',
+      )
+    ) {
       // `import rego.v1` in a v0 module switches on v1 syntax.
       (this as { regoVersion: 0 | 1 }).regoVersion = 1;
       module.regoVersion = 1;
@@ -135,7 +166,13 @@ export class Parser {
     const path = this.parseRefOnly();
     const head = path.terms[0];
     if (head.type !== 'var' || !['data', 'input', 'future', 'rego'].includes(head.name)) {
-      throw new RegoError('rego_parse_error', 'unexpected import path, must begin with one of: {data, future, input, rego}, got: ' + this.text.slice(path.loc.start, path.loc.end), path.loc, this.text);
+      throw new RegoError(
+        'rego_parse_error',
+        'unexpected import path, must begin with one of: {data, future, input, rego}, got: ' +
+          this.text.slice(path.loc.start, path.loc.end),
+        path.loc,
+        this.text,
+      );
     }
     let alias: string | undefined;
     if (this.isIdent('as')) {
@@ -209,7 +246,13 @@ export class Parser {
     }
     // v0 `p[x] { }` is a partial set; in v1 it is `p[x] = true`.
     const last = head.ref[head.ref.length - 1];
-    if (!head.value && !head.contains && !head.args && head.ref.length > 1 && (bracketed || !(last.type === 'scalar' && typeof last.value === 'string'))) {
+    if (
+      !head.value &&
+      !head.contains &&
+      !head.args &&
+      head.ref.length > 1 &&
+      (bracketed || !(last.type === 'scalar' && typeof last.value === 'string'))
+    ) {
       if (this.regoVersion === 0 && !this.isIdent('if')) {
         head.key = last;
         head.ref = head.ref.slice(0, -1);
@@ -295,7 +338,8 @@ export class Parser {
       body.push(this.parseLiteral(body.length));
       if (close ? this.isOp(close) : this.atEof()) break;
       if (this.isOp(';')) continue;
-      if (!this.tok.nl) this.fail(`unexpected ${this.describe()} token: expected \\n or ; or ${close ?? 'eof'}`);
+      if (!this.tok.nl)
+        this.fail(`unexpected ${this.describe()} token: expected \\n or ; or ${close ?? 'eof'}`);
     }
     return body;
   }
@@ -312,12 +356,18 @@ export class Parser {
     const start = this.tok.loc;
     let negated = false;
     let expr: ExprBody;
-    if (this.isIdent('some') && !(this.peek().kind === 'op' && ['=', ':=', '.', '[', '('].includes(this.peek().text) && !this.peek().ws)) {
+    if (
+      this.isIdent('some') &&
+      !(this.peek().kind === 'op' && ['=', ':=', '.', '[', '('].includes(this.peek().text) && !this.peek().ws)
+    ) {
       expr = this.parseSome();
     } else if (this.isIdent('every') && this.peek().kind === 'ident') {
       expr = this.parseEvery();
     } else {
-      if (this.isIdent('not') && !(this.peek().kind === 'op' && [':=', '=', '.', '['].includes(this.peek().text) && !this.peek().ws)) {
+      if (
+        this.isIdent('not') &&
+        !(this.peek().kind === 'op' && [':=', '=', '.', '['].includes(this.peek().text) && !this.peek().ws)
+      ) {
         this.next();
         negated = true;
       }
@@ -347,7 +397,9 @@ export class Parser {
       const domain = this.parseTermLevel(1);
       if (terms.length > 2) this.fail('unexpected , token: expected `some x in xs` or `some k, v in xs`');
       const loc = this.span(start, this.prevLoc());
-      return terms.length === 2 ? { type: 'somein', key: terms[0], value: terms[1], domain, loc } : { type: 'somein', value: terms[0], domain, loc };
+      return terms.length === 2
+        ? { type: 'somein', key: terms[0], value: terms[1], domain, loc }
+        : { type: 'somein', value: terms[0], domain, loc };
     }
     const vars: Var[] = [];
     for (const t of terms) {
@@ -388,7 +440,14 @@ export class Parser {
 
   private mkCall(name: string, args: Term[], loc: Location): Call {
     const parts = name.split('.');
-    const op: Ref = { type: 'ref', terms: [{ type: 'var', name: parts[0], slot: -1, loc }, ...parts.slice(1).map((p) => ({ type: 'scalar' as const, value: p, loc }))], loc };
+    const op: Ref = {
+      type: 'ref',
+      terms: [
+        { type: 'var', name: parts[0], slot: -1, loc },
+        ...parts.slice(1).map((p) => ({ type: 'scalar' as const, value: p, loc })),
+      ],
+      loc,
+    };
     return { type: 'call', op, args, loc };
   }
 
@@ -452,7 +511,8 @@ export class Parser {
       term = { type: 'scalar', value: -Number(nt.text), loc: this.span(t.loc, nt.loc) };
     } else if (t.kind === 'ident') {
       this.next();
-      if (t.text === 'true' || t.text === 'false') term = { type: 'scalar', value: t.text === 'true', loc: t.loc };
+      if (t.text === 'true' || t.text === 'false')
+        term = { type: 'scalar', value: t.text === 'true', loc: t.loc };
       else if (t.text === 'null') term = { type: 'scalar', value: null, loc: t.loc };
       else if (t.text === 'set' && this.isOp('(') && !this.tok.ws && this.isOp(')', this.peek())) {
         this.next();
@@ -491,7 +551,10 @@ export class Parser {
         this.depth--;
         this.expectOp(']');
         term = this.extendRef(term, key);
-      } else if (this.isOp('(') && (term.type === 'var' || (term.type === 'ref' && term.terms[0].type === 'var'))) {
+      } else if (
+        this.isOp('(') &&
+        (term.type === 'var' || (term.type === 'ref' && term.terms[0].type === 'var'))
+      ) {
         this.next();
         this.depth++;
         const args: Term[] = [];
@@ -622,6 +685,7 @@ export function parseQuery(text: string, opts: ParseOptions = {}, file = ''): Bo
 export function parseTermText(text: string, file = ''): Term {
   const p = new Parser(text, file, {});
   const body = p.parseQuery();
-  if (body.length !== 1 || body[0].expr.type !== 'term') throw new RegoError('rego_parse_error', 'expected a single term', body[0]?.loc);
+  if (body.length !== 1 || body[0].expr.type !== 'term')
+    throw new RegoError('rego_parse_error', 'expected a single term', body[0]?.loc);
   return body[0].expr.term;
 }

@@ -46,7 +46,9 @@ export class Resolver {
       const head = imp.path.terms[0];
       if (head.type !== 'var' || head.name === 'future' || head.name === 'rego') continue;
       const last = imp.path.terms[imp.path.terms.length - 1];
-      const alias = imp.alias ?? (imp.path.terms.length === 1 ? head.name : last.type === 'scalar' ? String(last.value) : undefined);
+      const alias =
+        imp.alias ??
+        (imp.path.terms.length === 1 ? head.name : last.type === 'scalar' ? String(last.value) : undefined);
       if (alias) this.imports.set(alias, imp.path.terms);
     }
   }
@@ -71,7 +73,12 @@ export class Resolver {
     const declared = new Set<string>();
     const h = rule.head;
     if (h.args) for (const a of h.args) this.collectNames(a, (v) => declared.add(v.name));
-    this.prepareLevel(level, rule.body, declared, [h.args ?? [], h.ref.slice(1), h.key ? [h.key] : [], h.value ? [h.value] : []].flat());
+    this.prepareLevel(
+      level,
+      rule.body,
+      declared,
+      [h.args ?? [], h.ref.slice(1), h.key ? [h.key] : [], h.value ? [h.value] : []].flat(),
+    );
     if (h.args) h.args = h.args.map((t) => this.term(t, level));
     h.ref = [h.ref[0], ...h.ref.slice(1).map((t) => this.term(t, level))];
     if (h.key) h.key = this.term(h.key, level);
@@ -162,7 +169,12 @@ export class Resolver {
       if (x.type === 'somedecl') x.vars.forEach((v) => mark(v.name));
       else if (x.type === 'somein') {
         for (const t of [x.key, x.value]) if (t) this.collectNames(t, (v) => mark(v.name));
-      } else if (x.type === 'callexpr' && x.call.op.terms.length === 1 && (x.call.op.terms[0] as Var).name === 'assign') this.collectNames(x.call.args[0], (v) => mark(v.name));
+      } else if (
+        x.type === 'callexpr' &&
+        x.call.op.terms.length === 1 &&
+        (x.call.op.terms[0] as Var).name === 'assign'
+      )
+        this.collectNames(x.call.args[0], (v) => mark(v.name));
       else for (const t of this.exprTerms(x)) this.collectNames(t, (v) => usedBefore.add(v.name));
     });
     for (const e of body) {
@@ -170,7 +182,11 @@ export class Resolver {
       if (x.type === 'somedecl') for (const v of x.vars) declared.add(v.name);
       else if (x.type === 'somein') {
         for (const t of [x.key, x.value]) if (t) this.collectNames(t, (v) => declared.add(v.name));
-      } else if (x.type === 'callexpr' && x.call.op.terms.length === 1 && (x.call.op.terms[0] as Var).name === 'assign') {
+      } else if (
+        x.type === 'callexpr' &&
+        x.call.op.terms.length === 1 &&
+        (x.call.op.terms[0] as Var).name === 'assign'
+      ) {
         const lhs = x.call.args[0];
         this.collectNames(x.call.args[1], (v) => used.add(v.name));
         if (lhs.type !== 'var' && lhs.type !== 'array' && lhs.type !== 'object') {
@@ -178,7 +194,12 @@ export class Resolver {
         }
         this.collectNames(lhs, (v) => {
           if (v.name === '_') return;
-          if (assigned.has(v.name) || (declared.has(v.name) && !assigned.has(v.name) && body.some((b) => b.expr.type === 'somedecl' && b.expr.vars.some((s) => s.name === v.name)))) {
+          if (
+            assigned.has(v.name) ||
+            (declared.has(v.name) &&
+              !assigned.has(v.name) &&
+              body.some((b) => b.expr.type === 'somedecl' && b.expr.vars.some((s) => s.name === v.name)))
+          ) {
             this.err('rego_compile_error', `var ${v.name} assigned above`, v.loc);
           } else if (used.has(v.name)) {
             this.err('rego_compile_error', `var ${v.name} referenced above`, v.loc);
@@ -191,7 +212,8 @@ export class Resolver {
       for (const t of this.exprTerms(x)) this.collectNames(t, (v) => used.add(v.name));
       for (const w of e.with) {
         const v = w.value;
-        const ref: Ref | undefined = v.type === 'var' ? { type: 'ref', terms: [v], loc: v.loc } : v.type === 'ref' ? v : undefined;
+        const ref: Ref | undefined =
+          v.type === 'var' ? { type: 'ref', terms: [v], loc: v.loc } : v.type === 'ref' ? v : undefined;
         const path = ref && this.opPath(ref);
         if (path && !declared.has(path[0]) && this.resolveFunction(path) && !this.isGlobal(path[0])) continue;
         this.collectNames(w.value, (x) => used.add(x.name));
@@ -230,9 +252,14 @@ export class Resolver {
   private globalRef(v: Var): Term[] {
     if (v.name === 'input' || v.name === 'data') return [{ ...v, slot: -1 }];
     const imp = this.imports.get(v.name);
-    if (imp) return imp.map((t, i) => (i === 0 ? { ...(t as Var), slot: -1, loc: v.loc } : { ...t, loc: v.loc }));
+    if (imp)
+      return imp.map((t, i) => (i === 0 ? { ...(t as Var), slot: -1, loc: v.loc } : { ...t, loc: v.loc }));
     const loc = v.loc;
-    return [{ type: 'var', name: 'data', slot: -1, loc }, ...this.pkg.map((p) => ({ type: 'scalar' as const, value: p, loc })), { type: 'scalar', value: v.name, loc }];
+    return [
+      { type: 'var', name: 'data', slot: -1, loc },
+      ...this.pkg.map((p) => ({ type: 'scalar' as const, value: p, loc })),
+      { type: 'scalar', value: v.name, loc },
+    ];
   }
 
   // ------------------------------------------------------------------ rewriting
@@ -255,7 +282,12 @@ export class Resolver {
       case 'callexpr':
         return { ...x, call: this.call(x.call, level) };
       case 'somein':
-        return { ...x, key: x.key && this.term(x.key, level), value: this.term(x.value, level), domain: this.term(x.domain, level) };
+        return {
+          ...x,
+          key: x.key && this.term(x.key, level),
+          value: this.term(x.value, level),
+          domain: this.term(x.domain, level),
+        };
       case 'every': {
         const child: Level = { locals: new Map(), parent: level };
         const declared = new Set<string>();
@@ -303,7 +335,10 @@ export class Resolver {
       case 'set':
         return { ...t, items: t.items.map((x) => this.term(x, level)) };
       case 'object':
-        return { ...t, items: t.items.map(([k, v]) => [this.term(k, level), this.term(v, level)] as [Term, Term]) };
+        return {
+          ...t,
+          items: t.items.map(([k, v]) => [this.term(k, level), this.term(v, level)] as [Term, Term]),
+        };
       case 'call':
         return this.call(t, level);
       case 'arraycomp':
@@ -371,11 +406,16 @@ export class Resolver {
     } else if (!name.startsWith('data.') && name !== 'eq' && name !== 'assign') {
       const d = DECLARED.get(name)!;
       if (d.args && args.length !== d.args.length && args.length !== d.args.length + 1) {
-        this.err('rego_type_error', `${name}: arity mismatch\n\thave: (${args.map(() => 'any').join(', ')})\n\twant: (${d.args.join(', ')})`, c.loc);
+        this.err(
+          'rego_type_error',
+          `${name}: arity mismatch\n\thave: (${args.map(() => 'any').join(', ')})\n\twant: (${d.args.join(', ')})`,
+          c.loc,
+        );
       }
     } else if (name.startsWith('data.')) {
       const ar = this.env.functions.get(name.slice(5))!;
-      if (args.length !== ar && args.length !== ar + 1) this.err('rego_type_error', `${name}: arity mismatch`, c.loc);
+      if (args.length !== ar && args.length !== ar + 1)
+        this.err('rego_type_error', `${name}: arity mismatch`, c.loc);
     }
     return { ...c, args, name };
   }
@@ -386,7 +426,8 @@ export class Resolver {
     if (t0.type === 'var' && t0.name.startsWith('$fn:')) {
       // `with f as g`: a function replacement when the value names a function
       const v = w.value;
-      const ref: Ref | undefined = v.type === 'var' ? { type: 'ref', terms: [v], loc: v.loc } : v.type === 'ref' ? v : undefined;
+      const ref: Ref | undefined =
+        v.type === 'var' ? { type: 'ref', terms: [v], loc: v.loc } : v.type === 'ref' ? v : undefined;
       const path = ref && this.opPath(ref);
       if (path && this.lookupLocal(level, path[0]) === undefined) {
         const fn = this.resolveFunction(path);
@@ -404,8 +445,13 @@ export class Resolver {
       const fn = this.resolveFunction(path);
       if (fn) return { ...target, terms: [{ ...head, name: '$fn:' + fn }] };
     }
-    if (this.imports.has(head.name) || this.names.has(head.name)) return { ...target, terms: [...this.globalRef(head), ...target.terms.slice(1)] };
-    this.err('rego_compile_error', `with keyword target must reference existing input, data, or a function`, target.loc);
+    if (this.imports.has(head.name) || this.names.has(head.name))
+      return { ...target, terms: [...this.globalRef(head), ...target.terms.slice(1)] };
+    this.err(
+      'rego_compile_error',
+      `with keyword target must reference existing input, data, or a function`,
+      target.loc,
+    );
     return target;
   }
 }

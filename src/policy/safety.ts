@@ -82,12 +82,14 @@ export class Safety {
       return s;
     }
     const pairs: [Term, Term][] = [];
-    if (a.type === 'array' && b.type === 'array' && a.items.length === b.items.length) a.items.forEach((x, i) => pairs.push([x, b.items[i]]));
-    else if (a.type === 'object' && b.type === 'object' && a.items.length === b.items.length) a.items.forEach(([, v], i) => pairs.push([v, b.items[i][1]]));
+    if (a.type === 'array' && b.type === 'array' && a.items.length === b.items.length)
+      a.items.forEach((x, i) => pairs.push([x, b.items[i]]));
+    else if (a.type === 'object' && b.type === 'object' && a.items.length === b.items.length)
+      a.items.forEach(([, v], i) => pairs.push([v, b.items[i][1]]));
     else return null;
     let cur = s;
     const done = new Set<number>();
-    for (let progress = true; progress && done.size < pairs.length; ) {
+    for (let progress = true; progress && done.size < pairs.length;) {
       progress = false;
       pairs.forEach(([x, y], i) => {
         if (done.has(i)) return;
@@ -119,7 +121,9 @@ export class Safety {
     if (e.negated) {
       if (x.type === 'term') this.analyze(x.term, 'need', acc);
       else if (x.type === 'callexpr') for (const a of x.call.args) this.analyze(a, 'unif', acc);
-      const all = [...acc.needs.values(), ...acc.unif.values(), ...acc.refOut.values()].filter((v) => !v.wildcard);
+      const all = [...acc.needs.values(), ...acc.unif.values(), ...acc.refOut.values()].filter(
+        (v) => !v.wildcard,
+      );
       out = all.every((v) => safe.has(v.slot)) ? safe : null;
       return { out, acc };
     }
@@ -188,7 +192,7 @@ export class Safety {
     let safe = new Set(initSafe);
     const pending = [...body];
     const ordered: Body = [];
-    for (let progress = true; progress && pending.length; ) {
+    for (let progress = true; progress && pending.length;) {
       progress = false;
       for (let i = 0; i < pending.length; i++) {
         const { out } = this.exprReady(pending[i], safe);
@@ -206,12 +210,21 @@ export class Safety {
       const reported = new Set<number>();
       for (const e of pending) {
         const { acc } = this.exprReady(e, safe);
-        const vars = [...acc.needs.values(), ...acc.unif.values(), ...acc.refOut.values()].sort((a, b) => a.loc.start - b.loc.start);
+        const vars = [...acc.needs.values(), ...acc.unif.values(), ...acc.refOut.values()].sort(
+          (a, b) => a.loc.start - b.loc.start,
+        );
         for (const v of vars) {
           if (safe.has(v.slot) || reported.has(v.slot)) continue;
           if (e.negated && v.wildcard) continue;
           reported.add(v.slot);
-          this.errors.push(new RegoError('rego_unsafe_var_error', `var ${v.wildcard ? '_' : v.name} is unsafe`, v.loc, this.source));
+          this.errors.push(
+            new RegoError(
+              'rego_unsafe_var_error',
+              `var ${v.wildcard ? '_' : v.name} is unsafe`,
+              v.loc,
+              this.source,
+            ),
+          );
         }
       }
     }
@@ -227,7 +240,14 @@ export class Safety {
       for (const v of [...acc.needs.values(), ...acc.unif.values()]) {
         if (safe.has(v.slot) || reported.has(v.slot) || acc.refOut.has(v.slot)) continue;
         reported.add(v.slot);
-        this.errors.push(new RegoError('rego_unsafe_var_error', `var ${v.wildcard ? '_' : v.name} is unsafe`, v.loc, this.source));
+        this.errors.push(
+          new RegoError(
+            'rego_unsafe_var_error',
+            `var ${v.wildcard ? '_' : v.name} is unsafe`,
+            v.loc,
+            this.source,
+          ),
+        );
       }
     }
   }

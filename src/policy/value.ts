@@ -27,7 +27,15 @@ function canonical(v: Value): string {
       return JSON.stringify(v);
   }
   if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
-  if (v instanceof RObject) return '{' + v.sortedEntries().map(([k, x]) => canonical(k) + ':' + canonical(x)).join(',') + '}';
+  if (v instanceof RObject)
+    return (
+      '{' +
+      v
+        .sortedEntries()
+        .map(([k, x]) => canonical(k) + ':' + canonical(x))
+        .join(',') +
+      '}'
+    );
   return '<' + (v as RSet).sorted().map(canonical).join(',') + '>';
 }
 
@@ -241,7 +249,15 @@ export function toRegoString(v: Value): string {
       return JSON.stringify(v);
   }
   if (Array.isArray(v)) return '[' + v.map(toRegoString).join(', ') + ']';
-  if (v instanceof RObject) return '{' + v.sortedEntries().map(([k, x]) => toRegoString(k) + ': ' + toRegoString(x)).join(', ') + '}';
+  if (v instanceof RObject)
+    return (
+      '{' +
+      v
+        .sortedEntries()
+        .map(([k, x]) => toRegoString(k) + ': ' + toRegoString(x))
+        .join(', ') +
+      '}'
+    );
   if (v.size === 0) return 'set()';
   return '{' + v.sorted().map(toRegoString).join(', ') + '}';
 }

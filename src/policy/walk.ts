@@ -83,7 +83,10 @@ export function mapTerm(t: Term, fn: (t: Term) => Term, bodyFn: (b: Body) => Bod
       out = { ...t, items: t.items.map((x) => mapTerm(x, fn, bodyFn)) };
       break;
     case 'object':
-      out = { ...t, items: t.items.map(([k, v]) => [mapTerm(k, fn, bodyFn), mapTerm(v, fn, bodyFn)] as [Term, Term]) };
+      out = {
+        ...t,
+        items: t.items.map(([k, v]) => [mapTerm(k, fn, bodyFn), mapTerm(v, fn, bodyFn)] as [Term, Term]),
+      };
       break;
     case 'call':
       out = { ...t, args: t.args.map((x) => mapTerm(x, fn, bodyFn)) };
@@ -93,7 +96,12 @@ export function mapTerm(t: Term, fn: (t: Term) => Term, bodyFn: (b: Body) => Bod
       out = { ...t, term: mapTerm(t.term, fn, bodyFn), body: bodyFn(t.body) };
       break;
     case 'objectcomp':
-      out = { ...t, key: mapTerm(t.key, fn, bodyFn), value: mapTerm(t.value, fn, bodyFn), body: bodyFn(t.body) };
+      out = {
+        ...t,
+        key: mapTerm(t.key, fn, bodyFn),
+        value: mapTerm(t.value, fn, bodyFn),
+        body: bodyFn(t.body),
+      };
       break;
     default:
       out = { ...t };

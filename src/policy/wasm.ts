@@ -20,7 +20,10 @@ type LoadPolicy = (wasm: BufferSource, memory?: number) => Promise<LoadedPolicy>
 const require = createRequire(import.meta.url);
 
 function wasmError(msg: string, cause?: unknown): RegoError {
-  return new RegoError('POLICY_WASM_ERROR', msg, undefined, undefined, { cause, hint: 'build the bundle with `opa build -t wasm -e <entrypoint> ...`' });
+  return new RegoError('POLICY_WASM_ERROR', msg, undefined, undefined, {
+    cause,
+    hint: 'build the bundle with `opa build -t wasm -e <entrypoint> ...`',
+  });
 }
 
 /** Extracts policy.wasm and data.json from a (gzipped) tar bundle. */
@@ -47,7 +50,8 @@ export async function readBundle(buf: Buffer): Promise<{ wasm: Buffer; data?: un
     ex.on('error', (e: Error) => reject(wasmError('bundle is not a valid tar archive', e)));
     ex.end(tarBuf);
   });
-  const wasm = files.get('policy.wasm') ?? [...files.entries()].find(([n]) => n.endsWith('/policy.wasm'))?.[1];
+  const wasm =
+    files.get('policy.wasm') ?? [...files.entries()].find(([n]) => n.endsWith('/policy.wasm'))?.[1];
   if (!wasm) throw wasmError('bundle has no policy.wasm (was it built with `-t wasm`?)');
   const dataBuf = files.get('data.json');
   let data: unknown;
@@ -104,6 +108,11 @@ export class WasmPolicy {
       throw wasmError(`unknown entrypoint ${entrypoint}; have: ${this.entrypoints.join(', ')}`);
     }
     const rs = this.policy.evaluate(input, entrypoint);
-    return (rs ?? []).map((r) => ({ expressions: [{ value: r.result, text: entrypoint ?? this.entrypoints[0] ?? '', location: { row: 1, col: 1 } }], bindings: {} }));
+    return (rs ?? []).map((r) => ({
+      expressions: [
+        { value: r.result, text: entrypoint ?? this.entrypoints[0] ?? '', location: { row: 1, col: 1 } },
+      ],
+      bindings: {},
+    }));
   }
 }

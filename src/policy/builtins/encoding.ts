@@ -10,25 +10,38 @@ const utf8 = (b: Buffer): string => b.toString('utf8');
 register('base64.encode', (a) => Buffer.from(str('base64.encode', a, 0), 'utf8').toString('base64'));
 register('base64.decode', (a) => {
   const s = str('base64.decode', a, 0);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) fail('base64.decode', 'illegal base64 data at input byte ' + Math.max(0, s.search(/[^A-Za-z0-9+/=]/)));
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
+    fail('base64.decode', 'illegal base64 data at input byte ' + Math.max(0, s.search(/[^A-Za-z0-9+/=]/)));
   return utf8(Buffer.from(s, 'base64'));
 });
 register('base64.is_valid', (a) => {
   const s = str('base64.is_valid', a, 0);
   return /^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0;
 });
-register('base64url.encode', (a) => Buffer.from(str('base64url.encode', a, 0), 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_'));
-register('base64url.encode_no_pad', (a) => Buffer.from(str('base64url.encode_no_pad', a, 0), 'utf8').toString('base64url'));
+register('base64url.encode', (a) =>
+  Buffer.from(str('base64url.encode', a, 0), 'utf8')
+    .toString('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_'),
+);
+register('base64url.encode_no_pad', (a) =>
+  Buffer.from(str('base64url.encode_no_pad', a, 0), 'utf8').toString('base64url'),
+);
 register('base64url.decode', (a) => {
   const s = str('base64url.decode', a, 0);
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s) || (s.includes('=') && s.length % 4 !== 0) || s.length % 4 === 1) fail('base64url.decode', 'illegal base64 data at input byte ' + s.length);
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(s) || (s.includes('=') && s.length % 4 !== 0) || s.length % 4 === 1)
+    fail('base64url.decode', 'illegal base64 data at input byte ' + s.length);
   return utf8(Buffer.from(s.replace(/=+$/, ''), 'base64url'));
 });
 register('hex.encode', (a) => Buffer.from(str('hex.encode', a, 0), 'utf8').toString('hex'));
 register('hex.decode', (a) => {
   const s = str('hex.decode', a, 0);
   const bad = s.search(/[^0-9a-fA-F]/);
-  if (bad >= 0) fail('hex.decode', `encoding/hex: invalid byte: U+00${s.charCodeAt(bad).toString(16).toUpperCase().padStart(2, '0')} '${s[bad]}'`);
+  if (bad >= 0)
+    fail(
+      'hex.decode',
+      `encoding/hex: invalid byte: U+00${s.charCodeAt(bad).toString(16).toUpperCase().padStart(2, '0')} '${s[bad]}'`,
+    );
   if (s.length % 2) fail('hex.decode', 'encoding/hex: odd length hex string');
   return utf8(Buffer.from(s, 'hex'));
 });
@@ -64,11 +77,15 @@ register('urlquery.encode_object', (a) => {
   const o = obj('urlquery.encode_object', a, 0);
   const parts: string[] = [];
   for (const [k, v] of o.sortedEntries()) {
-    if (typeof k !== 'string') throw operandError('urlquery.encode_object', 1, 'object[string: any]', 'object');
-    const vals = typeof v === 'string' ? [v] : Array.isArray(v) ? v : v instanceof RSet ? v.sorted() : undefined;
-    if (!vals) throw operandError('urlquery.encode_object', 1, 'object[string: string|array|set]', typeName(v));
+    if (typeof k !== 'string')
+      throw operandError('urlquery.encode_object', 1, 'object[string: any]', 'object');
+    const vals =
+      typeof v === 'string' ? [v] : Array.isArray(v) ? v : v instanceof RSet ? v.sorted() : undefined;
+    if (!vals)
+      throw operandError('urlquery.encode_object', 1, 'object[string: string|array|set]', typeName(v));
     for (const x of vals) {
-      if (typeof x !== 'string') throw operandError('urlquery.encode_object', 1, 'object[string: string|array|set]', typeName(x));
+      if (typeof x !== 'string')
+        throw operandError('urlquery.encode_object', 1, 'object[string: string|array|set]', typeName(x));
       parts.push(queryEscape(k) + '=' + queryEscape(x));
     }
   }
@@ -99,7 +116,8 @@ register('json.marshal_with_options', (a) => {
   const pretty = opts.get('pretty');
   const indent = opts.get('indent');
   const prefix = opts.get('prefix');
-  if ((pretty === undefined || pretty === false) && indent === undefined && prefix === undefined) return marshal(a[0]);
+  if ((pretty === undefined || pretty === false) && indent === undefined && prefix === undefined)
+    return marshal(a[0]);
   if (pretty === false) return marshal(a[0]);
   const ind = typeof indent === 'string' ? indent : '\t';
   const pre = typeof prefix === 'string' ? prefix : '';

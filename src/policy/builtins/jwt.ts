@@ -1,5 +1,15 @@
 /** io.jwt.*: decode, verify (HS/RS/PS/ES), decode_verify, encode_sign(_raw), using node:crypto. */
-import { KeyObject, X509Certificate, createHmac, createPrivateKey, createPublicKey, createSecretKey, sign as cSign, verify as cVerify, timingSafeEqual } from 'node:crypto';
+import {
+  KeyObject,
+  X509Certificate,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  sign as cSign,
+  verify as cVerify,
+  timingSafeEqual,
+} from 'node:crypto';
 import { RObject, fromJSON, toJSON, toRegoString, typeName, type Value } from '../value.js';
 import { operandError } from '../errors.js';
 import { register } from './registry.js';
@@ -52,7 +62,13 @@ function decode(fn: string, token: string): Decoded {
   } catch {
     fail(fn, 'JWT payload had invalid encoding');
   }
-  return { header: fromJSON(headerObj), payload: fromJSON(payload), sig, signingInput: parts[0] + '.' + parts[1], headerObj };
+  return {
+    header: fromJSON(headerObj),
+    payload: fromJSON(payload),
+    sig,
+    signingInput: parts[0] + '.' + parts[1],
+    headerObj,
+  };
 }
 
 register('io.jwt.decode', (a) => {
@@ -137,10 +153,13 @@ register('io.jwt.decode_verify', (a, ctx) => {
   const token = str(fn, a, 0);
   const c = obj(fn, a, 1);
   const bad: Value = [false, new RObject(), new RObject()];
-  for (const k of c.keys()) if (!['cert', 'secret', 'alg', 'iss', 'aud', 'time'].includes(String(k))) fail(fn, `unknown token validation constraint: ${String(k)}`);
+  for (const k of c.keys())
+    if (!['cert', 'secret', 'alg', 'iss', 'aud', 'time'].includes(String(k)))
+      fail(fn, `unknown token validation constraint: ${String(k)}`);
   const cert = c.get('cert');
   const secret = c.get('secret');
-  if ((cert === undefined) === (secret === undefined)) fail(fn, 'exactly one of cert or secret must be specified');
+  if ((cert === undefined) === (secret === undefined))
+    fail(fn, 'exactly one of cert or secret must be specified');
   let d: Decoded;
   try {
     d = decode(fn, token);
@@ -196,7 +215,12 @@ function signRaw(fn: string, headerJson: string, payloadJson: string, keyJson: s
   try {
     header = JSON.parse(headerJson);
   } catch (e) {
-    fail(fn, headerJson.trim() === '' ? 'unexpected end of JSON input' : `invalid character in header: ${(e as Error).message}`);
+    fail(
+      fn,
+      headerJson.trim() === ''
+        ? 'unexpected end of JSON input'
+        : `invalid character in header: ${(e as Error).message}`,
+    );
   }
   const typ = typeof header.typ === 'string' ? header.typ : 'JWT';
   if (typ.toUpperCase() === 'JWT' || typ === '') {
@@ -213,8 +237,10 @@ function signRaw(fn: string, headerJson: string, payloadJson: string, keyJson: s
   }
   const alg = header.alg;
   if (typeof alg !== 'string') fail(fn, 'unsupported signature algorithm');
-  if (!/^(HS|RS|PS|ES)(256|384|512)$/.test(alg) && alg !== 'none') fail(fn, `unknown signature algorithm ${alg}`);
-  const input = Buffer.from(headerJson).toString('base64url') + '.' + Buffer.from(payloadJson).toString('base64url');
+  if (!/^(HS|RS|PS|ES)(256|384|512)$/.test(alg) && alg !== 'none')
+    fail(fn, `unknown signature algorithm ${alg}`);
+  const input =
+    Buffer.from(headerJson).toString('base64url') + '.' + Buffer.from(payloadJson).toString('base64url');
   const hash = HASH[alg.slice(2)];
   let sig: Buffer;
   if (alg.startsWith('HS')) {
@@ -225,17 +251,30 @@ function signRaw(fn: string, headerJson: string, payloadJson: string, keyJson: s
   } else {
     const key = createPrivateKey({ key: jwk as never, format: 'jwk' });
     if (alg.startsWith('RS')) sig = cSign(hash, Buffer.from(input), key);
-    else if (alg.startsWith('PS')) sig = cSign(hash, Buffer.from(input), { key, padding: 6, saltLength: Number(alg.slice(2)) / 8 } as never);
+    else if (alg.startsWith('PS'))
+      sig = cSign(hash, Buffer.from(input), {
+        key,
+        padding: 6,
+        saltLength: Number(alg.slice(2)) / 8,
+      } as never);
     else if (alg.startsWith('ES')) sig = cSign(hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
     else fail(fn, `unsupported alg ${alg}`);
   }
   return input + '.' + sig.toString('base64url');
 }
 
-register('io.jwt.encode_sign_raw', (a) => signRaw('io.jwt.encode_sign_raw', str('io.jwt.encode_sign_raw', a, 0), str('io.jwt.encode_sign_raw', a, 1), str('io.jwt.encode_sign_raw', a, 2)));
+register('io.jwt.encode_sign_raw', (a) =>
+  signRaw(
+    'io.jwt.encode_sign_raw',
+    str('io.jwt.encode_sign_raw', a, 0),
+    str('io.jwt.encode_sign_raw', a, 1),
+    str('io.jwt.encode_sign_raw', a, 2),
+  ),
+);
 register('io.jwt.encode_sign', (a) => {
   const fn = 'io.jwt.encode_sign';
-  for (let i = 0; i < 3; i++) if (!(a[i] instanceof RObject)) throw operandError(fn, i + 1, 'object', typeName(a[i]));
+  for (let i = 0; i < 3; i++)
+    if (!(a[i] instanceof RObject)) throw operandError(fn, i + 1, 'object', typeName(a[i]));
   // OPA serialises the objects in Rego syntax (`{"a": 1}`), which is what gets signed
   return signRaw(fn, toRegoString(a[0]), toRegoString(a[1]), JSON.stringify(toJSON(a[2])));
 });

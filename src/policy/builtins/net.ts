@@ -78,14 +78,17 @@ function formatIP(v6: boolean, addr: bigint): string {
   // longest run of zeros (len >= 2) becomes ::
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) (best = i), (bestLen = j - i);
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = g.map((x) => x.toString(16));
@@ -93,8 +96,18 @@ function formatIP(v6: boolean, addr: bigint): string {
   return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':');
 }
 
-register('net.cidr_contains', (a) => contains(parseCIDR('net.cidr_contains', str('net.cidr_contains', a, 0)), parseNetOrIP('net.cidr_contains', str('net.cidr_contains', a, 1))));
-register('net.cidr_overlap', (a) => contains(parseCIDR('net.cidr_overlap', str('net.cidr_overlap', a, 0)), parseNetOrIP('net.cidr_overlap', str('net.cidr_overlap', a, 1))));
+register('net.cidr_contains', (a) =>
+  contains(
+    parseCIDR('net.cidr_contains', str('net.cidr_contains', a, 0)),
+    parseNetOrIP('net.cidr_contains', str('net.cidr_contains', a, 1)),
+  ),
+);
+register('net.cidr_overlap', (a) =>
+  contains(
+    parseCIDR('net.cidr_overlap', str('net.cidr_overlap', a, 0)),
+    parseNetOrIP('net.cidr_overlap', str('net.cidr_overlap', a, 1)),
+  ),
+);
 register('net.cidr_intersects', (a) => {
   const x = parseCIDR('net.cidr_intersects', str('net.cidr_intersects', a, 0));
   const y = parseCIDR('net.cidr_intersects', str('net.cidr_intersects', a, 1));
@@ -122,7 +135,8 @@ register('net.cidr_expand', (a) => {
 register('net.cidr_merge', (a) => {
   const xs = elems('net.cidr_merge', a, 0);
   const nets: Net[] = xs.map((x) => {
-    if (typeof x !== 'string') throw operandError('net.cidr_merge', 1, 'set or array of strings', typeName(x));
+    if (typeof x !== 'string')
+      throw operandError('net.cidr_merge', 1, 'set or array of strings', typeName(x));
     if (x.includes('/')) return parseCIDR('net.cidr_merge', x);
     const ip = parseIP(x);
     if (!ip) fail('net.cidr_merge', `IP address invalid: ${x}`);
@@ -146,7 +160,11 @@ register('net.cidr_merge', (a) => {
           const w = x.v6 ? 128 : 32;
           const parentBits = x.bits - 1;
           const pm = mask(x.v6, parentBits);
-          if ((x.addr & pm) === (y.addr & pm) && x.addr !== y.addr && ((x.addr >> BigInt(w - x.bits)) & 1n) === 0n) {
+          if (
+            (x.addr & pm) === (y.addr & pm) &&
+            x.addr !== y.addr &&
+            ((x.addr >> BigInt(w - x.bits)) & 1n) === 0n
+          ) {
             out.splice(out.length - 2, 2, { v6: x.v6, addr: x.addr & pm, bits: parentBits });
             continue;
           }
@@ -175,7 +193,9 @@ register('net.cidr_contains_matches', ([x, y]) => {
     throw operandError('net.cidr_contains_matches', pos, 'one of {string, array, set, object}', typeName(v));
   };
   const fix = (msg: string) => (e: unknown) => {
-    throw e instanceof Error && e.message.includes('must be string or non-empty array') ? new (e.constructor as typeof Error)(msg) : e;
+    throw e instanceof Error && e.message.includes('must be string or non-empty array')
+      ? new (e.constructor as typeof Error)(msg)
+      : e;
   };
   void fix;
   const cidrs = items(x, 1);
@@ -183,7 +203,8 @@ register('net.cidr_contains_matches', ([x, y]) => {
   const out = new RSet();
   for (const [ck, c] of cidrs) {
     const cn = parseCIDR('net.cidr_contains_matches', c);
-    for (const [ik, ip] of ips) if (contains(cn, parseNetOrIP('net.cidr_contains_matches', ip))) out.add([ck, ik]);
+    for (const [ik, ip] of ips)
+      if (contains(cn, parseNetOrIP('net.cidr_contains_matches', ip))) out.add([ck, ik]);
   }
   return out;
 });

@@ -9,7 +9,7 @@ register('ceil', (a) => Math.ceil(num('ceil', a, 0)) || 0);
 register('floor', (a) => Math.floor(num('floor', a, 0)) || 0);
 register('round', (a) => {
   const n = num('round', a, 0);
-  return (Math.sign(n) * Math.round(Math.abs(n))) || 0;
+  return Math.sign(n) * Math.round(Math.abs(n)) || 0;
 });
 
 function range(fn: string, from: number, to: number, step: number): Value[] {
@@ -22,8 +22,16 @@ function range(fn: string, from: number, to: number, step: number): Value[] {
 register('numbers.range', (a) => {
   const x = num('numbers.range', a, 0);
   const y = num('numbers.range', a, 1);
-  if (!Number.isInteger(x)) throw new BuiltinError('numbers.range: operand 1 must be integer number but got floating-point number', 'type');
-  if (!Number.isInteger(y)) throw new BuiltinError('numbers.range: operand 2 must be integer number but got floating-point number', 'type');
+  if (!Number.isInteger(x))
+    throw new BuiltinError(
+      'numbers.range: operand 1 must be integer number but got floating-point number',
+      'type',
+    );
+  if (!Number.isInteger(y))
+    throw new BuiltinError(
+      'numbers.range: operand 2 must be integer number but got floating-point number',
+      'type',
+    );
   return range('numbers.range', x, y, 1);
 });
 register('numbers.range_step', (a) => {
@@ -62,7 +70,11 @@ register('to_number', ([v]) => {
 function big(fn: string, a: Value[], i: number): bigint {
   const v = a[i];
   if (typeof v !== 'number') throw operandError(fn, i + 1, 'number', typeName(v));
-  if (!Number.isInteger(v)) throw new BuiltinError(`${fn}: operand ${i + 1} must be integer number but got floating-point number`, 'type');
+  if (!Number.isInteger(v))
+    throw new BuiltinError(
+      `${fn}: operand ${i + 1} must be integer number but got floating-point number`,
+      'type',
+    );
   return BigInt(v);
 }
 const out = (b: bigint): number => Number(b);
@@ -72,11 +84,19 @@ register('bits.xor', (a) => out(big('bits.xor', a, 0) ^ big('bits.xor', a, 1)));
 register('bits.negate', (a) => out(~big('bits.negate', a, 0)));
 register('bits.lsh', (a) => {
   const s = big('bits.lsh', a, 1);
-  if (s < 0n) throw new BuiltinError('bits.lsh: operand 2 must be an unsigned integer number but got a negative integer', 'type');
+  if (s < 0n)
+    throw new BuiltinError(
+      'bits.lsh: operand 2 must be an unsigned integer number but got a negative integer',
+      'type',
+    );
   return out(big('bits.lsh', a, 0) << s);
 });
 register('bits.rsh', (a) => {
   const s = big('bits.rsh', a, 1);
-  if (s < 0n) throw new BuiltinError('bits.rsh: operand 2 must be an unsigned integer number but got a negative integer', 'type');
+  if (s < 0n)
+    throw new BuiltinError(
+      'bits.rsh: operand 2 must be an unsigned integer number but got a negative integer',
+      'type',
+    );
   return out(big('bits.rsh', a, 0) >> s);
 });

@@ -79,10 +79,12 @@ function isSubset(sup: Value, sub: Value): boolean {
     return true;
   }
   if (sup instanceof RSet && sub instanceof RSet) return sub.sorted().every((v) => sup.has(v));
-  if (Array.isArray(sup) && sub instanceof RSet) return sub.sorted().every((v) => sup.some((x) => equal(x, v)));
+  if (Array.isArray(sup) && sub instanceof RSet)
+    return sub.sorted().every((v) => sup.some((x) => equal(x, v)));
   if (Array.isArray(sup) && Array.isArray(sub)) {
     if (sub.length === 0) return true;
-    for (let i = 0; i + sub.length <= sup.length; i++) if (sub.every((v, j) => equal(sup[i + j], v))) return true;
+    for (let i = 0; i + sub.length <= sup.length; i++)
+      if (sub.every((v, j) => equal(sup[i + j], v))) return true;
     return false;
   }
   return equal(sup, sub);
@@ -91,8 +93,10 @@ register('object.subset', ([sup, sub]) => {
   const ok = (v: Value): boolean => v instanceof RObject || v instanceof RSet || Array.isArray(v);
   if (!ok(sup)) throw operandError('object.subset', 1, 'one of {object, set, array}', typeName(sup));
   if (!ok(sub)) throw operandError('object.subset', 2, 'one of {object, set, array}', typeName(sub));
-  if (sup instanceof RObject !== sub instanceof RObject) throw operandError('object.subset', 2, typeName(sup), typeName(sub));
-  if (sup instanceof RSet && !(sub instanceof RSet)) throw operandError('object.subset', 2, 'set', typeName(sub));
+  if (sup instanceof RObject !== sub instanceof RObject)
+    throw operandError('object.subset', 2, typeName(sup), typeName(sub));
+  if (sup instanceof RSet && !(sub instanceof RSet))
+    throw operandError('object.subset', 2, 'set', typeName(sub));
   return isSubset(sup, sub);
 });
 
@@ -110,7 +114,10 @@ function parsePaths(fn: string, v: Value): Value[][] {
         .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     }
     if (Array.isArray(p)) return p;
-    throw new BuiltinError(`${fn}: operand 2 must be one of {set, array} containing string paths or array of path segments but got ${typeName(p)}`, 'type');
+    throw new BuiltinError(
+      `${fn}: operand 2 must be one of {set, array} containing string paths or array of path segments but got ${typeName(p)}`,
+      'type',
+    );
   });
 }
 
@@ -259,7 +266,12 @@ function getAt(doc: Value, path: Value[]): Value | undefined {
 }
 
 /** Returns the new document, or undefined if the op cannot apply. */
-function applyAt(doc: Value, path: Value[], op: 'add' | 'remove' | 'replace', value?: Value): Value | undefined {
+function applyAt(
+  doc: Value,
+  path: Value[],
+  op: 'add' | 'remove' | 'replace',
+  value?: Value,
+): Value | undefined {
   if (path.length === 0) return op === 'remove' ? undefined : value;
   const [seg, ...rest] = path;
   if (doc instanceof RObject) {

@@ -76,7 +76,8 @@ function member(x: Value, coll: Value): boolean {
 }
 register('internal.member_2', ([x, coll]) => member(x, coll));
 register('internal.member_3', ([k, v, coll]) => {
-  if (Array.isArray(coll)) return typeof k === 'number' && Number.isInteger(k) && k >= 0 && k < coll.length && equal(coll[k], v);
+  if (Array.isArray(coll))
+    return typeof k === 'number' && Number.isInteger(k) && k >= 0 && k < coll.length && equal(coll[k], v);
   if (coll instanceof RObject) {
     const x = coll.get(k);
     return x !== undefined && equal(x, v);

@@ -23,7 +23,10 @@ export function compileRegex(fn: string, pattern: string, global = false): RegEx
     if (m[1].includes('m')) flags += 'm';
     if (m[1].includes('s')) flags += 's';
   }
-  src = src.replace(/\(\?P</g, '(?<').replace(/\\A/g, '^').replace(/\\z/g, '$(?![\\s\\S])');
+  src = src
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\\A/g, '^')
+    .replace(/\\z/g, '$(?![\\s\\S])');
   let re: RegExp;
   try {
     re = new RegExp(src, flags);
@@ -39,7 +42,9 @@ export function compileRegex(fn: string, pattern: string, global = false): RegEx
   return re;
 }
 
-register('regex.match', (a) => compileRegex('regex.match', str('regex.match', a, 0)).test(str('regex.match', a, 1)));
+register('regex.match', (a) =>
+  compileRegex('regex.match', str('regex.match', a, 0)).test(str('regex.match', a, 1)),
+);
 register('re_match', (a) => compileRegex('re_match', str('re_match', a, 0)).test(str('re_match', a, 1)));
 register('regex.is_valid', ([p]) => {
   if (typeof p !== 'string') return false;
@@ -112,7 +117,10 @@ register('regex.globs_match', (a) => {
   const x = str('regex.globs_match', a, 0);
   const y = str('regex.globs_match', a, 1);
   const lit = (p: string): string => p.replace(/\\(.)/g, '$1').replace(/[.*+?]/g, '');
-  return compileRegex('regex.globs_match', '^(?:' + x + ')$').test(lit(y)) || compileRegex('regex.globs_match', '^(?:' + y + ')$').test(lit(x));
+  return (
+    compileRegex('regex.globs_match', '^(?:' + x + ')$').test(lit(y)) ||
+    compileRegex('regex.globs_match', '^(?:' + y + ')$').test(lit(x))
+  );
 });
 
 function escapeRe(s: string): string {

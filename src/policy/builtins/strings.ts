@@ -20,7 +20,11 @@ register('endswith', (a) => str('endswith', a, 0).endsWith(str('endswith', a, 1)
 register('lower', (a) => str('lower', a, 0).toLowerCase());
 register('upper', (a) => str('upper', a, 0).toUpperCase());
 register('split', (a) => str('split', a, 0).split(str('split', a, 1)));
-register('replace', (a) => str('replace', a, 0).split(str('replace', a, 1)).join(str('replace', a, 2)));
+register('replace', (a) =>
+  str('replace', a, 0)
+    .split(str('replace', a, 1))
+    .join(str('replace', a, 2)),
+);
 register('strings.reverse', (a) => [...str('strings.reverse', a, 0)].reverse().join(''));
 register('strings.count', (a) => {
   const s = str('strings.count', a, 0);
@@ -33,8 +37,10 @@ register('strings.replace_n', (a) => {
   let s = str('strings.replace_n', a, 1);
   const pairs: [string, string][] = [];
   for (const [k, v] of pats.sortedEntries()) {
-    if (typeof k !== 'string') throw new BuiltinError('strings.replace_n: operand 1 non-string key found in pattern object', 'type');
-    if (typeof v !== 'string') throw new BuiltinError('strings.replace_n: operand 1 non-string value found in pattern object', 'type');
+    if (typeof k !== 'string')
+      throw new BuiltinError('strings.replace_n: operand 1 non-string key found in pattern object', 'type');
+    if (typeof v !== 'string')
+      throw new BuiltinError('strings.replace_n: operand 1 non-string value found in pattern object', 'type');
     pairs.push([k, v]);
   }
   // Go's strings.NewReplacer: at each position, the first matching old string (in argument order) wins.
@@ -59,7 +65,11 @@ function prefixMatch(fn: string, a: Value[], test: (s: string, p: string) => boo
     if (Array.isArray(v) || v instanceof RSet) {
       const xs = Array.isArray(v) ? v : v.sorted();
       return xs.map((x) => {
-        if (typeof x !== 'string') throw new BuiltinError(`${fn}: operand ${i + 1} must be ${Array.isArray(v) ? 'array' : 'set'} of strings but got ${Array.isArray(v) ? 'array' : 'set'} containing ${typeName(x)}`, 'type');
+        if (typeof x !== 'string')
+          throw new BuiltinError(
+            `${fn}: operand ${i + 1} must be ${Array.isArray(v) ? 'array' : 'set'} of strings but got ${Array.isArray(v) ? 'array' : 'set'} containing ${typeName(x)}`,
+            'type',
+          );
         return x;
       });
     }
@@ -69,8 +79,12 @@ function prefixMatch(fn: string, a: Value[], test: (s: string, p: string) => boo
   const ps = toList(a[1], 1);
   return ss.some((s) => ps.some((p) => test(s, p)));
 }
-register('strings.any_prefix_match', (a) => prefixMatch('strings.any_prefix_match', a, (s, p) => s.startsWith(p)));
-register('strings.any_suffix_match', (a) => prefixMatch('strings.any_suffix_match', a, (s, p) => s.endsWith(p)));
+register('strings.any_prefix_match', (a) =>
+  prefixMatch('strings.any_prefix_match', a, (s, p) => s.startsWith(p)),
+);
+register('strings.any_suffix_match', (a) =>
+  prefixMatch('strings.any_suffix_match', a, (s, p) => s.endsWith(p)),
+);
 
 function cut(s: string, chars: string, left: boolean, right: boolean): string {
   const set = new Set([...chars]);
@@ -123,7 +137,8 @@ register('substring', (a) => {
 register('format_int', (a) => {
   const n = num('format_int', a, 0);
   const base = int('format_int', a, 1);
-  if (![2, 8, 10, 16].includes(base)) throw new BuiltinError('format_int: operand 2 must be one of {2, 8, 10, 16}', 'type');
+  if (![2, 8, 10, 16].includes(base))
+    throw new BuiltinError('format_int: operand 2 must be one of {2, 8, 10, 16}', 'type');
   const i = Math.trunc(n);
   return (i < 0 ? '-' : '') + Math.abs(i).toString(base);
 });
@@ -183,19 +198,31 @@ export function sprintf(format: string, args: Value[]): string {
         s = typeof v === 'string' ? JSON.stringify(v) : `%!q(${goValue(v)})`;
         break;
       case 'd':
-        s = typeof v === 'number' && Number.isInteger(v) ? formatNumber(v) : `%!d(${typeName(v)}=${goValue(v)})`;
+        s =
+          typeof v === 'number' && Number.isInteger(v)
+            ? formatNumber(v)
+            : `%!d(${typeName(v)}=${goValue(v)})`;
         if (flags.includes('+') && typeof v === 'number' && v >= 0) s = '+' + s;
         break;
       case 'f':
       case 'F':
-        s = typeof v === 'number' ? v.toFixed(prec === undefined ? 6 : Number(prec || 0)) : `%!f(${typeName(v)}=${goValue(v)})`;
+        s =
+          typeof v === 'number'
+            ? v.toFixed(prec === undefined ? 6 : Number(prec || 0))
+            : `%!f(${typeName(v)}=${goValue(v)})`;
         if (flags.includes('+') && typeof v === 'number' && v >= 0) s = '+' + s;
         break;
       case 'e':
-        s = typeof v === 'number' ? goExp(v, prec === undefined ? 6 : Number(prec || 0)) : `%!e(${goValue(v)})`;
+        s =
+          typeof v === 'number' ? goExp(v, prec === undefined ? 6 : Number(prec || 0)) : `%!e(${goValue(v)})`;
         break;
       case 'g':
-        s = typeof v === 'number' ? (prec === undefined ? formatNumber(v) : String(Number(v.toPrecision(Number(prec) || 1)))) : `%!g(${goValue(v)})`;
+        s =
+          typeof v === 'number'
+            ? prec === undefined
+              ? formatNumber(v)
+              : String(Number(v.toPrecision(Number(prec) || 1)))
+            : `%!g(${goValue(v)})`;
         break;
       case 'x':
       case 'X': {
@@ -235,7 +262,14 @@ export function sprintf(format: string, args: Value[]): string {
     }
     out += s;
   }
-  if (ai < args.length) out += '%!(EXTRA ' + args.slice(ai).map((v) => `${typeName(v) === 'number' ? 'json.Number' : goType(v)}=${goValue(v)}`).join(', ') + ')';
+  if (ai < args.length)
+    out +=
+      '%!(EXTRA ' +
+      args
+        .slice(ai)
+        .map((v) => `${typeName(v) === 'number' ? 'json.Number' : goType(v)}=${goValue(v)}`)
+        .join(', ') +
+      ')';
   return out;
 }
 

@@ -49,7 +49,6 @@ export function fail(fn: string, msg: string): never {
 }
 /** Number of Unicode code points (OPA counts runes, not UTF-16 units). */
 export function runeLen(s: string): number {
-  // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(s)) return s.length;
   let n = 0;
   for (const _ of s) n++;

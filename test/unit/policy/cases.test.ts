@@ -29,7 +29,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
             c.data ?? {},
             { v0Compatible: c.v0, strictBuiltinErrors: c.strict },
           );
-          return engine.eval(c.query, c.input, { print: () => undefined, now: 1_700_000_000_000_000_000n }).map((r) => r.bindings);
+          return engine
+            .eval(c.query, c.input, { print: () => undefined, now: 1_700_000_000_000_000_000n })
+            .map((r) => r.bindings);
         };
         if (c.want_error) {
           let code: string | undefined;
@@ -44,7 +46,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
         const got = run();
         const want = c.want ?? [];
         // compare only the `x` binding when the case names one
-        const pick = (rs: Record<string, unknown>[]): unknown[] => rs.map((r) => ('x' in (want[0] ?? {}) ? r.x : r));
+        const pick = (rs: Record<string, unknown>[]): unknown[] =>
+          rs.map((r) => ('x' in (want[0] ?? {}) ? r.x : r));
         expect(pick(got)).toEqual(pick(want));
       });
     }

@@ -20,23 +20,49 @@ describe('policyEval', () => {
     'input.json': '{"user": "alice"}',
   });
   it('prints the opa eval JSON shape', async () => {
-    const out = await policyEval({ data: [dir], input: join(dir, 'input.json'), query: 'data.app.allow', format: 'json', v0Compatible: false });
+    const out = await policyEval({
+      data: [dir],
+      input: join(dir, 'input.json'),
+      query: 'data.app.allow',
+      format: 'json',
+      v0Compatible: false,
+    });
     expect(out.exitCode).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ result: [{ expressions: [{ value: true, text: 'data.app.allow', location: { row: 1, col: 1 } }], bindings: {} }] });
+    expect(JSON.parse(out.stdout)).toEqual({
+      result: [
+        {
+          expressions: [{ value: true, text: 'data.app.allow', location: { row: 1, col: 1 } }],
+          bindings: {},
+        },
+      ],
+    });
   });
   it('prints {} when undefined', async () => {
-    const out = await policyEval({ data: [dir], query: 'data.app.allow', format: 'json', v0Compatible: false });
+    const out = await policyEval({
+      data: [dir],
+      query: 'data.app.allow',
+      format: 'json',
+      v0Compatible: false,
+    });
     expect(out.stdout.trim()).toBe('{}');
   });
   it('includes bindings', async () => {
-    const out = await policyEval({ data: [dir], query: 'x := data.app.admins[_]', format: 'json', v0Compatible: false });
+    const out = await policyEval({
+      data: [dir],
+      query: 'x := data.app.admins[_]',
+      format: 'json',
+      v0Compatible: false,
+    });
     expect(JSON.parse(out.stdout).result[0].bindings).toEqual({ x: 'alice' });
   });
   it('reports compile errors with exit 1', async () => {
     const bad = fixture({ 'bad.rego': 'package x\np if y\n' });
     const out = await policyEval({ data: [bad], query: 'data.x.p', format: 'json', v0Compatible: false });
     expect(out.exitCode).toBe(1);
-    expect(JSON.parse(out.stdout).errors[0]).toMatchObject({ code: 'rego_unsafe_var_error', location: { row: 2 } });
+    expect(JSON.parse(out.stdout).errors[0]).toMatchObject({
+      code: 'rego_unsafe_var_error',
+      location: { row: 2 },
+    });
   });
   it('reads v0 modules with --v0-compatible', async () => {
     const v0 = fixture({ 'old.rego': 'package old\np[x] { x := 1 }\n' });
@@ -49,7 +75,8 @@ describe('policyTest', () => {
   it('runs test_ rules, prints PASS/FAIL and exits 1 on failure', async () => {
     const dir = fixture({
       'p.rego': 'package p\nallow if input.ok\n',
-      'p_test.rego': 'package p_test\nimport data.p\ntest_ok if p.allow with input as {"ok": true}\ntest_bad if { print("checking"); p.allow }\n',
+      'p_test.rego':
+        'package p_test\nimport data.p\ntest_ok if p.allow with input as {"ok": true}\ntest_bad if { print("checking"); p.allow }\n',
     });
     const out = await policyTest({ paths: [dir], verbose: true, v0Compatible: false, format: 'pretty' });
     expect(out.exitCode).toBe(1);
@@ -59,9 +86,16 @@ describe('policyTest', () => {
     expect(out.stdout).toMatch(/PASS: 1\/2\nFAIL: 1\/2/);
   });
   it('passes the shipped default policy tests', async () => {
-    const out = await policyTest({ paths: [join(import.meta.dirname, '../../../policies')], verbose: false, v0Compatible: false, format: 'json' });
+    const out = await policyTest({
+      paths: [join(import.meta.dirname, '../../../policies')],
+      verbose: false,
+      v0Compatible: false,
+      format: 'json',
+    });
     expect(out.exitCode).toBe(0);
-    expect(JSON.parse(out.stdout).every((r: { fail?: boolean; error?: unknown }) => !r.fail && !r.error)).toBe(true);
+    expect(
+      JSON.parse(out.stdout).every((r: { fail?: boolean; error?: unknown }) => !r.fail && !r.error),
+    ).toBe(true);
   });
 });
 
@@ -74,6 +108,9 @@ describe('policyCheck', () => {
   });
   it('is quiet on success', async () => {
     const dir = fixture({ 'x.rego': 'package x\np := 1\n' });
-    expect(await policyCheck({ paths: [dir], v0Compatible: false, format: 'pretty' })).toEqual({ stdout: '', exitCode: 0 });
+    expect(await policyCheck({ paths: [dir], v0Compatible: false, format: 'pretty' })).toEqual({
+      stdout: '',
+      exitCode: 0,
+    });
   });
 });

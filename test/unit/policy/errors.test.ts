@@ -32,16 +32,26 @@ describe('error locations and format', () => {
   it('recursion names the cycle', () => {
     const e = compileError('package p\na if b\nb if a\n');
     expect(e.code).toBe('rego_recursion_error');
-    expect(e.message).toMatch(/data\.p\.a -> data\.p\.b -> data\.p\.a|data\.p\.b -> data\.p\.a -> data\.p\.b/);
+    expect(e.message).toMatch(
+      /data\.p\.a -> data\.p\.b -> data\.p\.a|data\.p\.b -> data\.p\.a -> data\.p\.b/,
+    );
   });
   it('conflicts raise eval_conflict_error at evaluation', () => {
     const engine = new PolicyEngine([{ file: 'p.rego', text: 'package p\nx := input.a\nx := input.b\n' }]);
-    expect(() => engine.eval('data.p.x', { a: 1, b: 2 })).toThrowError(expect.objectContaining({ code: 'eval_conflict_error' }));
+    expect(() => engine.eval('data.p.x', { a: 1, b: 2 })).toThrowError(
+      expect.objectContaining({ code: 'eval_conflict_error' }),
+    );
     expect(engine.eval('data.p.x', { a: 1, b: 1 })[0].expressions[0].value).toBe(1);
   });
   it('type errors in strict mode are eval_type_error', () => {
-    const engine = new PolicyEngine([{ file: 'p.rego', text: 'package p\nx := count(input.n)\n' }], {}, { strictBuiltinErrors: true });
-    expect(() => engine.eval('data.p.x', { n: 1 })).toThrowError(expect.objectContaining({ code: 'eval_type_error' }));
+    const engine = new PolicyEngine(
+      [{ file: 'p.rego', text: 'package p\nx := count(input.n)\n' }],
+      {},
+      { strictBuiltinErrors: true },
+    );
+    expect(() => engine.eval('data.p.x', { n: 1 })).toThrowError(
+      expect.objectContaining({ code: 'eval_type_error' }),
+    );
   });
   it('several compile errors are reported together', () => {
     try {
@@ -49,22 +59,36 @@ describe('error locations and format', () => {
       throw new Error('no error');
     } catch (e) {
       expect(e).toBeInstanceOf(RegoErrors);
-      expect((e as RegoErrors).errors.map((x) => x.code)).toEqual(['rego_unsafe_var_error', 'rego_unsafe_var_error']);
+      expect((e as RegoErrors).errors.map((x) => x.code)).toEqual([
+        'rego_unsafe_var_error',
+        'rego_unsafe_var_error',
+      ]);
       expect((e as RegoErrors).format()).toMatch(/^2 errors occurred:/);
     }
   });
   it('compiler stages are an ordered, named list', () => {
-    expect(Compiler.STAGES.map(([n]) => n)).toEqual(['BuildRuleTree', 'CheckRuleConflicts', 'ResolveRefs', 'CheckSafety', 'CheckRecursion', 'FoldConstants']);
+    expect(Compiler.STAGES.map(([n]) => n)).toEqual([
+      'BuildRuleTree',
+      'CheckRuleConflicts',
+      'ResolveRefs',
+      'CheckSafety',
+      'CheckRecursion',
+      'FoldConstants',
+    ]);
   });
 });
 
 describe('prepared queries', () => {
   it('prepare once, evaluate many times with different inputs', () => {
-    const engine = new PolicyEngine([{ file: 'p.rego', text: 'package p\ndefault allow := false\nallow if input.user == "alice"\n' }]);
+    const engine = new PolicyEngine([
+      { file: 'p.rego', text: 'package p\ndefault allow := false\nallow if input.user == "alice"\n' },
+    ]);
     const q = engine.prepare('data.p.allow');
     expect(q.decide({ user: 'alice' })).toBe(true);
     expect(q.decide({ user: 'bob' })).toBe(false);
-    expect(q.eval({ user: 'alice' })).toEqual([{ expressions: [{ value: true, text: 'data.p.allow', location: { row: 1, col: 1 } }], bindings: {} }]);
+    expect(q.eval({ user: 'alice' })).toEqual([
+      { expressions: [{ value: true, text: 'data.p.allow', location: { row: 1, col: 1 } }], bindings: {} },
+    ]);
   });
   it('returns bindings and one result per solution', () => {
     const engine = new PolicyEngine([]);

@@ -27,13 +27,19 @@ describe('wasm bundles', () => {
     await expect(WasmPolicy.fromBytes(buf)).rejects.toMatchObject({ code: 'POLICY_WASM_ERROR' });
   });
   it('refuses garbage', async () => {
-    await expect(WasmPolicy.fromBytes(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).rejects.toMatchObject({ code: 'POLICY_WASM_ERROR' });
+    await expect(WasmPolicy.fromBytes(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).rejects.toMatchObject({
+      code: 'POLICY_WASM_ERROR',
+    });
   });
   it('refuses a wasm module that is not an OPA policy', async () => {
     // the smallest valid wasm module: no imports or exports OPA expects
-    await expect(WasmPolicy.fromBytes(Buffer.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))).rejects.toMatchObject({ code: 'POLICY_WASM_ERROR' });
+    await expect(
+      WasmPolicy.fromBytes(Buffer.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0])),
+    ).rejects.toMatchObject({ code: 'POLICY_WASM_ERROR' });
   });
   it('reports a missing file as POLICY_IO_ERROR', async () => {
-    await expect(WasmPolicy.fromFile('/nonexistent/bundle.tar.gz')).rejects.toMatchObject({ code: 'POLICY_IO_ERROR' });
+    await expect(WasmPolicy.fromFile('/nonexistent/bundle.tar.gz')).rejects.toMatchObject({
+      code: 'POLICY_IO_ERROR',
+    });
   });
 });

@@ -1,16 +1,19 @@
 import type { Engine } from '../runtime/engine.js';
 import { imageRoutes } from './image-routes.js';
 import { Router, type DecisionHook, type DecisionLogger, type Route } from './router.js';
+import { registryRoutes, withPullOnMissing } from './registry-routes.js';
 import { containerRoutes } from './routes.js';
 import { policyRoutes } from './policy-routes.js';
 
 /** Every route moat serves, for the CLI and the HTTP API alike. */
 export function allRoutes(engine: Engine): Route<never>[] {
-  return [...containerRoutes(engine), ...imageRoutes(engine), ...policyRoutes()];
+  return [...containerRoutes(engine), ...imageRoutes(engine), ...policyRoutes(), ...registryRoutes(engine)];
 }
 
 export function createRouter(engine: Engine, hook?: DecisionHook, log?: DecisionLogger): Router {
-  return new Router(allRoutes(engine), hook, log);
+  // run/create pull a missing image through this same router (see withPullOnMissing).
+  const router: Router = new Router(withPullOnMissing(allRoutes(engine), (req) => router.handle(req), engine), hook, log);
+  return router;
 }
 
 /** Register every route's body validator (used by the build step that precompiles them). */

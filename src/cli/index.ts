@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { MoatError } from '../errors.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
+import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -35,6 +36,7 @@ export function buildProgram(state: CliState): Command {
     });
   registerContainerCommands(program, state);
   registerImageCommands(program, state);
+  registerRegistryCommands(program, state);
   registerSystemCommands(program, state);
   registerPolicyCommands(program, state);
   return program;

@@ -60,6 +60,13 @@ export const IMAGE_ERROR_CODES = [
   'IMAGE_STORE_CORRUPT',
   /** The store lock was held by a live process for too long. */
   'IMAGE_LOCK_TIMEOUT',
+  // Registries (registry/): what a registry sends that moat refuses.
+  /** A blob ended before its announced size (connection closed, body cut short). */
+  'IMAGE_BLOB_TRUNCATED',
+  /** A Docker schema 1 manifest: deprecated, unsigned content addressing; moat does not pull it. */
+  'IMAGE_SCHEMA1_UNSUPPORTED',
+  /** The image exceeds a configured limit (layer count, layer size, total size). */
+  'IMAGE_LIMIT_EXCEEDED',
 ] as const;
 
 export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number];

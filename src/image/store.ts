@@ -55,6 +55,28 @@ export interface AddImageRequest {
   names?: string[];
 }
 
+export interface PruneResult {
+  /** Blobs no image references, deleted. */
+  removedBlobs: string[];
+  freedBytes: number;
+  /** Leftover temp files of interrupted writes, deleted. */
+  removedTemp: string[];
+}
+
+export interface FsckResult {
+  /** Blobs re-hashed. */
+  checked: number;
+  /** Blobs whose bytes do not hash to their name (removed with `repair`). */
+  corrupt: { digest: string; actual: string; size: number }[];
+  /** Blobs an image needs that are missing or have the wrong size. */
+  missing: { image: string; digest: string; reason: string }[];
+  /** Files in blobs/ that are not named by a digest (removed with `repair`). */
+  strays: string[];
+  /** Temp files of interrupted writes (never visible as blobs; `image prune` removes them). */
+  temp: string[];
+  removed: string[];
+}
+
 export interface RemoveResult {
   untagged: string[];
   /** IDs of deleted image records: the image's ID once its last name is gone, else empty. */
@@ -347,6 +369,111 @@ export class ImageStore {
       what: `image config ${record.id}`,
     });
     return checkConfig(value, record.layers.length, `image config ${record.id}`);
+  }
+
+  /** Digests of every file in blobs/sha256 (names that are not 64 hex digits are skipped). */
+  async listBlobs(): Promise<string[]> {
+    const dir = path.join(this.root, 'blobs', 'sha256');
+    const names = await fsp.readdir(dir).catch((e: unknown) => {
+      if (errnoCode(e) === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    return names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
+  }
+
+  /**
+   * Delete blobs no image references and temp files of interrupted writes, both only when older
+   * than `minAgeMs` (default 10 minutes): a pull in progress stores its blobs before it records
+   * the image, and those must survive a concurrent prune.
+   */
+  async prune(opts: { minAgeMs?: number } = {}): Promise<PruneResult> {
+    const minAge = opts.minAgeMs ?? 10 * 60_000;
+    const cutoff = Date.now() - minAge;
+    return this.withLock(async () => {
+      const db = await this.readDb();
+      const live = new Set(db.images.flatMap(blobsOf));
+      const res: PruneResult = { removedBlobs: [], freedBytes: 0, removedTemp: [] };
+      for (const d of await this.listBlobs()) {
+        if (live.has(d)) continue;
+        const st = await fsp.stat(this.blobPath(d)).catch(() => undefined);
+        if (!st || st.mtimeMs > cutoff) continue;
+        await fsp.unlink(this.blobPath(d)).catch(() => {});
+        res.removedBlobs.push(d);
+        res.freedBytes += st.size;
+      }
+      for (const f of await fsp.readdir(this.tmpDir).catch(() => [] as string[])) {
+        const full = path.join(this.tmpDir, f);
+        const st = await fsp.stat(full).catch(() => undefined);
+        if (!st || st.mtimeMs > cutoff) continue;
+        await fsp.rm(full, { force: true, recursive: true });
+        res.removedTemp.push(f);
+      }
+      return res;
+    });
+  }
+
+  /**
+   * Re-hash every blob and check every image's blobs are present with their sizes. With
+   * `repair`, corrupt blobs and stray files are deleted (images that need them can be pulled or
+   * loaded again). Runs without the store lock: blobs are immutable once named.
+   */
+  async fsck(opts: { repair?: boolean } = {}): Promise<FsckResult> {
+    const res: FsckResult = { checked: 0, corrupt: [], missing: [], strays: [], temp: [], removed: [] };
+    const dir = path.join(this.root, 'blobs', 'sha256');
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      const full = path.join(dir, n);
+      if (!/^[a-f0-9]{64}$/.test(n)) {
+        res.strays.push(full);
+        if (opts.repair) {
+          await fsp.rm(full, { force: true, recursive: true });
+          res.removed.push(full);
+        }
+        continue;
+      }
+      const digest = `sha256:${n}`;
+      const counter = new DigestStream();
+      try {
+        await pipeline(
+          (await fsp.open(full, 'r')).createReadStream(),
+          counter,
+          new Writable({ write: (_c, _e, cb) => cb() }),
+        );
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') continue;
+        throw e;
+      }
+      res.checked++;
+      if (counter.digest !== digest) {
+        res.corrupt.push({ digest, actual: counter.digest, size: counter.size });
+        if (opts.repair) {
+          await fsp.rm(full, { force: true });
+          res.removed.push(digest);
+        }
+      }
+    }
+    const bad = new Set(res.corrupt.map((c) => c.digest));
+    for (const img of await this.list()) {
+      const needs: [string, number | undefined][] = [
+        [img.manifestDigest, undefined],
+        [img.id, undefined],
+        ...img.layers.map((l): [string, number] => [l.digest, l.size]),
+      ];
+      for (const [d, size] of needs) {
+        const actual = await this.blobSize(d);
+        const reason =
+          actual === undefined
+            ? 'missing'
+            : bad.has(d)
+              ? 'corrupt'
+              : size !== undefined && actual !== size
+                ? `size ${actual}, expected ${size}`
+                : undefined;
+        if (reason) res.missing.push({ image: img.names[0] ?? img.id, digest: d, reason });
+      }
+    }
+    res.temp = await fsp.readdir(this.tmpDir).catch(() => [] as string[]);
+    return res;
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -1,0 +1,236 @@
+/**
+ * Registry routes: pull, push, login, logout, and the store's save, prune and fsck. Each is one
+ * route of the one router (schema-checked body, facts, policy decision, then the handler).
+ *
+ * Progress: a caller whose `io` also has `transfer` (the CLI, in-process) gets structured
+ * transfer events (per-blob bytes, for a live display); any other caller gets plain lines on
+ * `io.progress`.
+ */
+import type { Engine } from '../runtime/engine.js';
+import { removeImageRootfs } from '../runtime/rootfs.js';
+import { ImageError, isImageError } from '../image/errors.js';
+import { parseReference } from '../image/reference.js';
+import type { Route, RouteContext, ApiRequest, RequestIo } from './router.js';
+import * as S from './schemas.js';
+
+/** What the CLI may add to RequestIo for live transfer displays. */
+export interface TransferIo extends RequestIo {
+  transfer?: (e: import('../image/registry/progress.js').TransferEvent) => void;
+}
+
+type Ctx<B> = RouteContext<B>;
+
+async function registry() {
+  // Loaded on demand: undici and the registry code are not needed to run a local container.
+  return import('../image/registry/index.js');
+}
+
+async function transferFn(ctx: Ctx<unknown>) {
+  const io = ctx.req.io as TransferIo | undefined;
+  if (io?.transfer) return io.transfer;
+  if (!io?.progress) return undefined;
+  const { TransferView } = await registry();
+  const view = new TransferView();
+  const p = io.progress;
+  return (e: import('../image/registry/progress.js').TransferEvent) => {
+    const line = view.apply(e);
+    if (line) p(line);
+  };
+}
+
+interface PullBody {
+  reference: string;
+  platform?: string;
+  tlsVerify?: boolean;
+}
+interface PushBody {
+  destination?: string;
+  tlsVerify?: boolean;
+  chunkSize?: number;
+}
+interface LoginBody {
+  registry: string;
+  username: string;
+  password: string;
+  tlsVerify?: boolean;
+}
+
+export function registryRoutes(engine: Engine): Route<never>[] {
+  const store = () => engine.deps.images;
+  const targetFacts = async (ref: string) => {
+    const r = await registry();
+    const t = r.resolveTarget(ref, await r.loadRegistriesConfig());
+    return { registry: t.registry, repository: t.repository, tag: t.tag, digest: t.digest };
+  };
+  return [
+    {
+      method: 'POST',
+      path: '/images/pull',
+      action: 'image.pull',
+      body: S.pullBody,
+      facts: async (ctx: Ctx<PullBody>) => ({ target: await targetFacts(ctx.body.reference) }),
+      handler: async (ctx: Ctx<PullBody>) => {
+        const r = await registry();
+        const res = await r.pull({
+          store: store(),
+          cfg: await r.loadRegistriesConfig(),
+          reference: ctx.body.reference,
+          platform: ctx.body.platform,
+          tlsVerify: ctx.body.tlsVerify,
+          onEvent: await transferFn(ctx),
+        });
+        return { reference: res.reference, name: res.name, digest: res.digest, manifestDigest: res.manifestDigest, platform: res.platform, id: res.id, fetched: res.fetched, fetchedBytes: res.fetchedBytes };
+      },
+    } satisfies Route<PullBody> as Route<never>,
+    {
+      method: 'POST',
+      path: '/images/:ref/push',
+      action: 'image.push',
+      body: S.pushBody,
+      facts: async (ctx: Ctx<PushBody>) => {
+        const rec = await store().resolve(ctx.params.ref);
+        return { image: { id: rec.id, manifestDigest: rec.manifestDigest, names: rec.names }, ...(ctx.body.destination ? { target: await targetFacts(ctx.body.destination) } : {}) };
+      },
+      handler: async (ctx: Ctx<PushBody>) => {
+        const r = await registry();
+        return r.push({
+          store: store(),
+          cfg: await r.loadRegistriesConfig(),
+          source: ctx.params.ref,
+          destination: ctx.body.destination,
+          tlsVerify: ctx.body.tlsVerify,
+          chunkSize: ctx.body.chunkSize,
+          onEvent: await transferFn(ctx),
+        });
+      },
+    } satisfies Route<PushBody> as Route<never>,
+    {
+      method: 'POST',
+      path: '/registries/login',
+      action: 'registry.login',
+      body: S.loginBody,
+      facts: async (ctx: Ctx<LoginBody>) => ({ registry: ctx.body.registry, username: ctx.body.username }),
+      handler: async (ctx: Ctx<LoginBody>) => {
+        const r = await registry();
+        const cfg = await r.loadRegistriesConfig();
+        const host = r.normalizeAuthKey(ctx.body.registry);
+        const credentials = { username: ctx.body.username, password: ctx.body.password };
+        const client = new r.RegistryClient({ cfg, target: { registry: host, endpoint: host === 'docker.io' ? 'registry-1.docker.io' : host, repository: 'library/moat-login' }, actions: [], tlsVerify: ctx.body.tlsVerify, credentials });
+        await client.verifyLogin();
+        await r.storeCredentials(cfg.authFile, host, credentials);
+        return { registry: host, authFile: cfg.authFile };
+      },
+    } satisfies Route<LoginBody> as Route<never>,
+    {
+      method: 'POST',
+      path: '/registries/logout',
+      action: 'registry.logout',
+      body: S.logoutBody,
+      handler: async (ctx: Ctx<{ registry?: string; all?: boolean }>) => {
+        const r = await registry();
+        const cfg = await r.loadRegistriesConfig();
+        if (ctx.body.all) return { removed: await r.removeAllCredentials(cfg.authFile), authFile: cfg.authFile };
+        if (!ctx.body.registry) throw new ImageError('IMAGE_INVALID_REFERENCE', 'logout needs a registry, or --all');
+        const host = r.normalizeAuthKey(ctx.body.registry);
+        if (!(await r.removeCredentials(cfg.authFile, host))) {
+          throw new r.RegistryError('REGISTRY_LOGIN_NOT_FOUND', `not logged in to ${host} (in ${cfg.authFile})`, { hint: 'credentials in ~/.docker/config.json are read but never changed by moat' });
+        }
+        return { removed: [host], authFile: cfg.authFile };
+      },
+    } satisfies Route<{ registry?: string; all?: boolean }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/images/save',
+      action: 'image.save',
+      body: S.saveBody,
+      handler: async (ctx: Ctx<{ images: string[]; file: string; format?: 'oci-archive' | 'docker-archive' }>) => {
+        const { save } = await import('../image/registry/save.js');
+        return save(store(), ctx.body.images, ctx.body.file, ctx.body.format ?? 'oci-archive');
+      },
+    } satisfies Route<{ images: string[]; file: string }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/images/prune',
+      action: 'image.prune',
+      body: S.pruneBody,
+      handler: async (ctx: Ctx<{ minAgeSeconds?: number }>) => {
+        const minAgeMs = (ctx.body.minAgeSeconds ?? 600) * 1000;
+        const res = await store().prune({ minAgeMs });
+        const removedRoots = await pruneRoots(engine, minAgeMs);
+        return { ...res, removedRoots };
+      },
+    } satisfies Route<{ minAgeSeconds?: number }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/images/fsck',
+      action: 'image.fsck',
+      body: S.fsckBody,
+      handler: async (ctx: Ctx<{ repair?: boolean }>) => {
+        const res = await store().fsck({ repair: Boolean(ctx.body.repair) });
+        return { ...res, clean: res.corrupt.length === 0 && res.missing.length === 0 && res.strays.length === 0 };
+      },
+    } satisfies Route<{ repair?: boolean }> as Route<never>,
+  ];
+}
+
+/** Unpacked roots (storage/rootfs/<id>) of images that are gone and that no container uses. */
+async function pruneRoots(engine: Engine, minAgeMs: number): Promise<string[]> {
+  const { promises: fsp } = await import('node:fs');
+  const path = await import('node:path');
+  const dir = path.join(engine.deps.paths.storage, 'rootfs');
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const ids = new Set((await engine.deps.images.list()).map((i) => i.id));
+  const used = new Set((await engine.containers.list()).map((c) => c.imageId));
+  const removed: string[] = [];
+  for (const n of names) {
+    if (!/^[a-f0-9]{64}$/.test(n)) continue;
+    const id = `sha256:${n}`;
+    if (ids.has(id) || used.has(id)) continue;
+    const st = await fsp.stat(path.join(dir, n)).catch(() => undefined);
+    if (!st || st.mtimeMs > Date.now() - minAgeMs) continue;
+    await removeImageRootfs({ storageRoot: engine.deps.paths.storage, locks: engine.deps.paths.locks, blobPath: (d) => engine.deps.images.blobPath(d), tools: engine.tools() }, id);
+    removed.push(id);
+  }
+  return removed;
+}
+
+/**
+ * `moat run REF` / `moat create REF` pull a missing image first — through the router, as an
+ * `image.pull` request of the same subject, so the policy decides that pull like any other.
+ * Only references a registry can serve are pulled (a registry host, or a short name when a
+ * default registry is configured); anything else keeps IMAGE_NOT_FOUND.
+ */
+export function withPullOnMissing(routes: Route<never>[], handle: (req: ApiRequest) => Promise<unknown>, engine: Engine): Route<never>[] {
+  return routes.map((route) => {
+    if ((route.action !== 'container.run' && route.action !== 'container.create') || !route.facts) return route;
+    const facts = route.facts as unknown as (ctx: Ctx<{ options: { image: string } }>) => Promise<Record<string, unknown>>;
+    const wrapped = async (ctx: Ctx<{ options: { image: string } }>) => {
+      const image = ctx.body.options.image;
+      try {
+        await engine.deps.images.resolve(image);
+      } catch (e) {
+        if (!isImageError(e) || e.code !== 'IMAGE_NOT_FOUND' || !(await pullable(image))) throw e;
+        const res = (await handle({ subject: ctx.req.subject, method: 'POST', path: '/images/pull', body: { reference: image }, io: ctx.req.io })) as { name?: string; id: string };
+        // A short name pulled from a default registry other than Docker Hub is stored under
+        // that registry's name, which the short name does not resolve to locally.
+        const found = await engine.deps.images.resolve(image).then(() => true, () => false);
+        if (!found) ctx.body.options.image = res.name ?? res.id;
+      }
+      return facts(ctx);
+    };
+    return { ...route, facts: wrapped } as unknown as Route<never>;
+  });
+}
+
+async function pullable(image: string): Promise<boolean> {
+  if (/^(sha256:)?[a-f0-9]{3,64}$/.test(image)) return false;
+  let ref;
+  try {
+    ref = parseReference(image);
+  } catch {
+    return false;
+  }
+  if (ref.host) return ref.host !== 'localhost';
+  const r = await registry();
+  return Boolean((await r.loadRegistriesConfig()).defaultRegistry);
+}

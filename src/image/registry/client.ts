@@ -1,0 +1,375 @@
+/**
+ * One registry, one repository: HTTP requests of the distribution API with scheme detection,
+ * authentication and redirects. undici does the HTTP; this file decides what may be sent where.
+ *
+ * - Scheme: `GET /v2/` over HTTPS first; plain HTTP only when the transport allows it and HTTPS
+ *   failed at the TLS level (see endpoint.ts for the rule).
+ * - Auth: the `WWW-Authenticate` challenge of a 401 decides. Basic: the stored credentials.
+ *   Bearer: a token from the realm for the scopes needed (credentials sent to the realm when
+ *   known), cached per (realm, service, scope, user) until it expires. A request is retried at
+ *   most three times for authentication; after that the registry is looping (REGISTRY_AUTH_LOOP).
+ * - Redirects (blob downloads often go to object storage): at most 5; a redirect to another
+ *   origin is followed WITHOUT the Authorization header; a downgrade to plain HTTP is refused
+ *   unless that host's transport allows HTTP.
+ * - Timeouts: connect, headers and body-idle, from registries.json.
+ */
+import { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { ImageError } from '../errors.js';
+import type { Credentials } from './auth-file.js';
+import { mergeScopes, parseChallenges, repositoryScope, type Challenge } from './challenge.js';
+import type { RegistriesConfig } from './config.js';
+import { isLoopback, transportFor, type Target, type Transport } from './endpoint.js';
+import { RegistryError } from './errors.js';
+import { agentFor } from './tls.js';
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+export interface RegistryResponse {
+  status: number;
+  headers: Headers;
+  body: Dispatcher.ResponseData['body'];
+  url: string;
+}
+
+export interface SendOptions {
+  headers?: Record<string, string>;
+  /** A buffer, or a factory so the body can be sent again after an auth retry or a redirect. */
+  body?: Buffer | (() => Readable);
+  bodyLength?: number;
+  /** Extra scope for this request (e.g. `repository:other:pull` for a cross-repo mount). */
+  scope?: string;
+}
+
+export interface ClientOptions {
+  cfg: RegistriesConfig;
+  target: Pick<Target, 'registry' | 'endpoint' | 'repository'>;
+  actions: readonly ('pull' | 'push')[];
+  tlsVerify?: boolean;
+  credentials?: Credentials;
+}
+
+const MAX_REDIRECTS = 5;
+const MAX_AUTH_ROUNDS = 3;
+const MAX_TOKEN_BYTES = 1024 * 1024;
+
+interface CachedToken {
+  header: string;
+  expires: number;
+}
+const tokenCache = new Map<string, CachedToken>();
+
+export function clearTokenCache(): void {
+  tokenCache.clear();
+}
+
+export class RegistryClient {
+  readonly target: ClientOptions['target'];
+  private readonly cfg: RegistriesConfig;
+  private readonly transport: Transport;
+  private readonly creds?: Credentials;
+  private base?: string;
+  private scope: string;
+  private authHeader?: string;
+  private lastChallenge?: Challenge;
+
+  constructor(opts: ClientOptions) {
+    this.cfg = opts.cfg;
+    this.target = opts.target;
+    this.transport = transportFor(opts.target.registry, opts.cfg, opts.tlsVerify);
+    this.creds = opts.credentials;
+    this.scope = repositoryScope(opts.target.repository, opts.actions);
+  }
+
+  /** `scheme://endpoint`, after {@link ping}. */
+  get baseUrl(): string {
+    if (!this.base) throw new Error('RegistryClient: ping() first');
+    return this.base;
+  }
+
+  repoUrl(suffix: string): string {
+    return `${this.baseUrl}/v2/${this.target.repository}/${suffix}`;
+  }
+
+  /** Find the scheme and authenticate up front (so streamed bodies are sent once). */
+  async ping(): Promise<void> {
+    if (this.base) return;
+    const https = `https://${this.target.endpoint}`;
+    try {
+      await this.pingAt(https);
+      this.base = https;
+      return;
+    } catch (e) {
+      if (!this.transport.allowHttp || !notTls(e)) throw e;
+    }
+    const http = `http://${this.target.endpoint}`;
+    await this.pingAt(http);
+    this.base = http;
+  }
+
+  private async pingAt(base: string): Promise<void> {
+    const res = await this.raw('GET', `${base}/v2/`, {}, undefined);
+    await res.body.dump();
+    if (res.status === 401) {
+      const ch = pickChallenge(res.headers['www-authenticate']);
+      if (!ch) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry} answered 401 without a usable WWW-Authenticate challenge`);
+      this.lastChallenge = ch;
+      // Pre-authenticate: bearer tokens for our scope; basic only when we have credentials.
+      if (ch.scheme === 'bearer' || this.creds) this.authHeader = await this.authorize(ch, this.scope);
+      return;
+    }
+    if (res.status >= 200 && res.status < 300) return;
+    if (res.status === 404) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${base} does not serve the registry API (GET /v2/ → 404)`);
+    throw httpError(res.status, `GET ${base}/v2/`);
+  }
+
+  /** Check the credentials work (for `moat login`): a ping must end authenticated. */
+  async verifyLogin(): Promise<void> {
+    await this.ping();
+    if (!this.lastChallenge) return;
+    const res = await this.send('GET', `${this.baseUrl}/v2/`);
+    await res.body.dump();
+    if (res.status !== 200) throw httpError(res.status, 'GET /v2/');
+  }
+
+  /** Send a request, answering auth challenges and following redirects. Any status is returned. */
+  async send(method: string, url: string, opts: SendOptions = {}): Promise<RegistryResponse> {
+    await this.ping();
+    const scope = mergeScopes(this.scope, opts.scope);
+    if (opts.scope && this.lastChallenge?.scheme === 'bearer') this.authHeader = await this.authorize(this.lastChallenge, scope);
+    for (let round = 0; ; round++) {
+      const res = await this.follow(method, url, opts);
+      if (res.status !== 401) return res;
+      await res.body.dump();
+      const ch = pickChallenge(res.headers['www-authenticate']);
+      if (!ch) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${method} ${url}: 401 without a usable WWW-Authenticate challenge`);
+      const sentCreds = this.authHeader !== undefined;
+      if (ch.scheme === 'basic' && sentCreds) throw unauthorized(this.target.registry, true);
+      if (!this.creds && sentCreds && ch.scheme === 'bearer' && ch.params.error !== 'insufficient_scope' && round > 0) throw unauthorized(this.target.registry, false);
+      if (round + 1 >= MAX_AUTH_ROUNDS) {
+        throw new RegistryError('REGISTRY_AUTH_LOOP', `${this.target.registry} keeps answering 401 (${round + 1} rounds) to ${method} ${new URL(url).pathname}`, {
+          hint: 'the registry rejects the tokens it issues; check its token service and your permissions',
+        });
+      }
+      this.lastChallenge = ch;
+      this.authHeader = await this.authorize(ch, mergeScopes(scope, ch.params.scope), round > 0);
+    }
+  }
+
+  private async follow(method: string, url: string, opts: SendOptions): Promise<RegistryResponse> {
+    const origin = new URL(url).origin;
+    let cur = url;
+    let m = method;
+    let body = opts.body;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sameOrigin = new URL(cur).origin === origin;
+      const headers: Record<string, string> = { ...opts.headers };
+      if (sameOrigin && this.authHeader) headers.authorization = this.authHeader;
+      const res = await this.raw(m, cur, headers, body, opts.bodyLength);
+      if (![301, 302, 303, 307, 308].includes(res.status)) return res;
+      await res.body.dump();
+      const loc = header(res.headers, 'location');
+      if (!loc) throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${m} ${cur}: redirect without a Location`);
+      let next: URL;
+      try {
+        next = new URL(loc, cur);
+      } catch {
+        throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${m} ${cur}: invalid redirect Location ${JSON.stringify(loc)}`);
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `refusing a redirect to ${next.protocol} URL`);
+      if (next.protocol === 'http:' && !transportFor(next.host, this.cfg).allowHttp && !(this.transport.allowHttp && next.host === this.target.endpoint)) {
+        throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `refusing a redirect from ${new URL(cur).host} to plain HTTP at ${next.host}`, {
+          hint: `list ${next.host} as insecure in registries.json if that is intended`,
+        });
+      }
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && m === 'POST')) {
+        m = 'GET';
+        body = undefined;
+      }
+      cur = next.toString();
+    }
+    throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${method} ${url}: more than ${MAX_REDIRECTS} redirects`);
+  }
+
+  /** One HTTP exchange, errors mapped to stable codes. */
+  private async raw(method: string, url: string, headers: Record<string, string>, body: SendOptions['body'], bodyLength?: number): Promise<RegistryResponse> {
+    const u = new URL(url);
+    const verify = u.host === this.target.endpoint ? this.transport.verify : transportFor(u.host, this.cfg).verify;
+    const dispatcher = agentFor(u.host, verify, this.cfg);
+    const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : body();
+    const h: Record<string, string> = { 'user-agent': 'moat/0.1', ...headers };
+    if (bodyLength !== undefined) h['content-length'] = String(bodyLength);
+    else if (Buffer.isBuffer(b)) h['content-length'] = String(b.length);
+    try {
+      const res = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers: h,
+        body: b,
+        dispatcher,
+        headersTimeout: this.cfg.timeouts.headersMs,
+        bodyTimeout: this.cfg.timeouts.bodyIdleMs,
+      });
+      return { status: res.statusCode, headers: res.headers as Headers, body: res.body, url };
+    } catch (e) {
+      if (b && !Buffer.isBuffer(b)) b.destroy();
+      throw transportError(e, `${method} ${u.host}${u.pathname}`, u.host);
+    }
+  }
+
+  /** An Authorization header value for `ch` and `scope`. */
+  private async authorize(ch: Challenge, scope: string, fresh = false): Promise<string> {
+    if (ch.scheme === 'basic') {
+      if (!this.creds) throw unauthorized(this.target.registry, false);
+      return 'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
+    }
+    if (ch.scheme !== 'bearer') throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry} asks for unsupported authentication scheme ${ch.scheme}`);
+    const realm = ch.params.realm;
+    if (!realm) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry}: bearer challenge without a realm`);
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry}: invalid token realm ${JSON.stringify(realm)}`);
+    }
+    if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && (transportFor(realmUrl.host, this.cfg).allowHttp || (this.transport.allowHttp && realmUrl.host === this.target.endpoint)))) {
+      throw new RegistryError('REGISTRY_INSECURE_REFUSED', `token realm ${realm} is not HTTPS; moat will not send credentials there`, {
+        hint: `list ${realmUrl.host} as insecure in registries.json if that is intended`,
+      });
+    }
+    const key = `${realm}\n${ch.params.service ?? ''}\n${scope}\n${this.creds?.username ?? ''}`;
+    const cached = tokenCache.get(key);
+    if (cached && !fresh && cached.expires > Date.now()) return cached.header;
+    if (ch.params.service) realmUrl.searchParams.set('service', ch.params.service);
+    for (const s of scope.split(' ').filter(Boolean)) realmUrl.searchParams.append('scope', s);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.creds) headers.authorization = 'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
+    const res = await this.raw('GET', realmUrl.toString(), headers, undefined);
+    if (res.status === 401 || res.status === 403) {
+      await res.body.dump();
+      throw unauthorized(this.target.registry, this.creds !== undefined);
+    }
+    if (res.status !== 200) {
+      await res.body.dump();
+      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `token service ${realmUrl.host} answered ${res.status}`);
+    }
+    const text = (await readCapped(res, MAX_TOKEN_BYTES, 'token response')).toString('utf8');
+    let token: unknown;
+    let expiresIn: unknown;
+    try {
+      const v = JSON.parse(text) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+      token = v.token ?? v.access_token;
+      expiresIn = v.expires_in;
+    } catch {
+      /* handled below */
+    }
+    if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
+      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `token service ${realmUrl.host} sent no usable token`);
+    }
+    const secs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 60;
+    const value = `Bearer ${token}`;
+    tokenCache.set(key, { header: value, expires: Date.now() + Math.max(0, secs - 10) * 1000 });
+    return value;
+  }
+}
+
+function pickChallenge(h: string | string[] | undefined): Challenge | undefined {
+  const all = parseChallenges(h);
+  return all.find((c) => c.scheme === 'bearer') ?? all.find((c) => c.scheme === 'basic');
+}
+
+export function header(h: Headers, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Read a whole (small) body, refusing more than `max` bytes (IMAGE_BLOB_TOO_LARGE). */
+export async function readCapped(res: RegistryResponse, max: number, what: string): Promise<Buffer> {
+  const len = Number(header(res.headers, 'content-length'));
+  if (Number.isFinite(len) && len > max) {
+    res.body.destroy();
+    throw tooLarge(what, len, max);
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of res.body) {
+      n += (c as Buffer).length;
+      if (n > max) {
+        res.body.destroy();
+        throw tooLarge(what, n, max);
+      }
+      chunks.push(c as Buffer);
+    }
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw transportError(e, what, new URL(res.url).host, true);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(what: string, n: number, max: number): ImageError {
+  return new ImageError('IMAGE_BLOB_TOO_LARGE', `${what} is larger than ${max} bytes (at least ${n})`, { details: { maxBytes: max, atLeast: n } });
+}
+
+function unauthorized(registry: string, hadCreds: boolean): RegistryError {
+  return new RegistryError('REGISTRY_UNAUTHORIZED', hadCreds ? `${registry} rejected the stored credentials` : `${registry} requires authentication`, {
+    hint: `run \`moat login ${registry}\``,
+  });
+}
+
+export function httpError(status: number, what: string): RegistryError {
+  if (status === 403) return new RegistryError('REGISTRY_DENIED', `${what}: access denied (403)`, { hint: 'check your permissions on that repository' });
+  return new RegistryError('REGISTRY_HTTP_ERROR', `${what}: unexpected HTTP status ${status}`, { details: { status } });
+}
+
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+]);
+
+function codeOf(e: unknown): string | undefined {
+  const c = (e as { code?: unknown } | null)?.code;
+  if (typeof c === 'string') return c;
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  return cause && cause !== e ? codeOf(cause) : undefined;
+}
+
+/** HTTPS failed because the other side does not speak TLS (so plain HTTP may be tried). */
+function notTls(e: unknown): boolean {
+  const c = (e as { details?: { errno?: unknown } }).details?.errno;
+  return typeof c === 'string' && (c.startsWith('ERR_SSL_') || c === 'EPROTO' || c === 'ECONNRESET');
+}
+
+/** Map undici and socket errors to stable codes. `inBody`: the failure came while reading a body. */
+export function transportError(e: unknown, what: string, host: string, inBody = false): Error {
+  if (e instanceof RegistryError || e instanceof ImageError) return e;
+  const code = codeOf(e) ?? '';
+  const msg = (e as Error)?.message ?? String(e);
+  const details = { errno: code, host };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+    return new RegistryError('REGISTRY_TIMEOUT', `${what}: ${host} timed out (${code})`, { cause: e, details, hint: 'the registry is slow or hanging; retry, or raise "timeouts" in registries.json' });
+  }
+  if (inBody && (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'ECONNRESET' || code === 'UND_ERR_ABORTED' || /terminated|closed/i.test(msg))) {
+    return new ImageError('IMAGE_BLOB_TRUNCATED', `${what}: the connection to ${host} ended early (${code || msg})`, { cause: e, details, hint: 'retry the pull; complete blobs are kept' });
+  }
+  if (TLS_VERIFY_CODES.has(code)) {
+    return new RegistryError('REGISTRY_TLS_FAILED', `${what}: the certificate of ${host} does not verify (${code})`, {
+      cause: e,
+      details,
+      hint: `put the registry's CA in ~/.config/moat/certs.d/${host}/ca.crt, or use --tls-verify=false${isLoopback(host) ? '' : ' (insecure)'}`,
+    });
+  }
+  if (code.startsWith('ERR_SSL_') || code === 'EPROTO') {
+    return new RegistryError('REGISTRY_TLS_FAILED', `${what}: TLS with ${host} failed (${code})`, { cause: e, details, hint: `if ${host} only speaks plain HTTP, list it as insecure in registries.json or use --tls-verify=false` });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
+    return new RegistryError('REGISTRY_UNREACHABLE', `${what}: cannot reach ${host} (${code})`, { cause: e, details });
+  }
+  return new RegistryError('REGISTRY_UNREACHABLE', `${what}: ${msg}`, { cause: e, details });
+}

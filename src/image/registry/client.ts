@@ -277,6 +277,12 @@ function pickChallenge(h: string | string[] | undefined): Challenge | undefined 
   return all.find((c) => c.scheme === 'bearer') ?? all.find((c) => c.scheme === 'basic');
 }
 
+/** Drop a response body without reading it (an abort error must not go unhandled). */
+export function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 export function header(h: Headers, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
@@ -286,7 +292,7 @@ export function header(h: Headers, name: string): string | undefined {
 export async function readCapped(res: RegistryResponse, max: number, what: string): Promise<Buffer> {
   const len = Number(header(res.headers, 'content-length'));
   if (Number.isFinite(len) && len > max) {
-    res.body.destroy();
+    discard(res.body);
     throw tooLarge(what, len, max);
   }
   const chunks: Buffer[] = [];
@@ -295,7 +301,7 @@ export async function readCapped(res: RegistryResponse, max: number, what: strin
     for await (const c of res.body) {
       n += (c as Buffer).length;
       if (n > max) {
-        res.body.destroy();
+        discard(res.body);
         throw tooLarge(what, n, max);
       }
       chunks.push(c as Buffer);

@@ -16,7 +16,7 @@ import { ImageError, isImageError } from '../errors.js';
 import type { ImageStore } from '../store.js';
 import { checkConfig, hostPlatform, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parsePlatform, type Descriptor, type ImageManifest, type ImageRecord, type Platform } from '../types.js';
 import { findCredentials } from './auth-file.js';
-import { header, httpError, readCapped, RegistryClient, transportError } from './client.js';
+import { discard, header, httpError, readCapped, RegistryClient, transportError } from './client.js';
 import type { RegistriesConfig } from './config.js';
 import { manifestReference, resolveTarget, type Target } from './endpoint.js';
 import { RegistryError } from './errors.js';
@@ -98,7 +98,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   for (const l of manifest.layers) opts.onEvent?.({ kind: 'blob', digest: l.digest, state: 'waiting', total: l.size });
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
   await mapLimit(unique, cfg.concurrency, (l) => get(l, true), () => {
-    for (const b of inflight) b.destroy();
+    for (const b of inflight) discard(b);
   });
   await store.putBlob(top.bytes, { digest: top.digest, size: top.bytes.length });
   const image = await store.addImage(top.digest, target.storeName ? [target.storeName] : []);
@@ -143,7 +143,7 @@ async function fetchBlob(client: RegistryClient, store: ImageStore, d: Descripto
   }
   const len = Number(header(res.headers, 'content-length'));
   if (header(res.headers, 'content-length') !== undefined && Number.isFinite(len) && len !== d.size) {
-    res.body.destroy();
+    discard(res.body);
     throw new ImageError('IMAGE_SIZE_MISMATCH', `${what}: the registry announces ${len} bytes, the manifest says ${d.size}`, { details: { expected: d.size, announced: len } });
   }
   inflight.add(res.body);

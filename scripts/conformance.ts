@@ -43,6 +43,47 @@ function files(dir: string): string[] {
   return out;
 }
 
+/** Go's util.Compare on decoded JSON: null < boolean < number < string < array < object. */
+function jsonCompare(a: unknown, b: unknown): number {
+  const rank = (x: unknown): number =>
+    x === null
+      ? 0
+      : typeof x === 'boolean'
+        ? 1
+        : typeof x === 'number'
+          ? 2
+          : typeof x === 'string'
+            ? 3
+            : Array.isArray(x)
+              ? 4
+              : 5;
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra - rb;
+  if (ra === 4) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const c = jsonCompare(x[i], y[i]);
+      if (c) return c;
+    }
+    return x.length - y.length;
+  }
+  if (ra === 5) {
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    const kx = Object.keys(x).sort();
+    const ky = Object.keys(y).sort();
+    for (let i = 0; i < Math.min(kx.length, ky.length); i++) {
+      if (kx[i] !== ky[i]) return kx[i] < ky[i] ? -1 : 1;
+      const c = jsonCompare(x[kx[i]], y[ky[i]]);
+      if (c) return c;
+    }
+    return kx.length - ky.length;
+  }
+  return (a as number | string | boolean) < (b as number | string | boolean) ? -1 : a === b ? 0 : 1;
+}
+
 function canon(x: unknown): string {
   return stringify(fromJSON(x));
 }
@@ -65,16 +106,22 @@ function opaText(e: RegoError): string {
 }
 
 function errInfo(e: unknown): { code: string; message: string } {
-  if (e instanceof RegoErrors) return { code: e.errors[0]?.code ?? e.code, message: e.errors.map(opaText).join('\n') };
+  if (e instanceof RegoErrors)
+    return { code: e.errors[0]?.code ?? e.code, message: e.errors.map(opaText).join('\n') };
   if (e instanceof RegoError) return { code: e.code, message: opaText(e) };
   return { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 
 export function runCase(c: Case, v1: boolean): string | undefined {
-  const modules = (c.modules ?? []).filter((m) => !/^package query\s/.test(m)).map((text, i) => ({ file: `test-${i}.rego`, text }));
+  const modules = (c.modules ?? [])
+    .filter((m) => !/^package query\s/.test(m))
+    .map((text, i) => ({ file: `test-${i}.rego`, text }));
   let got: Record<string, unknown>[];
   try {
-    const engine = new PolicyEngine(modules, c.data ?? {}, { v0Compatible: !v1, strictBuiltinErrors: !!c.strict_error });
+    const engine = new PolicyEngine(modules, c.data ?? {}, {
+      v0Compatible: !v1,
+      strictBuiltinErrors: !!c.strict_error,
+    });
     const q = engine.prepare(c.query);
     got = [];
     q.evalValues(inputOf(c), { now: 1700000000000000000n }, (b) => {
@@ -85,21 +132,26 @@ export function runCase(c: Case, v1: boolean): string | undefined {
   } catch (e) {
     const { code, message } = errInfo(e);
     if (c.want_error_code || c.want_error) {
-      if (c.want_error_code && c.want_error_code !== code) return `want error code ${c.want_error_code}, got ${code}: ${message}`;
-      if (c.want_error && !message.includes(c.want_error)) return `want error containing ${JSON.stringify(c.want_error)}, got ${code}: ${message}`;
+      if (c.want_error_code && c.want_error_code !== code)
+        return `want error code ${c.want_error_code}, got ${code}: ${message}`;
+      if (c.want_error && !message.includes(c.want_error))
+        return `want error containing ${JSON.stringify(c.want_error)}, got ${code}: ${message}`;
       return undefined;
     }
     return `unexpected error ${code}: ${message}`;
   }
-  if (c.want_error_code || c.want_error) return `want error ${c.want_error_code ?? ''} ${c.want_error ?? ''}, got result ${JSON.stringify(got)}`;
+  if (c.want_error_code || c.want_error)
+    return `want error ${c.want_error_code ?? ''} ${c.want_error ?? ''}, got result ${JSON.stringify(got)}`;
   if (c.want_result === undefined) return undefined;
-  let a = got.map(canon);
-  let b = c.want_result.map(canon);
-  if (c.sort_bindings) {
-    a = [...a].sort();
-    b = [...b].sort();
-  }
-  if (a.length !== b.length || a.some((x, i) => x !== b[i])) return `want ${b.join(' ')}\n      got  ${a.join(' ')}`;
+  // OPA's runner sorts each binding's array (util.Compare on the JSON) when sort_bindings is set, and
+  // compares the result sets as sets.
+  if (c.sort_bindings)
+    for (const o of got)
+      for (const k of Object.keys(o)) if (Array.isArray(o[k])) (o[k] as unknown[]).sort(jsonCompare);
+  const a = [...new Set(got.map(canon))].sort();
+  const b = [...new Set(c.want_result.map(canon))].sort();
+  if (a.length !== b.length || a.some((x, i) => x !== b[i]))
+    return `want ${b.join(' ')}\n      got  ${a.join(' ')}`;
   return undefined;
 }
 
@@ -138,7 +190,9 @@ function main(): void {
   let total = 0;
   const rows = [...table.entries()].sort(([a], [b]) => a.localeCompare(b));
   if (args.includes('--json')) console.log(JSON.stringify(Object.fromEntries(rows)));
-  else for (const [k, r] of rows) console.log(`${r.pass === r.total ? 'ok  ' : 'FAIL'} ${k.padEnd(40)} ${r.pass}/${r.total}`);
+  else
+    for (const [k, r] of rows)
+      console.log(`${r.pass === r.total ? 'ok  ' : 'FAIL'} ${k.padEnd(40)} ${r.pass}/${r.total}`);
   for (const [, r] of rows) {
     pass += r.pass;
     total += r.total;

@@ -21,7 +21,7 @@ interface Node {
 
 export interface Scalar extends Node {
   type: 'scalar';
-  value: null | boolean | number | string;
+  value: null | boolean | number | bigint | string;
 }
 export interface Var extends Node {
   type: 'var';

@@ -9,7 +9,7 @@ import { PolicyEngine, type ResultSet } from './engine.js';
 import { RegoError, RegoErrors } from './errors.js';
 import { loadPaths, parseDataFile } from './loader.js';
 import { parseModule } from './parser.js';
-import { stringify } from './value.js';
+import { jsonText, stringify } from './value.js';
 
 export interface CliOutput {
   stdout: string;
@@ -64,13 +64,13 @@ export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
       strictBuiltinErrors: opts.strictBuiltinErrors,
     });
     const input = opts.input === undefined ? undefined : await parseDataFile(opts.input);
-    rs = engine.prepare(opts.query).eval(input);
+    rs = engine.prepare(opts.query).eval(input, { bigints: true });
   } catch (e) {
     const errs = errorsOf(e);
     return { stdout: (opts.format === 'json' ? errorJSON(errs) : errorText(errs)) + '\n', exitCode: 1 };
   }
   if (opts.format === 'json')
-    return { stdout: (rs.length ? JSON.stringify({ result: rs }, null, 2) : '{}') + '\n', exitCode: 0 };
+    return { stdout: (rs.length ? jsonText({ result: rs }, 2) : '{}') + '\n', exitCode: 0 };
   if (!rs.length) return { stdout: 'undefined\n', exitCode: 0 };
   // pretty, like opa's: the value when there is one result without bindings and one expression (or
   // only boolean ones); otherwise one JSON object per result with the bindings and the expressions
@@ -81,7 +81,7 @@ export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
     Object.keys(first.bindings).length === 0 &&
     (first.expressions.length === 1 || first.expressions.every((x) => typeof x.value === 'boolean'))
   ) {
-    return { stdout: JSON.stringify(first.expressions[0].value, null, 2) + '\n', exitCode: 0 };
+    return { stdout: jsonText(first.expressions[0].value, 2) + '\n', exitCode: 0 };
   }
   const shown = first.expressions
     .map((x, i) => i)
@@ -90,7 +90,7 @@ export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
     ...r.bindings,
     ...Object.fromEntries(shown.map((i) => [r.expressions[i].text, r.expressions[i].value])),
   }));
-  return { stdout: rows.map((r) => JSON.stringify(r, null, 2)).join('\n') + '\n', exitCode: 0 };
+  return { stdout: rows.map((r) => jsonText(r, 2)).join('\n') + '\n', exitCode: 0 };
 }
 
 // ---------------------------------------------------------------- test

@@ -29,6 +29,8 @@ export interface EvalOptions {
   /** Fixed clock in ns since the epoch (time.now_ns). */
   now?: bigint;
   strictBuiltinErrors?: boolean;
+  /** Keep integers beyond ±2^53 exact as `bigint` in results (serialise them with `jsonText`). */
+  bigints?: boolean;
 }
 
 export interface ExpressionResult {
@@ -109,9 +111,13 @@ export class PreparedQuery {
     const out: ResultSet = [];
     this.evalValues(input, opts, (bindings, exprs) => {
       const b: Record<string, unknown> = {};
-      for (const [k, v] of bindings) b[k] = toJSON(v);
+      for (const [k, v] of bindings) b[k] = toJSON(v, opts.bigints);
       out.push({
-        expressions: exprs.map((v, i) => ({ value: toJSON(v), text: this.texts[i], location: this.locs[i] })),
+        expressions: exprs.map((v, i) => ({
+          value: toJSON(v, opts.bigints),
+          text: this.texts[i],
+          location: this.locs[i],
+        })),
         bindings: b,
       });
     });

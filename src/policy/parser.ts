@@ -21,6 +21,7 @@ import type {
 } from './ast.js';
 import { RegoError } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
+import { bignum } from './value.js';
 
 export interface ParseOptions {
   /** 1 (default) for Rego v1 syntax, 0 for v0. */
@@ -501,14 +502,14 @@ export class Parser {
     let term: Term;
     if (t.kind === 'number') {
       this.next();
-      term = { type: 'scalar', value: Number(t.text), loc: t.loc };
+      term = { type: 'scalar', value: numberLiteral(t.text), loc: t.loc };
     } else if (t.kind === 'string' || t.kind === 'rawstring') {
       this.next();
       term = { type: 'scalar', value: t.text, loc: t.loc };
     } else if (this.isOp('-') && this.peek().kind === 'number' && !this.peek().ws) {
       this.next();
       const nt = this.next();
-      term = { type: 'scalar', value: -Number(nt.text), loc: this.span(t.loc, nt.loc) };
+      term = { type: 'scalar', value: negate(numberLiteral(nt.text)), loc: this.span(t.loc, nt.loc) };
     } else if (t.kind === 'ident') {
       this.next();
       if (t.text === 'true' || t.text === 'false')
@@ -688,4 +689,15 @@ export function parseTermText(text: string, file = ''): Term {
   if (body.length !== 1 || body[0].expr.type !== 'term')
     throw new RegoError('rego_parse_error', 'expected a single term', body[0]?.loc);
   return body[0].expr.term;
+}
+
+/** Integer literals beyond ±2^53 stay exact (bigint), as OPA keeps them; everything else is a double. */
+function numberLiteral(text: string): number | bigint {
+  const n = Number(text);
+  if (Number.isSafeInteger(n) || !/^\d+$/.test(text)) return n;
+  return bignum(BigInt(text));
+}
+
+function negate(n: number | bigint): number | bigint {
+  return typeof n === 'bigint' ? -n : -n;
 }

@@ -4,13 +4,31 @@
  * Iteration is in OPA's sort order (sorted lazily, cached), because results built by iterating an
  * object or set must come out in the same order as OPA's.
  */
-export type Value = null | boolean | number | string | Value[] | RObject | RSet;
-type Key = string | number | boolean | null;
+export type Value = null | boolean | number | bigint | string | Value[] | RObject | RSet;
+type Key = string | number | bigint | boolean | null;
+
+/**
+ * Numbers: IEEE doubles, except integers beyond ±2^53 that come from integer literals or integer
+ * arithmetic, which are exact `bigint`s (OPA keeps such numbers exact). `bignum` turns a bigint
+ * back into a double when it is safe, so an integer has one representation in the common range.
+ */
+export function bignum(b: bigint): number | bigint {
+  return b >= -MAX_SAFE && b <= MAX_SAFE ? Number(b) : b;
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** True for Rego numbers (either representation). */
+export function isNumber(v: Value | undefined): v is number | bigint {
+  return typeof v === 'number' || typeof v === 'bigint';
+}
 
 /** A value usable as a Map key: primitives as themselves, composites as a canonical string. */
 export function keyOf(v: Value): Key {
   if (v === null || typeof v !== 'object') {
     if (typeof v === 'string' && v.charCodeAt(0) === 0) return '\0s' + v;
+    // an unsafe integer held as a double keys like the same bigint
+    if (typeof v === 'number' && !(v <= 9007199254740991 && v >= -9007199254740991) && Number.isInteger(v))
+      return BigInt(v);
     return v;
   }
   return '\0' + canonical(v);
@@ -22,7 +40,9 @@ function canonical(v: Value): string {
     case 'boolean':
       return v ? 'true' : 'false';
     case 'number':
-      return String(v);
+      return Number.isInteger(v) && !Number.isSafeInteger(v) ? BigInt(v).toString() : String(v);
+    case 'bigint':
+      return v.toString();
     case 'string':
       return JSON.stringify(v);
   }
@@ -121,6 +141,7 @@ export function typeName(v: Value): TypeName {
     case 'boolean':
       return 'boolean';
     case 'number':
+    case 'bigint':
       return 'number';
     case 'string':
       return 'string';
@@ -139,6 +160,7 @@ export function compare(a: Value, b: Value): number {
     case 'boolean':
       return a ? 1 : -1;
     case 'number':
+      // mixed bigint/double comparisons are exact in JS
       return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
     case 'string':
       return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
@@ -180,7 +202,12 @@ export function compare(a: Value, b: Value): number {
 
 export function equal(a: Value, b: Value): boolean {
   if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return (typeof a === 'bigint' && typeof b === 'number') ||
+      (typeof a === 'number' && typeof b === 'bigint')
+      ? a == b
+      : false;
+  }
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!equal(a[i], b[i])) return false;
@@ -208,7 +235,7 @@ export function fromJSON(x: unknown): Value {
     case 'string':
       return x;
     case 'bigint':
-      return Number(x);
+      return bignum(x);
   }
   if (Array.isArray(x)) return x.map(fromJSON);
   if (x instanceof RObject || x instanceof RSet) return x;
@@ -218,23 +245,43 @@ export function fromJSON(x: unknown): Value {
   return o;
 }
 
-/** Converts a Value to plain JSON the way OPA serialises it: sets become sorted arrays, non-string keys are stringified. */
-export function toJSON(v: Value): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map(toJSON);
-  if (v instanceof RSet) return v.sorted().map(toJSON);
+/**
+ * Converts a Value to plain JSON the way OPA serialises it: sets become sorted arrays, non-string
+ * keys are stringified. Big integers become doubles unless `bigints` is set (then they stay
+ * `bigint`; serialise those with `jsonText`).
+ */
+export function toJSON(v: Value, bigints = false): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'bigint' && !bigints ? Number(v) : v;
+  if (Array.isArray(v)) return v.map((x) => toJSON(x, bigints));
+  if (v instanceof RSet) return v.sorted().map((x) => toJSON(x, bigints));
   const out: Record<string, unknown> = {};
-  for (const [k, x] of v.sortedEntries()) out[typeof k === 'string' ? k : stringifyKey(k)] = toJSON(x);
+  for (const [k, x] of v.sortedEntries()) out[typeof k === 'string' ? k : stringify(k)] = toJSON(x, bigints);
   return out;
 }
 
-function stringifyKey(k: Value): string {
-  return JSON.stringify(toJSON(k));
+/** JSON.stringify that writes bigints as exact integers. */
+export function jsonText(x: unknown, indent?: number | string): string {
+  if (!hasBigint(x)) return JSON.stringify(x, null, indent);
+  const marks: string[] = [];
+  const text = JSON.stringify(
+    x,
+    (_k, y: unknown) => (typeof y === 'bigint' ? `\u0000big${marks.push(y.toString()) - 1}` : y),
+    indent,
+  );
+  return text.replace(/"\\u0000big(\d+)"/g, (_m, i: string) => marks[Number(i)]);
 }
 
-/** JSON text of a value, OPA style (sorted keys, sets as arrays). */
+function hasBigint(x: unknown): boolean {
+  if (typeof x === 'bigint') return true;
+  if (x === null || typeof x !== 'object') return false;
+  if (Array.isArray(x)) return x.some(hasBigint);
+  for (const k in x as Record<string, unknown>) if (hasBigint((x as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/** JSON text of a value, OPA style (sorted keys, sets as arrays, exact big integers). */
 export function stringify(v: Value, indent?: number): string {
-  return JSON.stringify(toJSON(v), (_k, x) => (typeof x === 'number' ? x : x), indent);
+  return jsonText(toJSON(v, true), indent);
 }
 
 /** Rego literal syntax of a value, used in messages and by sprintf %v. */
@@ -245,6 +292,8 @@ export function toRegoString(v: Value): string {
       return v ? 'true' : 'false';
     case 'number':
       return formatNumber(v);
+    case 'bigint':
+      return v.toString();
     case 'string':
       return JSON.stringify(v);
   }

@@ -1,8 +1,8 @@
 /** count, sum, product, max, min, sort, all, any; array.* and set union/intersection. */
 import { operandError } from '../errors.js';
-import { RObject, RSet, compare, typeName, type Value } from '../value.js';
+import { RObject, RSet, compare, isNumber, typeName, type Value } from '../value.js';
 import { tidy } from './operators.js';
-import { register } from './registry.js';
+import { IMPLS, register } from './registry.js';
 import { arr, elems, num, runeLen, set } from './util.js';
 
 register('count', ([v]) => {
@@ -12,15 +12,22 @@ register('count', ([v]) => {
   throw operandError('count', 1, 'one of {array, object, set, string}', typeName(v));
 });
 
-function numbers(fn: string, args: Value[]): number[] {
+function numbers(fn: string, args: Value[]): (number | bigint)[] {
   const xs = elems(fn, args, 0);
   return xs.map((x) => {
-    if (typeof x !== 'number') throw operandError(fn, 1, 'one of {array, set}', typeName(args[0]));
+    if (!isNumber(x)) throw operandError(fn, 1, 'one of {array, set}', typeName(args[0]));
     return x;
   });
 }
-register('sum', (a) => tidy(numbers('sum', a).reduce((s, x) => s + x, 0)));
-register('product', (a) => tidy(numbers('product', a).reduce((s, x) => s * x, 1)));
+/** Folds with plus/mul, which switch to exact integers when a double would not be exact. */
+function fold(fn: string, args: Value[], op: string, init: number): Value | undefined {
+  const impl = IMPLS.get(op)!;
+  let acc: Value | undefined = init;
+  for (const x of numbers(fn, args)) acc = impl([acc!, x], undefined as never);
+  return typeof acc === 'number' ? tidy(acc) : acc;
+}
+register('sum', (a) => fold('sum', a, 'plus', 0));
+register('product', (a) => fold('product', a, 'mul', 1));
 register('max', (a) => {
   const xs = elems('max', a, 0);
   if (!xs.length) return undefined;

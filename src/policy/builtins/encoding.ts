@@ -1,7 +1,7 @@
 /** base64, base64url, hex, urlquery, json.*, yaml.*. */
 import yaml from 'js-yaml';
 import { operandError } from '../errors.js';
-import { RObject, RSet, fromJSON, toJSON, typeName, type Value } from '../value.js';
+import { RObject, RSet, fromJSON, jsonText, toJSON, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
 import { fail, obj, str } from './util.js';
 
@@ -108,7 +108,7 @@ register('urlquery.decode_object', (a) => {
 // ---------------------------------------------------------------- json / yaml
 
 export function marshal(v: Value): string {
-  return JSON.stringify(toJSON(v));
+  return jsonText(toJSON(v, true));
 }
 register('json.marshal', ([v]) => marshal(v));
 register('json.marshal_with_options', (a) => {
@@ -121,7 +121,7 @@ register('json.marshal_with_options', (a) => {
   if (pretty === false) return marshal(a[0]);
   const ind = typeof indent === 'string' ? indent : '\t';
   const pre = typeof prefix === 'string' ? prefix : '';
-  return JSON.stringify(toJSON(a[0]), null, ind)
+  return jsonText(toJSON(a[0], true), ind)
     .split('\n')
     .map((l) => pre + l)
     .join('\n');

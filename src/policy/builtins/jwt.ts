@@ -10,7 +10,7 @@ import {
   verify as cVerify,
   timingSafeEqual,
 } from 'node:crypto';
-import { RObject, fromJSON, toJSON, toRegoString, typeName, type Value } from '../value.js';
+import { RObject, fromJSON, isNumber, toJSON, toRegoString, typeName, type Value } from '../value.js';
 import { operandError } from '../errors.js';
 import { register } from './registry.js';
 import { fail, obj, str } from './util.js';
@@ -182,18 +182,18 @@ register('io.jwt.decode_verify', (a, ctx) => {
   }
   const p = d.payload;
   if (!(p instanceof RObject)) return bad;
-  const nowNs = c.get('time') ?? Number(ctx.now);
-  if (typeof nowNs !== 'number') fail(fn, 'time must be a number');
-  const now = nowNs / 1e9;
+  const nowNs = c.get('time') ?? ctx.now;
+  if (!isNumber(nowNs)) fail(fn, 'time must be a number');
+  const now = Number(nowNs) / 1e9;
   const exp = p.get('exp');
   if (exp !== undefined) {
-    if (typeof exp !== 'number') fail(fn, 'exp value must be a number');
-    if (now >= exp) return bad;
+    if (!isNumber(exp)) fail(fn, 'exp value must be a number');
+    if (now >= Number(exp)) return bad;
   }
   const nbf = p.get('nbf');
   if (nbf !== undefined) {
-    if (typeof nbf !== 'number') fail(fn, 'nbf value must be a number');
-    if (now < nbf) return bad;
+    if (!isNumber(nbf)) fail(fn, 'nbf value must be a number');
+    if (now < Number(nbf)) return bad;
   }
   const iss = c.get('iss');
   if (iss !== undefined && p.get('iss') !== iss) return bad;

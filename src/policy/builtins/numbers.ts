@@ -1,14 +1,24 @@
 /** abs, ceil, floor, round, numbers.range*, rand.intn, to_number, bits.*. */
 import { BuiltinError, operandError } from '../errors.js';
-import { typeName, type Value } from '../value.js';
+import { bignum, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
-import { fail, int, num, str } from './util.js';
+import { exact, fail, int, num, str } from './util.js';
 
-register('abs', (a) => Math.abs(num('abs', a, 0)));
-register('ceil', (a) => Math.ceil(num('ceil', a, 0)) || 0);
-register('floor', (a) => Math.floor(num('floor', a, 0)) || 0);
+register('abs', (a) => {
+  const n = exact('abs', a, 0);
+  return typeof n === 'bigint' ? (n < 0n ? -n : n) : Math.abs(n);
+});
+register('ceil', (a) => {
+  const n = exact('ceil', a, 0);
+  return typeof n === 'bigint' ? n : Math.ceil(n) || 0;
+});
+register('floor', (a) => {
+  const n = exact('floor', a, 0);
+  return typeof n === 'bigint' ? n : Math.floor(n) || 0;
+});
 register('round', (a) => {
-  const n = num('round', a, 0);
+  const n = exact('round', a, 0);
+  if (typeof n === 'bigint') return n;
   return Math.sign(n) * Math.round(Math.abs(n)) || 0;
 });
 
@@ -55,20 +65,22 @@ register('rand.intn', (a, ctx) => {
 register('to_number', ([v]) => {
   if (v === null) return 0;
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'number') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
   if (typeof v === 'string') {
     const s = v.trim() === v ? v : '';
     if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) {
       if (/^[+-]?(inf|infinity|nan)$/i.test(v)) fail('to_number', `invalid syntax`);
       fail('to_number', `strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
     }
-    return Number(s);
+    const n = Number(s);
+    return !Number.isSafeInteger(n) && /^[+-]?\d+$/.test(s) ? bignum(BigInt(s)) : n;
   }
   throw operandError('to_number', 1, 'one of {boolean, null, number, string}', typeName(v));
 });
 
 function big(fn: string, a: Value[], i: number): bigint {
   const v = a[i];
+  if (typeof v === 'bigint') return v;
   if (typeof v !== 'number') throw operandError(fn, i + 1, 'number', typeName(v));
   if (!Number.isInteger(v))
     throw new BuiltinError(
@@ -77,7 +89,7 @@ function big(fn: string, a: Value[], i: number): bigint {
     );
   return BigInt(v);
 }
-const out = (b: bigint): number => Number(b);
+const out = bignum;
 register('bits.and', (a) => out(big('bits.and', a, 0) & big('bits.and', a, 1)));
 register('bits.or', (a) => out(big('bits.or', a, 0) | big('bits.or', a, 1)));
 register('bits.xor', (a) => out(big('bits.xor', a, 0) ^ big('bits.xor', a, 1)));

@@ -1,8 +1,8 @@
 /** Comparison, arithmetic, set operators and `in` membership. */
 import { operandError } from '../errors.js';
-import { RObject, RSet, compare, equal, typeName, type Value } from '../value.js';
+import { RObject, RSet, bignum, compare, equal, isNumber, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
-import { fail, num, set } from './util.js';
+import { exact, fail, isInteger, set } from './util.js';
 
 register('equal', ([a, b]) => equal(a, b));
 register('neq', ([a, b]) => !equal(a, b));
@@ -23,9 +23,44 @@ function checkFinite(fn: string, n: number): number {
   return n;
 }
 
-register('plus', (a) => checkFinite('plus', tidy(num('plus', a, 0) + num('plus', a, 1))));
+type Op = (x: number, y: number) => number;
+type BigOp = (x: bigint, y: bigint) => bigint;
+
+/**
+ * Arithmetic on doubles, switching to exact bigint arithmetic when both operands are integers and
+ * the double result would not be exact (beyond ±2^53), as OPA computes such numbers exactly.
+ */
+function arith(fn: string, a: Value[], op: Op, bop: BigOp): number | bigint {
+  const x = a[0];
+  const y = a[1];
+  if (typeof x === 'number' && typeof y === 'number') {
+    const r = op(x, y);
+    if (Number.isSafeInteger(r) || !Number.isInteger(x) || !Number.isInteger(y))
+      return checkFinite(fn, tidy(r));
+    return bignum(bop(BigInt(x), BigInt(y)));
+  }
+  const ex = exact(fn, a, 0);
+  const ey = exact(fn, a, 1);
+  if (isInteger(ex) && isInteger(ey)) return bignum(bop(BigInt(ex), BigInt(ey)));
+  return checkFinite(fn, tidy(op(Number(ex), Number(ey))));
+}
+
+register('plus', (a) =>
+  arith(
+    'plus',
+    a,
+    (x, y) => x + y,
+    (x, y) => x + y,
+  ),
+);
 register('minus', (a) => {
-  if (typeof a[0] === 'number') return checkFinite('minus', tidy(a[0] - num('minus', a, 1)));
+  if (isNumber(a[0]))
+    return arith(
+      'minus',
+      a,
+      (x, y) => x - y,
+      (x, y) => x - y,
+    );
   if (a[0] instanceof RSet) {
     const x = a[0];
     const y = set('minus', a, 1);
@@ -35,20 +70,41 @@ register('minus', (a) => {
   }
   throw operandError('minus', 1, 'one of {number, set}', typeName(a[0]));
 });
-register('mul', (a) => checkFinite('mul', tidy(num('mul', a, 0) * num('mul', a, 1))));
+register('mul', (a) =>
+  arith(
+    'mul',
+    a,
+    (x, y) => x * y,
+    (x, y) => x * y,
+  ),
+);
 register('div', (a) => {
-  const x = num('div', a, 0);
-  const y = num('div', a, 1);
-  if (y === 0) fail('div', 'divide by zero');
-  return tidy(x / y);
+  const x = exact('div', a, 0);
+  const y = exact('div', a, 1);
+
+  if (y == 0) fail('div', 'divide by zero');
+  if (typeof x === 'number' && typeof y === 'number') {
+    const r = x / y;
+    if (Number.isSafeInteger(r) || !Number.isInteger(x) || !Number.isInteger(y)) return tidy(r);
+  }
+  if (isInteger(x) && isInteger(y)) {
+    const bx = BigInt(x);
+    const by = BigInt(y);
+    if (bx % by === 0n) return bignum(bx / by);
+  }
+  return tidy(Number(x) / Number(y));
 });
 register('rem', (a) => {
-  const x = num('rem', a, 0);
-  const y = num('rem', a, 1);
-  if (!Number.isInteger(x) || !Number.isInteger(y)) fail('rem', 'modulo on floating-point number');
-  if (y === 0) fail('rem', 'modulo by zero');
-  const r = x % y;
-  return r === 0 ? 0 : r;
+  const x = exact('rem', a, 0);
+  const y = exact('rem', a, 1);
+  if (!isInteger(x) || !isInteger(y)) fail('rem', 'modulo on floating-point number');
+
+  if (y == 0) fail('rem', 'modulo by zero');
+  if (typeof x === 'number' && typeof y === 'number') {
+    const r = x % y;
+    return r === 0 ? 0 : r;
+  }
+  return bignum(BigInt(x) % BigInt(y));
 });
 register('and', (a) => {
   const x = set('and', a, 0);

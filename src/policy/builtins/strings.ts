@@ -1,8 +1,8 @@
 /** String builtins, including sprintf with Go's verbs. */
 import { BuiltinError, operandError } from '../errors.js';
-import { RObject, RSet, formatNumber, toRegoString, typeName, type Value } from '../value.js';
+import { RObject, RSet, formatNumber, isNumber, toRegoString, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
-import { arr, elems, fail, int, num, obj, runeLen, str } from './util.js';
+import { arr, elems, exact, fail, int, obj, runeLen, str } from './util.js';
 
 register('concat', (a) => {
   const sep = str('concat', a, 0);
@@ -135,12 +135,12 @@ register('substring', (a) => {
   return s.slice(start, start + len).join('');
 });
 register('format_int', (a) => {
-  const n = num('format_int', a, 0);
+  const n = exact('format_int', a, 0);
   const base = int('format_int', a, 1);
   if (![2, 8, 10, 16].includes(base))
     throw new BuiltinError('format_int: operand 2 must be one of {2, 8, 10, 16}', 'type');
-  const i = Math.trunc(n);
-  return (i < 0 ? '-' : '') + Math.abs(i).toString(base);
+  const i = typeof n === 'bigint' ? n : BigInt(Math.trunc(n));
+  return (i < 0n ? '-' : '') + (i < 0n ? -i : i).toString(base);
 });
 
 // ---------------------------------------------------------------- sprintf
@@ -199,10 +199,12 @@ export function sprintf(format: string, args: Value[]): string {
         break;
       case 'd':
         s =
-          typeof v === 'number' && Number.isInteger(v)
-            ? formatNumber(v)
-            : `%!d(${typeName(v)}=${goValue(v)})`;
-        if (flags.includes('+') && typeof v === 'number' && v >= 0) s = '+' + s;
+          typeof v === 'bigint'
+            ? v.toString()
+            : typeof v === 'number' && Number.isInteger(v)
+              ? formatNumber(v)
+              : `%!d(${typeName(v)}=${goValue(v)})`;
+        if (flags.includes('+') && isNumber(v) && v >= 0) s = '+' + s;
         break;
       case 'f':
       case 'F':
@@ -226,17 +228,25 @@ export function sprintf(format: string, args: Value[]): string {
         break;
       case 'x':
       case 'X': {
-        if (typeof v === 'number' && Number.isInteger(v)) s = (v < 0 ? '-' : '') + Math.abs(v).toString(16);
+        if (typeof v === 'bigint') s = (v < 0n ? '-' : '') + (v < 0n ? -v : v).toString(16);
+        else if (typeof v === 'number' && Number.isInteger(v))
+          s = (v < 0 ? '-' : '') + Math.abs(v).toString(16);
         else if (typeof v === 'string') s = Buffer.from(v, 'utf8').toString('hex');
         else s = `%!x(${goValue(v)})`;
         if (verb === 'X') s = s.toUpperCase();
         break;
       }
       case 'o':
-        s = typeof v === 'number' && Number.isInteger(v) ? v.toString(8) : `%!o(${goValue(v)})`;
+        s =
+          (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint'
+            ? v.toString(8)
+            : `%!o(${goValue(v)})`;
         break;
       case 'b':
-        s = typeof v === 'number' && Number.isInteger(v) ? v.toString(2) : `%!b(${goValue(v)})`;
+        s =
+          (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint'
+            ? v.toString(2)
+            : `%!b(${goValue(v)})`;
         break;
       case 't':
         s = typeof v === 'boolean' ? String(v) : `%!t(${goValue(v)})`;

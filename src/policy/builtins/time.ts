@@ -1,8 +1,8 @@
-/** time.* — nanosecond timestamps (as JS numbers; exact below 2^53, OPA uses big ints). */
+/** time.* — nanosecond timestamps, exact (bigint beyond 2^53, as OPA's big ints). */
 import { operandError } from '../errors.js';
-import { typeName, type Value } from '../value.js';
+import { bignum, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
-import { fail, num, str } from './util.js';
+import { exact, fail, num, str } from './util.js';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = [
@@ -20,9 +20,8 @@ const MONTHS = [
   'December',
 ];
 const MAX_NS_BIG = 9223372036854775807n;
-const MAX_NS = Number(MAX_NS_BIG);
 
-register('time.now_ns', (_a, ctx) => Number(ctx.now));
+register('time.now_ns', (_a, ctx) => bignum(ctx.now));
 // OPA's test helper; sleeping has no place on moat's request path, so it only validates its argument.
 register('test.sleep', (a) => {
   parseDuration('test.sleep', str('test.sleep', a, 0));
@@ -60,30 +59,37 @@ function zoneOffset(fn: string, tz: string, ms: number): number {
 }
 
 interface Parts {
-  ns: number;
+  ns: bigint;
   tz: string;
   layout?: string;
 }
+/** An exact integer ns value (fractions truncated, as Go's int64 conversion does). */
+function toNs(v: number | bigint): bigint {
+  if (typeof v === 'bigint') return v;
+  if (!Number.isFinite(v)) return MAX_NS_BIG + 1n;
+  return BigInt(Math.trunc(v));
+}
 function tsArg(fn: string, v: Value): Parts {
-  if (typeof v === 'number') return { ns: v, tz: 'UTC' };
-  if (Array.isArray(v) && v.length >= 1 && typeof v[0] === 'number') {
+  if (typeof v === 'number' || typeof v === 'bigint') return { ns: toNs(v), tz: 'UTC' };
+  if (Array.isArray(v) && v.length >= 1 && (typeof v[0] === 'number' || typeof v[0] === 'bigint')) {
     const tz = v[1] === undefined ? 'UTC' : v[1];
     if (typeof tz !== 'string') throw operandError(fn, 1, 'string', typeName(tz));
     const layout = v[2];
     if (layout !== undefined && typeof layout !== 'string')
       throw operandError(fn, 1, 'string', typeName(layout));
-    return { ns: v[0], tz, layout };
+    return { ns: toNs(v[0]), tz, layout };
   }
   throw operandError(fn, 1, 'either number (ns) or [number (ns), string (tz)]', typeName(v));
 }
 
 /** A wall-clock breakdown of ns in the zone. */
 function wall(fn: string, p: Parts): { d: Date; offMin: number; nsFrac: number } {
-  if (Math.abs(p.ns) > MAX_NS) fail(fn, 'timestamp too big');
-  const ms = Math.floor(p.ns / 1e6);
+  if (p.ns > MAX_NS_BIG || p.ns < -MAX_NS_BIG) fail(fn, 'timestamp too big');
+  const msBig = p.ns / 1000000n;
+  const ms = Number(p.ns < 0n && msBig * 1000000n !== p.ns ? msBig - 1n : msBig);
   const offMin = zoneOffset(fn, p.tz, ms);
   const d = new Date(ms + offMin * 60000);
-  const nsFrac = Number(((BigInt(Math.round(p.ns)) % 1000000000n) + 1000000000n) % 1000000000n);
+  const nsFrac = Number(((p.ns % 1000000000n) + 1000000000n) % 1000000000n);
   return { d, offMin, nsFrac };
 }
 
@@ -97,11 +103,11 @@ register('time.clock', ([v]) => {
 });
 register('time.weekday', ([v]) => DAYS[wall('time.weekday', tsArg('time.weekday', v)).d.getUTCDay()]);
 register('time.add_date', (a) => {
-  const ns = num('time.add_date', a, 0);
+  const ns = exact('time.add_date', a, 0);
   const y = num('time.add_date', a, 1);
   const m = num('time.add_date', a, 2);
   const dd = num('time.add_date', a, 3);
-  const big = BigInt(Math.round(ns));
+  const big = toNs(ns);
   const msPart = Number(big / 1000000n);
   const rem = big % 1000000n;
   const d = new Date(msPart);
@@ -116,7 +122,7 @@ register('time.add_date', (a) => {
   );
   const out = BigInt(r) * 1000000n + rem;
   if (out > MAX_NS_BIG || out < -MAX_NS_BIG) fail('time.add_date', 'time outside of valid range');
-  return Number(out);
+  return bignum(out);
 });
 register('time.diff', ([x, y]) => {
   let a = wall('time.diff', { ...tsArg('time.diff', x), tz: 'UTC' }).d;
@@ -354,7 +360,7 @@ register('time.format', ([v]) => {
 });
 
 /** Parses value by a Go layout; returns ns since epoch. */
-function parseLayout(fn: string, layout: string, value: string): number {
+function parseLayout(fn: string, layout: string, value: string): number | bigint {
   let i = 0;
   let year = 1;
   let month = 1;
@@ -514,7 +520,7 @@ function parseLayout(fn: string, layout: string, value: string): number {
   if (year < 100) new Date(ms).setUTCFullYear(year);
   const ns = BigInt(ms) * 1000000n + BigInt(frac);
   if (ns > MAX_NS_BIG || ns < -MAX_NS_BIG - 1n) fail(fn, 'time outside of valid range');
-  return Number(ns);
+  return bignum(ns);
 }
 
 register('time.parse_ns', (a) => {
@@ -526,7 +532,7 @@ register('time.parse_rfc3339_ns', (a) =>
 );
 
 const DUR: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-export function parseDuration(fn: string, s: string): number {
+export function parseDuration(fn: string, s: string): number | bigint {
   const orig = s;
   let sign = 1;
   if (s[0] === '-' || s[0] === '+') {
@@ -535,15 +541,18 @@ export function parseDuration(fn: string, s: string): number {
   }
   if (s === '0') return 0;
   if (s === '') fail(fn, `time: invalid duration ${JSON.stringify(orig)}`);
-  let total = 0;
+  let total = 0n;
   while (s) {
-    const m = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/.exec(s);
-    if (!m || m[1] === '' || m[1] === '.')
+    const m = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/.exec(s);
+    if (!m || (m[1] === '' && !m[2]))
       fail(fn, `time: ${m ? 'invalid' : 'missing unit in'} duration ${JSON.stringify(orig)}`);
-    total += Number(m![1]) * DUR[m![2]];
+    const unit = BigInt(DUR[m![3]]);
+    total += BigInt(m![1] || '0') * unit;
+    if (m![2]) total += BigInt(Math.round(Number('0.' + m![2]) * Number(unit)));
     s = s.slice(m![0].length);
   }
-  return sign * Math.round(total);
+  if (total > MAX_NS_BIG) fail(fn, `time: invalid duration ${JSON.stringify(orig)}`);
+  return bignum(sign < 0 ? -total : total);
 }
 register('time.parse_duration_ns', (a) =>
   parseDuration('time.parse_duration_ns', str('time.parse_duration_ns', a, 0)),

@@ -3,7 +3,7 @@ import { operandError } from '../errors.js';
 import { RObject, RSet, typeName } from '../value.js';
 import { register } from './registry.js';
 
-register('is_number', ([v]) => typeof v === 'number');
+register('is_number', ([v]) => typeof v === 'number' || typeof v === 'bigint');
 register('is_string', ([v]) => typeof v === 'string');
 register('is_boolean', ([v]) => typeof v === 'boolean');
 register('is_array', ([v]) => Array.isArray(v));

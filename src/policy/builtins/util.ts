@@ -7,10 +7,24 @@ export function str(fn: string, args: Value[], i: number): string {
   if (typeof v !== 'string') throw operandError(fn, i + 1, 'string', typeName(v));
   return v;
 }
+/** A number argument as a double (big integers are rounded; use `exact` where that matters). */
 export function num(fn: string, args: Value[], i: number): number {
   const v = args[i];
-  if (typeof v !== 'number') throw operandError(fn, i + 1, 'number', typeName(v));
+  if (typeof v !== 'number') {
+    if (typeof v === 'bigint') return Number(v);
+    throw operandError(fn, i + 1, 'number', typeName(v));
+  }
   return v;
+}
+/** A number argument in its exact representation. */
+export function exact(fn: string, args: Value[], i: number): number | bigint {
+  const v = args[i];
+  if (typeof v !== 'number' && typeof v !== 'bigint') throw operandError(fn, i + 1, 'number', typeName(v));
+  return v;
+}
+/** True for integers in either representation. */
+export function isInteger(v: number | bigint): boolean {
+  return typeof v === 'bigint' || Number.isInteger(v);
 }
 export function int(fn: string, args: Value[], i: number): number {
   const v = num(fn, args, i);

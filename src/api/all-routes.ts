@@ -12,7 +12,11 @@ export function allRoutes(engine: Engine): Route<never>[] {
 
 export function createRouter(engine: Engine, hook?: DecisionHook, log?: DecisionLogger): Router {
   // run/create pull a missing image through this same router (see withPullOnMissing).
-  const router: Router = new Router(withPullOnMissing(allRoutes(engine), (req) => router.handle(req), engine), hook, log);
+  const router: Router = new Router(
+    withPullOnMissing(allRoutes(engine), (req) => router.handle(req), engine),
+    hook,
+    log,
+  );
   return router;
 }
 

@@ -79,7 +79,16 @@ export function registryRoutes(engine: Engine): Route<never>[] {
           tlsVerify: ctx.body.tlsVerify,
           onEvent: await transferFn(ctx),
         });
-        return { reference: res.reference, name: res.name, digest: res.digest, manifestDigest: res.manifestDigest, platform: res.platform, id: res.id, fetched: res.fetched, fetchedBytes: res.fetchedBytes };
+        return {
+          reference: res.reference,
+          name: res.name,
+          digest: res.digest,
+          manifestDigest: res.manifestDigest,
+          platform: res.platform,
+          id: res.id,
+          fetched: res.fetched,
+          fetchedBytes: res.fetchedBytes,
+        };
       },
     } satisfies Route<PullBody> as Route<never>,
     {
@@ -89,7 +98,10 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       body: S.pushBody,
       facts: async (ctx: Ctx<PushBody>) => {
         const rec = await store().resolve(ctx.params.ref);
-        return { image: { id: rec.id, manifestDigest: rec.manifestDigest, names: rec.names }, ...(ctx.body.destination ? { target: await targetFacts(ctx.body.destination) } : {}) };
+        return {
+          image: { id: rec.id, manifestDigest: rec.manifestDigest, names: rec.names },
+          ...(ctx.body.destination ? { target: await targetFacts(ctx.body.destination) } : {}),
+        };
       },
       handler: async (ctx: Ctx<PushBody>) => {
         const r = await registry();
@@ -115,7 +127,17 @@ export function registryRoutes(engine: Engine): Route<never>[] {
         const cfg = await r.loadRegistriesConfig();
         const host = r.normalizeAuthKey(ctx.body.registry);
         const credentials = { username: ctx.body.username, password: ctx.body.password };
-        const client = new r.RegistryClient({ cfg, target: { registry: host, endpoint: host === 'docker.io' ? 'registry-1.docker.io' : host, repository: 'library/moat-login' }, actions: [], tlsVerify: ctx.body.tlsVerify, credentials });
+        const client = new r.RegistryClient({
+          cfg,
+          target: {
+            registry: host,
+            endpoint: host === 'docker.io' ? 'registry-1.docker.io' : host,
+            repository: 'library/moat-login',
+          },
+          actions: [],
+          tlsVerify: ctx.body.tlsVerify,
+          credentials,
+        });
         await client.verifyLogin();
         await r.storeCredentials(cfg.authFile, host, credentials);
         return { registry: host, authFile: cfg.authFile };
@@ -129,11 +151,17 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       handler: async (ctx: Ctx<{ registry?: string; all?: boolean }>) => {
         const r = await registry();
         const cfg = await r.loadRegistriesConfig();
-        if (ctx.body.all) return { removed: await r.removeAllCredentials(cfg.authFile), authFile: cfg.authFile };
-        if (!ctx.body.registry) throw new ImageError('IMAGE_INVALID_REFERENCE', 'logout needs a registry, or --all');
+        if (ctx.body.all)
+          return { removed: await r.removeAllCredentials(cfg.authFile), authFile: cfg.authFile };
+        if (!ctx.body.registry)
+          throw new ImageError('IMAGE_INVALID_REFERENCE', 'logout needs a registry, or --all');
         const host = r.normalizeAuthKey(ctx.body.registry);
         if (!(await r.removeCredentials(cfg.authFile, host))) {
-          throw new r.RegistryError('REGISTRY_LOGIN_NOT_FOUND', `not logged in to ${host} (in ${cfg.authFile})`, { hint: 'credentials in ~/.docker/config.json are read but never changed by moat' });
+          throw new r.RegistryError(
+            'REGISTRY_LOGIN_NOT_FOUND',
+            `not logged in to ${host} (in ${cfg.authFile})`,
+            { hint: 'credentials in ~/.docker/config.json are read but never changed by moat' },
+          );
         }
         return { removed: [host], authFile: cfg.authFile };
       },
@@ -143,7 +171,9 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       path: '/images/save',
       action: 'image.save',
       body: S.saveBody,
-      handler: async (ctx: Ctx<{ images: string[]; file: string; format?: 'oci-archive' | 'docker-archive' }>) => {
+      handler: async (
+        ctx: Ctx<{ images: string[]; file: string; format?: 'oci-archive' | 'docker-archive' }>,
+      ) => {
         const { save } = await import('../image/registry/save.js');
         return save(store(), ctx.body.images, ctx.body.file, ctx.body.format ?? 'oci-archive');
       },
@@ -167,7 +197,10 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       body: S.fsckBody,
       handler: async (ctx: Ctx<{ repair?: boolean }>) => {
         const res = await store().fsck({ repair: Boolean(ctx.body.repair) });
-        return { ...res, clean: res.corrupt.length === 0 && res.missing.length === 0 && res.strays.length === 0 };
+        return {
+          ...res,
+          clean: res.corrupt.length === 0 && res.missing.length === 0 && res.strays.length === 0,
+        };
       },
     } satisfies Route<{ repair?: boolean }> as Route<never>,
   ];
@@ -188,7 +221,15 @@ async function pruneRoots(engine: Engine, minAgeMs: number): Promise<string[]> {
     if (ids.has(id) || used.has(id)) continue;
     const st = await fsp.stat(path.join(dir, n)).catch(() => undefined);
     if (!st || st.mtimeMs > Date.now() - minAgeMs) continue;
-    await removeImageRootfs({ storageRoot: engine.deps.paths.storage, locks: engine.deps.paths.locks, blobPath: (d) => engine.deps.images.blobPath(d), tools: engine.tools() }, id);
+    await removeImageRootfs(
+      {
+        storageRoot: engine.deps.paths.storage,
+        locks: engine.deps.paths.locks,
+        blobPath: (d) => engine.deps.images.blobPath(d),
+        tools: engine.tools(),
+      },
+      id,
+    );
     removed.push(id);
   }
   return removed;
@@ -200,20 +241,36 @@ async function pruneRoots(engine: Engine, minAgeMs: number): Promise<string[]> {
  * Only references a registry can serve are pulled (a registry host, or a short name when a
  * default registry is configured); anything else keeps IMAGE_NOT_FOUND.
  */
-export function withPullOnMissing(routes: Route<never>[], handle: (req: ApiRequest) => Promise<unknown>, engine: Engine): Route<never>[] {
+export function withPullOnMissing(
+  routes: Route<never>[],
+  handle: (req: ApiRequest) => Promise<unknown>,
+  engine: Engine,
+): Route<never>[] {
   return routes.map((route) => {
-    if ((route.action !== 'container.run' && route.action !== 'container.create') || !route.facts) return route;
-    const facts = route.facts as unknown as (ctx: Ctx<{ options: { image: string } }>) => Promise<Record<string, unknown>>;
+    if ((route.action !== 'container.run' && route.action !== 'container.create') || !route.facts)
+      return route;
+    const facts = route.facts as unknown as (
+      ctx: Ctx<{ options: { image: string } }>,
+    ) => Promise<Record<string, unknown>>;
     const wrapped = async (ctx: Ctx<{ options: { image: string } }>) => {
       const image = ctx.body.options.image;
       try {
         await engine.deps.images.resolve(image);
       } catch (e) {
         if (!isImageError(e) || e.code !== 'IMAGE_NOT_FOUND' || !(await pullable(image))) throw e;
-        const res = (await handle({ subject: ctx.req.subject, method: 'POST', path: '/images/pull', body: { reference: image }, io: ctx.req.io })) as { name?: string; id: string };
+        const res = (await handle({
+          subject: ctx.req.subject,
+          method: 'POST',
+          path: '/images/pull',
+          body: { reference: image },
+          io: ctx.req.io,
+        })) as { name?: string; id: string };
         // A short name pulled from a default registry other than Docker Hub is stored under
         // that registry's name, which the short name does not resolve to locally.
-        const found = await engine.deps.images.resolve(image).then(() => true, () => false);
+        const found = await engine.deps.images.resolve(image).then(
+          () => true,
+          () => false,
+        );
         if (!found) ctx.body.options.image = res.name ?? res.id;
       }
       return facts(ctx);

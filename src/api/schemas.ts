@@ -156,25 +156,54 @@ export const pullBody = {
   type: 'object',
   additionalProperties: false,
   required: ['reference'],
-  properties: { reference: { type: 'string', minLength: 1, maxLength: 1024 }, platform: { type: 'string', pattern: '^[a-z0-9._-]+/[a-z0-9._-]+(/[a-z0-9._-]+)?$' }, tlsVerify },
+  properties: {
+    reference: { type: 'string', minLength: 1, maxLength: 1024 },
+    platform: { type: 'string', pattern: '^[a-z0-9._-]+/[a-z0-9._-]+(/[a-z0-9._-]+)?$' },
+    tlsVerify,
+  },
 };
 export const pushBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { destination: { type: 'string', minLength: 1, maxLength: 1024 }, tlsVerify, chunkSize: { type: 'integer', minimum: 0 } },
+  properties: {
+    destination: { type: 'string', minLength: 1, maxLength: 1024 },
+    tlsVerify,
+    chunkSize: { type: 'integer', minimum: 0 },
+  },
 };
 export const loginBody = {
   type: 'object',
   additionalProperties: false,
   required: ['registry', 'username', 'password'],
-  properties: { registry: { type: 'string', minLength: 1, maxLength: 512 }, username: { type: 'string', minLength: 1, maxLength: 512 }, password: { type: 'string', minLength: 1, maxLength: 16384 }, tlsVerify },
+  properties: {
+    registry: { type: 'string', minLength: 1, maxLength: 512 },
+    username: { type: 'string', minLength: 1, maxLength: 512 },
+    password: { type: 'string', minLength: 1, maxLength: 16384 },
+    tlsVerify,
+  },
 };
-export const logoutBody = { type: 'object', additionalProperties: false, properties: { registry: { type: 'string', minLength: 1, maxLength: 512 }, all: { type: 'boolean' } } };
+export const logoutBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { registry: { type: 'string', minLength: 1, maxLength: 512 }, all: { type: 'boolean' } },
+};
 export const saveBody = {
   type: 'object',
   additionalProperties: false,
   required: ['images', 'file'],
-  properties: { images: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, file: { type: 'string', pattern: '^/' }, format: { enum: ['oci-archive', 'docker-archive'] } },
+  properties: {
+    images: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    file: { type: 'string', pattern: '^/' },
+    format: { enum: ['oci-archive', 'docker-archive'] },
+  },
 };
-export const pruneBody = { type: 'object', additionalProperties: false, properties: { minAgeSeconds: { type: 'integer', minimum: 0 } } };
-export const fsckBody = { type: 'object', additionalProperties: false, properties: { repair: { type: 'boolean' } } };
+export const pruneBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { minAgeSeconds: { type: 'integer', minimum: 0 } },
+};
+export const fsckBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { repair: { type: 'boolean' } },
+};

@@ -23,14 +23,22 @@ function parseBool(v: string | boolean | undefined): boolean {
   throw new MoatError('CLI_USAGE', `expected true or false, got ${JSON.stringify(v)}`);
 }
 
-const tlsOption = () => new Option('--tls-verify [bool]', 'verify TLS and require HTTPS (false: allow plain HTTP and unverified TLS)').argParser(parseBool);
+const tlsOption = () =>
+  new Option(
+    '--tls-verify [bool]',
+    'verify TLS and require HTTPS (false: allow plain HTTP and unverified TLS)',
+  ).argParser(parseBool);
 
 /** A TransferIo that draws on stderr: redrawn frame on a TTY, plain lines otherwise. */
 async function transferIo(quiet: boolean): Promise<{ io: TransferIo; done: () => void }> {
   const { TransferView } = await import('../image/registry/progress.js');
   const view = new TransferView();
   const err = process.stderr;
-  const base = { stdout: process.stdout, stderr: err, progress: (m: string) => !quiet && err.write(`${m}\n`) };
+  const base = {
+    stdout: process.stdout,
+    stderr: err,
+    progress: (m: string) => !quiet && err.write(`${m}\n`),
+  };
   if (quiet) return { io: { ...base, transfer: () => {} }, done: () => {} };
   if (!err.isTTY) {
     return {
@@ -48,7 +56,10 @@ async function transferIo(quiet: boolean): Promise<{ io: TransferIo; done: () =>
   let last = 0;
   const draw = () => {
     const lines = view.frame();
-    err.write((drawn ? `\x1b[${drawn}A` : '') + lines.map((l) => `\r\x1b[K${l.slice(0, (err.columns || 100) - 1)}\n`).join(''));
+    err.write(
+      (drawn ? `\x1b[${drawn}A` : '') +
+        lines.map((l) => `\r\x1b[K${l.slice(0, (err.columns || 100) - 1)}\n`).join(''),
+    );
     drawn = lines.length;
     last = Date.now();
   };
@@ -68,7 +79,9 @@ async function readPassword(stdin: boolean): Promise<string> {
   if (stdin || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   process.stderr.write('Password: ');
   process.stdin.setRawMode(true);
@@ -97,12 +110,20 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
   const pullCmd = (cmd: Command) =>
     cmd
       .argument('<reference>', 'host[:port]/name[:tag|@sha256:…] (short names need a default registry)')
-      .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this host)')
+      .option(
+        '--platform <os/arch[/variant]>',
+        'platform to pick from a multi-platform image (default: this host)',
+      )
       .addOption(tlsOption())
       .option('-q, --quiet', 'no progress output')
       .action(async (reference: string, f: { platform?: string; tlsVerify?: boolean; quiet?: boolean }) => {
         const { io, done } = await transferIo(Boolean(f.quiet));
-        const res = await request<{ id: string; reference: string; digest: string }>('POST', '/images/pull', { reference, platform: f.platform, tlsVerify: f.tlsVerify }, io).finally(closeNet);
+        const res = await request<{ id: string; reference: string; digest: string }>(
+          'POST',
+          '/images/pull',
+          { reference, platform: f.platform, tlsVerify: f.tlsVerify },
+          io,
+        ).finally(closeNet);
         done();
         if (!f.quiet) process.stderr.write(`pulled ${res.reference} (digest ${res.digest})\n`);
         process.stdout.write(`${res.id}\n`);
@@ -113,26 +134,50 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
       .argument('<image>', 'a local image (name or ID)')
       .argument('[destination]', 'host[:port]/name:tag (default: the image name)')
       .addOption(tlsOption())
-      .option('--chunk-size <bytes>', 'upload in chunks of this many bytes (default: one request per blob)', (v) => {
-        const n = Number(v);
-        if (!Number.isSafeInteger(n) || n < 0) throw new MoatError('CLI_USAGE', `invalid --chunk-size ${v}`);
-        return n;
-      })
+      .option(
+        '--chunk-size <bytes>',
+        'upload in chunks of this many bytes (default: one request per blob)',
+        (v) => {
+          const n = Number(v);
+          if (!Number.isSafeInteger(n) || n < 0)
+            throw new MoatError('CLI_USAGE', `invalid --chunk-size ${v}`);
+          return n;
+        },
+      )
       .option('-q, --quiet', 'no progress output')
-      .action(async (image: string, destination: string | undefined, f: { tlsVerify?: boolean; chunkSize?: number; quiet?: boolean }) => {
-        const { io, done } = await transferIo(Boolean(f.quiet));
-        const res = await request<{ reference: string; digest: string }>('POST', `/images/${encodeURIComponent(image)}/push`, { destination, tlsVerify: f.tlsVerify, chunkSize: f.chunkSize }, io).finally(closeNet);
-        done();
-        process.stdout.write(`${res.reference}@${res.digest}\n`);
-      });
+      .action(
+        async (
+          image: string,
+          destination: string | undefined,
+          f: { tlsVerify?: boolean; chunkSize?: number; quiet?: boolean },
+        ) => {
+          const { io, done } = await transferIo(Boolean(f.quiet));
+          const res = await request<{ reference: string; digest: string }>(
+            'POST',
+            `/images/${encodeURIComponent(image)}/push`,
+            { destination, tlsVerify: f.tlsVerify, chunkSize: f.chunkSize },
+            io,
+          ).finally(closeNet);
+          done();
+          process.stdout.write(`${res.reference}@${res.digest}\n`);
+        },
+      );
 
   const saveCmd = (cmd: Command) =>
     cmd
       .argument('<image...>')
       .requiredOption('-o, --output <file>', 'the tar to write')
-      .addOption(new Option('--format <format>', 'archive format').choices(['oci-archive', 'docker-archive']).default('oci-archive'))
+      .addOption(
+        new Option('--format <format>', 'archive format')
+          .choices(['oci-archive', 'docker-archive'])
+          .default('oci-archive'),
+      )
       .action(async (images: string[], f: { output: string; format: string }) => {
-        const res = await request<{ file: string; size: number }>('POST', '/images/save', { images, file: path.resolve(f.output), format: f.format });
+        const res = await request<{ file: string; size: number }>('POST', '/images/save', {
+          images,
+          file: path.resolve(f.output),
+          format: f.format,
+        });
         process.stderr.write(`wrote ${res.file} (${humanSize(res.size)})\n`);
       });
 
@@ -145,16 +190,29 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
     .description('store credentials for a registry (after checking them) in ~/.config/moat/auth.json')
     .argument('<registry>', 'host[:port]')
     .option('-u, --username <user>')
-    .option('-p, --password <password>', 'the password (visible in the process list; prefer --password-stdin)')
+    .option(
+      '-p, --password <password>',
+      'the password (visible in the process list; prefer --password-stdin)',
+    )
     .option('--password-stdin', 'read the password from stdin')
     .addOption(tlsOption())
-    .action(async (registry: string, f: { username?: string; password?: string; passwordStdin?: boolean; tlsVerify?: boolean }) => {
-      if (!f.username) throw new MoatError('CLI_USAGE', 'login needs --username');
-      const password = f.password ?? (await readPassword(Boolean(f.passwordStdin)));
-      if (!password) throw new MoatError('CLI_USAGE', 'empty password');
-      await request('POST', '/registries/login', { registry, username: f.username, password, tlsVerify: f.tlsVerify }).finally(closeNet);
-      process.stdout.write('Login Succeeded!\n');
-    });
+    .action(
+      async (
+        registry: string,
+        f: { username?: string; password?: string; passwordStdin?: boolean; tlsVerify?: boolean },
+      ) => {
+        if (!f.username) throw new MoatError('CLI_USAGE', 'login needs --username');
+        const password = f.password ?? (await readPassword(Boolean(f.passwordStdin)));
+        if (!password) throw new MoatError('CLI_USAGE', 'empty password');
+        await request('POST', '/registries/login', {
+          registry,
+          username: f.username,
+          password,
+          tlsVerify: f.tlsVerify,
+        }).finally(closeNet);
+        process.stdout.write('Login Succeeded!\n');
+      },
+    );
 
   program
     .command('logout')
@@ -162,24 +220,44 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
     .argument('[registry]')
     .option('-a, --all', 'remove every credential')
     .action(async (registry: string | undefined, f: { all?: boolean }) => {
-      const res = await request<{ removed: string[] }>('POST', '/registries/logout', { registry, all: Boolean(f.all) });
+      const res = await request<{ removed: string[] }>('POST', '/registries/logout', {
+        registry,
+        all: Boolean(f.all),
+      });
       for (const r of res.removed) process.stdout.write(`Removed login credentials for ${r}\n`);
     });
 
-  const image = program.commands.find((c) => c.name() === 'image') ?? program.command('image').description('manage images');
+  const image =
+    program.commands.find((c) => c.name() === 'image') ??
+    program.command('image').description('manage images');
   pullCmd(image.command('pull').description('pull an image from a registry'));
   pushCmd(image.command('push').description('push an image to a registry'));
   saveCmd(image.command('save').description('write images to a tar'));
   image
     .command('prune')
-    .description('remove blobs no image references, leftovers of interrupted writes, and unpacked roots of removed images')
-    .option('--min-age <seconds>', 'only what is older than this (protects pulls in progress)', (v) => Number(v), 600)
+    .description(
+      'remove blobs no image references, leftovers of interrupted writes, and unpacked roots of removed images',
+    )
+    .option(
+      '--min-age <seconds>',
+      'only what is older than this (protects pulls in progress)',
+      (v) => Number(v),
+      600,
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (f: { minAge: number; format: string }) => {
       state.json = f.format === 'json';
-      const res = await request<{ removedBlobs: string[]; freedBytes: number; removedTemp: string[]; removedRoots: string[] }>('POST', '/images/prune', { minAgeSeconds: f.minAge });
+      const res = await request<{
+        removedBlobs: string[];
+        freedBytes: number;
+        removedTemp: string[];
+        removedRoots: string[];
+      }>('POST', '/images/prune', { minAgeSeconds: f.minAge });
       if (state.json) process.stdout.write(json(res));
-      else process.stdout.write(`removed ${res.removedBlobs.length} blob(s) (${humanSize(res.freedBytes)}), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s)\n`);
+      else
+        process.stdout.write(
+          `removed ${res.removedBlobs.length} blob(s) (${humanSize(res.freedBytes)}), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s)\n`,
+        );
     });
   image
     .command('fsck')
@@ -188,13 +266,26 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (f: { repair?: boolean; format: string }) => {
       state.json = f.format === 'json';
-      const res = await request<{ checked: number; corrupt: { digest: string; actual: string }[]; missing: { image: string; digest: string; reason: string }[]; strays: string[]; temp: string[]; removed: string[]; clean: boolean }>('POST', '/images/fsck', { repair: Boolean(f.repair) });
+      const res = await request<{
+        checked: number;
+        corrupt: { digest: string; actual: string }[];
+        missing: { image: string; digest: string; reason: string }[];
+        strays: string[];
+        temp: string[];
+        removed: string[];
+        clean: boolean;
+      }>('POST', '/images/fsck', { repair: Boolean(f.repair) });
       if (state.json) process.stdout.write(json(res));
       else {
-        for (const c of res.corrupt) process.stdout.write(`corrupt: ${c.digest} (hashes to ${c.actual})${f.repair ? ' — removed' : ''}\n`);
+        for (const c of res.corrupt)
+          process.stdout.write(
+            `corrupt: ${c.digest} (hashes to ${c.actual})${f.repair ? ' — removed' : ''}\n`,
+          );
         for (const m of res.missing) process.stdout.write(`image ${m.image}: blob ${m.digest} ${m.reason}\n`);
         for (const s of res.strays) process.stdout.write(`stray file: ${s}${f.repair ? ' — removed' : ''}\n`);
-        process.stdout.write(`${res.checked} blob(s) checked: ${res.clean ? 'clean' : `${res.corrupt.length} corrupt, ${res.missing.length} missing, ${res.strays.length} stray`}${res.temp.length ? `; ${res.temp.length} temp file(s) of interrupted writes (moat image prune removes them)` : ''}\n`);
+        process.stdout.write(
+          `${res.checked} blob(s) checked: ${res.clean ? 'clean' : `${res.corrupt.length} corrupt, ${res.missing.length} missing, ${res.strays.length} stray`}${res.temp.length ? `; ${res.temp.length} temp file(s) of interrupted writes (moat image prune removes them)` : ''}\n`,
+        );
       }
       if (!res.clean && !f.repair) state.exitCode = 1;
     });

@@ -21,7 +21,8 @@ d('registry: interrupted pulls', () => {
     reg = await startRegistry();
     // Four incompressible layers of 6 MiB: a pull takes long enough to be killed mid-way.
     const layers = [];
-    for (let i = 0; i < 4; i++) layers.push(await layerTar([{ path: `data/${i}`, content: randomBytes(6 * 1024 * 1024) }]));
+    for (let i = 0; i < 4; i++)
+      layers.push(await layerTar([{ path: `data/${i}`, content: randomBytes(6 * 1024 * 1024) }]));
     const dir = path.join(inject('moatEnv').base, 'crash-oci');
     await writeOciLayout(dir, layers, { Cmd: ['/bin/true'] }, 'v1');
     ref = `${reg.host}/crash/data:v1`;
@@ -39,7 +40,9 @@ d('registry: interrupted pulls', () => {
       const after = 20 + Math.floor(Math.random() * 500);
       await new Promise((r) => setTimeout(r, after));
       child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r),
+      );
       const fsck = await w.moat(['image', 'fsck', '--format', 'json']);
       const rep = JSON.parse(fsck.stdout) as { clean: boolean; corrupt: unknown[]; missing: unknown[] };
       expect(rep, `after a kill at ${after} ms`).toMatchObject({ clean: true, corrupt: [], missing: [] });
@@ -63,8 +66,17 @@ d('registry: interrupted pulls', () => {
   it('fsck finds a corrupt blob, --repair removes it, a pull restores it', async () => {
     const w = world('fsck');
     expect((await w.moat(['pull', '-q', ref])).code).toBe(0);
-    const [rec] = JSON.parse((await w.moat(['image', 'inspect', ref])).stdout) as { layers: { digest: string }[] }[];
-    const blob = path.join(w.env.XDG_DATA_HOME!, 'moat', 'storage', 'blobs', 'sha256', rec.layers[0].digest.slice(7));
+    const [rec] = JSON.parse((await w.moat(['image', 'inspect', ref])).stdout) as {
+      layers: { digest: string }[];
+    }[];
+    const blob = path.join(
+      w.env.XDG_DATA_HOME!,
+      'moat',
+      'storage',
+      'blobs',
+      'sha256',
+      rec.layers[0].digest.slice(7),
+    );
     await fsp.chmod(blob, 0o644);
     const fh = await fsp.open(blob, 'r+');
     await fh.write(Buffer.from('corrupt'), 0, 7, 1000);

@@ -46,7 +46,10 @@ export function makeTlsFiles(dir: string): { caPem: string; certFile: string; ke
   const caName = [{ name: 'commonName', value: 'moat test CA' }];
   ca.setSubject(caName);
   ca.setIssuer(caName);
-  ca.setExtensions([{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true }]);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+  ]);
   ca.sign(caKeys.privateKey, forge.md.sha256.create());
   const keys = pki.rsa.generateKeyPair(2048);
   const cert = pki.createCertificate();
@@ -71,10 +74,16 @@ export function makeTlsFiles(dir: string): { caPem: string; certFile: string; ke
   return { caPem, certFile, keyFile };
 }
 
-export async function startRegistry(opts: { auth?: { user: string; pass: string }; tls?: boolean } = {}): Promise<Registry> {
+export async function startRegistry(
+  opts: { auth?: { user: string; pass: string }; tls?: boolean } = {},
+): Promise<Registry> {
   const dir = mkdtempSync(path.join(inject('moatEnv').base, 'registry-'));
   const port = await freePort();
-  const lines = ['version: 0.1', 'log: { level: error, accesslog: { disabled: true } }', `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`];
+  const lines = [
+    'version: 0.1',
+    'log: { level: error, accesslog: { disabled: true } }',
+    `storage: { filesystem: { rootdirectory: ${dir}/data }, delete: { enabled: true } }`,
+  ];
   let http = `http: { addr: "127.0.0.1:${port}"`;
   let caPem: string | undefined;
   if (opts.tls) {
@@ -90,7 +99,9 @@ export async function startRegistry(opts: { auth?: { user: string; pass: string 
     lines.push(`auth: { htpasswd: { realm: moat-test, path: ${dir}/htpasswd } }`);
   }
   writeFileSync(path.join(dir, 'config.yml'), lines.join('\n') + '\n');
-  const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const host = `127.0.0.1:${port}`;
@@ -153,13 +164,24 @@ export function world(name: string): World {
       });
       child.stdin.end(opts.input ?? '');
     });
-  return { env, configDir, moat: run, spawn: (args) => spawn(process.execPath, [bin(), ...args], { env, stdio: 'ignore' }) };
+  return {
+    env,
+    configDir,
+    moat: run,
+    spawn: (args) => spawn(process.execPath, [bin(), ...args], { env, stdio: 'ignore' }),
+  };
 }
 
-export const sha256 = (b: Buffer | string): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: Buffer | string): string =>
+  'sha256:' + createHash('sha256').update(b).digest('hex');
 
 /** Write an OCI image layout directory with one image of gzip layers made from plain tars. */
-export async function writeOciLayout(dir: string, layerTars: Buffer[], runtime: Record<string, unknown>, tag = 'latest'): Promise<{ manifestDigest: string }> {
+export async function writeOciLayout(
+  dir: string,
+  layerTars: Buffer[],
+  runtime: Record<string, unknown>,
+  tag = 'latest',
+): Promise<{ manifestDigest: string }> {
   await fsp.mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   const put = async (b: Buffer) => {
     const d = sha256(b);
@@ -172,11 +194,37 @@ export async function writeOciLayout(dir: string, layerTars: Buffer[], runtime: 
     diffIds.push(sha256(t));
     layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...(await put(gzipSync(t))) });
   }
-  const config = Buffer.from(JSON.stringify({ architecture: process.arch === 'arm64' ? 'arm64' : 'amd64', os: 'linux', config: runtime, rootfs: { type: 'layers', diff_ids: diffIds } }));
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...(await put(config)) }, layers }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
+      os: 'linux',
+      config: runtime,
+      rootfs: { type: 'layers', diff_ids: diffIds },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...(await put(config)) },
+      layers,
+    }),
+  );
   const m = await put(manifest);
   await fsp.writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await fsp.writeFile(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
+  await fsp.writeFile(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...m,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
+  );
   return { manifestDigest: m.digest };
 }
 

@@ -13,10 +13,17 @@ const d = canRun ? describe : describe.skip;
 
 const IMAGE = 'moat/busybox';
 
-async function imageFacts(w: ReturnType<typeof world>, ref: string): Promise<{ Id: string; manifestDigest: string; layers: { digest: string }[] }> {
+async function imageFacts(
+  w: ReturnType<typeof world>,
+  ref: string,
+): Promise<{ Id: string; manifestDigest: string; layers: { digest: string }[] }> {
   const r = await w.moat(['image', 'inspect', ref]);
   expect(r.code, r.stderr).toBe(0);
-  const [rec] = JSON.parse(r.stdout) as { id: string; manifestDigest: string; layers: { digest: string }[] }[];
+  const [rec] = JSON.parse(r.stdout) as {
+    id: string;
+    manifestDigest: string;
+    layers: { digest: string }[];
+  }[];
   return { Id: rec.id, manifestDigest: rec.manifestDigest, layers: rec.layers };
 }
 
@@ -48,7 +55,9 @@ d('registry: plain HTTP on loopback', () => {
     const inspected = JSON.parse(s.stdout) as { Digest: string; Layers: string[] };
     expect(inspected.Digest).toBe(facts.manifestDigest);
     expect(inspected.Layers).toEqual(facts.layers.map((l) => l.digest));
-    const cfg = JSON.parse(skopeo(['inspect', '--raw', '--config', '--tls-verify=false', `docker://${ref}`]).stdout || 'null');
+    const cfg = JSON.parse(
+      skopeo(['inspect', '--raw', '--config', '--tls-verify=false', `docker://${ref}`]).stdout || 'null',
+    );
     expect(cfg).not.toBeNull();
 
     const dst = world('fresh');
@@ -76,7 +85,9 @@ d('registry: plain HTTP on loopback', () => {
     const m = await src.moat(['push', IMAGE, b]);
     expect(m.code, m.stderr).toBe(0);
     expect(m.stderr).toMatch(/mounted from another repository/);
-    expect(JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${b}`]).stdout).Digest).toBe((await imageFacts(src, IMAGE)).manifestDigest);
+    expect(JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${b}`]).stdout).Digest).toBe(
+      (await imageFacts(src, IMAGE)).manifestDigest,
+    );
   });
 
   it.each([
@@ -89,7 +100,9 @@ d('registry: plain HTTP on loopback', () => {
     const ref = `${reg.host}/skopeo/img${fmt.length}:v1`;
     const c = skopeo(['copy', ...fmt, '--dest-tls-verify=false', `oci:${dir}:v1`, `docker://${ref}`]);
     expect(c.code, c.stderr).toBe(0);
-    const digest = (JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${ref}`]).stdout) as { Digest: string }).Digest;
+    const digest = (
+      JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${ref}`]).stdout) as { Digest: string }
+    ).Digest;
     const w = world('skopeo');
     const pulled = await w.moat(['pull', ref]);
     expect(pulled.code, pulled.stderr).toBe(0);
@@ -116,7 +129,10 @@ d('registry: plain HTTP on loopback', () => {
 
   it('short names use the configured default registry', async () => {
     const w = world('default');
-    await fsp.writeFile(path.join(w.configDir, 'registries.json'), JSON.stringify({ defaultRegistry: reg.host }));
+    await fsp.writeFile(
+      path.join(w.configDir, 'registries.json'),
+      JSON.stringify({ defaultRegistry: reg.host }),
+    );
     const r = await w.moat(['run', '--rm', 'moat/busybox:1', 'echo', 'short']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('short\n');
@@ -150,13 +166,19 @@ d('registry: htpasswd basic auth', () => {
     if (!reg) return ctx.skip();
     const w = mainWorld();
     const cfgBase = world('auth');
-    Object.assign(w.env, { XDG_CONFIG_HOME: cfgBase.env.XDG_CONFIG_HOME, HOME: cfgBase.env.HOME, DOCKER_CONFIG: cfgBase.env.DOCKER_CONFIG });
+    Object.assign(w.env, {
+      XDG_CONFIG_HOME: cfgBase.env.XDG_CONFIG_HOME,
+      HOME: cfgBase.env.HOME,
+      DOCKER_CONFIG: cfgBase.env.DOCKER_CONFIG,
+    });
     const ref = `${reg.host}/private/busybox:1`;
     const denied = await w.moat(['push', IMAGE, ref]);
     expect(denied.stderr).toContain('[REGISTRY_UNAUTHORIZED]');
     const bad = await w.moat(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 'nope\n' });
     expect(bad.stderr).toContain('[REGISTRY_UNAUTHORIZED]');
-    const ok = await w.moat(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 'wonder-land\n' });
+    const ok = await w.moat(['login', '-u', 'alice', '--password-stdin', reg.host], {
+      input: 'wonder-land\n',
+    });
     expect(ok.code, ok.stderr).toBe(0);
     const authFile = path.join(w.env.XDG_CONFIG_HOME!, 'moat', 'auth.json');
     expect((await fsp.stat(authFile)).mode & 0o777).toBe(0o600);
@@ -175,7 +197,12 @@ d('registry: htpasswd basic auth', () => {
     // Docker's config.json is read too.
     const dw = world('docker-config');
     await fsp.mkdir(dw.env.DOCKER_CONFIG!, { recursive: true });
-    await fsp.writeFile(path.join(dw.env.DOCKER_CONFIG!, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:wonder-land').toString('base64') } } }));
+    await fsp.writeFile(
+      path.join(dw.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({
+        auths: { [reg.host]: { auth: Buffer.from('alice:wonder-land').toString('base64') } },
+      }),
+    );
     expect((await dw.moat(['pull', ref])).code).toBe(0);
   });
 });

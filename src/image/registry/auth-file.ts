@@ -47,13 +47,18 @@ export function credentialsIn(file: AuthFile, registry: string): Credentials | u
       const colon = text.indexOf(':');
       if (colon > 0) return { username: text.slice(0, colon), password: text.slice(colon + 1) };
     }
-    if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+    if (typeof entry.username === 'string' && typeof entry.password === 'string')
+      return { username: entry.username, password: entry.password };
   }
   return undefined;
 }
 
 /** A copy of `file` with `registry`'s credentials set (or removed with `undefined`). Pure. */
-export function withCredentials(file: AuthFile, registry: string, creds: Credentials | undefined): { file: AuthFile; changed: boolean } {
+export function withCredentials(
+  file: AuthFile,
+  registry: string,
+  creds: Credentials | undefined,
+): { file: AuthFile; changed: boolean } {
   const want = normalizeAuthKey(registry);
   const auths: Record<string, AuthEntry> = {};
   let changed = false;
@@ -83,10 +88,15 @@ export async function readAuthFile(file: string): Promise<AuthFile> {
     const v = JSON.parse(text) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
     const auths = (v as AuthFile).auths;
-    if (auths !== undefined && (auths === null || typeof auths !== 'object' || Array.isArray(auths))) throw new Error('"auths" is not an object');
+    if (auths !== undefined && (auths === null || typeof auths !== 'object' || Array.isArray(auths)))
+      throw new Error('"auths" is not an object');
     return v as AuthFile;
   } catch (e) {
-    throw new RegistryError('REGISTRY_CONFIG_INVALID', `${file} is not a valid auth file: ${(e as Error).message}`, { hint: `fix or remove ${file}` });
+    throw new RegistryError(
+      'REGISTRY_CONFIG_INVALID',
+      `${file} is not a valid auth file: ${(e as Error).message}`,
+      { hint: `fix or remove ${file}` },
+    );
   }
 }
 

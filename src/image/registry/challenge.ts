@@ -82,7 +82,11 @@ export function mergeScopes(...scopes: (string | undefined)[]): string {
       if (colon <= 0) continue;
       const resource = item.slice(0, colon);
       const set = byResource.get(resource) ?? new Set<string>();
-      for (const a of item.slice(colon + 1).split(',').filter(Boolean)) set.add(a);
+      for (const a of item
+        .slice(colon + 1)
+        .split(',')
+        .filter(Boolean))
+        set.add(a);
       byResource.set(resource, set);
     }
   }

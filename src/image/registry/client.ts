@@ -112,14 +112,22 @@ export class RegistryClient {
     await res.body.dump();
     if (res.status === 401) {
       const ch = pickChallenge(res.headers['www-authenticate']);
-      if (!ch) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry} answered 401 without a usable WWW-Authenticate challenge`);
+      if (!ch)
+        throw new RegistryError(
+          'REGISTRY_PROTOCOL_ERROR',
+          `${this.target.registry} answered 401 without a usable WWW-Authenticate challenge`,
+        );
       this.lastChallenge = ch;
       // Pre-authenticate: bearer tokens for our scope; basic only when we have credentials.
       if (ch.scheme === 'bearer' || this.creds) this.authHeader = await this.authorize(ch, this.scope);
       return;
     }
     if (res.status >= 200 && res.status < 300) return;
-    if (res.status === 404) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${base} does not serve the registry API (GET /v2/ → 404)`);
+    if (res.status === 404)
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${base} does not serve the registry API (GET /v2/ → 404)`,
+      );
     throw httpError(res.status, `GET ${base}/v2/`);
   }
 
@@ -136,20 +144,36 @@ export class RegistryClient {
   async send(method: string, url: string, opts: SendOptions = {}): Promise<RegistryResponse> {
     await this.ping();
     const scope = mergeScopes(this.scope, opts.scope);
-    if (opts.scope && this.lastChallenge?.scheme === 'bearer') this.authHeader = await this.authorize(this.lastChallenge, scope);
+    if (opts.scope && this.lastChallenge?.scheme === 'bearer')
+      this.authHeader = await this.authorize(this.lastChallenge, scope);
     for (let round = 0; ; round++) {
       const res = await this.follow(method, url, opts);
       if (res.status !== 401) return res;
       await res.body.dump();
       const ch = pickChallenge(res.headers['www-authenticate']);
-      if (!ch) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${method} ${url}: 401 without a usable WWW-Authenticate challenge`);
+      if (!ch)
+        throw new RegistryError(
+          'REGISTRY_PROTOCOL_ERROR',
+          `${method} ${url}: 401 without a usable WWW-Authenticate challenge`,
+        );
       const sentCreds = this.authHeader !== undefined;
       if (ch.scheme === 'basic' && sentCreds) throw unauthorized(this.target.registry, true);
-      if (!this.creds && sentCreds && ch.scheme === 'bearer' && ch.params.error !== 'insufficient_scope' && round > 0) throw unauthorized(this.target.registry, false);
+      if (
+        !this.creds &&
+        sentCreds &&
+        ch.scheme === 'bearer' &&
+        ch.params.error !== 'insufficient_scope' &&
+        round > 0
+      )
+        throw unauthorized(this.target.registry, false);
       if (round + 1 >= MAX_AUTH_ROUNDS) {
-        throw new RegistryError('REGISTRY_AUTH_LOOP', `${this.target.registry} keeps answering 401 (${round + 1} rounds) to ${method} ${new URL(url).pathname}`, {
-          hint: 'the registry rejects the tokens it issues; check its token service and your permissions',
-        });
+        throw new RegistryError(
+          'REGISTRY_AUTH_LOOP',
+          `${this.target.registry} keeps answering 401 (${round + 1} rounds) to ${method} ${new URL(url).pathname}`,
+          {
+            hint: 'the registry rejects the tokens it issues; check its token service and your permissions',
+          },
+        );
       }
       this.lastChallenge = ch;
       this.authHeader = await this.authorize(ch, mergeScopes(scope, ch.params.scope), round > 0);
@@ -169,18 +193,31 @@ export class RegistryClient {
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
       await res.body.dump();
       const loc = header(res.headers, 'location');
-      if (!loc) throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${m} ${cur}: redirect without a Location`);
+      if (!loc)
+        throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${m} ${cur}: redirect without a Location`);
       let next: URL;
       try {
         next = new URL(loc, cur);
       } catch {
-        throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${m} ${cur}: invalid redirect Location ${JSON.stringify(loc)}`);
+        throw new RegistryError(
+          'REGISTRY_REDIRECT_REFUSED',
+          `${m} ${cur}: invalid redirect Location ${JSON.stringify(loc)}`,
+        );
       }
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `refusing a redirect to ${next.protocol} URL`);
-      if (next.protocol === 'http:' && !transportFor(next.host, this.cfg).allowHttp && !(this.transport.allowHttp && next.host === this.target.endpoint)) {
-        throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `refusing a redirect from ${new URL(cur).host} to plain HTTP at ${next.host}`, {
-          hint: `list ${next.host} as insecure in registries.json if that is intended`,
-        });
+      if (next.protocol !== 'https:' && next.protocol !== 'http:')
+        throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `refusing a redirect to ${next.protocol} URL`);
+      if (
+        next.protocol === 'http:' &&
+        !transportFor(next.host, this.cfg).allowHttp &&
+        !(this.transport.allowHttp && next.host === this.target.endpoint)
+      ) {
+        throw new RegistryError(
+          'REGISTRY_REDIRECT_REFUSED',
+          `refusing a redirect from ${new URL(cur).host} to plain HTTP at ${next.host}`,
+          {
+            hint: `list ${next.host} as insecure in registries.json if that is intended`,
+          },
+        );
       }
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && m === 'POST')) {
         m = 'GET';
@@ -188,13 +225,23 @@ export class RegistryClient {
       }
       cur = next.toString();
     }
-    throw new RegistryError('REGISTRY_REDIRECT_REFUSED', `${method} ${url}: more than ${MAX_REDIRECTS} redirects`);
+    throw new RegistryError(
+      'REGISTRY_REDIRECT_REFUSED',
+      `${method} ${url}: more than ${MAX_REDIRECTS} redirects`,
+    );
   }
 
   /** One HTTP exchange, errors mapped to stable codes. */
-  private async raw(method: string, url: string, headers: Record<string, string>, body: SendOptions['body'], bodyLength?: number): Promise<RegistryResponse> {
+  private async raw(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: SendOptions['body'],
+    bodyLength?: number,
+  ): Promise<RegistryResponse> {
     const u = new URL(url);
-    const verify = u.host === this.target.endpoint ? this.transport.verify : transportFor(u.host, this.cfg).verify;
+    const verify =
+      u.host === this.target.endpoint ? this.transport.verify : transportFor(u.host, this.cfg).verify;
     const dispatcher = agentFor(u.host, verify, this.cfg);
     const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : body();
     const h: Record<string, string> = { 'user-agent': 'moat/0.1', ...headers };
@@ -222,19 +269,41 @@ export class RegistryClient {
       if (!this.creds) throw unauthorized(this.target.registry, false);
       return 'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
     }
-    if (ch.scheme !== 'bearer') throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry} asks for unsupported authentication scheme ${ch.scheme}`);
+    if (ch.scheme !== 'bearer')
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${this.target.registry} asks for unsupported authentication scheme ${ch.scheme}`,
+      );
     const realm = ch.params.realm;
-    if (!realm) throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry}: bearer challenge without a realm`);
+    if (!realm)
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${this.target.registry}: bearer challenge without a realm`,
+      );
     let realmUrl: URL;
     try {
       realmUrl = new URL(realm);
     } catch {
-      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `${this.target.registry}: invalid token realm ${JSON.stringify(realm)}`);
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${this.target.registry}: invalid token realm ${JSON.stringify(realm)}`,
+      );
     }
-    if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && (transportFor(realmUrl.host, this.cfg).allowHttp || (this.transport.allowHttp && realmUrl.host === this.target.endpoint)))) {
-      throw new RegistryError('REGISTRY_INSECURE_REFUSED', `token realm ${realm} is not HTTPS; moat will not send credentials there`, {
-        hint: `list ${realmUrl.host} as insecure in registries.json if that is intended`,
-      });
+    if (
+      realmUrl.protocol !== 'https:' &&
+      !(
+        realmUrl.protocol === 'http:' &&
+        (transportFor(realmUrl.host, this.cfg).allowHttp ||
+          (this.transport.allowHttp && realmUrl.host === this.target.endpoint))
+      )
+    ) {
+      throw new RegistryError(
+        'REGISTRY_INSECURE_REFUSED',
+        `token realm ${realm} is not HTTPS; moat will not send credentials there`,
+        {
+          hint: `list ${realmUrl.host} as insecure in registries.json if that is intended`,
+        },
+      );
     }
     const key = `${realm}\n${ch.params.service ?? ''}\n${scope}\n${this.creds?.username ?? ''}`;
     const cached = tokenCache.get(key);
@@ -242,7 +311,9 @@ export class RegistryClient {
     if (ch.params.service) realmUrl.searchParams.set('service', ch.params.service);
     for (const s of scope.split(' ').filter(Boolean)) realmUrl.searchParams.append('scope', s);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.creds) headers.authorization = 'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
+    if (this.creds)
+      headers.authorization =
+        'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
     const res = await this.raw('GET', realmUrl.toString(), headers, undefined);
     if (res.status === 401 || res.status === 403) {
       await res.body.dump();
@@ -250,7 +321,10 @@ export class RegistryClient {
     }
     if (res.status !== 200) {
       await res.body.dump();
-      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `token service ${realmUrl.host} answered ${res.status}`);
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `token service ${realmUrl.host} answered ${res.status}`,
+      );
     }
     const text = (await readCapped(res, MAX_TOKEN_BYTES, 'token response')).toString('utf8');
     let token: unknown;
@@ -263,7 +337,10 @@ export class RegistryClient {
       /* handled below */
     }
     if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
-      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `token service ${realmUrl.host} sent no usable token`);
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `token service ${realmUrl.host} sent no usable token`,
+      );
     }
     const secs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 60;
     const value = `Bearer ${token}`;
@@ -314,18 +391,29 @@ export async function readCapped(res: RegistryResponse, max: number, what: strin
 }
 
 function tooLarge(what: string, n: number, max: number): ImageError {
-  return new ImageError('IMAGE_BLOB_TOO_LARGE', `${what} is larger than ${max} bytes (at least ${n})`, { details: { maxBytes: max, atLeast: n } });
-}
-
-function unauthorized(registry: string, hadCreds: boolean): RegistryError {
-  return new RegistryError('REGISTRY_UNAUTHORIZED', hadCreds ? `${registry} rejected the stored credentials` : `${registry} requires authentication`, {
-    hint: `run \`moat login ${registry}\``,
+  return new ImageError('IMAGE_BLOB_TOO_LARGE', `${what} is larger than ${max} bytes (at least ${n})`, {
+    details: { maxBytes: max, atLeast: n },
   });
 }
 
+function unauthorized(registry: string, hadCreds: boolean): RegistryError {
+  return new RegistryError(
+    'REGISTRY_UNAUTHORIZED',
+    hadCreds ? `${registry} rejected the stored credentials` : `${registry} requires authentication`,
+    {
+      hint: `run \`moat login ${registry}\``,
+    },
+  );
+}
+
 export function httpError(status: number, what: string): RegistryError {
-  if (status === 403) return new RegistryError('REGISTRY_DENIED', `${what}: access denied (403)`, { hint: 'check your permissions on that repository' });
-  return new RegistryError('REGISTRY_HTTP_ERROR', `${what}: unexpected HTTP status ${status}`, { details: { status } });
+  if (status === 403)
+    return new RegistryError('REGISTRY_DENIED', `${what}: access denied (403)`, {
+      hint: 'check your permissions on that repository',
+    });
+  return new RegistryError('REGISTRY_HTTP_ERROR', `${what}: unexpected HTTP status ${status}`, {
+    details: { status },
+  });
 }
 
 const TLS_VERIFY_CODES = new Set([
@@ -358,24 +446,63 @@ export function transportError(e: unknown, what: string, host: string, inBody = 
   const code = codeOf(e) ?? '';
   const msg = (e as Error)?.message ?? String(e);
   const details = { errno: code, host };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
-    return new RegistryError('REGISTRY_TIMEOUT', `${what}: ${host} timed out (${code})`, { cause: e, details, hint: 'the registry is slow or hanging; retry, or raise "timeouts" in registries.json' });
-  }
-  if (inBody && (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'ECONNRESET' || code === 'UND_ERR_ABORTED' || /terminated|closed/i.test(msg))) {
-    return new ImageError('IMAGE_BLOB_TRUNCATED', `${what}: the connection to ${host} ended early (${code || msg})`, { cause: e, details, hint: 'retry the pull; complete blobs are kept' });
-  }
-  if (TLS_VERIFY_CODES.has(code)) {
-    return new RegistryError('REGISTRY_TLS_FAILED', `${what}: the certificate of ${host} does not verify (${code})`, {
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ETIMEDOUT'
+  ) {
+    return new RegistryError('REGISTRY_TIMEOUT', `${what}: ${host} timed out (${code})`, {
       cause: e,
       details,
-      hint: `put the registry's CA in ~/.config/moat/certs.d/${host}/ca.crt, or use --tls-verify=false${isLoopback(host) ? '' : ' (insecure)'}`,
+      hint: 'the registry is slow or hanging; retry, or raise "timeouts" in registries.json',
     });
   }
-  if (code.startsWith('ERR_SSL_') || code === 'EPROTO') {
-    return new RegistryError('REGISTRY_TLS_FAILED', `${what}: TLS with ${host} failed (${code})`, { cause: e, details, hint: `if ${host} only speaks plain HTTP, list it as insecure in registries.json or use --tls-verify=false` });
+  if (
+    inBody &&
+    (code === 'UND_ERR_SOCKET' ||
+      code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+      code === 'ECONNRESET' ||
+      code === 'UND_ERR_ABORTED' ||
+      /terminated|closed/i.test(msg))
+  ) {
+    return new ImageError(
+      'IMAGE_BLOB_TRUNCATED',
+      `${what}: the connection to ${host} ended early (${code || msg})`,
+      { cause: e, details, hint: 'retry the pull; complete blobs are kept' },
+    );
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') {
-    return new RegistryError('REGISTRY_UNREACHABLE', `${what}: cannot reach ${host} (${code})`, { cause: e, details });
+  if (TLS_VERIFY_CODES.has(code)) {
+    return new RegistryError(
+      'REGISTRY_TLS_FAILED',
+      `${what}: the certificate of ${host} does not verify (${code})`,
+      {
+        cause: e,
+        details,
+        hint: `put the registry's CA in ~/.config/moat/certs.d/${host}/ca.crt, or use --tls-verify=false${isLoopback(host) ? '' : ' (insecure)'}`,
+      },
+    );
+  }
+  if (code.startsWith('ERR_SSL_') || code === 'EPROTO') {
+    return new RegistryError('REGISTRY_TLS_FAILED', `${what}: TLS with ${host} failed (${code})`, {
+      cause: e,
+      details,
+      hint: `if ${host} only speaks plain HTTP, list it as insecure in registries.json or use --tls-verify=false`,
+    });
+  }
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'ECONNRESET' ||
+    code === 'UND_ERR_SOCKET'
+  ) {
+    return new RegistryError('REGISTRY_UNREACHABLE', `${what}: cannot reach ${host} (${code})`, {
+      cause: e,
+      details,
+    });
   }
   return new RegistryError('REGISTRY_UNREACHABLE', `${what}: ${msg}`, { cause: e, details });
 }

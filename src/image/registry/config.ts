@@ -96,12 +96,18 @@ const schema = {
 const validate = lazyValidator('registry:config', schema, { allErrors: false });
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(env.HOME || homedir(), '.config');
+  const base =
+    env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+      ? env.XDG_CONFIG_HOME
+      : path.join(env.HOME || homedir(), '.config');
   return path.join(base, 'moat');
 }
 
 /** Fill defaults into a parsed (already validated) file. Pure. */
-export function withDefaults(file: Partial<Omit<RegistriesConfig, 'certsDirs' | 'authFile' | 'dockerConfig'>>, env: NodeJS.ProcessEnv = process.env): RegistriesConfig {
+export function withDefaults(
+  file: Partial<Omit<RegistriesConfig, 'certsDirs' | 'authFile' | 'dockerConfig'>>,
+  env: NodeJS.ProcessEnv = process.env,
+): RegistriesConfig {
   const dir = configDir(env);
   const home = env.HOME || homedir();
   return {
@@ -114,8 +120,16 @@ export function withDefaults(file: Partial<Omit<RegistriesConfig, 'certsDirs' | 
     chunkSize: file.chunkSize ?? DEFAULTS.chunkSize,
     timeouts: { ...DEFAULTS.timeouts, ...file.timeouts },
     certsDirs: [path.join(dir, 'certs.d'), '/etc/containers/certs.d', '/etc/docker/certs.d'],
-    authFile: env.MOAT_AUTH_FILE && path.isAbsolute(env.MOAT_AUTH_FILE) ? env.MOAT_AUTH_FILE : path.join(dir, 'auth.json'),
-    dockerConfig: path.join(env.DOCKER_CONFIG && path.isAbsolute(env.DOCKER_CONFIG) ? env.DOCKER_CONFIG : path.join(home, '.docker'), 'config.json'),
+    authFile:
+      env.MOAT_AUTH_FILE && path.isAbsolute(env.MOAT_AUTH_FILE)
+        ? env.MOAT_AUTH_FILE
+        : path.join(dir, 'auth.json'),
+    dockerConfig: path.join(
+      env.DOCKER_CONFIG && path.isAbsolute(env.DOCKER_CONFIG)
+        ? env.DOCKER_CONFIG
+        : path.join(home, '.docker'),
+      'config.json',
+    ),
   };
 }
 
@@ -132,11 +146,17 @@ export async function loadRegistriesConfig(env: NodeJS.ProcessEnv = process.env)
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new RegistryError('REGISTRY_CONFIG_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, { hint: 'fix the file (see docs/registry.md)' });
+    throw new RegistryError('REGISTRY_CONFIG_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, {
+      hint: 'fix the file (see docs/registry.md)',
+    });
   }
   if (!validate(value)) {
     const e = validate.errors?.[0];
-    throw new RegistryError('REGISTRY_CONFIG_INVALID', `${file}: ${e ? `${e.instancePath || '(root)'} ${e.message ?? ''}` : 'invalid'}`, { hint: 'see docs/registry.md for the fields' });
+    throw new RegistryError(
+      'REGISTRY_CONFIG_INVALID',
+      `${file}: ${e ? `${e.instancePath || '(root)'} ${e.message ?? ''}` : 'invalid'}`,
+      { hint: 'see docs/registry.md for the fields' },
+    );
   }
   return withDefaults(value as Partial<RegistriesConfig>, env);
 }

@@ -42,16 +42,26 @@ export function resolveTarget(input: string, cfg: Pick<RegistriesConfig, 'defaul
   let ref = parseReference(input);
   if (!ref.host) {
     if (!cfg.defaultRegistry) {
-      throw new RegistryError('REGISTRY_NO_DEFAULT', `${JSON.stringify(input)} names no registry, and no default registry is configured`, {
-        hint: 'use a full reference (host[:port]/name[:tag]) or set "defaultRegistry" in ~/.config/moat/registries.json',
-      });
+      throw new RegistryError(
+        'REGISTRY_NO_DEFAULT',
+        `${JSON.stringify(input)} names no registry, and no default registry is configured`,
+        {
+          hint: 'use a full reference (host[:port]/name[:tag]) or set "defaultRegistry" in ~/.config/moat/registries.json',
+        },
+      );
     }
     ref = { ...ref, host: cfg.defaultRegistry };
   }
   // Canonical spelling (docker.io/library/…), keeping the digest aside.
-  const canon = parseReference(normalizeForStore({ ...ref, digest: undefined, tag: ref.tag ?? DEFAULT_TAG }, 'local'));
+  const canon = parseReference(
+    normalizeForStore({ ...ref, digest: undefined, tag: ref.tag ?? DEFAULT_TAG }, 'local'),
+  );
   const registry = canon.host!;
-  const t: Target = { registry, endpoint: registry === 'docker.io' ? 'registry-1.docker.io' : registry, repository: canon.path };
+  const t: Target = {
+    registry,
+    endpoint: registry === 'docker.io' ? 'registry-1.docker.io' : registry,
+    repository: canon.path,
+  };
   if (ref.tag || !ref.digest) t.tag = ref.tag ?? DEFAULT_TAG;
   if (ref.digest) t.digest = ref.digest;
   if (t.tag) t.storeName = formatReference({ host: registry, path: canon.path, tag: t.tag });
@@ -74,10 +84,15 @@ export function isLoopback(hostPort: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-export function transportFor(hostPort: string, cfg: Pick<RegistriesConfig, 'insecure' | 'registries' | 'allowLoopbackHttp'>, tlsVerify?: boolean): Transport {
+export function transportFor(
+  hostPort: string,
+  cfg: Pick<RegistriesConfig, 'insecure' | 'registries' | 'allowLoopbackHttp'>,
+  tlsVerify?: boolean,
+): Transport {
   if (tlsVerify === true) return { verify: true, allowHttp: false };
   if (tlsVerify === false) return { verify: false, allowHttp: true };
-  if (cfg.insecure.includes(hostPort) || cfg.registries[hostPort]?.insecure) return { verify: false, allowHttp: true };
+  if (cfg.insecure.includes(hostPort) || cfg.registries[hostPort]?.insecure)
+    return { verify: false, allowHttp: true };
   if (cfg.allowLoopbackHttp && isLoopback(hostPort)) return { verify: true, allowHttp: true };
   return { verify: true, allowHttp: false };
 }

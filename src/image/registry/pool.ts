@@ -2,7 +2,12 @@
  * Run `fn` over `items` with at most `limit` at a time. The first failure stops new work from
  * starting, waits for the running ones (their own errors are dropped), and is rethrown.
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, onFail?: () => void): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+  onFail?: () => void,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   let failure: { e: unknown } | undefined;

@@ -4,7 +4,8 @@
  * the output is not a terminal. Pure: events in, text out; the CLI writes it.
  */
 
-export type TransferState = 'waiting' | 'downloading' | 'uploading' | 'exists' | 'mounted' | 'done' | 'failed';
+export type TransferState =
+  'waiting' | 'downloading' | 'uploading' | 'exists' | 'mounted' | 'done' | 'failed';
 
 export interface TransferEvent {
   /** `resolved`: the manifest is known; `blob`: one blob's progress; `status`: a line of text. */
@@ -63,8 +64,10 @@ export class TransferView {
     if (e.state) r.state = e.state;
     if (e.current !== undefined) r.current = e.current;
     if (e.total !== undefined) r.total = e.total;
-    if ((r.state === 'downloading' || r.state === 'uploading') && r.started === undefined) r.started = this.now();
-    if (['done', 'exists', 'mounted', 'failed'].includes(r.state) && r.finished === undefined) r.finished = this.now();
+    if ((r.state === 'downloading' || r.state === 'uploading') && r.started === undefined)
+      r.started = this.now();
+    if (['done', 'exists', 'mounted', 'failed'].includes(r.state) && r.finished === undefined)
+      r.finished = this.now();
     if (r.state === before) return undefined;
     if (r.state === 'waiting') return undefined;
     return `${short(r.digest)}: ${this.describe(r)}`;
@@ -78,7 +81,8 @@ export class TransferView {
       case 'mounted':
         return `mounted from another repository (${size})`;
       case 'done': {
-        const secs = r.started !== undefined && r.finished !== undefined ? (r.finished - r.started) / 1000 : 0;
+        const secs =
+          r.started !== undefined && r.finished !== undefined ? (r.finished - r.started) / 1000 : 0;
         return `done ${size}${secs > 0.05 ? ` in ${secs.toFixed(1)}s (${humanBytes(r.current / secs)}/s)` : ''}`;
       }
       case 'downloading':

@@ -14,13 +14,29 @@
 import type { Readable } from 'node:stream';
 import { ImageError, isImageError } from '../errors.js';
 import type { ImageStore } from '../store.js';
-import { checkConfig, hostPlatform, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, parsePlatform, type Descriptor, type ImageManifest, type ImageRecord, type Platform } from '../types.js';
+import {
+  checkConfig,
+  hostPlatform,
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
+  parsePlatform,
+  type Descriptor,
+  type ImageManifest,
+  type ImageRecord,
+  type Platform,
+} from '../types.js';
 import { findCredentials } from './auth-file.js';
 import { discard, header, httpError, readCapped, RegistryClient, transportError } from './client.js';
 import type { RegistriesConfig } from './config.js';
 import { manifestReference, resolveTarget, type Target } from './endpoint.js';
 import { RegistryError } from './errors.js';
-import { choosePlatform, formatPlatform, judgeManifest, MANIFEST_ACCEPT, type FetchedManifest } from './manifest.js';
+import {
+  choosePlatform,
+  formatPlatform,
+  judgeManifest,
+  MANIFEST_ACCEPT,
+  type FetchedManifest,
+} from './manifest.js';
 import { mapLimit } from './pool.js';
 import type { TransferEventFn } from './progress.js';
 
@@ -57,7 +73,13 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   const target = resolveTarget(opts.reference, cfg);
   const wanted: Platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   const credentials = await findCredentials([cfg.authFile, cfg.dockerConfig], target.registry);
-  const client = new RegistryClient({ cfg, target, actions: ['pull'], tlsVerify: opts.tlsVerify, credentials });
+  const client = new RegistryClient({
+    cfg,
+    target,
+    actions: ['pull'],
+    tlsVerify: opts.tlsVerify,
+    credentials,
+  });
   const shown = target.storeName ?? `${target.registry}/${target.repository}@${target.digest}`;
   await client.ping();
 
@@ -65,41 +87,65 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   const resolvedDigest = top.digest;
   let chosen: string | undefined;
   for (let depth = 0; top.kind === 'index'; depth++) {
-    if (depth >= MAX_INDEX_DEPTH) throw new ImageError('IMAGE_INVALID_MANIFEST', `${shown}: indexes nested too deeply`);
+    if (depth >= MAX_INDEX_DEPTH)
+      throw new ImageError('IMAGE_INVALID_MANIFEST', `${shown}: indexes nested too deeply`);
     const d = choosePlatform(top.index, wanted, `${shown} (index ${top.digest})`);
     chosen = d.platform ? formatPlatform(d.platform) : undefined;
     checkDescriptorSize(d, MAX_MANIFEST_BYTES, 'manifest');
     top = await fetchManifest(client, target, d.digest, d.digest);
-    if (top.bytes.length !== d.size) throw new ImageError('IMAGE_SIZE_MISMATCH', `manifest ${d.digest} is ${top.bytes.length} bytes, the index says ${d.size}`);
+    if (top.bytes.length !== d.size)
+      throw new ImageError(
+        'IMAGE_SIZE_MISMATCH',
+        `manifest ${d.digest} is ${top.bytes.length} bytes, the index says ${d.size}`,
+      );
   }
   const manifest = top.manifest;
   checkLimits(manifest, cfg, shown);
-  opts.onEvent?.({ kind: 'resolved', message: `pulling ${shown} (${manifest.layers.length} layer(s), manifest ${top.digest.slice(0, 19)}${chosen ? `, ${chosen}` : ''})` });
+  opts.onEvent?.({
+    kind: 'resolved',
+    message: `pulling ${shown} (${manifest.layers.length} layer(s), manifest ${top.digest.slice(0, 19)}${chosen ? `, ${chosen}` : ''})`,
+  });
 
   let fetched = 0;
   let fetchedBytes = 0;
   const inflight = new Set<Readable>();
   const get = async (d: Descriptor, event: boolean): Promise<void> => {
     if ((await store.blobSize(d.digest)) === d.size) {
-      if (event) opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'exists', total: d.size, current: d.size });
+      if (event)
+        opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'exists', total: d.size, current: d.size });
       return;
     }
-    if (event) opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'downloading', total: d.size, current: 0 });
+    if (event)
+      opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'downloading', total: d.size, current: 0 });
     await fetchBlob(client, store, d, inflight, event ? opts.onEvent : undefined);
     fetched++;
     fetchedBytes += d.size;
-    if (event) opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'done', total: d.size, current: d.size });
+    if (event)
+      opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'done', total: d.size, current: d.size });
   };
 
   // The config first: it is small, and a bad one stops the pull before any layer is fetched.
   checkDescriptorSize(manifest.config, MAX_CONFIG_BYTES, 'config');
   await get(manifest.config, false);
-  checkConfig(await store.readJsonBlob(manifest.config.digest, { maxBytes: MAX_CONFIG_BYTES, code: 'IMAGE_INVALID_CONFIG', what: `image config ${manifest.config.digest}` }), manifest.layers.length);
-  for (const l of manifest.layers) opts.onEvent?.({ kind: 'blob', digest: l.digest, state: 'waiting', total: l.size });
+  checkConfig(
+    await store.readJsonBlob(manifest.config.digest, {
+      maxBytes: MAX_CONFIG_BYTES,
+      code: 'IMAGE_INVALID_CONFIG',
+      what: `image config ${manifest.config.digest}`,
+    }),
+    manifest.layers.length,
+  );
+  for (const l of manifest.layers)
+    opts.onEvent?.({ kind: 'blob', digest: l.digest, state: 'waiting', total: l.size });
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-  await mapLimit(unique, cfg.concurrency, (l) => get(l, true), () => {
-    for (const b of inflight) discard(b);
-  });
+  await mapLimit(
+    unique,
+    cfg.concurrency,
+    (l) => get(l, true),
+    () => {
+      for (const b of inflight) discard(b);
+    },
+  );
   await store.putBlob(top.bytes, { digest: top.digest, size: top.bytes.length });
   const image = await store.addImage(top.digest, target.storeName ? [target.storeName] : []);
   return {
@@ -115,27 +161,50 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   };
 }
 
-async function fetchManifest(client: RegistryClient, target: Target, ref: string, requested: string | undefined): Promise<FetchedManifest> {
+async function fetchManifest(
+  client: RegistryClient,
+  target: Target,
+  ref: string,
+  requested: string | undefined,
+): Promise<FetchedManifest> {
   const what = `manifest ${target.registry}/${target.repository}:${ref}`.replace(/:sha256:/, '@sha256:');
-  const res = await client.send('GET', client.repoUrl(`manifests/${ref}`), { headers: { accept: MANIFEST_ACCEPT } });
+  const res = await client.send('GET', client.repoUrl(`manifests/${ref}`), {
+    headers: { accept: MANIFEST_ACCEPT },
+  });
   if (res.status === 404) {
     await res.body.dump();
-    throw new RegistryError('REGISTRY_MANIFEST_NOT_FOUND', `${what} not found`, { hint: 'check the repository name and tag' });
+    throw new RegistryError('REGISTRY_MANIFEST_NOT_FOUND', `${what} not found`, {
+      hint: 'check the repository name and tag',
+    });
   }
   if (res.status !== 200) {
     await res.body.dump();
     throw httpError(res.status, `GET ${what}`);
   }
   const bytes = await readCapped(res, MAX_MANIFEST_BYTES, what);
-  return judgeManifest(bytes, { requested, headerDigest: header(res.headers, 'docker-content-digest'), contentType: header(res.headers, 'content-type'), what });
+  return judgeManifest(bytes, {
+    requested,
+    headerDigest: header(res.headers, 'docker-content-digest'),
+    contentType: header(res.headers, 'content-type'),
+    what,
+  });
 }
 
-async function fetchBlob(client: RegistryClient, store: ImageStore, d: Descriptor, inflight: Set<Readable>, onEvent?: TransferEventFn): Promise<void> {
+async function fetchBlob(
+  client: RegistryClient,
+  store: ImageStore,
+  d: Descriptor,
+  inflight: Set<Readable>,
+  onEvent?: TransferEventFn,
+): Promise<void> {
   const what = `blob ${d.digest}`;
   const res = await client.send('GET', client.repoUrl(`blobs/${d.digest}`));
   if (res.status === 404) {
     await res.body.dump();
-    throw new RegistryError('REGISTRY_BLOB_NOT_FOUND', `${what} is missing from ${client.target.registry}/${client.target.repository}`);
+    throw new RegistryError(
+      'REGISTRY_BLOB_NOT_FOUND',
+      `${what} is missing from ${client.target.registry}/${client.target.repository}`,
+    );
   }
   if (res.status !== 200) {
     await res.body.dump();
@@ -144,26 +213,48 @@ async function fetchBlob(client: RegistryClient, store: ImageStore, d: Descripto
   const len = Number(header(res.headers, 'content-length'));
   if (header(res.headers, 'content-length') !== undefined && Number.isFinite(len) && len !== d.size) {
     discard(res.body);
-    throw new ImageError('IMAGE_SIZE_MISMATCH', `${what}: the registry announces ${len} bytes, the manifest says ${d.size}`, { details: { expected: d.size, announced: len } });
+    throw new ImageError(
+      'IMAGE_SIZE_MISMATCH',
+      `${what}: the registry announces ${len} bytes, the manifest says ${d.size}`,
+      { details: { expected: d.size, announced: len } },
+    );
   }
   inflight.add(res.body);
   try {
     let last = 0;
-    await store.putBlob(res.body, { digest: d.digest, size: d.size }, {
-      onProgress: onEvent
-        ? (ev) => {
-            // Several events a second are plenty for a display.
-            const now = Date.now();
-            if (now - last < 100 && ev.current !== d.size) return;
-            last = now;
-            onEvent({ kind: 'blob', digest: d.digest, state: 'downloading', current: ev.current, total: d.size });
-          }
-        : undefined,
-    });
+    await store.putBlob(
+      res.body,
+      { digest: d.digest, size: d.size },
+      {
+        onProgress: onEvent
+          ? (ev) => {
+              // Several events a second are plenty for a display.
+              const now = Date.now();
+              if (now - last < 100 && ev.current !== d.size) return;
+              last = now;
+              onEvent({
+                kind: 'blob',
+                digest: d.digest,
+                state: 'downloading',
+                current: ev.current,
+                total: d.size,
+              });
+            }
+          : undefined,
+      },
+    );
   } catch (e) {
     if (isImageError(e)) {
-      if (e.code === 'IMAGE_SIZE_MISMATCH' && typeof e.details?.actual === 'number' && e.details.actual < d.size) {
-        throw new ImageError('IMAGE_BLOB_TRUNCATED', `${what} ended after ${e.details.actual} of ${d.size} bytes`, { details: { expected: d.size, actual: e.details.actual }, hint: 'retry the pull' });
+      if (
+        e.code === 'IMAGE_SIZE_MISMATCH' &&
+        typeof e.details?.actual === 'number' &&
+        e.details.actual < d.size
+      ) {
+        throw new ImageError(
+          'IMAGE_BLOB_TRUNCATED',
+          `${what} ended after ${e.details.actual} of ${d.size} bytes`,
+          { details: { expected: d.size, actual: e.details.actual }, hint: 'retry the pull' },
+        );
       }
       throw e;
     }
@@ -174,20 +265,37 @@ async function fetchBlob(client: RegistryClient, store: ImageStore, d: Descripto
 }
 
 function checkDescriptorSize(d: Descriptor, max: number, what: string): void {
-  if (d.size > max) throw new ImageError('IMAGE_BLOB_TOO_LARGE', `${what} ${d.digest} is ${d.size} bytes; the limit is ${max}`, { details: { digest: d.digest, size: d.size, maxBytes: max } });
+  if (d.size > max)
+    throw new ImageError(
+      'IMAGE_BLOB_TOO_LARGE',
+      `${what} ${d.digest} is ${d.size} bytes; the limit is ${max}`,
+      { details: { digest: d.digest, size: d.size, maxBytes: max } },
+    );
 }
 
 /** Layer count and sizes against the configured limits, before anything is fetched. */
 export function checkLimits(m: ImageManifest, cfg: Pick<RegistriesConfig, 'limits'>, what: string): void {
   const { maxLayers, maxLayerBytes, maxImageBytes } = cfg.limits;
   const over = (message: string, details: Record<string, unknown>) =>
-    new ImageError('IMAGE_LIMIT_EXCEEDED', `${what}: ${message}`, { hint: 'raise "limits" in ~/.config/moat/registries.json if this image is expected', details });
-  if (m.layers.length > maxLayers) throw over(`${m.layers.length} layers; the limit is ${maxLayers}`, { layers: m.layers.length, maxLayers });
+    new ImageError('IMAGE_LIMIT_EXCEEDED', `${what}: ${message}`, {
+      hint: 'raise "limits" in ~/.config/moat/registries.json if this image is expected',
+      details,
+    });
+  if (m.layers.length > maxLayers)
+    throw over(`${m.layers.length} layers; the limit is ${maxLayers}`, {
+      layers: m.layers.length,
+      maxLayers,
+    });
   let total = m.config.size;
   for (const l of m.layers) {
-    if (l.size > maxLayerBytes) throw over(`layer ${l.digest} is ${l.size} bytes; the limit is ${maxLayerBytes}`, { digest: l.digest, size: l.size, maxLayerBytes });
+    if (l.size > maxLayerBytes)
+      throw over(`layer ${l.digest} is ${l.size} bytes; the limit is ${maxLayerBytes}`, {
+        digest: l.digest,
+        size: l.size,
+        maxLayerBytes,
+      });
     total += l.size;
   }
-  if (total > maxImageBytes) throw over(`${total} bytes in all; the limit is ${maxImageBytes}`, { size: total, maxImageBytes });
+  if (total > maxImageBytes)
+    throw over(`${total} bytes in all; the limit is ${maxImageBytes}`, { size: total, maxImageBytes });
 }
-

@@ -44,14 +44,29 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   if (!dest) {
     const cands = /^(sha256:)?[a-f0-9]{3,64}$/.test(opts.source) ? [] : localCandidates(opts.source);
     dest = cands.find((c) => rec.names.includes(c));
-    if (!dest) throw new RegistryError('REGISTRY_NO_DEFAULT', `push ${opts.source}: give a destination reference`, { hint: 'moat push IMAGE host[:port]/repo:tag' });
+    if (!dest)
+      throw new RegistryError('REGISTRY_NO_DEFAULT', `push ${opts.source}: give a destination reference`, {
+        hint: 'moat push IMAGE host[:port]/repo:tag',
+      });
   }
   const target = resolveTarget(dest, cfg);
-  if (!target.tag || target.digest) throw new ImageError('IMAGE_INVALID_REFERENCE', `push needs a destination with a tag, not a digest: ${dest}`);
+  if (!target.tag || target.digest)
+    throw new ImageError(
+      'IMAGE_INVALID_REFERENCE',
+      `push needs a destination with a tag, not a digest: ${dest}`,
+    );
   const manifestBytes = await store.readBlob(rec.manifestDigest);
-  const manifest = checkManifest(parseJson(manifestBytes, 'IMAGE_INVALID_MANIFEST', `manifest ${rec.manifestDigest}`));
+  const manifest = checkManifest(
+    parseJson(manifestBytes, 'IMAGE_INVALID_MANIFEST', `manifest ${rec.manifestDigest}`),
+  );
   const credentials = await findCredentials([cfg.authFile, cfg.dockerConfig], target.registry);
-  const client = new RegistryClient({ cfg, target, actions: ['pull', 'push'], tlsVerify: opts.tlsVerify, credentials });
+  const client = new RegistryClient({
+    cfg,
+    target,
+    actions: ['pull', 'push'],
+    tlsVerify: opts.tlsVerify,
+    credentials,
+  });
   await client.ping();
   // Other repositories of the same registry that hold this image: mount sources.
   const mountFrom = rec.names
@@ -60,7 +75,10 @@ export async function push(opts: PushOptions): Promise<PushResult> {
     .map((r) => r.path);
   const chunkSize = opts.chunkSize ?? cfg.chunkSize;
   const shown = `${target.registry}/${target.repository}:${target.tag}`;
-  opts.onEvent?.({ kind: 'resolved', message: `pushing ${shown} (${manifest.layers.length} layer(s), manifest ${rec.manifestDigest.slice(0, 19)})` });
+  opts.onEvent?.({
+    kind: 'resolved',
+    message: `pushing ${shown} (${manifest.layers.length} layer(s), manifest ${rec.manifestDigest.slice(0, 19)})`,
+  });
   const blobs = [manifest.config, ...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
   const states = await mapLimit(blobs, cfg.concurrency, async (d) => {
     const state = await pushBlob(client, store, d, { mountFrom, chunkSize, onEvent: opts.onEvent });
@@ -75,22 +93,37 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   if (res.status !== 201 && res.status !== 200) throw httpError(res.status, `PUT manifest ${shown}`);
   const announced = header(res.headers, 'docker-content-digest');
   if (announced && announced !== rec.manifestDigest) {
-    throw new ImageError('IMAGE_DIGEST_MISMATCH', `${shown}: the registry stored the manifest as ${announced}, moat sent ${rec.manifestDigest}`);
+    throw new ImageError(
+      'IMAGE_DIGEST_MISMATCH',
+      `${shown}: the registry stored the manifest as ${announced}, moat sent ${rec.manifestDigest}`,
+    );
   }
   return { reference: shown, digest: rec.manifestDigest, blobs: states };
 }
 
-async function pushBlob(client: RegistryClient, store: ImageStore, d: Descriptor, o: { mountFrom: string[]; chunkSize: number; onEvent?: TransferEventFn }): Promise<TransferState> {
+async function pushBlob(
+  client: RegistryClient,
+  store: ImageStore,
+  d: Descriptor,
+  o: { mountFrom: string[]; chunkSize: number; onEvent?: TransferEventFn },
+): Promise<TransferState> {
   const head = await client.send('HEAD', client.repoUrl(`blobs/${d.digest}`));
   await head.body.dump();
   if (head.status === 200) return 'exists';
-  if ((await store.blobSize(d.digest)) !== d.size) throw new ImageError('IMAGE_BLOB_NOT_FOUND', `blob ${d.digest} is missing or damaged in the store`, { hint: 'run `moat image fsck`, then pull or load the image again' });
+  if ((await store.blobSize(d.digest)) !== d.size)
+    throw new ImageError('IMAGE_BLOB_NOT_FOUND', `blob ${d.digest} is missing or damaged in the store`, {
+      hint: 'run `moat image fsck`, then pull or load the image again',
+    });
   let location: string | undefined;
   for (const from of o.mountFrom) {
-    const res = await client.send('POST', client.repoUrl(`blobs/uploads/?mount=${encodeURIComponent(d.digest)}&from=${encodeURIComponent(from)}`), {
-      scope: `repository:${from}:pull`,
-      body: Buffer.alloc(0),
-    });
+    const res = await client.send(
+      'POST',
+      client.repoUrl(`blobs/uploads/?mount=${encodeURIComponent(d.digest)}&from=${encodeURIComponent(from)}`),
+      {
+        scope: `repository:${from}:pull`,
+        body: Buffer.alloc(0),
+      },
+    );
     await res.body.dump();
     if (res.status === 201) return 'mounted';
     if (res.status === 202) {

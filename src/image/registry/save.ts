@@ -35,11 +35,18 @@ interface Picked {
   name?: string;
 }
 
-export async function save(store: ImageStore, refs: string[], file: string, format: SaveFormat = 'oci-archive'): Promise<SaveResult> {
+export async function save(
+  store: ImageStore,
+  refs: string[],
+  file: string,
+  format: SaveFormat = 'oci-archive',
+): Promise<SaveResult> {
   const picked: Picked[] = [];
   for (const r of refs) {
     const rec = await store.resolve(r);
-    const name = /^(sha256:)?[a-f0-9]{3,64}$/.test(r) ? rec.names[0] : (localCandidates(r).find((c) => rec.names.includes(c)) ?? rec.names[0]);
+    const name = /^(sha256:)?[a-f0-9]{3,64}$/.test(r)
+      ? rec.names[0]
+      : (localCandidates(r).find((c) => rec.names.includes(c)) ?? rec.names[0]);
     picked.push({ rec, name });
   }
   const blobs = new Map<string, number>();
@@ -47,7 +54,9 @@ export async function save(store: ImageStore, refs: string[], file: string, form
   const dockerManifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
   for (const { rec, name } of picked) {
     const manifestBytes = await store.readBlob(rec.manifestDigest);
-    const mt = (JSON.parse(manifestBytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.OciManifest;
+    const mt =
+      (JSON.parse(manifestBytes.toString('utf8')) as { mediaType?: string }).mediaType ??
+      MediaType.OciManifest;
     blobs.set(rec.manifestDigest, manifestBytes.length);
     const cfgSize = await store.blobSize(rec.id);
     blobs.set(rec.id, cfgSize ?? 0);
@@ -56,7 +65,9 @@ export async function save(store: ImageStore, refs: string[], file: string, form
       mediaType: mt,
       digest: rec.manifestDigest,
       size: manifestBytes.length,
-      ...(name ? { annotations: { 'org.opencontainers.image.ref.name': name, 'io.containerd.image.name': name } } : {}),
+      ...(name
+        ? { annotations: { 'org.opencontainers.image.ref.name': name, 'io.containerd.image.name': name } }
+        : {}),
     });
     dockerManifest.push({
       Config: `blobs/sha256/${digestHex(rec.id)}`,
@@ -69,15 +80,27 @@ export async function save(store: ImageStore, refs: string[], file: string, form
   const pack = tar.pack();
   const out = pipeline(pack as unknown as NodeJS.ReadableStream, createWriteStream(tmp, { mode: 0o644 }));
   const entry = (name: string, content: string | Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o644, mtime: new Date(0) }, content, (e) => (e ? reject(e) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, mode: 0o644, mtime: new Date(0) }, content, (e) => (e ? reject(e) : resolve())),
+    );
   try {
     if (format === 'oci-archive') await entry('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    for (const dir of ['blobs/', 'blobs/sha256/']) await new Promise<void>((resolve, reject) => pack.entry({ name: dir, type: 'directory', mode: 0o755, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve())));
+    for (const dir of ['blobs/', 'blobs/sha256/'])
+      await new Promise<void>((resolve, reject) =>
+        pack.entry({ name: dir, type: 'directory', mode: 0o755, mtime: new Date(0) }, (e) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
     for (const [digest] of blobs) {
       const st = await fsp.stat(store.blobPath(digest));
       await new Promise<void>((resolve, reject) => {
-        const sink = pack.entry({ name: `blobs/sha256/${digestHex(digest)}`, size: st.size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()));
-        pipeline(createReadStream(store.blobPath(digest)), sink as unknown as NodeJS.WritableStream).catch(reject);
+        const sink = pack.entry(
+          { name: `blobs/sha256/${digestHex(digest)}`, size: st.size, mode: 0o644, mtime: new Date(0) },
+          (e) => (e ? reject(e) : resolve()),
+        );
+        pipeline(createReadStream(store.blobPath(digest)), sink as unknown as NodeJS.WritableStream).catch(
+          reject,
+        );
       });
     }
     if (format === 'oci-archive') await entry('index.json', JSON.stringify(index));

@@ -25,7 +25,9 @@ function readIf(file: string): string | undefined {
 
 function systemRoots(): string[] {
   if (systemCas) return systemCas;
-  const extra = SYSTEM_BUNDLES.map(readIf).filter((x): x is string => x !== undefined).slice(0, 1);
+  const extra = SYSTEM_BUNDLES.map(readIf)
+    .filter((x): x is string => x !== undefined)
+    .slice(0, 1);
   const env = process.env.NODE_EXTRA_CA_CERTS ? readIf(process.env.NODE_EXTRA_CA_CERTS) : undefined;
   systemCas = [...rootCertificates, ...extra, ...(env ? [env] : [])];
   return systemCas;
@@ -40,7 +42,10 @@ export interface HostTrust {
 }
 
 /** The per-registry CA and client files for `hostPort`. */
-export function hostTrust(hostPort: string, cfg: Pick<RegistriesConfig, 'certsDirs' | 'registries'>): HostTrust {
+export function hostTrust(
+  hostPort: string,
+  cfg: Pick<RegistriesConfig, 'certsDirs' | 'registries'>,
+): HostTrust {
   const t: HostTrust = { cas: [], files: [] };
   // certs.d uses `host:port` directory names; the colon-less name is also tried for port 443.
   const names = [hostPort, hostPort.replace(/:443$/, '')];
@@ -86,7 +91,11 @@ export function hostTrust(hostPort: string, cfg: Pick<RegistriesConfig, 'certsDi
 
 const agents = new Map<string, Agent>();
 
-export function agentFor(hostPort: string, verify: boolean, cfg: Pick<RegistriesConfig, 'certsDirs' | 'registries' | 'timeouts'>): Agent {
+export function agentFor(
+  hostPort: string,
+  verify: boolean,
+  cfg: Pick<RegistriesConfig, 'certsDirs' | 'registries' | 'timeouts'>,
+): Agent {
   const key = `${hostPort}\n${verify}\n${cfg.timeouts.connectMs}`;
   let a = agents.get(key);
   if (!a) {

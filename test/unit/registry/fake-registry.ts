@@ -40,11 +40,15 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
       if (m[2] === 'manifests') {
         const found = reg.manifests.get(`${m[1]}:${m[3]}`);
         if (!found) return void res.writeHead(404).end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
-        return void res.writeHead(200, { 'content-type': found.type, 'content-length': found.bytes.length }).end(found.bytes);
+        return void res
+          .writeHead(200, { 'content-type': found.type, 'content-length': found.bytes.length })
+          .end(found.bytes);
       }
       const blob = reg.blobs.get(m[3]);
       if (!blob) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length }).end(blob);
+      res
+        .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length })
+        .end(blob);
     })();
   });
   reg.server.on('connection', (s) => {
@@ -56,7 +60,10 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   reg.addImage = (repo, tag, img) => {
     for (const l of img.layers) reg.blobs.set(l.digest, l.bytes);
     reg.blobs.set(img.configDigest, img.configBytes);
-    const entry = { bytes: img.manifestBytes, type: img.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json' };
+    const entry = {
+      bytes: img.manifestBytes,
+      type: img.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+    };
     reg.manifests.set(`${repo}:${tag}`, entry);
     reg.manifests.set(`${repo}:${img.manifestDigest}`, entry);
   };
@@ -69,7 +76,10 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
 
 export async function smallImage(spec: Partial<ImageSpec> = {}): Promise<BuiltImage> {
   return buildImage({
-    layers: [[{ path: 'etc/hello', content: 'hello\n' }], [{ path: 'etc/two', content: randomBytes(100_000) }]],
+    layers: [
+      [{ path: 'etc/hello', content: 'hello\n' }],
+      [{ path: 'etc/two', content: randomBytes(100_000) }],
+    ],
     ...spec,
   });
 }

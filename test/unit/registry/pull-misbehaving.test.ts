@@ -36,7 +36,10 @@ afterAll(async () => {
 beforeEach(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'moat-pull-'));
   store = new ImageStore(path.join(dir, 'store'));
-  cfg = withDefaults({ timeouts: { connectMs: 2000, headersMs: 800, bodyIdleMs: 800 } }, { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'cfg') });
+  cfg = withDefaults(
+    { timeouts: { connectMs: 2000, headersMs: 800, bodyIdleMs: 800 } },
+    { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'cfg') },
+  );
   reg.blobs.clear();
   reg.manifests.clear();
   reg.log.length = 0;
@@ -62,7 +65,13 @@ async function expectUntouched(bad?: string): Promise<void> {
 describe('pull from a well-behaved registry', () => {
   it('pulls, names the image, records the digest from the bytes, and skips stored blobs', async () => {
     const res = await pull({ store, cfg, reference: ref() });
-    expect(res).toMatchObject({ digest: img.manifestDigest, manifestDigest: img.manifestDigest, id: img.configDigest, name: `${reg.host}/app:1`, fetched: 3 });
+    expect(res).toMatchObject({
+      digest: img.manifestDigest,
+      manifestDigest: img.manifestDigest,
+      id: img.configDigest,
+      name: `${reg.host}/app:1`,
+      fetched: 3,
+    });
     expect((await store.resolve(`${reg.host}/app:1`)).id).toBe(img.configDigest);
     const before = blobGets();
     const again = await pull({ store, cfg, reference: ref() });
@@ -74,18 +83,36 @@ describe('pull from a well-behaved registry', () => {
   it('chooses the platform from an index', async () => {
     const arm = await smallImage({ architecture: 'arm64', layers: [[{ path: 'arm', content: 'arm' }]] });
     reg.addImage('app', 'arm', arm);
-    const index = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifestBytes.length, platform: { os: 'linux', architecture: 'amd64' } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.manifestDigest, size: arm.manifestBytes.length, platform: { os: 'linux', architecture: 'arm64' } },
-      ],
-    }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: img.manifestDigest,
+            size: img.manifestBytes.length,
+            platform: { os: 'linux', architecture: 'amd64' },
+          },
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: arm.manifestDigest,
+            size: arm.manifestBytes.length,
+            platform: { os: 'linux', architecture: 'arm64' },
+          },
+        ],
+      }),
+    );
     reg.manifests.set('app:multi', { bytes: index, type: 'application/vnd.oci.image.index.v1+json' });
     const res = await pull({ store, cfg, reference: ref('app:multi'), platform: 'linux/arm64' });
-    expect(res).toMatchObject({ digest: sha256(index), manifestDigest: arm.manifestDigest, platform: 'linux/arm64' });
-    await expect(pull({ store, cfg, reference: ref('app:multi'), platform: 'linux/s390x' })).rejects.toMatchObject({ code: 'IMAGE_PLATFORM_NOT_FOUND' });
+    expect(res).toMatchObject({
+      digest: sha256(index),
+      manifestDigest: arm.manifestDigest,
+      platform: 'linux/arm64',
+    });
+    await expect(
+      pull({ store, cfg, reference: ref('app:multi'), platform: 'linux/s390x' }),
+    ).rejects.toMatchObject({ code: 'IMAGE_PLATFORM_NOT_FOUND' });
   });
 });
 
@@ -93,7 +120,9 @@ describe('bad bytes', () => {
   it('a blob with the wrong bytes: IMAGE_DIGEST_MISMATCH', async () => {
     const bad = img.layers[1];
     reg.blobs.set(bad.digest, Buffer.alloc(bad.size, 1));
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_DIGEST_MISMATCH' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'IMAGE_DIGEST_MISMATCH',
+    });
     await expectUntouched(bad.digest);
   });
 
@@ -106,7 +135,9 @@ describe('bad bytes', () => {
       setTimeout(() => res.socket?.destroy(), 20);
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_BLOB_TRUNCATED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'IMAGE_BLOB_TRUNCATED',
+    });
     await expectUntouched(bad.digest);
   });
 
@@ -118,30 +149,43 @@ describe('bad bytes', () => {
       res.end(bad.bytes.subarray(0, 1000));
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_BLOB_TRUNCATED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'IMAGE_BLOB_TRUNCATED',
+    });
     await expectUntouched(bad.digest);
   });
 
   it('a blob announced larger than the manifest says: IMAGE_SIZE_MISMATCH before reading it', async () => {
     const bad = img.layers[1];
     reg.blobs.set(bad.digest, Buffer.concat([bad.bytes, Buffer.alloc(10)]));
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_SIZE_MISMATCH' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'IMAGE_SIZE_MISMATCH',
+    });
     await expectUntouched(bad.digest);
   });
 
   it('a manifest that does not match the digest it was requested by', async () => {
-    reg.manifests.set(`app:${img.manifestDigest}`, { bytes: Buffer.from(img.manifestBytes.toString().replace('"schemaVersion":2', '"schemaVersion":2 ')), type: img.manifest.mediaType! });
-    await expect(pull({ store, cfg, reference: `${reg.host}/app@${img.manifestDigest}` })).rejects.toMatchObject({ code: 'IMAGE_DIGEST_MISMATCH' });
+    reg.manifests.set(`app:${img.manifestDigest}`, {
+      bytes: Buffer.from(img.manifestBytes.toString().replace('"schemaVersion":2', '"schemaVersion":2 ')),
+      type: img.manifest.mediaType!,
+    });
+    await expect(
+      pull({ store, cfg, reference: `${reg.host}/app@${img.manifestDigest}` }),
+    ).rejects.toMatchObject({ code: 'IMAGE_DIGEST_MISMATCH' });
     await expectUntouched();
   });
 
   it('a Docker-Content-Digest header that disagrees with the bytes', async () => {
     reg.intercept = (_req, res, url) => {
       if (!url.pathname.endsWith('/manifests/1')) return false;
-      res.writeHead(200, { 'content-type': img.manifest.mediaType!, 'docker-content-digest': sha256('lie') }).end(img.manifestBytes);
+      res
+        .writeHead(200, { 'content-type': img.manifest.mediaType!, 'docker-content-digest': sha256('lie') })
+        .end(img.manifestBytes);
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_DIGEST_MISMATCH' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'IMAGE_DIGEST_MISMATCH',
+    });
     await expectUntouched();
   });
 
@@ -152,18 +196,38 @@ describe('bad bytes', () => {
     const big = Buffer.alloc(5 * 1024 * 1024, 0x20);
     reg.intercept = (_req, res, url) => {
       if (!url.pathname.includes('/manifests/')) return false;
-      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', ...(withLength ? { 'content-length': big.length } : {}) });
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        ...(withLength ? { 'content-length': big.length } : {}),
+      });
       res.end(big);
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_BLOB_TOO_LARGE' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'IMAGE_BLOB_TOO_LARGE',
+    });
     await expectUntouched();
   });
 
   it.each([
-    ['malformed JSON', '{"schemaVersion": 2, "config": ', 'application/vnd.oci.image.manifest.v1+json', 'IMAGE_INVALID_MANIFEST'],
-    ['an unknown media type', '{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}', 'application/vnd.example.thing+json', 'IMAGE_UNSUPPORTED_MEDIA_TYPE'],
-    ['schema 1', '{"schemaVersion":1,"name":"app","tag":"1","fsLayers":[]}', 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'IMAGE_SCHEMA1_UNSUPPORTED'],
+    [
+      'malformed JSON',
+      '{"schemaVersion": 2, "config": ',
+      'application/vnd.oci.image.manifest.v1+json',
+      'IMAGE_INVALID_MANIFEST',
+    ],
+    [
+      'an unknown media type',
+      '{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}',
+      'application/vnd.example.thing+json',
+      'IMAGE_UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
+      'schema 1',
+      '{"schemaVersion":1,"name":"app","tag":"1","fsLayers":[]}',
+      'application/vnd.docker.distribution.manifest.v1+prettyjws',
+      'IMAGE_SCHEMA1_UNSUPPORTED',
+    ],
   ])('%s', async (_n, body, type, expected) => {
     reg.manifests.set('app:1', { bytes: Buffer.from(body), type });
     await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: expected });
@@ -171,7 +235,9 @@ describe('bad bytes', () => {
   });
 
   it('limits are checked before any layer is fetched', async () => {
-    await expect(pull({ store, cfg: { ...cfg, limits: { ...cfg.limits, maxLayers: 1 } }, reference: ref() })).rejects.toMatchObject({ code: 'IMAGE_LIMIT_EXCEEDED' });
+    await expect(
+      pull({ store, cfg: { ...cfg, limits: { ...cfg.limits, maxLayers: 1 } }, reference: ref() }),
+    ).rejects.toMatchObject({ code: 'IMAGE_LIMIT_EXCEEDED' });
     expect(blobGets()).toBe(0);
     await expectUntouched();
   });
@@ -205,14 +271,22 @@ describe('authentication', () => {
     let issued = 0;
     reg.intercept = (req, res, url) => {
       if (url.pathname === '/token') {
-        if (!basicOk(req.headers.authorization)) return void res.writeHead(401).end(), true;
+        if (!basicOk(req.headers.authorization)) return (void res.writeHead(401).end(), true);
         issued++;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `tok-${url.searchParams.getAll('scope').join(' ')}`, expires_in: 300 }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ token: `tok-${url.searchParams.getAll('scope').join(' ')}`, expires_in: 300 }),
+          );
         return true;
       }
       const good = !opts.loop && req.headers.authorization === 'Bearer tok-repository:app:pull';
       if (good) return false;
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${reg.host}/token",service="fake",scope="repository:app:pull"` }).end();
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${reg.host}/token",service="fake",scope="repository:app:pull"`,
+        })
+        .end();
       return true;
     };
     return () => issued;
@@ -230,13 +304,17 @@ describe('authentication', () => {
 
   it('bearer without credentials: REGISTRY_UNAUTHORIZED', async () => {
     bearer();
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_UNAUTHORIZED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_UNAUTHORIZED',
+    });
   });
 
   it('a registry that rejects the tokens it issues: REGISTRY_AUTH_LOOP, bounded', async () => {
     const issued = bearer({ loop: true });
     await storeCredentials(cfg.authFile, reg.host, { username: USER, password: PASS });
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_AUTH_LOOP' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_AUTH_LOOP',
+    });
     expect(issued()).toBeLessThanOrEqual(4);
   });
 
@@ -246,17 +324,27 @@ describe('authentication', () => {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="fake"' }).end();
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_UNAUTHORIZED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_UNAUTHORIZED',
+    });
     await storeCredentials(cfg.authFile, reg.host, { username: USER, password: 'wrong' });
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_UNAUTHORIZED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_UNAUTHORIZED',
+    });
     await fsp.rm(cfg.authFile);
     await fsp.mkdir(path.dirname(cfg.dockerConfig), { recursive: true });
-    await fsp.writeFile(cfg.dockerConfig, JSON.stringify({ auths: { [`http://${reg.host}/v1/`]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } }));
+    await fsp.writeFile(
+      cfg.dockerConfig,
+      JSON.stringify({
+        auths: { [`http://${reg.host}/v1/`]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } },
+      }),
+    );
     expect((await pull({ store, cfg, reference: ref() })).id).toBe(img.configDigest);
   });
 
   it('403: REGISTRY_DENIED', async () => {
-    reg.intercept = (_req, res, url) => (url.pathname.includes('/manifests/') ? (res.writeHead(403).end(), true) : false);
+    reg.intercept = (_req, res, url) =>
+      url.pathname.includes('/manifests/') ? (res.writeHead(403).end(), true) : false;
     await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_DENIED' });
   });
 });
@@ -265,14 +353,15 @@ describe('redirects', () => {
   it('follows a blob redirect to another host without the credentials', async () => {
     await storeCredentials(cfg.authFile, reg.host, { username: 'u', password: 'p' });
     reg.intercept = (req, res, url) => {
-      if (!req.headers.authorization) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end(), true;
+      if (!req.headers.authorization)
+        return (void res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end(), true);
       if (!url.pathname.includes('/blobs/')) return false;
       res.writeHead(307, { location: `http://${other.host}/storage/${url.pathname.split('/').pop()}` }).end();
       return true;
     };
     other.intercept = (_req, res, url) => {
       const blob = reg.blobs.get(url.pathname.split('/').pop()!);
-      if (!blob) return void res.writeHead(404).end(), true;
+      if (!blob) return (void res.writeHead(404).end(), true);
       res.writeHead(200, { 'content-length': blob.length }).end(blob);
       return true;
     };
@@ -288,7 +377,9 @@ describe('redirects', () => {
       res.writeHead(302, { location: url.pathname + 'x' }).end();
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_REDIRECT_REFUSED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_REDIRECT_REFUSED',
+    });
   });
 
   it('a redirect to plain HTTP on a host that is not allowed it: REGISTRY_REDIRECT_REFUSED', async () => {
@@ -297,14 +388,18 @@ describe('redirects', () => {
       res.writeHead(307, { location: `http://blobs.example.invalid/${url.pathname}` }).end();
       return true;
     };
-    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_REDIRECT_REFUSED' });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_REDIRECT_REFUSED',
+    });
     await expectUntouched();
   });
 });
 
 describe('short names', () => {
   it('need a default registry; with one, they pull from it', async () => {
-    await expect(pull({ store, cfg, reference: 'app:1' })).rejects.toMatchObject({ code: 'REGISTRY_NO_DEFAULT' });
+    await expect(pull({ store, cfg, reference: 'app:1' })).rejects.toMatchObject({
+      code: 'REGISTRY_NO_DEFAULT',
+    });
     const res = await pull({ store, cfg: { ...cfg, defaultRegistry: reg.host }, reference: 'app:1' });
     expect(res.name).toBe(`${reg.host}/app:1`);
   });

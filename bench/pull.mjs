@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// bench/pull: pulling a realistic image from a local registry, side by side in one run:
+//   moat pull + unpack   `moat pull REF` then `moat run --rm REF true` (the first run unpacks
+//                        the layer into the image's root; the container start is included)
+//   skopeo copy          to an OCI layout directory: download + verify only (the floor)
+//   skopeo + umoci       the above, then `umoci unpack --rootless`
+//   podman pull          into a fresh --root (when podman is installed)
+// Each from a fresh store, interleaved, median of N runs; ratios in one table.
+//
+//   sudo node bench/pull.mjs --build-rootfs            # once, as root: debootstrap minbase → tar
+//   node bench/pull.mjs [--rootfs FILE.tar] [--runs N] # as the non-root user moat is meant for
+//
+// The image is the rootfs tar imported as one gzip layer (moat import), pushed by moat to
+// Debian's docker-registry on 127.0.0.1. Default rootfs: /var/cache/moat-bench/minbase-bookworm.tar.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const moat = path.join(root, 'bin/moat.js');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const RUNS = Number(arg('--runs', '5'));
+const CACHE = '/var/cache/moat-bench';
+const ROOTFS = arg('--rootfs', path.join(CACHE, 'minbase-bookworm.tar'));
+
+const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+function timed(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+if (process.argv.includes('--build-rootfs')) {
+  if (process.getuid() !== 0) throw new Error('--build-rootfs needs root (debootstrap)');
+  const dir = path.join(CACHE, 'minbase');
+  mkdirSync(CACHE, { recursive: true });
+  if (!existsSync(path.join(dir, 'usr/bin')))
+    run('debootstrap', ['--variant=minbase', 'bookworm', dir, 'http://deb.debian.org/debian']);
+  run('tar', ['-C', dir, '--numeric-owner', '-cf', ROOTFS, '.']);
+  execFileSync('chmod', ['0644', ROOTFS]);
+  console.log(`wrote ${ROOTFS} (${(statSync(ROOTFS).size / 1e6).toFixed(0)} MB)`);
+  process.exit(0);
+}
+if (process.getuid() === 0)
+  throw new Error('run the bench as the non-root user moat is meant for (moat refuses root)');
+if (!existsSync(ROOTFS))
+  throw new Error(
+    `no rootfs tar at ${ROOTFS}: run \`sudo node bench/pull.mjs --build-rootfs\` or pass --rootfs FILE`,
+  );
+for (const t of ['docker-registry', 'skopeo']) if (!have(t)) throw new Error(`${t} is required`);
+
+const base = mkdtempSync(path.join(tmpdir(), 'moat-bench-pull-'));
+/** Files owned by subordinate IDs are removed from inside a user namespace. */
+const rmTree = (p) => {
+  if (spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', 'rm', '-rf', p]).status !== 0)
+    rmSync(p, { recursive: true, force: true });
+};
+const worldEnv = (name) => {
+  const w = path.join(base, name);
+  const env = {
+    ...process.env,
+    XDG_DATA_HOME: path.join(w, 'data'),
+    XDG_RUNTIME_DIR: path.join(w, 'run'),
+    XDG_CONFIG_HOME: path.join(w, 'config'),
+  };
+  for (const d of [env.XDG_DATA_HOME, env.XDG_RUNTIME_DIR]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  return { dir: w, env };
+};
+
+// The registry.
+const port = await new Promise((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const host = `127.0.0.1:${port}`;
+writeFileSync(
+  path.join(base, 'registry.yml'),
+  `version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${base}/registry } }\nhttp: { addr: "${host}" }\n`,
+);
+const registry = spawn('docker-registry', ['serve', path.join(base, 'registry.yml')], { stdio: 'ignore' });
+process.on('exit', () => registry.kill());
+for (let i = 0; i < 200; i++) {
+  const ok = await new Promise((r) =>
+    net
+      .connect(port, '127.0.0.1')
+      .on('connect', function () {
+        this.destroy();
+        r(true);
+      })
+      .on('error', () => r(false)),
+  );
+  if (ok) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+// The image: the rootfs as one gzip layer, pushed by moat.
+const REF = `${host}/bench/minbase:1`;
+const setup = worldEnv('setup');
+run(process.execPath, [moat, 'import', ROOTFS, REF], setup.env);
+run(process.execPath, [moat, 'push', '-q', REF], setup.env);
+const layer = JSON.parse(run(process.execPath, [moat, 'image', 'inspect', REF], setup.env))[0].layers[0];
+rmTree(setup.dir);
+
+const methods = {
+  'moat pull': (w) => run(process.execPath, [moat, 'pull', '-q', REF], w.env),
+  'moat pull+unpack': (w) => {
+    run(process.execPath, [moat, 'pull', '-q', REF], w.env);
+    run(process.execPath, [moat, 'run', '--rm', REF, 'true'], w.env);
+  },
+  'skopeo copy (floor)': (w) =>
+    run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${REF}`, `oci:${w.dir}/oci:1`]),
+};
+if (have('umoci')) {
+  methods['skopeo + umoci unpack'] = (w) => {
+    run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${REF}`, `oci:${w.dir}/oci:1`]);
+    run('umoci', ['unpack', '--rootless', '--image', `${w.dir}/oci:1`, `${w.dir}/bundle`]);
+  };
+}
+let podmanDriver;
+if (have('podman')) {
+  methods['podman pull'] = (w) =>
+    run(
+      'podman',
+      ['--root', `${w.dir}/proot`, '--runroot', `${w.dir}/prun`, 'pull', '-q', '--tls-verify=false', REF],
+      w.env,
+    );
+}
+
+const times = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
+console.error(
+  `image ${REF}: one gzip layer of ${(layer.size / 1e6).toFixed(1)} MB (rootfs tar ${(statSync(ROOTFS).size / 1e6).toFixed(0)} MB); ${RUNS} runs each, interleaved`,
+);
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, fn] of Object.entries(methods)) {
+    const w = worldEnv(`${name.replace(/\W+/g, '-')}-${i}`);
+    times[name].push(timed(() => fn(w)));
+    if (name === 'podman pull' && !podmanDriver) {
+      podmanDriver = JSON.parse(
+        run(
+          'podman',
+          ['--root', `${w.dir}/proot`, '--runroot', `${w.dir}/prun`, 'info', '--format', 'json'],
+          w.env,
+        ),
+      ).store.graphDriverName;
+    }
+    if (name === 'podman pull')
+      spawnSync(
+        'podman',
+        ['--root', `${w.dir}/proot`, '--runroot', `${w.dir}/prun`, 'unshare', 'rm', '-rf', `${w.dir}/proot`],
+        { env: w.env, stdio: 'ignore' },
+      );
+    rmTree(w.dir);
+  }
+  process.stderr.write(`run ${i + 1}/${RUNS} done\n`);
+}
+
+const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+const podman = med['podman pull'];
+const floor = med['skopeo copy (floor)'];
+const rows = Object.keys(med).map((k) => [
+  k + (k === 'podman pull' && podmanDriver ? ` (${podmanDriver})` : ''),
+  `${med[k].toFixed(2)} s`,
+  `${Math.min(...times[k]).toFixed(2)} s`,
+  `${(med[k] / floor).toFixed(2)}×`,
+  podman ? `${(med[k] / podman).toFixed(2)}×` : '-',
+]);
+const header = ['method', 'median', 'min', 'vs skopeo', 'vs podman'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+registry.kill();
+rmTree(base);

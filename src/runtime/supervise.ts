@@ -6,7 +6,7 @@
  * has returned.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { unshareArgv, type UsernsTools } from '../userns/exec.js';
@@ -132,34 +132,56 @@ export async function supervise(
     process.on('SIGINT', onInt);
   }
 
-  // Watch for the pid file runc writes once the container exists.
+  // Wait for the pid file runc writes once the container exists: inotify on the container's
+  // directory wakes us when it appears (a slow poll covers filesystems without inotify).
   let started = false;
   let pid: number | undefined;
   const watch = (async () => {
-    for (let i = 0; !started; i++) {
-      const txt = await fsp.readFile(pidFile, 'utf8').catch(() => '');
-      if (txt.trim()) {
-        pid = Number(txt.trim());
-        started = true;
-        await deps.store.update(rec.id, async (r) => {
-          r.status = 'running';
-          r.pid = pid;
-          r.startedAt = new Date().toISOString();
-          r.monitorPid = process.pid;
-          r.monitorStart = processStartTime(process.pid);
-          r.cgroups = cgroups;
-          delete r.exitCode;
-          delete r.finishedAt;
-          delete r.oomKilled;
-          delete r.error;
-          await deps.store.save(r);
+    let wake: () => void = () => {};
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = fsWatch(d.dir, (_ev, name) => {
+        if (name === 'init.pid') wake();
+      });
+    } catch {
+      watcher = undefined;
+    }
+    try {
+      while (!started) {
+        const txt = await fsp.readFile(pidFile, 'utf8').catch(() => '');
+        if (txt.trim()) {
+          pid = Number(txt.trim());
+          started = true;
+          await deps.store.update(rec.id, async (r) => {
+            r.status = 'running';
+            r.pid = pid;
+            r.startedAt = new Date().toISOString();
+            r.monitorPid = process.pid;
+            r.monitorStart = processStartTime(process.pid);
+            r.cgroups = cgroups;
+            delete r.exitCode;
+            delete r.finishedAt;
+            delete r.oomKilled;
+            delete r.error;
+            await deps.store.save(r);
+          });
+          hooks.onStarted?.({ pid });
+          return;
+        }
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, watcher ? 50 : 5);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+          stopWaiting = wake;
         });
-        hooks.onStarted?.({ pid });
-        return;
       }
-      await new Promise((r) => setTimeout(r, i < 200 ? 2 : 20));
+    } finally {
+      watcher?.close();
     }
   })();
+  let stopWaiting = () => {};
 
   // Out of memory: the kernel has paused the container (v1 oom_kill_disable); record and kill it.
   let oom = false;
@@ -177,9 +199,12 @@ export async function supervise(
         }, 50);
 
   const res = await Promise.race([closed, spawnError.then((e) => ({ code: 127, signal: null, err: e }))]);
-  started = started || (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim() !== '';
-  if (!started) started = true; // stop the watcher loop
+  // The container may have come and gone before the watcher looked: the pid file tells.
+  const pidText = (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim();
+  started = true; // stops the watcher loop
+  stopWaiting();
   await watch.catch(() => {});
+  if (pid === undefined && pidText) pid = Number(pidText);
   if (hooks.forwardSignals) {
     for (const s of forwarded) process.off(s, onSig);
     process.off('SIGINT', onInt);

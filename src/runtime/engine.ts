@@ -29,7 +29,7 @@ import { gatedArgv, runcKill, runcState, type RuncConfig } from './runc.js';
 import { ensureImageRootfs, rootfsDir } from './rootfs.js';
 import { generateSpec } from './spec.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
-import { supervise, type Attach, type RunOutcome } from './supervise.js';
+import { supervise, type Attach, type RunOutcome, type SuperviseHooks } from './supervise.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -244,14 +244,7 @@ export class Engine {
   }
 
   /** Used by the monitor process. */
-  async superviseDetached(
-    rec: ContainerRecord,
-    onStarted: Parameters<typeof supervise>[3] extends infer H
-      ? H extends { onStarted?: infer F }
-        ? F
-        : never
-      : never,
-  ): Promise<RunOutcome> {
+  async superviseDetached(rec: ContainerRecord, onStarted: NonNullable<SuperviseHooks['onStarted']>): Promise<RunOutcome> {
     return supervise(this.superviseDeps(), rec, undefined, { onStarted });
   }
 

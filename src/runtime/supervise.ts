@@ -217,15 +217,13 @@ export async function supervise(
   const hadPid = pid !== undefined;
   let exitCode = res.code ?? (res.signal ? 128 + (signalNumber(res.signal) ?? 0) : 125);
   let error: string | undefined;
-  if ('err' in res) error = `could not start ${argv[0]}: ${(res as { err: Error }).err.message}`;
-  else if (
-    !hadPid ||
-    (exitCode !== 0 && /level.*(error|fatal)/.test(runcErr) && /runc run failed/.test(runcErr))
-  ) {
-    if (exitCode !== 0 && (!hadPid || /unable to start|runc run failed/.test(runcErr))) {
-      error = lastRuncError(runcErr) || `launcher exited with status ${exitCode}`;
-      exitCode = startFailureStatus(error);
-    }
+  if ('err' in res) {
+    error = `could not start ${argv[0]}: ${(res as { err: Error }).err.message}`;
+  } else if (exitCode !== 0 && (!hadPid || /runc run failed/.test(runcErr))) {
+    // The container's command never ran: runc (or the launcher before it) failed. runc's own
+    // fatal line says why; docker's statuses tell "not found" (127) from "not executable" (126).
+    error = runcErr ? lastRuncError(runcErr) : `the launcher exited with status ${exitCode} before runc started`;
+    exitCode = startFailureStatus(error);
   }
   if (oomWatch) clearInterval(oomWatch);
   oom = oom || (await outOfMemory(cgroups, rec.id));

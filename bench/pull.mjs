@@ -53,7 +53,8 @@ if (process.argv.includes('--build-rootfs')) {
   mkdirSync(CACHE, { recursive: true });
   if (!existsSync(path.join(dir, 'usr/bin')))
     run('debootstrap', ['--variant=minbase', 'bookworm', dir, 'http://deb.debian.org/debian']);
-  run('tar', ['-C', dir, '--numeric-owner', '-cf', ROOTFS, '.']);
+  // Device nodes are not image content (the runtime mounts /dev); Docker images carry none.
+  run('tar', ['-C', dir, '--numeric-owner', '--exclude=./dev/*', '-cf', ROOTFS, '.']);
   execFileSync('chmod', ['0644', ROOTFS]);
   console.log(`wrote ${ROOTFS} (${(statSync(ROOTFS).size / 1e6).toFixed(0)} MB)`);
   process.exit(0);

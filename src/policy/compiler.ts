@@ -3,11 +3,13 @@
  * than throwing so one run reports everything (like `opa check`).
  */
 import type { Body, Module, Rule, RuleKind, Term } from './ast.js';
+import { metadataFor } from './annotations.js';
 import { DECLARED } from './builtins/registry.js';
 import { RegoError, RegoErrors } from './errors.js';
 import { Resolver, type ResolveEnv } from './resolve.js';
 import { Safety } from './safety.js';
 import { RObject, RSet, type Value } from './value.js';
+import { visitBody, visitTerm } from './walk.js';
 
 export interface RuleNode {
   path: string[];
@@ -56,6 +58,7 @@ export class Compiler {
     ['BuildRuleTree', (c) => c.buildRuleTree()],
     ['CheckRuleConflicts', (c) => c.checkRuleConflicts()],
     ['ResolveRefs', (c) => c.resolveRefs()],
+    ['RewriteRegoMetadataCalls', (c) => c.rewriteRegoMetadataCalls()],
     ['CheckSafety', (c) => c.checkSafety()],
     ['CheckRecursion', (c) => c.checkRecursion()],
     ['FoldConstants', (c) => c.foldConstants()],
@@ -225,6 +228,34 @@ export class Compiler {
         if (kp)
           for (let x: Rule | undefined = r; x; x = x.else)
             x.keyPath = x.head.ref.slice(x.head.ref.length - kp.length);
+      }
+    }
+  }
+
+  /** rego.metadata.rule() and rego.metadata.chain() become the rule's annotations, as constants. */
+  rewriteRegoMetadataCalls(): void {
+    for (const m of this.modules) {
+      if (!m.source.text.includes('rego.metadata')) continue;
+      for (const r of m.rules) {
+        for (let x: Rule | undefined = r; x; x = x.else) {
+          const rule = x;
+          let meta: { rule: Value; chain: Value } | undefined;
+          const visit = (t: Term): void => {
+            if (t.type !== 'call' || (t.name !== 'rego.metadata.rule' && t.name !== 'rego.metadata.chain'))
+              return;
+            try {
+              meta ??= metadataFor(rule, this.modules);
+            } catch (e) {
+              if (e instanceof RegoError) this.errors.push(e);
+              else throw e;
+              return;
+            }
+            const value = t.name === 'rego.metadata.rule' ? meta.rule : meta.chain;
+            Object.assign(t as Term, { type: 'const', value });
+          };
+          visitBody(rule.body, visit);
+          if (rule.head.value) visitTerm(rule.head.value, visit);
+        }
       }
     }
   }

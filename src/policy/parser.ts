@@ -194,8 +194,9 @@ export class Parser {
     const first = this.next();
     const terms: Term[] = [{ type: 'var', name: first.text, slot: -1, loc: first.loc }];
     for (;;) {
-      if (this.isOp('.') && !this.tok.ws && this.peek().kind === 'ident' && !this.peek().ws) {
+      if (this.isOp('.') && !this.tok.ws && !this.peek().ws) {
         this.next();
+        if (this.tok.kind !== 'ident') this.fail(`unexpected ${this.describe()} token: expected ident`);
         const id = this.next();
         terms.push({ type: 'scalar', value: id.text, loc: id.loc });
         this.lastBracketed = false;

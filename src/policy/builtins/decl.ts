@@ -195,6 +195,10 @@ const ROWS: Row[] = [
   ['io.jwt.encode_sign_raw', 'string,string,string', 'string'],
   // misc
   ['opa.runtime', '', 'object'],
+  // rego.metadata.* are replaced by constants at compile time (annotations.ts)
+  ['rego.metadata.rule', '', 'any'],
+  ['rego.metadata.chain', '', 'array'],
+  ['rego.parse_module', 'string,string', 'object'],
   // declared so policies that mock them with `with` compile; calling them unmocked is an error
   ['http.send', 'object', 'object', 'n'],
   ['net.lookup_ip_addr', 'string', 'set', 'n'],

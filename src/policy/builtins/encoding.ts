@@ -148,9 +148,20 @@ register('yaml.unmarshal', (a) => {
   try {
     return fromJSON(yaml.load(s, { schema: yaml.JSON_SCHEMA }) ?? null);
   } catch (e) {
-    fail('yaml.unmarshal', (e as Error).message.split('\n')[0]);
+    fail('yaml.unmarshal', yamlError(s, e as Error & { reason?: string; mark?: { line: number } }));
   }
 });
+
+/** go-yaml's wording (`yaml: line N: …`) for js-yaml's errors. */
+function yamlError(text: string, e: Error & { reason?: string; mark?: { line: number } }): string {
+  const reason = e.reason ?? e.message.split('\n')[0];
+  if (/flow collection/.test(reason)) {
+    const open = text.search(/[[{]/);
+    const line = open < 0 ? 1 : text.slice(0, open).split('\n').length;
+    return `yaml: line ${line}: did not find expected ',' or '${text[open] === '{' ? '}' : ']'}'`;
+  }
+  return `yaml: line ${(e.mark?.line ?? 0) + 1}: ${reason}`;
+}
 register('yaml.is_valid', (a) => {
   try {
     yaml.load(str('yaml.is_valid', a, 0));

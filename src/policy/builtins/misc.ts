@@ -1,9 +1,11 @@
 /** units.*, trace, opa.runtime. */
 import { isIP } from 'node:net';
-import { BuiltinError, operandError } from '../errors.js';
-import { RObject, RSet, equal, typeName, type Value } from '../value.js';
+import { BuiltinError, RegoError, operandError } from '../errors.js';
+import { RObject, RSet, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
 import { fail, str } from './util.js';
+import { moduleToValue } from '../ast-json.js';
+import { parseModule } from '../parser.js';
 
 function splitAmount(fn: string, raw: string): [number, string] {
   const s = raw.replace(/"/g, '');
@@ -192,25 +194,64 @@ register('graph.reachable', (a) => {
   return seen;
 });
 register('graph.reachable_paths', (a) => {
-  const [g, start] = graphArgs('graph.reachable_paths', a);
+  const fn = 'graph.reachable_paths';
+  const [g, start] = graphArgs(fn, a);
   const out = new RSet();
-  const walk = (n: Value, path: Value[]): void => {
-    if (!g.has(n)) {
-      if (path.length) out.add(path);
+  // A port of OPA's pathBuilder, quirks included: `reached` is per starting edge and is marked
+  // when a node is left, and `paths` accumulates within one call.
+  const build = (root: Value, path: Value[], reached: RSet): void => {
+    const paths: Value[] = [];
+    const edges = g.get(root);
+    if (edges === undefined) {
+      paths.push(...path);
+      out.add([...paths]);
       return;
     }
-    if (path.some((p) => equal(p, n))) {
-      out.add(path);
-      return;
-    }
-    const next = [...path, n];
-    const ns = neighbours('graph.reachable_paths', g, n).filter((x) => x !== null);
+    const here = [...path, root];
+    const ns = neighbours(fn, g, root);
     if (!ns.length) {
-      out.add(next);
+      paths.push(...here);
+      out.add([...paths]);
       return;
     }
-    for (const x of ns) walk(x, next);
+    for (const n of ns) {
+      if (reached.has(n)) {
+        paths.push(...here);
+        out.add([...paths]);
+      } else {
+        reached.add(root);
+        build(n, here, reached);
+      }
+    }
   };
-  for (const s of start) walk(s, []);
+  for (const node of start) {
+    if (g.get(node) === undefined) continue;
+    const ns = neighbours(fn, g, node);
+    if (!ns.length) out.add([node]);
+    for (const n of ns) build(n, [node], RSet.from([node]));
+  }
   return out;
+});
+
+// ---------------------------------------------------------------- rego.*
+
+// Inside rules the compiler replaces these with the rule's annotations; in a query there are none.
+register('rego.metadata.rule', () => new RObject());
+register('rego.metadata.chain', () => []);
+register('rego.parse_module', (a) => {
+  const file = str('rego.parse_module', a, 0);
+  const text = str('rego.parse_module', a, 1);
+  // v1 syntax first; modules written for OPA 0.x (no `if`) still parse
+  try {
+    return moduleToValue(parseModule(text, file, { regoVersion: 1 }));
+  } catch (e) {
+    try {
+      return moduleToValue(parseModule(text, file, { regoVersion: 0 }));
+    } catch {
+      const err = e as RegoError;
+      if (!(err instanceof RegoError)) throw e;
+      const l = err.location;
+      fail('rego.parse_module', `${l ? `${l.file}:${l.row}: ` : ''}${err.code}: ${err.message}`);
+    }
+  }
 });

@@ -244,9 +244,9 @@ function ptr(p: Value): Value[] | undefined {
   if (Array.isArray(p)) return p;
   if (typeof p !== 'string') return undefined;
   if (p === '') return [];
-  if (!p.startsWith('/')) return undefined;
+  // like OPA: leading slashes are optional
   return p
-    .slice(1)
+    .replace(/^\/+/, '')
     .split('/')
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
@@ -256,7 +256,7 @@ function getAt(doc: Value, path: Value[]): Value | undefined {
   for (const seg of path) {
     if (cur instanceof RObject) cur = cur.get(seg);
     else if (Array.isArray(cur)) {
-      const i = typeof seg === 'number' ? seg : /^\d+$/.test(String(seg)) ? Number(seg) : -1;
+      const i = typeof seg === 'number' ? seg : /^(0|[1-9]\d*)$/.test(String(seg)) ? Number(seg) : -1;
       cur = i >= 0 && i < cur.length ? cur[i] : undefined;
     } else if (cur instanceof RSet) cur = cur.has(seg) ? seg : undefined;
     else return undefined;
@@ -323,6 +323,8 @@ function applyAt(
     if (rest.length === 0) {
       const out = RSet.from(doc.sorted());
       if (op === 'add') {
+        // a set member is its own key: the value must be the last path segment
+        if (!equal(value!, seg)) return undefined;
         out.add(value!);
         return out;
       }
@@ -373,7 +375,8 @@ register('json.patch', (a) => {
       }
       case 'test': {
         const v = getAt(doc, path);
-        next = v !== undefined && equal(v, o.get('value') ?? null) ? doc : undefined;
+        const want = o.get('value');
+        next = v !== undefined && want !== undefined && equal(v, want) ? doc : undefined;
         break;
       }
       default:

@@ -1,6 +1,7 @@
 /** regex.* (Go RE2 syntax translated to JS, compiled regexes cached) and glob.*. */
 import { operandError } from '../errors.js';
 import { RSet, typeName, type Value } from '../value.js';
+import { globsIntersect } from './globs-intersect.js';
 import { register } from './registry.js';
 import { fail, int, str } from './util.js';
 
@@ -34,12 +35,39 @@ export function compileRegex(fn: string, pattern: string, global = false): RegEx
     try {
       re = new RegExp(src, flags.replace('u', ''));
     } catch (e) {
-      fail(fn, `error parsing regexp: ${(e as Error).message}`);
+      fail(fn, `error parsing regexp: ${goRegexError(pattern, (e as Error).message)}`);
     }
   }
   if (CACHE.size > 1000) CACHE.clear();
   CACHE.set(key, re);
   return re;
+}
+
+/** Go's regexp/syntax wording for the common errors (V8's messages differ). */
+function goRegexError(pattern: string, msg: string): string {
+  if (/Unterminated character class/.test(msg)) {
+    // the last '[' that is not escaped and not closed
+    let open = -1;
+    for (let i = 0; i < pattern.length; i++) {
+      if (pattern[i] === '\\') i++;
+      else if (pattern[i] === '[' && open < 0) open = i;
+      else if (pattern[i] === ']' && open >= 0 && i > open + 1) open = -1;
+    }
+    return `missing closing ]: \`${open >= 0 ? pattern.slice(open) : pattern}\``;
+  }
+  if (/Unterminated group/.test(msg)) return `missing closing ): \`${pattern}\``;
+  if (/Unmatched '\)'/.test(msg)) return `unexpected ): \`${pattern}\``;
+  if (/Nothing to repeat/.test(msg)) {
+    const m = /(?:^|[^\\])([*+?]+|\{\d+(?:,\d*)?\})/.exec(pattern);
+    return `missing argument to repetition operator: \`${m ? m[1] : pattern}\``;
+  }
+  if (/Invalid escape|\\ at end of pattern/.test(msg)) {
+    const m = /\\.?/.exec(pattern);
+    return /\\ at end/.test(msg)
+      ? 'trailing backslash at end of expression: ``'
+      : `invalid escape sequence: \`${m ? m[0] : ''}\``;
+  }
+  return msg;
 }
 
 register('regex.match', (a) =>
@@ -112,16 +140,9 @@ register('regex.template_match', (a) => {
   }
   return compileRegex(fn, '^' + src + '$').test(s);
 });
-register('regex.globs_match', (a) => {
-  // Approximation: two patterns intersect if either, read as a literal, matches the other.
-  const x = str('regex.globs_match', a, 0);
-  const y = str('regex.globs_match', a, 1);
-  const lit = (p: string): string => p.replace(/\\(.)/g, '$1').replace(/[.*+?]/g, '');
-  return (
-    compileRegex('regex.globs_match', '^(?:' + x + ')$').test(lit(y)) ||
-    compileRegex('regex.globs_match', '^(?:' + y + ')$').test(lit(x))
-  );
-});
+register('regex.globs_match', (a) =>
+  globsIntersect('regex.globs_match', str('regex.globs_match', a, 0), str('regex.globs_match', a, 1)),
+);
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -71,6 +71,7 @@ describe('error locations and format', () => {
       'BuildRuleTree',
       'CheckRuleConflicts',
       'ResolveRefs',
+      'RewriteRegoMetadataCalls',
       'CheckSafety',
       'CheckRecursion',
       'FoldConstants',

@@ -5,6 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode } from '../errors.js';
 import { exists, writeJsonAtomic } from '../util/fsutil.js';
+import { withLock } from '../util/lock.js';
 import { checkDigest, DigestStream, digestHex, sha256Digest } from './digest.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
 import { localCandidates, normalizeForStore } from './reference.js';
@@ -91,8 +92,6 @@ interface StoreFile {
 }
 
 const DEFAULTS = { lockTimeoutMs: 10_000 };
-/** An unreadable lock file younger than this may be mid-creation; older ones are stale. */
-const LOCK_GRACE_MS = 5_000;
 
 export class ImageStore {
   readonly root: string;
@@ -561,97 +560,19 @@ export class ImageStore {
   }
 
   private withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(async () => {
-      const token = await this.acquire();
-      try {
-        return await fn();
-      } finally {
-        await this.release(token);
-      }
-    });
+    // The queue serialises this instance's own updates; the lock file serialises processes.
+    const run = this.queue.then(() =>
+      withLock(this.lockPath, fn, {
+        timeoutMs: this.lockTimeoutMs,
+        onTimeout: (file, pid) =>
+          new ImageError('IMAGE_LOCK_TIMEOUT', `the image store is locked by process ${pid ?? '?'}`, {
+            hint: `wait for that process to finish; if it is not moat, delete ${file}`,
+            details: { lock: file, pid },
+          }),
+      }),
+    );
     this.queue = run.catch(() => {});
     return run;
-  }
-
-  // The lock file holds "<pid> <random>". A holder whose pid is dead (ESRCH) is stale and is
-  // moved aside; the random part lets release() check it still owns the file. Like every pid
-  // lock, it assumes all users of a store share a pid namespace.
-  private async acquire(): Promise<string> {
-    await fsp.mkdir(this.root, { recursive: true });
-    const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
-    const deadline = Date.now() + this.lockTimeoutMs;
-    let delay = 5;
-    let holderPid: number | undefined;
-    for (;;) {
-      try {
-        const fh = await fsp.open(this.lockPath, 'wx', 0o644);
-        try {
-          await fh.writeFile(token);
-        } finally {
-          await fh.close();
-        }
-        return token;
-      } catch (e) {
-        if (errnoCode(e) !== 'EEXIST') throw e;
-      }
-      const holder = await this.readLock();
-      if (holder === undefined) continue;
-      holderPid = Number.parseInt(holder.text, 10);
-      const stale = Number.isSafeInteger(holderPid)
-        ? !pidAlive(holderPid)
-        : Date.now() - holder.mtimeMs > LOCK_GRACE_MS;
-      if (stale) {
-        await this.steal(holder.text);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new ImageError('IMAGE_LOCK_TIMEOUT', `the image store is locked by process ${holderPid}`, {
-          hint: `wait for that process to finish; if it is not moat, delete ${this.lockPath}`,
-          details: { lock: this.lockPath, pid: holderPid },
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 100);
-    }
-  }
-
-  private async readLock(): Promise<{ text: string; mtimeMs: number } | undefined> {
-    try {
-      const [text, st] = await Promise.all([fsp.readFile(this.lockPath, 'utf8'), fsp.stat(this.lockPath)]);
-      return { text, mtimeMs: st.mtimeMs };
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return undefined;
-      throw e;
-    }
-  }
-
-  /** Move a stale lock aside; if what we moved is not what we judged stale, put it back. */
-  private async steal(seen: string): Promise<void> {
-    const aside = `${this.lockPath}.stale-${randomBytes(6).toString('hex')}`;
-    try {
-      await fsp.rename(this.lockPath, aside);
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
-      throw e;
-    }
-    const moved = await fsp.readFile(aside, 'utf8').catch(() => seen);
-    if (moved !== seen) await fsp.link(aside, this.lockPath).catch(() => {});
-    await fsp.rm(aside, { force: true });
-  }
-
-  private async release(token: string): Promise<void> {
-    const holder = await this.readLock();
-    if (holder?.text === token) await fsp.rm(this.lockPath, { force: true });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
   }
 }
 

@@ -1,20 +1,36 @@
+/**
+ * A cross-process lock: a file created with O_EXCL holding "<pid> <random>". Node has no
+ * flock(2); this is enough for the CLI invocations of one user. A holder whose pid is dead is
+ * stale and its file is moved aside (and put back if it changed meanwhile); the random part lets
+ * release() check it still owns the file. Like every pid lock, it assumes all users share one
+ * pid namespace.
+ */
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { errnoCode, MoatError } from '../errors.js';
 
-/**
- * A cross-process lock: a file created with O_EXCL holding the owner's pid. A lock whose owner
- * is dead is stolen. Node has no flock(2), and this is enough for CLI invocations of one user.
- */
-export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const release = await acquire(file, timeoutMs);
-  try {
-    return await fn();
-  } finally {
-    await release();
-  }
+/** An unreadable (pid-less) lock file younger than this may be mid-creation; older is stale. */
+const GRACE_MS = 5_000;
+
+export interface LockOptions {
+  timeoutMs?: number;
+  /** The error to throw on timeout (default RUNTIME_LOCK_TIMEOUT). */
+  onTimeout?: (file: string, holderPid: number | undefined) => Error;
 }
 
-function alive(pid: number): boolean {
+function defaultTimeout(file: string, pid: number | undefined): Error {
+  return new MoatError(
+    'RUNTIME_LOCK_TIMEOUT',
+    `timed out waiting for lock ${file} (held by pid ${pid ?? '?'})`,
+    {
+      hint: 'another moat command is working on this object; retry when it has finished',
+    },
+  );
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -23,42 +39,69 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function acquire(file: string, timeoutMs = 15_000): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMs;
+async function readLock(file: string): Promise<{ text: string; mtimeMs: number } | undefined> {
+  try {
+    const [text, st] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
+    return { text, mtimeMs: st.mtimeMs };
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+async function steal(file: string, seen: string): Promise<void> {
+  const aside = `${file}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    await fsp.rename(file, aside);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return;
+    throw e;
+  }
+  const moved = await fsp.readFile(aside, 'utf8').catch(() => seen);
+  if (moved !== seen) await fsp.link(aside, file).catch(() => {});
+  await fsp.rm(aside, { force: true });
+}
+
+/** Take the lock; resolves to its release function. */
+export async function acquire(file: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   let delay = 2;
   for (;;) {
     try {
       const fh = await fsp.open(file, 'wx', 0o600);
-      await fh.writeFile(String(process.pid));
-      await fh.close();
+      try {
+        await fh.writeFile(token);
+      } finally {
+        await fh.close();
+      }
       return async () => {
-        await fsp.rm(file, { force: true });
+        if ((await readLock(file))?.text === token) await fsp.rm(file, { force: true });
       };
     } catch (e) {
       if (errnoCode(e) !== 'EEXIST') throw e;
     }
-    let owner = NaN;
-    try {
-      owner = Number.parseInt(await fsp.readFile(file, 'utf8'), 10);
-    } catch {
-      /* vanished or being written: retry */
-    }
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
-      // Stale: the owner died holding it. Remove only if it is still the same owner's file.
-      const again = await fsp.readFile(file, 'utf8').catch(() => '');
-      if (again === String(owner)) await fsp.rm(file, { force: true });
+    const holder = await readLock(file);
+    if (holder === undefined) continue;
+    const pid = Number.parseInt(holder.text, 10);
+    const stale = Number.isSafeInteger(pid) ? !pidAlive(pid) : Date.now() - holder.mtimeMs > GRACE_MS;
+    if (stale) {
+      await steal(file, holder.text);
       continue;
     }
-    if (Date.now() > deadline) {
-      throw new MoatError(
-        'RUNTIME_LOCK_TIMEOUT',
-        `timed out waiting for lock ${file} (held by pid ${owner})`,
-        {
-          hint: 'another moat command is working on this object; retry when it has finished',
-        },
-      );
-    }
+    if (Date.now() > deadline)
+      throw (opts.onTimeout ?? defaultTimeout)(file, Number.isSafeInteger(pid) ? pid : undefined);
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 100);
+  }
+}
+
+export async function withLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const release = await acquire(file, opts);
+  try {
+    return await fn();
+  } finally {
+    await release();
   }
 }

@@ -15,16 +15,7 @@ export function table(rows: string[][], header: string[]): string {
   );
 }
 
-export function humanSize(n: number): string {
-  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < u.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${u[i]}`;
-}
+export { humanSize } from '../util/format.js';
 
 export function ago(iso: string | undefined, now = Date.now()): string {
   if (!iso) return '';

@@ -4,6 +4,8 @@
  * the output is not a terminal. Pure: events in, text out; the CLI writes it.
  */
 
+import { humanSize } from '../../util/format.js';
+
 export type TransferState =
   'waiting' | 'downloading' | 'uploading' | 'exists' | 'mounted' | 'done' | 'failed';
 
@@ -18,17 +20,6 @@ export interface TransferEvent {
 }
 
 export type TransferEventFn = (e: TransferEvent) => void;
-
-export function humanBytes(n: number): string {
-  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < u.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)}${u[i]}`;
-}
 
 const short = (d: string | undefined) => (d ?? '').replace(/^sha256:/, '').slice(0, 12);
 
@@ -74,7 +65,7 @@ export class TransferView {
   }
 
   private describe(r: Row): string {
-    const size = r.total !== undefined ? humanBytes(r.total) : humanBytes(r.current);
+    const size = r.total !== undefined ? humanSize(r.total) : humanSize(r.current);
     switch (r.state) {
       case 'exists':
         return `already present (${size})`;
@@ -83,13 +74,13 @@ export class TransferView {
       case 'done': {
         const secs =
           r.started !== undefined && r.finished !== undefined ? (r.finished - r.started) / 1000 : 0;
-        return `done ${size}${secs > 0.05 ? ` in ${secs.toFixed(1)}s (${humanBytes(r.current / secs)}/s)` : ''}`;
+        return `done ${size}${secs > 0.05 ? ` in ${secs.toFixed(1)}s (${humanSize(r.current / secs)}/s)` : ''}`;
       }
       case 'downloading':
       case 'uploading': {
         const secs = r.started !== undefined ? (this.now() - r.started) / 1000 : 0;
-        const rate = secs > 0.2 ? ` ${humanBytes(r.current / secs)}/s` : '';
-        return `${r.state} ${humanBytes(r.current)}${r.total !== undefined ? `/${humanBytes(r.total)}` : ''}${rate}`;
+        const rate = secs > 0.2 ? ` ${humanSize(r.current / secs)}/s` : '';
+        return `${r.state} ${humanSize(r.current)}${r.total !== undefined ? `/${humanSize(r.total)}` : ''}${rate}`;
       }
       default:
         return r.state;

@@ -170,6 +170,12 @@ const ROWS: Row[] = [
   ['crypto.hmac.sha256', 'string,string', 'string'],
   ['crypto.hmac.sha512', 'string,string', 'string'],
   ['crypto.hmac.equal', 'string,string', 'boolean'],
+  ['crypto.x509.parse_certificates', 'string', 'array'],
+  ['crypto.x509.parse_and_verify_certificates', 'string', 'array'],
+  ['crypto.x509.parse_certificate_request', 'string', 'object'],
+  ['crypto.x509.parse_rsa_private_key', 'string', 'object'],
+  ['crypto.x509.parse_keypair', 'string,string', 'object'],
+  ['crypto.parse_private_keys', 'string', 'array'],
   ['uuid.rfc4122', 'string', 'string', 'n'],
   ['uuid.parse', 'string', 'object'],
   ['semver.compare', 'string,string', 'number'],
@@ -202,6 +208,7 @@ const ROWS: Row[] = [
   // declared so policies that mock them with `with` compile; calling them unmocked is an error
   ['http.send', 'object', 'object', 'n'],
   ['net.lookup_ip_addr', 'string', 'set', 'n'],
+  ['providers.aws.sign_req', 'object,object,number', 'object'],
   ['graph.reachable', 'object,collection', 'set'],
   ['graph.reachable_paths', 'object,collection', 'set'],
 ];

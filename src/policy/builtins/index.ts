@@ -13,5 +13,7 @@ import './crypto.js';
 import './semver.js';
 import './misc.js';
 import './jwt.js';
+import './x509.js';
+import './aws.js';
 
 export { DECLARED, IMPLS, RELATIONS } from './registry.js';

@@ -244,7 +244,10 @@ export class Engine {
   }
 
   /** Used by the monitor process. */
-  async superviseDetached(rec: ContainerRecord, onStarted: NonNullable<SuperviseHooks['onStarted']>): Promise<RunOutcome> {
+  async superviseDetached(
+    rec: ContainerRecord,
+    onStarted: NonNullable<SuperviseHooks['onStarted']>,
+  ): Promise<RunOutcome> {
     return supervise(this.superviseDeps(), rec, undefined, { onStarted });
   }
 

@@ -222,7 +222,9 @@ export async function supervise(
   } else if (exitCode !== 0 && (!hadPid || /runc run failed/.test(runcErr))) {
     // The container's command never ran: runc (or the launcher before it) failed. runc's own
     // fatal line says why; docker's statuses tell "not found" (127) from "not executable" (126).
-    error = runcErr ? lastRuncError(runcErr) : `the launcher exited with status ${exitCode} before runc started`;
+    error = runcErr
+      ? lastRuncError(runcErr)
+      : `the launcher exited with status ${exitCode} before runc started`;
     exitCode = startFailureStatus(error);
   }
   if (oomWatch) clearInterval(oomWatch);

@@ -1,5 +1,4 @@
 import type { Engine } from '../runtime/engine.js';
-import { removeImageRootfs } from '../runtime/rootfs.js';
 import type { Route, RouteContext } from './router.js';
 import * as S from './schemas.js';
 import { ApiError } from './errors.js';
@@ -84,15 +83,7 @@ export function imageRoutes(engine: Engine): Route<never>[] {
         }
         const res = await store.remove(ctx.params.ref, { force: ctx.body.force });
         if (!(await store.list()).some((i) => i.id === rec.id) && !users.length) {
-          await removeImageRootfs(
-            {
-              storageRoot: engine.deps.paths.storage,
-              locks: engine.deps.paths.locks,
-              blobPath: (d) => store.blobPath(d),
-              tools: engine.tools(),
-            },
-            rec.id,
-          );
+          await engine.removeImageRootfs(rec.id);
         }
         return res;
       },

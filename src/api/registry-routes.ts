@@ -7,7 +7,6 @@
  * `io.progress`.
  */
 import type { Engine } from '../runtime/engine.js';
-import { removeImageRootfs } from '../runtime/rootfs.js';
 import { ImageError, isImageError } from '../image/errors.js';
 import { parseReference } from '../image/reference.js';
 import type { Route, RouteContext, ApiRequest, RequestIo } from './router.js';
@@ -221,15 +220,7 @@ async function pruneRoots(engine: Engine, minAgeMs: number): Promise<string[]> {
     if (ids.has(id) || used.has(id)) continue;
     const st = await fsp.stat(path.join(dir, n)).catch(() => undefined);
     if (!st || st.mtimeMs > Date.now() - minAgeMs) continue;
-    await removeImageRootfs(
-      {
-        storageRoot: engine.deps.paths.storage,
-        locks: engine.deps.paths.locks,
-        blobPath: (d) => engine.deps.images.blobPath(d),
-        tools: engine.tools(),
-      },
-      id,
-    );
+    await engine.removeImageRootfs(id);
     removed.push(id);
   }
   return removed;

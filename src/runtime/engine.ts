@@ -26,7 +26,7 @@ import { printLogs } from './logs.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
 import { normalizeCap, type RunOptions } from './options.js';
 import { gatedArgv, runcKill, runcState, type RuncConfig } from './runc.js';
-import { ensureImageRootfs, rootfsDir } from './rootfs.js';
+import { ensureImageRootfs, removeImageRootfs, rootfsDir } from './rootfs.js';
 import { generateSpec } from './spec.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { supervise, type Attach, type RunOutcome, type SuperviseHooks } from './supervise.js';
@@ -475,5 +475,19 @@ export class Engine {
 
   rootfsPath(imageId: string): string {
     return rootfsDir(this.deps.paths.storage, imageId);
+  }
+
+  /** Remove an image's unpacked root, if there is one (only then is a user namespace needed). */
+  async removeImageRootfs(imageId: string): Promise<void> {
+    const dir = rootfsDir(this.deps.paths.storage, imageId);
+    const present = await fsp.lstat(dir).then(
+      () => true,
+      () => false,
+    );
+    if (!present) {
+      await fsp.rm(`${dir}.json`, { force: true });
+      return;
+    }
+    await removeImageRootfs(this.rootfsDeps(), imageId);
   }
 }

@@ -13,6 +13,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'root',
+          include: ['test/root/**/*.test.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 90_000,

@@ -9,11 +9,15 @@ id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
 uid=$(id -u "$user")
 for f in /etc/subuid /etc/subgid; do
   touch "$f"
-  if ! grep -qE "^(${user}|${uid}):" "$f"; then
-    # Pick a range above every existing one.
-    start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
-    echo "${user}:${start}:65536" >> "$f"
-  fi
+  # root gets a range too: moat run by root maps container root there, never to host root.
+  for who in root "$user"; do
+    id_of=$(id -u "$who")
+    if ! grep -qE "^(${who}|${id_of}):" "$f"; then
+      # Pick a range above every existing one.
+      start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
+      echo "${who}:${start}:65536" >> "$f"
+    fi
+  done
 done
 # cgroup delegation: v1 controllers get a subtree owned by the user; v2 (if that is all there is)
 # gets a child of the root with the controllers enabled.

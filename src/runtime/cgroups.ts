@@ -93,7 +93,12 @@ export function checkLimits(l: Limits, facts: CgroupFacts): void {
 export type CgroupPaths = Partial<Record<CgroupController, string>>;
 
 /** Create the container's cgroups and write its limits; on failure remove what was created. */
-export async function createCgroups(id: string, l: Limits, facts: CgroupFacts): Promise<CgroupPaths> {
+export async function createCgroups(
+  id: string,
+  l: Limits,
+  facts: CgroupFacts,
+  owner?: { uid: number; gid: number },
+): Promise<CgroupPaths> {
   checkLimits(l, facts);
   const paths: CgroupPaths = {};
   try {
@@ -121,6 +126,17 @@ export async function createCgroups(id: string, l: Limits, facts: CgroupFacts): 
         !(w.file.endsWith('limit_in_bytes') && Number(back) <= Number(w.value))
       ) {
         throw new Error(`${file} reads back "${back}" after writing "${w.value}"`);
+      }
+    }
+    if (owner) {
+      // runc runs as container root (a subordinate ID for root's containers) and must be able to
+      // put the container into the cgroup that holds the limits.
+      for (const dir of Object.values(paths)) {
+        const child = path.join(dir!, id);
+        await fsp.chown(child, owner.uid, owner.gid);
+        for (const f of ['cgroup.procs', 'tasks', 'cgroup.threads']) {
+          await fsp.chown(path.join(child, f), owner.uid, owner.gid).catch(() => {});
+        }
       }
     }
     return paths;

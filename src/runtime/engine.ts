@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, openSync, closeSync } from 'node:fs';
+import { promises as fsp, openSync, closeSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { release } from 'node:os';
@@ -52,6 +52,18 @@ export interface ContainerPlan {
 
 const MONITOR = fileURLToPath(new URL('./monitor-main.js', import.meta.url));
 
+/** The first ancestor of `dir` (or dir itself) that others cannot search, if any. */
+function untraversable(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      /* not created yet: its parent decides */
+    }
+    if (d === path.dirname(d)) return undefined;
+  }
+}
+
 export class Engine {
   readonly containers: ContainerStore;
   readonly runc: RuncConfig;
@@ -66,17 +78,6 @@ export class Engine {
   tools(): UsernsTools {
     if (this.toolsCache) return this.toolsCache;
     const h = this.deps.host;
-    if (h.uid === 0 && process.env.MOAT_ALLOW_ROOT !== '1') {
-      // Root would need every moat directory and the unpack to be shifted to a subordinate owner
-      // (container root is never host root); that is not built yet, so refuse clearly.
-      throw new MoatError(
-        'USERNS_ROOT_UNSUPPORTED',
-        'moat runs containers as an unprivileged user, not as root',
-        {
-          hint: 'run moat as an ordinary user with a range in /etc/subuid and /etc/subgid (as root, scripts/setup-test-user.sh USER creates one)',
-        },
-      );
-    }
     if (!h.userns.available)
       throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, {
         hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)',
@@ -85,6 +86,19 @@ export class Engine {
       throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, {
         hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536`,
       });
+    if (h.uid === 0) {
+      // Root's containers run as a subordinate user: it must be able to reach moat's directories.
+      const blocked = untraversable(this.deps.paths.data);
+      if (blocked) {
+        throw new MoatError(
+          'USERNS_SETUP_FAILED',
+          `${blocked} is not searchable by other users, so root's containers (which run as a subordinate user) cannot reach ${this.deps.paths.data}`,
+          {
+            hint: 'as root, leave XDG_DATA_HOME unset (moat then uses /var/lib/moat), or make that path searchable (chmod o+x)',
+          },
+        );
+      }
+    }
     const maps: IdMaps = h.idmaps;
     if (!h.tools.unshare || !h.tools.nsenter)
       throw new MoatError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', {
@@ -103,6 +117,13 @@ export class Engine {
       });
     this.toolsCache = { unshare: h.tools.unshare, nsenter: h.tools.nsenter, callerUid: h.uid, maps };
     return this.toolsCache;
+  }
+
+  /** For root: the host IDs of container root (files it must own); undefined otherwise. */
+  containerRootOwner(): { uid: number; gid: number } | undefined {
+    if (this.deps.host.uid !== 0) return undefined;
+    const m = this.tools().maps;
+    return { uid: m.rootUid, gid: m.rootGid };
   }
 
   private rootfsDeps() {
@@ -209,6 +230,23 @@ export class Engine {
         warnings: plan.warnings,
         lowerdir: plan.lowerdir,
       };
+      const owner = this.containerRootOwner();
+      if (owner) {
+        // Root's containers run as the subordinate user that is container root: it mounts the
+        // overlay and runc writes its pid file here, so the bundle belongs to it.
+        for (const p of [
+          '',
+          'bundle',
+          'bundle/rootfs',
+          'bundle/config.json',
+          'upper',
+          'work',
+          'hosts',
+          'hostname',
+        ]) {
+          await fsp.chown(path.join(tmp, p), owner.uid, owner.gid);
+        }
+      }
       await writeFileAtomic(path.join(tmp, 'container.json'), JSON.stringify(rec, null, 2), 0o600);
       await fsp.rename(tmp, d.dir);
       return rec;
@@ -234,6 +272,7 @@ export class Engine {
       tools: this.tools(),
       runc: this.runc,
       cgroup: this.deps.host.cgroup,
+      cgroupOwner: this.containerRootOwner(),
       log: this.deps.log,
     };
   }

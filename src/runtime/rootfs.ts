@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
-import { removeTreeInUserns, runInUserns, type UsernsTools } from '../userns/exec.js';
+import { removeTreeInUserns, runCollect, runInUserns, type UsernsTools } from '../userns/exec.js';
 import { withLock } from '../util/lock.js';
+import { shiftOwnership } from '../userns/shift.js';
 
 export interface RootfsDeps {
   storageRoot: string;
@@ -53,22 +54,31 @@ export async function ensureImageRootfs(
       await fsp.rm(marker, { force: true });
       await removeTreeInUserns(deps.tools, dir);
     }
+    // Everyone but root unpacks inside the user namespace, where the owners land in the
+    // subordinate range by themselves. Root unpacks directly (moat's code under /root would be
+    // unreadable from inside the namespace), then shifts every owner into its range; until
+    // then the tree sits inside a 0700 directory, so no one can reach a file owned by a real
+    // host user (a set-user-ID root binary, say).
+    const asRoot = deps.tools.callerUid === 0;
     const tmp = path.join(
       path.dirname(dir),
       `.tmp-${path.basename(dir).slice(0, 12)}-${randomBytes(4).toString('hex')}`,
     );
-    await fsp.mkdir(tmp, { mode: 0o755 });
+    const root = path.join(tmp, 'rootfs');
+    await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
+    await fsp.mkdir(root, { mode: 0o755 });
+    const cleanup = () => removeTreeInUserns(deps.tools, tmp).catch(() => {});
     onProgress?.(`unpacking ${image.layers.length} layer(s) of ${image.id.slice(7, 19)}`);
     const input = JSON.stringify({
-      rootfs: tmp,
+      rootfs: root,
       layers: image.layers.map((l) => ({ path: deps.blobPath(l.digest), mediaType: l.mediaType })),
       ownership: deps.tools.maps.mode === 'single' ? 'squash' : 'preserve',
     });
-    const r = await runInUserns(deps.tools, [process.execPath, WORKER], {
-      input,
-      what: 'unpack the image',
-    }).catch(async (e) => {
-      await removeTreeInUserns(deps.tools, tmp).catch(() => {});
+    const run = asRoot
+      ? runCollect([process.execPath, WORKER], { input })
+      : runInUserns(deps.tools, [process.execPath, WORKER], { input, what: 'unpack the image' });
+    const r = await run.catch(async (e) => {
+      await cleanup();
       throw e;
     });
     const last = r.stdout.trim().split('\n').at(-1) ?? '';
@@ -82,23 +92,26 @@ export async function ensureImageRootfs(
       };
     }
     if (!res.ok || r.code !== 0) {
-      await removeTreeInUserns(deps.tools, tmp).catch(() => {});
+      await cleanup();
       const e = res.error ?? { code: 'IMAGE_UNPACK_FAILED', message: r.stderr.trim() };
       throw new MoatError(e.code, e.message, { hint: e.hint });
     }
     // Mount points runc needs on a read-only root; created here so no container writes them.
-    await runInUserns(
-      deps.tools,
-      [
-        'sh',
-        '-c',
-        'cd "$1" && mkdir -p proc sys dev tmp run etc && touch etc/hosts etc/hostname etc/resolv.conf 2>/dev/null; exit 0',
-        'sh',
-        tmp,
-      ],
-      { what: 'prepare mount points' },
-    );
-    await fsp.rename(tmp, dir);
+    const mountPoints =
+      'cd "$1" && mkdir -p proc sys dev tmp run etc && touch etc/hosts etc/hostname etc/resolv.conf 2>/dev/null; exit 0';
+    try {
+      if (asRoot) {
+        await runCollect(['sh', '-c', mountPoints, 'sh', root]);
+        shiftOwnership(root, deps.tools.maps.uidMap, deps.tools.maps.gidMap);
+      } else {
+        await runInUserns(deps.tools, ['sh', '-c', mountPoints, 'sh', root], {
+          what: 'prepare mount points',
+        });
+      }
+      await fsp.rename(root, dir);
+    } finally {
+      await cleanup();
+    }
     await fsp.writeFile(marker, tag);
     return dir;
   });

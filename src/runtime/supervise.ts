@@ -32,6 +32,8 @@ export interface SuperviseDeps {
   tools: UsernsTools;
   runc: RuncConfig;
   cgroup: CgroupFacts;
+  /** For root: who container root is, so runc (running as that user) may join the cgroups. */
+  cgroupOwner?: { uid: number; gid: number };
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -68,7 +70,7 @@ export async function supervise(
   await fsp.rm(runcLog, { force: true });
   await runcDelete(deps.runc, rec.id);
 
-  const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup);
+  const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner);
   const argv = unshareArgv(
     deps.tools,
     launcherArgv({

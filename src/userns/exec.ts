@@ -1,4 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
 import type { IdMaps } from './idmap.js';
 import { unshareMapArgs } from './idmap.js';
 import { UsernsError } from './errors.js';
@@ -25,7 +26,15 @@ export function unshareArgv(t: UsernsTools, cmd: string[], opts: { mount?: boole
 
 /** argv for running `cmd` inside the user namespace of a running process (a container's init). */
 export function nsenterArgv(t: UsernsTools, pid: number, cmd: string[]): string[] {
-  return [t.nsenter, `--user=/proc/${pid}/ns/user`, '--preserve-credentials', '--', ...cmd];
+  // An unprivileged caller keeps its IDs (it is container root already). Root must become the
+  // namespace's root (nsenter's setuid(0) there), or it would act as the unmapped overflow user.
+  return [
+    t.nsenter,
+    `--user=/proc/${pid}/ns/user`,
+    ...(t.callerUid === 0 ? [] : ['--preserve-credentials']),
+    '--',
+    ...cmd,
+  ];
 }
 
 export interface RunResult {
@@ -90,6 +99,11 @@ export async function runInUserns(
 
 /** Remove a tree whose files belong to subordinate IDs (only root of the namespace can). */
 export async function removeTreeInUserns(t: UsernsTools, dir: string): Promise<void> {
+  if (t.callerUid === 0) {
+    // Root may remove anything; no namespace needed.
+    await fsp.rm(dir, { recursive: true, force: true });
+    return;
+  }
   const r = await runInUserns(t, ['rm', '-rf', '--one-file-system', '--', dir], { what: `remove ${dir}` });
   if (r.code !== 0) {
     throw new UsernsError('USERNS_SETUP_FAILED', `could not remove ${dir}: ${r.stderr.trim()}`);

@@ -121,5 +121,8 @@ export function unshareMapArgs(maps: IdMaps, callerUid: number): string[] {
   const keep = (m: IdMapping) => callerUid === 0 || m.containerID !== 0;
   for (const m of maps.uidMap.filter(keep)) args.push(`--map-users=${m.hostID},${m.containerID},${m.size}`);
   for (const m of maps.gidMap.filter(keep)) args.push(`--map-groups=${m.hostID},${m.containerID},${m.size}`);
+  // Host root is not mapped into root's containers: become the namespace's root (a subordinate
+  // ID on the host) instead of acting as the unmapped overflow user. This drops root's groups.
+  if (callerUid === 0) args.push('--setuid', '0', '--setgid', '0');
   return args;
 }

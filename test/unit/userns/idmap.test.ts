@@ -49,7 +49,14 @@ describe('computeIdMaps', () => {
     });
     if ('error' in m) throw new Error(m.error);
     expect(toHost(m.uidMap, 0)).toBe(100000);
-    expect(unshareMapArgs(m, 0)).toEqual(['--map-users=100000,0,65536', '--map-groups=100000,0,65536']);
+    expect(unshareMapArgs(m, 0)).toEqual([
+      '--map-users=100000,0,65536',
+      '--map-groups=100000,0,65536',
+      '--setuid',
+      '0',
+      '--setgid',
+      '0',
+    ]);
     expect(computeIdMaps({ uid: 0, gid: 0, subuids: [], subgids: [] })).toHaveProperty('error');
   });
 });

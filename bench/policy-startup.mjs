@@ -3,18 +3,46 @@
  * Start-up cost of a policy decision in a fresh process, as moat's CLI pays it on every command:
  * import the engine, load + compile policies/, first decision. Each sample is a new `node`.
  *
- *   node bench/policy-startup.mjs [distDir=dist] [runs=15] [policyDir=policies]
+ *   node bench/policy-startup.mjs [--bundle] [distDir=dist] [runs=15] [policyDir=policies]
  *
  * Needs compiled JS (npm run build, or `tsc -p tsconfig.build.json --outDir DIR`). Prints the median
  * and min of each phase. If DIR/policy/decide.js exists the fast API (loadPolicy) is timed too.
+ * --bundle first bundles DIR/policy with esbuild the way scripts/bundle.mjs bundles the CLI
+ * (splitting, npm packages external), which is what `moat` runs.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [distArg = 'dist', runsArg = '15', policyArg = 'policies'] = process.argv.slice(2);
-const dist = resolve(distArg);
+const argv = process.argv.slice(2);
+const bundle = argv.includes('--bundle');
+const [distArg = 'dist', runsArg = '15', policyArg = 'policies'] = argv.filter((a) => a !== '--bundle');
+let dist = resolve(distArg);
+if (bundle) {
+  const { build } = await import('esbuild');
+  const out = mkdtempSync(join(tmpdir(), 'moat-policy-bundle-'));
+  const entries = Object.fromEntries(
+    ['engine', 'loader', 'decide']
+      .filter((e) => existsSync(`${dist}/policy/${e}.js`))
+      .map((e) => [`policy/${e}`, `${dist}/policy/${e}.js`]),
+  );
+  await build({
+    entryPoints: entries,
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  // npm packages stay external: resolve them from the project
+  symlinkSync(resolve('node_modules'), join(out, 'node_modules'));
+  dist = out;
+}
 const policies = resolve(policyArg);
 const runs = Number(runsArg);
 
@@ -23,7 +51,12 @@ const input = {
   method: 'POST',
   path: '/containers',
   facts: {
-    image: { ref: 'docker.io/library/alpine:3', digest: 'sha256:' + 'a'.repeat(64), signature: { verified: true }, scan: { critical: 0 } },
+    image: {
+      ref: 'docker.io/library/alpine:3',
+      digest: 'sha256:' + 'a'.repeat(64),
+      signature: { verified: true },
+      scan: { critical: 0 },
+    },
     run: { privileged: false, cap_add: [], mounts: [], network_mode: 'none', user: '1000' },
   },
 };
@@ -59,7 +92,10 @@ console.log(JSON.stringify([t1 - t0, t2 - t1, t3 - t2, t3 - t0]));
 function measure(label, code, env = {}) {
   const samples = [];
   for (let i = 0; i < runs; i++) {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
     if (r.status !== 0) throw new Error(`${label}: ${r.stderr}`);
     samples.push(JSON.parse(r.stdout.trim().split('\n').pop()));
   }

@@ -2,7 +2,10 @@
  * Runs OPA-style conformance cases (JSON or YAML files with a `cases` list) from a directory given
  * on the command line and prints pass counts per folder. The cases are never committed here.
  *
- *   npx vite-node scripts/conformance.ts <dir> [--v1] [--filter substr] [--verbose] [--json]
+ *   npx vite-node scripts/conformance.ts <dir> [--v1] [--filter substr] [--verbose] [--json] [--via-cache]
+ *
+ * --via-cache evaluates through the decision path instead (compilePolicy, the compile cache's
+ * encode/decode round trip, PreparedQuery), to check that cached policies behave the same.
  *
  * Comparison follows OPA's runner: the query's bindings per solution are compared with
  * `want_result` (as a set when `sort_bindings`), `input_term` is parsed as Rego, errors are
@@ -12,7 +15,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import yaml from 'js-yaml';
+import { compilePolicy, type CompiledPolicy } from '../src/policy/compile-policy.js';
+import { treeOf } from '../src/policy/decide.js';
 import { PolicyEngine } from '../src/policy/engine.js';
+import { PreparedQuery } from '../src/policy/prepared.js';
+import { decode, encode } from '../src/policy/serial.js';
 import { RegoError, RegoErrors } from '../src/policy/errors.js';
 import { Compiler } from '../src/policy/compiler.js';
 import { Evaluator } from '../src/policy/eval.js';
@@ -154,6 +161,8 @@ export function runCase(c: Case, v1: boolean): string | undefined {
     return `want ${b.join(' ')}\n      got  ${a.join(' ')}`;
   return undefined;
 }
+
+const viaCache = process.argv.includes('--via-cache');
 
 function main(): void {
   const args = process.argv.slice(2);

@@ -3,10 +3,10 @@
  * `k` that returns true to stop the search (used by `not`, `every`, and constant-valued rules).
  * Bindings live in per-rule frames indexed by the compiler's slots and are undone on return.
  */
-import type { Body, Call, CallExpr, Expr, Location, Rule, Term, Var } from './ast.js';
+import type { Body, Call, CallExpr, Expr, Location, Module, Rule, Term, Var } from './ast.js';
 import { DECLARED, IMPLS, RELATIONS } from './builtins/registry.js';
 import type { BuiltinContext } from './builtins/types.js';
-import type { CompiledQuery, Compiler, RuleNode } from './compiler.js';
+import type { CompiledQuery, RuleNode } from './compiler.js';
 import { BuiltinError, RegoError } from './errors.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
@@ -30,6 +30,17 @@ export interface QuerySolution {
   expressions: Value[];
 }
 
+/**
+ * What evaluation needs of a compiled policy: the rule tree, the modules (for error excerpts) and
+ * user function arities. A Compiler is one; so is a policy read back from the compile cache.
+ */
+export interface PolicyTree {
+  readonly root: RuleNode;
+  readonly modules: Module[];
+  readonly env: { functions: Map<string, number> };
+  findNode(path: string[]): RuleNode | undefined;
+}
+
 const NOT_CACHED = Symbol('uncached');
 
 interface Mock {
@@ -49,7 +60,7 @@ export class Evaluator implements BuiltinContext {
   private printLoc: Location | undefined;
 
   constructor(
-    private readonly compiler: Compiler,
+    private readonly compiler: PolicyTree,
     private readonly data: Value,
     opts: EvalOptions = {},
   ) {
@@ -892,7 +903,7 @@ export class Evaluator implements BuiltinContext {
 }
 
 const ARITY = new WeakMap<Call, number>();
-const FN_NODES = new WeakMap<Compiler, Map<string, RuleNode>>();
+const FN_NODES = new WeakMap<PolicyTree, Map<string, RuleNode>>();
 
 const TRUE_TERM: Term = { type: 'scalar', value: true, loc: { file: '', row: 0, col: 0, start: 0, end: 0 } };
 

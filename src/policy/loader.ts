@@ -2,9 +2,8 @@
  * I/O edge: reads .rego modules and .json/.yaml data from files and directories, like OPA's
  * loader: a data file's content is placed at the path of its directory relative to the root given.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import yaml from 'js-yaml';
 import type { ModuleSource } from './engine.js';
 import { RegoError } from './errors.js';
 
@@ -15,14 +14,17 @@ export interface Loaded {
 
 const SKIP = new Set(['node_modules', '.git']);
 
-async function walk(dir: string): Promise<string[]> {
+// Policy directories are small: synchronous reads are several ms faster than fs/promises on the
+// first (cold) use, which every CLI process pays.
+function walk(dir: string): string[] {
   const out: string[] = [];
-  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    a.name.localeCompare(b.name),
+  // byte order, like OPA's loader (localeCompare would also initialise ICU collation: ~7 ms)
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   )) {
     if (e.name.startsWith('.') || SKIP.has(e.name)) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
+    if (e.isDirectory()) out.push(...walk(p));
     else if (e.isFile()) out.push(p);
   }
   return out;
@@ -38,12 +40,14 @@ function ioError(msg: string, cause?: unknown): RegoError {
 export async function parseDataFile(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw ioError(`cannot read ${file}`, e);
   }
+  // js-yaml is loaded only for YAML files
+  const yaml = extname(file) === '.json' ? undefined : (await import('js-yaml')).default;
   try {
-    return extname(file) === '.json' ? JSON.parse(text) : yaml.load(text, { schema: yaml.JSON_SCHEMA });
+    return yaml ? yaml.load(text, { schema: yaml.JSON_SCHEMA }) : JSON.parse(text);
   } catch (e) {
     throw ioError(
       `${file}: invalid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`,
@@ -81,21 +85,26 @@ function merge(into: Record<string, unknown>, path: string[], value: unknown, fi
 }
 
 /** Loads every path (file or directory). */
-export async function loadPaths(paths: string[], opts: { testsOnly?: boolean } = {}): Promise<Loaded> {
+export async function loadPaths(
+  paths: string[],
+  opts: { testsOnly?: boolean; include?: (file: string) => boolean } = {},
+): Promise<Loaded> {
   const modules: ModuleSource[] = [];
   const data: Record<string, unknown> = {};
   for (const root of paths) {
     let st;
     try {
-      st = await stat(root);
+      st = statSync(root);
     } catch (e) {
       throw ioError(`${root}: no such file or directory`, e);
     }
-    const files = st.isDirectory() ? await walk(root) : [root];
+    const files = st.isDirectory() ? walk(root) : [root];
     for (const file of files) {
       const ext = extname(file);
-      if (ext === '.rego') modules.push({ file, text: await readFile(file, 'utf8') });
-      else if ((ext === '.json' || ext === '.yaml' || ext === '.yml') && !opts.testsOnly) {
+      if (ext === '.rego') {
+        if (opts.include && !opts.include(file)) continue;
+        modules.push({ file, text: readFileSync(file, 'utf8') });
+      } else if ((ext === '.json' || ext === '.yaml' || ext === '.yml') && !opts.testsOnly) {
         const rel = st.isDirectory() ? relative(root, join(file, '..')) : '';
         const path = rel ? rel.split(sep) : [];
         merge(data, path, await parseDataFile(file), file);

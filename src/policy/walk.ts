@@ -45,6 +45,8 @@ export function visitExpr(e: Expr, fn: (t: Term) => void, closures = true): void
       visitTerm(x.term, fn, closures);
       break;
     case 'callexpr':
+      // the call of a call expression is not a term; it is reported to fn only when asked
+      if (callExprs.value) fn(x.call);
       for (const a of x.call.args) visitTerm(a, fn, closures);
       break;
     case 'somedecl':
@@ -64,11 +66,27 @@ export function visitExpr(e: Expr, fn: (t: Term) => void, closures = true): void
       }
       break;
   }
-  for (const w of e.with) visitTerm(w.value, fn, closures);
+  for (const w of e.with) {
+    if (callExprs.value) visitTerm(w.target, fn, closures);
+    visitTerm(w.value, fn, closures);
+  }
 }
 
 export function visitBody(b: Body, fn: (t: Term) => void, closures = true): void {
   for (const e of b) visitExpr(e, fn, closures);
+}
+
+const callExprs = { value: false };
+
+/** Like visitBody, and fn also sees the call of every call expression (e.g. `count(x, n)`). */
+export function visitBodyCalls(b: Body, fn: (t: Term) => void): void {
+  const saved = callExprs.value;
+  callExprs.value = true;
+  try {
+    visitBody(b, fn, true);
+  } finally {
+    callExprs.value = saved;
+  }
 }
 
 /** Rebuilds a term bottom-up through `fn`, which may replace any node. Closure bodies are mapped by `bodyFn`. */

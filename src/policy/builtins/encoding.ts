@@ -1,5 +1,4 @@
-/** base64, base64url, hex, urlquery, json.*, yaml.*. */
-import yaml from 'js-yaml';
+/** base64, base64url, hex, urlquery, json.* (yaml.* are in yaml.ts, which loads js-yaml). */
 import { operandError } from '../errors.js';
 import { RObject, RSet, fromJSON, jsonText, toJSON, typeName, type Value } from '../value.js';
 import { register } from './registry.js';
@@ -105,7 +104,7 @@ register('urlquery.decode_object', (a) => {
   return out;
 });
 
-// ---------------------------------------------------------------- json / yaml
+// ---------------------------------------------------------------- json
 
 export function marshal(v: Value): string {
   return jsonText(toJSON(v, true));
@@ -137,34 +136,6 @@ register('json.unmarshal', (a) => {
 register('json.is_valid', (a) => {
   try {
     JSON.parse(str('json.is_valid', a, 0));
-    return true;
-  } catch {
-    return false;
-  }
-});
-register('yaml.marshal', ([v]) => yaml.dump(toJSON(v), { sortKeys: true, lineWidth: -1 }));
-register('yaml.unmarshal', (a) => {
-  const s = str('yaml.unmarshal', a, 0);
-  try {
-    return fromJSON(yaml.load(s, { schema: yaml.JSON_SCHEMA }) ?? null);
-  } catch (e) {
-    fail('yaml.unmarshal', yamlError(s, e as Error & { reason?: string; mark?: { line: number } }));
-  }
-});
-
-/** go-yaml's wording (`yaml: line N: …`) for js-yaml's errors. */
-function yamlError(text: string, e: Error & { reason?: string; mark?: { line: number } }): string {
-  const reason = e.reason ?? e.message.split('\n')[0];
-  if (/flow collection/.test(reason)) {
-    const open = text.search(/[[{]/);
-    const line = open < 0 ? 1 : text.slice(0, open).split('\n').length;
-    return `yaml: line ${line}: did not find expected ',' or '${text[open] === '{' ? '}' : ']'}'`;
-  }
-  return `yaml: line ${(e.mark?.line ?? 0) + 1}: ${reason}`;
-}
-register('yaml.is_valid', (a) => {
-  try {
-    yaml.load(str('yaml.is_valid', a, 0));
     return true;
   } catch {
     return false;

@@ -1,12 +1,7 @@
 /** Loads every builtin family (each registers its implementations by declared name). */
-import './operators.js';
-import './aggregates.js';
-import './strings.js';
-import './typenames.js';
-import './objects.js';
-import './regex.js';
+import './core.js';
 import './encoding.js';
-import './numbers.js';
+import './yaml.js';
 import './time.js';
 import './net.js';
 import './crypto.js';
@@ -15,5 +10,6 @@ import './misc.js';
 import './jwt.js';
 import './x509.js';
 import './aws.js';
+import './rego.js';
 
 export { DECLARED, IMPLS, RELATIONS } from './registry.js';

@@ -1,8 +1,11 @@
 /** The shape of a builtin: its declaration (data) and its implementation (code, one file per family). */
 import type { Value } from '../value.js';
+import type { Family } from './decl.js';
 
 export interface BuiltinDecl {
   name: string;
+  /** The file under builtins/ that implements it (`core`: the evaluator). */
+  family: Family;
   /** Argument type names (informational, and for arity); null = variadic. */
   args: string[] | null;
   result: string;

@@ -1,0 +1,47 @@
+/**
+ * Loads builtin families on demand: a policy pays only for the families it calls (js-yaml, the
+ * parser for rego.parse_module, node:crypto and friends stay unloaded otherwise). The common small
+ * families (core.ts) come with this module.
+ */
+import './core.js';
+import type { CORE_FAMILIES } from './core.js';
+import type { Family } from './decl.js';
+import { DECLARED, IMPLS, RELATIONS } from './registry.js';
+
+type Lazy = Exclude<Family, 'core' | (typeof CORE_FAMILIES)[number]>;
+
+const LOADERS: Record<Lazy, () => Promise<unknown>> = {
+  encoding: () => import('./encoding.js'),
+  yaml: () => import('./yaml.js'),
+  time: () => import('./time.js'),
+  net: () => import('./net.js'),
+  crypto: () => import('./crypto.js'),
+  semver: () => import('./semver.js'),
+  misc: () => import('./misc.js'),
+  jwt: () => import('./jwt.js'),
+  x509: () => import('./x509.js'),
+  aws: () => import('./aws.js'),
+  rego: () => import('./rego.js'),
+};
+
+/** The families needed for these builtin names that are not loaded yet. */
+export function missingFamilies(names: Iterable<string>): Family[] {
+  const out = new Set<Family>();
+  for (const n of names) {
+    const d = DECLARED.get(n);
+    if (!d || d.family === 'core' || IMPLS.has(n) || RELATIONS.has(n)) continue;
+    out.add(d.family);
+  }
+  return [...out];
+}
+
+/** Loads whatever families these builtins need. */
+export async function loadBuiltins(names: Iterable<string>): Promise<void> {
+  const fams = missingFamilies(names);
+  if (fams.length) await Promise.all(fams.map((f) => LOADERS[f as Lazy]()));
+}
+
+/** Every family (for the synchronous API). */
+export async function loadAllBuiltins(): Promise<void> {
+  await Promise.all(Object.values(LOADERS).map((l) => l()));
+}

@@ -1,0 +1,89 @@
+/**
+ * A prepared query: a compiled query bound to a compiled policy and its data, evaluated many times.
+ * Depends on the evaluator only, so the fast decision path (decide.ts) loads no parser or compiler.
+ */
+import type { Location } from './ast.js';
+import type { CompiledQuery } from './compiler.js';
+import { Evaluator, type PolicyTree } from './eval.js';
+import { fromJSON, toJSON, type Value } from './value.js';
+
+export interface EvalOptions {
+  /** Receives print() output with the call's location. */
+  print?: (msg: string, loc: Location) => void;
+  /** Fixed clock in ns since the epoch (time.now_ns). */
+  now?: bigint;
+  strictBuiltinErrors?: boolean;
+  /** Keep integers beyond ±2^53 exact as `bigint` in results (serialise them with `jsonText`). */
+  bigints?: boolean;
+}
+
+export interface ExpressionResult {
+  value: unknown;
+  text: string;
+  location: { row: number; col: number };
+}
+export interface Result {
+  expressions: ExpressionResult[];
+  bindings: Record<string, unknown>;
+}
+export type ResultSet = Result[];
+
+export class PreparedQuery {
+  private readonly texts: string[];
+  private readonly locs: { row: number; col: number }[];
+
+  constructor(
+    private readonly tree: PolicyTree,
+    private readonly data: Value,
+    readonly query: CompiledQuery,
+    private readonly defaults: { strictBuiltinErrors?: boolean } = {},
+  ) {
+    const byIndex = [...query.body].sort((a, b) => a.index - b.index);
+    this.texts = byIndex.map((e) => query.text.slice(e.loc.start, e.loc.end));
+    this.locs = byIndex.map((e) => ({ row: e.loc.row, col: e.loc.col }));
+  }
+
+  /** Evaluates with `input` (plain JSON or a Value); returns every solution. */
+  eval(input?: unknown, opts: EvalOptions = {}): ResultSet {
+    const out: ResultSet = [];
+    this.evalValues(input, opts, (bindings, exprs) => {
+      const b: Record<string, unknown> = {};
+      for (const [k, v] of bindings) b[k] = toJSON(v, opts.bigints);
+      out.push({
+        expressions: exprs.map((v, i) => ({
+          value: toJSON(v, opts.bigints),
+          text: this.texts[i],
+          location: this.locs[i],
+        })),
+        bindings: b,
+      });
+    });
+    return out;
+  }
+
+  /** Lower-level: solutions as Rego values. Return true from `each` to stop early. */
+  evalValues(
+    input: unknown,
+    opts: EvalOptions,
+    each: (bindings: Map<string, Value>, exprs: Value[]) => boolean | void,
+  ): void {
+    const iv = input === undefined ? undefined : fromJSON(input);
+    const ev = new Evaluator(this.tree, this.data, {
+      input: iv,
+      strictBuiltinErrors: opts.strictBuiltinErrors ?? this.defaults.strictBuiltinErrors,
+      print: opts.print,
+      now: opts.now,
+    });
+    ev.evalQuery(this.query, (s) => each(s.bindings, s.expressions));
+  }
+
+  /** The value of the first expression of the first solution, or undefined. Fast path for decisions. */
+  decide(input?: unknown, opts: EvalOptions = {}): Value | undefined {
+    let out: Value | undefined;
+    this.evalValues(input, opts, (_b, exprs) => {
+      out = exprs[0];
+      return true;
+    });
+    return out;
+  }
+}

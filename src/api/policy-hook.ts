@@ -61,28 +61,20 @@ export function decisionInput(input: DecisionInput): Record<string, unknown> {
 }
 
 export function regoHook(paths: string[] = policyPaths()): DecisionHook {
-  let prepared: Promise<(input: unknown) => unknown> | undefined;
+  // Loaded once per process on the first request; the compiled policy is cached on disk
+  // (keyed by the sources), so most commands skip parsing and compiling.
+  let loaded: Promise<(input: unknown) => unknown> | undefined;
   const load = async () => {
-    const [{ PolicyEngine }, { loadPaths }] = await Promise.all([
-      import('../policy/engine.js'),
-      import('../policy/loader.js'),
-    ]);
-    const { modules, data } = await loadPaths(paths);
-    const engine = new PolicyEngine(
-      modules.filter((m) => !/_test\.rego$/.test(m.file)),
-      data,
-    );
-    const q = engine.prepare(DECISION_QUERY);
-    return (input: unknown) => q.eval(input);
+    const { loadPolicy } = await import('../policy/decide.js');
+    const p = await loadPolicy(paths, { query: DECISION_QUERY });
+    return (input: unknown) => p.decide(input);
   };
   return async (input: DecisionInput): Promise<Decision> => {
-    prepared ??= load();
-    const evaluate = await prepared;
+    loaded ??= load();
+    const decide = await loaded;
     // Round-trip through JSON, as a policy served over HTTP would see it (no undefined values).
-    const rs = evaluate(JSON.parse(JSON.stringify(decisionInput(input)))) as {
-      expressions: { value: unknown }[];
-    }[];
-    const value = rs[0]?.expressions[0]?.value as { allow?: unknown; deny?: unknown } | undefined;
+    const value = decide(JSON.parse(JSON.stringify(decisionInput(input)))) as
+      { allow?: unknown; deny?: unknown } | undefined;
     const policy = `rego:${DECISION_QUERY}`;
     if (!value || typeof value !== 'object')
       return { allow: false, reasons: ['the policy returned no decision'], policy };

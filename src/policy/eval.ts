@@ -8,6 +8,7 @@ import { DECLARED, IMPLS, RELATIONS } from './builtins/registry.js';
 import type { BuiltinContext } from './builtins/types.js';
 import type { CompiledQuery, RuleNode } from './compiler.js';
 import { BuiltinError, RegoError } from './errors.js';
+import { MULTI, bodyFn, lookup, paramBinder, valueFn } from './fast.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -49,29 +50,42 @@ interface Mock {
 }
 
 export class Evaluator implements BuiltinContext {
-  private input: Value | undefined;
+  /** @internal (read by fast.ts, like the other members without `private` below) */
+  input: Value | undefined;
   private vcache = new Map<unknown, Value | undefined>();
-  private dataOverrides: Map<string, Value> | undefined;
-  private mocks: Map<string, Mock> | undefined;
-  readonly cache = new Map<string, unknown>();
-  readonly now: bigint;
+  /** @internal */
+  dataOverrides: Map<string, Value> | undefined;
+  /** @internal */
+  mocks: Map<string, Mock> | undefined;
+  private cacheMap: Map<string, unknown> | undefined;
+  private nowNs: bigint | undefined;
   private readonly strict: boolean;
   private readonly printer?: (msg: string, loc: Location) => void;
   private printLoc: Location | undefined;
 
   constructor(
-    private readonly compiler: PolicyTree,
-    private readonly data: Value,
+    readonly tree: PolicyTree,
+    readonly data: Value,
     opts: EvalOptions = {},
   ) {
     this.input = opts.input;
     this.strict = opts.strictBuiltinErrors ?? false;
     this.printer = opts.print;
-    this.now = opts.now ?? BigInt(Date.now()) * 1000000n;
+    this.nowNs = opts.now;
+  }
+
+  /** Per-evaluation cache (nondeterministic builtins, compiled patterns); created on first use. */
+  get cache(): Map<string, unknown> {
+    return (this.cacheMap ??= new Map());
+  }
+
+  /** The evaluation's clock, read once on first use (most decisions never ask). */
+  get now(): bigint {
+    return (this.nowNs ??= BigInt(Date.now()) * 1000000n);
   }
 
   private get sources(): Map<string, string> {
-    return new Map(this.compiler.modules.map((m) => [m.source.file, m.source.text]));
+    return new Map(this.tree.modules.map((m) => [m.source.file, m.source.text]));
   }
 
   print(msg: string): void {
@@ -115,7 +129,7 @@ export class Evaluator implements BuiltinContext {
         });
       }
       values[i] = true;
-      return this.evalExpr(e, f, () => step(i + 1));
+      return this.evalExprGeneric(e, f, () => step(i + 1));
     };
     step(0);
   }
@@ -137,13 +151,16 @@ export class Evaluator implements BuiltinContext {
 
   // ------------------------------------------------------------------ bodies and expressions
 
+  /** Evaluates a body from expression i (compiled by fast.ts when i is 0). */
   evalBody(body: Body, i: number, f: Frame, k: K): boolean {
+    if (i === 0) return bodyFn(body, this)(this, f, k);
     if (i === body.length) return k();
-    if (i === body.length - 1) return this.evalExpr(body[i], f, k);
-    return this.evalExpr(body[i], f, () => this.evalBody(body, i + 1, f, k));
+    if (i === body.length - 1) return this.evalExprGeneric(body[i], f, k);
+    return this.evalExprGeneric(body[i], f, () => this.evalBody(body, i + 1, f, k));
   }
 
-  private evalExpr(e: Expr, f: Frame, k: K): boolean {
+  /** @internal The general evaluation of one expression. */
+  evalExprGeneric(e: Expr, f: Frame, k: K): boolean {
     if (e.with.length) return this.evalWith(e, f, k);
     if (e.negated) {
       let found = false;
@@ -304,6 +321,19 @@ export class Evaluator implements BuiltinContext {
   // ------------------------------------------------------------------ terms
 
   evalTerm(t: Term, f: Frame, k: VK): boolean {
+    const v = valueFn(t, this)(this, f);
+    if (v !== MULTI) return v === undefined ? false : k(v);
+    return this.evalTermGeneric(t, f, k);
+  }
+
+  /** @internal The single value of a term by the general path (comprehensions). */
+  firstValueGeneric(t: Term, f: Frame): Value | undefined {
+    let out: Value | undefined;
+    this.evalTermGeneric(t, f, (v) => ((out = v), true));
+    return out;
+  }
+
+  private evalTermGeneric(t: Term, f: Frame, k: VK): boolean {
     switch (t.type) {
       case 'scalar':
       case 'const':
@@ -394,7 +424,7 @@ export class Evaluator implements BuiltinContext {
       if (head.slot < 0) {
         if (head.name === 'input')
           return this.input === undefined ? false : this.walk(this.input, terms, 1, f, k);
-        if (head.name === 'data') return this.evalData(this.compiler.root, this.data, [], terms, 1, f, k);
+        if (head.name === 'data') return this.evalData(this.tree.root, this.data, [], terms, 1, f, k);
         throw this.error('eval_type_error', `unknown global ${head.name}`, head.loc);
       }
       const v = f[head.slot];
@@ -487,7 +517,8 @@ export class Evaluator implements BuiltinContext {
   }
 
   /** The full value of a data node: rules merged with children and base documents. Cached per evaluation. */
-  private nodeValue(node: RuleNode, base: Value | undefined, path: string[]): Value | undefined {
+  /** @internal The full value of a data node (cached per evaluation). */
+  nodeValue(node: RuleNode, base: Value | undefined, path: string[]): Value | undefined {
     const cached = this.vcache.get(node);
     if (cached !== undefined || this.vcache.has(node)) return cached;
     let v: Value | undefined;
@@ -554,20 +585,17 @@ export class Evaluator implements BuiltinContext {
     switch (node.kind) {
       case 'complete': {
         let result: Value | undefined;
-        let resultRule: Rule | undefined;
         for (const r of node.rules) {
           const v = this.evalRuleChain(r, 'complete rules must not produce multiple outputs');
           if (v === undefined) continue;
-          if (result !== undefined && !equal(result, v.value))
+          if (result !== undefined && !equal(result, v))
             throw this.error(
               'eval_conflict_error',
               'complete rules must not produce multiple outputs',
-              v.rule.loc,
+              this.lastRule!.loc,
             );
-          result = v.value;
-          resultRule = v.rule;
+          result = v;
         }
-        void resultRule;
         if (result === undefined && node.defaultRule)
           result = this.firstValue(node.defaultRule.head.value!, []);
         return result;
@@ -604,31 +632,44 @@ export class Evaluator implements BuiltinContext {
   }
 
   /** Evaluates a complete rule (or function clause) with its else chain; returns its single value. */
-  private evalRuleChain(
-    r: Rule,
-    conflictMsg: string,
-    args?: Value[],
-  ): { value: Value; rule: Rule } | undefined {
+  /**
+   * Evaluates a complete rule (or function clause) with its else chain; returns its single value,
+   * and leaves the clause that produced it in `lastRule` (for conflict messages).
+   */
+  private evalRuleChain(r: Rule, conflictMsg: string, args?: Value[]): Value | undefined {
     for (let x: Rule | undefined = r; x; x = x.else) {
-      const f: Frame = new Array(x.nslots);
+      const rule = x;
+      const f: Frame = new Array(rule.nslots);
       let value: Value | undefined;
-      const vt = x.head.value ?? TRUE_TERM;
+      const vt = rule.head.value ?? TRUE_TERM;
       const constant = vt.type === 'scalar' || vt.type === 'const';
-      const run = (): boolean =>
-        this.evalBody(x!.body, 0, f, () =>
-          this.evalTerm(vt, f, (v) => {
-            if (value !== undefined && !equal(value, v))
-              throw this.error('eval_conflict_error', conflictMsg, x!.loc);
-            value = v;
-            return constant;
-          }),
-        );
-      if (args) this.unifyArgs(x.head.args!, args, 0, f, run);
-      else run();
-      if (value !== undefined) return { value, rule: x };
+      const vfn = valueFn(vt, this);
+      const found = (v: Value): boolean => {
+        if (value !== undefined && !equal(value, v))
+          throw this.error('eval_conflict_error', conflictMsg, rule.loc);
+        value = v;
+        return constant;
+      };
+      const onBody = (): boolean => {
+        const v = vfn(this, f);
+        if (v === MULTI) return this.evalTermGeneric(vt, f, found);
+        return v === undefined ? false : found(v);
+      };
+      const body = bodyFn(rule.body, this);
+      if (args) {
+        const bind = paramBinder(rule.head.args!);
+        if (!bind) this.unifyArgs(rule.head.args!, args, 0, f, () => body(this, f, onBody));
+        else if (bind(f, args)) body(this, f, onBody);
+      } else body(this, f, onBody);
+      if (value !== undefined) {
+        this.lastRule = rule;
+        return value;
+      }
     }
     return undefined;
   }
+
+  private lastRule: Rule | undefined;
 
   private unifyArgs(params: Term[], args: Value[], i: number, f: Frame, k: K): boolean {
     if (i === params.length) return k();
@@ -636,27 +677,32 @@ export class Evaluator implements BuiltinContext {
   }
 
   callFunction(name: string, args: Value[], loc: Location): Value | undefined {
-    let node = FN_NODES.get(this.compiler)?.get(name);
+    let node = FN_NODES.get(this.tree)?.get(name);
     if (!node) {
-      node = this.compiler.findNode(name.slice(5).split('.'));
+      node = this.tree.findNode(name.slice(5).split('.'));
       if (node) {
-        let m = FN_NODES.get(this.compiler);
-        if (!m) FN_NODES.set(this.compiler, (m = new Map()));
+        let m = FN_NODES.get(this.tree);
+        if (!m) FN_NODES.set(this.tree, (m = new Map()));
         m.set(name, node);
       }
     }
     if (!node) throw this.error('eval_type_error', `undefined function ${name}`, loc);
+    return this.callNode(node, args);
+  }
+
+  /** @internal Calls the function defined at a rule node. */
+  callNode(node: RuleNode, args: Value[]): Value | undefined {
     let result: Value | undefined;
     for (const r of node.rules) {
       const v = this.evalRuleChain(r, 'functions must not produce multiple outputs for same inputs', args);
       if (v === undefined) continue;
-      if (result !== undefined && !equal(result, v.value))
+      if (result !== undefined && !equal(result, v))
         throw this.error(
           'eval_conflict_error',
           'functions must not produce multiple outputs for same inputs',
-          v.rule.loc,
+          this.lastRule!.loc,
         );
-      result = v.value;
+      result = v;
     }
     if (result === undefined && node.defaultRule) result = this.firstValue(node.defaultRule.head.value!, []);
     return result;
@@ -693,7 +739,7 @@ export class Evaluator implements BuiltinContext {
 
   private computeArity(name: string, c: Call): number {
     if (name.startsWith('data.')) {
-      const n = this.compiler.env.functions.get(name.slice(5));
+      const n = this.tree.env.functions.get(name.slice(5));
       return n ?? c.args.length;
     }
     const d = DECLARED.get(name);
@@ -797,7 +843,8 @@ export class Evaluator implements BuiltinContext {
     return out === undefined ? false : k(out);
   }
 
-  private builtinFailed(name: string, e: unknown, loc: Location): boolean {
+  /** @internal */
+  builtinFailed(name: string, e: unknown, loc: Location): boolean {
     if (e instanceof RegoError) throw e;
     if (e instanceof BuiltinError) {
       if (this.strict)
@@ -918,16 +965,6 @@ function isMock(v: unknown): v is Mock {
   );
 }
 
-export function lookup(v: Value, key: Value): Value | undefined {
-  if (v instanceof RObject) return v.get(key);
-  if (Array.isArray(v)) {
-    if (typeof key !== 'number' || !Number.isInteger(key) || key < 0 || key >= v.length) return undefined;
-    return v[key];
-  }
-  if (v instanceof RSet) return v.has(key) ? key : undefined;
-  return undefined;
-}
-
 function setPath(root: Value | undefined, path: Value[], v: Value): Value {
   if (path.length === 0) return v;
   const o = root instanceof RObject ? root.clone() : new RObject();
@@ -993,3 +1030,5 @@ function applyOverrides(o: RObject, path: string[], overrides: Map<string, Value
     cur.set(rel[rel.length - 1], v);
   }
 }
+
+export { lookup };

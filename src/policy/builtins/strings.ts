@@ -7,12 +7,13 @@ import { arr, elems, exact, fail, int, obj, runeLen, str } from './util.js';
 register('concat', (a) => {
   const sep = str('concat', a, 0);
   const xs = elems('concat', a, 1);
-  return xs
-    .map((x) => {
-      if (typeof x !== 'string') throw operandError('concat', 2, 'one of {array, set}', typeName(a[1]));
-      return x;
-    })
-    .join(sep);
+  let out = '';
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (typeof x !== 'string') throw operandError('concat', 2, 'one of {array, set}', typeName(a[1]));
+    out = i === 0 ? x : out + sep + x;
+  }
+  return out;
 });
 register('contains', (a) => str('contains', a, 0).includes(str('contains', a, 1)));
 register('startswith', (a) => str('startswith', a, 0).startsWith(str('startswith', a, 1)));

@@ -1,0 +1,413 @@
+/**
+ * Closure compilation of the common cases, used by the evaluator before its general
+ * continuation-passing code. Most terms in real policies have exactly one value (a ref with
+ * constant or bound keys, a builtin call on such terms, a literal); most body expressions are guards
+ * or assignments with at most one solution. Those compile once (per AST node, lazily) into plain
+ * functions: no continuation closures, no dispatch on node types at run time.
+ *
+ * A value function returns the term's value, `undefined` when it is undefined, or MULTI when the
+ * case needs the general path (an unbound variable to iterate over, a `with` mock or data override
+ * in effect, a relation or nondeterministic builtin, ...). The general path stays the reference
+ * semantics; the fast path is only ever a shortcut to the same answer.
+ */
+import type { Body, Call, Expr, Term } from './ast.js';
+import { DECLARED, IMPLS } from './builtins/registry.js';
+import type { BuiltinImpl } from './builtins/types.js';
+import type { RuleNode } from './compiler.js';
+import type { Evaluator } from './eval.js';
+import { RObject, RSet, equal, type Value } from './value.js';
+
+export const MULTI: unique symbol = Symbol('multi');
+type Frame = (Value | undefined)[];
+type Result = Value | undefined | typeof MULTI;
+export type ValueFn = (ev: Evaluator, f: Frame) => Result;
+/**
+ * Runs a simple expression: HOLDS, FAILS, GENERAL (take the general path), or the frame slot it
+ * bound (a simple expression binds at most one variable).
+ */
+type SimpleFn = (ev: Evaluator, f: Frame) => number;
+const HOLDS = -1;
+const FAILS = -2;
+const GENERAL = -3;
+export type BodyFn = (ev: Evaluator, f: Frame, k: () => boolean) => boolean;
+
+// Compiled closures hang off the AST nodes under symbol keys (faster than WeakMap lookups on the
+// hot path; invisible to JSON, for-in and the compile cache's encoder).
+const VALUE_FN = Symbol('valueFn');
+const BODY_FN = Symbol('bodyFn');
+const BINDER = Symbol('binder');
+type WithFn<K extends symbol, F> = { [P in K]?: F };
+
+const multi: ValueFn = () => MULTI;
+
+export function lookup(v: Value, key: Value): Value | undefined {
+  if (v instanceof RObject) return v.get(key);
+  if (Array.isArray(v)) {
+    if (typeof key !== 'number' || !Number.isInteger(key) || key < 0 || key >= v.length) return undefined;
+    return v[key];
+  }
+  if (v instanceof RSet) return v.has(key) ? key : undefined;
+  return undefined;
+}
+
+/** The value function of a term (compiled on first use). */
+export function valueFn(t: Term, ev: Evaluator): ValueFn {
+  const node = t as Term & WithFn<typeof VALUE_FN, ValueFn>;
+  return (node[VALUE_FN] ??= compileTerm(t, ev));
+}
+
+function compileTerm(t: Term, ev: Evaluator): ValueFn {
+  switch (t.type) {
+    case 'scalar':
+    case 'const': {
+      const v = t.value;
+      return () => v;
+    }
+    case 'var': {
+      if (t.slot < 0) return multi;
+      const s = t.slot;
+      return (_ev, f) => {
+        const v = f[s];
+        return v === undefined ? MULTI : v;
+      };
+    }
+    case 'ref':
+      return compileRef(t.terms, ev);
+    case 'call':
+      return compileCall(t, t.args, ev);
+    case 'array': {
+      const items = t.items.map((x) => valueFn(x, ev));
+      return (e, f) => {
+        const out: Value[] = new Array(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const v = items[i](e, f);
+          if (v === undefined || v === MULTI) return v;
+          out[i] = v;
+        }
+        return out;
+      };
+    }
+    case 'set': {
+      const items = t.items.map((x) => valueFn(x, ev));
+      return (e, f) => {
+        const out = new RSet();
+        for (const item of items) {
+          const v = item(e, f);
+          if (v === undefined || v === MULTI) return v;
+          out.add(v);
+        }
+        return out;
+      };
+    }
+    case 'object': {
+      const keys = t.items.map(([k]) => valueFn(k, ev));
+      const vals = t.items.map(([, v]) => valueFn(v, ev));
+      return (e, f) => {
+        const out = new RObject();
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i](e, f);
+          if (k === undefined || k === MULTI) return k;
+          const v = vals[i](e, f);
+          if (v === undefined || v === MULTI) return v;
+          out.set(k, v);
+        }
+        return out;
+      };
+    }
+    case 'arraycomp':
+    case 'setcomp':
+    case 'objectcomp':
+      // a comprehension always has exactly one value
+      return (e, f) => e.firstValueGeneric(t, f);
+  }
+}
+
+type KeyFn = ValueFn;
+
+function compileKeys(terms: Term[], from: number, ev: Evaluator): KeyFn[] {
+  return terms.slice(from).map((k) => valueFn(k, ev));
+}
+
+/** Walks keys from `v`; an unbound variable key means iteration: MULTI. */
+function walkKeys(e: Evaluator, f: Frame, v: Value | undefined, keys: KeyFn[], from: number): Result {
+  for (let i = from; i < keys.length && v !== undefined; i++) {
+    const k = keys[i](e, f);
+    if (k === MULTI || k === undefined) return k;
+    v = lookup(v, k);
+  }
+  return v;
+}
+
+function compileRef(terms: Term[], ev: Evaluator): ValueFn {
+  const head = terms[0];
+  const keys = compileKeys(terms, 1, ev);
+  if (head.type === 'var') {
+    if (head.slot >= 0) {
+      const s = head.slot;
+      return (e, f) => {
+        const v = f[s];
+        return v === undefined ? MULTI : walkKeys(e, f, v, keys, 0);
+      };
+    }
+    if (head.name === 'input')
+      return (e, f) => (e.input === undefined ? undefined : walkKeys(e, f, e.input, keys, 0));
+    if (head.name === 'data') return compileDataRef(terms, keys, ev);
+    return multi;
+  }
+  const h = valueFn(head, ev);
+  return (e, f) => {
+    const v = h(e, f);
+    return v === undefined || v === MULTI ? v : walkKeys(e, f, v, keys, 0);
+  };
+}
+
+/**
+ * `data.a.b…`: follows constant string keys down the rule tree; at a rule, its (cached) value; off
+ * the rule tree, the base documents. Overrides (`with data…`) and variable keys among rules take
+ * the general path.
+ */
+function compileDataRef(terms: Term[], keys: KeyFn[], ev: Evaluator): ValueFn {
+  // the static prefix of constant string keys, and the paths to each point
+  const consts: string[] = [];
+  for (let i = 1; i < terms.length; i++) {
+    const t = terms[i];
+    if ((t.type === 'scalar' || t.type === 'const') && typeof t.value === 'string') consts.push(t.value);
+    else break;
+  }
+  const paths = consts.map((_, i) => consts.slice(0, i + 1));
+  const root = ev.tree.root;
+  return (e, f) => {
+    if (e.dataOverrides) return MULTI;
+    let node: RuleNode | undefined = root;
+    let base: Value | undefined = e.data;
+    let i = 0; // index into keys
+    for (;;) {
+      if (!node || !node.virtual) return base === undefined ? undefined : walkKeys(e, f, base, keys, i);
+      if (node.kind !== undefined || i === keys.length) {
+        const v = e.nodeValue(node, base, i === 0 ? [] : paths[i - 1]);
+        return v === undefined ? undefined : walkKeys(e, f, v, keys, i);
+      }
+      if (i >= consts.length) return MULTI;
+      const k = consts[i];
+      node = node.children.get(k);
+      base = base instanceof RObject ? base.get(k) : undefined;
+      i++;
+    }
+  };
+}
+
+function compileCall(c: Call, argTerms: Term[], ev: Evaluator): ValueFn {
+  const name = c.name!;
+  const args = argTerms.map((a) => valueFn(a, ev));
+  const n = args.length;
+  const collect = (e: Evaluator, f: Frame): Value[] | undefined | typeof MULTI => {
+    const vals: Value[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = args[i](e, f);
+      if (v === undefined || v === MULTI) return v;
+      vals[i] = v;
+    }
+    return vals;
+  };
+  if (name.startsWith('data.')) {
+    const node = ev.tree.findNode(name.slice(5).split('.'));
+    if (!node) return multi; // the general path reports it
+    return (e, f) => {
+      if (e.mocks) return MULTI;
+      const vals = collect(e, f);
+      if (vals === undefined || vals === MULTI) return vals;
+      return e.callNode(node, vals);
+    };
+  }
+  const d = DECLARED.get(name);
+  if (!d || d.relation || d.nondeterministic || d.family === 'core') return multi;
+  if (d.args && d.args.length !== n) return multi;
+  let impl: BuiltinImpl | undefined;
+  return (e, f) => {
+    if (e.mocks) return MULTI;
+    impl ??= IMPLS.get(name);
+    if (!impl) return MULTI; // the general path reports it
+    const vals = collect(e, f);
+    if (vals === undefined || vals === MULTI) return vals;
+    try {
+      return impl(vals, e);
+    } catch (err) {
+      e.builtinFailed(name, err, c.loc);
+      return undefined;
+    }
+  };
+}
+
+// ------------------------------------------------------------------ expressions and bodies
+
+function truthy(fn: ValueFn, e: Evaluator, f: Frame): number {
+  const v = fn(e, f);
+  return v === MULTI ? GENERAL : v !== undefined && v !== false ? HOLDS : FAILS;
+}
+
+function arityOf(name: string, ev: Evaluator): number | undefined {
+  if (name.startsWith('data.')) return ev.tree.env.functions.get(name.slice(5));
+  const d = DECLARED.get(name);
+  return d?.args ? d.args.length : undefined;
+}
+
+/** `t = v` for a value v: binds an unbound variable (returning its slot), else compares. */
+function unifyWith(t: Term, ev: Evaluator): ((e: Evaluator, f: Frame, v: Value) => number) | undefined {
+  if (t.type === 'var') {
+    if (t.slot < 0) return undefined;
+    const s = t.slot;
+    const wildcard = t.wildcard === true;
+    return (_e, f, v) => {
+      const cur = f[s];
+      if (cur !== undefined) return equal(cur, v) ? HOLDS : FAILS;
+      if (wildcard) return HOLDS;
+      f[s] = v;
+      return s;
+    };
+  }
+  if (t.type === 'scalar' || t.type === 'const') {
+    const c = t.value;
+    return (_e, _f, v) => (equal(c, v) ? HOLDS : FAILS);
+  }
+  const fn = valueFn(t, ev);
+  return (e, f, v) => {
+    const x = fn(e, f);
+    if (x === MULTI) return GENERAL;
+    return x !== undefined && equal(x, v) ? HOLDS : FAILS;
+  };
+}
+
+function simpleExpr(x: Expr, ev: Evaluator): SimpleFn | undefined {
+  if (x.with.length) return undefined;
+  const b = x.expr;
+  if (x.negated) {
+    let fn: ValueFn | undefined;
+    if (b.type === 'term') fn = valueFn(b.term, ev);
+    else if (
+      b.type === 'callexpr' &&
+      b.call.name !== 'eq' &&
+      b.call.name !== 'assign' &&
+      arityOf(b.call.name!, ev) === b.call.args.length
+    )
+      fn = valueFn(b.call, ev);
+    if (!fn) return undefined;
+    const g = fn;
+    return (e, f) => {
+      const v = g(e, f);
+      return v === MULTI ? GENERAL : v === undefined || v === false ? HOLDS : FAILS;
+    };
+  }
+  switch (b.type) {
+    case 'somedecl':
+      return () => HOLDS;
+    case 'term': {
+      const fn = valueFn(b.term, ev);
+      return (e, f) => truthy(fn, e, f);
+    }
+    case 'callexpr': {
+      const c = b.call;
+      if (c.name === 'eq' || c.name === 'assign') {
+        const [l, r] = c.args;
+        // the side that has a value decides; the other side is bound or compared
+        const lv = valueFn(l, ev);
+        const rv = valueFn(r, ev);
+        const toL = unifyWith(l, ev);
+        const toR = unifyWith(r, ev);
+        return (e, f) => {
+          let v = rv(e, f);
+          if (v === undefined) return FAILS;
+          if (v !== MULTI) return toL ? toL(e, f, v) : GENERAL;
+          v = lv(e, f);
+          if (v === undefined) return FAILS;
+          if (v !== MULTI) return toR ? toR(e, f, v) : GENERAL;
+          return GENERAL;
+        };
+      }
+      const arity = arityOf(c.name!, ev);
+      if (arity === c.args.length) {
+        const fn = valueFn(c, ev);
+        return (e, f) => truthy(fn, e, f);
+      }
+      if (arity !== undefined && arity + 1 === c.args.length) {
+        const fn = compileCall(c, c.args.slice(0, arity), ev);
+        const out = unifyWith(c.args[arity], ev);
+        if (!out) return undefined;
+        return (e, f) => {
+          const v = fn(e, f);
+          if (v === MULTI) return GENERAL;
+          return v === undefined ? FAILS : out(e, f, v);
+        };
+      }
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The compiled form of a body: simple expressions run in a loop, the rest through the general path. */
+export function bodyFn(body: Body, ev: Evaluator): BodyFn {
+  const node = body as Body & WithFn<typeof BODY_FN, BodyFn>;
+  return (node[BODY_FN] ??= compileBody(body, ev));
+}
+
+function compileBody(body: Body, ev: Evaluator): BodyFn {
+  const n = body.length;
+  const simple = body.map((x) => simpleExpr(x, ev));
+  const run = (e: Evaluator, f: Frame, k: () => boolean, from: number): boolean => {
+    // slots bound by this run: the first one in a local, more in an array
+    let b0 = -1;
+    let more: number[] | undefined;
+    try {
+      for (let i = from; i < n; i++) {
+        const s = simple[i];
+        const r = s ? s(e, f) : GENERAL;
+        if (r === HOLDS) continue;
+        if (r >= 0) {
+          if (b0 < 0) b0 = r;
+          else (more ??= []).push(r);
+          continue;
+        }
+        if (r === FAILS) return false;
+        const j = i;
+        return e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
+      }
+      return k();
+    } finally {
+      if (b0 >= 0) {
+        f[b0] = undefined;
+        if (more) for (let i = 0; i < more.length; i++) f[more[i]] = undefined;
+      }
+    }
+  };
+  return (e, f, k) => run(e, f, k, 0);
+}
+
+// ------------------------------------------------------------------ function parameters
+
+type Binder = (f: Frame, args: Value[]) => boolean;
+
+/**
+ * Binds a function clause's arguments into its fresh frame when every parameter is a variable or a
+ * constant (nearly always); null for patterns, which the general unification handles.
+ */
+export function paramBinder(params: Term[]): Binder | undefined {
+  const node = params as Term[] & WithFn<typeof BINDER, Binder | null>;
+  let b = node[BINDER];
+  if (b === undefined) {
+    b = params.every((p) => (p.type === 'var' && p.slot >= 0) || p.type === 'scalar' || p.type === 'const')
+      ? (f, args) => {
+          for (let i = 0; i < params.length; i++) {
+            const p = params[i];
+            if (p.type === 'var') {
+              const cur = f[p.slot];
+              if (cur === undefined) f[p.slot] = args[i];
+              else if (!equal(cur, args[i])) return false;
+            } else if (!equal((p as { value: Value }).value, args[i])) return false;
+          }
+          return true;
+        }
+      : null;
+    node[BINDER] = b;
+  }
+  return b ?? undefined;
+}

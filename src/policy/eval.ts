@@ -23,6 +23,8 @@ export interface EvalOptions {
   print?: (msg: string, loc: Location) => void;
   /** Fixed clock for time.now_ns (nanoseconds). */
   now?: bigint;
+  /** Receives every rule (clause, else branch, default) whose body held (rule-level coverage). */
+  covered?: (rule: Rule) => void;
 }
 
 export interface QuerySolution {
@@ -62,6 +64,7 @@ export class Evaluator implements BuiltinContext {
   private readonly strict: boolean;
   private readonly printer?: (msg: string, loc: Location) => void;
   private printLoc: Location | undefined;
+  private readonly covered?: (rule: Rule) => void;
 
   constructor(
     readonly tree: PolicyTree,
@@ -72,6 +75,7 @@ export class Evaluator implements BuiltinContext {
     this.strict = opts.strictBuiltinErrors ?? false;
     this.printer = opts.print;
     this.nowNs = opts.now;
+    this.covered = opts.covered;
   }
 
   /** Per-evaluation cache (nondeterministic builtins, compiled patterns); created on first use. */
@@ -596,15 +600,20 @@ export class Evaluator implements BuiltinContext {
             );
           result = v;
         }
-        if (result === undefined && node.defaultRule)
+        if (result === undefined && node.defaultRule) {
           result = this.firstValue(node.defaultRule.head.value!, []);
+          if (this.covered) this.covered(node.defaultRule);
+        }
         return result;
       }
       case 'set': {
         const out = new RSet();
         for (const r of node.rules) {
           const f: Frame = new Array(r.nslots);
-          this.evalBody(r.body, 0, f, () => this.evalTerm(r.head.key!, f, (v) => (out.add(v), false)));
+          this.evalBody(r.body, 0, f, () => {
+            if (this.covered) this.covered(r);
+            return this.evalTerm(r.head.key!, f, (v) => (out.add(v), false));
+          });
         }
         return out;
       }
@@ -614,16 +623,17 @@ export class Evaluator implements BuiltinContext {
           const f: Frame = new Array(r.nslots);
           const kp = r.keyPath!;
           const val = r.head.value ?? TRUE_TERM;
-          this.evalBody(r.body, 0, f, () =>
-            this.evalItems(kp, 0, f, [], (keys) =>
+          this.evalBody(r.body, 0, f, () => {
+            if (this.covered) this.covered(r);
+            return this.evalItems(kp, 0, f, [], (keys) =>
               this.evalTerm(val, f, (v) => {
                 insertPath(out, keys, v, () =>
                   this.error('eval_conflict_error', 'object keys must be unique', r.loc),
                 );
                 return false;
               }),
-            ),
-          );
+            );
+          });
         }
         return out;
       }
@@ -651,6 +661,7 @@ export class Evaluator implements BuiltinContext {
         return constant;
       };
       const onBody = (): boolean => {
+        if (this.covered) this.covered(rule);
         const v = vfn(this, f);
         if (v === MULTI) return this.evalTermGeneric(vt, f, found);
         return v === undefined ? false : found(v);
@@ -704,7 +715,10 @@ export class Evaluator implements BuiltinContext {
         );
       result = v;
     }
-    if (result === undefined && node.defaultRule) result = this.firstValue(node.defaultRule.head.value!, []);
+    if (result === undefined && node.defaultRule) {
+      result = this.firstValue(node.defaultRule.head.value!, []);
+      if (this.covered) this.covered(node.defaultRule);
+    }
     return result;
   }
 

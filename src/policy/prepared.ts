@@ -2,7 +2,7 @@
  * A prepared query: a compiled query bound to a compiled policy and its data, evaluated many times.
  * Depends on the evaluator only, so the fast decision path (decide.ts) loads no parser or compiler.
  */
-import type { Location } from './ast.js';
+import type { Location, Rule } from './ast.js';
 import type { CompiledQuery } from './compiler.js';
 import { Evaluator, type PolicyTree } from './eval.js';
 import { fromJSON, toJSON, type Value } from './value.js';
@@ -15,6 +15,8 @@ export interface EvalOptions {
   strictBuiltinErrors?: boolean;
   /** Keep integers beyond ±2^53 exact as `bigint` in results (serialise them with `jsonText`). */
   bigints?: boolean;
+  /** Receives every rule whose body held (rule-level coverage, `moat policy test --coverage`). */
+  covered?: (rule: Rule) => void;
 }
 
 export interface ExpressionResult {
@@ -73,6 +75,7 @@ export class PreparedQuery {
       strictBuiltinErrors: opts.strictBuiltinErrors ?? this.defaults.strictBuiltinErrors,
       print: opts.print,
       now: opts.now,
+      covered: opts.covered,
     });
     ev.evalQuery(this.query, (s) => each(s.bindings, s.expressions));
   }

@@ -85,6 +85,37 @@ describe('policyTest', () => {
     expect(out.stdout).toContain('checking');
     expect(out.stdout).toMatch(/PASS: 1\/2\nFAIL: 1\/2/);
   });
+  it('reports rule-level coverage with --coverage', async () => {
+    const dir = fixture({
+      'p.rego':
+        'package p\nimport rego.v1\ndefault allow := false\nallow if input.ok\ndeny contains "x" if input.bad\n',
+      'p_test.rego': 'package p_test\nimport data.p\ntest_ok if p.allow with input as {"ok": true}\n',
+    });
+    const out = await policyTest({
+      paths: [dir],
+      verbose: false,
+      v0Compatible: false,
+      format: 'pretty',
+      coverage: true,
+    });
+    expect(out.stdout).toMatch(/p\.rego: 1\/3 rules \(33\.3%\)\n  not covered: 3 allow, 5 deny/);
+    const json = JSON.parse(
+      (
+        await policyTest({
+          paths: [dir],
+          verbose: false,
+          v0Compatible: false,
+          format: 'json',
+          coverage: true,
+        })
+      ).stdout,
+    );
+    expect(json.files[join(dir, 'p.rego')]).toMatchObject({
+      covered: [{ start: { row: 4 }, end: { row: 4 }, rule: 'allow' }],
+      covered_rules: 1,
+      not_covered_rules: 2,
+    });
+  });
   it('passes the shipped default policy tests', async () => {
     const out = await policyTest({
       paths: [join(import.meta.dirname, '../../../policies')],

@@ -98,7 +98,7 @@ describe('policyTest', () => {
       format: 'pretty',
       coverage: true,
     });
-    expect(out.stdout).toMatch(/p\.rego: 1\/3 rules \(33\.3%\)\n  not covered: 3 allow, 5 deny/);
+    expect(out.stdout).toMatch(/p\.rego: 1\/3 rules \(33\.3%\)\n {2}not covered: 3 allow, 5 deny/);
     const json = JSON.parse(
       (
         await policyTest({

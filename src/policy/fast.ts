@@ -167,32 +167,48 @@ function compileRef(terms: Term[], ev: Evaluator): ValueFn {
  * the general path.
  */
 function compileDataRef(terms: Term[], keys: KeyFn[], ev: Evaluator): ValueFn {
-  // the static prefix of constant string keys, and the paths to each point
+  // the static prefix of constant string keys
   const consts: string[] = [];
   for (let i = 1; i < terms.length; i++) {
     const t = terms[i];
     if ((t.type === 'scalar' || t.type === 'const') && typeof t.value === 'string') consts.push(t.value);
     else break;
   }
-  const paths = consts.map((_, i) => consts.slice(0, i + 1));
-  const root = ev.tree.root;
+  // Walk the rule tree once, now: where the ref leaves it, or reaches a rule.
+  let node: RuleNode | undefined = ev.tree.root;
+  let stop = 0;
+  for (; stop < consts.length; stop++) {
+    if (!node || !node.virtual || node.kind !== undefined) break;
+    node = node.children.get(consts[stop]);
+  }
+  const target = node;
+  const path = consts.slice(0, stop);
+  const atRule =
+    target !== undefined && target.virtual && (target.kind !== undefined || stop === keys.length);
+  const offTree = target === undefined || !target.virtual;
+  if (!atRule && !offTree) return multi; // a variable key among rules: the general path iterates
+  // the base document at `path`, per data document (the same for every evaluation of a query)
+  let forData: Value | undefined;
+  let baseAt: Value | undefined;
+  const base = (data: Value): Value | undefined => {
+    if (data !== forData) {
+      let b: Value | undefined = data;
+      for (const k of path) b = b instanceof RObject ? b.get(k) : undefined;
+      forData = data;
+      baseAt = b;
+    }
+    return baseAt;
+  };
+  if (atRule)
+    return (e, f) => {
+      if (e.dataOverrides) return MULTI;
+      const v = e.nodeValue(target!, base(e.data), path);
+      return v === undefined ? undefined : walkKeys(e, f, v, keys, stop);
+    };
   return (e, f) => {
     if (e.dataOverrides) return MULTI;
-    let node: RuleNode | undefined = root;
-    let base: Value | undefined = e.data;
-    let i = 0; // index into keys
-    for (;;) {
-      if (!node || !node.virtual) return base === undefined ? undefined : walkKeys(e, f, base, keys, i);
-      if (node.kind !== undefined || i === keys.length) {
-        const v = e.nodeValue(node, base, i === 0 ? [] : paths[i - 1]);
-        return v === undefined ? undefined : walkKeys(e, f, v, keys, i);
-      }
-      if (i >= consts.length) return MULTI;
-      const k = consts[i];
-      node = node.children.get(k);
-      base = base instanceof RObject ? base.get(k) : undefined;
-      i++;
-    }
+    const b = base(e.data);
+    return b === undefined ? undefined : walkKeys(e, f, b, keys, stop);
   };
 }
 

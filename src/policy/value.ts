@@ -77,6 +77,8 @@ export class RObject {
     return this.map.size;
   }
   get(k: Value): Value | undefined {
+    // plain strings are their own keys (the common case: skip keyOf)
+    if (typeof k === 'string' && k.charCodeAt(0) !== 0) return this.map.get(k)?.[1];
     return this.map.get(keyOf(k))?.[1];
   }
   has(k: Value): boolean {
@@ -241,7 +243,12 @@ export function fromJSON(x: unknown): Value {
   if (x instanceof RObject || x instanceof RSet) return x;
   if (x instanceof Date) return x.toISOString();
   const o = new RObject();
-  for (const k of Object.keys(x as object)) o.set(k, fromJSON((x as Record<string, unknown>)[k]));
+  for (const k in x as object) {
+    if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+    const v = fromJSON((x as Record<string, unknown>)[k]);
+    if (k.charCodeAt(0) !== 0) o.map.set(k, [k, v]);
+    else o.set(k, v);
+  }
   return o;
 }
 

@@ -154,7 +154,7 @@ const GLOB_CACHE = new Map<string, RegExp>();
 
 /** Compiles a gobwas/glob pattern: * (no delimiters), ** (anything), ?, [...], [!...], {a,b}. */
 export function compileGlob(pattern: string, delims: string[]): RegExp {
-  const key = delims.join('\u0000') + '\u0001' + pattern;
+  const key = (delims.length === 1 ? delims[0] : delims.join('\u0000')) + '\u0001' + pattern;
   const hit = GLOB_CACHE.get(key);
   if (hit) return hit;
   const notDelim = delims.length ? '[^' + delims.map(escapeClass).join('') + ']' : '[\\s\\S]';
@@ -239,11 +239,9 @@ register('glob.match', (a) => {
   if (d === null) delims = [];
   else if (Array.isArray(d) || d instanceof RSet) {
     const xs = Array.isArray(d) ? d : d.sorted();
-    delims = xs.map((x) => {
+    for (const x of xs)
       if (typeof x !== 'string') throw operandError('glob.match', 2, 'array of strings', typeName(d));
-      return x;
-    });
-    if (delims.length === 0) delims = ['.'];
+    delims = xs.length === 0 ? ['.'] : (xs as string[]);
   } else throw operandError('glob.match', 2, 'array', typeName(d));
   const s = str('glob.match', a, 2);
   let re: RegExp;

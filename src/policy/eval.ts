@@ -8,7 +8,7 @@ import { DECLARED, IMPLS, RELATIONS } from './builtins/registry.js';
 import type { BuiltinContext } from './builtins/types.js';
 import type { CompiledQuery, RuleNode } from './compiler.js';
 import { BuiltinError, RegoError } from './errors.js';
-import { MULTI, bodyFn, lookup, paramBinder, valueFn } from './fast.js';
+import { MULTI, bodyFn, compiledBody, lookup, paramBinder, valueFn } from './fast.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -610,10 +610,15 @@ export class Evaluator implements BuiltinContext {
         const out = new RSet();
         for (const r of node.rules) {
           const f: Frame = new Array(r.nslots);
-          this.evalBody(r.body, 0, f, () => {
+          const onBody = (): boolean => {
             if (this.covered) this.covered(r);
             return this.evalTerm(r.head.key!, f, (v) => (out.add(v), false));
-          });
+          };
+          const body = compiledBody(r.body, this);
+          const j = body.straight(this, f);
+          if (j < 0) continue;
+          if (j === body.length) onBody();
+          else body.run(this, f, onBody, j);
         }
         return out;
       }
@@ -650,34 +655,64 @@ export class Evaluator implements BuiltinContext {
     for (let x: Rule | undefined = r; x; x = x.else) {
       const rule = x;
       const f: Frame = new Array(rule.nslots);
-      let value: Value | undefined;
-      const vt = rule.head.value ?? TRUE_TERM;
-      const constant = vt.type === 'scalar' || vt.type === 'const';
-      const vfn = valueFn(vt, this);
-      const found = (v: Value): boolean => {
-        if (value !== undefined && !equal(value, v))
-          throw this.error('eval_conflict_error', conflictMsg, rule.loc);
-        value = v;
-        return constant;
-      };
-      const onBody = (): boolean => {
-        if (this.covered) this.covered(rule);
-        const v = vfn(this, f);
-        if (v === MULTI) return this.evalTermGeneric(vt, f, found);
-        return v === undefined ? false : found(v);
-      };
-      const body = bodyFn(rule.body, this);
+      const body = compiledBody(rule.body, this);
       if (args) {
         const bind = paramBinder(rule.head.args!);
-        if (!bind) this.unifyArgs(rule.head.args!, args, 0, f, () => body(this, f, onBody));
-        else if (bind(f, args)) body(this, f, onBody);
-      } else body(this, f, onBody);
-      if (value !== undefined) {
-        this.lastRule = rule;
-        return value;
+        if (!bind) {
+          const v = this.evalClauseGeneric(rule, f, conflictMsg, (k) =>
+            this.unifyArgs(rule.head.args!, args, 0, f, () => body.run(this, f, k, 0)),
+          );
+          if (v !== undefined) return v;
+          continue;
+        }
+        if (!bind(f, args)) continue;
       }
+      // the common case: every expression simple, one solution, no continuations
+      const j = body.straight(this, f);
+      if (j < 0) continue;
+      let v: Value | undefined | typeof MULTI = MULTI;
+      if (j === body.length) {
+        if (this.covered) this.covered(rule);
+        v = valueFn(rule.head.value ?? TRUE_TERM, this)(this, f);
+        if (v === undefined) continue;
+        if (v !== MULTI) {
+          this.lastRule = rule;
+          return v;
+        }
+      }
+      const w = this.evalClauseGeneric(
+        rule,
+        f,
+        conflictMsg,
+        j === body.length ? (k) => k() : (k) => body.run(this, f, k, j),
+      );
+      if (w !== undefined) return w;
     }
     return undefined;
+  }
+
+  /** A clause's value by continuations: `start(k)` runs the body (or what is left of it), calling k per solution. */
+  private evalClauseGeneric(
+    rule: Rule,
+    f: Frame,
+    conflictMsg: string,
+    start: (k: K) => boolean,
+  ): Value | undefined {
+    let value: Value | undefined;
+    const vt = rule.head.value ?? TRUE_TERM;
+    const constant = vt.type === 'scalar' || vt.type === 'const';
+    const found = (v: Value): boolean => {
+      if (value !== undefined && !equal(value, v))
+        throw this.error('eval_conflict_error', conflictMsg, rule.loc);
+      value = v;
+      return constant;
+    };
+    start(() => {
+      if (this.covered) this.covered(rule);
+      return this.evalTerm(vt, f, found);
+    });
+    if (value !== undefined) this.lastRule = rule;
+    return value;
   }
 
   private lastRule: Rule | undefined;

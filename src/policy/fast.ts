@@ -361,12 +361,29 @@ function simpleExpr(x: Expr, ev: Evaluator): SimpleFn | undefined {
 }
 
 /** The compiled form of a body: simple expressions run in a loop, the rest through the general path. */
+export interface CompiledBody {
+  /** Evaluates from expression `from`, calling k for each solution; bindings are undone after. */
+  run(e: Evaluator, f: Frame, k: () => boolean, from: number): boolean;
+  /**
+   * For a fresh frame that is thrown away afterwards: runs the leading simple expressions, keeping
+   * their bindings. Returns the body's length if they all held, -1 if one failed, or the index
+   * of the first expression that needs `run` (with the bindings made so far in place).
+   */
+  straight(e: Evaluator, f: Frame): number;
+  readonly length: number;
+}
+
 export function bodyFn(body: Body, ev: Evaluator): BodyFn {
-  const node = body as Body & WithFn<typeof BODY_FN, BodyFn>;
+  const c = compiledBody(body, ev);
+  return (c.fn ??= (e, f, k) => c.run(e, f, k, 0));
+}
+
+export function compiledBody(body: Body, ev: Evaluator): CompiledBody & { fn?: BodyFn } {
+  const node = body as Body & WithFn<typeof BODY_FN, CompiledBody & { fn?: BodyFn }>;
   return (node[BODY_FN] ??= compileBody(body, ev));
 }
 
-function compileBody(body: Body, ev: Evaluator): BodyFn {
+function compileBody(body: Body, ev: Evaluator): CompiledBody {
   const n = body.length;
   const simple = body.map((x) => simpleExpr(x, ev));
   const run = (e: Evaluator, f: Frame, k: () => boolean, from: number): boolean => {
@@ -395,7 +412,16 @@ function compileBody(body: Body, ev: Evaluator): BodyFn {
       }
     }
   };
-  return (e, f, k) => run(e, f, k, 0);
+  const straight = (e: Evaluator, f: Frame): number => {
+    for (let i = 0; i < n; i++) {
+      const s = simple[i];
+      const r = s ? s(e, f) : GENERAL;
+      if (r === HOLDS || r >= 0) continue;
+      return r === FAILS ? -1 : i;
+    }
+    return n;
+  };
+  return { run, straight, length: n };
 }
 
 // ------------------------------------------------------------------ function parameters

@@ -383,9 +383,55 @@ export function compiledBody(body: Body, ev: Evaluator): CompiledBody & { fn?: B
   return (node[BODY_FN] ??= compileBody(body, ev));
 }
 
+/** `some k, v in coll` with fresh variables: iterates directly. Returns GENERAL when not applicable. */
+type IterFn = (e: Evaluator, f: Frame, next: () => boolean) => boolean | typeof MULTI;
+
+function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
+  const b = x.expr;
+  if (x.negated || x.with.length || b.type !== 'somein') return undefined;
+  const val = b.value;
+  const key = b.key;
+  if (val.type !== 'var' || val.slot < 0 || (key && (key.type !== 'var' || key.slot < 0))) return undefined;
+  const sv = val.slot;
+  const sk = key && key.type === 'var' ? key.slot : -1;
+  const dom = valueFn(b.domain, ev);
+  return (e, f, next) => {
+    if (f[sv] !== undefined || (sk >= 0 && f[sk] !== undefined)) return MULTI;
+    const coll = dom(e, f);
+    if (coll === MULTI) return MULTI;
+    if (coll === undefined) return false;
+    try {
+      if (Array.isArray(coll)) {
+        for (let i = 0; i < coll.length; i++) {
+          if (sk >= 0) f[sk] = i;
+          f[sv] = coll[i];
+          if (next()) return true;
+        }
+      } else if (coll instanceof RObject) {
+        for (const [k, v] of coll.sortedEntries()) {
+          if (sk >= 0) f[sk] = k;
+          f[sv] = v;
+          if (next()) return true;
+        }
+      } else if (coll instanceof RSet) {
+        for (const v of coll.sorted()) {
+          if (sk >= 0) f[sk] = v;
+          f[sv] = v;
+          if (next()) return true;
+        }
+      }
+      return false;
+    } finally {
+      f[sv] = undefined;
+      if (sk >= 0) f[sk] = undefined;
+    }
+  };
+}
+
 function compileBody(body: Body, ev: Evaluator): CompiledBody {
   const n = body.length;
   const simple = body.map((x) => simpleExpr(x, ev));
+  const iters = body.map((x) => iterExpr(x, ev));
   const run = (e: Evaluator, f: Frame, k: () => boolean, from: number): boolean => {
     // slots bound by this run: the first one in a local, more in an array
     let b0 = -1;
@@ -402,6 +448,11 @@ function compileBody(body: Body, ev: Evaluator): CompiledBody {
         }
         if (r === FAILS) return false;
         const j = i;
+        const it = iters[j];
+        if (it) {
+          const res = it(e, f, () => run(e, f, k, j + 1));
+          if (res !== MULTI) return res;
+        }
         return e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
       }
       return k();

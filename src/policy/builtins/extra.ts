@@ -1,0 +1,6 @@
+/** The lazily loaded families without heavy dependencies, loaded together (one chunk, one import). */
+import './encoding.js';
+import './time.js';
+import './net.js';
+import './semver.js';
+import './misc.js';

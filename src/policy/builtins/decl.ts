@@ -29,6 +29,7 @@ export type Family =
   | 'jwt'
   | 'x509'
   | 'aws'
+  | 'graphql'
   | 'rego';
 
 // flags: n = nondeterministic, r = relation, d = deprecated (not available to v1 modules)
@@ -247,6 +248,14 @@ const ROWS: Record<Family, Row[]> = {
     ['io.jwt.decode_verify', 'string,object', 'array'],
     ['io.jwt.encode_sign', 'object,object,object', 'string'],
     ['io.jwt.encode_sign_raw', 'string,string,string', 'string'],
+  ],
+  graphql: [
+    ['graphql.parse', 'string,string', 'array'],
+    ['graphql.parse_and_verify', 'string,string', 'array'],
+    ['graphql.parse_query', 'string', 'object'],
+    ['graphql.parse_schema', 'string', 'object'],
+    ['graphql.is_valid', 'string,string', 'boolean'],
+    ['graphql.schema_is_valid', 'string', 'boolean'],
   ],
   rego: [
     ['rego.metadata.rule', '', 'any'],

@@ -26,6 +26,7 @@ const LOADERS: Record<Lazy, () => Promise<unknown>> = {
   x509: crypto,
   aws: crypto,
   yaml: () => import('./yaml.js'),
+  graphql: () => import('./graphql.js'),
   rego: () => import('./rego.js'),
 };
 

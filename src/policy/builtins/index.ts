@@ -4,5 +4,6 @@ import './extra.js';
 import './crypto-families.js';
 import './yaml.js';
 import './rego.js';
+import './graphql.js';
 
 export { DECLARED, IMPLS, RELATIONS } from './registry.js';

@@ -22,6 +22,7 @@ const FILES = [
   'x509',
   'aws',
   'rego',
+  'graphql',
 ];
 
 describe('builtin families', () => {

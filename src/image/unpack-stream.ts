@@ -6,6 +6,18 @@ import { ImageError } from './errors.js';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 
+/*
+ * Gunzip takes longer than everything else in applying a layer (Debian minbase, 200 MB: 0.48 s
+ * against 0.35 s for the same layer uncompressed), so it has to run beside the tar reader, not in
+ * turns with it. It runs on libuv's thread pool, one `GUNZIP_CHUNK` of output per round trip, and
+ * each round trip ends with a callback on the main thread that starts the next. Large chunks make
+ * round trips rare (with 64 KB, gunzip alone takes 0.66 s), `LOOKAHEAD` lets gunzip get that far
+ * ahead of the reader, and the reader lets the event loop run often (unpack.ts). Measured on a
+ * 2-core VM: the whole layer in 0.66 s instead of 0.89 s.
+ */
+const GUNZIP_CHUNK = 1 << 20;
+const LOOKAHEAD = 8 << 20;
+
 /** Recognise a compressed stream by its first bytes; anything else is taken to be a plain tar. */
 export function sniffCompression(head: Uint8Array): Compression {
   const b = (i: number): number => (i < head.length ? head[i] : -1);
@@ -58,14 +70,14 @@ export function openLayerStream(file: string, mediaType?: string): Readable {
   }
 
   const src = createReadStream('', { fd, highWaterMark: 1 << 20 });
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const out = new PassThrough({ highWaterMark: LOOKAHEAD });
   src.on('error', (e) => out.destroy(unreadable(file, e)));
   out.on('close', () => src.destroy());
   if (compression === 'none') {
     src.pipe(out);
     return out;
   }
-  const gunzip = createGunzip({ chunkSize: 1 << 16 });
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   gunzip.on('error', (e) =>
     out.destroy(
       new ImageError('IMAGE_CORRUPT_LAYER', `layer ${file} is not valid gzip: ${e.message}`, {

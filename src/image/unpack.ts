@@ -8,6 +8,13 @@ import { LayerWriter } from './unpack-writer.js';
 
 export { openLayerStream, sniffCompression, type Compression } from './unpack-stream.js';
 
+/**
+ * How long the entry loop may run before it lets the event loop run. Decompression goes on only
+ * once the main thread has taken its last output (see unpack-stream.ts), and while tar data is
+ * buffered the loop runs on promise callbacks alone, which never let it: gunzip would wait.
+ */
+const YIELD_MS = 0.5;
+
 export interface ApplyOptions {
   /**
    * 'preserve': lchown entries to the uid/gid in the tar (we run inside a user namespace whose
@@ -51,6 +58,7 @@ export async function applyLayer(
   const tar = extract();
   src.on('error', (e) => tar.destroy(e));
   src.pipe(tar);
+  let yielded = performance.now();
   try {
     for await (const entry of tar) {
       try {
@@ -61,6 +69,10 @@ export async function applyLayer(
       }
       // Whatever the entry was, its data must be consumed before tar-stream moves on.
       for await (const _ of entry) void _;
+      if (performance.now() - yielded > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+      }
     }
     try {
       writer.finish();

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyLayer, openLayerStream, sniffCompression } from '../../../src/image/unpack.js';
 import { file, gz, sandbox, streamOf, tarOf, type Sandbox } from './fixtures-unpack/tar.js';
@@ -73,6 +75,30 @@ describe('openLayerStream', () => {
     expect(
       await codeOf(applyLayer(sb.rootfs, streamOf(tar.subarray(0, 1536)), { ownership: 'squash' })),
     ).toBe('IMAGE_CORRUPT_LAYER');
+  });
+
+  it('applies a gzip layer many times its decompression chunk and lookahead, byte for byte', async () => {
+    // 4 × 5 MB of incompressible data and 2000 small files in 100 directories: decompression runs
+    // ahead of the reader, and the reader yields to the event loop many times.
+    const big = [0, 1, 2, 3].map(() => randomBytes(5 << 20));
+    const entries = big.map((b, i) => file(`big/${i}`, b));
+    let small = 0;
+    for (let i = 0; i < 2000; i++) {
+      entries.push(file(`d${i % 100}/f${i}`, `file ${i}`));
+      small += `file ${i}`.length;
+    }
+    const layer = await blob('big.tar.gz', gzipSync(await tarOf(entries), { level: 1 }));
+    expect(await applyFile(layer)).toMatchObject({ entries: 2004, bytes: 4 * (5 << 20) + small });
+    for (const [i, b] of big.entries()) {
+      expect((await fsp.readFile(path.join(sb.rootfs, `big/${i}`))).equals(b)).toBe(true);
+    }
+    expect(await fsp.readFile(path.join(sb.rootfs, 'd7/f1907'), 'utf8')).toBe('file 1907');
+    expect((await fsp.readdir(path.join(sb.rootfs, 'd99'))).length).toBe(20);
+
+    // A bad CRC in the gzip trailer, after all of that data: still refused, as a whole.
+    const z = await fsp.readFile(layer);
+    z[z.length - 6] ^= 0xff;
+    expect(await codeOf(applyFile(await blob('badcrc.tar.gz', z)))).toBe('IMAGE_CORRUPT_LAYER');
   });
 
   it('accepts an empty layer', async () => {

@@ -388,6 +388,7 @@ class Parser {
   }
 
   private field(): Obj {
+    const at = this.peek();
     const alias = this.name();
     const name = this.skip(':') ? this.name() : alias;
     const f: Obj = {
@@ -395,6 +396,8 @@ class Parser {
       Name: name,
       Arguments: this.arguments(false),
       Directives: this.directives(false),
+      // dropped from OPA's output like every Position; used for validation messages
+      Position: { line: at.line, col: at.col },
     };
     if (this.peek().kind === '{') {
       const sel: Obj[] = [];

@@ -16,6 +16,20 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // commander (always needed) is bundled; packages loaded on demand stay external.
+  external: [
+    'undici',
+    'pino',
+    'tar-stream',
+    'js-yaml',
+    '@open-policy-agent/opa-wasm',
+    'node-forge',
+    'ajv',
+    'ajv/*',
+  ],
+  // Bundled CommonJS packages (commander) call require(): give ESM chunks one.
+  banner: {
+    js: "import { createRequire as __moatCreateRequire } from 'node:module'; const require = __moatCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

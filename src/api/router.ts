@@ -6,6 +6,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { lazyValidator, type Validator } from '../util/schema.js';
+import { mark } from '../util/timing.js';
 import { ApiError } from './errors.js';
 
 export interface Subject {
@@ -162,6 +163,7 @@ export class Router {
     }
     const ctx: RouteContext = { req, body, params, facts: {} };
     if (c.route.facts) ctx.facts = await c.route.facts(ctx);
+    mark('facts resolved');
     const input: DecisionInput = {
       subject: req.subject,
       method: req.method,
@@ -195,6 +197,7 @@ export class Router {
       },
       ms: performance.now() - t0,
     });
+    mark('decided');
     if (!decision.allow) {
       throw new ApiError(
         'POLICY_DENIED',

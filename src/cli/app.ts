@@ -6,6 +6,7 @@ import { userInfo } from 'node:os';
 import type { ApiRequest, RequestIo, DecisionHook, Router } from '../api/router.js';
 import type { Engine } from '../runtime/engine.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { mark } from '../util/timing.js';
 
 export interface App {
   engine: Engine;
@@ -27,6 +28,7 @@ export async function getApp(hook?: DecisionHook): Promise<App> {
     import('../api/all-routes.js'),
     import('../api/policy-hook.js'),
   ]);
+  mark('app modules loaded');
   const log = createLogger(logLevel);
   const engine = openEngine();
   engine.deps.log = (msg, extra) => log.info(extra ?? {}, msg);
@@ -37,6 +39,7 @@ export async function getApp(hook?: DecisionHook): Promise<App> {
     ),
   );
   app = { engine, router, log };
+  mark('app ready');
   return app;
 }
 

@@ -11,6 +11,7 @@ import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { setLogLevel } from './app.js';
+import { mark } from '../util/timing.js';
 
 /** Set by commands: the exit status to return when no error was thrown. */
 export interface CliState {
@@ -43,6 +44,7 @@ export function buildProgram(state: CliState): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  mark('cli main');
   const state: CliState = { exitCode: 0, json: false };
   const program = buildProgram(state);
   try {

@@ -18,6 +18,7 @@ import type { IdMaps } from '../userns/idmap.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import { processAlive } from '../util/proc.js';
+import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
 import { checkLimits, joinCgroups, removeCgroups, type Limits } from './cgroups.js';
 import { RuntimeError } from './errors.js';
@@ -145,7 +146,9 @@ export class Engine {
     const caps = opts.capAdd.map(normalizeCap);
     opts = { ...opts, capAdd: caps };
     const seccomp = await this.seccompFor(opts);
+    mark('image resolved, seccomp built');
     const lowerdir = await ensureImageRootfs(this.rootfsDeps(), image, onProgress);
+    mark('rootfs ready');
     const id = randomBytes(32).toString('hex');
     const name = opts.name ?? `moat_${id.slice(0, 8)}`;
     if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {

@@ -25,6 +25,7 @@ import { containerDirs, type ContainerRecord, type ContainerStore } from './stat
 import type { MoatPaths } from '../util/paths.js';
 import { signalNumber } from '../userns/exec.js';
 import { processStartTime } from '../util/proc.js';
+import { mark } from '../util/timing.js';
 
 export interface SuperviseDeps {
   paths: MoatPaths;
@@ -86,6 +87,7 @@ export async function supervise(
     }),
     { mount: true },
   );
+  mark('launcher spawned');
   const child = spawn(argv[0], argv.slice(1), {
     stdio: [attach?.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
   });
@@ -201,6 +203,7 @@ export async function supervise(
         }, 50);
 
   const res = await Promise.race([closed, spawnError.then((e) => ({ code: 127, signal: null, err: e }))]);
+  mark('container exited');
   // The container may have come and gone before the watcher looked: the pid file tells.
   const pidText = (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim();
   started = true; // stops the watcher loop

@@ -125,11 +125,22 @@ export function runCase(c: Case, v1: boolean): string | undefined {
     .map((text, i) => ({ file: `test-${i}.rego`, text }));
   let got: Record<string, unknown>[];
   try {
-    const engine = new PolicyEngine(modules, c.data ?? {}, {
-      v0Compatible: !v1,
-      strictBuiltinErrors: !!c.strict_error,
-    });
-    const q = engine.prepare(c.query);
+    let q: Pick<PreparedQuery, 'evalValues'>;
+    if (viaCache) {
+      // the decision path: compile, round-trip through the compile cache's encoding, evaluate
+      const compiled = decode(
+        encode(compilePolicy(modules, c.query, { v0Compatible: !v1 })),
+      ) as CompiledPolicy;
+      q = new PreparedQuery(treeOf(compiled), fromJSON(c.data ?? {}), compiled.query, {
+        strictBuiltinErrors: !!c.strict_error,
+      });
+    } else {
+      const engine = new PolicyEngine(modules, c.data ?? {}, {
+        v0Compatible: !v1,
+        strictBuiltinErrors: !!c.strict_error,
+      });
+      q = engine.prepare(c.query);
+    }
     got = [];
     q.evalValues(inputOf(c), { now: 1700000000000000000n }, (b) => {
       const o: Record<string, unknown> = {};

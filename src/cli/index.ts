@@ -26,7 +26,7 @@ export function buildProgram(state: CliState): Command {
     .addOption(
       new Option('--log-level <level>', "moat's own log level (JSON on stderr)")
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .default('warn'),
+        .default(process.env.MOAT_LOG_LEVEL ?? 'warn'),
     )
     .enablePositionalOptions()
     .showSuggestionAfterError()

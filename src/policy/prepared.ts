@@ -69,19 +69,27 @@ export class PreparedQuery {
     opts: EvalOptions,
     each: (bindings: Map<string, Value>, exprs: Value[]) => boolean | void,
   ): void {
-    const iv = input === undefined ? undefined : fromJSON(input);
-    const ev = new Evaluator(this.tree, this.data, {
-      input: iv,
+    this.evaluator(input, opts).evalQuery(this.query, (s) => each(s.bindings, s.expressions));
+  }
+
+  private evaluator(input: unknown, opts: EvalOptions): Evaluator {
+    return new Evaluator(this.tree, this.data, {
+      input: input === undefined ? undefined : fromJSON(input),
       strictBuiltinErrors: opts.strictBuiltinErrors ?? this.defaults.strictBuiltinErrors,
       print: opts.print,
       now: opts.now,
       covered: opts.covered,
     });
-    ev.evalQuery(this.query, (s) => each(s.bindings, s.expressions));
   }
 
   /** The value of the first expression of the first solution, or undefined. Fast path for decisions. */
   decide(input?: unknown, opts: EvalOptions = {}): Value | undefined {
+    const q = this.query;
+    const only = q.body.length === 1 ? q.body[0] : undefined;
+    if (only && q.capture[0] && only.expr.type === 'term' && !only.with.length) {
+      // `data.pkg.rule`, the usual decision query: its first value, without solution bookkeeping
+      return this.evaluator(input, opts).firstValue(only.expr.term, new Array(q.nslots));
+    }
     let out: Value | undefined;
     this.evalValues(input, opts, (_b, exprs) => {
       out = exprs[0];

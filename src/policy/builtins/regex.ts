@@ -150,12 +150,15 @@ function escapeRe(s: string): string {
 
 // ---------------------------------------------------------------- glob
 
-const GLOB_CACHE = new Map<string, RegExp>();
+// delimiters → pattern → RegExp (no key strings built per call)
+const GLOB_CACHE = new Map<string, Map<string, RegExp>>();
+let globCount = 0;
 
 /** Compiles a gobwas/glob pattern: * (no delimiters), ** (anything), ?, [...], [!...], {a,b}. */
 export function compileGlob(pattern: string, delims: string[]): RegExp {
-  const key = (delims.length === 1 ? delims[0] : delims.join('\u0000')) + '\u0001' + pattern;
-  const hit = GLOB_CACHE.get(key);
+  const dkey = delims.length === 1 ? delims[0] : delims.join('\u0000');
+  let byPattern = GLOB_CACHE.get(dkey);
+  const hit = byPattern?.get(pattern);
   if (hit) return hit;
   const notDelim = delims.length ? '[^' + delims.map(escapeClass).join('') + ']' : '[\\s\\S]';
   let i = 0;
@@ -223,8 +226,13 @@ export function compileGlob(pattern: string, delims: string[]): RegExp {
     return out;
   };
   const re = new RegExp('^' + parse(false) + '$', 'su');
-  if (GLOB_CACHE.size > 1000) GLOB_CACHE.clear();
-  GLOB_CACHE.set(key, re);
+  if (++globCount > 1000) {
+    GLOB_CACHE.clear();
+    globCount = 0;
+    byPattern = undefined;
+  }
+  if (!byPattern) GLOB_CACHE.set(dkey, (byPattern = new Map()));
+  byPattern.set(pattern, re);
   return re;
 }
 

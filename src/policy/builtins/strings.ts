@@ -156,11 +156,14 @@ export function sprintf(format: string, args: Value[]): string {
   let out = '';
   let ai = 0;
   for (let i = 0; i < format.length; i++) {
-    const c = format[i];
-    if (c !== '%') {
-      out += c;
-      continue;
+    // copy the literal text up to the next verb in one piece
+    const pct = format.indexOf('%', i);
+    if (pct < 0) {
+      out += format.slice(i);
+      break;
     }
+    if (pct > i) out += format.slice(i, pct);
+    i = pct;
     let j = i + 1;
     let flags = '';
     while (j < format.length && '+-# 0'.includes(format[j])) flags += format[j++];

@@ -17,7 +17,7 @@ export function encode(root: unknown): string {
     seen.set(x, (n ?? 0) + 1);
     if (n !== undefined) return;
     if (x instanceof Map || x instanceof RObject) {
-      for (const [k, v] of x instanceof Map ? x : x.map.values()) {
+      for (const [k, v] of x instanceof Map ? x : x.entries()) {
         count(k);
         count(v);
       }
@@ -56,7 +56,7 @@ export function encode(root: unknown): string {
       ids.set(x, next++);
     } else out = {};
     if (x instanceof Map) out.$m = [...x].map(([k, v]) => [enc(k), enc(v)]);
-    else if (x instanceof RObject) out.$o = [...x.map.values()].map(([k, v]) => [enc(k), enc(v)]);
+    else if (x instanceof RObject) out.$o = x.entries().map(([k, v]) => [enc(k), enc(v)]);
     else if (x instanceof RSet) out.$s = [...x.map.values()].map(enc);
     else if (Array.isArray(x)) {
       if (!('$id' in out)) return x.map(enc);

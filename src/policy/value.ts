@@ -60,7 +60,10 @@ function canonical(v: Value): string {
 }
 
 export class RObject {
-  readonly map = new Map<Key, [Value, Value]>();
+  /** Canonical key (keyOf) → value. */
+  readonly vals = new Map<Key, Value>();
+  /** Canonical key → the key as given, only for keys that are not their own canonical key (composites, …). */
+  private orig: Map<Key, Value> | undefined;
   private sortedCache: [Value, Value][] | undefined;
 
   static from(entries: Iterable<[Value, Value]>): RObject {
@@ -74,26 +77,42 @@ export class RObject {
     return o;
   }
   get size(): number {
-    return this.map.size;
+    return this.vals.size;
   }
   get(k: Value): Value | undefined {
     // plain strings are their own keys (the common case: skip keyOf)
-    if (typeof k === 'string' && k.charCodeAt(0) !== 0) return this.map.get(k)?.[1];
-    return this.map.get(keyOf(k))?.[1];
+    if (typeof k === 'string' && k.charCodeAt(0) !== 0) return this.vals.get(k);
+    return this.vals.get(keyOf(k));
   }
   has(k: Value): boolean {
-    return this.map.has(keyOf(k));
+    return this.vals.has(keyOf(k));
   }
   set(k: Value, v: Value): void {
-    this.map.set(keyOf(k), [k, v]);
+    const key = keyOf(k);
+    if (key !== k) (this.orig ??= new Map()).set(key, k);
+    this.vals.set(key, v);
+    this.sortedCache = undefined;
+  }
+  /** set() for a string key known not to start with NUL (input conversion). */
+  setPlain(k: string, v: Value): void {
+    this.vals.set(k, v);
     this.sortedCache = undefined;
   }
   delete(k: Value): void {
-    this.map.delete(keyOf(k));
+    const key = keyOf(k);
+    this.vals.delete(key);
+    this.orig?.delete(key);
     this.sortedCache = undefined;
   }
+  /** Entries in insertion order. */
+  entries(): [Value, Value][] {
+    const out: [Value, Value][] = [];
+    const orig = this.orig;
+    for (const [key, v] of this.vals) out.push([orig?.has(key) ? orig.get(key)! : (key as Value), v]);
+    return out;
+  }
   sortedEntries(): [Value, Value][] {
-    if (!this.sortedCache) this.sortedCache = [...this.map.values()].sort((a, b) => compare(a[0], b[0]));
+    if (!this.sortedCache) this.sortedCache = this.entries().sort((a, b) => compare(a[0], b[0]));
     return this.sortedCache;
   }
   keys(): Value[] {
@@ -101,7 +120,8 @@ export class RObject {
   }
   clone(): RObject {
     const o = new RObject();
-    for (const [k, e] of this.map) o.map.set(k, e);
+    for (const [k, v] of this.vals) o.vals.set(k, v);
+    if (this.orig) o.orig = new Map(this.orig);
     return o;
   }
 }
@@ -217,9 +237,9 @@ export function equal(a: Value, b: Value): boolean {
   }
   if (a instanceof RObject) {
     if (!(b instanceof RObject) || a.size !== b.size) return false;
-    for (const [k, [, v]] of a.map) {
-      const e = b.map.get(k);
-      if (!e || !equal(v, e[1])) return false;
+    for (const [k, v] of a.vals) {
+      const w = b.vals.get(k);
+      if (w === undefined || !equal(v, w)) return false;
     }
     return true;
   }
@@ -246,7 +266,7 @@ export function fromJSON(x: unknown): Value {
   for (const k in x as object) {
     if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
     const v = fromJSON((x as Record<string, unknown>)[k]);
-    if (k.charCodeAt(0) !== 0) o.map.set(k, [k, v]);
+    if (k.charCodeAt(0) !== 0) o.setPlain(k, v);
     else o.set(k, v);
   }
   return o;

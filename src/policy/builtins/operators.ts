@@ -126,7 +126,7 @@ function member(x: Value, coll: Value): boolean {
   if (Array.isArray(coll)) return coll.some((v) => equal(v, x));
   if (coll instanceof RSet) return coll.has(x);
   if (coll instanceof RObject) {
-    for (const [, v] of coll.map.values()) if (equal(v, x)) return true;
+    for (const v of coll.vals.values()) if (equal(v, x)) return true;
   }
   return false;
 }

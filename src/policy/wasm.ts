@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import tar from 'tar-stream';
 import { RegoError } from './errors.js';
 import type { ResultSet } from './engine.js';
 
@@ -28,6 +27,8 @@ function wasmError(msg: string, cause?: unknown): RegoError {
 
 /** Extracts policy.wasm and data.json from a (gzipped) tar bundle. */
 export async function readBundle(buf: Buffer): Promise<{ wasm: Buffer; data?: unknown }> {
+  // tar-stream is loaded only for bundles (importing the policy engine should not pay for it)
+  const { default: tar } = await import('tar-stream');
   let tarBuf: Buffer;
   try {
     tarBuf = buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf;

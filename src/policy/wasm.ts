@@ -89,8 +89,18 @@ export class WasmPolicy {
       throw wasmError(`cannot load wasm policy: ${(e as Error).message}`, e);
     }
     const d = data ?? bundleData;
-    if (d !== undefined) policy.setData(d as object);
-    return new WasmPolicy(policy, Object.keys(policy.entrypoints ?? {}));
+    if (d !== undefined) {
+      try {
+        policy.setData(d as object);
+      } catch (e) {
+        throw wasmError(`wasm policy refused its data: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+    }
+    // by id: entrypoints[0] is what the SDK evaluates by default (OPA lists them by name, not id)
+    const eps = Object.entries(policy.entrypoints ?? {})
+      .sort(([, a], [, b]) => a - b)
+      .map(([name]) => name);
+    return new WasmPolicy(policy, eps);
   }
 
   static async fromFile(path: string, data?: unknown): Promise<WasmPolicy> {
@@ -108,7 +118,14 @@ export class WasmPolicy {
     if (entrypoint !== undefined && !this.entrypoints.includes(entrypoint)) {
       throw wasmError(`unknown entrypoint ${entrypoint}; have: ${this.entrypoints.join(', ')}`);
     }
-    const rs = this.policy.evaluate(input, entrypoint);
+    let rs: { result: unknown }[];
+    try {
+      rs = this.policy.evaluate(input, entrypoint);
+    } catch (e) {
+      // the SDK and opa_abort throw bare strings (e.g. a conflict or an aborted builtin at run time)
+      const msg = e instanceof Error ? e.message : String(e);
+      throw wasmError(`wasm policy evaluation failed: ${msg}`, e);
+    }
     return (rs ?? []).map((r) => ({
       expressions: [
         { value: r.result, text: entrypoint ?? this.entrypoints[0] ?? '', location: { row: 1, col: 1 } },

@@ -12,8 +12,8 @@ async function makeTar(files: Record<string, Buffer>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-// No `opa` binary here, so no real policy.wasm can be built: these tests cover bundle handling and
-// the loader's errors; evaluating a real OPA-compiled module is not exercised.
+// Bundle handling and the loader's errors. Evaluation through the SDK is in wasm-abi.test.ts, with a
+// hand-written module implementing OPA's wasm ABI (no `opa` here to compile a real policy).
 describe('wasm bundles', () => {
   it('extracts policy.wasm and data.json from bundle.tar.gz', async () => {
     const wasm = Buffer.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);

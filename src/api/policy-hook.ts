@@ -60,17 +60,42 @@ export function decisionInput(input: DecisionInput): Record<string, unknown> {
   };
 }
 
+/** A policy compiled by `opa build -t wasm`: a bundle (`.tar.gz`, `.tgz`) or a bare `.wasm`. */
+export function isWasmPolicy(p: string): boolean {
+  return /\.(wasm|tar\.gz|tgz)$/.test(p);
+}
+
+/** `data.moat.authz.decision` → `moat/authz/decision`, the entrypoint `opa build -e` names. */
+export function entrypointOf(query: string): string {
+  return query
+    .replace(/^data\./, '')
+    .split('.')
+    .join('/');
+}
+
+async function loadDecide(paths: string[]): Promise<(input: unknown) => unknown> {
+  const wasm = paths.filter(isWasmPolicy);
+  if (wasm.length) {
+    // Teams that compile with `opa build -t wasm -e moat/authz/decision` ship that artefact.
+    if (wasm.length > 1 || paths.length > 1) {
+      throw new Error('a wasm policy bundle must be the only policy path');
+    }
+    const { WasmPolicy } = await import('../policy/wasm.js');
+    const policy = await WasmPolicy.fromFile(wasm[0]);
+    const entrypoint = entrypointOf(DECISION_QUERY);
+    return (input: unknown) => policy.evaluate(input, entrypoint)[0]?.expressions[0]?.value;
+  }
+  const { loadPolicy } = await import('../policy/decide.js');
+  // The compiled policy is cached on disk (keyed by the sources): most commands skip parsing.
+  const policy = await loadPolicy(paths, { query: DECISION_QUERY });
+  return (input: unknown) => policy.decide(input);
+}
+
 export function regoHook(paths: string[] = policyPaths()): DecisionHook {
-  // Loaded once per process on the first request; the compiled policy is cached on disk
-  // (keyed by the sources), so most commands skip parsing and compiling.
+  // Loaded once per process, on the first request.
   let loaded: Promise<(input: unknown) => unknown> | undefined;
-  const load = async () => {
-    const { loadPolicy } = await import('../policy/decide.js');
-    const p = await loadPolicy(paths, { query: DECISION_QUERY });
-    return (input: unknown) => p.decide(input);
-  };
   return async (input: DecisionInput): Promise<Decision> => {
-    loaded ??= load();
+    loaded ??= loadDecide(paths);
     const decide = await loaded;
     // Round-trip through JSON, as a policy served over HTTP would see it (no undefined values).
     const value = decide(JSON.parse(JSON.stringify(decisionInput(input)))) as

@@ -3,6 +3,8 @@
  * only when one of them runs). Paths are resolved by the CLI before the request is built.
  */
 import type { Route, RouteContext } from './router.js';
+import { ApiError } from './errors.js';
+import { entrypointOf, isWasmPolicy } from './policy-hook.js';
 
 const paths = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } };
 const common = { v0Compatible: { type: 'boolean' }, format: { enum: ['json', 'pretty'] } };
@@ -10,6 +12,50 @@ const common = { v0Compatible: { type: 'boolean' }, format: { enum: ['json', 'pr
 export interface PolicyOutput {
   stdout: string;
   exitCode: number;
+}
+
+/**
+ * `moat policy eval -d bundle.tar.gz data.moat.authz.decision`: a policy compiled with
+ * `opa build -t wasm` is evaluated at the entrypoint the query names (`moat/authz/decision`).
+ */
+async function wasmEval(
+  wasm: string[],
+  body: { data: string[]; input?: string; query: string; format: 'json' | 'pretty' },
+): Promise<PolicyOutput> {
+  if (wasm.length > 1 || body.data.length > 1) {
+    throw new ApiError('API_INVALID_REQUEST', 'a wasm policy bundle must be the only -d path', {
+      hint: 'put the data into the bundle (opa build) or evaluate the Rego sources instead',
+    });
+  }
+  if (!/^data(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(body.query)) {
+    throw new ApiError(
+      'API_INVALID_REQUEST',
+      `a wasm bundle answers data references only, not "${body.query}"`,
+      {
+        hint: 'query an entrypoint, e.g. data.moat.authz.decision (built with opa build -e moat/authz/decision)',
+      },
+    );
+  }
+  const [{ WasmPolicy }, { parseDataFile }] = await Promise.all([
+    import('../policy/wasm.js'),
+    import('../policy/loader.js'),
+  ]);
+  const policy = await WasmPolicy.fromFile(wasm[0]);
+  const input = body.input === undefined ? undefined : await parseDataFile(body.input);
+  const rs = policy.evaluate(input, entrypointOf(body.query)).map((r) => ({
+    expressions: r.expressions.map((e) => ({ ...e, text: body.query })),
+    bindings: r.bindings,
+  }));
+  const defined = rs.filter((r) => r.expressions[0]?.value !== undefined);
+  if (body.format === 'json')
+    return {
+      stdout: (defined.length ? JSON.stringify({ result: defined }, null, 2) : '{}') + '\n',
+      exitCode: 0,
+    };
+  return {
+    stdout: defined.length ? JSON.stringify(defined[0].expressions[0].value, null, 2) + '\n' : 'undefined\n',
+    exitCode: 0,
+  };
 }
 
 export function policyRoutes(): Route<never>[] {
@@ -40,6 +86,8 @@ export function policyRoutes(): Route<never>[] {
           strictBuiltinErrors?: boolean;
         }>,
       ) => {
+        const wasm = ctx.body.data.filter(isWasmPolicy);
+        if (wasm.length) return wasmEval(wasm, ctx.body);
         const { policyEval } = await import('../policy/cli.js');
         return policyEval(ctx.body);
       },

@@ -8,7 +8,16 @@ import { DECLARED, IMPLS, RELATIONS } from './builtins/registry.js';
 import type { BuiltinContext } from './builtins/types.js';
 import type { CompiledQuery, RuleNode } from './compiler.js';
 import { BuiltinError, RegoError } from './errors.js';
-import { MULTI, bodyFn, compiledBody, lookup, paramBinder, valueFn } from './fast.js';
+import {
+  MULTI,
+  bodyFn,
+  compiledBody,
+  lookup,
+  paramBinder,
+  valueFn,
+  type CompiledBody,
+  type ValueFn,
+} from './fast.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -589,8 +598,8 @@ export class Evaluator implements BuiltinContext {
     switch (node.kind) {
       case 'complete': {
         let result: Value | undefined;
-        for (const r of node.rules) {
-          const v = this.evalRuleChain(r, 'complete rules must not produce multiple outputs');
+        for (const c of this.clausesOf(node)) {
+          const v = this.evalRuleChain(c, 'complete rules must not produce multiple outputs');
           if (v === undefined) continue;
           if (result !== undefined && !equal(result, v))
             throw this.error(
@@ -646,18 +655,17 @@ export class Evaluator implements BuiltinContext {
     return undefined;
   }
 
-  /** Evaluates a complete rule (or function clause) with its else chain; returns its single value. */
   /**
    * Evaluates a complete rule (or function clause) with its else chain; returns its single value,
    * and leaves the clause that produced it in `lastRule` (for conflict messages).
    */
-  private evalRuleChain(r: Rule, conflictMsg: string, args?: Value[]): Value | undefined {
-    for (let x: Rule | undefined = r; x; x = x.else) {
-      const rule = x;
-      const f: Frame = new Array(rule.nslots);
-      const body = compiledBody(rule.body, this);
+  private evalRuleChain(first: Clause, conflictMsg: string, args?: Value[]): Value | undefined {
+    for (let c: Clause | undefined = first; c; c = c.next) {
+      const rule = c.rule;
+      const f: Frame = new Array(c.nslots);
+      const body = c.body;
       if (args) {
-        const bind = paramBinder(rule.head.args!);
+        const bind = c.bind;
         if (!bind) {
           const v = this.evalClauseGeneric(rule, f, conflictMsg, (k) =>
             this.unifyArgs(rule.head.args!, args, 0, f, () => body.run(this, f, k, 0)),
@@ -673,7 +681,7 @@ export class Evaluator implements BuiltinContext {
       let v: Value | undefined | typeof MULTI = MULTI;
       if (j === body.length) {
         if (this.covered) this.covered(rule);
-        v = valueFn(rule.head.value ?? TRUE_TERM, this)(this, f);
+        v = c.head(this, f);
         if (v === undefined) continue;
         if (v !== MULTI) {
           this.lastRule = rule;
@@ -689,6 +697,35 @@ export class Evaluator implements BuiltinContext {
       if (w !== undefined) return w;
     }
     return undefined;
+  }
+
+  /** The compiled clauses (with their else chains) of a node's rules, prepared on first use. */
+  private clausesOf(node: RuleNode): Clause[] {
+    const n = node as RuleNode & { [CLAUSES]?: Clause[] };
+    let cs = n[CLAUSES];
+    if (cs === undefined) {
+      const fn = node.kind === 'function';
+      cs = node.rules.map((r) => {
+        let first: Clause | undefined;
+        let prev: Clause | undefined;
+        for (let x: Rule | undefined = r; x; x = x.else) {
+          const c: Clause = {
+            rule: x,
+            nslots: x.nslots,
+            bind: fn && x.head.args ? paramBinder(x.head.args) : undefined,
+            body: compiledBody(x.body, this),
+            head: valueFn(x.head.value ?? TRUE_TERM, this),
+            next: undefined,
+          };
+          if (prev) prev.next = c;
+          else first = c;
+          prev = c;
+        }
+        return first!;
+      });
+      n[CLAUSES] = cs;
+    }
+    return cs;
   }
 
   /** A clause's value by continuations: `start(k)` runs the body (or what is left of it), calling k per solution. */
@@ -739,8 +776,13 @@ export class Evaluator implements BuiltinContext {
   /** @internal Calls the function defined at a rule node. */
   callNode(node: RuleNode, args: Value[]): Value | undefined {
     let result: Value | undefined;
-    for (const r of node.rules) {
-      const v = this.evalRuleChain(r, 'functions must not produce multiple outputs for same inputs', args);
+    const cs = this.clausesOf(node);
+    for (let i = 0; i < cs.length; i++) {
+      const v = this.evalRuleChain(
+        cs[i],
+        'functions must not produce multiple outputs for same inputs',
+        args,
+      );
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v))
         throw this.error(
@@ -999,6 +1041,19 @@ export class Evaluator implements BuiltinContext {
 }
 
 const ARITY = new WeakMap<Call, number>();
+const CLAUSES = Symbol('clauses');
+
+/** A rule clause prepared for evaluation (see clausesOf). */
+interface Clause {
+  rule: Rule;
+  nslots: number;
+  /** Binds a function clause's arguments; undefined for patterns (general unification) and for rules. */
+  bind: ((f: Frame, args: Value[]) => boolean) | undefined;
+  body: CompiledBody;
+  head: ValueFn;
+  /** The else branch. */
+  next: Clause | undefined;
+}
 const FN_NODES = new WeakMap<PolicyTree, Map<string, RuleNode>>();
 
 const TRUE_TERM: Term = { type: 'scalar', value: true, loc: { file: '', row: 0, col: 0, start: 0, end: 0 } };

@@ -488,19 +488,50 @@ export function paramBinder(params: Term[]): Binder | undefined {
   let b = node[BINDER];
   if (b === undefined) {
     b = params.every((p) => (p.type === 'var' && p.slot >= 0) || p.type === 'scalar' || p.type === 'const')
-      ? (f, args) => {
-          for (let i = 0; i < params.length; i++) {
-            const p = params[i];
-            if (p.type === 'var') {
-              const cur = f[p.slot];
-              if (cur === undefined) f[p.slot] = args[i];
-              else if (!equal(cur, args[i])) return false;
-            } else if (!equal((p as { value: Value }).value, args[i])) return false;
-          }
-          return true;
-        }
+      ? compileBinder(params)
       : null;
     node[BINDER] = b;
   }
   return b ?? undefined;
+}
+
+function compileBinder(params: Term[]): Binder {
+  const n = params.length;
+  // per parameter: its slot, or -1 for a constant (in consts)
+  const slots = params.map((p) => (p.type === 'var' ? p.slot : -1));
+  const consts = params.map((p) => (p.type === 'var' ? null : (p as { value: Value }).value));
+  if (n === 0) return () => true;
+  if (n === 1 && slots[0] >= 0) {
+    const s0 = slots[0];
+    return (f, args) => {
+      const cur = f[s0];
+      if (cur === undefined) f[s0] = args[0];
+      else if (!equal(cur, args[0])) return false;
+      return true;
+    };
+  }
+  if (n === 2 && slots[0] >= 0 && slots[1] >= 0 && slots[0] !== slots[1]) {
+    // two distinct variables in a fresh frame: plain stores
+    const s0 = slots[0];
+    const s1 = slots[1];
+    return (f, args) => {
+      if (f[s0] !== undefined || f[s1] !== undefined) return generalBind(slots, consts, f, args);
+      f[s0] = args[0];
+      f[s1] = args[1];
+      return true;
+    };
+  }
+  return (f, args) => generalBind(slots, consts, f, args);
+}
+
+function generalBind(slots: number[], consts: (Value | null)[], f: Frame, args: Value[]): boolean {
+  for (let i = 0; i < slots.length; i++) {
+    const s = slots[i];
+    if (s >= 0) {
+      const cur = f[s];
+      if (cur === undefined) f[s] = args[i];
+      else if (!equal(cur, args[i])) return false;
+    } else if (!equal(consts[i]!, args[i])) return false;
+  }
+  return true;
 }

@@ -20,9 +20,15 @@ export function bin(): string {
   return path.join(inject('moatEnv').root, 'bin/moat.js');
 }
 
-export function moat(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+export function moat(
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin(), ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin(), ...args], {
+      env: opts.env ?? env(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

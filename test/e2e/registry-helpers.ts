@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import forge from 'node-forge';
 import { inject } from 'vitest';
-import { bin, type Result } from './moat.js';
+import { bin, moat, type Result } from './moat.js';
 
 export const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -150,20 +150,7 @@ export function world(name: string): World {
   const configDir = path.join(env.XDG_CONFIG_HOME!, 'moat');
   mkdirSync(configDir, { recursive: true });
   const run = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) =>
-    new Promise<Result>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-      });
-      child.stdin.end(opts.input ?? '');
-    });
+    moat(args, { ...opts, env });
   return {
     env,
     configDir,

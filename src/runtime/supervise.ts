@@ -140,8 +140,9 @@ export async function supervise(
   // directory wakes us when it appears (a slow poll covers filesystems without inotify).
   let started = false;
   let pid: number | undefined;
+  // Ends the current wait early: called by inotify, and once the launcher has exited.
+  let wake: () => void = () => {};
   const watch = (async () => {
-    let wake: () => void = () => {};
     let watcher: FSWatcher | undefined;
     try {
       watcher = fsWatch(d.dir, (_ev, name) => {
@@ -178,14 +179,12 @@ export async function supervise(
             clearTimeout(t);
             r();
           };
-          stopWaiting = wake;
         });
       }
     } finally {
       watcher?.close();
     }
   })();
-  let stopWaiting = () => {};
 
   // Out of memory: the kernel has paused the container (v1 oom_kill_disable); record and kill it.
   let oom = false;
@@ -207,7 +206,7 @@ export async function supervise(
   // The container may have come and gone before the watcher looked: the pid file tells.
   const pidText = (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim();
   started = true; // stops the watcher loop
-  stopWaiting();
+  wake();
   await watch.catch(() => {});
   if (pid === undefined && pidText) pid = Number(pidText);
   if (hooks.forwardSignals) {

@@ -15,9 +15,15 @@ import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { BuiltinImpl } from './builtins/types.js';
 import type { RuleNode } from './compiler.js';
 import type { Evaluator } from './eval.js';
+import { segment, type SegFn } from './jit.js';
 import { RObject, RSet, equal, type Value } from './value.js';
 
 export const MULTI: unique symbol = Symbol('multi');
+/**
+ * Slots bound by a body segment (jit.ts's generated code or closureSegment), undone by the body's
+ * `run` down to the mark it took. Kept here, where the hot loop reads it.
+ */
+export const TRAIL: { s: number[]; n: number } = { s: [], n: 0 };
 type Frame = (Value | undefined)[];
 type Result = Value | undefined | typeof MULTI;
 export type ValueFn = (ev: Evaluator, f: Frame) => Result;
@@ -212,19 +218,93 @@ function compileDataRef(terms: Term[], keys: KeyFn[], ev: Evaluator): ValueFn {
   };
 }
 
-function compileCall(c: Call, argTerms: Term[], ev: Evaluator): ValueFn {
-  const name = c.name!;
-  const args = argTerms.map((a) => valueFn(a, ev));
-  const n = args.length;
-  const collect = (e: Evaluator, f: Frame): Value[] | undefined | typeof MULTI => {
+/**
+ * How a call argument is read, so call closures read constants and bound variables inline instead
+ * of through a value function each: a constant (`fn` and `s` unset), a frame slot (`s` ≥ 0), or a
+ * value function.
+ */
+interface Arg {
+  c: Value;
+  s: number;
+  fn: ValueFn | undefined;
+}
+
+function argOf(t: Term, ev: Evaluator): Arg {
+  if (t.type === 'scalar' || t.type === 'const') return { c: t.value, s: -1, fn: undefined };
+  if (t.type === 'var' && t.slot >= 0) return { c: null, s: t.slot, fn: undefined };
+  return { c: null, s: -1, fn: valueFn(t, ev) };
+}
+
+/** The argument values, or the first undefined / MULTI among them (in argument order). */
+type Collect = (e: Evaluator, f: Frame) => Value[] | undefined | typeof MULTI;
+
+function collector(argTerms: Term[], ev: Evaluator): Collect {
+  const n = argTerms.length;
+  const args = argTerms.map((a) => argOf(a, ev));
+  if (n === 0) return () => [];
+  if (n === 1) {
+    const { c: c0, s: s0, fn: fn0 } = args[0];
+    return (e, f) => {
+      let x0: Result;
+      if (s0 >= 0) {
+        x0 = f[s0];
+        if (x0 === undefined) return MULTI;
+      } else if (fn0 === undefined) x0 = c0;
+      else {
+        x0 = fn0(e, f);
+        if (x0 === undefined || x0 === MULTI) return x0;
+      }
+      return [x0];
+    };
+  }
+  if (n === 2) {
+    const { c: c0, s: s0, fn: fn0 } = args[0];
+    const { c: c1, s: s1, fn: fn1 } = args[1];
+    return (e, f) => {
+      let x0: Result;
+      if (s0 >= 0) {
+        x0 = f[s0];
+        if (x0 === undefined) return MULTI;
+      } else if (fn0 === undefined) x0 = c0;
+      else {
+        x0 = fn0(e, f);
+        if (x0 === undefined || x0 === MULTI) return x0;
+      }
+      let x1: Result;
+      if (s1 >= 0) {
+        x1 = f[s1];
+        if (x1 === undefined) return MULTI;
+      } else if (fn1 === undefined) x1 = c1;
+      else {
+        x1 = fn1(e, f);
+        if (x1 === undefined || x1 === MULTI) return x1;
+      }
+      return [x0, x1];
+    };
+  }
+  return (e, f) => {
     const vals: Value[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const v = args[i](e, f);
-      if (v === undefined || v === MULTI) return v;
+      const a = args[i];
+      let v: Result;
+      if (a.s >= 0) {
+        v = f[a.s];
+        if (v === undefined) return MULTI;
+      } else if (a.fn === undefined) v = a.c;
+      else {
+        v = a.fn(e, f);
+        if (v === undefined || v === MULTI) return v;
+      }
       vals[i] = v;
     }
     return vals;
   };
+}
+
+function compileCall(c: Call, argTerms: Term[], ev: Evaluator): ValueFn {
+  const name = c.name!;
+  const n = argTerms.length;
+  const collect = collector(argTerms, ev);
   if (name.startsWith('data.')) {
     const node = ev.tree.findNode(name.slice(5).split('.'));
     if (!node) return multi; // the general path reports it
@@ -430,49 +510,55 @@ function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
 
 function compileBody(body: Body, ev: Evaluator): CompiledBody {
   const n = body.length;
-  const simple = body.map((x) => simpleExpr(x, ev));
   const iters = body.map((x) => iterExpr(x, ev));
+  const seg = segment(body, ev) ?? closureSegment(body, ev);
   const run = (e: Evaluator, f: Frame, k: () => boolean, from: number): boolean => {
-    // slots bound by this run: the first one in a local, more in an array
-    let b0 = -1;
-    let more: number[] | undefined;
+    const mark = TRAIL.n;
     try {
-      for (let i = from; i < n; i++) {
-        const s = simple[i];
-        const r = s ? s(e, f) : GENERAL;
-        if (r === HOLDS) continue;
-        if (r >= 0) {
-          if (b0 < 0) b0 = r;
-          else (more ??= []).push(r);
-          continue;
-        }
-        if (r === FAILS) return false;
-        const j = i;
-        const it = iters[j];
-        if (it) {
-          const res = it(e, f, () => run(e, f, k, j + 1));
-          if (res !== MULTI) return res;
-        }
-        return e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
+      const j = seg(e, f, from);
+      if (j < 0) return false;
+      if (j === n) return k();
+      const it = iters[j];
+      if (it) {
+        const res = it(e, f, () => run(e, f, k, j + 1));
+        if (res !== MULTI) return res;
       }
-      return k();
+      return e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
     } finally {
-      if (b0 >= 0) {
-        f[b0] = undefined;
-        if (more) for (let i = 0; i < more.length; i++) f[more[i]] = undefined;
-      }
+      // undo the bindings this run made
+      const s = TRAIL.s;
+      for (let t = TRAIL.n; t > mark;) f[s[--t]] = undefined;
+      TRAIL.n = mark;
     }
   };
   const straight = (e: Evaluator, f: Frame): number => {
-    for (let i = 0; i < n; i++) {
+    const mark = TRAIL.n;
+    try {
+      return seg(e, f, 0);
+    } finally {
+      TRAIL.n = mark; // the bindings stay: the frame is the caller's to throw away
+    }
+  };
+  return { run, straight, length: n };
+}
+
+/** The closure form of jit.ts's `seg`: the simple expressions from `from` on, in a loop. */
+function closureSegment(body: Body, ev: Evaluator): SegFn {
+  const n = body.length;
+  const simple = body.map((x) => simpleExpr(x, ev));
+  return (e, f, from) => {
+    for (let i = from; i < n; i++) {
       const s = simple[i];
       const r = s ? s(e, f) : GENERAL;
-      if (r === HOLDS || r >= 0) continue;
+      if (r === HOLDS) continue;
+      if (r >= 0) {
+        TRAIL.s[TRAIL.n++] = r;
+        continue;
+      }
       return r === FAILS ? -1 : i;
     }
     return n;
   };
-  return { run, straight, length: n };
 }
 
 // ------------------------------------------------------------------ function parameters

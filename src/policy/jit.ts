@@ -1,0 +1,273 @@
+/**
+ * Straight-line JavaScript for the simple expressions of a body (see fast.ts for what "simple"
+ * means). The closures of fast.ts cost an indirect call per term and per expression; here the
+ * simple expressions of a body become one generated function, `seg(e, f, from)`, that runs them
+ * from expression `from` on, reading constants and frame slots inline and calling builtins
+ * directly. It has exactly the contract of the closure loop it replaces:
+ *
+ *   - returns the body's length if every expression from `from` on held, -1 as soon as one failed,
+ *     or the index of the first expression that needs the general path (iteration, `with`, an
+ *     unbound variable, a mock in effect, ...), with the bindings made before it in place;
+ *   - pushes every slot it binds onto TRAIL (fast.ts), so the caller can undo them.
+ *
+ * Each generated step is the closure version spelled out: same evaluation order, same answer for
+ * undefined (the expression fails, or holds when negated), same hand-over to the general path. Any
+ * term without an inline form is evaluated through its value function (fast.ts). Only numbers
+ * (slots, indexes) and JSON-quoted literals are written into the source; every other value is
+ * passed in through the `K` table. Where code generation from strings is unavailable (node
+ * --disallow-code-generation-from-strings), `segment` returns undefined and the closures are used.
+ */
+import type { Body, Call, Expr, Term } from './ast.js';
+import { DECLARED, IMPLS } from './builtins/registry.js';
+import type { Evaluator } from './eval.js';
+import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
+import { equal, type Value } from './value.js';
+
+type Frame = (Value | undefined)[];
+export type SegFn = (e: Evaluator, f: Frame, from: number) => number;
+
+let enabled = true;
+/** Turns code generation off (or back on) for bodies compiled from now on; for tests. */
+export function setCodegen(on: boolean): void {
+  enabled = on;
+}
+
+export function segment(body: Body, ev: Evaluator): SegFn | undefined {
+  if (!enabled) return undefined;
+  const g = new Gen(ev);
+  const cases: string[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const code = g.expr(body[i], i);
+    cases.push(`case ${i}: {\n${code ?? `return ${i};`}\n}`);
+  }
+  const src = `return function seg(e, f, from) {\nswitch (from) {\n${cases.join('\n')}\n}\nreturn ${body.length};\n};`;
+  try {
+    const make = new Function('K', 'MULTI', 'lookup', 'equal', 'TRAIL', src) as (...a: unknown[]) => SegFn;
+    return make(g.K, MULTI, lookup, equal, TRAIL);
+  } catch {
+    enabled = false; // no code generation here: the closures do
+    return undefined;
+  }
+}
+
+class Gen {
+  readonly K: unknown[] = [];
+  private out: string[] = [];
+  private n = 0;
+
+  constructor(private readonly ev: Evaluator) {}
+
+  private k(x: unknown): string {
+    let i = this.K.indexOf(x);
+    if (i < 0) i = this.K.push(x) - 1;
+    return `K[${i}]`;
+  }
+
+  private tmp(): string {
+    return `t${this.n++}`;
+  }
+
+  private emit(s: string): void {
+    this.out.push(s);
+  }
+
+  /** A constant as an expression: literals for strings, booleans, null and plain numbers. */
+  private lit(v: Value): string {
+    if (v === null || typeof v === 'boolean') return String(v);
+    if (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) return String(v);
+    if (typeof v === 'string') return JSON.stringify(v);
+    return this.k(v);
+  }
+
+  /** The code of expression i, or undefined if it is not simple. */
+  expr(x: Expr, i: number): string | undefined {
+    this.out = [];
+    const ok = this.exprBody(x, i);
+    return ok ? this.out.join('\n') : undefined;
+  }
+
+  private exprBody(x: Expr, i: number): boolean {
+    if (x.with.length) return false;
+    const GEN = `return ${i};`;
+    const FAIL = 'return -1;';
+    const b = x.expr;
+    if (x.negated) {
+      let t: Term | undefined;
+      if (b.type === 'term') t = b.term;
+      else if (
+        b.type === 'callexpr' &&
+        b.call.name !== 'eq' &&
+        b.call.name !== 'assign' &&
+        this.arity(b.call.name!) === b.call.args.length
+      )
+        t = b.call;
+      if (!t) return false;
+      const label = `L${this.n++}`;
+      this.emit(`${label}: {`);
+      const v = this.term(t, `break ${label};`, GEN);
+      this.emit(`if (${v} !== false) return -1;\n}`);
+      return true;
+    }
+    switch (b.type) {
+      case 'somedecl':
+        return true;
+      case 'term': {
+        const v = this.term(b.term, FAIL, GEN);
+        this.emit(`if (${v} === false) return -1;`);
+        return true;
+      }
+      case 'callexpr': {
+        const c = b.call;
+        if (c.name === 'eq' || c.name === 'assign') {
+          const [l, r] = c.args;
+          // as fast.ts: the right side's value is unified with the left; if the right side needs
+          // the general path, the left side's value with the right
+          const constR = r.type === 'scalar' || r.type === 'const';
+          if (constR) {
+            this.unify(l, this.lit((r as { value: Value }).value), i);
+            return true;
+          }
+          const label = `L${this.n++}`;
+          this.emit(`${label}: {\nR${label}: {`);
+          const rv = this.term(r, FAIL, `break R${label};`);
+          this.unify(l, rv, i);
+          this.emit(`break ${label};\n}`);
+          const lv = this.term(l, FAIL, GEN);
+          this.unify(r, lv, i);
+          this.emit('}');
+          return true;
+        }
+        const arity = this.arity(c.name!);
+        if (arity === c.args.length) {
+          const v = this.call(c, c.args, FAIL, GEN);
+          this.emit(`if (${v} === false) return -1;`);
+          return true;
+        }
+        if (arity !== undefined && arity + 1 === c.args.length) {
+          const out = c.args[arity];
+          if (out.type === 'var' && out.slot < 0) return false;
+          const v = this.call(c, c.args.slice(0, arity), FAIL, GEN);
+          this.unify(out, v, i);
+          return true;
+        }
+        return false;
+      }
+    }
+    return false;
+  }
+
+  private arity(name: string): number | undefined {
+    if (name.startsWith('data.')) return this.ev.tree.env.functions.get(name.slice(5));
+    const d = DECLARED.get(name);
+    return d?.args ? d.args.length : undefined;
+  }
+
+  /** `t = v` for the value in JS expression v: binds an unbound variable, else compares. */
+  private unify(t: Term, v: string, i: number): void {
+    if (t.type === 'var') {
+      if (t.slot < 0) {
+        this.emit(`return ${i};`);
+        return;
+      }
+      const c = this.tmp();
+      this.emit(`const ${c} = f[${t.slot}];`);
+      if (t.wildcard) this.emit(`if (${c} !== undefined && !equal(${c}, ${v})) return -1;`);
+      else
+        this.emit(
+          `if (${c} === undefined) { f[${t.slot}] = ${v}; TRAIL.s[TRAIL.n++] = ${t.slot}; } else if (!equal(${c}, ${v})) return -1;`,
+        );
+      return;
+    }
+    if (t.type === 'scalar' || t.type === 'const') {
+      this.emit(`if (!equal(${this.lit(t.value)}, ${v})) return -1;`);
+      return;
+    }
+    const x = this.term(t, 'return -1;', `return ${i};`);
+    this.emit(`if (!equal(${x}, ${v})) return -1;`);
+  }
+
+  /**
+   * Emits the evaluation of a term and returns a JS expression for its value. `U` is the statement
+   * to run if it is undefined, `M` if it needs the general path.
+   */
+  private term(t: Term, U: string, M: string): string {
+    switch (t.type) {
+      case 'scalar':
+      case 'const':
+        return this.lit(t.value);
+      case 'var': {
+        if (t.slot < 0) return this.leaf(t, U, M);
+        const x = this.tmp();
+        this.emit(`const ${x} = f[${t.slot}]; if (${x} === undefined) ${M}`);
+        return x;
+      }
+      case 'ref':
+        return this.ref(t, U, M);
+      case 'call':
+        return this.call(t, t.args, U, M);
+      case 'array': {
+        const items = t.items.map((x) => this.term(x, U, M));
+        const x = this.tmp();
+        this.emit(`const ${x} = [${items.join(', ')}];`);
+        return x;
+      }
+      default:
+        return this.leaf(t, U, M);
+    }
+  }
+
+  /** A term through its value function. */
+  private leaf(t: Term, U: string, M: string): string {
+    const x = this.tmp();
+    this.emit(
+      `const ${x} = ${this.k(valueFn(t, this.ev))}(e, f); if (${x} === MULTI) ${M} if (${x} === undefined) ${U}`,
+    );
+    return x;
+  }
+
+  private ref(t: Term & { type: 'ref' }, U: string, M: string): string {
+    const [head, ...keys] = t.terms;
+    const x = this.tmp();
+    if (head.type === 'var') {
+      if (head.slot >= 0) this.emit(`let ${x} = f[${head.slot}]; if (${x} === undefined) ${M}`);
+      else if (head.name === 'input') this.emit(`let ${x} = e.input; if (${x} === undefined) ${U}`);
+      else return this.leaf(t, U, M); // data refs: the rule tree walk of fast.ts
+    } else {
+      const h = this.term(head, U, M);
+      this.emit(`let ${x} = ${h};`);
+    }
+    for (const key of keys) {
+      const kv = this.term(key, U, M);
+      this.emit(`${x} = lookup(${x}, ${kv}); if (${x} === undefined) ${U}`);
+    }
+    return x;
+  }
+
+  private call(c: Call, argTerms: Term[], U: string, M: string): string {
+    const name = c.name!;
+    const fallback = (): string =>
+      this.leaf(argTerms === c.args ? c : ({ ...c, args: argTerms } as Call), U, M);
+    let target: string;
+    if (name.startsWith('data.')) {
+      const node = this.ev.tree.findNode(name.slice(5).split('.'));
+      if (!node) return fallback();
+      target = `e.callNode(${this.k(node)}, `;
+    } else {
+      const d = DECLARED.get(name);
+      const impl = IMPLS.get(name);
+      if (!d || d.relation || d.nondeterministic || d.family === 'core' || !impl) return fallback();
+      if (d.args && d.args.length !== argTerms.length) return fallback();
+      target = `${this.k(impl)}(`;
+    }
+    this.emit(`if (e.mocks) ${M}`);
+    const args = argTerms.map((a) => this.term(a, U, M));
+    const x = this.tmp();
+    if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
+    else
+      this.emit(
+        `let ${x}; try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
+      );
+    this.emit(`if (${x} === undefined) ${U}`);
+    return x;
+  }
+}

@@ -1,11 +1,13 @@
 /**
  * Real registries for the e2e tests: Debian's `docker-registry` on 127.0.0.1 (a free port),
- * plain, with htpasswd basic auth, or with TLS from a CA made here with node-forge. Plus a
- * moat runner with its own store and config directories, and OCI layout writers for skopeo.
+ * plain, with htpasswd basic auth, with TLS from a CA made here with node-forge, or with token
+ * auth against a small token server (below). Plus a moat runner with its own store and config
+ * directories, and OCI layout writers for skopeo.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, promises as fsp, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -75,7 +77,7 @@ export function makeTlsFiles(dir: string): { caPem: string; certFile: string; ke
 }
 
 export async function startRegistry(
-  opts: { auth?: { user: string; pass: string }; tls?: boolean } = {},
+  opts: { auth?: { user: string; pass: string }; tls?: boolean; token?: TokenServer } = {},
 ): Promise<Registry> {
   const dir = mkdtempSync(path.join(inject('moatEnv').base, 'registry-'));
   const port = await freePort();
@@ -97,6 +99,12 @@ export async function startRegistry(
     if (r.status !== 0) throw new Error(`htpasswd failed: ${r.stderr}`);
     writeFileSync(path.join(dir, 'htpasswd'), r.stdout);
     lines.push(`auth: { htpasswd: { realm: moat-test, path: ${dir}/htpasswd } }`);
+  }
+  if (opts.token) {
+    const t = opts.token;
+    lines.push(
+      `auth: { token: { realm: "${t.realm}", service: "${t.service}", issuer: "${t.issuer}", rootcertbundle: ${t.rootCertFile} } }`,
+    );
   }
   writeFileSync(path.join(dir, 'config.yml'), lines.join('\n') + '\n');
   const child: ChildProcess = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], {
@@ -125,6 +133,180 @@ export async function startRegistry(
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     },
+  };
+}
+
+/** One request the token server answered. */
+export interface TokenRequest {
+  method: string;
+  /** The authenticated user; undefined for an anonymous request. */
+  user?: string;
+  /** `scope` values as asked (`repository:NAME:ACTIONS`). */
+  scopes: string[];
+  /** What the issued token grants (empty when refused). */
+  granted: { type: string; name: string; actions: string[] }[];
+  status: number;
+}
+
+export interface TokenUser {
+  password: string;
+  /** Accepted as an OAuth2 refresh token (an "identity token"). */
+  refreshToken?: string;
+  /** Actions this user may have on a repository; default pull and push everywhere. */
+  allow?: (repository: string) => string[];
+}
+
+/**
+ * A token service for distribution's `auth: token` (docs/spec/auth/token.md, jwt.md):
+ * `GET /token?service=&scope=...` with optional basic credentials, and the OAuth2 form
+ * `POST /token` (grant_type=password or refresh_token). Tokens are RS256 JWTs whose header
+ * carries the signing certificate in `x5c`; that self-signed certificate is the registry's
+ * `rootcertbundle`. Claims as distribution 2.8 checks them: `iss` = issuer, `aud` = service,
+ * `nbf`/`exp` (60 s leeway there), `access` = the granted subset of the asked scopes.
+ * Anonymous requests get a token with no access (as Docker Hub does for private repositories);
+ * a wrong password is 401.
+ */
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertFile: string;
+  requests: TokenRequest[];
+  stop(): Promise<void>;
+}
+
+export async function startTokenServer(
+  dir: string,
+  users: Record<string, TokenUser>,
+  opts: { ttlSeconds?: number } = {},
+): Promise<TokenServer> {
+  const service = 'moat-test-registry';
+  const issuer = 'moat-test-token-issuer';
+  const ttl = opts.ttlSeconds ?? 300;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pki = forge.pki;
+  const cert = pki.createCertificate();
+  cert.publicKey = pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = '0a';
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  const name = [{ name: 'commonName', value: 'moat test token signer' }];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true },
+    { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
+  ]);
+  const forgeKey = pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
+  cert.sign(forgeKey, forge.md.sha256.create());
+  const rootCertFile = path.join(dir, 'token-signer.crt');
+  writeFileSync(rootCertFile, pki.certificateToPem(cert));
+  const x5c = Buffer.from(forge.asn1.toDer(pki.certificateToAsn1(cert)).getBytes(), 'binary').toString(
+    'base64',
+  );
+  const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+
+  const sign = (user: string | undefined, granted: TokenRequest['granted']): string => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [x5c] }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: issuer,
+        sub: user ?? '',
+        aud: service,
+        exp: now + ttl,
+        nbf: now - 5,
+        iat: now,
+        jti: randomBytes(12).toString('hex'),
+        access: granted,
+      }),
+    );
+    const sig = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(privateKey);
+    return `${header}.${claims}.${b64url(sig)}`;
+  };
+
+  const grant = (user: string | undefined, scopes: string[]): TokenRequest['granted'] => {
+    const out: TokenRequest['granted'] = [];
+    for (const s of scopes.flatMap((x) => x.split(' ')).filter(Boolean)) {
+      const m = /^([a-z]+):(.+):([a-z*,]*)$/.exec(s);
+      if (!m || m[1] !== 'repository') continue;
+      const allowed = user ? (users[user].allow?.(m[2]) ?? ['pull', 'push']) : [];
+      const actions = m[3].split(',').filter((a) => allowed.includes(a));
+      if (actions.length) out.push({ type: m[1], name: m[2], actions });
+    }
+    return out;
+  };
+
+  const requests: TokenRequest[] = [];
+  const reply = (res: ServerResponse, status: number, body: unknown) =>
+    void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/token') return reply(res, 404, { error: 'not found' });
+    const entry: TokenRequest = { method: req.method ?? '', scopes: [], granted: [], status: 0 };
+    requests.push(entry);
+    const refuse = (status: number, error: string) => {
+      entry.status = status;
+      reply(res, status, { error, details: error });
+    };
+    let user: string | undefined;
+    let form: URLSearchParams | undefined;
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      if (form.get('service') !== service) return refuse(400, 'unknown service');
+      entry.scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      const gt = form.get('grant_type');
+      if (gt === 'password') {
+        const u = form.get('username') ?? '';
+        if (users[u]?.password !== form.get('password')) return refuse(401, 'invalid credentials');
+        user = u;
+      } else if (gt === 'refresh_token') {
+        const rt = form.get('refresh_token');
+        user = Object.keys(users).find((u) => rt && users[u].refreshToken === rt);
+        if (!user) return refuse(401, 'invalid refresh token');
+      } else return refuse(400, 'unsupported grant_type');
+    } else if (req.method === 'GET') {
+      if (url.searchParams.get('service') !== service) return refuse(400, 'unknown service');
+      entry.scopes = url.searchParams.getAll('scope');
+      const auth = req.headers.authorization;
+      if (auth) {
+        const m = /^Basic (.+)$/i.exec(auth);
+        const text = m ? Buffer.from(m[1], 'base64').toString('utf8') : '';
+        const colon = text.indexOf(':');
+        const u = text.slice(0, colon);
+        if (colon <= 0 || users[u]?.password !== text.slice(colon + 1))
+          return refuse(401, 'invalid credentials');
+        user = u;
+      }
+    } else return refuse(405, 'method not allowed');
+    entry.user = user;
+    entry.granted = grant(user, entry.scopes);
+    entry.status = 200;
+    const token = sign(user, entry.granted);
+    const issuedAt = new Date().toISOString();
+    if (form) reply(res, 200, { access_token: token, expires_in: ttl, issued_at: issuedAt });
+    else reply(res, 200, { token, access_token: token, expires_in: ttl, issued_at: issuedAt });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => reply(res, 500, { error: String(e) }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    rootCertFile,
+    requests,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -218,4 +400,21 @@ export async function writeOciLayout(
 export function skopeo(args: string[]): Result {
   const r = spawnSync('skopeo', args, { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** skopeo without blocking the event loop (needed when this process serves the token service). */
+export function skopeoAsync(args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('skopeo', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
 }

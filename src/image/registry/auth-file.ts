@@ -13,6 +13,8 @@ import { RegistryError } from './errors.js';
 export interface Credentials {
   username: string;
   password: string;
+  /** An OAuth2 refresh token for the registry's token service (docker's `identitytoken`). */
+  identityToken?: string;
 }
 
 interface AuthEntry {

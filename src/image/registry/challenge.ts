@@ -65,9 +65,14 @@ function parseOne(input: string): Challenge[] {
   return out;
 }
 
-/** The scope string a bearer token is asked for: `repository:NAME:pull,push`. */
+/** The scope string a bearer token is asked for: `repository:NAME:pull,push` ('' for no actions). */
 export function repositoryScope(repository: string, actions: readonly string[]): string {
-  return `repository:${repository}:${[...actions].join(',')}`;
+  return actions.length ? `repository:${repository}:${[...actions].join(',')}` : '';
+}
+
+/** Whether the scopes of `held` include every action `wanted` names. */
+export function coversScope(held: string, wanted: string): boolean {
+  return mergeScopes(held, wanted) === mergeScopes(held);
 }
 
 /**
@@ -90,5 +95,8 @@ export function mergeScopes(...scopes: (string | undefined)[]): string {
       byResource.set(resource, set);
     }
   }
-  return [...byResource].map(([r, a]) => `${r}:${[...a].join(',')}`).join(' ');
+  return [...byResource]
+    .filter(([, a]) => a.size > 0)
+    .map(([r, a]) => `${r}:${[...a].join(',')}`)
+    .join(' ');
 }

@@ -5,19 +5,24 @@
  * - Scheme: `GET /v2/` over HTTPS first; plain HTTP only when the transport allows it and HTTPS
  *   failed at the TLS level (see endpoint.ts for the rule).
  * - Auth: the `WWW-Authenticate` challenge of a 401 decides. Basic: the stored credentials.
- *   Bearer: a token from the realm for the scopes needed (credentials sent to the realm when
- *   known), cached per (realm, service, scope, user) until it expires. A request is retried at
- *   most three times for authentication; after that the registry is looping (REGISTRY_AUTH_LOOP).
+ *   Bearer: a token from the realm for the scopes needed (basic credentials sent to the realm
+ *   when known; an identity token is exchanged with the OAuth2 `refresh_token` grant), cached per
+ *   (realm, service, scope, user) until it expires, one request at a time per key. A token just
+ *   issued for the scope that is still answered `insufficient_scope` means the token service
+ *   does not grant it: REGISTRY_UNAUTHORIZED without credentials, REGISTRY_DENIED with. A request
+ *   is retried at most three times for authentication; after that the registry is looping
+ *   (REGISTRY_AUTH_LOOP).
  * - Redirects (blob downloads often go to object storage): at most 5; a redirect to another
  *   origin is followed WITHOUT the Authorization header; a downgrade to plain HTTP is refused
  *   unless that host's transport allows HTTP.
  * - Timeouts: connect, headers and body-idle, from registries.json.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { ImageError } from '../errors.js';
 import type { Credentials } from './auth-file.js';
-import { mergeScopes, parseChallenges, repositoryScope, type Challenge } from './challenge.js';
+import { coversScope, mergeScopes, parseChallenges, repositoryScope, type Challenge } from './challenge.js';
 import type { RegistriesConfig } from './config.js';
 import { isLoopback, transportFor, type Target, type Transport } from './endpoint.js';
 import { RegistryError } from './errors.js';
@@ -58,9 +63,20 @@ interface CachedToken {
   expires: number;
 }
 const tokenCache = new Map<string, CachedToken>();
+/** Token requests under way, by cache key: concurrent requests for one scope share one. */
+const tokenInflight = new Map<string, Promise<CachedToken>>();
 
 export function clearTokenCache(): void {
   tokenCache.clear();
+}
+
+/** The Authorization header in use, and what it was issued for. */
+interface Auth {
+  header: string;
+  /** Bearer: the scopes asked for (basic: ''). */
+  scope: string;
+  /** Fetched from the token service by this client now (not from the cache). */
+  fresh: boolean;
 }
 
 export class RegistryClient {
@@ -70,7 +86,7 @@ export class RegistryClient {
   private readonly creds?: Credentials;
   private base?: string;
   private scope: string;
-  private authHeader?: string;
+  private auth?: Auth;
   private lastChallenge?: Challenge;
 
   constructor(opts: ClientOptions) {
@@ -119,7 +135,7 @@ export class RegistryClient {
         );
       this.lastChallenge = ch;
       // Pre-authenticate: bearer tokens for our scope; basic only when we have credentials.
-      if (ch.scheme === 'bearer' || this.creds) this.authHeader = await this.authorize(ch, this.scope);
+      if (ch.scheme === 'bearer' || this.creds) this.auth = await this.authorize(ch, this.scope);
       return;
     }
     if (res.status >= 200 && res.status < 300) return;
@@ -144,10 +160,15 @@ export class RegistryClient {
   async send(method: string, url: string, opts: SendOptions = {}): Promise<RegistryResponse> {
     await this.ping();
     const scope = mergeScopes(this.scope, opts.scope);
-    if (opts.scope && this.lastChallenge?.scheme === 'bearer')
-      this.authHeader = await this.authorize(this.lastChallenge, scope);
+    if (
+      opts.scope &&
+      this.lastChallenge?.scheme === 'bearer' &&
+      !(this.auth && coversScope(this.auth.scope, scope))
+    )
+      this.auth = await this.authorize(this.lastChallenge, mergeScopes(this.auth?.scope, scope));
     for (let round = 0; ; round++) {
-      const res = await this.follow(method, url, opts);
+      const used = this.auth;
+      const res = await this.follow(method, url, opts, used?.header);
       if (res.status !== 401) return res;
       await res.body.dump();
       const ch = pickChallenge(res.headers['www-authenticate']);
@@ -156,11 +177,25 @@ export class RegistryClient {
           'REGISTRY_PROTOCOL_ERROR',
           `${method} ${url}: 401 without a usable WWW-Authenticate challenge`,
         );
-      const sentCreds = this.authHeader !== undefined;
-      if (ch.scheme === 'basic' && sentCreds) throw unauthorized(this.target.registry, true);
+      if (ch.scheme === 'basic' && used) throw unauthorized(this.target.registry, true);
+      const want = mergeScopes(used?.scope, scope, ch.params.scope);
+      // The token we sent already asked for everything the registry wants now.
+      const covered = used !== undefined && ch.scheme === 'bearer' && coversScope(used.scope, want);
+      if (covered && used.fresh && ch.params.error === 'insufficient_scope') {
+        // Issued just now for this scope and still not enough: the token service does not grant it.
+        if (!this.creds) throw unauthorized(this.target.registry, false);
+        throw new RegistryError(
+          'REGISTRY_DENIED',
+          `${this.target.registry}: the token service does not grant ${want} to ${this.creds.identityToken ? 'this identity token' : this.creds.username}`,
+          {
+            details: { scope: want },
+            hint: 'check your permissions on that repository (and that it exists)',
+          },
+        );
+      }
       if (
         !this.creds &&
-        sentCreds &&
+        used &&
         ch.scheme === 'bearer' &&
         ch.params.error !== 'insufficient_scope' &&
         round > 0
@@ -176,11 +211,17 @@ export class RegistryClient {
         );
       }
       this.lastChallenge = ch;
-      this.authHeader = await this.authorize(ch, mergeScopes(scope, ch.params.scope), round > 0);
+      // Asking the cache again for a scope whose token was just refused would return that token.
+      this.auth = await this.authorize(ch, want, round > 0 || covered);
     }
   }
 
-  private async follow(method: string, url: string, opts: SendOptions): Promise<RegistryResponse> {
+  private async follow(
+    method: string,
+    url: string,
+    opts: SendOptions,
+    authHeader: string | undefined,
+  ): Promise<RegistryResponse> {
     const origin = new URL(url).origin;
     let cur = url;
     let m = method;
@@ -188,7 +229,7 @@ export class RegistryClient {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameOrigin = new URL(cur).origin === origin;
       const headers: Record<string, string> = { ...opts.headers };
-      if (sameOrigin && this.authHeader) headers.authorization = this.authHeader;
+      if (sameOrigin && authHeader) headers.authorization = authHeader;
       const res = await this.raw(m, cur, headers, body, opts.bodyLength);
       if (![301, 302, 303, 307, 308].includes(res.status)) return res;
       await res.body.dump();
@@ -264,10 +305,20 @@ export class RegistryClient {
   }
 
   /** An Authorization header value for `ch` and `scope`. */
-  private async authorize(ch: Challenge, scope: string, fresh = false): Promise<string> {
+  private async authorize(ch: Challenge, scope: string, fresh = false): Promise<Auth> {
     if (ch.scheme === 'basic') {
       if (!this.creds) throw unauthorized(this.target.registry, false);
-      return 'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
+      if (this.creds.identityToken)
+        throw new RegistryError(
+          'REGISTRY_UNAUTHORIZED',
+          `${this.target.registry} asks for basic authentication; an identity token cannot be used there`,
+          { hint: `run \`moat login ${this.target.registry}\` with a user name and password` },
+        );
+      return {
+        header: 'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64'),
+        scope: '',
+        fresh: false,
+      };
     }
     if (ch.scheme !== 'bearer')
       throw new RegistryError(
@@ -305,26 +356,65 @@ export class RegistryClient {
         },
       );
     }
-    const key = `${realm}\n${ch.params.service ?? ''}\n${scope}\n${this.creds?.username ?? ''}`;
+    const who = this.creds
+      ? this.creds.identityToken
+        ? `<token>:${createHash('sha256').update(this.creds.identityToken).digest('hex').slice(0, 16)}`
+        : this.creds.username
+      : '';
+    const key = `${realm}\n${ch.params.service ?? ''}\n${scope}\n${who}`;
     const cached = tokenCache.get(key);
-    if (cached && !fresh && cached.expires > Date.now()) return cached.header;
-    if (ch.params.service) realmUrl.searchParams.set('service', ch.params.service);
-    for (const s of scope.split(' ').filter(Boolean)) realmUrl.searchParams.append('scope', s);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.creds)
-      headers.authorization =
-        'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
-    const res = await this.raw('GET', realmUrl.toString(), headers, undefined);
+    if (cached && !fresh && cached.expires > Date.now())
+      return { header: cached.header, scope, fresh: false };
+    let p = tokenInflight.get(key);
+    if (!p) {
+      p = this.fetchToken(realmUrl, ch.params.service, scope);
+      tokenInflight.set(key, p);
+      const mine = p;
+      void mine.then(
+        (t) => {
+          tokenCache.set(key, t);
+          if (tokenInflight.get(key) === mine) tokenInflight.delete(key);
+        },
+        () => {
+          if (tokenInflight.get(key) === mine) tokenInflight.delete(key);
+        },
+      );
+    }
+    return { header: (await p).header, scope, fresh: true };
+  }
+
+  /** One request to the token service: GET with basic credentials, or the OAuth2 form POST. */
+  private async fetchToken(realmUrl: URL, service: string | undefined, scope: string): Promise<CachedToken> {
+    const url = new URL(realmUrl);
+    const scopes = scope.split(' ').filter(Boolean);
+    let res: RegistryResponse;
+    if (this.creds?.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'moat' });
+      if (service) form.set('service', service);
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      form.set('refresh_token', this.creds.identityToken);
+      res = await this.raw(
+        'POST',
+        url.toString(),
+        { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        Buffer.from(form.toString()),
+      );
+    } else {
+      if (service) url.searchParams.set('service', service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (this.creds)
+        headers.authorization =
+          'Basic ' + Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64');
+      res = await this.raw('GET', url.toString(), headers, undefined);
+    }
     if (res.status === 401 || res.status === 403) {
       await res.body.dump();
       throw unauthorized(this.target.registry, this.creds !== undefined);
     }
     if (res.status !== 200) {
       await res.body.dump();
-      throw new RegistryError(
-        'REGISTRY_PROTOCOL_ERROR',
-        `token service ${realmUrl.host} answered ${res.status}`,
-      );
+      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `token service ${url.host} answered ${res.status}`);
     }
     const text = (await readCapped(res, MAX_TOKEN_BYTES, 'token response')).toString('utf8');
     let token: unknown;
@@ -337,15 +427,10 @@ export class RegistryClient {
       /* handled below */
     }
     if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
-      throw new RegistryError(
-        'REGISTRY_PROTOCOL_ERROR',
-        `token service ${realmUrl.host} sent no usable token`,
-      );
+      throw new RegistryError('REGISTRY_PROTOCOL_ERROR', `token service ${url.host} sent no usable token`);
     }
     const secs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 60;
-    const value = `Bearer ${token}`;
-    tokenCache.set(key, { header: value, expires: Date.now() + Math.max(0, secs - 10) * 1000 });
-    return value;
+    return { header: `Bearer ${token}`, expires: Date.now() + Math.max(0, secs - 10) * 1000 };
   }
 }
 
@@ -399,9 +484,11 @@ function tooLarge(what: string, n: number, max: number): ImageError {
 function unauthorized(registry: string, hadCreds: boolean): RegistryError {
   return new RegistryError(
     'REGISTRY_UNAUTHORIZED',
-    hadCreds ? `${registry} rejected the stored credentials` : `${registry} requires authentication`,
+    hadCreds ? `${registry} rejected the credentials` : `${registry} requires authentication`,
     {
-      hint: `run \`moat login ${registry}\``,
+      hint: hadCreds
+        ? `check the user name and password; \`moat login ${registry}\` stores new ones`
+        : `run \`moat login ${registry}\``,
     },
   );
 }

@@ -318,6 +318,42 @@ describe('authentication', () => {
     expect(issued()).toBeLessThanOrEqual(4);
   });
 
+  it('insufficient_scope for a token just issued: UNAUTHORIZED anonymous, DENIED with credentials, no loop', async () => {
+    let issued = 0;
+    reg.intercept = (req, res, url) => {
+      if (url.pathname === '/token') {
+        if (req.headers.authorization && !basicOk(req.headers.authorization))
+          return (void res.writeHead(401).end(), true);
+        issued++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"no-access"}');
+        return true;
+      }
+      const scope = url.pathname === '/v2/' ? '' : ',scope="repository:app:pull"';
+      const error = req.headers.authorization ? ',error="insufficient_scope"' : '';
+      if (url.pathname === '/v2/' && req.headers.authorization) return false;
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${reg.host}/token",service="fake"${scope}${error}`,
+        })
+        .end();
+      return true;
+    };
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_UNAUTHORIZED',
+      message: expect.stringMatching(/requires authentication/),
+    });
+    expect(issued).toBe(1);
+    await storeCredentials(cfg.authFile, reg.host, { username: USER, password: PASS });
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({
+      code: 'REGISTRY_DENIED',
+      message: expect.stringContaining('repository:app:pull'),
+    });
+    expect(issued).toBe(2);
+    // A token from the cache gets one fresh retry before the same conclusion.
+    await expect(pull({ store, cfg, reference: ref() })).rejects.toMatchObject({ code: 'REGISTRY_DENIED' });
+    expect(issued).toBe(3);
+  });
+
   it('basic: stored credentials; wrong ones are REGISTRY_UNAUTHORIZED; docker config.json is read', async () => {
     reg.intercept = (req, res) => {
       if (basicOk(req.headers.authorization)) return false;

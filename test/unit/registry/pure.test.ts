@@ -10,7 +10,12 @@ import {
   storeCredentials,
   withCredentials,
 } from '../../../src/image/registry/auth-file.js';
-import { mergeScopes, parseChallenges, repositoryScope } from '../../../src/image/registry/challenge.js';
+import {
+  coversScope,
+  mergeScopes,
+  parseChallenges,
+  repositoryScope,
+} from '../../../src/image/registry/challenge.js';
 import { withDefaults } from '../../../src/image/registry/config.js';
 import {
   isLoopback,
@@ -66,6 +71,12 @@ describe('WWW-Authenticate challenges', () => {
     expect(mergeScopes('repository:a:pull', 'repository:a:push repository:b:pull', undefined)).toBe(
       'repository:a:pull,push repository:b:pull',
     );
+    expect(repositoryScope('a/b', [])).toBe('');
+    expect(mergeScopes('', 'repository:a:', undefined)).toBe('');
+    expect(coversScope('repository:a:pull,push repository:b:pull', 'repository:a:push')).toBe(true);
+    expect(coversScope('repository:a:pull', 'repository:a:pull,push')).toBe(false);
+    expect(coversScope('repository:a:pull', 'repository:b:pull')).toBe(false);
+    expect(coversScope('repository:a:pull', '')).toBe(true);
   });
 });
 

@@ -63,7 +63,7 @@ interface Mock {
 export class Evaluator implements BuiltinContext {
   /** @internal (read by fast.ts, like the other members without `private` below) */
   input: Value | undefined;
-  private vcache = new Map<unknown, Value | undefined>();
+  private vcache: ValueCache;
   /** @internal */
   dataOverrides: Map<string, Value> | undefined;
   /** @internal */
@@ -81,6 +81,7 @@ export class Evaluator implements BuiltinContext {
     opts: EvalOptions = {},
   ) {
     this.input = opts.input;
+    this.vcache = new ValueCache(tree);
     this.strict = opts.strictBuiltinErrors ?? false;
     this.printer = opts.print;
     this.nowNs = opts.now;
@@ -293,7 +294,7 @@ export class Evaluator implements BuiltinContext {
       this.input = input;
       this.dataOverrides = data;
       this.mocks = mocks;
-      this.vcache = new Map();
+      this.vcache = new ValueCache(this.tree);
     };
     const restore = (): void => {
       this.input = savedInput;
@@ -533,7 +534,7 @@ export class Evaluator implements BuiltinContext {
   /** @internal The full value of a data node (cached per evaluation). */
   nodeValue(node: RuleNode, base: Value | undefined, path: string[]): Value | undefined {
     const cached = this.vcache.get(node);
-    if (cached !== undefined || this.vcache.has(node)) return cached;
+    if (cached !== NOT_CACHED) return cached;
     let v: Value | undefined;
     if (node.kind === 'function') {
       const all = [...node.rules, ...(node.defaultRule ? [node.defaultRule] : [])];
@@ -617,17 +618,32 @@ export class Evaluator implements BuiltinContext {
       }
       case 'set': {
         const out = new RSet();
-        for (const r of node.rules) {
-          const f: Frame = new Array(r.nslots);
-          const onBody = (): boolean => {
-            if (this.covered) this.covered(r);
-            return this.evalTerm(r.head.key!, f, (v) => (out.add(v), false));
-          };
-          const body = compiledBody(r.body, this);
+        const add = (v: Value): boolean => (out.add(v), false);
+        const cs = this.clausesOf(node);
+        for (let i = 0; i < cs.length; i++) {
+          const c = cs[i];
+          const r = c.rule;
+          const f: Frame = new Array(c.nslots);
+          const body = c.body;
           const j = body.straight(this, f);
           if (j < 0) continue;
-          if (j === body.length) onBody();
-          else body.run(this, f, onBody, j);
+          if (j === body.length) {
+            // the common case: the body held once; the key has one value
+            if (this.covered) this.covered(r);
+            const v = c.head(this, f);
+            if (v === MULTI) this.evalTerm(r.head.key!, f, add);
+            else if (v !== undefined) out.add(v);
+            continue;
+          }
+          body.run(
+            this,
+            f,
+            () => {
+              if (this.covered) this.covered(r);
+              return this.evalTerm(r.head.key!, f, add);
+            },
+            j,
+          );
         }
         return out;
       }
@@ -714,7 +730,8 @@ export class Evaluator implements BuiltinContext {
             nslots: x.nslots,
             bind: fn && x.head.args ? paramBinder(x.head.args) : undefined,
             body: compiledBody(x.body, this),
-            head: valueFn(x.head.value ?? TRUE_TERM, this),
+            // a set rule's clause yields its key
+            head: valueFn(node.kind === 'set' ? x.head.key! : (x.head.value ?? TRUE_TERM), this),
             next: undefined,
           };
           if (prev) prev.next = c;
@@ -1039,6 +1056,51 @@ export class Evaluator implements BuiltinContext {
     return this.unifyValue(items[i], v[i], f, () => this.unifyArray(items, v, i + 1, f, k));
   }
 }
+
+/**
+ * Rule values of one evaluation (or of one `with` scope), by node. Nodes are numbered per tree on
+ * first use, so a lookup is an array read; a node met under another tree (never, in practice)
+ * goes to a map.
+ */
+class ValueCache {
+  private readonly byId: (Value | typeof UNDEFINED | undefined)[] = [];
+  private other: Map<RuleNode, Value | undefined> | undefined;
+
+  constructor(private readonly tree: PolicyTree) {}
+
+  private id(node: RuleNode): number {
+    const n = node as RuleNode & { [NODE_ID]?: number; [NODE_TREE]?: PolicyTree };
+    if (n[NODE_TREE] === this.tree) return n[NODE_ID]!;
+    if (n[NODE_TREE] !== undefined) return -1;
+    const t = this.tree as PolicyTree & { [NODE_COUNT]?: number };
+    const id = t[NODE_COUNT] ?? 0;
+    t[NODE_COUNT] = id + 1;
+    n[NODE_TREE] = this.tree;
+    n[NODE_ID] = id;
+    return id;
+  }
+
+  get(node: RuleNode): Value | undefined | typeof NOT_CACHED {
+    const id = this.id(node);
+    if (id < 0) return this.other?.has(node) ? this.other.get(node) : NOT_CACHED;
+    const v = this.byId[id];
+    return v === undefined ? NOT_CACHED : v === UNDEFINED ? undefined : v;
+  }
+
+  set(node: RuleNode, v: Value | undefined): void {
+    const id = this.id(node);
+    if (id < 0) (this.other ??= new Map()).set(node, v);
+    else {
+      // fill up to id first so the array stays packed
+      for (let i = this.byId.length; i < id; i++) this.byId.push(undefined);
+      this.byId[id] = v === undefined ? UNDEFINED : v;
+    }
+  }
+}
+const UNDEFINED = Symbol('undefined');
+const NODE_ID = Symbol('nodeId');
+const NODE_TREE = Symbol('nodeTree');
+const NODE_COUNT = Symbol('nodeCount');
 
 const ARITY = new WeakMap<Call, number>();
 const CLAUSES = Symbol('clauses');

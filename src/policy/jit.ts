@@ -21,7 +21,7 @@ import type { Body, Call, Expr, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { Evaluator } from './eval.js';
 import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
-import { equal, type Value } from './value.js';
+import { compare, equal, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
 export type SegFn = (e: Evaluator, f: Frame, from: number) => number;
@@ -42,13 +42,33 @@ export function segment(body: Body, ev: Evaluator): SegFn | undefined {
   }
   const src = `return function seg(e, f, from) {\nswitch (from) {\n${cases.join('\n')}\n}\nreturn ${body.length};\n};`;
   try {
-    const make = new Function('K', 'MULTI', 'lookup', 'equal', 'TRAIL', src) as (...a: unknown[]) => SegFn;
-    return make(g.K, MULTI, lookup, equal, TRAIL);
+    const make = new Function('K', 'MULTI', 'lookup', 'equal', 'compare', 'TRAIL', src) as (
+      ...a: unknown[]
+    ) => SegFn;
+    return make(g.K, MULTI, lookup, equal, compare, TRAIL);
   } catch {
     enabled = false; // no code generation here: the closures do
     return undefined;
   }
 }
+
+/**
+ * Operators spelled out: exactly the bodies of their implementations in builtins/operators.ts
+ * (equal/neq by value.ts's `equal`, the orderings by `compare`, which for two doubles is plain `<`).
+ * Mocks are checked before, as for any call.
+ */
+const INLINE: Record<string, ((a: string, b: string) => string) | undefined> = {
+  equal: (a, b) => `equal(${a}, ${b})`,
+  neq: (a, b) => `!equal(${a}, ${b})`,
+  lt: (a, b) =>
+    `(typeof ${a} === 'number' && typeof ${b} === 'number' ? ${a} < ${b} : compare(${a}, ${b}) < 0)`,
+  lte: (a, b) =>
+    `(typeof ${a} === 'number' && typeof ${b} === 'number' ? ${a} <= ${b} : compare(${a}, ${b}) <= 0)`,
+  gt: (a, b) =>
+    `(typeof ${a} === 'number' && typeof ${b} === 'number' ? ${a} > ${b} : compare(${a}, ${b}) > 0)`,
+  gte: (a, b) =>
+    `(typeof ${a} === 'number' && typeof ${b} === 'number' ? ${a} >= ${b} : compare(${a}, ${b}) >= 0)`,
+};
 
 class Gen {
   readonly K: unknown[] = [];
@@ -262,6 +282,12 @@ class Gen {
     this.emit(`if (e.mocks) ${M}`);
     const args = argTerms.map((a) => this.term(a, U, M));
     const x = this.tmp();
+    const inline = INLINE[name];
+    if (inline && args.length === 2) {
+      // never undefined, never throws
+      this.emit(`const ${x} = ${inline(args[0], args[1])};`);
+      return x;
+    }
     if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
     else
       this.emit(

@@ -179,6 +179,30 @@ s := x if { x := "\\u2028\\"q\\""; count(x) == 4 }`,
     want: [{ x: { big: 9007199254740993n, z: true, c: { a: [1, [2]] }, s: '\u2028"q"' } }],
   },
   {
+    note: 'operators on numbers, strings, mixed types and composites',
+    modules: [
+      `package t
+cmp := [x < y, x <= y, x > y, x >= y, x == y, x != y] if { x := input.a; y := input.b }
+strs := [x < "b", x > "b", x == "a"] if x := input.s
+mixed := [x < "a", x > "a", x < null, x == 1] if x := input.n
+arrs := [x < [1, 3], x > [1], x == [1, 2]] if x := input.arr
+big if { x := input.n; x < 9007199254740993 }`,
+    ],
+    query: 'x := data.t',
+    input: { a: 1, b: 2, s: 'a', n: 1, arr: [1, 2] },
+    want: [
+      {
+        x: {
+          cmp: [true, true, false, false, false, true],
+          strs: [true, false, true],
+          mixed: [true, false, false, true],
+          arrs: [true, true, true],
+          big: true,
+        },
+      },
+    ],
+  },
+  {
     note: 'no input: refs to input are undefined',
     modules: ['package t\na if input.x\nb if not input.x\nc := input'],
     query: 'x := data.t',

@@ -41,6 +41,8 @@ interface PullBody {
   reference: string;
   platform?: string;
   tlsVerify?: boolean;
+  /** Unpack the image's root during the download (default true), as `podman pull` does. */
+  unpack?: boolean;
 }
 interface PushBody {
   destination?: string;
@@ -70,13 +72,21 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       facts: async (ctx: Ctx<PullBody>) => ({ target: await targetFacts(ctx.body.reference) }),
       handler: async (ctx: Ctx<PullBody>) => {
         const r = await registry();
+        const onEvent = await transferFn(ctx);
         const res = await r.pull({
           store: store(),
           cfg: await r.loadRegistriesConfig(),
           reference: ctx.body.reference,
           platform: ctx.body.platform,
           tlsVerify: ctx.body.tlsVerify,
-          onEvent: await transferFn(ctx),
+          onEvent,
+          unpack:
+            ctx.body.unpack === false
+              ? undefined
+              : (id, layers, verified) =>
+                  engine.unpackWhileDownloading(id, layers, verified, () =>
+                    onEvent?.({ kind: 'status', message: `unpacking ${id.slice(7, 19)} while downloading` }),
+                  ),
         });
         return {
           reference: res.reference,
@@ -87,6 +97,7 @@ export function registryRoutes(engine: Engine): Route<never>[] {
           id: res.id,
           fetched: res.fetched,
           fetchedBytes: res.fetchedBytes,
+          ...(res.unpacked !== undefined ? { unpacked: res.unpacked } : {}),
         };
       },
     } satisfies Route<PullBody> as Route<never>,

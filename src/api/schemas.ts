@@ -160,6 +160,7 @@ export const pullBody = {
     reference: { type: 'string', minLength: 1, maxLength: 1024 },
     platform: { type: 'string', pattern: '^[a-z0-9._-]+/[a-z0-9._-]+(/[a-z0-9._-]+)?$' },
     tlsVerify,
+    unpack: { type: 'boolean' },
   },
 };
 export const pushBody = {

@@ -115,19 +115,33 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         'platform to pick from a multi-platform image (default: this host)',
       )
       .addOption(tlsOption())
+      .option(
+        '--no-unpack',
+        "only store the blobs; by default the image's root is unpacked while the layers download, so the first run starts at once",
+      )
       .option('-q, --quiet', 'no progress output')
-      .action(async (reference: string, f: { platform?: string; tlsVerify?: boolean; quiet?: boolean }) => {
-        const { io, done } = await transferIo(Boolean(f.quiet));
-        const res = await request<{ id: string; reference: string; digest: string }>(
-          'POST',
-          '/images/pull',
-          { reference, platform: f.platform, tlsVerify: f.tlsVerify },
-          io,
-        ).finally(closeNet);
-        done();
-        if (!f.quiet) process.stderr.write(`pulled ${res.reference} (digest ${res.digest})\n`);
-        process.stdout.write(`${res.id}\n`);
-      });
+      .action(
+        async (
+          reference: string,
+          f: { platform?: string; tlsVerify?: boolean; quiet?: boolean; unpack?: boolean },
+        ) => {
+          const { io, done } = await transferIo(Boolean(f.quiet));
+          const res = await request<{ id: string; reference: string; digest: string }>(
+            'POST',
+            '/images/pull',
+            {
+              reference,
+              platform: f.platform,
+              tlsVerify: f.tlsVerify,
+              ...(f.unpack === false ? { unpack: false } : {}),
+            },
+            io,
+          ).finally(closeNet);
+          done();
+          if (!f.quiet) process.stderr.write(`pulled ${res.reference} (digest ${res.digest})\n`);
+          process.stdout.write(`${res.id}\n`);
+        },
+      );
 
   const pushCmd = (cmd: Command) =>
     cmd

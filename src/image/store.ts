@@ -43,6 +43,12 @@ export interface BlobExpectation {
   size?: number;
 }
 
+/** Told where an incoming blob is written and how far (to read it while it downloads). */
+export interface BlobWriteObserver {
+  opened(tmpFile: string): void;
+  wrote(total: number): void;
+}
+
 export interface PutBlobResult {
   digest: string;
   size: number;
@@ -183,7 +189,7 @@ export class ImageStore {
   async putBlob(
     source: Readable | Buffer,
     expected?: BlobExpectation,
-    opts: { onProgress?: ProgressFn } = {},
+    opts: { onProgress?: ProgressFn; observer?: BlobWriteObserver } = {},
   ): Promise<PutBlobResult> {
     if (expected) {
       checkDigest(expected.digest, 'expected digest');
@@ -212,12 +218,19 @@ export class ImageStore {
     });
     const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
     const fh = await fsp.open(tmp, 'wx', 0o444);
+    const observer = opts.observer;
+    let written = 0;
     try {
+      observer?.opened(tmp);
       // The sink must be allowed to close: with autoClose false it never emits 'close', and
       // pipeline() (Node 20) waits for that forever.
       const sink = new Writable({
         write: (chunk: Buffer, _enc, cb) => {
-          fh.write(chunk).then(() => cb(), cb);
+          fh.write(chunk).then(() => {
+            written += chunk.length;
+            observer?.wrote(written);
+            cb();
+          }, cb);
         },
         final: (cb) => {
           fh.sync().then(() => cb(), cb);

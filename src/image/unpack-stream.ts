@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { errnoCode } from '../errors.js';
 import { ImageError } from './errors.js';
@@ -56,22 +56,46 @@ export function openLayerStream(file: string, mediaType?: string): Readable {
   const compression = sniffCompression(head.subarray(0, n));
   if (compression === 'zstd' || compression === 'xz' || compression === 'bzip2') {
     closeSync(fd);
-    throw new ImageError(
-      'IMAGE_UNSUPPORTED_COMPRESSION',
-      `layer ${file} is ${compression}-compressed; moat reads gzip and plain tar only`,
-      {
-        hint:
-          compression === 'zstd'
-            ? 'Node 20 has no zstd decoder. Rebuild or convert the image with gzip layers (e.g. `skopeo copy --dest-compress-format gzip`).'
-            : 'OCI layers are gzip, zstd or plain tar; convert the image with gzip layers.',
-        details: { file, compression, ...(mediaType ? { mediaType } : {}) },
-      },
-    );
+    throw unsupported(`layer ${file}`, compression, { file, ...(mediaType ? { mediaType } : {}) });
   }
 
   const src = createReadStream('', { fd, highWaterMark: 1 << 20 });
+  return decompress(src, compression, `layer ${file}`, (e) => unreadable(file, e), {
+    file,
+    ...(mediaType ? { mediaType } : {}),
+  });
+}
+
+/**
+ * Open a layer arriving as a stream (a blob still downloading, piped to the unpack worker) as an
+ * uncompressed tar stream. `head` is its first bytes (at least 6 unless the layer is shorter):
+ * the content decides the compression, as for files. Throws IMAGE_UNSUPPORTED_COMPRESSION for
+ * zstd, xz and bzip2.
+ */
+export function openLayerReadable(
+  src: Readable,
+  head: Uint8Array,
+  what: string,
+  mediaType?: string,
+): Readable {
+  const compression = sniffCompression(head);
+  const details = mediaType ? { mediaType } : {};
+  if (compression === 'zstd' || compression === 'xz' || compression === 'bzip2') {
+    src.destroy();
+    throw unsupported(what, compression, details);
+  }
+  return decompress(src, compression, what, (e) => e, details);
+}
+
+function decompress(
+  src: Readable,
+  compression: Compression,
+  what: string,
+  readError: (e: unknown) => unknown,
+  details: Record<string, unknown>,
+): Readable {
   const out = new PassThrough({ highWaterMark: LOOKAHEAD });
-  src.on('error', (e) => out.destroy(unreadable(file, e)));
+  src.on('error', (e) => out.destroy(readError(e) as Error));
   out.on('close', () => src.destroy());
   if (compression === 'none') {
     src.pipe(out);
@@ -80,15 +104,29 @@ export function openLayerStream(file: string, mediaType?: string): Readable {
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   gunzip.on('error', (e) =>
     out.destroy(
-      new ImageError('IMAGE_CORRUPT_LAYER', `layer ${file} is not valid gzip: ${e.message}`, {
+      new ImageError('IMAGE_CORRUPT_LAYER', `${what} is not valid gzip: ${e.message}`, {
         cause: e,
-        details: { file, ...(mediaType ? { mediaType } : {}) },
+        details,
       }),
     ),
   );
   out.on('close', () => gunzip.destroy());
   src.pipe(gunzip).pipe(out);
   return out;
+}
+
+function unsupported(what: string, compression: Compression, details: Record<string, unknown>): ImageError {
+  return new ImageError(
+    'IMAGE_UNSUPPORTED_COMPRESSION',
+    `${what} is ${compression}-compressed; moat reads gzip and plain tar only`,
+    {
+      hint:
+        compression === 'zstd'
+          ? 'Node 20 has no zstd decoder. Rebuild or convert the image with gzip layers (e.g. `skopeo copy --dest-compress-format gzip`).'
+          : 'OCI layers are gzip, zstd or plain tar; convert the image with gzip layers.',
+      details: { compression, ...details },
+    },
+  );
 }
 
 function unreadable(file: string, e: unknown): ImageError {

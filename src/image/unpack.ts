@@ -6,7 +6,7 @@ import { ImageError } from './errors.js';
 import { RootResolver } from './unpack-resolver.js';
 import { LayerWriter } from './unpack-writer.js';
 
-export { openLayerStream, sniffCompression, type Compression } from './unpack-stream.js';
+export { openLayerReadable, openLayerStream, sniffCompression, type Compression } from './unpack-stream.js';
 
 /**
  * How long the entry loop may run before it lets the event loop run. Decompression goes on only
@@ -46,20 +46,32 @@ export async function applyLayer(
   opts: ApplyOptions,
 ): Promise<LayerStats> {
   const src = layer as Readable;
+  // Listen for the source's errors at once: a stream that fails while we look at the rootfs
+  // must not throw from an event nobody listens to. A failed source also ends the entry loop
+  // itself: tar-stream may be waiting for input that will never come.
+  const tar = extract();
+  let sourceFailed: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (sourceFailed = reject));
+  failed.catch(() => {});
+  src.on('error', (e) => {
+    sourceFailed(e);
+    tar.destroy(e);
+  });
+  // Errors reach the loop by its iterator or `failed`; without a listener streamx would throw.
+  tar.on('error', () => {});
   let root: string;
   try {
     root = await rootDir(rootfs);
   } catch (e) {
     src.destroy?.();
+    tar.destroy();
     throw e;
   }
 
   const writer = new LayerWriter(new RootResolver(root), opts);
-  const tar = extract();
-  src.on('error', (e) => tar.destroy(e));
   src.pipe(tar);
-  let yielded = performance.now();
-  try {
+  const entries = async (): Promise<void> => {
+    let yielded = performance.now();
     for await (const entry of tar) {
       try {
         // tar-stream entries yield Buffers; its types say unknown.
@@ -74,6 +86,9 @@ export async function applyLayer(
         yielded = performance.now();
       }
     }
+  };
+  try {
+    await Promise.race([entries(), failed]);
     try {
       writer.finish();
     } catch (e) {
@@ -81,6 +96,7 @@ export async function applyLayer(
     }
   } catch (e) {
     src.destroy?.();
+    tar.destroy();
     throw classify(e);
   }
   return writer.stats;

@@ -27,7 +27,13 @@ import { printLogs } from './logs.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
 import { normalizeCap, type RunOptions } from './options.js';
 import { gatedArgv, runcKill, runcState, type RuncConfig } from './runc.js';
-import { ensureImageRootfs, removeImageRootfs, rootfsDir } from './rootfs.js';
+import {
+  ensureImageRootfs,
+  removeImageRootfs,
+  rootfsDir,
+  unpackWhileDownloading,
+  type StreamedLayer,
+} from './rootfs.js';
 import { generateSpec } from './spec.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { supervise, type Attach, type RunOutcome, type SuperviseHooks } from './supervise.js';
@@ -134,6 +140,26 @@ export class Engine {
       blobPath: (d: string) => this.deps.images.blobPath(d),
       tools: this.tools(),
     };
+  }
+
+  /**
+   * For `moat pull`: unpack an image's root while its layers download, committed only after
+   * `verified` (see rootfs.ts). Resolves undefined when this host cannot make a user namespace
+   * (the pull still stores the image; `run` explains what is missing).
+   */
+  async unpackWhileDownloading(
+    imageId: string,
+    layers: StreamedLayer[],
+    verified: Promise<unknown>,
+    onStart?: () => void,
+  ): Promise<{ created: boolean } | undefined> {
+    let deps;
+    try {
+      deps = this.rootfsDeps();
+    } catch {
+      return undefined;
+    }
+    return unpackWhileDownloading(deps, imageId, layers, verified, onStart);
   }
 
   /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
-import { removeTreeInUserns, runCollect, runInUserns, type UsernsTools } from '../userns/exec.js';
+import type { WorkerLayer } from '../image/unpack-worker.js';
+import { removeTreeInUserns, runCollect, runInUserns, runPumped, type UsernsTools } from '../userns/exec.js';
 import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../userns/shift.js';
 
@@ -36,13 +37,63 @@ export async function ensureImageRootfs(
   image: ImageRecord,
   onProgress?: (msg: string) => void,
 ): Promise<string> {
-  const dir = rootfsDir(deps.storageRoot, image.id);
+  const r = await buildRootfs(deps, image.id, {
+    layers: image.layers.map((l) => ({ path: deps.blobPath(l.digest), mediaType: l.mediaType })),
+    onStart: () => onProgress?.(`unpacking ${image.layers.length} layer(s) of ${image.id.slice(7, 19)}`),
+  });
+  return r.dir;
+}
+
+/** A layer arriving as a stream (a download in progress), for unpackWhileDownloading. */
+export interface StreamedLayer {
+  size: number;
+  mediaType?: string;
+  /** The blob's bytes in order; fails if the download fails. */
+  read: () => AsyncIterable<Buffer>;
+}
+
+/**
+ * Unpack an image's root from layers that are still downloading (`moat pull`): the bytes go to
+ * the worker as they arrive, and the tree is committed only after `verified` resolves (every
+ * blob's digest and size checked). If a download fails, the worker is stopped and the partial
+ * tree removed. Resolves `{ created: false }` when the root already exists.
+ */
+export async function unpackWhileDownloading(
+  deps: RootfsDeps,
+  imageId: string,
+  layers: StreamedLayer[],
+  verified: Promise<unknown>,
+  onStart?: () => void,
+): Promise<{ dir: string; created: boolean }> {
+  return buildRootfs(deps, imageId, {
+    layers: layers.map((l) => ({ stdinBytes: l.size, mediaType: l.mediaType })),
+    pump: async (write) => {
+      for (const l of layers) for await (const chunk of l.read()) await write(chunk);
+    },
+    verified,
+    onStart,
+  });
+}
+
+interface BuildSource {
+  layers: WorkerLayer[];
+  pump?: (write: (b: Buffer | string) => Promise<void>) => Promise<void>;
+  verified?: Promise<unknown>;
+  onStart?: () => void;
+}
+
+async function buildRootfs(
+  deps: RootfsDeps,
+  imageId: string,
+  src: BuildSource,
+): Promise<{ dir: string; created: boolean }> {
+  const dir = rootfsDir(deps.storageRoot, imageId);
   const marker = `${dir}.json`;
   const tag = mappingTag(deps.tools);
   const ready = async () => (await fsp.readFile(marker, 'utf8').catch(() => '')) === tag;
-  if (await ready()) return dir;
-  return withLock(path.join(deps.locks, `rootfs-${image.id.slice(7, 23)}.lock`), async () => {
-    if (await ready()) return dir;
+  if (await ready()) return { dir, created: false };
+  return withLock(path.join(deps.locks, `rootfs-${imageId.slice(7, 23)}.lock`), async () => {
+    if (await ready()) return { dir, created: false };
     await fsp.mkdir(path.dirname(dir), { recursive: true });
     // A stale tree (other mapping, or interrupted removal) goes first.
     if (
@@ -68,15 +119,33 @@ export async function ensureImageRootfs(
     await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
     await fsp.mkdir(root, { mode: 0o755 });
     const cleanup = () => removeTreeInUserns(deps.tools, tmp).catch(() => {});
-    onProgress?.(`unpacking ${image.layers.length} layer(s) of ${image.id.slice(7, 19)}`);
-    const input = JSON.stringify({
+    src.onStart?.();
+    const request = JSON.stringify({
       rootfs: root,
-      layers: image.layers.map((l) => ({ path: deps.blobPath(l.digest), mediaType: l.mediaType })),
+      layers: src.layers,
       ownership: deps.tools.maps.mode === 'single' ? 'squash' : 'preserve',
+      mountPoints: true,
     });
+    const pump = src.pump;
+    const argv = [process.execPath, WORKER];
     const run = asRoot
-      ? runCollect([process.execPath, WORKER], { input })
-      : runInUserns(deps.tools, [process.execPath, WORKER], { input, what: 'unpack the image' });
+      ? pump
+        ? runPumped(argv, async (write) => {
+            await write(request + '\n');
+            await pump(write);
+          })
+        : runCollect(argv, { input: request })
+      : runInUserns(deps.tools, argv, {
+          what: 'unpack the image',
+          ...(pump
+            ? {
+                pump: async (write) => {
+                  await write(request + '\n');
+                  await pump(write);
+                },
+              }
+            : { input: request }),
+        });
     const r = await run.catch(async (e) => {
       await cleanup();
       throw e;
@@ -96,24 +165,26 @@ export async function ensureImageRootfs(
       const e = res.error ?? { code: 'IMAGE_UNPACK_FAILED', message: r.stderr.trim() };
       throw new MoatError(e.code, e.message, { hint: e.hint });
     }
-    // Mount points runc needs on a read-only root; created here so no container writes them.
-    const mountPoints =
-      'cd "$1" && mkdir -p proc sys dev tmp run etc && touch etc/hosts etc/hostname etc/resolv.conf 2>/dev/null; exit 0';
-    try {
-      if (asRoot) {
-        await runCollect(['sh', '-c', mountPoints, 'sh', root]);
-        shiftOwnership(root, deps.tools.maps.uidMap, deps.tools.maps.gidMap);
-      } else {
-        await runInUserns(deps.tools, ['sh', '-c', mountPoints, 'sh', root], {
-          what: 'prepare mount points',
-        });
+    // Bytes unpacked before their digest was checked are committed only once it has been.
+    if (src.verified) {
+      try {
+        await src.verified;
+      } catch (e) {
+        await cleanup();
+        throw e;
       }
-      await fsp.rename(root, dir);
-    } finally {
-      await cleanup();
     }
+    try {
+      if (asRoot) shiftOwnership(root, deps.tools.maps.uidMap, deps.tools.maps.gidMap);
+      await fsp.rename(root, dir);
+    } catch (e) {
+      await cleanup();
+      throw e;
+    }
+    // Empty now; only a failure needs the namespace to remove what is left.
+    await fsp.rmdir(tmp).catch(cleanup);
     await fsp.writeFile(marker, tag);
-    return dir;
+    return { dir, created: true };
   });
 }
 

@@ -64,6 +64,61 @@ export function runCollect(argv: string[], opts: SpawnOptions & { input?: string
   });
 }
 
+/**
+ * Like runCollect, but stdin is fed by `pump` (with backpressure: it awaits `write`). If `pump`
+ * fails, the child is killed and the pump's error is thrown; if the child exits before reading
+ * everything, `write` rejects and the child's result is returned.
+ */
+export function runPumped(
+  argv: string[],
+  pump: (write: (b: Buffer | string) => Promise<void>) => Promise<void>,
+  opts: SpawnOptions = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let closed = false;
+    let pumpError: { e: unknown } | undefined;
+    const stdin = child.stdin!;
+    stdin.on('error', () => {});
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    const gone = new Promise<void>((r) => child.on('close', () => r()));
+    const write = (b: Buffer | string): Promise<void> => {
+      if (closed || stdin.destroyed) return Promise.reject(new Error('the child stopped reading'));
+      if (stdin.write(b)) return Promise.resolve();
+      return Promise.race([
+        new Promise<void>((r) => stdin.once('drain', () => r())),
+        gone.then(() => {
+          throw new Error('the child stopped reading');
+        }),
+      ]);
+    };
+    child.on('close', (code, signal) => {
+      closed = true;
+      if (pumpError) {
+        reject(pumpError.e);
+        return;
+      }
+      resolve({
+        code: code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    pump(write).then(
+      () => stdin.end(),
+      (e: unknown) => {
+        if (closed) return; // the child ended first: its own result says why
+        pumpError = { e };
+        child.kill('SIGKILL');
+      },
+    );
+  });
+}
+
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1,
   SIGINT: 2,
@@ -82,9 +137,15 @@ export function signalNumber(sig: string): number | undefined {
 export async function runInUserns(
   t: UsernsTools,
   cmd: string[],
-  opts: { input?: string; what: string; mount?: boolean },
+  opts: {
+    input?: string;
+    what: string;
+    mount?: boolean;
+    pump?: (write: (b: Buffer | string) => Promise<void>) => Promise<void>;
+  },
 ): Promise<RunResult> {
-  const r = await runCollect(unshareArgv(t, cmd, { mount: opts.mount }), { input: opts.input });
+  const argv = unshareArgv(t, cmd, { mount: opts.mount });
+  const r = await (opts.pump ? runPumped(argv, opts.pump) : runCollect(argv, { input: opts.input }));
   if (r.code !== 0 && /newuidmap|newgidmap|uid_map|gid_map|unshare failed/.test(r.stderr)) {
     throw new UsernsError(
       'USERNS_SETUP_FAILED',

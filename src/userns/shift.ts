@@ -17,9 +17,16 @@ export interface ShiftStats {
 export function shiftOwnership(dir: string, uidMap: IdMapping[], gidMap: IdMapping[]): ShiftStats {
   let entries = 0;
   const stack = [dir];
+  // A file with several hard links is one inode: shift it once (twice would move it past the range).
+  const seen = new Set<string>();
   while (stack.length) {
     const p = stack.pop()!;
     const st = lstatSync(p);
+    if (!st.isDirectory() && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     const uid = toHost(uidMap, st.uid);
     const gid = toHost(gidMap, st.gid);
     if (uid === undefined || gid === undefined) {

@@ -1,6 +1,15 @@
 /** Shifted ownership (root only: it chowns). */
 import { describe, expect, it } from 'vitest';
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { shiftOwnership } from '../../src/userns/shift.js';
@@ -25,6 +34,17 @@ describe('shiftOwnership', () => {
     expect([st('home/f').uid, st('home/f').gid]).toEqual([501000, 501001]);
     expect(st('suid').mode & 0o7777).toBe(0o4755);
     expect(st('link').uid).toBe(500000);
+  });
+
+  it('shifts a file with several hard links once', () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'moat-shift-'));
+    writeFileSync(path.join(d, 'perl'), 'x');
+    chownSync(path.join(d, 'perl'), 0, 0);
+    linkSync(path.join(d, 'perl'), path.join(d, 'perl5.36'));
+    linkSync(path.join(d, 'perl'), path.join(d, 'perl-again'));
+    shiftOwnership(d, map, map);
+    for (const f of ['perl', 'perl5.36', 'perl-again'])
+      expect([lstatSync(path.join(d, f)).uid, lstatSync(path.join(d, f)).gid]).toEqual([500000, 500000]);
   });
 
   it('refuses owners the mapping does not cover', () => {

@@ -13,7 +13,8 @@
  */
 import type { Readable } from 'node:stream';
 import { ImageError, isImageError } from '../errors.js';
-import type { ImageStore } from '../store.js';
+import { BlobFollower } from '../blob-follower.js';
+import type { BlobWriteObserver, ImageStore } from '../store.js';
 import {
   checkConfig,
   hostPlatform,
@@ -48,7 +49,27 @@ export interface PullOptions {
   platform?: string;
   tlsVerify?: boolean;
   onEvent?: TransferEventFn;
+  /**
+   * Unpack the image's root while its layers download (given by whoever owns the runtime's
+   * storage). It gets the image ID, each layer as a stream that follows the download, and a
+   * promise that resolves once every blob is verified; it must not commit anything before that.
+   * Resolves whether it created the root (false: it existed).
+   */
+  unpack?: LiveUnpack;
 }
+
+/** A layer as it downloads: its bytes in order, failing if the download fails. */
+export interface LiveLayer {
+  digest: string;
+  size: number;
+  mediaType?: string;
+  read: () => AsyncIterable<Buffer>;
+}
+export type LiveUnpack = (
+  imageId: string,
+  layers: LiveLayer[],
+  verified: Promise<unknown>,
+) => Promise<{ created: boolean } | undefined>;
 
 export interface PullResult {
   /** What was pulled, fully qualified (`registry/repo:tag` or `registry/repo@digest`). */
@@ -63,6 +84,8 @@ export interface PullResult {
   /** Blobs fetched now and bytes they had; the rest were already stored. */
   fetched: number;
   fetchedBytes: number;
+  /** Whether the image's root was unpacked by this pull (undefined: not asked to). */
+  unpacked?: boolean;
   image: ImageRecord;
 }
 
@@ -109,15 +132,29 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   let fetched = 0;
   let fetchedBytes = 0;
   const inflight = new Set<Readable>();
+  // Layers are followed as they are written, so the unpack can read them during the download.
+  const followers = new Map<string, BlobFollower>();
   const get = async (d: Descriptor, event: boolean): Promise<void> => {
+    const follower = followers.get(d.digest);
     if ((await store.blobSize(d.digest)) === d.size) {
       if (event)
         opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'exists', total: d.size, current: d.size });
+      if (follower) {
+        follower.opened(store.blobPath(d.digest));
+        follower.wrote(d.size);
+        follower.finish();
+      }
       return;
     }
     if (event)
       opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'downloading', total: d.size, current: 0 });
-    await fetchBlob(client, store, d, inflight, event ? opts.onEvent : undefined);
+    try {
+      await fetchBlob(client, store, d, inflight, event ? opts.onEvent : undefined, follower);
+    } catch (e) {
+      follower?.fail(e);
+      throw e;
+    }
+    follower?.finish();
     fetched++;
     fetchedBytes += d.size;
     if (event)
@@ -138,14 +175,38 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   for (const l of manifest.layers)
     opts.onEvent?.({ kind: 'blob', digest: l.digest, state: 'waiting', total: l.size });
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-  await mapLimit(
+  if (opts.unpack) for (const l of unique) followers.set(l.digest, new BlobFollower());
+  const downloads = mapLimit(
     unique,
     cfg.concurrency,
     (l) => get(l, true),
     () => {
       for (const b of inflight) discard(b);
     },
-  );
+  ).catch((e: unknown) => {
+    // Layers never started must not leave the unpack waiting.
+    for (const f of followers.values()) f.fail(e);
+    throw e;
+  });
+  let unpacked: boolean | undefined;
+  try {
+    const unpacking = opts.unpack?.(
+      manifest.config.digest,
+      manifest.layers.map((l) => ({
+        digest: l.digest,
+        size: l.size,
+        mediaType: l.mediaType,
+        read: () => followers.get(l.digest)!.read(),
+      })),
+      downloads,
+    );
+    const [dl, up] = await Promise.allSettled([downloads, unpacking]);
+    if (dl.status === 'rejected') throw dl.reason;
+    if (up.status === 'rejected') throw up.reason;
+    unpacked = up.value?.created;
+  } finally {
+    for (const f of followers.values()) f.close();
+  }
   await store.putBlob(top.bytes, { digest: top.digest, size: top.bytes.length });
   const image = await store.addImage(top.digest, target.storeName ? [target.storeName] : []);
   return {
@@ -157,6 +218,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     id: image.id,
     fetched,
     fetchedBytes,
+    ...(unpacked !== undefined ? { unpacked } : {}),
     image,
   };
 }
@@ -196,6 +258,7 @@ async function fetchBlob(
   d: Descriptor,
   inflight: Set<Readable>,
   onEvent?: TransferEventFn,
+  observer?: BlobWriteObserver,
 ): Promise<void> {
   const what = `blob ${d.digest}`;
   const res = await client.send('GET', client.repoUrl(`blobs/${d.digest}`));
@@ -226,6 +289,7 @@ async function fetchBlob(
       res.body,
       { digest: d.digest, size: d.size },
       {
+        observer,
         onProgress: onEvent
           ? (ev) => {
               // Several events a second are plenty for a display.

@@ -1,0 +1,87 @@
+/**
+ * `moat pull` unpacks the image's root while the layers download (as the non-root user, in the
+ * user namespace), so the first `moat run` starts without unpacking; and bytes whose digest
+ * turns out wrong are never committed, even when they unpacked cleanly.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildImage } from '../unit/image/helpers.js';
+import { startFakeRegistry, type FakeRegistry } from '../unit/registry/fake-registry.js';
+import { have, startRegistry, world, type Registry } from './registry-helpers.js';
+
+const d = have('docker-registry') ? describe : describe.skip;
+
+function mainWorld() {
+  const e = inject('moatEnv');
+  const w = world('main');
+  w.env.XDG_DATA_HOME = e.XDG_DATA_HOME;
+  w.env.XDG_RUNTIME_DIR = e.XDG_RUNTIME_DIR;
+  return w;
+}
+
+const rootsDir = (w: ReturnType<typeof world>) =>
+  path.join(w.env.XDG_DATA_HOME!, 'moat', 'storage', 'rootfs');
+const roots = async (w: ReturnType<typeof world>) => (await fsp.readdir(rootsDir(w)).catch(() => [])).sort();
+
+d('pull unpacks while downloading', () => {
+  let reg: Registry;
+  let fake: FakeRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    fake = await startFakeRegistry();
+    const p = await mainWorld().moat(['push', 'moat/busybox', `${reg.host}/pu/busybox:1`]);
+    expect(p.code, p.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    await fake?.close();
+  });
+
+  it('leaves a ready root behind: the first run does not unpack', async () => {
+    const w = world('pu');
+    const ref = `${reg.host}/pu/busybox:1`;
+    const p = await w.moat(['pull', ref]);
+    expect(p.code, p.stderr).toBe(0);
+    const id = p.stdout.trim();
+    const hex = id.replace(/^sha256:/, '');
+    expect(await roots(w)).toEqual([hex, `${hex}.json`]);
+    const r = await w.moat(['run', '--rm', ref, 'sh', '-c', 'echo ran; ls /etc/hostname']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ran');
+    expect(r.stderr).not.toMatch(/unpacking/);
+    // A second pull finds the root made and only says so.
+    const again = await w.moat(['pull', ref]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await roots(w)).toEqual([hex, `${hex}.json`]);
+  });
+
+  it('--no-unpack stores the blobs only; the first run unpacks', async () => {
+    const w = world('pu-no');
+    const ref = `${reg.host}/pu/busybox:1`;
+    const p = await w.moat(['pull', '--no-unpack', ref]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(await roots(w)).toEqual([]);
+    const r = await w.moat(['run', '--rm', ref, 'true']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/unpacking/);
+  });
+
+  it('a layer whose bytes unpack cleanly but do not match the digest: nothing is committed', async () => {
+    // Two plain-tar layers of the same size: the registry serves the wrong one under the right
+    // digest. The worker unpacks it without complaint; the digest check must stop the commit.
+    const good = await buildImage({ layers: [[{ path: 'etc/marker', content: 'good' }]] }, false);
+    const evil = await buildImage({ layers: [[{ path: 'etc/marker', content: 'evil' }]] }, false);
+    expect(evil.layers[0].size).toBe(good.layers[0].size);
+    fake.addImage('pu/tampered', '1', good);
+    fake.blobs.set(good.layers[0].digest, evil.layers[0].bytes);
+    const w = world('pu-bad');
+    const p = await w.moat(['pull', `${fake.host}/pu/tampered:1`]);
+    expect(p.code).not.toBe(0);
+    expect(p.stderr).toContain('[IMAGE_DIGEST_MISMATCH]');
+    expect(await roots(w)).toEqual([]);
+    expect(existsSync(path.join(rootsDir(w), good.configDigest.slice(7)))).toBe(false);
+    const images = await w.moat(['images', '--format', 'json']);
+    expect(JSON.parse(images.stdout)).toEqual([]);
+  });
+});

@@ -14,6 +14,7 @@ import type { WorkerLayer } from '../image/unpack-worker.js';
 import { removeTreeInUserns, runCollect, runInUserns, runPumped, type UsernsTools } from '../userns/exec.js';
 import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../userns/shift.js';
+import { mark } from '../util/timing.js';
 
 export interface RootfsDeps {
   storageRoot: string;
@@ -165,6 +166,7 @@ async function buildRootfs(
       const e = res.error ?? { code: 'IMAGE_UNPACK_FAILED', message: r.stderr.trim() };
       throw new MoatError(e.code, e.message, { hint: e.hint });
     }
+    mark('unpack worker done');
     // Bytes unpacked before their digest was checked are committed only once it has been.
     if (src.verified) {
       try {
@@ -184,6 +186,7 @@ async function buildRootfs(
     // Empty now; only a failure needs the namespace to remove what is left.
     await fsp.rmdir(tmp).catch(cleanup);
     await fsp.writeFile(marker, tag);
+    mark('rootfs committed');
     return { dir, created: true };
   });
 }

@@ -39,6 +39,7 @@ import {
   type FetchedManifest,
 } from './manifest.js';
 import { mapLimit } from './pool.js';
+import { mark } from '../../util/timing.js';
 import type { TransferEventFn } from './progress.js';
 
 export interface PullOptions {
@@ -123,6 +124,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
       );
   }
   const manifest = top.manifest;
+  mark('manifest verified');
   checkLimits(manifest, cfg, shown);
   opts.onEvent?.({
     kind: 'resolved',
@@ -172,6 +174,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     }),
     manifest.layers.length,
   );
+  mark('config verified');
   for (const l of manifest.layers)
     opts.onEvent?.({ kind: 'blob', digest: l.digest, state: 'waiting', total: l.size });
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
@@ -183,11 +186,14 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     () => {
       for (const b of inflight) discard(b);
     },
-  ).catch((e: unknown) => {
-    // Layers never started must not leave the unpack waiting.
-    for (const f of followers.values()) f.fail(e);
-    throw e;
-  });
+  ).then(
+    () => mark('layers downloaded and verified'),
+    (e: unknown) => {
+      // Layers never started must not leave the unpack waiting.
+      for (const f of followers.values()) f.fail(e);
+      throw e;
+    },
+  );
   let unpacked: boolean | undefined;
   try {
     const unpacking = opts.unpack?.(

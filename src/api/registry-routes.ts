@@ -149,8 +149,12 @@ export function registryRoutes(engine: Engine): Route<never>[] {
           credentials,
         });
         await client.verifyLogin();
-        await r.storeCredentials(cfg.authFile, host, credentials);
-        return { registry: host, authFile: cfg.authFile };
+        const stored = await r.storeCredentials(cfg.authFile, host, credentials);
+        return {
+          registry: host,
+          authFile: cfg.authFile,
+          ...(stored.helper ? { helper: `docker-credential-${stored.helper}` } : {}),
+        };
       },
     } satisfies Route<LoginBody> as Route<never>,
     {

@@ -5,7 +5,7 @@
  * `rootcertbundle`. moat logs in, pushes, pulls by tag and digest, runs; the token server's
  * request log shows which scopes were asked for and how often.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -18,6 +18,7 @@ import {
   type Registry,
   type TokenServer,
 } from './registry-helpers.js';
+import { HELPER } from '../unit/registry/cred-helper-script.js';
 
 const d = have('docker-registry') && have('skopeo') ? describe : describe.skip;
 
@@ -221,5 +222,65 @@ d('registry: token auth (docker-registry + a JWT token server)', () => {
     } finally {
       await w.moat(['rmi', a]);
     }
+  });
+
+  it('credential helpers: login stores through credsStore, pull reads it, an identity token is exchanged, logout erases', async () => {
+    const base = inject('moatEnv').base;
+    const bin = mkdtempSync(path.join(base, 'helper-bin-'));
+    writeFileSync(path.join(bin, 'docker-credential-moattest'), HELPER);
+    chmodSync(path.join(bin, 'docker-credential-moattest'), 0o755);
+    const withHelper = (w: ReturnType<typeof world>) => {
+      const store = mkdtempSync(path.join(base, 'helper-store-'));
+      Object.assign(w.env, { PATH: `${bin}:${w.env.PATH}`, MOAT_TEST_HELPER_DIR: store });
+      return store;
+    };
+    const w = mainWorld('tok-helper');
+    const store = withHelper(w);
+    const authFile = path.join(w.configDir, 'auth.json');
+    await fsp.writeFile(authFile, JSON.stringify({ credsStore: 'moattest' }));
+    const li = await login(w, reg.host);
+    expect(li.code, li.stderr).toBe(0);
+    const text = await fsp.readFile(authFile, 'utf8');
+    expect(text).not.toContain(ALICE.pass);
+    expect(JSON.parse(text)).toEqual({ credsStore: 'moattest', auths: { [reg.host]: {} } });
+    const p = await during(() => w.moat(['push', IMAGE, `${reg.host}/helper/busybox:1`]));
+    expect(p.value.code, p.value.stderr).toBe(0);
+    expect(p.requests.map((r) => r.user)).toEqual(['alice']);
+
+    // Docker's config.json naming a helper for this registry that holds an identity token.
+    const d = world('tok-helper-idt');
+    const store2 = withHelper(d);
+    await fsp.mkdir(d.env.DOCKER_CONFIG!, { recursive: true });
+    await fsp.writeFile(
+      path.join(d.env.DOCKER_CONFIG!, 'config.json'),
+      JSON.stringify({ credHelpers: { [reg.host]: 'moattest' } }),
+    );
+    await fsp.writeFile(
+      path.join(store2, `store-${reg.host.replace(/[/:]/g, '_')}`),
+      JSON.stringify({ ServerURL: reg.host, Username: '<token>', Secret: 'alice-refresh-token' }),
+    );
+    const pulled = await during(() => d.moat(['pull', `${reg.host}/helper/busybox:1`]));
+    expect(pulled.value.code, pulled.value.stderr).toBe(0);
+    expect(pulled.requests.map((r) => [r.method, r.user])).toEqual([['POST', 'alice']]);
+
+    const out = await w.moat(['logout', reg.host]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(await fsp.readFile(path.join(store, 'calls'), 'utf8')).toContain(`erase ${reg.host}`);
+    const anon = mainWorld('tok-helper-after');
+    Object.assign(anon.env, {
+      XDG_CONFIG_HOME: w.env.XDG_CONFIG_HOME,
+      PATH: w.env.PATH,
+      MOAT_TEST_HELPER_DIR: store,
+    });
+    const after = await anon.moat(['push', IMAGE, `${reg.host}/helper/busybox:2`]);
+    expect(after.stderr).toContain('[REGISTRY_UNAUTHORIZED]');
+
+    // A helper that is not installed is an error with its own code, not anonymous access.
+    const m = world('tok-helper-missing');
+    await fsp.writeFile(path.join(m.configDir, 'auth.json'), JSON.stringify({ credsStore: 'not-installed' }));
+    const missing = await m.moat(['pull', `${reg.host}/helper/busybox:1`]);
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toContain('[REGISTRY_CREDENTIAL_HELPER_MISSING]');
+    expect(missing.stderr).toContain('docker-credential-not-installed');
   });
 });

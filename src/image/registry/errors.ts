@@ -36,6 +36,10 @@ export const REGISTRY_ERROR_CODES = [
   'REGISTRY_PROTOCOL_ERROR',
   /** logout: no credentials stored for that registry. */
   'REGISTRY_LOGIN_NOT_FOUND',
+  /** The config names a credential helper (`credsStore`, `credHelpers`) that is not on PATH. */
+  'REGISTRY_CREDENTIAL_HELPER_MISSING',
+  /** A credential helper failed: non-zero exit (other than "not found"), bad output, timeout. */
+  'REGISTRY_CREDENTIAL_HELPER_FAILED',
 ] as const;
 
 export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[number];

@@ -4,6 +4,7 @@ export * from './config.js';
 export * from './endpoint.js';
 export * from './challenge.js';
 export * from './auth-file.js';
+export * from './cred-helper.js';
 export * from './client.js';
 export * from './manifest.js';
 export * from './progress.js';

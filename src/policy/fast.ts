@@ -15,7 +15,7 @@ import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { BuiltinImpl } from './builtins/types.js';
 import type { RuleNode } from './compiler.js';
 import type { Evaluator } from './eval.js';
-import { segment, type SegFn } from './jit.js';
+import { generate, type RunFn, type SegFn } from './jit.js';
 import { RObject, RSet, equal, type Value } from './value.js';
 
 export const MULTI: unique symbol = Symbol('multi');
@@ -510,9 +510,27 @@ function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
 
 function compileBody(body: Body, ev: Evaluator): CompiledBody {
   const n = body.length;
+  // expression j by the general path, the rest of the body by `run`
+  const general: RunFn = (e, f, k, j) => e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
+  const gen = generate(body, ev, general);
+  const seg = gen ? gen.seg : closureSegment(body, ev);
+  const run: RunFn = gen ? gen.run : closureRun(body, ev, seg);
+  const straight = (e: Evaluator, f: Frame): number => {
+    const mark = TRAIL.n;
+    try {
+      return seg(e, f, 0);
+    } finally {
+      TRAIL.n = mark; // the bindings stay: the frame is the caller's to throw away
+    }
+  };
+  return { run, straight, length: n };
+}
+
+/** `run` by closures: simple expressions by `seg`, `some … in` by iterExpr, the rest by the general path. */
+function closureRun(body: Body, ev: Evaluator, seg: SegFn): RunFn {
+  const n = body.length;
   const iters = body.map((x) => iterExpr(x, ev));
-  const seg = segment(body, ev) ?? closureSegment(body, ev);
-  const run = (e: Evaluator, f: Frame, k: () => boolean, from: number): boolean => {
+  const run: RunFn = (e, f, k, from) => {
     const mark = TRAIL.n;
     try {
       const j = seg(e, f, from);
@@ -531,15 +549,7 @@ function compileBody(body: Body, ev: Evaluator): CompiledBody {
       TRAIL.n = mark;
     }
   };
-  const straight = (e: Evaluator, f: Frame): number => {
-    const mark = TRAIL.n;
-    try {
-      return seg(e, f, 0);
-    } finally {
-      TRAIL.n = mark; // the bindings stay: the frame is the caller's to throw away
-    }
-  };
-  return { run, straight, length: n };
+  return run;
 }
 
 /** The closure form of jit.ts's `seg`: the simple expressions from `from` on, in a loop. */

@@ -21,7 +21,7 @@ import type { Body, Call, Expr, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { Evaluator } from './eval.js';
 import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
-import { compare, equal, type Value } from './value.js';
+import { RObject, RSet, compare, equal, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
 export type SegFn = (e: Evaluator, f: Frame, from: number) => number;
@@ -32,20 +32,68 @@ export function setCodegen(on: boolean): void {
   enabled = on;
 }
 
-export function segment(body: Body, ev: Evaluator): SegFn | undefined {
+/** A body's generated functions: `seg` (see above) and `run`, the body with its continuation. */
+export interface Generated {
+  seg: SegFn;
+  /**
+   * Evaluates the body from expression `from`, calling k per solution, like fast.ts's closure `run`
+   * (bindings undone on return), with `some … in` loops inline; an expression without a generated
+   * form goes to `general(e, f, k, i)`.
+   */
+  run: RunFn;
+}
+export type RunFn = (e: Evaluator, f: Frame, k: () => boolean, from: number) => boolean;
+
+export function generate(body: Body, ev: Evaluator, general: RunFn): Generated | undefined {
   if (!enabled) return undefined;
   const g = new Gen(ev);
-  const cases: string[] = [];
+  const segCases: string[] = [];
+  const runCases: string[] = [];
   for (let i = 0; i < body.length; i++) {
+    g.fail = 'return -1;';
+    g.general = (j) => `return ${j};`;
     const code = g.expr(body[i], i);
-    cases.push(`case ${i}: {\n${code ?? `return ${i};`}\n}`);
+    segCases.push(`case ${i}: {\n${code ?? `return ${i};`}\n}`);
+    g.fail = 'return false;';
+    g.general = (j) => `return G(e, f, k, ${j});`;
+    const rcode = g.expr(body[i], i) ?? g.loop(body[i], i);
+    runCases.push(`case ${i}: {\n${rcode ?? `return G(e, f, k, ${i});`}\n}`);
   }
-  const src = `return function seg(e, f, from) {\nswitch (from) {\n${cases.join('\n')}\n}\nreturn ${body.length};\n};`;
+  const src = `return {
+seg: function seg(e, f, from) {
+switch (from) {
+${segCases.join('\n')}
+}
+return ${body.length};
+},
+run: function run(e, f, k, from) {
+const mark = TRAIL.n;
+try {
+switch (from) {
+${runCases.join('\n')}
+}
+return k();
+} finally {
+const s = TRAIL.s;
+for (let t = TRAIL.n; t > mark; ) f[s[--t]] = undefined;
+TRAIL.n = mark;
+}
+}
+};`;
   try {
-    const make = new Function('K', 'MULTI', 'lookup', 'equal', 'compare', 'TRAIL', src) as (
-      ...a: unknown[]
-    ) => SegFn;
-    return make(g.K, MULTI, lookup, equal, compare, TRAIL);
+    const make = new Function(
+      'K',
+      'MULTI',
+      'lookup',
+      'equal',
+      'compare',
+      'TRAIL',
+      'RObject',
+      'RSet',
+      'G',
+      src,
+    ) as (...a: unknown[]) => Generated;
+    return make(g.K, MULTI, lookup, equal, compare, TRAIL, RObject, RSet, general);
   } catch {
     enabled = false; // no code generation here: the closures do
     return undefined;
@@ -75,7 +123,46 @@ class Gen {
   private out: string[] = [];
   private n = 0;
 
+  /** The statement that fails the current expression, and the one that hands expression i over. */
+  fail = 'return -1;';
+  general = (i: number): string => `return ${i};`;
+
   constructor(private readonly ev: Evaluator) {}
+
+  /**
+   * `some k, v in coll` with fresh variables, as a loop: each element bound, then the rest of the
+   * body (`run` from i + 1). Undefined if the expression is something else.
+   */
+  loop(x: Expr, i: number): string | undefined {
+    const b = x.expr;
+    if (x.negated || x.with.length || b.type !== 'somein') return undefined;
+    const val = b.value;
+    const key = b.key;
+    if (val.type !== 'var' || val.slot < 0 || (key && (key.type !== 'var' || key.slot < 0))) return undefined;
+    const sv = val.slot;
+    const sk = key && key.type === 'var' ? key.slot : -1;
+    this.out = [];
+    const G = this.general(i);
+    this.emit(`if (f[${sv}] !== undefined${sk >= 0 ? ` || f[${sk}] !== undefined` : ''}) ${G}`);
+    const c = this.term(b.domain, 'return false;', G);
+    // the function's exit undoes these two bindings
+    this.emit(`TRAIL.s[TRAIL.n++] = ${sv};`);
+    if (sk >= 0) this.emit(`TRAIL.s[TRAIL.n++] = ${sk};`);
+    const next = `if (run(e, f, k, ${i + 1})) return true;`;
+    const bind = (kv: string, vv: string): string =>
+      `${sk >= 0 ? `f[${sk}] = ${kv}; ` : ''}f[${sv}] = ${vv}; ${next}`;
+    this.emit(`if (Array.isArray(${c})) {
+for (let i = 0; i < ${c}.length; i++) { ${bind('i', `${c}[i]`)} }
+} else if (${c} instanceof RObject) {
+const es = ${c}.sortedEntries();
+for (let i = 0; i < es.length; i++) { ${bind('es[i][0]', 'es[i][1]')} }
+} else if (${c} instanceof RSet) {
+const es = ${c}.sorted();
+for (let i = 0; i < es.length; i++) { ${bind('es[i]', 'es[i]')} }
+}
+return false;`);
+    return this.out.join('\n');
+  }
 
   private k(x: unknown): string {
     let i = this.K.indexOf(x);
@@ -108,8 +195,8 @@ class Gen {
 
   private exprBody(x: Expr, i: number): boolean {
     if (x.with.length) return false;
-    const GEN = `return ${i};`;
-    const FAIL = 'return -1;';
+    const GEN = this.general(i);
+    const FAIL = this.fail;
     const b = x.expr;
     if (x.negated) {
       let t: Term | undefined;
@@ -125,7 +212,7 @@ class Gen {
       const label = `L${this.n++}`;
       this.emit(`${label}: {`);
       const v = this.term(t, `break ${label};`, GEN);
-      this.emit(`if (${v} !== false) return -1;\n}`);
+      this.emit(`if (${v} !== false) ${FAIL}\n}`);
       return true;
     }
     switch (b.type) {
@@ -133,7 +220,7 @@ class Gen {
         return true;
       case 'term': {
         const v = this.term(b.term, FAIL, GEN);
-        this.emit(`if (${v} === false) return -1;`);
+        this.emit(`if (${v} === false) ${FAIL}`);
         return true;
       }
       case 'callexpr': {
@@ -160,7 +247,7 @@ class Gen {
         const arity = this.arity(c.name!);
         if (arity === c.args.length) {
           const v = this.call(c, c.args, FAIL, GEN);
-          this.emit(`if (${v} === false) return -1;`);
+          this.emit(`if (${v} === false) ${FAIL}`);
           return true;
         }
         if (arity !== undefined && arity + 1 === c.args.length) {
@@ -184,26 +271,27 @@ class Gen {
 
   /** `t = v` for the value in JS expression v: binds an unbound variable, else compares. */
   private unify(t: Term, v: string, i: number): void {
+    const FAIL = this.fail;
     if (t.type === 'var') {
       if (t.slot < 0) {
-        this.emit(`return ${i};`);
+        this.emit(this.general(i));
         return;
       }
       const c = this.tmp();
       this.emit(`const ${c} = f[${t.slot}];`);
-      if (t.wildcard) this.emit(`if (${c} !== undefined && !equal(${c}, ${v})) return -1;`);
+      if (t.wildcard) this.emit(`if (${c} !== undefined && !equal(${c}, ${v})) ${FAIL}`);
       else
         this.emit(
-          `if (${c} === undefined) { f[${t.slot}] = ${v}; TRAIL.s[TRAIL.n++] = ${t.slot}; } else if (!equal(${c}, ${v})) return -1;`,
+          `if (${c} === undefined) { f[${t.slot}] = ${v}; TRAIL.s[TRAIL.n++] = ${t.slot}; } else if (!equal(${c}, ${v})) ${FAIL}`,
         );
       return;
     }
     if (t.type === 'scalar' || t.type === 'const') {
-      this.emit(`if (!equal(${this.lit(t.value)}, ${v})) return -1;`);
+      this.emit(`if (!equal(${this.lit(t.value)}, ${v})) ${FAIL}`);
       return;
     }
-    const x = this.term(t, 'return -1;', `return ${i};`);
-    this.emit(`if (!equal(${x}, ${v})) return -1;`);
+    const x = this.term(t, FAIL, this.general(i));
+    this.emit(`if (!equal(${x}, ${v})) ${FAIL}`);
   }
 
   /**

@@ -117,6 +117,40 @@ none if every x in input.ys { x > 0 }`,
     want: [{ x: { all_pos_empty: true, some_neg: true, some_kv: ['a', 'c'], none: true } }],
   },
   {
+    note: 'generated loops: arrays, objects, sets, nested, early exit, bound loop variables, undefined domains',
+    modules: [
+      `package t
+arr contains [i, x] if { some i, x in input.arr; x > 1 }
+obj contains [k, v] if { some k, v in input.obj; v != 2 }
+st contains x if { some x in {"b", "a", "c"}; x != "b" }
+nested contains [x, y] if { some x in input.arr; some y in input.arr; x < y }
+first if { some x in input.arr; x == 1 }
+undef_dom if { some x in input.nope; x }
+scalar_dom if { some x in 5; x }
+in_fn(xs) := y if { some x in xs; y := x * 10; y > 10 }
+fn := in_fn(input.arr)
+comp := [y | some x in input.arr; y := x + 1]`,
+    ],
+    query: 'x := data.t',
+    input: { arr: [1, 2], obj: { b: 2, a: 1, c: 3 } },
+    want: [
+      {
+        x: {
+          arr: [[1, 2]],
+          obj: [
+            ['a', 1],
+            ['c', 3],
+          ],
+          st: ['a', 'c'],
+          nested: [[1, 2]],
+          first: true,
+          fn: 20,
+          comp: [2, 3],
+        },
+      },
+    ],
+  },
+  {
     note: 'iteration, patterns and unbound keys take the general path',
     modules: [
       `package t

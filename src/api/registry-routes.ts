@@ -73,21 +73,23 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       handler: async (ctx: Ctx<PullBody>) => {
         const r = await registry();
         const onEvent = await transferFn(ctx);
-        const res = await r.pull({
-          store: store(),
-          cfg: await r.loadRegistriesConfig(),
-          reference: ctx.body.reference,
-          platform: ctx.body.platform,
-          tlsVerify: ctx.body.tlsVerify,
-          onEvent,
-          unpack:
-            ctx.body.unpack === false
-              ? undefined
-              : (id, layers, verified) =>
-                  engine.unpackWhileDownloading(id, layers, verified, () =>
+        const live = ctx.body.unpack === false ? undefined : engine.liveUnpacker();
+        const res = await r
+          .pull({
+            store: store(),
+            cfg: await r.loadRegistriesConfig(),
+            reference: ctx.body.reference,
+            platform: ctx.body.platform,
+            tlsVerify: ctx.body.tlsVerify,
+            onEvent,
+            unpack: live
+              ? (id, layers, verified) =>
+                  live.unpack(id, layers, verified, () =>
                     onEvent?.({ kind: 'status', message: `unpacking ${id.slice(7, 19)} while downloading` }),
-                  ),
-        });
+                  )
+              : undefined,
+          })
+          .finally(() => live?.dispose());
         return {
           reference: res.reference,
           name: res.name,

@@ -31,6 +31,7 @@ import {
   ensureImageRootfs,
   removeImageRootfs,
   rootfsDir,
+  startUnpackWorker,
   unpackWhileDownloading,
   type StreamedLayer,
 } from './rootfs.js';
@@ -143,23 +144,41 @@ export class Engine {
   }
 
   /**
-   * For `moat pull`: unpack an image's root while its layers download, committed only after
-   * `verified` (see rootfs.ts). Resolves undefined when this host cannot make a user namespace
-   * (the pull still stores the image; `run` explains what is missing).
+   * For `moat pull`: an unpacker for the image's root while its layers download, committed only
+   * after `verified` (see rootfs.ts). Its worker starts now, so that its start-up overlaps the
+   * manifest fetch; call `dispose` when the pull is over (it stops an unused worker).
+   * Undefined when this host cannot make a user namespace (the pull still stores the image;
+   * `run` explains what is missing).
    */
-  async unpackWhileDownloading(
-    imageId: string,
-    layers: StreamedLayer[],
-    verified: Promise<unknown>,
-    onStart?: () => void,
-  ): Promise<{ created: boolean } | undefined> {
+  liveUnpacker():
+    | {
+        unpack: (
+          imageId: string,
+          layers: StreamedLayer[],
+          verified: Promise<unknown>,
+          onStart?: () => void,
+        ) => Promise<{ created: boolean }>;
+        dispose: () => void;
+      }
+    | undefined {
     let deps;
     try {
       deps = this.rootfsDeps();
     } catch {
       return undefined;
     }
-    return unpackWhileDownloading(deps, imageId, layers, verified, onStart);
+    const worker = startUnpackWorker(deps);
+    let used = false;
+    return {
+      unpack: (imageId, layers, verified, onStart) => {
+        if (used) throw new Error('liveUnpacker: one unpack per worker');
+        used = true;
+        return unpackWhileDownloading(deps, imageId, layers, verified, { onStart, worker });
+      },
+      dispose: () => {
+        if (!used) worker.cancel();
+      },
+    };
   }
 
   /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */

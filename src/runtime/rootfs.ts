@@ -11,7 +11,19 @@ import { randomBytes } from 'node:crypto';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { WorkerLayer } from '../image/unpack-worker.js';
-import { removeTreeInUserns, runCollect, runInUserns, runPumped, type UsernsTools } from '../userns/exec.js';
+import {
+  checkUsernsRun,
+  removeTreeInUserns,
+  runCollect,
+  runInUserns,
+  runPumped,
+  startPumped,
+  unshareArgv,
+  type Pump,
+  type PumpedChild,
+  type RunResult,
+  type UsernsTools,
+} from '../userns/exec.js';
 import { withLock } from '../util/lock.js';
 import { shiftOwnership } from '../userns/shift.js';
 import { mark } from '../util/timing.js';
@@ -64,7 +76,7 @@ export async function unpackWhileDownloading(
   imageId: string,
   layers: StreamedLayer[],
   verified: Promise<unknown>,
-  onStart?: () => void,
+  opts: { onStart?: () => void; worker?: PumpedChild } = {},
 ): Promise<{ dir: string; created: boolean }> {
   return buildRootfs(deps, imageId, {
     layers: layers.map((l) => ({ stdinBytes: l.size, mediaType: l.mediaType })),
@@ -72,13 +84,26 @@ export async function unpackWhileDownloading(
       for (const l of layers) for await (const chunk of l.read()) await write(chunk);
     },
     verified,
-    onStart,
+    onStart: opts.onStart,
+    worker: opts.worker,
   });
+}
+
+/**
+ * Start an unpack worker now (in the user namespace, or directly for root) for a later
+ * unpackWhileDownloading: its start-up (Node, unshare, newuidmap: ~0.1 s) then overlaps the
+ * manifest and config fetches instead of delaying the first layer bytes. Cancel it if unused.
+ */
+export function startUnpackWorker(deps: RootfsDeps): PumpedChild {
+  const argv = [process.execPath, WORKER];
+  return startPumped(deps.tools.callerUid === 0 ? argv : unshareArgv(deps.tools, argv));
 }
 
 interface BuildSource {
   layers: WorkerLayer[];
-  pump?: (write: (b: Buffer | string) => Promise<void>) => Promise<void>;
+  pump?: Pump;
+  /** A worker started beforehand (startUnpackWorker), fed with `pump`. */
+  worker?: PumpedChild;
   verified?: Promise<unknown>;
   onStart?: () => void;
 }
@@ -92,9 +117,13 @@ async function buildRootfs(
   const marker = `${dir}.json`;
   const tag = mappingTag(deps.tools);
   const ready = async () => (await fsp.readFile(marker, 'utf8').catch(() => '')) === tag;
-  if (await ready()) return { dir, created: false };
+  const already = () => {
+    src.worker?.cancel();
+    return { dir, created: false };
+  };
+  if (await ready()) return already();
   return withLock(path.join(deps.locks, `rootfs-${imageId.slice(7, 23)}.lock`), async () => {
-    if (await ready()) return { dir, created: false };
+    if (await ready()) return already();
     await fsp.mkdir(path.dirname(dir), { recursive: true });
     // A stale tree (other mapping, or interrupted removal) goes first.
     if (
@@ -129,24 +158,24 @@ async function buildRootfs(
     });
     const pump = src.pump;
     const argv = [process.execPath, WORKER];
-    const run = asRoot
-      ? pump
-        ? runPumped(argv, async (write) => {
-            await write(request + '\n');
-            await pump(write);
-          })
-        : runCollect(argv, { input: request })
-      : runInUserns(deps.tools, argv, {
-          what: 'unpack the image',
-          ...(pump
-            ? {
-                pump: async (write) => {
-                  await write(request + '\n');
-                  await pump(write);
-                },
-              }
-            : { input: request }),
-        });
+    const what = 'unpack the image';
+    const fed: Pump | undefined = pump
+      ? async (write) => {
+          await write(request + '\n');
+          await pump(write);
+        }
+      : undefined;
+    let run: Promise<RunResult>;
+    if (src.worker && fed) {
+      run = src.worker.run(fed).then((r) => (asRoot ? r : checkUsernsRun(r, what)));
+    } else {
+      src.worker?.cancel();
+      run = asRoot
+        ? fed
+          ? runPumped(argv, fed)
+          : runCollect(argv, { input: request })
+        : runInUserns(deps.tools, argv, { what, ...(fed ? { pump: fed } : { input: request }) });
+    }
     const r = await run.catch(async (e) => {
       await cleanup();
       throw e;

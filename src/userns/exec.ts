@@ -64,59 +64,80 @@ export function runCollect(argv: string[], opts: SpawnOptions & { input?: string
   });
 }
 
+export type Pump = (write: (b: Buffer | string) => Promise<void>) => Promise<void>;
+
+/** A child started now whose stdin is fed later (see startPumped). */
+export interface PumpedChild {
+  /** Feed stdin with `pump` and collect the result; call once. */
+  run(pump: Pump): Promise<RunResult>;
+  /** Not needed after all: kill it. */
+  cancel(): void;
+}
+
 /**
- * Like runCollect, but stdin is fed by `pump` (with backpressure: it awaits `write`). If `pump`
- * fails, the child is killed and the pump's error is thrown; if the child exits before reading
- * everything, `write` rejects and the child's result is returned.
+ * Start a child whose stdin will be fed by a `pump` (with backpressure: it awaits `write`), so
+ * its start-up overlaps whatever the caller does before it has data. If the pump fails, the
+ * child is killed and the pump's error is thrown; if the child exits before reading everything,
+ * `write` rejects and the child's result is returned.
  */
-export function runPumped(
-  argv: string[],
-  pump: (write: (b: Buffer | string) => Promise<void>) => Promise<void>,
-  opts: SpawnOptions = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let closed = false;
-    let pumpError: { e: unknown } | undefined;
-    const stdin = child.stdin!;
-    stdin.on('error', () => {});
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    const gone = new Promise<void>((r) => child.on('close', () => r()));
-    const write = (b: Buffer | string): Promise<void> => {
-      if (closed || stdin.destroyed) return Promise.reject(new Error('the child stopped reading'));
-      if (stdin.write(b)) return Promise.resolve();
-      return Promise.race([
-        new Promise<void>((r) => stdin.once('drain', () => r())),
-        gone.then(() => {
-          throw new Error('the child stopped reading');
-        }),
-      ]);
-    };
+export function startPumped(argv: string[], opts: SpawnOptions = {}): PumpedChild {
+  const child = spawn(argv[0], argv.slice(1), { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let closed = false;
+  let pumpError: { e: unknown } | undefined;
+  const stdin = child.stdin!;
+  stdin.on('error', () => {});
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  let spawnError: { e: unknown } | undefined;
+  child.on('error', (e) => (spawnError ??= { e }));
+  const result = new Promise<RunResult>((resolve, reject) =>
     child.on('close', (code, signal) => {
       closed = true;
-      if (pumpError) {
-        reject(pumpError.e);
-        return;
-      }
+      if (spawnError) return reject(spawnError.e);
+      if (pumpError) return reject(pumpError.e);
       resolve({
         code: code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
       });
-    });
-    pump(write).then(
-      () => stdin.end(),
-      (e: unknown) => {
-        if (closed) return; // the child ended first: its own result says why
-        pumpError = { e };
-        child.kill('SIGKILL');
-      },
-    );
-  });
+    }),
+  );
+  result.catch(() => {});
+  const stopped = () => new Error('the child stopped reading');
+  const write = (b: Buffer | string): Promise<void> => {
+    if (closed || stdin.destroyed) return Promise.reject(stopped());
+    if (stdin.write(b)) return Promise.resolve();
+    return Promise.race([
+      new Promise<void>((r) => stdin.once('drain', () => r())),
+      result.then(
+        () => Promise.reject(stopped()),
+        () => Promise.reject(stopped()),
+      ),
+    ]);
+  };
+  return {
+    run(pump: Pump): Promise<RunResult> {
+      pump(write).then(
+        () => stdin.end(),
+        (e: unknown) => {
+          if (closed) return; // the child ended first: its own result says why
+          pumpError = { e };
+          child.kill('SIGKILL');
+        },
+      );
+      return result;
+    },
+    cancel(): void {
+      if (!closed) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** startPumped, fed at once. */
+export function runPumped(argv: string[], pump: Pump, opts: SpawnOptions = {}): Promise<RunResult> {
+  return startPumped(argv, opts).run(pump);
 }
 
 const SIGNALS: Record<string, number> = {
@@ -141,15 +162,20 @@ export async function runInUserns(
     input?: string;
     what: string;
     mount?: boolean;
-    pump?: (write: (b: Buffer | string) => Promise<void>) => Promise<void>;
+    pump?: Pump;
   },
 ): Promise<RunResult> {
   const argv = unshareArgv(t, cmd, { mount: opts.mount });
   const r = await (opts.pump ? runPumped(argv, opts.pump) : runCollect(argv, { input: opts.input }));
+  return checkUsernsRun(r, opts.what);
+}
+
+/** A run through `unshare` that failed to set up the namespace becomes USERNS_SETUP_FAILED. */
+export function checkUsernsRun(r: RunResult, what: string): RunResult {
   if (r.code !== 0 && /newuidmap|newgidmap|uid_map|gid_map|unshare failed/.test(r.stderr)) {
     throw new UsernsError(
       'USERNS_SETUP_FAILED',
-      `could not create a user namespace to ${opts.what}: ${r.stderr.trim()}`,
+      `could not create a user namespace to ${what}: ${r.stderr.trim()}`,
       {
         hint: 'check `moat info`: newuidmap/newgidmap (package uidmap) and ranges in /etc/subuid and /etc/subgid',
       },

@@ -88,6 +88,12 @@ export interface PullResult {
   /** Whether the image's root was unpacked by this pull (undefined: not asked to). */
   unpacked?: boolean;
   image: ImageRecord;
+  /** The media type of the image manifest stored. */
+  mediaType: string;
+  /** The image config's `os/architecture[/variant]`. */
+  configPlatform: string;
+  /** Blobs (config first, then layers once each): fetched now, or already present. */
+  blobs: { digest: string; size: number; state: 'fetched' | 'present' }[];
 }
 
 const MAX_INDEX_DEPTH = 2;
@@ -136,9 +142,11 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   const inflight = new Set<Readable>();
   // Layers are followed as they are written, so the unpack can read them during the download.
   const followers = new Map<string, BlobFollower>();
+  const present = new Set<string>();
   const get = async (d: Descriptor, event: boolean): Promise<void> => {
     const follower = followers.get(d.digest);
     if ((await store.blobSize(d.digest)) === d.size) {
+      present.add(d.digest);
       if (event)
         opts.onEvent?.({ kind: 'blob', digest: d.digest, state: 'exists', total: d.size, current: d.size });
       if (follower) {
@@ -166,7 +174,7 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
   // The config first: it is small, and a bad one stops the pull before any layer is fetched.
   checkDescriptorSize(manifest.config, MAX_CONFIG_BYTES, 'config');
   await get(manifest.config, false);
-  checkConfig(
+  const config = checkConfig(
     await store.readJsonBlob(manifest.config.digest, {
       maxBytes: MAX_CONFIG_BYTES,
       code: 'IMAGE_INVALID_CONFIG',
@@ -226,6 +234,13 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     fetchedBytes,
     ...(unpacked !== undefined ? { unpacked } : {}),
     image,
+    mediaType: top.mediaType,
+    configPlatform: formatPlatform(config),
+    blobs: [manifest.config, ...unique].map((d) => ({
+      digest: d.digest,
+      size: d.size,
+      state: present.has(d.digest) ? ('present' as const) : ('fetched' as const),
+    })),
   };
 }
 

@@ -74,8 +74,15 @@ describe('pull from a well-behaved registry', () => {
     });
     expect((await store.resolve(`${reg.host}/app:1`)).id).toBe(img.configDigest);
     const before = blobGets();
+    expect(res.mediaType).toBe(img.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json');
+    expect(res.configPlatform).toMatch(/^linux\/[a-z0-9]+/);
+    expect(res.blobs.map((b) => [b.digest, b.size, b.state])).toEqual([
+      [img.configDigest, img.configBytes.length, 'fetched'],
+      ...img.layers.map((l) => [l.digest, l.bytes.length, 'fetched']),
+    ]);
     const again = await pull({ store, cfg, reference: ref() });
     expect(again.fetched).toBe(0);
+    expect(again.blobs.every((b) => b.state === 'present')).toBe(true);
     expect(blobGets()).toBe(before);
     expect((await store.fsck()).corrupt).toEqual([]);
   });

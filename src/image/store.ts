@@ -60,6 +60,8 @@ export interface AddImageRequest {
   manifestDigest: string;
   /** Names to give the image; short names become `localhost/NAME:TAG`. */
   names?: string[];
+  /** `host/path@sha256:…` references that name this image (see ImageRecord.repoDigests). */
+  repoDigests?: string[];
 }
 
 export interface PruneResult {
@@ -265,8 +267,8 @@ export class ImageStore {
     return { digest, size, created: true };
   }
 
-  async addImage(manifestDigest: string, names: string[] = []): Promise<ImageRecord> {
-    const [record] = await this.addImages([{ manifestDigest, names }]);
+  async addImage(manifestDigest: string, names: string[] = [], repoDigests?: string[]): Promise<ImageRecord> {
+    const [record] = await this.addImages([{ manifestDigest, names, repoDigests }]);
     return record;
   }
 
@@ -296,6 +298,8 @@ export class ImageStore {
           Object.assign(existing, { manifestDigest: rec.manifestDigest, layers: rec.layers, size: rec.size });
         }
         existing.names = [...new Set([...existing.names, ...rec.names])];
+        if (rec.repoDigests?.length)
+          existing.repoDigests = [...new Set([...(existing.repoDigests ?? []), ...rec.repoDigests])];
       }
       await this.writeDb(db);
       await this.collect(db, gc);
@@ -504,10 +508,14 @@ export class ImageStore {
     for (const l of manifest.layers) await this.checkPresent(l.digest, l.size, 'layer');
     const created = config.created && !Number.isNaN(Date.parse(config.created)) ? config.created : undefined;
     const names = [...new Set((req.names ?? []).map((n) => normalizeForStore(n, 'local')))];
+    const repoDigests = [...new Set(req.repoDigests ?? [])].filter((r) =>
+      /^[^@\s]+@sha256:[a-f0-9]{64}$/.test(r),
+    );
     return {
       id: manifest.config.digest,
       manifestDigest: digest,
       names,
+      ...(repoDigests.length ? { repoDigests } : {}),
       created: created ?? new Date().toISOString(),
       layers: manifest.layers.map((l, i) => ({
         digest: l.digest,
@@ -632,9 +640,9 @@ export function lookupImage(images: ImageRecord[], input: string): { record: Ima
     if (at >= 0) {
       const repo = c.slice(0, at);
       const digest = c.slice(at + 1);
-      const r = images.find(
-        (i) => i.manifestDigest === digest && i.names.some((n) => repoOfName(n) === repo),
-      );
+      const r =
+        images.find((i) => i.repoDigests?.includes(c)) ??
+        images.find((i) => i.manifestDigest === digest && i.names.some((n) => repoOfName(n) === repo));
       if (r) return { record: r };
     } else {
       const r = images.find((i) => i.names.includes(c));

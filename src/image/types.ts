@@ -120,6 +120,11 @@ export interface ImageRecord {
   manifestDigest: string;
   /** Full names, `host/path:tag`; empty for a dangling image. */
   names: string[];
+  /**
+   * `host/path@sha256:…` the image was pulled by or as (the tag's digest, which may be an
+   * index's, and the manifest's), so `run host/path@digest` finds it without the registry.
+   */
+  repoDigests?: string[];
   /** The config's `created`, or when the image was added if the config has none. */
   created: string;
   layers: LayerRecord[];

@@ -222,7 +222,10 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
     for (const f of followers.values()) f.close();
   }
   await store.putBlob(top.bytes, { digest: top.digest, size: top.bytes.length });
-  const image = await store.addImage(top.digest, target.storeName ? [target.storeName] : []);
+  const repo = `${target.registry}/${target.repository}`;
+  const image = await store.addImage(top.digest, target.storeName ? [target.storeName] : [], [
+    ...new Set([`${repo}@${resolvedDigest}`, `${repo}@${top.digest}`]),
+  ]);
   return {
     reference: target.digest ? `${target.registry}/${target.repository}@${target.digest}` : shown,
     name: target.storeName,

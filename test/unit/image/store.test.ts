@@ -218,6 +218,26 @@ describe('resolve, tag, remove', () => {
     expect((await store.resolve(a.manifestDigest)).id).toBe(a.configDigest);
   });
 
+  it('resolves repo@digest by the digests an image was pulled by, even without a name there', async () => {
+    const index = 'sha256:' + 'e'.repeat(64);
+    await store.addImage(b.manifestDigest, [], [`reg.example/pinned/tool@${index}`]);
+    // Recorded once; re-adding merges.
+    await store.addImage(
+      b.manifestDigest,
+      [],
+      [`reg.example/pinned/tool@${index}`, `reg.example/pinned/tool@${b.manifestDigest}`],
+    );
+    const rec = await store.resolve(`reg.example/pinned/tool@${index}`);
+    expect(rec.id).toBe(b.configDigest);
+    expect(rec.repoDigests).toEqual([
+      `reg.example/pinned/tool@${index}`,
+      `reg.example/pinned/tool@${b.manifestDigest}`,
+    ]);
+    expect((await store.resolve(`reg.example/pinned/tool@${b.manifestDigest}`)).id).toBe(b.configDigest);
+    // Another repository with the same digest is not this image.
+    await expect(store.resolve(`reg.example/other@${index}`)).rejects.toThrow(code('IMAGE_NOT_FOUND'));
+  });
+
   it('reports unknown names and ambiguous prefixes', async () => {
     await expect(store.resolve('app:2')).rejects.toThrow(code('IMAGE_NOT_FOUND'));
     await expect(store.resolve('tool:2')).rejects.toThrow(code('IMAGE_NOT_FOUND'));

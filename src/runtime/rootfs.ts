@@ -122,102 +122,141 @@ async function buildRootfs(
     return { dir, created: false };
   };
   if (await ready()) return already();
-  return withLock(path.join(deps.locks, `rootfs-${imageId.slice(7, 23)}.lock`), async () => {
-    if (await ready()) return already();
-    await fsp.mkdir(path.dirname(dir), { recursive: true });
-    // A stale tree (other mapping, or interrupted removal) goes first.
-    if (
-      await fsp.lstat(dir).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      await fsp.rm(marker, { force: true });
-      await removeTreeInUserns(deps.tools, dir);
+  const lockFile = path.join(deps.locks, `rootfs-${imageId.slice(7, 23)}.lock`);
+  const commit = async (t: Unpacked): Promise<{ dir: string; created: boolean }> => {
+    if (await ready()) {
+      await t.cleanup();
+      return { dir, created: false };
     }
-    // Everyone but root unpacks inside the user namespace, where the owners land in the
-    // subordinate range by themselves. Root unpacks directly (moat's code under /root would be
-    // unreadable from inside the namespace), then shifts every owner into its range; until
-    // then the tree sits inside a 0700 directory, so no one can reach a file owned by a real
-    // host user (a set-user-ID root binary, say).
-    const asRoot = deps.tools.callerUid === 0;
-    const tmp = path.join(
-      path.dirname(dir),
-      `.tmp-${path.basename(dir).slice(0, 12)}-${randomBytes(4).toString('hex')}`,
-    );
-    const root = path.join(tmp, 'rootfs');
-    await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
-    await fsp.mkdir(root, { mode: 0o755 });
-    const cleanup = () => removeTreeInUserns(deps.tools, tmp).catch(() => {});
-    src.onStart?.();
-    const request = JSON.stringify({
-      rootfs: root,
-      layers: src.layers,
-      ownership: deps.tools.maps.mode === 'single' ? 'squash' : 'preserve',
-      mountPoints: true,
-    });
-    const pump = src.pump;
-    const argv = [process.execPath, WORKER];
-    const what = 'unpack the image';
-    const fed: Pump | undefined = pump
-      ? async (write) => {
-          await write(request + '\n');
-          await pump(write);
-        }
-      : undefined;
-    let run: Promise<RunResult>;
-    if (src.worker && fed) {
-      run = src.worker.run(fed).then((r) => (asRoot ? r : checkUsernsRun(r, what)));
-    } else {
-      src.worker?.cancel();
-      run = asRoot
-        ? fed
-          ? runPumped(argv, fed)
-          : runCollect(argv, { input: request })
-        : runInUserns(deps.tools, argv, { what, ...(fed ? { pump: fed } : { input: request }) });
-    }
-    const r = await run.catch(async (e) => {
-      await cleanup();
-      throw e;
-    });
-    const last = r.stdout.trim().split('\n').at(-1) ?? '';
-    let res: { ok: boolean; error?: { code: string; message: string; hint?: string } } = { ok: false };
     try {
-      res = JSON.parse(last) as typeof res;
-    } catch {
-      res = {
-        ok: false,
-        error: { code: 'IMAGE_UNPACK_FAILED', message: `unpack worker failed: ${r.stderr.trim() || last}` },
-      };
-    }
-    if (!res.ok || r.code !== 0) {
-      await cleanup();
-      const e = res.error ?? { code: 'IMAGE_UNPACK_FAILED', message: r.stderr.trim() };
-      throw new MoatError(e.code, e.message, { hint: e.hint });
-    }
-    mark('unpack worker done');
-    // Bytes unpacked before their digest was checked are committed only once it has been.
-    if (src.verified) {
-      try {
-        await src.verified;
-      } catch (e) {
-        await cleanup();
-        throw e;
+      // A stale tree (other mapping, or interrupted removal) goes first.
+      if (
+        await fsp.lstat(dir).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        await fsp.rm(marker, { force: true });
+        await removeTreeInUserns(deps.tools, dir);
       }
+      await fsp.rename(t.root, dir);
+    } catch (e) {
+      await t.cleanup();
+      throw e;
     }
+    // Empty now; only a failure needs the namespace to remove what is left.
+    await fsp.rmdir(t.tmp).catch(t.cleanup);
+    await fsp.writeFile(marker, tag);
+    mark('rootfs committed');
+    return { dir, created: true };
+  };
+  if (!src.pump) {
+    // Unpacking from the store takes seconds: one process does it, the others wait and reuse it.
+    return withLock(lockFile, async () => {
+      if (await ready()) return already();
+      return commit(await unpackToTmp(deps, dir, src));
+    });
+  }
+  // Fed by a download, which may take minutes: unpack outside the lock (into a private
+  // temporary directory), and take the lock only to commit. Concurrent pulls of one image each
+  // unpack; the first to commit wins and the others discard their trees.
+  const unpacked = await unpackToTmp(deps, dir, src);
+  try {
+    return await withLock(lockFile, () => commit(unpacked));
+  } catch (e) {
+    await unpacked.cleanup();
+    throw e;
+  }
+}
+
+interface Unpacked {
+  tmp: string;
+  root: string;
+  cleanup: () => Promise<void>;
+}
+
+/** Unpack into a fresh temporary directory beside `dir`; owners shifted for root; verified. */
+async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Promise<Unpacked> {
+  await fsp.mkdir(path.dirname(dir), { recursive: true });
+  // Everyone but root unpacks inside the user namespace, where the owners land in the
+  // subordinate range by themselves. Root unpacks directly (moat's code under /root would be
+  // unreadable from inside the namespace), then shifts every owner into its range; until
+  // then the tree sits inside a 0700 directory, so no one can reach a file owned by a real
+  // host user (a set-user-ID root binary, say).
+  const asRoot = deps.tools.callerUid === 0;
+  const tmp = path.join(
+    path.dirname(dir),
+    `.tmp-${path.basename(dir).slice(0, 12)}-${randomBytes(4).toString('hex')}`,
+  );
+  const root = path.join(tmp, 'rootfs');
+  await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
+  await fsp.mkdir(root, { mode: 0o755 });
+  const cleanup = () => removeTreeInUserns(deps.tools, tmp).catch(() => {});
+  src.onStart?.();
+  const request = JSON.stringify({
+    rootfs: root,
+    layers: src.layers,
+    ownership: deps.tools.maps.mode === 'single' ? 'squash' : 'preserve',
+    mountPoints: true,
+  });
+  const pump = src.pump;
+  const argv = [process.execPath, WORKER];
+  const what = 'unpack the image';
+  const fed: Pump | undefined = pump
+    ? async (write) => {
+        await write(request + '\n');
+        await pump(write);
+      }
+    : undefined;
+  let run: Promise<RunResult>;
+  if (src.worker && fed) {
+    run = src.worker.run(fed).then((r) => (asRoot ? r : checkUsernsRun(r, what)));
+  } else {
+    src.worker?.cancel();
+    run = asRoot
+      ? fed
+        ? runPumped(argv, fed)
+        : runCollect(argv, { input: request })
+      : runInUserns(deps.tools, argv, { what, ...(fed ? { pump: fed } : { input: request }) });
+  }
+  const r = await run.catch(async (e) => {
+    await cleanup();
+    throw e;
+  });
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  let res: { ok: boolean; error?: { code: string; message: string; hint?: string } } = { ok: false };
+  try {
+    res = JSON.parse(last) as typeof res;
+  } catch {
+    res = {
+      ok: false,
+      error: { code: 'IMAGE_UNPACK_FAILED', message: `unpack worker failed: ${r.stderr.trim() || last}` },
+    };
+  }
+  if (!res.ok || r.code !== 0) {
+    await cleanup();
+    const e = res.error ?? { code: 'IMAGE_UNPACK_FAILED', message: r.stderr.trim() };
+    throw new MoatError(e.code, e.message, { hint: e.hint });
+  }
+  mark('unpack worker done');
+  // Bytes unpacked before their digest was checked are committed only once it has been.
+  if (src.verified) {
     try {
-      if (asRoot) shiftOwnership(root, deps.tools.maps.uidMap, deps.tools.maps.gidMap);
-      await fsp.rename(root, dir);
+      await src.verified;
     } catch (e) {
       await cleanup();
       throw e;
     }
-    // Empty now; only a failure needs the namespace to remove what is left.
-    await fsp.rmdir(tmp).catch(cleanup);
-    await fsp.writeFile(marker, tag);
-    mark('rootfs committed');
-    return { dir, created: true };
-  });
+  }
+  if (asRoot) {
+    try {
+      shiftOwnership(root, deps.tools.maps.uidMap, deps.tools.maps.gidMap);
+    } catch (e) {
+      await cleanup();
+      throw e;
+    }
+  }
+  return { tmp, root, cleanup };
 }
 
 export async function removeImageRootfs(deps: RootfsDeps, imageId: string): Promise<void> {

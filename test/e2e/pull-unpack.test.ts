@@ -56,6 +56,19 @@ d('pull unpacks while downloading', () => {
     expect(await roots(w)).toEqual([hex, `${hex}.json`]);
   });
 
+  it('concurrent pulls of one image both succeed; one root is committed, no temporary tree is left', async () => {
+    const w = world('pu-concurrent');
+    const ref = `${reg.host}/pu/busybox:1`;
+    const [a, b] = await Promise.all([w.moat(['pull', '-q', ref]), w.moat(['pull', '-q', ref])]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const hex = a.stdout.trim().replace(/^sha256:/, '');
+    expect(await roots(w)).toEqual([hex, `${hex}.json`]);
+    const r = await w.moat(['run', '--rm', ref, 'true']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/unpacking/);
+  });
+
   it('--no-unpack stores the blobs only; the first run unpacks', async () => {
     const w = world('pu-no');
     const ref = `${reg.host}/pu/busybox:1`;

@@ -1,7 +1,8 @@
 /**
  * Registry commands: pull, push, login, logout, save, image prune, image fsck. Each builds one
  * request to the router (app.ts). Transfers show a live per-layer display on a TTY (stderr) and
- * plain lines otherwise; stdout gets only the result (the image ID for pull, like podman).
+ * plain lines otherwise; stdout gets only the result (the image ID for pull, like podman; with
+ * `--format json`, one JSON object at the end, and errors as JSON too).
  */
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
@@ -21,6 +22,35 @@ function parseBool(v: string | boolean | undefined): boolean {
   if (v === undefined || v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
   throw new MoatError('CLI_USAGE', `expected true or false, got ${JSON.stringify(v)}`);
+}
+
+const formatOption = () =>
+  new Option('--format <format>', 'output: text, or one JSON object at the end (json)')
+    .choices(['text', 'json'])
+    .default('text');
+
+type BlobState = 'fetched' | 'present' | 'uploaded' | 'mounted';
+interface BlobOut {
+  digest: string;
+  size: number;
+  state: BlobState;
+}
+
+/** `--format json` of pull and push: config first in `blobs`, the layers after it. */
+function transferJson(
+  head: Record<string, unknown>,
+  blobs: BlobOut[],
+  bytesTransferred: number,
+  started: number,
+): string {
+  const [config, ...layers] = blobs;
+  return json({
+    ...head,
+    config,
+    layers,
+    bytesTransferred,
+    durationMs: Math.round(performance.now() - started),
+  });
 }
 
 const tlsOption = () =>
@@ -120,13 +150,28 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         "only store the blobs; by default the image's root is unpacked while the layers download, so the first run starts at once",
       )
       .option('-q, --quiet', 'no progress output')
+      .addOption(formatOption())
       .action(
         async (
           reference: string,
-          f: { platform?: string; tlsVerify?: boolean; quiet?: boolean; unpack?: boolean },
+          f: { platform?: string; tlsVerify?: boolean; quiet?: boolean; unpack?: boolean; format: string },
         ) => {
+          state.json = f.format === 'json';
+          const started = performance.now();
           const { io, done } = await transferIo(Boolean(f.quiet));
-          const res = await request<{ id: string; reference: string; digest: string }>(
+          const res = await request<{
+            id: string;
+            reference: string;
+            name?: string;
+            digest: string;
+            manifestDigest: string;
+            mediaType: string;
+            platform: string;
+            fetched: number;
+            fetchedBytes: number;
+            unpacked?: boolean;
+            blobs: BlobOut[];
+          }>(
             'POST',
             '/images/pull',
             {
@@ -138,6 +183,11 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
             io,
           ).finally(closeNet);
           done();
+          if (state.json) {
+            const { blobs, fetchedBytes, ...head } = res;
+            process.stdout.write(transferJson(head, blobs, fetchedBytes, started));
+            return;
+          }
           if (!f.quiet) process.stderr.write(`pulled ${res.reference} (digest ${res.digest})\n`);
           process.stdout.write(`${res.id}\n`);
         },
@@ -159,20 +209,44 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         },
       )
       .option('-q, --quiet', 'no progress output')
+      .addOption(formatOption())
       .action(
         async (
           image: string,
           destination: string | undefined,
-          f: { tlsVerify?: boolean; chunkSize?: number; quiet?: boolean },
+          f: { tlsVerify?: boolean; chunkSize?: number; quiet?: boolean; format: string },
         ) => {
+          state.json = f.format === 'json';
+          const started = performance.now();
           const { io, done } = await transferIo(Boolean(f.quiet));
-          const res = await request<{ reference: string; digest: string }>(
+          const res = await request<{
+            reference: string;
+            digest: string;
+            mediaType: string;
+            platform: string;
+            blobs: { digest: string; size: number; state: 'exists' | 'mounted' | 'done' }[];
+            uploadedBytes: number;
+          }>(
             'POST',
             `/images/${encodeURIComponent(image)}/push`,
             { destination, tlsVerify: f.tlsVerify, chunkSize: f.chunkSize },
             io,
           ).finally(closeNet);
           done();
+          if (state.json) {
+            const { blobs, uploadedBytes, ...head } = res;
+            const out = blobs.map((b) => ({
+              digest: b.digest,
+              size: b.size,
+              state: (b.state === 'exists'
+                ? 'present'
+                : b.state === 'done'
+                  ? 'uploaded'
+                  : 'mounted') as BlobState,
+            }));
+            process.stdout.write(transferJson(head, out, uploadedBytes, started));
+            return;
+          }
           process.stdout.write(`${res.reference}@${res.digest}\n`);
         },
       );

@@ -112,6 +112,64 @@ d('registry: plain HTTP on loopback', () => {
     expect(r.stdout).toBe('from-skopeo\n');
   });
 
+  it('--format json: one object on stdout for push and pull (layers fetched, then present); errors as JSON', async () => {
+    const src = mainWorld();
+    const ref = `${reg.host}/json/busybox:1`;
+    const facts = await imageFacts(src, IMAGE);
+    const p = await src.moat(['push', '--format', 'json', IMAGE, ref]);
+    expect(p.code, p.stderr).toBe(0);
+    const pushed = JSON.parse(p.stdout) as Record<string, unknown> & {
+      layers: { digest: string; size: number; state: string }[];
+      config: { digest: string; state: string };
+    };
+    expect(pushed).toMatchObject({
+      reference: ref,
+      digest: facts.manifestDigest,
+      mediaType: expect.stringMatching(/manifest/),
+      platform: expect.stringMatching(/^linux\//),
+      config: { digest: facts.Id, state: expect.stringMatching(/^(uploaded|present|mounted)$/) },
+    });
+    expect(pushed.layers.map((l) => l.digest)).toEqual(facts.layers.map((l) => l.digest));
+    expect(typeof pushed.bytesTransferred).toBe('number');
+    expect(typeof pushed.durationMs).toBe('number');
+
+    const w = world('json');
+    const first = await w.moat(['pull', '--format', 'json', ref]);
+    expect(first.code, first.stderr).toBe(0);
+    const pulled = JSON.parse(first.stdout) as {
+      layers: { digest: string; size: number; state: string }[];
+      config: { state: string };
+      bytesTransferred: number;
+    } & Record<string, unknown>;
+    expect(pulled).toMatchObject({
+      reference: ref,
+      name: ref,
+      digest: facts.manifestDigest,
+      manifestDigest: facts.manifestDigest,
+      id: facts.Id,
+      mediaType: pushed.mediaType,
+      platform: pushed.platform,
+      config: { digest: facts.Id, state: 'fetched' },
+    });
+    expect(pulled.layers.map((l) => [l.digest, l.state])).toEqual(
+      facts.layers.map((l) => [l.digest, 'fetched']),
+    );
+    expect(pulled.bytesTransferred).toBe(
+      pulled.layers.reduce((n, l) => n + l.size, 0) + (pulled.config as unknown as { size: number }).size,
+    );
+    const again = await w.moat(['pull', '--format', 'json', ref]);
+    const second = JSON.parse(again.stdout) as typeof pulled;
+    expect(second.layers.every((l) => l.state === 'present')).toBe(true);
+    expect(second.bytesTransferred).toBe(0);
+
+    const missing = await w.moat(['pull', '--format', 'json', `${reg.host}/json/nothing:1`]);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ error: { code: 'REGISTRY_MANIFEST_NOT_FOUND' } });
+    const denied = await w.moat(['push', '--format', 'json', 'no-such-image', ref]);
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout)).toMatchObject({ error: { code: 'IMAGE_NOT_FOUND' } });
+  });
+
   it('errors keep stable codes: unknown tag, short name without default registry, --tls-verify=true on HTTP', async () => {
     const w = world('errors');
     const m = await w.moat(['pull', `${reg.host}/nope/nope:1`]);

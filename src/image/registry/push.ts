@@ -9,12 +9,20 @@ import { createReadStream } from 'node:fs';
 import { ImageError } from '../errors.js';
 import { localCandidates, parseReference } from '../reference.js';
 import type { ImageStore } from '../store.js';
-import { checkManifest, MediaType, parseJson, type Descriptor } from '../types.js';
+import {
+  checkConfig,
+  checkManifest,
+  MAX_CONFIG_BYTES,
+  MediaType,
+  parseJson,
+  type Descriptor,
+} from '../types.js';
 import { findCredentials } from './auth-file.js';
 import { header, httpError, RegistryClient, type RegistryResponse } from './client.js';
 import type { RegistriesConfig } from './config.js';
 import { resolveTarget } from './endpoint.js';
 import { RegistryError } from './errors.js';
+import { formatPlatform } from './manifest.js';
 import { mapLimit } from './pool.js';
 import type { TransferEventFn, TransferState } from './progress.js';
 
@@ -34,7 +42,14 @@ export interface PushOptions {
 export interface PushResult {
   reference: string;
   digest: string;
+  /** The manifest's media type (sent as its Content-Type). */
+  mediaType: string;
+  /** The image config's `os/architecture[/variant]`. */
+  platform: string;
+  /** Config first, then each layer once: `exists` (already there), `mounted`, or `done` (uploaded). */
   blobs: { digest: string; size: number; state: TransferState }[];
+  /** Bytes uploaded (blobs in state `done`). */
+  uploadedBytes: number;
 }
 
 export async function push(opts: PushOptions): Promise<PushResult> {
@@ -58,6 +73,13 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const manifestBytes = await store.readBlob(rec.manifestDigest);
   const manifest = checkManifest(
     parseJson(manifestBytes, 'IMAGE_INVALID_MANIFEST', `manifest ${rec.manifestDigest}`),
+  );
+  const config = checkConfig(
+    await store.readJsonBlob(manifest.config.digest, {
+      maxBytes: MAX_CONFIG_BYTES,
+      code: 'IMAGE_INVALID_CONFIG',
+      what: `image config ${manifest.config.digest}`,
+    }),
   );
   const credentials = await findCredentials([cfg.authFile, cfg.dockerConfig], target.registry);
   const client = new RegistryClient({
@@ -85,8 +107,9 @@ export async function push(opts: PushOptions): Promise<PushResult> {
     opts.onEvent?.({ kind: 'blob', digest: d.digest, state, current: d.size, total: d.size });
     return { digest: d.digest, size: d.size, state };
   });
+  const mediaType = manifest.mediaType ?? MediaType.OciManifest;
   const res = await client.send('PUT', client.repoUrl(`manifests/${target.tag}`), {
-    headers: { 'content-type': manifest.mediaType ?? MediaType.OciManifest },
+    headers: { 'content-type': mediaType },
     body: manifestBytes,
   });
   await res.body.dump();
@@ -98,7 +121,14 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       `${shown}: the registry stored the manifest as ${announced}, moat sent ${rec.manifestDigest}`,
     );
   }
-  return { reference: shown, digest: rec.manifestDigest, blobs: states };
+  return {
+    reference: shown,
+    digest: rec.manifestDigest,
+    mediaType,
+    platform: formatPlatform(config),
+    blobs: states,
+    uploadedBytes: states.filter((b) => b.state === 'done').reduce((n, b) => n + b.size, 0),
+  };
 }
 
 async function pushBlob(

@@ -109,16 +109,32 @@ export class ByteSlices {
     });
   }
 
-  /** The range as a stream (one reader at a time). */
-  stream(): Readable {
+  /**
+   * The range as a stream (one reader at a time), in pieces of about `batch` bytes: a pipe
+   * delivers 64 KiB at a time, and every piece given to gunzip is a round trip through the
+   * thread pool (measured: 1 MiB pieces save ~0.2 s of CPU on a 93 MB layer).
+   */
+  stream(batch = 1 << 20): Readable {
     const read = () => this.read();
     return new Readable({
-      highWaterMark: 1 << 20,
+      highWaterMark: batch,
       read() {
-        read().then(
-          (c) => this.push(c ?? null),
-          (e: unknown) => this.destroy(e as Error),
-        );
+        void (async () => {
+          const parts: Buffer[] = [];
+          let n = 0;
+          let end = false;
+          while (n < batch) {
+            const c = await read();
+            if (!c) {
+              end = true;
+              break;
+            }
+            parts.push(c);
+            n += c.length;
+          }
+          if (n) this.push(parts.length === 1 ? parts[0] : Buffer.concat(parts, n));
+          if (end) this.push(null);
+        })().catch((e: unknown) => this.destroy(e as Error));
       },
     });
   }

@@ -63,6 +63,20 @@ describe('ByteSlices', () => {
     expect(await range(s, 5)).toBe('defgh');
   });
 
+  it('stream() hands on pieces of at least the batch size (gunzip pays per piece), the rest at the end', async () => {
+    const data = Buffer.from('0123456789'.repeat(10));
+    const s = new ByteSlices(chunked(data, [10]));
+    s.begin(95);
+    const sizes: number[] = [];
+    const got: Buffer[] = [];
+    for await (const c of s.stream(25)) {
+      sizes.push((c as Buffer).length);
+      got.push(c as Buffer);
+    }
+    expect(sizes).toEqual([30, 30, 30, 5]);
+    expect(Buffer.concat(got).equals(data.subarray(0, 95))).toBe(true);
+  });
+
   it('skipRest discards what a reader left unread, so the next range starts in place', async () => {
     const s = new ByteSlices(chunked(Buffer.from('xxxxxxyyy'), [2]));
     s.begin(6);

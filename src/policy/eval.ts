@@ -18,6 +18,7 @@ import {
   type CompiledBody,
   type ValueFn,
 } from './fast.js';
+import { generateCall, type CallFn } from './jit.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -73,7 +74,8 @@ export class Evaluator implements BuiltinContext {
   private readonly strict: boolean;
   private readonly printer?: (msg: string, loc: Location) => void;
   private printLoc: Location | undefined;
-  private readonly covered?: (rule: Rule) => void;
+  /** @internal */
+  readonly covered?: (rule: Rule) => void;
 
   constructor(
     readonly tree: PolicyTree,
@@ -792,6 +794,19 @@ export class Evaluator implements BuiltinContext {
 
   /** @internal Calls the function defined at a rule node. */
   callNode(node: RuleNode, args: Value[]): Value | undefined {
+    const n = node as RuleNode & { [FAST_CALL]?: FastCall | null };
+    let fc = n[FAST_CALL];
+    if (fc === undefined) {
+      const fn = generateCall(node, this);
+      fc = n[FAST_CALL] = fn ? { fn, misses: 0 } : null;
+    }
+    if (fc !== null) {
+      const v = fc.fn(this, args);
+      if (v !== MULTI) return v;
+      // a call that needed the general path for another reason than a mock or coverage: after a
+      // few of those, this function is always called clause by clause
+      if (!this.mocks && !this.covered && ++fc.misses > 8) n[FAST_CALL] = null;
+    }
     let result: Value | undefined;
     const cs = this.clausesOf(node);
     for (let i = 0; i < cs.length; i++) {
@@ -1117,6 +1132,12 @@ interface Clause {
   next: Clause | undefined;
 }
 const FN_NODES = new WeakMap<PolicyTree, Map<string, RuleNode>>();
+/** A function's generated whole call (jit.ts), null when it has none (or stopped using it). */
+const FAST_CALL = Symbol('fastCall');
+interface FastCall {
+  fn: CallFn;
+  misses: number;
+}
 
 const TRUE_TERM: Term = { type: 'scalar', value: true, loc: { file: '', row: 0, col: 0, start: 0, end: 0 } };
 

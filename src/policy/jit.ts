@@ -17,8 +17,9 @@
  * passed in through the `K` table. Where code generation from strings is unavailable (node
  * --disallow-code-generation-from-strings), `segment` returns undefined and the closures are used.
  */
-import type { Body, Call, Expr, Term } from './ast.js';
+import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
+import type { RuleNode } from './compiler.js';
 import type { Evaluator } from './eval.js';
 import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
 import { RObject, RSet, compare, equal, type Value } from './value.js';
@@ -101,6 +102,36 @@ TRAIL.n = mark;
 }
 
 /**
+ * A user function's whole call: `(e, args)` binds the arguments, runs every clause (and else
+ * branch) with its body and head inline, and returns the function's value, undefined, or MULTI
+ * when the call needs the evaluator's general path (a mock or coverage in effect, an expression
+ * that needs the general path at run time, a conflict between clauses, which the general path
+ * reports). Functions are pure, so the general path can start over.
+ */
+export type CallFn = (e: Evaluator, args: Value[]) => Value | undefined | typeof MULTI;
+
+/**
+ * Generates the whole call of the function at `node`; undefined when code generation is off, or a
+ * clause has a pattern parameter or an expression without a generated form (the evaluator then
+ * calls clause by clause).
+ */
+export function generateCall(node: RuleNode, ev: Evaluator): CallFn | undefined {
+  if (!enabled || node.kind !== 'function' || node.rules.length === 0) return undefined;
+  const g = new Gen(ev);
+  const body = g.call_(node);
+  if (body === undefined) return undefined;
+  try {
+    const make = new Function('K', 'MULTI', 'lookup', 'equal', 'compare', 'RObject', 'RSet', body) as (
+      ...a: unknown[]
+    ) => CallFn;
+    return make(g.K, MULTI, lookup, equal, compare, RObject, RSet);
+  } catch {
+    enabled = false;
+    return undefined;
+  }
+}
+
+/**
  * Operators spelled out: exactly the bodies of their implementations in builtins/operators.ts
  * (equal/neq by value.ts's `equal`, the orderings by `compare`, which for two doubles is plain `<`).
  * Mocks are checked before, as for any call.
@@ -126,8 +157,68 @@ class Gen {
   /** The statement that fails the current expression, and the one that hands expression i over. */
   fail = 'return -1;';
   general = (i: number): string => `return ${i};`;
+  /** Record bindings on TRAIL (not in a whole call, whose frames are fresh and thrown away). */
+  private trail = true;
 
   constructor(private readonly ev: Evaluator) {}
+
+  /** The source of generateCall's function, or undefined. */
+  call_(node: RuleNode): string | undefined {
+    const arity = node.rules[0].head.args?.length;
+    if (arity === undefined) return undefined;
+    this.trail = false;
+    this.general = () => 'return MULTI;';
+    const out: string[] = [
+      'return function call(e, args) {',
+      'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
+      'let r;',
+    ];
+    for (let ci = 0; ci < node.rules.length; ci++) {
+      const C = `C${ci}`;
+      out.push(`${C}: {`);
+      let xi = 0;
+      for (let x: Rule | undefined = node.rules[ci]; x; x = x.else) {
+        const X = `X${ci}_${xi++}`;
+        const params = x.head.args;
+        if (!params || params.length !== arity) return undefined;
+        out.push(`${X}: {`, `const f = new Array(${x.nslots});`);
+        const bound = new Set<number>();
+        for (let i = 0; i < params.length; i++) {
+          const p = params[i];
+          if (p.type === 'var' && p.slot >= 0) {
+            if (bound.has(p.slot)) out.push(`if (!equal(f[${p.slot}], args[${i}])) break ${X};`);
+            else out.push(`f[${p.slot}] = args[${i}];`);
+            bound.add(p.slot);
+          } else if (p.type === 'scalar' || p.type === 'const') {
+            out.push(`if (${this.differs(p.value, `args[${i}]`)}) break ${X};`);
+          } else return undefined; // a pattern: general unification
+        }
+        this.fail = `break ${X};`;
+        for (let i = 0; i < x.body.length; i++) {
+          const code = this.expr(x.body[i], i);
+          if (code === undefined) return undefined;
+          out.push(code);
+        }
+        this.out = [];
+        const v = x.head.value ? this.term(x.head.value, `break ${X};`, 'return MULTI;') : 'true';
+        out.push(...this.out);
+        // a conflict: the general path reports it
+        out.push(`if (r !== undefined && !equal(r, ${v})) return MULTI;`, `r = ${v};`, `break ${C};`, '}');
+      }
+      out.push('}');
+    }
+    const d = node.defaultRule?.head.value;
+    if (d) out.push(`if (r === undefined) r = e.firstValue(${this.k(d)}, []);`);
+    out.push('return r;', '};');
+    return out.join('\n');
+  }
+
+  /** JS for "constant c is not equal to the value in v". */
+  private differs(c: Value, v: string): string {
+    // a string, boolean or null equals only itself
+    if (c === null || typeof c === 'string' || typeof c === 'boolean') return `${v} !== ${this.lit(c)}`;
+    return `!equal(${this.lit(c)}, ${v})`;
+  }
 
   /**
    * `some k, v in coll` with fresh variables, as a loop: each element bound, then the rest of the
@@ -282,7 +373,7 @@ return false;`);
       if (t.wildcard) this.emit(`if (${c} !== undefined && !equal(${c}, ${v})) ${FAIL}`);
       else
         this.emit(
-          `if (${c} === undefined) { f[${t.slot}] = ${v}; TRAIL.s[TRAIL.n++] = ${t.slot}; } else if (!equal(${c}, ${v})) ${FAIL}`,
+          `if (${c} === undefined) { f[${t.slot}] = ${v};${this.trail ? ` TRAIL.s[TRAIL.n++] = ${t.slot};` : ''} } else if (!equal(${c}, ${v})) ${FAIL}`,
         );
       return;
     }

@@ -85,6 +85,142 @@ ds := [d(1), d(2)]`,
     ],
   },
   {
+    note: 'whole function calls: repeated parameters, constant heads, else chains, defaults, false values',
+    modules: [
+      `package t
+same(x, x)
+pick(1, y) := y
+pick(2, _) := "two"
+pick(3, "c") := "three-c"
+pick(x, "d") := x if x > 10
+cls(x) := "neg" if x < 0
+else := "zero" if x == 0
+else := "pos"
+part(x) := y if { x > 0; y := x * 2 } else := z if { z := input.missing }
+else := "none"
+default dflt(_, _) := "dflt"
+dflt(x, y) := x + y if x > y
+isfalse(_) := false
+nums(x) := [x, 1.5, 18446744073709551616]
+str(x) := 1 if x == "1"
+str(1) := 1
+undef_head(x) := input.nothing if x
+same1 := same(1, 1)
+same2 := same(1, 2)
+same3 := same([1], [1])
+same4 := same(1, 1.0)
+pick1 := [pick(1, "a"), pick(2, 0), pick(3, "c"), pick(11, "d")]
+pick2 := pick(3, "x")
+pick3 := pick(4, "d")
+cls1 := [cls(-1), cls(0), cls(5)]
+part1 := [part(2), part(0)]
+dflt1 := [dflt(3, 1), dflt(1, 3)]
+misc := [isfalse(1), nums(2), str("1"), str(1)]
+undef1 := undef_head(true)
+pat([a, b]) := a + b
+pat(x) := x if is_number(x)
+pat1 := [pat([1, 2]), pat(7)]`,
+    ],
+    query: 'x := data.t',
+    want: [
+      {
+        x: {
+          same1: true,
+          same3: true,
+          same4: true,
+          pick1: ['a', 'two', 'three-c', 11],
+          cls1: ['neg', 'zero', 'pos'],
+          part1: [4, 'none'],
+          dflt1: [4, 'dflt'],
+          misc: [false, [2, 1.5, 18446744073709551616n], 1, 1],
+          pat1: [3, 7],
+        },
+      },
+    ],
+  },
+  {
+    note: 'whole function calls: equal values from several clauses',
+    modules: [
+      'package t\nf(x) := 1 if x > 0\nf(x) := 1 if x > 1\nf(x) := 2 if x > 2\nr := [f(1), f(2)]\ns := f(3)',
+    ],
+    query: 'x := data.t.r',
+    want: [{ x: [1, 1] }],
+  },
+  {
+    note: 'whole function calls: a conflict is an error',
+    modules: ['package t\nf(x) := 1 if x > 0\nf(x) := 1 if x > 1\nf(x) := 2 if x > 2\ns := f(3)'],
+    query: 'x := data.t.s',
+    want: 'eval_conflict_error',
+  },
+  {
+    note: 'whole function calls: mocks of the function, of functions and builtins it calls',
+    modules: [
+      `package t
+inner(x) := concat("-", [x, "i"])
+outer(x) := y if { y := inner(upper(x)) }
+alt(_) := "alt"
+alt2(_, _) := "alt2"
+a := outer("a")
+b := x if x := outer("a") with inner as alt
+c := x if x := outer("a") with upper as "Q"
+d := x if x := outer("a") with outer as "O"
+e := x if x := outer("a") with concat as alt2
+f := [outer("a"), outer("b")]`,
+    ],
+    query: 'x := data.t',
+    want: [{ x: { a: 'A-i', b: 'alt', c: 'Q-i', d: 'O', e: 'alt2', f: ['A-i', 'B-i'] } }],
+  },
+  {
+    note: 'whole function calls: bodies that need the general path at run time (many calls), with and print',
+    modules: [
+      `package t
+keys(o) := ks if { ks := {k | o[k]} }
+firstpos(xs) := x if { x := xs[_]; x > 0 }
+anyref(o, k) := o[k]
+overridden(x) := y if { y := data.cfg.v + x }
+r := [keys({"a": 1}), firstpos([0, 2]), anyref({"a": 1}, "a")]
+many := [firstpos([0 - i, i + 1]) | some i in numbers.range(0, 20)]
+w := x if x := overridden(1) with data.cfg.v as 10
+plain := overridden(1)
+pr(x) := x if print("p", x)
+p := pr(3)`,
+    ],
+    query: 'x := data.t',
+    data: { cfg: { v: 1 } },
+    want: [
+      {
+        x: {
+          r: [['a'], 2, 1],
+          many: Array.from({ length: 21 }, (_, i) => i + 1),
+          w: 11,
+          plain: 2,
+          p: 3,
+        },
+      },
+    ],
+  },
+  {
+    note: 'whole function calls: builtin type errors are undefined by default',
+    modules: [
+      'package t\nf(x) := trim_suffix(x, "/")\ng(x) if startswith(x, concat("", [x, 1]))\na := f(1)\nb := f("a/")\nc if not g("x")',
+    ],
+    query: 'x := data.t',
+    want: [{ x: { b: 'a', c: true } }],
+  },
+  {
+    note: 'whole function calls: builtin type errors, strict',
+    modules: ['package t\nf(x) := trim_suffix(x, "/")\nb := f(1)'],
+    query: 'x := data.t.b',
+    strict: true,
+    want: 'eval_type_error',
+  },
+  {
+    note: 'whole function calls: recursion is an error',
+    modules: ['package t\nf(x) := g(x)\ng(x) := f(x)\nr := f(1)'],
+    query: 'x := data.t.r',
+    want: 'rego_recursion_error',
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t

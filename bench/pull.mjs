@@ -4,6 +4,8 @@
 //                        the layer downloads (committed after the digest matched); the bench
 //                        checks the root is there, ready for `moat run`
 //   moat pull --no-unpack  download + verify only
+//   gunzip | tar x       `gzip -dc LAYER | tar -x`, no download: the cost of gunzip and writing the
+//                        files, which the issue names as the target for pull + unpack
 //   skopeo copy          to an OCI layout directory: download + verify only (the floor)
 //   skopeo + umoci       the above, then `umoci unpack --rootless`
 //   podman pull          into a fresh --root (when podman is installed)
@@ -130,6 +132,14 @@ const setup = worldEnv('setup');
 run(process.execPath, [moat, 'import', ROOTFS, REF], setup.env);
 run(process.execPath, [moat, 'push', '-q', REF], setup.env);
 const layer = JSON.parse(run(process.execPath, [moat, 'image', 'inspect', REF], setup.env))[0].layers[0];
+const layerHex = layer.digest.replace(/^sha256:/, '');
+const layerBlob = path.join(
+  base,
+  'registry/docker/registry/v2/blobs/sha256',
+  layerHex.slice(0, 2),
+  layerHex,
+  'data',
+);
 rmTree(setup.dir);
 
 // ext4 without a journal (this VM's root filesystem) skips inodes deleted in the last
@@ -152,6 +162,10 @@ const methods = {
     if (unpackedRoots(w) !== 1) throw new Error('moat pull left no unpacked root');
   },
   'moat pull --no-unpack': (w) => run(process.execPath, [moat, 'pull', '-q', '--no-unpack', REF], w.env),
+  'gunzip | tar x (no download)': (w) => {
+    mkdirSync(`${w.dir}/tarx`);
+    run('sh', ['-c', 'gzip -dc "$1" | tar -x -C "$2"', 'sh', layerBlob, `${w.dir}/tarx`]);
+  },
   'skopeo copy (floor)': (w) =>
     run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${REF}`, `oci:${w.dir}/oci:1`]),
 };
@@ -201,14 +215,16 @@ for (let i = 0; i < RUNS; i++) {
 const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 const podman = med['podman pull'];
 const floor = med['skopeo copy (floor)'];
+const tarx = med['gunzip | tar x (no download)'];
 const rows = Object.keys(med).map((k) => [
   k + (k === 'podman pull' && podmanDriver ? ` (${podmanDriver})` : ''),
   `${med[k].toFixed(2)} s`,
   `${Math.min(...times[k]).toFixed(2)} s`,
   `${(med[k] / floor).toFixed(2)}×`,
+  `${(med[k] / tarx).toFixed(2)}×`,
   podman ? `${(med[k] / podman).toFixed(2)}×` : '-',
 ]);
-const header = ['method', 'median', 'min', 'vs skopeo', 'vs podman'];
+const header = ['method', 'median', 'min', 'vs skopeo', 'vs gunzip|tar', 'vs podman'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
 registry.kill();

@@ -18,7 +18,7 @@ import {
   type CompiledBody,
   type ValueFn,
 } from './fast.js';
-import { generateCall, type CallFn } from './jit.js';
+import { generateWhole, type WholeFn } from './jit.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -597,7 +597,27 @@ export class Evaluator implements BuiltinContext {
 
   // ------------------------------------------------------------------ rules
 
+  /** A node's value by its generated whole evaluation (jit.ts), or MULTI. */
+  private whole(node: RuleNode, args: Value[] | undefined): Value | undefined | typeof MULTI {
+    const n = node as RuleNode & { [WHOLE]?: Whole | null };
+    let w = n[WHOLE];
+    if (w === undefined) {
+      const fn = generateWhole(node, this);
+      w = n[WHOLE] = fn ? { fn, misses: 0 } : null;
+    }
+    if (w === null) return MULTI;
+    const v = w.fn(this, args);
+    // one that needed the general path for another reason than a mock or coverage: after a few of
+    // those, this node is always evaluated clause by clause
+    if (v === MULTI && !this.mocks && !this.covered && ++w.misses > 8) n[WHOLE] = null;
+    return v;
+  }
+
   private ruleValue(node: RuleNode): Value | undefined {
+    if (node.kind === 'complete' || node.kind === 'set') {
+      const v = this.whole(node, undefined);
+      if (v !== MULTI) return v;
+    }
     switch (node.kind) {
       case 'complete': {
         let result: Value | undefined;
@@ -794,19 +814,8 @@ export class Evaluator implements BuiltinContext {
 
   /** @internal Calls the function defined at a rule node. */
   callNode(node: RuleNode, args: Value[]): Value | undefined {
-    const n = node as RuleNode & { [FAST_CALL]?: FastCall | null };
-    let fc = n[FAST_CALL];
-    if (fc === undefined) {
-      const fn = generateCall(node, this);
-      fc = n[FAST_CALL] = fn ? { fn, misses: 0 } : null;
-    }
-    if (fc !== null) {
-      const v = fc.fn(this, args);
-      if (v !== MULTI) return v;
-      // a call that needed the general path for another reason than a mock or coverage: after a
-      // few of those, this function is always called clause by clause
-      if (!this.mocks && !this.covered && ++fc.misses > 8) n[FAST_CALL] = null;
-    }
+    const v = this.whole(node, args);
+    if (v !== MULTI) return v;
     let result: Value | undefined;
     const cs = this.clausesOf(node);
     for (let i = 0; i < cs.length; i++) {
@@ -1132,10 +1141,10 @@ interface Clause {
   next: Clause | undefined;
 }
 const FN_NODES = new WeakMap<PolicyTree, Map<string, RuleNode>>();
-/** A function's generated whole call (jit.ts), null when it has none (or stopped using it). */
-const FAST_CALL = Symbol('fastCall');
-interface FastCall {
-  fn: CallFn;
+/** A node's generated whole evaluation (jit.ts), null when it has none (or stopped using it). */
+const WHOLE = Symbol('whole');
+interface Whole {
+  fn: WholeFn;
   misses: number;
 }
 

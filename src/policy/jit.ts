@@ -22,6 +22,7 @@ import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { RuleNode } from './compiler.js';
 import type { Evaluator } from './eval.js';
 import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
+import { visitExpr } from './walk.js';
 import { RObject, RSet, compare, equal, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -102,33 +103,45 @@ TRAIL.n = mark;
 }
 
 /**
- * A user function's whole call: `(e, args)` binds the arguments, runs every clause (and else
- * branch) with its body and head inline, and returns the function's value, undefined, or MULTI
- * when the call needs the evaluator's general path (a mock or coverage in effect, an expression
- * that needs the general path at run time, a conflict between clauses, which the general path
- * reports). Functions are pure, so the general path can start over.
+ * A node's whole evaluation as one generated function, `(e, args)`: for a function, its call
+ * (arguments bound, every clause and else branch with its body and head inline); for a complete
+ * rule its value, for a set rule its set (args unused). Returns the value, undefined, or MULTI when
+ * the evaluator's general path must do it instead: a mock or coverage in effect, an expression that
+ * needs the general path at run time, a conflict (which the general path reports). Evaluation is
+ * pure, so the general path can start over. `some … in` loops over fresh variables are JS loops
+ * around the rest of their body.
  */
-export type CallFn = (e: Evaluator, args: Value[]) => Value | undefined | typeof MULTI;
+export type WholeFn = (e: Evaluator, args: Value[] | undefined) => Value | undefined | typeof MULTI;
 
 /**
- * Generates the whole call of the function at `node`; undefined when code generation is off, or a
- * clause has a pattern parameter or an expression without a generated form (the evaluator then
- * calls clause by clause).
+ * Generates the whole evaluation of a function, complete rule or set rule; undefined when code
+ * generation is off, or a clause has a pattern parameter or an expression without a generated form
+ * (the evaluator then runs clause by clause).
  */
-export function generateCall(node: RuleNode, ev: Evaluator): CallFn | undefined {
-  if (!enabled || node.kind !== 'function' || node.rules.length === 0) return undefined;
+export function generateWhole(node: RuleNode, ev: Evaluator): WholeFn | undefined {
+  if (!enabled || node.rules.length === 0) return undefined;
+  if (node.kind !== 'function' && node.kind !== 'complete' && node.kind !== 'set') return undefined;
   const g = new Gen(ev);
-  const body = g.call_(node);
+  const body = g.whole(node);
   if (body === undefined) return undefined;
   try {
     const make = new Function('K', 'MULTI', 'lookup', 'equal', 'compare', 'RObject', 'RSet', body) as (
       ...a: unknown[]
-    ) => CallFn;
+    ) => WholeFn;
     return make(g.K, MULTI, lookup, equal, compare, RObject, RSet);
   } catch {
     enabled = false;
     return undefined;
   }
+}
+
+/** Frame slots of the variables in expressions (comprehension bodies included). */
+function slotsOf(body: Body, into = new Set<number>()): Set<number> {
+  for (const x of body)
+    visitExpr(x, (t) => {
+      if (t.type === 'var' && t.slot >= 0) into.add(t.slot);
+    });
+  return into;
 }
 
 /**
@@ -162,55 +175,122 @@ class Gen {
 
   constructor(private readonly ev: Evaluator) {}
 
-  /** The source of generateCall's function, or undefined. */
-  call_(node: RuleNode): string | undefined {
-    const arity = node.rules[0].head.args?.length;
+  /** The source of generateWhole's function, or undefined. */
+  whole(node: RuleNode): string | undefined {
+    const fn = node.kind === 'function';
+    const set = node.kind === 'set';
+    const arity = fn ? node.rules[0].head.args?.length : 0;
     if (arity === undefined) return undefined;
     this.trail = false;
     this.general = () => 'return MULTI;';
-    const out: string[] = [
-      'return function call(e, args) {',
+    this.out = [
+      'return function whole(e, args) {',
       'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
-      'let r;',
+      set ? 'const r = new RSet();' : 'let r;',
     ];
     for (let ci = 0; ci < node.rules.length; ci++) {
       const C = `C${ci}`;
-      out.push(`${C}: {`);
+      this.emit(`${C}: {`);
       let xi = 0;
       for (let x: Rule | undefined = node.rules[ci]; x; x = x.else) {
         const X = `X${ci}_${xi++}`;
-        const params = x.head.args;
+        const params = fn ? x.head.args : [];
         if (!params || params.length !== arity) return undefined;
-        out.push(`${X}: {`, `const f = new Array(${x.nslots});`);
-        const bound = new Set<number>();
+        this.emit(`${X}: {`, `const f = new Array(${x.nslots});`);
+        const seen = new Set<number>();
         for (let i = 0; i < params.length; i++) {
           const p = params[i];
           if (p.type === 'var' && p.slot >= 0) {
-            if (bound.has(p.slot)) out.push(`if (!equal(f[${p.slot}], args[${i}])) break ${X};`);
-            else out.push(`f[${p.slot}] = args[${i}];`);
-            bound.add(p.slot);
+            if (seen.has(p.slot)) this.emit(`if (!equal(f[${p.slot}], args[${i}])) break ${X};`);
+            else this.emit(`f[${p.slot}] = args[${i}];`);
+            seen.add(p.slot);
           } else if (p.type === 'scalar' || p.type === 'const') {
-            out.push(`if (${this.differs(p.value, `args[${i}]`)}) break ${X};`);
+            this.emit(`if (${this.differs(p.value, `args[${i}]`)}) break ${X};`);
           } else return undefined; // a pattern: general unification
         }
+        const head = set ? x.head.key : x.head.value;
+        if (set && !head) return undefined;
+        // a constant value stops the search at the first solution (as evalClauseGeneric)
+        const constant = !head || head.type === 'scalar' || head.type === 'const';
+        const got = `g${this.n++}`;
+        if (!set && !constant) this.emit(`let ${got} = false;`);
         this.fail = `break ${X};`;
-        for (let i = 0; i < x.body.length; i++) {
-          const code = this.expr(x.body[i], i);
-          if (code === undefined) return undefined;
-          out.push(code);
-        }
-        this.out = [];
-        const v = x.head.value ? this.term(x.head.value, `break ${X};`, 'return MULTI;') : 'true';
-        out.push(...this.out);
-        // a conflict: the general path reports it
-        out.push(`if (r !== undefined && !equal(r, ${v})) return MULTI;`, `r = ${v};`, `break ${C};`, '}');
+        const ok = this.wholeBody(x.body, 0, seen, () => {
+          const U = this.fail;
+          const v = head ? this.term(head, U, 'return MULTI;') : 'true';
+          if (set) this.emit(`r.add(${v});`);
+          else {
+            // a conflict: the general path reports it
+            this.emit(`if (r !== undefined && !equal(r, ${v})) return MULTI;`, `r = ${v};`);
+            this.emit(constant ? `break ${C};` : `${got} = true;`);
+          }
+        });
+        if (!ok) return undefined;
+        if (!set && !constant) this.emit(`if (${got}) break ${C};`);
+        this.emit('}');
       }
-      out.push('}');
+      this.emit('}');
     }
     const d = node.defaultRule?.head.value;
-    if (d) out.push(`if (r === undefined) r = e.firstValue(${this.k(d)}, []);`);
-    out.push('return r;', '};');
-    return out.join('\n');
+    if (d && !set) this.emit(`if (r === undefined) r = e.firstValue(${this.k(d)}, []);`);
+    this.emit('return r;', '};');
+    return this.out.join('\n');
+  }
+
+  /**
+   * Emits expressions i… of a body, failing with `this.fail`, then `done()` for a solution. A
+   * `some … in` loop over fresh variables becomes a JS loop around the rest; the slots the rest
+   * may bind are put back before each element. False if an expression has no generated form.
+   */
+  private wholeBody(body: Body, i: number, seen: Set<number>, done: () => void): boolean {
+    for (; i < body.length; i++) {
+      const x = body[i];
+      const b = x.expr;
+      if (
+        b.type === 'somein' &&
+        !x.negated &&
+        !x.with.length &&
+        b.value.type === 'var' &&
+        b.value.slot >= 0 &&
+        !seen.has(b.value.slot) &&
+        (!b.key || (b.key.type === 'var' && b.key.slot >= 0 && !seen.has(b.key.slot)))
+      ) {
+        const sv = b.value.slot;
+        const sk = b.key && b.key.type === 'var' ? b.key.slot : -1;
+        const c = this.term(b.domain, this.fail, this.general(i));
+        const rest = [...slotsOf(body.slice(i + 1))].filter((s) => s !== sv && s !== sk);
+        const saved = rest.map((s) => {
+          const t = this.tmp();
+          this.emit(`const ${t} = f[${s}];`);
+          return [s, t] as const;
+        });
+        const [kind, es, len, ix, L] = [this.tmp(), this.tmp(), this.tmp(), this.tmp(), `L${this.n++}`];
+        this.emit(
+          `let ${kind} = 0, ${es};`,
+          `if (Array.isArray(${c})) ${kind} = 1;`,
+          `else if (${c} instanceof RObject) { ${kind} = 2; ${es} = ${c}.sortedEntries(); }`,
+          `else if (${c} instanceof RSet) { ${kind} = 3; ${es} = ${c}.sorted(); }`,
+          `const ${len} = ${kind} === 1 ? ${c}.length : ${kind} === 0 ? 0 : ${es}.length;`,
+          `${L}: for (let ${ix} = 0; ${ix} < ${len}; ${ix}++) {`,
+          ...saved.map(([s, t]) => `f[${s}] = ${t};`),
+          `if (${kind} === 1) { ${sk >= 0 ? `f[${sk}] = ${ix}; ` : ''}f[${sv}] = ${c}[${ix}]; }`,
+          `else if (${kind} === 2) { ${sk >= 0 ? `f[${sk}] = ${es}[${ix}][0]; ` : ''}f[${sv}] = ${es}[${ix}][1]; }`,
+          `else { ${sk >= 0 ? `f[${sk}] = ${es}[${ix}]; ` : ''}f[${sv}] = ${es}[${ix}]; }`,
+        );
+        const inner = new Set(seen);
+        slotsOf([x], inner);
+        const fail = this.fail;
+        this.fail = `continue ${L};`;
+        const ok = this.wholeBody(body, i + 1, inner, done);
+        this.fail = fail;
+        this.emit('}');
+        return ok;
+      }
+      if (!this.exprBody(x, i)) return false;
+      slotsOf([x], seen);
+    }
+    done();
+    return true;
   }
 
   /** JS for "constant c is not equal to the value in v". */
@@ -265,8 +345,8 @@ return false;`);
     return `t${this.n++}`;
   }
 
-  private emit(s: string): void {
-    this.out.push(s);
+  private emit(...s: string[]): void {
+    this.out.push(...s);
   }
 
   /** A constant as an expression: literals for strings, booleans, null and plain numbers. */

@@ -221,6 +221,101 @@ p := pr(3)`,
     want: 'rego_recursion_error',
   },
   {
+    note: 'whole rules: loops over arrays, objects and sets, nested, with bindings after the loop, else chains, defaults',
+    modules: [
+      `package t
+pairs contains [x, y] if {
+  some x in input.xs
+  z := x * 2
+  some k, y in input.o
+  y > z
+  w := concat("-", [k, k])
+  w != "c-c"
+}
+member_loop contains x if {
+  x := 2
+  some x in input.xs
+}
+prefix_bound contains [x, n] if {
+  n := count(input.xs)
+  some x in input.xs
+  n == 3
+  m := x + n
+  m > 4
+}
+first := x if { some x in input.xs; x > 2 }
+same := 1 if { some x in input.xs; x > 0 }
+setloop contains k if { some k, v in {"a", "b"}; k == v }
+undef_dom contains x if { some x in input.nothing }
+scalar_dom contains x if { some x in 5 }
+negated contains x if { some x in input.xs; not x == 2 }
+comp contains [x, ys] if { some x in input.xs; ys := [y | some y in input.xs; y > x] }
+chain := "a" if { some x in input.xs; x > 5 } else := "b" if { some x in input.xs; x == 3 } else := "c"
+default dflt := "d"
+dflt := x if { some x in input.xs; x > 10 }
+exc(kind) if {
+  some pattern in data.exc[kind]
+  glob.match(pattern, ["/"], input.ref)
+}
+excepted := [exc("a"), exc("b")]
+not_excepted if not exc("c")
+nested_keys contains [i, j] if { some i, row in input.m; some j, v in row; v == 1 }`,
+    ],
+    query: 'x := data.t',
+    input: {
+      xs: [1, 2, 3],
+      o: { a: 3, b: 5, c: 7 },
+      ref: 'r.io/x/y',
+      m: [
+        [0, 1],
+        [1, 1],
+      ],
+    },
+    data: { exc: { a: ['r.io/*/*'], b: ['q.io/*'], c: ['*'] } },
+    want: [
+      {
+        x: {
+          chain: 'b',
+          comp: [
+            [1, [2, 3]],
+            [2, [3]],
+            [3, []],
+          ],
+          dflt: 'd',
+          first: 3,
+          member_loop: [2],
+          negated: [1, 3],
+          nested_keys: [
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ],
+          not_excepted: true,
+          pairs: [
+            [1, 3],
+            [1, 5],
+            [2, 5],
+          ],
+          prefix_bound: [
+            [2, 3],
+            [3, 3],
+          ],
+          same: 1,
+          scalar_dom: [],
+          setloop: ['a', 'b'],
+          undef_dom: [],
+        },
+      },
+    ],
+  },
+  {
+    note: 'whole rules: solutions of one clause that differ are a conflict',
+    modules: ['package t\nr := x if some x in input.xs'],
+    query: 'x := data.t.r',
+    input: { xs: [1, 2] },
+    want: 'eval_conflict_error',
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t
@@ -410,6 +505,32 @@ function evaluate(c: Case): Record<string, unknown>[] | string {
 }
 
 afterEach(() => setCodegen(true));
+
+describe('repeated evaluations of one prepared query (generated code given up after run-time hand-overs)', () => {
+  const modules = [
+    `package t
+vals contains v if { some i; v := input.xs[i]; v > 0 }
+total := sum([v | some v in vals])
+f(xs) := y if { y := xs[_]; y < 0 }
+g := f(input.xs)`,
+  ];
+  for (const codegen of [true, false]) {
+    it(codegen ? 'generated code' : 'closures only', () => {
+      setCodegen(codegen);
+      const q = new PolicyEngine(modules.map((text, i) => ({ file: `m${i}.rego`, text }))).prepare(
+        'x := data.t',
+      );
+      for (let n = 0; n < 30; n++) {
+        const xs = [0 - n, n, 2];
+        const got = q.eval({ xs }).map((r) => r.bindings);
+        const vals = [...new Set(xs.filter((v) => v > 0))].sort((a, b) => a - b);
+        const want: Record<string, unknown> = { vals, total: vals.reduce((a, b) => a + b, 0) };
+        if (n > 0) want.g = 0 - n;
+        expect(got, `n=${n}`).toEqual([{ x: want }]);
+      }
+    });
+  }
+});
 
 for (const codegen of [true, false]) {
   describe(codegen ? 'generated code' : 'closures only', () => {

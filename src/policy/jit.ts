@@ -162,6 +162,61 @@ const INLINE: Record<string, ((a: string, b: string) => string) | undefined> = {
     `(typeof ${a} === 'number' && typeof ${b} === 'number' ? ${a} >= ${b} : compare(${a}, ${b}) >= 0)`,
 };
 
+/**
+ * Builtins spelled out for the argument types they take: per builtin, a guard on the argument
+ * values (JS expressions) and statements setting the result `x`, exactly what the implementation
+ * (builtins/strings.ts, aggregates.ts, objects.ts, operators.ts) returns for such arguments.
+ * Other arguments (errors included) go to the implementation.
+ */
+const FAST: Record<string, ((a: string[], x: string, join: string) => [string, string]) | undefined> = {
+  upper: ([s], x) => [`typeof ${s} === 'string'`, `${x} = ${s}.toUpperCase();`],
+  lower: ([s], x) => [`typeof ${s} === 'string'`, `${x} = ${s}.toLowerCase();`],
+  startswith: ([s, p], x) => [
+    `typeof ${s} === 'string' && typeof ${p} === 'string'`,
+    `${x} = ${s}.startsWith(${p});`,
+  ],
+  endswith: ([s, p], x) => [
+    `typeof ${s} === 'string' && typeof ${p} === 'string'`,
+    `${x} = ${s}.endsWith(${p});`,
+  ],
+  contains: ([s, p], x) => [
+    `typeof ${s} === 'string' && typeof ${p} === 'string'`,
+    `${x} = ${s}.includes(${p});`,
+  ],
+  trim_prefix: ([s, p], x) => [
+    `typeof ${s} === 'string' && typeof ${p} === 'string'`,
+    `${x} = ${s}.startsWith(${p}) ? ${s}.slice(${p}.length) : ${s};`,
+  ],
+  trim_suffix: ([s, p], x) => [
+    `typeof ${s} === 'string' && typeof ${p} === 'string'`,
+    `${x} = ${p} !== '' && ${s}.endsWith(${p}) ? ${s}.slice(0, ${s}.length - ${p}.length) : ${s};`,
+  ],
+  concat: ([sep, xs], x, join) => [
+    `typeof ${sep} === 'string' && Array.isArray(${xs}) && (${x} = ${join}(${xs}, ${sep})) !== undefined`,
+    '',
+  ],
+  count: ([v], x) => [
+    `Array.isArray(${v}) || ${v} instanceof RObject || ${v} instanceof RSet`,
+    `${x} = Array.isArray(${v}) ? ${v}.length : ${v}.size;`,
+  ],
+  'object.get': ([o, k, d], x) => [
+    `${o} instanceof RObject && typeof ${k} === 'string'`,
+    `${x} = ${o}.get(${k}); if (${x} === undefined) ${x} = ${d};`,
+  ],
+  'internal.member_2': ([v, coll], x) => [`${coll} instanceof RSet`, `${x} = ${coll}.has(${v});`],
+};
+
+/** concat's loop for an array: the strings joined, or undefined if one is not a string. */
+function joinStrings(xs: Value[], sep: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (typeof x !== 'string') return undefined;
+    out = i === 0 ? x : out + sep + x;
+  }
+  return out;
+}
+
 class Gen {
   readonly K: unknown[] = [];
   private out: string[] = [];
@@ -547,10 +602,12 @@ return false;`);
       this.emit(`const ${x} = ${inline(args[0], args[1])};`);
       return x;
     }
+    const fast = FAST[name];
+    const guarded = fast && fast(args, x, this.k(joinStrings));
     if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
     else
       this.emit(
-        `let ${x}; try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
+        `let ${x};${guarded ? ` if (${guarded[0]}) { ${guarded[1]} } else` : ''} try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
       );
     this.emit(`if (${x} === undefined) ${U}`);
     return x;

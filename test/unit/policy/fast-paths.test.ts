@@ -316,6 +316,60 @@ nested_keys contains [i, j] if { some i, row in input.m; some j, v in row; v == 
     want: 'eval_conflict_error',
   },
   {
+    note: 'builtins spelled out in generated code: right and wrong argument types, mocks',
+    modules: [
+      `package t
+up := upper(input.s)
+up_bad := upper(input.n)
+sw := [startswith(input.s, "ab"), endswith(input.s, "bc"), contains(input.s, "b"), lower(upper(input.s))]
+sw_bad := startswith(input.s, input.n)
+tp := [trim_prefix(input.s, "a"), trim_prefix(input.s, "x"), trim_suffix(input.s, "c"), trim_suffix(input.s, input.e)]
+tp_bad := trim_suffix(input.n, "c")
+cc := [concat("-", input.arr), concat("-", []), concat("-", {x | some x in input.arr}), concat(input.e, input.arr)]
+cc_bad := concat("-", input.mixed)
+cnt := [count(input.arr), count(input.o), count({x | some x in input.arr}), count("héllo"), count(input.s)]
+cnt_bad := count(input.n)
+og := [object.get(input.o, "a", 1), object.get(input.o, "zz", 2), object.get(input.o, ["b", "c"], 0), object.get(input.o, "b", 0)]
+og_bad := object.get(input.arr, "a", 1)
+mem := [1 in {1, 2}, 3 in {1, 2}, "a" in input.arr, "a" in input.o, input.n in {x | some x in [1]}]
+up_mock := x if x := upper(input.s) with upper as "M"
+cnt_mock := x if x := count(input.arr) with count as 9`,
+    ],
+    query: 'x := data.t',
+    input: { s: 'abc', e: '', n: 1, arr: ['a', 'b'], mixed: ['a', 1], o: { a: null, b: { c: 3 } } },
+    want: [
+      {
+        x: {
+          up: 'ABC',
+          sw: [true, true, true, 'abc'],
+          tp: ['bc', 'abc', 'ab', 'abc'],
+          cc: ['a-b', '', 'a-b', 'ab'],
+          cnt: [2, 2, 2, 5, 3],
+          og: [null, 2, 3, { c: 3 }],
+          mem: [true, false, true, false, true],
+          up_mock: 'M',
+          cnt_mock: 9,
+        },
+      },
+    ],
+  },
+  {
+    note: 'builtins spelled out in generated code: wrong argument types, strict',
+    modules: ['package t\ncc_bad := concat("-", input.mixed)'],
+    query: 'x := data.t.cc_bad',
+    input: { mixed: ['a', 1] },
+    strict: true,
+    want: 'eval_type_error',
+  },
+  {
+    note: 'builtins spelled out in generated code: wrong argument types, strict (in a function)',
+    modules: ['package t\nf(x) := upper(x)\nr := f(input.n)'],
+    query: 'x := data.t.r',
+    input: { n: 1 },
+    strict: true,
+    want: 'eval_type_error',
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t

@@ -575,6 +575,17 @@ export class Evaluator implements BuiltinContext {
     return v;
   }
 
+  /** @internal The value of the rule at `node` (`data.<path>`) by its number (generated code). */
+  ruleValueAt(node: RuleNode, id: number, path: string[]): Value | undefined {
+    const v = this.vcache.at(id);
+    return v !== NOT_CACHED ? v : this.nodeValue(node, undefined, path);
+  }
+
+  /** @internal A rule node's number in this tree's value caches, or -1. */
+  nodeId(node: RuleNode): number {
+    return this.vcache.id(node);
+  }
+
   /** Applies `with data.…` overrides below `path` to a base document. */
   private patchBase(base: Value | undefined, path: string[]): Value | undefined {
     const prefix = path.join('\u0000');
@@ -1092,7 +1103,7 @@ class ValueCache {
 
   constructor(private readonly tree: PolicyTree) {}
 
-  private id(node: RuleNode): number {
+  id(node: RuleNode): number {
     const n = node as RuleNode & { [NODE_ID]?: number; [NODE_TREE]?: PolicyTree };
     if (n[NODE_TREE] === this.tree) return n[NODE_ID]!;
     if (n[NODE_TREE] !== undefined) return -1;
@@ -1107,6 +1118,12 @@ class ValueCache {
   get(node: RuleNode): Value | undefined | typeof NOT_CACHED {
     const id = this.id(node);
     if (id < 0) return this.other?.has(node) ? this.other.get(node) : NOT_CACHED;
+    const v = this.byId[id];
+    return v === undefined ? NOT_CACHED : v === UNDEFINED ? undefined : v;
+  }
+
+  /** get() by the node's number. */
+  at(id: number): Value | undefined | typeof NOT_CACHED {
     const v = this.byId[id];
     return v === undefined ? NOT_CACHED : v === UNDEFINED ? undefined : v;
   }

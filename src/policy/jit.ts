@@ -565,7 +565,11 @@ return false;`);
     if (head.type === 'var') {
       if (head.slot >= 0) this.emit(`let ${x} = f[${head.slot}]; if (${x} === undefined) ${M}`);
       else if (head.name === 'input') this.emit(`let ${x} = e.input; if (${x} === undefined) ${U}`);
-      else return this.leaf(t, U, M); // data refs: the rule tree walk of fast.ts
+      else if (head.name === 'data') {
+        const at = this.ruleRef(t, x, U, M);
+        if (at < 0) return this.leaf(t, U, M); // the rule tree walk of fast.ts
+        keys.splice(0, at);
+      } else return this.leaf(t, U, M);
     } else {
       const h = this.term(head, U, M);
       this.emit(`let ${x} = ${h};`);
@@ -575,6 +579,31 @@ return false;`);
       this.emit(`${x} = lookup(${x}, ${kv}); if (${x} === undefined) ${U}`);
     }
     return x;
+  }
+
+  /**
+   * `data.a.b…` reaching a rule by constant string keys (as fast.ts's compileDataRef): emits `x` =
+   * the rule's value, through the evaluation's cache by the node's number; returns how many keys
+   * that took, or -1 for other data refs. `with data…` overrides take the general path.
+   */
+  private ruleRef(t: Term & { type: 'ref' }, x: string, U: string, M: string): number {
+    const keys = t.terms.slice(1);
+    let node: RuleNode | undefined = this.ev.tree.root;
+    const path: string[] = [];
+    for (const k of keys) {
+      if (!node || !node.virtual || node.kind !== undefined) break;
+      if ((k.type !== 'scalar' && k.type !== 'const') || typeof k.value !== 'string') return -1;
+      path.push(k.value);
+      node = node.children.get(k.value);
+    }
+    if (!node || !node.virtual || node.kind === undefined) return -1;
+    const id = this.ev.nodeId(node);
+    if (id < 0) return -1;
+    this.emit(
+      `if (e.dataOverrides !== undefined) ${M}`,
+      `let ${x} = e.ruleValueAt(${this.k(node)}, ${id}, ${this.k(path)}); if (${x} === undefined) ${U}`,
+    );
+    return path.length;
   }
 
   private call(c: Call, argTerms: Term[], U: string, M: string): string {

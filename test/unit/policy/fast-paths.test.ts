@@ -370,6 +370,39 @@ cnt_mock := x if x := count(input.arr) with count as 9`,
     want: 'eval_type_error',
   },
   {
+    note: 'refs to rules from generated code: further keys, undefined rules, nested rule paths, overrides',
+    modules: [
+      `package t
+o := {"a": {"b": 1}}
+u := input.nothing
+p.q := 2
+r1 := data.t.o.a.b
+r2 if not data.t.u
+r3 := data.t.o["a"]
+r4 := data.t.p.q
+r5 := data.t.p
+r6 := x if x := data.t.r1 with data.t.o as {"a": {"b": 5}}
+r7 := x if x := data.t.r4 with data.t.p.q as 3
+r8 := data.t.o.a.nope`,
+    ],
+    query: 'x := data.t',
+    want: [
+      {
+        x: {
+          o: { a: { b: 1 } },
+          p: { q: 2 },
+          r1: 1,
+          r2: true,
+          r3: { b: 1 },
+          r4: 2,
+          r5: { q: 2 },
+          r6: 5,
+          r7: 3,
+        },
+      },
+    ],
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t

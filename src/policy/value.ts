@@ -340,7 +340,8 @@ export function toRegoString(v: Value): string {
 
 /** Numbers print like Go's big.Float 'g' formatting for JSON numbers: integers without exponent. */
 export function formatNumber(n: number): string {
-  if (Number.isInteger(n) && Math.abs(n) < 1e21) return n.toFixed(0);
+  // below 1e21 String() writes integers without exponent, like toFixed(0) (and -0 as 0)
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
   return String(n);
 }
 

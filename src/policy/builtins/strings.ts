@@ -166,14 +166,14 @@ export function sprintf(format: string, args: Value[]): string {
     i = pct;
     let j = i + 1;
     let flags = '';
-    while (j < format.length && '+-# 0'.includes(format[j])) flags += format[j++];
+    while (j < format.length && isFlag(format.charCodeAt(j))) flags += format[j++];
     let width = '';
-    while (j < format.length && /[0-9]/.test(format[j])) width += format[j++];
+    while (j < format.length && isDigit(format.charCodeAt(j))) width += format[j++];
     let prec: string | undefined;
     if (format[j] === '.') {
       j++;
       prec = '';
-      while (j < format.length && /[0-9]/.test(format[j])) prec += format[j++];
+      while (j < format.length && isDigit(format.charCodeAt(j))) prec += format[j++];
     }
     const verb = format[j];
     i = j;
@@ -285,6 +285,14 @@ export function sprintf(format: string, args: Value[]): string {
         .join(', ') +
       ')';
   return out;
+}
+
+/** One of + - # space 0. */
+function isFlag(c: number): boolean {
+  return c === 43 || c === 45 || c === 35 || c === 32 || c === 48;
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 function goType(v: Value): string {

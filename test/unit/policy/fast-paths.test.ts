@@ -403,6 +403,15 @@ r8 := data.t.o.a.nope`,
     ],
   },
   {
+    note: 'sprintf flags, widths and precisions; integers without exponent',
+    modules: [
+      'package t\ns := sprintf("%+05d|%-4s|%6.2f|%x|%d|%v|%s %%|%d", [input.i, "ab", 3.14159, 255, input.big, input.big, "x", -7])',
+    ],
+    query: 'x := data.t.s',
+    input: { i: 3, big: 1e20 },
+    want: [{ x: '+0003|ab  |  3.14|ff|100000000000000000000|100000000000000000000|x %|-7' }],
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t

@@ -575,12 +575,6 @@ export class Evaluator implements BuiltinContext {
     return v;
   }
 
-  /** @internal The value of the rule at `node` (`data.<path>`) by its number (generated code). */
-  ruleValueAt(node: RuleNode, id: number, path: string[]): Value | undefined {
-    const v = this.vcache.at(id);
-    return v !== NOT_CACHED ? v : this.nodeValue(node, undefined, path);
-  }
-
   /** @internal A rule node's number in this tree's value caches, or -1. */
   nodeId(node: RuleNode): number {
     return this.vcache.id(node);
@@ -610,18 +604,43 @@ export class Evaluator implements BuiltinContext {
 
   /** A node's value by its generated whole evaluation (jit.ts), or MULTI. */
   private whole(node: RuleNode, args: Value[] | undefined): Value | undefined | typeof MULTI {
-    const n = node as RuleNode & { [WHOLE]?: Whole | null };
-    let w = n[WHOLE];
-    if (w === undefined) {
-      const fn = generateWhole(node, this);
-      w = n[WHOLE] = fn ? { fn, misses: 0 } : null;
-    }
-    if (w === null) return MULTI;
+    return this.runWhole(this.wholeOf(node), args);
+  }
+
+  /** @internal A node's generated whole evaluation (made on first use). */
+  wholeOf(node: RuleNode): Whole {
+    const n = node as RuleNode & { [WHOLE]?: Whole };
+    return (n[WHOLE] ??= { fn: generateWhole(node, this) ?? null, misses: 0 });
+  }
+
+  private runWhole(w: Whole, args: Value[] | undefined): Value | undefined | typeof MULTI {
+    if (w.fn === null) return MULTI;
     const v = w.fn(this, args);
     // one that needed the general path for another reason than a mock or coverage: after a few of
     // those, this node is always evaluated clause by clause
-    if (v === MULTI && !this.mocks && !this.covered && ++w.misses > 8) n[WHOLE] = null;
+    if (v === MULTI && !this.mocks && !this.covered && ++w.misses > 8) w.fn = null;
     return v;
+  }
+
+  /** @internal The value of the rule a constant data ref reaches (generated code). */
+  ruleAt(r: RuleRef): Value | undefined {
+    const v = this.vcache.at(r.id);
+    if (v !== NOT_CACHED) return v;
+    const node = r.node;
+    if (node.children.size === 0 && (node.kind === 'complete' || node.kind === 'set')) {
+      const w = this.runWhole((r.whole ??= this.wholeOf(node)), undefined);
+      if (w !== MULTI) {
+        this.vcache.setAt(r.id, w);
+        return w;
+      }
+    }
+    return this.nodeValue(node, undefined, r.path);
+  }
+
+  /** @internal Calls the function at `r.node` (generated code). */
+  callAt(r: { node: RuleNode; whole: Whole | undefined }, args: Value[]): Value | undefined {
+    const v = this.runWhole((r.whole ??= this.wholeOf(r.node)), args);
+    return v !== MULTI ? v : this.callClauses(r.node, args);
   }
 
   private ruleValue(node: RuleNode): Value | undefined {
@@ -826,7 +845,11 @@ export class Evaluator implements BuiltinContext {
   /** @internal Calls the function defined at a rule node. */
   callNode(node: RuleNode, args: Value[]): Value | undefined {
     const v = this.whole(node, args);
-    if (v !== MULTI) return v;
+    return v !== MULTI ? v : this.callClauses(node, args);
+  }
+
+  /** callNode clause by clause. */
+  private callClauses(node: RuleNode, args: Value[]): Value | undefined {
     let result: Value | undefined;
     const cs = this.clausesOf(node);
     for (let i = 0; i < cs.length; i++) {
@@ -1128,14 +1151,16 @@ class ValueCache {
     return v === undefined ? NOT_CACHED : v === UNDEFINED ? undefined : v;
   }
 
+  setAt(id: number, v: Value | undefined): void {
+    // fill up to id first so the array stays packed
+    for (let i = this.byId.length; i < id; i++) this.byId.push(undefined);
+    this.byId[id] = v === undefined ? UNDEFINED : v;
+  }
+
   set(node: RuleNode, v: Value | undefined): void {
     const id = this.id(node);
     if (id < 0) (this.other ??= new Map()).set(node, v);
-    else {
-      // fill up to id first so the array stays packed
-      for (let i = this.byId.length; i < id; i++) this.byId.push(undefined);
-      this.byId[id] = v === undefined ? UNDEFINED : v;
-    }
+    else this.setAt(id, v);
   }
 }
 const UNDEFINED = Symbol('undefined');
@@ -1158,11 +1183,18 @@ interface Clause {
   next: Clause | undefined;
 }
 const FN_NODES = new WeakMap<PolicyTree, Map<string, RuleNode>>();
-/** A node's generated whole evaluation (jit.ts), null when it has none (or stopped using it). */
+/** A node's generated whole evaluation (jit.ts); fn null when it has none (or stopped using it). */
 const WHOLE = Symbol('whole');
-interface Whole {
-  fn: WholeFn;
+export interface Whole {
+  fn: WholeFn | null;
   misses: number;
+}
+/** A rule reached by a constant data ref, for generated code: its node, cache number and data path. */
+export interface RuleRef {
+  node: RuleNode;
+  id: number;
+  path: string[];
+  whole: Whole | undefined;
 }
 
 const TRUE_TERM: Term = { type: 'scalar', value: true, loc: { file: '', row: 0, col: 0, start: 0, end: 0 } };

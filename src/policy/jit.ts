@@ -20,7 +20,7 @@
 import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { RuleNode } from './compiler.js';
-import type { Evaluator } from './eval.js';
+import type { Evaluator, RuleRef } from './eval.js';
 import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
 import { visitExpr } from './walk.js';
 import { RObject, RSet, compare, equal, type Value } from './value.js';
@@ -601,7 +601,7 @@ return false;`);
     if (id < 0) return -1;
     this.emit(
       `if (e.dataOverrides !== undefined) ${M}`,
-      `let ${x} = e.ruleValueAt(${this.k(node)}, ${id}, ${this.k(path)}); if (${x} === undefined) ${U}`,
+      `let ${x} = e.ruleAt(${this.k({ node, id, path, whole: undefined } satisfies RuleRef)}); if (${x} === undefined) ${U}`,
     );
     return path.length;
   }
@@ -614,7 +614,7 @@ return false;`);
     if (name.startsWith('data.')) {
       const node = this.ev.tree.findNode(name.slice(5).split('.'));
       if (!node) return fallback();
-      target = `e.callNode(${this.k(node)}, `;
+      target = `e.callAt(${this.k({ node, whole: undefined })}, `;
     } else {
       const d = DECLARED.get(name);
       const impl = IMPLS.get(name);

@@ -576,7 +576,16 @@ return false;`);
     }
     for (const key of keys) {
       const kv = this.term(key, U, M);
-      this.emit(`${x} = lookup(${x}, ${kv}); if (${x} === undefined) ${U}`);
+      // a plain string key of an object: its own key in the map (RObject.get's first case)
+      const plain =
+        (key.type === 'scalar' || key.type === 'const') &&
+        typeof key.value === 'string' &&
+        key.value.charCodeAt(0) !== 0;
+      this.emit(
+        plain
+          ? `${x} = ${x} instanceof RObject ? ${x}.vals.get(${kv}) : lookup(${x}, ${kv}); if (${x} === undefined) ${U}`
+          : `${x} = lookup(${x}, ${kv}); if (${x} === undefined) ${U}`,
+      );
     }
     return x;
   }
@@ -625,6 +634,18 @@ return false;`);
     this.emit(`if (e.mocks) ${M}`);
     const args = argTerms.map((a) => this.term(a, U, M));
     const x = this.tmp();
+    if ((name === 'equal' || name === 'neq') && args.length === 2) {
+      // against a string, boolean or null constant, equal() is ===
+      const lit = argTerms.findIndex(
+        (a) =>
+          (a.type === 'scalar' || a.type === 'const') &&
+          (a.value === null || typeof a.value === 'string' || typeof a.value === 'boolean'),
+      );
+      if (lit >= 0) {
+        this.emit(`const ${x} = ${args[0]} ${name === 'equal' ? '===' : '!=='} ${args[1]};`);
+        return x;
+      }
+    }
     const inline = INLINE[name];
     if (inline && args.length === 2) {
       // never undefined, never throws

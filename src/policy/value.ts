@@ -139,10 +139,11 @@ export class RSet {
     return this.map.size;
   }
   has(v: Value): boolean {
-    return this.map.has(keyOf(v));
+    return this.map.has(typeof v === 'string' && v.charCodeAt(0) !== 0 ? v : keyOf(v));
   }
   add(v: Value): void {
-    const k = keyOf(v);
+    // plain strings are their own keys (the common case: skip keyOf)
+    const k = typeof v === 'string' && v.charCodeAt(0) !== 0 ? v : keyOf(v);
     if (!this.map.has(k)) {
       this.map.set(k, v);
       this.sortedCache = undefined;

@@ -412,6 +412,29 @@ r8 := data.t.o.a.nope`,
     want: [{ x: '+0003|ab  |  3.14|ff|100000000000000000000|100000000000000000000|x %|-7' }],
   },
   {
+    note: 'comparisons with string, boolean and null constants; constant keys into objects, sets and arrays',
+    modules: [
+      `package t
+a := [input.s == "x", input.s != "x", input.n == "1", input.t == true, input.z == null, input.z != false, true == input.t, "x" == input.s, input.n == 1.0]
+u if input.missing == "x"
+st := {"a", "b"}
+keys := [st["a"], input.o.k, input.o["\u0000k"]]
+arr_key if input.arr["x"]
+set_miss if st["c"]`,
+    ],
+    query: 'x := data.t',
+    input: { s: 'x', n: 1, t: true, z: null, o: { k: 1, '\u0000k': 2 }, arr: [1] },
+    want: [
+      {
+        x: {
+          a: [true, false, false, true, true, true, true, true, true],
+          st: ['a', 'b'],
+          keys: ['a', 1, 2],
+        },
+      },
+    ],
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t

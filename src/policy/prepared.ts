@@ -5,7 +5,7 @@
 import type { Location, Rule } from './ast.js';
 import type { CompiledQuery } from './compiler.js';
 import { Evaluator, type PolicyTree } from './eval.js';
-import { fromJSON, toJSON, type Value } from './value.js';
+import { fromJSONLazy, toJSON, type Value } from './value.js';
 
 export interface EvalOptions {
   /** Receives print() output with the call's location. */
@@ -45,7 +45,11 @@ export class PreparedQuery {
     this.locs = byIndex.map((e) => ({ row: e.loc.row, col: e.loc.col }));
   }
 
-  /** Evaluates with `input` (plain JSON or a Value); returns every solution. */
+  /**
+   * Evaluates with `input` (plain JSON or a Value); returns every solution. Input objects are
+   * converted as the policy reads them (see fromJSONLazy): they must not change during the call,
+   * nor while a Value returned by `decide` or `evalValues` is in use.
+   */
   eval(input?: unknown, opts: EvalOptions = {}): ResultSet {
     const out: ResultSet = [];
     this.evalValues(input, opts, (bindings, exprs) => {
@@ -74,7 +78,7 @@ export class PreparedQuery {
 
   private evaluator(input: unknown, opts: EvalOptions): Evaluator {
     return new Evaluator(this.tree, this.data, {
-      input: input === undefined ? undefined : fromJSON(input),
+      input: input === undefined ? undefined : fromJSONLazy(input),
       strictBuiltinErrors: opts.strictBuiltinErrors ?? this.defaults.strictBuiltinErrors,
       print: opts.print,
       now: opts.now,

@@ -60,11 +60,39 @@ function canonical(v: Value): string {
 }
 
 export class RObject {
-  /** Canonical key (keyOf) → value. */
-  readonly vals = new Map<Key, Value>();
+  private m = new Map<Key, Value>();
+  /**
+   * The plain object of an object made by fromJSONLazy, until its entries are first needed: then
+   * they are converted (nested objects lazily in turn) and this is cleared.
+   */
+  private src: Record<string, unknown> | undefined = undefined;
   /** Canonical key → the key as given, only for keys that are not their own canonical key (composites, …). */
   private orig: Map<Key, Value> | undefined;
   private sortedCache: [Value, Value][] | undefined;
+
+  /** Canonical key (keyOf) → value. */
+  get vals(): Map<Key, Value> {
+    if (this.src !== undefined) this.fill();
+    return this.m;
+  }
+
+  /** An object converted from the plain object `src` on first use (see fromJSONLazy). */
+  static lazy(src: Record<string, unknown>): RObject {
+    const o = new RObject();
+    o.src = src;
+    return o;
+  }
+
+  private fill(): void {
+    const x = this.src!;
+    this.src = undefined;
+    for (const k in x) {
+      if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+      const v = fromJSONLazy(x[k]);
+      if (k.charCodeAt(0) !== 0) this.m.set(k, v);
+      else this.set(k, v);
+    }
+  }
 
   static from(entries: Iterable<[Value, Value]>): RObject {
     const o = new RObject();
@@ -81,7 +109,10 @@ export class RObject {
   }
   get(k: Value): Value | undefined {
     // plain strings are their own keys (the common case: skip keyOf)
-    if (typeof k === 'string' && k.charCodeAt(0) !== 0) return this.vals.get(k);
+    if (typeof k === 'string' && k.charCodeAt(0) !== 0) {
+      if (this.src !== undefined) this.fill();
+      return this.m.get(k);
+    }
     return this.vals.get(keyOf(k));
   }
   has(k: Value): boolean {
@@ -120,7 +151,7 @@ export class RObject {
   }
   clone(): RObject {
     const o = new RObject();
-    for (const [k, v] of this.vals) o.vals.set(k, v);
+    for (const [k, v] of this.vals) o.m.set(k, v);
     if (this.orig) o.orig = new Map(this.orig);
     return o;
   }
@@ -271,6 +302,22 @@ export function fromJSON(x: unknown): Value {
     else o.set(k, v);
   }
   return o;
+}
+
+/**
+ * fromJSON, lazily: each object's entries are converted when the object is first read, so the
+ * parts of a large input a policy never reads cost nothing. The plain objects must not change
+ * while the result (or a Value taken from it) is in use.
+ */
+export function fromJSONLazy(x: unknown): Value {
+  if (x === null || typeof x !== 'object' || x instanceof RObject || x instanceof RSet || x instanceof Date)
+    return fromJSON(x);
+  if (Array.isArray(x)) {
+    const out: Value[] = new Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = fromJSONLazy(x[i]);
+    return out;
+  }
+  return RObject.lazy(x as Record<string, unknown>);
 }
 
 /**

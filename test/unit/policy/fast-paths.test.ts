@@ -435,6 +435,55 @@ set_miss if st["c"]`,
     ],
   },
   {
+    note: 'input objects converted as they are read: partial reads, iteration, equality, counts, odd JS values',
+    modules: [
+      `package t
+a := input.o.x.y
+keys := object.keys(input.o)
+n := count(input.o.x)
+pairs contains [k, v] if some k, v in input.o.x
+same if input.o.x == input.p
+differ if input.o.x != input.q
+arr := [input.arr[1].b, count(input.arr)]
+odd := [input.u, input.d, input.big, input.nul["\u0000k"]]
+w := x if x := input.o.x.y with input.o.x.y as 9
+whole := input.o
+bare := input.bare.k`,
+    ],
+    query: 'x := data.t',
+    input: {
+      o: { x: { y: 1, z: [1, 2] }, w: { deep: { er: true } } },
+      p: { z: [1, 2], y: 1 },
+      q: { y: 1 },
+      arr: [{ b: 1 }, { b: 2 }],
+      u: undefined,
+      d: new Date(0),
+      big: 5n,
+      nul: { '\u0000k': 'nul' },
+      bare: Object.assign(Object.create(null), { k: 'v' }),
+    },
+    want: [
+      {
+        x: {
+          a: 1,
+          keys: ['w', 'x'],
+          n: 2,
+          pairs: [
+            ['y', 1],
+            ['z', [1, 2]],
+          ],
+          same: true,
+          differ: true,
+          arr: [2, 2],
+          odd: [null, '1970-01-01T00:00:00.000Z', 5, 'nul'],
+          w: 9,
+          whole: { x: { y: 1, z: [1, 2] }, w: { deep: { er: true } } },
+          bare: 'v',
+        },
+      },
+    ],
+  },
+  {
     note: 'with: builtin and function mocks reach called functions; data and input overrides',
     modules: [
       `package t

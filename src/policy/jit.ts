@@ -135,6 +135,13 @@ export function generateWhole(node: RuleNode, ev: Evaluator): WholeFn | undefine
   }
 }
 
+/** The size of a part of a whole evaluation, in characters of source (see Gen.whole). */
+let PART = 20000;
+/** Sets the part size for nodes generated from now on (tests: 0 puts each clause in a part of its own). */
+export function setWholePart(chars: number): void {
+  PART = chars;
+}
+
 /** Frame slots of the variables in expressions (comprehension bodies included). */
 function slotsOf(body: Body, into = new Set<number>()): Set<number> {
   for (const x of body)
@@ -238,13 +245,15 @@ class Gen {
     if (arity === undefined) return undefined;
     this.trail = false;
     this.general = () => 'return MULTI;';
-    this.out = [
-      'return function whole(e, args) {',
-      'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
-      set ? 'const r = new RSet();' : 'let r;',
-    ];
+    // Clauses go into parts of at most PART characters of source, each a function
+    // `(e, args, r) => r | MULTI` taking and returning the value so far: V8 does not optimize
+    // very large functions.
+    const parts: string[][] = [];
+    let part: string[] = [];
+    let size = 0;
     for (let ci = 0; ci < node.rules.length; ci++) {
       const C = `C${ci}`;
+      this.out = [];
       this.emit(`${C}: {`);
       let xi = 0;
       for (let x: Rule | undefined = node.rules[ci]; x; x = x.else) {
@@ -285,11 +294,27 @@ class Gen {
         this.emit('}');
       }
       this.emit('}');
+      const code = this.out.join('\n');
+      if (size > 0 && size + code.length > PART) {
+        parts.push(part);
+        part = [];
+        size = 0;
+      }
+      part.push(code);
+      size += code.length;
     }
+    parts.push(part);
+    const src = parts.map((p, i) => `function part${i}(e, args, r) {\n${p.join('\n')}\nreturn r;\n}`);
+    src.push(
+      'return function whole(e, args) {',
+      'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
+      `let r = ${set ? 'new RSet()' : 'undefined'};`,
+      ...parts.map((_, i) => `r = part${i}(e, args, r); if (r === MULTI) return MULTI;`),
+    );
     const d = node.defaultRule?.head.value;
-    if (d && !set) this.emit(`if (r === undefined) r = e.firstValue(${this.k(d)}, []);`);
-    this.emit('return r;', '};');
-    return this.out.join('\n');
+    if (d && !set) src.push(`if (r === undefined) r = e.firstValue(${this.k(d)}, []);`);
+    src.push('return r;', '};');
+    return src.join('\n');
   }
 
   /**

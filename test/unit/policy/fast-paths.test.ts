@@ -1,11 +1,11 @@
 /**
  * The evaluator's shortcuts (fast.ts closures, jit.ts generated code) must give exactly the answers
- * of the general path. Each case is asserted against its expected result, once with generated code
- * and once with the closures only.
+ * of the general path. Each case is asserted against its expected result with generated code (whole
+ * evaluations in one part, and in a part per clause) and with the closures only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyEngine, RegoError, RegoErrors } from '../../../src/policy/index.js';
-import { setCodegen } from '../../../src/policy/jit.js';
+import { setCodegen, setWholePart } from '../../../src/policy/jit.js';
 
 interface Case {
   note: string;
@@ -672,7 +672,10 @@ function evaluate(c: Case): Record<string, unknown>[] | string {
   }
 }
 
-afterEach(() => setCodegen(true));
+afterEach(() => {
+  setCodegen(true);
+  setWholePart(20000);
+});
 
 describe('repeated evaluations of one prepared query (generated code given up after run-time hand-overs)', () => {
   const modules = [
@@ -700,11 +703,17 @@ g := f(input.xs)`,
   }
 });
 
-for (const codegen of [true, false]) {
-  describe(codegen ? 'generated code' : 'closures only', () => {
+const modes = [
+  { name: 'generated code', codegen: true, part: 20000 },
+  { name: 'generated code, each clause of a whole evaluation in a part of its own', codegen: true, part: 0 },
+  { name: 'closures only', codegen: false, part: 20000 },
+];
+for (const m of modes) {
+  describe(m.name, () => {
     for (const c of cases) {
       it(c.note, () => {
-        setCodegen(codegen);
+        setCodegen(m.codegen);
+        setWholePart(m.part);
         expect(evaluate(c)).toEqual(c.want);
       });
     }

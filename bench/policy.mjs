@@ -15,7 +15,8 @@
  * Two input sets: "run" carries facts.run (what moat's hook sends for a container run: the
  * capability, mount and network rules all have work to do) and "idle" carries only the image facts
  * (the run rules find nothing; the input older versions of this bench used). Percentiles move with
- * the machine's load: compare runs made back to back.
+ * the machine's load: compare runs made back to back. A third set, "captured", is a real input
+ * moat's hook sent for a container run (bench/fixtures/run-input.json: the full OCI spec inside).
  */
 import { readFileSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,11 +74,22 @@ export function benchPolicy(PolicyEngine, { iterations = 200000, build = 'dist' 
     facts: { image: img },
   }));
 
+  // What moat's hook sent for `moat run --rm --memory 64m --pids-limit 100 -v …:/docs:ro
+  // moat/busybox sh -c true` (captured with a policy that denies with json.marshal(input)): the
+  // request body, image facts, the run summary and the complete hardened OCI spec (seccomp included).
+  const captured = JSON.parse(readFileSync(root + 'bench/fixtures/run-input.json', 'utf8'));
+  const capturedDenied = structuredClone(captured);
+  capturedDenied.facts.run.cap_add = ['SYS_ADMIN'];
+  capturedDenied.facts.run.mounts.push({ source: '/etc', destination: '/e', readonly: false });
+  const realInputs = [captured, capturedDenied];
+
   const n = iterations;
   const allow = engine.prepare('data.moat.authz.allow');
   const decision = engine.prepare('data.moat.authz.decision');
   if (allow.decide(runInputs[0]) !== true || allow.decide(runInputs[1]) !== false)
     throw new Error('bench policy gives unexpected decisions');
+  if (allow.decide(realInputs[0]) !== true || allow.decide(realInputs[1]) !== false)
+    throw new Error('bench policy gives unexpected decisions for the captured input');
 
   const run = (label, fn) => {
     for (let i = 0; i < Math.min(20000, n); i++) fn(i); // warm up the JIT
@@ -100,6 +112,7 @@ export function benchPolicy(PolicyEngine, { iterations = 200000, build = 'dist' 
   for (const [name, inputs] of [
     ['run', runInputs],
     ['idle', idleInputs],
+    ['captured', realInputs],
   ]) {
     run(`${name}: allow (prepared, decide)`, (i) => allow.decide(inputs[i & 1]));
     run(`${name}: allow (OPA result set)`, (i) => allow.eval(inputs[i & 1]));

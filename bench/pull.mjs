@@ -233,6 +233,16 @@ const header = ['method', 'median', 'min', 'vs skopeo', 'vs gunzip|tar', 'vs pod
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
 registry.kill();
+/** Rootless podman leaves a pause process per world (it holds the user namespace): end it. */
+const killPause = (w) => {
+  for (const dir of [w.env.XDG_RUNTIME_DIR, prun(w)]) {
+    try {
+      process.kill(Number(readFileSync(path.join(dir, 'libpod/tmp/pause.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // no pause process there
+    }
+  }
+};
 for (const [name, w] of worlds) {
   if (name === 'podman pull')
     spawnSync(
@@ -240,6 +250,7 @@ for (const [name, w] of worlds) {
       ['--root', `${w.dir}/proot`, '--runroot', prun(w), 'unshare', 'rm', '-rf', `${w.dir}/proot`],
       { env: w.env, stdio: 'ignore' },
     );
+  if (name === 'podman pull') killPause(w);
 }
 rmTree(base);
 for (const d of pruns.values()) rmTree(d);

@@ -18,7 +18,7 @@ import {
   type CompiledBody,
   type ValueFn,
 } from './fast.js';
-import { generateWhole, type WholeFn } from './jit.js';
+import { generateWhole, hotThreshold, type WholeFn } from './jit.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -610,10 +610,15 @@ export class Evaluator implements BuiltinContext {
   /** @internal A node's generated whole evaluation (made on first use). */
   wholeOf(node: RuleNode): Whole {
     const n = node as RuleNode & { [WHOLE]?: Whole };
-    return (n[WHOLE] ??= { fn: generateWhole(node, this) ?? null, misses: 0 });
+    return (n[WHOLE] ??= { fn: undefined, misses: 0, uses: 0, node });
   }
 
   private runWhole(w: Whole, args: Value[] | undefined): Value | undefined | typeof MULTI {
+    if (w.fn === undefined) {
+      // cold: clause by clause until it has been used a few times (see hotThreshold)
+      if (w.uses++ < hotThreshold()) return MULTI;
+      w.fn = generateWhole(w.node, this) ?? null;
+    }
     if (w.fn === null) return MULTI;
     const v = w.fn(this, args);
     // one that needed the general path for another reason than a mock or coverage: after a few of
@@ -1186,8 +1191,11 @@ const FN_NODES = new WeakMap<PolicyTree, Map<string, RuleNode>>();
 /** A node's generated whole evaluation (jit.ts); fn null when it has none (or stopped using it). */
 const WHOLE = Symbol('whole');
 export interface Whole {
-  fn: WholeFn | null;
+  /** undefined until generated (see hotThreshold), null when it has none */
+  fn: WholeFn | null | undefined;
   misses: number;
+  uses: number;
+  node: RuleNode;
 }
 /** A rule reached by a constant data ref, for generated code: its node, cache number and data path. */
 export interface RuleRef {

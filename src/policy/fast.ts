@@ -15,7 +15,7 @@ import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { BuiltinImpl } from './builtins/types.js';
 import type { RuleNode } from './compiler.js';
 import type { Evaluator } from './eval.js';
-import { generate, type RunFn, type SegFn } from './jit.js';
+import { generate, hotThreshold, type RunFn, type SegFn } from './jit.js';
 import { RObject, RSet, equal, type Value } from './value.js';
 
 export const MULTI: unique symbol = Symbol('multi');
@@ -512,10 +512,36 @@ function compileBody(body: Body, ev: Evaluator): CompiledBody {
   const n = body.length;
   // expression j by the general path, the rest of the body by `run`
   const general: RunFn = (e, f, k, j) => e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
-  const gen = generate(body, ev, general);
-  const seg = gen ? gen.seg : closureSegment(body, ev);
-  const run: RunFn = gen ? gen.run : closureRun(body, ev, seg);
+  // Closures first; generated code once the body is hot (see hotThreshold in jit.ts).
+  let seg: SegFn;
+  let runNow: RunFn;
+  let uses = 0;
+  const hot = hotThreshold();
+  const gen = hot === 0 ? generate(body, ev, general) : undefined;
+  if (gen) {
+    seg = gen.seg;
+    runNow = gen.run;
+    uses = -1;
+  } else {
+    seg = closureSegment(body, ev);
+    runNow = closureRun(body, ev, seg);
+    if (hot === 0) uses = -1; // no code generation here: closures for good
+  }
+  const warm = (): void => {
+    if (++uses < hot) return;
+    uses = -1;
+    const g = generate(body, ev, general);
+    if (g) {
+      seg = g.seg;
+      runNow = g.run;
+    }
+  };
+  const run: RunFn = (e, f, k, from) => {
+    if (uses >= 0) warm();
+    return runNow(e, f, k, from);
+  };
   const straight = (e: Evaluator, f: Frame): number => {
+    if (uses >= 0) warm();
     const mark = TRAIL.n;
     try {
       return seg(e, f, 0);

@@ -3,9 +3,9 @@
  * of the general path. Each case is asserted against its expected result with generated code (whole
  * evaluations in one part, and in a part per clause) and with the closures only.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyEngine, RegoError, RegoErrors } from '../../../src/policy/index.js';
-import { setCodegen, setWholePart } from '../../../src/policy/jit.js';
+import { setCodegen, setHotAfter, setWholePart } from '../../../src/policy/jit.js';
 
 interface Case {
   note: string;
@@ -672,9 +672,12 @@ function evaluate(c: Case): Record<string, unknown>[] | string {
   }
 }
 
+// Cases are evaluated once: generate code at once, or these would test the closures only.
+beforeEach(() => setHotAfter(0));
 afterEach(() => {
   setCodegen(true);
   setWholePart(20000);
+  setHotAfter(100);
 });
 
 describe('repeated evaluations of one prepared query (generated code given up after run-time hand-overs)', () => {
@@ -685,21 +688,29 @@ total := sum([v | some v in vals])
 f(xs) := y if { y := xs[_]; y < 0 }
 g := f(input.xs)`,
   ];
-  for (const codegen of [true, false]) {
-    it(codegen ? 'generated code' : 'closures only', () => {
-      setCodegen(codegen);
-      const q = new PolicyEngine(modules.map((text, i) => ({ file: `m${i}.rego`, text }))).prepare(
-        'x := data.t',
-      );
-      for (let n = 0; n < 30; n++) {
-        const xs = [0 - n, n, 2];
-        const got = q.eval({ xs }).map((r) => r.bindings);
-        const vals = [...new Set(xs.filter((v) => v > 0))].sort((a, b) => a - b);
-        const want: Record<string, unknown> = { vals, total: vals.reduce((a, b) => a + b, 0) };
-        if (n > 0) want.g = 0 - n;
-        expect(got, `n=${n}`).toEqual([{ x: want }]);
-      }
-    });
+  for (const [codegen, hot] of [
+    [true, 0],
+    [true, 3],
+    [false, 0],
+  ] as const) {
+    it(
+      codegen ? `generated code${hot ? `, after ${hot} cold evaluations by closures` : ''}` : 'closures only',
+      () => {
+        setCodegen(codegen);
+        setHotAfter(hot);
+        const q = new PolicyEngine(modules.map((text, i) => ({ file: `m${i}.rego`, text }))).prepare(
+          'x := data.t',
+        );
+        for (let n = 0; n < 30; n++) {
+          const xs = [0 - n, n, 2];
+          const got = q.eval({ xs }).map((r) => r.bindings);
+          const vals = [...new Set(xs.filter((v) => v > 0))].sort((a, b) => a - b);
+          const want: Record<string, unknown> = { vals, total: vals.reduce((a, b) => a + b, 0) };
+          if (n > 0) want.g = 0 - n;
+          expect(got, `n=${n}`).toEqual([{ x: want }]);
+        }
+      },
+    );
   }
 });
 

@@ -466,15 +466,24 @@ export function compiledBody(body: Body, ev: Evaluator): CompiledBody & { fn?: B
 /** `some k, v in coll` with fresh variables: iterates directly. Returns GENERAL when not applicable. */
 type IterFn = (e: Evaluator, f: Frame, next: () => boolean) => boolean | typeof MULTI;
 
-function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
+/**
+ * `some k, v in coll` (not negated, no `with`) whose key and value are plain variables: their
+ * slots (sk -1 without a key) and the domain term. Undefined for any other expression.
+ */
+export function simpleSomeIn(x: Expr): { sv: number; sk: number; domain: Term } | undefined {
   const b = x.expr;
   if (x.negated || x.with.length || b.type !== 'somein') return undefined;
   const val = b.value;
   const key = b.key;
   if (val.type !== 'var' || val.slot < 0 || (key && (key.type !== 'var' || key.slot < 0))) return undefined;
-  const sv = val.slot;
-  const sk = key && key.type === 'var' ? key.slot : -1;
-  const dom = valueFn(b.domain, ev);
+  return { sv: val.slot, sk: key && key.type === 'var' ? key.slot : -1, domain: b.domain };
+}
+
+function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
+  const some = simpleSomeIn(x);
+  if (!some) return undefined;
+  const { sv, sk } = some;
+  const dom = valueFn(some.domain, ev);
   return (e, f, next) => {
     if (f[sv] !== undefined || (sk >= 0 && f[sk] !== undefined)) return MULTI;
     const coll = dom(e, f);

@@ -21,7 +21,7 @@ import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { RuleNode } from './compiler.js';
 import type { Evaluator, RuleRef } from './eval.js';
-import { MULTI, TRAIL, lookup, valueFn } from './fast.js';
+import { MULTI, TRAIL, lookup, simpleSomeIn, valueFn } from './fast.js';
 import { visitExpr } from './walk.js';
 import { RObject, RSet, compare, equal, type Value } from './value.js';
 
@@ -401,17 +401,13 @@ class Gen {
    * body (`run` from i + 1). Undefined if the expression is something else.
    */
   loop(x: Expr, i: number): string | undefined {
-    const b = x.expr;
-    if (x.negated || x.with.length || b.type !== 'somein') return undefined;
-    const val = b.value;
-    const key = b.key;
-    if (val.type !== 'var' || val.slot < 0 || (key && (key.type !== 'var' || key.slot < 0))) return undefined;
-    const sv = val.slot;
-    const sk = key && key.type === 'var' ? key.slot : -1;
+    const some = simpleSomeIn(x);
+    if (!some) return undefined;
+    const { sv, sk } = some;
     this.out = [];
     const G = this.general(i);
     this.emit(`if (f[${sv}] !== undefined${sk >= 0 ? ` || f[${sk}] !== undefined` : ''}) ${G}`);
-    const c = this.term(b.domain, 'return false;', G);
+    const c = this.term(some.domain, 'return false;', G);
     // the function's exit undoes these two bindings
     this.emit(`TRAIL.s[TRAIL.n++] = ${sv};`);
     if (sk >= 0) this.emit(`TRAIL.s[TRAIL.n++] = ${sk};`);

@@ -5,20 +5,12 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../unit/image/helpers.js';
 import { startFakeRegistry, type FakeRegistry } from '../unit/registry/fake-registry.js';
-import { have, startRegistry, world, type Registry } from './registry-helpers.js';
+import { have, mainWorld, startRegistry, world, type Registry } from './registry-helpers.js';
 
 const d = have('docker-registry') ? describe : describe.skip;
-
-function mainWorld() {
-  const e = inject('moatEnv');
-  const w = world('main');
-  w.env.XDG_DATA_HOME = e.XDG_DATA_HOME;
-  w.env.XDG_RUNTIME_DIR = e.XDG_RUNTIME_DIR;
-  return w;
-}
 
 const rootsDir = (w: ReturnType<typeof world>) =>
   path.join(w.env.XDG_DATA_HOME!, 'moat', 'storage', 'rootfs');

@@ -341,6 +341,15 @@ export function world(name: string): World {
   };
 }
 
+/** A world on the e2e suite's own store (it holds moat/busybox), with private config directories. */
+export function mainWorld(name = 'main'): World {
+  const e = inject('moatEnv');
+  const w = world(name);
+  w.env.XDG_DATA_HOME = e.XDG_DATA_HOME;
+  w.env.XDG_RUNTIME_DIR = e.XDG_RUNTIME_DIR;
+  return w;
+}
+
 export const sha256 = (b: Buffer | string): string =>
   'sha256:' + createHash('sha256').update(b).digest('hex');
 

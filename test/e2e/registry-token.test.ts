@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   have,
+  mainWorld,
   skopeoAsync,
   startRegistry,
   startTokenServer,
@@ -24,15 +25,6 @@ const d = have('docker-registry') && have('skopeo') ? describe : describe.skip;
 
 const IMAGE = 'moat/busybox';
 const ALICE = { user: 'alice', pass: 'wonder-land' };
-
-/** The suite's store (it holds moat/busybox), with private config directories. */
-function mainWorld(name: string) {
-  const e = inject('moatEnv');
-  const w = world(name);
-  w.env.XDG_DATA_HOME = e.XDG_DATA_HOME;
-  w.env.XDG_RUNTIME_DIR = e.XDG_RUNTIME_DIR;
-  return w;
-}
 
 async function login(w: ReturnType<typeof world>, host: string, user = ALICE.user, pass = ALICE.pass) {
   return w.moat(['login', '-u', user, '--password-stdin', host], { input: `${pass}\n` });

@@ -6,7 +6,15 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { have, skopeo, startRegistry, world, writeOciLayout, type Registry } from './registry-helpers.js';
+import {
+  have,
+  mainWorld,
+  skopeo,
+  startRegistry,
+  world,
+  writeOciLayout,
+  type Registry,
+} from './registry-helpers.js';
 
 const canRun = have('docker-registry') && have('skopeo');
 const d = canRun ? describe : describe.skip;
@@ -25,15 +33,6 @@ async function imageFacts(
     layers: { digest: string }[];
   }[];
   return { Id: rec.id, manifestDigest: rec.manifestDigest, layers: rec.layers };
-}
-
-/** The e2e suite's own world holds moat/busybox; a fresh world for each side keeps stores apart. */
-function mainWorld() {
-  const e = inject('moatEnv');
-  const w = world('main');
-  w.env.XDG_DATA_HOME = e.XDG_DATA_HOME;
-  w.env.XDG_RUNTIME_DIR = e.XDG_RUNTIME_DIR;
-  return w;
 }
 
 d('registry: plain HTTP on loopback', () => {

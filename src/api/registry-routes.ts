@@ -205,7 +205,9 @@ export function registryRoutes(engine: Engine): Route<never>[] {
         const minAgeMs = (ctx.body.minAgeSeconds ?? 600) * 1000;
         const res = await store().prune({ minAgeMs });
         const removedRoots = await pruneRoots(engine, minAgeMs);
-        return { ...res, removedRoots };
+        // Half-made unpack trees of a moat that died count as temp files too.
+        const staleUnpacks = await engine.removeStaleUnpacks(minAgeMs);
+        return { ...res, removedTemp: [...res.removedTemp, ...staleUnpacks], removedRoots };
       },
     } satisfies Route<{ minAgeSeconds?: number }> as Route<never>,
     {

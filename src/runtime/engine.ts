@@ -31,6 +31,7 @@ import {
   ensureImageRootfs,
   removeImageRootfs,
   rootfsDir,
+  removeStaleUnpacks,
   startUnpackWorker,
   unpackWhileDownloading,
   type StreamedLayer,
@@ -179,6 +180,17 @@ export class Engine {
         if (!used) worker.cancel();
       },
     };
+  }
+
+  /** Remove unpack trees that a dead moat left half-made (see rootfs.ts); returns their paths. */
+  async removeStaleUnpacks(minAgeMs: number): Promise<string[]> {
+    let deps;
+    try {
+      deps = this.rootfsDeps();
+    } catch {
+      return [];
+    }
+    return removeStaleUnpacks(deps, minAgeMs);
   }
 
   /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */

@@ -186,7 +186,7 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
   const asRoot = deps.tools.callerUid === 0;
   const tmp = path.join(
     path.dirname(dir),
-    `.tmp-${path.basename(dir).slice(0, 12)}-${randomBytes(4).toString('hex')}`,
+    `.tmp-${path.basename(dir).slice(0, 12)}-${process.pid}-${randomBytes(4).toString('hex')}`,
   );
   const root = path.join(tmp, 'rootfs');
   await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
@@ -257,6 +257,37 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
     }
   }
   return { tmp, root, cleanup };
+}
+
+/**
+ * Temporary unpack trees left by a moat that died mid-unpack (kill -9, Ctrl-C during a pull):
+ * `.tmp-<id>-<pid>-<random>` whose process is gone and that are older than `minAgeMs`. A tree
+ * whose pid is alive is kept, even if that pid now belongs to another program.
+ */
+export async function removeStaleUnpacks(deps: RootfsDeps, minAgeMs: number): Promise<string[]> {
+  const base = path.join(deps.storageRoot, 'rootfs');
+  const names = await fsp.readdir(base).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = /^\.tmp-[a-f0-9]{12}-(?:(\d+)-)?[a-f0-9]{8}$/.exec(n);
+    if (!m) continue;
+    if (m[1] !== undefined && alive(Number(m[1]))) continue;
+    const p = path.join(base, n);
+    const st = await fsp.lstat(p).catch(() => undefined);
+    if (!st?.isDirectory() || st.mtimeMs > Date.now() - minAgeMs) continue;
+    await removeTreeInUserns(deps.tools, p);
+    removed.push(p);
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function removeImageRootfs(deps: RootfsDeps, imageId: string): Promise<void> {

@@ -4,6 +4,7 @@
  * turns out wrong are never committed, even when they unpacked cleanly.
  */
 import { existsSync, promises as fsp } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../unit/image/helpers.js';
@@ -59,6 +60,37 @@ d('pull unpacks while downloading', () => {
     const r = await w.moat(['run', '--rm', ref, 'true']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/unpacking/);
+  });
+
+  it('image prune removes unpack trees a dead moat left, owned by subordinate IDs, and keeps live ones', async () => {
+    const w = world('pu-stale');
+    const ref = `${reg.host}/pu/busybox:1`;
+    expect((await w.moat(['pull', '-q', ref])).code).toBe(0);
+    const dead = spawnSync('true').pid!; // exited and reaped: no process has this pid now
+    const stale = path.join(rootsDir(w), `.tmp-0123456789ab-${dead}-0badf00d`);
+    const live = path.join(rootsDir(w), `.tmp-0123456789ab-${process.pid}-0000beef`);
+    // As an interrupted unpack leaves them: files owned by a subordinate ID, a 0 mode directory.
+    for (const d of [stale, live]) {
+      const r = spawnSync('unshare', [
+        '--user',
+        '--map-root-user',
+        '--map-auto',
+        'sh',
+        '-c',
+        'mkdir -p "$1/rootfs/etc" && touch "$1/rootfs/etc/f" && chown 5:5 "$1/rootfs/etc/f" && chmod 0 "$1/rootfs/etc"',
+        'sh',
+        d,
+      ]);
+      expect(r.status, r.stderr?.toString()).toBe(0);
+    }
+    const p = await w.moat(['image', 'prune', '--min-age', '0', '--format', 'json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).removedTemp).toContain(stale);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    // the image's own root is untouched
+    expect((await roots(w)).filter((n) => !n.startsWith('.'))).toHaveLength(2);
+    spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', 'rm', '-rf', live]);
   });
 
   it('--no-unpack stores the blobs only; the first run unpacks', async () => {

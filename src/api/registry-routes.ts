@@ -84,8 +84,16 @@ export function registryRoutes(engine: Engine): Route<never>[] {
             onEvent,
             unpack: live
               ? (id, layers, verified) =>
-                  live.unpack(id, layers, verified, () =>
-                    onEvent?.({ kind: 'status', message: `unpacking ${id.slice(7, 19)} while downloading` }),
+                  live.unpack(
+                    id,
+                    layers,
+                    verified,
+                    () =>
+                      onEvent?.({
+                        kind: 'status',
+                        message: `unpacking ${id.slice(7, 19)} while downloading`,
+                      }),
+                    (why) => onEvent?.({ kind: 'status', message: `not unpacking the image: ${why}` }),
                   )
               : undefined,
           })

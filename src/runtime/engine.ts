@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { release } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { MoatError } from '../errors.js';
+import { isMoatError, MoatError } from '../errors.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
@@ -158,7 +158,8 @@ export class Engine {
           layers: StreamedLayer[],
           verified: Promise<unknown>,
           onStart?: () => void,
-        ) => Promise<{ created: boolean }>;
+          onSkip?: (why: string) => void,
+        ) => Promise<{ created: boolean } | undefined>;
         dispose: () => void;
       }
     | undefined {
@@ -171,10 +172,20 @@ export class Engine {
     const worker = startUnpackWorker(deps);
     let used = false;
     return {
-      unpack: (imageId, layers, verified, onStart) => {
+      unpack: (imageId, layers, verified, onStart, onSkip) => {
         if (used) throw new Error('liveUnpacker: one unpack per worker');
         used = true;
-        return unpackWhileDownloading(deps, imageId, layers, verified, { onStart, worker });
+        return unpackWhileDownloading(deps, imageId, layers, verified, { onStart, worker }).catch(
+          (e: unknown) => {
+            // A host where the namespace cannot be made (a CI container, say) can still pull,
+            // verify and scan images: the pull goes on without the unpack; `run` will say why.
+            if (isMoatError(e) && /^USERNS_/.test(e.code)) {
+              onSkip?.(e.message);
+              return undefined;
+            }
+            throw e;
+          },
+        );
       },
       dispose: () => {
         if (!used) worker.cancel();

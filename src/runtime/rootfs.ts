@@ -191,7 +191,12 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
   const root = path.join(tmp, 'rootfs');
   await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
   await fsp.mkdir(root, { mode: 0o755 });
-  const cleanup = () => removeTreeInUserns(deps.tools, tmp).catch(() => {});
+  // Files the worker made belong to subordinate IDs: removed in the namespace. A tree the worker
+  // never wrote to (it could not start) is the caller's own: removed directly if that fails.
+  const cleanup = () =>
+    removeTreeInUserns(deps.tools, tmp)
+      .catch(() => fsp.rm(tmp, { recursive: true, force: true }))
+      .catch(() => {});
   src.onStart?.();
   const request = JSON.stringify({
     rootfs: root,

@@ -93,6 +93,28 @@ d('pull unpacks while downloading', () => {
     spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', 'rm', '-rf', live]);
   });
 
+  it('where no user namespace can be made, the pull still stores and verifies the image, says why it did not unpack', async () => {
+    const w = world('pu-nouserns');
+    // An `unshare` that fails the way it does when the kernel or the setuid helpers refuse.
+    const fake = path.join(w.env.HOME!, 'fakebin');
+    await fsp.mkdir(fake, { recursive: true });
+    await fsp.writeFile(
+      path.join(fake, 'unshare'),
+      '#!/bin/sh\necho "unshare: write failed /proc/self/uid_map: Operation not permitted" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    w.env.PATH = `${fake}:${process.env.PATH}`;
+    const ref = `${reg.host}/pu/busybox:1`;
+    const p = await w.moat(['pull', ref]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr).toMatch(/not unpacking the image: .*uid_map/);
+    expect(await roots(w)).toEqual([]);
+    const images = JSON.parse((await w.moat(['images', '--format', 'json'])).stdout) as unknown[];
+    expect(images).toHaveLength(1);
+    const fsck = await w.moat(['image', 'fsck']);
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+  });
+
   it('--no-unpack stores the blobs only; the first run unpacks', async () => {
     const w = world('pu-no');
     const ref = `${reg.host}/pu/busybox:1`;

@@ -654,25 +654,8 @@ export class Evaluator implements BuiltinContext {
       if (v !== MULTI) return v;
     }
     switch (node.kind) {
-      case 'complete': {
-        let result: Value | undefined;
-        for (const c of this.clausesOf(node)) {
-          const v = this.evalRuleChain(c, 'complete rules must not produce multiple outputs');
-          if (v === undefined) continue;
-          if (result !== undefined && !equal(result, v))
-            throw this.error(
-              'eval_conflict_error',
-              'complete rules must not produce multiple outputs',
-              this.lastRule!.loc,
-            );
-          result = v;
-        }
-        if (result === undefined && node.defaultRule) {
-          result = this.firstValue(node.defaultRule.head.value!, []);
-          if (this.covered) this.covered(node.defaultRule);
-        }
-        return result;
-      }
+      case 'complete':
+        return this.singleValue(node, 'complete rules must not produce multiple outputs');
       case 'set': {
         const out = new RSet();
         const add = (v: Value): boolean => (out.add(v), false);
@@ -855,21 +838,21 @@ export class Evaluator implements BuiltinContext {
 
   /** callNode clause by clause. */
   private callClauses(node: RuleNode, args: Value[]): Value | undefined {
+    return this.singleValue(node, 'functions must not produce multiple outputs for same inputs', args);
+  }
+
+  /**
+   * The one value of a complete rule or a function call: every clause (with its else chain)
+   * evaluated, differing values a conflict, the default when none is defined.
+   */
+  private singleValue(node: RuleNode, conflictMsg: string, args?: Value[]): Value | undefined {
     let result: Value | undefined;
     const cs = this.clausesOf(node);
     for (let i = 0; i < cs.length; i++) {
-      const v = this.evalRuleChain(
-        cs[i],
-        'functions must not produce multiple outputs for same inputs',
-        args,
-      );
+      const v = this.evalRuleChain(cs[i], conflictMsg, args);
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v))
-        throw this.error(
-          'eval_conflict_error',
-          'functions must not produce multiple outputs for same inputs',
-          this.lastRule!.loc,
-        );
+        throw this.error('eval_conflict_error', conflictMsg, this.lastRule!.loc);
       result = v;
     }
     if (result === undefined && node.defaultRule) {

@@ -16,7 +16,6 @@ import {
   removeTreeInUserns,
   runCollect,
   runInUserns,
-  runPumped,
   startPumped,
   unshareArgv,
   type Pump,
@@ -214,15 +213,15 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
       }
     : undefined;
   let run: Promise<RunResult>;
-  if (src.worker && fed) {
-    run = src.worker.run(fed).then((r) => (asRoot ? r : checkUsernsRun(r, what)));
+  if (fed) {
+    // Fed by a pump: the worker given (started early by the pull) or one started now.
+    const worker = src.worker ?? startUnpackWorker(deps);
+    run = worker.run(fed).then((r) => (asRoot ? r : checkUsernsRun(r, what)));
   } else {
     src.worker?.cancel();
     run = asRoot
-      ? fed
-        ? runPumped(argv, fed)
-        : runCollect(argv, { input: request })
-      : runInUserns(deps.tools, argv, { what, ...(fed ? { pump: fed } : { input: request }) });
+      ? runCollect(argv, { input: request })
+      : runInUserns(deps.tools, argv, { what, input: request });
   }
   const r = await run.catch(async (e) => {
     await cleanup();

@@ -135,11 +135,6 @@ export function startPumped(argv: string[], opts: SpawnOptions = {}): PumpedChil
   };
 }
 
-/** startPumped, fed at once. */
-export function runPumped(argv: string[], pump: Pump, opts: SpawnOptions = {}): Promise<RunResult> {
-  return startPumped(argv, opts).run(pump);
-}
-
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1,
   SIGINT: 2,
@@ -158,15 +153,9 @@ export function signalNumber(sig: string): number | undefined {
 export async function runInUserns(
   t: UsernsTools,
   cmd: string[],
-  opts: {
-    input?: string;
-    what: string;
-    mount?: boolean;
-    pump?: Pump;
-  },
+  opts: { input?: string; what: string; mount?: boolean },
 ): Promise<RunResult> {
-  const argv = unshareArgv(t, cmd, { mount: opts.mount });
-  const r = await (opts.pump ? runPumped(argv, opts.pump) : runCollect(argv, { input: opts.input }));
+  const r = await runCollect(unshareArgv(t, cmd, { mount: opts.mount }), { input: opts.input });
   return checkUsernsRun(r, opts.what);
 }
 

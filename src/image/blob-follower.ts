@@ -1,35 +1,37 @@
 /**
- * Read a blob while it is being written: `moat pull` hands each layer to the unpack worker as it
- * downloads. The follower opens the store's temporary file as soon as it exists (the descriptor
- * stays valid across the rename into `blobs/`), reads up to what has been written so far, and
- * waits for more. It ends only when the store has verified the blob's digest and size; if the
- * download fails, readers fail with the download's error. Nothing read here is committed by
- * itself: whoever consumes the bytes must wait for the verification too (see rootfs.ts).
+ * Follow a blob while it is being written: `moat pull` unpacks each layer as it downloads. The
+ * pull's side records where the store writes the blob and how far (`opened`, `wrote`, `finish`)
+ * and reports it as `progress()` events; the unpack worker, a separate process, feeds the same
+ * events to a follower of its own and reads the file itself (`read()`), up to what has been
+ * written so far. The descriptor stays valid across the store's rename into `blobs/`. A follower
+ * ends only when the store has verified the blob's digest and size; if the download fails,
+ * readers fail with the download's error. Nothing read here is committed by itself: whoever
+ * consumes the bytes must wait for the verification too (see rootfs.ts).
  */
 import { closeSync, openSync, read } from 'node:fs';
 
 const CHUNK = 1 << 20;
 
+/** What `progress()` reports: the file, then how much is in it, then the end. */
+export type FollowEvent = { file: string } | { wrote: number } | { done: true };
+
 export class BlobFollower {
   private fd?: number;
+  private file?: string;
   private written = 0;
   private done = false;
   private error?: unknown;
   private waiters: (() => void)[] = [];
 
-  /** A blob already in the store: complete from the start. */
-  static complete(file: string, size: number): BlobFollower {
-    const f = new BlobFollower();
-    f.opened(file);
-    f.wrote(size);
-    f.finish();
-    return f;
-  }
-
-  /** The store created the file the blob is being written to. */
-  opened(file: string): void {
-    if (this.fd !== undefined) return;
-    this.fd = openSync(file, 'r');
+  /**
+   * The store created the file the blob is being written to. With `open`, the file is opened
+   * now (throws if it cannot be), for `read()`; the pull's side only passes the name on.
+   */
+  opened(file: string, open = false): void {
+    if (this.file !== undefined) return;
+    if (open) this.fd = openSync(file, 'r');
+    this.file = file;
+    this.wake();
   }
 
   /** `total` bytes are in the file now. */
@@ -49,12 +51,41 @@ export class BlobFollower {
     this.wake();
   }
 
-  /** The blob's bytes in order; may be called more than once (a layer listed twice). */
+  /**
+   * The file's name, then each new total written, then `done`; throws the download's error. A
+   * waiting consumer is woken on every change, so totals are coalesced while it is busy.
+   */
+  async *progress(): AsyncGenerator<FollowEvent> {
+    let sentFile = false;
+    let sent = -1;
+    for (;;) {
+      if (this.error !== undefined) throw this.error;
+      if (!sentFile && this.file !== undefined) {
+        sentFile = true;
+        yield { file: this.file };
+      } else if (sentFile && this.written !== sent) {
+        sent = this.written;
+        yield { wrote: sent };
+      } else if (this.done) {
+        if (!sentFile) throw new Error('blob finished without a file');
+        yield { done: true };
+        return;
+      } else {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+    }
+  }
+
+  /**
+   * The blob's bytes in order, read from the file opened with `opened(file, true)`; may be
+   * called more than once (a layer listed twice).
+   */
   async *read(): AsyncGenerator<Buffer> {
     let pos = 0;
     for (;;) {
       if (this.error !== undefined) throw this.error;
       if (pos < this.written) {
+        if (this.fd === undefined) throw new Error('blob follower: no file opened to read');
         const n = Math.min(CHUNK, this.written - pos);
         const buf = Buffer.allocUnsafe(n);
         const fd = this.fd!;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
+import type { BlobFollower } from '../image/blob-follower.js';
 import type { WorkerLayer } from '../image/unpack-worker.js';
 import {
   checkUsernsRun,
@@ -58,17 +59,19 @@ export async function ensureImageRootfs(
 
 /** A layer arriving as a stream (a download in progress), for unpackWhileDownloading. */
 export interface StreamedLayer {
-  size: number;
   mediaType?: string;
-  /** The blob's bytes in order; fails if the download fails. */
-  read: () => AsyncIterable<Buffer>;
+  /** Follows the blob's download (the same follower for a layer listed twice). */
+  follower: BlobFollower;
+  /** Where the store puts the blob once verified. */
+  final: string;
 }
 
 /**
- * Unpack an image's root from layers that are still downloading (`moat pull`): the bytes go to
- * the worker as they arrive, and the tree is committed only after `verified` resolves (every
- * blob's digest and size checked). If a download fails, the worker is stopped and the partial
- * tree removed. Resolves `{ created: false }` when the root already exists.
+ * Unpack an image's root from layers that are still downloading (`moat pull`): the worker reads
+ * each blob's file as it is written, told where and how far by follow events on its stdin
+ * (unpack-feed.ts), and the tree is committed only after `verified` resolves (every blob's
+ * digest and size checked). If a download fails, the worker is stopped and the partial tree
+ * removed. Resolves `{ created: false }` when the root already exists.
  */
 export async function unpackWhileDownloading(
   deps: RootfsDeps,
@@ -77,10 +80,16 @@ export async function unpackWhileDownloading(
   verified: Promise<unknown>,
   opts: { onStart?: () => void; worker?: PumpedChild } = {},
 ): Promise<{ dir: string; created: boolean }> {
+  const index = new Map<BlobFollower, number>();
+  for (const l of layers) if (!index.has(l.follower)) index.set(l.follower, index.size);
   return buildRootfs(deps, imageId, {
-    layers: layers.map((l) => ({ stdinBytes: l.size, mediaType: l.mediaType })),
+    layers: layers.map((l) => ({ follow: index.get(l.follower)!, final: l.final, mediaType: l.mediaType })),
     pump: async (write) => {
-      for (const l of layers) for await (const chunk of l.read()) await write(chunk);
+      await Promise.all(
+        [...index].map(async ([follower, f]) => {
+          for await (const ev of follower.progress()) await write(JSON.stringify({ f, ...ev }) + '\n');
+        }),
+      );
     },
     verified,
     onStart: opts.onStart,

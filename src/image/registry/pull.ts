@@ -52,19 +52,19 @@ export interface PullOptions {
   onEvent?: TransferEventFn;
   /**
    * Unpack the image's root while its layers download (given by whoever owns the runtime's
-   * storage). It gets the image ID, each layer as a stream that follows the download, and a
-   * promise that resolves once every blob is verified; it must not commit anything before that.
+   * storage). It gets the image ID, each layer with a follower of its download, and a promise that resolves once every blob is verified; it must not commit anything before that.
    * Resolves whether it created the root (false: it existed).
    */
   unpack?: LiveUnpack;
 }
 
-/** A layer as it downloads: its bytes in order, failing if the download fails. */
+/** A layer as it downloads: where the store writes it and how far (failing if the download fails). */
 export interface LiveLayer {
   digest: string;
-  size: number;
   mediaType?: string;
-  read: () => AsyncIterable<Buffer>;
+  follower: BlobFollower;
+  /** The blob's path in the store once verified. */
+  final: string;
 }
 export type LiveUnpack = (
   imageId: string,
@@ -208,9 +208,9 @@ export async function pull(opts: PullOptions): Promise<PullResult> {
       manifest.config.digest,
       manifest.layers.map((l) => ({
         digest: l.digest,
-        size: l.size,
         mediaType: l.mediaType,
-        read: () => followers.get(l.digest)!.read(),
+        follower: followers.get(l.digest)!,
+        final: store.blobPath(l.digest),
       })),
       downloads,
     );

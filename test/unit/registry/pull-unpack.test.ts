@@ -1,6 +1,7 @@
 /**
  * pull() with an unpack sink (what `moat pull` gives it to unpack while downloading): the sink
- * sees every layer's bytes in manifest order, from the download or from the store, and the
+ * reads every layer's bytes in manifest order, from the download or from the store, through the
+ * follow events the unpack worker gets (BlobFollower.progress → FollowFeed), and the
  * `verified` promise settles only after every blob was checked — rejecting when one was bad, so
  * nothing is committed from unverified bytes.
  */
@@ -8,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FollowFeed } from '../../../src/image/unpack-feed.js';
 import { clearTokenCache } from '../../../src/image/registry/client.js';
 import { withDefaults, type RegistriesConfig } from '../../../src/image/registry/config.js';
 import { pull, type LiveLayer, type LiveUnpack } from '../../../src/image/registry/pull.js';
@@ -61,11 +63,21 @@ interface Seen {
   readBeforeVerified?: number;
 }
 
-/** A sink that reads every layer in order (as the worker does), then waits for `verified`. */
+/**
+ * A sink that reads every layer in order as the worker does: the followers' events become event
+ * lines for a FollowFeed, whose followers read the files; then it waits for `verified`.
+ */
 function recordingSink(seen: Seen): LiveUnpack {
   return async (id: string, layers: LiveLayer[], verified: Promise<unknown>) => {
     seen.id = id;
     let read = 0;
+    const index = new Map(layers.map((l, i) => [l.follower, i]));
+    const feed = new FollowFeed(new Map(layers.map((l) => [index.get(l.follower)!, l.final])));
+    void Promise.all(
+      [...index].map(async ([follower, f]) => {
+        for await (const ev of follower.progress()) feed.line(JSON.stringify({ f, ...ev }));
+      }),
+    ).catch((e: unknown) => feed.fail(e)); // the real worker is killed with the pull's error
     const settled = verified.then(
       () => {
         seen.verified = 'resolved';
@@ -79,7 +91,7 @@ function recordingSink(seen: Seen): LiveUnpack {
     for (const l of layers) {
       const chunks: Buffer[] = [];
       try {
-        for await (const c of l.read()) {
+        for await (const c of feed.follower(index.get(l.follower)!).read()) {
           chunks.push(c);
           read += c.length;
         }
@@ -91,6 +103,7 @@ function recordingSink(seen: Seen): LiveUnpack {
       }
     }
     await settled;
+    feed.close();
     if (seen.verified === 'rejected') await verified; // rethrow
     return { created: true };
   };

@@ -1,0 +1,154 @@
+/**
+ * Registry TLS agents against a real HTTPS server: the CA from certs.d is trusted, the client
+ * certificate from certs.d is presented (the server requires one), several connections share the
+ * agent's one TLS context, and --tls-verify=false connects without any CA.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import forge from 'node-forge';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { agentFor, closeAgents } from '../../../src/image/registry/tls.js';
+
+const pki = forge.pki;
+
+/** An RSA key pair made by Node (fast), as forge objects. */
+function keyPair(): { publicKey: forge.pki.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    publicKey: pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+    privateKey: pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
+  };
+}
+
+function certificate(
+  serial: string,
+  subject: string,
+  keys: ReturnType<typeof keyPair>,
+  issuer: { name: string; key: forge.pki.rsa.PrivateKey } | undefined,
+  ext: object[],
+): string {
+  const c = pki.createCertificate();
+  c.publicKey = keys.publicKey;
+  c.serialNumber = serial;
+  c.validity.notBefore = new Date(Date.now() - 60_000);
+  c.validity.notAfter = new Date(Date.now() + 86_400_000);
+  c.setSubject([{ name: 'commonName', value: subject }]);
+  c.setIssuer([{ name: 'commonName', value: issuer?.name ?? subject }]);
+  c.setExtensions(ext);
+  c.sign(issuer?.key ?? keys.privateKey, forge.md.sha256.create());
+  return pki.certificateToPem(c);
+}
+
+let dir: string;
+let server: Server;
+let hostPort: string;
+let caPem: string;
+let clientCert: string;
+let clientKey: string;
+const handshakes: (string | undefined)[] = [];
+
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'moat-tls-'));
+  const caKeys = keyPair();
+  caPem = certificate('01', 'moat test CA', caKeys, undefined, [
+    { name: 'basicConstraints', cA: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true },
+  ]);
+  const ca = { name: 'moat test CA', key: caKeys.privateKey };
+  const serverKeys = keyPair();
+  const serverCert = certificate('02', '127.0.0.1', serverKeys, ca, [
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+  ]);
+  const clientKeys = keyPair();
+  clientCert = certificate('03', 'moat client', clientKeys, ca, [{ name: 'extKeyUsage', clientAuth: true }]);
+  clientKey = pki.privateKeyToPem(clientKeys.privateKey);
+  server = createServer(
+    {
+      key: pki.privateKeyToPem(serverKeys.privateKey),
+      cert: serverCert,
+      ca: caPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (req, res) => {
+      // Keep each response open a little, so parallel requests need parallel connections.
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 50);
+    },
+  );
+  server.on('secureConnection', (s) => handshakes.push(s.getPeerCertificate().subject?.CN));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  hostPort = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+// Agents are cached per host for the process: each case starts without one.
+afterEach(closeAgents);
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+const cfgWith = (certsDirs: string[]) => ({
+  certsDirs,
+  registries: {},
+  timeouts: { connectMs: 2000, headersMs: 2000, bodyIdleMs: 2000 },
+});
+
+async function certsDir(name: string, files: Record<string, string>): Promise<string> {
+  const d = path.join(dir, name);
+  await fsp.mkdir(path.join(d, hostPort), { recursive: true });
+  for (const [f, content] of Object.entries(files)) await fsp.writeFile(path.join(d, hostPort, f), content);
+  return d;
+}
+
+describe('registry TLS agents', () => {
+  it('trusts the certs.d CA, presents the certs.d client certificate, over several connections', async () => {
+    const d = await certsDir('full', { 'ca.crt': caPem, 'client.cert': clientCert, 'client.key': clientKey });
+    const agent = agentFor(hostPort, true, cfgWith([d]));
+    handshakes.length = 0;
+    const res = await Promise.all(
+      [1, 2, 3].map(() =>
+        request(`https://${hostPort}/v2/`, { dispatcher: agent }).then((r) => r.statusCode),
+      ),
+    );
+    expect(res).toEqual([200, 200, 200]);
+    // Three connections at once, each with the client certificate.
+    expect(handshakes).toEqual(['moat client', 'moat client', 'moat client']);
+  });
+
+  it('without the CA the server certificate does not verify', async () => {
+    const d = await certsDir('client-only', { 'client.cert': clientCert, 'client.key': clientKey });
+    const agent = agentFor(hostPort, true, cfgWith([d]));
+    await expect(request(`https://${hostPort}/v2/`, { dispatcher: agent })).rejects.toMatchObject({
+      code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/),
+    });
+  });
+
+  it('without verification no CA is needed; the client certificate is still presented', async () => {
+    const d = await certsDir('noverify', { 'client.cert': clientCert, 'client.key': clientKey });
+    const agent = agentFor(hostPort, false, cfgWith([d]));
+    expect((await request(`https://${hostPort}/v2/`, { dispatcher: agent })).statusCode).toBe(200);
+  });
+
+  it('without a client certificate the server refuses the connection', async () => {
+    const d = await certsDir('ca-only', { 'ca.crt': caPem });
+    const agent = agentFor(hostPort, true, cfgWith([d]));
+    await expect(request(`https://${hostPort}/v2/`, { dispatcher: agent })).rejects.toBeTruthy();
+  });
+
+  it('a broken client key fails the connection with an error, not a crash', async () => {
+    const d = await certsDir('badkey', {
+      'ca.crt': caPem,
+      'client.cert': clientCert,
+      'client.key': 'garbage',
+    });
+    const agent = agentFor(hostPort, true, cfgWith([d]));
+    await expect(request(`https://${hostPort}/v2/`, { dispatcher: agent })).rejects.toBeInstanceOf(Error);
+  });
+});

@@ -6,6 +6,7 @@
 //   moat pull --no-unpack  download + verify only
 //   gunzip | tar x       `gzip -dc LAYER | tar -x`, no download: the cost of gunzip and writing the
 //                        files, which the issue names as the target for pull + unpack
+//   zlib gunzip | tar x  the same with zlib's inflate in Node instead of gzip's own (~2× faster)
 //   skopeo copy          to an OCI layout directory: download + verify only (the floor)
 //   skopeo + umoci       the above, then `umoci unpack --rootless`
 //   podman pull          into a fresh --root (when podman is installed)
@@ -173,6 +174,20 @@ const methods = {
     mkdirSync(`${w.dir}/tarx`);
     run('sh', ['-c', 'gzip -dc "$1" | tar -x -C "$2"', 'sh', layerBlob, `${w.dir}/tarx`]);
   },
+  // The same with zlib's inflate (what Node and moat use; ~2× faster than gzip's own here).
+  'zlib gunzip | tar x (no download)': (w) => {
+    mkdirSync(`${w.dir}/tarx`);
+    const gunzip = `require('fs').createReadStream(process.argv[1]).pipe(require('zlib').createGunzip({ chunkSize: 1 << 20 })).pipe(process.stdout)`;
+    run('sh', [
+      '-c',
+      '"$1" -e "$2" "$3" | tar -x -C "$4"',
+      'sh',
+      process.execPath,
+      gunzip,
+      layerBlob,
+      `${w.dir}/tarx`,
+    ]);
+  },
   'skopeo copy (floor)': (w) =>
     run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${REF}`, `oci:${w.dir}/oci:1`]),
 };
@@ -213,6 +228,10 @@ for (let i = 0; i < RUNS; i++) {
       ).store.graphDriverName;
     }
     worlds.push([name, w]);
+    // podman pull deletes enough files on the way (measured: the next moat pull's system time
+    // went from 0.4 s to 1.3 s right after one, not after umoci) that whatever runs next pays for
+    // it; podman is the last method of a round, so let its deletions age before the next round.
+    if (name === 'podman pull' && i < RUNS - 1) await new Promise((r) => setTimeout(r, settle * 1000));
   }
   process.stderr.write(`run ${i + 1}/${RUNS} done\n`);
 }

@@ -107,10 +107,30 @@ export class RegistryClient {
     return `${this.baseUrl}/v2/${this.target.repository}/${suffix}`;
   }
 
-  /** Find the scheme and authenticate up front (so streamed bodies are sent once). */
+  /**
+   * Find the scheme and authenticate up front (so streamed bodies are sent once). HTTPS first,
+   * then plain HTTP where allowed. Where plain HTTP is allowed and the endpoint names its port,
+   * plain HTTP is asked first: one port speaks one protocol, so the order changes nothing but
+   * the cost of the failed attempt, and a plain registry (a local `docker-registry`) then needs
+   * no TLS set-up at all (parsing the CA roots alone takes ~40 ms of CPU). Nothing but an
+   * anonymous `GET /v2/` is sent before the scheme is known.
+   */
   async ping(): Promise<void> {
     if (this.base) return;
     const https = `https://${this.target.endpoint}`;
+    const http = `http://${this.target.endpoint}`;
+    if (this.transport.allowHttp && /:\d+$/.test(this.target.endpoint)) {
+      try {
+        await this.pingAt(http);
+        this.base = http;
+        return;
+      } catch (e) {
+        if (!notPlainHttp(e)) throw e;
+      }
+      await this.pingAt(https);
+      this.base = https;
+      return;
+    }
     try {
       await this.pingAt(https);
       this.base = https;
@@ -118,7 +138,6 @@ export class RegistryClient {
     } catch (e) {
       if (!this.transport.allowHttp || !notTls(e)) throw e;
     }
-    const http = `http://${this.target.endpoint}`;
     await this.pingAt(http);
     this.base = http;
   }
@@ -522,6 +541,18 @@ function codeOf(e: unknown): string | undefined {
 }
 
 /** HTTPS failed because the other side does not speak TLS (so plain HTTP may be tried). */
+/**
+ * A plain HTTP request that reached a TLS port: the server closed the connection (Node), or
+ * answered 400 in plain text (Go's servers, docker-registry among them: "Client sent an HTTP
+ * request to an HTTPS server"), or sent bytes that are not HTTP.
+ */
+function notPlainHttp(e: unknown): boolean {
+  const d = (e as { details?: { errno?: unknown; status?: unknown } }).details;
+  if (d?.status === 400) return true;
+  const c = d?.errno;
+  return typeof c === 'string' && (c === 'UND_ERR_SOCKET' || c === 'ECONNRESET' || c.startsWith('HPE_'));
+}
+
 function notTls(e: unknown): boolean {
   const c = (e as { details?: { errno?: unknown } }).details?.errno;
   return typeof c === 'string' && (c.startsWith('ERR_SSL_') || c === 'EPROTO' || c === 'ECONNRESET');

@@ -1,7 +1,8 @@
 /**
  * Registry TLS agents against a real HTTPS server: the CA from certs.d is trusted, the client
  * certificate from certs.d is presented (the server requires one), several connections share the
- * agent's one TLS context, and --tls-verify=false connects without any CA.
+ * agent's one TLS context, and --tls-verify=false connects without any CA. And the client's
+ * choice of scheme on a loopback port that speaks TLS (plain HTTP is asked first there).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -12,6 +13,8 @@ import * as path from 'node:path';
 import forge from 'node-forge';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../../src/image/registry/client.js';
+import { withDefaults } from '../../../src/image/registry/config.js';
 import { agentFor, closeAgents } from '../../../src/image/registry/tls.js';
 
 const pki = forge.pki;
@@ -81,7 +84,7 @@ beforeAll(async () => {
       setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 50);
     },
   );
-  server.on('secureConnection', (s) => handshakes.push(s.getPeerCertificate().subject?.CN));
+  server.on('secureConnection', (s) => handshakes.push(String(s.getPeerCertificate().subject?.CN)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   hostPort = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -150,5 +153,31 @@ describe('registry TLS agents', () => {
     });
     const agent = agentFor(hostPort, true, cfgWith([d]));
     await expect(request(`https://${hostPort}/v2/`, { dispatcher: agent })).rejects.toBeInstanceOf(Error);
+  });
+});
+
+describe('scheme of a loopback registry with a port (plain HTTP allowed, asked first)', () => {
+  const client = async (certs: string, tlsVerify?: boolean) =>
+    new RegistryClient({
+      cfg: { ...withDefaults({}, { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'cfg') }), certsDirs: [certs] },
+      target: { registry: hostPort, endpoint: hostPort, repository: 'r' },
+      actions: ['pull'],
+      ...(tlsVerify === undefined ? {} : { tlsVerify }),
+    });
+
+  it('a port that speaks TLS is used over verified HTTPS after the plain attempt fails', async () => {
+    const d = await certsDir('scheme-ok', {
+      'ca.crt': caPem,
+      'client.cert': clientCert,
+      'client.key': clientKey,
+    });
+    const c = await client(d);
+    await c.ping();
+    expect(c.baseUrl).toBe(`https://${hostPort}`);
+  });
+
+  it('and must still verify: an unknown CA is refused, not downgraded to plain HTTP', async () => {
+    const d = await certsDir('scheme-noca', { 'client.cert': clientCert, 'client.key': clientKey });
+    await expect((await client(d)).ping()).rejects.toMatchObject({ code: 'REGISTRY_TLS_FAILED' });
   });
 });

@@ -50,7 +50,9 @@ export function runSummary(plan: ContainerPlan): Record<string, unknown> {
 export function decisionInput(input: DecisionInput): Record<string, unknown> {
   const { plan, ...facts } = input.facts as { plan?: ContainerPlan } & Record<string, unknown>;
   return {
-    subject: { ...input.subject, local: input.subject.via === 'cli' },
+    // The CLI in-process and the unix socket (0600, its owner only) are local; a network
+    // transport would set `local: false`.
+    subject: { ...input.subject, local: input.subject.local ?? input.subject.via === 'cli' },
     method: input.method,
     path: input.path,
     action: input.action,

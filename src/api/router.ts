@@ -14,6 +14,8 @@ export interface Subject {
   user: string;
   /** How the request arrived. */
   via: 'cli' | 'api';
+  /** A peer on this host (the CLI, the unix socket); the policy sees it as `subject.local`. */
+  local?: boolean;
   /** Supplementary groups: rootless runc never calls setgroups, so they reach the container. */
   groups?: number[];
 }
@@ -32,6 +34,11 @@ export interface ApiRequest {
   path: string;
   body?: unknown;
   io?: RequestIo;
+  /**
+   * Called once the policy allowed the request, before the handler runs: an HTTP transport
+   * can send its response headers for a request that then waits (Docker's wait).
+   */
+  onAllowed?: () => void;
 }
 
 export interface RouteContext<B = unknown> {
@@ -208,6 +215,7 @@ export class Router {
         },
       );
     }
+    req.onAllowed?.();
     return c.route.handler(ctx);
   }
 }

@@ -121,9 +121,12 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/logs',
       action: 'container.logs',
       body: S.logsBody,
-      handler: async (ctx: Ctx<{ follow?: boolean; timestamps?: boolean; tail?: number }>) => {
+      handler: async (
+        ctx: Ctx<{ follow?: boolean; untilExit?: boolean; timestamps?: boolean; tail?: number }>,
+      ) => {
         await engine.logs(ctx.params.id, io(ctx), {
           follow: Boolean(ctx.body.follow),
+          untilExit: Boolean(ctx.body.untilExit),
           timestamps: ctx.body.timestamps,
           tail: ctx.body.tail,
         });
@@ -154,12 +157,12 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       method: 'POST',
       path: '/containers/:id/wait',
       action: 'container.wait',
-      body: S.empty,
-      handler: async (ctx) => {
-        const r = await engine.wait(ctx.params.id);
+      body: S.waitBody,
+      handler: async (ctx: Ctx<{ condition?: 'not-running' | 'next-exit' | 'removed' }>) => {
+        const r = await engine.wait(ctx.params.id, Infinity, ctx.body.condition);
         return { id: r.id, exitCode: r.exitCode, oomKilled: r.oomKilled ?? false };
       },
-    },
+    } satisfies Route<{ condition?: 'not-running' | 'next-exit' | 'removed' }> as Route<never>,
     {
       method: 'DELETE',
       path: '/containers/:id',

@@ -111,8 +111,18 @@ export const logsBody = {
   additionalProperties: false,
   properties: {
     follow: { type: 'boolean' },
+    /** With follow: also wait while the container is created but not started (attach). */
+    untilExit: { type: 'boolean' },
     timestamps: { type: 'boolean' },
     tail: { type: 'integer', minimum: 0 },
+  },
+};
+export const waitBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    /** Docker's: until not running (default), until the next exit (a created container first runs), until removed. */
+    condition: { enum: ['not-running', 'next-exit', 'removed'] },
   },
 };
 export const execBody = {

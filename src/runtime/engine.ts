@@ -454,13 +454,32 @@ export class Engine {
   }
 
   /** Wait until the container is not running; returns its exit status. */
-  async wait(ref: string, timeoutMs = Infinity): Promise<ContainerRecord> {
-    const id = (await this.containers.resolve(ref)).id;
+  /**
+   * Wait until the container is not running (default); with 'next-exit', a created container
+   * must first run (docker run waits so before it starts one); with 'removed', until its record
+   * is gone (--rm), returning the last record seen.
+   */
+  async wait(
+    ref: string,
+    timeoutMs = Infinity,
+    condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
+  ): Promise<ContainerRecord> {
+    let rec = await this.containers.resolve(ref);
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; ; i++) {
-      const rec = await this.reconcile(await this.containers.load(id));
-      if (rec.status !== 'running') return rec;
-      if (Date.now() > deadline) return rec;
+      let cur: ContainerRecord | undefined;
+      try {
+        cur = await this.reconcile(await this.containers.load(rec.id));
+      } catch (e) {
+        if (condition === 'removed' && isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND') return rec;
+        throw e;
+      }
+      rec = cur;
+      const done =
+        condition === 'removed'
+          ? false
+          : rec.status === 'exited' || (condition === 'not-running' && rec.status !== 'running');
+      if (done || Date.now() > deadline) return rec;
       await new Promise((r) => setTimeout(r, i < 50 ? 20 : 100));
     }
   }
@@ -566,15 +585,17 @@ export class Engine {
   async logs(
     ref: string,
     out: { stdout: Writable; stderr: Writable },
-    o: { follow: boolean; timestamps?: boolean; tail?: number },
+    o: { follow: boolean; untilExit?: boolean; timestamps?: boolean; tail?: number },
   ): Promise<void> {
     const rec = await this.containers.resolve(ref);
     const d = containerDirs(this.deps.paths, rec.id);
+    const { untilExit, ...rest } = o;
     await printLogs(d.log, out, {
-      ...o,
-      stillRunning: async () =>
-        (await this.reconcile(await this.containers.load(rec.id)).catch(() => undefined))?.status ===
-        'running',
+      ...rest,
+      stillRunning: async () => {
+        const s = (await this.reconcile(await this.containers.load(rec.id)).catch(() => undefined))?.status;
+        return s === 'running' || (Boolean(untilExit) && s === 'created');
+      },
     });
   }
 

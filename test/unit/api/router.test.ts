@@ -88,6 +88,29 @@ describe('the one request path', () => {
     );
   });
 
+  it('tells the transport when a request was allowed (onAllowed), never when it was denied', async () => {
+    const calls: string[] = [];
+    let allow = false;
+    const router = new Router(containerRoutes(probeEngine(calls)), async () => ({
+      allow,
+      reasons: [],
+      policy: 't',
+    }));
+    const told: string[] = [];
+    const req = (tag: string) => ({
+      subject: { uid: 1, user: 'u', via: 'api' as const, local: true },
+      method: 'POST' as const,
+      path: '/containers/abc/wait',
+      body: {},
+      onAllowed: () => told.push(tag),
+    });
+    await router.handle(req('denied')).catch(() => {});
+    allow = true;
+    await router.handle(req('allowed')).catch(() => {}); // the probe engine throws in the handler
+    expect(told).toEqual(['allowed']);
+    expect(calls).toEqual(['wait']);
+  });
+
   it('gives the policy the spec about to run for container.run', async () => {
     const calls: string[] = [];
     let facts: Record<string, unknown> = {};

@@ -1,0 +1,670 @@
+/**
+ * The subset of Docker's Engine API (v1.41 shapes) that the `docker` CLI needs for ps, images,
+ * pull, create, start, wait, logs, stop, kill, rm, rmi, inspect, info and version. Each request
+ * is translated onto a router route (so the policy decides it, as for the CLI) and the result
+ * back into Docker's shape. What moat does not offer is refused with a message the CLI prints:
+ * attach (use `docker run -d` and `docker logs`), exec, TTYs, and every option that would loosen
+ * the isolation (`--privileged`, host namespaces, devices, an unconfined seccomp profile).
+ *
+ * The hardened defaults stay: Docker's `ReadonlyRootfs: false` is what its CLI always sends, so
+ * it does not make the root writable (moat's own API has `readWrite`).
+ */
+import { arch, release } from 'node:os';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Writable, type Duplex } from 'node:stream';
+import type { ContainerRecord } from '../runtime/state.js';
+import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
+import { ApiError } from './errors.js';
+import type { ApiRequest, RequestIo } from './router.js';
+import { errorBody, readJson, sendJson, statusOf, type ApiServerOptions } from './server.js';
+
+export const DOCKER_API_VERSION = '1.41';
+const MIN_API_VERSION = '1.24';
+
+type Handler = (m: RegExpExecArray, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+const dockerArch = (): string =>
+  ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' })[arch()] ?? arch();
+const epoch = (iso: string | undefined): number => (iso ? Math.floor(Date.parse(iso) / 1000) : 0);
+const flag = (v: string | null): boolean => v !== null && v !== '0' && v !== 'false' && v !== '';
+
+/** Docker's error shape: `{ message }`, with the status the code maps to. */
+function sendError(res: ServerResponse, e: unknown): void {
+  const b = errorBody(e);
+  sendJson(res, statusOf(b.code), { message: b.hint ? `${b.message} (${b.hint})` : b.message, code: b.code });
+}
+
+function noContent(res: ServerResponse): void {
+  res.writeHead(204).end();
+}
+
+/** "Up 3 minutes", "Exited (0) 5 seconds ago", "Created". */
+export function humanStatus(c: ContainerRecord, now = Date.now()): string {
+  const ago = (iso: string | undefined): string => {
+    const s = Math.max(0, Math.round((now - Date.parse(iso ?? '')) / 1000));
+    if (!Number.isFinite(s)) return 'a while';
+    if (s < 60) return s <= 1 ? 'Less than a second' : `${s} seconds`;
+    const m = Math.round(s / 60);
+    if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
+    const h = Math.round(m / 60);
+    return h < 48 ? (h === 1 ? 'About an hour' : `${h} hours`) : `${Math.round(h / 24)} days`;
+  };
+  if (c.status === 'running') return `Up ${ago(c.startedAt)}`;
+  if (c.status === 'exited') return `Exited (${c.exitCode ?? 0}) ${ago(c.finishedAt)} ago`;
+  return 'Created';
+}
+
+export function containerSummary(c: ContainerRecord): Record<string, unknown> {
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.image,
+    ImageID: c.imageId,
+    Command: c.command.join(' '),
+    Created: epoch(c.created),
+    State: c.status,
+    Status: humanStatus(c),
+    Ports: [],
+    Labels: c.options.labels ?? {},
+    SizeRw: 0,
+    SizeRootFs: 0,
+    HostConfig: { NetworkMode: 'none' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+}
+
+export function containerInspect(c: ContainerRecord): Record<string, unknown> {
+  const o = c.options;
+  const zero = '0001-01-01T00:00:00Z';
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: c.command[0] ?? '',
+    Args: c.command.slice(1),
+    State: {
+      Status: c.status,
+      Running: c.status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: Boolean((c as { oomKilled?: boolean }).oomKilled),
+      Dead: false,
+      Pid: c.status === 'running' ? (c.pid ?? 0) : 0,
+      ExitCode: c.exitCode ?? 0,
+      Error: '',
+      StartedAt: c.startedAt ?? zero,
+      FinishedAt: c.finishedAt ?? zero,
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay',
+    Platform: 'linux',
+    HostConfig: {
+      Memory: o.memory ?? 0,
+      NanoCpus: o.cpus ? Math.round(o.cpus * 1e9) : 0,
+      PidsLimit: o.pidsLimit ?? 0,
+      ReadonlyRootfs: !o.readWrite,
+      CapAdd: o.capAdd,
+      CapDrop: ['ALL'],
+      Privileged: false,
+      AutoRemove: o.rm,
+      Init: o.init,
+      NetworkMode: 'none',
+      SecurityOpt: ['no-new-privileges', `seccomp=${o.seccompProfile ?? 'moat-default'}`],
+    },
+    Config: {
+      Hostname: o.hostname ?? '',
+      User: o.user ?? '',
+      Env: o.env,
+      Cmd: o.cmd ?? null,
+      Entrypoint: o.entrypoint ?? null,
+      Image: c.image,
+      WorkingDir: o.workdir ?? '',
+      Labels: o.labels ?? {},
+      OpenStdin: o.interactive,
+      Tty: false,
+    },
+    Mounts: o.volumes.map((v) => ({
+      Type: 'bind',
+      Source: v.host,
+      Destination: v.container,
+      RW: !v.readonly,
+      Mode: v.readonly ? 'ro' : 'rw',
+    })),
+    NetworkSettings: { Networks: {} },
+  };
+}
+
+interface ImageRec {
+  id: string;
+  names: string[];
+  repoDigests?: string[];
+  created: string;
+  size: number;
+}
+
+export function imageSummary(i: ImageRec): Record<string, unknown> {
+  return {
+    Id: i.id,
+    ParentId: '',
+    RepoTags: i.names.length ? i.names : ['<none>:<none>'],
+    RepoDigests: i.repoDigests ?? [],
+    Created: epoch(i.created),
+    Size: i.size,
+    VirtualSize: i.size,
+    SharedSize: -1,
+    Labels: {},
+    Containers: -1,
+  };
+}
+
+/** Refuse a Docker option that is set to something other than its default. */
+function refuse(what: string, why: string): never {
+  throw new ApiError('API_INVALID_REQUEST', `${what} is not supported by moat: ${why}`);
+}
+
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
+
+/** Docker's create body → moat's run options (refusing what would loosen the isolation). */
+export function runOptionsFromDocker(body: unknown, name: string | null): RunOptions {
+  if (typeof body !== 'object' || body === null)
+    throw new ApiError('API_INVALID_REQUEST', 'body must be an object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.Image !== 'string' || !b.Image) throw new ApiError('API_INVALID_REQUEST', 'Image is required');
+  const h = (typeof b.HostConfig === 'object' && b.HostConfig !== null ? b.HostConfig : {}) as Record<
+    string,
+    unknown
+  >;
+  const o = defaultRunOptions(b.Image);
+  if (name) o.name = name;
+  const cmd = strings(b.Cmd);
+  if (cmd) o.cmd = cmd;
+  if (b.Entrypoint !== undefined && b.Entrypoint !== null) o.entrypoint = strings(b.Entrypoint) ?? [];
+  o.env = strings(b.Env) ?? [];
+  if (typeof b.WorkingDir === 'string' && b.WorkingDir) o.workdir = b.WorkingDir;
+  if (typeof b.User === 'string' && b.User) o.user = b.User;
+  if (typeof b.Hostname === 'string' && b.Hostname) o.hostname = b.Hostname;
+  if (typeof b.Labels === 'object' && b.Labels !== null)
+    o.labels = Object.fromEntries(Object.entries(b.Labels).map(([k, v]) => [k, String(v)]));
+  if (b.Tty === true) refuse('a TTY (-t)', 'the API attaches output only; run terminals with the moat CLI');
+  if (b.OpenStdin === true)
+    refuse('stdin (-i)', 'the API attaches output only; run interactive containers with the moat CLI');
+  if (h.Privileged === true) refuse('--privileged', 'moat never runs privileged containers');
+  for (const ns of ['PidMode', 'IpcMode', 'UsernsMode', 'UTSMode', 'CgroupnsMode'] as const)
+    if (h[ns] === 'host')
+      refuse(`--${ns.replace('Mode', '').toLowerCase()}=host`, 'host namespaces are not shared');
+  if (h.NetworkMode === 'host') refuse('--network=host', 'containers get no network namespace of the host');
+  if (Array.isArray(h.Devices) && h.Devices.length) refuse('--device', 'device nodes are not passed in');
+  if (Array.isArray(h.DeviceRequests) && h.DeviceRequests.length)
+    refuse('--gpus', 'devices are not passed in');
+  for (const s of strings(h.SecurityOpt) ?? []) {
+    if (/^no-new-privileges(:true|=true)?$/.test(s)) continue; // always on
+    refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");
+  }
+  if (typeof h.Memory === 'number' && h.Memory > 0) o.memory = h.Memory;
+  if (typeof h.NanoCpus === 'number' && h.NanoCpus > 0) o.cpus = h.NanoCpus / 1e9;
+  if (typeof h.PidsLimit === 'number' && h.PidsLimit > 0) o.pidsLimit = h.PidsLimit;
+  if (h.Init === true) o.init = true;
+  if (h.AutoRemove === true) o.rm = true;
+  o.capAdd = strings(h.CapAdd) ?? [];
+  o.volumes = (strings(h.Binds) ?? []).map((s) => parseVolume(s));
+  if (typeof h.Tmpfs === 'object' && h.Tmpfs !== null)
+    o.tmpfs = Object.entries(h.Tmpfs).map(([p, opts]) => ({
+      path: p,
+      options: String(opts).split(',').filter(Boolean),
+    }));
+  if (Array.isArray(h.Ulimits))
+    o.ulimits = (h.Ulimits as Record<string, unknown>[]).map((u) => ({
+      name: String(u.Name),
+      soft: Number(u.Soft),
+      hard: Number(u.Hard),
+    }));
+  return o;
+}
+
+/**
+ * Writables that frame what they get in Docker's multiplexed stream format (an 8-byte header:
+ * stream 1 or 2, then the length) and send the response's headers with the first byte, so an
+ * error before any output can still be an error status.
+ */
+function framed(res: ServerResponse, contentType: string): { io: RequestIo; started: () => boolean } {
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    res.writeHead(200, { 'content-type': contentType });
+  };
+  const stream = (n: 1 | 2) =>
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        start();
+        const head = Buffer.alloc(8);
+        head[0] = n;
+        head.writeUInt32BE(chunk.length, 4);
+        res.write(Buffer.concat([head, chunk]), () => cb());
+      },
+    });
+  return { io: { stdout: stream(1), stderr: stream(2) }, started: () => started };
+}
+
+export interface DockerApi {
+  request: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+  /** `POST /containers/{id}/attach` with `Upgrade: tcp`: the container's output as a raw stream. */
+  upgrade: (req: IncomingMessage, socket: Duplex) => Promise<void>;
+}
+
+export function dockerApi(o: ApiServerOptions): DockerApi {
+  const call = (
+    method: ApiRequest['method'],
+    path: string,
+    body: unknown = {},
+    io?: RequestIo,
+    onAllowed?: () => void,
+  ) =>
+    o.router.handle({
+      subject: o.subject,
+      method,
+      path,
+      body,
+      ...(io ? { io } : {}),
+      ...(onAllowed ? { onAllowed } : {}),
+    });
+  const enc = encodeURIComponent;
+  /*
+   * AutoRemove (`docker run --rm`): Docker's daemon removes the container when it exits, and the
+   * CLI waits for that. The containers created so are remembered here; once one started, a task
+   * waits for its exit and removes it (a request of the same subject, decided like any other),
+   * after any attached output stream has delivered the last lines.
+   */
+  const autoRemove = new Set<string>();
+  const attached = new Map<string, Promise<void>>();
+  const removeAfterExit = async (id: string): Promise<void> => {
+    try {
+      await call('POST', `/containers/${enc(id)}/wait`, { condition: 'next-exit' });
+      await Promise.race([attached.get(id), new Promise((r) => setTimeout(r, 5000))]);
+      await call('DELETE', `/containers/${enc(id)}`, { force: true });
+    } catch (e) {
+      o.log?.('auto-remove failed', { id, error: errorBody(e) });
+    } finally {
+      autoRemove.delete(id);
+    }
+  };
+
+  const routes: [string, RegExp, Handler][] = [
+    [
+      'GET',
+      /^\/version$/,
+      async (_m, _req, res) => {
+        await call('GET', '/info'); // decided like any request
+        const details = {
+          ApiVersion: DOCKER_API_VERSION,
+          MinAPIVersion: MIN_API_VERSION,
+          Os: 'linux',
+          Arch: dockerArch(),
+          KernelVersion: release(),
+        };
+        sendJson(res, 200, {
+          Platform: { Name: 'moat' },
+          Components: [{ Name: 'Engine', Version: o.version, Details: details }],
+          Version: o.version,
+          ...details,
+          GitCommit: '',
+          GoVersion: '',
+          BuildTime: '',
+        });
+      },
+    ],
+    [
+      'GET',
+      /^\/info$/,
+      async (_m, _req, res) => {
+        const info = (await call('GET', '/info')) as Record<string, Record<string, unknown>>;
+        const containers = (await call('GET', '/containers', { all: true })) as ContainerRecord[];
+        const images = (await call('GET', '/images')) as unknown[];
+        const count = (s: string) => containers.filter((c) => c.status === s).length;
+        sendJson(res, 200, {
+          ID: '',
+          Name: 'moat',
+          ServerVersion: o.version,
+          Containers: containers.length,
+          ContainersRunning: count('running'),
+          ContainersPaused: 0,
+          ContainersStopped: containers.length - count('running'),
+          Images: images.length,
+          Driver: 'overlay',
+          OperatingSystem: 'moat (rootless)',
+          OSType: 'linux',
+          Architecture: dockerArch(),
+          KernelVersion: release(),
+          CgroupVersion: String(info.cgroups?.version ?? ''),
+          SecurityOptions: [
+            'name=seccomp,profile=moat-default',
+            'name=rootless',
+            'name=userns',
+            'name=no-new-privileges',
+          ],
+          DefaultRuntime: 'runc',
+          Runtimes: { runc: { path: String((info.runtime as Record<string, unknown>)?.path ?? 'runc') } },
+          DockerRootDir: String((info.paths as Record<string, unknown>)?.data ?? ''),
+          Warnings: [],
+        });
+      },
+    ],
+    [
+      'GET',
+      /^\/images\/json$/,
+      async (_m, _req, res) =>
+        sendJson(res, 200, ((await call('GET', '/images')) as ImageRec[]).map(imageSummary)),
+    ],
+    [
+      'GET',
+      /^\/images\/(.+)\/json$/,
+      async (m, _req, res) => {
+        const i = (await call('GET', `/images/${enc(m[1])}/json`)) as ImageRec & {
+          config?: { architecture?: string; os?: string; config?: unknown; rootfs?: { diff_ids?: string[] } };
+        };
+        sendJson(res, 200, {
+          ...imageSummary(i),
+          Created: i.created,
+          Architecture: i.config?.architecture ?? '',
+          Os: i.config?.os ?? '',
+          Config: i.config?.config ?? {},
+          RootFS: { Type: 'layers', Layers: i.config?.rootfs?.diff_ids ?? [] },
+        });
+      },
+    ],
+    [
+      'DELETE',
+      /^\/images\/(.+)$/,
+      async (m, _req, res, url) => {
+        const r = (await call('DELETE', `/images/${enc(m[1])}`, {
+          force: flag(url.searchParams.get('force')),
+        })) as {
+          untagged?: string[];
+          deleted?: string[];
+        };
+        sendJson(res, 200, [
+          ...(r.untagged ?? [m[1]]).map((u) => ({ Untagged: u })),
+          ...(r.deleted ?? []).map((d) => ({ Deleted: d })),
+        ]);
+      },
+    ],
+    [
+      'POST',
+      /^\/images\/create$/,
+      async (_m, _req, res, url) => {
+        const from = url.searchParams.get('fromImage');
+        if (!from)
+          throw new ApiError('API_INVALID_REQUEST', 'fromImage is required (moat pulls; it does not import)');
+        const tag = url.searchParams.get('tag');
+        const reference = tag ? `${from}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : from;
+        let started = false;
+        const line = (o2: unknown) => {
+          if (!started) {
+            started = true;
+            res.writeHead(200, { 'content-type': 'application/json' });
+          }
+          res.write(JSON.stringify(o2) + '\r\n');
+        };
+        try {
+          const r = (await call(
+            'POST',
+            '/images/pull',
+            { reference },
+            {
+              stdout: sink(),
+              stderr: sink(),
+              progress: (msg) => line({ status: msg }),
+            },
+          )) as { digest?: string; reference?: string };
+          if (r.digest) line({ status: `Digest: ${r.digest}` });
+          line({ status: `Status: Downloaded image for ${r.reference ?? reference}` });
+          res.end();
+        } catch (e) {
+          if (!started) throw e;
+          const b = errorBody(e);
+          line({ errorDetail: { message: b.message }, error: b.message });
+          res.end();
+        }
+      },
+    ],
+    [
+      'GET',
+      /^\/containers\/json$/,
+      async (_m, _req, res, url) => {
+        const all = flag(url.searchParams.get('all'));
+        sendJson(
+          res,
+          200,
+          ((await call('GET', '/containers', { all })) as ContainerRecord[]).map(containerSummary),
+        );
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/create$/,
+      async (_m, req, res, url) => {
+        const options = runOptionsFromDocker(await readJson(req), url.searchParams.get('name'));
+        const r = (await call('POST', '/containers/create', { options: { ...options, rm: false } })) as {
+          id: string;
+          warnings?: string[];
+        };
+        if (options.rm) autoRemove.add(r.id);
+        sendJson(res, 201, { Id: r.id, Warnings: r.warnings ?? [] });
+      },
+    ],
+    [
+      'GET',
+      /^\/containers\/([^/]+)\/json$/,
+      async (m, _req, res) =>
+        sendJson(
+          res,
+          200,
+          containerInspect((await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord),
+        ),
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/start$/,
+      async (m, _req, res) => {
+        const r = (await call('POST', `/containers/${enc(m[1])}/start`)) as { id: string };
+        if (autoRemove.has(r.id)) void removeAfterExit(r.id);
+        noContent(res);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/wait$/,
+      async (m, _req, res, url) => {
+        const c = url.searchParams.get('condition');
+        const body = c === 'next-exit' || c === 'removed' || c === 'not-running' ? { condition: c } : {};
+        // Docker's client reads the headers before it starts the container it waits for (docker
+        // run): they go out as soon as the policy allowed the wait; the result follows.
+        const allowed = () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.flushHeaders();
+        };
+        let r: { exitCode?: number };
+        try {
+          r = (await call('POST', `/containers/${enc(m[1])}/wait`, body, undefined, allowed)) as {
+            exitCode?: number;
+          };
+        } catch (e) {
+          if (!res.headersSent) throw e;
+          res.end(JSON.stringify({ StatusCode: 125, Error: { Message: errorBody(e).message } }));
+          return;
+        }
+        res.end(JSON.stringify({ StatusCode: r.exitCode ?? 0, Error: null }));
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/stop$/,
+      async (m, _req, res, url) => {
+        const t = url.searchParams.get('t');
+        await call(
+          'POST',
+          `/containers/${enc(m[1])}/stop`,
+          t !== null && /^\d+$/.test(t) ? { timeout: Number(t) } : {},
+        );
+        noContent(res);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/kill$/,
+      async (m, _req, res, url) => {
+        const s = url.searchParams.get('signal');
+        await call('POST', `/containers/${enc(m[1])}/kill`, s ? { signal: s.replace(/^SIG/, '') } : {});
+        noContent(res);
+      },
+    ],
+    [
+      'DELETE',
+      /^\/containers\/([^/]+)$/,
+      async (m, _req, res, url) => {
+        await call('DELETE', `/containers/${enc(m[1])}`, { force: flag(url.searchParams.get('force')) });
+        noContent(res);
+      },
+    ],
+    [
+      'GET',
+      /^\/containers\/([^/]+)\/logs$/,
+      async (m, _req, res, url) => {
+        const q = url.searchParams;
+        const tail = q.get('tail');
+        const f = framed(res, 'application/vnd.docker.multiplexed-stream');
+        try {
+          await call(
+            'GET',
+            `/containers/${enc(m[1])}/logs`,
+            {
+              follow: flag(q.get('follow')),
+              timestamps: flag(q.get('timestamps')),
+              ...(tail && /^\d+$/.test(tail) ? { tail: Number(tail) } : {}),
+            },
+            f.io,
+          );
+        } catch (e) {
+          if (!f.started()) throw e;
+          res.destroy();
+          return;
+        }
+        if (!f.started()) res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
+        res.end();
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/(attach|exec|resize|pause|unpause|restart|rename|update)$/,
+      async (m) => {
+        throw new ApiError(
+          'API_NOT_IMPLEMENTED',
+          `${m[2]} is not offered by moat's API${m[2] === 'attach' ? ' without an upgrade to a raw stream' : ''}`,
+        );
+      },
+    ],
+  ];
+
+  const request = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    // Versioned paths (/v1.41/...) are served the same as unversioned ones.
+    const p = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
+    if (p === '/_ping') {
+      res.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'api-version': DOCKER_API_VERSION,
+        ostype: 'linux',
+        'docker-experimental': 'false',
+        'cache-control': 'no-cache, no-store, must-revalidate',
+      });
+      res.end(req.method === 'HEAD' ? undefined : 'OK');
+      return;
+    }
+    for (const [m, re, h] of routes) {
+      if (m !== method) continue;
+      const match = re.exec(p);
+      if (!match) continue;
+      try {
+        await h(match, req, res, url);
+      } catch (e) {
+        if (res.headersSent) res.destroy();
+        else sendError(res, e);
+      }
+      return;
+    }
+    sendJson(res, 404, {
+      message: `moat does not implement ${req.method} ${p} of Docker's API`,
+      code: 'API_NOT_FOUND',
+    });
+  };
+  /*
+   * Attach: what `docker run` does before it starts the container. Only output is offered (moat
+   * refuses -i over the API). The policy decides `container.logs` first (a read of no lines);
+   * then the connection is upgraded and the output follows, framed as in `logs`, from the start
+   * until the container exits.
+   */
+  const upgrade = async (req: IncomingMessage, socket: Duplex): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://moat');
+    const p = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
+    const m = /^\/containers\/([^/]+)\/attach$/.exec(p);
+    const fail = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      );
+    };
+    if (req.method !== 'POST' || !m) {
+      fail(404, { message: `moat does not upgrade ${req.method} ${p}`, code: 'API_NOT_FOUND' });
+      return;
+    }
+    const q = url.searchParams;
+    const path = `/containers/${enc(m[1])}/logs`;
+    try {
+      if (flag(q.get('stdin'))) refuse('attaching stdin', 'run interactive containers with the moat CLI');
+      await call('GET', path, { tail: 0 }, { stdout: sink(), stderr: sink() });
+    } catch (e) {
+      const b = errorBody(e);
+      fail(statusOf(b.code), { message: b.message, code: b.code });
+      return;
+    }
+    socket.write(
+      'HTTP/1.1 101 UPGRADED\r\ncontent-type: application/vnd.docker.raw-stream\r\n' +
+        'connection: Upgrade\r\nupgrade: tcp\r\n\r\n',
+    );
+    const frame = (n: 1 | 2, on: boolean) =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          if (!on || socket.destroyed) return cb();
+          const head = Buffer.alloc(8);
+          head[0] = n;
+          head.writeUInt32BE(chunk.length, 4);
+          socket.write(Buffer.concat([head, chunk]), () => cb());
+        },
+      });
+    const wantOut = !q.has('stdout') || flag(q.get('stdout'));
+    const wantErr = !q.has('stderr') || flag(q.get('stderr'));
+    const following = call(
+      'GET',
+      path,
+      { follow: true, untilExit: true, ...(flag(q.get('logs')) ? {} : { tail: 0 }) },
+      { stdout: frame(1, wantOut), stderr: frame(2, wantErr) },
+    ).then(
+      () => undefined,
+      (e: unknown) => {
+        if (!socket.destroyed) frame(2, true).write(Buffer.from(`moat: ${errorBody(e).message}\n`));
+      },
+    );
+    attached.set(m[1], following);
+    await following;
+    attached.delete(m[1]);
+    socket.end();
+  };
+
+  return { request, upgrade };
+}
+
+const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });

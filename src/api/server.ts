@@ -1,0 +1,177 @@
+/**
+ * The HTTP API on a unix socket (`moat system service`). Every request becomes a router request
+ * `{ subject, method, path, body }` — the same path the CLI takes in-process, policy check
+ * included — so the API adds transport, not behaviour:
+ *
+ * - `/v1/<route>`: moat's own API, one route per router route (`POST /v1/containers/create`,
+ *   `GET /v1/images`, ...), JSON in and out; errors as `{ code, message, hint }`.
+ * - everything else: the subset of Docker's Engine API that `docker` needs for ps, images,
+ *   pull, create, start, wait, logs, stop, kill, rm, rmi, inspect, info and version
+ *   (docker-api.ts), translated onto the same routes.
+ *
+ * Who may connect: the socket is made 0600 inside a 0700 directory, so only its owner (and root)
+ * can; the subject of every request is that owner, `via: 'api'`. Node cannot read a peer's
+ * credentials (SO_PEERCRED), so the file mode is the authentication, as for Docker's socket.
+ */
+import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { isMoatError } from '../errors.js';
+import { dockerApi } from './docker-api.js';
+import { ApiError } from './errors.js';
+import type { ApiRequest, Router, Subject } from './router.js';
+
+/** Request bodies are small JSON documents; anything larger is refused. */
+export const MAX_BODY = 4 << 20;
+
+export interface ApiServerOptions {
+  socket: string;
+  router: Router;
+  subject: Subject;
+  version: string;
+  log?: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export interface ApiServer {
+  server: Server;
+  close: () => Promise<void>;
+}
+
+/** Map a stable error code to an HTTP status. */
+export function statusOf(code: string): number {
+  if (code === 'POLICY_DENIED') return 403;
+  if (code === 'API_NOT_IMPLEMENTED') return 501;
+  if (/_NOT_FOUND$/.test(code)) return 404;
+  if (/_INVALID_STATE$|_CONFLICT$|_IN_USE$/.test(code)) return 409;
+  if (/_INVALID|_BAD_|_UNSAFE|_REFUSED|_UNSUPPORTED|_AMBIGUOUS/.test(code)) return 400;
+  return 500;
+}
+
+/** The error as the API shows it: stable code, message, hint. */
+export function errorBody(e: unknown): { code: string; message: string; hint?: string } {
+  if (isMoatError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  return { code: 'API_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Read a JSON body (empty: `{}`); malformed or oversized bodies are API_INVALID_REQUEST. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_BODY) throw new ApiError('API_INVALID_REQUEST', `request body larger than ${MAX_BODY} bytes`);
+    parts.push(c);
+  }
+  const text = Buffer.concat(parts).toString('utf8').trim();
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new ApiError('API_INVALID_REQUEST', `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+const METHODS = new Set(['GET', 'POST', 'DELETE']);
+
+/** moat's own API: `/v1/<route>`, the router's paths and bodies as they are. */
+async function native(
+  o: ApiServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  p: string,
+): Promise<void> {
+  try {
+    const method = req.method ?? 'GET';
+    if (!METHODS.has(method)) throw new ApiError('API_NOT_FOUND', `${method} is not allowed on ${p}`);
+    const body = await readJson(req);
+    const r: ApiRequest = { subject: o.subject, method: method as ApiRequest['method'], path: p, body };
+    const out = await o.router.handle(r);
+    sendJson(res, 200, out ?? {});
+  } catch (e) {
+    const b = errorBody(e);
+    sendJson(res, statusOf(b.code), b);
+  }
+}
+
+/**
+ * Listen on `socket` (its directory made 0700 if missing). A stale socket file (no server
+ * behind it) is replaced; a live one is an error, not stolen.
+ */
+export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
+  mkdirSync(path.dirname(o.socket), { recursive: true, mode: 0o700 });
+  try {
+    if (statSync(o.socket).isSocket()) {
+      if (await alive(o.socket))
+        throw new ApiError('API_SOCKET_IN_USE', `${o.socket}: another server is listening there`, {
+          hint: 'stop it, or pass another --socket',
+        });
+      rmSync(o.socket);
+    }
+  } catch (e) {
+    if (isMoatError(e)) throw e;
+  }
+  const docker = dockerApi(o);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://moat');
+    o.log?.('api request', { method: req.method, path: url.pathname });
+    const p = url.pathname;
+    const done = p.startsWith('/v1/') ? native(o, req, res, p.slice(3)) : docker.request(req, res, url);
+    done.catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, errorBody(e));
+      else res.destroy();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    docker.upgrade(req, socket).catch(() => socket.destroy());
+  });
+  // Containers' logs may be followed for hours: no idle timeout on requests.
+  server.requestTimeout = 0;
+  const old = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(old);
+  }
+  chmodSync(o.socket, 0o600);
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        rmSync(o.socket, { force: true });
+      }),
+  };
+}
+
+function alive(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    import('node:net')
+      .then(({ connect }) => {
+        const s = connect(socket);
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      })
+      .catch(() => resolve(false));
+  });
+}

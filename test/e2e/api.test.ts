@@ -1,0 +1,308 @@
+/**
+ * The HTTP API on a unix socket (`moat system service`), driven by the real docker CLI and by
+ * raw HTTP: the same router, the same policy, the same store as the CLI; real runc underneath.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, IMAGE, uniq } from './moat.js';
+import { have, mainWorld, startRegistry, world, type Registry, type World } from './registry-helpers.js';
+
+interface Service {
+  socket: string;
+  proc: ChildProcess;
+  log: () => string;
+}
+
+async function startService(w: World, extraEnv: NodeJS.ProcessEnv = {}, name = 'api.sock'): Promise<Service> {
+  const socket = path.join(w.env.HOME!, name);
+  let log = '';
+  const proc = spawn(process.execPath, [bin(), 'system', 'service', '--socket', socket], {
+    env: { ...w.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(socket)) throw new Error(`the service did not start: ${log}`);
+  return { socket, proc, log: () => log };
+}
+
+async function stopService(s: Service): Promise<void> {
+  if (s.proc.exitCode !== null) return;
+  const exited = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill('SIGTERM');
+  await exited;
+}
+
+function docker(s: Service, w: World, args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, {
+    env: { ...w.env, DOCKER_HOST: `unix://${s.socket}` },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One raw HTTP request over the socket; the body as text. */
+function http(
+  s: Service,
+  method: string,
+  p: string,
+  body?: string,
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { socketPath: s.socket, method, path: p, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (b: Buffer) => (text += b.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// The docker CLI is on these machines; without it this suite fails rather than skipping.
+if (!have('docker')) throw new Error('the docker CLI is needed for the API tests (client only)');
+
+let w: World;
+let svc: Service;
+
+beforeAll(async () => {
+  w = mainWorld('api');
+  svc = await startService(w);
+});
+afterAll(async () => {
+  if (svc) await stopService(svc);
+});
+
+describe('moat system service: the docker CLI', () => {
+  it('the socket is 0600; version and info come from moat', () => {
+    expect(statSync(svc.socket).mode & 0o777).toBe(0o600);
+    const v = docker(svc, w, ['version', '--format', '{{.Server.Platform.Name}} {{.Server.APIVersion}}']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe('moat 1.41');
+    const i = docker(svc, w, ['info', '--format', '{{.Driver}} {{.OSType}}']);
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout.trim()).toBe('overlay linux');
+  });
+
+  it('docker run --rm: output on the right streams, the exit code, the container removed', () => {
+    const name = uniq('api-rm');
+    const r = docker(svc, w, [
+      'run',
+      '--rm',
+      '--name',
+      name,
+      IMAGE,
+      'sh',
+      '-c',
+      'echo out; echo err >&2; exit 7',
+    ]);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    expect(r.code).toBe(7);
+    expect(docker(svc, w, ['ps', '-a', '--format', '{{.Names}}']).stdout).not.toContain(name);
+  });
+
+  it('containers it runs are hardened as from the CLI', () => {
+    const r = docker(svc, w, [
+      'run',
+      '--rm',
+      IMAGE,
+      'sh',
+      '-c',
+      'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; cat /proc/self/uid_map; touch /x 2>&1; true',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CapEff:\s+0000000000000000/);
+    expect(r.stdout).toMatch(/NoNewPrivs:\s+1/);
+    expect(r.stdout).toMatch(/Seccomp:\s+2/);
+    expect(r.stdout).toMatch(/Read-only file system/);
+    // Container root maps to the caller's own ID or a subordinate one, never to host root.
+    const map = /^\s*0\s+(\d+)\s+\d+/m.exec(r.stdout);
+    expect(map).not.toBeNull();
+    expect(Number(map![1])).not.toBe(0);
+  });
+
+  it('create, start, wait, logs, ps, inspect, rm — and moat sees the same containers', () => {
+    const name = uniq('api-life');
+    const c = docker(svc, w, [
+      'create',
+      '--name',
+      name,
+      IMAGE,
+      'sh',
+      '-c',
+      'echo hello; echo oops >&2; exit 3',
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(docker(svc, w, ['start', name]).code).toBe(0);
+    const wait = docker(svc, w, ['wait', name]);
+    expect(wait.stdout.trim()).toBe('3');
+    const logs = docker(svc, w, ['logs', name]);
+    expect(logs.stdout).toBe('hello\n');
+    expect(logs.stderr).toBe('oops\n');
+    expect(
+      docker(svc, w, ['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}']).stdout,
+    ).toMatch(new RegExp(`${name} Exited \\(3\\)`));
+    const inspect = docker(svc, w, [
+      'inspect',
+      name,
+      '--format',
+      '{{.State.Status}} {{.State.ExitCode}} {{.HostConfig.ReadonlyRootfs}}',
+    ]);
+    expect(inspect.stdout.trim()).toBe('exited 3 true');
+    // The CLI, in-process, reads the same store.
+    const ps = spawnSync(process.execPath, [bin(), 'ps', '-a', '--format', 'json'], {
+      env: w.env,
+      encoding: 'utf8',
+    });
+    expect(ps.stdout).toContain(name);
+    expect(docker(svc, w, ['rm', name]).code).toBe(0);
+    expect(docker(svc, w, ['inspect', name]).code).not.toBe(0);
+  });
+
+  it('run -d, stop (TERM, then KILL after -t), rm', () => {
+    const name = uniq('api-bg');
+    const r = docker(svc, w, ['run', '-d', '--name', name, IMAGE, 'sleep', '30']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(docker(svc, w, ['ps', '--format', '{{.Names}} {{.State}}']).stdout).toContain(`${name} running`);
+    expect(docker(svc, w, ['stop', '-t', '1', name]).code).toBe(0);
+    // sleep as PID 1 ignores TERM: killed after the timeout.
+    expect(docker(svc, w, ['inspect', name, '--format', '{{.State.ExitCode}}']).stdout.trim()).toBe('137');
+    expect(docker(svc, w, ['rm', name]).code).toBe(0);
+  });
+
+  it('refuses what would loosen the isolation, and what the API cannot do, with a message', () => {
+    const cases: [string[], RegExp][] = [
+      [['--privileged'], /--privileged is not supported by moat/],
+      [['--pid', 'host'], /--pid=host is not supported/],
+      [['--network', 'host'], /--network=host is not supported/],
+      [['--security-opt', 'seccomp=unconfined'], /--security-opt seccomp=unconfined is not supported/],
+      [['-i'], /stdin \(-i\) is not supported/],
+      [['-t'], /a TTY \(-t\) is not supported/],
+      [['--cap-add', 'SYS_ADMIN'], /denied by .*capability SYS_ADMIN is not allowed/],
+      [['-v', '/etc:/h'], /denied by .*mounting host path \/etc is not allowed/],
+    ];
+    for (const [flags, msg] of cases) {
+      const r = docker(svc, w, ['run', '--rm', ...flags, IMAGE, 'true']);
+      expect(r.code, flags.join(' ')).toBe(125);
+      expect(r.stderr, flags.join(' ')).toMatch(msg);
+    }
+  });
+
+  it('an unknown container is "No such object"', () => {
+    const r = docker(svc, w, ['inspect', 'no-such-container-here']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/No such object/);
+  });
+});
+
+describe('moat system service: pulls through the API', () => {
+  let reg: Registry;
+  beforeAll(async () => {
+    reg = await startRegistry();
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+
+  it('docker pull from a local registry, then docker run and rmi, in a fresh store', async () => {
+    const ref = `${reg.host}/api/busybox:1`;
+    expect((await w.moat(['tag', IMAGE, ref])).code).toBe(0);
+    const push = await w.moat(['push', '-q', ref]);
+    expect(push.code, push.stderr).toBe(0);
+    const fresh = world('api-pull');
+    const s = await startService(fresh);
+    try {
+      const pull = docker(s, fresh, ['pull', ref]);
+      expect(pull.code, pull.stderr).toBe(0);
+      expect(pull.stdout).toMatch(/Digest: sha256:[0-9a-f]{64}/);
+      expect(docker(s, fresh, ['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout).toContain(ref);
+      const run = docker(s, fresh, ['run', '--rm', ref, 'echo', 'pulled and ran']);
+      expect(run.stdout).toBe('pulled and ran\n');
+      const rmi = docker(s, fresh, ['rmi', ref]);
+      expect(rmi.code, rmi.stderr).toBe(0);
+      expect(rmi.stdout).toContain(`Untagged: ${ref}`);
+    } finally {
+      await stopService(s);
+    }
+  });
+});
+
+describe('moat system service: one request path, one policy', () => {
+  it('a custom policy decides API requests and sees them as via "api"', async () => {
+    const dir = path.join(w.env.HOME!, uniq('policy'));
+    mkdirSync(dir);
+    writeFileSync(
+      path.join(dir, 'authz.rego'),
+      `package moat.authz
+import rego.v1
+deny contains "no container lists over the API" if {
+  input.action == "container.list"
+  input.subject.via == "api"
+}
+decision := {"allow": count(deny) == 0, "deny": deny}
+`,
+    );
+    const s = await startService(w, { MOAT_POLICY: dir }, 'api-policy.sock');
+    try {
+      const ps = docker(s, w, ['ps']);
+      expect(ps.code).not.toBe(0);
+      expect(ps.stderr).toMatch(/container.list denied by .*no container lists over the API/);
+      expect(docker(s, w, ['images']).code).toBe(0);
+      // The same policy lets the CLI list (via "cli").
+      const cli = spawnSync(process.execPath, [bin(), 'ps'], {
+        env: { ...w.env, MOAT_POLICY: dir },
+        encoding: 'utf8',
+      });
+      expect(cli.status, cli.stderr).toBe(0);
+    } finally {
+      await stopService(s);
+    }
+  });
+
+  it("moat's own API under /v1: JSON in and out, stable error codes, bad input refused", async () => {
+    const images = await http(svc, 'GET', '/v1/images');
+    expect(images.status).toBe(200);
+    expect(
+      (JSON.parse(images.body) as { names: string[] }[]).some((i) => i.names.some((n) => n.includes(IMAGE))),
+    ).toBe(true);
+    const bad = await http(svc, 'POST', '/v1/containers/create', '{"options": ');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ code: 'API_INVALID_REQUEST' });
+    const invalid = await http(
+      svc,
+      'POST',
+      '/v1/containers/create',
+      JSON.stringify({ options: { image: IMAGE, bogus: 1 } }),
+    );
+    expect(invalid.status).toBe(400);
+    expect(JSON.parse(invalid.body)).toMatchObject({ code: 'API_INVALID_REQUEST' });
+    const none = await http(svc, 'GET', '/v1/no/such/route');
+    expect(none.status).toBe(404);
+    expect(JSON.parse(none.body)).toMatchObject({ code: 'API_NOT_FOUND' });
+    const missing = await http(svc, 'GET', '/v1/containers/no-such-container/json');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ code: 'RUNTIME_CONTAINER_NOT_FOUND' });
+    const ping = await http(svc, 'GET', '/_ping');
+    expect(ping.body).toBe('OK');
+    expect(ping.headers['api-version']).toBe('1.41');
+  });
+
+  it('a second service on a live socket is refused', () => {
+    const again = spawnSync(process.execPath, [bin(), 'system', 'service', '--socket', svc.socket], {
+      env: w.env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toMatch(/API_SOCKET_IN_USE|another server is listening/);
+  });
+});

@@ -16,12 +16,25 @@ import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, RequestIo } from './router.js';
-import { errorBody, readJson, sendJson, statusOf, type ApiServerOptions } from './server.js';
+import { errorBody, readJson, sendJson, statusOf, subjectOf, type ApiServerOptions } from './server.js';
 
 export const DOCKER_API_VERSION = '1.41';
 const MIN_API_VERSION = '1.24';
 
-type Handler = (m: RegExpExecArray, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+type Call = (
+  method: ApiRequest['method'],
+  path: string,
+  body?: unknown,
+  io?: RequestIo,
+  onAllowed?: () => void,
+) => Promise<unknown>;
+type Handler = (
+  call: Call,
+  m: RegExpExecArray,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+) => Promise<void>;
 
 const dockerArch = (): string =>
   ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' })[arch()] ?? arch();
@@ -256,21 +269,18 @@ export interface DockerApi {
 }
 
 export function dockerApi(o: ApiServerOptions): DockerApi {
-  const call = (
-    method: ApiRequest['method'],
-    path: string,
-    body: unknown = {},
-    io?: RequestIo,
-    onAllowed?: () => void,
-  ) =>
-    o.router.handle({
-      subject: o.subject,
-      method,
-      path,
-      body,
-      ...(io ? { io } : {}),
-      ...(onAllowed ? { onAllowed } : {}),
-    });
+  /** Requests on the router as the sender of `req`. */
+  const callerFor =
+    (req: IncomingMessage): Call =>
+    (method, path, body = {}, io, onAllowed) =>
+      o.router.handle({
+        subject: subjectOf(o, req),
+        method,
+        path,
+        body,
+        ...(io ? { io } : {}),
+        ...(onAllowed ? { onAllowed } : {}),
+      });
   const enc = encodeURIComponent;
   /*
    * AutoRemove (`docker run --rm`): Docker's daemon removes the container when it exits, and the
@@ -280,7 +290,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
    */
   const autoRemove = new Set<string>();
   const attached = new Map<string, Promise<void>>();
-  const removeAfterExit = async (id: string): Promise<void> => {
+  const removeAfterExit = async (call: Call, id: string): Promise<void> => {
     try {
       await call('POST', `/containers/${enc(id)}/wait`, { condition: 'next-exit' });
       await Promise.race([attached.get(id), new Promise((r) => setTimeout(r, 5000))]);
@@ -296,7 +306,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/version$/,
-      async (_m, _req, res) => {
+      async (call, _m, _req, res) => {
         await call('GET', '/info'); // decided like any request
         const details = {
           ApiVersion: DOCKER_API_VERSION,
@@ -319,7 +329,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/info$/,
-      async (_m, _req, res) => {
+      async (call, _m, _req, res) => {
         const info = (await call('GET', '/info')) as Record<string, Record<string, unknown>>;
         const containers = (await call('GET', '/containers', { all: true })) as ContainerRecord[];
         const images = (await call('GET', '/images')) as unknown[];
@@ -355,13 +365,13 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/images\/json$/,
-      async (_m, _req, res) =>
+      async (call, _m, _req, res) =>
         sendJson(res, 200, ((await call('GET', '/images')) as ImageRec[]).map(imageSummary)),
     ],
     [
       'GET',
       /^\/images\/(.+)\/json$/,
-      async (m, _req, res) => {
+      async (call, m, _req, res) => {
         const i = (await call('GET', `/images/${enc(m[1])}/json`)) as ImageRec & {
           config?: { architecture?: string; os?: string; config?: unknown; rootfs?: { diff_ids?: string[] } };
         };
@@ -378,7 +388,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'DELETE',
       /^\/images\/(.+)$/,
-      async (m, _req, res, url) => {
+      async (call, m, _req, res, url) => {
         const r = (await call('DELETE', `/images/${enc(m[1])}`, {
           force: flag(url.searchParams.get('force')),
         })) as {
@@ -394,7 +404,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'POST',
       /^\/images\/create$/,
-      async (_m, _req, res, url) => {
+      async (call, _m, _req, res, url) => {
         const from = url.searchParams.get('fromImage');
         if (!from)
           throw new ApiError('API_INVALID_REQUEST', 'fromImage is required (moat pulls; it does not import)');
@@ -433,7 +443,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/containers\/json$/,
-      async (_m, _req, res, url) => {
+      async (call, _m, _req, res, url) => {
         const all = flag(url.searchParams.get('all'));
         sendJson(
           res,
@@ -445,7 +455,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'POST',
       /^\/containers\/create$/,
-      async (_m, req, res, url) => {
+      async (call, _m, req, res, url) => {
         const options = runOptionsFromDocker(await readJson(req), url.searchParams.get('name'));
         const r = (await call('POST', '/containers/create', { options: { ...options, rm: false } })) as {
           id: string;
@@ -458,7 +468,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/containers\/([^/]+)\/json$/,
-      async (m, _req, res) =>
+      async (call, m, _req, res) =>
         sendJson(
           res,
           200,
@@ -468,16 +478,16 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'POST',
       /^\/containers\/([^/]+)\/start$/,
-      async (m, _req, res) => {
+      async (call, m, _req, res) => {
         const r = (await call('POST', `/containers/${enc(m[1])}/start`)) as { id: string };
-        if (autoRemove.has(r.id)) void removeAfterExit(r.id);
+        if (autoRemove.has(r.id)) void removeAfterExit(call, r.id);
         noContent(res);
       },
     ],
     [
       'POST',
       /^\/containers\/([^/]+)\/wait$/,
-      async (m, _req, res, url) => {
+      async (call, m, _req, res, url) => {
         const c = url.searchParams.get('condition');
         const body = c === 'next-exit' || c === 'removed' || c === 'not-running' ? { condition: c } : {};
         // Docker's client reads the headers before it starts the container it waits for (docker
@@ -502,7 +512,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'POST',
       /^\/containers\/([^/]+)\/stop$/,
-      async (m, _req, res, url) => {
+      async (call, m, _req, res, url) => {
         const t = url.searchParams.get('t');
         await call(
           'POST',
@@ -515,7 +525,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'POST',
       /^\/containers\/([^/]+)\/kill$/,
-      async (m, _req, res, url) => {
+      async (call, m, _req, res, url) => {
         const s = url.searchParams.get('signal');
         await call('POST', `/containers/${enc(m[1])}/kill`, s ? { signal: s.replace(/^SIG/, '') } : {});
         noContent(res);
@@ -524,7 +534,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'DELETE',
       /^\/containers\/([^/]+)$/,
-      async (m, _req, res, url) => {
+      async (call, m, _req, res, url) => {
         await call('DELETE', `/containers/${enc(m[1])}`, { force: flag(url.searchParams.get('force')) });
         noContent(res);
       },
@@ -532,7 +542,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/containers\/([^/]+)\/logs$/,
-      async (m, _req, res, url) => {
+      async (call, m, _req, res, url) => {
         const q = url.searchParams;
         const tail = q.get('tail');
         const f = framed(res, 'application/vnd.docker.multiplexed-stream');
@@ -559,7 +569,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'POST',
       /^\/containers\/([^/]+)\/(attach|exec|resize|pause|unpause|restart|rename|update)$/,
-      async (m) => {
+      async (_call, m) => {
         throw new ApiError(
           'API_NOT_IMPLEMENTED',
           `${m[2]} is not offered by moat's API${m[2] === 'attach' ? ' without an upgrade to a raw stream' : ''}`,
@@ -588,7 +598,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       const match = re.exec(p);
       if (!match) continue;
       try {
-        await h(match, req, res, url);
+        await h(callerFor(req), match, req, res, url);
       } catch (e) {
         if (res.headersSent) res.destroy();
         else sendError(res, e);
@@ -607,6 +617,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
    * until the container exits.
    */
   const upgrade = async (req: IncomingMessage, socket: Duplex): Promise<void> => {
+    const call = callerFor(req);
     const url = new URL(req.url ?? '/', 'http://moat');
     const p = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
     const m = /^\/containers\/([^/]+)\/attach$/.exec(p);
@@ -623,9 +634,14 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     }
     const q = url.searchParams;
     const path = `/containers/${enc(m[1])}/logs`;
+    let fromStart = flag(q.get('logs'));
     try {
       if (flag(q.get('stdin'))) refuse('attaching stdin', 'run interactive containers with the moat CLI');
       await call('GET', path, { tail: 0 }, { stdout: sink(), stderr: sink() });
+      // docker run attaches before it starts the container: then every line is new output, and
+      // skipping what is there when the follow begins could drop lines written meanwhile.
+      const c = (await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord;
+      if (c.status === 'created') fromStart = true;
     } catch (e) {
       const b = errorBody(e);
       fail(statusOf(b.code), { message: b.message, code: b.code });
@@ -650,7 +666,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     const following = call(
       'GET',
       path,
-      { follow: true, untilExit: true, ...(flag(q.get('logs')) ? {} : { tail: 0 }) },
+      { follow: true, untilExit: true, ...(fromStart ? {} : { tail: 0 }) },
       { stdout: frame(1, wantOut), stderr: frame(2, wantErr) },
     ).then(
       () => undefined,

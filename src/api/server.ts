@@ -1,5 +1,5 @@
 /**
- * The HTTP API on a unix socket (`moat system service`). Every request becomes a router request
+ * The HTTP API (`moat system service`), on a unix socket or on TCP with mutual TLS. Every request becomes a router request
  * `{ subject, method, path, body }` — the same path the CLI takes in-process, policy check
  * included — so the API adds transport, not behaviour:
  *
@@ -10,11 +10,16 @@
  *   (docker-api.ts), translated onto the same routes.
  *
  * Who may connect: the socket is made 0600 inside a 0700 directory, so only its owner (and root)
- * can; the subject of every request is that owner, `via: 'api'`. Node cannot read a peer's
- * credentials (SO_PEERCRED), so the file mode is the authentication, as for Docker's socket.
+ * can; the subject of every request is that owner, `via: 'api'`, `local: true`. Node cannot read
+ * a peer's credentials (SO_PEERCRED), so the file mode is the authentication, as for Docker's
+ * socket. On TCP, TLS with a client certificate signed by the given CA is required (never plain
+ * TCP); the subject is the certificate's common name, `local: false`, which the default policy
+ * allows only when listed in `data.moat.remote_users`.
  */
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { isMoatError } from '../errors.js';
@@ -25,12 +30,33 @@ import type { ApiRequest, Router, Subject } from './router.js';
 /** Request bodies are small JSON documents; anything larger is refused. */
 export const MAX_BODY = 4 << 20;
 
+export interface TcpListen {
+  host: string;
+  port: number;
+  /** PEM: the server's certificate and key, and the CA that signs client certificates. */
+  cert: string;
+  key: string;
+  ca: string;
+}
+
 export interface ApiServerOptions {
-  socket: string;
+  /** A unix socket path, or TCP with mutual TLS. */
+  socket?: string;
+  tcp?: TcpListen;
   router: Router;
+  /** The unix socket's subject (its owner); TCP subjects come from client certificates. */
   subject: Subject;
   version: string;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+/** Who sent this request: the socket's owner, or the client certificate's common name. */
+export function subjectOf(o: ApiServerOptions, req: IncomingMessage): Subject {
+  if (!o.tcp) return o.subject;
+  const cn = (req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
+  const user = Array.isArray(cn) ? cn[0] : cn;
+  if (!user) throw new ApiError('API_INVALID_REQUEST', 'the client certificate has no common name');
+  return { uid: -1, user, via: 'api', local: false, groups: [] };
 }
 
 export interface ApiServer {
@@ -94,7 +120,12 @@ async function native(
     const method = req.method ?? 'GET';
     if (!METHODS.has(method)) throw new ApiError('API_NOT_FOUND', `${method} is not allowed on ${p}`);
     const body = await readJson(req);
-    const r: ApiRequest = { subject: o.subject, method: method as ApiRequest['method'], path: p, body };
+    const r: ApiRequest = {
+      subject: subjectOf(o, req),
+      method: method as ApiRequest['method'],
+      path: p,
+      body,
+    };
     const out = await o.router.handle(r);
     sendJson(res, 200, out ?? {});
   } catch (e) {
@@ -104,24 +135,14 @@ async function native(
 }
 
 /**
- * Listen on `socket` (its directory made 0700 if missing). A stale socket file (no server
- * behind it) is replaced; a live one is an error, not stolen.
+ * Listen on `socket` (its directory made 0700 if missing; a stale socket file with no server
+ * behind it is replaced, a live one is an error, not stolen), or on TCP with mutual TLS.
  */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
-  mkdirSync(path.dirname(o.socket), { recursive: true, mode: 0o700 });
-  try {
-    if (statSync(o.socket).isSocket()) {
-      if (await alive(o.socket))
-        throw new ApiError('API_SOCKET_IN_USE', `${o.socket}: another server is listening there`, {
-          hint: 'stop it, or pass another --socket',
-        });
-      rmSync(o.socket);
-    }
-  } catch (e) {
-    if (isMoatError(e)) throw e;
-  }
+  if (!o.socket === !o.tcp) throw new Error('startApiServer: give a socket or tcp, not both');
+  if (o.socket) await prepareSocket(o.socket);
   const docker = dockerApi(o);
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://moat');
     o.log?.('api request', { method: req.method, path: url.pathname });
     const p = url.pathname;
@@ -130,7 +151,24 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       if (!res.headersSent) sendJson(res, 500, errorBody(e));
       else res.destroy();
     });
-  });
+  };
+  const server: Server = o.tcp
+    ? createTlsServer(
+        {
+          cert: o.tcp.cert,
+          key: o.tcp.key,
+          ca: o.tcp.ca,
+          // Mutual TLS: a connection without a client certificate from this CA never gets a request in.
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+          // docker closes its sending side (a TLS close_notify) once it has no stdin to send;
+          // an attached container's output must still reach it.
+          allowHalfOpen: true,
+        },
+        handler,
+      )
+    : createServer(handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => {});
     docker.upgrade(req, socket).catch(() => socket.destroy());
@@ -141,24 +179,41 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(o.socket, () => {
+      const ready = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (o.tcp) server.listen(o.tcp.port, o.tcp.host, ready);
+      else server.listen(o.socket, ready);
     });
   } finally {
     process.umask(old);
   }
-  chmodSync(o.socket, 0o600);
+  if (o.socket) chmodSync(o.socket, 0o600);
   return {
     server,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-        rmSync(o.socket, { force: true });
+        if (o.socket) rmSync(o.socket, { force: true });
       }),
   };
+}
+
+async function prepareSocket(socket: string): Promise<void> {
+  mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
+  try {
+    if (statSync(socket).isSocket()) {
+      if (await alive(socket))
+        throw new ApiError('API_SOCKET_IN_USE', `${socket}: another server is listening there`, {
+          hint: 'stop it, or pass another --socket',
+        });
+      rmSync(socket);
+    }
+  } catch (e) {
+    if (isMoatError(e)) throw e;
+  }
 }
 
 function alive(socket: string): Promise<boolean> {

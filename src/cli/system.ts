@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
+import { MoatError } from '../errors.js';
 import { getApp, request, subject } from './app.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
@@ -41,24 +43,70 @@ export function registerSystemCommands(program: Command, state: CliState): void 
         'by the policy, as from the CLI. The socket is 0600: only you (and root) can connect.',
     )
     .option('--socket <path>', 'where to listen (default: $XDG_RUNTIME_DIR/moat/moat.sock)')
-    .action(async (f: { socket?: string }) => {
-      const app = await getApp();
-      const socket = path.resolve(f.socket ?? path.join(app.engine.deps.paths.runtime, 'moat.sock'));
-      const { startApiServer } = await import('../api/server.js');
-      const srv = await startApiServer({
-        socket,
-        router: app.router,
-        subject: { ...subject(), via: 'api', local: true },
-        version: program.version() ?? '0.1.0',
-        log: (msg, extra) => app.log.info(extra ?? {}, msg),
-      });
-      process.stderr.write(`moat: serving the API on unix://${socket} (DOCKER_HOST=unix://${socket})\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await srv.close();
-      process.stderr.write('moat: API stopped\n');
-    });
+    .option(
+      '--tcp <host:port>',
+      'listen on TCP instead, with mutual TLS (--tls-cert, --tls-key, --tls-ca all required): ' +
+        "the subject is the client certificate's common name, allowed by the default policy only " +
+        'when listed in data.moat.remote_users',
+    )
+    .option('--tls-cert <file>', "the server's certificate (PEM), for --tcp")
+    .option('--tls-key <file>', "the server's private key (PEM), for --tcp")
+    .option('--tls-ca <file>', 'the CA (PEM) that signs the client certificates accepted, for --tcp')
+    .action(
+      async (f: { socket?: string; tcp?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) => {
+        const app = await getApp();
+        const { startApiServer } = await import('../api/server.js');
+        if (f.tcp && f.socket) throw new MoatError('CLI_USAGE', 'give --socket or --tcp, not both');
+        const listen = f.tcp
+          ? { tcp: tcpOptions(f) }
+          : { socket: path.resolve(f.socket ?? path.join(app.engine.deps.paths.runtime, 'moat.sock')) };
+        const srv = await startApiServer({
+          ...listen,
+          router: app.router,
+          subject: { ...subject(), via: 'api', local: true },
+          version: program.version() ?? '0.1.0',
+          log: (msg, extra) => app.log.info(extra ?? {}, msg),
+        });
+        const where = listen.tcp ? `tcp://${f.tcp} (mutual TLS)` : `unix://${listen.socket}`;
+        process.stderr.write(`moat: serving the API on ${where} (DOCKER_HOST=${where.split(' ')[0]})\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await srv.close();
+        process.stderr.write('moat: API stopped\n');
+      },
+    );
+}
+
+function tcpOptions(f: { tcp?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) {
+  const m = /^(.+):(\d{1,5})$/.exec(f.tcp ?? '');
+  if (!m || Number(m[2]) > 65535)
+    throw new MoatError('CLI_USAGE', `--tcp ${f.tcp}: expected HOST:PORT, e.g. 127.0.0.1:2376`);
+  if (!f.tlsCert || !f.tlsKey || !f.tlsCa)
+    throw new MoatError(
+      'CLI_USAGE',
+      '--tcp needs --tls-cert, --tls-key and --tls-ca: the API is never served on plain TCP',
+      {
+        hint: 'clients authenticate with certificates signed by --tls-ca (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH)',
+      },
+    );
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new MoatError(
+        'CLI_USAGE',
+        `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
+    }
+  };
+  return {
+    host: m[1].replace(/^\[(.*)\]$/, '$1'),
+    port: Number(m[2]),
+    cert: read(f.tlsCert, '--tls-cert'),
+    key: read(f.tlsKey, '--tls-key'),
+    ca: read(f.tlsCa, '--tls-ca'),
+  };
 }

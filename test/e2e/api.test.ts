@@ -5,8 +5,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makePki } from '../helpers/pki.js';
 import { bin, IMAGE, uniq } from './moat.js';
 import { have, mainWorld, startRegistry, world, type Registry, type World } from './registry-helpers.js';
 
@@ -304,5 +307,122 @@ decision := {"allow": count(deny) == 0, "deny": deny}
     });
     expect(again.status).not.toBe(0);
     expect(again.stderr).toMatch(/API_SOCKET_IN_USE|another server is listening/);
+  });
+});
+
+describe('moat system service --tcp: mutual TLS', () => {
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+
+  async function startTcp(
+    dir: string,
+    port: number,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ): Promise<ChildProcess> {
+    let log = '';
+    const proc = spawn(
+      process.execPath,
+      [
+        bin(),
+        'system',
+        'service',
+        '--tcp',
+        `127.0.0.1:${port}`,
+        '--tls-cert',
+        path.join(dir, 'server.pem'),
+        '--tls-key',
+        path.join(dir, 'server-key.pem'),
+        '--tls-ca',
+        path.join(dir, 'ca.pem'),
+      ],
+      { env: { ...w.env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    for (let i = 0; i < 100 && !/serving the API/.test(log); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!/serving the API/.test(log)) throw new Error(`the TCP service did not start: ${log}`);
+    return proc;
+  }
+  const stop = async (p: ChildProcess) => {
+    if (p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  };
+
+  it('needs a client certificate from the CA; the default policy admits only listed remote users', async () => {
+    const pki = makePki();
+    const dir = path.join(w.env.HOME!, uniq('tls'));
+    const clientDir = path.join(dir, 'client');
+    mkdirSync(clientDir, { recursive: true });
+    writeFileSync(path.join(dir, 'server.pem'), pki.server.cert);
+    writeFileSync(path.join(dir, 'server-key.pem'), pki.server.key, { mode: 0o600 });
+    writeFileSync(path.join(dir, 'ca.pem'), pki.caPem);
+    const alice = pki.client('alice');
+    writeFileSync(path.join(clientDir, 'ca.pem'), pki.caPem);
+    writeFileSync(path.join(clientDir, 'cert.pem'), alice.cert);
+    writeFileSync(path.join(clientDir, 'key.pem'), alice.key, { mode: 0o600 });
+    const port = await freePort();
+    const dockerTcp = (args: string[]) => {
+      const r = spawnSync('docker', args, {
+        env: {
+          ...w.env,
+          DOCKER_HOST: `tcp://127.0.0.1:${port}`,
+          DOCKER_TLS_VERIFY: '1',
+          DOCKER_CERT_PATH: clientDir,
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+    };
+
+    // The default policy: a remote subject not listed in data.moat.remote_users is refused.
+    let proc = await startTcp(dir, port);
+    try {
+      const ps = dockerTcp(['ps']);
+      expect(ps.code).not.toBe(0);
+      expect(ps.stderr).toMatch(/container.list denied by .*remote subject not allowed/);
+      // Without a client certificate the TLS handshake itself fails: no request gets in.
+      const anon = await new Promise<string>((resolve) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: '/_ping', ca: pki.caPem }, (res) =>
+          resolve(`answered ${res.statusCode}`),
+        );
+        req.on('error', (e) => resolve(`refused: ${e.message}`));
+        req.end();
+      });
+      expect(anon).toMatch(/^refused/);
+    } finally {
+      await stop(proc);
+    }
+
+    // Listed in the policy's data: alice may use the API.
+    writeFileSync(path.join(dir, 'remote.json'), JSON.stringify({ moat: { remote_users: ['alice'] } }));
+    const policies = path.join(inject('moatEnv').root, 'policies');
+    proc = await startTcp(dir, port, { MOAT_POLICY: `${policies}:${path.join(dir, 'remote.json')}` });
+    try {
+      expect(dockerTcp(['ps']).code).toBe(0);
+      const run = dockerTcp(['run', '--rm', IMAGE, 'echo', 'over mutual TLS']);
+      expect(run.stdout, run.stderr).toBe('over mutual TLS\n');
+      // The default policy's other rules still apply to a listed remote user.
+      const cap = dockerTcp(['run', '--rm', '--cap-add', 'SYS_ADMIN', IMAGE, 'true']);
+      expect(cap.stderr).toMatch(/capability SYS_ADMIN is not allowed/);
+    } finally {
+      await stop(proc);
+    }
+  });
+
+  it('refuses to serve TCP without TLS, with a usage error', () => {
+    const r = spawnSync(process.execPath, [bin(), 'system', 'service', '--tcp', '127.0.0.1:2376'], {
+      env: w.env,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/never served on plain TCP/);
   });
 });

@@ -4,48 +4,17 @@
  * agent's one TLS context, and --tls-verify=false connects without any CA. And the client's
  * choice of scheme on a loopback port that speaks TLS (plain HTTP is asked first there).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import forge from 'node-forge';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../src/image/registry/client.js';
 import { withDefaults } from '../../../src/image/registry/config.js';
 import { agentFor, closeAgents } from '../../../src/image/registry/tls.js';
-
-const pki = forge.pki;
-
-/** An RSA key pair made by Node (fast), as forge objects. */
-function keyPair(): { publicKey: forge.pki.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    publicKey: pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-    privateKey: pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
-  };
-}
-
-function certificate(
-  serial: string,
-  subject: string,
-  keys: ReturnType<typeof keyPair>,
-  issuer: { name: string; key: forge.pki.rsa.PrivateKey } | undefined,
-  ext: object[],
-): string {
-  const c = pki.createCertificate();
-  c.publicKey = keys.publicKey;
-  c.serialNumber = serial;
-  c.validity.notBefore = new Date(Date.now() - 60_000);
-  c.validity.notAfter = new Date(Date.now() + 86_400_000);
-  c.setSubject([{ name: 'commonName', value: subject }]);
-  c.setIssuer([{ name: 'commonName', value: issuer?.name ?? subject }]);
-  c.setExtensions(ext);
-  c.sign(issuer?.key ?? keys.privateKey, forge.md.sha256.create());
-  return pki.certificateToPem(c);
-}
+import { makePki } from '../../helpers/pki.js';
 
 let dir: string;
 let server: Server;
@@ -57,24 +26,13 @@ const handshakes: (string | undefined)[] = [];
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'moat-tls-'));
-  const caKeys = keyPair();
-  caPem = certificate('01', 'moat test CA', caKeys, undefined, [
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true },
-  ]);
-  const ca = { name: 'moat test CA', key: caKeys.privateKey };
-  const serverKeys = keyPair();
-  const serverCert = certificate('02', '127.0.0.1', serverKeys, ca, [
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ]);
-  const clientKeys = keyPair();
-  clientCert = certificate('03', 'moat client', clientKeys, ca, [{ name: 'extKeyUsage', clientAuth: true }]);
-  clientKey = pki.privateKeyToPem(clientKeys.privateKey);
+  const p = makePki();
+  caPem = p.caPem;
+  ({ cert: clientCert, key: clientKey } = p.client('moat client'));
   server = createServer(
     {
-      key: pki.privateKeyToPem(serverKeys.privateKey),
-      cert: serverCert,
+      key: p.server.key,
+      cert: p.server.cert,
       ca: caPem,
       requestCert: true,
       rejectUnauthorized: true,

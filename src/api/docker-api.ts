@@ -238,8 +238,25 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
 }
 
 /**
- * Writables that frame what they get in Docker's multiplexed stream format (an 8-byte header:
- * stream 1 or 2, then the length) and send the response's headers with the first byte, so an
+ * A Writable that frames what it gets in Docker's multiplexed stream format (an 8-byte header:
+ * stream 1 or 2, then the length) and writes it to `out`; `before` runs ahead of each frame.
+ * Writes to a closed `out` are dropped.
+ */
+function framer(out: Writable | Duplex, n: 1 | 2, before: () => void = () => {}): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (out.destroyed) return cb();
+      before();
+      const head = Buffer.alloc(8);
+      head[0] = n;
+      head.writeUInt32BE(chunk.length, 4);
+      out.write(Buffer.concat([head, chunk]), () => cb());
+    },
+  });
+}
+
+/**
+ * Framed stdout and stderr for a response whose headers go out with the first byte, so an
  * error before any output can still be an error status.
  */
 function framed(res: ServerResponse, contentType: string): { io: RequestIo; started: () => boolean } {
@@ -249,17 +266,7 @@ function framed(res: ServerResponse, contentType: string): { io: RequestIo; star
     started = true;
     res.writeHead(200, { 'content-type': contentType });
   };
-  const stream = (n: 1 | 2) =>
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        start();
-        const head = Buffer.alloc(8);
-        head[0] = n;
-        head.writeUInt32BE(chunk.length, 4);
-        res.write(Buffer.concat([head, chunk]), () => cb());
-      },
-    });
-  return { io: { stdout: stream(1), stderr: stream(2) }, started: () => started };
+  return { io: { stdout: framer(res, 1, start), stderr: framer(res, 2, start) }, started: () => started };
 }
 
 export interface DockerApi {
@@ -651,27 +658,17 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       'HTTP/1.1 101 UPGRADED\r\ncontent-type: application/vnd.docker.raw-stream\r\n' +
         'connection: Upgrade\r\nupgrade: tcp\r\n\r\n',
     );
-    const frame = (n: 1 | 2, on: boolean) =>
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          if (!on || socket.destroyed) return cb();
-          const head = Buffer.alloc(8);
-          head[0] = n;
-          head.writeUInt32BE(chunk.length, 4);
-          socket.write(Buffer.concat([head, chunk]), () => cb());
-        },
-      });
-    const wantOut = !q.has('stdout') || flag(q.get('stdout'));
-    const wantErr = !q.has('stderr') || flag(q.get('stderr'));
+    const wanted = (name: string, n: 1 | 2) =>
+      !q.has(name) || flag(q.get(name)) ? framer(socket, n) : sink();
     const following = call(
       'GET',
       path,
       { follow: true, untilExit: true, ...(fromStart ? {} : { tail: 0 }) },
-      { stdout: frame(1, wantOut), stderr: frame(2, wantErr) },
+      { stdout: wanted('stdout', 1), stderr: wanted('stderr', 2) },
     ).then(
       () => undefined,
       (e: unknown) => {
-        if (!socket.destroyed) frame(2, true).write(Buffer.from(`moat: ${errorBody(e).message}\n`));
+        framer(socket, 2).write(Buffer.from(`moat: ${errorBody(e).message}\n`));
       },
     );
     attached.set(m[1], following);

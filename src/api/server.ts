@@ -19,6 +19,7 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { connect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -218,15 +219,11 @@ async function prepareSocket(socket: string): Promise<void> {
 
 function alive(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
-    import('node:net')
-      .then(({ connect }) => {
-        const s = connect(socket);
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      })
-      .catch(() => resolve(false));
+    const s = connect(socket);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
   });
 }

@@ -1,18 +1,18 @@
 /**
  * Real registries for the e2e tests: Debian's `docker-registry` on 127.0.0.1 (a free port),
- * plain, with htpasswd basic auth, with TLS from a CA made here with node-forge, or with token
+ * plain, with htpasswd basic auth, with TLS from a CA made here (test/helpers/pki.ts), or with token
  * auth against a small token server (below). Plus a moat runner with its own store and config
  * directories, and OCI layout writers for skopeo.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createSign, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, promises as fsp, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import forge from 'node-forge';
 import { inject } from 'vitest';
+import { makePki, selfSigned } from '../helpers/pki.js';
 import { bin, moat, type Result } from './moat.js';
 
 export const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -38,42 +38,12 @@ async function freePort(): Promise<number> {
 
 /** A CA and a server certificate for 127.0.0.1 signed by it. */
 export function makeTlsFiles(dir: string): { caPem: string; certFile: string; keyFile: string } {
-  const pki = forge.pki;
-  const caKeys = pki.rsa.generateKeyPair(2048);
-  const ca = pki.createCertificate();
-  ca.publicKey = caKeys.publicKey;
-  ca.serialNumber = '01';
-  ca.validity.notBefore = new Date(Date.now() - 60_000);
-  ca.validity.notAfter = new Date(Date.now() + 86_400_000);
-  const caName = [{ name: 'commonName', value: 'moat test CA' }];
-  ca.setSubject(caName);
-  ca.setIssuer(caName);
-  ca.setExtensions([
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true },
-  ]);
-  ca.sign(caKeys.privateKey, forge.md.sha256.create());
-  const keys = pki.rsa.generateKeyPair(2048);
-  const cert = pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = '02';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: '127.0.0.1' }]);
-  cert.setIssuer(caName);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ]);
-  cert.sign(caKeys.privateKey, forge.md.sha256.create());
-  const caPem = pki.certificateToPem(ca);
+  const p = makePki();
   const certFile = path.join(dir, 'server.crt');
   const keyFile = path.join(dir, 'server.key');
-  writeFileSync(certFile, pki.certificateToPem(cert));
-  writeFileSync(keyFile, pki.privateKeyToPem(keys.privateKey), { mode: 0o600 });
-  return { caPem, certFile, keyFile };
+  writeFileSync(certFile, p.server.cert);
+  writeFileSync(keyFile, p.server.key, { mode: 0o600 });
+  return { caPem: p.caPem, certFile, keyFile };
 }
 
 export async function startRegistry(
@@ -183,27 +153,14 @@ export async function startTokenServer(
   const service = 'moat-test-registry';
   const issuer = 'moat-test-token-issuer';
   const ttl = opts.ttlSeconds ?? 300;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const pki = forge.pki;
-  const cert = pki.createCertificate();
-  cert.publicKey = pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  cert.serialNumber = '0a';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  const name = [{ name: 'commonName', value: 'moat test token signer' }];
-  cert.setSubject(name);
-  cert.setIssuer(name);
-  cert.setExtensions([
+  const signer = selfSigned('moat test token signer', [
     { name: 'basicConstraints', cA: true },
     { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
   ]);
-  const forgeKey = pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
-  cert.sign(forgeKey, forge.md.sha256.create());
+  const privateKey = createPrivateKey(signer.key);
   const rootCertFile = path.join(dir, 'token-signer.crt');
-  writeFileSync(rootCertFile, pki.certificateToPem(cert));
-  const x5c = Buffer.from(forge.asn1.toDer(pki.certificateToAsn1(cert)).getBytes(), 'binary').toString(
-    'base64',
-  );
+  writeFileSync(rootCertFile, signer.cert);
+  const x5c = new X509Certificate(signer.cert).raw.toString('base64');
   const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
   const sign = (user: string | undefined, granted: TokenRequest['granted']): string => {

@@ -40,6 +40,12 @@ function certificate(
   return pki.certificateToPem(c);
 }
 
+/** A self-signed certificate (a token signer, say): its PEM and its private key's PEM. */
+export function selfSigned(cn: string, ext: object[]): { cert: string; key: string } {
+  const k = keyPair();
+  return { cert: certificate(cn, k, undefined, ext), key: pki.privateKeyToPem(k.privateKey) };
+}
+
 export interface Pki {
   caPem: string;
   /** For 127.0.0.1 (IP SAN). */

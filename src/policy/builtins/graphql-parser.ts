@@ -760,6 +760,13 @@ export function parseSchema(src: string): Obj {
   return doc;
 }
 
+/** An empty object or array (pruned like a missing value). */
+function isEmpty(p: unknown): boolean {
+  return (
+    typeof p === 'object' && p !== null && (Array.isArray(p) ? p.length === 0 : Object.keys(p).length === 0)
+  );
+}
+
 /** OPA's pruning of the AST's JSON: no positions, nulls, or empty lists and objects. */
 export function prune(x: unknown): unknown {
   if (Array.isArray(x)) {
@@ -767,12 +774,7 @@ export function prune(x: unknown): unknown {
     for (const v of x) {
       if (v === null || v === undefined) continue;
       const p = prune(v);
-      if (
-        typeof p === 'object' &&
-        p !== null &&
-        (Array.isArray(p) ? p.length === 0 : Object.keys(p).length === 0)
-      )
-        continue;
+      if (isEmpty(p)) continue;
       out.push(p);
     }
     return out;
@@ -782,12 +784,7 @@ export function prune(x: unknown): unknown {
     for (const [k, v] of Object.entries(x)) {
       if (k === 'Position' || v === null || v === undefined) continue;
       const p = prune(v);
-      if (
-        typeof p === 'object' &&
-        p !== null &&
-        (Array.isArray(p) ? p.length === 0 : Object.keys(p).length === 0)
-      )
-        continue;
+      if (isEmpty(p)) continue;
       out[k] = p;
     }
     return out;

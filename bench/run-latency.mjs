@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // bench/run-latency: how long `moat run --rm IMAGE true` takes next to raw runc on the same bundle
-// and podman (when installed), measured side by side in one run. Prints a table of medians.
+// and podman (when installed), and how long listing containers takes (`moat ps -a`, `podman ps -a`,
+// `runc list`, each with the same number of exited containers of its own), measured side by side
+// in one run. Prints a table of medians.
 //   node bench/run-latency.mjs [--runs N]
 // Run it as the non-root user moat is meant for (the numbers for root differ).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -102,6 +104,37 @@ for (let i = 0; i < RUNS; i++) {
   series.runc.push(timeIt(raw));
   if (podman) series.podman.push(timeIt(podman));
 }
+
+// Listing: PS_N exited containers each (plus the bench's created one for moat), then `ps -a`.
+const PS_N = 10;
+const psNames = [];
+for (let i = 0; i < PS_N; i++) {
+  const name = `bench-ps-${process.pid}-${i}`;
+  psNames.push(name);
+  run(process.execPath, [moat, 'run', '--name', name, IMAGE, 'true']);
+  if (podman)
+    run('podman', [
+      'run',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '--runtime',
+      'runc',
+      'localhost/moat-bench-busybox',
+      '/bin/true',
+    ]);
+}
+const ps = { moat: [], runc: [], podman: [] };
+for (let i = 0; i < RUNS; i++) {
+  ps.moat.push(timeIt(() => run(process.execPath, [moat, 'ps', '-a'])));
+  ps.runc.push(timeIt(() => run('runc', ['--root', runcRoot, 'list'])));
+  if (podman) ps.podman.push(timeIt(() => run('podman', ['ps', '-a'])));
+}
+for (const name of psNames) {
+  run(process.execPath, [moat, 'rm', name]);
+  if (podman) run('podman', ['rm', name]);
+}
 sh(process.execPath, [moat, 'rm', id]);
 rmSync(runcRoot, { recursive: true, force: true });
 
@@ -109,28 +142,33 @@ const node = [];
 for (let i = 0; i < RUNS; i++) node.push(timeIt(() => run(process.execPath, ['-e', '0'])));
 const m = stats(series.moat).median;
 const p = podman ? stats(series.podman).median : undefined;
-const line = (name, xs) => {
+const line = (name, xs, ref = series) => {
   const s = stats(xs);
   rows.push([
     name,
     s.median.toFixed(1),
     s.p90.toFixed(1),
     s.min.toFixed(1),
-    (s.median / stats(series.runc).median).toFixed(2),
-    p ? (s.median / p).toFixed(2) : 'n/a',
+    (s.median / stats(ref.runc).median).toFixed(2),
+    ref.podman?.length ? (s.median / stats(ref.podman).median).toFixed(2) : 'n/a',
   ]);
 };
 line('moat run --rm', series.moat);
 line('runc run (same bundle)', series.runc);
 if (podman) line('podman run --rm --network none --runtime runc', series.podman);
 line('node -e 0 (Node start alone)', node);
+line(`moat ps -a (${PS_N + 1} containers)`, ps.moat, ps);
+line('runc list', ps.runc, ps);
+if (podman) line(`podman ps -a (${PS_N} containers)`, ps.podman, ps);
 const head = ['command', 'median ms', 'p90 ms', 'min ms', '× runc', '× podman'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 console.log(`run latency, ${RUNS} runs each, interleaved, uid ${uid}, ${new Date().toISOString()}`);
 for (const r of [head, ...rows])
   console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
-if (p) console.log(`moat / podman = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
+if (p) console.log(`moat run / podman run = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
+if (podman)
+  console.log(`moat ps / podman ps = ${(stats(ps.moat).median / stats(ps.podman).median).toFixed(2)}`);
 writeFileSync(
   path.join(tmpdir(), 'moat-bench-run-latency.json'),
-  JSON.stringify({ series, runs: RUNS }, null, 1),
+  JSON.stringify({ series, ps, runs: RUNS }, null, 1),
 );

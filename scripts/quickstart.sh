@@ -41,4 +41,15 @@ if ! node bin/moat.js images --format json | grep -q '"localhost/moat/busybox:la
   node scripts/build-default-image.mjs >/dev/null
 fi
 echo "+ moat run --rm moat/busybox" >&2
-exec node bin/moat.js run --rm moat/busybox
+status=0
+node bin/moat.js run --rm moat/busybox || status=$?
+if ! command -v moat >/dev/null 2>&1; then
+  here=$(pwd)
+  if [ "$(id -u)" = 0 ]; then
+    echo "moat is not on your PATH yet: 'npm link' (in $here) puts it in $(npm prefix -g)/bin" >&2
+  else
+    echo "moat is not on your PATH yet: mkdir -p ~/.local/bin && ln -sf $here/bin/moat.js ~/.local/bin/moat" >&2
+    echo "  (~/.local/bin must be on PATH; or 'npm link' with a user-writable npm prefix)" >&2
+  fi
+fi
+exit "$status"

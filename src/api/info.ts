@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { Engine } from '../runtime/engine.js';
@@ -59,6 +60,11 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
     overlayfs: h.overlay,
     runtime: { name: 'runc', path: h.tools.runc ?? null, version: version(h.tools.runc) ?? null },
     init: h.tools.init ?? null,
-    paths: { data: engine.deps.paths.data, runtime: engine.deps.paths.runtime },
+    paths: {
+      data: engine.deps.paths.data,
+      runtime: engine.deps.paths.runtime,
+      // Where `moat system service` listens by default: what DOCKER_HOST should name.
+      socket: path.join(engine.deps.paths.runtime, 'moat.sock'),
+    },
   };
 }

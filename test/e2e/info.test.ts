@@ -22,6 +22,8 @@ describe('moat info', () => {
     expect(typeof i.security.landlock).toBe('string');
     expect(i.security.apparmor).toMatch(/enabled/);
     expect(i.runtime.version).toMatch(/runc version/);
+    // The socket `moat system service` listens on by default: what DOCKER_HOST names.
+    expect(i.paths.socket).toBe(path.join(env().XDG_RUNTIME_DIR!, 'moat', 'moat.sock'));
     const text = await moat(['info']);
     expect(text.stdout).toMatch(/userNamespaces:/);
   });

@@ -152,8 +152,8 @@ async function buildRootfs(
       await t.cleanup();
       throw e;
     }
-    // Empty now; only a failure needs the namespace to remove what is left.
-    await fsp.rmdir(t.tmp).catch(t.cleanup);
+    // Root's wrapper is empty now; only a failure needs the namespace to remove what is left.
+    if (t.root !== t.tmp) await fsp.rmdir(t.tmp).catch(t.cleanup);
     await fsp.writeFile(marker, tag);
     mark('rootfs committed');
     return { dir, created: true };
@@ -178,7 +178,9 @@ async function buildRootfs(
 }
 
 interface Unpacked {
+  /** The temporary directory beside the final one; removed by `cleanup`. */
   tmp: string;
+  /** The unpacked root: `tmp` itself, or (for root) `tmp/rootfs`. Committed by renaming it. */
   root: string;
   cleanup: () => Promise<void>;
 }
@@ -196,9 +198,14 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
     path.dirname(dir),
     `.tmp-${path.basename(dir).slice(0, 12)}-${process.pid}-${randomBytes(4).toString('hex')}`,
   );
-  const root = path.join(tmp, 'rootfs');
+  // Everyone else unpacks into `tmp` itself, committed by a rename within its own parent. The
+  // layer's `./` entry gives the root its owner and mode (a tar made by an ordinary user: that
+  // user's uid, a subordinate ID here), and moving a directory to another parent needs write
+  // permission on it (to update its `..`), which the caller then lacks; a rename that keeps the
+  // parent needs none. Root bypasses that check and keeps the 0700 wrapper described above.
+  const root = asRoot ? path.join(tmp, 'rootfs') : tmp;
   await fsp.mkdir(tmp, { mode: asRoot ? 0o700 : 0o755 });
-  await fsp.mkdir(root, { mode: 0o755 });
+  if (asRoot) await fsp.mkdir(root, { mode: 0o755 });
   // Files the worker made belong to subordinate IDs: removed in the namespace. A tree the worker
   // never wrote to (it could not start) is the caller's own: removed directly if that fails.
   const cleanup = () =>

@@ -11,9 +11,10 @@
  */
 import { arch, release } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Writable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
+import { framed, framer, gone, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, RequestIo } from './router.js';
 import { errorBody, readJson, sendJson, statusOf, subjectOf, type ApiServerOptions } from './server.js';
@@ -235,38 +236,6 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
       hard: Number(u.Hard),
     }));
   return o;
-}
-
-/**
- * A Writable that frames what it gets in Docker's multiplexed stream format (an 8-byte header:
- * stream 1 or 2, then the length) and writes it to `out`; `before` runs ahead of each frame.
- * Writes to a closed `out` are dropped.
- */
-function framer(out: Writable | Duplex, n: 1 | 2, before: () => void = () => {}): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (out.destroyed) return cb();
-      before();
-      const head = Buffer.alloc(8);
-      head[0] = n;
-      head.writeUInt32BE(chunk.length, 4);
-      out.write(Buffer.concat([head, chunk]), () => cb());
-    },
-  });
-}
-
-/**
- * Framed stdout and stderr for a response whose headers go out with the first byte, so an
- * error before any output can still be an error status.
- */
-function framed(res: ServerResponse, contentType: string): { io: RequestIo; started: () => boolean } {
-  let started = false;
-  const start = () => {
-    if (started) return;
-    started = true;
-    res.writeHead(200, { 'content-type': contentType });
-  };
-  return { io: { stdout: framer(res, 1, start), stderr: framer(res, 2, start) }, started: () => started };
 }
 
 export interface DockerApi {
@@ -560,16 +529,23 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
             {
               follow: flag(q.get('follow')),
               timestamps: flag(q.get('timestamps')),
+              // Docker reads anything but a number ("all", "") as every line.
               ...(tail && /^\d+$/.test(tail) ? { tail: Number(tail) } : {}),
             },
-            f.io,
+            { stdout: f.stdout, stderr: f.stderr },
           );
         } catch (e) {
+          f.stdout.destroy();
+          f.stderr.destroy();
           if (!f.started()) throw e;
           res.destroy();
           return;
         }
-        if (!f.started()) res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
+        // The response ends only after the last queued frame was handed to it.
+        await f.finish();
+        if (gone(res)) return;
+        if (!res.headersSent)
+          res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
         res.end();
       },
     ],
@@ -660,24 +636,28 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     );
     const wanted = (name: string, n: 1 | 2) =>
       !q.has(name) || flag(q.get(name)) ? framer(socket, n) : sink();
+    const stdout = wanted('stdout', 1);
+    const stderr = wanted('stderr', 2);
     const following = call(
       'GET',
       path,
       { follow: true, untilExit: true, ...(fromStart ? {} : { tail: 0 }) },
-      { stdout: wanted('stdout', 1), stderr: wanted('stderr', 2) },
+      { stdout, stderr },
     ).then(
       () => undefined,
       (e: unknown) => {
-        framer(socket, 2).write(Buffer.from(`moat: ${errorBody(e).message}\n`));
+        stderr.write(Buffer.from(`moat: ${errorBody(e).message}\n`));
       },
     );
     attached.set(m[1], following);
     await following;
+    // The last lines may still be queued in the framers: the socket ends after them.
+    stdout.end();
+    stderr.end();
+    await Promise.all([settled(stdout), settled(stderr)]);
     attached.delete(m[1]);
     socket.end();
   };
 
   return { request, upgrade };
 }
-
-const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });

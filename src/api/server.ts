@@ -144,13 +144,28 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   if (o.socket) await prepareSocket(o.socket);
   const docker = dockerApi(o);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://moat');
-    o.log?.('api request', { method: req.method, path: url.pathname });
-    const p = url.pathname;
-    const done = p.startsWith('/v1/') ? native(o, req, res, p.slice(3)) : docker.request(req, res, url);
+    // No error of one exchange may reach the process: every stream of it has a listener
+    // (a client that goes away, a write after the end), and the handler's failures end only
+    // this response.
+    const onError = (e: Error) => o.log?.('api stream error', { path: req.url, error: e.message });
+    req.on('error', onError);
+    res.on('error', onError);
+    let done: Promise<void>;
+    try {
+      const url = new URL(req.url ?? '/', 'http://moat');
+      o.log?.('api request', { method: req.method, path: url.pathname });
+      const p = url.pathname;
+      done = p.startsWith('/v1/') ? native(o, req, res, p.slice(3)) : docker.request(req, res, url);
+    } catch (e) {
+      done = Promise.reject(e);
+    }
     done.catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, errorBody(e));
-      else res.destroy();
+      try {
+        if (!res.headersSent) sendJson(res, 500, errorBody(e));
+        else res.destroy();
+      } catch {
+        res.destroy();
+      }
     });
   };
   const server: Server = o.tcp
@@ -170,6 +185,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         handler,
       )
     : createServer(handler);
+  // Sockets: Node's own listener answers a client's protocol error (clientError); this one is
+  // there so that no socket error is ever unheard, whatever Node's default becomes.
+  server.on(o.tcp ? 'secureConnection' : 'connection', (s: Duplex) => s.on('error', () => {}));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => {});
     docker.upgrade(req, socket).catch(() => socket.destroy());

@@ -3,7 +3,7 @@
  * {"log":"hello\n","stream":"stdout","time":"2026-11-22T12:00:00.000000000Z"}
  * Lines are split at newlines and at 16 KiB; a partial last line is flushed at the end.
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 export type StreamName = 'stdout' | 'stderr';
@@ -62,68 +62,122 @@ export interface ReadLogsOptions {
   /** Called between polls in follow mode; return false to stop once everything is read. */
   stillRunning?: () => Promise<boolean>;
   timestamps?: boolean;
+  /** Only the last N lines written so far (0: none; then, with follow, only new ones). */
   tail?: number;
 }
 
-/** Print a container's log to stdout/stderr by stream; with follow, keep reading until it exits. */
+/** Bytes read at a time: memory stays bounded whatever the log's size. */
+const READ_CHUNK = 1 << 20;
+/** A "line" this long without a newline is not one the monitor wrote: it is dropped. */
+const MAX_RECORD = 1 << 20;
+const POLL_MS = 100;
+
+/** Has the reader of this output gone (its stream ended or destroyed)? */
+const gone = (w: Writable): boolean => w.destroyed || w.writableEnded;
+
+/** Wait until `w` takes more (or can take nothing more). */
+function drained(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      w.off('error', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+    w.on('error', done);
+  });
+}
+
+/**
+ * Print a container's log to stdout/stderr by stream; with follow, keep reading until it exits.
+ * The file is read in bounded chunks, each line written with the output's backpressure; when an
+ * output goes away (a client that closed its connection, a closed pipe) the reading stops.
+ */
 export async function printLogs(
   file: string,
   out: { stdout: Writable; stderr: Writable },
   opts: ReadLogsOptions,
 ): Promise<void> {
-  let pos = 0;
-  let partial = '';
-  let first = true;
-  const write = (line: string) => {
-    if (!line.trim()) return;
+  const stopped = () => gone(out.stdout) || gone(out.stderr);
+  const size = async () =>
+    fsp
+      .stat(file)
+      .then((s) => s.size)
+      .catch(() => 0);
+  let pos = opts.tail === undefined ? 0 : await tailOffset(file, opts.tail);
+  let partial: Buffer = Buffer.alloc(0);
+  const write = async (line: Buffer): Promise<void> => {
     let e: LogEntry;
     try {
-      e = JSON.parse(line) as LogEntry;
+      e = JSON.parse(line.toString('utf8')) as LogEntry;
     } catch {
       return; // a torn last line from a crashed monitor
     }
-    const text = opts.timestamps ? `${e.time} ${e.log}` : e.log;
-    (e.stream === 'stderr' ? out.stderr : out.stdout).write(text);
+    if (typeof e?.log !== 'string') return;
+    const w = e.stream === 'stderr' ? out.stderr : out.stdout;
+    if (!w.write(opts.timestamps ? `${e.time} ${e.log}` : e.log) && !stopped()) await drained(w);
   };
-  for (;;) {
-    let size = 0;
-    try {
-      size = (await fsp.stat(file)).size;
-    } catch {
-      size = 0;
+  /** Read from `pos` to `end`, writing every complete line. */
+  const readTo = async (end: number): Promise<void> => {
+    while (pos < end && !stopped()) {
+      const chunk = await readRange(file, pos, Math.min(end, pos + READ_CHUNK));
+      if (!chunk.length) return; // the file shrank: nothing more to read now
+      pos += chunk.length;
+      let buf = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+      for (let nl = buf.indexOf(10); nl >= 0 && !stopped(); nl = buf.indexOf(10)) {
+        if (nl > 0) await write(buf.subarray(0, nl));
+        buf = buf.subarray(nl + 1);
+      }
+      partial = buf.length > MAX_RECORD ? Buffer.alloc(0) : Buffer.from(buf);
     }
-    if (size > pos) {
-      const chunk = await readRange(file, pos, size);
-      pos = size;
-      const text = partial + chunk;
-      const lines = text.split('\n');
-      partial = lines.pop() ?? '';
-      const sel = first && opts.tail !== undefined ? lines.filter((l) => l.trim()).slice(-opts.tail) : lines;
-      for (const l of sel) write(l);
-    }
-    first = false;
-    if (!opts.follow) break;
+  };
+  await readTo(await size());
+  while (opts.follow && !stopped()) {
     const running = opts.stillRunning ? await opts.stillRunning() : false;
-    if (!running) {
-      // One more read after the exit is seen, so the last lines are not lost.
-      const s2 = await fsp
-        .stat(file)
-        .then((s) => s.size)
-        .catch(() => 0);
-      if (s2 === pos) break;
+    const end = await size();
+    if (end > pos) {
+      await readTo(end);
       continue;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // One more read after the exit is seen (above), so the last lines are not lost.
+    if (!running) break;
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  if (partial) write(partial);
+  if (partial.length && !stopped()) await write(partial);
 }
 
-function readRange(file: string, start: number, end: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    createReadStream(file, { start, end: end - 1 })
-      .on('data', (c) => chunks.push(c as Buffer))
-      .on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-      .on('error', reject);
-  });
+/** Where the last `n` complete lines of the file begin (its end for 0), scanning backwards. */
+export async function tailOffset(file: string, n: number): Promise<number> {
+  const fh = await fsp.open(file, 'r').catch(() => undefined);
+  if (!fh) return 0;
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    let at = (await fh.stat()).size;
+    // The (n+1)th newline from the end closes the line before the last n.
+    let newlines = 0;
+    while (at > 0) {
+      const len = Math.min(buf.length, at);
+      at -= len;
+      const { bytesRead } = await fh.read(buf, 0, len, at);
+      for (let i = bytesRead - 1; i >= 0; i--) {
+        if (buf[i] === 10 && ++newlines === n + 1) return at + i + 1;
+      }
+    }
+    return 0;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readRange(file: string, start: number, end: number): Promise<Buffer> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(end - start);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

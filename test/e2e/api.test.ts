@@ -3,71 +3,15 @@
  * raw HTTP: the same router, the same policy, the same store as the CLI; real runc underneath.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makePki } from '../helpers/pki.js';
+import { docker, http, startService, stopService, type Service } from './api-helpers.js';
 import { bin, IMAGE, uniq } from './moat.js';
 import { have, mainWorld, startRegistry, world, type Registry, type World } from './registry-helpers.js';
-
-interface Service {
-  socket: string;
-  proc: ChildProcess;
-  log: () => string;
-}
-
-async function startService(w: World, extraEnv: NodeJS.ProcessEnv = {}, name = 'api.sock'): Promise<Service> {
-  const socket = path.join(w.env.HOME!, name);
-  let log = '';
-  const proc = spawn(process.execPath, [bin(), 'system', 'service', '--socket', socket], {
-    env: { ...w.env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(socket)) throw new Error(`the service did not start: ${log}`);
-  return { socket, proc, log: () => log };
-}
-
-async function stopService(s: Service): Promise<void> {
-  if (s.proc.exitCode !== null) return;
-  const exited = new Promise((r) => s.proc.once('exit', r));
-  s.proc.kill('SIGTERM');
-  await exited;
-}
-
-function docker(s: Service, w: World, args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('docker', args, {
-    env: { ...w.env, DOCKER_HOST: `unix://${s.socket}` },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** One raw HTTP request over the socket; the body as text. */
-function http(
-  s: Service,
-  method: string,
-  p: string,
-  body?: string,
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { socketPath: s.socket, method, path: p, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (b: Buffer) => (text += b.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 // The docker CLI is on these machines; without it this suite fails rather than skipping.
 if (!have('docker')) throw new Error('the docker CLI is needed for the API tests (client only)');

@@ -1,7 +1,15 @@
+import type { Readable } from 'node:stream';
+import { ImageError } from '../image/errors.js';
+import { lookupImage, shortId } from '../image/store.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Route, RouteContext } from './router.js';
 import * as S from './schemas.js';
-import { ApiError } from './errors.js';
+
+/** A path, or `-`: the request's stdin (the CLI's; the HTTP API has none). */
+async function source(ctx: RouteContext<unknown>, file: string): Promise<string | Readable> {
+  const { STDIN, stdinInput } = await import('../image/archive-input.js');
+  return file === STDIN ? stdinInput(ctx.req.io?.stdin).stream : file;
+}
 
 export function imageRoutes(engine: Engine): Route<never>[] {
   const store = engine.deps.images;
@@ -40,7 +48,7 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       handler: async (ctx: RouteContext<{ file: string }>) => {
         // Loaded on demand: the tar code is not needed to run a container.
         const { loadArchive } = await import('../image/archive.js');
-        return loadArchive(store, ctx.body.file, { onProgress: progress(ctx) });
+        return loadArchive(store, await source(ctx, ctx.body.file), { onProgress: progress(ctx) });
       },
     } satisfies Route<{ file: string }> as Route<never>,
     {
@@ -50,7 +58,7 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       body: S.importBody,
       handler: async (ctx: RouteContext<{ file: string; name: string; changes?: string[] }>) => {
         const { importRootfs } = await import('../image/import.js');
-        return importRootfs(store, ctx.body.file, ctx.body.name, {
+        return importRootfs(store, await source(ctx, ctx.body.file), ctx.body.name, {
           changes: ctx.body.changes ?? [],
           onProgress: progress(ctx),
         });
@@ -68,25 +76,59 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       path: '/images/:ref',
       action: 'image.remove',
       body: S.forceBody,
-      handler: async (ctx: RouteContext<{ force?: boolean }>) => {
-        const rec = await store.resolve(ctx.params.ref);
-        const users = await engine.usersOf(rec.id);
-        const lastName = rec.names.length <= 1 || /^(sha256:)?[0-9a-f]+$/.test(ctx.params.ref);
-        if (users.length && lastName && !ctx.body.force) {
-          throw new ApiError(
-            'API_INVALID_REQUEST',
-            `image ${ctx.params.ref} is used by ${users.length} container(s): ${users.map((u) => u.name).join(', ')}`,
-            {
-              hint: 'remove those containers first, or use moat rmi -f',
-            },
-          );
-        }
-        const res = await store.remove(ctx.params.ref, { force: ctx.body.force });
-        if (!(await store.list()).some((i) => i.id === rec.id) && !users.length) {
-          await engine.removeImageRootfs(rec.id);
-        }
-        return res;
-      },
+      handler: async (ctx: RouteContext<{ force?: boolean }>) =>
+        removeImage(engine, ctx.params.ref, ctx.body),
     } satisfies Route<{ force?: boolean }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/images/prune',
+      action: 'image.prune',
+      body: S.pruneBody,
+      handler: async (ctx: RouteContext<{ minAgeSeconds?: number; all?: boolean }>) => {
+        const { pruneImages } = await import('./image-prune.js');
+        return pruneImages(engine, {
+          minAgeMs: (ctx.body.minAgeSeconds ?? 600) * 1000,
+          all: Boolean(ctx.body.all),
+        });
+      },
+    } satisfies Route<{ minAgeSeconds?: number; all?: boolean }> as Route<never>,
   ];
+}
+
+/**
+ * `rmi`, with Docker's conflicts: removing the image a running container uses is refused even
+ * with force; removing the image (its last name, or by ID) that stopped containers use needs
+ * force, and then the record goes but its blobs and unpacked root stay until no container uses
+ * them (`image prune` frees them), so those containers still start. Untagging one of several
+ * names is always allowed.
+ */
+async function removeImage(engine: Engine, ref: string, body: { force?: boolean }) {
+  const store = engine.deps.images;
+  const { record, name } = lookupImage(await store.list(), ref);
+  const deletes = name === undefined || record.names.length <= 1;
+  const users = deletes ? await engine.usersOf(record.id) : [];
+  const running = users.find((u) => u.status === 'running');
+  if (running) {
+    throw new ImageError(
+      'IMAGE_IN_USE',
+      `unable to delete ${shortId(record.id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`,
+      {
+        hint: `stop the container first (moat stop ${running.name}), then remove the image`,
+        details: { id: record.id, containers: users.map((u) => u.id) },
+      },
+    );
+  }
+  if (users.length && !body.force) {
+    throw new ImageError(
+      'IMAGE_IN_USE',
+      `unable to remove ${JSON.stringify(ref)} (must be forced) - image is being used by stopped container ${users[0].id.slice(0, 12)}`,
+      {
+        hint: `remove the container first (moat rm ${users.map((u) => u.name).join(' ')}), or use moat rmi -f: the container keeps working`,
+        details: { id: record.id, containers: users.map((u) => u.id) },
+      },
+    );
+  }
+  const res = await store.remove(ref, { force: body.force, retain: users.length > 0 });
+  if (res.deleted.length && !users.length) await engine.removeImageRootfs(record.id);
+  return res;
 }

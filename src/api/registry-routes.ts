@@ -1,6 +1,7 @@
 /**
- * Registry routes: pull, push, login, logout, and the store's save, prune and fsck. Each is one
- * route of the one router (schema-checked body, facts, policy decision, then the handler).
+ * Registry routes: pull, push, login, logout, and the store's save and fsck (prune is in
+ * image-routes.ts). Each is one route of the one router (schema-checked body, facts, policy
+ * decision, then the handler).
  *
  * Progress: a caller whose `io` also has `transfer` (the CLI, in-process) gets structured
  * transfer events (per-blob bytes, for a live display); any other caller gets plain lines on
@@ -206,20 +207,6 @@ export function registryRoutes(engine: Engine): Route<never>[] {
     } satisfies Route<{ images: string[]; file: string }> as Route<never>,
     {
       method: 'POST',
-      path: '/images/prune',
-      action: 'image.prune',
-      body: S.pruneBody,
-      handler: async (ctx: Ctx<{ minAgeSeconds?: number }>) => {
-        const minAgeMs = (ctx.body.minAgeSeconds ?? 600) * 1000;
-        const res = await store().prune({ minAgeMs });
-        const removedRoots = await pruneRoots(engine, minAgeMs);
-        // Half-made unpack trees of a moat that died count as temp files too.
-        const staleUnpacks = await engine.removeStaleUnpacks(minAgeMs);
-        return { ...res, removedTemp: [...res.removedTemp, ...staleUnpacks], removedRoots };
-      },
-    } satisfies Route<{ minAgeSeconds?: number }> as Route<never>,
-    {
-      method: 'POST',
       path: '/images/fsck',
       action: 'image.fsck',
       body: S.fsckBody,
@@ -232,27 +219,6 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       },
     } satisfies Route<{ repair?: boolean }> as Route<never>,
   ];
-}
-
-/** Unpacked roots (storage/rootfs/<id>) of images that are gone and that no container uses. */
-async function pruneRoots(engine: Engine, minAgeMs: number): Promise<string[]> {
-  const { promises: fsp } = await import('node:fs');
-  const path = await import('node:path');
-  const dir = path.join(engine.deps.paths.storage, 'rootfs');
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
-  const ids = new Set((await engine.deps.images.list()).map((i) => i.id));
-  const used = new Set((await engine.containers.list()).map((c) => c.imageId));
-  const removed: string[] = [];
-  for (const n of names) {
-    if (!/^[a-f0-9]{64}$/.test(n)) continue;
-    const id = `sha256:${n}`;
-    if (ids.has(id) || used.has(id)) continue;
-    const st = await fsp.stat(path.join(dir, n)).catch(() => undefined);
-    if (!st || st.mtimeMs > Date.now() - minAgeMs) continue;
-    await engine.removeImageRootfs(id);
-    removed.push(id);
-  }
-  return removed;
 }
 
 /**

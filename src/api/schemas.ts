@@ -211,7 +211,7 @@ export const saveBody = {
 export const pruneBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { minAgeSeconds: { type: 'integer', minimum: 0 } },
+  properties: { minAgeSeconds: { type: 'integer', minimum: 0 }, all: { type: 'boolean' } },
 };
 export const fsckBody = {
   type: 'object',

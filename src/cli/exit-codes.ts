@@ -22,7 +22,9 @@ export function exitCodeFor(code: string | undefined): number {
     code === 'RUNTIME_INVALID_STATE' ||
     code === 'RUNTIME_NAME_IN_USE' ||
     code === 'RUNTIME_AMBIGUOUS_ID' ||
-    code === 'IMAGE_AMBIGUOUS_ID'
+    code === 'IMAGE_AMBIGUOUS_ID' ||
+    code === 'IMAGE_IN_USE' ||
+    code === 'IMAGE_ARCHIVE_UNREADABLE'
   )
     return EXIT.failure;
   return EXIT.moat;

@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
+import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
+import type { ImagePruneResult } from '../api/image-prune.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, humanSize, json, table } from './output.js';
@@ -13,6 +15,20 @@ const progress = (msg: string) => {
 const doneProgress = () => {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 };
+
+/**
+ * A path for the request (absolute: the router may run elsewhere), or `-` for stdin, which must
+ * not be a terminal: a tar typed at the keyboard is never what was meant.
+ */
+function archivePath(file: string, usage: string): string {
+  if (file !== '-') return path.resolve(file);
+  if (process.stdin.isTTY) {
+    throw new MoatError('CLI_USAGE', 'the archive would be read from stdin, which is a terminal', {
+      hint: usage,
+    });
+  }
+  return file;
+}
 
 function splitName(n: string): [string, string] {
   const at = n.lastIndexOf(':');
@@ -75,22 +91,26 @@ export function registerImageCommands(program: Command, state: CliState): void {
 
   const load = (cmd: Command) =>
     cmd
-      .requiredOption('-i, --input <file>', 'an OCI image layout tar or a `docker save` tar')
-      .action(async (f: { input: string }) => {
-        const res = await request<{ format: string; images: ImageRecord[] }>(
+      .option('-i, --input <file>', 'an OCI image layout tar or a `docker save` tar (default: stdin)')
+      .action(async (f: { input?: string }) => {
+        const res = await request<{ loaded: { id: string; names: string[] }[] }>(
           'POST',
           '/images/load',
-          { file: path.resolve(f.input) },
-          { stdout: process.stdout, stderr: process.stderr, progress },
+          { file: archivePath(f.input ?? '-', 'moat load -i FILE, or moat load < FILE') },
+          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, progress },
         );
         doneProgress();
-        for (const i of res.images) process.stdout.write(`Loaded image: ${i.names.join(', ') || i.id}\n`);
+        // What this archive named, as docker reports it (not every name the image has here).
+        for (const i of res.loaded) {
+          if (!i.names.length) process.stdout.write(`Loaded image ID: ${i.id}\n`);
+          for (const n of i.names) process.stdout.write(`Loaded image: ${n}\n`);
+        }
       });
   load(program.command('load').description('load images from an OCI layout tar or a docker-save tar'));
 
   const imp = (cmd: Command) =>
     cmd
-      .argument('<file>', 'a root filesystem tar (plain or gzip)')
+      .argument('<file>', 'a root filesystem tar (plain or gzip); - reads it from stdin')
       .argument('<name>', 'name for the new image, e.g. myimage:1.0')
       .option(
         '-c, --change <instruction>',
@@ -102,8 +122,12 @@ export function registerImageCommands(program: Command, state: CliState): void {
         const rec = await request<ImageRecord>(
           'POST',
           '/images/import',
-          { file: path.resolve(file), name, changes: f.change },
-          { stdout: process.stdout, stderr: process.stderr, progress },
+          {
+            file: archivePath(file, 'moat import FILE NAME, or moat import - NAME < FILE'),
+            name,
+            changes: f.change,
+          },
+          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, progress },
         );
         doneProgress();
         process.stdout.write(`${rec.id}\n`);
@@ -133,4 +157,40 @@ export function registerImageCommands(program: Command, state: CliState): void {
   load(image.command('load').description('load images from an archive'));
   imp(image.command('import').description('make an image from a rootfs tar'));
   tag(image.command('tag').description('give an image another name'));
+  image
+    .command('prune')
+    .description(
+      'remove dangling images (-a: every image) no container uses, unreferenced blobs, leftovers of interrupted writes, unpacked roots of removed images',
+    )
+    .option('-a, --all', 'remove every image no container uses, not only dangling ones')
+    .option('-f, --force', 'do not ask (moat never asks; accepted as docker takes it)')
+    .option(
+      '--min-age <seconds>',
+      'unreferenced blobs and temp files only when older than this (protects pulls in progress)',
+      (v) => Number(v),
+      600,
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (f: { minAge: number; format: string; all?: boolean }) => {
+      state.json = f.format === 'json';
+      const res = await request<ImagePruneResult>('POST', '/images/prune', {
+        minAgeSeconds: f.minAge,
+        all: Boolean(f.all),
+      });
+      process.stdout.write(state.json ? json(res) : pruneText(res));
+    });
+}
+
+/** docker image prune's report, then what else was cleaned. */
+function pruneText(res: ImagePruneResult): string {
+  let out = '';
+  if (res.untagged.length || res.deleted.length) {
+    out += 'Deleted Images:\n';
+    for (const u of res.untagged) out += `untagged: ${u}\n`;
+    for (const d of res.deleted) out += `deleted: ${d}\n`;
+    out += '\n';
+  }
+  out += `Total reclaimed space: ${humanSize(res.freedBytes)}\n`;
+  out += `(${res.removedBlobs.length} blob(s), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s) removed)\n`;
+  return out;
 }

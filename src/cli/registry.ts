@@ -1,5 +1,5 @@
 /**
- * Registry commands: pull, push, login, logout, save, image prune, image fsck. Each builds one
+ * Registry commands: pull, push, login, logout, save, image fsck. Each builds one
  * request to the router (app.ts). Transfers show a live per-layer display on a TTY (stderr) and
  * plain lines otherwise; stdout gets only the result (the image ID for pull, like podman; with
  * `--format json`, one JSON object at the end, and errors as JSON too).
@@ -321,32 +321,6 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
   pullCmd(image.command('pull').description('pull an image from a registry'));
   pushCmd(image.command('push').description('push an image to a registry'));
   saveCmd(image.command('save').description('write images to a tar'));
-  image
-    .command('prune')
-    .description(
-      'remove blobs no image references, leftovers of interrupted writes, and unpacked roots of removed images',
-    )
-    .option(
-      '--min-age <seconds>',
-      'only what is older than this (protects pulls in progress)',
-      (v) => Number(v),
-      600,
-    )
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (f: { minAge: number; format: string }) => {
-      state.json = f.format === 'json';
-      const res = await request<{
-        removedBlobs: string[];
-        freedBytes: number;
-        removedTemp: string[];
-        removedRoots: string[];
-      }>('POST', '/images/prune', { minAgeSeconds: f.minAge });
-      if (state.json) process.stdout.write(json(res));
-      else
-        process.stdout.write(
-          `removed ${res.removedBlobs.length} blob(s) (${humanSize(res.freedBytes)}), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s)\n`,
-        );
-    });
   image
     .command('fsck')
     .description('re-hash every blob in the store; report corrupt or missing ones (exit 1 if any)')

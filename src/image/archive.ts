@@ -1,8 +1,8 @@
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline as pipelineCb, Transform, Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { lazyValidator } from '../util/schema.js';
+import { openArchiveFile, type ArchiveInput } from './archive-input.js';
 import { DiffIdTap, maybeGunzip, type Compression } from './digest.js';
 import { ImageError, isImageError } from './errors.js';
 import { normalizeForStore, parseReference, DEFAULT_TAG } from './reference.js';
@@ -53,7 +53,10 @@ export interface LoadOptions {
 
 export interface LoadResult {
   format: 'oci-archive' | 'docker-archive';
+  /** The stored records (with every name they have, some perhaps given before this load). */
   images: ImageRecord[];
+  /** Per image, in the same order: the names this archive gave it (what `load` reports). */
+  loaded: { id: string; names: string[] }[];
 }
 
 interface ScannedBlob {
@@ -66,6 +69,12 @@ interface ScannedBlob {
 
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
 
+/** The images recorded, and what each was asked to be named (the archive's own names). */
+interface Loaded {
+  requests: { manifestDigest: string; names: string[] }[];
+  images: ImageRecord[];
+}
+
 interface Scan {
   blobs: Map<string, ScannedBlob>;
   links: Map<string, string>;
@@ -77,22 +86,36 @@ const META_FILES = new Set(['index.json', 'oci-layout', 'manifest.json', 'reposi
 const NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
 
+/**
+ * Load the archive at path `input`, or from a stream (stdin: `moat load < FILE`), which is read
+ * once like a file. A stream has no file name, so its bare-tag OCI images take `opts.name` or
+ * stay unnamed.
+ */
 export async function loadArchive(
   store: ImageStore,
-  file: string,
+  input: string | Readable,
   opts: LoadOptions = {},
 ): Promise<LoadResult> {
-  const archive = path.basename(file);
+  const archive = typeof input === 'string' ? path.basename(input) : 'stdin';
+  // A wrong path is IMAGE_ARCHIVE_NOT_FOUND, with the path as given, not wrapped as content.
+  const source: ArchiveInput =
+    typeof input === 'string' ? await openArchiveFile(input) : { stream: input, label: archive };
   try {
-    const scan = await scanArchive(store, file, opts.onProgress);
+    const scan = await scanArchive(store, source, opts.onProgress);
     opts.onProgress?.({ phase: 'commit' });
     const platform =
       typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
+    const done = (format: LoadResult['format'], r: Loaded): LoadResult => ({
+      format,
+      images: r.images,
+      loaded: r.images.map((i, n) => ({ id: i.id, names: r.requests[n].names })),
+    });
     if (scan.meta.has('manifest.json')) {
-      return { format: 'docker-archive', images: await loadDocker(store, scan, opts) };
+      return done('docker-archive', await loadDocker(store, scan, opts));
     }
     if (scan.meta.has('index.json')) {
-      return { format: 'oci-archive', images: await loadOci(store, scan, archive, platform, opts) };
+      const named = typeof input === 'string' ? archive : undefined;
+      return done('oci-archive', await loadOci(store, scan, named, platform, opts));
     }
     throw invalid(
       scan.meta.has('repositories')
@@ -106,23 +129,15 @@ export async function loadArchive(
 
 // ---- scanning -------------------------------------------------------------------------------
 
-async function scanArchive(store: ImageStore, file: string, onProgress?: ProgressFn): Promise<Scan> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (e) {
-    throw new ImageError('IMAGE_INVALID_ARCHIVE', `cannot open ${file}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  const total = (await fh.stat()).size;
+async function scanArchive(store: ImageStore, source: ArchiveInput, onProgress?: ProgressFn): Promise<Scan> {
+  const total = source.size;
   let read = 0;
   let step = -1;
   const counter = new Transform({
     transform(chunk: Buffer, _e, cb) {
       read += chunk.length;
-      // One event per 5% read: enough for a progress line, few enough to log.
-      const now = total > 0 ? Math.floor((read / total) * 20) : 0;
+      // One event per 5% read (per 16 MiB from a pipe): enough for a progress line, few enough to log.
+      const now = total ? Math.floor((read / total) * 20) : total === 0 ? 0 : Math.floor(read / 0x1000000);
       if (now !== step) {
         step = now;
         onProgress?.({ phase: 'read', current: read, total });
@@ -130,7 +145,7 @@ async function scanArchive(store: ImageStore, file: string, onProgress?: Progres
       cb(null, chunk);
     },
   });
-  const { stream } = await maybeGunzip(pipelineCb(fh.createReadStream(), counter, () => {}));
+  const { stream } = await maybeGunzip(pipelineCb(source.stream, counter, () => {}));
   // tar-stream's streams are streamx streams: Node's pipe() feeds them, pipeline() does not.
   const extract = tar.extract();
   stream.on('error', (e: Error) => extract.destroy(e));
@@ -257,10 +272,10 @@ function blobAt(scan: Scan, name: string, what: string): ScannedBlob {
 async function loadOci(
   store: ImageStore,
   scan: Scan,
-  archive: string,
+  archive: string | undefined,
   platform: Platform,
   opts: LoadOptions,
-): Promise<ImageRecord[]> {
+): Promise<Loaded> {
   const layout = scan.meta.get('oci-layout');
   if (!layout) throw invalid('index.json without an oci-layout file');
   const version = (
@@ -291,7 +306,7 @@ async function loadOci(
       names: ociNames(top.annotations, archive, opts.name),
     });
   }
-  return store.addImages(requests);
+  return { requests, images: await store.addImages(requests) };
 }
 
 async function pickManifest(
@@ -358,7 +373,11 @@ async function present(store: ImageStore, d: Descriptor, what: string): Promise<
   }
 }
 
-function ociNames(annotations: Record<string, string> | undefined, archive: string, name?: string): string[] {
+function ociNames(
+  annotations: Record<string, string> | undefined,
+  archive: string | undefined,
+  name?: string,
+): string[] {
   const full = annotations?.[CONTAINERD_NAME_ANNOTATION];
   if (full) return [normalizeForStore(full, 'docker')];
   const ref = annotations?.[NAME_ANNOTATION];
@@ -367,7 +386,7 @@ function ociNames(annotations: Record<string, string> | undefined, archive: stri
     const r = parseReference(name);
     return [normalizeForStore({ ...r, tag: r.tag ?? ref ?? DEFAULT_TAG }, 'local')];
   }
-  if (!ref) return [];
+  if (!ref || archive === undefined) return [];
   const base = repositoryFromFile(archive);
   return base ? [normalizeForStore(`localhost/${base}:${ref}`)] : [];
 }
@@ -418,7 +437,7 @@ const dockerManifestCheck = lazyValidator(
   { allowUnionTypes: true },
 );
 
-async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Promise<ImageRecord[]> {
+async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Promise<Loaded> {
   const value = parseJson(scan.meta.get('manifest.json')!, 'IMAGE_INVALID_ARCHIVE', 'manifest.json');
   if (!dockerManifestCheck(value)) {
     const e = dockerManifestCheck.errors?.[0];
@@ -460,7 +479,7 @@ async function loadDocker(store: ImageStore, scan: Scan, opts: LoadOptions): Pro
           : [];
     requests.push({ manifestDigest: put.digest, names });
   }
-  return store.addImages(requests);
+  return { requests, images: await store.addImages(requests) };
 }
 
 // ---- errors ---------------------------------------------------------------------------------

@@ -67,6 +67,12 @@ export const IMAGE_ERROR_CODES = [
   'IMAGE_SCHEMA1_UNSUPPORTED',
   /** The image exceeds a configured limit (layer count, layer size, total size). */
   'IMAGE_LIMIT_EXCEEDED',
+  /** The image is used by a container: refused while one runs, without force while one exists. */
+  'IMAGE_IN_USE',
+  /** The archive or rootfs tar to load or import does not exist. */
+  'IMAGE_ARCHIVE_NOT_FOUND',
+  /** The archive or rootfs tar exists but cannot be read (permissions, a directory, stdin a TTY). */
+  'IMAGE_ARCHIVE_UNREADABLE',
 ] as const;
 
 export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number];

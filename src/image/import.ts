@@ -1,9 +1,9 @@
-import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { isMoatError } from '../errors.js';
+import { openArchiveFile } from './archive-input.js';
 import { DigestStream, maybeGunzip } from './digest.js';
 import { ImageError } from './errors.js';
 import { normalizeForStore } from './reference.js';
@@ -54,7 +54,9 @@ export async function importRootfs(
     typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
   const created = (opts.created ?? new Date()).toISOString();
 
-  const source = typeof input === 'string' ? createReadStream(input) : input;
+  // A wrong path is IMAGE_ARCHIVE_NOT_FOUND now, before any byte is stored.
+  const source =
+    typeof input === 'string' ? (await openArchiveFile(input, 'root filesystem tar')).stream : input;
   let mib = -1;
   const diff = new DigestStream({
     onBytes: (n) => {
@@ -109,7 +111,7 @@ export async function importRootfs(
 }
 
 function describe(input: string | Readable): string {
-  return typeof input === 'string' ? path.basename(input) : 'the input';
+  return typeof input === 'string' ? path.basename(input) : 'stdin';
 }
 
 /**

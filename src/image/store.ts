@@ -31,6 +31,10 @@ import {
  *
  * A blob appears under its name only after its digest (and size, when announced) was checked
  * while streaming, so anything in blobs/ is complete. images.json is valid JSON at every instant.
+ *
+ * images.json also keeps the records of images removed while containers still used them
+ * (`retained`): hidden from list and resolve, their blobs stay until `prune` is told that no
+ * container uses them any more. A container never needs its image's record, only its root.
  */
 
 export interface ImageStoreOptions {
@@ -64,7 +68,26 @@ export interface AddImageRequest {
   repoDigests?: string[];
 }
 
+/** Which image records `prune` deletes (never one a container uses). */
+export type PruneImages = 'none' | 'dangling' | 'all';
+
+export interface PruneOptions {
+  /** Unreferenced blobs and temp files younger than this are kept. Default 10 minutes. */
+  minAgeMs?: number;
+  /** Default 'none': records are left alone. */
+  images?: PruneImages;
+  /**
+   * IDs of images containers use (in any state). Without it no record is deleted and retained
+   * records are kept, since nothing says they are unused.
+   */
+  inUse?: ReadonlySet<string>;
+}
+
 export interface PruneResult {
+  /** Names of the image records deleted. */
+  untagged: string[];
+  /** IDs of the image records deleted. */
+  deleted: string[];
   /** Blobs no image references, deleted. */
   removedBlobs: string[];
   freedBytes: number;
@@ -97,6 +120,8 @@ export interface RemoveResult {
 interface StoreFile {
   version: 1;
   images: ImageRecord[];
+  /** Records of images removed while containers used them (see the top of this file). */
+  retained?: ImageRecord[];
 }
 
 const DEFAULTS = { lockTimeoutMs: 10_000 };
@@ -288,6 +313,12 @@ export class ImageStore {
         for (const other of db.images) {
           if (other.id !== rec.id) other.names = other.names.filter((n) => !rec.names.includes(n));
         }
+        // An image removed while containers used it is back: its record takes over the blobs.
+        const back = db.retained?.filter((r) => r.id === rec.id) ?? [];
+        if (back.length) {
+          db.retained = db.retained!.filter((r) => r.id !== rec.id);
+          gc.push(...back.flatMap(blobsOf));
+        }
         const existing = db.images.find((i) => i.id === rec.id);
         if (!existing) {
           db.images.push(rec);
@@ -335,9 +366,10 @@ export class ImageStore {
   /**
    * Remove by name: untag that name, and delete the image once it has none left. Remove by ID:
    * delete the image, refusing (IMAGE_CONFLICT) when it has several names unless `force`.
-   * Deleting an image garbage-collects its blobs that no remaining image references.
+   * Deleting an image garbage-collects its blobs that no remaining image references; with
+   * `retain` (containers still use it) the record is kept aside instead and its blobs stay.
    */
-  async remove(refOrId: string, opts: { force?: boolean } = {}): Promise<RemoveResult> {
+  async remove(refOrId: string, opts: { force?: boolean; retain?: boolean } = {}): Promise<RemoveResult> {
     return this.withLock(async () => {
       const db = await this.readDb();
       const { record, name } = lookupImage(db.images, refOrId);
@@ -364,6 +396,11 @@ export class ImageStore {
         return { untagged, deleted: [], removedBlobs: [] };
       }
       db.images = db.images.filter((i) => i !== record);
+      if (opts.retain) {
+        db.retained = [...(db.retained ?? []).filter((r) => r.id !== record.id), record];
+        await this.writeDb(db);
+        return { untagged, deleted: [record.id], removedBlobs: [] };
+      }
       await this.writeDb(db);
       const removedBlobs = await this.collect(db, blobsOf(record));
       return { untagged, deleted: [record.id], removedBlobs };
@@ -375,6 +412,16 @@ export class ImageStore {
       what: `manifest ${record.manifestDigest}`,
     });
     return checkManifest(value, `manifest ${record.manifestDigest}`);
+  }
+
+  /**
+   * The config of an image by ID, also when it was removed while containers used it (a
+   * container's stop signal, say); undefined when the store has no record of it.
+   */
+  async configOf(imageId: string): Promise<ImageConfig | undefined> {
+    const db = await this.readDb();
+    const rec = [...db.images, ...(db.retained ?? [])].find((i) => i.id === imageId);
+    return rec ? this.config(rec) : undefined;
   }
 
   /** The parsed image config (OCI shape; Docker configs are compatible). */
@@ -398,21 +445,48 @@ export class ImageStore {
   }
 
   /**
-   * Delete blobs no image references and temp files of interrupted writes, both only when older
-   * than `minAgeMs` (default 10 minutes): a pull in progress stores its blobs before it records
-   * the image, and those must survive a concurrent prune.
+   * Delete the image records `images` asks for that no container uses (`inUse`), and retained
+   * records no container uses any more, with their blobs. Then delete blobs no image references
+   * and temp files of interrupted writes, both only when older than `minAgeMs` (default 10
+   * minutes): a pull in progress stores its blobs before it records the image, and those must
+   * survive a concurrent prune.
    */
-  async prune(opts: { minAgeMs?: number } = {}): Promise<PruneResult> {
+  async prune(opts: PruneOptions = {}): Promise<PruneResult> {
     const minAge = opts.minAgeMs ?? 10 * 60_000;
     const cutoff = Date.now() - minAge;
+    const mode = opts.images ?? 'none';
+    const inUse = opts.inUse;
     return this.withLock(async () => {
       const db = await this.readDb();
-      const live = new Set(db.images.flatMap(blobsOf));
-      const res: PruneResult = { removedBlobs: [], freedBytes: 0, removedTemp: [] };
+      const res: PruneResult = {
+        untagged: [],
+        deleted: [],
+        removedBlobs: [],
+        freedBytes: 0,
+        removedTemp: [],
+      };
+      const gone: ImageRecord[] = [];
+      if (inUse) {
+        const unused = (i: ImageRecord) => !inUse.has(i.id);
+        const doomed = db.images.filter(
+          (i) => unused(i) && (mode === 'all' || (mode === 'dangling' && i.names.length === 0)),
+        );
+        for (const i of doomed) {
+          res.untagged.push(...i.names);
+          res.deleted.push(i.id);
+        }
+        gone.push(...doomed, ...(db.retained ?? []).filter(unused));
+        db.images = db.images.filter((i) => !doomed.includes(i));
+        db.retained = (db.retained ?? []).filter((i) => !gone.includes(i));
+        if (gone.length) await this.writeDb(db);
+      }
+      const candidates = new Set(gone.flatMap(blobsOf));
+      const live = new Set([...db.images, ...(db.retained ?? [])].flatMap(blobsOf));
       for (const d of await this.listBlobs()) {
         if (live.has(d)) continue;
         const st = await fsp.stat(this.blobPath(d)).catch(() => undefined);
-        if (!st || st.mtimeMs > cutoff) continue;
+        // Blobs of the records deleted here go whatever their age, as `rmi` would delete them.
+        if (!st || (st.mtimeMs > cutoff && !candidates.has(d))) continue;
         await fsp.unlink(this.blobPath(d)).catch(() => {});
         res.removedBlobs.push(d);
         res.freedBytes += st.size;
@@ -469,7 +543,8 @@ export class ImageStore {
       }
     }
     const bad = new Set(res.corrupt.map((c) => c.digest));
-    for (const img of await this.list()) {
+    const db = await this.readDb();
+    for (const img of [...db.images, ...(db.retained ?? [])]) {
       const needs: [string, number | undefined][] = [
         [img.manifestDigest, undefined],
         [img.id, undefined],
@@ -541,9 +616,9 @@ export class ImageStore {
     }
   }
 
-  /** Delete `candidates` that no record references; returns what was deleted. */
+  /** Delete `candidates` that no record (retained ones included) references; returns what was deleted. */
   private async collect(db: StoreFile, candidates: string[]): Promise<string[]> {
-    const live = new Set(db.images.flatMap(blobsOf));
+    const live = new Set([...db.images, ...(db.retained ?? [])].flatMap(blobsOf));
     const removed: string[] = [];
     for (const d of new Set(candidates)) {
       if (live.has(d)) continue;
@@ -573,7 +648,12 @@ export class ImageStore {
     }
     const images = (value as { images?: unknown } | null)?.images;
     if (!Array.isArray(images)) throw corrupt(this.dbPath, 'no images array');
-    return { version: 1, images: images as ImageRecord[] };
+    const retained = (value as { retained?: unknown }).retained;
+    return {
+      version: 1,
+      images: images as ImageRecord[],
+      ...(Array.isArray(retained) && retained.length ? { retained: retained as ImageRecord[] } : {}),
+    };
   }
 
   private async writeDb(db: StoreFile): Promise<void> {

@@ -487,9 +487,9 @@ export class Engine {
   async stop(ref: string, timeoutSec = 10): Promise<ContainerRecord> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
     if (rec.status !== 'running') return rec;
+    // The image may be gone (rmi -f while the container was stopped): stopping never needs it.
     const stopSignal =
-      (await this.deps.images.config(await this.deps.images.resolve(rec.imageId)).catch(() => undefined))
-        ?.config?.StopSignal ?? 'TERM';
+      (await this.deps.images.configOf(rec.imageId).catch(() => undefined))?.config?.StopSignal ?? 'TERM';
     await this.kill(rec.id, stopSignal).catch(() => {});
     let after = await this.wait(rec.id, timeoutSec * 1000);
     if (after.status === 'running') {
@@ -599,9 +599,9 @@ export class Engine {
     });
   }
 
-  /** Are there containers using this image? (rmi refuses without --force.) */
+  /** The containers (any state, 'running' checked against reality) that use this image. */
   async usersOf(imageId: string): Promise<ContainerRecord[]> {
-    return (await this.containers.list()).filter((c) => c.imageId === imageId);
+    return (await this.list(true)).filter((c) => c.imageId === imageId);
   }
 
   rootfsPath(imageId: string): string {

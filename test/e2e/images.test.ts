@@ -120,8 +120,9 @@ describe('images', () => {
     const refused = await moat(['rmi', `${name}-copy:2`]);
     expect(refused.code, refused.stderr).toBe(0); // another name is left: only an untag
     const busy = await moat(['rmi', name]);
-    expect(busy.code).toBe(2);
-    expect(busy.stderr).toMatch(/used by 1 container/);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/\[IMAGE_IN_USE\]/);
+    expect(busy.stderr).toMatch(/used by stopped container/);
     await moat(['rm', c]);
     const rm = await moat(['rmi', name]);
     expect(rm.code, rm.stderr).toBe(0);

@@ -300,3 +300,71 @@ describe('resolve, tag, remove', () => {
     await expect(store.remove('app:1')).rejects.toThrow(code('IMAGE_NOT_FOUND'));
   });
 });
+
+describe('retained records and prune of image records', () => {
+  let a: BuiltImage;
+  let b: BuiltImage;
+  let c: BuiltImage;
+  beforeEach(async () => {
+    a = await image('A');
+    b = await image('B', { path: 'other' });
+    c = await image('C', { path: 'third' });
+    for (const i of [a, b, c]) await putImage(i);
+    await store.addImage(a.manifestDigest, ['app:1']);
+    await store.addImage(b.manifestDigest, ['tool:2']);
+    await store.addImage(c.manifestDigest, []); // dangling
+  });
+  const ids = async () => (await store.list()).map((r) => r.id).sort();
+
+  it('remove with retain hides the record but keeps its blobs, its config readable, until prune says it is unused', async () => {
+    const r = await store.remove('app:1', { retain: true });
+    expect(r).toEqual({ untagged: ['localhost/app:1'], deleted: [a.configDigest], removedBlobs: [] });
+    await expect(store.resolve(a.configDigest)).rejects.toThrow(code('IMAGE_NOT_FOUND'));
+    expect(await ids()).not.toContain(a.configDigest);
+    for (const d of [a.manifestDigest, a.configDigest, ...a.layers.map((l) => l.digest)])
+      expect(await store.hasBlob(d)).toBe(true);
+    expect((await store.configOf(a.configDigest))?.rootfs.diff_ids).toHaveLength(2);
+    expect(await store.configOf('sha256:' + '0'.repeat(64))).toBeUndefined();
+    // A prune that does not know the containers keeps it; one told it is used keeps it too.
+    await store.prune({ minAgeMs: 0 });
+    await store.prune({ minAgeMs: 0, images: 'all', inUse: new Set([a.configDigest, b.configDigest]) });
+    expect(await store.hasBlob(a.configDigest)).toBe(true);
+    expect((await store.fsck()).missing).toEqual([]);
+    // No container uses it any more: its blobs go (the layer shared with b stays).
+    const p = await store.prune({ minAgeMs: 0, images: 'none', inUse: new Set() });
+    expect(p.deleted).toEqual([]);
+    expect(await store.hasBlob(a.configDigest)).toBe(false);
+    expect(await store.hasBlob(a.layers[1].digest)).toBe(true);
+    expect(await store.configOf(a.configDigest)).toBeUndefined();
+  });
+
+  it('adding a retained image again makes it an image again', async () => {
+    await store.remove('app:1', { retain: true });
+    await store.addImage(a.manifestDigest, ['back:1']);
+    expect((await store.resolve('back:1')).id).toBe(a.configDigest);
+    await store.prune({ minAgeMs: 0, inUse: new Set() });
+    expect(await store.hasBlob(a.configDigest)).toBe(true);
+  });
+
+  it('prunes dangling records no container uses (docker image prune), or every unused one (-a)', async () => {
+    const inUse = new Set<string>();
+    const p = await store.prune({ minAgeMs: 60_000, images: 'dangling', inUse });
+    expect(p.deleted).toEqual([c.configDigest]);
+    expect(p.untagged).toEqual([]);
+    // Blobs of the deleted record go at once, whatever --min-age says.
+    expect(p.removedBlobs.sort()).toEqual([c.manifestDigest, c.configDigest, c.layers[0].digest].sort());
+    expect(p.freedBytes).toBe(c.manifestBytes.length + c.configBytes.length + c.layers[0].size);
+    expect(await ids()).toEqual([a.configDigest, b.configDigest].sort());
+    const all = await store.prune({ minAgeMs: 60_000, images: 'all', inUse: new Set([b.configDigest]) });
+    expect(all.deleted).toEqual([a.configDigest]);
+    expect(all.untagged).toEqual(['localhost/app:1']);
+    expect(await ids()).toEqual([b.configDigest]);
+  });
+
+  it('never prunes a dangling record a container uses, nor any record without inUse', async () => {
+    expect((await store.prune({ minAgeMs: 0, images: 'all' })).deleted).toEqual([]);
+    const p = await store.prune({ minAgeMs: 0, images: 'dangling', inUse: new Set([c.configDigest]) });
+    expect(p.deleted).toEqual([]);
+    expect(await ids()).toHaveLength(3);
+  });
+});

@@ -1,4 +1,4 @@
-import { MoatError, type MoatErrorOptions } from '../errors.js';
+import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../errors.js';
 
 export type ApiErrorCode =
   | 'API_INVALID_REQUEST'
@@ -6,7 +6,47 @@ export type ApiErrorCode =
   | 'API_NOT_IMPLEMENTED'
   | 'API_SOCKET_IN_USE'
   | 'POLICY_DENIED'
-  | 'POLICY_ERROR';
+  | 'POLICY_ERROR'
+  | 'API_INTERNAL';
+
+/** Statuses and default hints of every API code (see ErrorTable). */
+export const API_ERRORS: ErrorTable<ApiErrorCode> = {
+  API_INVALID_REQUEST: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: "the request body must match the route's schema (moat COMMAND --help for the CLI's flags)",
+  },
+  API_NOT_FOUND: {
+    http: 404,
+    exit: EXIT.failure,
+    hint: "moat's own API is under /v1/ (GET /v1/containers, ...); the README lists the Docker endpoints moat serves",
+  },
+  API_NOT_IMPLEMENTED: {
+    http: 501,
+    exit: EXIT.failure,
+    hint: 'moat does not offer this yet; the README says what the API serves',
+  },
+  API_SOCKET_IN_USE: {
+    http: 409,
+    exit: EXIT.failure,
+    hint: 'another moat system service is listening there: stop it, or give --socket PATH',
+  },
+  POLICY_DENIED: {
+    http: 403,
+    exit: EXIT.policyDenied,
+    hint: 'ask the owner of the policy, or change the request',
+  },
+  POLICY_ERROR: {
+    http: 500,
+    exit: EXIT.policyDenied,
+    hint: 'fix the policy (moat policy check DIR) and retry',
+  },
+  API_INTERNAL: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: 'this is a bug in moat: the service log (--log-level debug) says where it failed; please report it',
+  },
+};
 
 export class ApiError extends MoatError {
   constructor(code: ApiErrorCode, message: string, opts?: MoatErrorOptions) {

@@ -132,7 +132,8 @@ export const execBody = {
   properties: {
     cmd: { type: 'array', minItems: 1, items: str },
     env: { type: 'array', items: { type: 'string', pattern: '^[^=]+=' } },
-    user: { type: 'string', pattern: '^\\d+(:\\d+)?$' },
+    // As run's: a UID or a name from the container's /etc/passwd, each with an optional group.
+    user: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$' },
     workdir: { type: 'string', pattern: '^/' },
     interactive: { type: 'boolean' },
   },

@@ -23,6 +23,7 @@ import { connect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { errorInfo } from '../error-table.js';
 import { isMoatError } from '../errors.js';
 import { dockerApi } from './docker-api.js';
 import { ApiError } from './errors.js';
@@ -65,20 +66,19 @@ export interface ApiServer {
   close: () => Promise<void>;
 }
 
-/** Map a stable error code to an HTTP status. */
+/** Map a stable error code to an HTTP status: each room's error table says (src/error-table.ts). */
 export function statusOf(code: string): number {
-  if (code === 'POLICY_DENIED') return 403;
-  if (code === 'API_NOT_IMPLEMENTED') return 501;
-  if (/_NOT_FOUND$/.test(code)) return 404;
-  if (/_INVALID_STATE$|_CONFLICT$|_IN_USE$/.test(code)) return 409;
-  if (/_INVALID|_BAD_|_UNSAFE|_REFUSED|_UNSUPPORTED|_AMBIGUOUS/.test(code)) return 400;
-  return 500;
+  return errorInfo(code).http;
 }
 
-/** The error as the API shows it: stable code, message, hint. */
-export function errorBody(e: unknown): { code: string; message: string; hint?: string } {
-  if (isMoatError(e)) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  return { code: 'API_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+/** The error as the API shows it: stable code, message, hint (the code's default when it has none). */
+export function errorBody(e: unknown): { code: string; message: string; hint: string } {
+  if (isMoatError(e)) return { code: e.code, message: e.message, hint: e.hint || errorInfo(e.code).hint };
+  return {
+    code: 'API_INTERNAL',
+    message: e instanceof Error ? e.message : String(e),
+    hint: errorInfo('API_INTERNAL').hint,
+  };
 }
 
 /** Read a JSON body (empty: `{}`); malformed or oversized bodies are API_INVALID_REQUEST. */

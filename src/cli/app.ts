@@ -7,6 +7,7 @@ import type { ApiRequest, RequestIo, DecisionHook, Router } from '../api/router.
 import type { Engine } from '../runtime/engine.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { mark } from '../util/timing.js';
+import { translateSchemaError } from './schema-errors.js';
 
 export interface App {
   engine: Engine;
@@ -15,10 +16,14 @@ export interface App {
 }
 
 let app: App | undefined;
-let logLevel = process.env.MOAT_LOG_LEVEL ?? 'warn';
+let currentLevel = process.env.MOAT_LOG_LEVEL ?? 'warn';
 
 export function setLogLevel(level: string): void {
-  logLevel = level;
+  currentLevel = level;
+}
+
+export function logLevel(): string {
+  return currentLevel;
 }
 
 export async function getApp(hook?: DecisionHook): Promise<App> {
@@ -29,7 +34,7 @@ export async function getApp(hook?: DecisionHook): Promise<App> {
     import('../api/policy-hook.js'),
   ]);
   mark('app modules loaded');
-  const log = createLogger(logLevel);
+  const log = createLogger(currentLevel);
   const engine = openEngine();
   engine.deps.log = (msg, extra) => log.info(extra ?? {}, msg);
   const router = createRouter(engine, hook ?? regoHook(), (e) =>
@@ -61,5 +66,9 @@ export async function request<T = unknown>(
   io?: RequestIo,
 ): Promise<T> {
   const a = await getApp();
-  return (await a.router.handle({ subject: subject(), method, path, body, io })) as T;
+  try {
+    return (await a.router.handle({ subject: subject(), method, path, body, io })) as T;
+  } catch (e) {
+    throw translateSchemaError(e, body);
+  }
 }

@@ -6,15 +6,18 @@ import {
   parseBytes,
   parseCpus,
   parsePositiveInt,
+  parseSecurityOpt,
   parseTmpfs,
   parseUlimit,
   parseVolume,
   type RunOptions,
 } from '../runtime/options.js';
 import { MoatError } from '../errors.js';
+import { startError } from '../runtime/start-errors.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, json, table } from './output.js';
+import { forEachArg } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -39,7 +42,12 @@ function addRunOptions(cmd: Command): Command {
     .option('--init', 'run tini as PID 1 to reap zombies and forward signals')
     .option('-i, --interactive', 'keep stdin open and pass it to the container')
     .option('--hostname <name>', 'container hostname (default: the name or the short ID)')
-    .option('--security-opt <opt>', 'seccomp=FILE for a custom seccomp profile (repeatable)', collect, [])
+    .option(
+      '--security-opt <opt>',
+      'seccomp=FILE for a custom seccomp profile; no-new-privileges is always on (repeatable)',
+      collect,
+      [],
+    )
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect, []);
 }
 
@@ -69,13 +77,26 @@ function usage(msg: string, hint?: string): MoatError {
   return new MoatError('CLI_USAGE', msg, { hint });
 }
 
+/** A whole-number flag value, or CLI_USAGE naming the flag. */
+function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+      throw usage(
+        `${flag} "${v}": must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+      );
+    return n;
+  };
+}
+
 export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOptions {
   const o = defaultRunOptions(image);
   if (f.name !== undefined) o.name = f.name;
   if (cmd.length) o.cmd = cmd;
   if (f.entrypoint !== undefined) o.entrypoint = f.entrypoint === '' ? [] : [f.entrypoint];
-  o.env = f.env.map((e) =>
-    e.includes('=') ? e : process.env[e] !== undefined ? `${e}=${process.env[e]}` : `${e}=`,
+  // `-e VAR` passes on the caller's VAR, and leaves it unset when the caller has none (docker).
+  o.env = f.env.flatMap((e) =>
+    e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : [],
   );
   if (f.workdir) o.workdir = f.workdir;
   if (f.user) o.user = f.user;
@@ -95,9 +116,8 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   o.rm = Boolean(f.rm);
   o.interactive = Boolean(f.interactive);
   for (const s of f.securityOpt) {
-    const m = /^seccomp[=:](.+)$/.exec(s);
-    if (!m) throw usage(`unsupported --security-opt "${s}"`, 'supported: seccomp=/path/to/profile.json');
-    o.seccompProfile = path.resolve(m[1]);
+    const { seccompProfile } = parseSecurityOpt(s);
+    if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
   }
   for (const l of f.label) {
     const i = l.indexOf('=');
@@ -126,7 +146,13 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       .passThroughOptions(),
   ).action(async (image: string, cmd: string[], f: RunFlags & { detach?: boolean }) => {
     const options = toRunOptions(image, cmd, f);
-    const res = await request<{ id: string; exitCode?: number; error?: string; warnings: string[] }>(
+    const res = await request<{
+      id: string;
+      name: string;
+      exitCode?: number;
+      error?: string;
+      warnings: string[];
+    }>(
       'POST',
       '/containers/run',
       { options, detach: Boolean(f.detach) },
@@ -137,7 +163,8 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       process.stdout.write(`${res.id}\n`);
       return;
     }
-    if (res.error) process.stderr.write(`moat: ${res.error} [RUNTIME_START_FAILED]\n`);
+    // The command never ran: runc's reason, as a moat error (once: runc's own line is not shown).
+    if (res.error) throw startError(res.error, { kind: 'run', name: res.name, exitCode: res.exitCode });
     state.exitCode = res.exitCode ?? 125;
   });
 
@@ -165,10 +192,10 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .description('start created or stopped containers in the background')
     .argument('<container...>')
     .action(async (ids: string[]) => {
-      for (const id of ids) {
+      await forEachArg(ids, state, async (id) => {
         await request('POST', `/containers/${encodeURIComponent(id)}/start`);
         process.stdout.write(`${id}\n`);
-      }
+      });
     });
 
   program
@@ -222,15 +249,17 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .argument('<container>')
     .option('-f, --follow', 'keep printing until the container exits')
     .option('-t, --timestamps', 'prefix each line with its time')
-    .option('--tail <n>', 'only the last n lines')
-    .action(async (id: string, f: { follow?: boolean; timestamps?: boolean; tail?: string }) => {
+    .option('--tail <n>', 'only the last n lines (all: every line)', (v: string) =>
+      v === 'all' ? undefined : wholeNumber('--tail', 0)(v),
+    )
+    .action(async (id: string, f: { follow?: boolean; timestamps?: boolean; tail?: number }) => {
       await request(
         'GET',
         `/containers/${encodeURIComponent(id)}/logs`,
         {
           follow: Boolean(f.follow),
           timestamps: Boolean(f.timestamps),
-          ...(f.tail !== undefined ? { tail: Number(f.tail) } : {}),
+          ...(f.tail !== undefined ? { tail: f.tail } : {}),
         },
         { stdout: process.stdout, stderr: process.stderr },
       );
@@ -240,12 +269,12 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .command('stop')
     .description('stop containers: the stop signal, then SIGKILL after the timeout')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
-    .action(async (ids: string[], f: { time: string }) => {
-      for (const id of ids) {
-        await request('POST', `/containers/${encodeURIComponent(id)}/stop`, { timeout: Number(f.time) });
+    .option('-t, --time <seconds>', 'seconds to wait before killing', wholeNumber('-t/--time', 0, 86400), 10)
+    .action(async (ids: string[], f: { time: number }) => {
+      await forEachArg(ids, state, async (id) => {
+        await request('POST', `/containers/${encodeURIComponent(id)}/stop`, { timeout: f.time });
         process.stdout.write(`${id}\n`);
-      }
+      });
     });
 
   program
@@ -254,10 +283,10 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .argument('<container...>')
     .option('-s, --signal <signal>', 'signal name or number', 'KILL')
     .action(async (ids: string[], f: { signal: string }) => {
-      for (const id of ids) {
+      await forEachArg(ids, state, async (id) => {
         await request('POST', `/containers/${encodeURIComponent(id)}/kill`, { signal: f.signal });
         process.stdout.write(`${id}\n`);
-      }
+      });
     });
 
   program
@@ -266,10 +295,10 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .argument('<container...>')
     .option('-f, --force', 'kill running containers first')
     .action(async (ids: string[], f: { force?: boolean }) => {
-      for (const id of ids) {
+      await forEachArg(ids, state, async (id) => {
         await request('DELETE', `/containers/${encodeURIComponent(id)}`, { force: Boolean(f.force) });
         process.stdout.write(`${id}\n`);
-      }
+      });
     });
 
   program
@@ -278,7 +307,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .argument('<container>')
     .argument('<command...>')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
-    .option('-u, --user <uid[:gid]>', 'run as this numeric user')
+    .option('-u, --user <user[:group]>', "run as this user: a UID or a name from the container's /etc/passwd")
     .option('-w, --workdir <dir>', 'working directory')
     .option('-i, --interactive', 'pass stdin to the command')
     .passThroughOptions()
@@ -309,8 +338,10 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .description('show containers in detail (JSON)')
     .argument('<container...>')
     .action(async (ids: string[]) => {
-      const out = [];
-      for (const id of ids) out.push(await request('GET', `/containers/${encodeURIComponent(id)}/json`));
+      const out: unknown[] = [];
+      await forEachArg(ids, state, async (id) => {
+        out.push(await request('GET', `/containers/${encodeURIComponent(id)}/json`));
+      });
       process.stdout.write(json(out));
     });
 
@@ -319,9 +350,9 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .description('wait for containers to stop; prints each exit status')
     .argument('<container...>')
     .action(async (ids: string[]) => {
-      for (const id of ids) {
+      await forEachArg(ids, state, async (id) => {
         const r = await request<{ exitCode: number }>('POST', `/containers/${encodeURIComponent(id)}/wait`);
         process.stdout.write(`${r.exitCode}\n`);
-      }
+      });
     });
 }

@@ -3,14 +3,14 @@
  * app.ts) and prints the result; errors print message + hint (or JSON) and map to exit statuses.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { MoatError } from '../errors.js';
 import { registerContainerCommands } from './containers.js';
 import { registerImageCommands } from './images.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
 import { setLogLevel } from './app.js';
+import { printError } from './report.js';
+import { fromCommander, resolveCommandLine, wantsJson, type CommandLine } from './usage.js';
 import { mark } from '../util/timing.js';
 
 /** Set by commands: the exit status to return when no error was thrown. */
@@ -30,7 +30,8 @@ export function buildProgram(state: CliState): Command {
     )
     .enablePositionalOptions()
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) })
+    // Commander's own error lines are not printed: main() reports them as CLI_USAGE with a hint.
+    .configureOutput({ outputError: () => {} })
     .exitOverride()
     .hook('preAction', (cmd) => {
       setLogLevel(cmd.opts().logLevel as string);
@@ -47,7 +48,10 @@ export async function main(argv: string[]): Promise<number> {
   mark('cli main');
   const state: CliState = { exitCode: 0, json: false };
   const program = buildProgram(state);
+  let line: CommandLine = { path: [program], rest: argv.slice(2) };
   try {
+    line = resolveCommandLine(program, argv.slice(2));
+    state.json = wantsJson(line);
     await program.parseAsync(argv);
     return state.exitCode;
   } catch (e) {
@@ -58,26 +62,13 @@ export async function main(argv: string[]): Promise<number> {
         e.code === 'commander.help'
       )
         return 0;
-      return e.exitCode === 0 ? 0 : EXIT.usage;
+      return printError(fromCommander(e, line), state);
     }
-    return reportError(e, state);
+    return printError(e, state);
   }
 }
 
+/** Print an error as the CLI does (message, code and hint, or JSON) and return its exit status. */
 export function reportError(e: unknown, state: CliState): number {
-  if (e instanceof MoatError) {
-    if (state.json) process.stdout.write(JSON.stringify({ error: e.toJSON() }, null, 2) + '\n');
-    else {
-      process.stderr.write(`moat: ${e.message} [${e.code}]\n`);
-      if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
-    }
-    const status =
-      e.details && typeof e.details.exitCode === 'number' ? e.details.exitCode : exitCodeFor(e.code);
-    return status;
-  }
-  const err = e as Error;
-  if (state.json)
-    process.stdout.write(JSON.stringify({ error: { code: 'INTERNAL', message: err.message } }) + '\n');
-  else process.stderr.write(`moat: internal error: ${err.stack ?? String(e)}\n`);
-  return EXIT.moat;
+  return printError(e, state);
 }

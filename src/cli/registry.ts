@@ -308,6 +308,10 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
     .argument('[registry]')
     .option('-a, --all', 'remove every credential')
     .action(async (registry: string | undefined, f: { all?: boolean }) => {
+      if (!registry && !f.all)
+        throw new MoatError('CLI_USAGE', 'logout needs a registry, or --all', {
+          hint: 'moat logout HOST[:PORT], or moat logout --all to remove every credential moat stored',
+        });
       const res = await request<{ removed: string[] }>('POST', '/registries/logout', {
         registry,
         all: Boolean(f.all),

@@ -1,4 +1,4 @@
-import { MoatError, type MoatErrorOptions } from '../errors.js';
+import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../errors.js';
 
 /**
  * Stable codes for everything the image room reports on purpose. Scripts and tests match on these,
@@ -76,6 +76,113 @@ export const IMAGE_ERROR_CODES = [
 ] as const;
 
 export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number];
+
+const refused = (hint: string) => ({ http: 400, exit: EXIT.moat, hint });
+const damaged = (hint: string) => ({ http: 500, exit: EXIT.moat, hint });
+const UNPACK_REFUSED =
+  'moat refuses to write this entry (docs/unpack.md): use another image, or rebuild it without it';
+const REFETCH = 'moat image fsck checks the store; pull or load the image again';
+
+/** Statuses and default hints of every image code (see ErrorTable). */
+export const IMAGE_ERRORS: ErrorTable<ImageErrorCode> = {
+  IMAGE_UNSAFE_PATH: refused(UNPACK_REFUSED),
+  IMAGE_UNSAFE_LINK: refused(UNPACK_REFUSED),
+  IMAGE_UNSAFE_ENTRY: refused(UNPACK_REFUSED),
+  IMAGE_UNSUPPORTED_ENTRY: refused(
+    'device nodes and fifos cannot be created rootless: rebuild the image without them',
+  ),
+  IMAGE_CORRUPT_LAYER: damaged(REFETCH),
+  IMAGE_UNSUPPORTED_COMPRESSION: refused('recompress the layer with gzip, or leave it uncompressed'),
+  IMAGE_LAYER_UNREADABLE: damaged(REFETCH),
+  IMAGE_CHOWN_FAILED: damaged(
+    "unpacking keeps the files' owners inside a user namespace: moat info shows your ID ranges (/etc/subuid, /etc/subgid)",
+  ),
+  IMAGE_UNPACK_FAILED: damaged('run again with --log-level debug; moat image prune removes half-made roots'),
+  IMAGE_WORKER_BAD_INPUT: damaged(
+    'this is a bug in moat: please report it with the output of --log-level debug',
+  ),
+  IMAGE_INVALID_REFERENCE: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'a reference is [HOST[:PORT]/]NAME[:TAG][@sha256:DIGEST], in lower case',
+  },
+  IMAGE_INVALID_DIGEST: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'a digest is sha256: followed by 64 lower-case hex digits',
+  },
+  IMAGE_DIGEST_MISMATCH: damaged(
+    'the content was altered or damaged on its way; nothing was stored: try again, and suspect the source if it persists',
+  ),
+  IMAGE_SIZE_MISMATCH: damaged(
+    'the content is not the size it was announced with; nothing was stored: try again, and suspect the source if it persists',
+  ),
+  IMAGE_BLOB_NOT_FOUND: { http: 404, exit: EXIT.failure, hint: REFETCH },
+  IMAGE_BLOB_TOO_LARGE: damaged('moat refuses JSON blobs this large: the image is unusual or hostile'),
+  IMAGE_INVALID_MANIFEST: refused(
+    "the image's manifest is malformed: use another image, or rebuild and push it again",
+  ),
+  IMAGE_INVALID_CONFIG: refused(
+    "the image's config is malformed: use another image, or rebuild and push it again",
+  ),
+  IMAGE_UNSUPPORTED_MEDIA_TYPE: refused('moat runs OCI and Docker v2 images (tar layers, plain or gzip)'),
+  IMAGE_PLATFORM_NOT_FOUND: {
+    http: 404,
+    exit: EXIT.failure,
+    hint: "pick one of the image's platforms with --platform OS/ARCH",
+  },
+  IMAGE_INVALID_ARCHIVE: {
+    http: 400,
+    exit: EXIT.moat,
+    hint: 'moat load takes an OCI image-layout tar or a docker save tar; moat import takes a root filesystem tar',
+  },
+  IMAGE_INVALID_CHANGE: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: '--change takes one Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL or EXPOSE',
+  },
+  IMAGE_NOT_FOUND: {
+    http: 404,
+    exit: EXIT.failure,
+    hint: 'moat images lists the local images; pull or load it first',
+  },
+  IMAGE_AMBIGUOUS_ID: {
+    http: 400,
+    exit: EXIT.failure,
+    hint: 'give more characters of the ID, or a name (moat images lists both)',
+  },
+  IMAGE_CONFLICT: {
+    http: 409,
+    exit: EXIT.failure,
+    hint: 'the message says what is in the way; name exactly what to remove',
+  },
+  IMAGE_STORE_CORRUPT: damaged(
+    'moat image fsck checks the store; the message names the file that cannot be read',
+  ),
+  IMAGE_LOCK_TIMEOUT: damaged('another moat command holds the image store: retry when it has finished'),
+  IMAGE_BLOB_TRUNCATED: damaged('the connection ended early: pull again (the blobs already stored are kept)'),
+  IMAGE_SCHEMA1_UNSUPPORTED: refused(
+    'schema 1 manifests are deprecated: push the image again with a current client',
+  ),
+  IMAGE_LIMIT_EXCEEDED: damaged(
+    "the image exceeds moat's limits on layers and sizes; the message says which",
+  ),
+  IMAGE_IN_USE: {
+    http: 409,
+    exit: EXIT.failure,
+    hint: 'moat ps -a lists the containers: stop and remove those that use the image first',
+  },
+  IMAGE_ARCHIVE_NOT_FOUND: {
+    http: 404,
+    exit: EXIT.failure,
+    hint: 'check the path; - reads the archive from stdin',
+  },
+  IMAGE_ARCHIVE_UNREADABLE: {
+    http: 400,
+    exit: EXIT.failure,
+    hint: "check the file's permissions; to read stdin, pipe the archive in (moat load < FILE)",
+  },
+};
 
 export class ImageError extends MoatError {
   declare readonly code: ImageErrorCode;

@@ -2,7 +2,7 @@
  * Policy errors. `code` is one of OPA's codes so scripts written against `opa` keep matching, and
  * `format()` prints `file:line:col: code: message` followed by the source line and a caret.
  */
-import { MoatError } from '../errors.js';
+import { EXIT, MoatError, type ErrorTable } from '../errors.js';
 import type { Location } from './ast.js';
 
 export type RegoErrorCode =
@@ -18,6 +18,56 @@ export type RegoErrorCode =
   | 'POLICY_IO_ERROR'
   | 'POLICY_WASM_ERROR'
   | 'POLICY_INVALID_ARGUMENT';
+
+const FIX_SOURCE = 'fix the policy at the file:line:col given (moat policy check DIR lists every error)';
+const FIX_EVAL = 'the policy failed while it was evaluated: fix the rule at the location given';
+
+/**
+ * Statuses and default hints of every policy code (see ErrorTable). Errors in a policy are its
+ * author's to fix (exit 1, like opa); a policy that cannot decide a request is POLICY_ERROR.
+ */
+export const POLICY_ERRORS: ErrorTable<RegoErrorCode> = {
+  rego_parse_error: { http: 400, exit: EXIT.failure, hint: FIX_SOURCE },
+  rego_compile_error: { http: 400, exit: EXIT.failure, hint: FIX_SOURCE },
+  rego_unsafe_var_error: {
+    http: 400,
+    exit: EXIT.failure,
+    hint: 'bind the variable in a positive expression of the same rule body before it is used',
+  },
+  rego_recursion_error: {
+    http: 400,
+    exit: EXIT.failure,
+    hint: 'rules may not depend on themselves: break the cycle',
+  },
+  rego_type_error: { http: 400, exit: EXIT.failure, hint: FIX_SOURCE },
+  eval_conflict_error: {
+    http: 500,
+    exit: EXIT.failure,
+    hint: 'a complete rule or function produced two different values: make its bodies exclusive, or give it an else',
+  },
+  eval_type_error: { http: 500, exit: EXIT.failure, hint: FIX_EVAL },
+  eval_builtin_error: { http: 500, exit: EXIT.failure, hint: FIX_EVAL },
+  eval_cancel_error: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: 'the evaluation was cancelled before it finished: run it again',
+  },
+  POLICY_IO_ERROR: {
+    http: 500,
+    exit: EXIT.failure,
+    hint: 'check the paths given with -d, -i or $MOAT_POLICY',
+  },
+  POLICY_WASM_ERROR: {
+    http: 500,
+    exit: EXIT.failure,
+    hint: 'the bundle must come from opa build -t wasm -e ENTRYPOINT; build it again',
+  },
+  POLICY_INVALID_ARGUMENT: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'moat policy COMMAND --help lists the arguments',
+  },
+};
 
 export interface ErrorLocation {
   file: string;

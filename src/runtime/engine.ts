@@ -8,25 +8,26 @@ import { promises as fsp, openSync, closeSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { release } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { isMoatError, MoatError } from '../errors.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
-import { nsenterArgv, removeTreeInUserns, signalNumber, type UsernsTools } from '../userns/exec.js';
+import { removeTreeInUserns, type UsernsTools } from '../userns/exec.js';
 import type { IdMaps } from '../userns/idmap.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import { processAlive } from '../util/proc.js';
 import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
-import { checkLimits, joinCgroups, removeCgroups, type Limits } from './cgroups.js';
+import { checkLimits, removeCgroups, type Limits } from './cgroups.js';
+import { execInContainer, type ExecOptions } from './exec.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { printLogs } from './logs.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
 import { normalizeCap, type RunOptions } from './options.js';
-import { gatedArgv, runcKill, runcState, type RuncConfig } from './runc.js';
+import { runcKill, runcState, type RuncConfig } from './runc.js';
 import {
   ensureImageRootfs,
   removeImageRootfs,
@@ -37,6 +38,7 @@ import {
   type StreamedLayer,
 } from './rootfs.js';
 import { generateSpec } from './spec.js';
+import { startError } from './start-errors.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { supervise, type Attach, type RunOutcome, type SuperviseHooks } from './supervise.js';
 
@@ -235,6 +237,7 @@ export class Engine {
         arch: this.deps.host.arch,
         rlimits: this.deps.host.rlimits,
         initPath: this.deps.host.tools.init,
+        cpus: this.deps.host.cpus,
       },
       paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
       seccomp,
@@ -394,10 +397,9 @@ export class Engine {
         `the monitor of ${rec.name} failed: ${log.trim().split('\n').slice(-3).join(' ') || 'no output'}`,
       );
     }
+    // runc's reason, as a moat error with docker's status (start-errors.ts).
     if (msg.error)
-      throw new RuntimeError('RUNTIME_START_FAILED', msg.error.message, {
-        details: { exitCode: msg.error.exitCode },
-      });
+      throw startError(msg.error.message, { kind: 'run', name: rec.name, exitCode: msg.error.exitCode });
     return this.containers.load(rec.id);
   }
 
@@ -524,62 +526,14 @@ export class Engine {
     return rec.id;
   }
 
-  /** Run a command in a running container; returns its exit status. */
-  async exec(
-    ref: string,
-    cmd: string[],
-    o: {
-      env: string[];
-      user?: string;
-      workdir?: string;
-      stdio: { stdin?: Readable; stdout: Writable; stderr: Writable };
-    },
-  ): Promise<number> {
+  /** Run a command in a running container; returns its exit status (see exec.ts). */
+  async exec(ref: string, cmd: string[], o: ExecOptions): Promise<number> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
     if (rec.status !== 'running' || !rec.pid)
       throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, {
         hint: `start it with moat start ${rec.name}`,
       });
-    const args = [this.runc.runc, '--root', this.runc.root, 'exec'];
-    for (const e of o.env) {
-      if (!/^[^=]+=/.test(e))
-        throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, {
-          hint: 'use -e KEY=VALUE',
-        });
-      args.push('--env', e);
-    }
-    if (o.user) {
-      if (!/^\d+(:\d+)?$/.test(o.user))
-        throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid user "${o.user}" for exec`, {
-          hint: 'use a numeric UID[:GID]',
-        });
-      args.push('--user', o.user.includes(':') ? o.user : `${o.user}:0`);
-    }
-    if (o.workdir) args.push('--cwd', o.workdir);
-    args.push(rec.id, ...cmd);
-    const argv = nsenterArgv(this.tools(), rec.pid, gatedArgv(args));
-    const child = spawn(argv[0], argv.slice(1), {
-      stdio: [o.stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-    });
-    child.stdout!.pipe(o.stdio.stdout, { end: false });
-    const errChunks: Buffer[] = [];
-    child.stderr!.on('data', (b: Buffer) => {
-      errChunks.push(b);
-      o.stdio.stderr.write(b);
-    });
-    if (o.stdio.stdin && child.stdin) {
-      o.stdio.stdin.pipe(child.stdin);
-      child.stdin.on('error', () => {});
-    }
-    const gate = child.stdio[3] as Writable;
-    gate.on('error', () => {});
-    if (child.pid) await joinCgroups(rec.cgroups, child.pid).catch(() => {});
-    gate.end('go\n');
-    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolve) => child.on('close', (c, s) => resolve({ code: c, signal: s })),
-    );
-    o.stdio.stdin?.unpipe();
-    return code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 126);
+    return execInContainer({ paths: this.deps.paths, tools: this.tools(), runc: this.runc }, rec, cmd, o);
   }
 
   async logs(

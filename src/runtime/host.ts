@@ -3,7 +3,7 @@
  * (cheap, no subprocesses) so every command can have them; `moat info` adds the runc version.
  */
 import { accessSync, constants, readFileSync, statSync, existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { availableParallelism, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { computeIdMaps, parseSubIds, type IdMaps, type IdRange } from '../userns/idmap.js';
 
@@ -42,6 +42,8 @@ export interface HostFacts {
   apparmor: boolean;
   overlay: boolean;
   rlimits: Record<string, Rlimit>;
+  /** CPUs this process may run on (docker's bound for --cpus). */
+  cpus: number;
 }
 
 function read(p: string): string | undefined {
@@ -228,5 +230,6 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
     apparmor: (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y',
     overlay: /\toverlay\n/.test(read('/proc/filesystems') ?? ''),
     rlimits: parseProcLimits(read('/proc/self/limits') ?? ''),
+    cpus: availableParallelism(),
   };
 }

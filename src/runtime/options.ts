@@ -2,6 +2,7 @@
  * Run options as the user gives them (after the API schema check) and the small parsers that turn
  * CLI strings into them. Everything here is pure.
  */
+import { SeccompError } from '../seccomp/errors.js';
 import { RuntimeError } from './errors.js';
 
 export interface VolumeSpec {
@@ -101,11 +102,26 @@ export function parseVolume(s: string): VolumeSpec {
   return { host: parts[0], container: parts[1], readonly: mode === 'ro' };
 }
 
+/** Tmpfs options that take no value, and those that do with what the value must be. */
+const TMPFS_FLAGS = ['noexec', 'exec', 'nosuid', 'suid', 'nodev', 'dev', 'ro', 'rw'];
+const TMPFS_VALUES: Record<string, { re: RegExp; must: string }> = {
+  size: {
+    re: /^\d+[kmgKMG%]?$/,
+    must: 'a size in bytes with an optional k, m or g (or a % of memory), e.g. size=64m',
+  },
+  mode: { re: /^[0-7]{3,4}$/, must: 'octal permissions, e.g. mode=1777' },
+  nr_inodes: { re: /^\d+[kmgKMG]?$/, must: 'a number with an optional k, m or g, e.g. nr_inodes=10k' },
+  uid: { re: /^\d+$/, must: 'a numeric user ID' },
+  gid: { re: /^\d+$/, must: 'a numeric group ID' },
+};
+
 export function parseTmpfs(s: string): TmpfsSpec {
   const i = s.indexOf(':');
   const p = i < 0 ? s : s.slice(0, i);
   if (!p.startsWith('/'))
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `tmpfs target "${p}" must be an absolute path`);
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `tmpfs target "${p}" must be an absolute path`, {
+      hint: 'use --tmpfs /path[:size=64m,mode=1777,...]',
+    });
   const options =
     i < 0
       ? []
@@ -114,17 +130,64 @@ export function parseTmpfs(s: string): TmpfsSpec {
           .split(',')
           .filter(Boolean);
   for (const o of options) {
-    if (
-      !/^(size=\d+[kmg%]?|mode=[0-7]{3,4}|nr_inodes=\d+[kmg]?|noexec|exec|nosuid|suid|nodev|dev|ro|rw|uid=\d+|gid=\d+)$/.test(
-        o,
-      )
-    ) {
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported tmpfs option "${o}"`, {
-        hint: 'allowed: size=, mode=, nr_inodes=, uid=, gid=, noexec, exec, nosuid, nodev, ro, rw',
-      });
+    const eq = o.indexOf('=');
+    const key = eq < 0 ? o : o.slice(0, eq);
+    const rule = TMPFS_VALUES[key];
+    if (rule && eq >= 0) {
+      if (!rule.re.test(o.slice(eq + 1)))
+        throw new RuntimeError(
+          'RUNTIME_INVALID_OPTION',
+          `invalid tmpfs ${key} "${o.slice(eq + 1)}" in "${s}"`,
+          {
+            hint: `${key}= takes ${rule.must}`,
+          },
+        );
+      continue;
     }
+    if (eq < 0 && TMPFS_FLAGS.includes(o)) continue;
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported tmpfs option "${o}" in "${s}"`, {
+      hint: `allowed: ${Object.keys(TMPFS_VALUES)
+        .map((k) => `${k}=`)
+        .join(', ')}, ${TMPFS_FLAGS.join(', ')}`,
+    });
   }
   return { path: p, options };
+}
+
+/**
+ * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `no-new-privileges` (always
+ * on, so accepted and a no-op, as the API accepts it). Anything that would loosen the isolation
+ * is refused with a code of its own: `seccomp=unconfined`, `no-new-privileges=false`.
+ */
+export function parseSecurityOpt(s: string): { seccompProfile?: string } {
+  if (/^no-new-privileges([=:]true)?$/.test(s)) return {};
+  if (/^no-new-privileges[=:]false$/.test(s))
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `--security-opt ${s} is refused: no_new_privs is always set`,
+      {
+        hint: 'moat never lets a container gain privileges through setuid files; drop the option',
+      },
+    );
+  const m = /^seccomp[=:](.*)$/.exec(s);
+  if (m && m[1] === 'unconfined')
+    throw new SeccompError('SECCOMP_UNCONFINED_REFUSED', `--security-opt ${s} is refused`, {
+      hint: 'moat always applies a seccomp profile: give a profile file that allows what the container needs (--security-opt seccomp=FILE; ./unconfined for a file of that name)',
+    });
+  if (m && m[1]) return { seccompProfile: m[1] };
+  throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported --security-opt "${s}"`, {
+    hint: 'moat takes seccomp=FILE (a profile) and no-new-privileges (always on); it sets no AppArmor or SELinux labels',
+  });
+}
+
+/**
+ * `--cpus` against the host's CPUs (a host fact, passed in): docker's range, 0.01 to the number
+ * of CPUs. Returns the problem, if any, for the spec's checks.
+ */
+export function cpusProblem(cpus: number | undefined, hostCpus: number | undefined): string | undefined {
+  if (cpus === undefined || hostCpus === undefined || !(hostCpus > 0)) return undefined;
+  if (cpus >= 0.01 && cpus <= hostCpus) return undefined;
+  return `--cpus ${cpus}: the range of CPUs is from 0.01 to ${hostCpus.toFixed(2)}, as there are only ${hostCpus} CPUs available`;
 }
 
 export const ULIMIT_NAMES = [

@@ -9,7 +9,7 @@ import { mappedSize } from '../userns/idmap.js';
 import { RuntimeError } from './errors.js';
 import type { Rlimit } from './host.js';
 import type { OciMount, OciRlimit, OciSeccomp, OciSpec } from './oci.js';
-import type { RunOptions } from './options.js';
+import { cpusProblem, type RunOptions } from './options.js';
 
 /** The `config` object of an OCI image config (the parts a run uses). */
 export interface ImageRunConfig {
@@ -26,6 +26,8 @@ export interface SpecHost {
   rlimits: Record<string, Rlimit>;
   /** Static init binary for --init (tini-static), if installed. */
   initPath?: string;
+  /** CPUs available to containers (the bound of --cpus), if known. */
+  cpus?: number;
 }
 
 export interface SpecPaths {
@@ -348,6 +350,7 @@ export function generateSpec(input: SpecInput): SpecResult {
           ? '--init needs a static init binary (tini-static from the Debian package tini)'
           : undefined,
     ],
+    ['cpus', () => cpusProblem(opts.cpus, host.cpus)],
     [
       'mount-targets',
       () => {

@@ -13,6 +13,7 @@ import { unshareArgv, type UsernsTools } from '../userns/exec.js';
 import { createCgroups, joinCgroups, outOfMemory, removeCgroups } from './cgroups.js';
 import type { CgroupFacts } from './host.js';
 import { formatEntry, LineSplitter } from './logs.js';
+import { StartGate } from './start-gate.js';
 import {
   lastRuncError,
   launcherArgv,
@@ -97,13 +98,16 @@ export async function supervise(
   const write = (e: Parameters<typeof formatEntry>[0]) => logOut.write(formatEntry(e));
   const splitOut = new LineSplitter('stdout', write);
   const splitErr = new LineSplitter('stderr', write);
+  // Output reaches an attached client once the command runs: before, it is runc's own, and a
+  // failed start is reported as an error of its own, once (start-gate.ts).
+  const output = new StartGate();
   child.stdout!.on('data', (b: Buffer) => {
     splitOut.push(b);
-    attach?.stdout.write(b);
+    if (attach) output.write(attach.stdout, b);
   });
   child.stderr!.on('data', (b: Buffer) => {
     splitErr.push(b);
-    attach?.stderr.write(b);
+    if (attach) output.write(attach.stderr, b);
   });
   if (attach?.stdin && child.stdin) {
     attach.stdin.pipe(child.stdin);
@@ -157,6 +161,7 @@ export async function supervise(
         if (txt.trim()) {
           pid = Number(txt.trim());
           started = true;
+          output.open();
           await deps.store.update(rec.id, async (r) => {
             r.status = 'running';
             r.pid = pid;
@@ -231,6 +236,8 @@ export async function supervise(
       : `the launcher exited with status ${exitCode} before runc started`;
     exitCode = startFailureStatus(error);
   }
+  if (error && !hadPid) output.discard();
+  else output.open();
   if (oomWatch) clearInterval(oomWatch);
   oom = oom || (await outOfMemory(cgroups, rec.id));
   await removeCgroups(cgroups);

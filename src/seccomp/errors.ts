@@ -1,4 +1,4 @@
-import { MoatError, type MoatErrorOptions } from '../errors.js';
+import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../errors.js';
 
 /**
  * The closed set of codes this room reports. Scripts and tests match on these, never on messages.
@@ -18,6 +18,40 @@ export type SeccompErrorCode =
   | 'SECCOMP_KERNEL_UNKNOWN'
   | 'SECCOMP_UNKNOWN_SYSCALL'
   | 'SECCOMP_CANNOT_VERIFY';
+
+/** Statuses and default hints of every seccomp code (see ErrorTable). */
+export const SECCOMP_ERRORS: ErrorTable<SeccompErrorCode> = {
+  SECCOMP_INVALID_JSON: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'fix the profile file at the line and column given',
+  },
+  SECCOMP_INVALID_PROFILE: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'give a Docker-format profile (defaultAction, syscalls: [{names, action}]); see docs/seccomp.md',
+  },
+  SECCOMP_UNCONFINED_REFUSED: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'moat always applies a seccomp profile: give a profile file that allows what the container needs (--security-opt seccomp=FILE)',
+  },
+  SECCOMP_KERNEL_UNKNOWN: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: 'rules with minKernel need the host kernel version; remove minKernel from the profile',
+  },
+  SECCOMP_UNKNOWN_SYSCALL: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'fix the spelling, or upgrade libseccomp if the syscall is newer than it',
+  },
+  SECCOMP_CANNOT_VERIFY: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: 'install scmp_sys_resolver (apt-get install seccomp) so moat can check syscall names',
+  },
+};
 
 export class SeccompError extends MoatError {
   declare readonly code: SeccompErrorCode;

@@ -106,7 +106,7 @@ d('registry: token auth (docker-registry + a JWT token server)', () => {
   it('a wrong password fails with REGISTRY_UNAUTHORIZED and stores nothing', async () => {
     const w = world('tok-wrong');
     const bad = await during(() => login(w, reg.host, 'alice', 'not-it'));
-    expect(bad.value.code).toBe(125);
+    expect(bad.value.code).toBe(1); // the user's to fix: exit 1, not 125
     expect(bad.value.stderr).toContain('[REGISTRY_UNAUTHORIZED]');
     expect(bad.value.stderr).toMatch(/rejected the credentials/);
     expect(bad.requests.map((r) => r.status)).toEqual([401]);
@@ -121,7 +121,7 @@ d('registry: token auth (docker-registry + a JWT token server)', () => {
     expect((await src.moat(['push', IMAGE, `${reg.host}/private/busybox:1`])).code).toBe(0);
     const w = world('tok-anon');
     const res = await during(() => w.moat(['pull', `${reg.host}/private/busybox:1`]));
-    expect(res.value.code).toBe(125);
+    expect(res.value.code).toBe(1);
     expect(res.value.stderr).toContain('[REGISTRY_UNAUTHORIZED]');
     expect(res.value.stderr).toMatch(/requires authentication/);
     expect(res.value.stderr).toContain(`moat login ${reg.host}`);
@@ -135,7 +135,7 @@ d('registry: token auth (docker-registry + a JWT token server)', () => {
     const w = mainWorld('tok-bob');
     expect((await login(w, reg.host, 'bob', 'builder')).code).toBe(0);
     const res = await during(() => w.moat(['push', IMAGE, `${reg.host}/bob/busybox:1`]));
-    expect(res.value.code).toBe(125);
+    expect(res.value.code).toBe(1);
     expect(res.value.stderr).toContain('[REGISTRY_DENIED]');
     expect(res.requests.length).toBeLessThanOrEqual(2);
     expect(res.requests[0].granted).toEqual([{ type: 'repository', name: 'bob/busybox', actions: ['pull'] }]);
@@ -271,7 +271,7 @@ d('registry: token auth (docker-registry + a JWT token server)', () => {
     const m = world('tok-helper-missing');
     await fsp.writeFile(path.join(m.configDir, 'auth.json'), JSON.stringify({ credsStore: 'not-installed' }));
     const missing = await m.moat(['pull', `${reg.host}/helper/busybox:1`]);
-    expect(missing.code).toBe(125);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('[REGISTRY_CREDENTIAL_HELPER_MISSING]');
     expect(missing.stderr).toContain('docker-credential-not-installed');
   });

@@ -219,6 +219,13 @@ describe('generateSpec: checks', () => {
       'RUNTIME_INVALID_OPTION',
     );
   });
+  it("refuses --cpus beyond the host's CPUs (a host fact passed in)", () => {
+    const host = { arch: 'x64', rlimits: {}, cpus: 2 };
+    expect(() => generateSpec(input({ cpus: 5 }, { host }))).toThrow(
+      /--cpus 5: the range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available/,
+    );
+    expect(generateSpec(input({ cpus: 1.5 }, { host })).spec.process.args).toEqual(['/bin/sh']);
+  });
   it('refuses unknown user names', () => {
     expect(code(() => resolveUser('nosuch', 'root:x:0:0::/root:/bin/sh\n'))).toBe('RUNTIME_INVALID_OPTION');
   });

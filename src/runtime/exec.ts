@@ -1,0 +1,180 @@
+/**
+ * `moat exec`: a command in a running container, through `runc exec` in the container's user
+ * namespace and cgroups. The user is resolved as `run` resolves it (a name from the container's
+ * /etc/passwd, its primary group and its supplementary groups from /etc/group). runc's own
+ * failure to start the command (not found, not executable, no such working directory) becomes a
+ * moat error with docker's status (127/126), printed once: runc's raw line is held back (see
+ * start-gate.ts) until the command is known to run.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { nsenterArgv, signalNumber, type UsernsTools } from '../userns/exec.js';
+import { mappedSize } from '../userns/idmap.js';
+import type { MoatPaths } from '../util/paths.js';
+import { joinCgroups } from './cgroups.js';
+import { readContainerFile } from './container-files.js';
+import { RuntimeError } from './errors.js';
+import { gatedArgv, lastRuncError, type RuncConfig } from './runc.js';
+import { resolveUser } from './spec.js';
+import { StartGate } from './start-gate.js';
+import { startError } from './start-errors.js';
+import { containerDirs, type ContainerRecord } from './state.js';
+
+export interface ExecDeps {
+  paths: MoatPaths;
+  tools: UsernsTools;
+  runc: RuncConfig;
+}
+
+export interface ExecOptions {
+  env: string[];
+  user?: string;
+  workdir?: string;
+  stdio: { stdin?: Readable; stdout: Writable; stderr: Writable };
+}
+
+/** runc exec's `--user` and `--additional-gids` for `-u SPEC`, resolved as `run` resolves it. */
+export async function execUserArgs(
+  deps: Pick<ExecDeps, 'paths' | 'tools'>,
+  rec: ContainerRecord,
+  spec: string,
+): Promise<string[]> {
+  const layers = { upper: containerDirs(deps.paths, rec.id).upper, lower: rec.lowerdir };
+  const [passwd, group] = await Promise.all([
+    readContainerFile(layers, 'etc/passwd'),
+    readContainerFile(layers, 'etc/group'),
+  ]);
+  const u = resolveUser(spec, passwd, group);
+  const uids = mappedSize(deps.tools.maps.uidMap);
+  const gids = mappedSize(deps.tools.maps.gidMap);
+  if (u.uid >= uids || u.gid >= gids) {
+    const which = u.uid >= uids ? `user ${u.uid}` : `group ${u.gid}`;
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `${which} is not mapped into the container (${deps.tools.maps.mode} mapping covers ${Math.min(uids, gids)} IDs)`,
+      { hint: 'give a user and group below the size of your /etc/subuid and /etc/subgid ranges' },
+    );
+  }
+  return [
+    '--user',
+    `${u.uid}:${u.gid}`,
+    ...u.additionalGids.filter((g) => g < gids).flatMap((g) => ['--additional-gids', String(g)]),
+  ];
+}
+
+/** Resolves once `file` exists (inotify on its directory, a slow poll besides), or on `stop`. */
+function whenExists(file: string, stop: Promise<unknown>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = (v: boolean) => {
+      watcher?.close();
+      clearInterval(timer);
+      resolve(v);
+    };
+    const check = () => {
+      if (existsSync(file)) done(true);
+    };
+    try {
+      watcher = fsWatch(path.dirname(file), (_e, name) => {
+        if (name === path.basename(file)) check();
+      });
+      watcher.on('error', () => {});
+    } catch {
+      watcher = undefined;
+    }
+    const timer = setInterval(check, watcher ? 100 : 10);
+    check();
+    void stop.then(() => done(existsSync(file)));
+  });
+}
+
+/** Run `cmd` in the running container `rec`; returns its exit status. */
+export async function execInContainer(
+  deps: ExecDeps,
+  rec: ContainerRecord,
+  cmd: string[],
+  o: ExecOptions,
+): Promise<number> {
+  if (rec.status !== 'running' || !rec.pid)
+    throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, {
+      hint: `start it with moat start ${rec.name}`,
+    });
+  const d = containerDirs(deps.paths, rec.id);
+  const tag = `exec-${randomBytes(6).toString('hex')}`;
+  const pidFile = path.join(d.dir, `${tag}.pid`);
+  const logFile = path.join(d.dir, `${tag}.log`);
+  const args = [deps.runc.runc, '--root', deps.runc.root, '--log', logFile, '--log-format', 'json', 'exec'];
+  args.push('--pid-file', pidFile);
+  for (const e of o.env) {
+    if (!/^[^=]+=/.test(e))
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid environment entry "${e}"`, {
+        hint: 'use -e KEY=VALUE',
+      });
+    args.push('--env', e);
+  }
+  if (o.user) args.push(...(await execUserArgs(deps, rec, o.user)));
+  if (o.workdir) args.push('--cwd', o.workdir);
+  args.push(rec.id, ...cmd);
+
+  const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(args));
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: [o.stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  const gate = new StartGate();
+  for (const [from, to] of [
+    [child.stdout!, o.stdio.stdout],
+    [child.stderr!, o.stdio.stderr],
+  ] as const) {
+    from.on('data', (b: Buffer) => {
+      if (to.destroyed || to.writableEnded) return;
+      if (!gate.write(to, b)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+  }
+  if (o.stdio.stdin && child.stdin) {
+    o.stdio.stdin.pipe(child.stdin);
+    child.stdin.on('error', () => {});
+  }
+  const ctl = child.stdio[3] as Writable;
+  ctl.on('error', () => {});
+  if (child.pid) await joinCgroups(rec.cgroups, child.pid).catch(() => {});
+  ctl.end('go\n');
+  // runc writes the pid file once the command runs: from then on its output is the command's.
+  void whenExists(pidFile, closed).then((started) => {
+    if (started) gate.open();
+  });
+
+  try {
+    const res = await Promise.race([closed, spawnError.then((err) => ({ code: null, signal: null, err }))]);
+    o.stdio.stdin?.unpipe();
+    if ('err' in res) {
+      gate.open();
+      throw new RuntimeError('RUNTIME_RUNC_FAILED', `could not start ${argv[0]}: ${res.err.message}`);
+    }
+    const status = res.code ?? (res.signal ? 128 + (signalNumber(res.signal) ?? 0) : 126);
+    if (existsSync(pidFile) || status === 0) {
+      gate.open();
+      return status;
+    }
+    // The command never ran: runc says why in its log (and said it on stderr, held back).
+    const log = await fsp.readFile(logFile, 'utf8').catch(() => '');
+    const held = gate.discard();
+    const reason = log.trim() ? lastRuncError(log) : held.trim() ? lastRuncError(held) : '';
+    if (!reason) {
+      o.stdio.stderr.write(held);
+      return status;
+    }
+    throw startError(reason, { kind: 'exec', name: rec.name });
+  } finally {
+    await Promise.all([pidFile, logFile].map((f) => fsp.rm(f, { force: true })));
+  }
+}

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { ImagePruneResult } from '../api/image-prune.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, humanSize, json, table } from './output.js';
-import { forEachArg } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const progress = (msg: string) => {
@@ -29,6 +29,11 @@ function archivePath(file: string, usage: string): string {
     });
   }
   return file;
+}
+
+/** stdin for the request only when it is to be read: touching process.stdin opens it. */
+function stdinIf(file: string): { stdin?: Readable } {
+  return file === '-' ? { stdin: process.stdin } : {};
 }
 
 function splitName(n: string): [string, string] {
@@ -78,8 +83,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
       .argument('<image...>')
       .option('-f, --force', 'remove even if containers use it')
       .action(async (refs: string[], f: { force?: boolean }) => {
-        // Every image is tried, as docker does; failures are printed and make the exit status.
-        await forEachArg(refs, state, async (r) => {
+        for (const r of refs) {
           const res = await request<{ untagged?: string[]; deleted?: string[] }>(
             'DELETE',
             `/images/${encodeURIComponent(r)}`,
@@ -87,7 +91,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
           );
           for (const u of res.untagged ?? []) process.stdout.write(`Untagged: ${u}\n`);
           for (const d of res.deleted ?? []) process.stdout.write(`Deleted: ${d}\n`);
-        });
+        }
       });
   rmi(program.command('rmi').description('remove images (untag; delete when no name is left)'));
 
@@ -95,11 +99,12 @@ export function registerImageCommands(program: Command, state: CliState): void {
     cmd
       .option('-i, --input <file>', 'an OCI image layout tar or a `docker save` tar (default: stdin)')
       .action(async (f: { input?: string }) => {
+        const file = archivePath(f.input ?? '-', 'moat load -i FILE, or moat load < FILE');
         const res = await request<{ loaded: { id: string; names: string[] }[] }>(
           'POST',
           '/images/load',
-          { file: archivePath(f.input ?? '-', 'moat load -i FILE, or moat load < FILE') },
-          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, progress },
+          { file },
+          { ...stdinIf(file), stdout: process.stdout, stderr: process.stderr, progress },
         );
         doneProgress();
         // What this archive named, as docker reports it (not every name the image has here).
@@ -120,16 +125,13 @@ export function registerImageCommands(program: Command, state: CliState): void {
         collect,
         [],
       )
-      .action(async (file: string, name: string, f: { change: string[] }) => {
+      .action(async (input: string, name: string, f: { change: string[] }) => {
+        const file = archivePath(input, 'moat import FILE NAME, or moat import - NAME < FILE');
         const rec = await request<ImageRecord>(
           'POST',
           '/images/import',
-          {
-            file: archivePath(file, 'moat import FILE NAME, or moat import - NAME < FILE'),
-            name,
-            changes: f.change,
-          },
-          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, progress },
+          { file, name, changes: f.change },
+          { ...stdinIf(file), stdout: process.stdout, stderr: process.stderr, progress },
         );
         doneProgress();
         process.stdout.write(`${rec.id}\n`);

@@ -7,6 +7,7 @@ import type { ImagePruneResult } from '../api/image-prune.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, humanSize, json, table } from './output.js';
+import { forEachArg } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const progress = (msg: string) => {
@@ -83,7 +84,8 @@ export function registerImageCommands(program: Command, state: CliState): void {
       .argument('<image...>')
       .option('-f, --force', 'remove even if containers use it')
       .action(async (refs: string[], f: { force?: boolean }) => {
-        for (const r of refs) {
+        // Every image is tried, as docker does; failures are printed and make the exit status.
+        await forEachArg(refs, state, async (r) => {
           const res = await request<{ untagged?: string[]; deleted?: string[] }>(
             'DELETE',
             `/images/${encodeURIComponent(r)}`,
@@ -91,7 +93,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
           );
           for (const u of res.untagged ?? []) process.stdout.write(`Untagged: ${u}\n`);
           for (const d of res.deleted ?? []) process.stdout.write(`Deleted: ${d}\n`);
-        }
+        });
       });
   rmi(program.command('rmi').description('remove images (untag; delete when no name is left)'));
 

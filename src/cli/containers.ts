@@ -77,13 +77,14 @@ function usage(msg: string, hint?: string): MoatError {
   return new MoatError('CLI_USAGE', msg, { hint });
 }
 
-/** A whole-number flag value, or CLI_USAGE naming the flag. */
-function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+/** A whole-number value of `command`'s `flag`, or CLI_USAGE naming the flag. */
+function wholeNumber(command: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
     if (!/^\d+$/.test(v.trim()) || n < min || n > max)
       throw usage(
         `${flag} "${v}": must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`,
+        `moat ${command} --help lists its options`,
       );
     return n;
   };
@@ -250,7 +251,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .option('-f, --follow', 'keep printing until the container exits')
     .option('-t, --timestamps', 'prefix each line with its time')
     .option('--tail <n>', 'only the last n lines (all: every line)', (v: string) =>
-      v === 'all' ? undefined : wholeNumber('--tail', 0)(v),
+      v === 'all' ? undefined : wholeNumber('logs', '--tail', 0)(v),
     )
     .action(async (id: string, f: { follow?: boolean; timestamps?: boolean; tail?: number }) => {
       await request(
@@ -269,7 +270,12 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .command('stop')
     .description('stop containers: the stop signal, then SIGKILL after the timeout')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', wholeNumber('-t/--time', 0, 86400), 10)
+    .option(
+      '-t, --time <seconds>',
+      'seconds to wait before killing',
+      wholeNumber('stop', '-t/--time', 0, 86400),
+      10,
+    )
     .action(async (ids: string[], f: { time: number }) => {
       await forEachArg(ids, state, async (id) => {
         await request('POST', `/containers/${encodeURIComponent(id)}/stop`, { timeout: f.time });

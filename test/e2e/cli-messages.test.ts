@@ -96,6 +96,18 @@ describe('usage errors', () => {
     );
   });
 
+  it('a flag value that is not a number names the flag and the command', async () => {
+    const tail = await moat(['logs', '--tail', 'abc', 'x']);
+    expect(tail.code).toBe(2);
+    expect(oneError(tail.stderr, 'CLI_USAGE')).toBe(
+      'moat: --tail "abc": must be a whole number from 0 [CLI_USAGE]',
+    );
+    expect(tail.stderr).toMatch(/hint: moat logs --help/);
+    const time = await moat(['stop', '-t', 'soon', 'x']);
+    expect(time.code).toBe(2);
+    expect(time.stderr).toMatch(/-t\/--time "soon": must be a whole number from 0 to 86400/);
+  });
+
   it('logout without a registry is a usage error (2), not 125', async () => {
     const r = await moat(['logout']);
     expect(r.code).toBe(2);

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
+import { serveStats } from './docker/stats.js';
 import { framed, framer, gone, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, RequestIo } from './router.js';
@@ -548,6 +549,11 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
           res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
         res.end();
       },
+    ],
+    [
+      'GET',
+      /^\/containers\/([^/]+)\/stats$/,
+      async (call, m, _req, res, url) => serveStats(call, m[1], res, url.searchParams),
     ],
     [
       'POST',

@@ -4,6 +4,7 @@
  */
 import type { Engine, ContainerPlan } from '../runtime/engine.js';
 import type { RunOptions } from '../runtime/options.js';
+import { sampleStats } from '../runtime/stats.js';
 import type { Route, RouteContext, RequestIo } from './router.js';
 import * as S from './schemas.js';
 import { hostInfo } from './info.js';
@@ -133,6 +134,14 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         return {};
       },
     } satisfies Route<{ follow?: boolean }> as Route<never>,
+    {
+      // One sample of the container's resource use (docker stats asks again for a stream).
+      method: 'GET',
+      path: '/containers/:id/stats',
+      action: 'container.stats',
+      body: S.empty,
+      handler: async (ctx) => sampleStats(await engine.inspect(ctx.params.id)),
+    },
     {
       method: 'POST',
       path: '/containers/:id/stop',

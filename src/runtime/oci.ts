@@ -46,6 +46,8 @@ export interface OciSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp?: OciSeccomp;
+    /** Namespaced kernel parameters, set by runc inside the container's namespaces. */
+    sysctl?: Record<string, string>;
     resources?: Record<string, unknown>;
   };
   annotations: Record<string, string>;

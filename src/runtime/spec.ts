@@ -11,6 +11,13 @@ import type { Rlimit } from './host.js';
 import type { OciMount, OciRlimit, OciSeccomp, OciSpec } from './oci.js';
 import { cpusProblem, type RunOptions } from './options.js';
 
+/**
+ * Namespaced kernel parameters every container gets, as Docker sets them: in the container's own
+ * network namespace (loopback only) any user may bind a port below 1024 (`httpd -p 80` as a
+ * non-root user); the host's own setting is untouched.
+ */
+export const SYSCTLS: Readonly<Record<string, string>> = { 'net.ipv4.ip_unprivileged_port_start': '0' };
+
 /** The `config` object of an OCI image config (the parts a run uses). */
 export interface ImageRunConfig {
   User?: string;
@@ -408,6 +415,7 @@ export function generateSpec(input: SpecInput): SpecResult {
       namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
+      sysctl: { ...SYSCTLS },
       ...(input.seccomp ? { seccomp: input.seccomp } : {}),
     },
     annotations: { 'io.moat.id': id, 'io.moat.image': opts.image },

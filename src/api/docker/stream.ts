@@ -53,14 +53,8 @@ export function framer(out: Destination, n: 1 | 2, before: () => void = () => {}
         head.writeUInt32BE(part.length, 4);
         ok = out.write(Buffer.concat([head, part]));
       }
-      if (ok) return cb();
-      const go = () => {
-        out.off('drain', go);
-        out.off('close', go);
-        cb();
-      };
-      out.on('drain', go);
-      out.on('close', go);
+      if (ok) cb();
+      else void drained(out).then(() => cb());
     },
   });
   w.on('error', () => {});
@@ -73,6 +67,19 @@ export function framer(out: Destination, n: 1 | 2, before: () => void = () => {}
   // Once the framer itself is done, it no longer needs to hear of the destination.
   w.once('close', () => out.off('close', onClose));
   return w;
+}
+
+/** Resolves when `out` takes more writes again ('drain'), or will take none ('close'). */
+export function drained(out: Destination): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
 
 /** Resolves when `w` has finished (every write handed on) or was destroyed. */

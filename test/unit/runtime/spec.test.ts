@@ -75,6 +75,12 @@ describe('generateSpec: hardened defaults', () => {
       'uts',
     ]);
   });
+  it('lets any user bind ports below 1024 in its own network namespace, as Docker does', () => {
+    expect(spec.linux.sysctl).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '0' });
+    expect(generateSpec(input({ capAdd: ['NET_BIND_SERVICE'] })).spec.linux.sysctl).toEqual(
+      spec.linux.sysctl,
+    );
+  });
   it("masks Docker's /proc and /sys paths", () => {
     for (const p of [
       '/proc/kcore',

@@ -143,6 +143,14 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   if (!o.socket === !o.tcp) throw new Error('startApiServer: give a socket or tcp, not both');
   if (o.socket) await prepareSocket(o.socket);
   const docker = dockerApi(o);
+  // The last line of defence, not the first: every stream of an exchange has its own error
+  // listener (below). An error that escapes anyway (a bug) is reported, and the service goes on
+  // answering its other clients instead of ending with them.
+  const escaped = (e: unknown) => {
+    const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`moat: internal error in the API service (it keeps serving): ${text}\n`);
+    o.log?.('api error escaped its exchange', { error: text });
+  };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // No error of one exchange may reach the process: every stream of it has a listener
     // (a client that goes away, a write after the end), and the handler's failures end only
@@ -209,10 +217,16 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     process.umask(old);
   }
   if (o.socket) chmodSync(o.socket, 0o600);
+  // A listening server's own errors (e.g. accept failing for want of descriptors) are reported.
+  server.on('error', escaped);
+  process.on('uncaughtException', escaped);
+  process.on('unhandledRejection', escaped);
   return {
     server,
     close: () =>
       new Promise<void>((resolve) => {
+        process.off('uncaughtException', escaped);
+        process.off('unhandledRejection', escaped);
         server.close(() => resolve());
         server.closeAllConnections();
         if (o.socket) rmSync(o.socket, { force: true });

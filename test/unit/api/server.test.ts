@@ -35,6 +35,13 @@ const routes: Route[] = [
         io.stdout.emit('error', new Error('a stream of this request failed'));
         line(io.stdout, 2);
       }
+      if (id === 'buggy') {
+        // A bug: an error thrown where no handler of the exchange can catch it.
+        setTimeout(() => {
+          throw new Error('a bug escaped its exchange');
+        }, 10);
+        void Promise.reject(new Error('a rejection nobody handles'));
+      }
       if (id === 'endless') {
         // Like a followed log: lines until the reader has gone.
         let i = 0;
@@ -56,6 +63,12 @@ const routes: Route[] = [
     handler: async () => ({}),
   },
 ];
+
+/** The test runner's listeners, taken before the server adds its own. */
+const runner = {
+  exception: process.listeners('uncaughtException'),
+  rejection: process.listeners('unhandledRejection'),
+};
 
 beforeAll(async () => {
   socket = path.join(mkdtempSync(path.join(tmpdir(), 'moat-srv-')), 'api.sock');
@@ -128,6 +141,26 @@ describe('the API server survives its exchanges', () => {
     expect(seen.stopped).toBe(true);
     expect(seen.wrote).toBeLessThan(1000);
     await answering();
+  });
+
+  it('an error that escapes an exchange (a bug) is reported, and the service goes on answering', async () => {
+    // The test runner's own listeners would catch it first: for this test, only the service's.
+    for (const l of runner.exception) process.off('uncaughtException', l);
+    for (const l of runner.rejection) process.off('unhandledRejection', l);
+    const write = process.stderr.write.bind(process.stderr);
+    let reported = '';
+    process.stderr.write = ((chunk: string) => ((reported += chunk), true)) as typeof process.stderr.write;
+    try {
+      await get('/containers/buggy/logs');
+      await new Promise((r) => setTimeout(r, 50));
+      await answering();
+    } finally {
+      process.stderr.write = write;
+      for (const l of runner.exception) process.on('uncaughtException', l);
+      for (const l of runner.rejection) process.on('unhandledRejection', l);
+    }
+    expect(reported).toMatch(/internal error in the API service \(it keeps serving\): Error: a bug escaped/);
+    expect(reported).toMatch(/a rejection nobody handles/);
   });
 
   it('an unknown endpoint and a bad version prefix are answered, not thrown', async () => {

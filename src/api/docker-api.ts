@@ -14,8 +14,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
+import { serveLogs } from './docker/logs.js';
 import { serveStats } from './docker/stats.js';
-import { framed, framer, gone, settled, sink } from './docker/stream.js';
+import { framer, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, RequestIo } from './router.js';
 import { errorBody, readJson, sendJson, statusOf, subjectOf, type ApiServerOptions } from './server.js';
@@ -519,36 +520,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/containers\/([^/]+)\/logs$/,
-      async (call, m, _req, res, url) => {
-        const q = url.searchParams;
-        const tail = q.get('tail');
-        const f = framed(res, 'application/vnd.docker.multiplexed-stream');
-        try {
-          await call(
-            'GET',
-            `/containers/${enc(m[1])}/logs`,
-            {
-              follow: flag(q.get('follow')),
-              timestamps: flag(q.get('timestamps')),
-              // Docker reads anything but a number ("all", "") as every line.
-              ...(tail && /^\d+$/.test(tail) ? { tail: Number(tail) } : {}),
-            },
-            { stdout: f.stdout, stderr: f.stderr },
-          );
-        } catch (e) {
-          f.stdout.destroy();
-          f.stderr.destroy();
-          if (!f.started()) throw e;
-          res.destroy();
-          return;
-        }
-        // The response ends only after the last queued frame was handed to it.
-        await f.finish();
-        if (gone(res)) return;
-        if (!res.headersSent)
-          res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
-        res.end();
-      },
+      async (call, m, _req, res, url) => serveLogs(call, m[1], res, url.searchParams),
     ],
     [
       'GET',

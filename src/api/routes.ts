@@ -123,13 +123,22 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       action: 'container.logs',
       body: S.logsBody,
       handler: async (
-        ctx: Ctx<{ follow?: boolean; untilExit?: boolean; timestamps?: boolean; tail?: number }>,
+        ctx: Ctx<{
+          follow?: boolean;
+          untilExit?: boolean;
+          timestamps?: boolean;
+          tail?: number;
+          since?: number;
+          until?: number;
+        }>,
       ) => {
         await engine.logs(ctx.params.id, io(ctx), {
           follow: Boolean(ctx.body.follow),
           untilExit: Boolean(ctx.body.untilExit),
           timestamps: ctx.body.timestamps,
           tail: ctx.body.tail,
+          since: ctx.body.since,
+          until: ctx.body.until,
         });
         return {};
       },

@@ -115,6 +115,9 @@ export const logsBody = {
     untilExit: { type: 'boolean' },
     timestamps: { type: 'boolean' },
     tail: { type: 'integer', minimum: 0 },
+    /** Only lines written at or after / at or before these times (Unix seconds). */
+    since: { type: 'number', minimum: 0 },
+    until: { type: 'number', minimum: 0 },
   },
 };
 export const waitBody = {

@@ -539,7 +539,14 @@ export class Engine {
   async logs(
     ref: string,
     out: { stdout: Writable; stderr: Writable },
-    o: { follow: boolean; untilExit?: boolean; timestamps?: boolean; tail?: number },
+    o: {
+      follow: boolean;
+      untilExit?: boolean;
+      timestamps?: boolean;
+      tail?: number;
+      since?: number;
+      until?: number;
+    },
   ): Promise<void> {
     const rec = await this.containers.resolve(ref);
     const d = containerDirs(this.deps.paths, rec.id);

@@ -64,6 +64,9 @@ export interface ReadLogsOptions {
   timestamps?: boolean;
   /** Only the last N lines written so far (0: none; then, with follow, only new ones). */
   tail?: number;
+  /** Only lines written at or after / at or before these times (Unix seconds); a follow ends at `until`. */
+  since?: number;
+  until?: number;
 }
 
 /** Bytes read at a time: memory stays bounded whatever the log's size. */
@@ -116,6 +119,11 @@ export async function printLogs(
       return; // a torn last line from a crashed monitor
     }
     if (typeof e?.log !== 'string') return;
+    if (opts.since !== undefined || opts.until !== undefined) {
+      const t = Date.parse(e.time) / 1000;
+      if (opts.since !== undefined && !(t >= opts.since)) return;
+      if (opts.until !== undefined && !(t <= opts.until)) return;
+    }
     const w = e.stream === 'stderr' ? out.stderr : out.stdout;
     if (!w.write(opts.timestamps ? `${e.time} ${e.log}` : e.log) && !stopped()) await drained(w);
   };
@@ -134,7 +142,8 @@ export async function printLogs(
     }
   };
   await readTo(await size());
-  while (opts.follow && !stopped()) {
+  const past = () => opts.until !== undefined && Date.now() / 1000 > opts.until;
+  while (opts.follow && !stopped() && !past()) {
     const running = opts.stillRunning ? await opts.stillRunning() : false;
     const end = await size();
     if (end > pos) {
@@ -145,6 +154,8 @@ export async function printLogs(
     if (!running) break;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+  // A follow that ended at `until`: what was written before it and not yet read.
+  if (past() && !stopped()) await readTo(await size());
   if (partial.length && !stopped()) await write(partial);
 }
 

@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answering, docker, dockerSh, startService, stopService, type Service } from './api-helpers.js';
+import { answering, docker, dockerSh, http, startService, stopService, type Service } from './api-helpers.js';
 import { IMAGE, uniq } from './moat.js';
 import { have, mainWorld, type World } from './registry-helpers.js';
 
@@ -78,6 +78,21 @@ describe('docker logs through moat system service', () => {
     expect(all.stdout).toBe(lines(5));
     expect(docker(svc, w, ['logs', '-f', '--tail', '1', name]).stderr).toBe('oops\n');
     await answering(svc);
+  });
+
+  it('--since and --until choose by time; stdout=0 leaves stdout out', async () => {
+    expect(docker(svc, w, ['logs', '--since', '2000-01-01T00:00:00Z', name]).stdout).toBe(lines(5));
+    const later = docker(svc, w, ['logs', '--since', '2100-01-01T00:00:00Z', name]);
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stdout + later.stderr).toBe('');
+    expect(docker(svc, w, ['logs', '--until', '2000-01-01T00:00:00Z', name]).stdout).toBe('');
+    expect(docker(svc, w, ['logs', '--until', '1s', name]).stdout).toBe(lines(5));
+    const errOnly = await http(svc, 'GET', `/v1.41/containers/${name}/logs?stdout=0&stderr=1`);
+    expect(errOnly.status).toBe(200);
+    expect(errOnly.body).toBe('\u0002\u0000\u0000\u0000\u0000\u0000\u0000\u0005oops\n');
+    const neither = await http(svc, 'GET', `/v1.41/containers/${name}/logs`);
+    expect(neither.status).toBe(400);
+    expect(JSON.parse(neither.body).message).toMatch(/choose at least one stream/);
   });
 
   it('docker logs | head -1: the reader stops early, the service does not', async () => {

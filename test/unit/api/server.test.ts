@@ -120,20 +120,23 @@ describe('the API server survives its exchanges', () => {
   });
 
   it("a handler's stream error ends nothing but that stream", async () => {
-    const r = await get('/containers/erring/logs');
+    const r = await get('/containers/erring/logs?stdout=1&stderr=1');
     expect(r.status).toBe(200);
     await answering();
-    expect((await get('/containers/many/logs')).out).toContain('line 499\n');
+    expect((await get('/containers/many/logs?stdout=1&stderr=1')).out).toContain('line 499\n');
   });
 
   it('a client that closes a followed log early: the writer sees it and stops, the server answers', async () => {
     await new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: socket, path: '/containers/endless/logs?follow=1' }, (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve();
-        });
-      });
+      const req = request(
+        { socketPath: socket, path: '/containers/endless/logs?follow=1&stdout=1' },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
       req.on('error', (e) => (e.message === 'socket hang up' ? undefined : reject(e)));
       req.end();
     });
@@ -151,7 +154,7 @@ describe('the API server survives its exchanges', () => {
     let reported = '';
     process.stderr.write = ((chunk: string) => ((reported += chunk), true)) as typeof process.stderr.write;
     try {
-      await get('/containers/buggy/logs');
+      await get('/containers/buggy/logs?stdout=1');
       await new Promise((r) => setTimeout(r, 50));
       await answering();
     } finally {

@@ -6,8 +6,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatEntry, printLogs, tailOffset, type StreamName } from '../../../src/runtime/logs.js';
 
-const entry = (log: string, stream: StreamName = 'stdout') =>
-  formatEntry({ log, stream, time: '2026-01-01T00:00:00.000Z' });
+const entry = (log: string, stream: StreamName = 'stdout', time = '2026-01-01T00:00:00.000Z') =>
+  formatEntry({ log, stream, time });
 
 function logFile(lines: string[]): string {
   const f = path.join(mkdtempSync(path.join(tmpdir(), 'moat-logs-')), 'container.log');
@@ -58,6 +58,39 @@ describe('printLogs', () => {
     const out = collector();
     await printLogs(f, { stdout: out.w, stderr: collector().w }, { follow: false, tail: 1 });
     expect(out.text()).toBe('line 5\n');
+  });
+
+  it('since and until keep the lines written in between (Unix seconds, inclusive)', async () => {
+    const at = (m: number) => `2026-01-01T00:0${m}:00.000Z`;
+    const f = logFile([
+      entry('a\n', 'stdout', at(1)),
+      entry('b\n', 'stdout', at(2)),
+      entry('c\n', 'stdout', at(3)),
+    ]);
+    const secs = (m: number) => Date.parse(at(m)) / 1000;
+    const run = async (o: { since?: number; until?: number; tail?: number }) => {
+      const out = collector();
+      await printLogs(f, { stdout: out.w, stderr: collector().w }, { follow: false, ...o });
+      return out.text();
+    };
+    expect(await run({ since: secs(2) })).toBe('b\nc\n');
+    expect(await run({ until: secs(2) })).toBe('a\nb\n');
+    expect(await run({ since: secs(2), until: secs(2) })).toBe('b\n');
+    expect(await run({ since: secs(9) })).toBe('');
+    expect(await run({ tail: 2, until: secs(2) })).toBe('b\n'); // tail first, as Docker's json-file
+  });
+
+  it('a follow ends once its until has passed, though the container still runs', async () => {
+    const f = logFile([entry('old\n')]);
+    const out = collector();
+    const t0 = Date.now();
+    await printLogs(
+      f,
+      { stdout: out.w, stderr: collector().w },
+      { follow: true, until: Date.now() / 1000 + 0.3, stillRunning: async () => true },
+    );
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(out.text()).toBe('old\n');
   });
 
   it('waits for a slow reader (backpressure) and loses nothing', async () => {

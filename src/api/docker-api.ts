@@ -16,6 +16,7 @@ import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
 import { serveLogs } from './docker/logs.js';
 import { serveStats } from './docker/stats.js';
+import { refuseUnsupported } from './docker/unsupported.js';
 import { framer, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, RequestIo } from './router.js';
@@ -219,6 +220,7 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
     if (/^no-new-privileges(:true|=true)?$/.test(s)) continue; // always on
     refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");
   }
+  refuseUnsupported(b, h);
   if (typeof h.Memory === 'number' && h.Memory > 0) o.memory = h.Memory;
   if (typeof h.NanoCpus === 'number' && h.NanoCpus > 0) o.cpus = h.NanoCpus / 1e9;
   if (typeof h.PidsLimit === 'number' && h.PidsLimit > 0) o.pidsLimit = h.PidsLimit;

@@ -144,6 +144,27 @@ describe('moat system service: the docker CLI', () => {
     }
   });
 
+  it('refuses, never drops, what moat has no counterpart for (-p, --restart, --mount, ...)', () => {
+    const cases: [string[], RegExp][] = [
+      [['-p', '8080:80'], /-p\/--publish is not supported by moat: containers have no network/],
+      [['--restart', 'always'], /--restart is not supported by moat/],
+      [['--mount', 'type=bind,src=/tmp,dst=/x'], /--mount is not supported by moat: use -v HOST:CONTAINER/],
+      [['-v', '/data'], /an anonymous volume \(-v PATH\) is not supported/],
+      [['--cpu-quota', '50000'], /--cpu-quota is not supported by moat: use --cpus/],
+      [['--sysctl', 'net.core.somaxconn=1024'], /--sysctl is not supported/],
+    ];
+    for (const [flags, msg] of cases) {
+      const name = uniq('api-refused');
+      const r = docker(svc, w, ['create', '--name', name, ...flags, IMAGE, 'true']);
+      expect(r.code, flags.join(' ')).toBe(1);
+      expect(r.stderr, flags.join(' ')).toMatch(msg);
+      expect(docker(svc, w, ['inspect', name]).code, `${flags.join(' ')} created nothing`).toBe(1);
+    }
+    // Docker's defaults stated explicitly pass.
+    const ok = docker(svc, w, ['run', '--rm', '--restart', 'no', '--network', 'none', IMAGE, 'true']);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('an unknown container is "No such object"', () => {
     const r = docker(svc, w, ['inspect', 'no-such-container-here']);
     expect(r.code).toBe(1);

@@ -1,0 +1,155 @@
+/**
+ * The fields of Docker's create body moat has no counterpart for are refused when they are set,
+ * never dropped: `-p` would publish nothing, `--restart` would never restart, `--mount` would
+ * mount nothing, `--cpu-quota` would limit nothing. The docker CLI sends every field, most of
+ * them empty; a field counts as set when it holds anything but Docker's default (empty values,
+ * zeros, and a few named defaults below).
+ */
+import { ApiError } from '../errors.js';
+
+/** Config and HostConfig keys that runOptionsFromDocker reads, or that carry nothing for moat. */
+const READ = new Set([
+  // Config
+  'Image',
+  'Cmd',
+  'Entrypoint',
+  'Env',
+  'WorkingDir',
+  'User',
+  'Hostname',
+  'Labels',
+  'Tty',
+  'OpenStdin',
+  'AttachStdin',
+  'AttachStdout',
+  'AttachStderr',
+  'StdinOnce',
+  'HostConfig',
+  'OnBuild', // a build-time trigger: nothing to do at run time
+  // HostConfig
+  'Privileged',
+  'PidMode',
+  'IpcMode',
+  'UsernsMode',
+  'UTSMode',
+  'CgroupnsMode',
+  'Devices',
+  'DeviceRequests',
+  'SecurityOpt',
+  'Memory',
+  'NanoCpus',
+  'PidsLimit',
+  'Init',
+  'AutoRemove',
+  'CapAdd',
+  'CapDrop', // every capability is dropped anyway
+  'Binds',
+  'Tmpfs',
+  'Ulimits',
+  'ReadonlyRootfs', // false is what the CLI always sends; the root stays read-only (README)
+  'ConsoleSize', // the client's terminal size
+  'ContainerIDFile', // written by the client
+]);
+
+/** Docker's defaults that are not empty values. */
+const DEFAULTS: Record<string, (v: unknown) => boolean> = {
+  // Containers get their own network namespace with loopback only: Docker's default network
+  // and `none` mean that here (host is refused by runOptionsFromDocker, others below).
+  NetworkMode: (v) => v === undefined || v === '' || v === 'default' || v === 'bridge' || v === 'none',
+  RestartPolicy: (v) => {
+    const r = (v ?? {}) as { Name?: string; MaximumRetryCount?: number };
+    return (r.Name === undefined || r.Name === '' || r.Name === 'no') && !r.MaximumRetryCount;
+  },
+  LogConfig: (v) => {
+    const l = (v ?? {}) as { Type?: string; Config?: unknown };
+    return (l.Type === undefined || l.Type === '' || l.Type === 'json-file') && empty(l.Config);
+  },
+  MemorySwappiness: (v) => v === undefined || v === null || v === -1,
+  // The CLI names the network it was given (`default`, `none`) with empty settings.
+  NetworkingConfig: (v) => {
+    const eps = ((v ?? {}) as { EndpointsConfig?: Record<string, unknown> }).EndpointsConfig ?? {};
+    return Object.entries(eps).every(([net, ep]) => ['default', 'bridge', 'none'].includes(net) && empty(ep));
+  },
+};
+
+/** The flags users type for the fields refused, and why moat has none. */
+const WHY: Record<string, [string, string]> = {
+  PortBindings: ['-p/--publish', 'containers have no network but loopback; nothing can be published'],
+  PublishAllPorts: ['-P/--publish-all', 'containers have no network but loopback'],
+  ExposedPorts: ['--expose', 'containers have no network but loopback'],
+  NetworkMode: ['--network', 'containers have their own network namespace with loopback only'],
+  NetworkingConfig: ['--network-alias/--ip/--mac-address', 'containers have no network but loopback'],
+  Links: ['--link', 'containers have no network but loopback'],
+  Dns: ['--dns', 'containers have no network but loopback'],
+  DnsSearch: ['--dns-search', 'containers have no network but loopback'],
+  DnsOptions: ['--dns-option', 'containers have no network but loopback'],
+  ExtraHosts: ['--add-host', 'containers have no network but loopback'],
+  Domainname: ['--domainname', 'not offered'],
+  MacAddress: ['--mac-address', 'containers have no network but loopback'],
+  Mounts: ['--mount', 'use -v HOST:CONTAINER[:ro] or --tmpfs PATH'],
+  Volumes: ['an anonymous volume (-v PATH)', 'moat has no volumes: use -v HOST:CONTAINER or --tmpfs PATH'],
+  VolumesFrom: ['--volumes-from', 'moat has no volumes'],
+  VolumeDriver: ['--volume-driver', 'moat has no volumes'],
+  RestartPolicy: ['--restart', 'moat does not restart containers'],
+  StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
+  StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
+  Healthcheck: ['--health-*', 'moat has no health checks'],
+  LogConfig: ['--log-driver/--log-opt', "moat keeps every container's output in its own log"],
+  ShmSize: ['--shm-size', '/dev/shm is a fixed tmpfs'],
+  Sysctls: ['--sysctl', 'moat sets only net.ipv4.ip_unprivileged_port_start=0'],
+  GroupAdd: ['--group-add', 'supplementary groups come from the image and the user'],
+  MemorySwap: ['--memory-swap', 'a container with --memory gets no swap beyond it'],
+  MemoryReservation: ['--memory-reservation', 'only --memory is offered'],
+  MemorySwappiness: ['--memory-swappiness', 'only --memory is offered'],
+  KernelMemory: ['--kernel-memory', 'only --memory is offered'],
+  OomKillDisable: ['--oom-kill-disable', 'a container at its limit is killed'],
+  OomScoreAdj: ['--oom-score-adj', 'not offered'],
+  CpuShares: ['--cpu-shares', 'use --cpus'],
+  CpuPeriod: ['--cpu-period', 'use --cpus'],
+  CpuQuota: ['--cpu-quota', 'use --cpus'],
+  CpusetCpus: ['--cpuset-cpus', 'use --cpus'],
+  CpusetMems: ['--cpuset-mems', 'not offered'],
+  BlkioWeight: ['--blkio-weight', 'block I/O limits are not offered'],
+  Runtime: ['--runtime', 'moat runs runc'],
+  Isolation: ['--isolation', 'not offered'],
+  CgroupParent: ['--cgroup-parent', 'moat places containers in the cgroups delegated to you'],
+  DeviceCgroupRules: ['--device-cgroup-rule', 'device nodes are not passed in'],
+  MaskedPaths: ['--security-opt systempaths=unconfined', "moat's masked paths always apply"],
+  ReadonlyPaths: ['--security-opt systempaths=unconfined', "moat's read-only paths always apply"],
+  StorageOpt: ['--storage-opt', 'not offered'],
+  Annotations: ['--annotation', 'not offered'],
+};
+
+/**
+ * Empty in Docker's sense: no value, false, zero, '', a list of empty values, or a structure
+ * (Go field names) of empty values. A map's keys are values themselves (`{"/data": {}}` is an
+ * anonymous volume, `{"80/tcp": {}}` an exposed port): a map is empty only without keys.
+ */
+function empty(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return true;
+  if (Array.isArray(v)) return v.every(empty);
+  if (typeof v === 'object')
+    return Object.entries(v).every(([k, x]) => /^[A-Z][A-Za-z0-9]*$/.test(k) && empty(x));
+  return false;
+}
+
+/** Refuse the first field of `config` or its HostConfig that moat would otherwise drop. */
+export function refuseUnsupported(config: Record<string, unknown>, host: Record<string, unknown>): void {
+  // HostConfig first: -p sets both PortBindings and Config's ExposedPorts, and is named by the former.
+  for (const [part, fields] of [
+    ['HostConfig.', host],
+    ['', config],
+  ] as const) {
+    for (const [key, value] of Object.entries(fields)) {
+      if (READ.has(key)) continue;
+      const isDefault = DEFAULTS[key] ?? empty;
+      if (isDefault(value)) continue;
+      // --memory-swap equal to --memory: no swap, which is what moat does.
+      if (part && key === 'MemorySwap' && value === host.Memory) continue;
+      const [flag, why] = WHY[key] ?? [`${part}${key}`.slice(0, 60), 'moat does not offer it'];
+      throw new ApiError('API_INVALID_REQUEST', `${flag} is not supported by moat: ${why}`, {
+        hint: 'drop the option; moat run --help lists what moat offers',
+      });
+    }
+  }
+}

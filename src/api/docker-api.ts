@@ -14,24 +14,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
+import type { Call } from './docker/call.js';
+import { imageFacts, imageIds } from './docker/list-facts.js';
+import { containerQuery, imageQuery, selectContainers, selectImages } from './docker/list.js';
 import { serveLogs } from './docker/logs.js';
 import { serveStats } from './docker/stats.js';
 import { refuseUnsupported } from './docker/unsupported.js';
 import { framer, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
-import type { ApiRequest, RequestIo } from './router.js';
 import { errorBody, readJson, sendJson, statusOf, subjectOf, type ApiServerOptions } from './server.js';
 
 export const DOCKER_API_VERSION = '1.41';
 const MIN_API_VERSION = '1.24';
 
-type Call = (
-  method: ApiRequest['method'],
-  path: string,
-  body?: unknown,
-  io?: RequestIo,
-  onAllowed?: () => void,
-) => Promise<unknown>;
 type Handler = (
   call: Call,
   m: RegExpExecArray,
@@ -162,11 +157,14 @@ interface ImageRec {
 }
 
 export function imageSummary(i: ImageRec): Record<string, unknown> {
+  // Docker's dangling image: `<none>:<none>` and `<none>@<none>`; the CLI shows no row for an
+  // image with only one of them.
+  const none = !i.names.length && !i.repoDigests?.length;
   return {
     Id: i.id,
     ParentId: '',
-    RepoTags: i.names.length ? i.names : ['<none>:<none>'],
-    RepoDigests: i.repoDigests ?? [],
+    RepoTags: none ? ['<none>:<none>'] : i.names,
+    RepoDigests: none ? ['<none>@<none>'] : (i.repoDigests ?? []),
     Created: epoch(i.created),
     Size: i.size,
     VirtualSize: i.size,
@@ -345,8 +343,12 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
     [
       'GET',
       /^\/images\/json$/,
-      async (call, _m, _req, res) =>
-        sendJson(res, 200, ((await call('GET', '/images')) as ImageRec[]).map(imageSummary)),
+      async (call, _m, _req, res, url) => {
+        const q = imageQuery(url.searchParams);
+        const images = (await call('GET', '/images')) as ImageRec[];
+        const facts = await imageFacts(call, q, images);
+        sendJson(res, 200, selectImages(images, q, facts).map(imageSummary));
+      },
     ],
     [
       'GET',
@@ -424,12 +426,12 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       'GET',
       /^\/containers\/json$/,
       async (call, _m, _req, res, url) => {
-        const all = flag(url.searchParams.get('all'));
-        sendJson(
-          res,
-          200,
-          ((await call('GET', '/containers', { all })) as ContainerRecord[]).map(containerSummary),
-        );
+        const q = containerQuery(url.searchParams);
+        // Every record: limits and filters choose among stopped ones too.
+        const recs = (await call('GET', '/containers', { all: true })) as ContainerRecord[];
+        const ancestors = q.filters.get('ancestor');
+        const ids = ancestors ? await imageIds(call, ancestors) : undefined;
+        sendJson(res, 200, selectContainers(recs, q, ids).map(containerSummary));
       },
     ],
     [

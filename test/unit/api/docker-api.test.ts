@@ -115,14 +115,20 @@ describe('shapes and statuses', () => {
     expect(humanStatus({ ...rec, status: 'created' }, now)).toBe('Created');
   });
 
-  it('image rows: a dangling image is <none>:<none>', () => {
+  it('image rows: a dangling image is <none>:<none> and <none>@<none>, as the docker CLI recognises one', () => {
     expect(
       imageSummary({ id: 'sha256:x', names: [], created: '2026-01-01T00:00:00Z', size: 5 }),
     ).toMatchObject({
       RepoTags: ['<none>:<none>'],
+      RepoDigests: ['<none>@<none>'],
       Size: 5,
       Created: 1767225600,
     });
+    // Untagged but pulled by digest: no tag row, its digests stay.
+    const d = 'localhost/x@sha256:' + 'a'.repeat(64);
+    expect(
+      imageSummary({ id: 'sha256:x', names: [], repoDigests: [d], created: '2026-01-01T00:00:00Z', size: 5 }),
+    ).toMatchObject({ RepoTags: [], RepoDigests: [d] });
   });
 
   it('error codes map to HTTP statuses', () => {

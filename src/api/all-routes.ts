@@ -1,6 +1,6 @@
 import type { Engine } from '../runtime/engine.js';
 import { imageRoutes } from './image-routes.js';
-import { Router, type DecisionHook, type DecisionLogger, type Route } from './router.js';
+import { Router, denyAll, type DecisionHook, type DecisionLogger, type Route } from './router.js';
 import { registryRoutes, withPullOnMissing } from './registry-routes.js';
 import { containerRoutes } from './routes.js';
 import { policyRoutes } from './policy-routes.js';
@@ -10,7 +10,7 @@ export function allRoutes(engine: Engine): Route<never>[] {
   return [...containerRoutes(engine), ...imageRoutes(engine), ...policyRoutes(), ...registryRoutes(engine)];
 }
 
-export function createRouter(engine: Engine, hook?: DecisionHook, log?: DecisionLogger): Router {
+export function createRouter(engine: Engine, hook: DecisionHook, log?: DecisionLogger): Router {
   // run/create pull a missing image through this same router (see withPullOnMissing).
   const router: Router = new Router(
     withPullOnMissing(allRoutes(engine), (req) => router.handle(req), engine),
@@ -22,5 +22,5 @@ export function createRouter(engine: Engine, hook?: DecisionHook, log?: Decision
 
 /** Register every route's body validator (used by the build step that precompiles them). */
 export function registerValidators(): void {
-  createRouter({ deps: {} } as Engine);
+  createRouter({ deps: {} } as Engine, denyAll);
 }

@@ -88,8 +88,15 @@ export interface DecisionLogger {
   }): void;
 }
 
-/** Allow everything: the hook used when no policy is configured (each decision is still logged). */
-export const allowAll: DecisionHook = async () => ({ allow: true, reasons: [], policy: 'builtin:allow-all' });
+/**
+ * Deny everything: for a router that must never run a handler (the build step that only registers
+ * validators). There is no allow-all default: whoever makes a router says which policy decides.
+ */
+export const denyAll: DecisionHook = async () => ({
+  allow: false,
+  reasons: ['no policy decides for this router'],
+  policy: 'builtin:deny-all',
+});
 
 interface Compiled {
   route: Route;
@@ -103,9 +110,11 @@ export class Router {
 
   constructor(
     routes: Route<never>[],
-    private hook: DecisionHook = allowAll,
+    /** Required: a router without a policy would run every handler unasked. */
+    private hook: DecisionHook,
     private readonly logDecision?: DecisionLogger,
   ) {
+    if (typeof hook !== 'function') throw new TypeError('a router needs a decision hook');
     this.compiled = routes.map((r) => {
       const keys: string[] = [];
       const re = new RegExp(

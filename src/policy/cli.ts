@@ -7,6 +7,7 @@ import { MoatError } from '../errors.js';
 import type { Module, Rule } from './ast.js';
 import { PolicyEngine, type ResultSet } from './engine.js';
 import { RegoError, RegoErrors } from './errors.js';
+import { compileGo } from './builtins/re2.js';
 import { loadPaths, parseDataFile } from './loader.js';
 import { parseModule } from './parser.js';
 import { jsonText, stringify } from './value.js';
@@ -59,9 +60,11 @@ export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
   let rs: ResultSet;
   try {
     const { modules, data } = await loadPaths(opts.data);
+    // unbounded, like `opa eval`: the user asked for this evaluation (decisions are bounded)
     const engine = new PolicyEngine(modules, data, {
       v0Compatible: opts.v0Compatible,
       strictBuiltinErrors: opts.strictBuiltinErrors,
+      limits: false,
     });
     const input = opts.input === undefined ? undefined : await parseDataFile(opts.input);
     rs = engine.prepare(opts.query).eval(input, { bigints: true });
@@ -117,6 +120,17 @@ interface TestResult {
   output?: string;
 }
 
+/** The `--run` filter: Go syntax, no budget (the user's own command). */
+function runFilter(pattern: string): (name: string) => boolean {
+  const free = { charge: () => {} };
+  try {
+    const re = compileGo('--run', pattern, free);
+    return (name) => re.test(name, free);
+  } catch (e) {
+    throw new RegoError('POLICY_INVALID_ARGUMENT', (e as Error).message);
+  }
+}
+
 function fmtDuration(ns: number): string {
   if (ns < 1e3) return `${ns}ns`;
   if (ns < 1e6) return `${(ns / 1e3).toFixed(1)}µs`;
@@ -128,11 +142,17 @@ export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
   let engine: PolicyEngine;
   try {
     const { modules, data } = await loadPaths(opts.paths);
-    engine = new PolicyEngine(modules, data, { v0Compatible: opts.v0Compatible });
+    // like `opa test`: each test may take 5 s (its --timeout default), however many steps
+    engine = new PolicyEngine(modules, data, {
+      v0Compatible: opts.v0Compatible,
+      limits: { steps: Infinity, ms: 5000 },
+    });
   } catch (e) {
     const errs = errorsOf(e);
     return { stdout: (opts.format === 'json' ? errorJSON(errs) : errorText(errs)) + '\n', exitCode: 1 };
   }
+  // --run is a regular expression with Go's syntax, matched in linear time (as opa test's)
+  const run = opts.run === undefined ? undefined : runFilter(opts.run);
   const tests: Rule[] = [];
   const seen = new Set<string>();
   for (const m of engine.compiler.modules) {
@@ -146,7 +166,7 @@ export async function policyTest(opts: PolicyTestOptions): Promise<CliOutput> {
         continue;
       const key = r.path.join('.');
       if (seen.has(key)) continue;
-      if (opts.run && !new RegExp(opts.run).test(`data.${key}`)) continue;
+      if (run && !run(`data.${key}`)) continue;
       seen.add(key);
       tests.push(r);
     }

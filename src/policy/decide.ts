@@ -28,6 +28,7 @@ import { loadBuiltins } from './builtins/families.js';
 import type { CompiledPolicy } from './compile-policy.js';
 import type { RuleNode } from './compiler.js';
 import type { PolicyTree } from './eval.js';
+import { limitsFromEnv, type Limits } from './limits.js';
 import { loadPaths } from './loader.js';
 import { PreparedQuery, type EvalOptions, type ResultSet } from './prepared.js';
 import { decode, encode } from './serial.js';
@@ -50,8 +51,14 @@ export interface LoadPolicyOptions {
   v0Compatible?: boolean;
   /** Builtin errors abort evaluation. */
   strictBuiltinErrors?: boolean;
-  /** Environment for the default cache directory (tests). */
+  /** Environment for the default cache directory and limits (tests). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Bounds of each decision (see limits.ts); default `MOAT_POLICY_MAX_STEPS` /
+   * `MOAT_POLICY_TIMEOUT_MS` from `env`, else DEFAULT_LIMITS. A decision past them throws
+   * eval_cancel_error (moat's router: POLICY_ERROR, the request is denied).
+   */
+  limits?: Limits | false;
 }
 
 export interface LoadedPolicy {
@@ -199,6 +206,7 @@ export async function loadPolicy(paths: string[], opts: LoadPolicyOptions = {}):
   await loadBuiltins(policy.builtins);
   const prepared = new PreparedQuery(treeOf(policy), fromJSON(data), policy.query, {
     strictBuiltinErrors: opts.strictBuiltinErrors,
+    limits: opts.limits ?? limitsFromEnv(opts.env),
   });
   return {
     query,

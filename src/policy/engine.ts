@@ -6,6 +6,7 @@ import './builtins/index.js';
 import type { Module } from './ast.js';
 import { Compiler } from './compiler.js';
 import { RegoError, RegoErrors } from './errors.js';
+import type { Limits } from './limits.js';
 import { PreparedQuery, type EvalOptions, type ResultSet } from './prepared.js';
 import { parseModule, parseQuery } from './parser.js';
 import { RObject, fromJSON, type Value } from './value.js';
@@ -21,6 +22,8 @@ export interface EngineOptions {
   v0Compatible?: boolean;
   /** Builtin errors abort evaluation (OPA's `--strict-builtin-errors`). Default false. */
   strictBuiltinErrors?: boolean;
+  /** Bounds of each evaluation (see limits.ts); default DEFAULT_LIMITS, `false` for none. */
+  limits?: Limits | false;
 }
 
 export type { EvalOptions, ExpressionResult, Result, ResultSet } from './prepared.js';

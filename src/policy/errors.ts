@@ -50,7 +50,7 @@ export const POLICY_ERRORS: ErrorTable<RegoErrorCode> = {
   eval_cancel_error: {
     http: 500,
     exit: EXIT.moat,
-    hint: 'the evaluation was cancelled before it finished: run it again',
+    hint: 'the evaluation ran out of its budget (steps or time): make the rule do less work, or raise MOAT_POLICY_MAX_STEPS / MOAT_POLICY_TIMEOUT_MS',
   },
   POLICY_IO_ERROR: {
     http: 500,

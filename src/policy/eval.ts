@@ -19,6 +19,7 @@ import {
   type ValueFn,
 } from './fast.js';
 import { generateWhole, hotThreshold, type WholeFn } from './jit.js';
+import { CHUNK, type Limits } from './limits.js';
 import { RObject, RSet, equal, keyOf, toRegoString, type Value } from './value.js';
 
 type Frame = (Value | undefined)[];
@@ -35,6 +36,8 @@ export interface EvalOptions {
   now?: bigint;
   /** Receives every rule (clause, else branch, default) whose body held (rule-level coverage). */
   covered?: (rule: Rule) => void;
+  /** Bounds of this evaluation (see limits.ts); none when not given. */
+  limits?: Limits;
 }
 
 export interface QuerySolution {
@@ -76,6 +79,18 @@ export class Evaluator implements BuiltinContext {
   private printLoc: Location | undefined;
   /** @internal */
   readonly covered?: (rule: Rule) => void;
+  /**
+   * @internal Steps left before the next budget check. Every loop (here, in fast.ts and in
+   * generated code) does `if (--e.fuel < 0) e.refuel();`: a decrement and a compare per element.
+   */
+  fuel: number;
+  /** Steps of the chunks before the current one, and the current chunk's size. */
+  private spent = 0;
+  private chunk: number;
+  private readonly maxSteps: number;
+  private readonly maxMs: number;
+  /** performance.now() past which the evaluation stops; set at the first check (see refuel). */
+  private deadline = 0;
 
   constructor(
     readonly tree: PolicyTree,
@@ -88,6 +103,42 @@ export class Evaluator implements BuiltinContext {
     this.printer = opts.print;
     this.nowNs = opts.now;
     this.covered = opts.covered;
+    this.maxSteps = opts.limits?.steps ?? Infinity;
+    this.maxMs = opts.limits?.ms ?? Infinity;
+    this.chunk = this.fuel = Math.min(CHUNK, this.maxSteps);
+  }
+
+  /** Charges `n` steps of work (builtins: in proportion to what they are about to do). */
+  charge(n: number): void {
+    this.fuel -= n;
+    if (this.fuel < 0) this.refuel();
+  }
+
+  /**
+   * @internal The current chunk of steps is used up: stop the evaluation if it went over its
+   * step budget or its time, else hand out the next chunk. The clock is first read here, after
+   * the first chunk (reading it costs ~0.2 µs, and most decisions never get this far): the time
+   * limit counts from then, so a decision may run a chunk's worth of steps beyond it.
+   */
+  refuel(): void {
+    this.spent += this.chunk - this.fuel;
+    if (this.spent > this.maxSteps)
+      throw new RegoError(
+        'eval_cancel_error',
+        `evaluation exceeded its budget of ${this.maxSteps} steps (a loop or a builtin did too much work)`,
+      );
+    if (this.maxMs !== Infinity) {
+      const now = performance.now();
+      if (this.deadline === 0) this.deadline = now + this.maxMs;
+      else if (now > this.deadline)
+        throw new RegoError('eval_cancel_error', `evaluation exceeded its time limit of ${this.maxMs} ms`);
+    }
+    this.chunk = this.fuel = Math.min(CHUNK, this.maxSteps - this.spent);
+  }
+
+  /** Steps used so far (tests, and the bench). */
+  get steps(): number {
+    return this.spent + this.chunk - this.fuel;
   }
 
   /** Per-evaluation cache (nondeterministic builtins, compiled patterns); created on first use. */
@@ -225,11 +276,20 @@ export class Evaluator implements BuiltinContext {
   /** Calls fn(key, value) for each element; arrays give index keys, sets give the element twice. */
   private iterate(coll: Value, fn: (k: Value, v: Value) => boolean): boolean {
     if (Array.isArray(coll)) {
-      for (let i = 0; i < coll.length; i++) if (fn(i, coll[i])) return true;
+      for (let i = 0; i < coll.length; i++) {
+        if (--this.fuel < 0) this.refuel();
+        if (fn(i, coll[i])) return true;
+      }
     } else if (coll instanceof RObject) {
-      for (const [k, v] of coll.sortedEntries()) if (fn(k, v)) return true;
+      for (const [k, v] of coll.sortedEntries()) {
+        if (--this.fuel < 0) this.refuel();
+        if (fn(k, v)) return true;
+      }
     } else if (coll instanceof RSet) {
-      for (const v of coll.sorted()) if (fn(v, v)) return true;
+      for (const v of coll.sorted()) {
+        if (--this.fuel < 0) this.refuel();
+        if (fn(v, v)) return true;
+      }
     }
     return false;
   }
@@ -525,6 +585,7 @@ export class Evaluator implements BuiltinContext {
       for (const [n, c] of node.children) if (c.virtual) names.add(n);
       if (base instanceof RObject) for (const kk of base.keys()) if (typeof kk === 'string') names.add(kk);
       for (const n of [...names].sort()) {
+        if (--this.fuel < 0) this.refuel();
         if (this.unifyValue(key, n, f, () => step(n))) return true;
       }
       return false;
@@ -976,7 +1037,10 @@ export class Evaluator implements BuiltinContext {
       } catch (e) {
         return this.builtinFailed(name, e, c.loc);
       }
-      for (const o of outs) if (k(o)) return true;
+      for (const o of outs) {
+        if (--this.fuel < 0) this.refuel();
+        if (k(o)) return true;
+      }
       return false;
     }
     const impl = IMPLS.get(name);

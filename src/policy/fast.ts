@@ -490,20 +490,24 @@ function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
     if (coll === MULTI) return MULTI;
     if (coll === undefined) return false;
     try {
+      // each element is a step of the evaluation's budget (see limits.ts)
       if (Array.isArray(coll)) {
         for (let i = 0; i < coll.length; i++) {
+          if (--e.fuel < 0) e.refuel();
           if (sk >= 0) f[sk] = i;
           f[sv] = coll[i];
           if (next()) return true;
         }
       } else if (coll instanceof RObject) {
         for (const [k, v] of coll.sortedEntries()) {
+          if (--e.fuel < 0) e.refuel();
           if (sk >= 0) f[sk] = k;
           f[sv] = v;
           if (next()) return true;
         }
       } else if (coll instanceof RSet) {
         for (const v of coll.sorted()) {
+          if (--e.fuel < 0) e.refuel();
           if (sk >= 0) f[sk] = v;
           f[sv] = v;
           if (next()) return true;

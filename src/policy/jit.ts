@@ -368,6 +368,8 @@ class Gen {
           `else if (${c} instanceof RSet) { ${kind} = 3; ${es} = ${c}.sorted(); }`,
           `const ${len} = ${kind} === 1 ? ${c}.length : ${kind} === 0 ? 0 : ${es}.length;`,
           `${L}: for (let ${ix} = 0; ${ix} < ${len}; ${ix}++) {`,
+          // each element is a step of the evaluation's budget (see limits.ts)
+          'if (--e.fuel < 0) e.refuel();',
           ...saved.map(([s, t]) => `f[${s}] = ${t};`),
           `if (${kind} === 1) { ${sk >= 0 ? `f[${sk}] = ${ix}; ` : ''}f[${sv}] = ${c}[${ix}]; }`,
           `else if (${kind} === 2) { ${sk >= 0 ? `f[${sk}] = ${es}[${ix}][0]; ` : ''}f[${sv}] = ${es}[${ix}][1]; }`,
@@ -411,7 +413,8 @@ class Gen {
     // the function's exit undoes these two bindings
     this.emit(`TRAIL.s[TRAIL.n++] = ${sv};`);
     if (sk >= 0) this.emit(`TRAIL.s[TRAIL.n++] = ${sk};`);
-    const next = `if (run(e, f, k, ${i + 1})) return true;`;
+    // each element is a step of the evaluation's budget (see limits.ts)
+    const next = `if (--e.fuel < 0) e.refuel(); if (run(e, f, k, ${i + 1})) return true;`;
     const bind = (kv: string, vv: string): string =>
       `${sk >= 0 ? `f[${sk}] = ${kv}; ` : ''}f[${sv}] = ${vv}; ${next}`;
     this.emit(`if (Array.isArray(${c})) {

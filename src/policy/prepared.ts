@@ -5,6 +5,7 @@
 import type { Location, Rule } from './ast.js';
 import type { CompiledQuery } from './compiler.js';
 import { Evaluator, type PolicyTree } from './eval.js';
+import { DEFAULT_LIMITS, UNLIMITED, type Limits } from './limits.js';
 import { fromJSONLazy, toJSON, type Value } from './value.js';
 
 export interface EvalOptions {
@@ -17,6 +18,11 @@ export interface EvalOptions {
   bigints?: boolean;
   /** Receives every rule whose body held (rule-level coverage, `moat policy test --coverage`). */
   covered?: (rule: Rule) => void;
+  /**
+   * Bounds of this evaluation (limits.ts): past them it stops with eval_cancel_error. Default: the
+   * query's (from the engine or loadPolicy options), else DEFAULT_LIMITS; `false` for none.
+   */
+  limits?: Limits | false;
 }
 
 export interface ExpressionResult {
@@ -38,7 +44,7 @@ export class PreparedQuery {
     private readonly tree: PolicyTree,
     private readonly data: Value,
     readonly query: CompiledQuery,
-    private readonly defaults: { strictBuiltinErrors?: boolean } = {},
+    private readonly defaults: { strictBuiltinErrors?: boolean; limits?: Limits | false } = {},
   ) {
     const byIndex = [...query.body].sort((a, b) => a.index - b.index);
     this.texts = byIndex.map((e) => query.text.slice(e.loc.start, e.loc.end));
@@ -83,6 +89,7 @@ export class PreparedQuery {
       print: opts.print,
       now: opts.now,
       covered: opts.covered,
+      limits: limitsOf(opts.limits ?? this.defaults.limits),
     });
   }
 
@@ -101,4 +108,10 @@ export class PreparedQuery {
     });
     return out;
   }
+}
+
+function limitsOf(l: Limits | false | undefined): Limits {
+  if (l === false) return UNLIMITED;
+  if (l === undefined) return DEFAULT_LIMITS;
+  return { steps: l.steps ?? DEFAULT_LIMITS.steps, ms: l.ms ?? DEFAULT_LIMITS.ms };
 }

@@ -1,246 +1,194 @@
-/** regex.* (Go RE2 syntax translated to JS, compiled regexes cached) and glob.*. */
+/**
+ * regex.* and glob.*, with Go's regular expression semantics and in linear time (re2.ts): a
+ * pattern or an input a client chose cannot stall a decision.
+ */
 import { operandError } from '../errors.js';
 import { RSet, typeName, type Value } from '../value.js';
 import { globsIntersect } from './globs-intersect.js';
+import {
+  compileGo,
+  dfaOf,
+  type Budget,
+  findAll,
+  findAllSubmatch,
+  isValidGo,
+  quoteMeta,
+  replaceAll,
+  split,
+} from './re2.js';
+import type { Dfa } from './re-dfa.js';
+import { MAX_RUNE, negate, normalize, set, type Node } from './re-subset.js';
 import { register } from './registry.js';
+import type { BuiltinContext } from './types.js';
 import { fail, int, str } from './util.js';
 
-const CACHE = new Map<string, RegExp>();
-
-/** Translates RE2 syntax to a JS RegExp (named groups, leading inline flags, \A \z). */
-export function compileRegex(fn: string, pattern: string, global = false): RegExp {
-  const key = (global ? 'g' : '') + pattern;
-  const hit = CACHE.get(key);
-  if (hit) {
-    hit.lastIndex = 0;
-    return hit;
-  }
-  let src = pattern;
-  let flags = global ? 'gu' : 'u';
-  const m = /^\(\?([imsU]+)\)/.exec(src);
-  if (m) {
-    src = src.slice(m[0].length);
-    if (m[1].includes('i')) flags += 'i';
-    if (m[1].includes('m')) flags += 'm';
-    if (m[1].includes('s')) flags += 's';
-  }
-  src = src
-    .replace(/\(\?P</g, '(?<')
-    .replace(/\\A/g, '^')
-    .replace(/\\z/g, '$(?![\\s\\S])');
-  let re: RegExp;
-  try {
-    re = new RegExp(src, flags);
-  } catch {
-    try {
-      re = new RegExp(src, flags.replace('u', ''));
-    } catch (e) {
-      fail(fn, `error parsing regexp: ${goRegexError(pattern, (e as Error).message)}`);
-    }
-  }
-  if (CACHE.size > 1000) CACHE.clear();
-  CACHE.set(key, re);
-  return re;
-}
-
-/** Go's regexp/syntax wording for the common errors (V8's messages differ). */
-function goRegexError(pattern: string, msg: string): string {
-  if (/Unterminated character class/.test(msg)) {
-    // the last '[' that is not escaped and not closed
-    let open = -1;
-    for (let i = 0; i < pattern.length; i++) {
-      if (pattern[i] === '\\') i++;
-      else if (pattern[i] === '[' && open < 0) open = i;
-      else if (pattern[i] === ']' && open >= 0 && i > open + 1) open = -1;
-    }
-    return `missing closing ]: \`${open >= 0 ? pattern.slice(open) : pattern}\``;
-  }
-  if (/Unterminated group/.test(msg)) return `missing closing ): \`${pattern}\``;
-  if (/Unmatched '\)'/.test(msg)) return `unexpected ): \`${pattern}\``;
-  if (/Nothing to repeat/.test(msg)) {
-    const m = /(?:^|[^\\])([*+?]+|\{\d+(?:,\d*)?\})/.exec(pattern);
-    return `missing argument to repetition operator: \`${m ? m[1] : pattern}\``;
-  }
-  if (/Invalid escape|\\ at end of pattern/.test(msg)) {
-    const m = /\\.?/.exec(pattern);
-    return /\\ at end/.test(msg)
-      ? 'trailing backslash at end of expression: ``'
-      : `invalid escape sequence: \`${m ? m[0] : ''}\``;
-  }
-  return msg;
-}
-
-register('regex.match', (a) =>
-  compileRegex('regex.match', str('regex.match', a, 0)).test(str('regex.match', a, 1)),
-);
-register('re_match', (a) => compileRegex('re_match', str('re_match', a, 0)).test(str('re_match', a, 1)));
-register('regex.is_valid', ([p]) => {
-  if (typeof p !== 'string') return false;
-  try {
-    compileRegex('regex.is_valid', p);
-    return true;
-  } catch {
-    return false;
-  }
+const match = (fn: string) => (a: Value[], ctx: BuiltinContext) =>
+  compileGo(fn, str(fn, a, 0), ctx).test(str(fn, a, 1), ctx);
+register('regex.match', match('regex.match'));
+register('re_match', match('re_match'));
+register('regex.is_valid', ([p], ctx) => typeof p === 'string' && isValidGo(p, ctx));
+register('regex.split', (a, ctx) => {
+  const re = compileGo('regex.split', str('regex.split', a, 0), ctx);
+  return split(re, str('regex.split', a, 1), ctx);
 });
-register('regex.split', (a) => {
-  const re = compileRegex('regex.split', str('regex.split', a, 0), true);
-  return str('regex.split', a, 1).split(re);
+register('regex.find_n', (a, ctx) => {
+  const re = compileGo('regex.find_n', str('regex.find_n', a, 0), ctx);
+  return findAll(re, str('regex.find_n', a, 1), int('regex.find_n', a, 2), ctx);
 });
-register('regex.find_n', (a) => {
-  const re = compileRegex('regex.find_n', str('regex.find_n', a, 0), true);
-  const s = str('regex.find_n', a, 1);
-  const n = int('regex.find_n', a, 2);
-  const out: Value[] = [];
-  for (const m of s.matchAll(re)) {
-    if (n >= 0 && out.length >= n) break;
-    out.push(m[0]);
-  }
-  return out;
-});
-register('regex.find_all_string_submatch_n', (a) => {
+register('regex.find_all_string_submatch_n', (a, ctx) => {
   const fn = 'regex.find_all_string_submatch_n';
-  const re = compileRegex(fn, str(fn, a, 0), true);
-  const s = str(fn, a, 1);
-  const n = int(fn, a, 2);
-  const out: Value[] = [];
-  for (const m of s.matchAll(re)) {
-    if (n >= 0 && out.length >= n) break;
-    out.push([...m].map((x) => x ?? ''));
-  }
-  return out;
+  const re = compileGo(fn, str(fn, a, 0), ctx);
+  return findAllSubmatch(re, str(fn, a, 1), int(fn, a, 2), ctx);
 });
-register('regex.replace', (a) => {
+register('regex.replace', (a, ctx) => {
   const s = str('regex.replace', a, 0);
-  const re = compileRegex('regex.replace', str('regex.replace', a, 1), true);
-  const repl = str('regex.replace', a, 2)
-    .replace(/\$\{(\d+)\}/g, '$$$1')
-    .replace(/\$\{(\w+)\}/g, '$$<$1>');
-  return s.replace(re, repl);
+  const re = compileGo('regex.replace', str('regex.replace', a, 1), ctx);
+  return replaceAll(re, s, str('regex.replace', a, 2), ctx);
 });
-register('regex.template_match', (a) => {
+register('regex.template_match', (a, ctx) => {
   const fn = 'regex.template_match';
   const tpl = str(fn, a, 0);
   const s = str(fn, a, 1);
   const open = str(fn, a, 2);
   const close = str(fn, a, 3);
-  let src = '';
-  let i = 0;
-  while (i < tpl.length) {
-    const j = tpl.indexOf(open, i);
-    if (j < 0) {
-      src += escapeRe(tpl.slice(i));
-      break;
+  // OPA (from gorilla/mux): one byte each; its message for the end delimiter gives the start's length
+  const bytes = (x: string): number => Buffer.byteLength(x);
+  if (bytes(open) !== 1)
+    fail(fn, `start delimiter has to be exactly one character long but is ${bytes(open)} long`);
+  if (bytes(close) !== 1)
+    fail(fn, `end delimiter has to be exactly one character long but is ${bytes(open)} long`);
+  // first-level delimiter pairs
+  const idxs: number[] = [];
+  let level = 0;
+  let at = 0;
+  for (let i = 0; i < tpl.length; i++) {
+    if (tpl[i] === open) {
+      if (++level === 1) at = i;
+    } else if (tpl[i] === close) {
+      if (--level === 0) idxs.push(at, i + 1);
+      else if (level < 0) fail(fn, `unbalanced braces in ${JSON.stringify(tpl)}`);
     }
-    src += escapeRe(tpl.slice(i, j));
-    const k = tpl.indexOf(close, j + open.length);
-    if (k < 0) fail(fn, 'unbalanced braces');
-    src += '(?:' + tpl.slice(j + open.length, k) + ')';
-    i = k + close.length;
   }
-  return compileRegex(fn, '^' + src + '$').test(s);
+  if (level !== 0) fail(fn, `unbalanced braces in ${JSON.stringify(tpl)}`);
+  let src = '^';
+  let end = 0;
+  for (let i = 0; i < idxs.length; i += 2) {
+    const patt = tpl.slice(idxs[i] + 1, idxs[i + 1] - 1);
+    src += quoteMeta(tpl.slice(end, idxs[i])) + '(' + patt + ')';
+    end = idxs[i + 1];
+    compileGo(fn, '^' + patt + '$', ctx); // each variable must be a valid expression on its own
+  }
+  src += quoteMeta(tpl.slice(end)) + '$';
+  return compileGo(fn, src, ctx).test(s, ctx);
 });
 register('regex.globs_match', (a) =>
   globsIntersect('regex.globs_match', str('regex.globs_match', a, 0), str('regex.globs_match', a, 1)),
 );
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
 // ---------------------------------------------------------------- glob
 
-// delimiters → pattern → RegExp (no key strings built per call)
-const GLOB_CACHE = new Map<string, Map<string, RegExp>>();
+// delimiters → pattern → matcher (no key strings built per call)
+const GLOB_CACHE = new Map<string, Map<string, Dfa>>();
 let globCount = 0;
 
-/** Compiles a gobwas/glob pattern: * (no delimiters), ** (anything), ?, [...], [!...], {a,b}. */
-export function compileGlob(pattern: string, delims: string[]): RegExp {
+/**
+ * Compiles a gobwas/glob pattern (what OPA's glob.match takes): * (no delimiters), ** (anything),
+ * ?, [...], [!...], {a,b}, to a tree matched by re-dfa.ts: linear in the input, however many
+ * stars (`*a*a*a*a*b` made a backtracking engine try every split).
+ */
+export function compileGlob(pattern: string, delims: string[], ctx: Budget): Dfa {
   const dkey = delims.length === 1 ? delims[0] : delims.join('\u0000');
   let byPattern = GLOB_CACHE.get(dkey);
   const hit = byPattern?.get(pattern);
   if (hit) return hit;
-  const notDelim = delims.length ? '[^' + delims.map(escapeClass).join('') + ']' : '[\\s\\S]';
+  ctx.charge(1 + pattern.length);
+  const stops: number[] = [];
+  for (const d of delims) for (const ch of d) stops.push(ch.codePointAt(0)!, ch.codePointAt(0)!);
+  const any = [0, MAX_RUNE];
+  const notDelim = negate(normalize(stops));
+  const cps = [...pattern].map((ch) => ch.codePointAt(0)!);
   let i = 0;
-  const parse = (inAlt: boolean): string => {
-    let out = '';
-    while (i < pattern.length) {
-      const c = pattern[i];
-      if (inAlt && (c === ',' || c === '}')) return out;
+  const parse = (inAlt: boolean): Node => {
+    const xs: Node[] = [];
+    while (i < cps.length) {
+      const c = cps[i];
+      if (inAlt && (c === 0x2c || c === 0x7d)) break; // , }
       i++;
       switch (c) {
-        case '\\':
-          if (i < pattern.length) out += escapeRe(pattern[i++]);
-          else throw new Error('unexpected end of pattern');
+        case 0x5c: // \
+          if (i >= cps.length) throw new Error('unexpected end of pattern');
+          xs.push({ t: 'set', r: [cps[i], cps[i]] });
+          i++;
           break;
-        case '*':
-          if (pattern[i] === '*') {
+        case 0x2a: // *
+          if (cps[i] === 0x2a) {
             i++;
-            out += '[\\s\\S]*';
-          } else out += notDelim + '*';
+            xs.push({ t: 'rep', x: set(any), min: 0, max: -1 });
+          } else xs.push({ t: 'rep', x: { t: 'set', r: notDelim }, min: 0, max: -1 });
           break;
-        case '?':
-          out += notDelim;
+        case 0x3f: // ?
+          xs.push({ t: 'set', r: notDelim });
           break;
-        case '[': {
+        case 0x5b: {
+          // [
           let neg = false;
-          if (pattern[i] === '!') {
+          if (cps[i] === 0x21) {
             neg = true;
             i++;
           }
-          let cls = '';
-          while (i < pattern.length && pattern[i] !== ']') {
-            if (pattern[i] === '\\') i++;
-            const ch = pattern[i++];
-            if (pattern[i] === '-' && pattern[i + 1] !== ']' && i + 1 < pattern.length) {
+          const r: number[] = [];
+          while (i < cps.length && cps[i] !== 0x5d) {
+            if (cps[i] === 0x5c) i++;
+            const lo = cps[i++];
+            if (cps[i] === 0x2d && cps[i + 1] !== 0x5d && i + 1 < cps.length) {
               i++;
-              cls += escapeClass(ch) + '-' + escapeClass(pattern[i++]);
-            } else cls += escapeClass(ch);
+              const hi = cps[i++];
+              if (hi < lo) throw new Error('invalid range in character class');
+              r.push(lo, hi);
+            } else if (lo !== undefined) r.push(lo, lo);
           }
-          if (pattern[i] !== ']') throw new Error('unclosed [');
+          if (cps[i] !== 0x5d) throw new Error('unclosed [');
           i++;
-          out += neg ? '[^' + cls + delims.map(escapeClass).join('') + ']' : '[' + cls + ']';
+          xs.push(neg ? { t: 'set', r: negate(normalize([...r, ...stops])) } : set(r));
           break;
         }
-        case '{': {
-          const alts: string[] = [];
+        case 0x7b: {
+          // {
+          const alts: Node[] = [];
           for (;;) {
             alts.push(parse(true));
-            if (pattern[i] === ',') {
+            if (cps[i] === 0x2c) {
               i++;
               continue;
             }
-            if (pattern[i] === '}') {
+            if (cps[i] === 0x7d) {
               i++;
               break;
             }
             throw new Error('unclosed {');
           }
-          out += '(?:' + alts.join('|') + ')';
+          xs.push({ t: 'alt', xs: alts });
           break;
         }
         default:
-          out += escapeRe(c);
+          xs.push({ t: 'set', r: [c, c] });
       }
     }
-    return out;
+    return xs.length === 1 ? xs[0] : xs.length === 0 ? { t: 'empty' } : { t: 'cat', xs };
   };
-  const re = new RegExp('^' + parse(false) + '$', 'su');
+  // a glob has no counted repetitions: its NFA grows with the pattern only
+  const dfa = dfaOf({ root: parse(false), anchorStart: true, anchorEnd: true }, Infinity)!;
   if (++globCount > 1000) {
     GLOB_CACHE.clear();
     globCount = 0;
     byPattern = undefined;
   }
   if (!byPattern) GLOB_CACHE.set(dkey, (byPattern = new Map()));
-  byPattern.set(pattern, re);
-  return re;
+  byPattern.set(pattern, dfa);
+  return dfa;
 }
 
-function escapeClass(c: string): string {
-  return c.replace(/[\]\\^-]/g, '\\$&');
-}
-
-register('glob.match', (a) => {
+register('glob.match', (a, ctx) => {
   const pattern = str('glob.match', a, 0);
   const d = a[1];
   let delims: string[];
@@ -252,12 +200,14 @@ register('glob.match', (a) => {
     delims = xs.length === 0 ? ['.'] : (xs as string[]);
   } else throw operandError('glob.match', 2, 'array', typeName(d));
   const s = str('glob.match', a, 2);
-  let re: RegExp;
+  let dfa: Dfa;
   try {
-    re = compileGlob(pattern, delims);
+    dfa = compileGlob(pattern, delims, ctx);
   } catch (e) {
-    fail('glob.match', (e as Error).message);
+    if (!(e instanceof Error) || e.constructor !== Error) throw e; // the budget's cancel
+    fail('glob.match', e.message);
   }
-  return re.test(s);
+  ctx.charge(1 + (s.length >> 4));
+  return dfa.test(s, ctx);
 });
 register('glob.quote_meta', (a) => str('glob.quote_meta', a, 0).replace(/[*?\\[\]{}]/g, '\\$&'));

@@ -26,6 +26,12 @@ export interface BuiltinContext {
   print(msg: string): void;
   /** Records a trace() note. */
   trace(msg: string): void;
+  /**
+   * Charges `n` steps of the evaluation's budget (limits.ts) for work about to be done; throws
+   * eval_cancel_error when the budget is spent. Call it before the work (and outside any
+   * try/catch that would swallow the error).
+   */
+  charge(n: number): void;
 }
 
 export type BuiltinImpl = (args: Value[], ctx: BuiltinContext) => Value | undefined;

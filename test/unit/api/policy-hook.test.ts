@@ -84,7 +84,8 @@ describe('moat policy eval with a wasm bundle', () => {
   it('evaluates the entrypoint the query names, in opa eval shape', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'moat-wasm-'));
     writeFileSync(path.join(dir, 'in.json'), '{"user":"alice"}');
-    const router = new Router(policyRoutes());
+    // this test is about evaluation, not authorization: a hook that allows
+    const router = new Router(policyRoutes(), async () => ({ allow: true, reasons: [], policy: 'test' }));
     const req = (query: string, format = 'json') => ({
       subject: { uid: 1, user: 'u', via: 'cli' as const },
       method: 'POST' as const,

@@ -1,0 +1,313 @@
+/**
+ * Linear-time matching of a re-subset.ts tree: a Thompson NFA, run as a DFA built lazily (one DFA
+ * state per set of NFA states met, its transitions cached per character). Every input character
+ * costs one table read once the states it needs exist, and creating a state costs at most the
+ * NFA's size: time is O(input × pattern) at worst, never exponential as with a backtracking
+ * engine. Answers only "is there a match" (regex.match, glob.match); re2js does the rest.
+ *
+ * Input is read by code point, as Go reads runes; a lone surrogate reads as U+FFFD, which is what
+ * Go sees for it (OPA decodes JSON strings to UTF-8, replacing unpaired surrogates).
+ */
+import type { Node, Subset } from './re-subset.js';
+
+const SET = 0;
+const SPLIT = 1;
+const JMP = 2;
+const MATCH = 3;
+
+/** Beyond this many NFA states, the pattern goes to re2js (`x{1000}` alternatives and the like). */
+const MAX_NFA = 4000;
+/** DFA states kept per pattern; past it the cache is emptied and rebuilt as the input needs. */
+const MAX_DFA = 256;
+
+const EMPTY_FLAGS = new Uint8Array(0);
+const EMPTY_TRANS = new Int32Array(0);
+
+/** Flags of a DFA state: it includes the NFA's MATCH; it has no NFA state left (no match from here). */
+const F_MATCH = 1;
+const F_DEAD = 2;
+
+export class Dfa {
+  private kind: number[] = [];
+  private out: number[] = [];
+  private out2: number[] = [];
+  private ranges: (number[] | undefined)[] = [];
+  private start = 0;
+  private startSet: Int32Array = new Int32Array(0);
+  private matchSet: Int32Array = new Int32Array(0);
+  // DFA states by number: NFA SET states (ascending), flags, transitions — for ASCII in one flat
+  // table (`trans[state * 128 + c]`, -1 until computed), for the rest in a map per state
+  private nfa: Int32Array[] = [];
+  private flags = EMPTY_FLAGS;
+  private trans = EMPTY_TRANS;
+  private other: (Map<number, number> | undefined)[] = [];
+  private index = new Map<string, number>();
+  private mark: Int32Array = new Int32Array(0);
+  private gen = 0;
+
+  private constructor(
+    private readonly sub: Subset,
+    private readonly maxNfa: number,
+  ) {}
+
+  /** The matcher for a subset tree, or undefined when its NFA would have more than maxNfa states. */
+  static from(sub: Subset, maxNfa = MAX_NFA): Dfa | undefined {
+    const d = new Dfa(sub, maxNfa);
+    const f = d.build(sub.root);
+    if (f === undefined) return undefined;
+    const m = d.add(MATCH);
+    d.matchSet = Int32Array.of(m);
+    d.patch(f.outs, m);
+    d.start = f.start;
+    d.mark = new Int32Array(d.kind.length);
+    d.startSet = d.closure([d.start]);
+    d.reset();
+    return d;
+  }
+
+  /** NFA size (for cost estimates). */
+  get size(): number {
+    return this.kind.length;
+  }
+
+  /**
+   * Whether `s` has a match. `budget.charge(n)` is told of the work done beyond reading
+   * characters (creating DFA states), before it is done.
+   */
+  test(s: string, budget?: { charge(n: number): void }): boolean {
+    // flags that end the scan: no state left, or (unless the match must end at the end) a match
+    const stop = this.sub.anchorEnd ? F_DEAD : F_DEAD | F_MATCH;
+    let d = 0;
+    let f = this.flags[0];
+    if (f & stop) return (f & F_MATCH) !== 0;
+    let trans = this.trans;
+    let flags = this.flags;
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      let nx: number;
+      if (c < 128) nx = trans[(d << 7) | c];
+      else {
+        if (c >= 0xd800 && c < 0xe000) {
+          const c2 = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+          if (c < 0xdc00 && c2 >= 0xdc00 && c2 < 0xe000) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
+            i++;
+          } else c = 0xfffd;
+        }
+        nx = this.other[d]?.get(c) ?? -1;
+      }
+      if (nx < 0) {
+        budget?.charge(1 + (this.nfa[d].length >> 3));
+        nx = this.step(d, c);
+        trans = this.trans; // they may have grown
+        flags = this.flags;
+      }
+      d = nx;
+      f = flags[d];
+      if (f & stop) return (f & F_MATCH) !== 0;
+    }
+    return (f & F_MATCH) !== 0;
+  }
+
+  /** The DFA state after `c` from state d (created and cached). */
+  private step(d: number, c: number): number {
+    if (this.nfa.length >= MAX_DFA) {
+      // start over with only the state we are in (and the start state)
+      const cur = this.nfa[d];
+      const match = (this.flags[d] & F_MATCH) !== 0;
+      this.reset();
+      d = this.intern(match ? union(cur, this.matchSet) : cur, true);
+    }
+    const from = this.nfa[d];
+    const moves: number[] = [];
+    for (let k = 0; k < from.length; k++) {
+      const q = from[k];
+      if (inRanges(this.ranges[q]!, c)) moves.push(this.out[q]);
+    }
+    const next = this.closure(moves);
+    const nx = this.intern(next, false);
+    if (c < 128) this.trans[(d << 7) | c] = nx;
+    else (this.other[d] ??= new Map()).set(c, nx);
+    return nx;
+  }
+
+  private reset(): void {
+    this.nfa = [];
+    this.other = [];
+    this.trans.fill(-1);
+    this.index.clear();
+    this.intern(this.startSet, false);
+  }
+
+  /**
+   * The DFA state for a set of NFA states (the start state's added where matches may start
+   * anywhere). `withStart` marks a set that already includes them.
+   */
+  private intern(set: Int32Array, withStart: boolean): number {
+    let nfa = set;
+    if (!this.sub.anchorStart && !withStart) nfa = union(set, this.startSet);
+    let match = false;
+    const sets: number[] = [];
+    for (let k = 0; k < nfa.length; k++) {
+      if (this.kind[nfa[k]] === MATCH) match = true;
+      else sets.push(nfa[k]);
+    }
+    const key = sets.join(',') + (match ? '!' : '');
+    const hit = this.index.get(key);
+    if (hit !== undefined) return hit;
+    const id = this.nfa.length;
+    if (id >= this.flags.length) {
+      // grow the tables (by doubling, up to MAX_DFA states)
+      const cap = Math.max(4, this.flags.length * 2);
+      const flags = new Uint8Array(cap);
+      flags.set(this.flags);
+      this.flags = flags;
+      const trans = new Int32Array(cap * 128).fill(-1);
+      trans.set(this.trans);
+      this.trans = trans;
+    }
+    this.nfa.push(Int32Array.from(sets));
+    this.other.push(undefined);
+    this.flags[id] =
+      (match ? F_MATCH : 0) | (sets.length === 0 && !match && this.sub.anchorStart ? F_DEAD : 0);
+    this.index.set(key, id);
+    return id;
+  }
+
+  /** SET and MATCH states reachable from `from` without reading a character, ascending. */
+  private closure(from: number[]): Int32Array {
+    const g = ++this.gen;
+    const out: number[] = [];
+    const stack = from.slice();
+    while (stack.length) {
+      const q = stack.pop()!;
+      if (q < 0 || this.mark[q] === g) continue;
+      this.mark[q] = g;
+      const k = this.kind[q];
+      if (k === SPLIT) stack.push(this.out2[q], this.out[q]);
+      else if (k === JMP) stack.push(this.out[q]);
+      else out.push(q);
+    }
+    return Int32Array.from(out.sort((a, b) => a - b));
+  }
+
+  // ---------------------------------------------------------------- Thompson construction
+
+  private add(kind: number, r?: number[]): number {
+    this.kind.push(kind);
+    this.out.push(-1);
+    this.out2.push(-1);
+    this.ranges.push(r);
+    return this.kind.length - 1;
+  }
+
+  private patch(outs: number[], to: number): void {
+    // an out is a state number (its `out`) or ~state (its `out2`)
+    for (const o of outs) {
+      if (o >= 0) this.out[o] = to;
+      else this.out2[~o] = to;
+    }
+  }
+
+  private build(n: Node): { start: number; outs: number[] } | undefined {
+    if (this.kind.length > this.maxNfa) return undefined;
+    switch (n.t) {
+      case 'set': {
+        const q = this.add(SET, n.r);
+        return { start: q, outs: [q] };
+      }
+      case 'empty': {
+        const q = this.add(JMP);
+        return { start: q, outs: [q] };
+      }
+      case 'cat': {
+        let first: { start: number; outs: number[] } | undefined;
+        let outs: number[] = [];
+        for (const x of n.xs) {
+          const f = this.build(x);
+          if (!f) return undefined;
+          if (first) this.patch(outs, f.start);
+          else first = f;
+          outs = f.outs;
+        }
+        return { start: first!.start, outs };
+      }
+      case 'alt': {
+        const fs = [];
+        for (const x of n.xs) {
+          const f = this.build(x);
+          if (!f) return undefined;
+          fs.push(f);
+        }
+        // SPLIT(x0, SPLIT(x1, … x_{k-1}))
+        let start = fs[fs.length - 1].start;
+        for (let i = fs.length - 2; i >= 0; i--) {
+          const q = this.add(SPLIT);
+          this.out[q] = fs[i].start;
+          this.out2[q] = start;
+          start = q;
+        }
+        return { start, outs: fs.flatMap((f) => f.outs) };
+      }
+      case 'rep': {
+        const head = this.add(JMP);
+        let outs = [head];
+        for (let i = 0; i < n.min; i++) {
+          const f = this.build(n.x);
+          if (!f) return undefined;
+          this.patch(outs, f.start);
+          outs = f.outs;
+        }
+        if (n.max < 0) {
+          // x*: SPLIT → x → back to the SPLIT; leave by its second out
+          const q = this.add(SPLIT);
+          this.patch(outs, q);
+          const f = this.build(n.x);
+          if (!f) return undefined;
+          this.out[q] = f.start;
+          this.patch(f.outs, q);
+          return { start: head, outs: [~q] };
+        }
+        // (x(x(x)?)?)? for the optional copies: each may stop before its x
+        const exits: number[] = [];
+        for (let i = n.min; i < n.max; i++) {
+          const q = this.add(SPLIT);
+          this.patch(outs, q);
+          const f = this.build(n.x);
+          if (!f) return undefined;
+          this.out[q] = f.start;
+          exits.push(~q);
+          outs = f.outs;
+        }
+        return { start: head, outs: [...outs, ...exits] };
+      }
+    }
+  }
+}
+
+function inRanges(r: number[], c: number): boolean {
+  for (let i = 0; i < r.length; i += 2) {
+    if (c < r[i]) return false;
+    if (c <= r[i + 1]) return true;
+  }
+  return false;
+}
+
+/** Union of two ascending arrays. */
+function union(a: Int32Array, b: Int32Array): Int32Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+    else if (i >= a.length || b[j] < a[i]) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return Int32Array.from(out);
+}

@@ -174,6 +174,14 @@ export function imageSummary(i: ImageRec): Record<string, unknown> {
   };
 }
 
+/** `platform` of a pull or create: moat pulls and runs images for this host only. */
+function checkPlatform(platform: string | null): void {
+  if (!platform) return;
+  const host = `linux/${dockerArch()}`;
+  if (platform !== host && !platform.startsWith(`${host}/`))
+    refuse(`--platform ${platform.slice(0, 40)}`, `moat pulls and runs images for this host (${host})`);
+}
+
 /** Refuse a Docker option that is set to something other than its default. */
 function refuse(what: string, why: string): never {
   throw new ApiError('API_INVALID_REQUEST', `${what} is not supported by moat: ${why}`);
@@ -391,6 +399,9 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
         if (!from)
           throw new ApiError('API_INVALID_REQUEST', 'fromImage is required (moat pulls; it does not import)');
         const tag = url.searchParams.get('tag');
+        // Without a tag, in the parameter or the name, Docker pulls every tag (docker pull -a).
+        if (!tag && !/@|:[^/]*$/.test(from)) refuse('docker pull -a (every tag)', 'name the tag to pull');
+        checkPlatform(url.searchParams.get('platform'));
         const reference = tag ? `${from}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : from;
         let started = false;
         const line = (o2: unknown) => {
@@ -438,6 +449,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       'POST',
       /^\/containers\/create$/,
       async (call, _m, req, res, url) => {
+        checkPlatform(url.searchParams.get('platform'));
         const options = runOptionsFromDocker(await readJson(req), url.searchParams.get('name'));
         const r = (await call('POST', '/containers/create', { options: { ...options, rm: false } })) as {
           id: string;

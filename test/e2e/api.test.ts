@@ -160,6 +160,16 @@ describe('moat system service: the docker CLI', () => {
       expect(r.stderr, flags.join(' ')).toMatch(msg);
       expect(docker(svc, w, ['inspect', name]).code, `${flags.join(' ')} created nothing`).toBe(1);
     }
+    // Pulling every tag, and another platform than the host's, are refused before any network.
+    const all = docker(svc, w, ['pull', '-a', '127.0.0.1:9/no/such']);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toMatch(/docker pull -a \(every tag\) is not supported by moat: name the tag/);
+    const foreign = docker(svc, w, ['pull', '--platform', 'linux/s390x', '127.0.0.1:9/no/such:1']);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toMatch(/--platform linux\/s390x is not supported by moat/);
+    const create = docker(svc, w, ['create', '--platform', 'linux/s390x', IMAGE, 'true']);
+    expect(create.code).toBe(1);
+    expect(create.stderr).toMatch(/--platform linux\/s390x is not supported by moat/);
     // Docker's defaults stated explicitly pass.
     const ok = docker(svc, w, ['run', '--rm', '--restart', 'no', '--network', 'none', IMAGE, 'true']);
     expect(ok.code, ok.stderr).toBe(0);

@@ -1,6 +1,7 @@
 /**
- * Linear-time matching of a re-subset.ts tree: a Thompson NFA, run as a DFA built lazily (one DFA
- * state per set of NFA states met, its transitions cached per character). Every input character
+ * Linear-time matching of a re-subset.ts tree: its Thompson NFA (re-nfa.ts), run as a DFA built
+ * lazily (one DFA state per set of NFA states met, its transitions cached per character). Every
+ * input character
  * costs one table read once the states it needs exist, and creating a state costs at most the
  * NFA's size: time is O(input × pattern) at worst, never exponential as with a backtracking
  * engine. Answers only "is there a match" (regex.match, glob.match); re2js does the rest.
@@ -8,12 +9,8 @@
  * Input is read by code point, as Go reads runes; a lone surrogate reads as U+FFFD, which is what
  * Go sees for it (OPA decodes JSON strings to UTF-8, replacing unpaired surrogates).
  */
-import type { Node, Subset } from './re-subset.js';
-
-const SET = 0;
-const SPLIT = 1;
-const JMP = 2;
-const MATCH = 3;
+import { JMP, MATCH, Nfa, SPLIT } from './re-nfa.js';
+import type { Subset } from './re-subset.js';
 
 /** Beyond this many NFA states, the pattern goes to re2js (`x{1000}` alternatives and the like). */
 const MAX_NFA = 4000;
@@ -28,11 +25,10 @@ const F_MATCH = 1;
 const F_DEAD = 2;
 
 export class Dfa {
-  private kind: number[] = [];
-  private out: number[] = [];
-  private out2: number[] = [];
-  private ranges: (number[] | undefined)[] = [];
-  private start = 0;
+  private readonly kind: number[];
+  private readonly out: number[];
+  private readonly out2: number[];
+  private readonly ranges: (number[] | undefined)[];
   private startSet: Int32Array = new Int32Array(0);
   private matchSet: Int32Array = new Int32Array(0);
   // DFA states by number: NFA SET states (ascending), flags, transitions — for ASCII in one flat
@@ -47,22 +43,19 @@ export class Dfa {
 
   private constructor(
     private readonly sub: Subset,
-    private readonly maxNfa: number,
-  ) {}
+    nfa: Nfa,
+  ) {
+    ({ kind: this.kind, out: this.out, out2: this.out2, ranges: this.ranges } = nfa);
+    this.matchSet = Int32Array.of(nfa.size - 1); // the MATCH state is the last one made
+    this.mark = new Int32Array(nfa.size);
+    this.startSet = this.closure([nfa.start]);
+    this.reset();
+  }
 
   /** The matcher for a subset tree, or undefined when its NFA would have more than maxNfa states. */
   static from(sub: Subset, maxNfa = MAX_NFA): Dfa | undefined {
-    const d = new Dfa(sub, maxNfa);
-    const f = d.build(sub.root);
-    if (f === undefined) return undefined;
-    const m = d.add(MATCH);
-    d.matchSet = Int32Array.of(m);
-    d.patch(f.outs, m);
-    d.start = f.start;
-    d.mark = new Int32Array(d.kind.length);
-    d.startSet = d.closure([d.start]);
-    d.reset();
-    return d;
+    const nfa = Nfa.of(sub.root, maxNfa);
+    return nfa && new Dfa(sub, nfa);
   }
 
   /** NFA size (for cost estimates). */
@@ -190,99 +183,6 @@ export class Dfa {
       else out.push(q);
     }
     return Int32Array.from(out.sort((a, b) => a - b));
-  }
-
-  // ---------------------------------------------------------------- Thompson construction
-
-  private add(kind: number, r?: number[]): number {
-    this.kind.push(kind);
-    this.out.push(-1);
-    this.out2.push(-1);
-    this.ranges.push(r);
-    return this.kind.length - 1;
-  }
-
-  private patch(outs: number[], to: number): void {
-    // an out is a state number (its `out`) or ~state (its `out2`)
-    for (const o of outs) {
-      if (o >= 0) this.out[o] = to;
-      else this.out2[~o] = to;
-    }
-  }
-
-  private build(n: Node): { start: number; outs: number[] } | undefined {
-    if (this.kind.length > this.maxNfa) return undefined;
-    switch (n.t) {
-      case 'set': {
-        const q = this.add(SET, n.r);
-        return { start: q, outs: [q] };
-      }
-      case 'empty': {
-        const q = this.add(JMP);
-        return { start: q, outs: [q] };
-      }
-      case 'cat': {
-        let first: { start: number; outs: number[] } | undefined;
-        let outs: number[] = [];
-        for (const x of n.xs) {
-          const f = this.build(x);
-          if (!f) return undefined;
-          if (first) this.patch(outs, f.start);
-          else first = f;
-          outs = f.outs;
-        }
-        return { start: first!.start, outs };
-      }
-      case 'alt': {
-        const fs = [];
-        for (const x of n.xs) {
-          const f = this.build(x);
-          if (!f) return undefined;
-          fs.push(f);
-        }
-        // SPLIT(x0, SPLIT(x1, … x_{k-1}))
-        let start = fs[fs.length - 1].start;
-        for (let i = fs.length - 2; i >= 0; i--) {
-          const q = this.add(SPLIT);
-          this.out[q] = fs[i].start;
-          this.out2[q] = start;
-          start = q;
-        }
-        return { start, outs: fs.flatMap((f) => f.outs) };
-      }
-      case 'rep': {
-        const head = this.add(JMP);
-        let outs = [head];
-        for (let i = 0; i < n.min; i++) {
-          const f = this.build(n.x);
-          if (!f) return undefined;
-          this.patch(outs, f.start);
-          outs = f.outs;
-        }
-        if (n.max < 0) {
-          // x*: SPLIT → x → back to the SPLIT; leave by its second out
-          const q = this.add(SPLIT);
-          this.patch(outs, q);
-          const f = this.build(n.x);
-          if (!f) return undefined;
-          this.out[q] = f.start;
-          this.patch(f.outs, q);
-          return { start: head, outs: [~q] };
-        }
-        // (x(x(x)?)?)? for the optional copies: each may stop before its x
-        const exits: number[] = [];
-        for (let i = n.min; i < n.max; i++) {
-          const q = this.add(SPLIT);
-          this.patch(outs, q);
-          const f = this.build(n.x);
-          if (!f) return undefined;
-          this.out[q] = f.start;
-          exits.push(~q);
-          outs = f.outs;
-        }
-        return { start: head, outs: [...outs, ...exits] };
-      }
-    }
   }
 }
 

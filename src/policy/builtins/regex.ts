@@ -5,17 +5,8 @@
 import { operandError } from '../errors.js';
 import { RSet, typeName, type Value } from '../value.js';
 import { globsIntersect } from './globs-intersect.js';
-import {
-  compileGo,
-  dfaOf,
-  type Budget,
-  findAll,
-  findAllSubmatch,
-  isValidGo,
-  quoteMeta,
-  replaceAll,
-  split,
-} from './re2.js';
+import { compileGo, dfaOf, isValidGo, type Budget } from './re2.js';
+import { findAll, findAllSubmatch, quoteMeta, replaceAll, split } from './re2-methods.js';
 import type { Dfa } from './re-dfa.js';
 import { MAX_RUNE, negate, normalize, set, type Node } from './re-subset.js';
 import { register } from './registry.js';

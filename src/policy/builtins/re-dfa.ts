@@ -1,10 +1,9 @@
 /**
  * Linear-time matching of a re-subset.ts tree: its Thompson NFA (re-nfa.ts), run as a DFA built
  * lazily (one DFA state per set of NFA states met, its transitions cached per character). Every
- * input character
- * costs one table read once the states it needs exist, and creating a state costs at most the
- * NFA's size: time is O(input × pattern) at worst, never exponential as with a backtracking
- * engine. Answers only "is there a match" (regex.match, glob.match); re2js does the rest.
+ * input character costs one table read once the states it needs exist, and creating a state costs
+ * at most the NFA's size: time is O(input × pattern) at worst, never exponential as with a
+ * backtracking engine. Answers only "is there a match" (regex.match, glob.match); re2js does the rest.
  *
  * Input is read by code point, as Go reads runes; a lone surrogate reads as U+FFFD, which is what
  * Go sees for it (OPA decodes JSON strings to UTF-8, replacing unpaired surrogates).
@@ -17,9 +16,6 @@ const MAX_NFA = 4000;
 /** DFA states kept per pattern; past it the cache is emptied and rebuilt as the input needs. */
 const MAX_DFA = 256;
 
-const EMPTY_FLAGS = new Uint8Array(0);
-const EMPTY_TRANS = new Int32Array(0);
-
 /** Flags of a DFA state: it includes the NFA's MATCH; it has no NFA state left (no match from here). */
 const F_MATCH = 1;
 const F_DEAD = 2;
@@ -29,16 +25,18 @@ export class Dfa {
   private readonly out: number[];
   private readonly out2: number[];
   private readonly ranges: (number[] | undefined)[];
-  private startSet: Int32Array = new Int32Array(0);
-  private matchSet: Int32Array = new Int32Array(0);
+  // plain arrays of small integers rather than typed arrays: as fast to read, and far cheaper to
+  // allocate and collect (each typed array has a backing store for the GC to track)
+  private startSet: number[] = [];
+  private matchSet: number[] = [];
   // DFA states by number: NFA SET states (ascending), flags, transitions — for ASCII in one flat
   // table (`trans[state * 128 + c]`, -1 until computed), for the rest in a map per state
-  private nfa: Int32Array[] = [];
-  private flags = EMPTY_FLAGS;
-  private trans = EMPTY_TRANS;
+  private nfa: number[][] = [];
+  private flags: number[] = [];
+  private trans: number[] = [];
   private other: (Map<number, number> | undefined)[] = [];
   private index = new Map<string, number>();
-  private mark: Int32Array = new Int32Array(0);
+  private mark: number[] = [];
   private gen = 0;
 
   private constructor(
@@ -46,8 +44,8 @@ export class Dfa {
     nfa: Nfa,
   ) {
     ({ kind: this.kind, out: this.out, out2: this.out2, ranges: this.ranges } = nfa);
-    this.matchSet = Int32Array.of(nfa.size - 1); // the MATCH state is the last one made
-    this.mark = new Int32Array(nfa.size);
+    this.matchSet = [nfa.size - 1]; // the MATCH state is the last one made
+    this.mark = new Array<number>(nfa.size).fill(0);
     this.startSet = this.closure([nfa.start]);
     this.reset();
   }
@@ -128,7 +126,8 @@ export class Dfa {
   private reset(): void {
     this.nfa = [];
     this.other = [];
-    this.trans.fill(-1);
+    this.trans = [];
+    this.flags = [];
     this.index.clear();
     this.intern(this.startSet, false);
   }
@@ -137,7 +136,7 @@ export class Dfa {
    * The DFA state for a set of NFA states (the start state's added where matches may start
    * anywhere). `withStart` marks a set that already includes them.
    */
-  private intern(set: Int32Array, withStart: boolean): number {
+  private intern(set: number[], withStart: boolean): number {
     let nfa = set;
     if (!this.sub.anchorStart && !withStart) nfa = union(set, this.startSet);
     let match = false;
@@ -150,17 +149,9 @@ export class Dfa {
     const hit = this.index.get(key);
     if (hit !== undefined) return hit;
     const id = this.nfa.length;
-    if (id >= this.flags.length) {
-      // grow the tables (by doubling, up to MAX_DFA states)
-      const cap = Math.max(4, this.flags.length * 2);
-      const flags = new Uint8Array(cap);
-      flags.set(this.flags);
-      this.flags = flags;
-      const trans = new Int32Array(cap * 128).fill(-1);
-      trans.set(this.trans);
-      this.trans = trans;
-    }
-    this.nfa.push(Int32Array.from(sets));
+    for (let c = 0; c < 128; c++) this.trans.push(-1); // the new state's row
+    this.flags.push(0);
+    this.nfa.push(sets);
     this.other.push(undefined);
     this.flags[id] =
       (match ? F_MATCH : 0) | (sets.length === 0 && !match && this.sub.anchorStart ? F_DEAD : 0);
@@ -169,7 +160,7 @@ export class Dfa {
   }
 
   /** SET and MATCH states reachable from `from` without reading a character, ascending. */
-  private closure(from: number[]): Int32Array {
+  private closure(from: number[]): number[] {
     const g = ++this.gen;
     const out: number[] = [];
     const stack = from.slice();
@@ -182,7 +173,7 @@ export class Dfa {
       else if (k === JMP) stack.push(this.out[q]);
       else out.push(q);
     }
-    return Int32Array.from(out.sort((a, b) => a - b));
+    return out.sort((a, b) => a - b);
   }
 }
 
@@ -195,7 +186,7 @@ function inRanges(r: number[], c: number): boolean {
 }
 
 /** Union of two ascending arrays. */
-function union(a: Int32Array, b: Int32Array): Int32Array {
+function union(a: number[], b: number[]): number[] {
   if (b.length === 0) return a;
   if (a.length === 0) return b;
   const out: number[] = [];
@@ -209,5 +200,5 @@ function union(a: Int32Array, b: Int32Array): Int32Array {
       j++;
     }
   }
-  return Int32Array.from(out);
+  return out;
 }

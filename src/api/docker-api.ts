@@ -269,24 +269,10 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       });
   const enc = encodeURIComponent;
   /*
-   * AutoRemove (`docker run --rm`): Docker's daemon removes the container when it exits, and the
-   * CLI waits for that. The containers created so are remembered here; once one started, a task
-   * waits for its exit and removes it (a request of the same subject, decided like any other),
-   * after any attached output stream has delivered the last lines.
+   * AutoRemove (`docker run --rm`) is the run option `rm`: the container's monitor removes it when
+   * it exits (or fails to start), after noting its exit status for `wait?condition=removed` — also
+   * when this service is gone by then. An attached client reads the log to its end meanwhile.
    */
-  const autoRemove = new Set<string>();
-  const attached = new Map<string, Promise<void>>();
-  const removeAfterExit = async (call: Call, id: string): Promise<void> => {
-    try {
-      await call('POST', `/containers/${enc(id)}/wait`, { condition: 'next-exit' });
-      await Promise.race([attached.get(id), new Promise((r) => setTimeout(r, 5000))]);
-      await call('DELETE', `/containers/${enc(id)}`, { force: true });
-    } catch (e) {
-      o.log?.('auto-remove failed', { id, error: errorBody(e) });
-    } finally {
-      autoRemove.delete(id);
-    }
-  };
 
   const routes: [string, RegExp, Handler][] = [
     [
@@ -451,11 +437,10 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       async (call, _m, req, res, url) => {
         checkPlatform(url.searchParams.get('platform'));
         const options = runOptionsFromDocker(await readJson(req), url.searchParams.get('name'));
-        const r = (await call('POST', '/containers/create', { options: { ...options, rm: false } })) as {
+        const r = (await call('POST', '/containers/create', { options })) as {
           id: string;
           warnings?: string[];
         };
-        if (options.rm) autoRemove.add(r.id);
         sendJson(res, 201, { Id: r.id, Warnings: r.warnings ?? [] });
       },
     ],
@@ -473,8 +458,7 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       'POST',
       /^\/containers\/([^/]+)\/start$/,
       async (call, m, _req, res) => {
-        const r = (await call('POST', `/containers/${enc(m[1])}/start`)) as { id: string };
-        if (autoRemove.has(r.id)) void removeAfterExit(call, r.id);
+        await call('POST', `/containers/${enc(m[1])}/start`);
         noContent(res);
       },
     ],
@@ -624,10 +608,18 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       fail(statusOf(b.code), { message: b.message, code: b.code });
       return;
     }
-    socket.write(
-      'HTTP/1.1 101 UPGRADED\r\ncontent-type: application/vnd.docker.raw-stream\r\n' +
-        'connection: Upgrade\r\nupgrade: tcp\r\n\r\n',
-    );
+    // The upgrade is answered once the follow holds the log open: docker run starts the
+    // container when it has the answer, and with --rm the container (and its log) may be gone
+    // soon after.
+    let upgraded = false;
+    const answer = () => {
+      if (upgraded) return;
+      upgraded = true;
+      socket.write(
+        'HTTP/1.1 101 UPGRADED\r\ncontent-type: application/vnd.docker.raw-stream\r\n' +
+          'connection: Upgrade\r\nupgrade: tcp\r\n\r\n',
+      );
+    };
     const wanted = (name: string, n: 1 | 2) =>
       !q.has(name) || flag(q.get(name)) ? framer(socket, n) : sink();
     const stdout = wanted('stdout', 1);
@@ -636,20 +628,19 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       'GET',
       path,
       { follow: true, untilExit: true, ...(fromStart ? {} : { tail: 0 }) },
-      { stdout, stderr },
+      { stdout, stderr, ready: answer },
     ).then(
-      () => undefined,
+      () => answer(),
       (e: unknown) => {
+        answer();
         stderr.write(Buffer.from(`moat: ${errorBody(e).message}\n`));
       },
     );
-    attached.set(m[1], following);
     await following;
     // The last lines may still be queued in the framers: the socket ends after them.
     stdout.end();
     stderr.end();
     await Promise.all([settled(stdout), settled(stderr)]);
-    attached.delete(m[1]);
     socket.end();
   };
 

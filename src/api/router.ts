@@ -26,6 +26,11 @@ export interface RequestIo {
   stdout: Writable;
   stderr: Writable;
   progress?: (msg: string) => void;
+  /**
+   * Called by a following read (logs) once it holds the container's log open: from then on it
+   * reads to the end even if the container is removed (--rm), so a client may start it.
+   */
+  ready?: () => void;
 }
 
 export interface ApiRequest {

@@ -67,22 +67,22 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       },
       handler: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
         const rec = await engine.commit(planOf(ctx));
+        // --rm is the monitor's to honour, when the container ends (or fails to start).
         if (ctx.body.detach) {
-          try {
-            await engine.startDetached(rec.id);
-          } catch (e) {
-            if (rec.options.rm) await engine.remove(rec.id, true).catch(() => {});
-            throw e;
-          }
+          await engine.startDetached(rec.id);
           return { id: rec.id, name: rec.name, warnings: rec.warnings };
         }
         const s = io(ctx);
-        const out = await engine.runAttached(rec, {
-          stdin: rec.options.interactive ? s.stdin : undefined,
-          stdout: s.stdout,
-          stderr: s.stderr,
-        });
-        if (rec.options.rm) await engine.remove(rec.id, true);
+        const out = await engine.runAttached(
+          rec,
+          {
+            stdin: rec.options.interactive ? s.stdin : undefined,
+            stdout: s.stdout,
+            stderr: s.stderr,
+          },
+          // The CLI passes its signals on to the container (docker's sig-proxy); a service does not.
+          { forwardSignals: ctx.req.subject.via === 'cli' },
+        );
         return {
           id: rec.id,
           name: rec.name,
@@ -208,6 +208,13 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         return { exitCode };
       },
     } satisfies Route<{ cmd: string[] }> as Route<never>,
+    {
+      method: 'POST',
+      path: '/system/fsck',
+      action: 'system.fsck',
+      body: S.fsckBody,
+      handler: async (ctx: Ctx<{ repair?: boolean }>) => engine.fsck(Boolean(ctx.body.repair)),
+    } satisfies Route<{ repair?: boolean }> as Route<never>,
   ];
   return routes;
 }

@@ -13,6 +13,7 @@ import {
   type RunOptions,
 } from '../runtime/options.js';
 import { MoatError } from '../errors.js';
+import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
@@ -130,6 +131,7 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
 function status(c: ContainerRecord): string {
   if (c.status === 'running') return `Up ${ago(c.startedAt).replace(/ ago$/, '')}`;
   if (c.status === 'created') return 'Created';
+  if (c.status === 'broken') return 'Broken';
   return `Exited (${c.exitCode ?? '?'}) ${ago(c.finishedAt)}`;
 }
 
@@ -146,6 +148,8 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       .option('-d, --detach', 'run in the background and print the container ID')
       .passThroughOptions(),
   ).action(async (image: string, cmd: string[], f: RunFlags & { detach?: boolean }) => {
+    // The container's monitor starts now: its start-up overlaps the planning (see monitor-client).
+    prewarmMonitor({ attach: !f.detach, stdin: !f.detach && Boolean(f.interactive) });
     const options = toRunOptions(image, cmd, f);
     const res = await request<{
       id: string;
@@ -208,6 +212,10 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .action(async (f: { all?: boolean; quiet?: boolean; format: string }) => {
       state.json = f.format === 'json';
       const list = await request<ContainerRecord[]>('GET', '/containers', { all: Boolean(f.all) });
+      for (const c of list.filter((x) => x.status === 'broken'))
+        process.stderr.write(
+          `moat: warning: container ${c.id.slice(0, 12)}${c.name ? ` (${c.name})` : ''} has a broken record: ${c.error ?? 'unreadable'}; moat rm -f ${c.name || c.id.slice(0, 12)} removes it\n`,
+        );
       if (state.json) {
         process.stdout.write(
           json(

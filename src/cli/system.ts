@@ -33,7 +33,49 @@ export function registerSystemCommands(program: Command, state: CliState): void 
       process.stdout.write(state.json ? json(info) : pretty(info).replace(/^\n/, ''));
     });
 
-  const system = program.command('system').description('the API service');
+  const system = program.command('system').description('the API service, and a check of the containers');
+  system
+    .command('fsck')
+    .description(
+      'check the containers: unreadable records, containers without their bundle, leftovers of ' +
+        'interrupted creates and removals, runc state and cgroups no running container owns, ' +
+        'processes left by removed containers (exit 1 if any)',
+    )
+    .option(
+      '--repair',
+      'remove what is broken or left over (containers as rm -f does), kill stray processes (exit 1 if any remains)',
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (f: { repair?: boolean; format: string }) => {
+      state.json = f.format === 'json';
+      const res = await request<{
+        checked: number;
+        problems: { kind: string; what: string; name?: string; detail: string; repaired?: boolean }[];
+        clean: boolean;
+      }>('POST', '/system/fsck', { repair: Boolean(f.repair) });
+      if (state.json) process.stdout.write(json(res));
+      else {
+        const label: Record<string, string> = {
+          'broken-record': 'broken record',
+          incomplete: 'incomplete container',
+          'leftover-dir': 'leftover directory',
+          'runc-state': 'stale runc state',
+          cgroup: 'stray cgroup',
+          process: 'stray process',
+        };
+        for (const p of res.problems) {
+          const what = /^[0-9a-f]{64}$/.test(p.what) ? p.what.slice(0, 12) : p.what;
+          const done = p.repaired ? (p.kind === 'process' ? ' — killed' : ' — removed') : '';
+          process.stdout.write(
+            `${label[p.kind] ?? p.kind}: ${what}${p.name ? ` (${p.name})` : ''}: ${p.detail}${done}\n`,
+          );
+        }
+        process.stdout.write(
+          `${res.checked} container(s) checked: ${res.clean ? 'clean' : `${res.problems.length} problem(s)${f.repair ? '' : ' (moat system fsck --repair removes them)'}`}\n`,
+        );
+      }
+      if (f.repair ? res.problems.some((p) => !p.repaired) : !res.clean) state.exitCode = 1;
+    });
   system
     .command('service')
     .description(

@@ -104,7 +104,7 @@ export async function createCgroups(
   try {
     for (const c of controllersFor(l)) {
       const base = facts.delegated[c]!;
-      const dir = path.join(base, `moat-${id.slice(0, 16)}`);
+      const dir = path.join(base, cgroupName(id));
       // On v2 our own cgroup may hold processes (no internal processes rule): limits go on a child.
       await fsp.mkdir(path.join(dir, id), { recursive: true });
       paths[c] = dir;
@@ -199,4 +199,82 @@ export async function outOfMemory(paths: CgroupPaths, id: string): Promise<boole
   if (/under_oom 1/.test(v1) || /oom_kill [1-9]/.test(v1)) return true;
   const v2 = await fsp.readFile(path.join(top, 'memory.events'), 'utf8').catch(() => '');
   return /oom_kill [1-9]/.test(v2);
+}
+
+/** The PIDs in the cgroups (and their children), read from cgroup.procs. */
+export async function cgroupProcs(paths: CgroupPaths): Promise<number[]> {
+  const pids = new Set<number>();
+  for (const top of Object.values(paths)) {
+    if (!top) continue;
+    for (const dir of await subtree(top)) {
+      const text = await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+      for (const l of text.split('\n')) if (/^\d+$/.test(l.trim())) pids.add(Number(l));
+    }
+  }
+  return [...pids];
+}
+
+/**
+ * SIGKILL everything in the cgroups: the way to end a container whose init cannot be reached
+ * through runc (a start that never finished). A process paused at the memory limit (v1,
+ * oom_kill_disable) sleeps killably; the kernel is told to resolve the OOM itself as well.
+ * Returns how many processes were signalled.
+ */
+export async function killCgroups(paths: CgroupPaths): Promise<number> {
+  await releaseOom(paths);
+  let n = 0;
+  for (const pid of await cgroupProcs(paths)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      n++;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return n;
+}
+
+/** v1: let the kernel's OOM killer act again in cgroups paused at their limit. */
+export async function releaseOom(paths: CgroupPaths): Promise<void> {
+  if (!paths.memory) return;
+  for (const dir of await subtree(paths.memory))
+    await fsp.writeFile(path.join(dir, 'memory.oom_control'), '0').catch(() => {});
+}
+
+/** The name of a container's cgroup under each delegated controller (see createCgroups). */
+export function cgroupName(id: string): string {
+  return `moat-${id.slice(0, 16)}`;
+}
+
+/**
+ * The cgroups that exist for a container, found from its ID alone: for a record that is
+ * unreadable or that never got to save them (a start that hung).
+ */
+export async function cgroupsOf(id: string, facts: CgroupFacts): Promise<CgroupPaths> {
+  const out: CgroupPaths = {};
+  for (const [c, base] of Object.entries(facts.delegated) as [CgroupController, string][]) {
+    const dir = path.join(base, cgroupName(id));
+    if (
+      await fsp.stat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      out[c] = dir;
+  }
+  return out;
+}
+
+/** Every container cgroup (moat-<16 hex>) under the delegated controllers, by name. */
+export async function allContainerCgroups(facts: CgroupFacts): Promise<Map<string, CgroupPaths>> {
+  const out = new Map<string, CgroupPaths>();
+  for (const [c, base] of Object.entries(facts.delegated) as [CgroupController, string][]) {
+    for (const e of await fsp.readdir(base, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory() || !/^moat-[0-9a-f]{16}$/.test(e.name)) continue;
+      const paths = out.get(e.name) ?? {};
+      paths[c] = path.join(base, e.name);
+      out.set(e.name, paths);
+    }
+  }
+  return out;
 }

@@ -2,32 +2,29 @@
  * Container lifecycle: create, start (attached or detached), stop, kill, exec, wait, remove,
  * inspect, list with reconciliation. The API handlers call these; nothing else touches runc.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, openSync, closeSync, statSync } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { release } from 'node:os';
 import type { Writable } from 'node:stream';
 import { isMoatError, MoatError } from '../errors.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
-import { removeTreeInUserns, type UsernsTools } from '../userns/exec.js';
+import type { UsernsTools } from '../userns/exec.js';
 import type { IdMaps } from '../userns/idmap.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
-import { processAlive } from '../util/proc.js';
 import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
-import { checkLimits, removeCgroups, type Limits } from './cgroups.js';
+import { checkLimits, type Limits } from './cgroups.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { printLogs } from './logs.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
-import { normalizeCap, type RunOptions } from './options.js';
-import { runcKill, runcState, type RuncConfig } from './runc.js';
+import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
+import { runcKill, type RuncConfig } from './runc.js';
 import {
   ensureImageRootfs,
   removeImageRootfs,
@@ -38,9 +35,19 @@ import {
   type StreamedLayer,
 } from './rootfs.js';
 import { generateSpec } from './spec.js';
-import { startError } from './start-errors.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
-import { supervise, type Attach, type RunOutcome, type SuperviseHooks } from './supervise.js';
+import { readExit } from './exits.js';
+import { fsckContainers, type FsckReport } from './fsck.js';
+import { reconcile } from './reconcile.js';
+import { removeContainer, removeExited } from './remove.js';
+import { runAttached, startDetached } from './start.js';
+import {
+  supervise,
+  type Attach,
+  type RunOutcome,
+  type SuperviseDeps,
+  type SuperviseHooks,
+} from './supervise.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -60,8 +67,6 @@ export interface ContainerPlan {
   limits: Limits;
   warnings: string[];
 }
-
-const MONITOR = fileURLToPath(new URL('./monitor-main.js', import.meta.url));
 
 /** The first ancestor of `dir` (or dir itself) that others cannot search, if any. */
 function untraversable(dir: string): string | undefined {
@@ -208,6 +213,7 @@ export class Engine {
 
   /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */
   async plan(opts: RunOptions, onProgress?: (msg: string) => void): Promise<ContainerPlan> {
+    checkRunOptions(opts);
     const tools = this.tools();
     const image = await this.deps.images.resolve(opts.image);
     const config = await this.deps.images.config(image);
@@ -287,6 +293,9 @@ export class Engine {
           `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`,
         ),
         fsp.writeFile(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2)),
+        // The log exists from the start, so a client can attach (open it) before the container
+        // runs and read it to the end even after --rm removed it.
+        fsp.writeFile(path.join(tmp, 'container.log'), '', { mode: 0o600 }),
       ]);
       const rec: ContainerRecord = {
         id: plan.id,
@@ -339,7 +348,7 @@ export class Engine {
     });
   }
 
-  private superviseDeps() {
+  superviseDeps(): SuperviseDeps {
     return {
       paths: this.deps.paths,
       store: this.containers,
@@ -351,86 +360,66 @@ export class Engine {
     };
   }
 
-  /** Run attached: output to the terminal and the log; returns the container's exit status. */
-  async runAttached(rec: ContainerRecord, attach: Attach): Promise<RunOutcome> {
-    return supervise(this.superviseDeps(), rec, attach, { forwardSignals: true });
+  /**
+   * Run attached: a monitor supervises the container (see start.ts) while its output comes here;
+   * returns the container's exit status, after --rm. `forwardSignals`: this process's signals go
+   * to the container (the CLI; docker's sig-proxy).
+   */
+  async runAttached(
+    rec: ContainerRecord,
+    attach: Attach,
+    o: { forwardSignals?: boolean } = { forwardSignals: true },
+  ): Promise<RunOutcome> {
+    return runAttached(this, rec, attach, o);
   }
 
   /** Used by the monitor process. */
   async superviseDetached(
     rec: ContainerRecord,
-    onStarted: NonNullable<SuperviseHooks['onStarted']>,
+    attach: Attach | undefined,
+    hooks: SuperviseHooks,
   ): Promise<RunOutcome> {
-    return supervise(this.superviseDeps(), rec, undefined, { onStarted });
+    return supervise(this.superviseDeps(), rec, attach, hooks);
   }
 
   /** Start a created (or exited) container under a monitor process; resolves once it runs. */
   async startDetached(ref: string): Promise<ContainerRecord> {
-    const rec = await this.containers.resolve(ref);
-    if (rec.status === 'running')
-      throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is already running`);
-    const d = containerDirs(this.deps.paths, rec.id);
-    const logFd = openSync(path.join(d.dir, 'monitor.log'), 'a', 0o600);
-    const child = spawn(process.execPath, [MONITOR, rec.id], {
-      detached: true,
-      stdio: ['ignore', 'pipe', logFd],
-      env: process.env,
-    });
-    closeSync(logFd);
-    const line = await new Promise<string>((resolve) => {
-      let buf = '';
-      child.stdout!.on('data', (b: Buffer) => {
-        buf += b.toString();
-        if (buf.includes('\n')) resolve(buf.split('\n')[0]);
-      });
-      child.on('close', () => resolve(buf.split('\n')[0]));
-    });
-    child.stdout!.destroy();
-    child.unref();
-    let msg: { pid?: number; error?: { code: string; message: string; exitCode: number } } = {};
-    try {
-      msg = JSON.parse(line) as typeof msg;
-    } catch {
-      const log = await fsp.readFile(path.join(d.dir, 'monitor.log'), 'utf8').catch(() => '');
-      throw new RuntimeError(
-        'RUNTIME_START_FAILED',
-        `the monitor of ${rec.name} failed: ${log.trim().split('\n').slice(-3).join(' ') || 'no output'}`,
-      );
-    }
-    // runc's reason, as a moat error with docker's status (start-errors.ts).
-    if (msg.error)
-      throw startError(msg.error.message, { kind: 'run', name: rec.name, exitCode: msg.error.exitCode });
-    return this.containers.load(rec.id);
+    return startDetached(this, ref);
   }
 
-  /** ps: every record, with 'running' checked against reality (monitor and init alive). */
+  /**
+   * ps: every record, with 'running' checked against reality (monitor, launcher, init alive);
+   * broken records too (status 'broken'), so they can be seen and removed.
+   */
   async list(all: boolean): Promise<ContainerRecord[]> {
-    const recs = await this.containers.list();
     const out: ContainerRecord[] = [];
-    for (const r of recs) {
-      const fixed = await this.reconcile(r);
-      if (all || fixed.status === 'running') out.push(fixed);
+    for (const r of await this.containers.list()) {
+      const fixed = await this.settle(r);
+      if (fixed && (all || fixed.status === 'running')) out.push(fixed);
     }
     return out;
   }
 
   private async reconcile(r: ContainerRecord): Promise<ContainerRecord> {
-    if (r.status !== 'running') return r;
-    if (processAlive(r.monitorPid, r.monitorStart)) return r;
-    const st = await runcState(this.runc, r.id);
-    if (st && processAlive(st.pid)) return r; // the monitor died but the container lives on
-    return this.containers.update(r.id, async (cur) => {
-      if (cur.status !== 'running' || processAlive(cur.monitorPid, cur.monitorStart)) return cur;
-      cur.status = 'exited';
-      cur.exitCode = cur.exitCode ?? 255;
-      cur.finishedAt = new Date().toISOString();
-      cur.reconciled = true;
-      await removeCgroups(cur.cgroups);
-      cur.cgroups = {};
-      delete cur.monitorPid;
-      delete cur.monitorStart;
-      await this.containers.save(cur);
-      return cur;
+    return reconcile(this, r);
+  }
+
+  /**
+   * Reconcile, and honour --rm for a container whose monitor died before it could (undefined:
+   * removed now).
+   */
+  private async settle(r: ContainerRecord): Promise<ContainerRecord | undefined> {
+    const fixed = await this.reconcile(r);
+    if (fixed.status !== 'exited' || !fixed.options.rm || !fixed.reconciled) return fixed;
+    return (await removeExited(this, fixed.id).catch(() => false)) ? undefined : fixed;
+  }
+
+  /** A broken record cannot be acted on: say so (only rm -f and fsck handle it). */
+  private usable(rec: ContainerRecord): ContainerRecord {
+    if (rec.status !== 'broken') return rec;
+    const ref = rec.name || rec.id.slice(0, 12);
+    throw new RuntimeError('RUNTIME_CORRUPT_STATE', `container ${ref} has a broken record: ${rec.error}`, {
+      hint: `remove it with moat rm -f ${ref} (moat system fsck lists what else is damaged)`,
     });
   }
 
@@ -445,7 +434,7 @@ export class Engine {
   }
 
   async kill(ref: string, signal = 'KILL'): Promise<ContainerRecord> {
-    const rec = await this.reconcile(await this.containers.resolve(ref));
+    const rec = await this.reconcile(this.usable(await this.containers.resolve(ref)));
     const sig = signal.toUpperCase().replace(/^SIG/, '');
     if (!/^(\d{1,2}|[A-Z0-9+-]+)$/.test(sig))
       throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid signal "${signal}"`);
@@ -455,26 +444,39 @@ export class Engine {
     return rec;
   }
 
-  /** Wait until the container is not running; returns its exit status. */
   /**
    * Wait until the container is not running (default); with 'next-exit', a created container
    * must first run (docker run waits so before it starts one); with 'removed', until its record
-   * is gone (--rm), returning the last record seen.
+   * is gone (--rm). A container removed meanwhile answers with the exit status noted at its
+   * removal (exits.ts), else the last record seen.
    */
   async wait(
     ref: string,
     timeoutMs = Infinity,
     condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
   ): Promise<ContainerRecord> {
-    let rec = await this.containers.resolve(ref);
+    let rec = this.usable(await this.containers.resolve(ref));
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; ; i++) {
       let cur: ContainerRecord | undefined;
       try {
-        cur = await this.reconcile(await this.containers.load(rec.id));
+        cur = await this.settle(await this.containers.load(rec.id));
       } catch (e) {
-        if (condition === 'removed' && isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND') return rec;
-        throw e;
+        if (!isMoatError(e) || e.code !== 'RUNTIME_CONTAINER_NOT_FOUND') throw e;
+      }
+      if (!cur) {
+        const note = await readExit(this.deps.paths, rec.id);
+        if (note)
+          return {
+            ...rec,
+            status: 'exited',
+            exitCode: note.exitCode,
+            oomKilled: note.oomKilled,
+            ...(note.finishedAt ? { finishedAt: note.finishedAt } : {}),
+            ...(note.error ? { error: note.error } : {}),
+          };
+        if (condition === 'removed') return rec;
+        return this.containers.load(rec.id); // throws: not found
       }
       rec = cur;
       const done =
@@ -487,7 +489,7 @@ export class Engine {
   }
 
   async stop(ref: string, timeoutSec = 10): Promise<ContainerRecord> {
-    const rec = await this.reconcile(await this.containers.resolve(ref));
+    const rec = await this.reconcile(this.usable(await this.containers.resolve(ref)));
     if (rec.status !== 'running') return rec;
     // The image may be gone (rmi -f while the container was stopped): stopping never needs it.
     const stopSignal =
@@ -501,29 +503,19 @@ export class Engine {
     return after;
   }
 
+  /** rm: see remove.ts (-f ends a container in any state, a hanging start or a broken record too). */
   async remove(ref: string, force: boolean): Promise<string> {
-    const rec = await this.reconcile(await this.containers.resolve(ref));
-    if (rec.status === 'running') {
-      if (!force)
-        throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is running`, {
-          hint: `stop it first, or use moat rm -f ${rec.name}`,
-        });
-      await this.kill(rec.id, 'KILL').catch(() => {});
-      await this.wait(rec.id, 10_000);
-    }
-    await this.containers.update(rec.id, async () => {
-      const d = containerDirs(this.deps.paths, rec.id);
-      // Rename first: the container vanishes from listings at once, even if removal is interrupted.
-      const gone = path.join(this.deps.paths.containers, `.removing-${rec.id}`);
-      await fsp.rename(d.dir, gone);
-      await removeCgroups(rec.cgroups);
-      // Files the container created as other users belong to subordinate IDs: only root of the
-      // user namespace can remove those. Most containers leave none, so try without it first.
-      await fsp
-        .rm(gone, { recursive: true, force: true })
-        .catch(() => removeTreeInUserns(this.tools(), gone));
-    });
-    return rec.id;
+    return removeContainer(this, ref, force);
+  }
+
+  /** --rm, by the monitor once the container has ended: true if it removed it. */
+  async removeExited(id: string): Promise<boolean> {
+    return removeExited(this, id);
+  }
+
+  /** `moat system fsck`: see fsck.ts. */
+  async fsck(repair: boolean): Promise<FsckReport> {
+    return fsckContainers(this, repair);
   }
 
   /** Run a command in a running container; returns its exit status (see exec.ts). */
@@ -538,7 +530,7 @@ export class Engine {
 
   async logs(
     ref: string,
-    out: { stdout: Writable; stderr: Writable },
+    out: { stdout: Writable; stderr: Writable; ready?: () => void },
     o: {
       follow: boolean;
       untilExit?: boolean;
@@ -551,13 +543,27 @@ export class Engine {
     const rec = await this.containers.resolve(ref);
     const d = containerDirs(this.deps.paths, rec.id);
     const { untilExit, ...rest } = o;
-    await printLogs(d.log, out, {
-      ...rest,
-      stillRunning: async () => {
-        const s = (await this.reconcile(await this.containers.load(rec.id)).catch(() => undefined))?.status;
-        return s === 'running' || (Boolean(untilExit) && s === 'created');
-      },
-    });
+    // Read through a descriptor opened now: with --rm the monitor removes the container (and
+    // its log) as it ends, and a follower must still get the last lines.
+    const fh = await fsp.open(d.log, 'r').catch(() => undefined);
+    out.ready?.();
+    try {
+      await printLogs(fh ? `/proc/self/fd/${fh.fd}` : d.log, out, {
+        ...rest,
+        stillRunning: async () => {
+          const s = await this.containers
+            .load(rec.id)
+            .then((r) => this.reconcile(r))
+            .then(
+              (r) => r.status,
+              () => undefined, // removed (--rm): it has ended
+            );
+          return s === 'running' || (Boolean(untilExit) && s === 'created');
+        },
+      });
+    } finally {
+      await fh?.close();
+    }
   }
 
   /** The containers (any state, 'running' checked against reality) that use this image. */

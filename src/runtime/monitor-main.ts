@@ -1,53 +1,179 @@
 /**
- * The monitor of a detached container: `node monitor-main.js <id>`. It supervises the container to
- * its end, then exits. The first line on stdout tells the starting CLI whether the start worked.
+ * A container's monitor: `node monitor-main.js`, in a session of its own, started by
+ * monitor-client.ts. It waits for a container ID on fd 3, supervises that container to its end
+ * (output into the log, and to fds 4/5 while a client is attached; the exit status into the
+ * record), removes it if its record says --rm, and reports on fd 1 (see monitor-client.ts for the
+ * protocol). It outlives the CLI or service that started it: a killed `moat run` leaves a
+ * container that still ends with its status recorded and --rm honoured.
  */
+import { appendFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
 import { openEngine } from './context.js';
+import type { ExitMessage, StartedMessage } from './monitor-client.js';
+import { containerDirs } from './state.js';
+import type { Attach } from './supervise.js';
 
-async function main(): Promise<number> {
-  const id = process.argv[2];
-  if (!id || !/^[0-9a-f]{64}$/.test(id)) {
-    process.stdout.write(
-      JSON.stringify({
-        error: { code: 'RUNTIME_INVALID_OPTION', message: 'monitor needs a container id', exitCode: 125 },
-      }) + '\n',
-    );
-    return 2;
-  }
-  const engine = openEngine();
-  let reported = false;
-  const report = (msg: unknown) => {
-    if (reported) return;
-    reported = true;
-    process.stdout.write(JSON.stringify(msg) + '\n');
-    process.stdout.end?.();
-  };
+const MAX_LINE = 64 * 1024;
+/** Signals the monitor passes on to the container (sent to it by the attached CLI, or by anyone). */
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+interface Request {
+  id?: string;
+  attach?: boolean;
+  stdin?: boolean;
+  signal?: string;
+}
+
+let diagFile: string | undefined;
+function diag(msg: string): void {
+  if (!diagFile) return;
   try {
-    const rec = await engine.containers.load(id);
-    const out = await engine.superviseDetached(rec, (r) => report(r));
-    report(
-      out.started
-        ? { pid: -1 }
-        : {
-            error: {
-              code: 'RUNTIME_START_FAILED',
-              message: out.error ?? 'container did not start',
-              exitCode: out.exitCode,
-            },
-          },
-    );
-    return 0;
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    report({
-      error: { code: err.code ?? 'RUNTIME_START_FAILED', message: err.message ?? String(e), exitCode: 125 },
-    });
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-    return 1;
+    appendFileSync(diagFile, `${new Date().toISOString()} ${msg}\n`, { mode: 0o600 });
+  } catch {
+    /* the container's directory is gone (removed) */
   }
 }
 
-process.on('SIGPIPE', () => {});
-main().then((c) => {
-  process.exitCode = c;
-});
+function send(msg: StartedMessage | { exit: ExitMessage }): void {
+  try {
+    process.stdout.write(JSON.stringify(msg) + '\n');
+  } catch {
+    /* nobody listens any more */
+  }
+}
+
+/** Requests on fd 3, one JSON object a line; `onEnd` when the starter closes its end. */
+function readRequests(onRequest: (r: Request) => void, onEnd: () => void): void {
+  let ctl: Socket;
+  try {
+    ctl = new Socket({ fd: 3, readable: true, writable: false });
+  } catch {
+    onEnd();
+    return;
+  }
+  let buf = '';
+  ctl.setEncoding('utf8');
+  ctl.on('data', (chunk: string) => {
+    buf += chunk;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const r = JSON.parse(line) as Request;
+        if (typeof r === 'object' && r !== null) onRequest(r);
+      } catch {
+        /* not a request */
+      }
+    }
+    if (buf.length > MAX_LINE) ctl.destroy();
+  });
+  ctl.on('error', () => {});
+  ctl.on('close', onEnd);
+}
+
+/** A writable end of an inherited socket (fd 4, 5), or undefined if there is none. */
+function output(fd: number): Writable | undefined {
+  try {
+    const s = new Socket({ fd, readable: false, writable: true });
+    s.on('error', () => s.destroy());
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves once the stream has flushed and ended, or is gone. */
+function ended(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.destroyed) return resolve();
+    w.once('close', resolve);
+    w.once('finish', resolve);
+    w.end();
+  });
+}
+
+async function main(): Promise<number> {
+  let deliver: ((sig: NodeJS.Signals) => void) | undefined;
+  const early: NodeJS.Signals[] = [];
+  const onSignal = (sig: NodeJS.Signals) => (deliver ? deliver(sig) : early.push(sig));
+  for (const s of FORWARDED) process.on(s, () => onSignal(s));
+
+  const first = await new Promise<Request | undefined>((resolve) =>
+    readRequests(
+      (r) => {
+        if (r.id !== undefined) resolve(r);
+        else if (typeof r.signal === 'string' && (FORWARDED as string[]).includes(r.signal))
+          onSignal(r.signal as NodeJS.Signals);
+      },
+      () => resolve(undefined),
+    ),
+  );
+  // Never given a container (a prewarmed monitor whose run did not happen): nothing to do.
+  if (!first) return 0;
+  const id = first.id;
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
+    send({
+      error: { code: 'RUNTIME_INVALID_OPTION', message: 'monitor needs a container id', exitCode: 125 },
+    });
+    return 2;
+  }
+  const engine = openEngine();
+  diagFile = path.join(containerDirs(engine.deps.paths, id).dir, 'monitor.log');
+  engine.deps.log = (msg, extra) => diag(`${msg} ${extra ? JSON.stringify(extra) : ''}`);
+
+  let attach: Attach | undefined;
+  if (first.attach) {
+    const stdout = output(4);
+    const stderr = output(5);
+    if (stdout && stderr) attach = { stdout, stderr };
+    if (attach && first.stdin) {
+      process.stdin.on('error', () => {});
+      attach.stdin = process.stdin;
+    }
+  }
+
+  let outcome: ExitMessage;
+  let autoRemove = false;
+  try {
+    const rec = await engine.containers.load(id);
+    autoRemove = Boolean(rec.options.rm);
+    const out = await engine.superviseDetached(rec, attach, {
+      onStarted: (r) => send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error }),
+      onControl: (fn) => {
+        deliver = fn;
+        for (const s of early.splice(0)) fn(s);
+      },
+    });
+    outcome = { exitCode: out.exitCode, started: out.started, oomKilled: out.oomKilled ?? false };
+    if (out.error) outcome.error = out.error;
+  } catch (e) {
+    const err = e as { code?: string; message?: string; stack?: string };
+    const message = err.message ?? String(e);
+    diag(`supervision failed: ${err.stack ?? message}`);
+    send({ error: { code: err.code ?? 'RUNTIME_START_FAILED', message, exitCode: 125 } });
+    outcome = { exitCode: 125, started: false, error: message };
+  }
+  // The attached client gets the last output while --rm removes the container.
+  const flushed = attach ? Promise.all([ended(attach.stdout), ended(attach.stderr)]) : Promise.resolve();
+  if (autoRemove) {
+    try {
+      outcome.removed = await engine.removeExited(id);
+    } catch (e) {
+      diag(`--rm failed: ${(e as Error).stack ?? String(e)}`);
+    }
+  }
+  await flushed;
+  send({ exit: outcome });
+  return 0;
+}
+
+process.stdout.on('error', () => {});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    diag(`monitor failed: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  },
+);

@@ -79,6 +79,30 @@ export function parseBytes(s: string): number {
   return n;
 }
 
+/**
+ * The smallest memory limit a container can start with. Below a few MiB runc's own init (a Go
+ * program) cannot even start: on cgroup v1 it then sits paused at the limit (moat sets
+ * oom_kill_disable) and the run never ends. Docker refuses less than 6 MB; so does moat.
+ */
+export const MIN_MEMORY = 6 * 1024 * 1024;
+
+/**
+ * Checks on run options that no schema can express, for every way in (CLI and API alike): the
+ * engine runs them before it plans a container.
+ */
+export function checkRunOptions(o: Pick<RunOptions, 'memory'>): void {
+  if (o.memory !== undefined && o.memory < MIN_MEMORY) {
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `a memory limit of ${o.memory} bytes is below the minimum of 6 MiB a container needs to start`,
+      {
+        hint: 'give --memory 6m or more (the unit matters: --memory 1 is one byte)',
+        details: { memory: o.memory, minimum: MIN_MEMORY },
+      },
+    );
+  }
+}
+
 export function parseVolume(s: string): VolumeSpec {
   const parts = s.split(':');
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {

@@ -15,15 +15,21 @@ export interface RuncConfig {
 /**
  * The launcher: a few lines of sh run as root of the new user + mount namespace. It waits on fd 3
  * until moat has placed it in the container's cgroups, mounts the overlay root (only possible
- * inside the namespace that owns the mount), then becomes `runc run` so that runc's exit status is
- * the container's.
+ * inside the namespace that owns the mount), then runs `runc run`, whose exit status is the
+ * container's, and writes that status to a file before passing it on. The monitor learns it as
+ * the launcher's own status; the file is for when the monitor is gone (killed, crashed): the
+ * launcher outlives it, and `ps`/`stop` then record the status the container really ended with
+ * (143 after SIGTERM, 137 after SIGKILL) instead of an unknown one.
  */
 export const LAUNCHER = [
   'read -r _ <&3 || exit 125',
   'exec 3<&-',
   'if [ -n "$1" ]; then mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$4" || exit 125; fi',
-  'r="$5"; shift 5',
-  'exec "$r" "$@"',
+  'r="$5"; s="$6"; shift 6',
+  '"$r" "$@"',
+  'c=$?',
+  'echo "$c" > "$s"',
+  'exit "$c"',
 ].join('\n');
 
 export function launcherArgv(o: {
@@ -36,6 +42,8 @@ export function launcherArgv(o: {
   id: string;
   pidFile: string;
   logFile: string;
+  /** Where the launcher writes runc's exit status (see LAUNCHER). */
+  statusFile: string;
 }): string[] {
   for (const p of [o.lower, o.upper, o.work]) {
     if (/[,:\n]/.test(p)) {
@@ -58,6 +66,7 @@ export function launcherArgv(o: {
     o.work,
     o.rootfs,
     o.runc.runc,
+    o.statusFile,
     '--root',
     o.runc.root,
     '--log',

@@ -13,7 +13,8 @@ import type { CgroupPaths, Limits } from './cgroups.js';
 import { RuntimeError } from './errors.js';
 import type { RunOptions } from './options.js';
 
-export type ContainerStatus = 'created' | 'running' | 'exited';
+/** 'broken': the record cannot be read (see brokenRecord); only `rm -f` and fsck act on it. */
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'broken';
 
 export interface ContainerRecord {
   id: string;
@@ -36,6 +37,13 @@ export interface ContainerRecord {
   monitorPid?: number;
   /** The monitor's start time from /proc, so a reused PID is not taken for it. */
   monitorStart?: string;
+  /**
+   * The launcher (the sh that runs `runc run` and writes its status, see runc.ts) and its start
+   * time: recorded as soon as it is spawned, so a start that never finishes can still be killed,
+   * and a container whose monitor died is known to live on while its launcher does.
+   */
+  launcherPid?: number;
+  launcherStart?: string;
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;
@@ -47,6 +55,8 @@ export interface ContainerRecord {
 
 export interface ContainerDirs {
   dir: string;
+  /** runc's exit status, written by the launcher (see runc.ts LAUNCHER). */
+  exitStatus: string;
   bundle: string;
   rootfs: string;
   upper: string;
@@ -60,6 +70,7 @@ export function containerDirs(paths: MoatPaths, id: string): ContainerDirs {
   const dir = path.join(paths.containers, id);
   return {
     dir,
+    exitStatus: path.join(dir, 'exit-status'),
     bundle: path.join(dir, 'bundle'),
     rootfs: path.join(dir, 'bundle', 'rootfs'),
     upper: path.join(dir, 'upper'),
@@ -106,13 +117,35 @@ export class ContainerStore {
     const out: ContainerRecord[] = [];
     for (const id of ids) {
       if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      try {
-        out.push(await readJson<ContainerRecord>(this.recordPath(id)));
-      } catch {
-        /* being created or removed */
-      }
+      const rec = await this.read(id);
+      if (rec) out.push(rec);
     }
     return out.sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /**
+   * One container's record; a record that cannot be read or is not a record becomes a 'broken'
+   * placeholder (so the container stays visible and removable); undefined when the directory
+   * vanished meanwhile (a removal, which renames it away first).
+   */
+  private async read(id: string): Promise<ContainerRecord | undefined> {
+    const file = this.recordPath(id);
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') {
+        // A directory without a record: a commit writes the record before the directory appears
+        // (rename), so this one lost its record.
+        const st = await fsp.stat(path.dirname(file)).catch(() => undefined);
+        return st ? brokenRecord(id, '', 'container.json is missing', st.mtime) : undefined;
+      }
+      return brokenRecord(id, '', `container.json cannot be read: ${(e as Error).message}`, new Date());
+    }
+    const problem = recordProblem(text, id);
+    if (!problem) return JSON.parse(text) as ContainerRecord;
+    const st = await fsp.stat(file).catch(() => undefined);
+    return brokenRecord(id, text, problem, st?.mtime ?? new Date());
   }
 
   /** Find by full ID, unique ID prefix, or name (docker's rules). */
@@ -135,10 +168,68 @@ export class ContainerStore {
     return path.join(this.paths.locks, `${id}.lock`);
   }
 
+  /** Run fn with the container's lock held (the record may be broken: fn reads what it needs). */
+  async locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return withLock(this.lockPath(id), fn);
+  }
+
   /** Run fn with the container's lock held, on a freshly loaded record. */
   async update<T>(id: string, fn: (rec: ContainerRecord) => Promise<T> | T): Promise<T> {
     return withLock(this.lockPath(id), async () => fn(await this.load(id)));
   }
+}
+
+/** Why this text is not a usable record of container `id` (undefined: it is one). */
+function recordProblem(text: string, id: string): string | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return `container.json is not valid JSON (${(e as Error).message})`;
+  }
+  const r = v as Partial<ContainerRecord> | null;
+  if (typeof r !== 'object' || r === null) return 'container.json is not an object';
+  if (r.id !== id) return 'container.json names another container';
+  for (const k of ['name', 'image', 'imageId', 'created', 'status', 'lowerdir'] as const)
+    if (typeof r[k] !== 'string') return `container.json has no ${k}`;
+  if (!Array.isArray(r.command) || typeof r.options !== 'object' || typeof r.limits !== 'object')
+    return 'container.json is incomplete';
+  return undefined;
+}
+
+/**
+ * A stand-in for a container whose record is unreadable (a truncated write, a full disk, an edit
+ * gone wrong). What can be salvaged from the text is kept: the name (so it stays reserved and
+ * `rm -f NAME` finds it), the image (so the image is known to be in use).
+ */
+export function brokenRecord(id: string, text: string, problem: string, mtime: Date): ContainerRecord {
+  const field = (k: string): string | undefined => {
+    const m = new RegExp(`"${k}"\\s*:\\s*"((?:[^"\\\\]|\\\\.){1,1024})"`).exec(text.slice(0, 65536));
+    if (!m) return undefined;
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      return undefined;
+    }
+  };
+  const name = field('name');
+  const created = field('created');
+  return {
+    id,
+    name: name && /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(name) ? name : '',
+    image: field('image') ?? '',
+    imageId: field('imageId') ?? '',
+    created: created && !Number.isNaN(Date.parse(created)) ? created : mtime.toISOString(),
+    status: 'broken',
+    command: [],
+    options: {} as RunOptions,
+    limits: {},
+    cgroups: {},
+    idmapMode: 'subordinate',
+    warnings: [],
+    lowerdir: '',
+    error: problem,
+  };
 }
 
 function notFound(ref: string): RuntimeError {

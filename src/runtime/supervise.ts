@@ -1,17 +1,23 @@
 /**
  * Supervision of one container run: set up cgroups, start the launcher (userns → overlay → runc
- * run), copy the container's output into its JSON-lines log (and to the terminal when attached),
- * record the start and the exit status. The foreground `moat run` does this in-process; a
- * detached container gets a monitor process (`moat __monitor`) that does the same after the CLI
- * has returned.
+ * run), copy the container's output into its JSON-lines log (and to an attached client), record
+ * the start and the exit status. This runs in the container's monitor process (monitor-main.ts),
+ * for attached and detached containers alike, so a container outlives the CLI that started it
+ * and always has its exit recorded (podman's conmon plays this part).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { isMoatError } from '../errors.js';
 import { unshareArgv, type UsernsTools } from '../userns/exec.js';
-import { createCgroups, joinCgroups, outOfMemory, removeCgroups } from './cgroups.js';
+import type { MoatPaths } from '../util/paths.js';
+import { processStartTime } from '../util/proc.js';
+import { mark } from '../util/timing.js';
+import { createCgroups, joinCgroups, killCgroups, outOfMemory, removeCgroups } from './cgroups.js';
 import type { CgroupFacts } from './host.js';
+import { killTree } from './kill.js';
 import { formatEntry, LineSplitter } from './logs.js';
 import { StartGate } from './start-gate.js';
 import {
@@ -23,10 +29,6 @@ import {
   type RuncConfig,
 } from './runc.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
-import type { MoatPaths } from '../util/paths.js';
-import { signalNumber } from '../userns/exec.js';
-import { processStartTime } from '../util/proc.js';
-import { mark } from '../util/timing.js';
 
 export interface SuperviseDeps {
   paths: MoatPaths;
@@ -45,20 +47,50 @@ export interface Attach {
   stderr: Writable;
 }
 
+export interface StartReport {
+  pid?: number;
+  error?: { code: string; message: string; exitCode: number };
+}
+
 export interface SuperviseHooks {
   /** Called once the container's init is running (or the start failed: then with an error). */
-  onStarted?: (r: { pid?: number; error?: { code: string; message: string; exitCode: number } }) => void;
-  /** Forward these signals to the container while attached. */
-  forwardSignals?: boolean;
+  onStarted?: (r: StartReport) => void;
+  /**
+   * Receives the function that delivers a signal to the container: through runc once it runs;
+   * before that, a terminating signal ends the start (nothing else could: a start can hang).
+   */
+  onControl?: (deliver: (sig: NodeJS.Signals) => void) => void;
 }
 
 export interface RunOutcome {
   exitCode: number;
   started: boolean;
   error?: string;
+  oomKilled?: boolean;
 }
 
-/** Run the container to its end. The record must be 'created' (the caller holds no lock). */
+/** Signals that end a start that has not finished. */
+const ABORTING = new Set<string>(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGKILL']);
+
+const mib = (n: number): string => `${Number((n / 1048576).toFixed(1))}MiB`;
+
+const signalStatus = (sig: string): number => 128 + (osConstants.signals[sig as NodeJS.Signals] ?? 0);
+
+/** Save a change to the record, unless the container was removed meanwhile (rm -f). */
+async function record(deps: SuperviseDeps, id: string, fn: (r: ContainerRecord) => void): Promise<boolean> {
+  try {
+    await deps.store.update(id, async (r) => {
+      fn(r);
+      await deps.store.save(r);
+    });
+    return true;
+  } catch (e) {
+    if (isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND') return false;
+    throw e;
+  }
+}
+
+/** Run the container to its end. The record must be 'created' or 'exited'. */
 export async function supervise(
   deps: SuperviseDeps,
   rec: ContainerRecord,
@@ -68,8 +100,7 @@ export async function supervise(
   const d = containerDirs(deps.paths, rec.id);
   const pidFile = path.join(d.dir, 'init.pid');
   const runcLog = path.join(d.dir, 'runc.log');
-  await fsp.rm(pidFile, { force: true });
-  await fsp.rm(runcLog, { force: true });
+  await Promise.all([pidFile, runcLog, d.exitStatus].map((f) => fsp.rm(f, { force: true })));
   await runcDelete(deps.runc, rec.id);
 
   const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner);
@@ -85,6 +116,7 @@ export async function supervise(
       id: rec.id,
       pidFile,
       logFile: runcLog,
+      statusFile: d.exitStatus,
     }),
     { mount: true },
   );
@@ -101,14 +133,29 @@ export async function supervise(
   // Output reaches an attached client once the command runs: before, it is runc's own, and a
   // failed start is reported as an error of its own, once (start-gate.ts).
   const output = new StartGate();
-  child.stdout!.on('data', (b: Buffer) => {
-    splitOut.push(b);
-    if (attach) output.write(attach.stdout, b);
-  });
-  child.stderr!.on('data', (b: Buffer) => {
-    splitErr.push(b);
-    if (attach) output.write(attach.stderr, b);
-  });
+  // An attached client that reads slowly slows the container down (its pipes fill), as with
+  // docker; one that went away no longer does. Both pipes pause together: reading on from one
+  // alone would put its lines in the log ahead of the other's written before them.
+  const sources = [child.stdout!, child.stderr!];
+  let waiting = 0;
+  const copy = (from: Readable, split: LineSplitter, to: Writable | undefined) => {
+    from.on('data', (b: Buffer) => {
+      split.push(b);
+      if (!to || to.destroyed || to.writableEnded) return;
+      if (!output.write(to, b)) {
+        if (waiting++ === 0) for (const s of sources) s.pause();
+        const resume = () => {
+          to.off('drain', resume);
+          to.off('close', resume);
+          if (--waiting === 0) for (const s of sources) s.resume();
+        };
+        to.on('drain', resume);
+        to.on('close', resume);
+      }
+    });
+  };
+  copy(child.stdout!, splitOut, attach?.stdout);
+  copy(child.stderr!, splitErr, attach?.stderr);
   if (attach?.stdin && child.stdin) {
     attach.stdin.pipe(child.stdin);
     child.stdin.on('error', () => {});
@@ -117,11 +164,21 @@ export async function supervise(
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
 
-  // Join the cgroups before the launcher may go on: everything runc forks inherits them.
+  // Join the cgroups before the launcher may go on: everything runc forks inherits them. The
+  // launcher and the cgroups are recorded at once: a start that never finishes can be ended
+  // (rm -f, fsck), and a container whose monitor dies is known to live on while its launcher does.
   const gate = child.stdio[3] as Writable;
   gate.on('error', () => {});
   try {
     if (child.pid) await joinCgroups(cgroups, child.pid);
+    const kept = await record(deps, rec.id, (r) => {
+      r.monitorPid = process.pid;
+      r.monitorStart = processStartTime(process.pid);
+      r.launcherPid = child.pid;
+      r.launcherStart = child.pid ? processStartTime(child.pid) : undefined;
+      r.cgroups = cgroups;
+    });
+    if (!kept) throw new Error(`container ${rec.id.slice(0, 12)} was removed while it started`);
     gate.end('go\n');
   } catch (e) {
     child.kill('SIGKILL');
@@ -130,20 +187,30 @@ export async function supervise(
     throw e;
   }
 
-  const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  const onSig = (s: NodeJS.Signals) => child.kill(s);
-  const onInt = () => {
-    /* the terminal sent SIGINT to the whole process group: runc forwards it to the container */
+  let started = false;
+  let pid: number | undefined;
+  let finished = false;
+  // Why a start was cut short: a signal, or the memory limit it could not start within.
+  let aborted: NodeJS.Signals | undefined;
+  let oomBeforeStart = false;
+  const endStart = async () => {
+    await killCgroups(cgroups);
+    killTree(child.pid);
   };
-  if (hooks.forwardSignals) {
-    for (const s of forwarded) process.on(s, onSig);
-    process.on('SIGINT', onInt);
-  }
+  hooks.onControl?.((sig) => {
+    if (finished) return;
+    if (pid !== undefined) {
+      void runcKill(deps.tools, deps.runc, pid, rec.id, sig.replace(/^SIG/, '')).catch((e: unknown) =>
+        deps.log?.('could not signal the container', { id: rec.id, sig, error: String(e) }),
+      );
+    } else if (ABORTING.has(sig)) {
+      aborted ??= sig;
+      void endStart();
+    }
+  });
 
   // Wait for the pid file runc writes once the container exists: inotify on the container's
   // directory wakes us when it appears (a slow poll covers filesystems without inotify).
-  let started = false;
-  let pid: number | undefined;
   // Ends the current wait early: called by inotify, and once the launcher has exited.
   let wake: () => void = () => {};
   const watch = (async () => {
@@ -162,18 +229,15 @@ export async function supervise(
           pid = Number(txt.trim());
           started = true;
           output.open();
-          await deps.store.update(rec.id, async (r) => {
+          await record(deps, rec.id, (r) => {
             r.status = 'running';
             r.pid = pid;
             r.startedAt = new Date().toISOString();
-            r.monitorPid = process.pid;
-            r.monitorStart = processStartTime(process.pid);
-            r.cgroups = cgroups;
             delete r.exitCode;
             delete r.finishedAt;
             delete r.oomKilled;
             delete r.error;
-            await deps.store.save(r);
+            delete r.reconciled;
           });
           hooks.onStarted?.({ pid });
           return;
@@ -191,22 +255,26 @@ export async function supervise(
     }
   })();
 
-  // Out of memory: the kernel has paused the container (v1 oom_kill_disable); record and kill it.
+  // Out of memory: on v1 the kernel pauses the container at its limit (oom_kill_disable); the
+  // supervisor records it and kills the container. Before the container's command even started
+  // (runc init itself did not fit), the start is ended the same way: it would never finish.
   let oom = false;
   const oomWatch =
     rec.limits.memory === undefined
       ? undefined
       : setInterval(() => {
-          if (oom || pid === undefined) return;
+          if (oom) return;
           void outOfMemory(cgroups, rec.id).then(async (hit) => {
-            if (!hit || oom) return;
+            if (!hit || oom || finished) return;
             oom = true;
-            deps.log?.('container out of memory: killing it', { id: rec.id });
-            await runcKill(deps.tools, deps.runc, pid!, rec.id, 'KILL').catch(() => child.kill('SIGKILL'));
+            oomBeforeStart = pid === undefined;
+            deps.log?.('container out of memory: killing it', { id: rec.id, started: !oomBeforeStart });
+            await killCgroups(cgroups);
           });
         }, 50);
 
   const res = await Promise.race([closed, spawnError.then((e) => ({ code: 127, signal: null, err: e }))]);
+  finished = true;
   mark('container exited');
   // The container may have come and gone before the watcher looked: the pid file tells.
   const pidText = (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim();
@@ -214,20 +282,24 @@ export async function supervise(
   wake();
   await watch.catch(() => {});
   if (pid === undefined && pidText) pid = Number(pidText);
-  if (hooks.forwardSignals) {
-    for (const s of forwarded) process.off(s, onSig);
-    process.off('SIGINT', onInt);
-  }
   splitOut.end();
   splitErr.end();
   await new Promise<void>((r) => logOut.end(r));
 
   const runcErr = await fsp.readFile(runcLog, 'utf8').catch(() => '');
   const hadPid = pid !== undefined;
-  let exitCode = res.code ?? (res.signal ? 128 + (signalNumber(res.signal) ?? 0) : 125);
+  let exitCode = res.code ?? (res.signal ? signalStatus(res.signal) : 125);
   let error: string | undefined;
+  if (oomWatch) clearInterval(oomWatch);
+  oom = oom || (await outOfMemory(cgroups, rec.id));
   if ('err' in res) {
     error = `could not start ${argv[0]}: ${(res as { err: Error }).err.message}`;
+  } else if (!hadPid && oomBeforeStart) {
+    exitCode = 137;
+    error = `the container ran out of memory before its command started (--memory ${mib(rec.limits.memory ?? 0)} is too little)`;
+  } else if (!hadPid && aborted) {
+    exitCode = signalStatus(aborted);
+    error = `the start was interrupted by ${aborted}`;
   } else if (exitCode !== 0 && (!hadPid || /runc run failed/.test(runcErr))) {
     // The container's command never ran: runc (or the launcher before it) failed. runc's own
     // fatal line says why; docker's statuses tell "not found" (127) from "not executable" (126).
@@ -238,11 +310,9 @@ export async function supervise(
   }
   if (error && !hadPid) output.discard();
   else output.open();
-  if (oomWatch) clearInterval(oomWatch);
-  oom = oom || (await outOfMemory(cgroups, rec.id));
   await removeCgroups(cgroups);
   await runcDelete(deps.runc, rec.id);
-  await deps.store.update(rec.id, async (r) => {
+  await record(deps, rec.id, (r) => {
     r.status = 'exited';
     r.exitCode = exitCode;
     r.finishedAt = new Date().toISOString();
@@ -250,8 +320,9 @@ export async function supervise(
     r.cgroups = {};
     delete r.monitorPid;
     delete r.monitorStart;
+    delete r.launcherPid;
+    delete r.launcherStart;
     if (error) r.error = error;
-    await deps.store.save(r);
   });
   if (!hadPid)
     hooks.onStarted?.({
@@ -262,5 +333,5 @@ export async function supervise(
       },
     });
   deps.log?.('container exited', { id: rec.id, exitCode, oom });
-  return { exitCode, started: hadPid, error };
+  return { exitCode, started: hadPid, oomKilled: oom, ...(error ? { error } : {}) };
 }

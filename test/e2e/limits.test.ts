@@ -1,6 +1,8 @@
 /** Resource limits through the cgroup subtree delegated to the test user, and rlimits. */
-import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, expect, inject, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { bin, env, IMAGE, moat, uniq } from './moat.js';
 
 async function info(): Promise<{ cgroups: { delegated: Record<string, string> } }> {
@@ -120,3 +122,103 @@ function moatWithoutDelegation(args: string[]) {
   });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A memory cgroup file of container `id` (cgroup v1 layout, as the test host delegates). */
+async function memcg(id: string): Promise<string> {
+  const base = (await info()).cgroups.delegated.memory;
+  return path.join(base, `moat-${id.slice(0, 16)}`);
+}
+
+/** Create a container, then give its record a memory limit too small to start with. */
+async function tooLittleMemory(name: string): Promise<string> {
+  const c = await moat(['create', '--name', name, '--memory', '6m', IMAGE, 'echo', 'never']);
+  expect(c.code, c.stderr).toBe(0);
+  const id = c.stdout.trim();
+  // What a record written before moat refused such limits holds (or one edited by hand).
+  const file = path.join(inject('moatEnv').XDG_DATA_HOME, 'moat/containers', id, 'container.json');
+  const rec = JSON.parse(readFileSync(file, 'utf8')) as {
+    limits: { memory: number };
+    options: { memory: number };
+  };
+  rec.limits.memory = 1024 * 1024;
+  rec.options.memory = 1024 * 1024;
+  writeFileSync(file, JSON.stringify(rec));
+  return id;
+}
+
+/** PIDs of processes whose command line names the container (its directory or ID). */
+function processesOf(id: string): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      if (readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(id)) out.push(Number(n));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+describe('memory limits too small to start', () => {
+  it('--memory below 6 MiB is refused before anything is created (CLI)', async () => {
+    for (const m of ['1', '2m', '5m']) {
+      const r = await moat(['run', '--rm', '--memory', m, IMAGE, 'true'], { timeoutMs: 20_000 });
+      expect(r.code, `--memory ${m}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/below the minimum of 6 MiB.*\[RUNTIME_INVALID_OPTION\]/);
+      expect(r.stderr).toMatch(/hint:/);
+    }
+    const ok = await moat(['run', '--rm', '--memory', '6m', IMAGE, 'true'], { timeoutMs: 30_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('a container whose init cannot fit its limit fails with 137 instead of hanging', async () => {
+    const name = uniq('lowmem');
+    const id = await tooLittleMemory(name);
+    const t0 = Date.now();
+    const r = await moat(['start', name], { timeoutMs: 30_000 });
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(r.code, r.stderr).toBe(137);
+    expect(r.stderr).toMatch(/out of memory before its command started/);
+    const insp = JSON.parse((await moat(['inspect', name])).stdout) as {
+      exitCode: number;
+      oomKilled: boolean;
+    }[];
+    expect(insp[0]).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(existsSync(await memcg(id))).toBe(false);
+    expect(processesOf(id)).toEqual([]);
+    expect((await moat(['rm', name])).code).toBe(0);
+  });
+
+  it('rm -f of a start hung at its limit whose monitor is gone leaves no process and no cgroup', async () => {
+    const name = uniq('hung');
+    const id = await tooLittleMemory(name);
+    const dir = path.join(inject('moatEnv').XDG_DATA_HOME, 'moat/containers', id);
+    const start = spawn(process.execPath, [bin(), 'start', name], { env: env(), stdio: 'ignore' });
+    const started = new Promise((r) => start.once('close', r));
+    // The launcher (or runc) names the container's bundle; its parent is the monitor: kill it,
+    // as a crash would, while the start is under way.
+    let monitor: number | undefined;
+    for (let i = 0; i < 1000 && monitor === undefined; i++) {
+      for (const pid of processesOf(`${dir}/bundle`)) {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (readFileSync(`/proc/${ppid}/cmdline`, 'utf8').includes('monitor-main')) monitor = ppid;
+      }
+      if (monitor === undefined) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(monitor).toBeDefined();
+    try {
+      process.kill(monitor!, 'SIGKILL');
+    } catch {
+      /* it ended the start itself first */
+    }
+    await Promise.race([started, new Promise((r) => setTimeout(r, 20_000))]);
+    start.kill('SIGKILL');
+    const rm = await moat(['rm', '-f', name], { timeoutMs: 30_000 });
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(processesOf(id)).toEqual([]);
+    expect(existsSync(await memcg(id))).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  });
+});

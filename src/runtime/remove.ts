@@ -1,0 +1,155 @@
+/**
+ * Removing containers: `rm` (with -f: whatever state it is in, a start that hangs included),
+ * --rm once a container has exited (done by its monitor), and containers whose record is broken.
+ * A container is first ended by force when it must be: runc kill through its init when it runs,
+ * then everything its launcher started and everything in its cgroups — so nothing (launcher,
+ * runc, `runc init`, cgroup) outlives its record.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { isMoatError } from '../errors.js';
+import { removeTreeInUserns } from '../userns/exec.js';
+import { processAlive } from '../util/proc.js';
+import { cgroupsOf, killCgroups, removeCgroups } from './cgroups.js';
+import type { Engine } from './engine.js';
+import { RuntimeError } from './errors.js';
+import { noteExit } from './exits.js';
+import { killTree, processesNaming } from './kill.js';
+import { active, reconcile } from './reconcile.js';
+import { runcDelete, runcKill, runcState } from './runc.js';
+import { containerDirs, type ContainerRecord } from './state.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const notFound = (e: unknown) => isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND';
+
+/**
+ * End a container by force: SIGKILL to its init through runc (which checks it is still the
+ * container's), then to the launcher's process tree and to everything in its cgroups (a start
+ * that never finished has no init runc could name).
+ */
+export async function forceEnd(e: Engine, rec: ContainerRecord): Promise<void> {
+  const st = await runcState(e.runc, rec.id);
+  const pid = rec.pid ?? st?.pid;
+  if (pid && processAlive(pid))
+    await runcKill(e.tools(), e.runc, pid, rec.id, 'KILL').catch((err: unknown) =>
+      e.deps.log?.('runc kill failed', { id: rec.id, error: String(err) }),
+    );
+  killTree(rec.launcherPid, rec.launcherStart);
+  for (const p of processesNaming(containerDirs(e.deps.paths, rec.id).dir)) killTree(p);
+  await killCgroups({ ...(await cgroupsOf(rec.id, e.deps.host.cgroup)), ...rec.cgroups });
+}
+
+/**
+ * Delete the container's directory, cgroups and runc state, with its lock held; the exit status
+ * is noted first for waiters (exits.ts). Returns false if it was gone already.
+ */
+async function deleteContainer(e: Engine, id: string, rec?: ContainerRecord): Promise<boolean> {
+  return e.containers.locked(id, async () => {
+    const d = containerDirs(e.deps.paths, id);
+    if (!(await fsp.stat(d.dir).catch(() => undefined))) return false;
+    const cur = rec ?? (await e.containers.load(id));
+    await noteExit(e.deps.paths, cur).catch(() => {});
+    // Rename first: the container vanishes from listings at once, even if removal is interrupted.
+    const gone = path.join(e.deps.paths.containers, `.removing-${id}`);
+    await fsp.rename(d.dir, gone);
+    await removeCgroups({ ...(await cgroupsOf(id, e.deps.host.cgroup)), ...cur.cgroups });
+    await runcDelete(e.runc, id);
+    await removeTree(e, gone);
+    return true;
+  });
+}
+
+/**
+ * Files the container created as other users belong to subordinate IDs: only root of the user
+ * namespace can remove those. Most containers leave none, so try without it first.
+ */
+export async function removeTree(e: Engine, dir: string): Promise<void> {
+  await fsp.rm(dir, { recursive: true, force: true }).catch(() => removeTreeInUserns(e.tools(), dir));
+}
+
+/** --rm: remove a container that has ended (its monitor calls this). False if it is not there. */
+export async function removeExited(e: Engine, id: string): Promise<boolean> {
+  let rec: ContainerRecord;
+  try {
+    rec = await e.containers.load(id);
+  } catch (err) {
+    if (notFound(err)) return false;
+    throw err;
+  }
+  if (rec.status === 'running') return false;
+  try {
+    return await deleteContainer(e, id);
+  } catch (err) {
+    if (notFound(err)) return false;
+    throw err;
+  }
+}
+
+/** `rm [-f]`: returns the container's ID. */
+export async function removeContainer(e: Engine, ref: string, force: boolean): Promise<string> {
+  let rec = await e.containers.resolve(ref);
+  if (rec.status === 'broken') return removeBroken(e, rec, force);
+  rec = await reconcile(e, rec);
+  if (await active(e, rec)) {
+    const what = rec.status === 'running' ? 'is running' : 'is starting';
+    if (!force)
+      throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} ${what}`, {
+        hint: `stop it first, or use moat rm -f ${rec.name}`,
+      });
+    await forceEnd(e, rec);
+    // Its monitor records the end (and, with --rm, removes it): give it the time to.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        rec = await reconcile(e, await e.containers.load(rec.id));
+      } catch (err) {
+        if (notFound(err)) return rec.id;
+        throw err;
+      }
+      if (!(await active(e, rec))) break;
+      if (Date.now() > deadline) {
+        // A monitor that cannot finish (stopped, stuck): it goes too.
+        killTree(rec.monitorPid, rec.monitorStart);
+        await forceEnd(e, rec);
+        break;
+      }
+      await sleep(50);
+    }
+  }
+  try {
+    await deleteContainer(e, rec.id);
+  } catch (err) {
+    if (!notFound(err)) throw err;
+  }
+  return rec.id;
+}
+
+/**
+ * A container whose record cannot be read: nothing it says can be trusted, so everything that
+ * can belong to it — by its ID (runc state, cgroups) and its directory (launcher, runc) — is
+ * ended first. Only with -f: the record may belong to a container that still runs.
+ */
+async function removeBroken(e: Engine, rec: ContainerRecord, force: boolean): Promise<string> {
+  const short = rec.id.slice(0, 12);
+  if (!force)
+    throw new RuntimeError(
+      'RUNTIME_CORRUPT_STATE',
+      `container ${rec.name || short} has a broken record (${rec.error ?? 'unreadable'})`,
+      { hint: `moat rm -f ${rec.name || short} ends whatever is left of it and removes it` },
+    );
+  await forceEnd(e, rec);
+  await e.containers.locked(rec.id, async () => {
+    const d = containerDirs(e.deps.paths, rec.id);
+    const gone = path.join(e.deps.paths.containers, `.removing-${rec.id}`);
+    try {
+      await fsp.rename(d.dir, gone);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await removeCgroups(await cgroupsOf(rec.id, e.deps.host.cgroup));
+    await runcDelete(e.runc, rec.id);
+    await removeTree(e, gone);
+  });
+  return rec.id;
+}

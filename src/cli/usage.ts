@@ -196,10 +196,18 @@ export function fromCommander(e: CommanderError, line: CommandLine): MoatError {
   const listed = `moat${cmd ? ` ${cmd}` : ''} --help lists ${line.path.length > 1 ? 'its options' : 'the commands and options'}`;
   const flag = /^unknown option '([^']+)'/.exec(first)?.[1];
   const docker = flag ? DOCKER_FLAGS[flag.split('=')[0]] : undefined;
-  const hint = docker
-    ? `${docker}; ${listed}`
-    : suggestion
-      ? `${suggestion.replace(/^Did/, 'did')} ${listed}`
-      : listed;
+  // moat's own global options are positional (they go before the command, as `run` passes
+  // everything after its image on to the container): say so rather than "unknown".
+  const global =
+    flag && line.path.length > 1
+      ? line.path[0].options.find((o) => o.long === flag.split('=')[0] || o.short === flag)
+      : undefined;
+  const hint = global
+    ? `${global.long} is a global option: put it before the command (moat ${global.long} ${global.required ? 'VALUE ' : ''}${cmd} ...)`
+    : docker
+      ? `${docker}; ${listed}`
+      : suggestion
+        ? `${suggestion.replace(/^Did/, 'did')} ${listed}`
+        : listed;
   return usage(first, hint);
 }

@@ -94,6 +94,18 @@ describe("commander's errors", () => {
     expect(e.hint).toBe('did you mean --tail? moat logs --help lists its options');
   });
 
+  it('a global option after the command says where it goes', () => {
+    const line = resolveCommandLine(program(), ['ps', '--log-level', 'info']);
+    const e = fromCommander(
+      new CommanderError(1, 'commander.unknownOption', "error: unknown option '--log-level'"),
+      line,
+    );
+    expect(e.code).toBe('CLI_USAGE');
+    expect(e.hint).toBe(
+      '--log-level is a global option: put it before the command (moat --log-level VALUE ps ...)',
+    );
+  });
+
   it("docker's -t gets a reason", () => {
     const line = resolveCommandLine(program(), ['run', '-t', 'img']);
     const e = fromCommander(

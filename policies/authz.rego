@@ -1,17 +1,26 @@
 # moat's default authorization policy.
 #
 # Evaluated on every API request with `data.moat.authz.decision`. Input:
-#   subject: { user, uid, local (bool: unix-socket peer on this host), groups }
-#   method, path, body (the validated request)
-#   facts: { image: { ref, digest, id, names, signature: { verified }, scan: { critical, high } },
-#            run:   { privileged, cap_add: [..], mounts: [{ source, destination, readonly }],
-#                     network_mode, user, read_only_rootfs, limits, ... }   (the user's choices)
-#            spec:  the complete OCI runtime spec about to run }
+#   subject: { user, uid, local (bool: the CLI or the unix socket on this host), groups }
+#   method, path, action, params, body (the validated request)
+#   facts:
+#     image: { ref (as typed), reference (what it resolved to), names, repo_digests, repositories,
+#              id, digest (manifest), signers (verified identities; empty = unverified) }
+#     run:   { privileged, cap_add, mounts: [{ source (canonical), raw_source, destination, readonly }],
+#              network_mode, user, read_only_rootfs, limits,
+#              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened } }
+#     spec:  the complete OCI runtime spec about to run
+#     host:  { protected_paths, protected_parents, protected_parents_rw }   (moat's own, computed at run time)
+#     host_paths: [{ path (canonical), raw, use: read|write|mount, readonly }]   (every host path a request names)
+#     target: { registry, repository, tag, digest, reference }   (image.pull, image.push)
+#     listen, tls   (system.service)
 #
-# Stance: a local user may do anything to their own containers, except the handful of things that
-# hand out the host (privileged, SYS_ADMIN and friends, mounting host system paths, host network)
-# unless an administrator allow-lists the image in data.moat.exceptions. Remote (TCP) subjects
-# must be listed in data.moat.remote_users. Tune with data, not by editing this file.
+# Stance: a local user may do anything to their own containers, except the things that hand out
+# the host or moat itself (privileged, SYS_ADMIN and friends, host system paths, moat's state and
+# the container engines' sockets, host network, a seccomp profile looser than moat's) unless an
+# administrator excepts the image by digest in data.moat.exceptions. Remote (mutual TLS) subjects
+# must be listed in data.moat.remote_users and get what this policy grants, not the owner's
+# account: no host paths but bind mounts under data.moat.remote_mount_dirs. Tune with data.
 package moat.authz
 
 import rego.v1
@@ -19,8 +28,19 @@ import rego.v1
 # Capabilities that are equivalent to root on the host.
 dangerous_caps := {"SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "NET_ADMIN", "DAC_READ_SEARCH", "BPF", "ALL"}
 
-# Host paths that must never be bind-mounted.
-protected_paths := ["/", "/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/var/run/docker.sock", "/run/containerd"]
+# Host paths that must never be bind-mounted, nor anything inside them (moat adds its own, and the
+# container engines' sockets, as facts.host.protected_paths).
+protected_paths := [
+	"/", "/etc", "/proc", "/sys", "/dev", "/boot", "/root",
+	"/run/docker.sock", "/var/run/docker.sock", "/run/containerd", "/var/run/containerd",
+]
+
+# Requests that act on the host as its owner: never for remote subjects.
+local_only_actions := {"policy.eval", "policy.test", "policy.check", "system.service", "system.fsck"}
+
+# Requests that use the owner's registry credentials: remote subjects only when granted in
+# data.moat.remote_actions.
+owner_account_actions := {"registry.login", "registry.logout", "image.push"}
 
 default allow := false
 
@@ -31,23 +51,86 @@ allow if {
 
 decision := {"allow": allow, "deny": deny}
 
-subject_allowed if input.subject.local == true
+local if input.subject.local == true
+
+subject_allowed if local
 
 subject_allowed if {
-	input.subject.local != true
+	not local
 	input.subject.user in data.moat.remote_users
-}
-
-# The image may be excepted by glob, e.g. "registry.example.com/ops/*".
-excepted(kind) if {
-	some pattern in data.moat.exceptions[kind]
-	glob.match(pattern, ["/"], input.facts.image.ref)
 }
 
 spec := object.get(input, ["facts", "run"], {})
 
+image := object.get(input, ["facts", "image"], {})
+
+host := object.get(input, ["facts", "host"], {})
+
+mounts := object.get(spec, "mounts", [])
+
 deny contains "remote subject not allowed" if not subject_allowed
 
+# ---- image identity ------------------------------------------------------------------------
+# Exceptions name identities no user can create: a digest (the manifest digest or the image ID),
+# a pinned reference NAME@sha256:… (its digest is what counts), or {"signer": ID} for a verified
+# signer. Never a name: anyone can `moat tag` an image into an allow-listed name.
+excepted(kind) if {
+	some e in data.moat.exceptions[kind]
+	exception_matches(e)
+}
+
+exception_matches(e) if {
+	is_string(e)
+	image_digests[digest_of(e)]
+}
+
+exception_matches(e) if {
+	is_object(e)
+	e.signer in object.get(image, "signers", [])
+}
+
+digest_of(e) := substring(e, indexof(e, "@") + 1, -1) if contains(e, "@")
+
+digest_of(e) := e if not contains(e, "@")
+
+image_digests contains d if {
+	some k in ["digest", "id"]
+	d := image[k]
+	startswith(d, "sha256:")
+}
+
+# Every name and digest the image has: a blocklist matches any of them, so a blocked image is
+# blocked under its ID, its sha256: form and every other tag.
+deny contains sprintf("image %s is not allowed (blocked: %s)", [object.get(image, "ref", object.get(image, "id", "")), pattern]) if {
+	some pattern in data.moat.blocked_images
+	blocked(pattern)
+}
+
+blocked(pattern) if {
+	some k in ["ref", "reference", "id", "digest"]
+	glob.match(pattern, ["/"], image[k])
+}
+
+blocked(pattern) if {
+	some k in ["names", "repo_digests", "repositories"]
+	some n in image[k]
+	glob.match(pattern, ["/"], n)
+}
+
+deny contains sprintf("image %s is not allowed (blocked: %s)", [t.reference, pattern]) if {
+	input.action == "image.pull"
+	t := input.facts.target
+	some pattern in data.moat.blocked_images
+	some n in [t.reference, concat("/", [t.registry, t.repository])]
+	glob.match(pattern, ["/"], n)
+}
+
+deny contains sprintf("image digest %s is malformed", [d]) if {
+	d := image.digest
+	not regex.match(`^sha256:[a-f0-9]{64}$`, d)
+}
+
+# ---- what the container gets ---------------------------------------------------------------
 deny contains "privileged containers are not allowed" if {
 	spec.privileged == true
 	not excepted("privileged")
@@ -60,23 +143,6 @@ deny contains sprintf("capability %s is not allowed", [cap]) if {
 	not excepted("capabilities")
 }
 
-deny contains sprintf("mounting host path %s is not allowed", [m.source]) if {
-	some m in object.get(spec, "mounts", [])
-	clean := trim_suffix(m.source, "/")
-	some p in protected_paths
-	protected(clean, p)
-	not excepted("mounts")
-}
-
-protected(src, p) if src == trim_suffix(p, "/")
-
-protected(src, p) if {
-	p != "/"
-	startswith(src, concat("", [p, "/"]))
-}
-
-protected("", "/")
-
 deny contains "host network is not allowed" if {
 	spec.network_mode == "host"
 	not excepted("host_network")
@@ -88,6 +154,165 @@ deny contains "running as root inside the container requires an exception" if {
 	not excepted("root")
 }
 
+# A custom seccomp profile that lets through anything moat's default profile blocks (for the same
+# capabilities): refused unless its file's digest is in data.moat.seccomp_exceptions (or the image
+# is excepted for "seccomp"). A summary that does not say is taken as looser.
+deny contains sprintf("seccomp profile %s lets through what the default profile blocks (%s); to allow it, list its digest %s in data.moat.seccomp_exceptions", [object.get(sc, "raw_file", sc.profile), concat(", ", object.get(sc, "loosened", [])), object.get(sc, "digest", "(none)")]) if {
+	sc := spec.seccomp
+	seccomp_looser(sc)
+	not seccomp_excepted(sc)
+}
+
+seccomp_looser(sc) if sc.looser_than_default == true
+
+seccomp_looser(sc) if {
+	sc.profile != "default"
+	not is_boolean(sc.looser_than_default)
+}
+
+seccomp_excepted(sc) if sc.digest in data.moat.seccomp_exceptions
+
+seccomp_excepted(_) if excepted("seccomp")
+
+# ---- host paths ----------------------------------------------------------------------------
+# Mount sources are canonical (realpath); one that is not (//etc, /./proc, /tmp/../proc) did not
+# come from moat's facts and is refused.
+deny contains sprintf("mount source %s is not a canonical absolute path", [m.source]) if {
+	some m in mounts
+	not canonical(m.source)
+}
+
+canonical(p) if {
+	startswith(p, "/")
+	not contains(p, "//")
+	not contains(p, "/./")
+	not contains(p, "/../")
+	not endswith(p, "/.")
+	not endswith(p, "/..")
+	not trailing_slash(p)
+}
+
+trailing_slash(p) if {
+	p != "/"
+	endswith(p, "/")
+}
+
+deny contains sprintf("mounting host path %s is not allowed", [shown_source(m)]) if {
+	some m in mounts
+	protected_source(trim_suffix(m.source, "/"))
+	not excepted("mounts")
+}
+
+protected_source(src) if {
+	some p in protected_paths
+	inside(src, p)
+}
+
+protected_source(src) if {
+	some p in host.protected_paths
+	inside(src, p)
+}
+
+# A parent of moat's runtime directory or of a socket exposes it, even read-only (a unix socket
+# in a read-only mount still connects).
+deny contains sprintf("mounting host path %s is not allowed: it contains %s", [shown_source(m), shown_paths(inner)]) if {
+	some m in mounts
+	inner := [p | some p in object.get(host, "protected_parents", []); parent_of(m.source, p)]
+	count(inner) > 0
+	not protected_source(trim_suffix(m.source, "/")) # said above
+	not excepted("mounts")
+}
+
+# A parent of moat's data, configuration or policy, read-write, lets the container rewrite them.
+deny contains sprintf("mounting host path %s read-write is not allowed: it contains %s (mount it read-only)", [shown_source(m), shown_paths(inner)]) if {
+	some m in mounts
+	m.readonly != true
+	inner := [p | some p in object.get(host, "protected_parents_rw", []); parent_of(m.source, p)]
+	count(inner) > 0
+	not protected_source(trim_suffix(m.source, "/")) # said above
+	not excepted("mounts")
+}
+
+# `src` is `p` or inside it (both canonical: moat's facts are).
+inside(src, p) if src == p
+
+inside(src, p) if {
+	p != "/"
+	startswith(src, concat("", [p, "/"]))
+}
+
+inside("", "/")
+
+# `src` is a directory above `p`.
+parent_of(src, p) if {
+	src != p
+	startswith(p, concat("", [trim_suffix(src, "/"), "/"]))
+}
+
+# Local subjects see what a path resolved to; remote ones only what they sent.
+shown_source(m) := m.source if {
+	local
+	object.get(m, "raw_source", m.source) == m.source
+}
+
+shown_source(m) := sprintf("%s (%s)", [m.raw_source, m.source]) if {
+	local
+	m.raw_source != m.source
+}
+
+shown_source(m) := object.get(m, "raw_source", m.source) if not local
+
+shown_paths(ps) := "files moat protects" if not local
+
+shown_paths(ps) := ps[0] if {
+	local
+	count(ps) == 1
+}
+
+shown_paths(ps) := sprintf("%s and %d more", [min(ps), count(ps) - 1]) if {
+	local
+	count(ps) > 1
+}
+
+# ---- remote subjects -------------------------------------------------------------------------
+deny contains reason if {
+	not local
+	some reason in remote_denials
+}
+
+remote_denials contains sprintf("%s is for local subjects only", [input.action]) if {
+	input.action in local_only_actions
+}
+
+remote_denials contains sprintf("%s uses the owner's registry credentials: not for remote subjects unless listed in data.moat.remote_actions", [input.action]) if {
+	input.action in owner_account_actions
+	not input.action in data.moat.remote_actions
+}
+
+# Remote subjects name no host path (a file to read or write), and bind-mount only directories
+# under data.moat.remote_mount_dirs (canonical paths; none by default).
+remote_denials contains sprintf("remote subject %s may not %s host path %s", [input.subject.user, verb(h.use), h.raw]) if {
+	some h in object.get(input, ["facts", "host_paths"], [])
+	not remote_granted(h.use, h.path)
+}
+
+remote_denials contains sprintf("remote subject %s may not mount host path %s", [input.subject.user, object.get(m, "raw_source", m.source)]) if {
+	some m in mounts
+	not remote_granted("mount", m.source)
+}
+
+verb("mount") := "mount"
+
+verb("read") := "read"
+
+verb("write") := "write to"
+
+remote_granted("mount", p) if {
+	some d in data.moat.remote_mount_dirs
+	inside(p, trim_suffix(d, "/"))
+}
+
+# ---- the caller --------------------------------------------------------------------------------
 # Rootless runc never calls setgroups: the caller's supplementary groups reach the container.
 # List groups that must not (e.g. disk, docker, shadow) in data.moat.forbidden_groups.
 deny contains sprintf("supplementary group %d of the caller would reach the container", [g]) if {
@@ -110,12 +335,9 @@ default max_critical := 0
 
 max_critical := data.moat.max_critical
 
-deny contains sprintf("image reference %s is not allowed", [input.facts.image.ref]) if {
-	some pattern in data.moat.blocked_images
-	glob.match(pattern, ["/"], input.facts.image.ref)
-}
-
-deny contains sprintf("image digest %s is malformed", [d]) if {
-	d := input.facts.image.digest
-	not regex.match(`^sha256:[a-f0-9]{64}$`, d)
+# ---- the service -------------------------------------------------------------------------------
+deny contains "the API over TCP must require client certificates (mutual TLS)" if {
+	input.action == "system.service"
+	input.facts.listen.transport != "unix"
+	object.get(input, ["facts", "tls", "client_cert_required"], false) != true
 }

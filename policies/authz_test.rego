@@ -3,19 +3,62 @@ package moat.authz_test
 import data.moat.authz
 import rego.v1
 
-digest := concat("", ["sha256:", concat("", [x | some _ in numbers.range(1, 64); x := "a"])])
+hex64(c) := concat("", [x | some _ in numbers.range(1, 64); x := c])
+
+digest := concat("", ["sha256:", hex64("a")])
+
+image_id := concat("", ["sha256:", hex64("b")])
+
+other_digest := concat("", ["sha256:", hex64("c")])
+
+# What moat's facts say for an ordinary user whose runtime directory is $XDG_RUNTIME_DIR/moat.
+host := {
+	"protected_paths": [
+		"/home/alice/.config/moat",
+		"/home/alice/.local/share/moat",
+		"/run/docker.sock",
+		"/run/user/1000/moat",
+		"/run/user/1000/moat/moat.sock",
+		"/run/user/1000/podman",
+	],
+	"protected_parents": ["/run/docker.sock", "/run/user/1000/moat", "/run/user/1000/moat/moat.sock", "/run/user/1000/podman"],
+	"protected_parents_rw": ["/home/alice/.config/moat", "/home/alice/.local/share/moat"],
+}
 
 base := {
 	"subject": {"user": "alice", "uid": 1000, "local": true},
 	"method": "POST",
-	"path": "/containers",
+	"path": "/containers/run",
+	"action": "container.run",
 	"facts": {
-		"image": {"ref": "docker.io/library/alpine:3", "digest": digest, "signature": {"verified": true}, "scan": {"critical": 0, "high": 2}},
+		"image": {
+			"ref": "docker.io/library/alpine:3",
+			"reference": "docker.io/library/alpine:3",
+			"names": ["docker.io/library/alpine:3"],
+			"repo_digests": [concat("@", ["docker.io/library/alpine", digest])],
+			"repositories": ["docker.io/library/alpine"],
+			"id": image_id,
+			"digest": digest,
+			"signers": [],
+			"signature": {"verified": true},
+			"scan": {"critical": 0, "high": 2},
+		},
 		"run": {"privileged": false, "cap_add": [], "mounts": [], "network_mode": "private", "user": "1000"},
+		"host": host,
 	},
 }
 
+remote := {"user": "ci", "uid": -1, "local": false}
+
 with_spec(patch) := object.union(base, {"facts": {"run": object.union(base.facts.run, patch)}})
+
+with_image(patch) := object.union(base, {"facts": {"image": object.union(base.facts.image, patch)}})
+
+mount(raw, canonical, ro) := {"source": canonical, "raw_source": raw, "destination": "/m", "readonly": ro}
+
+with_mount(raw, canonical, ro) := with_spec({"mounts": [mount(raw, canonical, ro)]})
+
+as_remote(inp) := object.union(inp, {"subject": remote})
 
 test_local_user_allowed if authz.allow with input as base
 
@@ -24,17 +67,11 @@ test_remote_user_denied if {
 }
 
 test_remote_user_listed_allowed if {
-	authz.allow with input as object.union(base, {"subject": {"user": "ci", "local": false}})
-		with data.moat.remote_users as ["ci"]
+	authz.allow with input as as_remote(base) with data.moat.remote_users as ["ci"]
 }
 
 test_privileged_denied if {
 	"privileged containers are not allowed" in authz.deny with input as with_spec({"privileged": true})
-}
-
-test_privileged_exception if {
-	authz.allow with input as with_spec({"privileged": true})
-		with data.moat.exceptions.privileged as ["docker.io/library/*"]
 }
 
 test_sys_admin_denied if {
@@ -43,21 +80,322 @@ test_sys_admin_denied if {
 
 test_harmless_cap_allowed if authz.allow with input as with_spec({"cap_add": ["NET_BIND_SERVICE"]})
 
-test_host_etc_mount_denied if {
-	not authz.allow with input as with_spec({"mounts": [{"source": "/etc/", "destination": "/host-etc"}]})
-}
-
-test_home_mount_allowed if {
-	authz.allow with input as with_spec({"mounts": [{"source": "/home/alice/src", "destination": "/src"}]})
-}
-
-test_root_mount_denied if {
-	"mounting host path / is not allowed" in authz.deny with input as with_spec({"mounts": [{"source": "/", "destination": "/host"}]})
-}
-
 test_host_network_denied if {
 	not authz.allow with input as with_spec({"network_mode": "host"})
 }
+
+# ---- exceptions match identities no user can create ------------------------------------------
+
+privileged := with_spec({"privileged": true})
+
+test_exception_by_manifest_digest if {
+	authz.allow with input as privileged with data.moat.exceptions.privileged as [digest]
+}
+
+test_exception_by_image_id if {
+	authz.allow with input as privileged with data.moat.exceptions.privileged as [image_id]
+}
+
+test_exception_by_pinned_reference if {
+	authz.allow with input as privileged
+		with data.moat.exceptions.privileged as [concat("@", ["registry.example.com/ops/tool", digest])]
+}
+
+test_exception_by_verified_signer if {
+	authz.allow with input as object.union(privileged, {"facts": {"image": {"signers": ["ops@example.com"]}}})
+		with data.moat.exceptions.privileged as [{"signer": "ops@example.com"}]
+}
+
+test_exception_signer_needs_verification if {
+	# signers: [] means unverified, never trusted.
+	not authz.allow with input as privileged with data.moat.exceptions.privileged as [{"signer": "ops@example.com"}]
+}
+
+test_exception_other_digest_denied if {
+	not authz.allow with input as privileged with data.moat.exceptions.privileged as [other_digest]
+	not authz.allow with input as privileged
+		with data.moat.exceptions.privileged as [concat("@", ["docker.io/library/alpine", other_digest])]
+}
+
+test_exception_by_name_never_grants if {
+	# Glob or exact names grant nothing: anyone can `moat tag` an image into an allow-listed name.
+	tagged := object.union(privileged, {"facts": {"image": {
+		"ref": "registry.example.com/ops/tool:1",
+		"reference": "registry.example.com/ops/tool:1",
+		"names": ["registry.example.com/ops/tool:1", "localhost/mine:latest"],
+		"repositories": ["registry.example.com/ops/tool", "localhost/mine"],
+	}}})
+	not authz.allow with input as tagged with data.moat.exceptions.privileged as ["registry.example.com/ops/*"]
+	not authz.allow with input as tagged with data.moat.exceptions.privileged as ["registry.example.com/ops/tool:1"]
+	not authz.allow with input as tagged with data.moat.exceptions.privileged as ["*"]
+}
+
+# ---- blocklists match every name and digest ---------------------------------------------------
+
+evil := with_image({
+	"ref": "localhost/mine:1",
+	"reference": "localhost/mine:1",
+	"names": ["localhost/mine:1", "docker.io/evil/x:1"],
+	"repo_digests": [],
+	"repositories": ["localhost/mine", "docker.io/evil/x"],
+})
+
+blocked_reason(inp) := [r | some r in authz.deny with input as inp with data.moat.blocked_images as ["docker.io/evil/*"]; startswith(r, "image ")]
+
+test_blocked_under_another_tag if {
+	blocked_reason(evil) == ["image localhost/mine:1 is not allowed (blocked: docker.io/evil/*)"]
+}
+
+test_blocked_under_its_id if {
+	by_id := object.union(evil, {"facts": {"image": {"ref": image_id, "reference": image_id}}})
+	count(blocked_reason(by_id)) == 1
+	by_prefix := object.union(evil, {"facts": {"image": {"ref": "bbbbbb", "reference": image_id}}})
+	count(blocked_reason(by_prefix)) == 1
+}
+
+test_blocked_by_repo_digest_after_untag if {
+	untagged := object.union(with_image({"names": ["localhost/mine:1"], "repositories": ["localhost/mine", "docker.io/evil/x"]}), {"facts": {"image": {"repo_digests": [concat("@", ["docker.io/evil/x", digest])]}}})
+	count(blocked_reason(untagged)) == 1
+}
+
+test_blocked_by_digest_or_id if {
+	every d in [digest, image_id] {
+		not authz.allow with input as base with data.moat.blocked_images as [d]
+	}
+}
+
+test_blocked_container_start if {
+	start := {"subject": base.subject, "action": "container.start", "facts": {"image": {"ref": "evil-ish", "id": image_id, "signers": []}}}
+	not authz.allow with input as start with data.moat.blocked_images as [image_id]
+	authz.allow with input as start with data.moat.blocked_images as [other_digest]
+}
+
+test_blocked_pull if {
+	pull := {"subject": base.subject, "action": "image.pull", "facts": {"target": {"registry": "docker.io", "repository": "evil/x", "tag": "1", "reference": "docker.io/evil/x:1"}}}
+	"image docker.io/evil/x:1 is not allowed (blocked: docker.io/evil/*)" in authz.deny with input as pull
+		with data.moat.blocked_images as ["docker.io/evil/*"]
+	authz.allow with input as pull with data.moat.blocked_images as ["docker.io/other/*"]
+}
+
+test_not_blocked_allowed if {
+	authz.allow with input as base with data.moat.blocked_images as ["docker.io/evil/*", other_digest]
+}
+
+test_bad_digest_denied if {
+	not authz.allow with input as with_image({"digest": "sha256:xyz"})
+}
+
+# ---- host paths: canonical sources, system paths, moat's own files -----------------------------
+
+test_host_etc_mount_denied if {
+	"mounting host path /etc is not allowed" in authz.deny with input as with_mount("/etc", "/etc", true)
+}
+
+test_root_mount_denied if {
+	"mounting host path / is not allowed" in authz.deny with input as with_mount("/", "/", false)
+}
+
+test_home_subdir_mount_allowed if {
+	authz.allow with input as with_mount("/home/alice/src", "/home/alice/src", false)
+}
+
+test_non_canonical_raw_judged_by_canonical_source if {
+	# What the client typed beside what it resolves to: the canonical source decides.
+	every pair in [["//etc", "/etc"], ["/./proc", "/proc"], ["/tmp/../proc", "/proc"], ["/.", "/"], ["/etc/", "/etc"]] {
+		reason := sprintf("mounting host path %s (%s) is not allowed", pair)
+		reason in authz.deny with input as with_mount(pair[0], pair[1], true)
+	}
+}
+
+test_symlink_judged_by_target if {
+	"mounting host path /home/alice/link (/proc) is not allowed" in authz.deny with input as with_mount("/home/alice/link", "/proc", true)
+}
+
+test_non_canonical_source_denied if {
+	# A source that is not canonical did not come from moat's facts: refused, whatever it names.
+	every src in ["//etc", "/./proc", "/tmp/../proc", "/.", "/home/alice/src/", "relative", "/home/alice/.."] {
+		sprintf("mount source %s is not a canonical absolute path", [src]) in authz.deny with input as with_spec({"mounts": [{"source": src, "destination": "/m"}]})
+	}
+}
+
+test_engine_sockets_denied if {
+	every pair in [["/var/run/docker.sock", "/run/docker.sock"], ["/run/containerd/containerd.sock", "/run/containerd/containerd.sock"]] {
+		not authz.allow with input as with_mount(pair[0], pair[1], true)
+		# Without moat's host facts, the policy's own list still holds.
+		not authz.allow with input as object.union(with_mount(pair[0], pair[1], true), {"facts": {"host": {}}})
+	}
+}
+
+test_moat_state_denied if {
+	every p in [
+		"/home/alice/.local/share/moat",
+		"/home/alice/.local/share/moat/containers",
+		"/home/alice/.config/moat/policy",
+		"/run/user/1000/moat",
+		"/run/user/1000/moat/moat.sock",
+		"/run/user/1000/podman/podman.sock",
+	] {
+		sprintf("mounting host path %s is not allowed", [p]) in authz.deny with input as with_mount(p, p, true)
+	}
+}
+
+test_parent_of_runtime_dir_denied_even_read_only if {
+	"mounting host path /run/user/1000 is not allowed: it contains /run/user/1000/moat and 2 more" in authz.deny with input as with_mount("/run/user/1000", "/run/user/1000", true)
+	not authz.allow with input as with_mount("/run", "/run", true)
+	not authz.allow with input as with_mount("/var/run", "/run", true)
+}
+
+test_parent_of_state_read_write_denied if {
+	"mounting host path /home/alice read-write is not allowed: it contains /home/alice/.config/moat and 1 more (mount it read-only)" in authz.deny with input as with_mount("/home/alice", "/home/alice", false)
+	not authz.allow with input as with_mount("/home/alice/.local", "/home/alice/.local", false)
+	not authz.allow with input as with_mount("/home/alice/../alice", "/home/alice", false)
+}
+
+test_parent_of_one_protected_path if {
+	"mounting host path /home/alice/.local read-write is not allowed: it contains /home/alice/.local/share/moat (mount it read-only)" in authz.deny with input as with_mount("/home/alice/.local", "/home/alice/.local", false)
+}
+
+test_parent_of_state_read_only_allowed if {
+	# Docker and podman let $HOME be mounted; read-only, moat's data and config cannot be changed.
+	authz.allow with input as with_mount("/home/alice", "/home/alice", true)
+}
+
+test_sibling_of_protected_path_allowed if {
+	authz.allow with input as with_mount("/home/alice/.config/moat-other", "/home/alice/.config/moat-other", false)
+	authz.allow with input as with_mount("/run/user/1000/moatx", "/run/user/1000/moatx", false)
+}
+
+test_mount_exception_by_digest if {
+	authz.allow with input as with_mount("/run/docker.sock", "/run/docker.sock", false)
+		with data.moat.exceptions.mounts as [digest]
+	not authz.allow with input as with_mount("/run/docker.sock", "/run/docker.sock", false)
+		with data.moat.exceptions.mounts as ["docker.io/library/*"]
+}
+
+# ---- seccomp ------------------------------------------------------------------------------------
+
+loose := {
+	"profile": "custom",
+	"file": "/home/alice/p.json",
+	"raw_file": "/home/alice/./p.json",
+	"digest": other_digest,
+	"default_action": "SCMP_ACT_ALLOW",
+	"rule_count": 1,
+	"looser_than_default": true,
+	"loosened": ["defaultAction"],
+}
+
+test_seccomp_default_allowed if {
+	authz.allow with input as with_spec({"seccomp": {"profile": "default", "looser_than_default": false}})
+}
+
+test_seccomp_looser_denied if {
+	reason := sprintf("seccomp profile /home/alice/./p.json lets through what the default profile blocks (defaultAction); to allow it, list its digest %s in data.moat.seccomp_exceptions", [other_digest])
+	reason in authz.deny with input as with_spec({"seccomp": loose})
+}
+
+test_seccomp_looser_excepted_by_digest if {
+	authz.allow with input as with_spec({"seccomp": loose}) with data.moat.seccomp_exceptions as [other_digest]
+	not authz.allow with input as with_spec({"seccomp": loose}) with data.moat.seccomp_exceptions as [digest]
+	authz.allow with input as with_spec({"seccomp": loose}) with data.moat.exceptions.seccomp as [digest]
+}
+
+test_seccomp_narrower_custom_allowed if {
+	authz.allow with input as with_spec({"seccomp": object.union(loose, {"looser_than_default": false, "loosened": []})})
+}
+
+test_seccomp_unknown_or_unconfined_denied if {
+	# A summary that does not say whether it is looser is taken as looser (fail closed).
+	not authz.allow with input as with_spec({"seccomp": {"profile": "/home/alice/p.json"}})
+	not authz.allow with input as with_spec({"seccomp": {"profile": "unconfined", "looser_than_default": true}})
+}
+
+# ---- remote subjects get what the policy grants ------------------------------------------------
+
+remote_listed(inp) := as_remote(inp)
+
+test_remote_host_paths_denied if {
+	every c in [
+		["policy.eval", "read", "/home/alice/.ssh/id_ed25519", "/home/alice/./.ssh/id_ed25519"],
+		["image.save", "write", "/home/alice/.bashrc", "/home/alice/.bashrc"],
+		["image.load", "read", "/home/alice/x.tar", "/tmp/../home/alice/x.tar"],
+		["image.import", "read", "/home/alice/x.tar", "/home/alice/x.tar"],
+	] {
+		inp := {"subject": remote, "action": c[0], "facts": {"host_paths": [{"path": c[2], "raw": c[3], "use": c[1]}]}}
+		not authz.allow with input as inp with data.moat.remote_users as ["ci"]
+		# Local subjects may.
+		authz.allow with input as object.union(inp, {"subject": base.subject})
+	}
+}
+
+test_remote_denial_shows_what_was_sent if {
+	inp := {"subject": remote, "action": "image.save", "facts": {"host_paths": [{"path": "/home/alice/.bashrc", "raw": "/tmp/link", "use": "write"}]}}
+	"remote subject ci may not write to host path /tmp/link" in authz.deny with input as inp with data.moat.remote_users as ["ci"]
+}
+
+test_remote_local_only_actions if {
+	every a in ["policy.eval", "policy.test", "policy.check", "system.service"] {
+		sprintf("%s is for local subjects only", [a]) in authz.deny with input as {"subject": remote, "action": a, "facts": {}}
+			with data.moat.remote_users as ["ci"]
+	}
+}
+
+test_remote_owner_credentials if {
+	every a in ["image.push", "registry.login", "registry.logout"] {
+		inp := {"subject": remote, "action": a, "facts": {}}
+		not authz.allow with input as inp with data.moat.remote_users as ["ci"]
+		authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.remote_actions as [a]
+	}
+}
+
+remote_mount(raw, canonical) := object.union(as_remote(with_mount(raw, canonical, false)), {"facts": {"host_paths": [{"path": canonical, "raw": raw, "use": "mount", "readonly": false}]}})
+
+test_remote_mount_outside_allowed_dirs_denied if {
+	inp := remote_mount("/home/alice/.ssh", "/home/alice/.ssh")
+	["remote subject ci may not mount host path /home/alice/.ssh"] == [r | some r in authz.deny with input as inp with data.moat.remote_users as ["ci"]]
+	not authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.remote_mount_dirs as ["/srv/shared"]
+}
+
+test_remote_mount_inside_allowed_dirs if {
+	authz.allow with input as remote_mount("/srv/shared/ci", "/srv/shared/ci")
+		with data.moat.remote_users as ["ci"] with data.moat.remote_mount_dirs as ["/srv/shared/"]
+}
+
+test_remote_mount_escaping_allowed_dir_denied if {
+	# The canonical path decides: .. and symlinks out of the allowed directory do not count as inside.
+	every pair in [["/srv/shared/../../home/alice/.ssh", "/home/alice/.ssh"], ["/srv/shared/link", "/home/alice/.ssh"], ["/srv/sharedx", "/srv/sharedx"]] {
+		not authz.allow with input as remote_mount(pair[0], pair[1])
+			with data.moat.remote_users as ["ci"] with data.moat.remote_mount_dirs as ["/srv/shared"]
+	}
+}
+
+test_remote_mount_without_host_path_facts_denied if {
+	not authz.allow with input as as_remote(with_mount("/home/alice/.ssh", "/home/alice/.ssh", true))
+		with data.moat.remote_users as ["ci"]
+}
+
+test_remote_protected_path_not_revealed if {
+	reasons := authz.deny with input as remote_mount("/run/user/1000", "/run/user/1000")
+		with data.moat.remote_users as ["ci"] with data.moat.remote_mount_dirs as ["/run"]
+	"mounting host path /run/user/1000 is not allowed: it contains files moat protects" in reasons
+}
+
+# ---- the service ------------------------------------------------------------------------------
+
+service(listen, tls) := {"subject": base.subject, "action": "system.service", "facts": object.union({"listen": listen}, tls)}
+
+test_service_unix_allowed if {
+	authz.allow with input as service({"transport": "unix", "address": "/run/user/1000/moat/moat.sock"}, {})
+}
+
+test_service_tcp_needs_client_certificates if {
+	tcp := {"transport": "tcp", "address": "0.0.0.0:2376", "host": "0.0.0.0", "port": 2376, "loopback": false}
+	authz.allow with input as service(tcp, {"tls": {"enabled": true, "client_cert_required": true, "ca_subjects": ["CN=ca"]}})
+	"the API over TCP must require client certificates (mutual TLS)" in authz.deny with input as service(tcp, {"tls": {"enabled": true, "client_cert_required": false}})
+	not authz.allow with input as service(tcp, {})
+}
+
+# ---- the caller -------------------------------------------------------------------------------
 
 test_critical_vulns_denied if {
 	not authz.allow with input as object.union(base, {"facts": {"image": {"scan": {"critical": 3}}}})
@@ -71,10 +409,6 @@ test_critical_vulns_threshold if {
 test_unsigned_denied_when_required if {
 	not authz.allow with input as object.union(base, {"facts": {"image": {"signature": {"verified": false}}}})
 		with data.moat.require_signature as true
-}
-
-test_bad_digest_denied if {
-	not authz.allow with input as object.union(base, {"facts": {"image": {"digest": "sha256:xyz"}}})
 }
 
 test_decision_shape if {

@@ -5,6 +5,7 @@ export type ApiErrorCode =
   | 'API_NOT_FOUND'
   | 'API_NOT_IMPLEMENTED'
   | 'API_SOCKET_IN_USE'
+  | 'API_SOCKET_PATH_TOO_LONG'
   | 'POLICY_DENIED'
   | 'POLICY_ERROR'
   | 'API_INTERNAL';
@@ -30,6 +31,11 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     http: 409,
     exit: EXIT.failure,
     hint: 'another moat system service is listening there: stop it, or give --socket PATH',
+  },
+  API_SOCKET_PATH_TOO_LONG: {
+    http: 400,
+    exit: EXIT.usage,
+    hint: 'a unix socket path has at most 107 bytes: set XDG_RUNTIME_DIR to a short private directory (mode 0700), or pass --socket with a shorter path',
   },
   POLICY_DENIED: {
     http: 403,

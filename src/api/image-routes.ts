@@ -2,8 +2,15 @@ import type { Readable } from 'node:stream';
 import { ImageError } from '../image/errors.js';
 import { lookupImage, shortId } from '../image/store.js';
 import type { Engine } from '../runtime/engine.js';
+import { hostPath } from './host-facts.js';
 import type { Route, RouteContext } from './router.js';
 import * as S from './schemas.js';
+
+/** The host path a load or import reads (none for `-`, the request's stdin), for the policy. */
+async function readFacts(ctx: RouteContext<{ file: string }>): Promise<Record<string, unknown>> {
+  const { STDIN } = await import('../image/archive-input.js');
+  return { host_paths: ctx.body.file === STDIN ? [] : [hostPath(ctx.body.file, 'read')] };
+}
 
 /** A path, or `-`: the request's stdin (the CLI's; the HTTP API has none). */
 async function source(ctx: RouteContext<unknown>, file: string): Promise<string | Readable> {
@@ -45,6 +52,7 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       path: '/images/load',
       action: 'image.load',
       body: S.loadBody,
+      facts: readFacts,
       handler: async (ctx: RouteContext<{ file: string }>) => {
         // Loaded on demand: the tar code is not needed to run a container.
         const { loadArchive } = await import('../image/archive.js');
@@ -56,6 +64,7 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       path: '/images/import',
       action: 'image.import',
       body: S.importBody,
+      facts: readFacts,
       handler: async (ctx: RouteContext<{ file: string; name: string; changes?: string[] }>) => {
         const { importRootfs } = await import('../image/import.js');
         return importRootfs(store, await source(ctx, ctx.body.file), ctx.body.name, {

@@ -1,7 +1,7 @@
-import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { Engine } from '../runtime/engine.js';
+import { defaultSocket } from '../util/paths.js';
 
 function landlock(): string {
   try {
@@ -64,7 +64,7 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
       data: engine.deps.paths.data,
       runtime: engine.deps.paths.runtime,
       // Where `moat system service` listens by default: what DOCKER_HOST should name.
-      socket: path.join(engine.deps.paths.runtime, 'moat.sock'),
+      socket: defaultSocket(engine.deps.paths),
     },
   };
 }

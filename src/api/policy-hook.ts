@@ -6,10 +6,12 @@
  * Anything but a well-formed decision denies (fail closed).
  */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, release } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerPlan } from '../runtime/engine.js';
+import { compareSeccomp, defaultProfile, resolveSeccomp, type LinuxSeccomp } from '../seccomp/index.js';
+import { canonicalPath } from './host-facts.js';
 import type { Decision, DecisionHook, DecisionInput } from './router.js';
 
 export const DECISION_QUERY = 'data.moat.authz.decision';
@@ -26,7 +28,47 @@ export function policyPaths(env: NodeJS.ProcessEnv = process.env): string[] {
   return [fileURLToPath(new URL('../../policies/', import.meta.url))];
 }
 
-/** What the policy sees about a run: the user's choices in plain terms, beside the full OCI spec. */
+/**
+ * The seccomp filter about to be applied, summarised for the policy: which profile (moat's
+ * default, or a custom file: its canonical path and the sha256 of the bytes moat read), its
+ * default action and size, and whether it lets through anything the default profile blocks for
+ * the same capabilities (src/seccomp/summary.ts).
+ */
+export function seccompFacts(plan: ContainerPlan): Record<string, unknown> {
+  const sc = (plan.spec.linux?.seccomp ?? null) as LinuxSeccomp | null;
+  const file = plan.opts.seccompProfile;
+  if (!file && sc) {
+    return {
+      profile: 'default',
+      default_action: sc.defaultAction,
+      rule_count: sc.syscalls?.length ?? 0,
+      looser_than_default: false,
+      loosened: [],
+    };
+  }
+  const reference = resolveSeccomp(defaultProfile(), {
+    capabilities: plan.opts.capAdd,
+    arch: process.arch,
+    kernelVersion: release(),
+  });
+  const c = compareSeccomp(sc, reference);
+  return {
+    profile: sc ? 'custom' : 'unconfined',
+    ...(file ? { file: canonicalPath(file), raw_file: file } : {}),
+    ...(plan.seccompDigest ? { digest: plan.seccompDigest } : {}),
+    default_action: c.defaultAction,
+    rule_count: c.ruleCount,
+    looser_than_default: c.looserThanDefault,
+    loosened: c.loosened,
+    loosened_count: c.loosenedCount,
+  };
+}
+
+/**
+ * What the policy sees about a run: the user's choices in plain terms, beside the full OCI spec.
+ * Mount sources are canonical (`source`: realpath, so `//etc`, `/tmp/../proc` and a symlink to
+ * /proc are what they are), with the text the client sent beside them (`raw_source`).
+ */
 export function runSummary(plan: ContainerPlan): Record<string, unknown> {
   const o = plan.opts;
   return {
@@ -38,10 +80,15 @@ export function runSummary(plan: ContainerPlan): Record<string, unknown> {
     privileged: false,
     network_mode: 'none',
     read_only_rootfs: !o.readWrite,
-    mounts: o.volumes.map((v) => ({ source: v.host, destination: v.container, readonly: v.readonly })),
+    mounts: o.volumes.map((v) => ({
+      source: canonicalPath(v.host),
+      raw_source: v.host,
+      destination: v.container,
+      readonly: v.readonly,
+    })),
     tmpfs: o.tmpfs.map((t) => t.path),
     limits: plan.limits,
-    seccomp: o.seccompProfile ? { profile: o.seccompProfile } : { profile: 'default' },
+    seccomp: seccompFacts(plan),
     init: o.init,
   };
 }

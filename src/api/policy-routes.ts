@@ -4,6 +4,7 @@
  */
 import type { Route, RouteContext } from './router.js';
 import { ApiError } from './errors.js';
+import { hostPath } from './host-facts.js';
 import { entrypointOf, isWasmPolicy } from './policy-hook.js';
 
 const paths = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } };
@@ -64,6 +65,12 @@ export function policyRoutes(): Route<never>[] {
       method: 'POST',
       path: '/policy/eval',
       action: 'policy.eval',
+      // Every file it reads (data, input), canonical: the policy keeps them to local subjects.
+      facts: async (ctx: RouteContext<{ data: string[]; input?: string }>) => ({
+        host_paths: [...ctx.body.data, ...(ctx.body.input === undefined ? [] : [ctx.body.input])].map((p) =>
+          hostPath(p, 'read'),
+        ),
+      }),
       body: {
         type: 'object',
         additionalProperties: false,
@@ -101,6 +108,9 @@ export function policyRoutes(): Route<never>[] {
       method: 'POST',
       path: '/policy/test',
       action: 'policy.test',
+      facts: async (ctx: RouteContext<{ paths: string[] }>) => ({
+        host_paths: ctx.body.paths.map((p) => hostPath(p, 'read')),
+      }),
       body: {
         type: 'object',
         additionalProperties: false,
@@ -136,6 +146,9 @@ export function policyRoutes(): Route<never>[] {
       method: 'POST',
       path: '/policy/check',
       action: 'policy.check',
+      facts: async (ctx: RouteContext<{ paths: string[] }>) => ({
+        host_paths: ctx.body.paths.map((p) => hostPath(p, 'read')),
+      }),
       body: {
         type: 'object',
         additionalProperties: false,

@@ -10,6 +10,8 @@
 import type { Engine } from '../runtime/engine.js';
 import { ImageError, isImageError } from '../image/errors.js';
 import { parseReference } from '../image/reference.js';
+import { hostPath } from './host-facts.js';
+import { imageFacts } from './image-facts.js';
 import type { Route, RouteContext, ApiRequest, RequestIo } from './router.js';
 import * as S from './schemas.js';
 
@@ -62,7 +64,15 @@ export function registryRoutes(engine: Engine): Route<never>[] {
   const targetFacts = async (ref: string) => {
     const r = await registry();
     const t = r.resolveTarget(ref, await r.loadRegistriesConfig());
-    return { registry: t.registry, repository: t.repository, tag: t.tag, digest: t.digest };
+    // `reference`: the canonical name the policy's blocklist is matched against.
+    const name = `${t.registry}/${t.repository}`;
+    return {
+      registry: t.registry,
+      repository: t.repository,
+      tag: t.tag,
+      digest: t.digest,
+      reference: t.digest ? `${name}@${t.digest}` : `${name}:${t.tag ?? 'latest'}`,
+    };
   };
   return [
     {
@@ -122,7 +132,8 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       facts: async (ctx: Ctx<PushBody>) => {
         const rec = await store().resolve(ctx.params.ref);
         return {
-          image: { id: rec.id, manifestDigest: rec.manifestDigest, names: rec.names },
+          // manifestDigest: the name these facts had before image facts were shared (image-facts.ts).
+          image: { ...imageFacts(rec, ctx.params.ref), manifestDigest: rec.manifestDigest },
           ...(ctx.body.destination ? { target: await targetFacts(ctx.body.destination) } : {}),
         };
       },
@@ -198,6 +209,7 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       path: '/images/save',
       action: 'image.save',
       body: S.saveBody,
+      facts: async (ctx: Ctx<{ file: string }>) => ({ host_paths: [hostPath(ctx.body.file, 'write')] }),
       handler: async (
         ctx: Ctx<{ images: string[]; file: string; format?: 'oci-archive' | 'docker-archive' }>,
       ) => {

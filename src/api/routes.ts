@@ -9,6 +9,10 @@ import type { Route, RouteContext, RequestIo } from './router.js';
 import * as S from './schemas.js';
 import { hostInfo } from './info.js';
 import { ApiError } from './errors.js';
+import { hostPath, protectedPaths } from './host-facts.js';
+import { containerImageFacts, imageFacts } from './image-facts.js';
+import { policyPaths } from './policy-hook.js';
+import { serviceRoute } from './service-route.js';
 
 type Ctx<B> = RouteContext<B>;
 
@@ -17,23 +21,60 @@ function io(ctx: Ctx<unknown>): RequestIo {
   return ctx.req.io;
 }
 
-/** Facts the policy sees about a container that is about to be created. */
-function planFacts(plan: ContainerPlan): Record<string, unknown> {
+/**
+ * Facts the policy sees about a container that is about to be created: the image (every name,
+ * its ID and digest, see image-facts.ts), the spec, the host paths the request names (canonical,
+ * for rules about remote subjects) and the paths moat protects from bind mounts.
+ */
+function planFacts(plan: ContainerPlan, engine: Engine): Record<string, unknown> {
   return {
-    image: {
-      ref: plan.opts.image,
-      digest: plan.image.manifestDigest,
-      id: plan.image.id,
-      names: plan.image.names,
-    },
+    image: imageFacts(plan.image, plan.opts.image),
     spec: plan.spec,
     limits: plan.limits,
     warnings: plan.warnings,
+    host: protectedPaths(engine.deps.paths, policyPaths()),
+    host_paths: runHostPaths(plan.opts),
   };
 }
 
+/** The host paths a run names: its volume sources (mounted) and its seccomp profile (read). */
+function runHostPaths(o: RunOptions) {
+  return [
+    ...(Array.isArray(o.volumes) ? o.volumes : []).map((v) => hostPath(v.host, 'mount', v.readonly)),
+    ...(typeof o.seccompProfile === 'string' ? [hostPath(o.seccompProfile, 'read')] : []),
+  ];
+}
+
+/** Planning errors of a remote subject's run or create, held until the policy has decided. */
+const heldErrors = new WeakMap<object, unknown>();
+
+/**
+ * The facts of a run or create. Planning reads what the request names (the seccomp profile, the
+ * volume sources): its errors would tell a remote subject what those files hold, or whether they
+ * exist, before the policy said no. For a remote subject such an error waits for the decision,
+ * which sees the host paths alone; the handler then reports it (nothing runs without a plan).
+ */
+async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Promise<Record<string, unknown>> {
+  try {
+    const plan = await engine.plan(ctx.body.options, ctx.req.io?.progress);
+    return { plan, ...planFacts(plan, engine) };
+  } catch (e) {
+    if ((ctx.req.subject.local ?? ctx.req.subject.via === 'cli') !== false) throw e;
+    heldErrors.set(ctx, e);
+    return {
+      host: protectedPaths(engine.deps.paths, policyPaths()),
+      host_paths: runHostPaths(ctx.body.options),
+      plan_failed: true,
+    };
+  }
+}
+
 export function containerRoutes(engine: Engine): Route<never>[] {
-  const planOf = (ctx: Ctx<unknown>) => ctx.facts.plan as ContainerPlan;
+  const planOf = (ctx: Ctx<unknown>): ContainerPlan => {
+    if (!ctx.facts.plan)
+      throw heldErrors.get(ctx) ?? new ApiError('API_INTERNAL', 'no plan for this container');
+    return ctx.facts.plan as ContainerPlan;
+  };
   const routes: Route<never>[] = [
     {
       method: 'GET',
@@ -48,8 +89,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       action: 'container.create',
       body: S.runBody,
       facts: async (ctx: Ctx<{ options: RunOptions }>) => {
-        const plan = await engine.plan(ctx.body.options, ctx.req.io?.progress);
-        return { plan, ...planFacts(plan) };
+        return runFacts(engine, ctx);
       },
       handler: async (ctx: Ctx<{ options: RunOptions }>) => {
         const rec = await engine.commit(planOf(ctx));
@@ -62,8 +102,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       action: 'container.run',
       body: S.runBody,
       facts: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
-        const plan = await engine.plan(ctx.body.options, ctx.req.io?.progress);
-        return { plan, ...planFacts(plan) };
+        return runFacts(engine, ctx);
       },
       handler: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
         const rec = await engine.commit(planOf(ctx));
@@ -98,6 +137,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/start',
       action: 'container.start',
       body: S.empty,
+      facts: async (ctx) => containerImageFacts(engine, ctx.params.id),
       handler: async (ctx) => {
         const rec = await engine.startDetached(ctx.params.id);
         return { id: rec.id, name: rec.name };
@@ -195,6 +235,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/exec',
       action: 'container.exec',
       body: S.execBody,
+      facts: async (ctx) => containerImageFacts(engine, ctx.params.id),
       handler: async (
         ctx: Ctx<{ cmd: string[]; env?: string[]; user?: string; workdir?: string; interactive?: boolean }>,
       ) => {
@@ -215,6 +256,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       body: S.fsckBody,
       handler: async (ctx: Ctx<{ repair?: boolean }>) => engine.fsck(Boolean(ctx.body.repair)),
     } satisfies Route<{ repair?: boolean }> as Route<never>,
+    serviceRoute(),
   ];
   return routes;
 }

@@ -1,7 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { MoatError } from '../errors.js';
+import { checkSocketPath, defaultSocket } from '../util/paths.js';
 import { getApp, request, subject } from './app.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
@@ -101,7 +103,28 @@ export function registerSystemCommands(program: Command, state: CliState): void 
         if (f.tcp && f.socket) throw new MoatError('CLI_USAGE', 'give --socket or --tcp, not both');
         const listen = f.tcp
           ? { tcp: tcpOptions(f) }
-          : { socket: path.resolve(f.socket ?? path.join(app.engine.deps.paths.runtime, 'moat.sock')) };
+          : { socket: path.resolve(f.socket ?? defaultSocket(app.engine.deps.paths)) };
+        // The policy decides before anything listens (system.service: where, and how clients
+        // authenticate); moat's own socket is then protected from bind mounts like its state.
+        if (listen.socket) {
+          checkSocketPath(listen.socket);
+          (await import('../api/host-facts.js')).protectServiceSocket(listen.socket);
+        }
+        await request(
+          'POST',
+          '/system/service',
+          listen.tcp
+            ? {
+                transport: 'tcp',
+                address: f.tcp,
+                tls: {
+                  clientCertRequired: true,
+                  caSubjects: caSubjects(listen.tcp.ca),
+                  minVersion: 'TLSv1.2',
+                },
+              }
+            : { transport: 'unix', address: listen.socket },
+        );
         const srv = await startApiServer({
           ...listen,
           router: app.router,
@@ -120,6 +143,18 @@ export function registerSystemCommands(program: Command, state: CliState): void 
         process.stderr.write('moat: API stopped\n');
       },
     );
+}
+
+/** The subjects of the certificates in a CA bundle (what the policy sees as tls.ca_subjects). */
+function caSubjects(pem: string): string[] {
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return certs.map((c) => {
+    try {
+      return new X509Certificate(c).subject.replace(/\n/g, ', ');
+    } catch {
+      return '(unreadable certificate)';
+    }
+  });
 }
 
 function tcpOptions(f: { tcp?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) {

@@ -2,7 +2,7 @@
  * Container lifecycle: create, start (attached or detached), stop, kill, exec, wait, remove,
  * inspect, list with reconciliation. The API handlers call these; nothing else touches runc.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { release } from 'node:os';
@@ -66,6 +66,8 @@ export interface ContainerPlan {
   spec: OciSpec;
   limits: Limits;
   warnings: string[];
+  /** sha256 of a custom seccomp profile's file as read (the policy's seccomp exceptions name it). */
+  seccompDigest?: string;
 }
 
 /** The first ancestor of `dir` (or dir itself) that others cannot search, if any. */
@@ -221,7 +223,8 @@ export class Engine {
     checkLimits(limits, this.deps.host.cgroup);
     const caps = opts.capAdd.map(normalizeCap);
     opts = { ...opts, capAdd: caps };
-    const seccomp = await this.seccompFor(opts);
+    const seccompSource: { digest?: string } = {};
+    const seccomp = await this.seccompFor(opts, seccompSource);
     mark('image resolved, seccomp built');
     const lowerdir = await ensureImageRootfs(this.rootfsDeps(), image, onProgress);
     mark('rootfs ready');
@@ -257,18 +260,21 @@ export class Engine {
           hint: 'create it first; moat does not create host directories',
         });
     }
-    return { id, name, opts, image, lowerdir, spec, limits, warnings };
+    return { id, name, opts, image, lowerdir, spec, limits, warnings, seccompDigest: seccompSource.digest };
   }
 
-  private async seccompFor(opts: RunOptions): Promise<OciSeccomp | null> {
+  private async seccompFor(opts: RunOptions, source: { digest?: string } = {}): Promise<OciSeccomp | null> {
     const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch, kernelVersion: release() };
     if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
-    const text = await fsp.readFile(opts.seccompProfile, 'utf8').catch((e: Error) => {
+    const bytes = await fsp.readFile(opts.seccompProfile).catch((e: Error) => {
       throw new MoatError(
         'SECCOMP_INVALID_PROFILE',
         `cannot read seccomp profile ${opts.seccompProfile}: ${e.message}`,
       );
     });
+    // The digest of the bytes read, not of the file again later: what the policy sees is what runs.
+    source.digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const text = bytes.toString('utf8');
     const profile = parseSeccompProfile(text, opts.seccompProfile);
     if (profile === null) return null;
     const spec = resolveSeccomp(profile, ctx) as OciSeccomp;

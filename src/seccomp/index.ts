@@ -6,6 +6,7 @@
  *   defaultProfile()                 → SeccompProfile
  *   resolveSeccomp(profile, facts)   → LinuxSeccomp          (pure: caps + arch decide the rules)
  *   checkSyscallsKnown(spec)         → warnings, or throws   (runs scmp_sys_resolver if needed)
+ *   compareSeccomp(spec, default)    → what the policy sees   (pure: is it looser than the default?)
  */
 export { SeccompError, isSeccompError, type SeccompErrorCode } from './errors.js';
 export {
@@ -30,6 +31,7 @@ export { defaultProfile } from './default-profile.js';
 export { resolveSeccomp, type ResolveOptions } from './resolve.js';
 export { parseSeccompProfile, type ParseOptions, type ProfileProblem } from './parse.js';
 export { profileSchema } from './schema.js';
+export { compareSeccomp, letsThrough, type SeccompComparison } from './summary.js';
 export {
   checkSyscallsKnown,
   narrows,

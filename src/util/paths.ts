@@ -1,13 +1,18 @@
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { chmodSync, chownSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { MoatError } from '../errors.js';
 
-/** Where moat keeps its files. Everything derives from two roots so tests can point them elsewhere. */
+/** Where moat keeps its files. Everything derives from a few roots so tests can point them elsewhere. */
 export interface MoatPaths {
   /** `$XDG_DATA_HOME/moat`: images and containers (persistent). */
   data: string;
-  /** `$XDG_RUNTIME_DIR/moat` (or `/tmp/moat-run-<uid>`): runc state and locks (gone after reboot). */
+  /**
+   * `$XDG_RUNTIME_DIR/moat` when that directory is the user's own (mode 0700), else
+   * `$XDG_CACHE_HOME/moat/run` (`~/.cache/moat/run`); `/run/moat` for root. runc state, locks and
+   * the API socket. Never a shared path such as `/tmp/moat-run-<uid>`, which another user could
+   * create first or point elsewhere.
+   */
   runtime: string;
   storage: string;
   containers: string;
@@ -15,30 +20,49 @@ export interface MoatPaths {
   locks: string;
 }
 
+/** sun_path is 108 bytes with its terminating NUL: a longer socket path cannot be bound. */
+export const MAX_SOCKET_PATH = 107;
+
+const uidOf = () => process.getuid?.() ?? 0;
+
+/** A directory only `uid` can use: a real directory (not a symlink), owned by uid, closed to others. */
+function privateDir(st: Stats, uid: number, others = 0o077): boolean {
+  return st.isDirectory() && !st.isSymbolicLink() && st.uid === uid && (st.mode & others) === 0;
+}
+
+function absolute(v: string | undefined): string | undefined {
+  return v && path.isAbsolute(v) ? v : undefined;
+}
+
+/**
+ * The runtime directory. `$XDG_RUNTIME_DIR` is used only when it is a real directory owned by
+ * the user with mode 0700 (what pam_systemd makes); otherwise a directory under the user's own
+ * cache, which no other user can create first.
+ */
+function runtimeDir(env: NodeJS.ProcessEnv, uid: number, home: string): string {
+  const xdg = absolute(env.XDG_RUNTIME_DIR);
+  if (xdg) {
+    try {
+      if (privateDir(lstatSync(xdg), uid)) return path.join(xdg, 'moat');
+    } catch {
+      /* missing: fall back */
+    }
+  }
+  if (uid === 0) return '/run/moat';
+  return path.join(absolute(env.XDG_CACHE_HOME) ?? path.join(home, '.cache'), 'moat', 'run');
+}
+
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): MoatPaths {
-  const uid = process.getuid?.() ?? 0;
-  const hasData = Boolean(env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME));
+  const uid = uidOf();
+  const home = env.HOME || homedir();
+  const xdgData = absolute(env.XDG_DATA_HOME);
   // Root's containers run as a subordinate user that must reach moat's files: root keeps them
   // in system directories (like podman's /var/lib/containers), not under /root (mode 0700).
   const data =
-    uid === 0 && !hasData
+    uid === 0 && !xdgData
       ? '/var/lib/moat'
-      : path.join(hasData ? env.XDG_DATA_HOME! : path.join(env.HOME || homedir(), '.local', 'share'), 'moat');
-  let runtimeBase = env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR) ? env.XDG_RUNTIME_DIR : '';
-  let runtime = runtimeBase
-    ? path.join(runtimeBase, 'moat')
-    : uid === 0
-      ? '/run/moat'
-      : path.join(tmpdir(), `moat-run-${uid}`);
-  if (runtimeBase) {
-    try {
-      const st = statSync(runtimeBase);
-      if (st.uid !== uid) runtimeBase = '';
-    } catch {
-      runtimeBase = '';
-    }
-    if (!runtimeBase) runtime = path.join(tmpdir(), `moat-run-${uid}`);
-  }
+      : path.join(xdgData ?? path.join(home, '.local', 'share'), 'moat');
+  const runtime = runtimeDir(env, uid, home);
   return {
     data,
     runtime,
@@ -49,10 +73,35 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): MoatPaths {
   };
 }
 
+/** `$XDG_CONFIG_HOME/moat`: policies, registries, credentials. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(absolute(env.XDG_CONFIG_HOME) ?? path.join(env.HOME || homedir(), '.config'), 'moat');
+}
+
+/** Where `moat system service` listens by default (what DOCKER_HOST names). */
+export function defaultSocket(p: MoatPaths): string {
+  return path.join(p.runtime, 'moat.sock');
+}
+
+/** Refuse a socket path the kernel cannot bind (longer than sun_path), with what to do instead. */
+export function checkSocketPath(socket: string, what = 'the API socket'): void {
+  const n = Buffer.byteLength(socket);
+  if (n > MAX_SOCKET_PATH) {
+    throw new MoatError(
+      'API_SOCKET_PATH_TOO_LONG',
+      `${what} ${socket} is ${n} bytes long; a unix socket path can have at most ${MAX_SOCKET_PATH}`,
+      {
+        hint: 'set XDG_RUNTIME_DIR to a short private directory (mode 0700), or pass --socket with a shorter path',
+      },
+    );
+  }
+}
+
 /**
- * Create moat's private directories (0700) and refuse a runtime dir owned by someone else. For
- * root (`containerRoot` given: the host IDs container root is), the directories are 0711 so the
- * container's user can traverse to its own files, and runc's state directory belongs to it.
+ * Create moat's private directories (0700) and refuse a runtime dir that is not private to the
+ * user: it must be a real directory (lstat: not a symlink), owned by the user, closed to others.
+ * For root (`containerRoot` given: the host IDs container root is), the directories are 0711 so
+ * the container's user can traverse to its own files, and runc's state directory belongs to it.
  */
 export function ensureDirs(p: MoatPaths, containerRoot?: { uid: number; gid: number }): void {
   const mode = containerRoot ? 0o711 : 0o700;
@@ -60,12 +109,19 @@ export function ensureDirs(p: MoatPaths, containerRoot?: { uid: number; gid: num
     mkdirSync(d, { recursive: true, mode });
     if (containerRoot) chmodSync(d, mode);
   }
-  const st = statSync(p.runtime);
-  const uid = process.getuid?.() ?? 0;
-  if (st.uid !== uid || (st.mode & (containerRoot ? 0o066 : 0o077)) !== 0) {
-    throw new MoatError('RUNTIME_UNSAFE_DIR', `runtime directory ${p.runtime} is not private to uid ${uid}`, {
-      hint: 'remove it or set XDG_RUNTIME_DIR to a directory only you can write',
-    });
+  const uid = uidOf();
+  let ok = false;
+  try {
+    ok = privateDir(lstatSync(p.runtime), uid, containerRoot ? 0o066 : 0o077);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new MoatError(
+      'RUNTIME_UNSAFE_DIR',
+      `runtime directory ${p.runtime} is not a private directory of uid ${uid} (a symlink, another owner, or open to others)`,
+      { hint: 'remove it, or set XDG_RUNTIME_DIR to a directory only you can use (mode 0700)' },
+    );
   }
   mkdirSync(p.runcRoot, { recursive: true, mode: 0o700 });
   if (containerRoot) chownSync(p.runcRoot, containerRoot.uid, containerRoot.gid);

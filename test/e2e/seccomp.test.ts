@@ -4,10 +4,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { inject } from 'vitest';
-import { IMAGE, moat } from './moat.js';
+import { env, IMAGE, moat } from './moat.js';
 
 const EPERM = 1;
 const ENOSYS = 38;
@@ -93,16 +94,24 @@ describe('--security-opt seccomp=FILE', () => {
         syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
       }),
     );
-    const r = await moat([
-      'run',
-      '--rm',
-      '--security-opt',
-      `seccomp=${f}`,
-      IMAGE,
-      'sh',
-      '-c',
-      'mkdir /tmp/d; echo rc=$?; grep Seccomp: /proc/self/status',
-    ]);
+    // Allowing by default is looser than moat's profile: the default policy wants its digest excepted.
+    const digest = `sha256:${createHash('sha256').update(readFileSync(f)).digest('hex')}`;
+    const data = path.join(dir, 'except.json');
+    writeFileSync(data, JSON.stringify({ moat: { seccomp_exceptions: [digest] } }));
+    const policy = `${path.join(inject('moatEnv').root, 'policies')}:${data}`;
+    const r = await moat(
+      [
+        'run',
+        '--rm',
+        '--security-opt',
+        `seccomp=${f}`,
+        IMAGE,
+        'sh',
+        '-c',
+        'mkdir /tmp/d; echo rc=$?; grep Seccomp: /proc/self/status',
+      ],
+      { env: { ...env(), MOAT_POLICY: policy } },
+    );
     expect(r.stdout).toMatch(/rc=1/);
     expect(r.stderr).toMatch(/Operation not permitted/);
     expect(r.stdout).toMatch(/Seccomp:\s+2/);

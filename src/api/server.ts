@@ -22,7 +22,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { connect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import { errorInfo } from '../error-table.js';
 import { isMoatError } from '../errors.js';
 import { dockerApi } from './docker-api.js';
@@ -110,22 +110,44 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 const METHODS = new Set(['GET', 'POST', 'DELETE']);
 
+/**
+ * Routes whose archive a client may send as the request body (`content-type: application/x-tar`)
+ * instead of naming a file on the service's host, which remote subjects may not: the body is the
+ * request's stdin (`file: "-"`); import takes its name (and `change`s) from the query.
+ */
+const UPLOADS: Record<string, (q: URLSearchParams) => Record<string, unknown>> = {
+  '/images/load': () => ({ file: '-' }),
+  '/images/import': (q) => ({
+    file: '-',
+    name: q.get('name') ?? '',
+    ...(q.getAll('change').length ? { changes: q.getAll('change') } : {}),
+  }),
+};
+
 /** moat's own API: `/v1/<route>`, the router's paths and bodies as they are. */
 async function native(
   o: ApiServerOptions,
   req: IncomingMessage,
   res: ServerResponse,
   p: string,
+  query: URLSearchParams = new URLSearchParams(),
 ): Promise<void> {
   try {
     const method = req.method ?? 'GET';
     if (!METHODS.has(method)) throw new ApiError('API_NOT_FOUND', `${method} is not allowed on ${p}`);
-    const body = await readJson(req);
+    const upload =
+      method === 'POST' && /^application\/(x-tar|octet-stream)\b/.test(req.headers['content-type'] ?? '')
+        ? UPLOADS[p]
+        : undefined;
+    const body = upload ? upload(query) : await readJson(req);
     const r: ApiRequest = {
       subject: subjectOf(o, req),
       method: method as ApiRequest['method'],
       path: p,
       body,
+      ...(upload
+        ? { io: { stdin: req, stdout: new PassThrough().resume(), stderr: new PassThrough().resume() } }
+        : {}),
     };
     const out = await o.router.handle(r);
     sendJson(res, 200, out ?? {});
@@ -163,7 +185,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       const url = new URL(req.url ?? '/', 'http://moat');
       o.log?.('api request', { method: req.method, path: url.pathname });
       const p = url.pathname;
-      done = p.startsWith('/v1/') ? native(o, req, res, p.slice(3)) : docker.request(req, res, url);
+      done = p.startsWith('/v1/')
+        ? native(o, req, res, p.slice(3), url.searchParams)
+        : docker.request(req, res, url);
     } catch (e) {
       done = Promise.reject(e);
     }

@@ -6,7 +6,7 @@
  * CLI over TCP; the owner, local, keeps them all.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -90,7 +90,7 @@ afterAll(async () => {
   await exited;
 });
 
-/** A /v1 request as alice, over mutual TLS. */
+/** A /v1 request as alice, over mutual TLS: a JSON body, or an uploaded tar (a Buffer). */
 function v1(method: string, p: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -100,7 +100,7 @@ function v1(method: string, p: string, body?: unknown): Promise<{ status: number
         method,
         path: `/v1${p}`,
         ...client,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': Buffer.isBuffer(body) ? 'application/x-tar' : 'application/json' },
       },
       (res) => {
         let text = '';
@@ -109,7 +109,7 @@ function v1(method: string, p: string, body?: unknown): Promise<{ status: number
       },
     );
     req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
+    req.end(body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body));
   });
 }
 
@@ -179,6 +179,23 @@ describe('a remote subject names no host path', () => {
     });
     expect(sec.status, sec.body).toBe(403);
     expect(sec.body).toMatch(/remote subject alice may not read host path/);
+  });
+
+  it('sends archives in the request body instead: import and load', async () => {
+    const name = `localhost/${uniq('uploaded')}:1`;
+    const imp = await v1(
+      'POST',
+      `/images/import?name=${encodeURIComponent(name)}`,
+      readFileSync(path.join(inject('moatEnv').base, 'rootfs.tar')),
+    );
+    expect(imp.status, imp.body).toBe(200);
+    const saved = path.join(base, uniq('saved.tar'));
+    expect((await moat(['save', '-o', saved, name], { env: w.env })).code).toBe(0);
+    expect((await moat(['rmi', name], { env: w.env })).code).toBe(0);
+    const load = await v1('POST', '/images/load', readFileSync(saved));
+    expect(load.status, load.body).toBe(200);
+    expect(load.body).toContain(name);
+    expect((await moat(['rmi', name], { env: w.env })).code).toBe(0);
   });
 
   it("push, login and logout would use the owner's registry credentials", async () => {

@@ -56,7 +56,9 @@ export class MonitorHandle {
       stdio: [
         shape.stdin ? 'pipe' : 'ignore',
         'pipe',
-        'ignore', // the monitor writes its own log, monitor.log beside the container's
+        // The monitor writes its own log (monitor.log beside the container's); MOAT_TIMING's
+        // marks are the exception: they go where the starter's go.
+        process.env.MOAT_TIMING === '1' ? 'inherit' : 'ignore',
         'pipe',
         shape.attach ? 'pipe' : 'ignore',
         shape.attach ? 'pipe' : 'ignore',

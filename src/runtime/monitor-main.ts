@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
+import { mark } from '../util/timing.js';
 import { openEngine } from './context.js';
 import type { ExitMessage, StartedMessage } from './monitor-client.js';
 import { containerDirs } from './state.js';
@@ -95,10 +96,20 @@ function ended(w: Writable): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  mark('monitor: main');
   let deliver: ((sig: NodeJS.Signals) => void) | undefined;
   const early: NodeJS.Signals[] = [];
   const onSignal = (sig: NodeJS.Signals) => (deliver ? deliver(sig) : early.push(sig));
   for (const s of FORWARDED) process.on(s, () => onSignal(s));
+  // Made while the starter still plans the container (a prewarmed monitor): it needs no ID.
+  let engine: ReturnType<typeof openEngine> | undefined;
+  let openError: unknown;
+  try {
+    engine = openEngine();
+  } catch (e) {
+    openError = e;
+  }
+  mark('monitor: engine open');
 
   const first = await new Promise<Request | undefined>((resolve) =>
     readRequests(
@@ -112,6 +123,7 @@ async function main(): Promise<number> {
   );
   // Never given a container (a prewarmed monitor whose run did not happen): nothing to do.
   if (!first) return 0;
+  mark('monitor: given a container');
   const id = first.id;
   if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) {
     send({
@@ -119,7 +131,17 @@ async function main(): Promise<number> {
     });
     return 2;
   }
-  const engine = openEngine();
+  if (!engine) {
+    const err = openError as { code?: string; message?: string };
+    send({
+      error: {
+        code: err.code ?? 'RUNTIME_START_FAILED',
+        message: err.message ?? String(openError),
+        exitCode: 125,
+      },
+    });
+    return 1;
+  }
   diagFile = path.join(containerDirs(engine.deps.paths, id).dir, 'monitor.log');
   engine.deps.log = (msg, extra) => diag(`${msg} ${extra ? JSON.stringify(extra) : ''}`);
 

@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
+import { mark } from '../util/timing.js';
 import type { Engine } from './engine.js';
 import { RuntimeError } from './errors.js';
 import { takeMonitor } from './monitor-client.js';
@@ -69,7 +70,10 @@ export async function runAttached(
   if (o.forwardSignals) for (const s of PROXIED) process.on(s, onSignal);
   try {
     m.start(rec.id);
+    mark('container handed to its monitor');
+    void m.started.then(() => mark('container started'));
     const exit = await m.exited;
+    mark('exit reported');
     await Promise.all(copied);
     if (exit) {
       // A monitor that could not remove (it reports why in its log) leaves it to us.

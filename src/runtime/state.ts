@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors.js';
-import { readJson, writeJsonAtomic } from '../util/fsutil.js';
+import { readJson, tempNameFor, writeJsonAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import type { MoatPaths } from '../util/paths.js';
 import type { CgroupPaths, Limits } from './cgroups.js';
@@ -88,8 +88,22 @@ export class ContainerStore {
     return path.join(this.paths.containers, id, 'container.json');
   }
 
-  async save(rec: ContainerRecord): Promise<void> {
-    await writeJsonAtomic(this.recordPath(rec.id), rec, 0o600);
+  /**
+   * Write the record atomically. `durable: false` skips the fsync (still all or nothing for a
+   * crash of moat, not of the machine): for states that a reboot ends anyway, such as which
+   * processes run a start, written while the container waits for them.
+   */
+  async save(rec: ContainerRecord, o: { durable?: boolean } = {}): Promise<void> {
+    const file = this.recordPath(rec.id);
+    if (o.durable !== false) return writeJsonAtomic(file, rec, 0o600);
+    const tmp = tempNameFor(file);
+    try {
+      await fsp.writeFile(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+      await fsp.rename(tmp, file);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   async load(id: string): Promise<ContainerRecord> {

@@ -77,11 +77,16 @@ const mib = (n: number): string => `${Number((n / 1048576).toFixed(1))}MiB`;
 const signalStatus = (sig: string): number => 128 + (osConstants.signals[sig as NodeJS.Signals] ?? 0);
 
 /** Save a change to the record, unless the container was removed meanwhile (rm -f). */
-async function record(deps: SuperviseDeps, id: string, fn: (r: ContainerRecord) => void): Promise<boolean> {
+async function record(
+  deps: SuperviseDeps,
+  id: string,
+  fn: (r: ContainerRecord) => void,
+  o: { durable?: boolean } = {},
+): Promise<boolean> {
   try {
     await deps.store.update(id, async (r) => {
       fn(r);
-      await deps.store.save(r);
+      await deps.store.save(r, o);
     });
     return true;
   } catch (e) {
@@ -165,21 +170,30 @@ export async function supervise(
   );
 
   // Join the cgroups before the launcher may go on: everything runc forks inherits them. The
-  // launcher and the cgroups are recorded at once: a start that never finishes can be ended
-  // (rm -f, fsck), and a container whose monitor dies is known to live on while its launcher does.
+  // launcher and the cgroups are recorded before it goes on: a launcher that runs is always one
+  // the record names, so a start that never finishes can be ended (rm -f, fsck), and a container
+  // whose monitor dies is known to live on while its launcher does. (A monitor killed before
+  // the gate opens takes the launcher with it: its read of fd 3 ends.) Not fsynced: a reboot
+  // ends these processes anyway, and the start waits for this write.
   const gate = child.stdio[3] as Writable;
   gate.on('error', () => {});
   try {
     if (child.pid) await joinCgroups(cgroups, child.pid);
-    const kept = await record(deps, rec.id, (r) => {
-      r.monitorPid = process.pid;
-      r.monitorStart = processStartTime(process.pid);
-      r.launcherPid = child.pid;
-      r.launcherStart = child.pid ? processStartTime(child.pid) : undefined;
-      r.cgroups = cgroups;
-    });
+    const kept = await record(
+      deps,
+      rec.id,
+      (r) => {
+        r.monitorPid = process.pid;
+        r.monitorStart = processStartTime(process.pid);
+        r.launcherPid = child.pid;
+        r.launcherStart = child.pid ? processStartTime(child.pid) : undefined;
+        r.cgroups = cgroups;
+      },
+      { durable: false },
+    );
     if (!kept) throw new Error(`container ${rec.id.slice(0, 12)} was removed while it started`);
     gate.end('go\n');
+    mark('launcher recorded and let go');
   } catch (e) {
     child.kill('SIGKILL');
     await closed;
@@ -228,6 +242,7 @@ export async function supervise(
         if (txt.trim()) {
           pid = Number(txt.trim());
           started = true;
+          mark('container started');
           output.open();
           await record(deps, rec.id, (r) => {
             r.status = 'running';

@@ -11,8 +11,8 @@
  *     their input and program sizes). Deterministic: the same policy and input stop at the same
  *     point on any machine and under any load.
  *   - ms: wall-clock time, read every CHUNK steps and counted from the first of those reads (a
- *     decision that stays small never reads the clock, which costs ~0.2 µs here); the safety net
- *     for work the step count under-estimates.
+ *     decision that stays small never reads the clock); the safety net for work the step count
+ *     under-estimates.
  *
  * Not bounded: a single builtin call that is slow without charging for it (`json.marshal` of a
  * value the policy built by sharing one array in itself twenty times over): the policy's author

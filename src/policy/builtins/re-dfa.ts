@@ -13,8 +13,14 @@ import type { Subset } from './re-subset.js';
 
 /** Beyond this many NFA states, the pattern goes to re2js (`x{1000}` alternatives and the like). */
 const MAX_NFA = 4000;
+/** Matches of a pattern made on its NFA before its DFA is built, if input × NFA is at most COLD_WORK. */
+const COLD_USES = 4;
+const COLD_WORK = 1 << 14;
 /** DFA states kept per pattern; past it the cache is emptied and rebuilt as the input needs. */
 const MAX_DFA = 256;
+
+/** A state's transitions before any is known. */
+const UNKNOWN_ROW: readonly number[] = new Array<number>(128).fill(-1);
 
 /** Flags of a DFA state: it includes the NFA's MATCH; it has no NFA state left (no match from here). */
 const F_MATCH = 1;
@@ -37,6 +43,8 @@ export class Dfa {
   private other: (Map<number, number> | undefined)[] = [];
   private index = new Map<string, number>();
   private mark: number[] = [];
+  /** Matches made so far (the first COLD_USES follow the NFA: see test). */
+  private uses = 0;
   private gen = 0;
 
   private constructor(
@@ -63,9 +71,18 @@ export class Dfa {
 
   /**
    * Whether `s` has a match. `budget.charge(n)` is told of the work done beyond reading
-   * characters (creating DFA states), before it is done.
+   * characters (creating DFA states, or following NFA states), before it is done.
    */
   test(s: string, budget?: { charge(n: number): void }): boolean {
+    // The first few matches follow the NFA directly: a CLI command makes one decision, and
+    // building the DFA's states costs more than that (1–2 ms for `^sha256:[a-f0-9]{64}$` before
+    // V8 has optimized anything). A pattern used more often gets its DFA.
+    const work = s.length * this.kind.length;
+    if (this.uses < COLD_USES && work <= COLD_WORK) {
+      this.uses++;
+      budget?.charge(1 + (work >> 6));
+      return this.simulate(s);
+    }
     // flags that end the scan: no state left, or (unless the match must end at the end) a match
     const stop = this.sub.anchorEnd ? F_DEAD : F_DEAD | F_MATCH;
     let d = 0;
@@ -99,6 +116,36 @@ export class Dfa {
       if (f & stop) return (f & F_MATCH) !== 0;
     }
     return (f & F_MATCH) !== 0;
+  }
+
+  /** `test` by following the NFA's states, character by character, without caching. */
+  private simulate(s: string): boolean {
+    const { anchorStart, anchorEnd } = this.sub;
+    const match = this.matchSet[0]; // the highest state number: last in a sorted set
+    let cur = this.startSet;
+    const n = s.length;
+    for (let i = 0; i <= n; i++) {
+      const matched = cur.length > 0 && cur[cur.length - 1] === match;
+      if (i === n) return matched;
+      if (matched && !anchorEnd) return true;
+      if (cur.length === 0 && anchorStart) return false;
+      let c = s.charCodeAt(i);
+      if (c >= 0xd800 && c < 0xe000) {
+        const c2 = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (c < 0xdc00 && c2 >= 0xdc00 && c2 < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
+          i++;
+        } else c = 0xfffd;
+      }
+      const moves: number[] = [];
+      for (let k = 0; k < cur.length; k++) {
+        const q = cur[k];
+        if (q !== match && inRanges(this.ranges[q]!, c)) moves.push(this.out[q]);
+      }
+      cur = this.closure(moves);
+      if (!anchorStart) cur = union(cur, this.startSet);
+    }
+    return false;
   }
 
   /** The DFA state after `c` from state d (created and cached). */
@@ -149,7 +196,7 @@ export class Dfa {
     const hit = this.index.get(key);
     if (hit !== undefined) return hit;
     const id = this.nfa.length;
-    for (let c = 0; c < 128; c++) this.trans.push(-1); // the new state's row
+    this.trans.push(...UNKNOWN_ROW); // the new state's row (a builtin: cheap before V8 optimizes)
     this.flags.push(0);
     this.nfa.push(sets);
     this.other.push(undefined);

@@ -1,14 +1,15 @@
 /**
  * Regular expressions with Go's semantics, which is what OPA's regex builtins have and what
  * policies written for OPA assume: RE2 syntax (no back references, no lookaround: those are
- * errors, worded as Go words them), leftmost-first matches, and linear time in the input. JavaScript's
- * RegExp is a backtracking engine: `^(\d+\.?)+$` against 30 digits and an `x` ran for minutes.
+ * errors, worded as Go words them), leftmost-first matches, and linear time in the input.
+ * JavaScript's RegExp backtracks: `^(\d+\.?)+$` against 30 digits and an `x` ran for minutes.
  *
- * Two engines, same answers: the subset of the syntax policies use on the decision path is parsed
- * here (re-subset.ts) and matched by a lazily built DFA (re-dfa.ts), a few ns per character with
- * nothing more to load; everything else — other syntax, errors, and the builtins that need match
- * positions (find, split, replace) — goes to re2js, a port of Go's regexp package to JavaScript,
- * loaded on first use (it takes about 20 ms to import).
+ * Three engines, same answers. The subset of the syntax policies use on the decision path is
+ * parsed here (re-subset.ts); of those trees, the ones a backtracking engine runs in linear time
+ * (a row of sets, each repetition disjoint from what follows: re-js.ts) go to V8's RegExp, written
+ * from the tree; the others to a lazily built DFA (re-dfa.ts). Everything else — other syntax,
+ * errors, and the builtins that need match positions (find, split, replace) — goes to re2js, a
+ * port of Go's regexp package to JavaScript, loaded on first use (it takes ~20 ms to import).
  *
  * Work is charged to the evaluation's budget (limits.ts) before it is done: compiling in
  * proportion to the program's size, matching to input × program.
@@ -17,6 +18,7 @@ import { createRequire } from 'node:module';
 import type * as Re2jsModule from 're2js';
 import { fail } from './util.js';
 import { Dfa } from './re-dfa.js';
+import { JsMatcher, jsRegExp } from './re-js.js';
 import { parseSubset, type Subset } from './re-subset.js';
 
 /** What compiling and matching charge their work to: the evaluation (BuiltinContext), or nothing. */
@@ -54,7 +56,7 @@ export class GoRegexp {
 
   constructor(
     readonly pattern: string,
-    private readonly dfa: Dfa | undefined,
+    private readonly dfa: Matcher | undefined,
     re2: GoRE2 | undefined,
     /** Program size (NFA states or instructions): the cost of a character. */
     readonly size: number,
@@ -96,7 +98,7 @@ export function compileGo(fn: string, pattern: string, ctx: Budget): GoRegexp {
   const hit = CACHE.get(pattern);
   if (hit) return hit;
   const sub = parseSubset(pattern);
-  const dfa = sub && Dfa.from(sub);
+  const dfa = sub && subsetMatcher(sub);
   let re: GoRegexp;
   if (dfa) {
     ctx.charge(1 + (dfa.size >> 2));
@@ -111,9 +113,19 @@ export function compileGo(fn: string, pattern: string, ctx: Budget): GoRegexp {
   return re;
 }
 
-/** A matcher for a tree built by the caller (glob.match); undefined if its NFA is too large. */
-export function dfaOf(sub: Subset, maxStates?: number): Dfa | undefined {
-  return Dfa.from(sub, maxStates);
+/** What matches a subset tree: `test(s, budget)` in linear time. */
+export interface Matcher {
+  readonly size: number;
+  test(s: string, budget?: Budget): boolean;
+}
+
+/**
+ * The matcher for a subset tree: V8's RegExp for the shapes it runs in linear time (re-js.ts),
+ * else the DFA; undefined if the DFA's NFA would have more than maxStates states.
+ */
+export function subsetMatcher(sub: Subset, maxStates?: number): Matcher | undefined {
+  const js = jsRegExp(sub);
+  return js ? new JsMatcher(js, 1) : Dfa.from(sub, maxStates);
 }
 
 /** Whether `pattern` is valid Go syntax (regex.is_valid). */

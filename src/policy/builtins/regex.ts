@@ -5,9 +5,8 @@
 import { operandError } from '../errors.js';
 import { RSet, typeName, type Value } from '../value.js';
 import { globsIntersect } from './globs-intersect.js';
-import { compileGo, dfaOf, isValidGo, type Budget } from './re2.js';
+import { compileGo, isValidGo, subsetMatcher, type Budget, type Matcher } from './re2.js';
 import { findAll, findAllSubmatch, quoteMeta, replaceAll, split } from './re2-methods.js';
-import type { Dfa } from './re-dfa.js';
 import { MAX_RUNE, negate, normalize, set, type Node } from './re-subset.js';
 import { register } from './registry.js';
 import type { BuiltinContext } from './types.js';
@@ -79,15 +78,15 @@ register('regex.globs_match', (a) =>
 // ---------------------------------------------------------------- glob
 
 // delimiters → pattern → matcher (no key strings built per call)
-const GLOB_CACHE = new Map<string, Map<string, Dfa>>();
+const GLOB_CACHE = new Map<string, Map<string, Matcher>>();
 let globCount = 0;
 
 /**
  * Compiles a gobwas/glob pattern (what OPA's glob.match takes): * (no delimiters), ** (anything),
- * ?, [...], [!...], {a,b}, to a tree matched by re-dfa.ts: linear in the input, however many
- * stars (`*a*a*a*a*b` made a backtracking engine try every split).
+ * ?, [...], [!...], {a,b}, to a subset tree (re2.ts's subsetMatcher): linear in the input,
+ * however many stars (`*a*a*a*a*b` made a backtracking engine try every split).
  */
-export function compileGlob(pattern: string, delims: string[], ctx: Budget): Dfa {
+export function compileGlob(pattern: string, delims: string[], ctx: Budget): Matcher {
   const dkey = delims.length === 1 ? delims[0] : delims.join('\u0000');
   let byPattern = GLOB_CACHE.get(dkey);
   const hit = byPattern?.get(pattern);
@@ -168,7 +167,7 @@ export function compileGlob(pattern: string, delims: string[], ctx: Budget): Dfa
     return xs.length === 1 ? xs[0] : xs.length === 0 ? { t: 'empty' } : { t: 'cat', xs };
   };
   // a glob has no counted repetitions: its NFA grows with the pattern only
-  const dfa = dfaOf({ root: parse(false), anchorStart: true, anchorEnd: true }, Infinity)!;
+  const dfa = subsetMatcher({ root: parse(false), anchorStart: true, anchorEnd: true }, Infinity)!;
   if (++globCount > 1000) {
     GLOB_CACHE.clear();
     globCount = 0;
@@ -191,7 +190,7 @@ register('glob.match', (a, ctx) => {
     delims = xs.length === 0 ? ['.'] : (xs as string[]);
   } else throw operandError('glob.match', 2, 'array', typeName(d));
   const s = str('glob.match', a, 2);
-  let dfa: Dfa;
+  let dfa: Matcher;
   try {
     dfa = compileGlob(pattern, delims, ctx);
   } catch (e) {

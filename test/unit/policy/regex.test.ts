@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyEngine, RegoError } from '../../../src/policy/index.js';
 import { compileGlob } from '../../../src/policy/builtins/regex.js';
 import { Dfa } from '../../../src/policy/builtins/re-dfa.js';
+import { jsRegExp } from '../../../src/policy/builtins/re-js.js';
 import { estimateSize } from '../../../src/policy/builtins/re2.js';
 import { parseSubset } from '../../../src/policy/builtins/re-subset.js';
 
@@ -172,8 +173,12 @@ function rng(seed: number): (n: number) => number {
   };
 }
 
-describe('the subset matcher answers as Go does (re2js as the reference)', () => {
-  it('on random patterns and inputs', () => {
+/** What Go's regexp sees of a JavaScript string: lone surrogates as U+FFFD (OPA decodes JSON to UTF-8). */
+const asGo = (s: string): string =>
+  [...s].map((ch) => (ch.length === 1 && ch >= '\ud800' && ch <= '\udfff' ? '\ufffd' : ch)).join('');
+
+describe('the subset engines answer as Go does (re2js as the reference)', () => {
+  it('the DFA, on random patterns and inputs', () => {
     const rnd = rng(42);
     const atoms = [
       'a',
@@ -201,7 +206,7 @@ describe('the subset matcher answers as Go does (re2js as the reference)', () =>
       if (k < 8) return '(?:' + gen(d + 1) + ')' + ['*', '+', '?', '{2}', '{1,3}', '{0,}', '*?'][rnd(7)];
       return gen(d + 1) + ['*', '+', '?', '{2}', '{1,3}', '{2,}', '+?'][rnd(7)];
     };
-    const chars = ['a', 'b', 'c', '1', '_', ' ', '\n', '.', '-', 'é', '😀', ']'];
+    const chars = ['a', 'b', 'c', '1', '_', ' ', '\n', '.', '-', 'é', '😀', ']', '\ud800', '\ufffd'];
     let checked = 0;
     for (let t = 0; t < 3000; t++) {
       let p = gen(0);
@@ -217,14 +222,76 @@ describe('the subset matcher answers as Go does (re2js as the reference)', () =>
       }
       const dfa = sub && Dfa.from(sub);
       if (!dfa) continue;
+      // 8 inputs per pattern: the first ones follow the NFA, the rest the DFA built from it
       for (let k = 0; k < 8; k++) {
         let s = '';
         for (let i = rnd(8); i > 0; i--) s += chars[rnd(chars.length)];
-        expect(dfa.test(s), `${JSON.stringify(p)} on ${JSON.stringify(s)}`).toBe(re.test(s));
+        expect(dfa.test(s), `${JSON.stringify(p)} on ${JSON.stringify(s)}`).toBe(re.test(asGo(s)));
         checked++;
       }
     }
     expect(checked).toBeGreaterThan(15000);
+  });
+
+  it('V8’s RegExp, for the shapes it runs in linear time', () => {
+    const rnd = rng(5);
+    const atoms = [
+      'a',
+      'b',
+      '.',
+      '\\d',
+      '\\w',
+      '\\s',
+      '[ab]',
+      '[^a]',
+      '[a-c]',
+      '\\.',
+      '-',
+      'é',
+      '😀',
+      '[^/]',
+      '/',
+      '\ufffd',
+    ];
+    const qs = ['', '', '*', '+', '?', '{2}', '{1,3}', '{0,}', '{2,}', '*?'];
+    const chars = ['a', 'b', 'c', '1', '_', ' ', '\n', '.', '-', 'é', '😀', '/', '\ud800', '\ufffd'];
+    let patterns = 0;
+    for (let t = 0; t < 3000; t++) {
+      let p = '^';
+      for (let k = rnd(5) + 1; k > 0; k--) p += atoms[rnd(atoms.length)] + qs[rnd(qs.length)];
+      if (rnd(2)) p += '$';
+      const sub = parseSubset(p);
+      const js = sub && jsRegExp(sub);
+      if (!js) continue;
+      patterns++;
+      const re = RE2JS.compile(p);
+      for (let k = 0; k < 8; k++) {
+        let s = '';
+        for (let i = rnd(8); i > 0; i--) s += chars[rnd(chars.length)];
+        expect(js.test(s), `${JSON.stringify(p)} on ${JSON.stringify(s)}`).toBe(re.test(asGo(s)));
+      }
+    }
+    expect(patterns).toBeGreaterThan(500);
+  });
+
+  it('gives V8 only patterns without two ways to match the same text', () => {
+    const js = (p: string) => jsRegExp(parseSubset(p)!) !== undefined;
+    for (const p of [
+      '^sha256:[a-f0-9]{64}$',
+      '^registry\\.example\\.com/ops/[^/]*$',
+      '^[^.]*\\.example\\.com$',
+      '^a*b?c+$',
+      '^[a-z]+',
+    ])
+      expect(js(p), p).toBe(true);
+    // overlapping repetitions, alternation, groups, no `^`: the DFA
+    for (const p of ['^a*a*$', '^a*b*a$', '^\\d+\\.?\\d+$', '^(\\d+\\.?)+$', '^(a|aa)+$', 'a*b', '^(ab)*$'])
+      expect(js(p), p).toBe(false);
+    // and V8 takes 100,000 characters that fail at the end in one pass
+    const rs = new PolicyEngine([]).eval('x := regex.match(`^[a-z]*[0-9]*$`, input.s)', {
+      s: 'a'.repeat(100_000) + '!',
+    });
+    expect(rs[0].bindings.x).toBe(false);
   });
 
   it('leaves to re2js what is not in the subset', () => {

@@ -3,7 +3,7 @@
  * inspect, list with reconciliation. The API handlers call these; nothing else touches runc.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp, statSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { release } from 'node:os';
 import type { Writable } from 'node:stream';
@@ -12,7 +12,6 @@ import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
 import type { UsernsTools } from '../userns/exec.js';
-import type { IdMaps } from '../userns/idmap.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import { mark } from '../util/timing.js';
@@ -34,6 +33,7 @@ import {
   unpackWhileDownloading,
   type StreamedLayer,
 } from './rootfs.js';
+import { usernsTools } from './lifecycle.js';
 import { generateSpec } from './spec.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { readExit } from './exits.js';
@@ -41,13 +41,7 @@ import { fsckContainers, type FsckReport } from './fsck.js';
 import { reconcile } from './reconcile.js';
 import { removeContainer, removeExited } from './remove.js';
 import { runAttached, startDetached } from './start.js';
-import {
-  supervise,
-  type Attach,
-  type RunOutcome,
-  type SuperviseDeps,
-  type SuperviseHooks,
-} from './supervise.js';
+import type { Attach, RunOutcome } from './supervise.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -70,18 +64,6 @@ export interface ContainerPlan {
   seccompDigest?: string;
 }
 
-/** The first ancestor of `dir` (or dir itself) that others cannot search, if any. */
-function untraversable(dir: string): string | undefined {
-  for (let d = dir; ; d = path.dirname(d)) {
-    try {
-      if ((statSync(d).mode & 0o001) === 0) return d;
-    } catch {
-      /* not created yet: its parent decides */
-    }
-    if (d === path.dirname(d)) return undefined;
-  }
-}
-
 export class Engine {
   readonly containers: ContainerStore;
   readonly runc: RuncConfig;
@@ -94,47 +76,7 @@ export class Engine {
 
   /** The user-namespace tools, or a clear error saying what the host lacks. */
   tools(): UsernsTools {
-    if (this.toolsCache) return this.toolsCache;
-    const h = this.deps.host;
-    if (!h.userns.available)
-      throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, {
-        hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)',
-      });
-    if ('error' in h.idmaps)
-      throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, {
-        hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536`,
-      });
-    if (h.uid === 0) {
-      // Root's containers run as a subordinate user: it must be able to reach moat's directories.
-      const blocked = untraversable(this.deps.paths.data);
-      if (blocked) {
-        throw new MoatError(
-          'USERNS_SETUP_FAILED',
-          `${blocked} is not searchable by other users, so root's containers (which run as a subordinate user) cannot reach ${this.deps.paths.data}`,
-          {
-            hint: 'as root, leave XDG_DATA_HOME unset (moat then uses /var/lib/moat), or make that path searchable (chmod o+x)',
-          },
-        );
-      }
-    }
-    const maps: IdMaps = h.idmaps;
-    if (!h.tools.unshare || !h.tools.nsenter)
-      throw new MoatError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', {
-        hint: 'apt-get install util-linux',
-      });
-    if (maps.mode === 'subordinate' && (!h.tools.newuidmap || !h.tools.newgidmap)) {
-      throw new MoatError(
-        'USERNS_NO_NEWUIDMAP',
-        'newuidmap/newgidmap are missing, so the subordinate ID ranges cannot be used',
-        { hint: 'apt-get install uidmap' },
-      );
-    }
-    if (!h.tools.runc)
-      throw new RuntimeError('RUNTIME_RUNC_MISSING', 'runc was not found in PATH', {
-        hint: 'apt-get install runc (or set MOAT_RUNTIME to its path)',
-      });
-    this.toolsCache = { unshare: h.tools.unshare, nsenter: h.tools.nsenter, callerUid: h.uid, maps };
-    return this.toolsCache;
+    return (this.toolsCache ??= usernsTools(this.deps.host, this.deps.paths));
   }
 
   /** For root: the host IDs of container root (files it must own); undefined otherwise. */
@@ -354,18 +296,6 @@ export class Engine {
     });
   }
 
-  superviseDeps(): SuperviseDeps {
-    return {
-      paths: this.deps.paths,
-      store: this.containers,
-      tools: this.tools(),
-      runc: this.runc,
-      cgroup: this.deps.host.cgroup,
-      cgroupOwner: this.containerRootOwner(),
-      log: this.deps.log,
-    };
-  }
-
   /**
    * Run attached: a monitor supervises the container (see start.ts) while its output comes here;
    * returns the container's exit status, after --rm. `forwardSignals`: this process's signals go
@@ -377,15 +307,6 @@ export class Engine {
     o: { forwardSignals?: boolean } = { forwardSignals: true },
   ): Promise<RunOutcome> {
     return runAttached(this, rec, attach, o);
-  }
-
-  /** Used by the monitor process. */
-  async superviseDetached(
-    rec: ContainerRecord,
-    attach: Attach | undefined,
-    hooks: SuperviseHooks,
-  ): Promise<RunOutcome> {
-    return supervise(this.superviseDeps(), rec, attach, hooks);
   }
 
   /** Start a created (or exited) container under a monitor process; resolves once it runs. */
@@ -512,11 +433,6 @@ export class Engine {
   /** rm: see remove.ts (-f ends a container in any state, a hanging start or a broken record too). */
   async remove(ref: string, force: boolean): Promise<string> {
     return removeContainer(this, ref, force);
-  }
-
-  /** --rm, by the monitor once the container has ended: true if it removed it. */
-  async removeExited(id: string): Promise<boolean> {
-    return removeExited(this, id);
   }
 
   /** `moat system fsck`: see fsck.ts. */

@@ -11,10 +11,11 @@ import { Socket } from 'node:net';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { mark } from '../util/timing.js';
-import { openEngine } from './context.js';
+import { openLifecycle, superviseDeps, type Lifecycle } from './lifecycle.js';
 import type { ExitMessage, StartedMessage } from './monitor-client.js';
+import { removeExited } from './remove.js';
 import { containerDirs } from './state.js';
-import type { Attach } from './supervise.js';
+import { supervise, type Attach } from './supervise.js';
 
 const MAX_LINE = 64 * 1024;
 /** Signals the monitor passes on to the container (sent to it by the attached CLI, or by anyone). */
@@ -102,14 +103,14 @@ async function main(): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => (deliver ? deliver(sig) : early.push(sig));
   for (const s of FORWARDED) process.on(s, () => onSignal(s));
   // Made while the starter still plans the container (a prewarmed monitor): it needs no ID.
-  let engine: ReturnType<typeof openEngine> | undefined;
+  let engine: Lifecycle | undefined;
   let openError: unknown;
   try {
-    engine = openEngine();
+    engine = openLifecycle();
   } catch (e) {
     openError = e;
   }
-  mark('monitor: engine open');
+  mark('monitor: lifecycle open');
 
   const first = await new Promise<Request | undefined>((resolve) =>
     readRequests(
@@ -161,7 +162,7 @@ async function main(): Promise<number> {
   try {
     const rec = await engine.containers.load(id);
     autoRemove = Boolean(rec.options.rm);
-    const out = await engine.superviseDetached(rec, attach, {
+    const out = await supervise(superviseDeps(engine), rec, attach, {
       onStarted: (r) => send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error }),
       onControl: (fn) => {
         deliver = fn;
@@ -181,7 +182,7 @@ async function main(): Promise<number> {
   const flushed = attach ? Promise.all([ended(attach.stdout), ended(attach.stderr)]) : Promise.resolve();
   if (autoRemove) {
     try {
-      outcome.removed = await engine.removeExited(id);
+      outcome.removed = await removeExited(engine, id);
     } catch (e) {
       diag(`--rm failed: ${(e as Error).stack ?? String(e)}`);
     }

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { processAlive } from '../util/proc.js';
 import { cgroupsOf, removeCgroups } from './cgroups.js';
-import type { Engine } from './engine.js';
+import type { Lifecycle } from './lifecycle.js';
 import { runcDelete, runcState } from './runc.js';
 import { containerDirs, type ContainerRecord } from './state.js';
 
@@ -21,7 +21,7 @@ const tracked = (r: ContainerRecord): boolean =>
 export const monitorAlive = (r: ContainerRecord): boolean => processAlive(r.monitorPid, r.monitorStart);
 
 /** Is the container (or its start) still going, whatever became of its monitor? */
-export async function containerAlive(e: Engine, r: ContainerRecord): Promise<boolean> {
+export async function containerAlive(e: Lifecycle, r: ContainerRecord): Promise<boolean> {
   if (processAlive(r.launcherPid, r.launcherStart)) return true;
   if (r.status !== 'running') return false;
   // Records of an older moat name no launcher: runc's state says whether init lives.
@@ -30,13 +30,13 @@ export async function containerAlive(e: Engine, r: ContainerRecord): Promise<boo
 }
 
 /** Running, or being started, by a live monitor or launcher. */
-export async function active(e: Engine, r: ContainerRecord): Promise<boolean> {
+export async function active(e: Lifecycle, r: ContainerRecord): Promise<boolean> {
   if (r.status === 'broken') return false;
   return monitorAlive(r) || (tracked(r) && (await containerAlive(e, r)));
 }
 
 /** The status the launcher wrote, and when. */
-async function launcherStatus(r: ContainerRecord, e: Engine) {
+async function launcherStatus(r: ContainerRecord, e: Lifecycle) {
   const file = containerDirs(e.deps.paths, r.id).exitStatus;
   try {
     const [text, st] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
@@ -48,7 +48,7 @@ async function launcherStatus(r: ContainerRecord, e: Engine) {
   return undefined;
 }
 
-export async function reconcile(e: Engine, r: ContainerRecord): Promise<ContainerRecord> {
+export async function reconcile(e: Lifecycle, r: ContainerRecord): Promise<ContainerRecord> {
   if (r.status === 'broken' || !tracked(r) || monitorAlive(r) || (await containerAlive(e, r))) return r;
   return e.containers.update(r.id, async (cur) => {
     if (!tracked(cur) || monitorAlive(cur) || (await containerAlive(e, cur))) return cur;

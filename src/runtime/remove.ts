@@ -11,7 +11,7 @@ import { isMoatError } from '../errors.js';
 import { removeTreeInUserns } from '../userns/exec.js';
 import { processAlive } from '../util/proc.js';
 import { cgroupsOf, killCgroups, removeCgroups } from './cgroups.js';
-import type { Engine } from './engine.js';
+import type { Lifecycle } from './lifecycle.js';
 import { RuntimeError } from './errors.js';
 import { noteExit } from './exits.js';
 import { killTree, processesNaming } from './kill.js';
@@ -27,7 +27,7 @@ const notFound = (e: unknown) => isMoatError(e) && e.code === 'RUNTIME_CONTAINER
  * container's), then to the launcher's process tree and to everything in its cgroups (a start
  * that never finished has no init runc could name).
  */
-export async function forceEnd(e: Engine, rec: ContainerRecord): Promise<void> {
+export async function forceEnd(e: Lifecycle, rec: ContainerRecord): Promise<void> {
   const st = await runcState(e.runc, rec.id);
   const pid = rec.pid ?? st?.pid;
   if (pid && processAlive(pid))
@@ -43,7 +43,7 @@ export async function forceEnd(e: Engine, rec: ContainerRecord): Promise<void> {
  * Delete the container's directory, cgroups and runc state, with its lock held; the exit status
  * is noted first for waiters (exits.ts). Returns false if it was gone already.
  */
-async function deleteContainer(e: Engine, id: string, rec?: ContainerRecord): Promise<boolean> {
+async function deleteContainer(e: Lifecycle, id: string, rec?: ContainerRecord): Promise<boolean> {
   return e.containers.locked(id, async () => {
     const d = containerDirs(e.deps.paths, id);
     if (!(await fsp.stat(d.dir).catch(() => undefined))) return false;
@@ -63,12 +63,12 @@ async function deleteContainer(e: Engine, id: string, rec?: ContainerRecord): Pr
  * Files the container created as other users belong to subordinate IDs: only root of the user
  * namespace can remove those. Most containers leave none, so try without it first.
  */
-export async function removeTree(e: Engine, dir: string): Promise<void> {
+export async function removeTree(e: Lifecycle, dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true }).catch(() => removeTreeInUserns(e.tools(), dir));
 }
 
 /** --rm: remove a container that has ended (its monitor calls this). False if it is not there. */
-export async function removeExited(e: Engine, id: string): Promise<boolean> {
+export async function removeExited(e: Lifecycle, id: string): Promise<boolean> {
   let rec: ContainerRecord;
   try {
     rec = await e.containers.load(id);
@@ -86,7 +86,7 @@ export async function removeExited(e: Engine, id: string): Promise<boolean> {
 }
 
 /** `rm [-f]`: returns the container's ID. */
-export async function removeContainer(e: Engine, ref: string, force: boolean): Promise<string> {
+export async function removeContainer(e: Lifecycle, ref: string, force: boolean): Promise<string> {
   let rec = await e.containers.resolve(ref);
   if (rec.status === 'broken') return removeBroken(e, rec, force);
   rec = await reconcile(e, rec);
@@ -129,7 +129,7 @@ export async function removeContainer(e: Engine, ref: string, force: boolean): P
  * can belong to it — by its ID (runc state, cgroups) and its directory (launcher, runc) — is
  * ended first. Only with -f: the record may belong to a container that still runs.
  */
-async function removeBroken(e: Engine, rec: ContainerRecord, force: boolean): Promise<string> {
+async function removeBroken(e: Lifecycle, rec: ContainerRecord, force: boolean): Promise<string> {
   const short = rec.id.slice(0, 12);
   if (!force)
     throw new RuntimeError(

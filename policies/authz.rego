@@ -106,14 +106,24 @@ deny contains sprintf("image %s is not allowed (blocked: %s)", [object.get(image
 	blocked(pattern)
 }
 
+blocked(pattern) if glob.match(pattern, ["/"], image.ref)
+
+blocked(pattern) if glob.match(pattern, ["/"], image.id)
+
+blocked(pattern) if glob.match(pattern, ["/"], image.digest)
+
 blocked(pattern) if {
-	some k in ["ref", "reference", "id", "digest"]
-	glob.match(pattern, ["/"], image[k])
+	some n in image.names
+	glob.match(pattern, ["/"], n)
 }
 
 blocked(pattern) if {
-	some k in ["names", "repo_digests", "repositories"]
-	some n in image[k]
+	some n in image.repo_digests
+	glob.match(pattern, ["/"], n)
+}
+
+blocked(pattern) if {
+	some n in image.repositories
 	glob.match(pattern, ["/"], n)
 }
 
@@ -199,17 +209,19 @@ trailing_slash(p) if {
 
 deny contains sprintf("mounting host path %s is not allowed", [shown_source(m)]) if {
 	some m in mounts
-	protected_source(trim_suffix(m.source, "/"))
+	protected_source(m.source)
 	not excepted("mounts")
 }
 
 protected_source(src) if {
 	some p in protected_paths
+	startswith(src, p)
 	inside(src, p)
 }
 
 protected_source(src) if {
 	some p in host.protected_paths
+	startswith(src, p)
 	inside(src, p)
 }
 
@@ -217,9 +229,9 @@ protected_source(src) if {
 # in a read-only mount still connects).
 deny contains sprintf("mounting host path %s is not allowed: it contains %s", [shown_source(m), shown_paths(inner)]) if {
 	some m in mounts
-	inner := [p | some p in object.get(host, "protected_parents", []); parent_of(m.source, p)]
-	count(inner) > 0
-	not protected_source(trim_suffix(m.source, "/")) # said above
+	parent_of_any(m.source, host.protected_parents)
+	inner := [p | some p in host.protected_parents; parent_of(m.source, p)]
+	not protected_source(m.source) # said above
 	not excepted("mounts")
 }
 
@@ -227,9 +239,9 @@ deny contains sprintf("mounting host path %s is not allowed: it contains %s", [s
 deny contains sprintf("mounting host path %s read-write is not allowed: it contains %s (mount it read-only)", [shown_source(m), shown_paths(inner)]) if {
 	some m in mounts
 	m.readonly != true
-	inner := [p | some p in object.get(host, "protected_parents_rw", []); parent_of(m.source, p)]
-	count(inner) > 0
-	not protected_source(trim_suffix(m.source, "/")) # said above
+	parent_of_any(m.source, host.protected_parents_rw)
+	inner := [p | some p in host.protected_parents_rw; parent_of(m.source, p)]
+	not protected_source(m.source) # said above
 	not excepted("mounts")
 }
 
@@ -237,16 +249,27 @@ deny contains sprintf("mounting host path %s read-write is not allowed: it conta
 inside(src, p) if src == p
 
 inside(src, p) if {
+	startswith(src, p)
 	p != "/"
-	startswith(src, concat("", [p, "/"]))
+	substring(src, count(p), 1) == "/"
 }
-
-inside("", "/")
 
 # `src` is a directory above `p`.
 parent_of(src, p) if {
+	startswith(p, src)
 	src != p
-	startswith(p, concat("", [trim_suffix(src, "/"), "/"]))
+	parent_boundary(src, p)
+}
+
+parent_boundary("/", _)
+
+parent_boundary(src, p) if substring(p, count(src), 1) == "/"
+
+# Some path of `ps` is below `src` (stops at the first).
+parent_of_any(src, ps) if {
+	some p in ps
+	startswith(p, src)
+	parent_of(src, p)
 }
 
 # Local subjects see what a path resolved to; remote ones only what they sent.

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { expect, inject } from 'vitest';
 import { docker, http, startService, stopService, type Service } from './api-helpers.js';
 import { uniq } from './moat.js';
+import { defaultRunOptions } from '../../src/runtime/options.js';
 import { world, type World } from './registry-helpers.js';
 
 export const IMG = 'trust/base:1';
@@ -50,19 +51,8 @@ export async function v1Create(
   s: Service,
   options: Record<string, unknown>,
 ): Promise<{ status: number; body: { code?: string; message?: string; id?: string } }> {
-  const full = {
-    env: [],
-    volumes: [],
-    tmpfs: [],
-    readWrite: false,
-    capAdd: [],
-    ulimits: [],
-    init: false,
-    rm: false,
-    interactive: false,
-    labels: {},
-    ...options,
-  };
+  // moat's own defaults (the CLI's), then the test's options, which name the image.
+  const full = { ...defaultRunOptions(''), ...options };
   const r = await http(s, 'POST', '/v1/containers/create', JSON.stringify({ options: full }));
   return { status: r.status, body: JSON.parse(r.body || '{}') as { code?: string; message?: string } };
 }

@@ -5,6 +5,7 @@
  * data.moat.remote_mount_dirs, judged by the canonical path. Through moat's /v1 API and the docker
  * CLI over TCP; the owner, local, keeps them all.
  */
+import { defaultRunOptions } from '../../src/runtime/options.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -127,20 +128,7 @@ function dockerTcp(args: string[]) {
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const runOptions = (o: Record<string, unknown>) => ({
-  image: IMAGE,
-  env: [],
-  volumes: [],
-  tmpfs: [],
-  readWrite: false,
-  capAdd: [],
-  ulimits: [],
-  init: false,
-  rm: false,
-  interactive: false,
-  labels: {},
-  ...o,
-});
+const runOptions = (o: Record<string, unknown>) => ({ ...defaultRunOptions(IMAGE), ...o });
 
 describe('a remote subject names no host path', () => {
   it("policy eval: the owner's files are not read (data and input paths)", async () => {

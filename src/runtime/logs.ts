@@ -109,7 +109,10 @@ export async function printLogs(
       .stat(file)
       .then((s) => s.size)
       .catch(() => 0);
-  let pos = opts.tail === undefined ? 0 : await tailOffset(file, opts.tail);
+  // The last `tail` lines as of now: lines written after this point are not among them (they
+  // are read only when following).
+  const end0 = await size();
+  let pos = opts.tail === undefined ? 0 : await tailOffset(file, opts.tail, end0);
   let partial: Buffer = Buffer.alloc(0);
   const write = async (line: Buffer): Promise<void> => {
     let e: LogEntry;
@@ -141,7 +144,7 @@ export async function printLogs(
       partial = buf.length > MAX_RECORD ? Buffer.alloc(0) : Buffer.from(buf);
     }
   };
-  await readTo(await size());
+  await readTo(end0);
   const past = () => opts.until !== undefined && Date.now() / 1000 > opts.until;
   while (opts.follow && !stopped() && !past()) {
     const running = opts.stillRunning ? await opts.stillRunning() : false;
@@ -160,12 +163,12 @@ export async function printLogs(
 }
 
 /** Where the last `n` complete lines of the file begin (its end for 0), scanning backwards. */
-export async function tailOffset(file: string, n: number): Promise<number> {
+export async function tailOffset(file: string, n: number, end?: number): Promise<number> {
   const fh = await fsp.open(file, 'r').catch(() => undefined);
   if (!fh) return 0;
   try {
     const buf = Buffer.alloc(64 * 1024);
-    let at = (await fh.stat()).size;
+    let at = Math.min(end ?? Infinity, (await fh.stat()).size);
     // The (n+1)th newline from the end closes the line before the last n.
     let newlines = 0;
     while (at > 0) {

@@ -229,7 +229,8 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   refuseUnsupported(b, h);
   if (typeof h.Memory === 'number' && h.Memory > 0) o.memory = h.Memory;
   if (typeof h.NanoCpus === 'number' && h.NanoCpus > 0) o.cpus = h.NanoCpus / 1e9;
-  if (typeof h.PidsLimit === 'number' && h.PidsLimit > 0) o.pidsLimit = h.PidsLimit;
+  // Docker: 0 or -1 is no limit; absent (null) leaves moat's default.
+  if (typeof h.PidsLimit === 'number') o.pidsLimit = h.PidsLimit > 0 ? h.PidsLimit : -1;
   if (h.Init === true) o.init = true;
   if (h.AutoRemove === true) o.rm = true;
   o.capAdd = strings(h.CapAdd) ?? [];

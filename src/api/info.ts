@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import type { Engine } from '../runtime/engine.js';
 import { defaultSocket } from '../util/paths.js';
 
@@ -51,6 +52,13 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
           : 'rootless runc never calls setgroups: the supplementary groups above reach the container (as the overflow group unless mapped)',
     },
     cgroups: { version: h.cgroup.version, delegated: h.cgroup.delegated, notDelegated: h.cgroup.missing },
+    // What a container gets when it names no limit (see src/runtime/default-limits.ts).
+    defaultLimits: {
+      pids: effectivePids({ ulimits: [] }, h.cgroup, h.rlimits),
+      tmpfsSize: LIMIT_DEFAULTS.tmpfsSize,
+      memory: null,
+      cpus: null,
+    },
     security: {
       seccomp: h.seccomp,
       landlock: landlock(),

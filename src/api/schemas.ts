@@ -56,7 +56,8 @@ export const runOptions = {
     readWrite: { type: 'boolean' },
     capAdd: strArr,
     memory: posInt,
-    pidsLimit: posInt,
+    // A limit, or -1 for none (0 is taken as none too, as Docker); unset: moat's default.
+    pidsLimit: { type: 'integer', minimum: -1 },
     cpus: { type: 'number', exclusiveMinimum: 0, maximum: 1024 },
     ulimits: {
       type: 'array',

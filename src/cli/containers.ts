@@ -37,7 +37,10 @@ function addRunOptions(cmd: Command): Command {
     )
     .option('--cap-add <cap>', 'grant a capability; none are granted by default (repeatable)', collect, [])
     .option('-m, --memory <bytes>', 'memory limit, e.g. 32m (needs a delegated memory cgroup)')
-    .option('--pids-limit <n>', 'process limit (needs a delegated pids cgroup)')
+    .option(
+      '--pids-limit <n>',
+      'process limit; -1 for none (default 2048: pids cgroup where delegated, else RLIMIT_NPROC per container user)',
+    )
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 (needs a delegated cpu cgroup)')
     .option('--ulimit <name=soft[:hard]>', 'set an rlimit (repeatable)', collect, [])
     .option('--init', 'run tini as PID 1 to reap zombies and forward signals')
@@ -111,7 +114,8 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   o.readWrite = Boolean(f.readWrite);
   o.capAdd = f.capAdd;
   if (f.memory !== undefined) o.memory = parseBytes(f.memory);
-  if (f.pidsLimit !== undefined) o.pidsLimit = parsePositiveInt(f.pidsLimit, '--pids-limit');
+  if (f.pidsLimit !== undefined)
+    o.pidsLimit = /^(-1|0)$/.test(f.pidsLimit.trim()) ? -1 : parsePositiveInt(f.pidsLimit, '--pids-limit');
   if (f.cpus !== undefined) o.cpus = parseCpus(f.cpus);
   o.ulimits = f.ulimit.map(parseUlimit);
   o.init = Boolean(f.init);

@@ -17,6 +17,8 @@ import { withLock } from '../util/lock.js';
 import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
 import { checkLimits, type Limits } from './cgroups.js';
+import { defaultNproc, effectiveLimitsOf, effectivePids } from './default-limits.js';
+import { readImageFile } from './container-files.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
@@ -161,7 +163,12 @@ export class Engine {
     const tools = this.tools();
     const image = await this.deps.images.resolve(opts.image);
     const config = await this.deps.images.config(image);
-    const limits: Limits = { memory: opts.memory, pids: opts.pidsLimit, cpus: opts.cpus };
+    const pids = effectivePids(opts, this.deps.host.cgroup, this.deps.host.rlimits);
+    const limits: Limits = {
+      memory: opts.memory,
+      pids: pids.via === 'cgroup' ? pids.value : undefined,
+      cpus: opts.cpus,
+    };
     checkLimits(limits, this.deps.host.cgroup);
     const caps = opts.capAdd.map(normalizeCap);
     opts = { ...opts, capAdd: caps };
@@ -177,7 +184,8 @@ export class Engine {
         hint: 'use letters, digits, _ . - (starting with a letter or digit)',
       });
     }
-    const readText = (p: string) => fsp.readFile(path.join(lowerdir, p), 'utf8').catch(() => undefined);
+    // Not readFile: the image's files are resolved inside its root, never on the host's (see there).
+    const readText = (p: string) => readImageFile(lowerdir, p);
     const d = containerDirs(this.deps.paths, id);
     const { spec, warnings } = generateSpec({
       id,
@@ -192,6 +200,7 @@ export class Engine {
       },
       paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
       seccomp,
+      defaultNproc: defaultNproc(pids),
       passwd: await readText('etc/passwd'),
       group: await readText('etc/group'),
     });
@@ -350,14 +359,16 @@ export class Engine {
     });
   }
 
-  async inspect(ref: string): Promise<ContainerRecord & { spec?: OciSpec }> {
+  async inspect(
+    ref: string,
+  ): Promise<ContainerRecord & { spec?: OciSpec; effectiveLimits: ReturnType<typeof effectiveLimitsOf> }> {
     const rec = await this.reconcile(await this.containers.resolve(ref));
     const spec = JSON.parse(
       await fsp
         .readFile(path.join(containerDirs(this.deps.paths, rec.id).bundle, 'config.json'), 'utf8')
         .catch(() => 'null'),
     ) as OciSpec | null;
-    return { ...rec, ...(spec ? { spec } : {}) };
+    return { ...rec, effectiveLimits: effectiveLimitsOf(rec, spec), ...(spec ? { spec } : {}) };
   }
 
   async kill(ref: string, signal = 'KILL'): Promise<ContainerRecord> {

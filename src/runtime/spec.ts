@@ -8,6 +8,7 @@ import type { IdMaps } from '../userns/idmap.js';
 import { mappedSize } from '../userns/idmap.js';
 import { RuntimeError } from './errors.js';
 import type { Rlimit } from './host.js';
+import { tmpfsOptions } from './default-limits.js';
 import type { OciMount, OciRlimit, OciSeccomp, OciSpec } from './oci.js';
 import { cpusProblem, type RunOptions } from './options.js';
 
@@ -56,6 +57,8 @@ export interface SpecInput {
   /** The image's /etc/passwd and /etc/group text, to resolve user names and primary groups. */
   passwd?: string;
   group?: string;
+  /** RLIMIT_NPROC moat sets when it is the process limit (no delegated pids cgroup), see default-limits.ts. */
+  defaultNproc?: number;
 }
 
 export interface SpecResult {
@@ -185,8 +188,15 @@ const RLIMIT_OF: Record<string, string> = {
   as: 'RLIMIT_AS',
 };
 
-function buildRlimits(opts: RunOptions, host: SpecHost, errors: string[]): OciRlimit[] {
+function buildRlimits(
+  opts: RunOptions,
+  host: SpecHost,
+  errors: string[],
+  defaultNproc?: number,
+): OciRlimit[] {
   const out = new Map<string, OciRlimit>();
+  if (defaultNproc !== undefined)
+    out.set('RLIMIT_NPROC', { type: 'RLIMIT_NPROC', soft: defaultNproc, hard: defaultNproc });
   // No core dumps by default: they would land inside the container's files with its secrets.
   const coreHard = host.rlimits.RLIMIT_CORE?.hard;
   out.set('RLIMIT_CORE', { type: 'RLIMIT_CORE', soft: 0, hard: typeof coreHard === 'number' ? coreHard : 0 });
@@ -279,7 +289,7 @@ function mounts(input: SpecInput, gidMapped: (g: number) => boolean): OciMount[]
       destination: path.posix.normalize(t.path),
       type: 'tmpfs',
       source: 'tmpfs',
-      options: ['nosuid', 'nodev', ...t.options],
+      options: ['nosuid', 'nodev', ...tmpfsOptions(t.options)],
     });
   }
   for (const v of opts.volumes) {
@@ -383,7 +393,7 @@ export function generateSpec(input: SpecInput): SpecResult {
     const msg = check();
     if (msg) errors.push(msg);
   }
-  const rlimits = buildRlimits(opts, host, errors);
+  const rlimits = buildRlimits(opts, host, errors, input.defaultNproc);
   if (idmaps.mode === 'single')
     warnings.push(
       'single-ID mapping: only container root exists; image files owned by other IDs belong to root',

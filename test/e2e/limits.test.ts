@@ -74,6 +74,91 @@ describe('resource limits', () => {
     expect(procs).toBeLessThanOrEqual(20);
   });
 
+  it('without --pids-limit a fork bomb is stopped by the default limit (pids cgroup)', async () => {
+    const name = uniq('bomb');
+    const r = await moat([
+      'run',
+      '--name',
+      name,
+      IMAGE,
+      'sh',
+      '-c',
+      'sh -c "while :; do sleep 5 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
+    ]);
+    expect(r.stdout).toMatch(/inner=[1-9]/);
+    const procs = Number(/procs=(\d+)/.exec(r.stdout)?.[1]);
+    expect(procs).toBeGreaterThan(1000);
+    expect(procs).toBeLessThanOrEqual(2048);
+    const insp = JSON.parse((await moat(['inspect', name])).stdout) as {
+      limits: { pids?: number };
+      effectiveLimits: { pids: unknown };
+    }[];
+    expect(insp[0].limits.pids).toBe(2048);
+    expect(insp[0].effectiveLimits.pids).toEqual({ value: 2048, via: 'cgroup' });
+    await moat(['rm', name]);
+  });
+
+  it('without a delegated pids cgroup the default is RLIMIT_NPROC, and it stops a fork bomb', async () => {
+    const i = JSON.parse((await moatWithoutDelegation(['info', '--format', 'json'])).stdout) as {
+      defaultLimits: { pids: { value: number; via: string } };
+    };
+    expect(i.defaultLimits.pids).toMatchObject({ via: 'rlimit' });
+    const limit = i.defaultLimits.pids.value;
+    expect(limit).toBeGreaterThan(0);
+    expect(limit).toBeLessThanOrEqual(2048);
+    const r = await moatWithoutDelegation([
+      'run',
+      '--rm',
+      IMAGE,
+      'sh',
+      '-c',
+      'ulimit -u; sh -c "while :; do sleep 5 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
+    ]);
+    expect(r.stdout.split('\n')[0]).toBe(String(limit));
+    expect(r.stdout).toMatch(/inner=[1-9]/);
+    expect(Number(/procs=(\d+)/.exec(r.stdout)?.[1])).toBeLessThanOrEqual(limit);
+  });
+
+  it('--pids-limit -1 lifts the default; moat info shows the default', async () => {
+    const i = JSON.parse((await moat(['info', '--format', 'json'])).stdout) as {
+      defaultLimits: { pids: { value: number; via: string }; tmpfsSize: string };
+    };
+    expect(i.defaultLimits.pids).toEqual({ value: 2048, via: 'cgroup', requested: false });
+    expect(i.defaultLimits.tmpfsSize).toBe('64m');
+    const name = uniq('nolimit');
+    expect((await moat(['create', '--name', name, '--pids-limit', '-1', IMAGE, 'true'])).code).toBe(0);
+    const insp = JSON.parse((await moat(['inspect', name])).stdout) as {
+      limits: { pids?: number };
+      effectiveLimits: { pids: unknown };
+      spec: { process: { rlimits: { type: string }[] } };
+    }[];
+    expect(insp[0].limits.pids).toBeUndefined();
+    expect(insp[0].effectiveLimits.pids).toEqual({ via: 'none' });
+    expect(insp[0].spec.process.rlimits.map((l) => l.type)).not.toContain('RLIMIT_NPROC');
+    await moat(['rm', name]);
+  });
+
+  it('a --tmpfs without size= gets the default size', async () => {
+    const r = await moat([
+      'run',
+      '--rm',
+      '--tmpfs',
+      '/scratch',
+      '--tmpfs',
+      '/big:size=128m',
+      IMAGE,
+      'sh',
+      '-c',
+      'df -k /scratch /big | tail -n 2',
+    ]);
+    expect(r.code).toBe(0);
+    const sizes = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.trim().split(/\s+/)[1]));
+    expect(sizes).toEqual([64 * 1024, 128 * 1024]);
+  });
+
   it('--cpus sets a CFS quota', async () => {
     const r = await moat([
       'run',

@@ -156,6 +156,22 @@ describe('generateSpec: options', () => {
       options: ['nosuid', 'nodev', 'size=1m'],
     });
   });
+  it('a --tmpfs without size= gets the default size; the process limit default becomes RLIMIT_NPROC', () => {
+    const { spec } = generateSpec(
+      input({ tmpfs: [{ path: '/cache', options: ['mode=700'] }] }, { defaultNproc: 2048 }),
+    );
+    expect(spec.mounts.find((m) => m.destination === '/cache')?.options).toEqual([
+      'nosuid',
+      'nodev',
+      'mode=700',
+      'size=64m',
+    ]);
+    expect(spec.process.rlimits).toContainEqual({ type: 'RLIMIT_NPROC', soft: 2048, hard: 2048 });
+    const own = generateSpec(
+      input({ ulimits: [{ name: 'nproc', soft: 10, hard: 20 }] }, { defaultNproc: 2048 }),
+    ).spec.process.rlimits.filter((r) => r.type === 'RLIMIT_NPROC');
+    expect(own).toEqual([{ type: 'RLIMIT_NPROC', soft: 10, hard: 20 }]);
+  });
   it('--init runs tini as PID 1 from a read-only bind', () => {
     const { spec } = generateSpec(input({ init: true, cmd: ['sleep', '1'] }));
     expect(spec.process.args).toEqual(['/dev/init', '--', 'sleep', '1']);

@@ -78,9 +78,10 @@ function cloneRules(): SeccompRule[] {
  * the upper half of a 64-bit register can only turn an allowed call into a refused one.
  * Families not listed (AF_ALG, AF_VSOCK, AF_KEY, AF_BLUETOOTH, AF_TIPC, ...) get EPERM.
  *
- * Known gap: for 32-bit x86 programs libseccomp also emits socketcall(SYS_SOCKET, ...) for these
- * rules, and socketcall's real arguments are in memory, out of seccomp's reach; the family filter
- * therefore holds for 64-bit (and x32) programs only. socketcall itself is never allowed outright.
+ * These rules hold only because the filter covers the 64-bit ABI alone (see ARCH_MAP): on 32-bit
+ * x86 libseccomp also turns each of them into a socketcall(SYS_SOCKET, ...) rule that can only
+ * compare the call number, since socketcall's real arguments are in memory — which would let
+ * `int $0x80` open a socket of any family.
  */
 function socketRules(): SeccompRule[] {
   const ipTypes = [SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET];
@@ -117,6 +118,23 @@ function personalityRules(): SeccompRule[] {
 }
 
 /**
+ * The ABIs the default filter covers: the host's 64-bit one and no other. A call through a 32-bit
+ * compat ABI (`int $0x80` or a 32-bit program on x86_64, x32, AArch32 on arm64) meets libseccomp's
+ * bad-architecture action and kills the calling thread with SIGSYS, whatever the call. Docker adds
+ * the compat ABIs as sub-architectures; moat does not, because:
+ * - on x86 libseccomp turns the socket() and socketpair() family rules into socketcall() rules
+ *   that can only compare the call number (the real arguments are in memory), so `int $0x80`
+ *   from any program opened sockets of every family (AF_VSOCK reaches the host); ipc(2)
+ *   multiplexes the System V IPC calls the same way;
+ * - the compat layers (compat ioctl, setsockopt and netfilter translation) are extra kernel code
+ *   with a record of their own privilege escalations (CVE-2021-22555 needed the 32-bit ABI);
+ * - container images are 64-bit programs; the few that need 32-bit binaries can say so with a
+ *   custom profile whose archMap lists the sub-architectures (docs/seccomp.md), which the policy
+ *   then sees as looser than the default (`loosened: ["architectures"]`).
+ */
+const ARCH_MAP = [{ architecture: 'SCMP_ARCH_X86_64' }, { architecture: 'SCMP_ARCH_AARCH64' }] as const;
+
+/**
  * moat's default profile: refuse with EPERM unless allowed below. A fresh object every call, so
  * callers may modify what they get.
  */
@@ -148,10 +166,7 @@ export function defaultProfile(): SeccompProfile {
   return {
     defaultAction: 'SCMP_ACT_ERRNO',
     defaultErrnoRet: EPERM,
-    archMap: [
-      { architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] },
-      { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] },
-    ],
+    archMap: ARCH_MAP.map((e) => ({ ...e })),
     syscalls: rules,
   };
 }

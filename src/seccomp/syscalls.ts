@@ -3,9 +3,10 @@
  * Docker's JSON). The profile is an allowlist: the default action refuses with EPERM, and only the
  * names below are let through. `default-profile.ts` turns this data into rules.
  *
- * Names cover every ABI the filter is installed for (x86_64 with its x86 and x32 compat ABIs,
- * aarch64 with 32-bit arm), so 32-bit spellings (`fstat64`, `_llseek`, `*_time64`) appear
- * beside the 64-bit ones; libseccomp skips a name on the ABIs that lack it.
+ * The default filter covers the host's 64-bit ABI only (see ARCH_MAP in default-profile.ts). The
+ * 32-bit spellings (`fstat64`, `_llseek`, `*_time64`) stay beside the 64-bit ones so that a custom
+ * profile built from this one for the compat ABIs (x86 and x32 on x86_64, arm on aarch64) still
+ * runs 32-bit programs; libseccomp skips a name on the ABIs that lack it.
  *
  * Syscalls that take arguments worth filtering (clone, socket, socketpair, personality) are not
  * here: their rules live in `default-profile.ts`, next to the constants they compare against.

@@ -112,6 +112,34 @@ describe('default profile', () => {
     }
   });
 
+  // libseccomp rewrites socket()/socketpair() rules for 32-bit x86 into socketcall() rules that
+  // compare only the call number (the family is in memory), and likewise for the ipc(2) calls:
+  // with x86 in the filter, `int $0x80` opened sockets of any family. No compat ABI is filtered,
+  // so such calls meet the bad-architecture action (SIGSYS) instead.
+  for (const arch of ['x64', 'arm64'] as const) {
+    it(`filters the 64-bit ABI only: no 32-bit sub-architecture, no multiplexer (${arch})`, () => {
+      const spec = resolveSeccomp(defaultProfile(), { capabilities: ALL_CAPS, arch });
+      expect(spec.architectures).toEqual([arch === 'x64' ? 'SCMP_ARCH_X86_64' : 'SCMP_ARCH_AARCH64']);
+      for (const e of defaultProfile().archMap ?? []) expect(e.subArchitectures ?? []).toEqual([]);
+      expect(reachable(spec).has('socketcall')).toBe(false);
+    });
+  }
+
+  it('filters socket and socketpair by family, io_uring never', () => {
+    const spec = resolveSeccomp(defaultProfile(), { capabilities: ALL_CAPS, arch: 'x64' });
+    const AF_VSOCK = 40;
+    const AF_ALG = 38;
+    for (const family of [AF_VSOCK, AF_ALG]) {
+      expect(allows(spec, 'socket', [family, 1, 0])).toBe(false);
+      expect(allows(spec, 'socketpair', [family, 1, 0])).toBe(false);
+    }
+    expect(allows(spec, 'socket', [1, 1, 0])).toBe(true);
+    expect(allows(spec, 'socketpair', [1, 1, 0])).toBe(true);
+    expect(allows(spec, 'socketpair', [2, 1, 0])).toBe(false);
+    for (const n of ['io_uring_setup', 'io_uring_enter', 'io_uring_register'])
+      expect(reachable(spec).has(n)).toBe(false);
+  });
+
   it('limits arch-specific calls to their arch', () => {
     const amd = resolveSeccomp(defaultProfile(), { capabilities: ['CAP_SYS_RAWIO'], arch: 'x64' });
     const arm = resolveSeccomp(defaultProfile(), { capabilities: ['CAP_SYS_RAWIO'], arch: 'arm64' });

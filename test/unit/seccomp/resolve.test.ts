@@ -45,15 +45,31 @@ describe('resolveSeccomp: capabilities', () => {
 });
 
 describe('resolveSeccomp: architectures', () => {
-  it('picks the archMap entry of the host', () => {
-    expect(resolveSeccomp(defaultProfile(), { capabilities: [], arch: 'x64' }).architectures).toEqual([
+  it('picks the archMap entry of the host, with its sub-architectures', () => {
+    const p: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      archMap: [
+        { architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] },
+        { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] },
+      ],
+    };
+    expect(resolveSeccomp(p, { capabilities: [], arch: 'x64' }).architectures).toEqual([
       'SCMP_ARCH_X86_64',
       'SCMP_ARCH_X86',
       'SCMP_ARCH_X32',
     ]);
-    expect(resolveSeccomp(defaultProfile(), { capabilities: [], arch: 'arm64' }).architectures).toEqual([
+    expect(resolveSeccomp(p, { capabilities: [], arch: 'arm64' }).architectures).toEqual([
       'SCMP_ARCH_AARCH64',
       'SCMP_ARCH_ARM',
+    ]);
+  });
+
+  it('the default profile: the 64-bit ABI of the host and no 32-bit compat ABI', () => {
+    expect(resolveSeccomp(defaultProfile(), { capabilities: [], arch: 'x64' }).architectures).toEqual([
+      'SCMP_ARCH_X86_64',
+    ]);
+    expect(resolveSeccomp(defaultProfile(), { capabilities: [], arch: 'arm64' }).architectures).toEqual([
+      'SCMP_ARCH_AARCH64',
     ]);
   });
 

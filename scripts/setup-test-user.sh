@@ -7,6 +7,9 @@ user="${1:-moat-ci}"
 [ "$(id -u)" = 0 ] || { echo "setup-test-user: run as root" >&2; exit 1; }
 id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
 uid=$(id -u "$user")
+# A supplementary group, so the tests can check what becomes of the caller's groups in a container.
+getent group moat-extra >/dev/null || groupadd moat-extra
+usermod -aG moat-extra "$user"
 for f in /etc/subuid /etc/subgid; do
   touch "$f"
   # root gets a range too: moat run by root maps container root there, never to host root.

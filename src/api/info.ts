@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import type { Engine } from '../runtime/engine.js';
+import { groupsReachContainers, RUNC_ADVISORIES, runtimeFacts } from '../runtime/runtime-facts.js';
 import { defaultSocket } from '../util/paths.js';
 
 function landlock(): string {
@@ -33,8 +34,16 @@ function version(bin: string | undefined): string | undefined {
 export function hostInfo(engine: Engine): Record<string, unknown> {
   const h = engine.deps.host;
   const maps = 'error' in h.idmaps ? undefined : h.idmaps;
+  const groupsReach = groupsReachContainers(maps ? maps.mode : 'unavailable');
+  const rt = runtimeFacts(h.tools.runc);
   return {
-    user: { name: h.user, uid: h.uid, gid: h.gid, supplementaryGroups: h.groups },
+    user: {
+      name: h.user,
+      uid: h.uid,
+      gid: h.gid,
+      supplementaryGroups: h.groups,
+      supplementaryGroupsReachContainers: groupsReach,
+    },
     userNamespaces: {
       available: h.userns.available,
       ...(h.userns.reason ? { reason: h.userns.reason } : {}),
@@ -48,8 +57,8 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
         : { error: (h.idmaps as { error: string }).error }),
       note:
         maps?.mode === 'single'
-          ? 'no subordinate ID range: single-ID mapping, only container root exists (add a range to /etc/subuid and /etc/subgid)'
-          : 'rootless runc never calls setgroups: the supplementary groups above reach the container (as the overflow group unless mapped)',
+          ? 'no subordinate ID range: single-ID mapping, only container root exists (add a range to /etc/subuid and /etc/subgid); setgroups is denied in it, so the supplementary groups above reach the container (as the overflow group 65534 unless mapped)'
+          : "the namespace allows setgroups, so runc replaces the supplementary groups above with the image user's: they do not reach the container",
     },
     cgroups: { version: h.cgroup.version, delegated: h.cgroup.delegated, notDelegated: h.cgroup.missing },
     // What a container gets when it names no limit (see src/runtime/default-limits.ts).
@@ -66,7 +75,16 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
       noNewPrivileges: true,
     },
     overlayfs: h.overlay,
-    runtime: { name: 'runc', path: h.tools.runc ?? null, version: version(h.tools.runc) ?? null },
+    runtime: {
+      ...rt,
+      versionText: version(h.tools.runc) ?? null,
+      advisories: RUNC_ADVISORIES.filter((a) => rt.unfixed.includes(a.id)).map((a) => ({
+        id: a.id,
+        summary: a.summary,
+        fixedIn: a.fixedIn,
+        mitigation: a.mitigation,
+      })),
+    },
     init: h.tools.init ?? null,
     paths: {
       data: engine.deps.paths.data,

@@ -16,7 +16,7 @@ export interface Subject {
   via: 'cli' | 'api';
   /** A peer on this host (the CLI, the unix socket); the policy sees it as `subject.local`. */
   local?: boolean;
-  /** Supplementary groups: rootless runc never calls setgroups, so they reach the container. */
+  /** The caller's supplementary groups (they reach a container only under the single-ID mapping). */
   groups?: number[];
 }
 

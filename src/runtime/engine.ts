@@ -18,6 +18,7 @@ import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
 import { checkLimits, type Limits } from './cgroups.js';
 import { defaultNproc, effectiveLimitsOf, effectivePids } from './default-limits.js';
+import { groupsReachContainers } from './runtime-facts.js';
 import { readImageFile } from './container-files.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { RuntimeError } from './errors.js';
@@ -266,7 +267,7 @@ export class Engine {
         limits: plan.limits,
         cgroups: {},
         idmapMode: this.tools().maps.mode,
-        supplementaryGroups: this.deps.host.groups,
+        supplementaryGroups: groupsReachContainers(this.tools().maps.mode) ? this.deps.host.groups : [],
         warnings: plan.warnings,
         lowerdir: plan.lowerdir,
       };

@@ -29,7 +29,7 @@ export interface HostFacts {
   uid: number;
   gid: number;
   user: string;
-  /** Supplementary groups of the caller: rootless runc never calls setgroups, so they reach the container. */
+  /** Supplementary groups of the caller (they reach a container only under the single-ID mapping: runtime-facts.ts). */
   groups: number[];
   subuids: IdRange[];
   subgids: IdRange[];

@@ -28,7 +28,7 @@ export interface ContainerRecord {
   limits: Limits;
   cgroups: CgroupPaths;
   idmapMode: 'subordinate' | 'single';
-  /** The caller's supplementary groups: rootless runc never calls setgroups, so they reach the container. */
+  /** The caller's supplementary groups that reach the container (single-ID mapping only, see runtime-facts.ts). */
   supplementaryGroups?: number[];
   warnings: string[];
   /** The image's flattened root, the overlay's lower layer. */

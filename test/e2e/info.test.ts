@@ -21,11 +21,32 @@ describe('moat info', () => {
     expect(i.security.seccomp).toBe(true);
     expect(typeof i.security.landlock).toBe('string');
     expect(i.security.apparmor).toMatch(/enabled/);
-    expect(i.runtime.version).toMatch(/runc version/);
+    expect(i.runtime.versionText).toMatch(/runc version/);
+    expect(i.runtime.version).toMatch(/^\d+\.\d+\.\d+$/);
+    // Every advisory listed is one the facts call unfixed, with what moat does about it.
+    expect(i.runtime.advisories.map((a: { id: string }) => a.id)).toEqual(i.runtime.unfixed);
+    for (const a of i.runtime.advisories) expect(a.mitigation).toBeTruthy();
+    expect(i.user.supplementaryGroupsReachContainers).toBe(false);
     // The socket `moat system service` listens on by default: what DOCKER_HOST names.
     expect(i.paths.socket).toBe(path.join(env().XDG_RUNTIME_DIR!, 'moat', 'moat.sock'));
     const text = await moat(['info']);
     expect(text.stdout).toMatch(/userNamespaces:/);
+  });
+
+  it("what info says of the caller's supplementary groups is what a container sees", async () => {
+    const i = JSON.parse((await moat(['info', '--format', 'json'])).stdout);
+    // CI's test user is in a supplementary group (scripts/setup-test-user.sh).
+    expect(i.user.supplementaryGroups.length).toBeGreaterThan(0);
+    const r = await moat(['run', '--rm', IMAGE, 'sh', '-c', 'grep ^Groups: /proc/self/status']);
+    expect(r.code).toBe(0);
+    const inside = r.stdout
+      .replace(/^Groups:/, '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    // Subordinate mapping: runc's setgroups replaced them with the image user's (root: none).
+    expect(i.user.supplementaryGroupsReachContainers).toBe(false);
+    expect(inside).toEqual([]);
   });
 
   it('falls back to a single-ID mapping without a range, and says so', async () => {
@@ -65,6 +86,10 @@ describe('moat info', () => {
     const insp = JSON.parse(m(['inspect', name]).stdout);
     expect(insp[0].idmapMode).toBe('single');
     expect(Array.isArray(insp[0].supplementaryGroups)).toBe(true);
+    // Under the single-ID mapping setgroups is denied: the caller's groups stay (as 65534).
+    expect(info.user.supplementaryGroupsReachContainers).toBe(true);
+    const g = m(['run', '--rm', IMAGE, 'sh', '-c', 'grep ^Groups: /proc/self/status']);
+    expect(g.stdout).toMatch(/65534/);
     const bad = m(['run', '--rm', '-u', '1000', IMAGE, 'true']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/not mapped/);

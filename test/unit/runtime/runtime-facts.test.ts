@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compareVersions,
+  fixedUpstream,
+  groupsReachContainers,
+  runtimeFactsFrom,
+} from '../../../src/runtime/runtime-facts.js';
+
+const debian = 'runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\n';
+const upstream = 'runc version 1.3.3\ncommit: v1.3.3-0-gd842d771\nspec: 1.2.1\n';
+
+describe('runtime facts', () => {
+  it('compares versions numerically, ignoring distribution suffixes', () => {
+    expect(compareVersions('1.1.12', '1.1.5+ds1')).toBe(1);
+    expect(compareVersions('1.1.5+ds1', '1.1.5')).toBe(0);
+    expect(compareVersions('1.2.10', '1.10.0')).toBe(-1);
+  });
+
+  it('an advisory is fixed from the first fixed release of the same branch', () => {
+    const fixed = ['1.2.8', '1.3.3', '1.4.0'];
+    expect(fixedUpstream('1.2.7', fixed)).toBe(false);
+    expect(fixedUpstream('1.2.8', fixed)).toBe(true);
+    expect(fixedUpstream('1.3.2', fixed)).toBe(false);
+    expect(fixedUpstream('1.1.15', fixed)).toBe(false);
+    expect(fixedUpstream('1.5.0', fixed)).toBe(true);
+  });
+
+  it("Debian's runc 1.1.5: the 2024 fd leak is backported, the November 2025 fixes are not", () => {
+    const f = runtimeFactsFrom('/usr/sbin/runc', debian, '  * CVE-2024-21626: several container breakouts\n');
+    expect(f.version).toBe('1.1.5');
+    expect(f.package).toBe('1.1.5+ds1-1+deb12u1');
+    expect(f.backported).toEqual(['CVE-2024-21626']);
+    expect(f.unfixed).toEqual(['CVE-2025-52881', 'CVE-2025-52565', 'CVE-2025-31133']);
+  });
+
+  it('without the changelog the fd leak counts as unfixed; a fixed upstream release has none', () => {
+    expect(runtimeFactsFrom('/x/runc', debian, undefined).unfixed).toContain('CVE-2024-21626');
+    const up = runtimeFactsFrom('/usr/local/bin/runc', upstream, undefined);
+    expect(up).toMatchObject({ version: '1.3.3', package: null, unfixed: [], backported: [] });
+  });
+
+  it('no runc: no version and nothing claimed', () => {
+    expect(runtimeFactsFrom(null, undefined, undefined)).toMatchObject({ version: null, unfixed: [] });
+  });
+
+  it("the caller's groups reach containers only under the single-ID mapping", () => {
+    expect(groupsReachContainers('subordinate')).toBe(false);
+    expect(groupsReachContainers('single')).toBe(true);
+  });
+});

@@ -73,6 +73,13 @@ export const IMAGE_ERROR_CODES = [
   'IMAGE_ARCHIVE_NOT_FOUND',
   /** The archive or rootfs tar exists but cannot be read (permissions, a directory, stdin a TTY). */
   'IMAGE_ARCHIVE_UNREADABLE',
+  /**
+   * A file moat reads from an image's or container's root on the host (/etc/passwd, /etc/group)
+   * is not a regular file, is too large, or its symlinks loop or climb out of the root.
+   */
+  'IMAGE_UNSAFE_FILE',
+  /** Unpacking an image would write more bytes or entries than the configured limits allow. */
+  'IMAGE_UNPACK_LIMIT',
 ] as const;
 
 export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number];
@@ -177,6 +184,12 @@ export const IMAGE_ERRORS: ErrorTable<ImageErrorCode> = {
     exit: EXIT.failure,
     hint: 'check the path; - reads the archive from stdin',
   },
+  IMAGE_UNSAFE_FILE: refused(
+    "moat reads an image's /etc/passwd and /etc/group only as regular files of at most 1 MiB, symlinks resolved inside the image: fix the image",
+  ),
+  IMAGE_UNPACK_LIMIT: refused(
+    'the image unpacks to more than MOAT_UNPACK_MAX_BYTES bytes or MOAT_UNPACK_MAX_ENTRIES entries (0: no limit): raise the limit if you trust the image',
+  ),
   IMAGE_ARCHIVE_UNREADABLE: {
     http: 400,
     exit: EXIT.failure,

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { ImageError } from './errors.js';
 import { quote } from './unpack-path.js';
@@ -75,14 +75,10 @@ export class RootResolver {
     const rel = parent === '' ? component : parent + '/' + component;
     const hit = this.dirs.get(rel);
     if (hit !== undefined) return hit;
-    const abs = this.abs(rel);
-    let st;
-    try {
-      st = lstatSync(abs);
-    } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw e;
+    const st = this.lstat(rel);
+    if (st === null) {
       if (!create) return null;
-      mkdirSync(abs, 0o755);
+      mkdirSync(this.abs(rel), 0o755);
       this.dirs.set(rel, rel);
       return rel;
     }
@@ -104,7 +100,7 @@ export class RootResolver {
         details: { name },
       });
     }
-    const target = readlinkSync(abs);
+    const target = this.readlink(rel);
     const real = this.walk(target.startsWith('/') ? '' : parent, target, budget, name, rel);
     if (real === null) {
       if (!create) return null;
@@ -116,6 +112,62 @@ export class RootResolver {
     }
     this.dirs.set(rel, real);
     return real;
+  }
+
+  /**
+   * Resolve a whole path, its last component included, as the container would: the real path
+   * (relative to the rootfs) of what it names, never a symlink itself; `null` when a component is
+   * missing (or a symlink on the way points at nothing). Creates nothing. A component on the way
+   * that is not a directory throws IMAGE_UNSAFE_ENTRY, a loop or an escape IMAGE_UNSAFE_LINK.
+   */
+  resolve(parts: readonly string[]): string | null {
+    if (parts.length === 0) return '';
+    const name = parts.join('/');
+    const budget = { links: 0 };
+    let parent = this.dir(parts.slice(0, -1), false);
+    let leaf = parts[parts.length - 1];
+    for (;;) {
+      if (parent === null) return null;
+      const rel = parent === '' ? leaf : parent + '/' + leaf;
+      const st = this.lstat(rel);
+      if (st === null) return null;
+      if (!st.isSymbolicLink()) return rel;
+      if (++budget.links > MAX_SYMLINKS) {
+        throw new ImageError('IMAGE_UNSAFE_LINK', `too many levels of symlinks resolving ${quote(name)}`, {
+          details: { name },
+        });
+      }
+      const target = this.readlink(rel);
+      const start = target.startsWith('/') ? '' : parent;
+      const comps = target.split('/').filter((c) => c !== '' && c !== '.');
+      const last = comps[comps.length - 1];
+      if (last === undefined || last === '..') {
+        // `/`, `..`, `a/..`: a directory, reached by walking the whole target.
+        return this.walk(start, target, budget, name, rel);
+      }
+      // The target's directory part, then its last component again through this loop.
+      const dirPart = (target.startsWith('/') ? '/' : '') + comps.slice(0, -1).join('/');
+      parent = this.walk(start, dirPart, budget, name, rel);
+      leaf = last;
+    }
+  }
+
+  /**
+   * lstat of a real relative path; `null` when nothing is there. The one place the walk looks at
+   * the disk (with {@link readlink}): a subclass may look elsewhere (an overlay's layers).
+   */
+  protected lstat(rel: string): Stats | null {
+    try {
+      return lstatSync(this.abs(rel));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  /** The target of the symlink at a real relative path (which {@link lstat} saw). */
+  protected readlink(rel: string): string {
+    return readlinkSync(this.abs(rel));
   }
 
   /** Follow a symlink target from the real directory `start`; never creates anything. */

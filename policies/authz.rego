@@ -3,13 +3,19 @@
 # Evaluated on every API request with `data.moat.authz.decision`. Input:
 #   subject: { user, uid, local (bool: the CLI or the unix socket on this host), groups }
 #   method, path, action, params, body (the validated request)
-#   facts:
+#   facts: (run and create, and in the same shapes start and exec: image, run, spec, process, host)
 #     image: { ref (as typed), reference (what it resolved to), names, repo_digests, repositories,
 #              id, digest (manifest), signers (verified identities; empty = unverified) }
 #     run:   { privileged, cap_add, mounts: [{ source (canonical), raw_source, destination, readonly }],
 #              network_mode, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened } }
-#     spec:  the complete OCI runtime spec about to run
+#     spec:  the complete OCI runtime spec about to run (start, exec and every other container
+#            route: the container's stored spec)
+#     process: { user (the UID as text), raw_user (exec -u as typed), uid, gid, additional_gids,
+#                cmd, env, workdir, tty, capabilities, no_new_privileges }
+#            the process about to run: the container's own (run, create, start), exec's command (exec)
+#     container: { id, name, image, image_id, status, created, command, options, limits }
+#            the container's record (every route that acts on an existing container)
 #     host:  { protected_paths, protected_parents, protected_parents_rw }   (moat's own, computed at run time)
 #     host_paths: [{ path (canonical), raw, use: read|write|mount, readonly }]   (every host path a request names)
 #     target: { registry, repository, tag, digest, reference }   (image.pull, image.push)
@@ -60,7 +66,15 @@ subject_allowed if {
 	input.subject.user in data.moat.remote_users
 }
 
+# What the container gets: the run summary of the container a request makes run. run and create
+# describe the one about to be made, start and exec the one they act on (its recorded options and
+# stored spec), so every rule below about what the container gets holds for all four actions: a
+# container created under a looser policy is judged again when it starts or is exec'd into.
 spec := object.get(input, ["facts", "run"], {})
+
+# The process a request makes run: the container's own for run, create and start, the command
+# exec starts for exec (exec -u 0 is a process as root). An input without it: the run summary.
+process := object.get(input, ["facts", "process"], spec)
 
 image := object.get(input, ["facts", "image"], {})
 
@@ -160,9 +174,14 @@ deny contains "host network is not allowed" if {
 
 deny contains "running as root inside the container requires an exception" if {
 	data.moat.require_non_root == true
-	spec.user in {"", "0", "root"}
+	as_root(process)
 	not excepted("root")
 }
+
+# UID 0, or a user named as root and not resolved to a UID.
+as_root(p) if p.uid == 0
+
+as_root(p) if p.user in {"", "0", "root"}
 
 # A custom seccomp profile that lets through anything moat's default profile blocks (for the same
 # capabilities): refused unless its file's digest is in data.moat.seccomp_exceptions (or the image

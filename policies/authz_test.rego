@@ -425,3 +425,95 @@ test_unlisted_supplementary_group_allowed if {
 	inp := object.union(base, {"action": "container.run", "subject": {"user": "alice", "uid": 1000, "local": true, "groups": [100]}})
 	authz.allow with input as inp with data.moat.forbidden_groups as [6]
 }
+
+# ---- every action that makes a container run: run, create, start, exec ------------------------
+# start and exec carry the container's run summary (its recorded options, its stored spec) and the
+# process about to run, in the shapes run has: one set of rules judges all four.
+
+proc(uid) := {"user": sprintf("%d", [uid]), "uid": uid, "gid": uid, "additional_gids": [], "cmd": ["sh"], "env": [], "workdir": "/", "tty": false, "capabilities": [], "no_new_privileges": true}
+
+# A request about the container of `inp` (its run summary), made by `action`, running `p`.
+acting(inp, action, p) := object.union(inp, {"action": action, "path": "/containers/c1/x", "facts": {"process": p, "container": {"id": "c1", "name": "web"}}})
+
+root_excepted := {"root": [digest]}
+
+test_require_non_root_run_create_start if {
+	every action in ["container.run", "container.create", "container.start"] {
+		"running as root inside the container requires an exception" in authz.deny with input as acting(with_spec({"user": "0"}), action, proc(0))
+			with data.moat.require_non_root as true
+		authz.allow with input as acting(with_spec({"user": "0"}), action, proc(0))
+			with data.moat.require_non_root as true with data.moat.exceptions as root_excepted
+		authz.allow with input as acting(with_spec({"user": "0"}), action, proc(0))
+		authz.allow with input as acting(base, action, proc(1000)) with data.moat.require_non_root as true
+	}
+}
+
+# An input with no process facts (an older caller): the run summary's user counts.
+test_require_non_root_without_process_facts if {
+	not authz.allow with input as with_spec({"user": "0"}) with data.moat.require_non_root as true
+	authz.allow with input as base with data.moat.require_non_root as true
+}
+
+# exec -u 0 into a container that runs as 1000: the process exec starts is what counts.
+test_exec_as_root_denied_when_non_root_required if {
+	as_root := object.union(proc(0), {"raw_user": "0"})
+	"running as root inside the container requires an exception" in authz.deny with input as acting(base, "container.exec", as_root)
+		with data.moat.require_non_root as true
+	authz.allow with input as acting(base, "container.exec", as_root)
+	authz.allow with input as acting(base, "container.exec", as_root)
+		with data.moat.require_non_root as true with data.moat.exceptions as root_excepted
+}
+
+test_exec_as_root_by_name_denied if {
+	by_name := object.union(proc(0), {"raw_user": "root:wheel"})
+	not authz.allow with input as acting(base, "container.exec", by_name) with data.moat.require_non_root as true
+
+	# A name exec could not resolve, spelled as root: still root.
+	unresolved := {"user": "root", "raw_user": "root", "cmd": ["id"], "env": [], "workdir": "/", "tty": false, "capabilities": []}
+	not authz.allow with input as acting(base, "container.exec", unresolved) with data.moat.require_non_root as true
+}
+
+# exec as a non-root user into a container excepted to run as root is fine; exec as its own user
+# (root) needs the same exception run needed.
+test_exec_user_of_root_container if {
+	root_container := with_spec({"user": "0"})
+	authz.allow with input as acting(root_container, "container.exec", object.union(proc(1000), {"raw_user": "1000"}))
+		with data.moat.require_non_root as true
+	not authz.allow with input as acting(root_container, "container.exec", proc(0)) with data.moat.require_non_root as true
+	authz.allow with input as acting(root_container, "container.exec", proc(0))
+		with data.moat.require_non_root as true with data.moat.exceptions as root_excepted
+}
+
+# What the container was given is judged again at start and exec: created under another policy,
+# its mounts, capabilities and seccomp profile still have to pass this one.
+test_start_and_exec_judge_what_the_container_has if {
+	every action in ["container.start", "container.exec"] {
+		"mounting host path /home/alice/p (/proc) is not allowed" in authz.deny with input as acting(with_mount("/home/alice/p", "/proc", true), action, proc(1000))
+		"capability SYS_ADMIN is not allowed" in authz.deny with input as acting(with_spec({"cap_add": ["SYS_ADMIN"]}), action, proc(1000))
+		"privileged containers are not allowed" in authz.deny with input as acting(with_spec({"privileged": true}), action, proc(1000))
+		"host network is not allowed" in authz.deny with input as acting(with_spec({"network_mode": "host"}), action, proc(1000))
+		not authz.allow with input as acting(with_spec({"seccomp": {"profile": "custom", "looser_than_default": true, "loosened": ["ptrace"], "digest": other_digest}}), action, proc(1000))
+		authz.allow with input as acting(with_spec({"cap_add": ["SYS_ADMIN"]}), action, proc(1000))
+			with data.moat.exceptions as {"capabilities": [digest]}
+		authz.allow with input as acting(with_mount("/home/alice/src", "/home/alice/src", false), action, proc(1000))
+	}
+}
+
+# A remote subject may not start or exec into a container that mounts what it could not mount.
+test_remote_start_exec_mounts if {
+	every action in ["container.start", "container.exec"] {
+		inp := as_remote(acting(with_mount("/home/alice/.ssh", "/home/alice/.ssh", false), action, proc(1000)))
+		"remote subject ci may not mount host path /home/alice/.ssh" in authz.deny with input as inp with data.moat.remote_users as ["ci"]
+		authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.remote_mount_dirs as ["/home/alice"]
+	}
+}
+
+# Routes that run nothing in the container (stop, kill, rm, logs, inspect, stats, wait) see its
+# record and spec, and are not judged on what it was given: a container the policy would no
+# longer start can still be stopped, read and removed.
+test_other_container_routes_not_judged_on_the_container if {
+	every action in ["container.stop", "container.kill", "container.remove", "container.logs", "container.inspect", "container.stats", "container.wait"] {
+		authz.allow with input as {"subject": base.subject, "action": action, "facts": {"container": {"id": "c1", "name": "web", "image_id": image_id}, "spec": {"process": {"user": {"uid": 0, "gid": 0}}}}}
+			with data.moat.require_non_root as true with data.moat.blocked_images as [image_id]
+	}
+}

@@ -8,6 +8,7 @@ import { localCandidates } from '../image/reference.js';
 import { lookupImage } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
 import type { Engine } from '../runtime/engine.js';
+import type { ContainerRecord } from '../runtime/state.js';
 
 export interface ImageFacts {
   /** As the client typed it (a name, an ID, an ID prefix, `name@digest`). */
@@ -83,9 +84,17 @@ export async function containerImageFacts(
   } catch {
     return {};
   }
+  return { image: await recordImageFacts(engine, rec) };
+}
+
+/** The image facts of the container recorded as `rec` (see containerImageFacts). */
+export async function recordImageFacts(
+  engine: Engine,
+  rec: Pick<ContainerRecord, 'image' | 'imageId'>,
+): Promise<ImageFacts | Pick<ImageFacts, 'ref' | 'id' | 'signers'>> {
   const img = (await engine.deps.images.list().catch(() => [] as ImageRecord[])).find(
     (i) => i.id === rec.imageId,
   );
   // An image removed since (rmi -f): its ID is all that is left, still enough for a blocklist.
-  return { image: img ? imageFacts(img, rec.image) : { ref: rec.image, id: rec.imageId, signers: [] } };
+  return img ? imageFacts(img, rec.image) : { ref: rec.image, id: rec.imageId, signers: [] };
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerPlan } from '../runtime/engine.js';
 import { compareSeccomp, defaultProfile, resolveSeccomp, type LinuxSeccomp } from '../seccomp/index.js';
+import { processFacts } from './process-facts.js';
 import { canonicalPath } from './host-facts.js';
 import type { Decision, DecisionHook, DecisionInput } from './router.js';
 
@@ -29,12 +30,18 @@ export function policyPaths(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /**
+ * What a run summary is made of: a plan about to be committed (run, create), or an existing
+ * container's recorded options and stored spec (start, exec; see container-facts.ts).
+ */
+export type RunFactsSource = Pick<ContainerPlan, 'opts' | 'spec' | 'limits' | 'seccompDigest'>;
+
+/**
  * The seccomp filter about to be applied, summarised for the policy: which profile (moat's
  * default, or a custom file: its canonical path and the sha256 of the bytes moat read), its
  * default action and size, and whether it lets through anything the default profile blocks for
  * the same capabilities (src/seccomp/summary.ts).
  */
-export function seccompFacts(plan: ContainerPlan): Record<string, unknown> {
+export function seccompFacts(plan: RunFactsSource): Record<string, unknown> {
   const sc = (plan.spec.linux?.seccomp ?? null) as LinuxSeccomp | null;
   const file = plan.opts.seccompProfile;
   if (!file && sc) {
@@ -69,7 +76,7 @@ export function seccompFacts(plan: ContainerPlan): Record<string, unknown> {
  * Mount sources are canonical (`source`: realpath, so `//etc`, `/tmp/../proc` and a symlink to
  * /proc are what they are), with the text the client sent beside them (`raw_source`).
  */
-export function runSummary(plan: ContainerPlan): Record<string, unknown> {
+export function runSummary(plan: RunFactsSource): Record<string, unknown> {
   const o = plan.opts;
   return {
     image: o.image,
@@ -105,7 +112,7 @@ export function decisionInput(input: DecisionInput): Record<string, unknown> {
     action: input.action,
     params: input.params,
     body: input.body,
-    facts: plan ? { ...facts, run: runSummary(plan) } : facts,
+    facts: plan ? { ...facts, run: runSummary(plan), process: processFacts(plan.spec) } : facts,
   };
 }
 

@@ -10,8 +10,10 @@ import * as S from './schemas.js';
 import { hostInfo } from './info.js';
 import { ApiError } from './errors.js';
 import { hostPath, protectedPaths } from './host-facts.js';
-import { containerImageFacts, imageFacts } from './image-facts.js';
+import { containerFacts, decidedContainer, decidedUser, execFacts, startFacts } from './container-facts.js';
+import { imageFacts } from './image-facts.js';
 import { policyPaths } from './policy-hook.js';
+import type { ExecRequest } from './process-facts.js';
 import { serviceRoute } from './service-route.js';
 
 type Ctx<B> = RouteContext<B>;
@@ -137,9 +139,9 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/start',
       action: 'container.start',
       body: S.empty,
-      facts: async (ctx) => containerImageFacts(engine, ctx.params.id),
+      facts: async (ctx) => startFacts(engine, ctx),
       handler: async (ctx) => {
-        const rec = await engine.startDetached(ctx.params.id);
+        const rec = await engine.startDetached(decidedContainer(ctx));
         return { id: rec.id, name: rec.name };
       },
     },
@@ -155,6 +157,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/json',
       action: 'container.inspect',
       body: S.empty,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => engine.inspect(ctx.params.id),
     },
     {
@@ -162,6 +165,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/logs',
       action: 'container.logs',
       body: S.logsBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (
         ctx: Ctx<{
           follow?: boolean;
@@ -189,6 +193,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/stats',
       action: 'container.stats',
       body: S.empty,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => sampleStats(await engine.inspect(ctx.params.id)),
     },
     {
@@ -196,6 +201,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/stop',
       action: 'container.stop',
       body: S.stopBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx: Ctx<{ timeout?: number }>) => {
         const r = await engine.stop(ctx.params.id, ctx.body.timeout ?? 10);
         return { id: r.id, name: r.name, status: r.status, exitCode: r.exitCode };
@@ -206,6 +212,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/kill',
       action: 'container.kill',
       body: S.killBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx: Ctx<{ signal?: string }>) => {
         const r = await engine.kill(ctx.params.id, ctx.body.signal ?? 'KILL');
         return { id: r.id, name: r.name };
@@ -216,6 +223,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/wait',
       action: 'container.wait',
       body: S.waitBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx: Ctx<{ condition?: 'not-running' | 'next-exit' | 'removed' }>) => {
         const r = await engine.wait(ctx.params.id, Infinity, ctx.body.condition);
         return { id: r.id, exitCode: r.exitCode, oomKilled: r.oomKilled ?? false };
@@ -226,6 +234,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id',
       action: 'container.remove',
       body: S.forceBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx: Ctx<{ force?: boolean }>) => ({
         id: await engine.remove(ctx.params.id, Boolean(ctx.body.force)),
       }),
@@ -235,20 +244,20 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       path: '/containers/:id/exec',
       action: 'container.exec',
       body: S.execBody,
-      facts: async (ctx) => containerImageFacts(engine, ctx.params.id),
-      handler: async (
-        ctx: Ctx<{ cmd: string[]; env?: string[]; user?: string; workdir?: string; interactive?: boolean }>,
-      ) => {
+      facts: async (ctx: Ctx<ExecRequest>) => execFacts(engine, ctx),
+      handler: async (ctx: Ctx<ExecRequest>) => {
         const s = io(ctx);
-        const exitCode = await engine.exec(ctx.params.id, ctx.body.cmd, {
+        // As the policy saw it: that container, that user (resolved then).
+        const exitCode = await engine.exec(decidedContainer(ctx), ctx.body.cmd, {
           env: ctx.body.env ?? [],
           user: ctx.body.user,
+          resolvedUser: decidedUser(ctx),
           workdir: ctx.body.workdir,
           stdio: { stdin: ctx.body.interactive ? s.stdin : undefined, stdout: s.stdout, stderr: s.stderr },
         });
         return { exitCode };
       },
-    } satisfies Route<{ cmd: string[] }> as Route<never>,
+    } satisfies Route<ExecRequest> as Route<never>,
     {
       method: 'POST',
       path: '/system/fsck',

@@ -269,6 +269,7 @@ export class Engine {
         idmapMode: this.tools().maps.mode,
         supplementaryGroups: groupsReachContainers(this.tools().maps.mode) ? this.deps.host.groups : [],
         warnings: plan.warnings,
+        ...(plan.seccompDigest ? { seccompDigest: plan.seccompDigest } : {}),
         lowerdir: plan.lowerdir,
       };
       const owner = this.containerRootOwner();

@@ -29,11 +29,35 @@ export interface ExecDeps {
   runc: RuncConfig;
 }
 
+export type ExecUser = ReturnType<typeof resolveUser>;
+
 export interface ExecOptions {
   env: string[];
   user?: string;
+  /**
+   * `user` as already resolved (by the facts the policy decided on): used as is, so the command
+   * runs as the user the policy saw even if the container rewrote its /etc/passwd since.
+   */
+  resolvedUser?: ExecUser;
   workdir?: string;
   stdio: { stdin?: Readable; stdout: Writable; stderr: Writable };
+}
+
+/**
+ * `-u SPEC` resolved as `run` resolves it, against the container's own /etc/passwd and
+ * /etc/group (its upper layer first, then the image's; read without following its symlinks).
+ */
+export async function resolveExecUser(
+  paths: MoatPaths,
+  rec: Pick<ContainerRecord, 'id' | 'lowerdir'>,
+  spec: string,
+): Promise<ExecUser> {
+  const layers = { upper: containerDirs(paths, rec.id).upper, lower: rec.lowerdir };
+  const [passwd, group] = await Promise.all([
+    readContainerFile(layers, 'etc/passwd'),
+    readContainerFile(layers, 'etc/group'),
+  ]);
+  return resolveUser(spec, passwd, group);
 }
 
 /** runc exec's `--user` and `--additional-gids` for `-u SPEC`, resolved as `run` resolves it. */
@@ -42,19 +66,17 @@ export async function execUserArgs(
   rec: ContainerRecord,
   spec: string,
 ): Promise<string[]> {
-  const layers = { upper: containerDirs(deps.paths, rec.id).upper, lower: rec.lowerdir };
-  const [passwd, group] = await Promise.all([
-    readContainerFile(layers, 'etc/passwd'),
-    readContainerFile(layers, 'etc/group'),
-  ]);
-  const u = resolveUser(spec, passwd, group);
-  const uids = mappedSize(deps.tools.maps.uidMap);
-  const gids = mappedSize(deps.tools.maps.gidMap);
+  return userArgs(deps.tools, await resolveExecUser(deps.paths, rec, spec));
+}
+
+function userArgs(tools: UsernsTools, u: ExecUser): string[] {
+  const uids = mappedSize(tools.maps.uidMap);
+  const gids = mappedSize(tools.maps.gidMap);
   if (u.uid >= uids || u.gid >= gids) {
     const which = u.uid >= uids ? `user ${u.uid}` : `group ${u.gid}`;
     throw new RuntimeError(
       'RUNTIME_INVALID_OPTION',
-      `${which} is not mapped into the container (${deps.tools.maps.mode} mapping covers ${Math.min(uids, gids)} IDs)`,
+      `${which} is not mapped into the container (${tools.maps.mode} mapping covers ${Math.min(uids, gids)} IDs)`,
       { hint: 'give a user and group below the size of your /etc/subuid and /etc/subgid ranges' },
     );
   }
@@ -115,7 +137,8 @@ export async function execInContainer(
       });
     args.push('--env', e);
   }
-  if (o.user) args.push(...(await execUserArgs(deps, rec, o.user)));
+  if (o.resolvedUser) args.push(...userArgs(deps.tools, o.resolvedUser));
+  else if (o.user) args.push(...(await execUserArgs(deps, rec, o.user)));
   if (o.workdir) args.push('--cwd', o.workdir);
   args.push(rec.id, ...cmd);
 

@@ -31,6 +31,11 @@ export interface ContainerRecord {
   /** The caller's supplementary groups that reach the container (single-ID mapping only, see runtime-facts.ts). */
   supplementaryGroups?: number[];
   warnings: string[];
+  /**
+   * sha256 of the custom seccomp profile's file as read at create: the policy's seccomp
+   * exceptions name it, and start and exec are judged on it again.
+   */
+  seccompDigest?: string;
   /** The image's flattened root, the overlay's lower layer. */
   lowerdir: string;
   pid?: number;

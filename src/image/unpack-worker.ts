@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { isMoatError } from '../errors.js';
 import { ImageError } from './errors.js';
 import { FollowFeed } from './unpack-feed.js';
+import { UnpackBudget, type WireLimits } from './unpack-limits.js';
 import { RootResolver } from './unpack-resolver.js';
 import {
   applyLayer,
@@ -38,6 +39,8 @@ export interface WorkerRequest {
   ownership: ApplyOptions['ownership'];
   /** After the layers: create the mount points runc needs on a read-only root. */
   mountPoints?: boolean;
+  /** Limits over all the layers (null: none); absent: none. See unpack-limits.ts. */
+  limits?: WireLimits;
 }
 
 export type WorkerResult =
@@ -75,11 +78,22 @@ export function parseRequest(input: unknown): WorkerRequest {
   });
   if (o.mountPoints !== undefined && typeof o.mountPoints !== 'boolean')
     return bad('mountPoints must be a boolean');
+  let limits: WireLimits | undefined;
+  if (o.limits !== undefined) {
+    if (typeof o.limits !== 'object' || o.limits === null) return bad('limits must be an object');
+    const { maxBytes, maxEntries } = o.limits as Record<string, unknown>;
+    const limit = (v: unknown, k: string): number | null =>
+      v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v > 0)
+        ? v
+        : bad(`limits.${k} must be a positive integer or null`);
+    limits = { maxBytes: limit(maxBytes, 'maxBytes'), maxEntries: limit(maxEntries, 'maxEntries') };
+  }
   return {
     rootfs: o.rootfs,
     layers,
     ownership: o.ownership,
     ...(o.mountPoints ? { mountPoints: true } : {}),
+    ...(limits ? { limits } : {}),
   };
 }
 
@@ -89,17 +103,20 @@ export async function run(input: unknown, feed?: FollowFeed): Promise<WorkerResu
     const req = parseRequest(input);
     const total: LayerStats = { entries: 0, bytes: 0, whiteouts: 0, squashedOwners: 0 };
     const layers: LayerStats[] = [];
+    const budget = new UnpackBudget({
+      maxBytes: req.limits?.maxBytes ?? Infinity,
+      maxEntries: req.limits?.maxEntries ?? Infinity,
+    });
+    const opts: ApplyOptions = { ownership: req.ownership, budget };
     for (const [i, l] of req.layers.entries()) {
       let s: LayerStats;
       if ('follow' in l) {
         if (!feed) throw new ImageError('IMAGE_WORKER_BAD_INPUT', 'unpack request: no follow events');
         const { head, rest } = await headOf(feed.follower(l.follow).read(), 6);
         const tar = openLayerReadable(Readable.from(rest), head, `layer ${i + 1}`, l.mediaType);
-        s = await applyLayer(req.rootfs, tar, { ownership: req.ownership });
+        s = await applyLayer(req.rootfs, tar, opts);
       } else {
-        s = await applyLayer(req.rootfs, openLayerStream(l.path, l.mediaType), {
-          ownership: req.ownership,
-        });
+        s = await applyLayer(req.rootfs, openLayerStream(l.path, l.mediaType), opts);
       }
       layers.push(s);
       total.entries += s.entries;

@@ -53,6 +53,8 @@ export interface TarHeader {
   name: string;
   type?: string | null;
   mode?: number;
+  /** Bytes of data (tar-stream applies a pax `size`). */
+  size?: number;
   uid?: number;
   gid?: number;
   mtime?: Date;
@@ -122,6 +124,8 @@ export class LayerWriter {
       return;
     }
     const kind = entryKind(h);
+    // Before anything is made: a file declaring more than is left fails before it is written.
+    this.opts.budget?.take(h.name, kind === 'file' ? (h.size ?? 0) : 0);
     const parent = this.r.dir(parentParts, true);
     if (parent === null) throw new Error('unreachable: dir() with create never returns null');
     const rel = parent === '' ? leaf : parent + '/' + leaf;

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { isMoatError } from '../errors.js';
 import { ImageError } from './errors.js';
+import type { UnpackBudget } from './unpack-limits.js';
 import { RootResolver } from './unpack-resolver.js';
 import { LayerWriter } from './unpack-writer.js';
 
@@ -22,6 +23,8 @@ export interface ApplyOptions {
    * the one mapped ID); count the entries that had non-zero owners.
    */
   ownership: 'preserve' | 'squash';
+  /** Limits on what the image unpacks to, shared by all its layers (unpack-limits.ts). */
+  budget?: UnpackBudget;
 }
 
 export interface LayerStats {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { BlobFollower } from '../image/blob-follower.js';
+import { toWire, unpackLimitsFromEnv, type UnpackLimits } from '../image/unpack-limits.js';
 import type { WorkerLayer } from '../image/unpack-worker.js';
 import {
   checkUsernsRun,
@@ -33,6 +34,8 @@ export interface RootfsDeps {
   locks: string;
   blobPath: (digest: string) => string;
   tools: UsernsTools;
+  /** What one image may unpack to; default: the environment's (unpack-limits.ts). */
+  unpackLimits?: UnpackLimits;
 }
 
 const WORKER = fileURLToPath(new URL('../image/unpack-worker.js', import.meta.url));
@@ -218,6 +221,7 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
     layers: src.layers,
     ownership: deps.tools.maps.mode === 'single' ? 'squash' : 'preserve',
     mountPoints: true,
+    limits: toWire(deps.unpackLimits ?? unpackLimitsFromEnv()),
   });
   const pump = src.pump;
   const argv = [process.execPath, WORKER];

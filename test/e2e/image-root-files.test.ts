@@ -118,6 +118,32 @@ describe('an image whose /etc/passwd points out of its root', () => {
   }
 });
 
+describe('a container that points its own /etc/passwd out of its root (exec -u)', () => {
+  it('exec resolves it inside the container and refuses a fifo at once', async () => {
+    const c = uniq('rf-exec');
+    const r = await moat(['run', '-d', '--read-write', '--name', c, 'moat/busybox', 'sleep', '300']);
+    expect(r.code, r.stderr).toBe(0);
+    try {
+      const ln = await moat([
+        'exec',
+        c,
+        'sh',
+        '-c',
+        `ln -sf ${leak} /etc/passwd && mkfifo /tmp/f && ln -sf /tmp/f /etc/group`,
+      ]);
+      expect(ln.code, ln.stderr).toBe(0);
+      const t0 = Date.now();
+      const e = await moat(['exec', '-u', 'someuser', c, 'id', '-u'], { timeoutMs: 20_000 });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(e.stdout).not.toContain('4242');
+      expect(e.code).not.toBe(0);
+      expect(e.stderr).toMatch(/the container's \/etc\/group is a fifo.*\[IMAGE_UNSAFE_FILE\]/);
+    } finally {
+      await moat(['rm', '-f', c]);
+    }
+  });
+});
+
 /** Resolves with `p`, or rejects after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([

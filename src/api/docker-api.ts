@@ -3,7 +3,7 @@
  * pull, create, start, wait, logs, stop, kill, rm, rmi, inspect, info and version. Each request
  * is translated onto a router route (so the policy decides it, as for the CLI) and the result
  * back into Docker's shape. What moat does not offer is refused with a message the CLI prints:
- * attach (use `docker run -d` and `docker logs`), exec, TTYs, and every option that would loosen
+ * attach (use `docker run -d` and `docker logs`), TTYs, and every option that would loosen
  * the isolation (`--privileged`, host namespaces, devices, an unconfined seccomp profile).
  *
  * The hardened defaults stay: Docker's `ReadonlyRootfs: false` is what its CLI always sends, so
@@ -19,6 +19,7 @@ import { imageFacts, imageIds } from './docker/list-facts.js';
 import { containerQuery, imageQuery, selectContainers, selectImages } from './docker/list.js';
 import { serveLogs } from './docker/logs.js';
 import { serveStats } from './docker/stats.js';
+import { dockerExecs } from './docker/exec.js';
 import { refuseUnsupported } from './docker/unsupported.js';
 import { framer, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
@@ -256,6 +257,7 @@ export interface DockerApi {
 }
 
 export function dockerApi(o: ApiServerOptions): DockerApi {
+  const execs = dockerExecs();
   /** Requests on the router as the sender of `req`. */
   const callerFor =
     (req: IncomingMessage): Call =>
@@ -528,9 +530,26 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
       /^\/containers\/([^/]+)\/stats$/,
       async (call, m, _req, res, url) => serveStats(call, m[1], res, url.searchParams),
     ],
+    // exec: decided at create (container.exec), run at start (docker/exec.ts).
     [
       'POST',
-      /^\/containers\/([^/]+)\/(attach|exec|resize|pause|unpause|restart|rename|update)$/,
+      /^\/containers\/([^/]+)\/exec$/,
+      async (call, m, req, res) =>
+        sendJson(res, 201, { Id: await execs.create(call, subjectOf(o, req), m[1], await readJson(req)) }),
+    ],
+    [
+      'POST',
+      /^\/exec\/([^/]+)\/start$/,
+      async (_call, m, req, res) => execs.start(subjectOf(o, req), m[1], await readJson(req), res),
+    ],
+    [
+      'GET',
+      /^\/exec\/([^/]+)\/json$/,
+      async (_call, m, req, res) => sendJson(res, 200, execs.inspect(subjectOf(o, req), m[1])),
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/(attach|resize|pause|unpause|restart|rename|update)$/,
       async (_call, m) => {
         throw new ApiError(
           'API_NOT_IMPLEMENTED',
@@ -590,6 +609,21 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
           `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
       );
     };
+    const ex = /^\/exec\/([^/]+)\/start$/.exec(p);
+    if (req.method === 'POST' && ex) {
+      const answer = () =>
+        socket.write(
+          'HTTP/1.1 101 UPGRADED\r\ncontent-type: application/vnd.docker.raw-stream\r\n' +
+            'connection: Upgrade\r\nupgrade: tcp\r\n\r\n',
+        );
+      try {
+        await execs.startUpgraded(subjectOf(o, req), ex[1], socket, answer);
+      } catch (e) {
+        const b = errorBody(e);
+        fail(statusOf(b.code), { message: b.message, code: b.code });
+      }
+      return;
+    }
     if (req.method !== 'POST' || !m) {
       fail(404, { message: `moat does not upgrade ${req.method} ${p}`, code: 'API_NOT_FOUND' });
       return;

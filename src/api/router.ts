@@ -41,9 +41,11 @@ export interface ApiRequest {
   io?: RequestIo;
   /**
    * Called once the policy allowed the request, before the handler runs: an HTTP transport
-   * can send its response headers for a request that then waits (Docker's wait).
+   * can send its response headers for a request that then waits (Docker's wait). The handler
+   * runs when what it returns resolves (Docker's exec: decided at create, run at start), and
+   * not at all if it rejects.
    */
-  onAllowed?: () => void;
+  onAllowed?: () => unknown;
 }
 
 export interface RouteContext<B = unknown> {
@@ -229,7 +231,7 @@ export class Router {
         },
       );
     }
-    req.onAllowed?.();
+    await req.onAllowed?.();
     return c.route.handler(ctx);
   }
 }

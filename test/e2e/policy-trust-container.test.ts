@@ -2,7 +2,8 @@
  * Issue 10, routes that act on an existing container: start and exec are judged on the
  * container's record and spec and on the process about to run, with the rules run is judged
  * on, so nothing refused at run can be had by creating under one policy and starting under
- * another, or by `exec -u 0` — through the CLI, moat's /v1 API and the docker CLI.
+ * another, or by `exec -u 0` — through the CLI, moat's /v1 API and the docker CLI (whose exec
+ * is decided at exec create, as Docker's authorization plugins decide it).
  */
 import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
@@ -75,6 +76,44 @@ describe('exec is judged on the process it starts', () => {
       // A non-root user passes the policy (/v1 has no streams for exec: the handler says so).
       const ok = await exec('1000');
       expect(ok.status, ok.body).not.toBe(403);
+    });
+  });
+
+  it('docker exec -u 0 is refused at exec create; other users run, with their status', async () => {
+    const name = await container(strict, ['run', '-d', '--user', '1000', IMG, 'sleep', '300']);
+    await withService(w, strict, async (s) => {
+      for (const u of ['0', 'root']) {
+        const d = docker(s, w, ['exec', '-u', u, name, 'id', '-u']);
+        expect(d.code, `-u ${u}: ${d.stdout}`).not.toBe(0);
+        expect(d.stderr).toMatch(ROOT_DENIED);
+        expect(d.stdout).toBe('');
+      }
+      const own = docker(s, w, ['exec', name, 'id', '-u']);
+      expect(own.code, own.stderr).toBe(0);
+      expect(own.stdout).toBe('1000\n');
+      const other = docker(s, w, [
+        'exec',
+        '-u',
+        '1001',
+        '-w',
+        '/tmp',
+        '-e',
+        'A=b',
+        name,
+        'sh',
+        '-c',
+        'id -u; pwd; echo $A >&2; exit 7',
+      ]);
+      expect(other.code).toBe(7);
+      expect(other.stdout).toBe('1001\n/tmp\n');
+      expect(other.stderr).toBe('b\n');
+      expect(docker(s, w, ['exec', '-d', name, 'true']).code).toBe(0);
+    });
+    const excepted = withData(w, { moat: { require_non_root: true, exceptions: { root: [w.digest] } } });
+    await withService(w, excepted, async (s) => {
+      const d = docker(s, w, ['exec', '-u', '0', name, 'id', '-u']);
+      expect(d.code, d.stderr).toBe(0);
+      expect(d.stdout).toBe('0\n');
     });
   });
 });

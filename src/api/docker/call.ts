@@ -6,5 +6,5 @@ export type Call = (
   path: string,
   body?: unknown,
   io?: RequestIo,
-  onAllowed?: () => void,
+  onAllowed?: () => unknown,
 ) => Promise<unknown>;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
+import { toWire, unpackLimitsFromEnv } from '../image/unpack-limits.js';
 import type { Engine } from '../runtime/engine.js';
 import { groupsReachContainers, RUNC_ADVISORIES, runtimeFacts } from '../runtime/runtime-facts.js';
 import { defaultSocket } from '../util/paths.js';
@@ -67,6 +68,8 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
       tmpfsSize: LIMIT_DEFAULTS.tmpfsSize,
       memory: null,
       cpus: null,
+      // Per image, over all its layers (null: no limit); MOAT_UNPACK_MAX_BYTES / _ENTRIES.
+      unpack: toWire(unpackLimitsFromEnv()),
     },
     security: {
       seccomp: h.seccomp,

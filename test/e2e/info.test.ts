@@ -27,6 +27,7 @@ describe('moat info', () => {
     expect(i.runtime.advisories.map((a: { id: string }) => a.id)).toEqual(i.runtime.unfixed);
     for (const a of i.runtime.advisories) expect(a.mitigation).toBeTruthy();
     expect(i.user.supplementaryGroupsReachContainers).toBe(false);
+    expect(i.defaultLimits.unpack).toEqual({ maxBytes: 32 * 1024 ** 3, maxEntries: 1_000_000 });
     // The socket `moat system service` listens on by default: what DOCKER_HOST names.
     expect(i.paths.socket).toBe(path.join(env().XDG_RUNTIME_DIR!, 'moat', 'moat.sock'));
     const text = await moat(['info']);

@@ -16,7 +16,8 @@
 #            the process about to run: the container's own (run, create, start), exec's command (exec)
 #     container: { id, name, image, image_id, status, created, command, options, limits }
 #            the container's record (every route that acts on an existing container)
-#     host:  { protected_paths, protected_parents, protected_parents_rw }   (moat's own, computed at run time)
+#     host:  { protected_paths, protected_parents, protected_parents_rw,   (moat's own, computed at run time)
+#              runtime: { name, version, package, unfixed }, supplementary_groups_reach_containers }
 #     host_paths: [{ path (canonical), raw, use: read|write|mount, readonly }]   (every host path a request names)
 #     target: { registry, repository, tag, digest, reference }   (image.pull, image.push)
 #     listen, tls   (system.service)
@@ -355,12 +356,41 @@ remote_granted("mount", p) if {
 }
 
 # ---- the caller --------------------------------------------------------------------------------
-# Rootless runc never calls setgroups: the caller's supplementary groups reach the container.
+# The caller's supplementary groups reach the container only where the host says so
+# (facts.host.supplementary_groups_reach_containers: the single-ID mapping; with a subordinate
+# range runc's setgroups drops them). Without the fact, assume they do (fail closed).
 # List groups that must not (e.g. disk, docker, shadow) in data.moat.forbidden_groups.
 deny contains sprintf("supplementary group %d of the caller would reach the container", [g]) if {
 	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	object.get(input, ["facts", "host", "supplementary_groups_reach_containers"], true) != false
 	some g in object.get(input.subject, "groups", [])
 	g in data.moat.forbidden_groups
+}
+
+# ---- the runtime -------------------------------------------------------------------------------
+# facts.host.runtime: { name, version, package, unfixed: [advisory ids] } (moat info shows them).
+# data.moat.min_runtime_version: refuse to run containers on an older runc; an unknown version
+# counts as older. data.moat.forbidden_runtime_advisories: refuse while one of them is unfixed.
+deny contains sprintf("runtime %s is older than the minimum %s", [runtime_version, data.moat.min_runtime_version]) if {
+	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	is_string(data.moat.min_runtime_version)
+	not runtime_at_least(data.moat.min_runtime_version)
+}
+
+deny contains sprintf("runtime %s does not fix %s", [runtime_version, a]) if {
+	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	some a in object.get(input, ["facts", "host", "runtime", "unfixed"], [])
+	a in data.moat.forbidden_runtime_advisories
+}
+
+runtime_version := v if {
+	v := input.facts.host.runtime.version
+	is_string(v)
+} else := "unknown"
+
+runtime_at_least(min) if {
+	semver.is_valid(runtime_version)
+	semver.compare(runtime_version, min) >= 0
 }
 
 deny contains "image signature could not be verified" if {

@@ -421,6 +421,29 @@ test_forbidden_supplementary_group_denied if {
 	"supplementary group 6 of the caller would reach the container" in authz.deny with input as inp with data.moat.forbidden_groups as [6]
 }
 
+test_supplementary_group_that_does_not_reach_the_container_allowed if {
+	inp := object.union(base, {"action": "container.run", "subject": {"user": "alice", "uid": 1000, "local": true, "groups": [6]}, "facts": {"host": {"supplementary_groups_reach_containers": false}}})
+	authz.allow with input as inp with data.moat.forbidden_groups as [6]
+}
+
+rt(version, unfixed) := object.union(base, {"action": "container.run", "facts": {"host": {"runtime": {"name": "runc", "version": version, "unfixed": unfixed}}}})
+
+test_min_runtime_version if {
+	"runtime 1.1.5 is older than the minimum 1.2.8" in authz.deny with input as rt("1.1.5", []) with data.moat.min_runtime_version as "1.2.8"
+	authz.allow with input as rt("1.3.3", []) with data.moat.min_runtime_version as "1.2.8"
+	authz.allow with input as rt("1.1.5", [])
+}
+
+test_min_runtime_version_unknown_is_refused if {
+	inp := object.union(base, {"action": "container.start", "facts": {"host": {"runtime": {"name": "runc", "version": null}}}})
+	"runtime unknown is older than the minimum 1.2.8" in authz.deny with input as inp with data.moat.min_runtime_version as "1.2.8"
+}
+
+test_forbidden_runtime_advisory if {
+	"runtime 1.1.5 does not fix CVE-2025-31133" in authz.deny with input as rt("1.1.5", ["CVE-2025-31133"]) with data.moat.forbidden_runtime_advisories as ["CVE-2025-31133"]
+	authz.allow with input as rt("1.1.5", ["CVE-2025-52565"]) with data.moat.forbidden_runtime_advisories as ["CVE-2025-31133"]
+}
+
 test_unlisted_supplementary_group_allowed if {
 	inp := object.union(base, {"action": "container.run", "subject": {"user": "alice", "uid": 1000, "local": true, "groups": [100]}})
 	authz.allow with input as inp with data.moat.forbidden_groups as [6]

@@ -19,9 +19,9 @@ import type { Engine } from '../runtime/engine.js';
 import { resolveExecUser, type ExecUser } from '../runtime/exec.js';
 import type { OciSpec } from '../runtime/oci.js';
 import { containerDirs, type ContainerRecord } from '../runtime/state.js';
-import { protectedPaths } from './host-facts.js';
 import { recordImageFacts } from './image-facts.js';
-import { policyPaths, runSummary } from './policy-hook.js';
+import { hostFacts } from './host-runtime-facts.js';
+import { runSummary } from './policy-hook.js';
 import { processFacts, type ExecRequest } from './process-facts.js';
 import type { RouteContext } from './router.js';
 
@@ -103,7 +103,7 @@ async function runningFacts(
   return {
     container: recordFacts(rec),
     image: await recordImageFacts(engine, rec),
-    host: protectedPaths(engine.deps.paths, policyPaths()),
+    host: hostFacts(engine),
     // A record without a readable spec cannot start (runc needs it): nothing more to judge.
     ...(spec && rec.options && typeof rec.options === 'object'
       ? {

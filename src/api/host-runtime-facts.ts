@@ -1,0 +1,21 @@
+/**
+ * `input.facts.host` for every route that runs something (run, create, start, exec): the paths
+ * moat protects (host-facts.ts), the OCI runtime with its unfixed advisories, and whether the
+ * caller's supplementary groups reach the container (src/runtime/runtime-facts.ts). Reads only
+ * what is known; the runtime's facts are computed once per process.
+ */
+import type { Engine } from '../runtime/engine.js';
+import { groupsReachContainers, runtimeFacts } from '../runtime/runtime-facts.js';
+import { protectedPaths } from './host-facts.js';
+import { policyPaths } from './policy-hook.js';
+
+export function hostFacts(engine: Engine): Record<string, unknown> {
+  const h = engine.deps.host;
+  const mode = 'error' in h.idmaps ? 'unavailable' : h.idmaps.mode;
+  const rt = runtimeFacts(h.tools.runc);
+  return {
+    ...protectedPaths(engine.deps.paths, policyPaths()),
+    runtime: { name: rt.name, version: rt.version, package: rt.package, unfixed: rt.unfixed },
+    supplementary_groups_reach_containers: groupsReachContainers(mode),
+  };
+}

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ContainerRecord } from '../runtime/state.js';
 import { defaultRunOptions, parseVolume, type RunOptions } from '../runtime/options.js';
+import { dockerLogConfig, logConfigOf, parseLogOptions } from '../runtime/logs/config.js';
 import type { Call } from './docker/call.js';
 import { imageFacts, imageIds } from './docker/list-facts.js';
 import { containerQuery, imageQuery, selectContainers, selectImages } from './docker/list.js';
@@ -125,6 +126,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Init: o.init,
       NetworkMode: 'none',
       SecurityOpt: ['no-new-privileges', `seccomp=${o.seccompProfile ?? 'moat-default'}`],
+      LogConfig: dockerLogConfig(c.logConfig ?? logConfigOf(o.log)),
     },
     Config: {
       Hostname: o.hostname ?? '',
@@ -247,6 +249,17 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
       soft: Number(u.Soft),
       hard: Number(u.Hard),
     }));
+  // --log-driver and --log-opt (Docker's map of strings): what moat's log takes, or refused.
+  const lc = (typeof h.LogConfig === 'object' && h.LogConfig !== null ? h.LogConfig : {}) as {
+    Type?: unknown;
+    Config?: unknown;
+  };
+  const logOpts = typeof lc.Config === 'object' && lc.Config !== null ? lc.Config : {};
+  const log = parseLogOptions(
+    typeof lc.Type === 'string' ? lc.Type : undefined,
+    Object.fromEntries(Object.entries(logOpts).map(([k, v]) => [k, String(v)])),
+  );
+  if (log) o.log = log;
   return o;
 }
 

@@ -1,4 +1,5 @@
 /** JSON schemas of request bodies. The router refuses anything else (additionalProperties: false). */
+import { logOptionsSchema } from '../runtime/logs/config.js';
 
 const str = { type: 'string' };
 const strArr = { type: 'array', items: { type: 'string' } };
@@ -77,6 +78,7 @@ export const runOptions = {
     interactive: { type: 'boolean' },
     seccompProfile: { type: 'string', pattern: '^/' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
+    log: logOptionsSchema,
   },
 };
 

@@ -13,6 +13,7 @@ import {
   type RunOptions,
 } from '../runtime/options.js';
 import { MoatError } from '../errors.js';
+import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
 import { request } from './app.js';
@@ -52,7 +53,14 @@ function addRunOptions(cmd: Command): Command {
       collect,
       [],
     )
-    .option('-l, --label <key=value>', 'set a label (repeatable)', collect, []);
+    .option('-l, --label <key=value>', 'set a label (repeatable)', collect, [])
+    .option('--log-driver <name>', 'local (the default; json-file is taken as local)')
+    .option(
+      '--log-opt <key=value>',
+      'log rotation: max-size=SIZE (default 20m), max-file=N (default 5) (repeatable)',
+      collect,
+      [],
+    );
 }
 
 interface RunFlags {
@@ -75,6 +83,8 @@ interface RunFlags {
   securityOpt: string[];
   label: string[];
   rm?: boolean;
+  logDriver?: string;
+  logOpt?: string[];
 }
 
 function usage(msg: string, hint?: string): MoatError {
@@ -129,6 +139,8 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     const i = l.indexOf('=');
     o.labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
+  const log = parseLogOptions(f.logDriver, logOptsFromFlags(f.logOpt ?? []));
+  if (log) o.log = log;
   return o;
 }
 

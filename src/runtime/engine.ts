@@ -23,7 +23,7 @@ import { readImageFile } from './container-files.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
-import { printLogs } from './logs.js';
+import { logConfigOf, printLogs } from './logs/index.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
 import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { runcKill, type RuncConfig } from './runc.js';
@@ -271,6 +271,7 @@ export class Engine {
         warnings: plan.warnings,
         ...(plan.seccompDigest ? { seccompDigest: plan.seccompDigest } : {}),
         lowerdir: plan.lowerdir,
+        logConfig: logConfigOf(plan.opts.log),
       };
       const owner = this.containerRootOwner();
       if (owner) {
@@ -478,27 +479,22 @@ export class Engine {
     const rec = await this.containers.resolve(ref);
     const d = containerDirs(this.deps.paths, rec.id);
     const { untilExit, ...rest } = o;
-    // Read through a descriptor opened now: with --rm the monitor removes the container (and
-    // its log) as it ends, and a follower must still get the last lines.
-    const fh = await fsp.open(d.log, 'r').catch(() => undefined);
-    out.ready?.();
-    try {
-      await printLogs(fh ? `/proc/self/fd/${fh.fd}` : d.log, out, {
-        ...rest,
-        stillRunning: async () => {
-          const s = await this.containers
-            .load(rec.id)
-            .then((r) => this.reconcile(r))
-            .then(
-              (r) => r.status,
-              () => undefined, // removed (--rm): it has ended
-            );
-          return s === 'running' || (Boolean(untilExit) && s === 'created');
-        },
-      });
-    } finally {
-      await fh?.close();
-    }
+    // The log's files are opened before `ready`: with --rm the monitor removes the container
+    // (and its log) as it ends, and a follower must still get the last lines.
+    await printLogs(d.log, out, {
+      ...rest,
+      maxFile: (rec.logConfig ?? logConfigOf(rec.options?.log)).maxFile,
+      stillRunning: async () => {
+        const s = await this.containers
+          .load(rec.id)
+          .then((r) => this.reconcile(r))
+          .then(
+            (r) => r.status,
+            () => undefined, // removed (--rm): it has ended
+          );
+        return s === 'running' || (Boolean(untilExit) && s === 'created');
+      },
+    });
   }
 
   /** The containers (any state, 'running' checked against reality) that use this image. */

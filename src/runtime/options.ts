@@ -4,6 +4,7 @@
  */
 import { SeccompError } from '../seccomp/errors.js';
 import { RuntimeError } from './errors.js';
+import type { LogOptions } from './logs/config.js';
 
 export interface VolumeSpec {
   host: string;
@@ -46,6 +47,8 @@ export interface RunOptions {
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */
   seccompProfile?: string;
   labels: Record<string, string>;
+  /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
+  log?: LogOptions;
 }
 
 export function defaultRunOptions(image: string): RunOptions {

@@ -11,6 +11,7 @@ import { withLock } from '../util/lock.js';
 import type { MoatPaths } from '../util/paths.js';
 import type { CgroupPaths, Limits } from './cgroups.js';
 import { RuntimeError } from './errors.js';
+import type { LogConfig } from './logs/index.js';
 import type { RunOptions } from './options.js';
 
 /** 'broken': the record cannot be read (see brokenRecord); only `rm -f` and fsck act on it. */
@@ -38,6 +39,8 @@ export interface ContainerRecord {
   seccompDigest?: string;
   /** The image's flattened root, the overlay's lower layer. */
   lowerdir: string;
+  /** How its log is kept (max-size, max-file); unset in records older than log rotation. */
+  logConfig?: LogConfig;
   pid?: number;
   monitorPid?: number;
   /** The monitor's start time from /proc, so a reused PID is not taken for it. */

@@ -1,12 +1,12 @@
 /**
  * Supervision of one container run: set up cgroups, start the launcher (userns → overlay → runc
- * run), copy the container's output into its JSON-lines log (and to an attached client), record
+ * run), copy the container's output into its log (and to an attached client), record
  * the start and the exit status. This runs in the container's monitor process (monitor-main.ts),
  * for attached and detached containers alike, so a container outlives the CLI that started it
  * and always has its exit recorded (podman's conmon plays this part).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -18,7 +18,7 @@ import { mark } from '../util/timing.js';
 import { createCgroups, joinCgroups, killCgroups, outOfMemory, removeCgroups } from './cgroups.js';
 import type { CgroupFacts } from './host.js';
 import { killTree } from './kill.js';
-import { formatEntry, LineSplitter } from './logs.js';
+import { logConfigOf, LogWriter } from './logs/index.js';
 import { StartGate } from './start-gate.js';
 import {
   lastRuncError,
@@ -131,10 +131,11 @@ export async function supervise(
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
-  const logOut = createWriteStream(d.log, { flags: 'a', mode: 0o600 });
-  const write = (e: Parameters<typeof formatEntry>[0]) => logOut.write(formatEntry(e));
-  const splitOut = new LineSplitter('stdout', write);
-  const splitErr = new LineSplitter('stderr', write);
+  // Written as it is read, rotated at its max-size (logs/writer.ts); an old record has no logConfig.
+  const log = new LogWriter(d.log, {
+    ...(rec.logConfig ?? logConfigOf(rec.options.log)),
+    onError: (msg, e) => deps.log?.(msg, { id: rec.id, error: String(e) }),
+  });
   // Output reaches an attached client once the command runs: before, it is runc's own, and a
   // failed start is reported as an error of its own, once (start-gate.ts).
   const output = new StartGate();
@@ -143,9 +144,9 @@ export async function supervise(
   // alone would put its lines in the log ahead of the other's written before them.
   const sources = [child.stdout!, child.stderr!];
   let waiting = 0;
-  const copy = (from: Readable, split: LineSplitter, to: Writable | undefined) => {
+  const copy = (from: Readable, stream: 'stdout' | 'stderr', to: Writable | undefined) => {
     from.on('data', (b: Buffer) => {
-      split.push(b);
+      log.write(stream, b);
       if (!to || to.destroyed || to.writableEnded) return;
       if (!output.write(to, b)) {
         if (waiting++ === 0) for (const s of sources) s.pause();
@@ -159,8 +160,8 @@ export async function supervise(
       }
     });
   };
-  copy(child.stdout!, splitOut, attach?.stdout);
-  copy(child.stderr!, splitErr, attach?.stderr);
+  copy(child.stdout!, 'stdout', attach?.stdout);
+  copy(child.stderr!, 'stderr', attach?.stderr);
   if (attach?.stdin && child.stdin) {
     attach.stdin.pipe(child.stdin);
     child.stdin.on('error', () => {});
@@ -197,6 +198,7 @@ export async function supervise(
   } catch (e) {
     child.kill('SIGKILL');
     await closed;
+    log.end();
     await removeCgroups(cgroups);
     throw e;
   }
@@ -297,9 +299,7 @@ export async function supervise(
   wake();
   await watch.catch(() => {});
   if (pid === undefined && pidText) pid = Number(pidText);
-  splitOut.end();
-  splitErr.end();
-  await new Promise<void>((r) => logOut.end(r));
+  log.end();
 
   const runcErr = await fsp.readFile(runcLog, 'utf8').catch(() => '');
   const hadPid = pid !== undefined;

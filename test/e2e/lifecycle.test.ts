@@ -3,7 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { inject } from 'vitest';
+import { FILE_HEADER, parseRecordHeader, REC_HEADER, REC_OVERHEAD } from '../../src/runtime/logs/format.js';
 import { IMAGE, moat, uniq } from './moat.js';
+
+/** The records of a log file in moat's format (src/runtime/logs/format.ts). */
+function logRecords(file: string): { log: string; stream: string; time: number }[] {
+  const bytes = readFileSync(file);
+  const out: { log: string; stream: string; time: number }[] = [];
+  for (let at = FILE_HEADER; at < bytes.length;) {
+    const h = parseRecordHeader(bytes, at);
+    if (!h) throw new Error(`no record at ${at} of ${file}`);
+    const log = bytes.subarray(at + REC_HEADER, at + REC_HEADER + h.length).toString();
+    out.push({ log, stream: h.stream, time: Number(h.timeNs / 1_000_000n) });
+    at += REC_OVERHEAD + h.length;
+  }
+  return out;
+}
 
 async function ps(
   all = true,
@@ -69,16 +84,13 @@ describe('lifecycle', () => {
     for (let i = 0; i < 50 && !logs.stdout.includes('hello'); i++) logs = await moat(['logs', name]);
     expect(logs.stdout).toBe('hello\n');
     expect(logs.stderr).toBe('oops\n');
-    const raw = readFileSync(
+    // Stored as written (no encoding), each record with its stream and time.
+    const raw = logRecords(
       path.join(inject('moatEnv').XDG_DATA_HOME, 'moat/containers', id, 'container.log'),
-      'utf8',
-    )
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
+    );
     expect(raw.find((e) => e.stream === 'stdout')).toMatchObject({ log: 'hello\n' });
     expect(raw.find((e) => e.stream === 'stderr')).toMatchObject({ log: 'oops\n' });
-    expect(Date.parse(raw[0].time)).toBeGreaterThan(Date.now() - 600_000);
+    expect(raw[0].time).toBeGreaterThan(Date.now() - 600_000);
 
     const ex = await moat([
       'exec',

@@ -48,6 +48,7 @@ const READ = new Set([
   'Ulimits',
   'ReadonlyRootfs', // false is what the CLI always sends; the root stays read-only (README)
   'ConsoleSize', // the client's terminal size
+  'LogConfig', // --log-driver local|json-file, --log-opt max-size/max-file
   'ContainerIDFile', // written by the client
 ]);
 
@@ -59,10 +60,6 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   RestartPolicy: (v) => {
     const r = (v ?? {}) as { Name?: string; MaximumRetryCount?: number };
     return (r.Name === undefined || r.Name === '' || r.Name === 'no') && !r.MaximumRetryCount;
-  },
-  LogConfig: (v) => {
-    const l = (v ?? {}) as { Type?: string; Config?: unknown };
-    return (l.Type === undefined || l.Type === '' || l.Type === 'json-file') && empty(l.Config);
   },
   MemorySwappiness: (v) => v === undefined || v === null || v === -1,
   // The CLI names the network it was given (`default`, `none`) with empty settings.
@@ -94,7 +91,6 @@ const WHY: Record<string, [string, string]> = {
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
   Healthcheck: ['--health-*', 'moat has no health checks'],
-  LogConfig: ['--log-driver/--log-opt', "moat keeps every container's output in its own log"],
   ShmSize: ['--shm-size', '/dev/shm is a fixed tmpfs'],
   Sysctls: ['--sysctl', 'moat sets only net.ipv4.ip_unprivileged_port_start=0'],
   GroupAdd: ['--group-add', 'supplementary groups come from the image and the user'],

@@ -61,7 +61,6 @@ describe('create bodies: what moat would drop is refused', () => {
       [(b) => (b.HostConfig.CpuQuota = 50000), /^--cpu-quota .*use --cpus/],
       [(b) => (b.HostConfig.NetworkMode = 'mynet'), /^--network is not supported/],
       [(b) => (b.HostConfig.ExtraHosts = ['db:10.0.0.2']), /^--add-host/],
-      [(b) => (b.HostConfig.LogConfig = { Type: 'none', Config: {} }), /^--log-driver/],
       [(b) => (b.HostConfig.MemorySwap = -1), /^--memory-swap/],
       [(b) => (b.StopSignal = 'SIGINT'), /^--stop-signal/],
       [(b) => (b.Healthcheck = { Test: ['CMD', 'true'] }), /^--health-\*/],

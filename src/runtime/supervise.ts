@@ -298,7 +298,12 @@ export async function supervise(
   started = true; // stops the watcher loop
   wake();
   await watch.catch(() => {});
-  if (pid === undefined && pidText) pid = Number(pidText);
+  // Gone already, it cannot be checked: it says only that the container started.
+  if (pid === undefined && pidText) {
+    pid = Number(pidText);
+    // It did start: say so, or the starter would take the monitor's end for a failure.
+    hooks.onStarted?.({ pid });
+  }
   log.end();
 
   const runcErr = await fsp.readFile(runcLog, 'utf8').catch(() => '');

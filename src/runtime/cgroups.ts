@@ -5,6 +5,8 @@
  * path (rootless runc on v1 fails the whole run on any controller that is not delegated, such as
  * cpuset), so it nests the container in a child named after the container ID — exactly the
  * `<id>` cgroup that already carries the limits. runc's own threads stay outside the limits.
+ * `exec` cannot rely on runc that way (rootless runc ignores a failed join): its launcher joins
+ * `<id>` itself before runc starts, and leaves it once the command runs (exec.ts).
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -153,10 +155,13 @@ export async function createCgroups(
   }
 }
 
-/** Move a process into the container's cgroups. */
-export async function joinCgroups(paths: CgroupPaths, pid: number): Promise<void> {
+/**
+ * Move a process into the container's cgroups: the top ones (`moat-<id>`), or with `child` (the
+ * container ID) the ones below them that carry the limits. Throws on the first that fails.
+ */
+export async function joinCgroups(paths: CgroupPaths, pid: number, child?: string): Promise<void> {
   for (const dir of Object.values(paths)) {
-    if (dir) await fsp.writeFile(path.join(dir, 'cgroup.procs'), String(pid));
+    if (dir) await fsp.writeFile(path.join(dir, child ?? '', 'cgroup.procs'), String(pid));
   }
 }
 

@@ -14,6 +14,7 @@ export type RuntimeErrorCode =
   | 'RUNTIME_UNSAFE_DIR'
   | 'RUNTIME_CORRUPT_STATE'
   | 'RUNTIME_CGROUP_FAILED'
+  | 'RUNTIME_CGROUP_JOIN_FAILED'
   | 'RUNTIME_COMMAND_NOT_FOUND'
   | 'RUNTIME_COMMAND_NOT_EXECUTABLE'
   | 'RUNTIME_EXEC_FAILED';
@@ -80,6 +81,11 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 500,
     exit: EXIT.moat,
     hint: 'moat info shows the cgroup controllers delegated to you',
+  },
+  RUNTIME_CGROUP_JOIN_FAILED: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: "nothing runs outside a container's limits: its cgroups were removed or made unwritable behind moat's back; stop and start the container to recreate them (moat info shows the delegated controllers)",
   },
   RUNTIME_COMMAND_NOT_FOUND: {
     http: 400,

@@ -1,6 +1,7 @@
 /**
  * `moat exec`: a command in a running container, through `runc exec` in the container's user
- * namespace and cgroups. The user is resolved as `run` resolves it (a name from the container's
+ * namespace and cgroups (the command starts inside the cgroups that carry the limits, or not at
+ * all: see enterLimits). The user is resolved as `run` resolves it (a name from the container's
  * /etc/passwd, its primary group and its supplementary groups from /etc/group). runc's own
  * failure to start the command (not found, not executable, no such working directory) becomes a
  * moat error with docker's status (127/126), printed once: runc's raw line is held back (see
@@ -113,6 +114,33 @@ function whenExists(file: string, stop: Promise<unknown>): Promise<boolean> {
   });
 }
 
+/**
+ * Put the launcher, still held at its gate, into the cgroups that carry the container's limits,
+ * so that everything runc forks — the command included — starts inside them. runc cannot be
+ * left to do it: rootless runc tries to move the command into the container's cgroups but
+ * ignores a failure, and the command would then run wherever runc runs, outside the limits.
+ * If a join fails the launcher is killed at the gate, before runc (let alone the command)
+ * starts, as `run` refuses to start a container it could not put into its cgroups.
+ */
+async function enterLimits(
+  rec: ContainerRecord,
+  pid: number,
+  closed: Promise<unknown>,
+  kill: () => void,
+): Promise<void> {
+  try {
+    await joinCgroups(rec.cgroups, pid, rec.id);
+  } catch (e) {
+    kill();
+    await closed;
+    throw new RuntimeError(
+      'RUNTIME_CGROUP_JOIN_FAILED',
+      `could not put the command into the cgroups of container ${rec.name}, so it was not run: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
 /** Run `cmd` in the running container `rec`; returns its exit status. */
 export async function execInContainer(
   deps: ExecDeps,
@@ -169,14 +197,24 @@ export async function execInContainer(
   }
   const ctl = child.stdio[3] as Writable;
   ctl.on('error', () => {});
-  if (child.pid) await joinCgroups(rec.cgroups, child.pid).catch(() => {});
-  ctl.end('go\n');
-  // runc writes the pid file once the command runs: from then on its output is the command's.
-  void whenExists(pidFile, closed).then((started) => {
-    if (started) gate.open();
-  });
 
   try {
+    if (child.pid) {
+      await enterLimits(rec, child.pid, closed, () => {
+        o.stdio.stdin?.unpipe();
+        child.kill('SIGKILL');
+      });
+    }
+    ctl.end('go\n');
+    // runc writes the pid file once the command runs: from then on its output is the command's.
+    void whenExists(pidFile, closed).then(async (started) => {
+      if (started) gate.open();
+      // The command is inside the limits and stays there; runc itself goes back to the top
+      // cgroups (its threads would count against --pids-limit while the command runs).
+      // Only while it lives: a pid that has exited may already be someone else's.
+      if (started && child.pid && child.exitCode === null && child.signalCode === null)
+        await joinCgroups(rec.cgroups, child.pid).catch(() => {});
+    });
     const res = await Promise.race([closed, spawnError.then((err) => ({ code: null, signal: null, err }))]);
     o.stdio.stdin?.unpipe();
     if ('err' in res) {

@@ -66,7 +66,7 @@ describe('resource limits', () => {
       IMAGE,
       'sh',
       '-c',
-      'sh -c "while :; do sleep 5 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
+      'sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
     ]);
     expect(r.stdout).toMatch(/inner=[1-9]/);
     const procs = Number(/procs=(\d+)/.exec(r.stdout)?.[1]);
@@ -83,7 +83,7 @@ describe('resource limits', () => {
       IMAGE,
       'sh',
       '-c',
-      'sh -c "while :; do sleep 5 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
+      'sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
     ]);
     expect(r.stdout).toMatch(/inner=[1-9]/);
     const procs = Number(/procs=(\d+)/.exec(r.stdout)?.[1]);
@@ -112,7 +112,7 @@ describe('resource limits', () => {
       IMAGE,
       'sh',
       '-c',
-      'ulimit -u; sh -c "while :; do sleep 5 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
+      'ulimit -u; sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
     ]);
     expect(r.stdout.split('\n')[0]).toBe(String(limit));
     expect(r.stdout).toMatch(/inner=[1-9]/);

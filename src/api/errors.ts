@@ -6,6 +6,11 @@ export type ApiErrorCode =
   | 'API_NOT_IMPLEMENTED'
   | 'API_SOCKET_IN_USE'
   | 'API_SOCKET_PATH_TOO_LONG'
+  | 'API_BODY_TOO_LARGE'
+  | 'API_HEADERS_TOO_LARGE'
+  | 'API_REQUEST_TIMEOUT'
+  | 'API_BUSY'
+  | 'API_INSUFFICIENT_STORAGE'
   | 'POLICY_DENIED'
   | 'POLICY_ERROR'
   | 'API_INTERNAL';
@@ -36,6 +41,31 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
     http: 400,
     exit: EXIT.usage,
     hint: 'a unix socket path has at most 107 bytes: set XDG_RUNTIME_DIR to a short private directory (mode 0700), or pass --socket with a shorter path',
+  },
+  API_BODY_TOO_LARGE: {
+    http: 413,
+    exit: EXIT.usage,
+    hint: 'JSON bodies are small; an image archive may be as large as the service allows (moat system service --max-upload SIZE)',
+  },
+  API_HEADERS_TOO_LARGE: {
+    http: 431,
+    exit: EXIT.usage,
+    hint: "send fewer or shorter headers: the request line and headers may take 16 KiB (Node's limit)",
+  },
+  API_REQUEST_TIMEOUT: {
+    http: 408,
+    exit: EXIT.failure,
+    hint: 'send the whole request without pausing (the service closes connections that stall: moat system service --help lists the timeouts)',
+  },
+  API_BUSY: {
+    http: 503,
+    exit: EXIT.failure,
+    hint: 'every connection the service allows is busy with a request: retry later, or raise moat system service --max-connections',
+  },
+  API_INSUFFICIENT_STORAGE: {
+    http: 507,
+    exit: EXIT.failure,
+    hint: "free space on the filesystem of moat's store (moat image prune removes unused images and leftovers), then send the archive again",
   },
   POLICY_DENIED: {
     http: 403,

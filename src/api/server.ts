@@ -19,18 +19,25 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import { errorInfo } from '../error-table.js';
 import { isMoatError } from '../errors.js';
+import { connectionOf, Connections } from './connections.js';
 import { dockerApi } from './docker-api.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, Router, Subject } from './router.js';
-
-/** Request bodies are small JSON documents; anything larger is refused. */
-export const MAX_BODY = 4 << 20;
+import {
+  DEFAULTS,
+  guardUpload,
+  limitsWith,
+  precheck,
+  readBody,
+  showDuration,
+  type ServiceLimits,
+} from './service-limits.js';
 
 export interface TcpListen {
   host: string;
@@ -50,6 +57,10 @@ export interface ApiServerOptions {
   subject: Subject;
   version: string;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Timeouts, sizes and the connection cap; DEFAULTS (service-limits.ts) where not given. */
+  limits?: Partial<ServiceLimits>;
+  /** The store's directory: an upload must leave `limits.minFreeBytes` free on its filesystem. */
+  storage?: string;
 }
 
 /** Who sent this request: the socket's owner, or the client certificate's common name. */
@@ -81,16 +92,13 @@ export function errorBody(e: unknown): { code: string; message: string; hint: st
   };
 }
 
-/** Read a JSON body (empty: `{}`); malformed or oversized bodies are API_INVALID_REQUEST. */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > MAX_BODY) throw new ApiError('API_INVALID_REQUEST', `request body larger than ${MAX_BODY} bytes`);
-    parts.push(c);
-  }
-  const text = Buffer.concat(parts).toString('utf8').trim();
+/**
+ * Read a JSON body (empty: `{}`); malformed bodies are API_INVALID_REQUEST, oversized ones
+ * API_BODY_TOO_LARGE, late ones API_REQUEST_TIMEOUT. The server reads every body before it
+ * dispatches (with its own limits); this returns the same bytes.
+ */
+export async function readJson(req: IncomingMessage, limits: ServiceLimits = DEFAULTS): Promise<unknown> {
+  const text = (await readBody(req, limits)).toString('utf8').trim();
   if (!text) return {};
   try {
     return JSON.parse(text) as unknown;
@@ -124,37 +132,136 @@ const UPLOADS: Record<string, (q: URLSearchParams) => Record<string, unknown>> =
   }),
 };
 
+const TAR = /^application\/(x-tar|octet-stream)\b/;
+
+/** The upload route a request is (`pathname` as sent, `/v1/...`), if it sends an archive as its body. */
+function uploadOf(req: IncomingMessage, pathname: string): (typeof UPLOADS)[string] | undefined {
+  if (req.method !== 'POST' || !pathname.startsWith('/v1/')) return undefined;
+  if (!TAR.test(req.headers['content-type'] ?? '')) return undefined;
+  return UPLOADS[pathname.slice(3)];
+}
+
 /** moat's own API: `/v1/<route>`, the router's paths and bodies as they are. */
 async function native(
   o: ApiServerOptions,
+  limits: ServiceLimits,
   req: IncomingMessage,
   res: ServerResponse,
   p: string,
   query: URLSearchParams = new URLSearchParams(),
 ): Promise<void> {
+  let upload: ReturnType<typeof guardUpload> | undefined;
   try {
     const method = req.method ?? 'GET';
     if (!METHODS.has(method)) throw new ApiError('API_NOT_FOUND', `${method} is not allowed on ${p}`);
-    const upload =
-      method === 'POST' && /^application\/(x-tar|octet-stream)\b/.test(req.headers['content-type'] ?? '')
-        ? UPLOADS[p]
-        : undefined;
-    const body = upload ? upload(query) : await readJson(req);
+    const route = uploadOf(req, `/v1${p}`);
+    if (route) upload = guardUpload(req, limits, o.storage);
+    const body = route ? route(query) : await readJson(req, limits);
     const r: ApiRequest = {
       subject: subjectOf(o, req),
       method: method as ApiRequest['method'],
       path: p,
       body,
       ...(upload
-        ? { io: { stdin: req, stdout: new PassThrough().resume(), stderr: new PassThrough().resume() } }
+        ? {
+            io: {
+              stdin: upload.stream,
+              stdout: new PassThrough().resume(),
+              stderr: new PassThrough().resume(),
+            },
+          }
         : {}),
     };
     const out = await o.router.handle(r);
     sendJson(res, 200, out ?? {});
   } catch (e) {
-    const b = errorBody(e);
+    // An upload cut off by its limits is answered with why, not with what the reader made of it;
+    // a body left unread ends the connection (closeUnlessComplete).
+    const b = errorBody(upload?.failure() ?? e);
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     sendJson(res, statusOf(b.code), b);
   }
+}
+
+/**
+ * Closing a connection the client may still be sending on: the answer goes, then what still comes
+ * is read and dropped for a moment before the socket is closed (closing with unread data makes
+ * the client's next write fail, and it may never read the answer), as web servers' lingering close.
+ * Node's HTTP layer closes a connection with `destroySoon` after a last response (Connection:
+ * close); on the service's sockets that is this.
+ */
+const LINGER_MS = 2_000;
+function lingeringClose(s: Duplex): void {
+  if (s.destroyed) return;
+  s.end();
+  s.resume();
+  const t = setTimeout(() => s.destroy(), LINGER_MS);
+  t.unref();
+  s.once('close', () => clearTimeout(t));
+  s.once('end', () => s.destroy());
+}
+
+/**
+ * After an answer to a request whose body was not read to its end (refused, too large, too
+ * slow), the connection closes: Node would read the rest of the body, with no time limit.
+ */
+function closeUnlessComplete(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (req.complete) return;
+    req.unpipe();
+    req.resume();
+    lingeringClose(req.socket);
+  });
+}
+
+/** An error answered before any route ran, in a shape both clients read (`message` for docker). */
+function sendEarly(res: ServerResponse, e: unknown): void {
+  const b = errorBody(e);
+  if (!res.headersSent) res.setHeader('connection', 'close');
+  sendJson(res, statusOf(b.code), b);
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+  503: 'Service Unavailable',
+};
+
+/** A whole HTTP response written on a socket no request owns (a protocol error, a refusal). */
+function rawAnswer(socket: Duplex, e: ApiError): void {
+  const b = errorBody(e);
+  const status = statusOf(b.code);
+  const text = JSON.stringify(b);
+  socket.write(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
+  lingeringClose(socket);
+}
+
+/** What Node's HTTP parser refused, as moat's error (Node would answer an empty 400). */
+function protocolError(err: Error & { code?: string; reason?: string }, l: ServiceLimits): ApiError {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return new ApiError(
+      'API_REQUEST_TIMEOUT',
+      `the request line and headers did not arrive within ${showDuration(l.headersTimeoutMs)}`,
+    );
+  if (err.code === 'HPE_HEADER_OVERFLOW')
+    return new ApiError('API_HEADERS_TOO_LARGE', 'the request line and headers are larger than 16 KiB');
+  const reason = err.reason ?? err.message;
+  // Two ways of framing one body are how requests are smuggled past proxies (RFC 9112 §6.3).
+  if (/Transfer-Encoding/i.test(reason) && /^HPE_\w*(CONTENT_LENGTH|TRANSFER_ENCODING)$/.test(err.code ?? ''))
+    return new ApiError(
+      'API_INVALID_REQUEST',
+      'a request may have Content-Length or Transfer-Encoding: chunked, not both (and chunked must be its last transfer coding)',
+      { hint: 'send the body with one of them (curl: do not add -H "Transfer-Encoding: chunked" to -d)' },
+    );
+  return new ApiError(
+    'API_INVALID_REQUEST',
+    `malformed HTTP request: ${reason}${err.code ? ` (${err.code})` : ''}`,
+  );
 }
 
 /**
@@ -173,6 +280,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     process.stderr.write(`moat: internal error in the API service (it keeps serving): ${text}\n`);
     o.log?.('api error escaped its exchange', { error: text });
   };
+  const limits = limitsWith(o.limits);
+  const conns = new Connections(limits.maxConnections);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // No error of one exchange may reach the process: every stream of it has a listener
     // (a client that goes away, a write after the end), and the handler's failures end only
@@ -180,14 +289,30 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     const onError = (e: Error) => o.log?.('api stream error', { path: req.url, error: e.message });
     req.on('error', onError);
     res.on('error', onError);
-    let done: Promise<void>;
-    try {
+    const conn = connectionOf(req.socket);
+    conns.begin(conn);
+    res.once('close', () => conns.end(conn));
+    closeUnlessComplete(req, res);
+    const dispatch = async (): Promise<void> => {
       const url = new URL(req.url ?? '/', 'http://moat');
       o.log?.('api request', { method: req.method, path: url.pathname });
       const p = url.pathname;
-      done = p.startsWith('/v1/')
-        ? native(o, req, res, p.slice(3), url.searchParams)
-        : docker.request(req, res, url);
+      if (p.startsWith('/v1/')) return native(o, limits, req, res, p.slice(3), url.searchParams);
+      // Docker's routes read their (JSON) bodies from what is read here, within the limits. An
+      // archive (docker load, import, build, cp) goes to no route: it is answered unread.
+      if (!TAR.test(req.headers['content-type'] ?? '')) {
+        try {
+          await readBody(req, limits);
+        } catch (e) {
+          sendEarly(res, e);
+          return;
+        }
+      }
+      return docker.request(req, res, url);
+    };
+    let done: Promise<void>;
+    try {
+      done = dispatch();
     } catch (e) {
       done = Promise.reject(e);
     }
@@ -200,9 +325,15 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       }
     });
   };
+  const httpOptions = {
+    // How often Node looks for connections whose headers are late (its default is 30 s).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
   const server: Server = o.tcp
     ? createTlsServer(
         {
+          ...httpOptions,
+          handshakeTimeout: limits.handshakeTimeoutMs,
           cert: o.tcp.cert,
           key: o.tcp.key,
           ca: o.tcp.ca,
@@ -216,16 +347,72 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         },
         handler,
       )
-    : createServer(handler);
-  // Sockets: Node's own listener answers a client's protocol error (clientError); this one is
-  // there so that no socket error is ever unheard, whatever Node's default becomes.
-  server.on(o.tcp ? 'secureConnection' : 'connection', (s: Duplex) => s.on('error', () => {}));
+    : createServer(httpOptions, handler);
+  // No socket error is ever unheard, whatever Node's default becomes; a last response closes
+  // the connection with a lingering close.
+  const prepare = (s: Socket) => {
+    s.on('error', () => {});
+    s.destroySoon = () => lingeringClose(s);
+  };
+  if (o.tcp) server.on('secureConnection', prepare);
+  // The cap: a connection beyond it displaces the one idle longest, or is refused when all are busy.
+  server.on('connection', (s: Socket) => {
+    prepare(s);
+    const a = conns.admit(s);
+    if (a.admitted) {
+      if (a.evicted) o.log?.('api connection closed to make room', { open: conns.size });
+      return;
+    }
+    o.log?.('api connection refused: every connection is busy', { open: conns.size });
+    const busy = new ApiError(
+      'API_BUSY',
+      `the service has ${limits.maxConnections} connections, each busy with a request`,
+    );
+    // A TLS client cannot read plain HTTP: it is only closed.
+    if (o.tcp) s.destroy();
+    else rawAnswer(s, busy);
+  });
+  // What Node's parser refuses (and a request whose headers are late) is answered in moat's
+  // shape; a connection in the middle of a response only closes.
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable || conns.isBusy(connectionOf(socket))) {
+      socket.destroy();
+      return;
+    }
+    rawAnswer(socket, protocolError(err, limits));
+  });
+  // A body announced larger than its route takes is refused before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const { pathname } = new URL(req.url ?? '/', 'http://moat');
+      precheck(req, uploadOf(req, pathname) !== undefined, limits);
+    } catch (e) {
+      req.on('error', () => {});
+      closeUnlessComplete(req, res);
+      sendEarly(res, e);
+      return;
+    }
+    res.writeContinue();
+    handler(req, res);
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => {});
+    // A raw stream from now on: no timeout of Node's applies to it, and it is not idle.
+    if (socket instanceof Socket) socket.setTimeout(0);
+    conns.upgrade(connectionOf(socket));
     docker.upgrade(req, socket).catch(() => socket.destroy());
   });
-  // Containers' logs may be followed for hours: no idle timeout on requests.
+  /*
+   * Time limits (service-limits.ts). Node's requestTimeout bounds the whole request, body
+   * included, for every route alike: it would cut off a long upload, so it is off and the body
+   * phase is bounded per route (readBody, guardUpload). Once a request has arrived nothing times
+   * out: a followed log or an attached container may be quiet for hours. Node's own checks run
+   * every connectionsCheckingInterval.
+   */
+  server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = 0;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.timeout = 0;
   const old = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {

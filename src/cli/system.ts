@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
+import { DEFAULTS, parseDuration, showBytes, showDuration } from '../api/service-limits.js';
 import { MoatError } from '../errors.js';
 import { checkSocketPath, defaultSocket } from '../util/paths.js';
 import { getApp, request, subject } from './app.js';
@@ -96,11 +97,43 @@ export function registerSystemCommands(program: Command, state: CliState): void 
     .option('--tls-cert <file>', "the server's certificate (PEM), for --tcp")
     .option('--tls-key <file>', "the server's private key (PEM), for --tcp")
     .option('--tls-ca <file>', 'the CA (PEM) that signs the client certificates accepted, for --tcp')
+    .option(
+      '--header-timeout <duration>',
+      `a request's line and headers must arrive within this (500ms, 10s, 2m; default ${showDuration(DEFAULTS.headersTimeoutMs)})`,
+    )
+    .option(
+      '--body-timeout <duration>',
+      `a JSON request body must arrive within this of its headers (default ${showDuration(DEFAULTS.bodyTimeoutMs)})`,
+    )
+    .option(
+      '--upload-idle-timeout <duration>',
+      `an image archive sent as a request body may pause this long, no longer (default ${showDuration(DEFAULTS.uploadIdleMs)})`,
+    )
+    .option(
+      '--max-connections <n>',
+      `connections per listener: beyond them a new one replaces the one idle longest, or is refused when all are busy (default ${DEFAULTS.maxConnections})`,
+    )
+    .option(
+      '--max-upload <size>',
+      `the largest image archive a request body may carry (32m, 8g; default ${showBytes(DEFAULTS.maxUploadBytes)})`,
+    )
     .action(
-      async (f: { socket?: string; tcp?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) => {
+      async (f: {
+        socket?: string;
+        tcp?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        tlsCa?: string;
+        headerTimeout?: string;
+        bodyTimeout?: string;
+        uploadIdleTimeout?: string;
+        maxConnections?: string;
+        maxUpload?: string;
+      }) => {
         const app = await getApp();
         const { startApiServer } = await import('../api/server.js');
         if (f.tcp && f.socket) throw new MoatError('CLI_USAGE', 'give --socket or --tcp, not both');
+        const limits = await serviceLimits(f);
         const listen = f.tcp
           ? { tcp: tcpOptions(f) }
           : { socket: path.resolve(f.socket ?? defaultSocket(app.engine.deps.paths)) };
@@ -131,6 +164,8 @@ export function registerSystemCommands(program: Command, state: CliState): void 
           subject: { ...subject(), via: 'api', local: true },
           version: program.version() ?? '0.1.0',
           log: (msg, extra) => app.log.info(extra ?? {}, msg),
+          limits,
+          storage: app.engine.deps.paths.storage,
         });
         const where = listen.tcp ? `tcp://${f.tcp} (mutual TLS)` : `unix://${listen.socket}`;
         process.stderr.write(`moat: serving the API on ${where} (DOCKER_HOST=${where.split(' ')[0]})\n`);
@@ -143,6 +178,48 @@ export function registerSystemCommands(program: Command, state: CliState): void 
         process.stderr.write('moat: API stopped\n');
       },
     );
+}
+
+/** The service's limits from its flags (the rest, and every default, from service-limits.ts). */
+async function serviceLimits(f: {
+  headerTimeout?: string;
+  bodyTimeout?: string;
+  uploadIdleTimeout?: string;
+  maxConnections?: string;
+  maxUpload?: string;
+}) {
+  const { parseBytes } = await import('../runtime/options.js');
+  const usage = (flag: string, v: string, e: unknown) =>
+    new MoatError('CLI_USAGE', `${flag} ${v}: ${e instanceof Error ? e.message : String(e)}`);
+  const duration = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      throw usage(flag, v, e);
+    }
+  };
+  let maxConnections: number | undefined;
+  if (f.maxConnections !== undefined) {
+    maxConnections = Number(f.maxConnections);
+    if (!/^\d+$/.test(f.maxConnections) || maxConnections < 1 || maxConnections > 1_000_000)
+      throw usage('--max-connections', f.maxConnections, 'a whole number from 1 to 1000000');
+  }
+  let maxUploadBytes: number | undefined;
+  if (f.maxUpload !== undefined) {
+    try {
+      maxUploadBytes = parseBytes(f.maxUpload);
+    } catch (e) {
+      throw usage('--max-upload', f.maxUpload, e);
+    }
+  }
+  return {
+    headersTimeoutMs: duration('--header-timeout', f.headerTimeout),
+    bodyTimeoutMs: duration('--body-timeout', f.bodyTimeout),
+    uploadIdleMs: duration('--upload-idle-timeout', f.uploadIdleTimeout),
+    maxConnections,
+    maxUploadBytes,
+  };
 }
 
 /** The subjects of the certificates in a CA bundle (what the policy sees as tls.ca_subjects). */

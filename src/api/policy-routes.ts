@@ -6,6 +6,7 @@ import type { Route, RouteContext } from './router.js';
 import { ApiError } from './errors.js';
 import { hostPath } from './host-facts.js';
 import { entrypointOf, isWasmPolicy } from './policy-hook.js';
+import { DEFAULTS } from './service-limits.js';
 
 const paths = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } };
 const common = { v0Compatible: { type: 'boolean' }, format: { enum: ['json', 'pretty'] } };
@@ -94,9 +95,25 @@ export function policyRoutes(): Route<never>[] {
         }>,
       ) => {
         const wasm = ctx.body.data.filter(isWasmPolicy);
+        // The API service answers everyone from one thread: an evaluation a client asks of it is
+        // bounded, and reads only regular files of bounded size (the CLI's own is not, like opa's).
+        const service = ctx.req.subject.via === 'api';
+        if (wasm.length && service) {
+          throw new ApiError('API_INVALID_REQUEST', 'the API service does not evaluate wasm bundles', {
+            hint: 'evaluate it with the moat CLI (moat policy eval -d BUNDLE): a wasm evaluation cannot be bounded in time',
+          });
+        }
         if (wasm.length) return wasmEval(wasm, ctx.body);
         const { policyEval } = await import('../policy/cli.js');
-        return policyEval(ctx.body);
+        return policyEval({
+          ...ctx.body,
+          ...(service
+            ? {
+                limits: { steps: Infinity, ms: DEFAULTS.policyEvalMs },
+                maxFileBytes: DEFAULTS.policyFileBytes,
+              }
+            : {}),
+        });
       },
     } satisfies Route<{
       data: string[];

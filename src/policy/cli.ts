@@ -8,6 +8,7 @@ import type { Module, Rule } from './ast.js';
 import { PolicyEngine, type ResultSet } from './engine.js';
 import { RegoError, RegoErrors } from './errors.js';
 import { compileGo } from './builtins/re2.js';
+import type { Limits } from './limits.js';
 import { loadPaths, parseDataFile } from './loader.js';
 import { parseModule } from './parser.js';
 import { jsonText, stringify } from './value.js';
@@ -27,6 +28,10 @@ export interface PolicyEvalOptions {
   v0Compatible: boolean;
   /** Builtin errors abort evaluation (`--strict-builtin-errors`). */
   strictBuiltinErrors?: boolean;
+  /** Bounds on the evaluation (default none, like `opa eval`: the user's own command). */
+  limits?: Limits | false;
+  /** Only regular files of at most this many bytes are read (default: any file). */
+  maxFileBytes?: number;
 }
 
 function errorsOf(e: unknown): RegoError[] {
@@ -59,14 +64,15 @@ function errorText(errs: RegoError[]): string {
 export async function policyEval(opts: PolicyEvalOptions): Promise<CliOutput> {
   let rs: ResultSet;
   try {
-    const { modules, data } = await loadPaths(opts.data);
-    // unbounded, like `opa eval`: the user asked for this evaluation (decisions are bounded)
+    const { modules, data } = await loadPaths(opts.data, { maxFileBytes: opts.maxFileBytes });
+    // unbounded by default, like `opa eval`: the user asked for this evaluation (decisions are
+    // bounded, and so are evaluations the API service runs for a client)
     const engine = new PolicyEngine(modules, data, {
       v0Compatible: opts.v0Compatible,
       strictBuiltinErrors: opts.strictBuiltinErrors,
-      limits: false,
+      limits: opts.limits ?? false,
     });
-    const input = opts.input === undefined ? undefined : await parseDataFile(opts.input);
+    const input = opts.input === undefined ? undefined : await parseDataFile(opts.input, opts.maxFileBytes);
     rs = engine.prepare(opts.query).eval(input, { bigints: true });
   } catch (e) {
     const errs = errorsOf(e);

@@ -2,7 +2,16 @@
  * I/O edge: reads .rego modules and .json/.yaml data from files and directories, like OPA's
  * loader: a data file's content is placed at the path of its directory relative to the root given.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import type { ModuleSource } from './engine.js';
 import { RegoError } from './errors.js';
@@ -37,11 +46,35 @@ function ioError(msg: string, cause?: unknown): RegoError {
   });
 }
 
-export async function parseDataFile(file: string): Promise<unknown> {
+/**
+ * A file's text. With `max` (the API service: a caller names the file, and the service must not
+ * stall on it), only a regular file of at most `max` bytes: a FIFO, a device or `/dev/zero` is
+ * refused without a read that could block or never end.
+ */
+function readText(file: string, max?: number): string {
+  if (max === undefined) return readFileSync(file, 'utf8');
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw ioError(`${file}: not a regular file`);
+    if (st.size > max) throw ioError(`${file}: larger than ${max} bytes`);
+    // One byte more than allowed: a file that grew since fstat is refused too.
+    const buf = Buffer.alloc(Math.min(st.size, max) + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
+    if (n > max) throw ioError(`${file}: larger than ${max} bytes`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function parseDataFile(file: string, maxBytes?: number): Promise<unknown> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readText(file, maxBytes);
   } catch (e) {
+    if (e instanceof RegoError) throw e;
     throw ioError(`cannot read ${file}`, e);
   }
   // js-yaml is loaded only for YAML files
@@ -84,10 +117,10 @@ function merge(into: Record<string, unknown>, path: string[], value: unknown, fi
   }
 }
 
-/** Loads every path (file or directory). */
+/** Loads every path (file or directory); `maxFileBytes` as for parseDataFile. */
 export async function loadPaths(
   paths: string[],
-  opts: { testsOnly?: boolean; include?: (file: string) => boolean } = {},
+  opts: { testsOnly?: boolean; include?: (file: string) => boolean; maxFileBytes?: number } = {},
 ): Promise<Loaded> {
   const modules: ModuleSource[] = [];
   const data: Record<string, unknown> = {};
@@ -103,11 +136,18 @@ export async function loadPaths(
       const ext = extname(file);
       if (ext === '.rego') {
         if (opts.include && !opts.include(file)) continue;
-        modules.push({ file, text: readFileSync(file, 'utf8') });
+        let text: string;
+        try {
+          text = readText(file, opts.maxFileBytes);
+        } catch (e) {
+          if (e instanceof RegoError || opts.maxFileBytes === undefined) throw e;
+          throw ioError(`cannot read ${file}`, e);
+        }
+        modules.push({ file, text });
       } else if ((ext === '.json' || ext === '.yaml' || ext === '.yml') && !opts.testsOnly) {
         const rel = st.isDirectory() ? relative(root, join(file, '..')) : '';
         const path = rel ? rel.split(sep) : [];
-        merge(data, path, await parseDataFile(file), file);
+        merge(data, path, await parseDataFile(file, opts.maxFileBytes), file);
       }
     }
   }

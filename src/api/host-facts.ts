@@ -5,35 +5,12 @@
  * sockets. Facts are reads: nothing here creates, opens or stats a file a client names beyond
  * resolving its path, and nothing throws for a path that does not exist.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { canonicalPath } from '../util/canonical-path.js';
 import { configDir, defaultSocket, type MoatPaths } from '../util/paths.js';
 
-/**
- * The canonical form of `p`: realpath(3) of its longest existing prefix (the kernel's own
- * resolution, so `link/..` is the link target's parent, unlike a textual normalisation), and the
- * rest of the path normalised as text. Relative paths are taken from `cwd`.
- */
-export function canonicalPath(p: string, cwd = process.cwd()): string {
-  const abs = path.isAbsolute(p) ? p : `${cwd}/${p}`;
-  try {
-    return realpathSync.native(abs);
-  } catch {
-    /* part of it does not exist (or cannot be searched): resolve what does */
-  }
-  const parts = abs.split('/');
-  for (let n = parts.length - 1; n > 0; n--) {
-    const head = parts.slice(0, n).join('/') || '/';
-    let real: string;
-    try {
-      real = realpathSync.native(head);
-    } catch {
-      continue;
-    }
-    return path.resolve(real, parts.slice(n).join('/'));
-  }
-  return path.resolve(abs);
-}
+export { canonicalPath };
 
 /** How a route uses a host path it names (the policy's `facts.host_paths[].use`). */
 export type HostPathUse = 'read' | 'write' | 'mount';

@@ -33,7 +33,8 @@ export function policyPaths(env: NodeJS.ProcessEnv = process.env): string[] {
  * What a run summary is made of: a plan about to be committed (run, create), or an existing
  * container's recorded options and stored spec (start, exec; see container-facts.ts).
  */
-export type RunFactsSource = Pick<ContainerPlan, 'opts' | 'spec' | 'limits' | 'seccompDigest'>;
+export type RunFactsSource = Pick<ContainerPlan, 'opts' | 'spec' | 'limits' | 'seccompDigest'> &
+  Partial<Pick<ContainerPlan, 'sources' | 'seccompFile'>>;
 
 /**
  * The seccomp filter about to be applied, summarised for the policy: which profile (moat's
@@ -53,6 +54,12 @@ export function seccompFacts(plan: RunFactsSource): Record<string, unknown> {
       loosened: [],
     };
   }
+  // The plan's resolution of the path: the file actually read (one resolution, not two).
+  const canonical = file ? (plan.seccompFile?.path ?? canonicalPath(file)) : undefined;
+  // A remote subject's profile is read only after an allow: the policy knows its path alone
+  // (the default policy takes a summary that does not say as looser).
+  if (file && plan.seccompFile?.read === false)
+    return { profile: 'custom', file: canonical, raw_file: file, read: false };
   const reference = resolveSeccomp(defaultProfile(), {
     capabilities: plan.opts.capAdd,
     arch: process.arch,
@@ -61,7 +68,7 @@ export function seccompFacts(plan: RunFactsSource): Record<string, unknown> {
   const c = compareSeccomp(sc, reference);
   return {
     profile: sc ? 'custom' : 'unconfined',
-    ...(file ? { file: canonicalPath(file), raw_file: file } : {}),
+    ...(file ? { file: canonical, raw_file: file } : {}),
     ...(plan.seccompDigest ? { digest: plan.seccompDigest } : {}),
     default_action: c.defaultAction,
     rule_count: c.ruleCount,
@@ -87,8 +94,8 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     privileged: false,
     network_mode: 'none',
     read_only_rootfs: !o.readWrite,
-    mounts: o.volumes.map((v) => ({
-      source: canonicalPath(v.host),
+    mounts: o.volumes.map((v, i) => ({
+      source: plan.sources?.[i] ?? canonicalPath(v.host),
       raw_source: v.host,
       destination: v.container,
       readonly: v.readonly,

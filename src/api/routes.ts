@@ -9,7 +9,7 @@ import type { Route, RouteContext, RequestIo } from './router.js';
 import * as S from './schemas.js';
 import { hostInfo } from './info.js';
 import { ApiError } from './errors.js';
-import { hostPath, protectedPaths } from './host-facts.js';
+import { protectedPaths, type HostPathFact } from './host-facts.js';
 import { containerFacts, decidedContainer, decidedUser, execFacts, startFacts } from './container-facts.js';
 import { imageFacts } from './image-facts.js';
 import { policyPaths } from './policy-hook.js';
@@ -35,46 +35,44 @@ function planFacts(plan: ContainerPlan, engine: Engine): Record<string, unknown>
     limits: plan.limits,
     warnings: plan.warnings,
     host: protectedPaths(engine.deps.paths, policyPaths()),
-    host_paths: runHostPaths(plan.opts),
+    host_paths: runHostPaths(plan),
   };
 }
 
-/** The host paths a run names: its volume sources (mounted) and its seccomp profile (read). */
-function runHostPaths(o: RunOptions) {
+/**
+ * The host paths a run names: its volume sources (mounted) and its seccomp profile (read), each
+ * as the plan resolved it (the same canonical path the spec mounts or the profile was read from).
+ */
+function runHostPaths(plan: ContainerPlan): HostPathFact[] {
+  const o = plan.opts;
   return [
-    ...(Array.isArray(o.volumes) ? o.volumes : []).map((v) => hostPath(v.host, 'mount', v.readonly)),
-    ...(typeof o.seccompProfile === 'string' ? [hostPath(o.seccompProfile, 'read')] : []),
+    ...o.volumes.map((v, i) => ({
+      path: plan.sources[i],
+      raw: v.host,
+      use: 'mount' as const,
+      readonly: v.readonly,
+    })),
+    ...(o.seccompProfile && plan.seccompFile
+      ? [{ path: plan.seccompFile.path, raw: o.seccompProfile, use: 'read' as const }]
+      : []),
   ];
 }
 
-/** Planning errors of a remote subject's run or create, held until the policy has decided. */
-const heldErrors = new WeakMap<object, unknown>();
-
 /**
- * The facts of a run or create. Planning reads what the request names (the seccomp profile, the
- * volume sources): its errors would tell a remote subject what those files hold, or whether they
- * exist, before the policy said no. For a remote subject such an error waits for the decision,
- * which sees the host paths alone; the handler then reports it (nothing runs without a plan).
+ * The facts of a run or create: the plan (engine.plan), which is side-effect free — no unpacking,
+ * no container state, no file a remote subject names opened (its volume sources are resolved,
+ * not opened; its seccomp profile is read after the allow). So a denied run leaves nothing
+ * behind, and whether a host path exists is told only after the policy allowed naming it.
  */
 async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Promise<Record<string, unknown>> {
-  try {
-    const plan = await engine.plan(ctx.body.options, ctx.req.io?.progress);
-    return { plan, ...planFacts(plan, engine) };
-  } catch (e) {
-    if ((ctx.req.subject.local ?? ctx.req.subject.via === 'cli') !== false) throw e;
-    heldErrors.set(ctx, e);
-    return {
-      host: protectedPaths(engine.deps.paths, policyPaths()),
-      host_paths: runHostPaths(ctx.body.options),
-      plan_failed: true,
-    };
-  }
+  const local = (ctx.req.subject.local ?? ctx.req.subject.via === 'cli') !== false;
+  const plan = await engine.plan(ctx.body.options, { readRequestFiles: local });
+  return { plan, ...planFacts(plan, engine) };
 }
 
 export function containerRoutes(engine: Engine): Route<never>[] {
   const planOf = (ctx: Ctx<unknown>): ContainerPlan => {
-    if (!ctx.facts.plan)
-      throw heldErrors.get(ctx) ?? new ApiError('API_INTERNAL', 'no plan for this container');
+    if (!ctx.facts.plan) throw new ApiError('API_INTERNAL', 'no plan for this container');
     return ctx.facts.plan as ContainerPlan;
   };
   const routes: Route<never>[] = [
@@ -94,7 +92,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         return runFacts(engine, ctx);
       },
       handler: async (ctx: Ctx<{ options: RunOptions }>) => {
-        const rec = await engine.commit(planOf(ctx));
+        const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         return { id: rec.id, name: rec.name, warnings: rec.warnings };
       },
     } satisfies Route<{ options: RunOptions }> as Route<never>,
@@ -107,7 +105,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         return runFacts(engine, ctx);
       },
       handler: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
-        const rec = await engine.commit(planOf(ctx));
+        const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         // --rm is the monitor's to honour, when the container ends (or fails to start).
         if (ctx.body.detach) {
           await engine.startDetached(rec.id);

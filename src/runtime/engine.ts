@@ -21,6 +21,9 @@ import { defaultNproc, effectiveLimitsOf, effectivePids } from './default-limits
 import { groupsReachContainers } from './runtime-facts.js';
 import { readImageFile } from './container-files.js';
 import { execInContainer, type ExecOptions } from './exec.js';
+import { pinMounts, readHostFile } from './host-paths.js';
+import { readLayerFiles } from '../image/layer-files.js';
+import { canonicalPath } from '../util/canonical-path.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { logConfigOf, printLogs } from './logs/index.js';
@@ -29,6 +32,7 @@ import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { runcKill, type RuncConfig } from './runc.js';
 import {
   ensureImageRootfs,
+  readyRootfs,
   removeImageRootfs,
   rootfsDir,
   removeStaleUnpacks,
@@ -65,6 +69,24 @@ export interface ContainerPlan {
   warnings: string[];
   /** sha256 of a custom seccomp profile's file as read (the policy's seccomp exceptions name it). */
   seccompDigest?: string;
+  /** The volumes' sources as the policy sees them and the spec mounts them: canonical, in order. */
+  sources: string[];
+  /**
+   * A custom seccomp profile: the canonical path of the file (of the file read, when it was) and
+   * whether it was read. It is not read for a remote subject until the policy allowed the run
+   * (`commit` reads it then); until then the spec has no seccomp filter and the policy is told so.
+   */
+  seccompFile?: { path: string; read: boolean };
+}
+
+/** How a plan may be made (see Engine.plan). */
+export interface PlanOptions {
+  /**
+   * Whether the files the request names may be read before the decision: yes for the local owner
+   * (who can read them anyway), no for a remote subject (their content, or whether they exist,
+   * would be told before the policy said no).
+   */
+  readRequestFiles: boolean;
 }
 
 export class Engine {
@@ -158,8 +180,13 @@ export class Engine {
     return removeStaleUnpacks(deps, minAgeMs);
   }
 
-  /** Resolve the image, unpack it if needed, generate the spec. Writes no container state. */
-  async plan(opts: RunOptions, onProgress?: (msg: string) => void): Promise<ContainerPlan> {
+  /**
+   * Everything the policy decides a run or create on, and nothing more: resolve the image, generate
+   * the spec. Facts are reads: this unpacks nothing, creates nothing and opens no file a request
+   * names except, for the local owner, a seccomp profile (read once: its bytes are what runs). The
+   * volume sources are resolved (canonical paths), not opened; `commit` does the rest after an allow.
+   */
+  async plan(opts: RunOptions, po: PlanOptions): Promise<ContainerPlan> {
     checkRunOptions(opts);
     const tools = this.tools();
     const image = await this.deps.images.resolve(opts.image);
@@ -173,11 +200,21 @@ export class Engine {
     checkLimits(limits, this.deps.host.cgroup);
     const caps = opts.capAdd.map(normalizeCap);
     opts = { ...opts, capAdd: caps };
-    const seccompSource: { digest?: string } = {};
-    const seccomp = await this.seccompFor(opts, seccompSource);
+    const seccompSource: { digest?: string; path?: string } = {};
+    const deferSeccomp = Boolean(opts.seccompProfile) && !po.readRequestFiles;
+    const seccomp = deferSeccomp ? null : await this.seccompFor(opts, seccompSource);
     mark('image resolved, seccomp built');
-    const lowerdir = await ensureImageRootfs(this.rootfsDeps(), image, onProgress);
-    mark('rootfs ready');
+    // Read where it is: the unpacked root if there is one, else the layers (nothing unpacked now).
+    const rootfsDeps = this.rootfsDeps();
+    const lowerdir = rootfsDir(rootfsDeps.storageRoot, image.id);
+    const ready = await readyRootfs(rootfsDeps, image.id);
+    const files = ready
+      ? undefined
+      : await readLayerFiles(
+          image.layers.map((l) => ({ path: this.deps.images.blobPath(l.digest), mediaType: l.mediaType })),
+          ['etc/passwd', 'etc/group'],
+        );
+    mark('image files read');
     const id = randomBytes(32).toString('hex');
     const name = opts.name ?? `moat_${id.slice(0, 8)}`;
     if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {
@@ -186,11 +223,13 @@ export class Engine {
       });
     }
     // Not readFile: the image's files are resolved inside its root, never on the host's (see there).
-    const readText = (p: string) => readImageFile(lowerdir, p);
+    const readText = async (p: string) => (ready ? readImageFile(ready, p) : files?.get(p));
     const d = containerDirs(this.deps.paths, id);
+    // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
+    const sources = opts.volumes.map((v) => canonicalPath(v.host));
     const { spec, warnings } = generateSpec({
       id,
-      opts,
+      opts: { ...opts, volumes: opts.volumes.map((v, i) => ({ ...v, host: sources[i] })) },
       image: config.config ?? {},
       idmaps: tools.maps,
       host: {
@@ -205,25 +244,53 @@ export class Engine {
       passwd: await readText('etc/passwd'),
       group: await readText('etc/group'),
     });
-    for (const v of opts.volumes) {
-      const st = await fsp.stat(v.host).catch(() => undefined);
-      if (!st)
-        throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume source ${v.host} does not exist`, {
-          hint: 'create it first; moat does not create host directories',
-        });
-    }
-    return { id, name, opts, image, lowerdir, spec, limits, warnings, seccompDigest: seccompSource.digest };
+    return {
+      id,
+      name,
+      opts,
+      image,
+      lowerdir,
+      spec,
+      // The filter is added once the profile is read (commit): no warning that there is none.
+      warnings: deferSeccomp ? warnings.filter((w) => !/^seccomp is disabled/.test(w)) : warnings,
+      limits,
+      seccompDigest: seccompSource.digest,
+      sources,
+      ...(opts.seccompProfile
+        ? {
+            seccompFile: {
+              path: seccompSource.path ?? canonicalPath(opts.seccompProfile),
+              read: !deferSeccomp,
+            },
+          }
+        : {}),
+    };
   }
 
-  private async seccompFor(opts: RunOptions, source: { digest?: string } = {}): Promise<OciSeccomp | null> {
+  /**
+   * The seccomp filter for `opts`. A custom profile is read from `file` when given (canonical,
+   * judged by the policy: reached exactly, no symlink) or else from the path the request named;
+   * `source` gets the digest of the bytes read and the canonical path of the file they came from.
+   */
+  private async seccompFor(
+    opts: RunOptions,
+    source: { digest?: string; path?: string } = {},
+    file?: string,
+  ): Promise<OciSeccomp | null> {
     const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch, kernelVersion: release() };
     if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
-    const bytes = await fsp.readFile(opts.seccompProfile).catch((e: Error) => {
+    let bytes: Buffer;
+    try {
+      const r = readHostFile(file ?? opts.seccompProfile, file !== undefined);
+      bytes = r.bytes;
+      source.path = r.path;
+    } catch (e) {
+      if (isMoatError(e)) throw e;
       throw new MoatError(
         'SECCOMP_INVALID_PROFILE',
-        `cannot read seccomp profile ${opts.seccompProfile}: ${e.message}`,
+        `cannot read seccomp profile ${opts.seccompProfile}: ${(e as Error).message}`,
       );
-    });
+    }
     // The digest of the bytes read, not of the file again later: what the policy sees is what runs.
     source.digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     const text = bytes.toString('utf8');
@@ -234,8 +301,28 @@ export class Engine {
     return spec;
   }
 
-  /** Write the container's bundle and record (status 'created'). */
-  async commit(plan: ContainerPlan): Promise<ContainerRecord> {
+  /**
+   * After an allow: pin the host paths the policy saw (host-paths.ts), read a seccomp profile not
+   * read yet, unpack the image's root if needed, then write the container's bundle and record
+   * (status 'created').
+   */
+  async commit(plan: ContainerPlan, onProgress?: (msg: string) => void): Promise<ContainerRecord> {
+    const hostPaths = pinMounts(
+      plan.opts.volumes.map((v, i) => ({
+        source: plan.sources[i],
+        destination: path.posix.normalize(v.container),
+      })),
+    );
+    if (plan.seccompFile && !plan.seccompFile.read) {
+      const source: { digest?: string } = {};
+      const seccomp = await this.seccompFor(plan.opts, source, plan.seccompFile.path);
+      const linux = { ...plan.spec.linux };
+      if (seccomp) linux.seccomp = seccomp;
+      plan = { ...plan, spec: { ...plan.spec, linux }, seccompDigest: source.digest };
+    }
+    const lowerdir = await ensureImageRootfs(this.rootfsDeps(), plan.image, onProgress);
+    mark('rootfs ready');
+    if (lowerdir !== plan.lowerdir) throw new Error(`the image root is at ${lowerdir}, not ${plan.lowerdir}`);
     const d = containerDirs(this.deps.paths, plan.id);
     const write = async () => {
       // Everything is written into `<id>.tmp` and appears at once by renaming the directory, so
@@ -271,6 +358,7 @@ export class Engine {
         warnings: plan.warnings,
         ...(plan.seccompDigest ? { seccompDigest: plan.seccompDigest } : {}),
         lowerdir: plan.lowerdir,
+        ...(hostPaths.length ? { hostPaths } : {}),
         logConfig: logConfigOf(plan.opts.log),
       };
       const owner = this.containerRootOwner();

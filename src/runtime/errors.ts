@@ -17,7 +17,8 @@ export type RuntimeErrorCode =
   | 'RUNTIME_CGROUP_JOIN_FAILED'
   | 'RUNTIME_COMMAND_NOT_FOUND'
   | 'RUNTIME_COMMAND_NOT_EXECUTABLE'
-  | 'RUNTIME_EXEC_FAILED';
+  | 'RUNTIME_EXEC_FAILED'
+  | 'RUNTIME_HOST_PATH_CHANGED';
 
 /** Statuses and default hints of every runtime code (see ErrorTable). */
 export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
@@ -101,6 +102,11 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 500,
     exit: EXIT.cannotExecute,
     hint: "runc's reason is in the message; moat inspect NAME shows the container's spec",
+  },
+  RUNTIME_HOST_PATH_CHANGED: {
+    http: 409,
+    exit: EXIT.failure,
+    hint: 'a host path the container uses is not the one the policy allowed: put it back, or remove the container and create it again',
   },
 };
 

@@ -48,6 +48,20 @@ export function rootfsDir(storageRoot: string, imageId: string): string {
   return path.join(storageRoot, 'rootfs', imageId.replace(/^sha256:/, ''));
 }
 
+/**
+ * The image's unpacked root if it is there, complete and made with this ID mapping; undefined
+ * otherwise. A read: nothing is unpacked, locked or removed (planning calls it before the policy
+ * has decided).
+ */
+export async function readyRootfs(
+  deps: Pick<RootfsDeps, 'storageRoot' | 'tools'>,
+  imageId: string,
+): Promise<string | undefined> {
+  const dir = rootfsDir(deps.storageRoot, imageId);
+  const tag = await fsp.readFile(`${dir}.json`, 'utf8').catch(() => '');
+  return tag === mappingTag(deps.tools) ? dir : undefined;
+}
+
 export async function ensureImageRootfs(
   deps: RootfsDeps,
   image: ImageRecord,

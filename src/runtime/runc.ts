@@ -20,12 +20,23 @@ export interface RuncConfig {
  * the launcher's own status; the file is for when the monitor is gone (killed, crashed): the
  * launcher outlives it, and `ps`/`stop` then record the status the container really ended with
  * (143 after SIGTERM, 137 after SIGKILL) instead of an unknown one.
+ *
+ * Before runc, it stages the bind mounts' host sources (host-paths.ts): each is bind-mounted on
+ * its staging point (in this private mount namespace), and what got mounted must be the device
+ * and inode checked at create; runc then mounts the staging point. A difference is reported in
+ * runc's log (`moat: staged mount N changed`) and nothing runs.
  */
 export const LAUNCHER = [
   'read -r _ <&3 || exit 125',
   'exec 3<&-',
   'if [ -n "$1" ]; then mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$4" || exit 125; fi',
-  'r="$5"; s="$6"; shift 6',
+  'r="$5"; s="$6"; n="$7"; l="$8"; shift 8; i=0',
+  'while [ "$i" -lt "$n" ]; do',
+  '  if ! mount --rbind "$1" "$2" 2>/dev/null || [ "$(stat -c %d:%i "$2" 2>/dev/null)" != "$3" ]; then',
+  `    printf '{"level":"error","msg":"moat: staged mount %s changed"}\\n' "$i" >> "$l"; exit 125`,
+  '  fi',
+  '  shift 3; i=$((i + 1))',
+  'done',
   '"$r" "$@"',
   'c=$?',
   'echo "$c" > "$s"',
@@ -44,6 +55,8 @@ export function launcherArgv(o: {
   logFile: string;
   /** Where the launcher writes runc's exit status (see LAUNCHER). */
   statusFile: string;
+  /** Host sources to bind-mount on their staging points first, and check (see LAUNCHER). */
+  staged?: readonly { source: string; stage: string; id: string }[];
 }): string[] {
   for (const p of [o.lower, o.upper, o.work]) {
     if (/[,:\n]/.test(p)) {
@@ -67,6 +80,9 @@ export function launcherArgv(o: {
     o.rootfs,
     o.runc.runc,
     o.statusFile,
+    String(o.staged?.length ?? 0),
+    o.logFile,
+    ...(o.staged ?? []).flatMap((m) => [m.source, m.stage, m.id]),
     '--root',
     o.runc.root,
     '--log',

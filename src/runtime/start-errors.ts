@@ -49,7 +49,10 @@ export function startError(msg: string, ctx: StartContext): RuntimeError {
   // directory`, `exec: "/etc/passwd": permission denied`, `exec: "/x": exec format error`.
   const ex = /^exec: ("(?:[^"\\]|\\.)*"): (.*)$/.exec(reason);
   const cwd = /^chdir to cwd \(("(?:[^"\\]|\\.)*")\) set in config\.json failed: (.*)$/.exec(reason);
-  if (ex) {
+  if (/^(mount source|file) .* changed since /.test(reason)) {
+    // A host path that is not what the policy allowed (host-paths.ts): refused before runc ran.
+    code = 'RUNTIME_HOST_PATH_CHANGED';
+  } else if (ex) {
     const why = ex[2].replace(/^stat [^:]*: /, '');
     text = `${ex[1]}: ${why}`;
     if (/executable file not found|no such file or directory|not a directory/.test(why))

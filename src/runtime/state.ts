@@ -10,6 +10,7 @@ import { readJson, tempNameFor, writeJsonAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import type { MoatPaths } from '../util/paths.js';
 import type { CgroupPaths, Limits } from './cgroups.js';
+import type { HostPathPin } from './host-paths.js';
 import { RuntimeError } from './errors.js';
 import type { LogConfig } from './logs/index.js';
 import type { RunOptions } from './options.js';
@@ -39,6 +40,11 @@ export interface ContainerRecord {
   seccompDigest?: string;
   /** The image's flattened root, the overlay's lower layer. */
   lowerdir: string;
+  /**
+   * The bind mounts' sources as the policy saw them (canonical) with the device and inode found
+   * there at create: every start finds them again, or refuses (see host-paths.ts).
+   */
+  hostPaths?: HostPathPin[];
   /** How its log is kept (max-size, max-file); unset in records older than log rotation. */
   logConfig?: LogConfig;
   pid?: number;

@@ -18,6 +18,7 @@ import { mark } from '../util/timing.js';
 import { createCgroups, joinCgroups, killCgroups, outOfMemory, removeCgroups } from './cgroups.js';
 import type { CgroupFacts } from './host.js';
 import { killTree } from './kill.js';
+import { prepareHostPaths, stageFailure } from './host-paths.js';
 import { logConfigOf, LogWriter } from './logs/index.js';
 import { StartGate } from './start-gate.js';
 import {
@@ -107,6 +108,8 @@ export async function supervise(
   const runcLog = path.join(d.dir, 'runc.log');
   await Promise.all([pidFile, runcLog, d.exitStatus].map((f) => fsp.rm(f, { force: true })));
   await runcDelete(deps.runc, rec.id);
+  // The host paths it mounts are still the ones the policy saw, and runc gets them staged.
+  const run = prepareHostPaths(deps.paths, rec, deps.cgroupOwner);
 
   const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner);
   const argv = unshareArgv(
@@ -117,11 +120,12 @@ export async function supervise(
       work: d.work,
       rootfs: d.rootfs,
       runc: deps.runc,
-      bundle: d.bundle,
+      bundle: run.bundle,
       id: rec.id,
       pidFile,
       logFile: runcLog,
       statusFile: d.exitStatus,
+      staged: run.staged,
     }),
     { mount: true },
   );
@@ -326,6 +330,7 @@ export async function supervise(
     error = runcErr
       ? lastRuncError(runcErr)
       : `the launcher exited with status ${exitCode} before runc started`;
+    error = stageFailure(error, run.staged) ?? error;
     exitCode = startFailureStatus(error);
   }
   if (error && !hadPid) output.discard();

@@ -24,13 +24,15 @@ import {
 /**
  * moat's content-addressed image store:
  *
- *   <root>/blobs/sha256/<hex>   immutable blobs, named by the sha256 of their bytes
- *   <root>/images.json          the image records, rewritten atomically (temp file + rename)
+ *   <root>/blobs/sha256/<hex>   immutable blobs (0400), named by the sha256 of their bytes
+ *   <root>/images.json          the image records (0600), rewritten atomically (temp file + rename)
  *   <root>/images.lock          held (O_EXCL, contains the pid) around every images.json update
  *   <root>/tmp/                 blobs being written; renamed into blobs/ only once verified
  *
  * A blob appears under its name only after its digest (and size, when announced) was checked
  * while streaming, so anything in blobs/ is complete. images.json is valid JSON at every instant.
+ * Directories are 0700 and files 0600 or 0400: the store is its owner's alone (for root, not
+ * even container root reads it: root unpacks images itself).
  *
  * images.json also keeps the records of images removed while containers still used them
  * (`retained`): hidden from list and resolve, their blobs stay until `prune` is told that no
@@ -224,8 +226,8 @@ export class ImageStore {
         throw new ImageError('IMAGE_SIZE_MISMATCH', `invalid expected size ${expected.size}`);
       }
     }
-    await fsp.mkdir(path.join(this.root, 'blobs', 'sha256'), { recursive: true });
-    await fsp.mkdir(this.tmpDir, { recursive: true });
+    await fsp.mkdir(path.join(this.root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
+    await fsp.mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     const tmp = path.join(this.tmpDir, `blob-${randomBytes(8).toString('hex')}`);
     const what = expected ? `blob ${expected.digest}` : 'blob';
     const counter = new DigestStream({
@@ -244,7 +246,7 @@ export class ImageStore {
         : undefined,
     });
     const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
-    const fh = await fsp.open(tmp, 'wx', 0o444);
+    const fh = await fsp.open(tmp, 'wx', 0o400);
     const observer = opts.observer;
     let written = 0;
     try {
@@ -657,7 +659,7 @@ export class ImageStore {
   }
 
   private async writeDb(db: StoreFile): Promise<void> {
-    await writeJsonAtomic(this.dbPath, db);
+    await writeJsonAtomic(this.dbPath, db, 0o600);
   }
 
   private withLock<T>(fn: () => Promise<T>): Promise<T> {

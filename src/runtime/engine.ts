@@ -49,6 +49,7 @@ import { reconcile } from './reconcile.js';
 import { removeContainer, removeExited } from './remove.js';
 import { runAttached, startDetached } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
+import { settleContainerDir } from './container-dir.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -361,23 +362,8 @@ export class Engine {
         ...(hostPaths.length ? { hostPaths } : {}),
         logConfig: logConfigOf(plan.opts.log),
       };
-      const owner = this.containerRootOwner();
-      if (owner) {
-        // Root's containers run as the subordinate user that is container root: it mounts the
-        // overlay and runc writes its pid file here, so the bundle belongs to it.
-        for (const p of [
-          '',
-          'bundle',
-          'bundle/rootfs',
-          'bundle/config.json',
-          'upper',
-          'work',
-          'hosts',
-          'hostname',
-        ]) {
-          await fsp.chown(path.join(tmp, p), owner.uid, owner.gid);
-        }
-      }
+      // Owners and modes: moat keeps what it trusts; container root gets only what runc needs.
+      await settleContainerDir(tmp, this.containerRootOwner());
       await writeFileAtomic(path.join(tmp, 'container.json'), JSON.stringify(rec, null, 2), 0o600);
       await fsp.rename(tmp, d.dir);
       return rec;

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { nsenterArgv, signalNumber, type UsernsTools } from '../userns/exec.js';
 import { mappedSize } from '../userns/idmap.js';
+import { readUntrusted } from '../util/fsutil.js';
 import type { MoatPaths } from '../util/paths.js';
 import { joinCgroups } from './cgroups.js';
 import { readContainerFile } from './container-files.js';
@@ -154,8 +155,9 @@ export async function execInContainer(
     });
   const d = containerDirs(deps.paths, rec.id);
   const tag = `exec-${randomBytes(6).toString('hex')}`;
-  const pidFile = path.join(d.dir, `${tag}.pid`);
-  const logFile = path.join(d.dir, `${tag}.log`);
+  // Written by runc as container root (for root): in the directory it may write (container-dir.ts).
+  const pidFile = path.join(d.run, `${tag}.pid`);
+  const logFile = path.join(d.run, `${tag}.log`);
   const args = [deps.runc.runc, '--root', deps.runc.root, '--log', logFile, '--log-format', 'json', 'exec'];
   args.push('--pid-file', pidFile);
   for (const e of o.env) {
@@ -227,7 +229,7 @@ export async function execInContainer(
       return status;
     }
     // The command never ran: runc says why in its log (and said it on stderr, held back).
-    const log = await fsp.readFile(logFile, 'utf8').catch(() => '');
+    const log = await readUntrusted(logFile, 65536, { tail: true });
     const held = gate.discard();
     const reason = log.trim() ? lastRuncError(log) : held.trim() ? lastRuncError(held) : '';
     if (!reason) {

@@ -8,7 +8,7 @@
  */
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { processAlive } from '../util/proc.js';
+import { containerProcess, processAlive } from '../util/proc.js';
 import { allContainerCgroups, cgroupName, cgroupProcs, killCgroups, removeCgroups } from './cgroups.js';
 import type { Engine } from './engine.js';
 import { killTree, processTree, signalAll } from './kill.js';
@@ -192,11 +192,20 @@ export async function fsckContainers(e: Engine, repair: boolean): Promise<FsckRe
     );
   }
 
-  // runc state of containers that do not run.
+  // runc state of containers that do not run. It belongs to container root (root's containers
+  // run runc as it), so the init it names is signalled only if it is a container's process.
+  const ranges = (() => {
+    try {
+      return e.tools().maps.uidMap;
+    } catch {
+      return [];
+    }
+  })();
   for (const id of await fsp.readdir(e.runc.root).catch(() => [] as string[])) {
     if (!/^[0-9a-f]{64}$/.test(id) || live.get(id)) continue;
     const init = runcInit(path.join(e.runc.root, id, 'state.json'));
-    const running = init !== undefined && processAlive(init.pid, init.start);
+    const running =
+      init !== undefined && processAlive(init.pid, init.start) && containerProcess(init.pid, ranges);
     note(
       {
         kind: 'runc-state',

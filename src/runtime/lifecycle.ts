@@ -50,8 +50,9 @@ export function usernsTools(h: HostFacts, paths: MoatPaths): UsernsTools {
       hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536`,
     });
   if (h.uid === 0) {
-    // Root's containers run as a subordinate user: it must be able to reach moat's directories.
-    const blocked = untraversable(paths.data);
+    // Root's containers run as a subordinate user: it must be able to reach moat's directories
+    // (which let it pass through as their group, see ensureDirs), so the ones above must too.
+    const blocked = untraversable(path.dirname(paths.data));
     if (blocked) {
       throw new MoatError(
         'USERNS_SETUP_FAILED',

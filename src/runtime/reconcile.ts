@@ -7,7 +7,7 @@
  * Nothing else changes: the start time stays what the monitor recorded.
  */
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
+import { readUntrusted } from '../util/fsutil.js';
 import { processAlive } from '../util/proc.js';
 import { cgroupsOf, removeCgroups } from './cgroups.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -39,7 +39,8 @@ export async function active(e: Lifecycle, r: ContainerRecord): Promise<boolean>
 async function launcherStatus(r: ContainerRecord, e: Lifecycle) {
   const file = containerDirs(e.deps.paths, r.id).exitStatus;
   try {
-    const [text, st] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
+    // Written by the launcher, as container root for root: read as such (a number, or nothing).
+    const [text, st] = await Promise.all([readUntrusted(file, 16), fsp.lstat(file)]);
     const code = Number(text.trim());
     if (/^\d{1,3}$/.test(text.trim()) && code <= 255) return { code, at: st.mtime.toISOString() };
   } catch {
@@ -55,8 +56,7 @@ export async function reconcile(e: Lifecycle, r: ContainerRecord): Promise<Conta
     const d = containerDirs(e.deps.paths, cur.id);
     const ran =
       cur.status === 'running' ||
-      (cur.launcherPid !== undefined &&
-        Boolean((await fsp.readFile(path.join(d.dir, 'init.pid'), 'utf8').catch(() => '')).trim()));
+      (cur.launcherPid !== undefined && Boolean((await readUntrusted(d.initPid, 32)).trim()));
     if (ran) {
       const st = await launcherStatus(cur, e);
       cur.status = 'exited';

@@ -171,7 +171,7 @@ async function buildRootfs(
     }
     // Root's wrapper is empty now; only a failure needs the namespace to remove what is left.
     if (t.root !== t.tmp) await fsp.rmdir(t.tmp).catch(t.cleanup);
-    await fsp.writeFile(marker, tag);
+    await fsp.writeFile(marker, tag, { mode: 0o600 });
     mark('rootfs committed');
     return { dir, created: true };
   };
@@ -204,7 +204,8 @@ interface Unpacked {
 
 /** Unpack into a fresh temporary directory beside `dir`; owners shifted for root; verified. */
 async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Promise<Unpacked> {
-  await fsp.mkdir(path.dirname(dir), { recursive: true });
+  // Made by ensureDirs (for root: container root's group may pass through, no one else).
+  await fsp.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
   // Everyone but root unpacks inside the user namespace, where the owners land in the
   // subordinate range by themselves. Root unpacks directly (moat's code under /root would be
   // unreadable from inside the namespace), then shifts every owner into its range; until

@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { nsenterArgv, runCollect, type UsernsTools } from '../userns/exec.js';
+import { containerProcess, processAlive } from '../util/proc.js';
 import { RuntimeError } from './errors.js';
 
 export interface RuncConfig {
@@ -137,6 +138,10 @@ export async function runcKill(
   id: string,
   signal: string,
 ): Promise<void> {
+  // The pid may come from runc's state, which container root can write: a live process that is
+  // not a container's (root's own user namespace, a host user) is never entered nor signalled.
+  if (processAlive(pid) && !containerProcess(pid, t.maps.uidMap))
+    throw new RuntimeError('RUNTIME_RUNC_FAILED', `process ${pid} is not a process of container ${id}`);
   const r = await runCollect(nsenterArgv(t, pid, [rc.runc, '--root', rc.root, 'kill', id, signal]));
   if (r.code !== 0 && !/not running|does not exist|process already finished/.test(r.stderr)) {
     throw new RuntimeError('RUNTIME_RUNC_FAILED', `runc kill ${signal} failed: ${lastRuncError(r.stderr)}`);

@@ -67,10 +67,19 @@ export interface ContainerRecord {
   error?: string;
 }
 
+/** What runc and the launcher write into, as container root for root (see container-dir.ts). */
+export const RUN_DIR = 'run';
+
 export interface ContainerDirs {
   dir: string;
+  /** `RUN_DIR`: what runc and the launcher write, read back only as checked values. */
+  run: string;
   /** runc's exit status, written by the launcher (see runc.ts LAUNCHER). */
   exitStatus: string;
+  /** runc's pid file of the container's init: read once, checked (supervise.ts). */
+  initPid: string;
+  /** runc's log (its errors). */
+  runcLog: string;
   bundle: string;
   rootfs: string;
   upper: string;
@@ -82,9 +91,13 @@ export interface ContainerDirs {
 
 export function containerDirs(paths: MoatPaths, id: string): ContainerDirs {
   const dir = path.join(paths.containers, id);
+  const run = path.join(dir, RUN_DIR);
   return {
     dir,
-    exitStatus: path.join(dir, 'exit-status'),
+    run,
+    exitStatus: path.join(run, 'exit-status'),
+    initPid: path.join(run, 'init.pid'),
+    runcLog: path.join(run, 'runc.log'),
     bundle: path.join(dir, 'bundle'),
     rootfs: path.join(dir, 'bundle', 'rootfs'),
     upper: path.join(dir, 'upper'),

@@ -6,16 +6,17 @@
  * and always has its exit recorded (podman's conmon plays this part).
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isMoatError } from '../errors.js';
 import { unshareArgv, type UsernsTools } from '../userns/exec.js';
 import type { MoatPaths } from '../util/paths.js';
-import { processStartTime } from '../util/proc.js';
+import { readUntrusted } from '../util/fsutil.js';
+import { descendantOf, processStartTime } from '../util/proc.js';
 import { mark } from '../util/timing.js';
 import { createCgroups, joinCgroups, killCgroups, outOfMemory, removeCgroups } from './cgroups.js';
+import { freshRunDir } from './container-dir.js';
 import type { CgroupFacts } from './host.js';
 import { killTree } from './kill.js';
 import { prepareHostPaths, stageFailure } from './host-paths.js';
@@ -104,9 +105,11 @@ export async function supervise(
   hooks: SuperviseHooks = {},
 ): Promise<RunOutcome> {
   const d = containerDirs(deps.paths, rec.id);
-  const pidFile = path.join(d.dir, 'init.pid');
-  const runcLog = path.join(d.dir, 'runc.log');
-  await Promise.all([pidFile, runcLog, d.exitStatus].map((f) => fsp.rm(f, { force: true })));
+  // runc's pid file and log, and the launcher's exit status: written as container root, into a
+  // directory of its own, emptied first (container-dir.ts).
+  const pidFile = d.initPid;
+  const runcLog = d.runcLog;
+  await freshRunDir(d.dir, deps.cgroupOwner);
   await runcDelete(deps.runc, rec.id);
   // The host paths it mounts are still the ones the policy saw, and runc gets them staged.
   const run = prepareHostPaths(deps.paths, rec, deps.cgroupOwner);
@@ -236,7 +239,7 @@ export async function supervise(
   const watch = (async () => {
     let watcher: FSWatcher | undefined;
     try {
-      watcher = fsWatch(d.dir, (_ev, name) => {
+      watcher = fsWatch(d.run, (_ev, name) => {
         if (name === 'init.pid') wake();
       });
     } catch {
@@ -244,8 +247,10 @@ export async function supervise(
     }
     try {
       while (!started) {
-        const txt = await fsp.readFile(pidFile, 'utf8').catch(() => '');
-        if (txt.trim()) {
+        const txt = await readUntrusted(pidFile, 32);
+        // Container root can write that file: the pid is taken only if it names a process the
+        // launcher started (runc's init, below runc run), never one of the host's.
+        if (txt.trim() && descendantOf(Number(txt.trim()), child.pid)) {
           pid = Number(txt.trim());
           started = true;
           mark('container started');
@@ -298,7 +303,7 @@ export async function supervise(
   finished = true;
   mark('container exited');
   // The container may have come and gone before the watcher looked: the pid file tells.
-  const pidText = (await fsp.readFile(pidFile, 'utf8').catch(() => '')).trim();
+  const pidText = (await readUntrusted(pidFile, 32)).trim();
   started = true; // stops the watcher loop
   wake();
   await watch.catch(() => {});
@@ -310,7 +315,7 @@ export async function supervise(
   }
   log.end();
 
-  const runcErr = await fsp.readFile(runcLog, 'utf8').catch(() => '');
+  const runcErr = await readUntrusted(runcLog, 65536, { tail: true });
   const hadPid = pid !== undefined;
   let exitCode = res.code ?? (res.signal ? signalStatus(res.signal) : 125);
   let error: string | undefined;

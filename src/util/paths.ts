@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { MoatError } from '../errors.js';
@@ -37,13 +46,17 @@ function absolute(v: string | undefined): string | undefined {
 /**
  * The runtime directory. `$XDG_RUNTIME_DIR` is used only when it is a real directory owned by
  * the user with mode 0700 (what pam_systemd makes); otherwise a directory under the user's own
- * cache, which no other user can create first.
+ * cache, which no other user can create first. Root's containers run as a subordinate user that
+ * must pass through it to runc's state: root uses `$XDG_RUNTIME_DIR` only when others may search
+ * it but neither list nor write it (0711; pam_systemd's /run/user/0 is 0700), else /run/moat.
  */
 function runtimeDir(env: NodeJS.ProcessEnv, uid: number, home: string): string {
   const xdg = absolute(env.XDG_RUNTIME_DIR);
   if (xdg) {
     try {
-      if (privateDir(lstatSync(xdg), uid)) return path.join(xdg, 'moat');
+      const st = lstatSync(xdg);
+      if (uid !== 0 && privateDir(st, uid)) return path.join(xdg, 'moat');
+      if (uid === 0 && privateDir(st, 0, 0o066) && st.mode & 0o001) return path.join(xdg, 'moat');
     } catch {
       /* missing: fall back */
     }
@@ -97,19 +110,50 @@ export function checkSocketPath(socket: string, what = 'the API socket'): void {
   }
 }
 
+/** The host IDs that are container root, for root's containers (see ensureDirs). */
+export interface ContainerRoot {
+  uid: number;
+  gid: number;
+}
+
 /**
- * Create moat's private directories (0700) and refuse a runtime dir that is not private to the
- * user: it must be a real directory (lstat: not a symlink), owned by the user, closed to others.
- * For root (`containerRoot` given: the host IDs container root is), the directories are 0711 so
- * the container's user can traverse to its own files, and runc's state directory belongs to it.
+ * Create moat's directories with exactly these modes, whatever the umask, and refuse a runtime
+ * dir that is not the user's own (a symlink, another owner, open to others).
+ *
+ * An ordinary user: data, storage, `storage/rootfs`, containers and runtime are 0700, the user's
+ * alone. Root (`containerRoot` given: the host IDs container root is, the start of root's
+ * subordinate range): they belong to root with container root's group, mode 0710. Root's
+ * containers run as that subordinate user (the launcher, the overlay mount, runc), which may pass
+ * through them to its own files but not list them; every other local user is shut out, as with
+ * podman's 0700 /var/lib/containers/storage. runc's state directory belongs to container root.
  */
-export function ensureDirs(p: MoatPaths, containerRoot?: { uid: number; gid: number }): void {
-  const mode = containerRoot ? 0o711 : 0o700;
-  for (const d of [p.data, p.storage, p.containers, p.runtime]) {
-    mkdirSync(d, { recursive: true, mode });
-    if (containerRoot) chmodSync(d, mode);
-  }
+export function ensureDirs(p: MoatPaths, containerRoot?: ContainerRoot): void {
   const uid = uidOf();
+  const mode = containerRoot ? 0o710 : 0o700;
+  for (const d of [p.data, p.storage, path.join(p.storage, 'rootfs'), p.containers]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    // A symlink to a directory of the user's is fine (data moved to another disk).
+    const st = statSync(d);
+    if (!st.isDirectory() || st.uid !== uid) {
+      throw new MoatError('RUNTIME_UNSAFE_DIR', `${d} is not a directory of uid ${uid}`, {
+        hint: 'remove it, or set XDG_DATA_HOME to a directory of your own',
+      });
+    }
+    if (containerRoot) chownSync(d, uid, containerRoot.gid);
+    chmodSync(d, mode);
+  }
+  // The image store's blobs and records are its owner's alone, container root included (root
+  // unpacks images itself); a store made by an older moat (0755, 0644) is closed here too.
+  for (const d of [
+    path.join(p.storage, 'blobs'),
+    path.join(p.storage, 'blobs', 'sha256'),
+    path.join(p.storage, 'tmp'),
+  ]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
+  if (existsSync(path.join(p.storage, 'images.json'))) chmodSync(path.join(p.storage, 'images.json'), 0o600);
+  mkdirSync(p.runtime, { recursive: true, mode: 0o700 });
   let ok = false;
   try {
     ok = privateDir(lstatSync(p.runtime), uid, containerRoot ? 0o066 : 0o077);
@@ -123,7 +167,11 @@ export function ensureDirs(p: MoatPaths, containerRoot?: { uid: number; gid: num
       { hint: 'remove it, or set XDG_RUNTIME_DIR to a directory only you can use (mode 0700)' },
     );
   }
+  if (containerRoot) {
+    lchownSync(p.runtime, uid, containerRoot.gid);
+    chmodSync(p.runtime, mode);
+  }
   mkdirSync(p.runcRoot, { recursive: true, mode: 0o700 });
-  if (containerRoot) chownSync(p.runcRoot, containerRoot.uid, containerRoot.gid);
+  if (containerRoot) lchownSync(p.runcRoot, containerRoot.uid, containerRoot.gid);
   mkdirSync(p.locks, { recursive: true, mode: 0o700 });
 }

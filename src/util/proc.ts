@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 function stat(pid: number): string[] | undefined {
   try {
@@ -25,4 +25,40 @@ export function processAlive(pid: number | undefined, startTime?: string): boole
   const f = stat(pid);
   if (!f || f[0] === 'Z' || f[0] === 'X') return false;
   return startTime === undefined || f[19] === startTime;
+}
+
+/** Is `pid` the process `ancestor` or below it, at most `depth` generations down? */
+export function descendantOf(pid: number, ancestor: number | undefined, depth = 4): boolean {
+  if (!ancestor || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  let p = pid;
+  for (let i = 0; i <= depth; i++) {
+    if (p === ancestor) return true;
+    const parent = Number(stat(p)?.[1]);
+    if (!Number.isSafeInteger(parent) || parent <= 1) return false;
+    p = parent;
+  }
+  return false;
+}
+
+/**
+ * Is `pid` a live process of a container: in a user namespace other than moat's own, with every
+ * uid (real, effective, saved, filesystem) one that `hostRanges` covers? A pid read from a file
+ * container root can write (runc's state, for root's containers) may name any process; root's
+ * moat must not signal or enter one of the host's on its word.
+ */
+export function containerProcess(
+  pid: number,
+  hostRanges: readonly { hostID: number; size: number }[],
+): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/user`) === readlinkSync('/proc/self/ns/user')) return false;
+    const line = /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const uids = line ? line[1].trim().split(/\s+/).map(Number) : [];
+    return (
+      uids.length > 0 && uids.every((u) => hostRanges.some((r) => u >= r.hostID && u < r.hostID + r.size))
+    );
+  } catch {
+    return false;
+  }
 }

@@ -26,6 +26,13 @@ describe('resolvePaths: the runtime directory', () => {
     const xdg = path.join(h, 'xdg');
     mkdirSync(xdg, { mode: 0o700 });
     const p = resolvePaths({ HOME: h, XDG_RUNTIME_DIR: xdg, XDG_DATA_HOME: path.join(h, 'data') });
+    if (root) {
+      // Root's containers (a subordinate user) must pass through it: 0711, not 0700.
+      expect(p.runtime).toBe('/run/moat');
+      chmodSync(xdg, 0o711);
+      expect(resolvePaths({ HOME: h, XDG_RUNTIME_DIR: xdg }).runtime).toBe(path.join(xdg, 'moat'));
+      return;
+    }
     expect(p.runtime).toBe(path.join(xdg, 'moat'));
     expect(defaultSocket(p)).toBe(path.join(xdg, 'moat', 'moat.sock'));
   });

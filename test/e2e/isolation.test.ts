@@ -87,6 +87,35 @@ describe('isolation (as a non-root user)', () => {
     expect(nets).toEqual(['lo']);
   });
 
+  it("/dev is the container's own: a fresh tmpfs with the standard devices and no console without a TTY", async () => {
+    // runc mounts /dev/console only for a terminal (CVE-2025-52565 redirects that mount); the
+    // devices are binds of the host's nodes on a tmpfs nothing else shares.
+    const r = await sh('ls /dev; grep " /dev " /proc/self/mountinfo');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const entries = lines.slice(0, -1).sort();
+    expect(entries).toEqual(
+      [
+        'fd',
+        'full',
+        'mqueue',
+        'null',
+        'ptmx',
+        'pts',
+        'random',
+        'shm',
+        'stderr',
+        'stdin',
+        'stdout',
+        'tty',
+        'urandom',
+        'zero',
+      ].sort(),
+    );
+    expect(entries).not.toContain('console');
+    expect(lines[lines.length - 1]).toMatch(/ \/dev rw,nosuid - tmpfs tmpfs /);
+  });
+
   it('masks /proc paths and keeps /proc/sys read-only', async () => {
     const r = await sh(
       'wc -c < /proc/kcore; cat /proc/keys | wc -c; echo 1 > /proc/sys/kernel/domainname; echo w=$?',

@@ -100,22 +100,22 @@ async function runningFacts(
   c: { rec: ContainerRecord; spec?: OciSpec },
 ): Promise<Record<string, unknown>> {
   const { rec, spec } = c;
+  // A record without a readable spec cannot start (runc needs it): nothing more to judge. A
+  // damaged record (moat ps shows it as Broken) may lack fields the summary reads: facts never
+  // throw, and the handler then reports the damage (RUNTIME_CORRUPT_STATE).
+  let run: Record<string, unknown> | undefined;
+  if (spec && rec.options && typeof rec.options === 'object') {
+    try {
+      run = runSummary({ opts: rec.options, spec, limits: rec.limits, seccompDigest: rec.seccompDigest });
+    } catch {
+      run = undefined;
+    }
+  }
   return {
     container: recordFacts(rec),
     image: await recordImageFacts(engine, rec),
     host: hostFacts(engine),
-    // A record without a readable spec cannot start (runc needs it): nothing more to judge.
-    ...(spec && rec.options && typeof rec.options === 'object'
-      ? {
-          spec,
-          run: runSummary({
-            opts: rec.options,
-            spec,
-            limits: rec.limits,
-            seccompDigest: rec.seccompDigest,
-          }),
-        }
-      : {}),
+    ...(spec && run ? { spec, run } : {}),
   };
 }
 
@@ -128,7 +128,12 @@ export async function startFacts(
   if (!c) return {};
   decided.set(ctx, { id: c.rec.id });
   const facts = await runningFacts(engine, c);
-  return c.spec ? { ...facts, process: processFacts(c.spec) } : facts;
+  if (!facts.run || !c.spec) return facts;
+  try {
+    return { ...facts, process: processFacts(c.spec) };
+  } catch {
+    return facts;
+  }
 }
 
 /**

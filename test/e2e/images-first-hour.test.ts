@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { buildOciLayoutTar, type LayerEntry } from '../unit/image/helpers.js';
 import { bin, env, moat, uniq, type Result } from './moat.js';
-import { have, startRegistry, world, type Registry, type World } from './registry-helpers.js';
+import { needTools, startRegistry, world, type Registry, type World } from './registry-helpers.js';
 
 let dir = '';
 
@@ -185,7 +185,8 @@ describe('item 9: a rootfs tar made by an ordinary user', () => {
     expect(again.stdout).toBe('made by a user\n');
   });
 
-  it.runIf(have('docker-registry'))('the same image pushed and pulled unpacks and runs', async () => {
+  it('the same image pushed and pulled unpacks and runs', async () => {
+    needTools('docker-registry');
     reg = await startRegistry();
     const name = uniq('usertar-push');
     expect((await moat(['import', userRootfsTar(name, 'pushed\n'), name])).code).toBe(0);
@@ -257,30 +258,28 @@ describe('item 10: import and load of missing files and from stdin', () => {
 });
 
 describe('item 10: a terminal on stdin', () => {
-  it.runIf(have('script'))(
-    'load without -i and import - refuse a terminal at once (CLI_USAGE, exit 2)',
-    async () => {
-      for (const args of [['load'], ['import', '-', uniq('tty')]]) {
-        // script(1) gives the command a pseudo-terminal as stdin.
-        const cmd = [process.execPath, bin(), ...args].map((a) => `'${a}'`).join(' ');
-        const r = await new Promise<Result>((resolve) => {
-          const child = spawn('script', ['-qec', cmd, '/dev/null'], {
-            env: env(),
-            stdio: ['pipe', 'pipe', 'pipe'],
-          });
-          let out = '';
-          child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ code: code ?? 128, stdout: out, stderr: '' });
-          });
+  it('load without -i and import - refuse a terminal at once (CLI_USAGE, exit 2)', async () => {
+    needTools('script');
+    for (const args of [['load'], ['import', '-', uniq('tty')]]) {
+      // script(1) gives the command a pseudo-terminal as stdin.
+      const cmd = [process.execPath, bin(), ...args].map((a) => `'${a}'`).join(' ');
+      const r = await new Promise<Result>((resolve) => {
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          env: env(),
+          stdio: ['pipe', 'pipe', 'pipe'],
         });
-        expect(r.code, r.stdout).toBe(2);
-        expect(r.stdout).toMatch(/stdin, which is a terminal \[CLI_USAGE\]/);
-      }
-    },
-  );
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? 128, stdout: out, stderr: '' });
+        });
+      });
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stdout).toMatch(/stdin, which is a terminal \[CLI_USAGE\]/);
+    }
+  });
 });
 
 describe('item 11: image prune', () => {

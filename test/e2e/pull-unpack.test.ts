@@ -9,15 +9,15 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../unit/image/helpers.js';
 import { startFakeRegistry, type FakeRegistry } from '../unit/registry/fake-registry.js';
-import { have, mainWorld, startRegistry, world, type Registry } from './registry-helpers.js';
+import { mainWorld, needTools, startRegistry, world, type Registry } from './registry-helpers.js';
 
-const d = have('docker-registry') ? describe : describe.skip;
+needTools('docker-registry');
 
 const rootsDir = (w: ReturnType<typeof world>) =>
   path.join(w.env.XDG_DATA_HOME!, 'moat', 'storage', 'rootfs');
 const roots = async (w: ReturnType<typeof world>) => (await fsp.readdir(rootsDir(w)).catch(() => [])).sort();
 
-d('pull unpacks while downloading', () => {
+describe('pull unpacks while downloading', () => {
   let reg: Registry;
   let fake: FakeRegistry;
   beforeAll(async () => {

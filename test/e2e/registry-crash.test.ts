@@ -10,11 +10,18 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it, describe } from 'vitest';
 import { inject } from 'vitest';
 import { layerTar } from '../unit/image/helpers.js';
-import { have, skopeo, startRegistry, world, writeOciLayout, type Registry } from './registry-helpers.js';
+import {
+  needTools,
+  skopeo,
+  startRegistry,
+  world,
+  writeOciLayout,
+  type Registry,
+} from './registry-helpers.js';
 
-const d = have('docker-registry') && have('skopeo') ? describe : describe.skip;
+needTools('docker-registry', 'skopeo');
 
-d('registry: interrupted pulls', () => {
+describe('registry: interrupted pulls', () => {
   let reg: Registry;
   let ref: string;
   beforeAll(async () => {

@@ -17,6 +17,27 @@ import { bin, moat, type Result } from './moat.js';
 
 export const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
+/** The Debian package that provides each tool the registry suites run. */
+const PACKAGE: Record<string, string> = {
+  'docker-registry': 'docker-registry',
+  skopeo: 'skopeo',
+  htpasswd: 'apache2-utils',
+  script: 'bsdutils',
+};
+
+/**
+ * Throw (failing the suite, as the API suites do without the docker CLI) unless every tool is
+ * on PATH: CI installs them (.ci/run), so a missing tool is a broken machine, never a skip.
+ */
+export function needTools(...cmds: string[]): void {
+  const missing = cmds.filter((c) => !have(c));
+  if (missing.length === 0) return;
+  const pkgs = [...new Set(missing.map((c) => PACKAGE[c] ?? c))].join(' ');
+  throw new Error(
+    `these tests need ${missing.join(', ')} on PATH (apt-get install ${pkgs}; .ci/run installs them)`,
+  );
+}
+
 export interface Registry {
   host: string;
   dir: string;

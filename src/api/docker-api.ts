@@ -22,6 +22,13 @@ import { serveLogs } from './docker/logs.js';
 import { serveStats } from './docker/stats.js';
 import { dockerExecs } from './docker/exec.js';
 import { refuseUnsupported } from './docker/unsupported.js';
+import { LIMIT_DEFAULTS } from '../runtime/default-limits.js';
+import {
+  checkNamespaceModes,
+  hostOptionsFromDocker,
+  mountsFromDocker,
+  tmpfsFromDocker,
+} from './docker/create-options.js';
 import { framer, settled, sink } from './docker/stream.js';
 import { ApiError } from './errors.js';
 import { errorBody, readJson, sendJson, statusOf, subjectOf, type ApiServerOptions } from './server.js';
@@ -116,7 +123,17 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
     Platform: 'linux',
     HostConfig: {
       Memory: o.memory ?? 0,
+      MemorySwap: o.memorySwap ?? 0,
       NanoCpus: o.cpus ? Math.round(o.cpus * 1e9) : 0,
+      CpuQuota: o.cpuQuota ?? 0,
+      CpuPeriod: o.cpuPeriod ?? 0,
+      CpusetCpus: o.cpusetCpus ?? '',
+      ShmSize: o.shmSize ?? LIMIT_DEFAULTS.shmSize,
+      GroupAdd: o.groupAdd ?? null,
+      Sysctls: o.sysctls ?? null,
+      OomScoreAdj: o.oomScoreAdj ?? 0,
+      Tmpfs: Object.fromEntries(o.tmpfs.map((t) => [t.path, t.options.join(',')])),
+      Ulimits: o.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       PidsLimit: o.pidsLimit ?? 0,
       ReadonlyRootfs: !o.readWrite,
       CapAdd: o.capAdd,
@@ -218,9 +235,7 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   if (b.OpenStdin === true)
     refuse('stdin (-i)', 'the API attaches output only; run interactive containers with the moat CLI');
   if (h.Privileged === true) refuse('--privileged', 'moat never runs privileged containers');
-  for (const ns of ['PidMode', 'IpcMode', 'UsernsMode', 'UTSMode', 'CgroupnsMode'] as const)
-    if (h[ns] === 'host')
-      refuse(`--${ns.replace('Mode', '').toLowerCase()}=host`, 'host namespaces are not shared');
+  checkNamespaceModes(h);
   if (h.NetworkMode === 'host') refuse('--network=host', 'containers get no network namespace of the host');
   if (Array.isArray(h.Devices) && h.Devices.length) refuse('--device', 'device nodes are not passed in');
   if (Array.isArray(h.DeviceRequests) && h.DeviceRequests.length)
@@ -237,17 +252,16 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   if (h.Init === true) o.init = true;
   if (h.AutoRemove === true) o.rm = true;
   o.capAdd = strings(h.CapAdd) ?? [];
-  o.volumes = (strings(h.Binds) ?? []).map((s) => parseVolume(s));
-  if (typeof h.Tmpfs === 'object' && h.Tmpfs !== null)
-    o.tmpfs = Object.entries(h.Tmpfs).map(([p, opts]) => ({
-      path: p,
-      options: String(opts).split(',').filter(Boolean),
-    }));
+  Object.assign(o, hostOptionsFromDocker(h));
+  // --mount gives the same binds and tmpfs mounts as -v and --tmpfs, checked alike.
+  const mounts = mountsFromDocker(h.Mounts);
+  o.volumes = [...(strings(h.Binds) ?? []).map((s) => parseVolume(s)), ...mounts.volumes];
+  o.tmpfs = [...tmpfsFromDocker(h.Tmpfs), ...mounts.tmpfs];
   if (Array.isArray(h.Ulimits))
     o.ulimits = (h.Ulimits as Record<string, unknown>[]).map((u) => ({
-      name: String(u.Name),
-      soft: Number(u.Soft),
-      hard: Number(u.Hard),
+      name: String(u?.Name),
+      soft: Number(u?.Soft),
+      hard: Number(u?.Hard),
     }));
   // --log-driver and --log-opt (Docker's map of strings): what moat's log takes, or refused.
   const lc = (typeof h.LogConfig === 'object' && h.LogConfig !== null ? h.LogConfig : {}) as {

@@ -10,6 +10,7 @@ import { homedir, release } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerPlan } from '../runtime/engine.js';
+import { LIMIT_DEFAULTS, tmpfsMountFacts } from '../runtime/default-limits.js';
 import { compareSeccomp, defaultProfile, resolveSeccomp, type LinuxSeccomp } from '../seccomp/index.js';
 import { processFacts } from './process-facts.js';
 import { canonicalPath } from './host-facts.js';
@@ -101,6 +102,13 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
       readonly: v.readonly,
     })),
     tmpfs: o.tmpfs.map((t) => t.path),
+    // The other options a run may set, as applied (older records lack some: their defaults).
+    tmpfs_mounts: tmpfsMountFacts(o.tmpfs),
+    ulimits: o.ulimits.map((u) => ({ name: u.name, soft: u.soft, hard: u.hard })),
+    sysctls: { ...(plan.spec.linux?.sysctl ?? {}) },
+    group_add: o.groupAdd ?? [],
+    shm_size: o.shmSize ?? LIMIT_DEFAULTS.shmSize,
+    oom_score_adj: o.oomScoreAdj ?? 0,
     limits: plan.limits,
     seccomp: seccompFacts(plan),
     init: o.init,

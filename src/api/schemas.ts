@@ -60,6 +60,16 @@ export const runOptions = {
     // A limit, or -1 for none (0 is taken as none too, as Docker); unset: moat's default.
     pidsLimit: { type: 'integer', minimum: -1 },
     cpus: { type: 'number', exclusiveMinimum: 0, maximum: 1024 },
+    // Types here; ranges, conflicts and what may be set in runtime/option-checks.ts, whose
+    // messages name the docker flags (the same for the CLI, /v1 and the Docker API).
+    cpuQuota: { type: 'integer' },
+    cpuPeriod: { type: 'integer' },
+    cpusetCpus: { type: 'string', maxLength: 256 },
+    memorySwap: { type: 'integer' },
+    shmSize: { type: 'integer' },
+    groupAdd: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } },
+    sysctls: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
+    oomScoreAdj: { type: 'integer' },
     ulimits: {
       type: 'array',
       items: {

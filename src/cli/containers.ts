@@ -5,8 +5,11 @@ import {
   defaultRunOptions,
   parseBytes,
   parseCpus,
+  parseInteger,
+  parseMemorySwap,
   parsePositiveInt,
   parseSecurityOpt,
+  parseSysctl,
   parseTmpfs,
   parseUlimit,
   parseVolume,
@@ -16,6 +19,7 @@ import { MoatError } from '../errors.js';
 import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
+import { mountToRunOptions, parseMount } from '../runtime/mount-option.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, json, table } from './output.js';
@@ -33,6 +37,12 @@ function addRunOptions(cmd: Command): Command {
     .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host directory (repeatable)', collect, [])
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect, [])
     .option(
+      '--mount <spec>',
+      'type=bind,source=/host,target=/path[,readonly] or type=tmpfs,target=/path[,tmpfs-size=64m,tmpfs-mode=1777] (repeatable)',
+      collect,
+      [],
+    )
+    .option(
       '--read-write',
       'make the root filesystem writable (default: read-only, with tmpfs on /tmp and /run)',
     )
@@ -43,6 +53,27 @@ function addRunOptions(cmd: Command): Command {
       'process limit; -1 for none (default 2048: pids cgroup where delegated, else RLIMIT_NPROC per container user)',
     )
     .option('--cpus <n>', 'CPU limit, e.g. 0.5 (needs a delegated cpu cgroup)')
+    .option('--cpu-quota <us>', 'CFS quota: microseconds of CPU per period (cpu cgroup; not with --cpus)')
+    .option('--cpu-period <us>', 'CFS period in microseconds (default 100000; not with --cpus)')
+    .option('--cpuset-cpus <list>', 'CPUs to run on, e.g. 0-1,3 (needs a delegated cpuset cgroup)')
+    .option(
+      '--memory-swap <bytes>',
+      'memory plus swap, e.g. 1g, or -1 for unlimited (with --memory; default: no swap)',
+    )
+    .option('--shm-size <bytes>', 'size of /dev/shm (default 64m)')
+    .option(
+      '--group-add <group>',
+      'add a supplementary group: a GID or a group of the image (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--sysctl <key=value>',
+      'set a namespaced sysctl: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* (repeatable)',
+      collect,
+      [],
+    )
+    .option('--oom-score-adj <n>', 'OOM score adjustment, 0 to 1000 (a rootless container can only raise it)')
     .option('--ulimit <name=soft[:hard]>', 'set an rlimit (repeatable)', collect, [])
     .option('--init', 'run tini as PID 1 to reap zombies and forward signals')
     .option('-i, --interactive', 'keep stdin open and pass it to the container')
@@ -76,6 +107,15 @@ interface RunFlags {
   memory?: string;
   pidsLimit?: string;
   cpus?: string;
+  mount?: string[];
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cpusetCpus?: string;
+  memorySwap?: string;
+  shmSize?: string;
+  groupAdd?: string[];
+  sysctl?: string[];
+  oomScoreAdj?: string;
   ulimit: string[];
   init?: boolean;
   interactive?: boolean;
@@ -127,6 +167,23 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   if (f.pidsLimit !== undefined)
     o.pidsLimit = /^(-1|0)$/.test(f.pidsLimit.trim()) ? -1 : parsePositiveInt(f.pidsLimit, '--pids-limit');
   if (f.cpus !== undefined) o.cpus = parseCpus(f.cpus);
+  // --mount: the same binds and tmpfs mounts as -v and --tmpfs (every option checked by the engine).
+  for (const m of f.mount ?? []) {
+    const r = mountToRunOptions(parseMount(m));
+    if ('volume' in r) o.volumes.push(r.volume);
+    else o.tmpfs.push(r.tmpfs);
+  }
+  if (f.cpuQuota !== undefined) {
+    const q = parseInteger(f.cpuQuota, '--cpu-quota');
+    if (q !== -1) o.cpuQuota = q; // docker's -1: no quota, which is the default
+  }
+  if (f.cpuPeriod !== undefined) o.cpuPeriod = parseInteger(f.cpuPeriod, '--cpu-period');
+  if (f.cpusetCpus !== undefined) o.cpusetCpus = f.cpusetCpus;
+  if (f.memorySwap !== undefined) o.memorySwap = parseMemorySwap(f.memorySwap);
+  if (f.shmSize !== undefined) o.shmSize = parseBytes(f.shmSize);
+  if (f.groupAdd?.length) o.groupAdd = f.groupAdd;
+  if (f.sysctl?.length) o.sysctls = Object.fromEntries(f.sysctl.map(parseSysctl));
+  if (f.oomScoreAdj !== undefined) o.oomScoreAdj = parseInteger(f.oomScoreAdj, '--oom-score-adj');
   o.ulimits = f.ulimit.map(parseUlimit);
   o.init = Boolean(f.init);
   o.rm = Boolean(f.rm);

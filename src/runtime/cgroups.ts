@@ -15,8 +15,15 @@ import type { CgroupController, CgroupFacts } from './host.js';
 
 export interface Limits {
   memory?: number;
+  /** Memory plus swap (`--memory-swap`): -1 for unlimited swap; unset: no swap beyond `memory`. */
+  memorySwap?: number;
   pids?: number;
   cpus?: number;
+  /** CFS quota and period in microseconds (`--cpu-quota`, `--cpu-period`; not with `cpus`). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** CPUs the container may run on (`--cpuset-cpus`, e.g. `0-1,3`). */
+  cpusetCpus?: string;
 }
 
 export interface CgroupWrite {
@@ -32,10 +39,30 @@ const CPU_PERIOD = 100_000;
 /** The controllers a set of limits needs. */
 export function controllersFor(l: Limits): CgroupController[] {
   const out: CgroupController[] = [];
-  if (l.memory !== undefined) out.push('memory');
+  if (l.memory !== undefined || l.memorySwap !== undefined) out.push('memory');
   if (l.pids !== undefined) out.push('pids');
-  if (l.cpus !== undefined) out.push('cpu');
+  if (l.cpus !== undefined || l.cpuQuota !== undefined || l.cpuPeriod !== undefined) out.push('cpu');
+  if (l.cpusetCpus !== undefined) out.push('cpuset');
   return out;
+}
+
+/** The flags that asked for each controller, as the user typed them (for refusals). */
+function flagsFor(l: Limits, c: CgroupController): string {
+  const f: string[] = [];
+  if (c === 'memory')
+    f.push(
+      ...(l.memory !== undefined ? ['--memory'] : []),
+      ...(l.memorySwap !== undefined ? ['--memory-swap'] : []),
+    );
+  if (c === 'pids') f.push('--pids-limit');
+  if (c === 'cpu')
+    f.push(
+      ...(l.cpus !== undefined ? ['--cpus'] : []),
+      ...(l.cpuQuota !== undefined ? ['--cpu-quota'] : []),
+      ...(l.cpuPeriod !== undefined ? ['--cpu-period'] : []),
+    );
+  if (c === 'cpuset') f.push('--cpuset-cpus');
+  return f.join(', ');
 }
 
 /** Pure: the files to write for these limits on this cgroup version, in order. */
@@ -43,18 +70,30 @@ export function cgroupWrites(l: Limits, version: CgroupFacts['version']): Cgroup
   const w: CgroupWrite[] = [];
   const v2 = version === 'v2';
   if (l.memory !== undefined) {
+    // By default no swap beyond the limit: an out-of-memory container is killed, not slowed to a
+    // crawl. `--memory-swap` (memory plus swap, or -1 for unlimited) is written as asked, and
+    // not optionally: a host without swap accounting refuses it instead of dropping it.
+    const swap = l.memorySwap;
     if (v2) {
       w.push({ controller: 'memory', file: 'memory.max', value: String(l.memory) });
-      w.push({ controller: 'memory', file: 'memory.swap.max', value: '0', optional: true });
+      if (swap === undefined)
+        w.push({ controller: 'memory', file: 'memory.swap.max', value: '0', optional: true });
+      else
+        w.push({
+          controller: 'memory',
+          file: 'memory.swap.max',
+          value: swap < 0 ? 'max' : String(swap - l.memory),
+        });
     } else {
       w.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(l.memory) });
-      // No swap beyond the limit: an out-of-memory container is killed, not slowed to a crawl.
-      w.push({
-        controller: 'memory',
-        file: 'memory.memsw.limit_in_bytes',
-        value: String(l.memory),
-        optional: true,
-      });
+      // -1: the new cgroup's own memsw limit is unlimited already (the parent's still applies).
+      if (swap === undefined || swap >= 0)
+        w.push({
+          controller: 'memory',
+          file: 'memory.memsw.limit_in_bytes',
+          value: String(swap ?? l.memory),
+          optional: swap === undefined,
+        });
       // v1 counts an OOM kill only in the victim's cgroup, which runc deletes as the container
       // ends, so the kill would go unseen. Instead the kernel pauses the container at OOM
       // (under_oom 1), the supervisor sees it, records it and kills the container itself.
@@ -62,30 +101,32 @@ export function cgroupWrites(l: Limits, version: CgroupFacts['version']): Cgroup
     }
   }
   if (l.pids !== undefined) w.push({ controller: 'pids', file: 'pids.max', value: String(l.pids) });
-  if (l.cpus !== undefined) {
-    const quota = Math.max(1000, Math.round(l.cpus * CPU_PERIOD));
-    if (v2) w.push({ controller: 'cpu', file: 'cpu.max', value: `${quota} ${CPU_PERIOD}` });
+  if (l.cpus !== undefined || l.cpuQuota !== undefined || l.cpuPeriod !== undefined) {
+    // --cpus is a quota over the default period; --cpu-quota/--cpu-period are given as they are.
+    const period = l.cpuPeriod ?? CPU_PERIOD;
+    const quota = l.cpus !== undefined ? Math.max(1000, Math.round(l.cpus * CPU_PERIOD)) : l.cpuQuota;
+    if (v2) w.push({ controller: 'cpu', file: 'cpu.max', value: `${quota ?? 'max'} ${period}` });
     else {
-      w.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD) });
-      w.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(quota) });
+      w.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(period) });
+      if (quota !== undefined) w.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(quota) });
     }
   }
+  if (l.cpusetCpus !== undefined) w.push({ controller: 'cpuset', file: 'cpuset.cpus', value: l.cpusetCpus });
   return w;
 }
 
 /** Refuse limits the host cannot enforce: never drop one silently. */
 export function checkLimits(l: Limits, facts: CgroupFacts): void {
-  const flag: Record<CgroupController, string> = { memory: '--memory', pids: '--pids-limit', cpu: '--cpus' };
   const missing = controllersFor(l).filter((c) => !facts.delegated[c]);
   if (missing.length) {
     throw new RuntimeError(
       'RUNTIME_LIMIT_UNSUPPORTED',
-      `cannot enforce ${missing.map((c) => flag[c]).join(', ')}: ${missing.map((c) => facts.missing[c] ?? c).join('; ')}`,
+      `cannot enforce ${missing.map((c) => flagsFor(l, c)).join(', ')}: ${missing.map((c) => facts.missing[c] ?? c).join('; ')}`,
       {
         hint:
           facts.version === 'v2'
             ? 'ask your administrator to delegate the cgroup controllers to your user (systemd: Delegate=yes for user@.service)'
-            : 'as root: mkdir /sys/fs/cgroup/<controller>/$USER && chown -R $USER /sys/fs/cgroup/<controller>/$USER (for memory, pids, cpu), or drop the limit',
+            : `as root: mkdir /sys/fs/cgroup/<controller>/$USER && chown -R $USER /sys/fs/cgroup/<controller>/$USER (for ${missing.join(', ')}), or drop the limit`,
         details: { missing },
       },
     );
@@ -93,6 +134,28 @@ export function checkLimits(l: Limits, facts: CgroupFacts): void {
 }
 
 export type CgroupPaths = Partial<Record<CgroupController, string>>;
+
+/** CPUs of a cpuset list (`0-2,5` → 0,1,2,5), to compare what the kernel reads back. */
+export function cpuList(s: string): number[] {
+  const out = new Set<number>();
+  for (const part of s.split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    for (let i = a; i <= (b ?? a) && i - a < 4096; i++) out.add(i);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+const sameCpus = (a: string, b: string) => cpuList(a).join(',') === cpuList(b).join(',');
+
+/** v1 cpuset: give `dir` its parent's CPUs and memory nodes where it has none yet. */
+async function inheritCpuset(dir: string): Promise<void> {
+  for (const f of ['cpuset.mems', 'cpuset.cpus']) {
+    const own = (await fsp.readFile(path.join(dir, f), 'utf8')).trim();
+    if (own) continue;
+    const parent = (await fsp.readFile(path.join(path.dirname(dir), f), 'utf8')).trim();
+    await fsp.writeFile(path.join(dir, f), parent);
+  }
+}
 
 /** Create the container's cgroups and write its limits; on failure remove what was created. */
 export async function createCgroups(
@@ -110,6 +173,10 @@ export async function createCgroups(
       // On v2 our own cgroup may hold processes (no internal processes rule): limits go on a child.
       await fsp.mkdir(path.join(dir, id), { recursive: true });
       paths[c] = dir;
+      // v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and no process can
+      // join it until both are set: each level takes its parent's before the limit is written.
+      if (c === 'cpuset' && facts.version !== 'v2')
+        for (const d of [base, dir, path.join(dir, id)]) await inheritCpuset(d);
     }
     for (const w of cgroupWrites(l, facts.version)) {
       const file = path.join(paths[w.controller]!, id, w.file);
@@ -124,7 +191,9 @@ export async function createCgroups(
         !w.optional &&
         w.file !== 'cpu.max' &&
         w.file !== 'memory.oom_control' &&
+        w.file !== 'memory.swap.max' &&
         back !== w.value &&
+        !(w.file === 'cpuset.cpus' && sameCpus(back, w.value)) &&
         !(w.file.endsWith('limit_in_bytes') && Number(back) <= Number(w.value))
       ) {
         throw new Error(`${file} reads back "${back}" after writing "${w.value}"`);

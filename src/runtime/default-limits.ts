@@ -19,6 +19,8 @@ export const LIMIT_DEFAULTS = {
   pids: 2048,
   /** Size of a `--tmpfs` mount that names no `size=` (tmpfs counts against memory). */
   tmpfsSize: '64m',
+  /** Size of /dev/shm without `--shm-size` (Docker's default). */
+  shmSize: 64 * 1024 * 1024,
 } as const;
 
 export interface EffectivePids {
@@ -47,6 +49,20 @@ export function effectivePids(
   return { value, via: 'rlimit', requested: false };
 }
 
+/** The cgroup limits of a run: what the user asked for, and moat's process limit where it is a cgroup's. */
+export function limitsFor(opts: RunOptions, pids: EffectivePids): Limits {
+  const set = <K extends keyof Limits>(k: K, v: Limits[K]) => (v !== undefined ? { [k]: v } : {});
+  return {
+    memory: opts.memory,
+    ...set('memorySwap', opts.memorySwap),
+    pids: pids.via === 'cgroup' ? pids.value : undefined,
+    cpus: opts.cpus,
+    ...set('cpuQuota', opts.cpuQuota),
+    ...set('cpuPeriod', opts.cpuPeriod),
+    ...set('cpusetCpus', opts.cpusetCpus),
+  };
+}
+
 /** The RLIMIT_NPROC moat adds to the spec (only when it is the enforcement and the user gave none). */
 export function defaultNproc(p: EffectivePids): number | undefined {
   return p.via === 'rlimit' && !p.requested ? p.value : undefined;
@@ -59,6 +75,22 @@ export function tmpfsOptions(options: string[]): string[] {
     : [...options, `size=${LIMIT_DEFAULTS.tmpfsSize}`];
 }
 
+/**
+ * The user's tmpfs mounts as the policy sees them (`run.tmpfs_mounts`): the options as mounted
+ * (moat's nosuid,nodev first, a default size) and whether programs may run from it (`exec` or
+ * `noexec`, the last one given wins; exec unless noexec is named).
+ */
+export function tmpfsMountFacts(tmpfs: RunOptions['tmpfs']) {
+  return tmpfs.map((t) => {
+    const last = t.options.filter((o) => o === 'exec' || o === 'noexec').pop();
+    return {
+      destination: t.path,
+      options: ['nosuid', 'nodev', ...tmpfsOptions(t.options)],
+      exec: last !== 'noexec',
+    };
+  });
+}
+
 /** What `inspect` shows: the limits a container runs with, however they are enforced. */
 export function effectiveLimitsOf(rec: { limits?: Limits }, spec: Pick<OciSpec, 'process'> | null) {
   const nproc = spec?.process.rlimits?.find((r) => r.type === 'RLIMIT_NPROC');
@@ -68,5 +100,15 @@ export function effectiveLimitsOf(rec: { limits?: Limits }, spec: Pick<OciSpec, 
       : nproc
         ? { value: nproc.soft, via: 'rlimit' as const }
         : { via: 'none' as const };
-  return { memory: rec.limits?.memory ?? null, cpus: rec.limits?.cpus ?? null, pids };
+  const l = rec.limits ?? {};
+  return {
+    memory: l.memory ?? null,
+    cpus: l.cpus ?? null,
+    pids,
+    // Shown when asked for (`--memory-swap`, `--cpu-quota`, `--cpu-period`, `--cpuset-cpus`).
+    ...(l.memorySwap !== undefined ? { memorySwap: l.memorySwap } : {}),
+    ...(l.cpuQuota !== undefined ? { cpuQuota: l.cpuQuota } : {}),
+    ...(l.cpuPeriod !== undefined ? { cpuPeriod: l.cpuPeriod } : {}),
+    ...(l.cpusetCpus !== undefined ? { cpusetCpus: l.cpusetCpus } : {}),
+  };
 }

@@ -17,7 +17,7 @@ import { withLock } from '../util/lock.js';
 import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
 import { checkLimits, type Limits } from './cgroups.js';
-import { defaultNproc, effectiveLimitsOf, effectivePids } from './default-limits.js';
+import { defaultNproc, effectiveLimitsOf, effectivePids, limitsFor } from './default-limits.js';
 import { groupsReachContainers } from './runtime-facts.js';
 import { readImageFile } from './container-files.js';
 import { execInContainer, type ExecOptions } from './exec.js';
@@ -193,11 +193,7 @@ export class Engine {
     const image = await this.deps.images.resolve(opts.image);
     const config = await this.deps.images.config(image);
     const pids = effectivePids(opts, this.deps.host.cgroup, this.deps.host.rlimits);
-    const limits: Limits = {
-      memory: opts.memory,
-      pids: pids.via === 'cgroup' ? pids.value : undefined,
-      cpus: opts.cpus,
-    };
+    const limits: Limits = limitsFor(opts, pids);
     checkLimits(limits, this.deps.host.cgroup);
     const caps = opts.capAdd.map(normalizeCap);
     opts = { ...opts, capAdd: caps };

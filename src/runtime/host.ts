@@ -7,8 +7,8 @@ import { availableParallelism, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { computeIdMaps, parseSubIds, type IdMaps, type IdRange } from '../userns/idmap.js';
 
-export type CgroupController = 'memory' | 'pids' | 'cpu';
-export const LIMIT_CONTROLLERS: CgroupController[] = ['memory', 'pids', 'cpu'];
+export type CgroupController = 'memory' | 'pids' | 'cpu' | 'cpuset';
+export const LIMIT_CONTROLLERS: CgroupController[] = ['memory', 'pids', 'cpu', 'cpuset'];
 
 export interface CgroupFacts {
   /** 'v1', 'hybrid' (v1 controllers + a v2 mount without them) or 'v2'. */
@@ -152,13 +152,13 @@ export function detectCgroups(
       read(path.join(base, 'cgroup.controllers')) ??
       ''
     ).split(/\s+/);
-    for (const c of ['memory', 'pids', 'cpu'] as const) {
+    for (const c of LIMIT_CONTROLLERS) {
       if (writableDirOwnedBy(base, uid) && enabled.includes(c)) delegated[c] = base;
       else missing[c] = `cgroup v2: ${base} is not delegated to uid ${uid} with the ${c} controller enabled`;
     }
     return { version, delegated, missing };
   }
-  for (const c of ['memory', 'pids', 'cpu'] as const) {
+  for (const c of LIMIT_CONTROLLERS) {
     if (!hasV1(c)) {
       missing[c] = `the ${c} controller is not mounted at ${path.join(root, c)}`;
       continue;

@@ -37,6 +37,8 @@ export interface OciSpec {
     capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
     rlimits: OciRlimit[];
     noNewPrivileges: boolean;
+    /** Written by runc to /proc/self/oom_score_adj (a rootless process can only raise it). */
+    oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
   hostname: string;

@@ -3,6 +3,7 @@
  * CLI strings into them. Everything here is pure.
  */
 import { SeccompError } from '../seccomp/errors.js';
+import { tmpfsProblem, ULIMIT_NAMES } from './option-checks.js';
 import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
 
@@ -40,6 +41,21 @@ export interface RunOptions {
   memory?: number;
   pidsLimit?: number;
   cpus?: number;
+  /** CFS quota and period in microseconds (cgroup cpu; not with `cpus`). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** CPUs the container may run on, e.g. `0-1,3` (cgroup cpuset, where it is delegated). */
+  cpusetCpus?: string;
+  /** Memory plus swap in bytes, or -1 for unlimited swap (with `memory`). Unset: no swap. */
+  memorySwap?: number;
+  /** Size of /dev/shm in bytes (unset: 64 MiB). */
+  shmSize?: number;
+  /** Supplementary groups: GIDs, or names from the image's /etc/group (docker's --group-add). */
+  groupAdd?: string[];
+  /** Namespaced kernel parameters (see option-checks.ts), over moat's own. */
+  sysctls?: Record<string, string>;
+  /** The container process's OOM score adjustment, 0 to 1000 (a rootless one can only raise it). */
+  oomScoreAdj?: number;
   ulimits: UlimitSpec[];
   init: boolean;
   rm: boolean;
@@ -82,29 +98,8 @@ export function parseBytes(s: string): number {
   return n;
 }
 
-/**
- * The smallest memory limit a container can start with. Below a few MiB runc's own init (a Go
- * program) cannot even start: on cgroup v1 it then sits paused at the limit (moat sets
- * oom_kill_disable) and the run never ends. Docker refuses less than 6 MB; so does moat.
- */
-export const MIN_MEMORY = 6 * 1024 * 1024;
-
-/**
- * Checks on run options that no schema can express, for every way in (CLI and API alike): the
- * engine runs them before it plans a container.
- */
-export function checkRunOptions(o: Pick<RunOptions, 'memory'>): void {
-  if (o.memory !== undefined && o.memory < MIN_MEMORY) {
-    throw new RuntimeError(
-      'RUNTIME_INVALID_OPTION',
-      `a memory limit of ${o.memory} bytes is below the minimum of 6 MiB a container needs to start`,
-      {
-        hint: 'give --memory 6m or more (the unit matters: --memory 1 is one byte)',
-        details: { memory: o.memory, minimum: MIN_MEMORY },
-      },
-    );
-  }
-}
+// The checks every way in shares (the CLI, /v1, the Docker API): option-checks.ts.
+export { checkRunOptions, MIN_MEMORY, ULIMIT_NAMES } from './option-checks.js';
 
 export function parseVolume(s: string): VolumeSpec {
   const parts = s.split(':');
@@ -129,56 +124,21 @@ export function parseVolume(s: string): VolumeSpec {
   return { host: parts[0], container: parts[1], readonly: mode === 'ro' };
 }
 
-/** Tmpfs options that take no value, and those that do with what the value must be. */
-const TMPFS_FLAGS = ['noexec', 'exec', 'nosuid', 'suid', 'nodev', 'dev', 'ro', 'rw'];
-const TMPFS_VALUES: Record<string, { re: RegExp; must: string }> = {
-  size: {
-    re: /^\d+[kmgKMG%]?$/,
-    must: 'a size in bytes with an optional k, m or g (or a % of memory), e.g. size=64m',
-  },
-  mode: { re: /^[0-7]{3,4}$/, must: 'octal permissions, e.g. mode=1777' },
-  nr_inodes: { re: /^\d+[kmgKMG]?$/, must: 'a number with an optional k, m or g, e.g. nr_inodes=10k' },
-  uid: { re: /^\d+$/, must: 'a numeric user ID' },
-  gid: { re: /^\d+$/, must: 'a numeric group ID' },
-};
-
 export function parseTmpfs(s: string): TmpfsSpec {
   const i = s.indexOf(':');
-  const p = i < 0 ? s : s.slice(0, i);
-  if (!p.startsWith('/'))
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `tmpfs target "${p}" must be an absolute path`, {
-      hint: 'use --tmpfs /path[:size=64m,mode=1777,...]',
-    });
-  const options =
-    i < 0
-      ? []
-      : s
-          .slice(i + 1)
-          .split(',')
-          .filter(Boolean);
-  for (const o of options) {
-    const eq = o.indexOf('=');
-    const key = eq < 0 ? o : o.slice(0, eq);
-    const rule = TMPFS_VALUES[key];
-    if (rule && eq >= 0) {
-      if (!rule.re.test(o.slice(eq + 1)))
-        throw new RuntimeError(
-          'RUNTIME_INVALID_OPTION',
-          `invalid tmpfs ${key} "${o.slice(eq + 1)}" in "${s}"`,
-          {
-            hint: `${key}= takes ${rule.must}`,
-          },
-        );
-      continue;
-    }
-    if (eq < 0 && TMPFS_FLAGS.includes(o)) continue;
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported tmpfs option "${o}" in "${s}"`, {
-      hint: `allowed: ${Object.keys(TMPFS_VALUES)
-        .map((k) => `${k}=`)
-        .join(', ')}, ${TMPFS_FLAGS.join(', ')}`,
-    });
-  }
-  return { path: p, options };
+  const t: TmpfsSpec = {
+    path: i < 0 ? s : s.slice(0, i),
+    options:
+      i < 0
+        ? []
+        : s
+            .slice(i + 1)
+            .split(',')
+            .filter(Boolean),
+  };
+  const bad = tmpfsProblem(t);
+  if (bad) throw new RuntimeError('RUNTIME_INVALID_OPTION', bad.message, bad.hint ? { hint: bad.hint } : {});
+  return t;
 }
 
 /**
@@ -217,41 +177,19 @@ export function cpusProblem(cpus: number | undefined, hostCpus: number | undefin
   return `--cpus ${cpus}: the range of CPUs is from 0.01 to ${hostCpus.toFixed(2)}, as there are only ${hostCpus} CPUs available`;
 }
 
-export const ULIMIT_NAMES = [
-  'core',
-  'cpu',
-  'data',
-  'fsize',
-  'locks',
-  'memlock',
-  'msgqueue',
-  'nice',
-  'nofile',
-  'nproc',
-  'rss',
-  'rtprio',
-  'rttime',
-  'sigpending',
-  'stack',
-  'as',
-];
-
-/** `--ulimit nofile=1024:2048` or `--ulimit nproc=64`. */
+/**
+ * `--ulimit nofile=1024:2048` or `--ulimit nproc=64`: the syntax here; the name and soft ≤ hard
+ * are checked with the other options (option-checks.ts), as for the API's ulimits.
+ */
 export function parseUlimit(s: string): UlimitSpec {
-  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
-  if (!m || !ULIMIT_NAMES.includes(m[1])) {
+  const m = /^([a-z_]+)=(\d+)(?::(\d+))?$/.exec(s);
+  if (!m) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ulimit "${s}"`, {
       hint: `use NAME=SOFT[:HARD] with NAME one of ${ULIMIT_NAMES.join(', ')}`,
     });
   }
   const soft = Number(m[2]);
-  const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft < 0 || hard < 0 || soft > hard)
-    throw new RuntimeError(
-      'RUNTIME_INVALID_OPTION',
-      `invalid ulimit "${s}": soft must be ≤ hard and both ≥ 0`,
-    );
-  return { name: m[1], soft, hard };
+  return { name: m[1], soft, hard: m[3] === undefined ? soft : Number(m[3]) };
 }
 
 export function parseCpus(s: string): number {
@@ -261,6 +199,29 @@ export function parseCpus(s: string): number {
       hint: 'a positive number such as 0.5 or 2',
     });
   return n;
+}
+
+/** A whole number, negative too (`--oom-score-adj -500` is then refused with its own reason). */
+export function parseInteger(s: string, what: string): number {
+  const n = Number(s);
+  if (!/^-?\d+$/.test(s.trim()) || !Number.isSafeInteger(n))
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid ${what} "${s}"`, { hint: 'a whole number' });
+  return n;
+}
+
+/** `--memory-swap`: a size (memory plus swap), or -1 for unlimited swap. */
+export function parseMemorySwap(s: string): number {
+  return s.trim() === '-1' ? -1 : parseBytes(s);
+}
+
+/** `--sysctl KEY=VALUE` (what may be set is checked with the other options: option-checks.ts). */
+export function parseSysctl(s: string): [string, string] {
+  const i = s.indexOf('=');
+  if (i <= 0)
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --sysctl "${s}"`, {
+      hint: 'use --sysctl KEY=VALUE, e.g. --sysctl net.ipv4.ping_group_range="0 1000"',
+    });
+  return [s.slice(0, i).trim(), s.slice(i + 1)];
 }
 
 export function parsePositiveInt(s: string, what: string): number {

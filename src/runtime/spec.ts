@@ -8,8 +8,9 @@ import type { IdMaps } from '../userns/idmap.js';
 import { mappedSize } from '../userns/idmap.js';
 import { RuntimeError } from './errors.js';
 import type { Rlimit } from './host.js';
-import { tmpfsOptions } from './default-limits.js';
+import { LIMIT_DEFAULTS, tmpfsOptions } from './default-limits.js';
 import type { OciMount, OciRlimit, OciSeccomp, OciSpec } from './oci.js';
+import { RLIMIT_OF, runOptionProblems } from './option-checks.js';
 import { cpusProblem, type RunOptions } from './options.js';
 
 /**
@@ -148,6 +149,35 @@ export function resolveUser(spec: string | undefined, passwd?: string, group?: s
   return { uid, gid, home: entry?.[5] || (uid === 0 ? '/root' : '/'), additionalGids };
 }
 
+/**
+ * `--group-add`: GIDs, or names from the image's /etc/group (docker's), each mapped into the
+ * container's ID range (a GID outside it is refused, not dropped).
+ */
+export function resolveGroupAdd(
+  groups: string[] | undefined,
+  group: string | undefined,
+  gidMapped: (g: number) => boolean,
+  errors: string[],
+): number[] {
+  const out: number[] = [];
+  const gr = passwdLines(group);
+  for (const g of groups ?? []) {
+    let gid: number;
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const e = gr.find((x) => x[0] === g);
+      if (!e || !/^\d+$/.test(e[2] ?? '')) {
+        errors.push(`--group-add ${g}: no such group in the image's /etc/group`);
+        continue;
+      }
+      gid = Number(e[2]);
+    }
+    if (!gidMapped(gid)) errors.push(`--group-add ${g}: group ${gid} is not mapped into the container`);
+    else out.push(gid);
+  }
+  return out;
+}
+
 function mergeEnv(base: string[], over: string[]): string[] {
   const m = new Map<string, string>();
   for (const e of [...base, ...over]) {
@@ -169,25 +199,6 @@ function commandLine(opts: RunOptions, image: ImageRunConfig): string[] {
   return [...ep, ...cmd];
 }
 
-const RLIMIT_OF: Record<string, string> = {
-  core: 'RLIMIT_CORE',
-  cpu: 'RLIMIT_CPU',
-  data: 'RLIMIT_DATA',
-  fsize: 'RLIMIT_FSIZE',
-  locks: 'RLIMIT_LOCKS',
-  memlock: 'RLIMIT_MEMLOCK',
-  msgqueue: 'RLIMIT_MSGQUEUE',
-  nice: 'RLIMIT_NICE',
-  nofile: 'RLIMIT_NOFILE',
-  nproc: 'RLIMIT_NPROC',
-  rss: 'RLIMIT_RSS',
-  rtprio: 'RLIMIT_RTPRIO',
-  rttime: 'RLIMIT_RTTIME',
-  sigpending: 'RLIMIT_SIGPENDING',
-  stack: 'RLIMIT_STACK',
-  as: 'RLIMIT_AS',
-};
-
 function buildRlimits(
   opts: RunOptions,
   host: SpecHost,
@@ -201,6 +212,8 @@ function buildRlimits(
   const coreHard = host.rlimits.RLIMIT_CORE?.hard;
   out.set('RLIMIT_CORE', { type: 'RLIMIT_CORE', soft: 0, hard: typeof coreHard === 'number' ? coreHard : 0 });
   for (const u of opts.ulimits) {
+    // Names are checked (runOptionProblems): only RLIMIT_OF's own keys reach here.
+    if (!Object.hasOwn(RLIMIT_OF, u.name)) continue;
     const type = RLIMIT_OF[u.name];
     const hostHard = host.rlimits[type]?.hard;
     // An unprivileged process cannot raise a hard limit; say so instead of letting runc fail late.
@@ -246,7 +259,13 @@ function mounts(input: SpecInput, gidMapped: (g: number) => boolean): OciMount[]
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      options: [
+        'nosuid',
+        'noexec',
+        'nodev',
+        'mode=1777',
+        `size=${Math.ceil((opts.shmSize ?? LIMIT_DEFAULTS.shmSize) / 1024)}k`,
+      ],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
@@ -393,6 +412,9 @@ export function generateSpec(input: SpecInput): SpecResult {
     const msg = check();
     if (msg) errors.push(msg);
   }
+  // The option checks of every way in (the engine ran them already; the spec is pure and says so too).
+  errors.push(...runOptionProblems(opts).map((p) => p.message));
+  const groupAdd = resolveGroupAdd(opts.groupAdd, input.group, gidMapped, errors);
   const rlimits = buildRlimits(opts, host, errors, input.defaultNproc);
   if (idmaps.mode === 'single')
     warnings.push(
@@ -402,7 +424,7 @@ export function generateSpec(input: SpecInput): SpecResult {
   if (errors.length) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', errors.join('; '), { details: { errors } });
   }
-  const additionalGids = user.additionalGids.filter(gidMapped);
+  const additionalGids = [...new Set([...user.additionalGids.filter(gidMapped), ...groupAdd])];
   const caps = [...new Set(opts.capAdd)].sort();
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
@@ -415,6 +437,7 @@ export function generateSpec(input: SpecInput): SpecResult {
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       rlimits,
       noNewPrivileges: true,
+      ...(opts.oomScoreAdj !== undefined ? { oomScoreAdj: opts.oomScoreAdj } : {}),
     },
     root: { path: paths.rootfs, readonly: !opts.readWrite },
     hostname,
@@ -425,7 +448,8 @@ export function generateSpec(input: SpecInput): SpecResult {
       namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
-      sysctl: { ...SYSCTLS },
+      // The user's namespaced sysctls (checked: option-checks.ts) over moat's own.
+      sysctl: { ...SYSCTLS, ...(opts.sysctls ?? {}) },
       ...(input.seccomp ? { seccomp: input.seccomp } : {}),
     },
     annotations: { 'io.moat.id': id, 'io.moat.image': opts.image },

@@ -1,9 +1,9 @@
 /**
  * The fields of Docker's create body moat has no counterpart for are refused when they are set,
- * never dropped: `-p` would publish nothing, `--restart` would never restart, `--mount` would
- * mount nothing, `--cpu-quota` would limit nothing. The docker CLI sends every field, most of
- * them empty; a field counts as set when it holds anything but Docker's default (empty values,
- * zeros, and a few named defaults below).
+ * never dropped: `-p` would publish nothing, `--restart` would never restart, `--cpu-shares`
+ * would weigh nothing. The docker CLI sends every field, most of them empty; a field counts as
+ * set when it holds anything but Docker's default (empty values, zeros, and a few named
+ * defaults below).
  */
 import { ApiError } from '../errors.js';
 
@@ -26,6 +26,7 @@ const READ = new Set([
   'StdinOnce',
   'HostConfig',
   'OnBuild', // a build-time trigger: nothing to do at run time
+  'Shell', // the shell of a Dockerfile's shell forms: used by builds only, as under Docker
   // HostConfig
   'Privileged',
   'PidMode',
@@ -39,6 +40,16 @@ const READ = new Set([
   'Memory',
   'NanoCpus',
   'PidsLimit',
+  // Applied (create-options.ts), checked with the other run options.
+  'Mounts',
+  'ShmSize',
+  'CpuQuota',
+  'CpuPeriod',
+  'CpusetCpus',
+  'MemorySwap',
+  'GroupAdd',
+  'Sysctls',
+  'OomScoreAdj',
   'Init',
   'AutoRemove',
   'CapAdd',
@@ -62,6 +73,17 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
     return (r.Name === undefined || r.Name === '' || r.Name === 'no') && !r.MaximumRetryCount;
   },
   MemorySwappiness: (v) => v === undefined || v === null || v === -1,
+  // What moat does anyway: runc, Linux's only isolation, no network, no health check
+  // (--no-healthcheck), SIGTERM on stop.
+  Runtime: (v) => v === undefined || v === null || v === '' || v === 'runc',
+  Isolation: (v) => v === undefined || v === '' || v === 'default',
+  NetworkDisabled: (v) => v === undefined || v === null || typeof v === 'boolean',
+  Healthcheck: (v) => {
+    const t = ((v ?? {}) as { Test?: unknown }).Test;
+    return empty(v) || (Array.isArray(t) && t.length === 1 && t[0] === 'NONE');
+  },
+  StopSignal: (v) =>
+    v === undefined || v === null || v === '' || v === 'SIGTERM' || v === 'TERM' || v === '15',
   // The CLI names the network it was given (`default`, `none`) with empty settings.
   NetworkingConfig: (v) => {
     const eps = ((v ?? {}) as { EndpointsConfig?: Record<string, unknown> }).EndpointsConfig ?? {};
@@ -83,7 +105,6 @@ const WHY: Record<string, [string, string]> = {
   ExtraHosts: ['--add-host', 'containers have no network but loopback'],
   Domainname: ['--domainname', 'not offered'],
   MacAddress: ['--mac-address', 'containers have no network but loopback'],
-  Mounts: ['--mount', 'use -v HOST:CONTAINER[:ro] or --tmpfs PATH'],
   Volumes: ['an anonymous volume (-v PATH)', 'moat has no volumes: use -v HOST:CONTAINER or --tmpfs PATH'],
   VolumesFrom: ['--volumes-from', 'moat has no volumes'],
   VolumeDriver: ['--volume-driver', 'moat has no volumes'],
@@ -91,21 +112,26 @@ const WHY: Record<string, [string, string]> = {
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
   Healthcheck: ['--health-*', 'moat has no health checks'],
-  ShmSize: ['--shm-size', '/dev/shm is a fixed tmpfs'],
-  Sysctls: ['--sysctl', 'moat sets only net.ipv4.ip_unprivileged_port_start=0'],
-  GroupAdd: ['--group-add', 'supplementary groups come from the image and the user'],
-  MemorySwap: ['--memory-swap', 'a container with --memory gets no swap beyond it'],
   MemoryReservation: ['--memory-reservation', 'only --memory is offered'],
   MemorySwappiness: ['--memory-swappiness', 'only --memory is offered'],
   KernelMemory: ['--kernel-memory', 'only --memory is offered'],
   OomKillDisable: ['--oom-kill-disable', 'a container at its limit is killed'],
-  OomScoreAdj: ['--oom-score-adj', 'not offered'],
-  CpuShares: ['--cpu-shares', 'use --cpus'],
-  CpuPeriod: ['--cpu-period', 'use --cpus'],
-  CpuQuota: ['--cpu-quota', 'use --cpus'],
-  CpusetCpus: ['--cpuset-cpus', 'use --cpus'],
+  CpuShares: ['--cpu-shares', 'use --cpus, or --cpu-quota with --cpu-period'],
+  CpuRealtimePeriod: ['--cpu-rt-period', 'real-time scheduling is not offered'],
+  CpuRealtimeRuntime: ['--cpu-rt-runtime', 'real-time scheduling is not offered'],
+  CpuCount: ['--cpu-count', 'a Windows option: use --cpus'],
+  CpuPercent: ['--cpu-percent', 'a Windows option: use --cpus'],
+  IOMaximumIOps: ['--io-maxiops', 'a Windows option'],
+  IOMaximumBandwidth: ['--io-maxbandwidth', 'a Windows option'],
+  ArgsEscaped: ['ArgsEscaped', 'a Windows option'],
+  Cgroup: ['a shared cgroup', 'each container has its own cgroups'],
   CpusetMems: ['--cpuset-mems', 'not offered'],
   BlkioWeight: ['--blkio-weight', 'block I/O limits are not offered'],
+  BlkioWeightDevice: ['--blkio-weight-device', 'block I/O limits are not offered'],
+  BlkioDeviceReadBps: ['--device-read-bps', 'block I/O limits are not offered'],
+  BlkioDeviceWriteBps: ['--device-write-bps', 'block I/O limits are not offered'],
+  BlkioDeviceReadIOps: ['--device-read-iops', 'block I/O limits are not offered'],
+  BlkioDeviceWriteIOps: ['--device-write-iops', 'block I/O limits are not offered'],
   Runtime: ['--runtime', 'moat runs runc'],
   Isolation: ['--isolation', 'not offered'],
   CgroupParent: ['--cgroup-parent', 'moat places containers in the cgroups delegated to you'],
@@ -140,8 +166,6 @@ export function refuseUnsupported(config: Record<string, unknown>, host: Record<
       if (READ.has(key)) continue;
       const isDefault = DEFAULTS[key] ?? empty;
       if (isDefault(value)) continue;
-      // --memory-swap equal to --memory: no swap, which is what moat does.
-      if (part && key === 'MemorySwap' && value === host.Memory) continue;
       const [flag, why] = WHY[key] ?? [`${part}${key}`.slice(0, 60), 'moat does not offer it'];
       throw new ApiError('API_INVALID_REQUEST', `${flag} is not supported by moat: ${why}`, {
         hint: 'drop the option; moat run --help lists what moat offers',

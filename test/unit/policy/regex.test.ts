@@ -136,6 +136,7 @@ describe('regular expressions have Go syntax (RE2), as in OPA', () => {
       } catch (x) {
         return x as RegoError;
       }
+      return undefined;
     })();
     expect(err?.code).toBe('eval_cancel_error');
     // a pattern that compiles to ~200k instructions is charged before it is compiled

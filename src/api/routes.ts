@@ -9,10 +9,10 @@ import type { Route, RouteContext, RequestIo } from './router.js';
 import * as S from './schemas.js';
 import { hostInfo } from './info.js';
 import { ApiError } from './errors.js';
-import { protectedPaths, type HostPathFact } from './host-facts.js';
+import { type HostPathFact } from './host-facts.js';
 import { containerFacts, decidedContainer, decidedUser, execFacts, startFacts } from './container-facts.js';
 import { imageFacts } from './image-facts.js';
-import { policyPaths } from './policy-hook.js';
+import { hostFacts } from './host-runtime-facts.js';
 import type { ExecRequest } from './process-facts.js';
 import { serviceRoute } from './service-route.js';
 
@@ -34,7 +34,7 @@ function planFacts(plan: ContainerPlan, engine: Engine): Record<string, unknown>
     spec: plan.spec,
     limits: plan.limits,
     warnings: plan.warnings,
-    host: protectedPaths(engine.deps.paths, policyPaths()),
+    host: hostFacts(engine),
     host_paths: runHostPaths(plan),
   };
 }

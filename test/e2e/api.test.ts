@@ -144,14 +144,18 @@ describe('moat system service: the docker CLI', () => {
     }
   });
 
-  it('refuses, never drops, what moat has no counterpart for (-p, --restart, --mount, ...)', () => {
+  it('refuses, never drops, what moat has no counterpart for (-p, --restart, named volumes, ...)', () => {
+    // --mount, --cpu-quota, --sysctl and the like are applied (api-options.test.ts).
     const cases: [string[], RegExp][] = [
       [['-p', '8080:80'], /-p\/--publish is not supported by moat: containers have no network/],
       [['--restart', 'always'], /--restart is not supported by moat/],
-      [['--mount', 'type=bind,src=/tmp,dst=/x'], /--mount is not supported by moat: use -v HOST:CONTAINER/],
+      [
+        ['--mount', 'type=volume,src=data,dst=/x'],
+        /--mount type=volume is not supported by moat: named volumes/,
+      ],
       [['-v', '/data'], /an anonymous volume \(-v PATH\) is not supported/],
-      [['--cpu-quota', '50000'], /--cpu-quota is not supported by moat: use --cpus/],
-      [['--sysctl', 'net.core.somaxconn=1024'], /--sysctl is not supported/],
+      [['--cpu-shares', '512'], /--cpu-shares is not supported by moat: use --cpus/],
+      [['--volumes-from', 'other'], /--volumes-from is not supported/],
     ];
     for (const [flags, msg] of cases) {
       const name = uniq('api-refused');

@@ -160,7 +160,7 @@ describe('moat run flags → RunOptions', () => {
       ['-m', 'lots'],
       ['--cpus', '0'],
       ['--cpus', 'x'],
-      ['--ulimit', 'nofile=2048:1024'],
+      ['--ulimit', 'nofile=1024:x'],
       ['--ulimit', 'nosuch=1'],
       ['--security-opt', 'apparmor=unconfined'],
     ])

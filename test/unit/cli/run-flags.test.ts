@@ -161,7 +161,7 @@ describe('moat run flags → RunOptions', () => {
       ['--cpus', '0'],
       ['--cpus', 'x'],
       ['--ulimit', 'nofile=1024:x'],
-      ['--ulimit', 'nosuch=1'],
+      ['--ulimit', 'nofile'],
       ['--security-opt', 'apparmor=unconfined'],
     ])
       expect((await refused([...args, 'img'])).code, args.join(' ')).toBe('RUNTIME_INVALID_OPTION');

@@ -35,7 +35,11 @@ const RULES: FlagRule[] = [
   { path: /^\/options\/volumes\/\d+\/(host|container)$/, flag: '-v/--volume', must: ABSOLUTE },
   { path: /^\/options\/tmpfs\/\d+\/path$/, flag: '--tmpfs', must: ABSOLUTE },
   { path: /^\/options\/memory$/, flag: '-m/--memory', must: 'must be a positive size, e.g. 64m' },
-  { path: /^\/options\/pidsLimit$/, flag: '--pids-limit', must: 'must be a positive whole number, or -1 for none' },
+  {
+    path: /^\/options\/pidsLimit$/,
+    flag: '--pids-limit',
+    must: 'must be a positive whole number, or -1 for none',
+  },
   { path: /^\/options\/cpus$/, flag: '--cpus', must: 'must be a number above 0, e.g. 0.5' },
   { path: /^\/options\/ulimits\//, flag: '--ulimit', must: 'must be NAME=SOFT[:HARD], whole numbers ≥ 0' },
   { path: /^\/options\/labels\//, flag: '-l/--label', must: 'must be KEY=VALUE' },

@@ -6,7 +6,7 @@
  * (cgroup delegation in cgroups.ts, the image's groups and the ID mapping in spec.ts).
  */
 import { RuntimeError } from './errors.js';
-import type { RunOptions, TmpfsSpec } from './options.js';
+import type { RunOptions, TmpfsSpec, UlimitSpec } from './options.js';
 
 export interface Problem {
   message: string;
@@ -141,6 +141,20 @@ export function sysctlProblem(key: string, value: unknown): Problem | undefined 
   return undefined;
 }
 
+/** `--ulimit`: a name of RLIMIT_OF's own, whole numbers, soft ≤ hard. */
+export function ulimitProblem(u: UlimitSpec): Problem | undefined {
+  const text = `${u.name}=${u.soft}:${u.hard}`;
+  if (typeof u.name !== 'string' || !Object.hasOwn(RLIMIT_OF, u.name))
+    return {
+      message: `invalid ulimit name "${String(u.name).slice(0, 40)}"`,
+      hint: `one of ${ULIMIT_NAMES.join(', ')}`,
+    };
+  if (!Number.isSafeInteger(u.soft) || !Number.isSafeInteger(u.hard) || u.soft < 0 || u.hard < 0)
+    return { message: `invalid ulimit "${text}": soft and hard are whole numbers ≥ 0` };
+  if (u.soft > u.hard) return { message: `invalid ulimit "${text}": soft must be ≤ hard` };
+  return undefined;
+}
+
 const CPUSET = /^\d{1,4}(-\d{1,4})?(,\d{1,4}(-\d{1,4})?)*$/;
 const GROUP = /^(\d{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$/;
 
@@ -211,12 +225,8 @@ export function runOptionProblems(o: Partial<RunOptions>): Problem[] {
       );
   }
   for (const u of o.ulimits ?? []) {
-    const text = `${u.name}=${u.soft}:${u.hard}`;
-    if (typeof u.name !== 'string' || !Object.hasOwn(RLIMIT_OF, u.name))
-      p(`invalid ulimit name "${String(u.name).slice(0, 40)}"`, `one of ${ULIMIT_NAMES.join(', ')}`);
-    else if (!Number.isSafeInteger(u.soft) || !Number.isSafeInteger(u.hard) || u.soft < 0 || u.hard < 0)
-      p(`invalid ulimit "${text}": soft and hard are whole numbers ≥ 0`);
-    else if (u.soft > u.hard) p(`invalid ulimit "${text}": soft must be ≤ hard`);
+    const bad = ulimitProblem(u);
+    if (bad) out.push(bad);
   }
   for (const t of o.tmpfs ?? []) {
     const bad = tmpfsProblem(t);

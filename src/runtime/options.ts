@@ -3,7 +3,7 @@
  * CLI strings into them. Everything here is pure.
  */
 import { SeccompError } from '../seccomp/errors.js';
-import { tmpfsProblem, ULIMIT_NAMES } from './option-checks.js';
+import { tmpfsProblem, ulimitProblem, ULIMIT_NAMES } from './option-checks.js';
 import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
 
@@ -177,10 +177,7 @@ export function cpusProblem(cpus: number | undefined, hostCpus: number | undefin
   return `--cpus ${cpus}: the range of CPUs is from 0.01 to ${hostCpus.toFixed(2)}, as there are only ${hostCpus} CPUs available`;
 }
 
-/**
- * `--ulimit nofile=1024:2048` or `--ulimit nproc=64`: the syntax here; the name and soft ≤ hard
- * are checked with the other options (option-checks.ts), as for the API's ulimits.
- */
+/** `--ulimit nofile=1024:2048` or `--ulimit nproc=64`, checked as the API's ulimits are (option-checks.ts). */
 export function parseUlimit(s: string): UlimitSpec {
   const m = /^([a-z_]+)=(\d+)(?::(\d+))?$/.exec(s);
   if (!m) {
@@ -189,7 +186,10 @@ export function parseUlimit(s: string): UlimitSpec {
     });
   }
   const soft = Number(m[2]);
-  return { name: m[1], soft, hard: m[3] === undefined ? soft : Number(m[3]) };
+  const u = { name: m[1], soft, hard: m[3] === undefined ? soft : Number(m[3]) };
+  const bad = ulimitProblem(u);
+  if (bad) throw new RuntimeError('RUNTIME_INVALID_OPTION', bad.message, bad.hint ? { hint: bad.hint } : {});
+  return u;
 }
 
 export function parseCpus(s: string): number {

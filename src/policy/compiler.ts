@@ -400,6 +400,13 @@ function iterates(e: Body[number]): boolean {
         return t.items.some(([k, v]) => term(k) || term(v));
       case 'call':
         return !!DECLARED.get(t.name ?? '')?.relation || t.args.some(term);
+      case 'arraycomp':
+      case 'const':
+      case 'objectcomp':
+      case 'scalar':
+      case 'setcomp':
+      case 'var':
+        break;
     }
     return false;
   };
@@ -414,6 +421,8 @@ function iterates(e: Body[number]): boolean {
       return (x.key !== undefined && term(x.key)) || term(x.value) || term(x.domain);
     case 'every':
       return term(x.domain);
+    case 'somedecl':
+      break;
   }
   return false;
 }
@@ -442,6 +451,13 @@ function collectSlots(t: Term, out: Set<number>): void {
         collectSlots(v, out);
       });
       return;
+    case 'arraycomp':
+    case 'call':
+    case 'const':
+    case 'objectcomp':
+    case 'scalar':
+    case 'setcomp':
+      break;
   }
 }
 
@@ -475,6 +491,10 @@ function visitRuleTerms(r: Rule, fn: (t: Term) => void): void {
         term(t.value);
         body(t.body);
         return;
+      case 'const':
+      case 'scalar':
+      case 'var':
+        break;
     }
   };
   const body = (b: Body): void => {
@@ -538,6 +558,13 @@ export function constValue(t: Term): Value | undefined {
       }
       return o;
     }
+    case 'arraycomp':
+    case 'call':
+    case 'objectcomp':
+    case 'ref':
+    case 'setcomp':
+    case 'var':
+      break;
   }
   return undefined;
 }
@@ -562,6 +589,10 @@ function foldTerm(t: Term): Term {
       return { ...t, term: foldTerm(t.term), body: foldBody(t.body) };
     case 'objectcomp':
       return { ...t, key: foldTerm(t.key), value: foldTerm(t.value), body: foldBody(t.body) };
+    case 'const':
+    case 'scalar':
+    case 'var':
+      break;
   }
   return t;
 }

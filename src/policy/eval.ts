@@ -769,6 +769,9 @@ export class Evaluator implements BuiltinContext {
         }
         return out;
       }
+      case 'function':
+      case undefined:
+        break;
     }
     return undefined;
   }

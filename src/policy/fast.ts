@@ -436,6 +436,9 @@ function simpleExpr(x: Expr, ev: Evaluator): SimpleFn | undefined {
       }
       return undefined;
     }
+    case 'every':
+    case 'somein':
+      break; // not simple: the general evaluator runs them
   }
   return undefined;
 }

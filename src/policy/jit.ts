@@ -525,6 +525,9 @@ return false;`);
         }
         return false;
       }
+      case 'every':
+      case 'somein':
+        break; // not simple (false): not compiled here
     }
     return false;
   }

@@ -131,6 +131,12 @@ export class Resolver {
       case 'call':
         t.args.forEach((x) => this.collectNames(x, fn));
         break;
+      case 'arraycomp':
+      case 'const':
+      case 'objectcomp':
+      case 'scalar':
+      case 'setcomp':
+        break;
     }
   }
 

@@ -58,6 +58,9 @@ export class Safety {
       case 'objectcomp':
         for (const v of freeVars(t)) acc.needs.set(v.slot, v);
         return;
+      case 'const':
+      case 'scalar':
+        break;
     }
   }
 
@@ -285,6 +288,10 @@ export class Safety {
         case 'call':
           t.args.forEach(visit);
           return;
+        case 'const':
+        case 'scalar':
+        case 'var':
+          break;
       }
     };
     switch (x.type) {
@@ -308,6 +315,8 @@ export class Safety {
         if (locals) closureLocals.set(x.body, locals);
         break;
       }
+      case 'somedecl':
+        break;
     }
     for (const w of e.with) visit(w.value);
   }
@@ -360,6 +369,9 @@ export function freeVarsOfBody(body: Body, extra: (Term | undefined)[]): Var[] {
         term(t.value);
         bodyFn(t.body);
         return;
+      case 'const':
+      case 'scalar':
+        break;
     }
   };
   const bodyFn = (b: Body): void => {

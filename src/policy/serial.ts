@@ -41,6 +41,10 @@ export function encode(root: unknown): string {
       case 'function':
       case 'symbol':
         throw new Error('cannot encode ' + typeof x);
+      case 'boolean':
+      case 'object':
+      case 'string':
+        break;
     }
     if (typeof x !== 'object' || x === null) return x;
     const id = ids.get(x);

@@ -45,6 +45,11 @@ function canonical(v: Value): string {
       return v.toString();
     case 'string':
       return JSON.stringify(v);
+    case 'function':
+    case 'object':
+    case 'symbol':
+    case 'undefined':
+      break;
   }
   if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
   if (v instanceof RObject)
@@ -199,6 +204,11 @@ export function typeName(v: Value): TypeName {
       return 'number';
     case 'string':
       return 'string';
+    case 'function':
+    case 'object':
+    case 'symbol':
+    case 'undefined':
+      break;
   }
   if (Array.isArray(v)) return 'array';
   return v instanceof RObject ? 'object' : 'set';
@@ -250,6 +260,8 @@ export function compare(a: Value, b: Value): number {
       }
       return x.length - y.length;
     }
+    case 'null':
+      break;
   }
   return 0;
 }
@@ -290,6 +302,11 @@ export function fromJSON(x: unknown): Value {
       return x;
     case 'bigint':
       return bignum(x);
+    case 'function':
+    case 'object':
+    case 'symbol':
+    case 'undefined':
+      break;
   }
   if (Array.isArray(x)) return x.map(fromJSON);
   if (x instanceof RObject || x instanceof RSet) return x;
@@ -371,6 +388,11 @@ export function toRegoString(v: Value): string {
       return v.toString();
     case 'string':
       return JSON.stringify(v);
+    case 'function':
+    case 'object':
+    case 'symbol':
+    case 'undefined':
+      break;
   }
   if (Array.isArray(v)) return '[' + v.map(toRegoString).join(', ') + ']';
   if (v instanceof RObject)

@@ -35,6 +35,10 @@ export function visitTerm(t: Term, fn: (t: Term) => void, closures = true): void
         visitBody(t.body, fn, closures);
       }
       break;
+    case 'const':
+    case 'scalar':
+    case 'var':
+      break;
   }
 }
 

@@ -361,10 +361,11 @@ remote_granted("mount", p) if {
 # range runc's setgroups drops them). Without the fact, assume they do (fail closed).
 # List groups that must not (e.g. disk, docker, shadow) in data.moat.forbidden_groups.
 deny contains sprintf("supplementary group %d of the caller would reach the container", [g]) if {
+	forbidden := data.moat.forbidden_groups
 	input.action in {"container.run", "container.create", "container.start", "container.exec"}
 	object.get(input, ["facts", "host", "supplementary_groups_reach_containers"], true) != false
 	some g in object.get(input.subject, "groups", [])
-	g in data.moat.forbidden_groups
+	g in forbidden
 }
 
 # ---- the runtime -------------------------------------------------------------------------------
@@ -378,9 +379,10 @@ deny contains sprintf("runtime %s is older than the minimum %s", [runtime_versio
 }
 
 deny contains sprintf("runtime %s does not fix %s", [runtime_version, a]) if {
+	forbidden := data.moat.forbidden_runtime_advisories
 	input.action in {"container.run", "container.create", "container.start", "container.exec"}
 	some a in object.get(input, ["facts", "host", "runtime", "unfixed"], [])
-	a in data.moat.forbidden_runtime_advisories
+	a in forbidden
 }
 
 runtime_version := v if {

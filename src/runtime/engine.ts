@@ -22,7 +22,6 @@ import { groupsReachContainers } from './runtime-facts.js';
 import { readImageFile } from './container-files.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { pinMounts, readHostFile } from './host-paths.js';
-import { readLayerFiles } from '../image/layer-files.js';
 import { canonicalPath } from '../util/canonical-path.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
@@ -207,7 +206,10 @@ export class Engine {
     const ready = await readyRootfs(rootfsDeps, image.id);
     const files = ready
       ? undefined
-      : await readLayerFiles(
+      : // Loaded only here: the tar reader costs every command ~20 ms to load, most never need it.
+        await (
+          await import('../image/layer-files.js')
+        ).readLayerFiles(
           image.layers.map((l) => ({ path: this.deps.images.blobPath(l.digest), mediaType: l.mediaType })),
           ['etc/passwd', 'etc/group'],
         );

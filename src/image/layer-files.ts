@@ -3,8 +3,11 @@
  * store, without unpacking anything: what `run` needs to resolve the user before the policy has
  * decided, for an image whose root is not unpacked yet. The layers are read from the top down;
  * the first layer that says something about a file decides it (a regular file: its text; a
- * whiteout, an opaque parent, a symlink, a link or anything else: absent, as `readRootFile`
- * finds a symlink in an unpacked root).
+ * whiteout, an opaque parent or anything else: absent). A symlink or hard link as the file is
+ * followed inside the image, as `readRootFile` resolves it in an unpacked root (an absolute target
+ * is taken from the image's root, `..` never leaves it, at most 8 links): the first run of an
+ * image reads what every later run reads from its unpacked root. A symlinked parent directory is
+ * not followed here (the file then counts as absent).
  */
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,6 +16,23 @@ import { openLayerStream } from './unpack-stream.js';
 import { classifyWhiteout } from './whiteout.js';
 
 const MAX_BYTES = 1 << 20;
+const MAX_LINKS = 8;
+
+/** A link's target as a path inside the image root (`..` stops at the root, as securejoin). */
+function inRoot(from: string, target: string, hard: boolean): string {
+  const joined = hard || target.startsWith('/') ? target : `${path.posix.dirname(from)}/${target}`;
+  const out: string[] = [];
+  for (const part of joined.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
+}
+
+/** A link found where a file was asked for: followed after the scan. */
+const LINK = Symbol('link');
+type Decision = string | undefined | { [LINK]: string };
 
 export interface LayerBlob {
   /** The blob's file in the store. */
@@ -45,8 +65,8 @@ async function readCapped(entry: TarEntry): Promise<string | undefined> {
 async function scanLayer(
   layer: LayerBlob,
   names: readonly string[],
-): Promise<{ decided: Map<string, string | undefined>; hidden: Set<string> }> {
-  const decided = new Map<string, string | undefined>();
+): Promise<{ decided: Map<string, Decision>; hidden: Set<string> }> {
+  const decided = new Map<string, Decision>();
   const hidden = new Set<string>();
   const stream: Readable = openLayerStream(layer.path, layer.mediaType);
   const extract = tar.extract();
@@ -73,7 +93,10 @@ async function scanLayer(
         } else if (wo.kind === 'none') {
           if (name === n) {
             // A later entry of the same name in this layer wins, as it would when unpacked.
-            decided.set(n, h.type === 'file' ? await readCapped(entry) : undefined);
+            if (h.type === 'file') decided.set(n, await readCapped(entry));
+            else if ((h.type === 'symlink' || h.type === 'link') && h.linkname)
+              decided.set(n, { [LINK]: inRoot(n, h.linkname, h.type === 'link') });
+            else decided.set(n, undefined);
             read = h.type === 'file';
           } else if (under(n, name) && h.type !== 'directory') {
             decided.set(n, undefined);
@@ -96,17 +119,30 @@ async function scanLayer(
 export async function readLayerFiles(
   layers: readonly LayerBlob[],
   names: readonly string[],
+  hops = 0,
 ): Promise<Map<string, string | undefined>> {
-  const out = new Map<string, string | undefined>();
+  const found = new Map<string, Decision>();
   let pending = names.map(cleanName);
   for (let i = layers.length - 1; i >= 0 && pending.length > 0; i--) {
     const { decided, hidden } = await scanLayer(layers[i], pending);
     for (const n of pending) {
-      if (decided.has(n)) out.set(n, decided.get(n));
-      else if (hidden.has(n)) out.set(n, undefined);
+      if (decided.has(n)) found.set(n, decided.get(n));
+      else if (hidden.has(n)) found.set(n, undefined);
     }
-    pending = pending.filter((n) => !out.has(n));
+    pending = pending.filter((n) => !found.has(n));
   }
-  for (const n of pending) out.set(n, undefined);
+  const out = new Map<string, string | undefined>();
+  const links = new Map<string, string>();
+  for (const n of names.map(cleanName)) {
+    const d = found.get(n);
+    if (d !== undefined && typeof d === 'object') links.set(n, d[LINK]);
+    else out.set(n, d);
+  }
+  if (links.size) {
+    // Too many links (a loop): absent, as the in-root resolver refuses it.
+    const targets =
+      hops < MAX_LINKS ? await readLayerFiles(layers, [...new Set(links.values())], hops + 1) : new Map();
+    for (const [n, t] of links) out.set(n, targets.get(t) as string | undefined);
+  }
   return out;
 }

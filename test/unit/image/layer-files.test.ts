@@ -1,7 +1,7 @@
 /**
  * Small files read from an image's layers without unpacking (layer-files.ts): the top layer that
- * says something decides; whiteouts, opaque directories, symlinks and non-directory parents
- * read as absent.
+ * says something decides; whiteouts, opaque directories and non-directory parents read as
+ * absent; a link as the file is followed inside the image.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -65,7 +65,34 @@ describe('readLayerFiles', () => {
     ).toEqual({ 'etc/passwd': undefined, 'etc/group': 'new' });
   });
 
-  it('a symlink, a hard link or a parent that is not a directory reads as absent (never followed)', async () => {
+  it('a symlink or hard link as the file is followed inside the image, never out of it', async () => {
+    const base: TarFile[] = [
+      { name: 'etc/shadow', content: 's' },
+      { name: 'etc/passwd.real', content: 'p2' },
+      { name: 'etc/group', content: 'g' },
+    ];
+    // Absolute targets are the image's, relative ones resolve beside the link.
+    expect(
+      await read(
+        await layers(base, [
+          { name: 'etc/passwd', type: 'symlink', linkname: '/etc/shadow' },
+          { name: 'etc/group', type: 'symlink', linkname: 'passwd.real' },
+        ]),
+      ),
+    ).toEqual({ 'etc/passwd': 's', 'etc/group': 'p2' });
+    // A hard link names a path of the archive.
+    expect(
+      await read(await layers(base, [{ name: 'etc/passwd', type: 'link', linkname: 'etc/passwd.real' }])),
+    ).toEqual({ 'etc/passwd': 'p2', 'etc/group': 'g' });
+    // `..` stops at the image's root: a host path is only ever a path in the image (absent here).
+    expect(
+      await read(
+        await layers(base, [{ name: 'etc/passwd', type: 'symlink', linkname: '../../../../etc/hostname' }]),
+      ),
+    ).toEqual({ 'etc/passwd': undefined, 'etc/group': 'g' });
+  });
+
+  it('a link loop, or a parent that is a symlink or not a directory, reads as absent', async () => {
     const base: TarFile[] = [
       { name: 'etc/passwd', content: 'p' },
       { name: 'etc/group', content: 'g' },
@@ -73,8 +100,8 @@ describe('readLayerFiles', () => {
     expect(
       await read(
         await layers(base, [
-          { name: 'etc/passwd', type: 'symlink', linkname: '/etc/shadow' },
-          { name: 'etc/group', type: 'link', linkname: 'etc/passwd' },
+          { name: 'etc/passwd', type: 'symlink', linkname: 'group' },
+          { name: 'etc/group', type: 'symlink', linkname: 'passwd' },
         ]),
       ),
     ).toEqual({ 'etc/passwd': undefined, 'etc/group': undefined });

@@ -83,14 +83,20 @@ function recordFacts(rec: ContainerRecord): ContainerRecordFacts {
   };
 }
 
+/** The container a request names, noted as the one the policy decides on (none: no facts). */
+async function loadDecided(engine: Engine, ctx: RouteContext<unknown>) {
+  const c = await load(engine, ctx.params.id);
+  if (c) decided.set(ctx, { id: c.rec.id });
+  return c;
+}
+
 /** Facts of a route that acts on a container without running anything in it (stop, rm, logs…). */
 export async function containerFacts(
   engine: Engine,
   ctx: RouteContext<unknown>,
 ): Promise<Record<string, unknown>> {
-  const c = await load(engine, ctx.params.id);
+  const c = await loadDecided(engine, ctx);
   if (!c) return {};
-  decided.set(ctx, { id: c.rec.id });
   return { container: recordFacts(c.rec), ...(c.spec ? { spec: c.spec } : {}) };
 }
 
@@ -124,9 +130,8 @@ export async function startFacts(
   engine: Engine,
   ctx: RouteContext<unknown>,
 ): Promise<Record<string, unknown>> {
-  const c = await load(engine, ctx.params.id);
+  const c = await loadDecided(engine, ctx);
   if (!c) return {};
-  decided.set(ctx, { id: c.rec.id });
   const facts = await runningFacts(engine, c);
   if (!facts.run || !c.spec) return facts;
   try {
@@ -145,10 +150,9 @@ export async function execFacts(
   engine: Engine,
   ctx: RouteContext<ExecRequest>,
 ): Promise<Record<string, unknown>> {
-  const c = await load(engine, ctx.params.id);
+  const c = await loadDecided(engine, ctx);
   if (!c) return {};
-  const d: Decided = { id: c.rec.id };
-  decided.set(ctx, d);
+  const d = decided.get(ctx)!;
   let ids: ExecUser | undefined;
   if (ctx.body.user) {
     try {

@@ -11,6 +11,14 @@ async function info(): Promise<{ cgroups: { delegated: Record<string, string> } 
   return JSON.parse(r.stdout) as { cgroups: { delegated: Record<string, string> } };
 }
 
+/**
+ * The bomb runs in a child shell (a shell that cannot fork gives up); the outer shell then counts
+ * processes with a glob, which needs no fork. The children sleep long: with short sleeps a slow
+ * (loaded) machine forks slower than they exit and never reaches the limit.
+ */
+const FORK_BOMB =
+  'sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#';
+
 describe('resource limits', () => {
   it('the test host delegates memory, pids and cpu (CI sets this up)', async () => {
     const i = await info();
@@ -56,18 +64,7 @@ describe('resource limits', () => {
   });
 
   it('--pids-limit stops a fork bomb', async () => {
-    // The bomb runs in a child shell (a shell that cannot fork gives up); the outer shell then
-    // counts processes with a glob, which needs no fork.
-    const r = await moat([
-      'run',
-      '--rm',
-      '--pids-limit',
-      '20',
-      IMAGE,
-      'sh',
-      '-c',
-      'sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
-    ]);
+    const r = await moat(['run', '--rm', '--pids-limit', '20', IMAGE, 'sh', '-c', FORK_BOMB]);
     expect(r.stdout).toMatch(/inner=[1-9]/);
     const procs = Number(/procs=(\d+)/.exec(r.stdout)?.[1]);
     expect(procs).toBeGreaterThan(10);
@@ -76,15 +73,7 @@ describe('resource limits', () => {
 
   it('without --pids-limit a fork bomb is stopped by the default limit (pids cgroup)', async () => {
     const name = uniq('bomb');
-    const r = await moat([
-      'run',
-      '--name',
-      name,
-      IMAGE,
-      'sh',
-      '-c',
-      'sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
-    ]);
+    const r = await moat(['run', '--name', name, IMAGE, 'sh', '-c', FORK_BOMB]);
     expect(r.stdout).toMatch(/inner=[1-9]/);
     const procs = Number(/procs=(\d+)/.exec(r.stdout)?.[1]);
     expect(procs).toBeGreaterThan(1000);
@@ -106,14 +95,7 @@ describe('resource limits', () => {
     const limit = i.defaultLimits.pids.value;
     expect(limit).toBeGreaterThan(0);
     expect(limit).toBeLessThanOrEqual(2048);
-    const r = await moatWithoutDelegation([
-      'run',
-      '--rm',
-      IMAGE,
-      'sh',
-      '-c',
-      'ulimit -u; sh -c "while :; do sleep 600 & done" 2>/dev/null; echo inner=$?; set -- /proc/[0-9]*; echo procs=$#',
-    ]);
+    const r = await moatWithoutDelegation(['run', '--rm', IMAGE, 'sh', '-c', `ulimit -u; ${FORK_BOMB}`]);
     expect(r.stdout.split('\n')[0]).toBe(String(limit));
     expect(r.stdout).toMatch(/inner=[1-9]/);
     expect(Number(/procs=(\d+)/.exec(r.stdout)?.[1])).toBeLessThanOrEqual(limit);

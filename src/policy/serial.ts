@@ -101,19 +101,44 @@ function isLocation(x: object): x is Loc {
 export function decode(text: string): unknown {
   const byId: unknown[] = [];
   const { files, body } = JSON.parse(text) as { files: string[]; body: J };
+  // One look at an object's first key tells its kind: the encoder writes a marker (`$l`, `$r`,
+  // `$b`, `$n`, `$u`, or `$id` before `$m`/`$o`/`$s`/`$a`/fields) first, and escapes the `$` of
+  // a plain object's own keys as `$$`. Decoding is on the start-up path of every command.
   const dec = (x: J): unknown => {
     if (typeof x !== 'object' || x === null) return x;
-    if (Array.isArray(x)) return x.map(dec);
-    const o = x as Record<string, J>;
-    if ('$l' in o) {
-      const l = o.$l as number[];
-      return { file: files[l[4]], row: l[0], col: l[1], start: l[2], end: l[3] };
+    if (Array.isArray(x)) {
+      const a = new Array<unknown>(x.length);
+      for (let i = 0; i < x.length; i++) a[i] = dec(x[i] as J);
+      return a;
     }
-    if ('$r' in o) return byId[o.$r as number];
-    if ('$b' in o) return BigInt(o.$b as string);
-    if ('$n' in o) return Number(o.$n);
-    if ('$u' in o) return undefined;
-    const id = o.$id as number | undefined;
+    const o = x as Record<string, J>;
+    let first: string | undefined;
+    for (const k in o) {
+      first = k;
+      break;
+    }
+    if (first === undefined) return {};
+    if (first.charCodeAt(0) !== 36 /* $ */) return plain(o, undefined);
+    switch (first) {
+      case '$l': {
+        const l = o.$l as number[];
+        return { file: files[l[4]], row: l[0], col: l[1], start: l[2], end: l[3] };
+      }
+      case '$r':
+        return byId[o.$r as number];
+      case '$b':
+        return BigInt(o.$b as string);
+      case '$n':
+        return Number(o.$n);
+      case '$u':
+        return undefined;
+      case '$id':
+        return tagged(o, o.$id as number);
+      default:
+        return tagged(o, undefined);
+    }
+  };
+  const tagged = (o: Record<string, J>, id: number | undefined): unknown => {
     if ('$m' in o) {
       const m = new Map();
       if (id !== undefined) byId[id] = m;
@@ -138,11 +163,14 @@ export function decode(text: string): unknown {
       for (const v of o.$a as J[]) a.push(dec(v));
       return a;
     }
+    return plain(o, id);
+  };
+  const plain = (o: Record<string, J>, id: number | undefined): unknown => {
     const out: Record<string, unknown> = {};
     if (id !== undefined) byId[id] = out;
     for (const k in o) {
       if (k === '$id') continue;
-      out[k.startsWith('$$') ? k.slice(1) : k] = dec(o[k]);
+      out[k.charCodeAt(0) === 36 && k.charCodeAt(1) === 36 ? k.slice(1) : k] = dec(o[k]);
     }
     return out;
   };

@@ -9,6 +9,7 @@ import './typenames.js';
 import './objects.js';
 import './regex.js';
 import './numbers.js';
+import './semver.js';
 
 /** The families this module loads. */
 export const CORE_FAMILIES = [
@@ -19,4 +20,6 @@ export const CORE_FAMILIES = [
   'objects',
   'regex',
   'numbers',
+  // small, and the default policy compares runtime versions on every run
+  'semver',
 ] as const;

@@ -2,5 +2,4 @@
 import './encoding.js';
 import './time.js';
 import './net.js';
-import './semver.js';
 import './misc.js';

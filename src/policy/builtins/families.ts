@@ -19,7 +19,6 @@ const LOADERS: Record<Lazy, () => Promise<unknown>> = {
   encoding: extra,
   time: extra,
   net: extra,
-  semver: extra,
   misc: extra,
   crypto,
   jwt: crypto,

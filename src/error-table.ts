@@ -10,6 +10,7 @@ import { REGISTRY_ERRORS } from './image/registry/errors.js';
 import { POLICY_ERRORS } from './policy/errors.js';
 import { RUNTIME_ERRORS } from './runtime/errors.js';
 import { SECCOMP_ERRORS } from './seccomp/errors.js';
+import { TRUST_ERRORS } from './trust/errors.js';
 import { USERNS_ERRORS } from './userns/errors.js';
 
 export const ERROR_TABLES: Readonly<Record<string, Readonly<Record<string, ErrorInfo>>>> = {
@@ -20,6 +21,7 @@ export const ERROR_TABLES: Readonly<Record<string, Readonly<Record<string, Error
   policy: POLICY_ERRORS,
   runtime: RUNTIME_ERRORS,
   seccomp: SECCOMP_ERRORS,
+  trust: TRUST_ERRORS,
   userns: USERNS_ERRORS,
 };
 

@@ -25,7 +25,7 @@ describe('error tables', () => {
 
   it('every room has a table, and every code a hint, an HTTP status and an exit status', () => {
     expect(Object.keys(ERROR_TABLES).sort()).toEqual(
-      ['api', 'cli', 'image', 'policy', 'registry', 'runtime', 'seccomp', 'userns'].sort(),
+      ['api', 'cli', 'image', 'policy', 'registry', 'runtime', 'seccomp', 'trust', 'userns'].sort(),
     );
     expect(rows.length).toBeGreaterThan(80);
     for (const { code, info } of rows) {
@@ -57,6 +57,10 @@ describe('error tables', () => {
     }
     expect(found).toBeGreaterThan(100);
     expect(unknown).toEqual([]);
+  });
+
+  it('every trust code exits 4 (reserved for TRUST_*), and only trust codes do', () => {
+    for (const { room, code, info } of rows) expect(info.exit === 4, `${room} ${code}`).toBe(room === 'trust');
   });
 
   it('user errors exit 1 or 2, not 125', () => {

@@ -40,7 +40,7 @@ import {
   type StreamedLayer,
 } from './rootfs.js';
 import { usernsTools } from './lifecycle.js';
-import { generateSpec } from './spec.js';
+import { generateSpec } from './spec/index.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { readExit } from './exits.js';
 import { fsckContainers, type FsckReport } from './fsck.js';

@@ -20,7 +20,7 @@ import { joinCgroups } from './cgroups.js';
 import { readContainerFile } from './container-files.js';
 import { RuntimeError } from './errors.js';
 import { gatedArgv, lastRuncError, type RuncConfig } from './runc.js';
-import { resolveUser } from './spec.js';
+import { resolveUser } from './spec/index.js';
 import { StartGate } from './start-gate.js';
 import { startError } from './start-errors.js';
 import { containerDirs, type ContainerRecord } from './state.js';

@@ -19,7 +19,7 @@ import { defaultNproc, effectivePids, limitsFor } from '../../../src/runtime/def
 import type { CgroupFacts } from '../../../src/runtime/host.js';
 import type { OciSpec } from '../../../src/runtime/oci.js';
 import { checkRunOptions, normalizeCap, type RunOptions } from '../../../src/runtime/options.js';
-import { generateSpec } from '../../../src/runtime/spec.js';
+import { generateSpec } from '../../../src/runtime/spec/index.js';
 import { computeIdMaps } from '../../../src/userns/idmap.js';
 import { lazyValidator } from '../../../src/util/schema.js';
 

@@ -5,7 +5,7 @@
  * same commit, where the diff shows what moved.
  */
 import { describe, expect, it } from 'vitest';
-import { generateSpec, type SpecInput } from '../../../src/runtime/spec.js';
+import { generateSpec, type SpecInput } from '../../../src/runtime/spec/index.js';
 import { defaultRunOptions, type RunOptions } from '../../../src/runtime/options.js';
 import { computeIdMaps } from '../../../src/userns/idmap.js';
 import { MoatError } from '../../../src/errors.js';

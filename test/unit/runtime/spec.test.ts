@@ -5,7 +5,7 @@ import {
   MASKED_PATHS,
   READONLY_PATHS,
   type SpecInput,
-} from '../../../src/runtime/spec.js';
+} from '../../../src/runtime/spec/index.js';
 import { defaultRunOptions, type RunOptions } from '../../../src/runtime/options.js';
 import { computeIdMaps } from '../../../src/userns/idmap.js';
 import { MoatError } from '../../../src/errors.js';

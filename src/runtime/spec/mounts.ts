@@ -1,0 +1,117 @@
+/**
+ * Mounts: the kernel filesystems every container gets, scratch tmpfs for a read-only root, the
+ * /etc/hosts and /etc/hostname binds, the user's `--tmpfs` and `-v`, and the `--init` binary.
+ * Which targets are allowed is checked in checks.ts; masked and read-only /proc and /sys paths are
+ * not mounts here but security settings (security.ts). Pure.
+ */
+import * as path from 'node:path';
+import { LIMIT_DEFAULTS, tmpfsOptions } from '../default-limits.js';
+import type { OciMount } from '../oci.js';
+import type { RunOptions } from '../options.js';
+import type { SpecInput } from './types.js';
+
+export const INIT_PATH = '/dev/init';
+
+/** The container paths the user mounts over (`-v` then `--tmpfs`), as given. */
+export function userMountTargets(opts: RunOptions): string[] {
+  return [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)];
+}
+
+export function mounts(input: SpecInput, gidMapped: (g: number) => boolean): OciMount[] {
+  const { opts, paths, host } = input;
+  const userTargets = new Set(userMountTargets(opts).map((p) => path.posix.normalize(p)));
+  const ms: OciMount[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: [
+        'nosuid',
+        'noexec',
+        'newinstance',
+        'ptmxmode=0666',
+        'mode=0620',
+        ...(gidMapped(5) ? ['gid=5'] : []),
+      ],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: [
+        'nosuid',
+        'noexec',
+        'nodev',
+        'mode=1777',
+        `size=${Math.ceil((opts.shmSize ?? LIMIT_DEFAULTS.shmSize) / 1024)}k`,
+      ],
+    },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
+  ];
+  if (!opts.readWrite) {
+    // A read-only root still needs scratch space where programs expect it.
+    for (const d of ['/tmp', '/run']) {
+      if (!userTargets.has(d))
+        ms.push({
+          destination: d,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'],
+        });
+    }
+  }
+  const ro = opts.readWrite ? [] : ['ro'];
+  if (paths.hosts)
+    ms.push({
+      destination: '/etc/hosts',
+      type: 'bind',
+      source: paths.hosts,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
+    });
+  if (paths.hostname)
+    ms.push({
+      destination: '/etc/hostname',
+      type: 'bind',
+      source: paths.hostname,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
+    });
+  for (const t of opts.tmpfs) {
+    ms.push({
+      destination: path.posix.normalize(t.path),
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', ...tmpfsOptions(t.options)],
+    });
+  }
+  for (const v of opts.volumes) {
+    ms.push({
+      destination: path.posix.normalize(v.container),
+      type: 'bind',
+      source: v.host,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', ...(v.readonly ? ['ro'] : [])],
+    });
+  }
+  if (opts.init && host.initPath) {
+    ms.push({
+      destination: INIT_PATH,
+      type: 'bind',
+      source: host.initPath,
+      options: ['bind', 'ro', 'nosuid', 'nodev'],
+    });
+  }
+  return ms;
+}

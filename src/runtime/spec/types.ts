@@ -1,0 +1,55 @@
+/**
+ * The spec generator's inputs and result: run options, the image's config, the ID maps and the
+ * host facts, all passed in as data so that generation stays a pure function (no I/O in spec/).
+ */
+import type { IdMaps } from '../../userns/idmap.js';
+import type { Rlimit } from '../host.js';
+import type { OciSeccomp, OciSpec } from '../oci.js';
+import type { RunOptions } from '../options.js';
+
+/** The `config` object of an OCI image config (the parts a run uses). */
+export interface ImageRunConfig {
+  User?: string;
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  Labels?: Record<string, string> | null;
+}
+
+export interface SpecHost {
+  arch: string;
+  rlimits: Record<string, Rlimit>;
+  /** Static init binary for --init (tini-static), if installed. */
+  initPath?: string;
+  /** CPUs available to containers (the bound of --cpus), if known. */
+  cpus?: number;
+}
+
+export interface SpecPaths {
+  rootfs: string;
+  /** Files moat writes for the container and bind-mounts read-only. */
+  hosts?: string;
+  hostname?: string;
+}
+
+export interface SpecInput {
+  id: string;
+  opts: RunOptions;
+  image: ImageRunConfig;
+  idmaps: IdMaps;
+  host: SpecHost;
+  paths: SpecPaths;
+  /** The resolved seccomp filter, or null for none (only with an explicit unconfined opt-in). */
+  seccomp: OciSeccomp | null;
+  /** The image's /etc/passwd and /etc/group text, to resolve user names and primary groups. */
+  passwd?: string;
+  group?: string;
+  /** RLIMIT_NPROC moat sets when it is the process limit (no delegated pids cgroup), see default-limits.ts. */
+  defaultNproc?: number;
+}
+
+export interface SpecResult {
+  spec: OciSpec;
+  warnings: string[];
+}

@@ -14,55 +14,36 @@ import type { Body, Call, Expr, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { BuiltinImpl } from './builtins/types.js';
 import type { RuleNode } from './compiler.js';
-import type { Evaluator } from './eval.js';
-import { generate, hotThreshold, type RunFn, type SegFn } from './jit.js';
+import { MULTI, TRAIL, lookup, type Frame } from './eval/frame.js';
+import type { EvalHost, RunFn, SegFn } from './eval/host.js';
 import { RObject, RSet, equal, type Value } from './value.js';
 
-export const MULTI: unique symbol = Symbol('multi');
-/**
- * Slots bound by a body segment (jit.ts's generated code or closureSegment), undone by the body's
- * `run` down to the mark it took. Kept here, where the hot loop reads it.
- */
-export const TRAIL: { s: number[]; n: number } = { s: [], n: 0 };
-type Frame = (Value | undefined)[];
 type Result = Value | undefined | typeof MULTI;
-export type ValueFn = (ev: Evaluator, f: Frame) => Result;
+export type ValueFn = (ev: EvalHost, f: Frame) => Result;
 /**
  * Runs a simple expression: HOLDS, FAILS, GENERAL (take the general path), or the frame slot it
  * bound (a simple expression binds at most one variable).
  */
-type SimpleFn = (ev: Evaluator, f: Frame) => number;
+type SimpleFn = (ev: EvalHost, f: Frame) => number;
 const HOLDS = -1;
 const FAILS = -2;
 const GENERAL = -3;
-export type BodyFn = (ev: Evaluator, f: Frame, k: () => boolean) => boolean;
 
 // Compiled closures hang off the AST nodes under symbol keys (faster than WeakMap lookups on the
 // hot path; invisible to JSON, for-in and the compile cache's encoder).
 const VALUE_FN = Symbol('valueFn');
-const BODY_FN = Symbol('bodyFn');
 const BINDER = Symbol('binder');
 type WithFn<K extends symbol, F> = { [P in K]?: F };
 
 const multi: ValueFn = () => MULTI;
 
-export function lookup(v: Value, key: Value): Value | undefined {
-  if (v instanceof RObject) return v.get(key);
-  if (Array.isArray(v)) {
-    if (typeof key !== 'number' || !Number.isInteger(key) || key < 0 || key >= v.length) return undefined;
-    return v[key];
-  }
-  if (v instanceof RSet) return v.has(key) ? key : undefined;
-  return undefined;
-}
-
 /** The value function of a term (compiled on first use). */
-export function valueFn(t: Term, ev: Evaluator): ValueFn {
+export function valueFn(t: Term, ev: EvalHost): ValueFn {
   const node = t as Term & WithFn<typeof VALUE_FN, ValueFn>;
   return (node[VALUE_FN] ??= compileTerm(t, ev));
 }
 
-function compileTerm(t: Term, ev: Evaluator): ValueFn {
+function compileTerm(t: Term, ev: EvalHost): ValueFn {
   switch (t.type) {
     case 'scalar':
     case 'const': {
@@ -130,12 +111,12 @@ function compileTerm(t: Term, ev: Evaluator): ValueFn {
 
 type KeyFn = ValueFn;
 
-function compileKeys(terms: Term[], from: number, ev: Evaluator): KeyFn[] {
+function compileKeys(terms: Term[], from: number, ev: EvalHost): KeyFn[] {
   return terms.slice(from).map((k) => valueFn(k, ev));
 }
 
 /** Walks keys from `v`; an unbound variable key means iteration: MULTI. */
-function walkKeys(e: Evaluator, f: Frame, v: Value | undefined, keys: KeyFn[], from: number): Result {
+function walkKeys(e: EvalHost, f: Frame, v: Value | undefined, keys: KeyFn[], from: number): Result {
   for (let i = from; i < keys.length && v !== undefined; i++) {
     const k = keys[i](e, f);
     if (k === MULTI || k === undefined) return k;
@@ -144,7 +125,7 @@ function walkKeys(e: Evaluator, f: Frame, v: Value | undefined, keys: KeyFn[], f
   return v;
 }
 
-function compileRef(terms: Term[], ev: Evaluator): ValueFn {
+function compileRef(terms: Term[], ev: EvalHost): ValueFn {
   const head = terms[0];
   const keys = compileKeys(terms, 1, ev);
   if (head.type === 'var') {
@@ -172,7 +153,7 @@ function compileRef(terms: Term[], ev: Evaluator): ValueFn {
  * the rule tree, the base documents. Overrides (`with data…`) and variable keys among rules take
  * the general path.
  */
-function compileDataRef(terms: Term[], keys: KeyFn[], ev: Evaluator): ValueFn {
+function compileDataRef(terms: Term[], keys: KeyFn[], ev: EvalHost): ValueFn {
   // the static prefix of constant string keys
   const consts: string[] = [];
   for (let i = 1; i < terms.length; i++) {
@@ -229,16 +210,16 @@ interface Arg {
   fn: ValueFn | undefined;
 }
 
-function argOf(t: Term, ev: Evaluator): Arg {
+function argOf(t: Term, ev: EvalHost): Arg {
   if (t.type === 'scalar' || t.type === 'const') return { c: t.value, s: -1, fn: undefined };
   if (t.type === 'var' && t.slot >= 0) return { c: null, s: t.slot, fn: undefined };
   return { c: null, s: -1, fn: valueFn(t, ev) };
 }
 
 /** The argument values, or the first undefined / MULTI among them (in argument order). */
-type Collect = (e: Evaluator, f: Frame) => Value[] | undefined | typeof MULTI;
+type Collect = (e: EvalHost, f: Frame) => Value[] | undefined | typeof MULTI;
 
-function collector(argTerms: Term[], ev: Evaluator): Collect {
+function collector(argTerms: Term[], ev: EvalHost): Collect {
   const n = argTerms.length;
   const args = argTerms.map((a) => argOf(a, ev));
   if (n === 0) return () => [];
@@ -301,7 +282,7 @@ function collector(argTerms: Term[], ev: Evaluator): Collect {
   };
 }
 
-function compileCall(c: Call, argTerms: Term[], ev: Evaluator): ValueFn {
+function compileCall(c: Call, argTerms: Term[], ev: EvalHost): ValueFn {
   const name = c.name!;
   const n = argTerms.length;
   const collect = collector(argTerms, ev);
@@ -336,19 +317,19 @@ function compileCall(c: Call, argTerms: Term[], ev: Evaluator): ValueFn {
 
 // ------------------------------------------------------------------ expressions and bodies
 
-function truthy(fn: ValueFn, e: Evaluator, f: Frame): number {
+function truthy(fn: ValueFn, e: EvalHost, f: Frame): number {
   const v = fn(e, f);
   return v === MULTI ? GENERAL : v !== undefined && v !== false ? HOLDS : FAILS;
 }
 
-function arityOf(name: string, ev: Evaluator): number | undefined {
+function arityOf(name: string, ev: EvalHost): number | undefined {
   if (name.startsWith('data.')) return ev.tree.env.functions.get(name.slice(5));
   const d = DECLARED.get(name);
   return d?.args ? d.args.length : undefined;
 }
 
 /** `t = v` for a value v: binds an unbound variable (returning its slot), else compares. */
-function unifyWith(t: Term, ev: Evaluator): ((e: Evaluator, f: Frame, v: Value) => number) | undefined {
+function unifyWith(t: Term, ev: EvalHost): ((e: EvalHost, f: Frame, v: Value) => number) | undefined {
   if (t.type === 'var') {
     if (t.slot < 0) return undefined;
     const s = t.slot;
@@ -373,7 +354,7 @@ function unifyWith(t: Term, ev: Evaluator): ((e: Evaluator, f: Frame, v: Value) 
   };
 }
 
-function simpleExpr(x: Expr, ev: Evaluator): SimpleFn | undefined {
+function simpleExpr(x: Expr, ev: EvalHost): SimpleFn | undefined {
   if (x.with.length) return undefined;
   const b = x.expr;
   if (x.negated) {
@@ -443,31 +424,8 @@ function simpleExpr(x: Expr, ev: Evaluator): SimpleFn | undefined {
   return undefined;
 }
 
-/** The compiled form of a body: simple expressions run in a loop, the rest through the general path. */
-export interface CompiledBody {
-  /** Evaluates from expression `from`, calling k for each solution; bindings are undone after. */
-  run(e: Evaluator, f: Frame, k: () => boolean, from: number): boolean;
-  /**
-   * For a fresh frame that is thrown away afterwards: runs the leading simple expressions, keeping
-   * their bindings. Returns the body's length if they all held, -1 if one failed, or the index
-   * of the first expression that needs `run` (with the bindings made so far in place).
-   */
-  straight(e: Evaluator, f: Frame): number;
-  readonly length: number;
-}
-
-export function bodyFn(body: Body, ev: Evaluator): BodyFn {
-  const c = compiledBody(body, ev);
-  return (c.fn ??= (e, f, k) => c.run(e, f, k, 0));
-}
-
-export function compiledBody(body: Body, ev: Evaluator): CompiledBody & { fn?: BodyFn } {
-  const node = body as Body & WithFn<typeof BODY_FN, CompiledBody & { fn?: BodyFn }>;
-  return (node[BODY_FN] ??= compileBody(body, ev));
-}
-
 /** `some k, v in coll` with fresh variables: iterates directly. Returns GENERAL when not applicable. */
-type IterFn = (e: Evaluator, f: Frame, next: () => boolean) => boolean | typeof MULTI;
+type IterFn = (e: EvalHost, f: Frame, next: () => boolean) => boolean | typeof MULTI;
 
 /**
  * `some k, v in coll` (not negated, no `with`) whose key and value are plain variables: their
@@ -482,7 +440,7 @@ export function simpleSomeIn(x: Expr): { sv: number; sk: number; domain: Term } 
   return { sv: val.slot, sk: key && key.type === 'var' ? key.slot : -1, domain: b.domain };
 }
 
-function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
+function iterExpr(x: Expr, ev: EvalHost): IterFn | undefined {
   const some = simpleSomeIn(x);
   if (!some) return undefined;
   const { sv, sk } = some;
@@ -524,52 +482,8 @@ function iterExpr(x: Expr, ev: Evaluator): IterFn | undefined {
   };
 }
 
-function compileBody(body: Body, ev: Evaluator): CompiledBody {
-  const n = body.length;
-  // expression j by the general path, the rest of the body by `run`
-  const general: RunFn = (e, f, k, j) => e.evalExprGeneric(body[j], f, () => run(e, f, k, j + 1));
-  // Closures first; generated code once the body is hot (see hotThreshold in jit.ts).
-  let seg: SegFn;
-  let runNow: RunFn;
-  let uses = 0;
-  const hot = hotThreshold();
-  const gen = hot === 0 ? generate(body, ev, general) : undefined;
-  if (gen) {
-    seg = gen.seg;
-    runNow = gen.run;
-    uses = -1;
-  } else {
-    seg = closureSegment(body, ev);
-    runNow = closureRun(body, ev, seg);
-    if (hot === 0) uses = -1; // no code generation here: closures for good
-  }
-  const warm = (): void => {
-    if (++uses < hot) return;
-    uses = -1;
-    const g = generate(body, ev, general);
-    if (g) {
-      seg = g.seg;
-      runNow = g.run;
-    }
-  };
-  const run: RunFn = (e, f, k, from) => {
-    if (uses >= 0) warm();
-    return runNow(e, f, k, from);
-  };
-  const straight = (e: Evaluator, f: Frame): number => {
-    if (uses >= 0) warm();
-    const mark = TRAIL.n;
-    try {
-      return seg(e, f, 0);
-    } finally {
-      TRAIL.n = mark; // the bindings stay: the frame is the caller's to throw away
-    }
-  };
-  return { run, straight, length: n };
-}
-
 /** `run` by closures: simple expressions by `seg`, `some … in` by iterExpr, the rest by the general path. */
-function closureRun(body: Body, ev: Evaluator, seg: SegFn): RunFn {
+export function closureRun(body: Body, ev: EvalHost, seg: SegFn): RunFn {
   const n = body.length;
   const iters = body.map((x) => iterExpr(x, ev));
   const run: RunFn = (e, f, k, from) => {
@@ -595,7 +509,7 @@ function closureRun(body: Body, ev: Evaluator, seg: SegFn): RunFn {
 }
 
 /** The closure form of jit.ts's `seg`: the simple expressions from `from` on, in a loop. */
-function closureSegment(body: Body, ev: Evaluator): SegFn {
+export function closureSegment(body: Body, ev: EvalHost): SegFn {
   const n = body.length;
   const simple = body.map((x) => simpleExpr(x, ev));
   return (e, f, from) => {

@@ -8,7 +8,7 @@
  *   - returns the body's length if every expression from `from` on held, -1 as soon as one failed,
  *     or the index of the first expression that needs the general path (iteration, `with`, an
  *     unbound variable, a mock in effect, ...), with the bindings made before it in place;
- *   - pushes every slot it binds onto TRAIL (fast.ts), so the caller can undo them.
+ *   - pushes every slot it binds onto TRAIL (eval/frame.ts), so the caller can undo them.
  *
  * Each generated step is the closure version spelled out: same evaluation order, same answer for
  * undefined (the expression fails, or holds when negated), same hand-over to the general path. Any
@@ -20,13 +20,11 @@
 import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { RuleNode } from './compiler.js';
-import type { Evaluator, RuleRef } from './eval.js';
-import { MULTI, TRAIL, lookup, simpleSomeIn, valueFn } from './fast.js';
+import { MULTI, TRAIL, lookup } from './eval/frame.js';
+import type { EvalHost, FnRef, RuleRef, RunFn, SegFn, WholeFn } from './eval/host.js';
+import { simpleSomeIn, valueFn } from './fast.js';
 import { visitExpr } from './walk.js';
 import { RObject, RSet, compare, equal, type Value } from './value.js';
-
-type Frame = (Value | undefined)[];
-export type SegFn = (e: Evaluator, f: Frame, from: number) => number;
 
 let enabled = true;
 /** Turns code generation off (or back on) for bodies compiled from now on; for tests. */
@@ -60,9 +58,8 @@ export interface Generated {
    */
   run: RunFn;
 }
-export type RunFn = (e: Evaluator, f: Frame, k: () => boolean, from: number) => boolean;
 
-export function generate(body: Body, ev: Evaluator, general: RunFn): Generated | undefined {
+export function generate(body: Body, ev: EvalHost, general: RunFn): Generated | undefined {
   if (!enabled) return undefined;
   const g = new Gen(ev);
   const segCases: string[] = [];
@@ -125,16 +122,12 @@ TRAIL.n = mark;
  * the evaluator's general path must do it instead: a mock or coverage in effect, an expression that
  * needs the general path at run time, a conflict (which the general path reports). Evaluation is
  * pure, so the general path can start over. `some … in` loops over fresh variables are JS loops
- * around the rest of their body.
+ * around the rest of their body. (The function's type is WholeFn, in eval/host.ts.)
+ *
+ * Undefined when code generation is off, or a clause has a pattern parameter or an expression
+ * without a generated form (the evaluator then runs clause by clause).
  */
-export type WholeFn = (e: Evaluator, args: Value[] | undefined) => Value | undefined | typeof MULTI;
-
-/**
- * Generates the whole evaluation of a function, complete rule or set rule; undefined when code
- * generation is off, or a clause has a pattern parameter or an expression without a generated form
- * (the evaluator then runs clause by clause).
- */
-export function generateWhole(node: RuleNode, ev: Evaluator): WholeFn | undefined {
+export function generateWhole(node: RuleNode, ev: EvalHost): WholeFn | undefined {
   if (!enabled || node.rules.length === 0) return undefined;
   if (node.kind !== 'function' && node.kind !== 'complete' && node.kind !== 'set') return undefined;
   const g = new Gen(ev);
@@ -251,7 +244,7 @@ class Gen {
   /** Record bindings on TRAIL (not in a whole call, whose frames are fresh and thrown away). */
   private trail = true;
 
-  constructor(private readonly ev: Evaluator) {}
+  constructor(private readonly ev: EvalHost) {}
 
   /** The source of generateWhole's function, or undefined. */
   whole(node: RuleNode): string | undefined {
@@ -666,7 +659,7 @@ return false;`);
     if (name.startsWith('data.')) {
       const node = this.ev.tree.findNode(name.slice(5).split('.'));
       if (!node) return fallback();
-      target = `e.callAt(${this.k({ node, whole: undefined })}, `;
+      target = `e.callAt(${this.k({ node, whole: undefined } satisfies FnRef)}, `;
     } else {
       const d = DECLARED.get(name);
       const impl = IMPLS.get(name);

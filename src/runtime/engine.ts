@@ -2,45 +2,25 @@
  * Container lifecycle: create, start (attached or detached), stop, kill, exec, wait, remove,
  * inspect, list with reconciliation. The API handlers call these; nothing else touches runc.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { release } from 'node:os';
 import type { Writable } from 'node:stream';
-import { isMoatError, MoatError } from '../errors.js';
+import { isMoatError } from '../errors.js';
 import type { ImageStore } from '../image/store.js';
-import type { ImageRecord } from '../image/types.js';
-import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
 import type { UsernsTools } from '../userns/exec.js';
-import { writeFileAtomic } from '../util/fsutil.js';
-import { withLock } from '../util/lock.js';
-import { mark } from '../util/timing.js';
 import type { MoatPaths } from '../util/paths.js';
-import { checkLimits, type Limits } from './cgroups.js';
-import { defaultNproc, effectiveLimitsOf, effectivePids, limitsFor } from './default-limits.js';
-import { groupsReachContainers } from './runtime-facts.js';
-import { readImageFile } from './container-files.js';
+import { commitPlan } from './create.js';
+import { effectiveLimitsOf } from './default-limits.js';
 import { execInContainer, type ExecOptions } from './exec.js';
-import { pinMounts, readHostFile } from './host-paths.js';
-import { canonicalPath } from '../util/canonical-path.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
-import { logConfigOf, printLogs } from './logs/index.js';
-import type { OciSeccomp, OciSpec } from './oci.js';
-import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
-import { runcKill, type RuncConfig } from './runc.js';
-import {
-  ensureImageRootfs,
-  readyRootfs,
-  removeImageRootfs,
-  rootfsDir,
-  removeStaleUnpacks,
-  startUnpackWorker,
-  unpackWhileDownloading,
-  type StreamedLayer,
-} from './rootfs.js';
+import { ImageRoots, type LiveUnpacker } from './image-roots.js';
 import { usernsTools } from './lifecycle.js';
-import { generateSpec } from './spec/index.js';
+import { logConfigOf, printLogs } from './logs/index.js';
+import type { OciSpec } from './oci.js';
+import type { RunOptions } from './options.js';
+import { planContainer, type ContainerPlan, type PlanOptions } from './plan.js';
+import { runcKill, type RuncConfig } from './runc.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { readExit } from './exits.js';
 import { fsckContainers, type FsckReport } from './fsck.js';
@@ -48,7 +28,6 @@ import { reconcile } from './reconcile.js';
 import { removeContainer, removeExited } from './remove.js';
 import { runAttached, startDetached } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
-import { settleContainerDir } from './container-dir.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -57,46 +36,19 @@ export interface EngineDeps {
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
-/** Everything decided about a container before anything is written: the policy sees this. */
-export interface ContainerPlan {
-  id: string;
-  name: string;
-  opts: RunOptions;
-  image: ImageRecord;
-  lowerdir: string;
-  spec: OciSpec;
-  limits: Limits;
-  warnings: string[];
-  /** sha256 of a custom seccomp profile's file as read (the policy's seccomp exceptions name it). */
-  seccompDigest?: string;
-  /** The volumes' sources as the policy sees them and the spec mounts them: canonical, in order. */
-  sources: string[];
-  /**
-   * A custom seccomp profile: the canonical path of the file (of the file read, when it was) and
-   * whether it was read. It is not read for a remote subject until the policy allowed the run
-   * (`commit` reads it then); until then the spec has no seccomp filter and the policy is told so.
-   */
-  seccompFile?: { path: string; read: boolean };
-}
-
-/** How a plan may be made (see Engine.plan). */
-export interface PlanOptions {
-  /**
-   * Whether the files the request names may be read before the decision: yes for the local owner
-   * (who can read them anyway), no for a remote subject (their content, or whether they exist,
-   * would be told before the policy said no).
-   */
-  readRequestFiles: boolean;
-}
+export type { ContainerPlan, PlanOptions } from './plan.js';
 
 export class Engine {
   readonly containers: ContainerStore;
   readonly runc: RuncConfig;
+  /** The unpacked image roots (image-roots.ts). */
+  readonly imageRoots: ImageRoots;
   private toolsCache?: UsernsTools;
 
   constructor(readonly deps: EngineDeps) {
     this.containers = new ContainerStore(deps.paths);
     this.runc = { runc: deps.host.tools.runc ?? 'runc', root: deps.paths.runcRoot };
+    this.imageRoots = new ImageRoots(deps.paths, deps.images, () => this.tools());
   }
 
   /** The user-namespace tools, or a clear error saying what the host lacks. */
@@ -111,73 +63,14 @@ export class Engine {
     return { uid: m.rootUid, gid: m.rootGid };
   }
 
-  private rootfsDeps() {
-    return {
-      storageRoot: this.deps.paths.storage,
-      locks: this.deps.paths.locks,
-      blobPath: (d: string) => this.deps.images.blobPath(d),
-      tools: this.tools(),
-    };
-  }
-
-  /**
-   * For `moat pull`: an unpacker for the image's root while its layers download, committed only
-   * after `verified` (see rootfs.ts). Its worker starts now, so that its start-up overlaps the
-   * manifest fetch; call `dispose` when the pull is over (it stops an unused worker).
-   * Undefined when this host cannot make a user namespace (the pull still stores the image;
-   * `run` explains what is missing).
-   */
-  liveUnpacker():
-    | {
-        unpack: (
-          imageId: string,
-          layers: StreamedLayer[],
-          verified: Promise<unknown>,
-          onStart?: () => void,
-          onSkip?: (why: string) => void,
-        ) => Promise<{ created: boolean } | undefined>;
-        dispose: () => void;
-      }
-    | undefined {
-    let deps;
-    try {
-      deps = this.rootfsDeps();
-    } catch {
-      return undefined;
-    }
-    const worker = startUnpackWorker(deps);
-    let used = false;
-    return {
-      unpack: (imageId, layers, verified, onStart, onSkip) => {
-        if (used) throw new Error('liveUnpacker: one unpack per worker');
-        used = true;
-        return unpackWhileDownloading(deps, imageId, layers, verified, { onStart, worker }).catch(
-          (e: unknown) => {
-            // A host where the namespace cannot be made (a CI container, say) can still pull,
-            // verify and scan images: the pull goes on without the unpack; `run` will say why.
-            if (isMoatError(e) && /^USERNS_/.test(e.code)) {
-              onSkip?.(e.message);
-              return undefined;
-            }
-            throw e;
-          },
-        );
-      },
-      dispose: () => {
-        if (!used) worker.cancel();
-      },
-    };
+  /** For `moat pull`: see ImageRoots.liveUnpacker. */
+  liveUnpacker(): LiveUnpacker | undefined {
+    return this.imageRoots.liveUnpacker();
   }
 
   /** Remove unpack trees that a dead moat left half-made (see rootfs.ts); returns their paths. */
   async removeStaleUnpacks(minAgeMs: number): Promise<string[]> {
-    let deps;
-    try {
-      deps = this.rootfsDeps();
-    } catch {
-      return [];
-    }
-    return removeStaleUnpacks(deps, minAgeMs);
+    return this.imageRoots.removeStaleUnpacks(minAgeMs);
   }
 
   /**
@@ -187,117 +80,7 @@ export class Engine {
    * volume sources are resolved (canonical paths), not opened; `commit` does the rest after an allow.
    */
   async plan(opts: RunOptions, po: PlanOptions): Promise<ContainerPlan> {
-    checkRunOptions(opts);
-    const tools = this.tools();
-    const image = await this.deps.images.resolve(opts.image);
-    const config = await this.deps.images.config(image);
-    const pids = effectivePids(opts, this.deps.host.cgroup, this.deps.host.rlimits);
-    const limits: Limits = limitsFor(opts, pids);
-    checkLimits(limits, this.deps.host.cgroup);
-    const caps = opts.capAdd.map(normalizeCap);
-    opts = { ...opts, capAdd: caps };
-    const seccompSource: { digest?: string; path?: string } = {};
-    const deferSeccomp = Boolean(opts.seccompProfile) && !po.readRequestFiles;
-    const seccomp = deferSeccomp ? null : await this.seccompFor(opts, seccompSource);
-    mark('image resolved, seccomp built');
-    // Read where it is: the unpacked root if there is one, else the layers (nothing unpacked now).
-    const rootfsDeps = this.rootfsDeps();
-    const lowerdir = rootfsDir(rootfsDeps.storageRoot, image.id);
-    const ready = await readyRootfs(rootfsDeps, image.id);
-    const files = ready
-      ? undefined
-      : // Loaded only here: the tar reader costs every command ~20 ms to load, most never need it.
-        await (
-          await import('../image/layer-files.js')
-        ).readLayerFiles(
-          image.layers.map((l) => ({ path: this.deps.images.blobPath(l.digest), mediaType: l.mediaType })),
-          ['etc/passwd', 'etc/group'],
-        );
-    mark('image files read');
-    const id = randomBytes(32).toString('hex');
-    const name = opts.name ?? `moat_${id.slice(0, 8)}`;
-    if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid container name "${opts.name}"`, {
-        hint: 'use letters, digits, _ . - (starting with a letter or digit)',
-      });
-    }
-    // Not readFile: the image's files are resolved inside its root, never on the host's (see there).
-    const readText = async (p: string) => (ready ? readImageFile(ready, p) : files?.get(p));
-    const d = containerDirs(this.deps.paths, id);
-    // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
-    const sources = opts.volumes.map((v) => canonicalPath(v.host));
-    const { spec, warnings } = generateSpec({
-      id,
-      opts: { ...opts, volumes: opts.volumes.map((v, i) => ({ ...v, host: sources[i] })) },
-      image: config.config ?? {},
-      idmaps: tools.maps,
-      host: {
-        arch: this.deps.host.arch,
-        rlimits: this.deps.host.rlimits,
-        initPath: this.deps.host.tools.init,
-        cpus: this.deps.host.cpus,
-      },
-      paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
-      seccomp,
-      defaultNproc: defaultNproc(pids),
-      passwd: await readText('etc/passwd'),
-      group: await readText('etc/group'),
-    });
-    return {
-      id,
-      name,
-      opts,
-      image,
-      lowerdir,
-      spec,
-      // The filter is added once the profile is read (commit): no warning that there is none.
-      warnings: deferSeccomp ? warnings.filter((w) => !/^seccomp is disabled/.test(w)) : warnings,
-      limits,
-      seccompDigest: seccompSource.digest,
-      sources,
-      ...(opts.seccompProfile
-        ? {
-            seccompFile: {
-              path: seccompSource.path ?? canonicalPath(opts.seccompProfile),
-              read: !deferSeccomp,
-            },
-          }
-        : {}),
-    };
-  }
-
-  /**
-   * The seccomp filter for `opts`. A custom profile is read from `file` when given (canonical,
-   * judged by the policy: reached exactly, no symlink) or else from the path the request named;
-   * `source` gets the digest of the bytes read and the canonical path of the file they came from.
-   */
-  private async seccompFor(
-    opts: RunOptions,
-    source: { digest?: string; path?: string } = {},
-    file?: string,
-  ): Promise<OciSeccomp | null> {
-    const ctx = { capabilities: opts.capAdd, arch: this.deps.host.arch, kernelVersion: release() };
-    if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
-    let bytes: Buffer;
-    try {
-      const r = readHostFile(file ?? opts.seccompProfile, file !== undefined);
-      bytes = r.bytes;
-      source.path = r.path;
-    } catch (e) {
-      if (isMoatError(e)) throw e;
-      throw new MoatError(
-        'SECCOMP_INVALID_PROFILE',
-        `cannot read seccomp profile ${opts.seccompProfile}: ${(e as Error).message}`,
-      );
-    }
-    // The digest of the bytes read, not of the file again later: what the policy sees is what runs.
-    source.digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    const text = bytes.toString('utf8');
-    const profile = parseSeccompProfile(text, opts.seccompProfile);
-    if (profile === null) return null;
-    const spec = resolveSeccomp(profile, ctx) as OciSeccomp;
-    await checkSyscallsKnown(spec as Parameters<typeof checkSyscallsKnown>[0]);
-    return spec;
+    return planContainer(this, opts, po);
   }
 
   /**
@@ -306,78 +89,7 @@ export class Engine {
    * (status 'created').
    */
   async commit(plan: ContainerPlan, onProgress?: (msg: string) => void): Promise<ContainerRecord> {
-    const hostPaths = pinMounts(
-      plan.opts.volumes.map((v, i) => ({
-        source: plan.sources[i],
-        destination: path.posix.normalize(v.container),
-      })),
-    );
-    if (plan.seccompFile && !plan.seccompFile.read) {
-      const source: { digest?: string } = {};
-      const seccomp = await this.seccompFor(plan.opts, source, plan.seccompFile.path);
-      const linux = { ...plan.spec.linux };
-      if (seccomp) linux.seccomp = seccomp;
-      plan = { ...plan, spec: { ...plan.spec, linux }, seccompDigest: source.digest };
-    }
-    const lowerdir = await ensureImageRootfs(this.rootfsDeps(), plan.image, onProgress);
-    mark('rootfs ready');
-    if (lowerdir !== plan.lowerdir) throw new Error(`the image root is at ${lowerdir}, not ${plan.lowerdir}`);
-    const d = containerDirs(this.deps.paths, plan.id);
-    const write = async () => {
-      // Everything is written into `<id>.tmp` and appears at once by renaming the directory, so
-      // the files inside need no rename of their own.
-      const tmp = `${d.dir}.tmp`;
-      await fsp.mkdir(path.join(tmp, 'bundle', 'rootfs'), { recursive: true, mode: 0o700 });
-      await fsp.mkdir(path.join(tmp, 'upper'), { mode: 0o755 });
-      await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
-      await Promise.all([
-        fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`),
-        fsp.writeFile(
-          path.join(tmp, 'hosts'),
-          `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`,
-        ),
-        fsp.writeFile(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2)),
-        // The log exists from the start, so a client can attach (open it) before the container
-        // runs and read it to the end even after --rm removed it.
-        fsp.writeFile(path.join(tmp, 'container.log'), '', { mode: 0o600 }),
-      ]);
-      const rec: ContainerRecord = {
-        id: plan.id,
-        name: plan.name,
-        image: plan.opts.image,
-        imageId: plan.image.id,
-        created: new Date().toISOString(),
-        status: 'created',
-        command: plan.spec.process.args,
-        options: plan.opts,
-        limits: plan.limits,
-        cgroups: {},
-        idmapMode: this.tools().maps.mode,
-        supplementaryGroups: groupsReachContainers(this.tools().maps.mode) ? this.deps.host.groups : [],
-        warnings: plan.warnings,
-        ...(plan.seccompDigest ? { seccompDigest: plan.seccompDigest } : {}),
-        lowerdir: plan.lowerdir,
-        ...(hostPaths.length ? { hostPaths } : {}),
-        logConfig: logConfigOf(plan.opts.log),
-      };
-      // Owners and modes: moat keeps what it trusts; container root gets only what runc needs.
-      await settleContainerDir(tmp, this.containerRootOwner());
-      await writeFileAtomic(path.join(tmp, 'container.json'), JSON.stringify(rec, null, 2), 0o600);
-      await fsp.rename(tmp, d.dir);
-      return rec;
-    };
-    // A generated name is unique by construction (it holds the random ID); a chosen one is
-    // checked against every container under a lock, so two concurrent creates cannot both win.
-    if (plan.opts.name === undefined) return write();
-    return withLock(path.join(this.deps.paths.locks, 'names.lock'), async () => {
-      const existing = await this.containers.list();
-      if (existing.some((c) => c.name === plan.name)) {
-        throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, {
-          hint: `remove it with moat rm ${plan.name}, or choose another --name`,
-        });
-      }
-      return write();
-    });
+    return commitPlan(this, plan, onProgress);
   }
 
   /**
@@ -574,21 +286,8 @@ export class Engine {
     return (await this.list(true)).filter((c) => c.imageId === imageId);
   }
 
-  rootfsPath(imageId: string): string {
-    return rootfsDir(this.deps.paths.storage, imageId);
-  }
-
-  /** Remove an image's unpacked root, if there is one (only then is a user namespace needed). */
+  /** Remove an image's unpacked root, if there is one: see ImageRoots.remove. */
   async removeImageRootfs(imageId: string): Promise<void> {
-    const dir = rootfsDir(this.deps.paths.storage, imageId);
-    const present = await fsp.lstat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (!present) {
-      await fsp.rm(`${dir}.json`, { force: true });
-      return;
-    }
-    await removeImageRootfs(this.rootfsDeps(), imageId);
+    return this.imageRoots.remove(imageId);
   }
 }

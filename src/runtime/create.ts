@@ -1,0 +1,108 @@
+/**
+ * Creating a container once the policy allowed its plan (plan.ts): pin the host paths the policy
+ * saw, read a seccomp profile not read yet, unpack the image's root if needed, then write the
+ * bundle and the record (status 'created'), a chosen name checked under a lock.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../util/fsutil.js';
+import { withLock } from '../util/lock.js';
+import { mark } from '../util/timing.js';
+import { settleContainerDir } from './container-dir.js';
+import { RuntimeError } from './errors.js';
+import { pinMounts } from './host-paths.js';
+import { logConfigOf } from './logs/index.js';
+import { seccompFor, type ContainerPlan, type PlanDeps } from './plan.js';
+import { groupsReachContainers } from './runtime-facts.js';
+import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
+
+/** What creating needs: the engine is one. */
+export interface CreateDeps extends PlanDeps {
+  readonly containers: ContainerStore;
+  /** For root: the host IDs of container root (files it must own); undefined otherwise. */
+  containerRootOwner(): { uid: number; gid: number } | undefined;
+}
+
+/**
+ * After an allow: pin the host paths the policy saw (host-paths.ts), read a seccomp profile not
+ * read yet, unpack the image's root if needed, then write the container's bundle and record
+ * (status 'created').
+ */
+export async function commitPlan(
+  e: CreateDeps,
+  plan: ContainerPlan,
+  onProgress?: (msg: string) => void,
+): Promise<ContainerRecord> {
+  const hostPaths = pinMounts(
+    plan.opts.volumes.map((v, i) => ({
+      source: plan.sources[i],
+      destination: path.posix.normalize(v.container),
+    })),
+  );
+  if (plan.seccompFile && !plan.seccompFile.read) {
+    const source: { digest?: string } = {};
+    const seccomp = await seccompFor(e.deps.host.arch, plan.opts, source, plan.seccompFile.path);
+    const linux = { ...plan.spec.linux };
+    if (seccomp) linux.seccomp = seccomp;
+    plan = { ...plan, spec: { ...plan.spec, linux }, seccompDigest: source.digest };
+  }
+  const lowerdir = await e.imageRoots.ensure(plan.image, onProgress);
+  mark('rootfs ready');
+  if (lowerdir !== plan.lowerdir) throw new Error(`the image root is at ${lowerdir}, not ${plan.lowerdir}`);
+  const d = containerDirs(e.deps.paths, plan.id);
+  const write = async () => {
+    // Everything is written into `<id>.tmp` and appears at once by renaming the directory, so
+    // the files inside need no rename of their own.
+    const tmp = `${d.dir}.tmp`;
+    await fsp.mkdir(path.join(tmp, 'bundle', 'rootfs'), { recursive: true, mode: 0o700 });
+    await fsp.mkdir(path.join(tmp, 'upper'), { mode: 0o755 });
+    await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
+    await Promise.all([
+      fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`),
+      fsp.writeFile(
+        path.join(tmp, 'hosts'),
+        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`,
+      ),
+      fsp.writeFile(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2)),
+      // The log exists from the start, so a client can attach (open it) before the container
+      // runs and read it to the end even after --rm removed it.
+      fsp.writeFile(path.join(tmp, 'container.log'), '', { mode: 0o600 }),
+    ]);
+    const rec: ContainerRecord = {
+      id: plan.id,
+      name: plan.name,
+      image: plan.opts.image,
+      imageId: plan.image.id,
+      created: new Date().toISOString(),
+      status: 'created',
+      command: plan.spec.process.args,
+      options: plan.opts,
+      limits: plan.limits,
+      cgroups: {},
+      idmapMode: e.tools().maps.mode,
+      supplementaryGroups: groupsReachContainers(e.tools().maps.mode) ? e.deps.host.groups : [],
+      warnings: plan.warnings,
+      ...(plan.seccompDigest ? { seccompDigest: plan.seccompDigest } : {}),
+      lowerdir: plan.lowerdir,
+      ...(hostPaths.length ? { hostPaths } : {}),
+      logConfig: logConfigOf(plan.opts.log),
+    };
+    // Owners and modes: moat keeps what it trusts; container root gets only what runc needs.
+    await settleContainerDir(tmp, e.containerRootOwner());
+    await writeFileAtomic(path.join(tmp, 'container.json'), JSON.stringify(rec, null, 2), 0o600);
+    await fsp.rename(tmp, d.dir);
+    return rec;
+  };
+  // A generated name is unique by construction (it holds the random ID); a chosen one is
+  // checked against every container under a lock, so two concurrent creates cannot both win.
+  if (plan.opts.name === undefined) return write();
+  return withLock(path.join(e.deps.paths.locks, 'names.lock'), async () => {
+    const existing = await e.containers.list();
+    if (existing.some((c) => c.name === plan.name)) {
+      throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, {
+        hint: `remove it with moat rm ${plan.name}, or choose another --name`,
+      });
+    }
+    return write();
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * Planning a container: everything the policy decides a run or create on, made before anything is
+ * written (the image resolved, its files read, the limits and the seccomp filter worked out, the
+ * spec generated), and the seccomp filter a request asks for. Facts are reads: nothing here
+ * unpacks, creates or changes anything.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { release } from 'node:os';
+import { isMoatError, MoatError } from '../errors.js';
+import type { ImageStore } from '../image/store.js';
+import type { ImageRecord } from '../image/types.js';
+import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
+import type { UsernsTools } from '../userns/exec.js';
+import { canonicalPath } from '../util/canonical-path.js';
+import type { MoatPaths } from '../util/paths.js';
+import { mark } from '../util/timing.js';
+import { checkLimits, type Limits } from './cgroups.js';
+import { defaultNproc, effectivePids, limitsFor } from './default-limits.js';
+import { RuntimeError } from './errors.js';
+import type { HostFacts } from './host.js';
+import { readHostFile } from './host-paths.js';
+import type { ImageRoots } from './image-roots.js';
+import type { OciSeccomp, OciSpec } from './oci.js';
+import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
+import { generateSpec } from './spec/index.js';
+import { containerDirs } from './state.js';
+
+/** Everything decided about a container before anything is written: the policy sees e. */
+export interface ContainerPlan {
+  id: string;
+  name: string;
+  opts: RunOptions;
+  image: ImageRecord;
+  lowerdir: string;
+  spec: OciSpec;
+  limits: Limits;
+  warnings: string[];
+  /** sha256 of a custom seccomp profile's file as read (the policy's seccomp exceptions name it). */
+  seccompDigest?: string;
+  /** The volumes' sources as the policy sees them and the spec mounts them: canonical, in order. */
+  sources: string[];
+  /**
+   * A custom seccomp profile: the canonical path of the file (of the file read, when it was) and
+   * whether it was read. It is not read for a remote subject until the policy allowed the run
+   * (`commit` reads it then); until then the spec has no seccomp filter and the policy is told so.
+   */
+  seccompFile?: { path: string; read: boolean };
+}
+
+/** How a plan may be made (see Engine.plan). */
+export interface PlanOptions {
+  /**
+   * Whether the files the request names may be read before the decision: yes for the local owner
+   * (who can read them anyway), no for a remote subject (their content, or whether they exist,
+   * would be told before the policy said no).
+   */
+  readRequestFiles: boolean;
+}
+
+/** What planning reads: the engine is one. */
+export interface PlanDeps {
+  readonly deps: { paths: MoatPaths; host: HostFacts; images: ImageStore };
+  readonly imageRoots: ImageRoots;
+  /** The user-namespace tools, or a clear error saying what the host lacks. */
+  tools(): UsernsTools;
+}
+
+/**
+ * Everything the policy decides a run or create on, and nothing more: resolve the image, generate
+ * the spec. Facts are reads: this unpacks nothing, creates nothing and opens no file a request
+ * names except, for the local owner, a seccomp profile (read once: its bytes are what runs). The
+ * volume sources are resolved (canonical paths), not opened; `commit` does the rest after an allow.
+ */
+export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptions): Promise<ContainerPlan> {
+  checkRunOptions(opts);
+  const tools = e.tools();
+  const image = await e.deps.images.resolve(opts.image);
+  const config = await e.deps.images.config(image);
+  const pids = effectivePids(opts, e.deps.host.cgroup, e.deps.host.rlimits);
+  const limits: Limits = limitsFor(opts, pids);
+  checkLimits(limits, e.deps.host.cgroup);
+  const caps = opts.capAdd.map(normalizeCap);
+  opts = { ...opts, capAdd: caps };
+  const seccompSource: { digest?: string; path?: string } = {};
+  const deferSeccomp = Boolean(opts.seccompProfile) && !po.readRequestFiles;
+  const seccomp = deferSeccomp ? null : await seccompFor(e.deps.host.arch, opts, seccompSource);
+  mark('image resolved, seccomp built');
+  // Read where it is: the unpacked root if there is one, else the layers (nothing unpacked now).
+  const { lowerdir, read: readText } = await e.imageRoots.files(image, ['etc/passwd', 'etc/group']);
+  mark('image files read');
+  const id = randomBytes(32).toString('hex');
+  const name = opts.name ?? `moat_${id.slice(0, 8)}`;
+  if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid container name "${opts.name}"`, {
+      hint: 'use letters, digits, _ . - (starting with a letter or digit)',
+    });
+  }
+  const d = containerDirs(e.deps.paths, id);
+  // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
+  const sources = opts.volumes.map((v) => canonicalPath(v.host));
+  const { spec, warnings } = generateSpec({
+    id,
+    opts: { ...opts, volumes: opts.volumes.map((v, i) => ({ ...v, host: sources[i] })) },
+    image: config.config ?? {},
+    idmaps: tools.maps,
+    host: {
+      arch: e.deps.host.arch,
+      rlimits: e.deps.host.rlimits,
+      initPath: e.deps.host.tools.init,
+      cpus: e.deps.host.cpus,
+    },
+    paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
+    seccomp,
+    defaultNproc: defaultNproc(pids),
+    passwd: await readText('etc/passwd'),
+    group: await readText('etc/group'),
+  });
+  return {
+    id,
+    name,
+    opts,
+    image,
+    lowerdir,
+    spec,
+    // The filter is added once the profile is read (commit): no warning that there is none.
+    warnings: deferSeccomp ? warnings.filter((w) => !/^seccomp is disabled/.test(w)) : warnings,
+    limits,
+    seccompDigest: seccompSource.digest,
+    sources,
+    ...(opts.seccompProfile
+      ? {
+          seccompFile: {
+            path: seccompSource.path ?? canonicalPath(opts.seccompProfile),
+            read: !deferSeccomp,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The seccomp filter for `opts`. A custom profile is read from `file` when given (canonical,
+ * judged by the policy: reached exactly, no symlink) or else from the path the request named;
+ * `source` gets the digest of the bytes read and the canonical path of the file they came from.
+ */
+export async function seccompFor(
+  arch: NodeJS.Architecture,
+  opts: RunOptions,
+  source: { digest?: string; path?: string } = {},
+  file?: string,
+): Promise<OciSeccomp | null> {
+  const ctx = { capabilities: opts.capAdd, arch, kernelVersion: release() };
+  if (!opts.seccompProfile) return resolveSeccomp(defaultProfile(), ctx) as OciSeccomp;
+  let bytes: Buffer;
+  try {
+    const r = readHostFile(file ?? opts.seccompProfile, file !== undefined);
+    bytes = r.bytes;
+    source.path = r.path;
+  } catch (e) {
+    if (isMoatError(e)) throw e;
+    throw new MoatError(
+      'SECCOMP_INVALID_PROFILE',
+      `cannot read seccomp profile ${opts.seccompProfile}: ${(e as Error).message}`,
+    );
+  }
+  // The digest of the bytes read, not of the file again later: what the policy sees is what runs.
+  source.digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const text = bytes.toString('utf8');
+  const profile = parseSeccompProfile(text, opts.seccompProfile);
+  if (profile === null) return null;
+  const spec = resolveSeccomp(profile, ctx) as OciSeccomp;
+  await checkSyscallsKnown(spec as Parameters<typeof checkSyscallsKnown>[0]);
+  return spec;
+}

@@ -7,7 +7,7 @@
  *   `GET /v1/images`, ...), JSON in and out; errors as `{ code, message, hint }`.
  * - everything else: the subset of Docker's Engine API that `docker` needs for ps, images,
  *   pull, create, start, wait, logs, stop, kill, rm, rmi, inspect, info and version
- *   (docker-api.ts), translated onto the same routes.
+ *   (docker/), translated onto the same routes.
  *
  * Who may connect: the socket is made 0600 inside a 0700 directory, so only its owner (and root)
  * can; the subject of every request is that owner, `via: 'api'`, `local: true`. Node cannot read
@@ -20,17 +20,16 @@ import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { connect, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import * as path from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
-import { errorInfo } from '../error-table.js';
 import { isMoatError } from '../errors.js';
 import { connectionOf, Connections } from './connections.js';
-import { dockerApi } from './docker-api.js';
+import { dockerApi } from './docker/index.js';
 import { ApiError } from './errors.js';
-import type { ApiRequest, Router, Subject } from './router.js';
+import { errorBody, readJson, sendJson, statusOf, subjectOf } from './http.js';
+import type { ApiRequest } from './router.js';
+import type { ApiServerOptions } from './server-options.js';
 import {
-  DEFAULTS,
   guardUpload,
   limitsWith,
   precheck,
@@ -39,81 +38,11 @@ import {
   type ServiceLimits,
 } from './service-limits.js';
 
-export interface TcpListen {
-  host: string;
-  port: number;
-  /** PEM: the server's certificate and key, and the CA that signs client certificates. */
-  cert: string;
-  key: string;
-  ca: string;
-}
-
-export interface ApiServerOptions {
-  /** A unix socket path, or TCP with mutual TLS. */
-  socket?: string;
-  tcp?: TcpListen;
-  router: Router;
-  /** The unix socket's subject (its owner); TCP subjects come from client certificates. */
-  subject: Subject;
-  version: string;
-  log?: (msg: string, extra?: Record<string, unknown>) => void;
-  /** Timeouts, sizes and the connection cap; DEFAULTS (service-limits.ts) where not given. */
-  limits?: Partial<ServiceLimits>;
-  /** The store's directory: an upload must leave `limits.minFreeBytes` free on its filesystem. */
-  storage?: string;
-}
-
-/** Who sent this request: the socket's owner, or the client certificate's common name. */
-export function subjectOf(o: ApiServerOptions, req: IncomingMessage): Subject {
-  if (!o.tcp) return o.subject;
-  const cn = (req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
-  const user = Array.isArray(cn) ? cn[0] : cn;
-  if (!user) throw new ApiError('API_INVALID_REQUEST', 'the client certificate has no common name');
-  return { uid: -1, user, via: 'api', local: false, groups: [] };
-}
+export type { ApiServerOptions, TcpListen } from './server-options.js';
 
 export interface ApiServer {
   server: Server;
   close: () => Promise<void>;
-}
-
-/** Map a stable error code to an HTTP status: each room's error table says (src/error-table.ts). */
-export function statusOf(code: string): number {
-  return errorInfo(code).http;
-}
-
-/** The error as the API shows it: stable code, message, hint (the code's default when it has none). */
-export function errorBody(e: unknown): { code: string; message: string; hint: string } {
-  if (isMoatError(e)) return { code: e.code, message: e.message, hint: e.hint || errorInfo(e.code).hint };
-  return {
-    code: 'API_INTERNAL',
-    message: e instanceof Error ? e.message : String(e),
-    hint: errorInfo('API_INTERNAL').hint,
-  };
-}
-
-/**
- * Read a JSON body (empty: `{}`); malformed bodies are API_INVALID_REQUEST, oversized ones
- * API_BODY_TOO_LARGE, late ones API_REQUEST_TIMEOUT. The server reads every body before it
- * dispatches (with its own limits); this returns the same bytes.
- */
-export async function readJson(req: IncomingMessage, limits: ServiceLimits = DEFAULTS): Promise<unknown> {
-  const text = (await readBody(req, limits)).toString('utf8').trim();
-  if (!text) return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new ApiError('API_INVALID_REQUEST', `request body is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 const METHODS = new Set(['GET', 'POST', 'DELETE']);

@@ -172,7 +172,7 @@ export function hostOptionsFromDocker(h: Body): Partial<RunOptions> {
   take('memorySwap', h.MemorySwap);
   take('oomScoreAdj', h.OomScoreAdj);
   take('groupAdd', Array.isArray(h.GroupAdd) ? h.GroupAdd.map(String) : h.GroupAdd);
-  // A list is read with the basics (docker-api.ts); anything else goes to the schema to refuse.
+  // A list is read with the basics (containers-create.ts); anything else goes to the schema to refuse.
   if (!Array.isArray(h.Ulimits)) take('ulimits', h.Ulimits);
   const sysctls = h.Sysctls;
   take(

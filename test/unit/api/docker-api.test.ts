@@ -5,8 +5,8 @@ import {
   humanStatus,
   imageSummary,
   runOptionsFromDocker,
-} from '../../../src/api/docker-api.js';
-import { statusOf } from '../../../src/api/server.js';
+} from '../../../src/api/docker/index.js';
+import { statusOf } from '../../../src/api/http.js';
 import type { ContainerRecord } from '../../../src/runtime/state.js';
 
 describe('runOptionsFromDocker', () => {

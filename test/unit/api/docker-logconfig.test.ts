@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { containerInspect, runOptionsFromDocker } from '../../../src/api/docker-api.js';
+import { containerInspect, runOptionsFromDocker } from '../../../src/api/docker/index.js';
 import { MoatError } from '../../../src/errors.js';
 import { logConfigOf } from '../../../src/runtime/logs/index.js';
 import { defaultRunOptions } from '../../../src/runtime/options.js';

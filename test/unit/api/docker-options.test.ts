@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runOptionsFromDocker } from '../../../src/api/docker-api.js';
+import { runOptionsFromDocker } from '../../../src/api/docker/index.js';
 import { runSummary } from '../../../src/api/policy-hook.js';
 import { runBody } from '../../../src/api/schemas.js';
 import { MoatError } from '../../../src/errors.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runOptionsFromDocker } from '../../../src/api/docker-api.js';
+import { runOptionsFromDocker } from '../../../src/api/docker/index.js';
 import { MoatError } from '../../../src/errors.js';
 
 type Body = Record<string, unknown> & { HostConfig: Record<string, unknown> };

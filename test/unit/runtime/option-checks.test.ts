@@ -5,7 +5,7 @@
  * limits write on v1 and v2, and `--mount` as the CLI spells it.
  */
 import { describe, expect, it } from 'vitest';
-import { runOptionsFromDocker } from '../../../src/api/docker-api.js';
+import { runOptionsFromDocker } from '../../../src/api/docker/index.js';
 import { toRunOptions } from '../../../src/cli/containers.js';
 import type { MoatError } from '../../../src/errors.js';
 import { cgroupWrites, checkLimits, cpuList } from '../../../src/runtime/cgroups.js';

@@ -1,0 +1,102 @@
+/**
+ * `POST /containers/create` (docker create, the first step of docker run): Docker's create body
+ * translated onto moat's run options, refusing what would loosen the isolation (`--privileged`,
+ * host namespaces, devices, an unconfined seccomp profile) and what moat has no counterpart for
+ * (unsupported.ts); the fields beyond the basics are named in create-options.ts.
+ *
+ * The hardened defaults stay: Docker's `ReadonlyRootfs: false` is what its CLI always sends, so
+ * it does not make the root writable (moat's own API has `readWrite`).
+ */
+import { defaultRunOptions, parseVolume, type RunOptions } from '../../runtime/options.js';
+import { parseLogOptions } from '../../runtime/logs/config.js';
+import { ApiError } from '../errors.js';
+import { readJson, sendJson } from '../http.js';
+import {
+  checkNamespaceModes,
+  hostOptionsFromDocker,
+  mountsFromDocker,
+  tmpfsFromDocker,
+} from './create-options.js';
+import { refuse, type Handler } from './handler.js';
+import { checkPlatform } from './platform.js';
+import { refuseUnsupported } from './unsupported.js';
+
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
+
+/** Docker's create body → moat's run options (refusing what would loosen the isolation). */
+export function runOptionsFromDocker(body: unknown, name: string | null): RunOptions {
+  if (typeof body !== 'object' || body === null)
+    throw new ApiError('API_INVALID_REQUEST', 'body must be an object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.Image !== 'string' || !b.Image) throw new ApiError('API_INVALID_REQUEST', 'Image is required');
+  const h = (typeof b.HostConfig === 'object' && b.HostConfig !== null ? b.HostConfig : {}) as Record<
+    string,
+    unknown
+  >;
+  const o = defaultRunOptions(b.Image);
+  if (name) o.name = name;
+  const cmd = strings(b.Cmd);
+  if (cmd) o.cmd = cmd;
+  if (b.Entrypoint !== undefined && b.Entrypoint !== null) o.entrypoint = strings(b.Entrypoint) ?? [];
+  o.env = strings(b.Env) ?? [];
+  if (typeof b.WorkingDir === 'string' && b.WorkingDir) o.workdir = b.WorkingDir;
+  if (typeof b.User === 'string' && b.User) o.user = b.User;
+  if (typeof b.Hostname === 'string' && b.Hostname) o.hostname = b.Hostname;
+  if (typeof b.Labels === 'object' && b.Labels !== null)
+    o.labels = Object.fromEntries(Object.entries(b.Labels).map(([k, v]) => [k, String(v)]));
+  if (b.Tty === true) refuse('a TTY (-t)', 'the API attaches output only; run terminals with the moat CLI');
+  if (b.OpenStdin === true)
+    refuse('stdin (-i)', 'the API attaches output only; run interactive containers with the moat CLI');
+  if (h.Privileged === true) refuse('--privileged', 'moat never runs privileged containers');
+  checkNamespaceModes(h);
+  if (h.NetworkMode === 'host') refuse('--network=host', 'containers get no network namespace of the host');
+  if (Array.isArray(h.Devices) && h.Devices.length) refuse('--device', 'device nodes are not passed in');
+  if (Array.isArray(h.DeviceRequests) && h.DeviceRequests.length)
+    refuse('--gpus', 'devices are not passed in');
+  for (const s of strings(h.SecurityOpt) ?? []) {
+    if (/^no-new-privileges(:true|=true)?$/.test(s)) continue; // always on
+    refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");
+  }
+  refuseUnsupported(b, h);
+  if (typeof h.Memory === 'number' && h.Memory > 0) o.memory = h.Memory;
+  if (typeof h.NanoCpus === 'number' && h.NanoCpus > 0) o.cpus = h.NanoCpus / 1e9;
+  // Docker: 0 or -1 is no limit; absent (null) leaves moat's default.
+  if (typeof h.PidsLimit === 'number') o.pidsLimit = h.PidsLimit > 0 ? h.PidsLimit : -1;
+  if (h.Init === true) o.init = true;
+  if (h.AutoRemove === true) o.rm = true;
+  o.capAdd = strings(h.CapAdd) ?? [];
+  Object.assign(o, hostOptionsFromDocker(h));
+  // --mount gives the same binds and tmpfs mounts as -v and --tmpfs, checked alike.
+  const mounts = mountsFromDocker(h.Mounts);
+  o.volumes = [...(strings(h.Binds) ?? []).map((s) => parseVolume(s)), ...mounts.volumes];
+  o.tmpfs = [...tmpfsFromDocker(h.Tmpfs), ...mounts.tmpfs];
+  if (Array.isArray(h.Ulimits))
+    o.ulimits = (h.Ulimits as Record<string, unknown>[]).map((u) => ({
+      name: String(u?.Name),
+      soft: Number(u?.Soft),
+      hard: Number(u?.Hard),
+    }));
+  // --log-driver and --log-opt (Docker's map of strings): what moat's log takes, or refused.
+  const lc = (typeof h.LogConfig === 'object' && h.LogConfig !== null ? h.LogConfig : {}) as {
+    Type?: unknown;
+    Config?: unknown;
+  };
+  const logOpts = typeof lc.Config === 'object' && lc.Config !== null ? lc.Config : {};
+  const log = parseLogOptions(
+    typeof lc.Type === 'string' ? lc.Type : undefined,
+    Object.fromEntries(Object.entries(logOpts).map(([k, v]) => [k, String(v)])),
+  );
+  if (log) o.log = log;
+  return o;
+}
+
+export const createContainer: Handler = async ({ call, req, res, url }) => {
+  checkPlatform(url.searchParams.get('platform'));
+  const options = runOptionsFromDocker(await readJson(req), url.searchParams.get('name'));
+  const r = (await call('POST', '/containers/create', { options })) as {
+    id: string;
+    warnings?: string[];
+  };
+  sendJson(res, 201, { Id: r.id, Warnings: r.warnings ?? [] });
+};

@@ -1,0 +1,90 @@
+/**
+ * `GET /containers/{id}/json` (docker inspect): a container's record in Docker's shape, saying
+ * what moat always applies (no privileges, every capability dropped but those added, no network,
+ * no_new_privs and its seccomp profile, a read-only root unless asked).
+ */
+import { LIMIT_DEFAULTS } from '../../runtime/default-limits.js';
+import { dockerLogConfig, logConfigOf } from '../../runtime/logs/config.js';
+import type { ContainerRecord } from '../../runtime/state.js';
+import { sendJson } from '../http.js';
+import { enc, type Handler } from './handler.js';
+
+export function containerInspect(c: ContainerRecord): Record<string, unknown> {
+  const o = c.options;
+  const zero = '0001-01-01T00:00:00Z';
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: c.command[0] ?? '',
+    Args: c.command.slice(1),
+    State: {
+      Status: c.status,
+      Running: c.status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: Boolean((c as { oomKilled?: boolean }).oomKilled),
+      Dead: false,
+      Pid: c.status === 'running' ? (c.pid ?? 0) : 0,
+      ExitCode: c.exitCode ?? 0,
+      Error: '',
+      StartedAt: c.startedAt ?? zero,
+      FinishedAt: c.finishedAt ?? zero,
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay',
+    Platform: 'linux',
+    HostConfig: {
+      Memory: o.memory ?? 0,
+      MemorySwap: o.memorySwap ?? 0,
+      NanoCpus: o.cpus ? Math.round(o.cpus * 1e9) : 0,
+      CpuQuota: o.cpuQuota ?? 0,
+      CpuPeriod: o.cpuPeriod ?? 0,
+      CpusetCpus: o.cpusetCpus ?? '',
+      ShmSize: o.shmSize ?? LIMIT_DEFAULTS.shmSize,
+      GroupAdd: o.groupAdd ?? null,
+      Sysctls: o.sysctls ?? null,
+      OomScoreAdj: o.oomScoreAdj ?? 0,
+      Tmpfs: Object.fromEntries(o.tmpfs.map((t) => [t.path, t.options.join(',')])),
+      Ulimits: o.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+      PidsLimit: o.pidsLimit ?? 0,
+      ReadonlyRootfs: !o.readWrite,
+      CapAdd: o.capAdd,
+      CapDrop: ['ALL'],
+      Privileged: false,
+      AutoRemove: o.rm,
+      Init: o.init,
+      NetworkMode: 'none',
+      SecurityOpt: ['no-new-privileges', `seccomp=${o.seccompProfile ?? 'moat-default'}`],
+      LogConfig: dockerLogConfig(c.logConfig ?? logConfigOf(o.log)),
+    },
+    Config: {
+      Hostname: o.hostname ?? '',
+      User: o.user ?? '',
+      Env: o.env,
+      Cmd: o.cmd ?? null,
+      Entrypoint: o.entrypoint ?? null,
+      Image: c.image,
+      WorkingDir: o.workdir ?? '',
+      Labels: o.labels ?? {},
+      OpenStdin: o.interactive,
+      Tty: false,
+    },
+    Mounts: o.volumes.map((v) => ({
+      Type: 'bind',
+      Source: v.host,
+      Destination: v.container,
+      RW: !v.readonly,
+      Mode: v.readonly ? 'ro' : 'rw',
+    })),
+    NetworkSettings: { Networks: {} },
+  };
+}
+
+export const inspectContainer: Handler = async ({ call, m, res }) =>
+  sendJson(
+    res,
+    200,
+    containerInspect((await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord),
+  );

@@ -1,0 +1,114 @@
+/**
+ * Which handler answers a Docker request: the path (versioned `/v1.41/...` or not) and method
+ * matched against one table, in order; `/_ping` before any; anything else is a 404 naming what
+ * moat does not implement. A handler's error is answered in Docker's shape (`{ message }` with
+ * the status its code maps to), or ends the response if the headers already went out.
+ * Connections that ask for an upgrade (exec start, attach) are dispatched here too.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody, sendJson, statusOf } from '../http.js';
+import { attachContainer } from './containers-attach.js';
+import { createContainer } from './containers-create.js';
+import { inspectContainer } from './containers-inspect.js';
+import {
+  killContainer,
+  notOffered,
+  removeContainer,
+  startContainer,
+  stopContainer,
+  waitContainer,
+} from './containers-lifecycle.js';
+import { listContainers } from './containers-list.js';
+import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
+import { failRaw, type DockerContext, type Handler } from './handler.js';
+import { inspectImage, listImages, removeImage } from './images.js';
+import { pullImage } from './images-pull.js';
+import { systemInfo } from './info.js';
+import { serveLogs } from './logs.js';
+import { ping } from './ping.js';
+import { serveStats } from './stats.js';
+import { systemVersion } from './version.js';
+
+type Route = readonly [method: string, path: RegExp, handler: Handler];
+
+const containerLogs: Handler = ({ call, m, res, url }) => serveLogs(call, m[1], res, url.searchParams);
+const containerStats: Handler = ({ call, m, res, url }) => serveStats(call, m[1], res, url.searchParams);
+
+const ROUTES: readonly Route[] = [
+  ['GET', /^\/version$/, systemVersion],
+  ['GET', /^\/info$/, systemInfo],
+  ['GET', /^\/images\/json$/, listImages],
+  ['GET', /^\/images\/(.+)\/json$/, inspectImage],
+  ['DELETE', /^\/images\/(.+)$/, removeImage],
+  ['POST', /^\/images\/create$/, pullImage],
+  ['GET', /^\/containers\/json$/, listContainers],
+  ['POST', /^\/containers\/create$/, createContainer],
+  ['GET', /^\/containers\/([^/]+)\/json$/, inspectContainer],
+  ['POST', /^\/containers\/([^/]+)\/start$/, startContainer],
+  ['POST', /^\/containers\/([^/]+)\/wait$/, waitContainer],
+  ['POST', /^\/containers\/([^/]+)\/stop$/, stopContainer],
+  ['POST', /^\/containers\/([^/]+)\/kill$/, killContainer],
+  ['DELETE', /^\/containers\/([^/]+)$/, removeContainer],
+  ['GET', /^\/containers\/([^/]+)\/logs$/, containerLogs],
+  ['GET', /^\/containers\/([^/]+)\/stats$/, containerStats],
+  // exec: decided at create (container.exec), run at start (docker/exec.ts).
+  ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
+  ['POST', /^\/exec\/([^/]+)\/start$/, startExec],
+  ['GET', /^\/exec\/([^/]+)\/json$/, inspectExec],
+  ['POST', /^\/containers\/([^/]+)\/(attach|resize|pause|unpause|restart|rename|update)$/, notOffered],
+];
+
+/** Versioned paths (/v1.41/...) are served the same as unversioned ones. */
+const unversioned = (pathname: string): string => pathname.replace(/^\/v1\.\d+(?=\/)/, '');
+
+/** Docker's error shape: `{ message }`, with the status the code maps to. */
+function sendError(res: ServerResponse, e: unknown): void {
+  const b = errorBody(e);
+  sendJson(res, statusOf(b.code), { message: b.hint ? `${b.message} (${b.hint})` : b.message, code: b.code });
+}
+
+export async function serve(
+  ctx: DockerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+  const p = unversioned(url.pathname);
+  if (p === '/_ping') {
+    ping(req, res);
+    return;
+  }
+  for (const [verb, re, handler] of ROUTES) {
+    if (verb !== method) continue;
+    const m = re.exec(p);
+    if (!m) continue;
+    try {
+      await handler({ call: ctx.callerFor(req), m, req, res, url, ctx });
+    } catch (e) {
+      if (res.headersSent) res.destroy();
+      else sendError(res, e);
+    }
+    return;
+  }
+  sendJson(res, 404, {
+    message: `moat does not implement ${req.method} ${p} of Docker's API`,
+    code: 'API_NOT_FOUND',
+  });
+}
+
+/** A connection that asked for an upgrade to a raw stream: exec start or attach, else a 404. */
+export async function serveUpgrade(ctx: DockerContext, req: IncomingMessage, socket: Duplex): Promise<void> {
+  const call = ctx.callerFor(req);
+  const url = new URL(req.url ?? '/', 'http://moat');
+  const p = unversioned(url.pathname);
+  const m = /^\/containers\/([^/]+)\/attach$/.exec(p);
+  const ex = /^\/exec\/([^/]+)\/start$/.exec(p);
+  if (req.method === 'POST' && ex) return startExecUpgraded(ctx, req, ex[1], socket);
+  if (req.method !== 'POST' || !m) {
+    failRaw(socket, 404, { message: `moat does not upgrade ${req.method} ${p}`, code: 'API_NOT_FOUND' });
+    return;
+  }
+  return attachContainer(call, m[1], url.searchParams, socket);
+}

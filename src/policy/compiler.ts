@@ -9,7 +9,7 @@ import { RegoError, RegoErrors } from './errors.js';
 import { Resolver, type ResolveEnv } from './resolve.js';
 import { Safety } from './safety.js';
 import { RObject, RSet, type Value } from './value.js';
-import { visitBody, visitTerm } from './walk.js';
+import { visitBody, visitTerm, walkBody, walkExpr, walkTerm, type Visitor } from './walk.js';
 
 export interface RuleNode {
   path: string[];
@@ -389,42 +389,18 @@ export class Compiler {
 
 /** OPA's `iteration`: a ref with a variable key, or a relation builtin, outside comprehensions. */
 function iterates(e: Body[number]): boolean {
-  const term = (t: Term): boolean => {
-    switch (t.type) {
-      case 'ref':
-        return t.terms.some((x, i) => (i > 0 && x.type === 'var') || term(x));
-      case 'array':
-      case 'set':
-        return t.items.some(term);
-      case 'object':
-        return t.items.some(([k, v]) => term(k) || term(v));
-      case 'call':
-        return !!DECLARED.get(t.name ?? '')?.relation || t.args.some(term);
-      case 'arraycomp':
-      case 'const':
-      case 'objectcomp':
-      case 'scalar':
-      case 'setcomp':
-      case 'var':
-        break;
-    }
-    return false;
-  };
-  const x = e.expr;
-  if (e.with.some((w) => term(w.value))) return true;
-  switch (x.type) {
-    case 'term':
-      return term(x.term);
-    case 'callexpr':
-      return !!DECLARED.get(x.call.name ?? '')?.relation || x.call.args.some(term);
-    case 'somein':
-      return (x.key !== undefined && term(x.key)) || term(x.value) || term(x.domain);
-    case 'every':
-      return term(x.domain);
-    case 'somedecl':
-      break;
-  }
-  return false;
+  let found = false;
+  walkExpr(e, {
+    term: (t) => {
+      if (found) return false;
+      if (t.type === 'ref') found = t.terms.some((x, i) => i > 0 && x.type === 'var');
+      else if (t.type === 'call') found = !!DECLARED.get(t.name ?? '')?.relation;
+      return !found;
+    },
+    calls: true,
+    closures: false,
+  });
+  return found;
 }
 
 function firstRulePath(n: RuleNode): string {
@@ -433,92 +409,28 @@ function firstRulePath(n: RuleNode): string {
   return n.path.join('.');
 }
 
+/**
+ * The slots a function parameter binds: its variables, also those inside arrays, sets, objects and
+ * refs. Not those inside a call or a comprehension: unifying an argument with `abs(x)` or
+ * `[y | …]` evaluates them, which needs their variables bound already (and a comprehension's
+ * variables are its own).
+ */
 function collectSlots(t: Term, out: Set<number>): void {
-  switch (t.type) {
-    case 'var':
-      if (t.slot >= 0) out.add(t.slot);
-      return;
-    case 'ref':
-      t.terms.forEach((x) => collectSlots(x, out));
-      return;
-    case 'array':
-    case 'set':
-      t.items.forEach((x) => collectSlots(x, out));
-      return;
-    case 'object':
-      t.items.forEach(([k, v]) => {
-        collectSlots(k, out);
-        collectSlots(v, out);
-      });
-      return;
-    case 'arraycomp':
-    case 'call':
-    case 'const':
-    case 'objectcomp':
-    case 'scalar':
-    case 'setcomp':
-      break;
-  }
+  walkTerm(t, {
+    term: (x) => {
+      if (x.type === 'var' && x.slot >= 0) out.add(x.slot);
+      return x.type !== 'call';
+    },
+    closures: false,
+  });
 }
 
+/** Calls fn for every term of a rule (head, then body), comprehensions included, and for every call expression's call. */
 function visitRuleTerms(r: Rule, fn: (t: Term) => void): void {
-  const term = (t: Term): void => {
-    fn(t);
-    switch (t.type) {
-      case 'ref':
-        t.terms.forEach(term);
-        return;
-      case 'array':
-      case 'set':
-        t.items.forEach(term);
-        return;
-      case 'object':
-        t.items.forEach(([k, v]) => {
-          term(k);
-          term(v);
-        });
-        return;
-      case 'call':
-        t.args.forEach(term);
-        return;
-      case 'arraycomp':
-      case 'setcomp':
-        term(t.term);
-        body(t.body);
-        return;
-      case 'objectcomp':
-        term(t.key);
-        term(t.value);
-        body(t.body);
-        return;
-      case 'const':
-      case 'scalar':
-      case 'var':
-        break;
-    }
-  };
-  const body = (b: Body): void => {
-    for (const e of b) {
-      const x = e.expr;
-      if (x.type === 'term') term(x.term);
-      else if (x.type === 'callexpr') {
-        fn(x.call);
-        x.call.args.forEach(term);
-      } else if (x.type === 'somein') {
-        if (x.key) term(x.key);
-        term(x.value);
-        term(x.domain);
-      } else if (x.type === 'every') {
-        term(x.domain);
-        body(x.body);
-      }
-      for (const w of e.with) {
-        term(w.value);
-      }
-    }
-  };
-  for (const t of [...(r.head.args ?? []), ...r.head.ref.slice(1), r.head.key, r.head.value]) if (t) term(t);
-  body(r.body);
+  const v: Visitor = { term: (t) => void fn(t), calls: true };
+  for (const t of [...(r.head.args ?? []), ...r.head.ref.slice(1), r.head.key, r.head.value])
+    if (t) walkTerm(t, v);
+  walkBody(r.body, v);
 }
 
 // ------------------------------------------------------------------ constant folding

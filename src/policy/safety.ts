@@ -7,6 +7,7 @@ import type { Body, Call, Expr, Term, Var } from './ast.js';
 import { DECLARED } from './builtins/registry.js';
 import { RegoError } from './errors.js';
 import { closureLocals } from './resolve.js';
+import { walkBody, walkTerm, type Visitor } from './walk.js';
 
 interface Acc {
   needs: Map<number, Var>;
@@ -257,43 +258,30 @@ export class Safety {
 
   private checkClosures(e: Expr, safe: Set<number>): void {
     const x = e.expr;
-    const visit = (t: Term): void => {
-      switch (t.type) {
-        case 'arraycomp':
-        case 'setcomp': {
-          const r = this.reorder(t.body, safe);
-          t.body = r.body;
-          this.checkHead([t.term], r.safe);
-          return;
-        }
-        case 'objectcomp': {
-          const r = this.reorder(t.body, safe);
-          t.body = r.body;
-          this.checkHead([t.key, t.value], r.safe);
-          return;
-        }
-        case 'ref':
-          t.terms.forEach(visit);
-          return;
-        case 'array':
-        case 'set':
-          t.items.forEach(visit);
-          return;
-        case 'object':
-          t.items.forEach(([k, v]) => {
-            visit(k);
-            visit(v);
-          });
-          return;
-        case 'call':
-          t.args.forEach(visit);
-          return;
-        case 'const':
-        case 'scalar':
-        case 'var':
-          break;
-      }
-    };
+    // each comprehension's body is reordered with what is safe here, and nothing below the
+    // comprehension is visited (reorder runs checkClosures on its body's own expressions)
+    const visit = (t: Term): void =>
+      walkTerm(t, {
+        term: (u) => {
+          switch (u.type) {
+            case 'arraycomp':
+            case 'setcomp': {
+              const r = this.reorder(u.body, safe);
+              u.body = r.body;
+              this.checkHead([u.term], r.safe);
+              return false;
+            }
+            case 'objectcomp': {
+              const r = this.reorder(u.body, safe);
+              u.body = r.body;
+              this.checkHead([u.key, u.value], r.safe);
+              return false;
+            }
+            default:
+              return true;
+          }
+        },
+      });
     switch (x.type) {
       case 'term':
         visit(x.term);
@@ -336,64 +324,17 @@ export function freeVarsOfBody(body: Body, extra: (Term | undefined)[]): Var[] {
     for (const s of closureLocals.get(b) ?? []) locals.add(s);
   };
   addLocals(body);
-  const term = (t: Term): void => {
-    switch (t.type) {
-      case 'var':
+  const v: Visitor = {
+    term: (t) => {
+      if (t.type === 'var') {
         if (t.slot >= 0 && !found.has(t.slot)) found.set(t.slot, t);
-        return;
-      case 'ref':
-        t.terms.forEach(term);
-        return;
-      case 'array':
-      case 'set':
-        t.items.forEach(term);
-        return;
-      case 'object':
-        t.items.forEach(([k, v]) => {
-          term(k);
-          term(v);
-        });
-        return;
-      case 'call':
-        t.args.forEach(term);
-        return;
-      case 'arraycomp':
-      case 'setcomp':
-        addLocals(t.body);
-        term(t.term);
-        bodyFn(t.body);
-        return;
-      case 'objectcomp':
-        addLocals(t.body);
-        term(t.key);
-        term(t.value);
-        bodyFn(t.body);
-        return;
-      case 'const':
-      case 'scalar':
-        break;
-    }
+      } else if (t.type === 'arraycomp' || t.type === 'setcomp' || t.type === 'objectcomp') addLocals(t.body);
+    },
+    expr: (e) => {
+      if (e.expr.type === 'every') addLocals(e.expr.body);
+    },
   };
-  const bodyFn = (b: Body): void => {
-    for (const e of b) {
-      const x = e.expr;
-      if (x.type === 'term') term(x.term);
-      else if (x.type === 'callexpr') x.call.args.forEach(term);
-      else if (x.type === 'somein') {
-        if (x.key) term(x.key);
-        term(x.value);
-        term(x.domain);
-      } else if (x.type === 'every') {
-        addLocals(x.body);
-        if (x.key) term(x.key);
-        term(x.value);
-        term(x.domain);
-        bodyFn(x.body);
-      }
-      for (const w of e.with) term(w.value);
-    }
-  };
-  for (const t of extra) if (t) term(t);
-  bodyFn(body);
-  return [...found.values()].filter((v) => !locals.has(v.slot));
+  for (const t of extra) if (t) walkTerm(t, v);
+  walkBody(body, v);
+  return [...found.values()].filter((x) => !locals.has(x.slot));
 }

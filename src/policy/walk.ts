@@ -1,38 +1,55 @@
-/** Small helpers to visit and rebuild terms. */
+/**
+ * Walks over the AST: one visitor (walkTerm, walkExpr, walkBody) for every pass that looks at the
+ * terms of a rule or query, and mapTerm to rebuild terms. A pass says what it needs (into closures
+ * or not, call expressions, `with` targets) and may prune below any term, instead of spelling out
+ * the shape of each node again.
+ */
 import type { Body, Expr, Term } from './ast.js';
 
-/** Calls fn for every term nested in t (pre-order). Comprehension bodies are visited only when `closures`. */
-export function visitTerm(t: Term, fn: (t: Term) => void, closures = true): void {
-  fn(t);
+export interface Visitor {
+  /** Called for every term, pre-order; returning false skips the terms inside it. */
+  term(t: Term): boolean | void;
+  /** Called for every expression before its terms; returning false skips them. */
+  expr?(e: Expr): boolean | void;
+  /** Enter comprehension bodies and `every` (its key, value and body); default true. */
+  closures?: boolean;
+  /** Report the call of each call expression (`count(x, n)`, not itself a term) to `term`; default false. */
+  calls?: boolean;
+  /** Visit `with` targets (`input.x`, a mocked function) besides their values; default false. */
+  withTargets?: boolean;
+}
+
+export function walkTerm(t: Term, v: Visitor): void {
+  if (v.term(t) === false) return;
   switch (t.type) {
     case 'ref':
-      for (const x of t.terms) visitTerm(x, fn, closures);
+      for (const x of t.terms) walkTerm(x, v);
       break;
     case 'array':
     case 'set':
-      for (const x of t.items) visitTerm(x, fn, closures);
+      for (const x of t.items) walkTerm(x, v);
       break;
     case 'object':
-      for (const [k, v] of t.items) {
-        visitTerm(k, fn, closures);
-        visitTerm(v, fn, closures);
+      for (const [k, x] of t.items) {
+        walkTerm(k, v);
+        walkTerm(x, v);
       }
       break;
     case 'call':
-      for (const x of t.args) visitTerm(x, fn, closures);
+      for (const x of t.args) walkTerm(x, v);
       break;
     case 'arraycomp':
     case 'setcomp':
-      if (closures) {
-        visitTerm(t.term, fn, closures);
-        visitBody(t.body, fn, closures);
+      if (v.closures !== false) {
+        walkTerm(t.term, v);
+        walkBody(t.body, v);
       }
       break;
     case 'objectcomp':
-      if (closures) {
-        visitTerm(t.key, fn, closures);
-        visitTerm(t.value, fn, closures);
-        visitBody(t.body, fn, closures);
+      if (v.closures !== false) {
+        walkTerm(t.key, v);
+        walkTerm(t.value, v);
+        walkBody(t.body, v);
       }
       break;
     case 'const':
@@ -42,55 +59,60 @@ export function visitTerm(t: Term, fn: (t: Term) => void, closures = true): void
   }
 }
 
-export function visitExpr(e: Expr, fn: (t: Term) => void, closures = true): void {
+export function walkExpr(e: Expr, v: Visitor): void {
+  if (v.expr && v.expr(e) === false) return;
   const x = e.expr;
   switch (x.type) {
     case 'term':
-      visitTerm(x.term, fn, closures);
+      walkTerm(x.term, v);
       break;
     case 'callexpr':
-      // the call of a call expression is not a term; it is reported to fn only when asked
-      if (callExprs.value) fn(x.call);
-      for (const a of x.call.args) visitTerm(a, fn, closures);
+      if (v.calls && v.term(x.call) === false) break;
+      for (const a of x.call.args) walkTerm(a, v);
       break;
     case 'somedecl':
-      for (const v of x.vars) fn(v);
+      for (const d of x.vars) v.term(d);
       break;
     case 'somein':
-      if (x.key) visitTerm(x.key, fn, closures);
-      visitTerm(x.value, fn, closures);
-      visitTerm(x.domain, fn, closures);
+      if (x.key) walkTerm(x.key, v);
+      walkTerm(x.value, v);
+      walkTerm(x.domain, v);
       break;
     case 'every':
-      visitTerm(x.domain, fn, closures);
-      if (closures) {
-        if (x.key) visitTerm(x.key, fn, closures);
-        visitTerm(x.value, fn, closures);
-        visitBody(x.body, fn, closures);
+      walkTerm(x.domain, v);
+      if (v.closures !== false) {
+        if (x.key) walkTerm(x.key, v);
+        walkTerm(x.value, v);
+        walkBody(x.body, v);
       }
       break;
   }
   for (const w of e.with) {
-    if (callExprs.value) visitTerm(w.target, fn, closures);
-    visitTerm(w.value, fn, closures);
+    if (v.withTargets) walkTerm(w.target, v);
+    walkTerm(w.value, v);
   }
+}
+
+export function walkBody(b: Body, v: Visitor): void {
+  for (const e of b) walkExpr(e, v);
+}
+
+/** Calls fn for every term nested in t (pre-order). Comprehension bodies are visited only when `closures`. */
+export function visitTerm(t: Term, fn: (t: Term) => void, closures = true): void {
+  walkTerm(t, { term: (x) => void fn(x), closures });
+}
+
+export function visitExpr(e: Expr, fn: (t: Term) => void, closures = true): void {
+  walkExpr(e, { term: (x) => void fn(x), closures });
 }
 
 export function visitBody(b: Body, fn: (t: Term) => void, closures = true): void {
-  for (const e of b) visitExpr(e, fn, closures);
+  walkBody(b, { term: (x) => void fn(x), closures });
 }
 
-const callExprs = { value: false };
-
-/** Like visitBody, and fn also sees the call of every call expression (e.g. `count(x, n)`). */
+/** Like visitBody, and fn also sees the call of every call expression (e.g. `count(x, n)`) and `with` targets. */
 export function visitBodyCalls(b: Body, fn: (t: Term) => void): void {
-  const saved = callExprs.value;
-  callExprs.value = true;
-  try {
-    visitBody(b, fn, true);
-  } finally {
-    callExprs.value = saved;
-  }
+  walkBody(b, { term: (x) => void fn(x), calls: true, withTargets: true });
 }
 
 /** Rebuilds a term bottom-up through `fn`, which may replace any node. Closure bodies are mapped by `bodyFn`. */

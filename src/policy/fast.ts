@@ -9,6 +9,11 @@
  * case needs the general path (an unbound variable to iterate over, a `with` mock or data override
  * in effect, a relation or nondeterministic builtin, ...). The general path stays the reference
  * semantics; the fast path is only ever a shortcut to the same answer.
+ *
+ * Longer than 500 lines on purpose: one closure compiler, a section per node kind (terms, refs,
+ * calls, expressions, `some … in`, parameters), each mirrored by a generator in jit.ts and read
+ * against it. What both tiers share lives in eval/frame.ts and eval/host.ts; the choice between
+ * them per body in tiers.ts.
  */
 import type { Body, Call, Expr, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';

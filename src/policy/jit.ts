@@ -16,6 +16,10 @@
  * (slots, indexes) and JSON-quoted literals are written into the source; every other value is
  * passed in through the `K` table. Where code generation from strings is unavailable (node
  * --disallow-code-generation-from-strings), `segment` returns undefined and the closures are used.
+ *
+ * Longer than 500 lines on purpose: one code generator, the Gen class, whose methods each emit one
+ * node kind and share its state (the constant table K, labels and temporaries, the statements that
+ * fail or hand over the current expression). Split, that state would be passed around, not reduced.
  */
 import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';

@@ -3,6 +3,10 @@
  * reads v0 modules (bodies without `if`, `p[x] { }` partial sets). Keywords (`if`, `in`, `every`,
  * `contains`) are always recognised where they are unambiguous, which is what `import rego.v1` or
  * `future.keywords` would give a v0 module.
+ *
+ * Longer than 500 lines on purpose: one recursive-descent parser whose methods follow Rego's
+ * grammar and call one another (module, rule, body, expression, term), as OPA keeps its parser in
+ * one ast/parser.go. The lexer (lexer.ts) and the AST (ast.ts) are apart.
  */
 import type {
   Body,

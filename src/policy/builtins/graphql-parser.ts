@@ -3,6 +3,9 @@
  * graphql.* builtins use: the same grammar decisions, error wording and positions, and documents
  * as plain objects with gqlparser's Go field names (OPA returns their JSON, pruned of positions,
  * nulls and empty lists/objects).
+ *
+ * Longer than 500 lines on purpose: the lexer and the parser of one grammar, kept together and in
+ * gqlparser's order so the two can be compared side by side. Validation is in graphql-validate.ts.
  */
 
 type Kind =

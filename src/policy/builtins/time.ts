@@ -1,4 +1,10 @@
-/** time.* — nanosecond timestamps, exact (bigint beyond 2^53, as OPA's big ints). */
+/**
+ * time.* — nanosecond timestamps, exact (bigint beyond 2^53, as OPA's big ints).
+ *
+ * Longer than 500 lines on purpose: most of it is Go's reference-time layouts (time.format and
+ * time.parse_ns: one token table, a formatter and a parser that mirror each other), which share
+ * the calendar and zone helpers of the other time.* builtins above them.
+ */
 import { operandError } from '../errors.js';
 import { bignum, typeName, type Value } from '../value.js';
 import { register } from './registry.js';

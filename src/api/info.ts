@@ -1,35 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+/**
+ * `moat info`: what the host offers, as the host facts (src/runtime/host.ts, host-tools.ts) and the
+ * runtime's facts (runtime-facts.ts) know it. It probes nothing of its own.
+ */
 import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { toWire, unpackLimitsFromEnv } from '../image/unpack-limits.js';
 import type { Engine } from '../runtime/engine.js';
-import { groupsReachContainers, RUNC_ADVISORIES, runtimeFacts } from '../runtime/runtime-facts.js';
+import { landlockStatus } from '../runtime/host.js';
+import {
+  groupsReachContainers,
+  RUNC_ADVISORIES,
+  runtimeFacts,
+  runtimeVersionText,
+} from '../runtime/runtime-facts.js';
 import { defaultSocket } from '../util/paths.js';
-
-function landlock(): string {
-  try {
-    const lsm = readFileSync('/sys/kernel/security/lsm', 'utf8');
-    return lsm.split(',').includes('landlock') ? 'enabled' : 'not enabled';
-  } catch {
-    /* securityfs not mounted: look for the syscalls in the kernel's symbol table */
-  }
-  try {
-    return /landlock_create_ruleset/.test(readFileSync('/proc/kallsyms', 'utf8'))
-      ? 'available (kernel has the syscalls)'
-      : 'not in this kernel';
-  } catch {
-    return 'unknown';
-  }
-}
-
-function version(bin: string | undefined): string | undefined {
-  if (!bin) return undefined;
-  try {
-    return execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 5000 }).split('\n')[0];
-  } catch {
-    return undefined;
-  }
-}
 
 /** What the host offers, for `moat info`. */
 export function hostInfo(engine: Engine): Record<string, unknown> {
@@ -73,14 +56,14 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
     },
     security: {
       seccomp: h.seccomp,
-      landlock: landlock(),
+      landlock: landlockStatus(h),
       apparmor: h.apparmor ? 'enabled' : 'not enabled in this kernel',
       noNewPrivileges: true,
     },
     overlayfs: h.overlay,
     runtime: {
       ...rt,
-      versionText: version(h.tools.runc) ?? null,
+      versionText: runtimeVersionText(h.tools.runc) ?? null,
       advisories: RUNC_ADVISORIES.filter((a) => rt.unfixed.includes(a.id)).map((a) => ({
         id: a.id,
         summary: a.summary,

@@ -14,8 +14,8 @@ import { effectiveLimitsOf } from './default-limits.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
+import { containerRootOwner, runcConfig, usernsTools } from './host-tools.js';
 import { ImageRoots, type LiveUnpacker } from './image-roots.js';
-import { usernsTools } from './lifecycle.js';
 import { logConfigOf, printLogs } from './logs/index.js';
 import type { OciSpec } from './oci.js';
 import type { RunOptions } from './options.js';
@@ -47,7 +47,7 @@ export class Engine {
 
   constructor(readonly deps: EngineDeps) {
     this.containers = new ContainerStore(deps.paths);
-    this.runc = { runc: deps.host.tools.runc ?? 'runc', root: deps.paths.runcRoot };
+    this.runc = runcConfig(deps.host, deps.paths);
     this.imageRoots = new ImageRoots(deps.paths, deps.images, () => this.tools());
   }
 
@@ -58,9 +58,7 @@ export class Engine {
 
   /** For root: the host IDs of container root (files it must own); undefined otherwise. */
   containerRootOwner(): { uid: number; gid: number } | undefined {
-    if (this.deps.host.uid !== 0) return undefined;
-    const m = this.tools().maps;
-    return { uid: m.rootUid, gid: m.rootGid };
+    return containerRootOwner(this.deps.host, () => this.tools());
   }
 
   /** For `moat pull`: see ImageRoots.liveUnpacker. */

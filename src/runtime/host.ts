@@ -233,3 +233,17 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
     cpus: availableParallelism(),
   };
 }
+
+/**
+ * Landlock as `moat info` reports it, from the one probe above (securityfs's list of active LSMs).
+ * Where that cannot tell (securityfs not mounted), whether the kernel has the syscalls at all: its
+ * symbol table, read only here (it is large, and only info asks).
+ */
+export function landlockStatus(h: Pick<HostFacts, 'landlock'>, kallsyms = '/proc/kallsyms'): string {
+  if (h.landlock !== 'unknown') return h.landlock ? 'enabled' : 'not enabled';
+  const symbols = read(kallsyms);
+  if (symbols === undefined) return 'unknown';
+  return /landlock_create_ruleset/.test(symbols)
+    ? 'available (kernel has the syscalls)'
+    : 'not in this kernel';
+}

@@ -135,20 +135,33 @@ function debianChangelog(): string | undefined {
 }
 
 const cache = new Map<string, RuntimeFacts>();
+const versionOutputs = new Map<string, string | undefined>();
+
+/** What `runc --version` printed (undefined: no runc, or it failed), asked once per process and path. */
+function versionOutput(runc: string | undefined): string | undefined {
+  if (!runc) return undefined;
+  if (versionOutputs.has(runc)) return versionOutputs.get(runc);
+  let out: string | undefined;
+  try {
+    out = execFileSync(runc, ['--version'], { encoding: 'utf8', timeout: 5000, maxBuffer: 64 << 10 });
+  } catch {
+    out = undefined;
+  }
+  versionOutputs.set(runc, out);
+  return out;
+}
+
+/** The first line runc prints of its version (`runc version 1.1.5`), for `moat info`. */
+export function runtimeVersionText(runc: string | undefined): string | undefined {
+  return versionOutput(runc)?.split('\n')[0];
+}
 
 /** The runtime's facts, computed once per process and runc path. */
 export function runtimeFacts(runc: string | undefined): RuntimeFacts {
   const key = runc ?? '';
   const hit = cache.get(key);
   if (hit) return hit;
-  let out: string | undefined;
-  if (runc) {
-    try {
-      out = execFileSync(runc, ['--version'], { encoding: 'utf8', timeout: 5000, maxBuffer: 64 << 10 });
-    } catch {
-      out = undefined;
-    }
-  }
+  const out = versionOutput(runc);
   const packaged = runc !== undefined && /^\/usr\/s?bin\/runc$/.test(runc);
   const facts = runtimeFactsFrom(runc ?? null, out, packaged ? debianChangelog() : undefined);
   cache.set(key, facts);

@@ -8,8 +8,13 @@
  *   short or long blob is deleted from `tmp/` and never appears in `blobs/`; blobs already stored
  *   (same digest and size) are not fetched; layers download `concurrency` at a time;
  * - limits on layer count and sizes are checked from the manifest before any layer is fetched;
+ * - with `unpack`, the image's root is unpacked while the layers download, each layer read as
+ *   it is written (the unpack commits nothing before every blob is verified);
  * - the image record is written last (one atomic images.json update), so a pull killed at any
  *   point leaves complete blobs (reused by the next pull) and no record.
+ *
+ * Requests go through RegistryClient (client.ts: scheme, auth, redirects); statuses and socket
+ * failures are mapped to codes by transport/errors.ts.
  */
 import type { Readable } from 'node:stream';
 import { ImageError, isImageError } from '../errors.js';
@@ -27,7 +32,7 @@ import {
   type Platform,
 } from '../types.js';
 import { findCredentials } from './auth-file.js';
-import { discard, header, httpError, readCapped, RegistryClient, transportError } from './client.js';
+import { RegistryClient } from './client.js';
 import type { RegistriesConfig } from './config.js';
 import { manifestReference, resolveTarget, type Target } from './endpoint.js';
 import { RegistryError } from './errors.js';
@@ -41,6 +46,8 @@ import {
 import { mapLimit } from './pool.js';
 import { mark } from '../../util/timing.js';
 import type { TransferEventFn } from './progress.js';
+import { httpError, transportError } from './transport/errors.js';
+import { discard, header, readCapped } from './transport/http.js';
 
 export interface PullOptions {
   store: ImageStore;
@@ -52,7 +59,8 @@ export interface PullOptions {
   onEvent?: TransferEventFn;
   /**
    * Unpack the image's root while its layers download (given by whoever owns the runtime's
-   * storage). It gets the image ID, each layer with a follower of its download, and a promise that resolves once every blob is verified; it must not commit anything before that.
+   * storage). It gets the image ID, each layer with a follower of its download, and a promise
+   * that resolves once every blob is verified; it must not commit anything before that.
    * Resolves whether it created the root (false: it existed).
    */
   unpack?: LiveUnpack;

@@ -18,13 +18,15 @@ import {
   type Descriptor,
 } from '../types.js';
 import { findCredentials } from './auth-file.js';
-import { header, httpError, RegistryClient, type RegistryResponse } from './client.js';
+import { RegistryClient } from './client.js';
 import type { RegistriesConfig } from './config.js';
 import { resolveTarget } from './endpoint.js';
 import { RegistryError } from './errors.js';
 import { formatPlatform } from './manifest.js';
 import { mapLimit } from './pool.js';
 import type { TransferEventFn, TransferState } from './progress.js';
+import { httpError } from './transport/errors.js';
+import { header, type RegistryResponse } from './transport/http.js';
 
 export interface PushOptions {
   store: ImageStore;

@@ -7,6 +7,7 @@
  * The result is plain data: it is recorded with the image (keyed by manifest digest and policy
  * digest), shown by `moat verify`, and read by the admission policy as `facts.image.signature`.
  */
+import { createPublicKey } from 'node:crypto';
 import { parseReference, type ImageReference } from '../image/reference.js';
 import { TrustError, isTrustError, type TrustErrorCode } from './errors.js';
 import {
@@ -16,13 +17,27 @@ import {
   type SignatureOutcome,
 } from './cosign/verify.js';
 import { parsePublicKey, decodeBase64, type PublicKey } from './key/public-key.js';
+import { checkKeylessSignature } from './keyless/cosign.js';
+import { verifyBundleForImage, type BundleOutcome, type SignerRequirement } from './bundle/index.js';
+import {
+  loadTrustedRoot,
+  parsePemCertificates,
+  publicGoodRoot,
+  rootFromPolicy,
+  type TrustRoot,
+} from './root/index.js';
 import { lookup } from './policy/scope.js';
 import { readBounded } from './policy/load.js';
 import type { KeySource, Requirement, SigstoreSigned, TrustPolicy } from './policy/types.js';
 
-/** Where signatures come from (the registry, or a test). Called at most once per decision. */
+/** Where signatures come from (the registry, or a test). Each called at most once per decision. */
 export interface SignatureSource {
   cosignSignatures(): Promise<SignatureLayer[]>;
+  /**
+   * Sigstore bundles attached to the image's digest (OCI 1.1 referrers, or the `sha256-<hex>` tag
+   * fallback), each the bytes of one bundle. Optional: a source without it has no bundles.
+   */
+  bundles?(): Promise<Buffer[]>;
 }
 
 export interface RequirementResult {
@@ -83,10 +98,91 @@ export function loadKey(src: KeySource, what: string): PublicKey {
   return parsePublicKey(pem, `${what} (inline data)`);
 }
 
+/** The Fulcio CA certificates a policy names (a PEM file next to it, or base64 of the PEM). */
+function loadCa(src: KeySource) {
+  if ('path' in src) {
+    let bytes: Buffer | undefined;
+    try {
+      bytes = readBounded(src.path, 1 << 20);
+    } catch (e) {
+      throw new TrustError('TRUST_KEY_INVALID', `fulcio CA ${src.path}: ${(e as Error).message}`);
+    }
+    if (!bytes) throw new TrustError('TRUST_KEY_INVALID', `fulcio CA ${src.path}: no such file`);
+    return parsePemCertificates(bytes, `fulcio CA ${src.path}`);
+  }
+  let pem: Buffer;
+  try {
+    pem = decodeBase64(src.data, 'fulcio caData', 1 << 20);
+  } catch {
+    throw new TrustError('TRUST_KEY_INVALID', 'fulcio caData: not valid base64 of PEM certificates');
+  }
+  return parsePemCertificates(pem, 'fulcio caData');
+}
+
+/** The Rekor keys of a trusted root, as the key path's SET check takes them. */
+function rekorKeysOf(root: TrustRoot): PublicKey[] {
+  return root.root.tlogs.flatMap((t) => {
+    if (!t.publicKey?.rawBytes) return [];
+    try {
+      const k = createPublicKey({ key: Buffer.from(t.publicKey.rawBytes), format: 'der', type: 'spki' });
+      return [parsePublicKey(k.export({ type: 'spki', format: 'pem' }), `trusted root ${root.source} log`)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * The trusted root a requirement stands for: its `trustedRoot` file; else one built from its
+ * Fulcio CA and Rekor keys, where what the policy leaves out (the Rekor keys, for keyless) comes
+ * from the public-good root shipped offline; else (keys, no Rekor keys) the public-good root, so
+ * that a key-signed bundle's log entry can be checked.
+ */
+function rootFor(req: SigstoreSigned, rekorKeys: PublicKey[]): TrustRoot {
+  if (req.trustedRoot) return loadTrustedRoot(req.trustedRoot);
+  if (req.fulcio)
+    return rootFromPolicy({
+      cas: loadCa(req.fulcio.ca),
+      ...(rekorKeys.length ? { rekorKeys } : {}),
+      fallback: publicGoodRoot(),
+    });
+  if (rekorKeys.length) return rootFromPolicy({ rekorKeys });
+  return publicGoodRoot();
+}
+
 function material(req: SigstoreSigned): Material {
+  const rekorKeys = req.rekorKeys.map((k) => loadKey(k, 'Rekor key'));
   return {
     keys: req.keys.map((k) => loadKey(k, 'key')),
-    rekorKeys: req.rekorKeys.map((k) => loadKey(k, 'Rekor key')),
+    // A trustedRoot beside keys gives the Rekor keys.
+    rekorKeys:
+      req.trustedRoot && rekorKeys.length === 0 ? rekorKeysOf(loadTrustedRoot(req.trustedRoot)) : rekorKeys,
+  };
+}
+
+function fromBundle(o: BundleOutcome): SignatureOutcome {
+  return {
+    ok: o.ok,
+    layer: o.bundle,
+    kind: 'bundle',
+    stage: o.stage,
+    ...(o.code ? { code: o.code } : {}),
+    ...(o.reason ? { reason: o.reason } : {}),
+    ...(o.keyId ? { keyId: o.keyId } : {}),
+    ...(o.subject !== undefined ? { subject: o.subject } : {}),
+    ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
+    ...(o.tlog ? { tlog: o.tlog } : {}),
+  };
+}
+
+function factOf(o: SignatureOutcome): SignatureFact {
+  return {
+    kind: o.kind,
+    ...(o.keyId ? { key_id: o.keyId } : {}),
+    ...(o.subject !== undefined ? { subject: o.subject } : {}),
+    ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
+    ...(o.identity !== undefined ? { identity: o.identity } : {}),
+    ...(o.tlog ? { tlog: o.tlog } : {}),
   };
 }
 
@@ -97,30 +193,37 @@ async function checkSigstore(
   intended: ImageReference,
   digest: string,
   signatures: () => Promise<SignatureLayer[]>,
+  bundles: () => Promise<Buffer[]>,
   checked: SignatureOutcome[],
   passed: SignatureFact[],
 ): Promise<RequirementResult> {
   const base = { type: req.type } as const;
-  if (req.fulcio || (req.keys.length === 0 && req.trustedRoot))
-    return {
-      ...base,
-      ok: false,
-      code: 'TRUST_POLICY_INVALID',
-      reason: 'keyless (fulcio) requirements are not verified by this build of moat yet: use keyPath/keyData',
-    };
   const mat = material(req);
-  const layers = await signatures();
-  if (layers.length === 0)
+  const root = rootFor(req, mat.rekorKeys);
+  const identity = req.fulcio
+    ? { subject: req.fulcio.subjectEmail, issuer: req.fulcio.oidcIssuer }
+    : undefined;
+  const signer: SignerRequirement = identity
+    ? { kind: 'identity', identity }
+    : { kind: 'key', keys: mat.keys };
+  const [layers, found] = await Promise.all([signatures(), bundles()]);
+  if (layers.length === 0 && found.length === 0)
     return { ...base, ok: false, code: 'TRUST_UNSIGNED', reason: `no signature found for ${digest}` };
-  const outcomes = layers.map((l) => checkKeySignature(l, req, mat, intended, digest));
+  const outcomes = [
+    ...layers.map((l) =>
+      identity
+        ? checkKeylessSignature(l, req, identity, root, intended, digest)
+        : checkKeySignature(l, req, mat, intended, digest),
+    ),
+    ...found.map((b) => fromBundle(verifyBundleForImage(b, digest, signer, root))),
+  ];
   checked.push(...outcomes);
   const good = outcomes.filter((o) => o.ok);
   if (good.length === 0) {
     const b = best(outcomes);
     return { ...base, ok: false, code: b.code, reason: b.reason };
   }
-  for (const g of good)
-    passed.push({ kind: 'key', key_id: g.keyId, identity: g.identity, ...(g.tlog ? { tlog: g.tlog } : {}) });
+  for (const g of good) passed.push(factOf(g));
   return { ...base, ok: true };
 }
 
@@ -135,6 +238,8 @@ export async function evaluateTrust(
   const match = lookup(policy, intended);
   let fetched: Promise<SignatureLayer[]> | undefined;
   const signatures = () => (fetched ??= source.cosignSignatures());
+  let fetchedBundles: Promise<Buffer[]> | undefined;
+  const bundles = () => (fetchedBundles ??= source.bundles ? source.bundles() : Promise.resolve([]));
   const checked: SignatureOutcome[] = [];
   const passed: SignatureFact[] = [];
   const results: RequirementResult[] = [];
@@ -149,7 +254,7 @@ export async function evaluateTrust(
       });
     else {
       try {
-        results.push(await checkSigstore(req, intended, digest, signatures, checked, passed));
+        results.push(await checkSigstore(req, intended, digest, signatures, bundles, checked, passed));
       } catch (e) {
         if (!isTrustError(e)) throw e;
         results.push({ type: req.type, ok: false, code: e.code, reason: e.message });

@@ -36,14 +36,17 @@ export interface Material {
 
 export interface SignatureOutcome {
   ok: boolean;
-  /** The signature layer's digest. */
+  /** The signature layer's digest (a bundle's: the sha256 of its bytes). */
   layer: string;
-  kind: 'key' | 'keyless';
+  kind: 'key' | 'keyless' | 'bundle';
   /** 0 decoded .. 5 all checks passed: the failure of the signature that got furthest is reported. */
   stage: number;
   code?: TrustErrorCode;
   reason?: string;
   keyId?: string;
+  /** Keyless: the certificate's subject alternative name and OIDC issuer. */
+  subject?: string;
+  issuer?: string;
   /** The image name the payload claims. */
   identity?: string;
   tlog?: { integrated_time: number; log_id: string; log_index: number };
@@ -81,6 +84,37 @@ export function checkKeySignature(
     );
   out.keyId = key.id;
   out.stage = 2;
+  const claims = checkPayloadClaims(layer, req, intended, manifestDigest, out);
+  if (!claims.ok) return claims;
+  if (mat.rekorKeys.length) {
+    const bundle = layer.annotations[ANNOTATION_BUNDLE];
+    if (!bundle)
+      return fail(
+        'TRUST_SIGNATURE_INVALID',
+        'the requirement names a Rekor key, and the signature has no transparency-log entry',
+      );
+    const set = verifySet(bundle, layer.payload, sig, mat.rekorKeys);
+    if (!set.ok)
+      return fail('TRUST_SIGNATURE_INVALID', set.reason ?? 'the transparency-log entry does not verify');
+    out.tlog = { integrated_time: set.integratedTime!, log_id: set.logId!, log_index: set.logIndex! };
+  }
+  return { ...out, ok: true, stage: 5 };
+}
+
+/**
+ * What a verified payload claims, checked against what is being verified: the payload parses, its
+ * digest is the manifest's, and `signedIdentity` accepts the image name it gives. Shared by the
+ * key and keyless paths; `out` is the outcome so far (stage 2: the signature verified), and is
+ * updated in place (stage, identity). `ok` says whether every claim holds.
+ */
+export function checkPayloadClaims(
+  layer: SignatureLayer,
+  req: SigstoreSigned,
+  intended: ImageReference,
+  manifestDigest: string,
+  out: SignatureOutcome,
+): SignatureOutcome {
+  const fail = (code: TrustErrorCode, reason: string): SignatureOutcome => ({ ...out, code, reason });
   let payload;
   try {
     payload = parsePayload(layer.payload);
@@ -100,17 +134,5 @@ export function checkKeySignature(
       'TRUST_IDENTITY_MISMATCH',
       `the signature names ${JSON.stringify(payload.dockerReference)}; ${req.signedIdentity.type} wants ${describeIdentity(req.signedIdentity, intended)}`,
     );
-  if (mat.rekorKeys.length) {
-    const bundle = layer.annotations[ANNOTATION_BUNDLE];
-    if (!bundle)
-      return fail(
-        'TRUST_SIGNATURE_INVALID',
-        'the requirement names a Rekor key, and the signature has no transparency-log entry',
-      );
-    const set = verifySet(bundle, layer.payload, sig, mat.rekorKeys);
-    if (!set.ok)
-      return fail('TRUST_SIGNATURE_INVALID', set.reason ?? 'the transparency-log entry does not verify');
-    out.tlog = { integrated_time: set.integratedTime!, log_id: set.logId!, log_index: set.logIndex! };
-  }
-  return { ...out, ok: true, stage: 5 };
+  return { ...out, ok: true };
 }

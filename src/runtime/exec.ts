@@ -5,9 +5,9 @@
  * /etc/passwd, its primary group and its supplementary groups from /etc/group). runc's own
  * failure to start the command (not found, not executable, no such working directory) becomes a
  * moat error with docker's status (127/126), printed once: runc's raw line is held back (see
- * start-gate.ts) until the command is known to run.
+ * start-gate.ts) until the command is known to run. runc is started as `run` starts its launcher,
+ * held at its gate until it is in the cgroups (gated-spawn.ts).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp, watch as fsWatch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +21,7 @@ import { readContainerFile } from './container-files.js';
 import { RuntimeError } from './errors.js';
 import { gatedArgv, lastRuncError, type RuncConfig } from './runc.js';
 import { resolveUser } from './spec/index.js';
-import { StartGate } from './start-gate.js';
+import { spawnGated } from './gated-spawn.js';
 import { startError } from './start-errors.js';
 import { containerDirs, type ContainerRecord } from './state.js';
 
@@ -173,32 +173,7 @@ export async function execInContainer(
   args.push(rec.id, ...cmd);
 
   const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(args));
-  const child = spawn(argv[0], argv.slice(1), {
-    stdio: [o.stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  const gate = new StartGate();
-  for (const [from, to] of [
-    [child.stdout!, o.stdio.stdout],
-    [child.stderr!, o.stdio.stderr],
-  ] as const) {
-    from.on('data', (b: Buffer) => {
-      if (to.destroyed || to.writableEnded) return;
-      if (!gate.write(to, b)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
-    });
-  }
-  if (o.stdio.stdin && child.stdin) {
-    o.stdio.stdin.pipe(child.stdin);
-    child.stdin.on('error', () => {});
-  }
-  const ctl = child.stdio[3] as Writable;
-  ctl.on('error', () => {});
+  const { child, closed, ended, release, output: gate } = spawnGated(argv, o.stdio);
 
   try {
     if (child.pid) {
@@ -207,7 +182,7 @@ export async function execInContainer(
         child.kill('SIGKILL');
       });
     }
-    ctl.end('go\n');
+    release();
     // runc writes the pid file once the command runs: from then on its output is the command's.
     void whenExists(pidFile, closed).then(async (started) => {
       if (started) gate.open();
@@ -217,7 +192,7 @@ export async function execInContainer(
       if (started && child.pid && child.exitCode === null && child.signalCode === null)
         await joinCgroups(rec.cgroups, child.pid).catch(() => {});
     });
-    const res = await Promise.race([closed, spawnError.then((err) => ({ code: null, signal: null, err }))]);
+    const res = await ended();
     o.stdio.stdin?.unpipe();
     if ('err' in res) {
       gate.open();

@@ -5,7 +5,6 @@
  * for attached and detached containers alike, so a container outlives the CLI that started it
  * and always has its exit recorded (podman's conmon plays this part).
  */
-import { spawn } from 'node:child_process';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
@@ -21,7 +20,7 @@ import type { CgroupFacts } from './host.js';
 import { killTree } from './kill.js';
 import { prepareHostPaths, stageFailure } from './host-paths.js';
 import { logConfigOf, LogWriter } from './logs/index.js';
-import { StartGate } from './start-gate.js';
+import { spawnGated } from './gated-spawn.js';
 import {
   lastRuncError,
   launcherArgv,
@@ -133,49 +132,23 @@ export async function supervise(
     { mount: true },
   );
   mark('launcher spawned');
-  const child = spawn(argv[0], argv.slice(1), {
-    stdio: [attach?.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-
   // Written as it is read, rotated at its max-size (logs/writer.ts); an old record has no logConfig.
   const log = new LogWriter(d.log, {
     ...(rec.logConfig ?? logConfigOf(rec.options.log)),
     onError: (msg, e) => deps.log?.(msg, { id: rec.id, error: String(e) }),
   });
   // Output reaches an attached client once the command runs: before, it is runc's own, and a
-  // failed start is reported as an error of its own, once (start-gate.ts).
-  const output = new StartGate();
-  // An attached client that reads slowly slows the container down (its pipes fill), as with
-  // docker; one that went away no longer does. Both pipes pause together: reading on from one
-  // alone would put its lines in the log ahead of the other's written before them.
-  const sources = [child.stdout!, child.stderr!];
-  let waiting = 0;
-  const copy = (from: Readable, stream: 'stdout' | 'stderr', to: Writable | undefined) => {
-    from.on('data', (b: Buffer) => {
-      log.write(stream, b);
-      if (!to || to.destroyed || to.writableEnded) return;
-      if (!output.write(to, b)) {
-        if (waiting++ === 0) for (const s of sources) s.pause();
-        const resume = () => {
-          to.off('drain', resume);
-          to.off('close', resume);
-          if (--waiting === 0) for (const s of sources) s.resume();
-        };
-        to.on('drain', resume);
-        to.on('close', resume);
-      }
-    });
-  };
-  copy(child.stdout!, 'stdout', attach?.stdout);
-  copy(child.stderr!, 'stderr', attach?.stderr);
-  if (attach?.stdin && child.stdin) {
-    attach.stdin.pipe(child.stdin);
-    child.stdin.on('error', () => {});
-  }
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
+  // failed start is reported as an error of its own, once (start-gate.ts). An attached client
+  // that reads slowly slows the container down (its pipes fill), as with docker; one that went
+  // away no longer does.
+  const proc = spawnGated(argv, {
+    stdin: attach?.stdin,
+    stdout: attach?.stdout,
+    stderr: attach?.stderr,
+    tee: (stream, b) => log.write(stream, b),
+    pauseTogether: true,
+  });
+  const { child, closed, output } = proc;
 
   // Join the cgroups before the launcher may go on: everything runc forks inherits them. The
   // launcher and the cgroups are recorded before it goes on: a launcher that runs is always one
@@ -183,8 +156,6 @@ export async function supervise(
   // whose monitor dies is known to live on while its launcher does. (A monitor killed before
   // the gate opens takes the launcher with it: its read of fd 3 ends.) Not fsynced: a reboot
   // ends these processes anyway, and the start waits for this write.
-  const gate = child.stdio[3] as Writable;
-  gate.on('error', () => {});
   try {
     if (child.pid) await joinCgroups(cgroups, child.pid);
     const kept = await record(
@@ -200,7 +171,7 @@ export async function supervise(
       { durable: false },
     );
     if (!kept) throw new Error(`container ${rec.id.slice(0, 12)} was removed while it started`);
-    gate.end('go\n');
+    proc.release();
     mark('launcher recorded and let go');
   } catch (e) {
     child.kill('SIGKILL');
@@ -299,7 +270,7 @@ export async function supervise(
           });
         }, 50);
 
-  const res = await Promise.race([closed, spawnError.then((e) => ({ code: 127, signal: null, err: e }))]);
+  const res = await proc.ended();
   finished = true;
   mark('container exited');
   // The container may have come and gone before the watcher looked: the pid file tells.
@@ -317,12 +288,12 @@ export async function supervise(
 
   const runcErr = await readUntrusted(runcLog, 65536, { tail: true });
   const hadPid = pid !== undefined;
-  let exitCode = res.code ?? (res.signal ? signalStatus(res.signal) : 125);
+  let exitCode = 'err' in res ? 127 : (res.code ?? (res.signal ? signalStatus(res.signal) : 125));
   let error: string | undefined;
   if (oomWatch) clearInterval(oomWatch);
   oom = oom || (await outOfMemory(cgroups, rec.id));
   if ('err' in res) {
-    error = `could not start ${argv[0]}: ${(res as { err: Error }).err.message}`;
+    error = `could not start ${argv[0]}: ${res.err.message}`;
   } else if (!hadPid && oomBeforeStart) {
     exitCode = 137;
     error = `the container ran out of memory before its command started (--memory ${mib(rec.limits.memory ?? 0)} is too little)`;

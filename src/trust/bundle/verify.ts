@@ -10,7 +10,7 @@
  *   pre-authentication encoding (rekor-v2 spec §6.1.4), which @sigstore/verify 3 does not read;
  * - a key requirement accepts only bundles signed with a key, never a certificate chain.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import { Verifier, VerificationError, PolicyError, toSignedEntity, type Signer } from '@sigstore/verify';
 import type { SignedEntity } from '@sigstore/verify';
@@ -78,6 +78,20 @@ function entityOf(bundle: Bundle, artifact: Artifact | undefined): SignedEntity 
     if (md && md.algorithm !== 1) throw new Error('the message digest is not SHA-256');
     if (md && !md.digest.equals(artifact.sha256))
       throw new Error('the bundle signs another artifact (its message digest differs)');
+  }
+  const vm = bundle.verificationMaterial.content;
+  // The bundle's certificates are the signer's, never a trust anchor: a self-signed (root)
+  // certificate in them is refused, as sigstore's other clients refuse it.
+  const bundled = vm?.$case === 'x509CertificateChain' ? vm.x509CertificateChain.certificates : [];
+  for (const c of bundled) {
+    let x: X509Certificate;
+    try {
+      x = new X509Certificate(Buffer.from(c.rawBytes));
+    } catch {
+      throw new Error('a certificate in the bundle is not valid DER');
+    }
+    if (x.checkIssued(x) && x.verify(x.publicKey))
+      throw new Error("the bundle's certificate chain contains a root (self-signed) certificate");
   }
   const entity = toSignedEntity(bundle, content.$case === 'messageSignature' ? artifact?.bytes : undefined);
   const inner = entity.signature;

@@ -47,7 +47,9 @@ export function layerToBundle(layer: SignatureLayer): Record<string, unknown> {
   const certs = parsePemCertificates(certPem, 'the signing certificate');
   if (certs.length !== 1) throw new Error('the certificate annotation holds more than one certificate');
   const chainPem = layer.annotations[ANNOTATION_CHAIN];
-  const chain = chainPem ? parsePemCertificates(chainPem, 'the certificate chain') : [];
+  // Parsed so that a malformed chain is refused; not used: trust comes from the root's CAs alone,
+  // and the chain cosign attaches usually ends in the root itself.
+  if (chainPem) parsePemCertificates(chainPem, 'the certificate chain');
   const setText = layer.annotations[ANNOTATION_BUNDLE];
   if (typeof setText !== 'string' || setText === '')
     throw new Error(
@@ -84,7 +86,7 @@ export function layerToBundle(layer: SignatureLayer): Record<string, unknown> {
     mediaType: BUNDLE_V01_MEDIA_TYPE,
     verificationMaterial: {
       x509CertificateChain: {
-        certificates: [...certs, ...chain].map((c) => ({ rawBytes: c.raw.toString('base64') })),
+        certificates: [{ rawBytes: certs[0].raw.toString('base64') }],
       },
       tlogEntries: [
         {

@@ -8,6 +8,8 @@ import { registerImageCommands } from './images.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerTrustCommands } from './trust.js';
+import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { setLogLevel } from './app.js';
 import { printError } from './report.js';
 import { fromCommander, resolveCommandLine, wantsJson, type CommandLine } from './usage.js';
@@ -43,6 +45,8 @@ export function buildProgram(state: CliState): Command {
   registerPolicyCommands(program, state);
   return program;
 }
+  registerTrustShow(registerTrustCommands(program, state), state);
+  registerSignCommands(program, state);
 
 export async function main(argv: string[]): Promise<number> {
   mark('cli main');

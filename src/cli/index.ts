@@ -9,7 +9,6 @@ import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
-import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { setLogLevel } from './app.js';
 import { printError } from './report.js';
 import { fromCommander, resolveCommandLine, wantsJson, type CommandLine } from './usage.js';
@@ -43,10 +42,9 @@ export function buildProgram(state: CliState): Command {
   registerRegistryCommands(program, state);
   registerSystemCommands(program, state);
   registerPolicyCommands(program, state);
+  registerTrustCommands(program, state);
   return program;
 }
-  registerTrustShow(registerTrustCommands(program, state), state);
-  registerSignCommands(program, state);
 
 export async function main(argv: string[]): Promise<number> {
   mark('cli main');

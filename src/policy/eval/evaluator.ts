@@ -16,7 +16,7 @@ import type { CompiledQuery, RuleNode } from '../compiler.js';
 import { RegoError } from '../errors.js';
 import { CHUNK, type Limits } from '../limits.js';
 import type { Value } from '../value.js';
-import { ValueCache } from './cache.js';
+import { NOT_CACHED, ValueCache } from './cache.js';
 import type { Frame, K, VK } from './frame.js';
 import type { EvalHost, FnRef, Mock, PolicyTree, RuleRef } from './host.js';
 import * as bodies from './body.js';
@@ -233,9 +233,14 @@ export class Evaluator implements EvalHost {
   ruleValue(node: RuleNode): Value | undefined {
     return rules.ruleValue(this, node);
   }
-  /** @internal The value of the rule a constant data ref reaches (generated code). */
+  /**
+   * @internal The value of the rule a constant data ref reaches (generated code). The cache hit,
+   * by far the most frequent case, is answered here: generated code calls this for every such ref,
+   * and a plain delegation measured ~5% of a simple decision (it is not inlined there).
+   */
   ruleAt(r: RuleRef): Value | undefined {
-    return rules.ruleAt(this, r);
+    const v = this.vcache.at(r.id);
+    return v !== NOT_CACHED ? v : rules.ruleAt(this, r);
   }
   /** @internal Calls the function at `r.node` (generated code). */
   callAt(r: FnRef, args: Value[]): Value | undefined {

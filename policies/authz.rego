@@ -43,7 +43,7 @@ protected_paths := [
 ]
 
 # Requests that act on the host as its owner: never for remote subjects.
-local_only_actions := {"policy.eval", "policy.test", "policy.check", "system.service", "system.fsck"}
+local_only_actions := {"policy.eval", "policy.test", "policy.check", "system.service", "system.fsck", "image.sign", "key.generate"}
 
 # Requests that use the owner's registry credentials: remote subjects only when granted in
 # data.moat.remote_actions.

@@ -4,10 +4,11 @@ import { Router, denyAll, type DecisionHook, type DecisionLogger, type Route } f
 import { registryRoutes, withPullOnMissing } from './registry-routes.js';
 import { containerRoutes } from './routes.js';
 import { policyRoutes } from './policy-routes.js';
+import { trustRoutes } from './trust-routes.js';
 
 /** Every route moat serves, for the CLI and the HTTP API alike. */
 export function allRoutes(engine: Engine): Route<never>[] {
-  return [...containerRoutes(engine), ...imageRoutes(engine), ...policyRoutes(), ...registryRoutes(engine)];
+  return [...containerRoutes(engine), ...imageRoutes(engine), ...policyRoutes(), ...registryRoutes(engine), ...trustRoutes(engine)];
 }
 
 export function createRouter(engine: Engine, hook: DecisionHook, log?: DecisionLogger): Router {

@@ -14,6 +14,9 @@ import { hostPath } from './host-facts.js';
 import { imageFacts } from './image-facts.js';
 import type { Route, RouteContext, ApiRequest, RequestIo } from './router.js';
 import * as S from './schemas.js';
+import type { RegistriesConfig } from '../image/registry/config.js';
+import { TrustRecords } from '../trust/record.js';
+import { assertAccepted, type TrustResult } from '../trust/verify.js';
 
 /** What the CLI may add to RequestIo for live transfer displays. */
 export interface TransferIo extends RequestIo {
@@ -59,6 +62,38 @@ interface LoginBody {
   tlsVerify?: boolean;
 }
 
+/** What `moat pull` reports of the trust decision. */
+function trustSummary(t: TrustResult) {
+  return {
+    verified: t.verified,
+    policy: t.policy.source,
+    ...(t.scope.scope !== undefined ? { scope: t.scope.scope } : {}),
+    signatures: t.signatures.length,
+  };
+}
+
+/**
+ * The trust decision of a pull, made before any layer is fetched: TRUST_* when the trust policy
+ * rejects the image; else the reference to pull, pinned to the verified manifest digest. With
+ * the built-in default (no trust policy anywhere) a notice says that nothing is verified.
+ */
+async function verifyBeforePull(
+  ctx: Ctx<PullBody>,
+  cfg: RegistriesConfig,
+): Promise<{ pinned: string; result?: TrustResult }> {
+  const { loadTrustPolicy, BUILTIN } = await import('../trust/policy/index.js');
+  const { verifyRemote } = await import('../trust/image.js');
+  const policy = loadTrustPolicy();
+  if (policy.source === BUILTIN)
+    ctx.req.io?.progress?.(
+      'notice: no trust policy (~/.config/moat/policy.json, /etc/containers/policy.json): image signatures are not verified',
+    );
+  const result = await verifyRemote(policy, ctx.body.reference, { cfg, tlsVerify: ctx.body.tlsVerify });
+  assertAccepted(result);
+  if (!result.digest || ctx.body.reference.includes('@')) return { pinned: ctx.body.reference, result };
+  return { pinned: `${result.reference}@${result.digest}`, result };
+}
+
 export function registryRoutes(engine: Engine): Route<never>[] {
   const store = () => engine.deps.images;
   const targetFacts = async (ref: string) => {
@@ -84,12 +119,16 @@ export function registryRoutes(engine: Engine): Route<never>[] {
       handler: async (ctx: Ctx<PullBody>) => {
         const r = await registry();
         const onEvent = await transferFn(ctx);
+        const cfg = await r.loadRegistriesConfig();
+        // Trust first, from the manifest and its signatures alone: a rejected image is not pulled.
+        const verdict = await verifyBeforePull(ctx, cfg);
         const live = ctx.body.unpack === false ? undefined : engine.liveUnpacker();
         const res = await r
           .pull({
             store: store(),
-            cfg: await r.loadRegistriesConfig(),
-            reference: ctx.body.reference,
+            cfg,
+            // pinned to the digest that was verified (a tag moved since is not pulled instead)
+            reference: verdict.pinned,
             platform: ctx.body.platform,
             tlsVerify: ctx.body.tlsVerify,
             onEvent,
@@ -109,7 +148,9 @@ export function registryRoutes(engine: Engine): Route<never>[] {
               : undefined,
           })
           .finally(() => live?.dispose());
+        if (verdict.result?.digest) await new TrustRecords(store().root).put(res.manifestDigest, verdict.result);
         return {
+          ...(verdict.result ? { trust: trustSummary(verdict.result) } : {}),
           reference: res.reference,
           name: res.name,
           digest: res.digest,

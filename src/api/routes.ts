@@ -12,6 +12,8 @@ import { ApiError } from './errors.js';
 import { type HostPathFact } from './host-facts.js';
 import { containerFacts, decidedContainer, decidedUser, execFacts, startFacts } from './container-facts.js';
 import { imageFacts } from './image-facts.js';
+import { signatureFacts, signersOf } from './trust-facts.js';
+import { assertFactsAccepted, type SignatureFacts } from '../trust/facts.js';
 import { hostFacts } from './host-runtime-facts.js';
 import type { ExecRequest } from './process-facts.js';
 import { serviceRoute } from './service-route.js';
@@ -29,8 +31,10 @@ function io(ctx: Ctx<unknown>): RequestIo {
  * for rules about remote subjects) and the paths moat protects from bind mounts.
  */
 function planFacts(plan: ContainerPlan, engine: Engine): Record<string, unknown> {
+  const image = imageFacts(plan.image, plan.opts.image);
+  const signature = signatureFacts(engine, plan.image, image.reference);
   return {
-    image: imageFacts(plan.image, plan.opts.image),
+    image: { ...image, signature, signers: signersOf(signature) },
     spec: plan.spec,
     limits: plan.limits,
     warnings: plan.warnings,
@@ -70,6 +74,17 @@ async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Prom
   return { plan, ...planFacts(plan, engine) };
 }
 
+/**
+ * An image the trust policy does not accept is not run, whatever the admission policy said: the
+ * refusal is TRUST_* (exit 4), before anything is created. The facts carry the decision read from
+ * the verification records (trust-facts.ts).
+ */
+function trustGate(ctx: Ctx<unknown>): void {
+  const image = ctx.facts.image as { signature?: SignatureFacts; reference?: string } | undefined;
+  if (!image?.signature) throw new ApiError('API_INTERNAL', 'no trust decision for this image');
+  assertFactsAccepted(image.signature, image.reference ?? 'the image');
+}
+
 export function containerRoutes(engine: Engine): Route<never>[] {
   const planOf = (ctx: Ctx<unknown>): ContainerPlan => {
     if (!ctx.facts.plan) throw new ApiError('API_INTERNAL', 'no plan for this container');
@@ -92,6 +107,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         return runFacts(engine, ctx);
       },
       handler: async (ctx: Ctx<{ options: RunOptions }>) => {
+        trustGate(ctx);
         const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         return { id: rec.id, name: rec.name, warnings: rec.warnings };
       },
@@ -105,6 +121,7 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         return runFacts(engine, ctx);
       },
       handler: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
+        trustGate(ctx);
         const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         // --rm is the monitor's to honour, when the container ends (or fails to start).
         if (ctx.body.detach) {

@@ -235,3 +235,45 @@ export const fsckBody = {
   additionalProperties: false,
   properties: { repair: { type: 'boolean' } },
 };
+
+// Image trust (trust-routes.ts).
+export const verifyBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reference'],
+  properties: {
+    reference: { type: 'string', minLength: 1, maxLength: 1024 },
+    tlsVerify,
+  },
+};
+export const signBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reference', 'key'],
+  properties: {
+    reference: { type: 'string', minLength: 1, maxLength: 1024 },
+    key: { type: 'string', pattern: '^/' },
+    password: { type: 'string', maxLength: 4096 },
+    annotations: {
+      type: 'object',
+      maxProperties: 64,
+      additionalProperties: { type: 'string', maxLength: 4096 },
+    },
+    tlsVerify,
+  },
+};
+export const trustShowBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reference'],
+  properties: { reference: { type: 'string', minLength: 1, maxLength: 1024 } },
+};
+export const keyGenerateBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prefix'],
+  properties: {
+    prefix: { type: 'string', pattern: '^/', maxLength: 4096 },
+    password: { type: 'string', maxLength: 4096 },
+  },
+};

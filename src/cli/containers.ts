@@ -16,6 +16,7 @@ import {
   type RunOptions,
 } from '../runtime/options.js';
 import { MoatError } from '../errors.js';
+import { trustOption } from './sign.js';
 import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
@@ -219,6 +220,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       .argument('[command...]', "command and arguments (default: the image's)")
       .option('--rm', 'remove the container when it exits')
       .option('-d, --detach', 'run in the background and print the container ID')
+      .addOption(trustOption())
       .passThroughOptions(),
   ).action(async (image: string, cmd: string[], f: RunFlags & { detach?: boolean }) => {
     // The container's monitor starts now: its start-up overlaps the planning (see monitor-client).
@@ -253,6 +255,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       .argument('<image>')
       .argument('[command...]')
       .option('--rm', 'remove the container when it exits')
+      .addOption(trustOption())
       .passThroughOptions(),
   ).action(async (image: string, cmd: string[], f: RunFlags) => {
     const res = await request<{ id: string; warnings: string[] }>(

@@ -9,6 +9,7 @@ import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
+import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { setLogLevel } from './app.js';
 import { printError } from './report.js';
 import { fromCommander, resolveCommandLine, wantsJson, type CommandLine } from './usage.js';
@@ -34,15 +35,18 @@ export function buildProgram(state: CliState): Command {
     // Commander's own error lines are not printed: main() reports them as CLI_USAGE with a hint.
     .configureOutput({ outputError: () => {} })
     .exitOverride()
-    .hook('preAction', (cmd) => {
+    .hook('preAction', (cmd, action) => {
       setLogLevel(cmd.opts().logLevel as string);
+      // --trust FILE (run, create, pull, sign, verify, trust show): the trust policy for this command
+      applyTrustOption(action);
     });
   registerContainerCommands(program, state);
   registerImageCommands(program, state);
   registerRegistryCommands(program, state);
   registerSystemCommands(program, state);
   registerPolicyCommands(program, state);
-  registerTrustCommands(program, state);
+  registerTrustShow(registerTrustCommands(program, state), state);
+  registerSignCommands(program, state);
   return program;
 }
 

@@ -10,6 +10,7 @@ import type { TransferIo } from '../api/registry-routes.js';
 import type { TransferEvent } from '../image/registry/progress.js';
 import { MoatError } from '../errors.js';
 import { request } from './app.js';
+import { trustOption } from './sign.js';
 import type { CliState } from './index.js';
 import { humanSize, json } from './output.js';
 
@@ -150,6 +151,7 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         "only store the blobs; by default the image's root is unpacked while the layers download, so the first run starts at once",
       )
       .option('-q, --quiet', 'no progress output')
+      .addOption(trustOption())
       .addOption(formatOption())
       .action(
         async (

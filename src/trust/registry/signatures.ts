@@ -83,11 +83,11 @@ async function current(repo: Repo, digest: string): Promise<{ bytes: Buffer; lay
 
 /** The cosign signatures attached to `digest` (an empty list when there are none). */
 export async function fetchCosignSignatures(repo: Repo, digest: string): Promise<SignatureLayer[]> {
-  let found;
   try {
-    found = await current(repo, digest);
+    return await readCosignSignatures(repo, digest);
   } catch (e) {
     if (e instanceof TrustError) throw e;
+    // A registry error, a body over its cap, a damaged blob: the signatures could not be read.
     throw new TrustError(
       'TRUST_FETCH_FAILED',
       `signatures of ${repo.name}@${digest}: ${(e as Error).message}`,
@@ -96,6 +96,10 @@ export async function fetchCosignSignatures(repo: Repo, digest: string): Promise
       },
     );
   }
+}
+
+async function readCosignSignatures(repo: Repo, digest: string): Promise<SignatureLayer[]> {
+  const found = await current(repo, digest);
   if (!found) return [];
   const out: SignatureLayer[] = [];
   for (const l of found.layers) {

@@ -36,21 +36,12 @@ import type { CertificateIdentity } from './identity.js';
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The v0.1 bundle (JSON) a keyless cosign signature layer stands for; throws an Error why not. */
-export function layerToBundle(layer: SignatureLayer): Record<string, unknown> {
-  const sig = layer.annotations[ANNOTATION_SIGNATURE];
-  if (typeof sig !== 'string' || sig === '') throw new Error(`no ${ANNOTATION_SIGNATURE} annotation`);
-  decodeBase64(sig, 'signature', 64 * 1024);
-  const certPem = layer.annotations[ANNOTATION_CERTIFICATE];
-  if (typeof certPem !== 'string' || certPem === '')
-    throw new Error(`no ${ANNOTATION_CERTIFICATE} annotation`);
-  const certs = parsePemCertificates(certPem, 'the signing certificate');
-  if (certs.length !== 1) throw new Error('the certificate annotation holds more than one certificate');
-  const chainPem = layer.annotations[ANNOTATION_CHAIN];
-  // Parsed so that a malformed chain is refused; not used: trust comes from the root's CAs alone,
-  // and the chain cosign attaches usually ends in the root itself.
-  if (chainPem) parsePemCertificates(chainPem, 'the certificate chain');
-  const setText = layer.annotations[ANNOTATION_BUNDLE];
+/**
+ * The bundle tlog entry (v0.1: with an inclusion promise) that cosign's transparency-log
+ * annotation (`dev.sigstore.cosign/bundle`: `{SignedEntryTimestamp, Payload}`) stands for;
+ * throws an Error saying what is wrong. Shared by signature and attestation layers.
+ */
+export function tlogEntryFromSet(setText: string | undefined): Record<string, unknown> {
   if (typeof setText !== 'string' || setText === '')
     throw new Error(
       `no transparency-log entry (${ANNOTATION_BUNDLE}): a keyless signature needs one to show when it was made`,
@@ -83,21 +74,37 @@ export function layerToBundle(layer: SignatureLayer): Record<string, unknown> {
   if (!isObject(body) || typeof body.kind !== 'string' || typeof body.apiVersion !== 'string')
     throw new Error('the transparency-log entry body has no kind or apiVersion');
   return {
+    logIndex: String(p.logIndex),
+    logId: { keyId: Buffer.from(p.logID, 'hex').toString('base64') },
+    kindVersion: { kind: body.kind, version: body.apiVersion },
+    integratedTime: String(p.integratedTime),
+    inclusionPromise: { signedEntryTimestamp: set.SignedEntryTimestamp },
+    canonicalizedBody: p.body,
+  };
+}
+
+/** The v0.1 bundle (JSON) a keyless cosign signature layer stands for; throws an Error why not. */
+export function layerToBundle(layer: SignatureLayer): Record<string, unknown> {
+  const sig = layer.annotations[ANNOTATION_SIGNATURE];
+  if (typeof sig !== 'string' || sig === '') throw new Error(`no ${ANNOTATION_SIGNATURE} annotation`);
+  decodeBase64(sig, 'signature', 64 * 1024);
+  const certPem = layer.annotations[ANNOTATION_CERTIFICATE];
+  if (typeof certPem !== 'string' || certPem === '')
+    throw new Error(`no ${ANNOTATION_CERTIFICATE} annotation`);
+  const certs = parsePemCertificates(certPem, 'the signing certificate');
+  if (certs.length !== 1) throw new Error('the certificate annotation holds more than one certificate');
+  const chainPem = layer.annotations[ANNOTATION_CHAIN];
+  // Parsed so that a malformed chain is refused; not used: trust comes from the root's CAs alone,
+  // and the chain cosign attaches usually ends in the root itself.
+  if (chainPem) parsePemCertificates(chainPem, 'the certificate chain');
+  const entry = tlogEntryFromSet(layer.annotations[ANNOTATION_BUNDLE]);
+  return {
     mediaType: BUNDLE_V01_MEDIA_TYPE,
     verificationMaterial: {
       x509CertificateChain: {
         certificates: [{ rawBytes: certs[0].raw.toString('base64') }],
       },
-      tlogEntries: [
-        {
-          logIndex: String(p.logIndex),
-          logId: { keyId: Buffer.from(p.logID, 'hex').toString('base64') },
-          kindVersion: { kind: body.kind, version: body.apiVersion },
-          integratedTime: String(p.integratedTime),
-          inclusionPromise: { signedEntryTimestamp: set.SignedEntryTimestamp },
-          canonicalizedBody: p.body,
-        },
-      ],
+      tlogEntries: [entry],
       timestampVerificationData: { rfc3161Timestamps: [] },
     },
     messageSignature: {

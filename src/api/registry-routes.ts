@@ -15,8 +15,7 @@ import { imageFacts } from './image-facts.js';
 import type { Route, RouteContext, ApiRequest, RequestIo } from './router.js';
 import * as S from './schemas.js';
 import type { RegistriesConfig } from '../image/registry/config.js';
-import { TrustRecords } from '../trust/record.js';
-import { assertAccepted, type TrustResult } from '../trust/verify.js';
+import type { TrustResult } from '../trust/verify.js';
 
 /** What the CLI may add to RequestIo for live transfer displays. */
 export interface TransferIo extends RequestIo {
@@ -83,6 +82,7 @@ async function verifyBeforePull(
 ): Promise<{ pinned: string; result?: TrustResult }> {
   const { loadTrustPolicy, BUILTIN } = await import('../trust/policy/index.js');
   const { verifyRemote } = await import('../trust/image.js');
+  const { assertAccepted } = await import('../trust/verify.js');
   const policy = loadTrustPolicy();
   if (policy.source === BUILTIN)
     ctx.req.io?.progress?.(
@@ -148,7 +148,10 @@ export function registryRoutes(engine: Engine): Route<never>[] {
               : undefined,
           })
           .finally(() => live?.dispose());
-        if (verdict.result?.digest) await new TrustRecords(store().root).put(res.manifestDigest, verdict.result);
+        if (verdict.result?.digest) {
+          const { TrustRecords } = await import('../trust/record.js');
+          await new TrustRecords(store().root).put(res.manifestDigest, verdict.result);
+        }
         return {
           ...(verdict.result ? { trust: trustSummary(verdict.result) } : {}),
           reference: res.reference,

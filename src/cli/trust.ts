@@ -8,7 +8,6 @@
  */
 import { Command, Option } from 'commander';
 import type { BundleOutcome } from '../trust/bundle/index.js';
-import { verifyBlob } from '../trust/verify-blob.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
 
@@ -53,6 +52,8 @@ export function registerVerifyBlob(trust: Command, state: CliState): void {
     .addOption(fmt())
     .action(async (artifact: string, f: VerifyBlobFlags) => {
       state.json = f.format === 'json';
+      // loaded here: @sigstore/verify costs ~0.3 s, which no other command should pay
+      const { verifyBlob } = await import('../trust/verify-blob.js');
       const outcome = await verifyBlob({
         bundle: f.bundle,
         artifact,

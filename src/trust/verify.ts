@@ -7,7 +7,6 @@
  * The result is plain data: it is recorded with the image (keyed by manifest digest and policy
  * digest), shown by `moat verify`, and read by the admission policy as `facts.image.signature`.
  */
-import { createPublicKey } from 'node:crypto';
 import { parseReference, type ImageReference } from '../image/reference.js';
 import { TrustError, isTrustError, type TrustErrorCode } from './errors.js';
 import {
@@ -17,15 +16,7 @@ import {
   type SignatureOutcome,
 } from './cosign/verify.js';
 import { parsePublicKey, decodeBase64, type PublicKey } from './key/public-key.js';
-import { checkKeylessSignature } from './keyless/cosign.js';
-import { verifyBundleForImage, type BundleOutcome, type SignerRequirement } from './bundle/index.js';
-import {
-  loadTrustedRoot,
-  parsePemCertificates,
-  publicGoodRoot,
-  rootFromPolicy,
-  type TrustRoot,
-} from './root/index.js';
+import type { SignerRequirement } from './bundle/index.js';
 import { lookup } from './policy/scope.js';
 import { readBounded } from './policy/load.js';
 import type { KeySource, Requirement, SigstoreSigned, TrustPolicy } from './policy/types.js';
@@ -98,82 +89,24 @@ export function loadKey(src: KeySource, what: string): PublicKey {
   return parsePublicKey(pem, `${what} (inline data)`);
 }
 
-/** The Fulcio CA certificates a policy names (a PEM file next to it, or base64 of the PEM). */
-function loadCa(src: KeySource) {
-  if ('path' in src) {
-    let bytes: Buffer | undefined;
-    try {
-      bytes = readBounded(src.path, 1 << 20);
-    } catch (e) {
-      throw new TrustError('TRUST_KEY_INVALID', `fulcio CA ${src.path}: ${(e as Error).message}`);
-    }
-    if (!bytes) throw new TrustError('TRUST_KEY_INVALID', `fulcio CA ${src.path}: no such file`);
-    return parsePemCertificates(bytes, `fulcio CA ${src.path}`);
-  }
-  let pem: Buffer;
-  try {
-    pem = decodeBase64(src.data, 'fulcio caData', 1 << 20);
-  } catch {
-    throw new TrustError('TRUST_KEY_INVALID', 'fulcio caData: not valid base64 of PEM certificates');
-  }
-  return parsePemCertificates(pem, 'fulcio caData');
-}
-
-/** The Rekor keys of a trusted root, as the key path's SET check takes them. */
-function rekorKeysOf(root: TrustRoot): PublicKey[] {
-  return root.root.tlogs.flatMap((t) => {
-    if (!t.publicKey?.rawBytes) return [];
-    try {
-      const k = createPublicKey({ key: Buffer.from(t.publicKey.rawBytes), format: 'der', type: 'spki' });
-      return [parsePublicKey(k.export({ type: 'spki', format: 'pem' }), `trusted root ${root.source} log`)];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/**
- * The trusted root a requirement stands for: its `trustedRoot` file; else one built from its
- * Fulcio CA and Rekor keys, where what the policy leaves out (the Rekor keys, for keyless) comes
- * from the public-good root shipped offline; else (keys, no Rekor keys) the public-good root, so
- * that a key-signed bundle's log entry can be checked.
- */
-function rootFor(req: SigstoreSigned, rekorKeys: PublicKey[]): TrustRoot {
-  if (req.trustedRoot) return loadTrustedRoot(req.trustedRoot);
-  if (req.fulcio)
-    return rootFromPolicy({
-      cas: loadCa(req.fulcio.ca),
-      ...(rekorKeys.length ? { rekorKeys } : {}),
-      fallback: publicGoodRoot(),
-    });
-  if (rekorKeys.length) return rootFromPolicy({ rekorKeys });
-  return publicGoodRoot();
-}
-
-function material(req: SigstoreSigned): Material {
+async function material(req: SigstoreSigned): Promise<Material> {
   const rekorKeys = req.rekorKeys.map((k) => loadKey(k, 'Rekor key'));
   return {
     keys: req.keys.map((k) => loadKey(k, 'key')),
     // A trustedRoot beside keys gives the Rekor keys.
     rekorKeys:
-      req.trustedRoot && rekorKeys.length === 0 ? rekorKeysOf(loadTrustedRoot(req.trustedRoot)) : rekorKeys,
+      req.trustedRoot && rekorKeys.length === 0
+        ? (await evidence()).trustedRootRekorKeys(req.trustedRoot)
+        : rekorKeys,
   };
 }
 
-function fromBundle(o: BundleOutcome): SignatureOutcome {
-  return {
-    ok: o.ok,
-    layer: o.bundle,
-    kind: 'bundle',
-    stage: o.stage,
-    ...(o.code ? { code: o.code } : {}),
-    ...(o.reason ? { reason: o.reason } : {}),
-    ...(o.keyId ? { keyId: o.keyId } : {}),
-    ...(o.subject !== undefined ? { subject: o.subject } : {}),
-    ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
-    ...(o.tlog ? { tlog: o.tlog } : {}),
-  };
-}
+/**
+ * Keyless certificates, sigstore bundles and trusted roots need @sigstore/verify and its
+ * protobuf types (~0.3 s to load): loaded only when a requirement or the evidence needs them, so
+ * key-signed images, runs and every other command never pay for it.
+ */
+const evidence = () => import('./evidence.js');
 
 function factOf(o: SignatureOutcome): SignatureFact {
   return {
@@ -198,8 +131,7 @@ async function checkSigstore(
   passed: SignatureFact[],
 ): Promise<RequirementResult> {
   const base = { type: req.type } as const;
-  const mat = material(req);
-  const root = rootFor(req, mat.rekorKeys);
+  const mat = await material(req);
   const identity = req.fulcio
     ? { subject: req.fulcio.subjectEmail, issuer: req.fulcio.oidcIssuer }
     : undefined;
@@ -209,13 +141,15 @@ async function checkSigstore(
   const [layers, found] = await Promise.all([signatures(), bundles()]);
   if (layers.length === 0 && found.length === 0)
     return { ...base, ok: false, code: 'TRUST_UNSIGNED', reason: `no signature found for ${digest}` };
+  const heavy = identity || found.length ? await evidence() : undefined;
+  const root = heavy?.rootFor(req, mat.rekorKeys);
   const outcomes = [
     ...layers.map((l) =>
       identity
-        ? checkKeylessSignature(l, req, identity, root, intended, digest)
+        ? heavy!.checkKeylessSignature(l, req, identity, root!, intended, digest)
         : checkKeySignature(l, req, mat, intended, digest),
     ),
-    ...found.map((b) => fromBundle(verifyBundleForImage(b, digest, signer, root))),
+    ...found.map((b) => heavy!.checkBundle(b, digest, signer, root!)),
   ];
   checked.push(...outcomes);
   const good = outcomes.filter((o) => o.ok);

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IMAGE } from './moat.js';
+import { IMAGE, moat as moatRun } from './moat.js';
+import { withData } from './policy-trust-helpers.js';
 import { docker, startService, stopService } from './api-helpers.js';
 import {
   mainWorld,
@@ -28,6 +29,7 @@ needTools('docker-registry', 'skopeo', 'openssl');
 let reg: Registry;
 let src: World;
 let keyDir: string;
+const moatEnv = (args: string[], env: NodeJS.ProcessEnv) => moatRun(args, { env });
 const policyFile = (w: World) => path.join(w.configDir, 'trust.json');
 
 function writePolicy(w: World, scopes: Record<string, unknown>): string {
@@ -213,6 +215,27 @@ describe('moat run under a sigstoreSigned trust policy', () => {
     expect(no.code).toBe(4);
     expect(no.stdout).toMatch(/TRUST_UNTRUSTED_SIGNER/);
     expect(readFileSync(`${key}.pub`, 'utf8')).toMatch(/BEGIN PUBLIC KEY/);
+  }, 120_000);
+
+  it('the admission policy reads the recorded decision: require_signature refuses what is only accepted', async () => {
+    const w = world('trust-rego');
+    // the trust policy accepts the unsigned repository without looking; the Rego policy wants signatures
+    const trust = writePolicy(w, {
+      [`${reg.host}/team/unsigned`]: [{ type: 'insecureAcceptAnything' }],
+      [`${reg.host}/team`]: [{ type: 'sigstoreSigned', keyPath: path.join(keyDir, 'ci.pub') }],
+    });
+    const env = withData(w, { moat: { require_signature: true } });
+    const run = (ref: string) => moatEnv(['run', '--rm', '--trust', trust, ref, 'echo', 'ran'], env);
+    const unsigned = await run(`${reg.host}/team/unsigned:1`);
+    expect(unsigned.code, unsigned.stderr).toBe(3);
+    expect(unsigned.stderr).toMatch(
+      /image signature could not be verified \[POLICY_DENIED\]|image signature could not be verified/,
+    );
+    const s = await src.moat(['sign', '--key', path.join(keyDir, 'ci.key'), `${reg.host}/team/app:1`]);
+    expect(s.code, s.stderr).toBe(0);
+    const signed = await run(`${reg.host}/team/app:1`);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toBe('ran\n');
   }, 120_000);
 
   it('docker run against moat system service is refused with the reason', async () => {

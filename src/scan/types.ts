@@ -34,6 +34,8 @@ export interface Finding {
   aliases?: string[];
   /** For vulnerabilities: the CVSS vector and score the severity came from. */
   cvss?: { vector: string; score: number };
+  /** For findings in the image config: the field (`config.Env[2]`, `history[3].created_by`). */
+  field?: string;
 }
 
 export type Ecosystem = 'deb' | 'apk' | 'npm' | 'pypi' | 'golang' | 'maven';
@@ -71,4 +73,47 @@ export interface LayerEntry {
   linkname?: string;
   layer: string;
   layerIndex: number;
+}
+
+/** What a package parser is told about the file it parses (a file of the merged filesystem). */
+export interface PackageParseContext {
+  /** The layer (digest) that provides this version of the file, and its index (0 = bottom). */
+  layer: string;
+  layerIndex: number;
+  /** The distribution, from the merged filesystem's os-release (`ID`, `VERSION_ID`), when known. */
+  distro?: { id: string; version: string };
+  /** True when the file was longer than the parser's `maxBytes` and `content` is its first part. */
+  truncated: boolean;
+  /**
+   * Earlier versions of the same path in lower layers (bottom first, only those no later layer
+   * deleted in between): to find the layer that introduced a package (the lowest version that
+   * already lists it).
+   */
+  history: { layer: string; layerIndex: number; content: Buffer }[];
+  /** Another file of the merged filesystem that some parser retained (symlinks followed). */
+  file(path: string): Buffer | undefined;
+}
+
+/**
+ * A package database or manifest parser (src/scan/packages/ registers them in PACKAGE_PARSERS).
+ * The layer walker retains, for each file entry `wants` accepts, its first `maxBytes` (reduced by
+ * `extract` when given) in memory and in the per-layer cache; `parse` runs on the files of the
+ * merged filesystem once every layer is read, so a later layer that deletes or replaces a
+ * database changes the result. `parse` is pure: data in, packages out.
+ */
+export interface PackageParser {
+  /** Stable name (`dpkg`, `apk`, `npm-lock`...): with `version`, part of the layer cache key. */
+  name: string;
+  /** Bump when what `wants`/`extract` retain changes (stale cached layers are then re-read). */
+  version?: number;
+  /** Called for every regular file of every layer (path: normalised, no leading `/`). */
+  wants(path: string, entry: LayerEntry): boolean;
+  /** How much of a wanted file to read (larger files are cut and parsed with `truncated`). */
+  maxBytes: number;
+  /**
+   * Optional: reduce a wanted file, while the layer is read, to what `parse` needs (a Go
+   * binary's build info out of 50 MB); undefined drops the file. The result is what `parse` gets.
+   */
+  extract?(content: Buffer, path: string, truncated: boolean): Buffer | undefined;
+  parse(content: Buffer, path: string, ctx: PackageParseContext): Package[];
 }

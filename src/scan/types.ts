@@ -82,8 +82,6 @@ export interface PackageParseContext {
   layerIndex: number;
   /** The distribution, from the merged filesystem's os-release (`ID`, `VERSION_ID`), when known. */
   distro?: { id: string; version: string };
-  /** True when the file was longer than the parser's `maxBytes` and `content` is its first part. */
-  truncated: boolean;
   /**
    * Earlier versions of the same path in lower layers (bottom first, only those no later layer
    * deleted in between): to find the layer that introduced a package (the lowest version that
@@ -92,11 +90,13 @@ export interface PackageParseContext {
   history: { layer: string; layerIndex: number; content: Buffer }[];
   /** Another file of the merged filesystem that some parser retained (symlinks followed). */
   file(path: string): Buffer | undefined;
+  /** One line per file that could not be read (why, never the content). */
+  notes?: string[];
 }
 
 /**
  * A package database or manifest parser (src/scan/packages/ registers them in PACKAGE_PARSERS).
- * The layer walker retains, for each file entry `wants` accepts, its first `maxBytes` (reduced by
+ * The layer walker retains each file entry `wants` accepts (at most `maxBytes`, reduced by
  * `extract` when given) in memory and in the per-layer cache; `parse` runs on the files of the
  * merged filesystem once every layer is read, so a later layer that deletes or replaces a
  * database changes the result. `parse` is pure: data in, packages out.
@@ -108,12 +108,17 @@ export interface PackageParser {
   version?: number;
   /** Called for every regular file of every layer (path: normalised, no leading `/`). */
   wants(path: string, entry: LayerEntry): boolean;
-  /** How much of a wanted file to read (larger files are cut and parsed with `truncated`). */
+  /** Files larger than this are not retained (a note says so). */
   maxBytes: number;
+  /**
+   * Optional cheap check of a file's first bytes before it is buffered whole (Go: the ELF magic),
+   * so executables that cannot be Go binaries are never read whole.
+   */
+  sniff?: { bytes: number; test(head: Buffer): boolean };
   /**
    * Optional: reduce a wanted file, while the layer is read, to what `parse` needs (a Go
    * binary's build info out of 50 MB); undefined drops the file. The result is what `parse` gets.
    */
-  extract?(content: Buffer, path: string, truncated: boolean): Buffer | undefined;
+  extract?(content: Buffer, path: string): Buffer | undefined;
   parse(content: Buffer, path: string, ctx: PackageParseContext): Package[];
 }

@@ -1,14 +1,20 @@
 import type { Engine } from '../runtime/engine.js';
 import { imageRoutes } from './image-routes.js';
-import { Router, denyAll, type DecisionHook, type DecisionLogger, type Route } from './router.js';
+import { Router, denyAll, type AnyRoute, type DecisionHook, type DecisionLogger } from './router.js';
 import { registryRoutes, withPullOnMissing } from './registry-routes.js';
 import { containerRoutes } from './routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { trustRoutes } from './trust-routes.js';
 
 /** Every route moat serves, for the CLI and the HTTP API alike. */
-export function allRoutes(engine: Engine): Route<never>[] {
-  return [...containerRoutes(engine), ...imageRoutes(engine), ...policyRoutes(), ...registryRoutes(engine), ...trustRoutes(engine)];
+export function allRoutes(engine: Engine): AnyRoute[] {
+  return [
+    ...containerRoutes(engine),
+    ...imageRoutes(engine),
+    ...policyRoutes(),
+    ...registryRoutes(engine),
+    ...trustRoutes(engine),
+  ];
 }
 
 export function createRouter(engine: Engine, hook: DecisionHook, log?: DecisionLogger): Router {

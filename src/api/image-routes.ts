@@ -3,7 +3,7 @@ import { ImageError } from '../image/errors.js';
 import { lookupImage, shortId } from '../image/store.js';
 import type { Engine } from '../runtime/engine.js';
 import { hostPath } from './host-facts.js';
-import type { Route, RouteContext } from './router.js';
+import { defineRoute, type AnyRoute, type RouteContext } from './router.js';
 import * as S from './schemas.js';
 
 /** The host path a load or import reads (none for `-`, the request's stdin), for the policy. */
@@ -18,7 +18,7 @@ async function source(ctx: RouteContext<unknown>, file: string): Promise<string 
   return file === STDIN ? stdinInput(ctx.req.io?.stdin).stream : file;
 }
 
-export function imageRoutes(engine: Engine): Route<never>[] {
+export function imageRoutes(engine: Engine): AnyRoute[] {
   const store = engine.deps.images;
   // Byte-level events are too many for a line each; phases and layers are shown.
   const progress =
@@ -30,14 +30,14 @@ export function imageRoutes(engine: Engine): Route<never>[] {
       );
     };
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/images',
       action: 'image.list',
       body: S.empty,
       handler: async () => store.list(),
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/images/:ref/json',
       action: 'image.inspect',
@@ -46,61 +46,60 @@ export function imageRoutes(engine: Engine): Route<never>[] {
         const rec = await store.resolve(ctx.params.ref);
         return { ...rec, manifest: await store.manifest(rec), config: await store.config(rec) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/load',
       action: 'image.load',
       body: S.loadBody,
       facts: readFacts,
-      handler: async (ctx: RouteContext<{ file: string }>) => {
+      handler: async (ctx) => {
         // Loaded on demand: the tar code is not needed to run a container.
         const { loadArchive } = await import('../image/archive.js');
         return loadArchive(store, await source(ctx, ctx.body.file), { onProgress: progress(ctx) });
       },
-    } satisfies Route<{ file: string }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/import',
       action: 'image.import',
       body: S.importBody,
       facts: readFacts,
-      handler: async (ctx: RouteContext<{ file: string; name: string; changes?: string[] }>) => {
+      handler: async (ctx) => {
         const { importRootfs } = await import('../image/import.js');
         return importRootfs(store, await source(ctx, ctx.body.file), ctx.body.name, {
           changes: ctx.body.changes ?? [],
           onProgress: progress(ctx),
         });
       },
-    } satisfies Route<{ file: string; name: string }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/:ref/tag',
       action: 'image.tag',
       body: S.tagBody,
-      handler: async (ctx: RouteContext<{ target: string }>) => store.tag(ctx.params.ref, ctx.body.target),
-    } satisfies Route<{ target: string }> as Route<never>,
-    {
+      handler: async (ctx) => store.tag(ctx.params.ref, ctx.body.target),
+    }),
+    defineRoute({
       method: 'DELETE',
       path: '/images/:ref',
       action: 'image.remove',
       body: S.forceBody,
-      handler: async (ctx: RouteContext<{ force?: boolean }>) =>
-        removeImage(engine, ctx.params.ref, ctx.body),
-    } satisfies Route<{ force?: boolean }> as Route<never>,
-    {
+      handler: async (ctx) => removeImage(engine, ctx.params.ref, ctx.body),
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/prune',
       action: 'image.prune',
       body: S.pruneBody,
-      handler: async (ctx: RouteContext<{ minAgeSeconds?: number; all?: boolean }>) => {
+      handler: async (ctx) => {
         const { pruneImages } = await import('./image-prune.js');
         return pruneImages(engine, {
           minAgeMs: (ctx.body.minAgeSeconds ?? 600) * 1000,
           all: Boolean(ctx.body.all),
         });
       },
-    } satisfies Route<{ minAgeSeconds?: number; all?: boolean }> as Route<never>,
+    }),
   ];
 }
 

@@ -2,14 +2,14 @@
  * `moat policy eval|test|check` as routes of the one request path (the policy engine is loaded
  * only when one of them runs). Paths are resolved by the CLI before the request is built.
  */
-import type { Route, RouteContext } from './router.js';
+import { defineRoute, type AnyRoute } from './router.js';
 import { ApiError } from './errors.js';
 import { hostPath } from './host-facts.js';
 import { entrypointOf, isWasmPolicy } from './policy-hook.js';
 import { DEFAULTS } from './service-limits.js';
 
-const paths = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } };
-const common = { v0Compatible: { type: 'boolean' }, format: { enum: ['json', 'pretty'] } };
+const paths = { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } as const;
+const common = { v0Compatible: { type: 'boolean' }, format: { enum: ['json', 'pretty'] } } as const;
 
 export interface PolicyOutput {
   stdout: string;
@@ -60,14 +60,14 @@ async function wasmEval(
   };
 }
 
-export function policyRoutes(): Route<never>[] {
+export function policyRoutes(): AnyRoute[] {
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/policy/eval',
       action: 'policy.eval',
       // Every file it reads (data, input), canonical: the policy keeps them to local subjects.
-      facts: async (ctx: RouteContext<{ data: string[]; input?: string }>) => ({
+      facts: async (ctx) => ({
         host_paths: [...ctx.body.data, ...(ctx.body.input === undefined ? [] : [ctx.body.input])].map((p) =>
           hostPath(p, 'read'),
         ),
@@ -84,16 +84,7 @@ export function policyRoutes(): Route<never>[] {
           ...common,
         },
       },
-      handler: async (
-        ctx: RouteContext<{
-          data: string[];
-          input?: string;
-          query: string;
-          format: 'json' | 'pretty';
-          v0Compatible: boolean;
-          strictBuiltinErrors?: boolean;
-        }>,
-      ) => {
+      handler: async (ctx) => {
         const wasm = ctx.body.data.filter(isWasmPolicy);
         // The API service answers everyone from one thread: an evaluation a client asks of it is
         // bounded, and reads only regular files of bounded size (the CLI's own is not, like opa's).
@@ -115,17 +106,12 @@ export function policyRoutes(): Route<never>[] {
             : {}),
         });
       },
-    } satisfies Route<{
-      data: string[];
-      query: string;
-      format: 'json' | 'pretty';
-      v0Compatible: boolean;
-    }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/policy/test',
       action: 'policy.test',
-      facts: async (ctx: RouteContext<{ paths: string[] }>) => ({
+      facts: async (ctx) => ({
         host_paths: ctx.body.paths.map((p) => hostPath(p, 'read')),
       }),
       body: {
@@ -140,30 +126,16 @@ export function policyRoutes(): Route<never>[] {
           ...common,
         },
       },
-      handler: async (
-        ctx: RouteContext<{
-          paths: string[];
-          verbose: boolean;
-          format: 'json' | 'pretty';
-          v0Compatible: boolean;
-          coverage?: boolean;
-          run?: string;
-        }>,
-      ) => {
+      handler: async (ctx) => {
         const { policyTest } = await import('../policy/cli.js');
         return policyTest(ctx.body);
       },
-    } satisfies Route<{
-      paths: string[];
-      verbose: boolean;
-      format: 'json' | 'pretty';
-      v0Compatible: boolean;
-    }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/policy/check',
       action: 'policy.check',
-      facts: async (ctx: RouteContext<{ paths: string[] }>) => ({
+      facts: async (ctx) => ({
         host_paths: ctx.body.paths.map((p) => hostPath(p, 'read')),
       }),
       body: {
@@ -172,12 +144,10 @@ export function policyRoutes(): Route<never>[] {
         required: ['paths', 'format', 'v0Compatible'],
         properties: { paths, ...common },
       },
-      handler: async (
-        ctx: RouteContext<{ paths: string[]; format: 'json' | 'pretty'; v0Compatible: boolean }>,
-      ) => {
+      handler: async (ctx) => {
         const { policyCheck } = await import('../policy/cli.js');
         return policyCheck(ctx.body);
       },
-    } satisfies Route<{ paths: string[]; format: 'json' | 'pretty'; v0Compatible: boolean }> as Route<never>,
+    }),
   ];
 }

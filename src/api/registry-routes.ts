@@ -12,7 +12,7 @@ import { ImageError, isImageError } from '../image/errors.js';
 import { parseReference } from '../image/reference.js';
 import { hostPath } from './host-facts.js';
 import { imageFacts } from './image-facts.js';
-import type { Route, RouteContext, ApiRequest, RequestIo } from './router.js';
+import { defineRoute, type AnyRoute, type RouteContext, type ApiRequest, type RequestIo } from './router.js';
 import * as S from './schemas.js';
 import type { RegistriesConfig } from '../image/registry/config.js';
 import type { TrustResult } from '../trust/verify.js';
@@ -94,7 +94,7 @@ async function verifyBeforePull(
   return { pinned: `${result.reference}@${result.digest}`, result };
 }
 
-export function registryRoutes(engine: Engine): Route<never>[] {
+export function registryRoutes(engine: Engine): AnyRoute[] {
   const store = () => engine.deps.images;
   const targetFacts = async (ref: string) => {
     const r = await registry();
@@ -110,7 +110,7 @@ export function registryRoutes(engine: Engine): Route<never>[] {
     };
   };
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/images/pull',
       action: 'image.pull',
@@ -167,8 +167,8 @@ export function registryRoutes(engine: Engine): Route<never>[] {
           blobs: res.blobs,
         };
       },
-    } satisfies Route<PullBody> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/:ref/push',
       action: 'image.push',
@@ -193,8 +193,8 @@ export function registryRoutes(engine: Engine): Route<never>[] {
           onEvent: await transferFn(ctx),
         });
       },
-    } satisfies Route<PushBody> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/registries/login',
       action: 'registry.login',
@@ -224,13 +224,13 @@ export function registryRoutes(engine: Engine): Route<never>[] {
           ...(stored.helper ? { helper: `docker-credential-${stored.helper}` } : {}),
         };
       },
-    } satisfies Route<LoginBody> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/registries/logout',
       action: 'registry.logout',
       body: S.logoutBody,
-      handler: async (ctx: Ctx<{ registry?: string; all?: boolean }>) => {
+      handler: async (ctx) => {
         const r = await registry();
         const cfg = await r.loadRegistriesConfig();
         if (ctx.body.all)
@@ -247,33 +247,31 @@ export function registryRoutes(engine: Engine): Route<never>[] {
         }
         return { removed: [host], authFile: cfg.authFile };
       },
-    } satisfies Route<{ registry?: string; all?: boolean }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/save',
       action: 'image.save',
       body: S.saveBody,
-      facts: async (ctx: Ctx<{ file: string }>) => ({ host_paths: [hostPath(ctx.body.file, 'write')] }),
-      handler: async (
-        ctx: Ctx<{ images: string[]; file: string; format?: 'oci-archive' | 'docker-archive' }>,
-      ) => {
+      facts: async (ctx) => ({ host_paths: [hostPath(ctx.body.file, 'write')] }),
+      handler: async (ctx) => {
         const { save } = await import('../image/registry/save.js');
         return save(store(), ctx.body.images, ctx.body.file, ctx.body.format ?? 'oci-archive');
       },
-    } satisfies Route<{ images: string[]; file: string }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/fsck',
       action: 'image.fsck',
       body: S.fsckBody,
-      handler: async (ctx: Ctx<{ repair?: boolean }>) => {
+      handler: async (ctx) => {
         const res = await store().fsck({ repair: Boolean(ctx.body.repair) });
         return {
           ...res,
           clean: res.corrupt.length === 0 && res.missing.length === 0 && res.strays.length === 0,
         };
       },
-    } satisfies Route<{ repair?: boolean }> as Route<never>,
+    }),
   ];
 }
 
@@ -284,14 +282,15 @@ export function registryRoutes(engine: Engine): Route<never>[] {
  * default registry is configured); anything else keeps IMAGE_NOT_FOUND.
  */
 export function withPullOnMissing(
-  routes: Route<never>[],
+  routes: AnyRoute[],
   handle: (req: ApiRequest) => Promise<unknown>,
   engine: Engine,
-): Route<never>[] {
+): AnyRoute[] {
   return routes.map((route) => {
     if ((route.action !== 'container.run' && route.action !== 'container.create') || !route.facts)
       return route;
-    const facts = route.facts as unknown as (
+    // Given back its body type: run and create take S.runBody, which the router validated.
+    const facts = route.facts as (
       ctx: Ctx<{ options: { image: string } }>,
     ) => Promise<Record<string, unknown>>;
     const wrapped = async (ctx: Ctx<{ options: { image: string } }>) => {
@@ -317,7 +316,7 @@ export function withPullOnMissing(
       }
       return facts(ctx);
     };
-    return { ...route, facts: wrapped } as unknown as Route<never>;
+    return { ...route, facts: wrapped };
   });
 }
 

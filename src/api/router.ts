@@ -7,6 +7,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { lazyValidator, type Validator } from '../util/schema.js';
 import { mark } from '../util/timing.js';
+import type { FromSchema } from '../util/schema-type.js';
 import { ApiError } from './errors.js';
 
 export interface Subject {
@@ -68,6 +69,25 @@ export interface Route<B = unknown> {
   handler: (ctx: RouteContext<B>) => Promise<unknown>;
 }
 
+/**
+ * A route as the router holds it, its body type erased. Routes are declared with `defineRoute`,
+ * which types the body from the route's schema; `Route<B>` for any B is one of these, since a
+ * handler is only ever given a body its schema accepted (Router.handle validates first).
+ */
+export type AnyRoute = Route<never>;
+
+/**
+ * Declare a route whose handler and fact resolver see the body its schema describes: the schema
+ * is written `as const` (or inline), and `ctx.body` is `FromSchema` of it, properties with a
+ * `default` included (the router fills them in). A handler that annotates `ctx` with its own
+ * body type is checked against the schema's. Nothing happens at run time: the route is returned.
+ */
+export function defineRoute<const S extends Record<string, unknown>>(
+  route: Route<FromSchema<S>> & { body: S },
+): AnyRoute {
+  return route;
+}
+
 export interface DecisionInput {
   subject: Subject;
   method: string;
@@ -116,7 +136,7 @@ export class Router {
   private readonly compiled: Compiled[];
 
   constructor(
-    routes: Route<never>[],
+    routes: AnyRoute[],
     /** Required: a router without a policy would run every handler unasked. */
     private hook: DecisionHook,
     private readonly logDecision?: DecisionLogger,
@@ -137,6 +157,8 @@ export class Router {
         useDefaults: true,
         coerceTypes: false,
       });
+      // The one place the body type is given back: `handle` calls the handler only with a body
+      // that `validate` accepted, the value of the type defineRoute derived from this schema.
       return { route: r as Route, re, keys, validate };
     });
   }

@@ -5,7 +5,7 @@
 import type { Engine, ContainerPlan } from '../runtime/engine.js';
 import type { RunOptions } from '../runtime/options.js';
 import { sampleStats } from '../runtime/stats.js';
-import type { Route, RouteContext, RequestIo } from './router.js';
+import { defineRoute, type AnyRoute, type RouteContext, type RequestIo } from './router.js';
 import * as S from './schemas.js';
 import { hostInfo } from './info.js';
 import { ApiError } from './errors.js';
@@ -15,7 +15,6 @@ import { imageFacts } from './image-facts.js';
 import { signatureFacts, signersOf } from './trust-facts.js';
 import { assertFactsAccepted, type SignatureFacts } from '../trust/facts.js';
 import { hostFacts } from './host-runtime-facts.js';
-import type { ExecRequest } from './process-facts.js';
 import { serviceRoute } from './service-route.js';
 
 type Ctx<B> = RouteContext<B>;
@@ -85,42 +84,42 @@ function trustGate(ctx: Ctx<unknown>): void {
   assertFactsAccepted(image.signature, image.reference ?? 'the image');
 }
 
-export function containerRoutes(engine: Engine): Route<never>[] {
+export function containerRoutes(engine: Engine): AnyRoute[] {
   const planOf = (ctx: Ctx<unknown>): ContainerPlan => {
     if (!ctx.facts.plan) throw new ApiError('API_INTERNAL', 'no plan for this container');
     return ctx.facts.plan as ContainerPlan;
   };
-  const routes: Route<never>[] = [
-    {
+  const routes: AnyRoute[] = [
+    defineRoute({
       method: 'GET',
       path: '/info',
       action: 'system.info',
       body: S.empty,
       handler: async () => hostInfo(engine),
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/create',
       action: 'container.create',
       body: S.runBody,
-      facts: async (ctx: Ctx<{ options: RunOptions }>) => {
+      facts: async (ctx) => {
         return runFacts(engine, ctx);
       },
-      handler: async (ctx: Ctx<{ options: RunOptions }>) => {
+      handler: async (ctx) => {
         trustGate(ctx);
         const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         return { id: rec.id, name: rec.name, warnings: rec.warnings };
       },
-    } satisfies Route<{ options: RunOptions }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/run',
       action: 'container.run',
       body: S.runBody,
-      facts: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
+      facts: async (ctx) => {
         return runFacts(engine, ctx);
       },
-      handler: async (ctx: Ctx<{ options: RunOptions; detach?: boolean }>) => {
+      handler: async (ctx) => {
         trustGate(ctx);
         const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         // --rm is the monitor's to honour, when the container ends (or fails to start).
@@ -148,8 +147,8 @@ export function containerRoutes(engine: Engine): Route<never>[] {
           warnings: rec.warnings,
         };
       },
-    } satisfies Route<{ options: RunOptions; detach?: boolean }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/:id/start',
       action: 'container.start',
@@ -159,38 +158,29 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         const rec = await engine.startDetached(decidedContainer(ctx));
         return { id: rec.id, name: rec.name };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/containers',
       action: 'container.list',
       body: S.listBody,
-      handler: async (ctx: Ctx<{ all?: boolean }>) => engine.list(Boolean(ctx.body.all)),
-    } satisfies Route<{ all?: boolean }> as Route<never>,
-    {
+      handler: async (ctx) => engine.list(Boolean(ctx.body.all)),
+    }),
+    defineRoute({
       method: 'GET',
       path: '/containers/:id/json',
       action: 'container.inspect',
       body: S.empty,
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => engine.inspect(ctx.params.id),
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/containers/:id/logs',
       action: 'container.logs',
       body: S.logsBody,
       facts: async (ctx) => containerFacts(engine, ctx),
-      handler: async (
-        ctx: Ctx<{
-          follow?: boolean;
-          untilExit?: boolean;
-          timestamps?: boolean;
-          tail?: number;
-          since?: number;
-          until?: number;
-        }>,
-      ) => {
+      handler: async (ctx) => {
         await engine.logs(ctx.params.id, io(ctx), {
           follow: Boolean(ctx.body.follow),
           untilExit: Boolean(ctx.body.untilExit),
@@ -201,8 +191,8 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         });
         return {};
       },
-    } satisfies Route<{ follow?: boolean }> as Route<never>,
-    {
+    }),
+    defineRoute({
       // One sample of the container's resource use (docker stats asks again for a stream).
       method: 'GET',
       path: '/containers/:id/stats',
@@ -210,57 +200,57 @@ export function containerRoutes(engine: Engine): Route<never>[] {
       body: S.empty,
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => sampleStats(await engine.inspect(ctx.params.id)),
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/:id/stop',
       action: 'container.stop',
       body: S.stopBody,
       facts: async (ctx) => containerFacts(engine, ctx),
-      handler: async (ctx: Ctx<{ timeout?: number }>) => {
+      handler: async (ctx) => {
         const r = await engine.stop(ctx.params.id, ctx.body.timeout ?? 10);
         return { id: r.id, name: r.name, status: r.status, exitCode: r.exitCode };
       },
-    } satisfies Route<{ timeout?: number }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/:id/kill',
       action: 'container.kill',
       body: S.killBody,
       facts: async (ctx) => containerFacts(engine, ctx),
-      handler: async (ctx: Ctx<{ signal?: string }>) => {
+      handler: async (ctx) => {
         const r = await engine.kill(ctx.params.id, ctx.body.signal ?? 'KILL');
         return { id: r.id, name: r.name };
       },
-    } satisfies Route<{ signal?: string }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/:id/wait',
       action: 'container.wait',
       body: S.waitBody,
       facts: async (ctx) => containerFacts(engine, ctx),
-      handler: async (ctx: Ctx<{ condition?: 'not-running' | 'next-exit' | 'removed' }>) => {
+      handler: async (ctx) => {
         const r = await engine.wait(ctx.params.id, Infinity, ctx.body.condition);
         return { id: r.id, exitCode: r.exitCode, oomKilled: r.oomKilled ?? false };
       },
-    } satisfies Route<{ condition?: 'not-running' | 'next-exit' | 'removed' }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'DELETE',
       path: '/containers/:id',
       action: 'container.remove',
       body: S.forceBody,
       facts: async (ctx) => containerFacts(engine, ctx),
-      handler: async (ctx: Ctx<{ force?: boolean }>) => ({
+      handler: async (ctx) => ({
         id: await engine.remove(ctx.params.id, Boolean(ctx.body.force)),
       }),
-    } satisfies Route<{ force?: boolean }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/containers/:id/exec',
       action: 'container.exec',
       body: S.execBody,
-      facts: async (ctx: Ctx<ExecRequest>) => execFacts(engine, ctx),
-      handler: async (ctx: Ctx<ExecRequest>) => {
+      facts: async (ctx) => execFacts(engine, ctx),
+      handler: async (ctx) => {
         const s = io(ctx);
         // As the policy saw it: that container, that user (resolved then).
         const exitCode = await engine.exec(decidedContainer(ctx), ctx.body.cmd, {
@@ -272,14 +262,14 @@ export function containerRoutes(engine: Engine): Route<never>[] {
         });
         return { exitCode };
       },
-    } satisfies Route<ExecRequest> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/system/fsck',
       action: 'system.fsck',
       body: S.fsckBody,
-      handler: async (ctx: Ctx<{ repair?: boolean }>) => engine.fsck(Boolean(ctx.body.repair)),
-    } satisfies Route<{ repair?: boolean }> as Route<never>,
+      handler: async (ctx) => engine.fsck(Boolean(ctx.body.repair)),
+    }),
     serviceRoute(),
   ];
   return routes;

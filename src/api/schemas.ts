@@ -1,11 +1,11 @@
 /** JSON schemas of request bodies. The router refuses anything else (additionalProperties: false). */
 import { logOptionsSchema } from '../runtime/logs/config.js';
 
-const str = { type: 'string' };
-const strArr = { type: 'array', items: { type: 'string' } };
-const posInt = { type: 'integer', minimum: 1 };
+const str = { type: 'string' } as const;
+const strArr = { type: 'array', items: { type: 'string' } } as const;
+const posInt = { type: 'integer', minimum: 1 } as const;
 
-export const empty = { type: 'object', additionalProperties: false, properties: {} };
+export const empty = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 export const runOptions = {
   type: 'object',
@@ -90,35 +90,35 @@ export const runOptions = {
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,
   },
-};
+} as const;
 
 export const runBody = {
   type: 'object',
   additionalProperties: false,
   required: ['options'],
   properties: { options: runOptions, detach: { type: 'boolean' }, start: { type: 'boolean' } },
-};
+} as const;
 
 export const listBody = {
   type: 'object',
   additionalProperties: false,
   properties: { all: { type: 'boolean' } },
-};
+} as const;
 export const forceBody = {
   type: 'object',
   additionalProperties: false,
   properties: { force: { type: 'boolean' } },
-};
+} as const;
 export const stopBody = {
   type: 'object',
   additionalProperties: false,
   properties: { timeout: { type: 'integer', minimum: 0, maximum: 86400 } },
-};
+} as const;
 export const killBody = {
   type: 'object',
   additionalProperties: false,
   properties: { signal: { type: 'string', pattern: '^[A-Za-z0-9+-]{1,16}$' } },
-};
+} as const;
 export const logsBody = {
   type: 'object',
   additionalProperties: false,
@@ -132,7 +132,7 @@ export const logsBody = {
     since: { type: 'number', minimum: 0 },
     until: { type: 'number', minimum: 0 },
   },
-};
+} as const;
 export const waitBody = {
   type: 'object',
   additionalProperties: false,
@@ -140,7 +140,7 @@ export const waitBody = {
     /** Docker's: until not running (default), until the next exit (a created container first runs), until removed. */
     condition: { enum: ['not-running', 'next-exit', 'removed'] },
   },
-};
+} as const;
 export const execBody = {
   type: 'object',
   additionalProperties: false,
@@ -153,13 +153,13 @@ export const execBody = {
     workdir: { type: 'string', pattern: '^/' },
     interactive: { type: 'boolean' },
   },
-};
+} as const;
 export const loadBody = {
   type: 'object',
   additionalProperties: false,
   required: ['file'],
   properties: { file: { type: 'string', minLength: 1 } },
-};
+} as const;
 export const importBody = {
   type: 'object',
   additionalProperties: false,
@@ -169,16 +169,16 @@ export const importBody = {
     name: { type: 'string', minLength: 1 },
     changes: strArr,
   },
-};
+} as const;
 export const tagBody = {
   type: 'object',
   additionalProperties: false,
   required: ['target'],
   properties: { target: { type: 'string', minLength: 1 } },
-};
+} as const;
 
 // Registries (registry-routes.ts).
-const tlsVerify = { type: 'boolean' };
+const tlsVerify = { type: 'boolean' } as const;
 export const pullBody = {
   type: 'object',
   additionalProperties: false,
@@ -189,7 +189,7 @@ export const pullBody = {
     tlsVerify,
     unpack: { type: 'boolean' },
   },
-};
+} as const;
 export const pushBody = {
   type: 'object',
   additionalProperties: false,
@@ -198,7 +198,7 @@ export const pushBody = {
     tlsVerify,
     chunkSize: { type: 'integer', minimum: 0 },
   },
-};
+} as const;
 export const loginBody = {
   type: 'object',
   additionalProperties: false,
@@ -209,12 +209,12 @@ export const loginBody = {
     password: { type: 'string', minLength: 1, maxLength: 16384 },
     tlsVerify,
   },
-};
+} as const;
 export const logoutBody = {
   type: 'object',
   additionalProperties: false,
   properties: { registry: { type: 'string', minLength: 1, maxLength: 512 }, all: { type: 'boolean' } },
-};
+} as const;
 export const saveBody = {
   type: 'object',
   additionalProperties: false,
@@ -224,17 +224,17 @@ export const saveBody = {
     file: { type: 'string', pattern: '^/' },
     format: { enum: ['oci-archive', 'docker-archive'] },
   },
-};
+} as const;
 export const pruneBody = {
   type: 'object',
   additionalProperties: false,
   properties: { minAgeSeconds: { type: 'integer', minimum: 0 }, all: { type: 'boolean' } },
-};
+} as const;
 export const fsckBody = {
   type: 'object',
   additionalProperties: false,
   properties: { repair: { type: 'boolean' } },
-};
+} as const;
 
 // Image trust (trust-routes.ts).
 export const verifyBody = {
@@ -245,7 +245,7 @@ export const verifyBody = {
     reference: { type: 'string', minLength: 1, maxLength: 1024 },
     tlsVerify,
   },
-};
+} as const;
 export const signBody = {
   type: 'object',
   additionalProperties: false,
@@ -261,13 +261,13 @@ export const signBody = {
     },
     tlsVerify,
   },
-};
+} as const;
 export const trustShowBody = {
   type: 'object',
   additionalProperties: false,
   required: ['reference'],
   properties: { reference: { type: 'string', minLength: 1, maxLength: 1024 } },
-};
+} as const;
 export const keyGenerateBody = {
   type: 'object',
   additionalProperties: false,
@@ -276,4 +276,4 @@ export const keyGenerateBody = {
     prefix: { type: 'string', pattern: '^/', maxLength: 4096 },
     password: { type: 'string', maxLength: 4096 },
   },
-};
+} as const;

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { ApiError } from './errors.js';
 import { canonicalPath } from './host-facts.js';
-import type { Route, RouteContext } from './router.js';
+import { defineRoute, type AnyRoute, type RouteContext } from './router.js';
 
 export interface ServiceBody {
   transport: 'unix' | 'tcp';
@@ -35,7 +35,7 @@ const body = {
       },
     },
   },
-};
+} as const;
 
 function loopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
@@ -65,8 +65,8 @@ export function serviceFacts(b: ServiceBody): Record<string, unknown> {
   };
 }
 
-export function serviceRoute(): Route<never> {
-  return {
+export function serviceRoute(): AnyRoute {
+  return defineRoute({
     method: 'POST',
     path: '/system/service',
     action: 'system.service',
@@ -80,5 +80,5 @@ export function serviceRoute(): Route<never> {
         );
       return { allowed: true };
     },
-  } satisfies Route<ServiceBody> as Route<never>;
+  });
 }

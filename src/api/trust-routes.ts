@@ -7,7 +7,7 @@
 import type { Engine } from '../runtime/engine.js';
 import type { ImageRecord } from '../image/types.js';
 import { hostPath } from './host-facts.js';
-import type { Route, RouteContext } from './router.js';
+import { defineRoute, type AnyRoute, type RouteContext } from './router.js';
 import * as S from './schemas.js';
 
 type Ctx<B> = RouteContext<B>;
@@ -31,7 +31,7 @@ function holds(rec: ImageRecord, name: string, digest: string): boolean {
   return rec.manifestDigest === digest || (rec.repoDigests ?? []).includes(`${repo}@${digest}`);
 }
 
-export function trustRoutes(engine: Engine): Route<never>[] {
+export function trustRoutes(engine: Engine): AnyRoute[] {
   const store = () => engine.deps.images;
   /** Records a verification with the stored image it is about (if it is stored). */
   const record = async (r: import('../trust/verify.js').TrustResult): Promise<boolean> => {
@@ -52,7 +52,7 @@ export function trustRoutes(engine: Engine): Route<never>[] {
     return true;
   };
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/images/verify',
       action: 'image.verify',
@@ -64,8 +64,8 @@ export function trustRoutes(engine: Engine): Route<never>[] {
         const r = await verifyRemote(policy, ctx.body.reference, { tlsVerify: ctx.body.tlsVerify });
         return { ...r, recorded: await record(r) };
       },
-    } satisfies Route<VerifyBody> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/images/sign',
       action: 'image.sign',
@@ -93,8 +93,8 @@ export function trustRoutes(engine: Engine): Route<never>[] {
           trust: { accepted: r.accepted, verified: r.verified, error: r.error, recorded: await record(r) },
         };
       },
-    } satisfies Route<SignBody> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/trust/show',
       action: 'trust.show',
@@ -117,8 +117,8 @@ export function trustRoutes(engine: Engine): Route<never>[] {
           requirements: m.requirements,
         };
       },
-    } satisfies Route<{ reference: string }> as Route<never>,
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/keys/generate',
       action: 'key.generate',
@@ -133,6 +133,6 @@ export function trustRoutes(engine: Engine): Route<never>[] {
         const { generateKeys } = await import('../trust/sign/keys.js');
         return generateKeys(ctx.body.prefix, ctx.body.password || undefined);
       },
-    } satisfies Route<{ prefix: string; password?: string }> as Route<never>,
+    }),
   ];
 }

@@ -35,7 +35,7 @@ export const logOptionsSchema = {
     maxSize: { type: 'integer', minimum: LOG_LIMITS.minSize, maximum: Number.MAX_SAFE_INTEGER },
     maxFile: { type: 'integer', minimum: 1, maximum: LOG_LIMITS.maxFile },
   },
-};
+} as const;
 
 export function logConfigOf(o: LogOptions | undefined): LogConfig {
   return {

@@ -17,6 +17,7 @@ import {
 } from './cosign/verify.js';
 import { parsePublicKey, decodeBase64, type PublicKey } from './key/public-key.js';
 import type { SignerRequirement } from './bundle/index.js';
+import type { AttestationCheck, AttestationFact, AttestationVerifier } from './attest/verify.js';
 import { lookup } from './policy/scope.js';
 import { readBounded } from './policy/load.js';
 import type { KeySource, Requirement, SigstoreSigned, TrustPolicy } from './policy/types.js';
@@ -29,6 +30,11 @@ export interface SignatureSource {
    * fallback), each the bytes of one bundle. Optional: a source without it has no bundles.
    */
   bundles?(): Promise<Buffer[]>;
+  /**
+   * Attestations attached to the image's digest: cosign's `.att` layers (DSSE envelopes) and
+   * in-toto bundle referrers. Verified with the scope's requirements (attest/verify.ts).
+   */
+  attestations?(): Promise<{ bundles: Buffer[]; layers: SignatureLayer[] }>;
 }
 
 export interface RequirementResult {
@@ -62,7 +68,10 @@ export interface TrustResult {
   signatures: SignatureFact[];
   /** Every signature looked at, with what became of it (for `moat verify`). */
   checked: SignatureOutcome[];
-  attestations: unknown[];
+  /** The attestations that verified (the admission policy's `attestations`). */
+  attestations: AttestationFact[];
+  /** Every attestation looked at, with what became of it (for `moat verify`). */
+  checkedAttestations?: AttestationCheck[];
   error?: { code: TrustErrorCode; message: string };
   /** ISO time of the verification. */
   at: string;
@@ -121,6 +130,36 @@ function factOf(o: SignatureOutcome): SignatureFact {
 
 const best = (xs: SignatureOutcome[]) => xs.reduce((a, b) => (b.stage > a.stage ? b : a));
 
+/**
+ * Who must have signed, as the bundle verifier takes it. A key requirement that names no Rekor
+ * key does not consult the log (as for `.sig` signatures): a key-signed bundle without a log
+ * entry passes it, and only it; one that names Rekor keys needs a log entry.
+ */
+function signerFor(req: SigstoreSigned, mat: Material): SignerRequirement {
+  return req.fulcio
+    ? { kind: 'identity', identity: { subject: req.fulcio.subjectEmail, issuer: req.fulcio.oidcIssuer } }
+    : { kind: 'key', keys: mat.keys, requireTlog: mat.rekorKeys.length > 0 };
+}
+
+/** The verifiers of the scope's sigstoreSigned requirements whose material loads, for attestations. */
+async function attestationVerifiers(reqs: Requirement[]): Promise<AttestationVerifier[]> {
+  const out: AttestationVerifier[] = [];
+  for (const req of reqs) {
+    if (req.type !== 'sigstoreSigned') continue;
+    try {
+      const mat = await material(req);
+      out.push({
+        signer: signerFor(req, mat),
+        root: (await evidence()).rootFor(req, mat.rekorKeys),
+        useSet: !!req.fulcio || mat.rekorKeys.length > 0,
+      });
+    } catch (e) {
+      if (!isTrustError(e)) throw e; // the requirement failed with it already
+    }
+  }
+  return out;
+}
+
 async function checkSigstore(
   req: SigstoreSigned,
   intended: ImageReference,
@@ -135,9 +174,7 @@ async function checkSigstore(
   const identity = req.fulcio
     ? { subject: req.fulcio.subjectEmail, issuer: req.fulcio.oidcIssuer }
     : undefined;
-  const signer: SignerRequirement = identity
-    ? { kind: 'identity', identity }
-    : { kind: 'key', keys: mat.keys };
+  const signer = signerFor(req, mat);
   const [layers, found] = await Promise.all([signatures(), bundles()]);
   if (layers.length === 0 && found.length === 0)
     return { ...base, ok: false, code: 'TRUST_UNSIGNED', reason: `no signature found for ${digest}` };
@@ -195,6 +232,26 @@ export async function evaluateTrust(
       }
     }
   }
+  // Attestations are verified only where signers are required, and are looked for only then.
+  let attested: { attestations: AttestationFact[]; checked: AttestationCheck[] } | undefined;
+  if (source.attestations && match.requirements.some((r) => r.type === 'sigstoreSigned')) {
+    try {
+      const found = await source.attestations();
+      if (found.bundles.length || found.layers.length)
+        attested = (await import('./attest/verify.js')).verifyAttestations(
+          found,
+          digest,
+          await attestationVerifiers(match.requirements),
+        );
+    } catch (e) {
+      // Attestations that cannot be read are reported, and the signatures decide alone.
+      if (!isTrustError(e)) throw e;
+      attested = {
+        attestations: [],
+        checked: [{ source: 'att', id: '', ok: false, code: e.code, reason: e.message }],
+      };
+    }
+  }
   if (results.length === 0)
     results.push({
       type: 'reject',
@@ -218,7 +275,8 @@ export async function evaluateTrust(
     requirements: results,
     signatures: passed,
     checked,
-    attestations: [],
+    attestations: attested?.attestations ?? [],
+    ...(attested ? { checkedAttestations: attested.checked } : {}),
     ...(failed
       ? { error: { code: failed.code ?? 'TRUST_REJECTED', message: failed.reason ?? 'rejected' } }
       : {}),

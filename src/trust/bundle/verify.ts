@@ -8,20 +8,31 @@
  *   log entry), and verification from a digest alone (pre-hashed, key/prehashed.ts);
  * - DSSE logged to Rekor v2 as hashedrekord 0.0.2, whose entry holds the hash of the DSSE
  *   pre-authentication encoding (rekor-v2 spec §6.1.4), which @sigstore/verify 3 does not read;
- * - a key requirement accepts only bundles signed with a key, never a certificate chain.
+ * - a key requirement accepts only bundles signed with a key, never a certificate chain;
+ * - a key-signed bundle with no transparency-log entry (what `moat sign --bundle` makes offline)
+ *   is accepted only when the requirement says the log is optional (`requireTlog: false`: a key
+ *   requirement that names no Rekor key, as for cosign `.sig` signatures under the same
+ *   requirement). Entries a bundle does carry are still verified against the root in force.
  */
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import { Verifier, VerificationError, PolicyError, toSignedEntity, type Signer } from '@sigstore/verify';
 import type { SignedEntity } from '@sigstore/verify';
 import type { TrustErrorCode } from '../errors.js';
+import { pae } from '../attest/envelope.js';
 import { verifyPrehashed } from '../key/prehashed.js';
 import type { PublicKey } from '../key/public-key.js';
 import { checkIdentity, type CertificateIdentity } from '../keyless/identity.js';
 import { trustMaterial, type TrustRoot } from '../root/index.js';
 
 export type SignerRequirement =
-  { kind: 'identity'; identity: CertificateIdentity } | { kind: 'key'; keys: PublicKey[] };
+  | { kind: 'identity'; identity: CertificateIdentity }
+  | {
+      kind: 'key';
+      keys: PublicKey[];
+      /** A transparency-log entry (and so a signing time) is required; default true. */
+      requireTlog?: boolean;
+    };
 
 /** What the signature must be over: the bytes (a file), or only their SHA-256. */
 export interface Artifact {
@@ -41,18 +52,9 @@ export interface BundleCheck {
   tlog?: { integrated_time: number; log_id: string; log_index: number };
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
+export { pae };
 
-/** DSSE pre-authentication encoding. */
-export function pae(payloadType: string, payload: Buffer): Buffer {
-  const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([
-    Buffer.from(`DSSEv1 ${type.length} `),
-    type,
-    Buffer.from(` ${payload.length} `),
-    payload,
-  ]);
-}
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
 
 /** The library's errors as moat's codes: who signed is not trusted, or the evidence is bad. */
 function codeOf(e: unknown): TrustErrorCode {
@@ -164,9 +166,11 @@ export function verifyBundle(
       'TRUST_UNTRUSTED_SIGNER',
       'the bundle is signed with a key, and the requirement trusts certificate identities only',
     );
+  // The one case without a log entry: a key requirement that names no Rekor key says so.
+  const logOptional = req.kind === 'key' && req.requireTlog === false;
   const thresholds = {
-    tlogThreshold: 1,
-    timestampThreshold: 1,
+    tlogThreshold: logOptional ? 0 : 1,
+    timestampThreshold: logOptional ? 0 : 1,
     // SCTs are required when the root names CT logs (the public-good one does); a private CA
     // built from a policy has none to check them against.
     ctlogThreshold: !isKey && root.root.ctlogs.length > 0 ? 1 : 0,

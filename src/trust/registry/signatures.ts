@@ -3,11 +3,12 @@
  * repository, one layer per signature (media type simplesigning, the payload as the blob, the
  * signature and its certificate, chain and transparency-log bundle as annotations). Reading is
  * bounded (layers per manifest, bytes per payload); writing appends to what is there, never
- * drops an existing signature.
+ * drops an existing signature. The same for `cosign attest`'s `sha256-<hex>.att` (DSSE envelopes).
  */
 import { digestHex } from '../../image/digest.js';
 import { TrustError } from '../errors.js';
 import { MAX_PAYLOAD_BYTES, SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/payload.js';
+import { DSSE_MEDIA_TYPE, MAX_ENVELOPE_BYTES } from '../attest/envelope.js';
 import { ANNOTATION_SIGNATURE, type SignatureLayer } from '../cosign/verify.js';
 import { getManifest, getSmallBlob, putManifest, putSmallBlob, type Repo } from './repo.js';
 
@@ -71,10 +72,14 @@ function annotationsOf(repo: Repo, l: Layer): Record<string, string> {
 }
 
 /** The signature manifest's bytes and layers, or undefined when the image has none. */
-async function current(repo: Repo, digest: string): Promise<{ bytes: Buffer; layers: Layer[] } | undefined> {
+async function current(
+  repo: Repo,
+  digest: string,
+  suffix = 'sig',
+): Promise<{ bytes: Buffer; layers: Layer[] } | undefined> {
   const m = await getManifest(
     repo,
-    signatureTag(digest),
+    signatureTag(digest, suffix),
     `${OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json`,
     false,
   );
@@ -83,8 +88,27 @@ async function current(repo: Repo, digest: string): Promise<{ bytes: Buffer; lay
 
 /** The cosign signatures attached to `digest` (an empty list when there are none). */
 export async function fetchCosignSignatures(repo: Repo, digest: string): Promise<SignatureLayer[]> {
+  return fetchLayers(repo, digest, ATTACHMENTS.sig);
+}
+
+/**
+ * The attestations `cosign attest` attached to `digest` (`.att`: one DSSE envelope per layer, its
+ * certificate, chain and transparency-log entry in the same annotations as a signature's).
+ */
+export async function fetchCosignAttestations(repo: Repo, digest: string): Promise<SignatureLayer[]> {
+  return fetchLayers(repo, digest, ATTACHMENTS.att);
+}
+
+/** Cosign's two attachments: the tag suffix, the layers read, and the bytes read per layer. */
+export const ATTACHMENTS = {
+  sig: { suffix: 'sig', mediaType: SIMPLE_SIGNING_MEDIA_TYPE, maxBytes: MAX_PAYLOAD_BYTES },
+  att: { suffix: 'att', mediaType: DSSE_MEDIA_TYPE, maxBytes: MAX_ENVELOPE_BYTES },
+} as const;
+type Attachment = (typeof ATTACHMENTS)[keyof typeof ATTACHMENTS];
+
+async function fetchLayers(repo: Repo, digest: string, kind: Attachment): Promise<SignatureLayer[]> {
   try {
-    return await readCosignSignatures(repo, digest);
+    return await readCosignSignatures(repo, digest, kind);
   } catch (e) {
     if (e instanceof TrustError) throw e;
     // A registry error, a body over its cap, a damaged blob: the signatures could not be read.
@@ -98,19 +122,19 @@ export async function fetchCosignSignatures(repo: Repo, digest: string): Promise
   }
 }
 
-async function readCosignSignatures(repo: Repo, digest: string): Promise<SignatureLayer[]> {
-  const found = await current(repo, digest);
+async function readCosignSignatures(repo: Repo, digest: string, kind: Attachment): Promise<SignatureLayer[]> {
+  const found = await current(repo, digest, kind.suffix);
   if (!found) return [];
   const out: SignatureLayer[] = [];
   for (const l of found.layers) {
-    if (l.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) continue; // other attachments are not signatures
+    if (l.mediaType !== kind.mediaType) continue; // other attachments are not signatures
     if (typeof l.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(l.digest))
       throw bad(repo, 'a layer has no valid digest');
     if (typeof l.size !== 'number' || !Number.isSafeInteger(l.size) || l.size < 0)
       throw bad(repo, 'a layer has no valid size');
-    if (l.size > MAX_PAYLOAD_BYTES)
-      throw bad(repo, `a signature payload of ${l.size} bytes is larger than ${MAX_PAYLOAD_BYTES}`);
-    const payload = await getSmallBlob(repo, l.digest, MAX_PAYLOAD_BYTES);
+    if (l.size > kind.maxBytes)
+      throw bad(repo, `a signature payload of ${l.size} bytes is larger than ${kind.maxBytes}`);
+    const payload = await getSmallBlob(repo, l.digest, kind.maxBytes);
     if (payload.length !== l.size)
       throw bad(repo, `payload ${l.digest} is ${payload.length} bytes, the manifest says ${l.size}`);
     out.push({ digest: l.digest, payload, annotations: annotationsOf(repo, l) });
@@ -128,8 +152,9 @@ export async function pushCosignSignature(
   digest: string,
   payload: Buffer,
   annotations: Record<string, string>,
+  kind: Attachment = ATTACHMENTS.sig,
 ): Promise<{ manifestDigest: string; signatures: number }> {
-  const existing = await current(repo, digest);
+  const existing = await current(repo, digest, kind.suffix);
   const layers: Layer[] = existing ? [...existing.layers] : [];
   const payloadDigest = await putSmallBlob(repo, payload);
   const duplicate = layers.some(
@@ -145,7 +170,7 @@ export async function pushCosignSignature(
         `${repo.name}@${digest} already has ${layers.length} signatures`,
       );
     layers.push({
-      mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+      mediaType: kind.mediaType,
       digest: payloadDigest,
       size: payload.length,
       annotations,
@@ -169,6 +194,6 @@ export async function pushCosignSignature(
       layers,
     }),
   );
-  const manifestDigest = await putManifest(repo, signatureTag(digest), manifest, OCI_MANIFEST);
+  const manifestDigest = await putManifest(repo, signatureTag(digest, kind.suffix), manifest, OCI_MANIFEST);
   return { manifestDigest, signatures: layers.length };
 }

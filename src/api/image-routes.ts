@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
-import { ImageError } from '../image/errors.js';
-import { lookupImage, shortId } from '../image/store.js';
 import type { Engine } from '../runtime/engine.js';
+import { pruneImages, removeImage } from '../runtime/images.js';
 import { hostPath } from './host-facts.js';
 import { defineRoute, type AnyRoute, type RouteContext } from './router.js';
 import * as S from './schemas.js';
@@ -92,51 +91,8 @@ export function imageRoutes(engine: Engine): AnyRoute[] {
       path: '/images/prune',
       action: 'image.prune',
       body: S.pruneBody,
-      handler: async (ctx) => {
-        const { pruneImages } = await import('./image-prune.js');
-        return pruneImages(engine, {
-          minAgeMs: (ctx.body.minAgeSeconds ?? 600) * 1000,
-          all: Boolean(ctx.body.all),
-        });
-      },
+      handler: async (ctx) =>
+        pruneImages(engine, { minAgeMs: (ctx.body.minAgeSeconds ?? 600) * 1000, all: Boolean(ctx.body.all) }),
     }),
   ];
-}
-
-/**
- * `rmi`, with Docker's conflicts: removing the image a running container uses is refused even
- * with force; removing the image (its last name, or by ID) that stopped containers use needs
- * force, and then the record goes but its blobs and unpacked root stay until no container uses
- * them (`image prune` frees them), so those containers still start. Untagging one of several
- * names is always allowed.
- */
-async function removeImage(engine: Engine, ref: string, body: { force?: boolean }) {
-  const store = engine.deps.images;
-  const { record, name } = lookupImage(await store.list(), ref);
-  const deletes = name === undefined || record.names.length <= 1;
-  const users = deletes ? await engine.usersOf(record.id) : [];
-  const running = users.find((u) => u.status === 'running');
-  if (running) {
-    throw new ImageError(
-      'IMAGE_IN_USE',
-      `unable to delete ${shortId(record.id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`,
-      {
-        hint: `stop the container first (moat stop ${running.name}), then remove the image`,
-        details: { id: record.id, containers: users.map((u) => u.id) },
-      },
-    );
-  }
-  if (users.length && !body.force) {
-    throw new ImageError(
-      'IMAGE_IN_USE',
-      `unable to remove ${JSON.stringify(ref)} (must be forced) - image is being used by stopped container ${users[0].id.slice(0, 12)}`,
-      {
-        hint: `remove the container first (moat rm ${users.map((u) => u.name).join(' ')}), or use moat rmi -f: the container keeps working`,
-        details: { id: record.id, containers: users.map((u) => u.id) },
-      },
-    );
-  }
-  const res = await store.remove(ref, { force: body.force, retain: users.length > 0 });
-  if (res.deleted.length && !users.length) await engine.removeImageRootfs(record.id);
-  return res;
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
-import type { ImagePruneResult } from '../api/image-prune.js';
+import type { ImagePruneResult } from '../runtime/images.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, humanSize, json, table } from './output.js';

@@ -170,10 +170,7 @@ describe('parity with npm ls --all --json', () => {
 
     for (const [v, lock] of locks) {
       expect(JSON.parse(lock.toString()).lockfileVersion).toBe(v);
-      expect(
-        [...new Set(nv(npmLockParser.parse(lock, 'package-lock.json', ctx)))].sort(),
-        `lockfile v${v}`,
-      ).toEqual(expected);
+      expect(nv(npmLockParser.parse(lock, 'package-lock.json', ctx)), `lockfile v${v}`).toEqual(expected);
     }
 
     const installed: string[] = [];

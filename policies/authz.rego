@@ -5,7 +5,9 @@
 #   method, path, action, params, body (the validated request)
 #   facts: (run and create, and in the same shapes start and exec: image, run, spec, process, host)
 #     image: { ref (as typed), reference (what it resolved to), names, repo_digests, repositories,
-#              id, digest (manifest), signers (verified identities; empty = unverified) }
+#              id, digest (manifest), signers (verified identities; empty = unverified),
+#              signature: { accepted, verified, signatures, attestations: [{ predicate_type,
+#                           predicate, signer, source }] (verified ones only), error } }
 #     run:   { privileged, cap_add, mounts: [{ source (canonical), raw_source, destination, readonly }],
 #              network_mode, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened } }
@@ -43,7 +45,7 @@ protected_paths := [
 ]
 
 # Requests that act on the host as its owner: never for remote subjects.
-local_only_actions := {"policy.eval", "policy.test", "policy.check", "system.service", "system.fsck", "image.sign", "key.generate"}
+local_only_actions := {"policy.eval", "policy.test", "policy.check", "system.service", "system.fsck", "image.sign", "image.attest", "key.generate"}
 
 # Requests that use the owner's registry credentials: remote subjects only when granted in
 # data.moat.remote_actions.
@@ -399,6 +401,45 @@ deny contains "image signature could not be verified" if {
 	data.moat.require_signature == true
 	input.facts.image.signature.verified != true
 }
+
+# ---- provenance ------------------------------------------------------------------------------
+# data.moat.require_provenance: the image must carry a verified SLSA provenance attestation
+# (v1 or v0.2) whose builder ID is listed in data.moat.allowed_builders (exact strings; none
+# listed: no builder is allowed). facts.image.signature.attestations holds only attestations
+# that verified under the trust policy's requirement for the image (signed by the same keys or
+# identities as its signatures, about its manifest digest); a predicate over moat's size cap
+# arrives as null and counts for nothing.
+slsa_provenance_types := {"https://slsa.dev/provenance/v1", "https://slsa.dev/provenance/v0.2"}
+
+deny contains sprintf("image has no verified SLSA provenance from an allowed builder (%s)", [provenance_seen(sig)]) if {
+	data.moat.require_provenance == true
+	sig := input.facts.image.signature
+	not allowed_provenance(sig)
+}
+
+allowed_provenance(sig) if {
+	some a in sig.attestations
+	a.predicate_type in slsa_provenance_types
+	some id in builder_ids(a.predicate)
+	id in data.moat.allowed_builders
+}
+
+# v1: predicate.runDetails.builder.id; v0.2: predicate.builder.id.
+builder_ids(p) := {id |
+	is_object(p)
+	some path in [["runDetails", "builder", "id"], ["builder", "id"]]
+	id := object.get(p, path, null)
+	is_string(id)
+}
+
+provenance_seen(sig) := sprintf("builders: %s", [concat(", ", sort(ids))]) if {
+	ids := {id |
+		some a in object.get(sig, "attestations", [])
+		a.predicate_type in slsa_provenance_types
+		some id in builder_ids(a.predicate)
+	}
+	count(ids) > 0
+} else := "no verified provenance"
 
 deny contains sprintf("image has %d critical vulnerabilities (max %d)", [n, max_critical]) if {
 	n := object.get(input, ["facts", "image", "scan", "critical"], 0)

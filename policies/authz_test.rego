@@ -540,3 +540,99 @@ test_other_container_routes_not_judged_on_the_container if {
 			with data.moat.require_non_root as true with data.moat.blocked_images as [image_id]
 	}
 }
+
+# ---- require_provenance ----------------------------------------------------------------------
+builder := "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.0.0"
+
+provenance_v1(id) := {
+	"predicate_type": "https://slsa.dev/provenance/v1",
+	"predicate": {"buildDefinition": {"buildType": "https://example.com/b/v1"}, "runDetails": {"builder": {"id": id}}},
+	"signer": {"kind": "key", "key_id": digest},
+	"source": "att",
+}
+
+provenance_v02(id) := {
+	"predicate_type": "https://slsa.dev/provenance/v0.2",
+	"predicate": {"builder": {"id": id}, "buildType": "https://example.com/b/v1"},
+	"signer": {"kind": "keyless", "subject": "ci@example.com", "issuer": "https://issuer.example.com"},
+	"source": "referrer",
+}
+
+# A v1 provenance with this predicate (object.union would merge into the good one's).
+with_predicate(p) := {"predicate_type": "https://slsa.dev/provenance/v1", "predicate": p, "signer": {"kind": "key"}, "source": "att"}
+
+with_attestations(as) := with_image({"signature": {"verified": true, "attestations": as}})
+
+test_provenance_not_required_by_default if {
+	authz.allow with input as base
+	authz.allow with input as with_attestations([])
+}
+
+test_provenance_from_allowed_builder if {
+	authz.allow with input as with_attestations([provenance_v1(builder)])
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+	authz.allow with input as with_attestations([provenance_v02(builder)])
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+
+	# one good attestation among others is enough
+	authz.allow with input as with_attestations([provenance_v1("https://evil.example/b"), provenance_v1(builder)])
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+}
+
+test_provenance_required_and_missing if {
+	d := authz.decision with input as with_attestations([])
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+	not d.allow
+	"image has no verified SLSA provenance from an allowed builder (no verified provenance)" in d.deny
+
+	# no attestations field at all, or no signature facts: denied too
+	not authz.allow with input as with_image({"signature": {"verified": true}})
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+}
+
+test_provenance_from_another_builder_denied if {
+	d := authz.decision with input as with_attestations([provenance_v1("https://evil.example/b")])
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+	not d.allow
+	"image has no verified SLSA provenance from an allowed builder (builders: https://evil.example/b)" in d.deny
+
+	# no builder allowed: nothing passes
+	not authz.allow with input as with_attestations([provenance_v1(builder)])
+		with data.moat.require_provenance as true
+}
+
+# Non-canonical inputs: near-miss builder IDs and predicate types, the builder ID in the wrong
+# place or of the wrong type, a dropped (null) predicate, attestations that are not a list.
+test_provenance_non_canonical_inputs_denied if {
+	near_misses := [
+		provenance_v1(concat("", [builder, "/"])),
+		provenance_v1(concat("", [builder, ".evil"])),
+		provenance_v1(upper(builder)),
+		provenance_v1(concat("", [" ", builder])),
+		object.union(provenance_v1(builder), {"predicate_type": "https://slsa.dev/provenance/v1/"}),
+		object.union(provenance_v1(builder), {"predicate_type": "HTTPS://SLSA.DEV/PROVENANCE/V1"}),
+		object.union(provenance_v1(builder), {"predicate_type": "https://spdx.dev/Document"}),
+		with_predicate(null),
+		with_predicate({"runDetails": {"builder": {"id": [builder]}}}),
+		with_predicate({"runDetails": {"builder": builder}}),
+		with_predicate({"builderId": builder}),
+		with_predicate({"runDetails": {"builderId": builder}}),
+	]
+	every a in near_misses {
+		not authz.allow with input as with_attestations([a])
+			with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+	}
+	not authz.allow with input as with_attestations({"predicate_type": "https://slsa.dev/provenance/v1"})
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+	not authz.allow with input as with_attestations("https://slsa.dev/provenance/v1")
+		with data.moat.require_provenance as true with data.moat.allowed_builders as [builder]
+
+	# require_provenance must be exactly true to apply
+	authz.allow with input as with_attestations([]) with data.moat.require_provenance as "true"
+}
+
+test_attest_is_local_only if {
+	inp := object.union(as_remote(base), {"action": "image.attest", "path": "/images/attest"})
+	d := authz.decision with input as inp with data.moat.remote_users as ["ci"]
+	"image.attest is for local subjects only" in d.deny
+}

@@ -259,6 +259,23 @@ export const signBody = {
       maxProperties: 64,
       additionalProperties: { type: 'string', maxLength: 4096 },
     },
+    /** Attach a sigstore bundle as an OCI referrer instead of a cosign `.sig` signature. */
+    bundle: { type: 'boolean', default: false },
+    tlsVerify,
+  },
+} as const;
+export const attestBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reference', 'key', 'predicate', 'type'],
+  properties: {
+    reference: { type: 'string', minLength: 1, maxLength: 1024 },
+    key: { type: 'string', pattern: '^/' },
+    password: { type: 'string', maxLength: 4096 },
+    /** The predicate file (a host path: facts.host_paths). */
+    predicate: { type: 'string', pattern: '^/', maxLength: 4096 },
+    /** cosign attest's --type name, or a predicate type URI. */
+    type: { type: 'string', minLength: 1, maxLength: 1024 },
     tlsVerify,
   },
 } as const;

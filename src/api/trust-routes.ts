@@ -1,6 +1,6 @@
 /**
  * Image trust routes: verify an image against the trust policy (and record the result with the
- * stored image), sign one, show which scope of the trust policy applies, generate a key pair.
+ * stored image), sign one (a cosign signature, or a sigstore bundle referrer), attest one, show which scope of the trust policy applies, generate a key pair.
  * The trust policy is the moat instance's own; key files are host paths (facts.host_paths), so
  * remote subjects cannot name them under the default policy.
  */
@@ -20,6 +20,13 @@ interface SignBody extends VerifyBody {
   key: string;
   password?: string;
   annotations?: Record<string, string>;
+  bundle: boolean;
+}
+interface AttestBody extends VerifyBody {
+  key: string;
+  password?: string;
+  predicate: string;
+  type: string;
 }
 
 const trust = () => import('../trust/image.js');
@@ -80,6 +87,7 @@ export function trustRoutes(engine: Engine): AnyRoute[] {
           key: ctx.body.key,
           password: ctx.body.password,
           annotations: ctx.body.annotations,
+          bundle: ctx.body.bundle,
           tlsVerify: ctx.body.tlsVerify,
         });
         // What the trust policy in force now says of the image, recorded for runs.
@@ -91,6 +99,42 @@ export function trustRoutes(engine: Engine): AnyRoute[] {
         return {
           ...signed,
           trust: { accepted: r.accepted, verified: r.verified, error: r.error, recorded: await record(r) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/images/attest',
+      action: 'image.attest',
+      body: S.attestBody,
+      facts: async (ctx: Ctx<AttestBody>) => ({
+        target: { reference: ctx.body.reference },
+        host_paths: [hostPath(ctx.body.key, 'read'), hostPath(ctx.body.predicate, 'read')],
+      }),
+      handler: async (ctx: Ctx<AttestBody>) => {
+        const { attestRemote, verifyRemote } = await trust();
+        const attested = await attestRemote(ctx.body.reference, {
+          key: ctx.body.key,
+          password: ctx.body.password,
+          predicate: ctx.body.predicate,
+          type: ctx.body.type,
+          tlsVerify: ctx.body.tlsVerify,
+        });
+        // Verified again under the trust policy in force and recorded: runs read attestations there.
+        const policy = (await policies()).loadTrustPolicy();
+        const r = await verifyRemote(policy, attested.reference, {
+          tlsVerify: ctx.body.tlsVerify,
+          digest: attested.digest,
+        });
+        return {
+          ...attested,
+          trust: {
+            accepted: r.accepted,
+            verified: r.verified,
+            attestations: r.attestations.length,
+            error: r.error,
+            recorded: await record(r),
+          },
         };
       },
     }),

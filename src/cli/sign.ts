@@ -80,7 +80,20 @@ interface VerifyResult {
     tlog?: unknown;
   }[];
   checked: Outcome[];
-  attestations: unknown[];
+  attestations: {
+    predicate_type: string;
+    source: string;
+    note?: string;
+    signer: { key_id?: string; subject?: string };
+  }[];
+  checkedAttestations?: {
+    source: string;
+    id: string;
+    ok: boolean;
+    predicate_type?: string;
+    code?: string;
+    reason?: string;
+  }[];
   error?: { code: string; message: string };
   recorded: boolean;
 }
@@ -131,6 +144,10 @@ export function registerSignCommands(program: Command, state: CliState): void {
     .requiredOption('--key <file>', 'private key (PEM; moat key generate makes one)')
     .option('--password-stdin', "read the key's password from stdin (else $MOAT_PASSWORD)")
     .option('-a, --annotation <key=value...>', 'extra signed annotations (the payload\'s "optional" fields)')
+    .option(
+      '--bundle',
+      'attach a sigstore bundle (v0.3, DSSE, no transparency-log entry) as an OCI referrer instead of a .sig signature',
+    )
     .addOption(tlsOption())
     .addOption(trustOption())
     .addOption(formatOption())
@@ -141,6 +158,7 @@ export function registerSignCommands(program: Command, state: CliState): void {
           key: string;
           passwordStdin?: boolean;
           annotation?: string[];
+          bundle?: boolean;
           tlsVerify?: boolean;
           format: string;
         },
@@ -160,12 +178,14 @@ export function registerSignCommands(program: Command, state: CliState): void {
           digest: string;
           keyId: string;
           signatures: number;
+          format: string;
           trust: { accepted: boolean; verified: boolean; error?: { message: string }; recorded: boolean };
         }>('POST', '/images/sign', {
           reference,
           key: path.resolve(f.key),
           password: await password(f.passwordStdin),
           ...(Object.keys(annotations).length ? { annotations } : {}),
+          ...(f.bundle ? { bundle: true } : {}),
           tlsVerify: f.tlsVerify,
         }).finally(closeNet);
         if (state.json) {
@@ -173,7 +193,9 @@ export function registerSignCommands(program: Command, state: CliState): void {
           return;
         }
         process.stdout.write(
-          `signed ${res.reference}@${res.digest} with key ${res.keyId.slice(0, 19)}… (${res.signatures} signature(s) attached)\n`,
+          res.format === 'bundle'
+            ? `signed ${res.reference}@${res.digest} with key ${res.keyId.slice(0, 19)}… (a sigstore bundle attached as a referrer; ${res.signatures} referrer(s))\n`
+            : `signed ${res.reference}@${res.digest} with key ${res.keyId.slice(0, 19)}… (${res.signatures} signature(s) attached)\n`,
         );
         process.stderr.write(
           res.trust.accepted
@@ -184,9 +206,75 @@ export function registerSignCommands(program: Command, state: CliState): void {
     );
 
   program
+    .command('attest')
+    .description(
+      'attest an image in its registry with a key: an in-toto statement about its manifest digest (the predicate from a file) in a DSSE envelope, appended to its sha256-<digest>.att attachment as cosign attest does; only the manifest is read',
+    )
+    .argument('<reference>', 'host[:port]/name[:tag|@sha256:…] in a registry')
+    .requiredOption('--key <file>', 'private key (PEM; moat key generate makes one)')
+    .requiredOption('--predicate <file>', 'the predicate (JSON; for --type custom, any text)')
+    .requiredOption(
+      '--type <type>',
+      'slsaprovenance (v0.2), slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, or a predicate type URI',
+    )
+    .option('--password-stdin', "read the key's password from stdin (else $MOAT_PASSWORD)")
+    .addOption(tlsOption())
+    .addOption(trustOption())
+    .addOption(formatOption())
+    .action(
+      async (
+        reference: string,
+        f: {
+          key: string;
+          predicate: string;
+          type: string;
+          passwordStdin?: boolean;
+          tlsVerify?: boolean;
+          format: string;
+        },
+        cmd: Command,
+      ) => {
+        state.json = f.format === 'json';
+        applyTrustOption(cmd);
+        const res = await request<{
+          reference: string;
+          digest: string;
+          keyId: string;
+          predicateType: string;
+          attestations: number;
+          trust: {
+            accepted: boolean;
+            attestations: number;
+            error?: { message: string };
+            recorded: boolean;
+          };
+        }>('POST', '/images/attest', {
+          reference,
+          key: path.resolve(f.key),
+          predicate: path.resolve(f.predicate),
+          type: f.type,
+          password: await password(f.passwordStdin),
+          tlsVerify: f.tlsVerify,
+        }).finally(closeNet);
+        if (state.json) {
+          process.stdout.write(json(res));
+          return;
+        }
+        process.stdout.write(
+          `attested ${res.reference}@${res.digest} (${res.predicateType}) with key ${res.keyId.slice(0, 19)}… (${res.attestations} attestation(s) attached)\n`,
+        );
+        process.stderr.write(
+          res.trust.accepted
+            ? `the trust policy in force accepts the image, with ${res.trust.attestations} verified attestation(s)\n`
+            : `note: the trust policy in force does not accept the image: ${res.trust.error?.message ?? ''}\n`,
+        );
+      },
+    );
+
+  program
     .command('verify')
     .description(
-      "verify an image's signatures against the trust policy: lists each signature, the requirement it met or why it failed, and the decision (exit 4 when rejected); reads only the manifest and signatures",
+      "verify an image's signatures against the trust policy: lists each signature and attestation, the requirement it met or why it failed, and the decision (exit 4 when rejected); reads only the manifest, signatures and attestations",
     )
     .argument('<reference>', 'host[:port]/name[:tag|@sha256:…] in a registry')
     .addOption(tlsOption())
@@ -214,6 +302,10 @@ export function registerSignCommands(program: Command, state: CliState): void {
       for (const c of r.checked)
         lines.push(
           `  signature ${c.layer.slice(0, 19)}… (${c.kind}${c.keyId ? `, key ${c.keyId.slice(0, 19)}…` : ''}${c.identity ? `, for ${c.identity}` : ''}): ${c.ok ? 'verified' : `${c.code}: ${c.reason}`}`,
+        );
+      for (const a of r.checkedAttestations ?? [])
+        lines.push(
+          `  attestation ${a.id ? `${a.id.slice(0, 19)}… ` : ''}(${a.source === 'att' ? '.att' : 'referrer'}${a.predicate_type ? `, ${a.predicate_type}` : ''}): ${a.ok ? 'verified' : `${a.code}: ${a.reason}`}`,
         );
       lines.push(
         r.accepted

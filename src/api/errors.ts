@@ -1,19 +1,39 @@
 import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../errors.js';
 
-export type ApiErrorCode =
-  | 'API_INVALID_REQUEST'
-  | 'API_NOT_FOUND'
-  | 'API_NOT_IMPLEMENTED'
-  | 'API_SOCKET_IN_USE'
-  | 'API_SOCKET_PATH_TOO_LONG'
-  | 'API_BODY_TOO_LARGE'
-  | 'API_HEADERS_TOO_LARGE'
-  | 'API_REQUEST_TIMEOUT'
-  | 'API_BUSY'
-  | 'API_INSUFFICIENT_STORAGE'
-  | 'POLICY_DENIED'
-  | 'POLICY_ERROR'
-  | 'API_INTERNAL';
+/**
+ * Stable codes of the API room (the HTTP service and the router's refusals). Scripts and tests
+ * match on these, never on messages. Add new codes at the end of the list.
+ */
+export const API_ERROR_CODES = [
+  /** The request body or query does not match the route's schema. */
+  'API_INVALID_REQUEST',
+  /** No route answers this method and path. */
+  'API_NOT_FOUND',
+  /** A Docker endpoint moat knows of but does not offer. */
+  'API_NOT_IMPLEMENTED',
+  /** Another service already listens on the socket. */
+  'API_SOCKET_IN_USE',
+  /** The socket path is longer than a unix socket address can hold. */
+  'API_SOCKET_PATH_TOO_LONG',
+  /** The body is larger than the route (or the service's upload limit) accepts. */
+  'API_BODY_TOO_LARGE',
+  /** The request line and headers are larger than Node accepts. */
+  'API_HEADERS_TOO_LARGE',
+  /** The client stalled while sending its request. */
+  'API_REQUEST_TIMEOUT',
+  /** Every connection the service allows is in use. */
+  'API_BUSY',
+  /** The store's filesystem has no room for an uploaded archive. */
+  'API_INSUFFICIENT_STORAGE',
+  /** The policy denied the request (the router's answer before any handler runs). */
+  'POLICY_DENIED',
+  /** The policy could not decide the request (it failed while evaluated): refused. */
+  'POLICY_ERROR',
+  /** A handler failed in a way moat did not foresee. */
+  'API_INTERNAL',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 /** Statuses and default hints of every API code (see ErrorTable). */
 export const API_ERRORS: ErrorTable<ApiErrorCode> = {
@@ -85,8 +105,14 @@ export const API_ERRORS: ErrorTable<ApiErrorCode> = {
 };
 
 export class ApiError extends MoatError {
-  constructor(code: ApiErrorCode, message: string, opts?: MoatErrorOptions) {
+  declare readonly code: ApiErrorCode;
+
+  constructor(code: ApiErrorCode, message: string, opts: MoatErrorOptions = {}) {
     super(code, message, opts);
     this.name = 'ApiError';
   }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
 }

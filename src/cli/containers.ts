@@ -15,7 +15,6 @@ import {
   parseVolume,
   type RunOptions,
 } from '../runtime/options.js';
-import { MoatError } from '../errors.js';
 import { trustOption } from './sign.js';
 import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
@@ -24,6 +23,7 @@ import { mountToRunOptions, parseMount } from '../runtime/mount-option.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { ago, json, table } from './output.js';
+import { UsageError } from './errors.js';
 import { forEachArg } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -128,8 +128,8 @@ interface RunFlags {
   logOpt?: string[];
 }
 
-function usage(msg: string, hint?: string): MoatError {
-  return new MoatError('CLI_USAGE', msg, { hint });
+function usage(msg: string, hint?: string): UsageError {
+  return new UsageError(msg, { hint });
 }
 
 /** A whole-number value of `command`'s `flag`, or CLI_USAGE naming the flag. */

@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { MoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { ImagePruneResult } from '../runtime/images.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
+import { UsageError } from './errors.js';
 import { ago, humanSize, json, table } from './output.js';
 import { forEachArg } from './report.js';
 
@@ -25,7 +25,7 @@ const doneProgress = () => {
 function archivePath(file: string, usage: string): string {
   if (file !== '-') return path.resolve(file);
   if (process.stdin.isTTY) {
-    throw new MoatError('CLI_USAGE', 'the archive would be read from stdin, which is a terminal', {
+    throw new UsageError('the archive would be read from stdin, which is a terminal', {
       hint: usage,
     });
   }

@@ -8,9 +8,9 @@ import { Command, Option } from 'commander';
 import * as path from 'node:path';
 import type { TransferIo } from '../api/registry-routes.js';
 import type { TransferEvent } from '../image/registry/progress.js';
-import { MoatError } from '../errors.js';
 import { request } from './app.js';
 import { trustOption } from './sign.js';
+import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { humanSize, json } from './output.js';
 
@@ -22,7 +22,7 @@ async function closeNet(): Promise<void> {
 function parseBool(v: string | boolean | undefined): boolean {
   if (v === undefined || v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
-  throw new MoatError('CLI_USAGE', `expected true or false, got ${JSON.stringify(v)}`);
+  throw new UsageError(`expected true or false, got ${JSON.stringify(v)}`);
 }
 
 const formatOption = () =>
@@ -205,8 +205,7 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         'upload in chunks of this many bytes (default: one request per blob)',
         (v) => {
           const n = Number(v);
-          if (!Number.isSafeInteger(n) || n < 0)
-            throw new MoatError('CLI_USAGE', `invalid --chunk-size ${v}`);
+          if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`invalid --chunk-size ${v}`);
           return n;
         },
       )
@@ -291,9 +290,9 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         registry: string,
         f: { username?: string; password?: string; passwordStdin?: boolean; tlsVerify?: boolean },
       ) => {
-        if (!f.username) throw new MoatError('CLI_USAGE', 'login needs --username');
+        if (!f.username) throw new UsageError('login needs --username');
         const password = f.password ?? (await readPassword(Boolean(f.passwordStdin)));
-        if (!password) throw new MoatError('CLI_USAGE', 'empty password');
+        if (!password) throw new UsageError('empty password');
         await request('POST', '/registries/login', {
           registry,
           username: f.username,
@@ -311,7 +310,7 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
     .option('-a, --all', 'remove every credential')
     .action(async (registry: string | undefined, f: { all?: boolean }) => {
       if (!registry && !f.all)
-        throw new MoatError('CLI_USAGE', 'logout needs a registry, or --all', {
+        throw new UsageError('logout needs a registry, or --all', {
           hint: 'moat logout HOST[:PORT], or moat logout --all to remove every credential moat stored',
         });
       const res = await request<{ removed: string[] }>('POST', '/registries/logout', {

@@ -3,7 +3,8 @@
  * pattern "^[^=]+="`); a CLI user typed a flag. This maps the paths the CLI's requests use back
  * to the flag and says what its value must be: `-e/--env "x": must be KEY=VALUE`.
  */
-import { isMoatError, MoatError } from '../errors.js';
+import { isMoatError } from '../errors.js';
+import { UsageError } from './errors.js';
 
 interface FlagRule {
   path: RegExp;
@@ -94,5 +95,5 @@ export function translateSchemaError(e: unknown, body: unknown): unknown {
     seen.add(text);
   }
   if (mapped === 0) return e;
-  return new MoatError('CLI_USAGE', parts.join('; '), { cause: e, details: { errors } });
+  return new UsageError(parts.join('; '), { cause: e, details: { errors } });
 }

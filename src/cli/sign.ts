@@ -5,8 +5,8 @@
  */
 import { Command, Option } from 'commander';
 import * as path from 'node:path';
-import { MoatError } from '../errors.js';
 import { request } from './app.js';
+import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
 
@@ -28,7 +28,7 @@ const formatOption = () =>
 function parseBool(v: string | boolean | undefined): boolean {
   if (v === undefined || v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
-  throw new MoatError('CLI_USAGE', `expected true or false, got ${JSON.stringify(v)}`);
+  throw new UsageError(`expected true or false, got ${JSON.stringify(v)}`);
 }
 const tlsOption = () =>
   new Option(
@@ -169,8 +169,7 @@ export function registerSignCommands(program: Command, state: CliState): void {
         const annotations: Record<string, string> = {};
         for (const a of f.annotation ?? []) {
           const eq = a.indexOf('=');
-          if (eq <= 0)
-            throw new MoatError('CLI_USAGE', `--annotation wants KEY=VALUE, got ${JSON.stringify(a)}`);
+          if (eq <= 0) throw new UsageError(`--annotation wants KEY=VALUE, got ${JSON.stringify(a)}`);
           annotations[a.slice(0, eq)] = a.slice(eq + 1);
         }
         const res = await request<{

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULTS, parseDuration, showBytes, showDuration } from '../api/service-limits.js';
-import { MoatError } from '../errors.js';
 import { checkSocketPath, defaultSocket } from '../util/paths.js';
 import { getApp, request, subject } from './app.js';
+import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
 
@@ -132,7 +132,7 @@ export function registerSystemCommands(program: Command, state: CliState): void 
       }) => {
         const app = await getApp();
         const { startApiServer } = await import('../api/server.js');
-        if (f.tcp && f.socket) throw new MoatError('CLI_USAGE', 'give --socket or --tcp, not both');
+        if (f.tcp && f.socket) throw new UsageError('give --socket or --tcp, not both');
         const limits = await serviceLimits(f);
         const listen = f.tcp
           ? { tcp: tcpOptions(f) }
@@ -190,7 +190,7 @@ async function serviceLimits(f: {
 }) {
   const { parseBytes } = await import('../runtime/options.js');
   const usage = (flag: string, v: string, e: unknown) =>
-    new MoatError('CLI_USAGE', `${flag} ${v}: ${e instanceof Error ? e.message : String(e)}`);
+    new UsageError(`${flag} ${v}: ${e instanceof Error ? e.message : String(e)}`);
   const duration = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     try {
@@ -237,10 +237,9 @@ function caSubjects(pem: string): string[] {
 function tcpOptions(f: { tcp?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) {
   const m = /^(.+):(\d{1,5})$/.exec(f.tcp ?? '');
   if (!m || Number(m[2]) > 65535)
-    throw new MoatError('CLI_USAGE', `--tcp ${f.tcp}: expected HOST:PORT, e.g. 127.0.0.1:2376`);
+    throw new UsageError(`--tcp ${f.tcp}: expected HOST:PORT, e.g. 127.0.0.1:2376`);
   if (!f.tlsCert || !f.tlsKey || !f.tlsCa)
-    throw new MoatError(
-      'CLI_USAGE',
+    throw new UsageError(
       '--tcp needs --tls-cert, --tls-key and --tls-ca: the API is never served on plain TCP',
       {
         hint: 'clients authenticate with certificates signed by --tls-ca (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH)',
@@ -250,10 +249,7 @@ function tcpOptions(f: { tcp?: string; tlsCert?: string; tlsKey?: string; tlsCa?
     try {
       return readFileSync(file, 'utf8');
     } catch (e) {
-      throw new MoatError(
-        'CLI_USAGE',
-        `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-      );
+      throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   };
   return {

@@ -5,7 +5,7 @@
  * own errors turned into CLI_USAGE with a hint.
  */
 import type { Command, CommanderError, Option } from 'commander';
-import { MoatError } from '../errors.js';
+import { UsageError } from './errors.js';
 
 /**
  * Docker commands moat does not have, with what to do instead where there is something. They
@@ -60,7 +60,7 @@ const DOCKER_FLAGS: Record<string, string> = {
   '--restart': 'moat has no restart policies',
 };
 
-const usage = (message: string, hint: string) => new MoatError('CLI_USAGE', message, { hint });
+const usage = (message: string, hint: string) => new UsageError(message, { hint });
 
 /** Optimal string alignment distance (Levenshtein plus adjacent swaps), small strings only. */
 export function editDistance(a: string, b: string): number {
@@ -182,7 +182,7 @@ export function wantsJson(line: CommandLine): boolean {
 }
 
 /** Commander's error as CLI_USAGE: its message without "error: ", a hint that names the command. */
-export function fromCommander(e: CommanderError, line: CommandLine): MoatError {
+export function fromCommander(e: CommanderError, line: CommandLine): UsageError {
   const [line0, ...more] = e.message.replace(/^error: /, '').split('\n');
   const first = line0.replace(/\.$/, '');
   const suggestion = more

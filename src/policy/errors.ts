@@ -5,19 +5,38 @@
 import { EXIT, MoatError, type ErrorTable } from '../errors.js';
 import type { Location } from './ast.js';
 
-export type RegoErrorCode =
-  | 'rego_parse_error'
-  | 'rego_compile_error'
-  | 'rego_unsafe_var_error'
-  | 'rego_recursion_error'
-  | 'rego_type_error'
-  | 'eval_conflict_error'
-  | 'eval_type_error'
-  | 'eval_builtin_error'
-  | 'eval_cancel_error'
-  | 'POLICY_IO_ERROR'
-  | 'POLICY_WASM_ERROR'
-  | 'POLICY_INVALID_ARGUMENT';
+/**
+ * Stable codes of the policy room: OPA's own codes (lower case, as `opa` prints them), then moat's.
+ * Scripts and tests match on these, never on messages. Add new codes at the end of the list.
+ */
+export const REGO_ERROR_CODES = [
+  /** The source does not parse. */
+  'rego_parse_error',
+  /** The module parses but does not compile (unknown function, bad reference, ...). */
+  'rego_compile_error',
+  /** A variable is used where no positive expression of the body binds it. */
+  'rego_unsafe_var_error',
+  /** A rule depends on itself. */
+  'rego_recursion_error',
+  /** A builtin is called with arguments of the wrong types (found while compiling). */
+  'rego_type_error',
+  /** A complete rule or function produced two different values. */
+  'eval_conflict_error',
+  /** A builtin got an operand of the wrong type while the policy was evaluated. */
+  'eval_type_error',
+  /** A builtin failed while the policy was evaluated. */
+  'eval_builtin_error',
+  /** The evaluation ran out of its budget (steps or time). */
+  'eval_cancel_error',
+  /** A policy, data or input file cannot be read. */
+  'POLICY_IO_ERROR',
+  /** A Wasm bundle cannot be loaded or evaluated. */
+  'POLICY_WASM_ERROR',
+  /** A `moat policy` command was given an argument it cannot use. */
+  'POLICY_INVALID_ARGUMENT',
+] as const;
+
+export type RegoErrorCode = (typeof REGO_ERROR_CODES)[number];
 
 const FIX_SOURCE = 'fix the policy at the file:line:col given (moat policy check DIR lists every error)';
 const FIX_EVAL = 'the policy failed while it was evaluated: fix the rule at the location given';
@@ -76,7 +95,7 @@ export interface ErrorLocation {
 }
 
 export class RegoError extends MoatError {
-  override readonly code: RegoErrorCode;
+  declare readonly code: RegoErrorCode;
   readonly location?: ErrorLocation;
   /** The full source line the location points into, for the caret display. */
   readonly sourceLine?: string;
@@ -93,7 +112,6 @@ export class RegoError extends MoatError {
       details: loc ? { file: loc.file, row: loc.row, col: loc.col } : undefined,
     });
     this.name = 'RegoError';
-    this.code = code;
     if (loc) {
       this.location = { file: loc.file, row: loc.row, col: loc.col };
       if (source !== undefined) this.sourceLine = source.split('\n')[loc.row - 1];
@@ -112,8 +130,13 @@ export class RegoError extends MoatError {
   }
 }
 
+export function isRegoError(e: unknown): e is RegoError {
+  return e instanceof RegoError;
+}
+
 /** Several compile or parse errors reported together, like OPA's `N errors occurred`. */
 export class RegoErrors extends MoatError {
+  declare readonly code: RegoErrorCode;
   readonly errors: RegoError[];
   constructor(errors: RegoError[]) {
     super(

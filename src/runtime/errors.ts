@@ -1,24 +1,49 @@
 import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../errors.js';
 
-export type RuntimeErrorCode =
-  | 'RUNTIME_INVALID_OPTION'
-  | 'RUNTIME_LIMIT_UNSUPPORTED'
-  | 'RUNTIME_RUNC_FAILED'
-  | 'RUNTIME_RUNC_MISSING'
-  | 'RUNTIME_CONTAINER_NOT_FOUND'
-  | 'RUNTIME_NAME_IN_USE'
-  | 'RUNTIME_AMBIGUOUS_ID'
-  | 'RUNTIME_INVALID_STATE'
-  | 'RUNTIME_START_FAILED'
-  | 'RUNTIME_LOCK_TIMEOUT'
-  | 'RUNTIME_UNSAFE_DIR'
-  | 'RUNTIME_CORRUPT_STATE'
-  | 'RUNTIME_CGROUP_FAILED'
-  | 'RUNTIME_CGROUP_JOIN_FAILED'
-  | 'RUNTIME_COMMAND_NOT_FOUND'
-  | 'RUNTIME_COMMAND_NOT_EXECUTABLE'
-  | 'RUNTIME_EXEC_FAILED'
-  | 'RUNTIME_HOST_PATH_CHANGED';
+/**
+ * Stable codes of the runtime room (containers, runc, cgroups, moat's own directories). Scripts
+ * and tests match on these, never on messages. Add new codes at the end of the list.
+ */
+export const RUNTIME_ERROR_CODES = [
+  /** A run option is malformed or out of range. */
+  'RUNTIME_INVALID_OPTION',
+  /** A resource limit was asked for that this host's cgroups cannot enforce. */
+  'RUNTIME_LIMIT_UNSUPPORTED',
+  /** runc failed (its own message is carried along). */
+  'RUNTIME_RUNC_FAILED',
+  /** runc is not installed, or MOAT_RUNTIME does not name it. */
+  'RUNTIME_RUNC_MISSING',
+  /** No container matches a name or ID. */
+  'RUNTIME_CONTAINER_NOT_FOUND',
+  /** The name is taken by another container. */
+  'RUNTIME_NAME_IN_USE',
+  /** An ID prefix matches more than one container. */
+  'RUNTIME_AMBIGUOUS_ID',
+  /** The container is not in a state the operation accepts (start a running one, ...). */
+  'RUNTIME_INVALID_STATE',
+  /** The container could not be started (the message says at which step). */
+  'RUNTIME_START_FAILED',
+  /** A container's lock (or the names lock) was held by a live process for too long. */
+  'RUNTIME_LOCK_TIMEOUT',
+  /** One of moat's directories is not the user's own, or is open to others. */
+  'RUNTIME_UNSAFE_DIR',
+  /** A container's record cannot be read or is malformed. */
+  'RUNTIME_CORRUPT_STATE',
+  /** The container's cgroups could not be created or limited. */
+  'RUNTIME_CGROUP_FAILED',
+  /** A process could not join the container's cgroups, so it was not let go. */
+  'RUNTIME_CGROUP_JOIN_FAILED',
+  /** The container's command does not exist (exit 127, as docker). */
+  'RUNTIME_COMMAND_NOT_FOUND',
+  /** The container's command exists but cannot be executed (exit 126, as docker). */
+  'RUNTIME_COMMAND_NOT_EXECUTABLE',
+  /** An exec into the container failed before its command ran. */
+  'RUNTIME_EXEC_FAILED',
+  /** A host path the container uses is no longer the one the policy allowed. */
+  'RUNTIME_HOST_PATH_CHANGED',
+] as const;
+
+export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
 
 /** Statuses and default hints of every runtime code (see ErrorTable). */
 export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
@@ -111,8 +136,14 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
 };
 
 export class RuntimeError extends MoatError {
-  constructor(code: RuntimeErrorCode, message: string, opts?: MoatErrorOptions) {
+  declare readonly code: RuntimeErrorCode;
+
+  constructor(code: RuntimeErrorCode, message: string, opts: MoatErrorOptions = {}) {
     super(code, message, opts);
     this.name = 'RuntimeError';
   }
+}
+
+export function isRuntimeError(e: unknown): e is RuntimeError {
+  return e instanceof RuntimeError;
 }

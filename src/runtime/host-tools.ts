@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import { MoatError } from '../errors.js';
+import { UsernsError } from '../userns/errors.js';
 import type { UsernsTools } from '../userns/exec.js';
 import type { MoatPaths } from '../util/paths.js';
 import { RuntimeError } from './errors.js';
@@ -29,11 +29,11 @@ function untraversable(dir: string): string | undefined {
 /** The user-namespace tools this host offers, or the error that says what it lacks. */
 export function usernsTools(h: HostFacts, paths: MoatPaths): UsernsTools {
   if (!h.userns.available)
-    throw new MoatError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, {
+    throw new UsernsError('USERNS_UNAVAILABLE', `user namespaces are not available: ${h.userns.reason}`, {
       hint: 'moat needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0)',
     });
   if ('error' in h.idmaps)
-    throw new MoatError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, {
+    throw new UsernsError('USERNS_NO_SUBIDS', `${h.idmaps.error}: container root would be host root`, {
       hint: `add a range for ${h.user} to /etc/subuid and /etc/subgid, e.g. ${h.user}:100000:65536`,
     });
   if (h.uid === 0) {
@@ -41,7 +41,7 @@ export function usernsTools(h: HostFacts, paths: MoatPaths): UsernsTools {
     // (which let it pass through as their group, see ensureDirs), so the ones above must too.
     const blocked = untraversable(path.dirname(paths.data));
     if (blocked) {
-      throw new MoatError(
+      throw new UsernsError(
         'USERNS_SETUP_FAILED',
         `${blocked} is not searchable by other users, so root's containers (which run as a subordinate user) cannot reach ${paths.data}`,
         {
@@ -52,11 +52,11 @@ export function usernsTools(h: HostFacts, paths: MoatPaths): UsernsTools {
   }
   const maps = h.idmaps;
   if (!h.tools.unshare || !h.tools.nsenter)
-    throw new MoatError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', {
+    throw new UsernsError('USERNS_SETUP_FAILED', 'unshare and nsenter (util-linux) are required', {
       hint: 'apt-get install util-linux',
     });
   if (maps.mode === 'subordinate' && (!h.tools.newuidmap || !h.tools.newgidmap)) {
-    throw new MoatError(
+    throw new UsernsError(
       'USERNS_NO_NEWUIDMAP',
       'newuidmap/newgidmap are missing, so the subordinate ID ranges cannot be used',
       { hint: 'apt-get install uidmap' },

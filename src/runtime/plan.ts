@@ -6,10 +6,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { release } from 'node:os';
-import { isMoatError, MoatError } from '../errors.js';
+import { isMoatError } from '../errors.js';
 import type { ImageStore } from '../image/store.js';
 import type { ImageRecord } from '../image/types.js';
-import { checkSyscallsKnown, defaultProfile, parseSeccompProfile, resolveSeccomp } from '../seccomp/index.js';
+import {
+  checkSyscallsKnown,
+  defaultProfile,
+  parseSeccompProfile,
+  resolveSeccomp,
+  SeccompError,
+} from '../seccomp/index.js';
 import type { UsernsTools } from '../userns/exec.js';
 import { canonicalPath } from '../util/canonical-path.js';
 import type { MoatPaths } from '../util/paths.js';
@@ -158,7 +164,7 @@ export async function seccompFor(
     source.path = r.path;
   } catch (e) {
     if (isMoatError(e)) throw e;
-    throw new MoatError(
+    throw new SeccompError(
       'SECCOMP_INVALID_PROFILE',
       `cannot read seccomp profile ${opts.seccompProfile}: ${(e as Error).message}`,
     );

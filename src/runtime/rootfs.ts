@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MoatError } from '../errors.js';
+import { IMAGE_ERROR_CODES, ImageError, type ImageErrorCode } from '../image/errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { BlobFollower } from '../image/blob-follower.js';
 import { toWire, unpackLimitsFromEnv, type UnpackLimits } from '../image/unpack-limits.js';
@@ -40,6 +41,8 @@ export interface RootfsDeps {
 
 const WORKER = fileURLToPath(new URL('../image/unpack-worker.js', import.meta.url));
 
+const isImageCode = (code: string): code is ImageErrorCode =>
+  (IMAGE_ERROR_CODES as readonly string[]).includes(code);
 function mappingTag(t: UsernsTools): string {
   return JSON.stringify({ uid: t.maps.uidMap, gid: t.maps.gidMap });
 }
@@ -275,7 +278,10 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
   if (!res.ok || r.code !== 0) {
     await cleanup();
     const e = res.error ?? { code: 'IMAGE_UNPACK_FAILED', message: r.stderr.trim() };
-    throw new MoatError(e.code, e.message, { hint: e.hint });
+    // The worker's errors are the image room's; a code of another room is passed on as it came.
+    throw isImageCode(e.code)
+      ? new ImageError(e.code, e.message, { hint: e.hint })
+      : new MoatError(e.code, e.message, { hint: e.hint });
   }
   mark('unpack worker done');
   // Bytes unpacked before their digest was checked are committed only once it has been.

@@ -2,22 +2,27 @@ import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../erro
 
 /**
  * The closed set of codes this room reports. Scripts and tests match on these, never on messages.
- *
- * - `SECCOMP_INVALID_JSON`: a profile file is not JSON (details carry offset, line and column).
- * - `SECCOMP_INVALID_PROFILE`: JSON, but not a profile we accept (details list each JSON path).
- * - `SECCOMP_UNCONFINED_REFUSED`: "unconfined" was asked for without `allowUnconfined`.
- * - `SECCOMP_KERNEL_UNKNOWN`: a rule has `minKernel` but the host kernel version was not given.
- * - `SECCOMP_UNKNOWN_SYSCALL`: a rule that narrows the default names syscalls libseccomp does not
- *   know; runc would silently drop them, so the profile would allow what it means to block.
- * - `SECCOMP_CANNOT_VERIFY`: such names could not be checked (no `scmp_sys_resolver`, or it failed).
+ * Add new codes at the end of the list.
  */
-export type SeccompErrorCode =
-  | 'SECCOMP_INVALID_JSON'
-  | 'SECCOMP_INVALID_PROFILE'
-  | 'SECCOMP_UNCONFINED_REFUSED'
-  | 'SECCOMP_KERNEL_UNKNOWN'
-  | 'SECCOMP_UNKNOWN_SYSCALL'
-  | 'SECCOMP_CANNOT_VERIFY';
+export const SECCOMP_ERROR_CODES = [
+  /** A profile file is not JSON (details carry offset, line and column). */
+  'SECCOMP_INVALID_JSON',
+  /** JSON, but not a profile we accept (details list each JSON path). */
+  'SECCOMP_INVALID_PROFILE',
+  /** "unconfined" was asked for without `allowUnconfined`. */
+  'SECCOMP_UNCONFINED_REFUSED',
+  /** A rule has `minKernel` but the host kernel version was not given. */
+  'SECCOMP_KERNEL_UNKNOWN',
+  /**
+   * A rule that narrows the default names syscalls libseccomp does not know; runc would silently
+   * drop them, so the profile would allow what it means to block.
+   */
+  'SECCOMP_UNKNOWN_SYSCALL',
+  /** Such names could not be checked (no `scmp_sys_resolver`, or it failed). */
+  'SECCOMP_CANNOT_VERIFY',
+] as const;
+
+export type SeccompErrorCode = (typeof SECCOMP_ERROR_CODES)[number];
 
 /** Statuses and default hints of every seccomp code (see ErrorTable). */
 export const SECCOMP_ERRORS: ErrorTable<SeccompErrorCode> = {

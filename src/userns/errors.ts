@@ -1,7 +1,21 @@
 import { EXIT, MoatError, type ErrorTable, type MoatErrorOptions } from '../errors.js';
 
-export type UsernsErrorCode =
-  'USERNS_UNAVAILABLE' | 'USERNS_NO_NEWUIDMAP' | 'USERNS_NO_SUBIDS' | 'USERNS_SETUP_FAILED';
+/**
+ * Stable codes of the user-namespace room: what this host lacks for rootless containers. Scripts
+ * and tests match on these, never on messages. Add new codes at the end of the list.
+ */
+export const USERNS_ERROR_CODES = [
+  /** Unprivileged user namespaces are disabled or unavailable. */
+  'USERNS_UNAVAILABLE',
+  /** newuidmap/newgidmap are missing, so the subordinate ID ranges cannot be used. */
+  'USERNS_NO_NEWUIDMAP',
+  /** The user has no range in /etc/subuid and /etc/subgid (container root would be host root). */
+  'USERNS_NO_SUBIDS',
+  /** Entering or setting up the user namespace failed (tools missing, paths out of reach). */
+  'USERNS_SETUP_FAILED',
+] as const;
+
+export type UsernsErrorCode = (typeof USERNS_ERROR_CODES)[number];
 
 /** Statuses and default hints of every user-namespace code (see ErrorTable). */
 export const USERNS_ERRORS: ErrorTable<UsernsErrorCode> = {
@@ -28,8 +42,14 @@ export const USERNS_ERRORS: ErrorTable<UsernsErrorCode> = {
 };
 
 export class UsernsError extends MoatError {
-  constructor(code: UsernsErrorCode, message: string, opts?: MoatErrorOptions) {
+  declare readonly code: UsernsErrorCode;
+
+  constructor(code: UsernsErrorCode, message: string, opts: MoatErrorOptions = {}) {
     super(code, message, opts);
     this.name = 'UsernsError';
   }
+}
+
+export function isUsernsError(e: unknown): e is UsernsError {
+  return e instanceof UsernsError;
 }

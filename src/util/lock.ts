@@ -8,7 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode, MoatError } from '../errors.js';
+import { errnoCode } from '../errors.js';
+// The lock's default error is the runtime's code; runtime/errors.ts imports nothing but ../errors.js.
+import { RuntimeError } from '../runtime/errors.js';
 
 /** An unreadable (pid-less) lock file younger than this may be mid-creation; older is stale. */
 const GRACE_MS = 5_000;
@@ -20,7 +22,7 @@ export interface LockOptions {
 }
 
 function defaultTimeout(file: string, pid: number | undefined): Error {
-  return new MoatError(
+  return new RuntimeError(
     'RUNTIME_LOCK_TIMEOUT',
     `timed out waiting for lock ${file} (held by pid ${pid ?? '?'})`,
     {

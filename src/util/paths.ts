@@ -10,7 +10,9 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { MoatError } from '../errors.js';
+// Leaf modules (they import nothing but ../errors.js): these checks report their rooms' codes.
+import { ApiError } from '../api/errors.js';
+import { RuntimeError } from '../runtime/errors.js';
 
 /** Where moat keeps its files. Everything derives from a few roots so tests can point them elsewhere. */
 export interface MoatPaths {
@@ -100,7 +102,7 @@ export function defaultSocket(p: MoatPaths): string {
 export function checkSocketPath(socket: string, what = 'the API socket'): void {
   const n = Buffer.byteLength(socket);
   if (n > MAX_SOCKET_PATH) {
-    throw new MoatError(
+    throw new ApiError(
       'API_SOCKET_PATH_TOO_LONG',
       `${what} ${socket} is ${n} bytes long; a unix socket path can have at most ${MAX_SOCKET_PATH}`,
       {
@@ -135,7 +137,7 @@ export function ensureDirs(p: MoatPaths, containerRoot?: ContainerRoot): void {
     // A symlink to a directory of the user's is fine (data moved to another disk).
     const st = statSync(d);
     if (!st.isDirectory() || st.uid !== uid) {
-      throw new MoatError('RUNTIME_UNSAFE_DIR', `${d} is not a directory of uid ${uid}`, {
+      throw new RuntimeError('RUNTIME_UNSAFE_DIR', `${d} is not a directory of uid ${uid}`, {
         hint: 'remove it, or set XDG_DATA_HOME to a directory of your own',
       });
     }
@@ -161,7 +163,7 @@ export function ensureDirs(p: MoatPaths, containerRoot?: ContainerRoot): void {
     ok = false;
   }
   if (!ok) {
-    throw new MoatError(
+    throw new RuntimeError(
       'RUNTIME_UNSAFE_DIR',
       `runtime directory ${p.runtime} is not a private directory of uid ${uid} (a symlink, another owner, or open to others)`,
       { hint: 'remove it, or set XDG_RUNTIME_DIR to a directory only you can use (mode 0700)' },

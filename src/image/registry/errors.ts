@@ -147,3 +147,7 @@ export class RegistryError extends MoatError {
     this.name = 'RegistryError';
   }
 }
+
+export function isRegistryError(e: unknown): e is RegistryError {
+  return e instanceof RegistryError;
+}

@@ -27,6 +27,7 @@ import {
   type UsernsTools,
 } from '../userns/exec.js';
 import { withLock } from '../util/lock.js';
+import { pidInUse } from '../util/proc.js';
 import { shiftOwnership } from '../userns/shift.js';
 import { mark } from '../util/timing.js';
 
@@ -40,9 +41,9 @@ export interface RootfsDeps {
 }
 
 const WORKER = fileURLToPath(new URL('../image/unpack-worker.js', import.meta.url));
-
 const isImageCode = (code: string): code is ImageErrorCode =>
   (IMAGE_ERROR_CODES as readonly string[]).includes(code);
+
 function mappingTag(t: UsernsTools): string {
   return JSON.stringify({ uid: t.maps.uidMap, gid: t.maps.gidMap });
 }
@@ -306,8 +307,9 @@ async function unpackToTmp(deps: RootfsDeps, dir: string, src: BuildSource): Pro
 
 /**
  * Temporary unpack trees left by a moat that died mid-unpack (kill -9, Ctrl-C during a pull):
- * `.tmp-<id>-<pid>-<random>` whose process is gone and that are older than `minAgeMs`. A tree
- * whose pid is alive is kept, even if that pid now belongs to another program.
+ * `.tmp-<id>-<pid>-<random>` whose process is gone and that are older than `minAgeMs`. The name
+ * has no start time, so a tree whose pid is in use is kept even if that pid now belongs to
+ * another program: a reused pid only delays the clean-up, it never removes a live unpack's tree.
  */
 export async function removeStaleUnpacks(deps: RootfsDeps, minAgeMs: number): Promise<string[]> {
   const base = path.join(deps.storageRoot, 'rootfs');
@@ -316,7 +318,7 @@ export async function removeStaleUnpacks(deps: RootfsDeps, minAgeMs: number): Pr
   for (const n of names) {
     const m = /^\.tmp-[a-f0-9]{12}-(?:(\d+)-)?[a-f0-9]{8}$/.exec(n);
     if (!m) continue;
-    if (m[1] !== undefined && alive(Number(m[1]))) continue;
+    if (m[1] !== undefined && pidInUse(Number(m[1]))) continue;
     const p = path.join(base, n);
     const st = await fsp.lstat(p).catch(() => undefined);
     if (!st?.isDirectory() || st.mtimeMs > Date.now() - minAgeMs) continue;
@@ -324,15 +326,6 @@ export async function removeStaleUnpacks(deps: RootfsDeps, minAgeMs: number): Pr
     removed.push(p);
   }
   return removed;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function removeImageRootfs(deps: RootfsDeps, imageId: string): Promise<void> {

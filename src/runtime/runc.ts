@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { nsenterArgv, runCollect, type UsernsTools } from '../userns/exec.js';
-import { containerProcess, processAlive } from '../util/proc.js';
+import { containerProcess, pidInUse, processAlive } from '../util/proc.js';
 import { RuntimeError } from './errors.js';
 
 export interface RuncConfig {
@@ -116,14 +116,14 @@ export async function runcState(rc: RuncConfig, id: string): Promise<RuncState |
     const raw = JSON.parse(await fsp.readFile(path.join(rc.root, id, 'state.json'), 'utf8')) as {
       id: string;
       init_process_pid: number;
+      /** The init's start time (/proc/PID/stat field 22), which runc records beside its pid. */
+      init_process_start?: number;
     };
     const pid = raw.init_process_pid;
-    let status = 'running';
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') status = 'stopped';
-    }
+    const start = raw.init_process_start;
+    const status = pidInUse(pid, typeof start === 'number' ? String(start) : undefined)
+      ? 'running'
+      : 'stopped';
     return { id: raw.id, pid, status };
   } catch {
     return undefined;

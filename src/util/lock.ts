@@ -1,7 +1,8 @@
 /**
- * A cross-process lock: a file created with O_EXCL holding "<pid> <random>". Node has no
- * flock(2); this is enough for the CLI invocations of one user. A holder whose pid is dead is
- * stale and its file is moved aside (and put back if it changed meanwhile); the random part lets
+ * A cross-process lock: a file created with O_EXCL holding "<pid> <random> <start time>". Node has
+ * no flock(2); this is enough for the CLI invocations of one user. A holder whose pid is gone (or
+ * a zombie, or, when the file has the holder's start time, a later process with its pid) is stale
+ * and its file is moved aside (and put back if it changed meanwhile); the random part lets
  * release() check it still owns the file. Like every pid lock, it assumes all users share one
  * pid namespace.
  */
@@ -11,6 +12,7 @@ import * as path from 'node:path';
 import { errnoCode } from '../errors.js';
 // The lock's default error is the runtime's code; runtime/errors.ts imports nothing but ../errors.js.
 import { RuntimeError } from '../runtime/errors.js';
+import { pidInUse, processStartTime } from './proc.js';
 
 /** An unreadable (pid-less) lock file younger than this may be mid-creation; older is stale. */
 const GRACE_MS = 5_000;
@@ -31,14 +33,12 @@ function defaultTimeout(file: string, pid: number | undefined): Error {
   );
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
+/**
+ * The holder's start time, from a whole lock file that has one (older moats wrote "<pid> <random>";
+ * a file read while it is being written lacks the final newline, and is judged by its pid alone).
+ */
+function holderStart(text: string): string | undefined {
+  return /^\d+ [0-9a-f]+ (\d+)\n$/.exec(text)?.[1];
 }
 
 async function readLock(file: string): Promise<{ text: string; mtimeMs: number } | undefined> {
@@ -67,7 +67,9 @@ async function steal(file: string, seen: string): Promise<void> {
 /** Take the lock; resolves to its release function. */
 export async function acquire(file: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  // The start time (absent if /proc cannot tell it) lets a waiter tell a reused pid from us.
+  const start = processStartTime(process.pid);
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}${start ? ` ${start}` : ''}\n`;
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   let delay = 2;
   for (;;) {
@@ -87,7 +89,9 @@ export async function acquire(file: string, opts: LockOptions = {}): Promise<() 
     const holder = await readLock(file);
     if (holder === undefined) continue;
     const pid = Number.parseInt(holder.text, 10);
-    const stale = Number.isSafeInteger(pid) ? !pidAlive(pid) : Date.now() - holder.mtimeMs > GRACE_MS;
+    const stale = Number.isSafeInteger(pid)
+      ? !pidInUse(pid, holderStart(holder.text))
+      : Date.now() - holder.mtimeMs > GRACE_MS;
     if (stale) {
       await steal(file, holder.text);
       continue;

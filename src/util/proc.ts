@@ -27,6 +27,27 @@ export function processAlive(pid: number | undefined, startTime?: string): boole
   return startTime === undefined || f[19] === startTime;
 }
 
+/**
+ * Is `pid` still in use by the process recorded with it? For callers to which a wrong "gone" is
+ * the risky answer: a lock would be stolen from its holder, a live unpack's tree removed, a
+ * running container taken for stopped. kill(pid, 0) says whether the PID exists at all (EPERM:
+ * it does, another user's); /proc then rules out what kill(0) cannot: a zombie (it has exited, so
+ * whatever it held is free) and, with `startTime`, a later process that reused the PID. A process
+ * /proc does not show (hidepid) is taken to be the one recorded, where processAlive says "gone".
+ */
+export function pidInUse(pid: number, startTime?: string): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const f = stat(pid);
+  if (!f) return true;
+  if (f[0] === 'Z' || f[0] === 'X') return false;
+  return startTime === undefined || f[19] === startTime;
+}
+
 /** Is `pid` the process `ancestor` or below it, at most `depth` generations down? */
 export function descendantOf(pid: number, ancestor: number | undefined, depth = 4): boolean {
   if (!ancestor || !Number.isSafeInteger(pid) || pid <= 0) return false;

@@ -92,7 +92,7 @@ export function imageRoutes(engine: Engine): AnyRoute[] {
       action: 'image.prune',
       body: S.pruneBody,
       handler: async (ctx) =>
-        pruneImages(engine, { minAgeMs: (ctx.body.minAgeSeconds ?? 600) * 1000, all: Boolean(ctx.body.all) }),
+        pruneImages(engine, { minAgeMs: ctx.body.minAgeSeconds * 1000, all: Boolean(ctx.body.all) }),
     }),
   ];
 }

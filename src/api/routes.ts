@@ -208,7 +208,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
       body: S.stopBody,
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => {
-        const r = await engine.stop(ctx.params.id, ctx.body.timeout ?? 10);
+        const r = await engine.stop(ctx.params.id, ctx.body.timeout);
         return { id: r.id, name: r.name, status: r.status, exitCode: r.exitCode };
       },
     }),
@@ -219,7 +219,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
       body: S.killBody,
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => {
-        const r = await engine.kill(ctx.params.id, ctx.body.signal ?? 'KILL');
+        const r = await engine.kill(ctx.params.id, ctx.body.signal);
         return { id: r.id, name: r.name };
       },
     }),

@@ -109,15 +109,18 @@ export const forceBody = {
   additionalProperties: false,
   properties: { force: { type: 'boolean' } },
 } as const;
+// Defaults are declared here, once: the router fills them in (ajv useDefaults), `moat --help`
+// shows them, and neither the handlers nor the engine restate them.
 export const stopBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { timeout: { type: 'integer', minimum: 0, maximum: 86400 } },
+  /** Seconds between the stop signal and SIGKILL. */
+  properties: { timeout: { type: 'integer', minimum: 0, maximum: 86400, default: 10 } },
 } as const;
 export const killBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { signal: { type: 'string', pattern: '^[A-Za-z0-9+-]{1,16}$' } },
+  properties: { signal: { type: 'string', pattern: '^[A-Za-z0-9+-]{1,16}$', default: 'KILL' } },
 } as const;
 export const logsBody = {
   type: 'object',
@@ -228,7 +231,11 @@ export const saveBody = {
 export const pruneBody = {
   type: 'object',
   additionalProperties: false,
-  properties: { minAgeSeconds: { type: 'integer', minimum: 0 }, all: { type: 'boolean' } },
+  properties: {
+    /** Unreferenced blobs, temp files and unpacked roots only when older (protects pulls in progress). */
+    minAgeSeconds: { type: 'integer', minimum: 0, default: 600 },
+    all: { type: 'boolean' },
+  },
 } as const;
 export const fsckBody = {
   type: 'object',

@@ -5,7 +5,7 @@
 import { userInfo } from 'node:os';
 import type { ApiRequest, RequestIo, DecisionHook, Router } from '../api/router.js';
 import type { Engine } from '../runtime/engine.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import { createLogger, DEFAULT_LOG_LEVEL, type Logger } from '../util/logger.js';
 import { mark } from '../util/timing.js';
 import { translateSchemaError } from './schema-errors.js';
 
@@ -16,7 +16,12 @@ export interface App {
 }
 
 let app: App | undefined;
-let currentLevel = process.env.MOAT_LOG_LEVEL ?? 'warn';
+/** The level before `--log-level` is parsed, and `--log-level`'s default (shown by --help). */
+export function defaultLogLevel(): string {
+  return process.env.MOAT_LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
+}
+
+let currentLevel = defaultLogLevel();
 
 export function setLogLevel(level: string): void {
   currentLevel = level;

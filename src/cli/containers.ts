@@ -21,6 +21,7 @@ import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
 import { mountToRunOptions, parseMount } from '../runtime/mount-option.js';
 import { request } from './app.js';
+import { stopBody, killBody } from '../api/schemas.js';
 import type { CliState } from './index.js';
 import { ago, json, table } from './output.js';
 import { UsageError } from './errors.js';
@@ -358,7 +359,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       '-t, --time <seconds>',
       'seconds to wait before killing',
       wholeNumber('stop', '-t/--time', 0, 86400),
-      10,
+      stopBody.properties.timeout.default,
     )
     .action(async (ids: string[], f: { time: number }) => {
       await forEachArg(ids, state, async (id) => {
@@ -371,7 +372,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .command('kill')
     .description('send a signal to containers (default SIGKILL)')
     .argument('<container...>')
-    .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+    .option('-s, --signal <signal>', 'signal name or number', killBody.properties.signal.default)
     .action(async (ids: string[], f: { signal: string }) => {
       await forEachArg(ids, state, async (id) => {
         await request('POST', `/containers/${encodeURIComponent(id)}/kill`, { signal: f.signal });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../image/types.js';
 import type { ImagePruneResult } from '../runtime/images.js';
+import { pruneBody } from '../api/schemas.js';
 import { request } from './app.js';
 import type { CliState } from './index.js';
 import { UsageError } from './errors.js';
@@ -174,7 +175,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
       '--min-age <seconds>',
       'unreferenced blobs and temp files only when older than this (protects pulls in progress)',
       (v) => Number(v),
-      600,
+      pruneBody.properties.minAgeSeconds.default,
     )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (f: { minAge: number; format: string; all?: boolean }) => {

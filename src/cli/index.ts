@@ -10,7 +10,7 @@ import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
-import { setLogLevel } from './app.js';
+import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
 import { fromCommander, resolveCommandLine, wantsJson, type CommandLine } from './usage.js';
 import { mark } from '../util/timing.js';
@@ -28,7 +28,7 @@ export function buildProgram(state: CliState): Command {
     .addOption(
       new Option('--log-level <level>', "moat's own log level (JSON on stderr)")
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .default(process.env.MOAT_LOG_LEVEL ?? 'warn'),
+        .default(defaultLogLevel()),
     )
     .enablePositionalOptions()
     .showSuggestionAfterError()

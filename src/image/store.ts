@@ -74,8 +74,8 @@ export interface AddImageRequest {
 export type PruneImages = 'none' | 'dangling' | 'all';
 
 export interface PruneOptions {
-  /** Unreferenced blobs and temp files younger than this are kept. Default 10 minutes. */
-  minAgeMs?: number;
+  /** Unreferenced blobs and temp files younger than this are kept (the default is the route's). */
+  minAgeMs: number;
   /** Default 'none': records are left alone. */
   images?: PruneImages;
   /**
@@ -449,13 +449,12 @@ export class ImageStore {
   /**
    * Delete the image records `images` asks for that no container uses (`inUse`), and retained
    * records no container uses any more, with their blobs. Then delete blobs no image references
-   * and temp files of interrupted writes, both only when older than `minAgeMs` (default 10
-   * minutes): a pull in progress stores its blobs before it records the image, and those must
-   * survive a concurrent prune.
+   * and temp files of interrupted writes, both only when older than `minAgeMs`: a pull in
+   * progress stores its blobs before it records the image, and those must survive a concurrent
+   * prune.
    */
-  async prune(opts: PruneOptions = {}): Promise<PruneResult> {
-    const minAge = opts.minAgeMs ?? 10 * 60_000;
-    const cutoff = Date.now() - minAge;
+  async prune(opts: PruneOptions): Promise<PruneResult> {
+    const cutoff = Date.now() - opts.minAgeMs;
     const mode = opts.images ?? 'none';
     const inUse = opts.inUse;
     return this.withLock(async () => {

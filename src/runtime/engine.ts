@@ -156,7 +156,7 @@ export class Engine {
     return { ...rec, effectiveLimits: effectiveLimitsOf(rec, spec), ...(spec ? { spec } : {}) };
   }
 
-  async kill(ref: string, signal = 'KILL'): Promise<ContainerRecord> {
+  async kill(ref: string, signal: string): Promise<ContainerRecord> {
     const rec = await this.reconcile(this.usable(await this.containers.resolve(ref)));
     const sig = signal.toUpperCase().replace(/^SIG/, '');
     if (!/^(\d{1,2}|[A-Z0-9+-]+)$/.test(sig))
@@ -211,7 +211,7 @@ export class Engine {
     }
   }
 
-  async stop(ref: string, timeoutSec = 10): Promise<ContainerRecord> {
+  async stop(ref: string, timeoutSec: number): Promise<ContainerRecord> {
     const rec = await this.reconcile(this.usable(await this.containers.resolve(ref)));
     if (rec.status !== 'running') return rec;
     // The image may be gone (rmi -f while the container was stopped): stopping never needs it.

@@ -6,6 +6,10 @@ import { createRequire } from 'node:module';
 import type { Logger as PinoLogger } from 'pino';
 
 const require = createRequire(import.meta.url);
+
+/** moat's own log level unless `--log-level` or MOAT_LOG_LEVEL says otherwise. */
+export const DEFAULT_LOG_LEVEL = 'warn';
+
 const LEVELS: Record<string, number> = {
   trace: 10,
   debug: 20,
@@ -26,8 +30,8 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-export function createLogger(level = 'warn', fd = 2): Logger {
-  const min = LEVELS[level] ?? LEVELS.warn;
+export function createLogger(level = DEFAULT_LOG_LEVEL, fd = 2): Logger {
+  const min = LEVELS[level] ?? LEVELS[DEFAULT_LOG_LEVEL];
   let pino: PinoLogger | undefined;
   const get = (): PinoLogger => {
     if (!pino) {

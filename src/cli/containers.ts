@@ -19,12 +19,13 @@ import { trustOption } from './sign.js';
 import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
+import { humanStatus } from '../runtime/status.js';
 import { mountToRunOptions, parseMount } from '../runtime/mount-option.js';
-import { request } from './app.js';
 import { stopBody, killBody } from '../api/schemas.js';
+import { request } from './app.js';
+import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { ago, json, table } from './output.js';
-import { UsageError } from './errors.js';
 import { forEachArg } from './report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -203,13 +204,6 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   return o;
 }
 
-function status(c: ContainerRecord): string {
-  if (c.status === 'running') return `Up ${ago(c.startedAt).replace(/ ago$/, '')}`;
-  if (c.status === 'created') return 'Created';
-  if (c.status === 'broken') return 'Broken';
-  return `Exited (${c.exitCode ?? '?'}) ${ago(c.finishedAt)}`;
-}
-
 const progress = (msg: string) => process.stderr.write(`${msg}\n`);
 
 export function registerContainerCommands(program: Command, state: CliState): void {
@@ -304,7 +298,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
               Command: c.command.join(' '),
               Created: c.created,
               State: c.status,
-              Status: status(c),
+              Status: humanStatus(c),
               ExitCode: c.exitCode ?? null,
               Pid: c.pid ?? null,
             })),
@@ -320,7 +314,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
               c.image,
               JSON.stringify(c.command.join(' ').slice(0, 30)),
               ago(c.created),
-              status(c),
+              humanStatus(c),
               c.name,
             ]),
             ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],

@@ -15,19 +15,7 @@ export function table(rows: string[][], header: string[]): string {
   );
 }
 
-export { humanSize } from '../util/format.js';
-
-export function ago(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return '';
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 2) return 'Less than a second ago';
-  if (s < 60) return `${s} seconds ago`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute ago' : `${m} minutes ago`;
-  const h = Math.round(m / 60);
-  if (h < 48) return h === 1 ? 'About an hour ago' : `${h} hours ago`;
-  return `${Math.round(h / 24)} days ago`;
-}
+export { ago, humanSize } from '../util/format.js';
 
 export function json(v: unknown): string {
   return JSON.stringify(v, null, 2) + '\n';

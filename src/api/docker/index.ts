@@ -27,7 +27,8 @@ import { serve, serveUpgrade } from './router.js';
 
 export { runOptionsFromDocker } from './containers-create.js';
 export { containerInspect } from './containers-inspect.js';
-export { containerSummary, humanStatus } from './containers-list.js';
+export { containerSummary } from './containers-list.js';
+export { humanStatus } from '../../runtime/status.js';
 export { imageSummary } from './images.js';
 export { DOCKER_API_VERSION } from './version.js';
 

@@ -1,0 +1,21 @@
+/**
+ * A container's status in words, as `docker ps` shows it: "Up 3 minutes", "Exited (0) 5 seconds
+ * ago", "Created"; moat's own "Broken" for a record it cannot read. One wording for `moat ps` and
+ * the Docker API's container list.
+ */
+import { since } from '../util/format.js';
+import type { ContainerRecord } from './state.js';
+
+export function humanStatus(c: ContainerRecord, now = Date.now()): string {
+  switch (c.status) {
+    case 'running':
+      return `Up ${since(c.startedAt, now) ?? 'a while'}`;
+    case 'exited':
+      // An exited record without its status (moat did not learn it) shows '?', not a success.
+      return `Exited (${c.exitCode ?? '?'}) ${since(c.finishedAt, now) ?? 'a while'} ago`;
+    case 'created':
+      return 'Created';
+    case 'broken':
+      return 'Broken';
+  }
+}

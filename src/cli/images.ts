@@ -5,8 +5,8 @@ import type { ImageRecord } from '../image/types.js';
 import type { ImagePruneResult } from '../runtime/images.js';
 import { pruneBody } from '../api/schemas.js';
 import { request } from './app.js';
-import type { CliState } from './index.js';
 import { UsageError } from './errors.js';
+import type { CliState } from './index.js';
 import { ago, humanSize, json, table } from './output.js';
 import { forEachArg } from './report.js';
 

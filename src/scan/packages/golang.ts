@@ -1,6 +1,6 @@
 import type { Package } from '../types.js';
 import { isElf, parseElf, PF_W, PF_X, PT_LOAD, readVirtual, type ElfFile } from './elf.js';
-import { failSoft, type EntryInfo, type PackageParser, type ParseContext } from './parser.js';
+import { extractMagic, failSoft, type EntryInfo, type PackageParser, type ParseContext } from './parser.js';
 import { purl } from './purl.js';
 
 /**
@@ -242,8 +242,32 @@ export function goBuildInfoPackages(info: GoBuildInfo, file: string, ctx: ParseC
   return out;
 }
 
-export function parseGoBinary(content: Buffer, path: string, ctx: ParseContext): Package[] {
+const EXTRACTED = extractMagic('golang');
+
+/** The build info alone (JSON after a marker), what the walker keeps of a Go binary. */
+export function extractGoBuildInfo(content: Buffer): Buffer | undefined {
   const info = readGoBuildInfo(content);
+  return info && Buffer.concat([EXTRACTED, Buffer.from(JSON.stringify(info))]);
+}
+
+function fromExtract(content: Buffer): GoBuildInfo | undefined {
+  const v: unknown = JSON.parse(content.toString('utf8', EXTRACTED.length));
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Partial<GoBuildInfo>;
+  const mod = (m: unknown): m is GoModule =>
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as GoModule).path === 'string' &&
+    typeof (m as GoModule).version === 'string';
+  if (typeof o.goVersion !== 'string' || typeof o.path !== 'string' || !Array.isArray(o.deps))
+    return undefined;
+  if (!o.deps.every(mod) || (o.main !== undefined && !mod(o.main))) return undefined;
+  return { goVersion: o.goVersion, path: o.path, main: o.main, deps: o.deps, settings: [] };
+}
+
+export function parseGoBinary(content: Buffer, path: string, ctx: ParseContext): Package[] {
+  const extracted = content.subarray(0, EXTRACTED.length).equals(EXTRACTED);
+  const info = extracted ? fromExtract(content) : readGoBuildInfo(content);
   return info ? goBuildInfoPackages(info, path, ctx) : [];
 }
 
@@ -252,6 +276,7 @@ export const goBinaryParser: PackageParser = failSoft({
   wants: wantsGoBinary,
   maxBytes: 128 * 1024 * 1024,
   sniff: { bytes: 4, test: isElf },
+  extract: extractGoBuildInfo,
   parse: parseGoBinary,
 });
 

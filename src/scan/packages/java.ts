@@ -1,5 +1,5 @@
 import type { Package } from '../types.js';
-import { failSoft, type PackageParser, type ParseContext } from './parser.js';
+import { extractMagic, failSoft, type PackageParser, type ParseContext } from './parser.js';
 import { purl } from './purl.js';
 import { isZip, zipEntries, zipRead, ZIP_DEFAULTS, type ZipEntry, type ZipLimits } from './zip.js';
 
@@ -91,14 +91,7 @@ function collect(
       const artifactId = props.get('artifactId') || pom[2];
       const version = props.get('version');
       if (!version) continue;
-      out.push({
-        ecosystem: 'maven',
-        name: `${groupId}:${artifactId}`,
-        version,
-        purl: purl({ type: 'maven', namespace: groupId, name: artifactId, version }),
-        layer: ctx.layer,
-        path,
-      });
+      out.push(mavenPackage(`${groupId}:${artifactId}`, version, path, ctx));
       continue;
     }
     if (depth < MAX_DEPTH && ARCHIVE.test(e.name) && e.size > 0) {
@@ -118,7 +111,40 @@ function collect(
   }
 }
 
+const EXTRACTED = extractMagic('java');
+const EXTRACT_PATH = '\0';
+
+/** The coordinates alone (JSON after a marker), what the walker keeps of an archive. */
+export function extractJavaArchive(content: Buffer): Buffer | undefined {
+  const pkgs = parseJavaArchive(content, EXTRACT_PATH, { layer: '' });
+  if (pkgs.length === 0) return undefined;
+  const rows = pkgs.map((p) => [p.name, p.version, p.path.slice(EXTRACT_PATH.length)]);
+  return Buffer.concat([EXTRACTED, Buffer.from(JSON.stringify(rows))]);
+}
+
+function mavenPackage(name: string, version: string, path: string, ctx: ParseContext): Package {
+  const colon = name.indexOf(':');
+  return {
+    ecosystem: 'maven',
+    name,
+    version,
+    purl: purl({ type: 'maven', namespace: name.slice(0, colon), name: name.slice(colon + 1), version }),
+    layer: ctx.layer,
+    path,
+  };
+}
+
 export function parseJavaArchive(content: Buffer, path: string, ctx: ParseContext): Package[] {
+  if (content.subarray(0, EXTRACTED.length).equals(EXTRACTED)) {
+    const rows: unknown = JSON.parse(content.toString('utf8', EXTRACTED.length));
+    if (!Array.isArray(rows)) return [];
+    return rows
+      .filter(
+        (r): r is [string, string, string] =>
+          Array.isArray(r) && r.length === 3 && r.every((x) => typeof x === 'string') && r[0].includes(':'),
+      )
+      .map(([name, version, nested]) => mavenPackage(name, version, path + nested, ctx));
+  }
   if (!isZip(content)) return [];
   const out: Package[] = [];
   collect(content, path, ctx, 0, { inflated: 0, nested: 0 }, out);
@@ -130,5 +156,6 @@ export const javaParser: PackageParser = failSoft({
   wants: wantsJavaArchive,
   maxBytes: 512 * 1024 * 1024,
   sniff: { bytes: 4, test: isZip },
+  extract: extractJavaArchive,
   parse: parseJavaArchive,
 });

@@ -43,14 +43,35 @@ export interface PackageParser {
    * magic), so executables that cannot be Go binaries are never read whole.
    */
   sniff?: { bytes: number; test(head: Buffer): boolean };
+  /**
+   * Optional: what the walker keeps (and caches) instead of the whole file, for parsers of large
+   * files (a 40 MiB Go binary, a 200 MiB fat jar): a few hundred bytes `parse` accepts in place of
+   * the file; undefined when the file holds nothing for this parser (then nothing is kept).
+   */
+  extract?(content: Buffer, path: string): Buffer | undefined;
   parse(content: Buffer, path: string, ctx: ParseContext): Package[];
+}
+
+/** The prefix of an `extract` result: no real file of these formats starts with a NUL. */
+export function extractMagic(parser: string): Buffer {
+  return Buffer.from(`\0moat-extract:${parser}\n`);
 }
 
 /** A parser whose `parse` cannot throw: any exception becomes `[]` and a note. */
 export function failSoft(parser: PackageParser): PackageParser {
   const inner = parser.parse.bind(parser);
+  const extract = parser.extract?.bind(parser);
   return {
     ...parser,
+    ...(extract && {
+      extract(content: Buffer, path: string) {
+        try {
+          return extract(content, path);
+        } catch {
+          return undefined;
+        }
+      },
+    }),
     parse(content, path, ctx) {
       try {
         return inner(content, path, ctx);

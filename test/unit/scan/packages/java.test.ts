@@ -94,6 +94,11 @@ describe('java archives', () => {
       purl: 'pkg:maven/com.google.guava/guava@32.1.3-jre',
       layer: 'sha256:j',
     });
+    // What the walker keeps instead of the archive: the coordinates, parsed back to the same list.
+    const kept = javaParser.extract!(outer, 'x')!;
+    expect(kept.length).toBeLessThan(outer.length);
+    expect(javaParser.parse(kept, 'app/app.jar', ctx)).toEqual(javaParser.parse(outer, 'app/app.jar', ctx));
+    expect(javaParser.extract!(zip([{ name: 'a.class', data: Buffer.alloc(9) }]), 'x')).toBeUndefined();
     expect(wantsJavaArchive('opt/app/app.jar')).toBe(true);
     expect(wantsJavaArchive('usr/local/tomcat/webapps/ROOT.WAR')).toBe(true);
     expect(wantsJavaArchive('opt/app/app.jar.sha1')).toBe(false);

@@ -57,6 +57,12 @@ function response() {
     once() {
       return this;
     },
+    off() {
+      return this;
+    },
+    removeListener() {
+      return this;
+    },
   };
   return { res: res as unknown as ServerResponse, out };
 }

@@ -34,6 +34,18 @@ export interface Finding {
   aliases?: string[];
   /** For vulnerabilities: the CVSS vector and score the severity came from. */
   cvss?: { vector: string; score: number };
+  /**
+   * For vulnerabilities: a VEX statement says the product is not affected (or fixed). The finding
+   * stays in the report, marked; thresholds count only findings without it.
+   */
+  suppressed?: {
+    by: 'vex';
+    status: 'not_affected' | 'fixed';
+    justification?: string;
+    impact?: string;
+    /** The VEX document's `@id` (or file). */
+    document: string;
+  };
   /** For findings in the image config: the field (`config.Env[2]`, `history[3].created_by`). */
   field?: string;
 }

@@ -275,6 +275,12 @@ export async function loadVulnDb(dbPath: string | undefined, opts: LoadOptions =
     const cached = await readCache(file, real);
     if (cached) return makeDb(cached, true);
     const built = await index(real, await kindOf(real), limits);
+    // A database without a single record would pass every image: that is a misconfiguration.
+    if (built.records.length === 0) {
+      throw new VulnError('VULN_DB_UNREADABLE', `vulnerability database ${dbPath} holds no OSV records`, {
+        details: { skipped: built.skipped, skippedFiles: built.skippedFiles },
+      });
+    }
     await writeCache(file, built).catch(() => undefined);
     return makeDb(built, false);
   } catch (e) {

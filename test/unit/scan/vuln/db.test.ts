@@ -127,6 +127,11 @@ describe('vulnerability database', () => {
     const junk = path.join(tmp, 'junk.bin');
     writeFileSync(junk, 'this is neither a zip nor a tar');
     expect(await code(loadVulnDb(junk, { cacheDir: fresh() }))).toBe('VULN_DB_UNREADABLE');
+    // A database with no record at all (empty, or nothing but files that are not OSV) is refused.
+    const empty = fresh();
+    writeDir(empty, []);
+    writeFileSync(path.join(empty, 'x.json'), '[]');
+    expect(await code(loadVulnDb(empty, { cacheDir: fresh() }))).toBe('VULN_DB_UNREADABLE');
     const bad = path.join(tmp, 'bad.zip');
     const z = zipOf(recordFiles());
     z[z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))] = 0; // damage the central directory

@@ -9,6 +9,8 @@ import { IMAGE_ERRORS } from './image/errors.js';
 import { REGISTRY_ERRORS } from './image/registry/errors.js';
 import { POLICY_ERRORS } from './policy/errors.js';
 import { RUNTIME_ERRORS } from './runtime/errors.js';
+import { SCAN_ERRORS } from './scan/errors.js';
+import { VULN_ERRORS } from './scan/vuln/errors.js';
 import { SECCOMP_ERRORS } from './seccomp/errors.js';
 import { TRUST_ERRORS } from './trust/errors.js';
 import { USERNS_ERRORS } from './userns/errors.js';
@@ -20,9 +22,11 @@ export const ERROR_TABLES: Readonly<Record<string, Readonly<Record<string, Error
   registry: REGISTRY_ERRORS,
   policy: POLICY_ERRORS,
   runtime: RUNTIME_ERRORS,
+  scan: SCAN_ERRORS,
   seccomp: SECCOMP_ERRORS,
   trust: TRUST_ERRORS,
   userns: USERNS_ERRORS,
+  vuln: VULN_ERRORS,
 };
 
 const ALL: ReadonlyMap<string, ErrorInfo> = new Map(

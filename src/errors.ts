@@ -44,6 +44,8 @@ export const EXIT = {
   usage: 2,
   policyDenied: 3,
   untrusted: 4,
+  /** `moat check`: a vulnerability threshold is set but no vulnerability database was given. */
+  noVulnDatabase: 6,
   moat: 125,
   cannotExecute: 126,
   commandNotFound: 127,

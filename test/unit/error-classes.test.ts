@@ -24,6 +24,8 @@ import {
   RUNTIME_ERRORS,
   RuntimeError,
 } from '../../src/runtime/errors.js';
+import { isScanError, SCAN_ERROR_CODES, SCAN_ERRORS, ScanError } from '../../src/scan/errors.js';
+import { isVulnError, VULN_ERROR_CODES, VULN_ERRORS, VulnError } from '../../src/scan/vuln/errors.js';
 import {
   isSeccompError,
   SECCOMP_ERROR_CODES,
@@ -94,6 +96,20 @@ const ROOMS: Record<string, Room> = {
     make: (c) => new RuntimeError(c as never, 'x'),
     is: isRuntimeError,
     name: 'RuntimeError',
+  },
+  scan: {
+    codes: SCAN_ERROR_CODES,
+    table: SCAN_ERRORS,
+    make: (c) => new ScanError(c as never, 'x'),
+    is: isScanError,
+    name: 'ScanError',
+  },
+  vuln: {
+    codes: VULN_ERROR_CODES,
+    table: VULN_ERRORS,
+    make: (c) => new VulnError(c as never, 'x'),
+    is: isVulnError,
+    name: 'VulnError',
   },
   seccomp: {
     codes: SECCOMP_ERROR_CODES,
@@ -175,9 +191,13 @@ describe('error classes', () => {
       new UsernsError('RUNTIME_RUNC_MISSING', 'x'),
       // @ts-expect-error UsageError takes no code
       new UsageError('CLI_USAGE', 'x', {}),
+      // @ts-expect-error a vulnerability database code is not a scan code
+      new ScanError('VULN_DB_MISSING', 'x'),
+      // @ts-expect-error a scan code is not a vulnerability database code
+      new VulnError('SCAN_NO_DATABASE', 'x'),
     ];
     // The check is the compiler's; at run time the classes do not look at the code.
-    expect(wrong).toHaveLength(10);
+    expect(wrong).toHaveLength(12);
   });
 
   it('no bare MoatError with a literal code outside src/errors.ts', () => {

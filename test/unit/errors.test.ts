@@ -30,13 +30,25 @@ describe('error tables', () => {
 
   it('every room has a table, and every code a hint, an HTTP status and an exit status', () => {
     expect(Object.keys(ERROR_TABLES).sort()).toEqual(
-      ['api', 'cli', 'image', 'policy', 'registry', 'runtime', 'seccomp', 'trust', 'userns'].sort(),
+      [
+        'api',
+        'cli',
+        'image',
+        'policy',
+        'registry',
+        'runtime',
+        'scan',
+        'seccomp',
+        'trust',
+        'userns',
+        'vuln',
+      ].sort(),
     );
     expect(rows.length).toBeGreaterThan(80);
     for (const { code, info } of rows) {
       expect(info.hint.trim().length, code).toBeGreaterThan(10);
       expect(info.http >= 400 && info.http <= 599, `${code} http ${info.http}`).toBe(true);
-      expect([1, 2, 3, 4, 125, 126, 127], `${code} exit ${info.exit}`).toContain(info.exit);
+      expect([1, 2, 3, 4, 6, 125, 126, 127], `${code} exit ${info.exit}`).toContain(info.exit);
     }
   });
 
@@ -65,7 +77,8 @@ describe('error tables', () => {
   });
 
   it('every trust code exits 4 (reserved for TRUST_*), and only trust codes do', () => {
-    for (const { room, code, info } of rows) expect(info.exit === 4, `${room} ${code}`).toBe(room === 'trust');
+    for (const { room, code, info } of rows)
+      expect(info.exit === 4, `${room} ${code}`).toBe(room === 'trust');
   });
 
   it('user errors exit 1 or 2, not 125', () => {

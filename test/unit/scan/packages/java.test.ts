@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { javaParser, parseProperties, wantsJavaArchive } from '../../../../src/scan/packages/java.js';
 import { zipEntries } from '../../../../src/scan/packages/zip.js';
 
@@ -145,8 +145,14 @@ describe('java archives', () => {
 const haveJar = spawnSync('jar', ['--version']).status === 0;
 const haveZip = spawnSync('zip', ['-v']).status === 0;
 describe.skipIf(!haveJar && !haveZip)('jars made by jar(1) and zip(1)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'moat-jar-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Made in a hook, not at collection: a skipped block leaves nothing behind.
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'moat-jar-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
   const put = (rel: string, data: Buffer | string): void => {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), data);

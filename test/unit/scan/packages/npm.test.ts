@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   npmLockParser,
   npmPackageJsonParser,
@@ -124,8 +124,14 @@ describe('package-lock.json', () => {
 // Parity with npm itself: a real tree installed by `npm ci` from locks npm generated (network to the
 // npm registry; skipped, saying so, when npm cannot reach it).
 describe('parity with npm ls --all --json', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'moat-npm-parity-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Made in a hook, not at collection: a skipped block leaves nothing behind.
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'moat-npm-parity-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
   const npm = (...args: string[]): string =>
     execFileSync('npm', args, {
       cwd: dir,

@@ -168,12 +168,18 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     id: GENERIC,
-    description: 'high-entropy value assigned to a password, secret or token',
+    description: 'high-entropy string assigned to a password, secret or token',
     severity: 'medium',
     keywords: ['passw', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'api-key'],
+    // A quoted literal only: unquoted right-hand sides in source code are expressions
+    // (`token = self.token`), which is where a generic rule drowns in false positives.
     pattern:
-      /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key)[A-Za-z0-9_.-]{0,40}["']?[ \t]{0,5}(?:=|:=|:|=>)[ \t]{0,5}["'`]?(?=(?<secret>[^\s"'`;,(){}<>$%]{12,200}))\k<secret>(?![^\s"'`;,])/gi,
+      /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key)[A-Za-z0-9_.-]{0,40}["']?[ \t]{0,5}(?:=|:=|:|=>)[ \t]{0,5}(?<q>["'`])(?=(?<secret>[^\s"'`\\]{12,200}))\k<secret>\k<q>/gi,
     entropy: 3.5,
-    reject: PLACEHOLDER,
+    // Placeholders, dotted names (`typing.Optional`) and URLs are not credentials.
+    reject: new RegExp(
+      `${PLACEHOLDER.source}|^[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)+$|://`,
+      'i',
+    ),
   },
 ];

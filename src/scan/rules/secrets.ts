@@ -35,6 +35,9 @@ export const DEFAULT_SECRET_ALLOW: readonly SecretAllow[] = [
   { path: '**/dist-packages/**/tests/**' },
   { path: 'usr/lib/python3*/test/**' },
   { path: 'usr/share/ca-certificates/**' },
+  // Package metadata: READMEs with example tokens.
+  { path: '**/*.dist-info/METADATA' },
+  { path: '**/*.egg-info/PKG-INFO' },
 ];
 
 /** The redacted form of a credential: enough to recognise which one, never enough to use it. */

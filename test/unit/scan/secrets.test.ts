@@ -102,9 +102,10 @@ describe('secret rules, one by one', () => {
       hit('secret.dotenv', 3, pw, 'srv/.env'),
       hit('secret.dotenv', 5, pw, 'srv/.env'),
     ]);
-    expect(inFile(`DB_PASSWORD=${pw}\n`, 'srv/notes.txt')).toEqual([
+    expect(inFile(`DB_PASSWORD="${pw}"\n`, 'srv/notes.txt')).toEqual([
       hit('secret.generic-assignment', 1, pw, 'srv/notes.txt'),
     ]);
+    expect(inFile(`DB_PASSWORD=${pw}\n`, 'srv/notes.txt')).toEqual([]);
 
     const tok = rand(32);
     const npmrc = `registry=https://registry.example/\n//registry.example/:_authToken=${tok}\n//other/:_authToken=\${NPM_TOKEN}\n`;
@@ -131,6 +132,9 @@ describe('secret rules, one by one', () => {
     expect(inFile(`password = "${v}"\n`)).toEqual([hit('secret.generic-assignment', 1, v)]);
     expect(inFile('password = "aaaaaaaaaaaaaaaa"\n')).toEqual([]);
     expect(inFile('token = getTokenFromEnvironment(config)\n')).toEqual([]);
+    expect(inFile(`token = ${v}\n`)).toEqual([]);
+    expect(inFile("password_type = 'typing.Optional.bytes'\n")).toEqual([]);
+    expect(inFile('token_url = "https://login.example.com/oauth2/token"\n')).toEqual([]);
     expect(inFile('secret: ${SECRET_FROM_VAULT_VALUE}\n')).toEqual([]);
     expect(inFile('api_key = "your_api_key_goes_here"\n')).toEqual([]);
   });

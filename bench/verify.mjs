@@ -63,7 +63,10 @@ for (let i = 0; i < 200; i++) {
 
 // The image: the default one, pushed and signed.
 if (!sh(['images', '--format', 'json']).includes('moat/busybox'))
-  execFileSync(process.execPath, [path.join(root, 'scripts/build-default-image.mjs')], { stdio: 'inherit', env });
+  execFileSync(process.execPath, [path.join(root, 'scripts/build-default-image.mjs')], {
+    stdio: 'inherit',
+    env,
+  });
 const ref = `${host}/bench/app:1`;
 sh(['push', 'moat/busybox', ref]);
 sh(['key', 'generate', '--output-key-prefix', path.join(base, 'k')]);
@@ -93,7 +96,8 @@ const first = await verifyRemote(policy, ref, { cfg });
 if (!first.accepted) throw new Error(`the signed image does not verify: ${JSON.stringify(first.error)}`);
 const cold = [];
 const bare = [];
-const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+const accept =
+  'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 const sigTag = `sha256-${first.digest.slice(7)}.sig`;
 for (let i = 0; i < RUNS; i++) {
   let t = performance.now();
@@ -104,7 +108,9 @@ for (let i = 0; i < RUNS; i++) {
   t = performance.now();
   await (await fetch(`http://${host}/v2/`)).arrayBuffer();
   await (await fetch(`http://${host}/v2/bench/app/manifests/1`, { headers: { accept } })).arrayBuffer();
-  const sig = await (await fetch(`http://${host}/v2/bench/app/manifests/${sigTag}`, { headers: { accept } })).json();
+  const sig = await (
+    await fetch(`http://${host}/v2/bench/app/manifests/${sigTag}`, { headers: { accept } })
+  ).json();
   await (await fetch(`http://${host}/v2/bench/app/blobs/${sig.layers[0].digest}`)).arrayBuffer();
   bare.push(performance.now() - t);
 }

@@ -11,7 +11,13 @@ const standaloneCode = require('ajv/dist/standalone').default;
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 
 // Importing these modules registers their validators.
-for (const m of ['api/all-routes.js', 'seccomp/index.js', 'image/types.js', 'image/archive.js', 'trust/policy/schema.js']) {
+for (const m of [
+  'api/all-routes.js',
+  'seccomp/index.js',
+  'image/types.js',
+  'image/archive.js',
+  'trust/policy/schema.js',
+]) {
   const mod = await import(new URL(m, `file://${dist}`).href);
   mod.registerValidators?.();
 }

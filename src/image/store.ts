@@ -8,7 +8,12 @@ import { exists, writeJsonAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import { checkDigest, DigestStream, digestHex, sha256Digest } from './digest.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
-import { localCandidates, normalizeForStore } from './reference.js';
+import { normalizeForStore } from './reference.js';
+import { blobNotFound, blobsOf, readStoreFile, type StoreAccess, type StoreFile } from './store-db.js';
+import { fsckStore, type FsckResult } from './store-fsck.js';
+import { lookupImage, shortId } from './store-lookup.js';
+import { pruneStore, type PruneOptions, type PruneResult } from './store-prune.js';
+import { prepareRecord } from './store-record.js';
 import {
   checkConfig,
   checkManifest,
@@ -20,6 +25,10 @@ import {
   type ImageRecord,
   type ProgressFn,
 } from './types.js';
+
+export type { FsckResult } from './store-fsck.js';
+export { lookupImage, shortId } from './store-lookup.js';
+export type { PruneImages, PruneOptions, PruneResult } from './store-prune.js';
 
 /**
  * moat's content-addressed image store:
@@ -37,6 +46,13 @@ import {
  * images.json also keeps the records of images removed while containers still used them
  * (`retained`): hidden from list and resolve, their blobs stay until `prune` is told that no
  * container uses them any more. A container never needs its image's record, only its root.
+ *
+ * This file owns the store's layout, its blobs (put, read, list), its records (add, tag, remove,
+ * resolve) and the lock discipline: every images.json update runs in `withLock` (this instance's
+ * queue, then images.lock). Beside it: store-db.ts (reading images.json; the view of the store
+ * fsck and prune get), store-record.ts (the record checked and built for `addImages`),
+ * store-lookup.ts (how a typed name or ID finds a record), store-fsck.ts (`fsck`, lock-free) and
+ * store-prune.ts (`prune`, under that same lock).
  */
 
 export interface ImageStoreOptions {
@@ -70,60 +86,12 @@ export interface AddImageRequest {
   repoDigests?: string[];
 }
 
-/** Which image records `prune` deletes (never one a container uses). */
-export type PruneImages = 'none' | 'dangling' | 'all';
-
-export interface PruneOptions {
-  /** Unreferenced blobs and temp files younger than this are kept (the default is the route's). */
-  minAgeMs: number;
-  /** Default 'none': records are left alone. */
-  images?: PruneImages;
-  /**
-   * IDs of images containers use (in any state). Without it no record is deleted and retained
-   * records are kept, since nothing says they are unused.
-   */
-  inUse?: ReadonlySet<string>;
-}
-
-export interface PruneResult {
-  /** Names of the image records deleted. */
-  untagged: string[];
-  /** IDs of the image records deleted. */
-  deleted: string[];
-  /** Blobs no image references, deleted. */
-  removedBlobs: string[];
-  freedBytes: number;
-  /** Leftover temp files of interrupted writes, deleted. */
-  removedTemp: string[];
-}
-
-export interface FsckResult {
-  /** Blobs re-hashed. */
-  checked: number;
-  /** Blobs whose bytes do not hash to their name (removed with `repair`). */
-  corrupt: { digest: string; actual: string; size: number }[];
-  /** Blobs an image needs that are missing or have the wrong size. */
-  missing: { image: string; digest: string; reason: string }[];
-  /** Files in blobs/ that are not named by a digest (removed with `repair`). */
-  strays: string[];
-  /** Temp files of interrupted writes (never visible as blobs; `image prune` removes them). */
-  temp: string[];
-  removed: string[];
-}
-
 export interface RemoveResult {
   untagged: string[];
   /** IDs of deleted image records: the image's ID once its last name is gone, else empty. */
   deleted: string[];
   /** Blobs garbage-collected because no remaining image references them. */
   removedBlobs: string[];
-}
-
-interface StoreFile {
-  version: 1;
-  images: ImageRecord[];
-  /** Records of images removed while containers used them (see the top of this file). */
-  retained?: ImageRecord[];
 }
 
 const DEFAULTS = { lockTimeoutMs: 10_000 };
@@ -308,7 +276,7 @@ export class ImageStore {
   async addImages(requests: AddImageRequest[]): Promise<ImageRecord[]> {
     return this.withLock(async () => {
       const prepared: ImageRecord[] = [];
-      for (const req of requests) prepared.push(await this.prepare(req));
+      for (const req of requests) prepared.push(await prepareRecord(this, req));
       const db = await this.readDb();
       const gc: string[] = [];
       for (const rec of prepared) {
@@ -447,175 +415,22 @@ export class ImageStore {
   }
 
   /**
-   * Delete the image records `images` asks for that no container uses (`inUse`), and retained
-   * records no container uses any more, with their blobs. Then delete blobs no image references
-   * and temp files of interrupted writes, both only when older than `minAgeMs`: a pull in
-   * progress stores its blobs before it records the image, and those must survive a concurrent
-   * prune.
+   * Delete unused image records (as `opts` says), unreferenced blobs and leftover temp files
+   * older than `opts.minAgeMs`, under the store lock (see {@link pruneStore}).
    */
   async prune(opts: PruneOptions): Promise<PruneResult> {
-    const cutoff = Date.now() - opts.minAgeMs;
-    const mode = opts.images ?? 'none';
-    const inUse = opts.inUse;
-    return this.withLock(async () => {
-      const db = await this.readDb();
-      const res: PruneResult = {
-        untagged: [],
-        deleted: [],
-        removedBlobs: [],
-        freedBytes: 0,
-        removedTemp: [],
-      };
-      const gone: ImageRecord[] = [];
-      if (inUse) {
-        const unused = (i: ImageRecord) => !inUse.has(i.id);
-        const doomed = db.images.filter(
-          (i) => unused(i) && (mode === 'all' || (mode === 'dangling' && i.names.length === 0)),
-        );
-        for (const i of doomed) {
-          res.untagged.push(...i.names);
-          res.deleted.push(i.id);
-        }
-        gone.push(...doomed, ...(db.retained ?? []).filter(unused));
-        db.images = db.images.filter((i) => !doomed.includes(i));
-        db.retained = (db.retained ?? []).filter((i) => !gone.includes(i));
-        if (gone.length) await this.writeDb(db);
-      }
-      const candidates = new Set(gone.flatMap(blobsOf));
-      const live = new Set([...db.images, ...(db.retained ?? [])].flatMap(blobsOf));
-      for (const d of await this.listBlobs()) {
-        if (live.has(d)) continue;
-        const st = await fsp.stat(this.blobPath(d)).catch(() => undefined);
-        // Blobs of the records deleted here go whatever their age, as `rmi` would delete them.
-        if (!st || (st.mtimeMs > cutoff && !candidates.has(d))) continue;
-        await fsp.unlink(this.blobPath(d)).catch(() => {});
-        res.removedBlobs.push(d);
-        res.freedBytes += st.size;
-      }
-      for (const f of await fsp.readdir(this.tmpDir).catch(() => [] as string[])) {
-        const full = path.join(this.tmpDir, f);
-        const st = await fsp.stat(full).catch(() => undefined);
-        if (!st || st.mtimeMs > cutoff) continue;
-        await fsp.rm(full, { force: true, recursive: true });
-        res.removedTemp.push(f);
-      }
-      return res;
-    });
+    return pruneStore(this.access(), opts);
   }
 
   /**
-   * Re-hash every blob and check every image's blobs are present with their sizes. With
-   * `repair`, corrupt blobs and stray files are deleted (images that need them can be pulled or
-   * loaded again). Runs without the store lock: blobs are immutable once named.
+   * Re-hash every blob and check every image's blobs; `repair` deletes corrupt blobs and strays.
+   * Runs without the store lock: blobs are immutable once named (see {@link fsckStore}).
    */
   async fsck(opts: { repair?: boolean } = {}): Promise<FsckResult> {
-    const res: FsckResult = { checked: 0, corrupt: [], missing: [], strays: [], temp: [], removed: [] };
-    const dir = path.join(this.root, 'blobs', 'sha256');
-    const names = await fsp.readdir(dir).catch(() => [] as string[]);
-    for (const n of names) {
-      const full = path.join(dir, n);
-      if (!/^[a-f0-9]{64}$/.test(n)) {
-        res.strays.push(full);
-        if (opts.repair) {
-          await fsp.rm(full, { force: true, recursive: true });
-          res.removed.push(full);
-        }
-        continue;
-      }
-      const digest = `sha256:${n}`;
-      const counter = new DigestStream();
-      try {
-        await pipeline(
-          (await fsp.open(full, 'r')).createReadStream(),
-          counter,
-          new Writable({ write: (_c, _e, cb) => cb() }),
-        );
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') continue;
-        throw e;
-      }
-      res.checked++;
-      if (counter.digest !== digest) {
-        res.corrupt.push({ digest, actual: counter.digest, size: counter.size });
-        if (opts.repair) {
-          await fsp.rm(full, { force: true });
-          res.removed.push(digest);
-        }
-      }
-    }
-    const bad = new Set(res.corrupt.map((c) => c.digest));
-    const db = await this.readDb();
-    for (const img of [...db.images, ...(db.retained ?? [])]) {
-      const needs: [string, number | undefined][] = [
-        [img.manifestDigest, undefined],
-        [img.id, undefined],
-        ...img.layers.map((l): [string, number] => [l.digest, l.size]),
-      ];
-      for (const [d, size] of needs) {
-        const actual = await this.blobSize(d);
-        const reason =
-          actual === undefined
-            ? 'missing'
-            : bad.has(d)
-              ? 'corrupt'
-              : size !== undefined && actual !== size
-                ? `size ${actual}, expected ${size}`
-                : undefined;
-        if (reason) res.missing.push({ image: img.names[0] ?? img.id, digest: d, reason });
-      }
-    }
-    res.temp = await fsp.readdir(this.tmpDir).catch(() => [] as string[]);
-    return res;
+    return fsckStore(this.access(), opts);
   }
 
   // ---- internals ----------------------------------------------------------------------------
-
-  private async prepare(req: AddImageRequest): Promise<ImageRecord> {
-    const digest = checkDigest(req.manifestDigest, 'manifest digest');
-    const what = `manifest ${digest}`;
-    const manifest = checkManifest(await this.readJsonBlob(digest, { what }), what);
-    await this.checkPresent(manifest.config.digest, manifest.config.size, 'config');
-    const cfgValue = await this.readJsonBlob(manifest.config.digest, {
-      maxBytes: MAX_CONFIG_BYTES,
-      code: 'IMAGE_INVALID_CONFIG',
-      what: `image config ${manifest.config.digest}`,
-    });
-    const config = checkConfig(cfgValue, manifest.layers.length, `image config ${manifest.config.digest}`);
-    for (const l of manifest.layers) await this.checkPresent(l.digest, l.size, 'layer');
-    const created = config.created && !Number.isNaN(Date.parse(config.created)) ? config.created : undefined;
-    const names = [...new Set((req.names ?? []).map((n) => normalizeForStore(n, 'local')))];
-    const repoDigests = [...new Set(req.repoDigests ?? [])].filter((r) =>
-      /^[^@\s]+@sha256:[a-f0-9]{64}$/.test(r),
-    );
-    return {
-      id: manifest.config.digest,
-      manifestDigest: digest,
-      names,
-      ...(repoDigests.length ? { repoDigests } : {}),
-      created: created ?? new Date().toISOString(),
-      layers: manifest.layers.map((l, i) => ({
-        digest: l.digest,
-        size: l.size,
-        mediaType: l.mediaType,
-        diffId: config.rootfs.diff_ids[i],
-      })),
-      size: manifest.layers.reduce((n, l) => n + l.size, 0),
-    };
-  }
-
-  private async checkPresent(digest: string, size: number, what: string): Promise<void> {
-    const actual = await this.blobSize(digest);
-    if (actual === undefined) throw blobNotFound(digest, what);
-    if (actual !== size) {
-      throw new ImageError(
-        'IMAGE_SIZE_MISMATCH',
-        `${what} ${digest} is ${actual} bytes, the manifest says ${size}`,
-        {
-          details: { digest, expected: size, actual },
-        },
-      );
-    }
-  }
 
   /** Delete `candidates` that no record (retained ones included) references; returns what was deleted. */
   private async collect(db: StoreFile, candidates: string[]): Promise<string[]> {
@@ -634,31 +449,25 @@ export class ImageStore {
   }
 
   private async readDb(): Promise<StoreFile> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.dbPath, 'utf8');
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return { version: 1, images: [] };
-      throw e;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw corrupt(this.dbPath, (e as Error).message);
-    }
-    const images = (value as { images?: unknown } | null)?.images;
-    if (!Array.isArray(images)) throw corrupt(this.dbPath, 'no images array');
-    const retained = (value as { retained?: unknown }).retained;
-    return {
-      version: 1,
-      images: images as ImageRecord[],
-      ...(Array.isArray(retained) && retained.length ? { retained: retained as ImageRecord[] } : {}),
-    };
+    return readStoreFile(this.dbPath);
   }
 
   private async writeDb(db: StoreFile): Promise<void> {
     await writeJsonAtomic(this.dbPath, db, 0o600);
+  }
+
+  /** What store-fsck.ts and store-prune.ts use of this store, `withLock` included. */
+  private access(): StoreAccess {
+    return {
+      root: this.root,
+      tmpDir: this.tmpDir,
+      blobPath: (digest) => this.blobPath(digest),
+      blobSize: (digest) => this.blobSize(digest),
+      listBlobs: () => this.listBlobs(),
+      readDb: () => this.readDb(),
+      writeDb: (db) => this.writeDb(db),
+      withLock: (fn) => this.withLock(fn),
+    };
   }
 
   private withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -676,79 +485,4 @@ export class ImageStore {
     this.queue = run.catch(() => {});
     return run;
   }
-}
-
-function blobsOf(r: ImageRecord): string[] {
-  return [r.manifestDigest, r.id, ...r.layers.map((l) => l.digest)];
-}
-
-function blobNotFound(digest: string, what = 'blob'): ImageError {
-  return new ImageError('IMAGE_BLOB_NOT_FOUND', `${what} ${digest} is not in the image store`, {
-    details: { digest },
-  });
-}
-
-function corrupt(file: string, why: string): ImageError {
-  return new ImageError('IMAGE_STORE_CORRUPT', `${file} is unreadable: ${why}`, {
-    hint: 'restore it from a backup or move it aside (images will have to be loaded again)',
-  });
-}
-
-export function shortId(id: string): string {
-  return id.replace(/^sha256:/, '').slice(0, 12);
-}
-
-/** The repository part of a stored name (`host/path:tag` → `host/path`). */
-function repoOfName(name: string): string {
-  const colon = name.lastIndexOf(':');
-  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
-}
-
-/** Resolution rules of {@link ImageStore.resolve}, over a list of records. */
-export function lookupImage(images: ImageRecord[], input: string): { record: ImageRecord; name?: string } {
-  const full = /^(sha256:)?([a-f0-9]{64})$/.exec(input);
-  if (full) {
-    const d = `sha256:${full[2]}`;
-    const r = images.find((i) => i.id === d) ?? images.find((i) => i.manifestDigest === d);
-    if (r) return { record: r };
-    if (full[1]) throw notFound(input);
-  }
-  const prefixed = /^sha256:([a-f0-9]{3,63})$/.exec(input);
-  if (prefixed) return { record: byPrefix(images, prefixed[1], input) };
-  const candidates = localCandidates(input);
-  for (const c of candidates) {
-    const at = c.indexOf('@');
-    if (at >= 0) {
-      const repo = c.slice(0, at);
-      const digest = c.slice(at + 1);
-      const r =
-        images.find((i) => i.repoDigests?.includes(c)) ??
-        images.find((i) => i.manifestDigest === digest && i.names.some((n) => repoOfName(n) === repo));
-      if (r) return { record: r };
-    } else {
-      const r = images.find((i) => i.names.includes(c));
-      if (r) return { record: r, name: c };
-    }
-  }
-  if (/^[a-f0-9]{3,63}$/.test(input)) return { record: byPrefix(images, input, input, candidates) };
-  throw notFound(input, candidates);
-}
-
-function byPrefix(images: ImageRecord[], hex: string, input: string, candidates?: string[]): ImageRecord {
-  const matches = images.filter((i) => i.id.startsWith(`sha256:${hex}`));
-  if (matches.length === 1) return matches[0];
-  if (matches.length > 1) {
-    throw new ImageError('IMAGE_AMBIGUOUS_ID', `${JSON.stringify(input)} matches ${matches.length} images`, {
-      hint: 'give more digits of the ID',
-      details: { ids: matches.map((m) => m.id) },
-    });
-  }
-  throw notFound(input, candidates);
-}
-
-function notFound(input: string, candidates?: string[]): ImageError {
-  return new ImageError('IMAGE_NOT_FOUND', `no local image matches ${JSON.stringify(input)}`, {
-    hint: 'run `moat images` to list local images',
-    details: { input, ...(candidates ? { tried: candidates } : {}) },
-  });
 }

@@ -7,7 +7,10 @@
 #     image: { ref (as typed), reference (what it resolved to), names, repo_digests, repositories,
 #              id, digest (manifest), signers (verified identities; empty = unverified),
 #              signature: { accepted, verified, signatures, attestations: [{ predicate_type,
-#                           predicate, signer, source }] (verified ones only), error } }
+#                           predicate, signer, source }] (verified ones only), error },
+#              scan: { critical, high, medium, low, fixable, secrets, hazards, permissions, config,
+#                      packages, db: { version, age_days } | null, findings: [{ kind, rule,
+#                      severity, path, package, fixed }] }   (run and create; see "scan thresholds") }
 #     run:   { privileged, cap_add, mounts: [{ source (canonical), raw_source, destination, readonly }],
 #              network_mode, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened } }
@@ -441,14 +444,93 @@ provenance_seen(sig) := sprintf("builders: %s", [concat(", ", sort(ids))]) if {
 	count(ids) > 0
 } else := "no verified provenance"
 
-deny contains sprintf("image has %d critical vulnerabilities (max %d)", [n, max_critical]) if {
-	n := object.get(input, ["facts", "image", "scan", "critical"], 0)
-	n > max_critical
+# ---- scan thresholds -------------------------------------------------------------------------
+# facts.image.scan (run and create): the scan report recorded for the image under the scan
+# setting in force (see README, "the scan input"): { critical, high, medium, low, fixable,
+# secrets, hazards, permissions, config, packages, db: { version, age_days } | null, findings }.
+# Counts leave out findings a VEX document suppressed. Each threshold applies only when set in
+# data (unset: no scan rule applies):
+#   data.moat.max_critical / max_high: most critical / high vulnerabilities allowed (numbers)
+#   data.moat.deny_secrets: true: any secret found in the image denies
+#   data.moat.max_db_age_days: the vulnerability database's newest record must be this recent
+# A vulnerability threshold (max_critical, max_high, max_db_age_days) with no database denies:
+# "no vulnerability database" (moat check exits 6 on it); the counts would be a silent zero.
+scan_actions := {"container.run", "container.create"}
+
+scan := object.get(image, "scan", null)
+
+# By name, never data.moat[k]: a variable key would read this package too (data.moat.authz).
+threshold_value("max_critical") := data.moat.max_critical
+
+threshold_value("max_high") := data.moat.max_high
+
+threshold_value("max_db_age_days") := data.moat.max_db_age_days
+
+vuln_thresholds := {k |
+	some k in ["max_critical", "max_high", "max_db_age_days"]
+	threshold_value(k) != null
 }
 
-default max_critical := 0
+scan_thresholds := vuln_thresholds | {"deny_secrets" | data.moat.deny_secrets == true}
 
-max_critical := data.moat.max_critical
+scan_count(k) := n if {
+	n := scan[k]
+	is_number(n)
+} else := 0
+
+deny contains sprintf("image has %d critical vulnerabilities (max %d)", [n, data.moat.max_critical]) if {
+	is_number(data.moat.max_critical)
+	n := scan_count("critical")
+	n > data.moat.max_critical
+}
+
+deny contains sprintf("image has %d high vulnerabilities (max %d)", [n, data.moat.max_high]) if {
+	is_number(data.moat.max_high)
+	n := scan_count("high")
+	n > data.moat.max_high
+}
+
+deny contains sprintf("image contains %d secret(s): %s", [n, concat(", ", secret_paths)]) if {
+	data.moat.deny_secrets == true
+	n := scan_count("secrets")
+	n > 0
+}
+
+secret_paths := sort({sprintf("%s (%s)", [object.get(f, "path", "image config"), f.rule]) |
+	some f in object.get(scan, "findings", [])
+	f.kind == "secret"
+})
+
+deny contains sprintf("vulnerability database is %d days old (max %d)", [age, data.moat.max_db_age_days]) if {
+	is_number(data.moat.max_db_age_days)
+	age := scan.db.age_days
+	is_number(age)
+	age > data.moat.max_db_age_days
+}
+
+deny contains "vulnerability database age is unknown (its records have no modified date)" if {
+	is_number(data.moat.max_db_age_days)
+	is_object(scan.db)
+	not is_number(scan.db.age_days)
+}
+
+deny contains sprintf("no vulnerability database: vulnerabilities were not checked, and the policy sets %s", [concat(", ", sort(vuln_thresholds))]) if {
+	count(vuln_thresholds) > 0
+	is_object(scan)
+	object.get(scan, "db", null) == null
+}
+
+deny contains sprintf("the image was not scanned, and the policy sets %s", [concat(", ", sort(scan_thresholds))]) if {
+	input.action in scan_actions
+	count(scan_thresholds) > 0
+	not is_object(scan)
+}
+
+deny contains sprintf("data.moat.%s must be a number, not %v", [k, v]) if {
+	some k in vuln_thresholds
+	v := threshold_value(k)
+	not is_number(v)
+}
 
 # ---- the service -------------------------------------------------------------------------------
 deny contains "the API over TCP must require client certificates (mutual TLS)" if {

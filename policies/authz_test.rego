@@ -397,13 +397,92 @@ test_service_tcp_needs_client_certificates if {
 
 # ---- the caller -------------------------------------------------------------------------------
 
-test_critical_vulns_denied if {
-	not authz.allow with input as object.union(base, {"facts": {"image": {"scan": {"critical": 3}}}})
+# ---- scan thresholds ---------------------------------------------------------------------------
+# A scan summary as run and create carry it (facts.image.scan), with a database 3 days old.
+scanned(patch) := with_image({"scan": object.union(
+	{
+		"critical": 0, "high": 0, "medium": 0, "low": 0, "fixable": 0, "secrets": 0, "hazards": 0,
+		"permissions": 0, "config": 0, "packages": 12,
+		"db": {"version": "sha256:ab", "age_days": 3}, "findings": [],
+	},
+	patch,
+)})
+
+critical_scan := scanned({"critical": 2, "findings": [
+	{"kind": "vulnerability", "rule": "CVE-2024-1", "severity": "critical", "package": "openssl@3.0.1", "fixed": "3.0.2"},
+	{"kind": "vulnerability", "rule": "CVE-2024-2", "severity": "critical", "package": "zlib@1.2"},
+]})
+
+secret_scan := scanned({"secrets": 1, "findings": [{"kind": "secret", "rule": "secret.aws-access-key", "severity": "high", "path": "app/.env"}]})
+
+test_scan_unset_data_no_rule_applies if {
+	# today's stance: findings alone deny nothing, and an unscanned run is not refused
+	authz.allow with input as critical_scan
+	authz.allow with input as secret_scan
+	authz.allow with input as scanned({"db": null})
+	authz.allow with input as base
+	authz.allow with input as with_image({"scan": null})
+}
+
+test_max_critical if {
+	"image has 2 critical vulnerabilities (max 0)" in authz.deny with input as critical_scan with data.moat.max_critical as 0
+	authz.allow with input as critical_scan with data.moat.max_critical as 2
+	authz.allow with input as scanned({}) with data.moat.max_critical as 0
+	# non-canonical: a float threshold, a count missing from the summary
+	not authz.allow with input as critical_scan with data.moat.max_critical as 1.5
+	authz.allow with input as with_image({"scan": {"db": {"version": "v", "age_days": 1}}}) with data.moat.max_critical as 0
 }
 
 test_critical_vulns_threshold if {
-	authz.allow with input as object.union(base, {"facts": {"image": {"scan": {"critical": 3}}}})
+	authz.allow with input as object.union(base, {"facts": {"image": {"scan": {"critical": 3, "db": {"version": "v", "age_days": 0}}}}})
 		with data.moat.max_critical as 5
+}
+
+test_max_high if {
+	"image has 4 high vulnerabilities (max 3)" in authz.deny with input as scanned({"high": 4}) with data.moat.max_high as 3
+	authz.allow with input as scanned({"high": 3}) with data.moat.max_high as 3
+	# max_high does not count critical ones
+	authz.allow with input as critical_scan with data.moat.max_high as 0
+}
+
+test_deny_secrets if {
+	"image contains 1 secret(s): app/.env (secret.aws-access-key)" in authz.deny with input as secret_scan with data.moat.deny_secrets as true
+	authz.allow with input as secret_scan with data.moat.deny_secrets as false
+	authz.allow with input as scanned({}) with data.moat.deny_secrets as true
+	# secrets need no database
+	authz.allow with input as scanned({"db": null}) with data.moat.deny_secrets as true
+	# non-canonical: "true" as a string is not true
+	authz.allow with input as secret_scan with data.moat.deny_secrets as "true"
+}
+
+test_max_db_age_days if {
+	"vulnerability database is 3 days old (max 2)" in authz.deny with input as scanned({}) with data.moat.max_db_age_days as 2
+	authz.allow with input as scanned({}) with data.moat.max_db_age_days as 3
+	"vulnerability database age is unknown (its records have no modified date)" in authz.deny with input as scanned({"db": {"version": "v", "age_days": null}}) with data.moat.max_db_age_days as 30
+}
+
+test_no_database_with_a_threshold_denies if {
+	r := "no vulnerability database: vulnerabilities were not checked, and the policy sets max_critical"
+	r in authz.deny with input as scanned({"db": null}) with data.moat.max_critical as 0
+	not authz.allow with input as scanned({"db": null}) with data.moat.max_db_age_days as 30
+	not authz.allow with input as scanned({"db": null}) with data.moat.max_high as 100
+	# a summary without the db field at all is no database either
+	not authz.allow with input as with_image({"scan": {"critical": 0}}) with data.moat.max_critical as 0
+}
+
+test_unscanned_run_denied_only_with_a_threshold if {
+	inp := with_image({"scan": null})
+	"the image was not scanned, and the policy sets deny_secrets, max_critical" in authz.deny with input as inp
+		with data.moat.max_critical as 0
+		with data.moat.deny_secrets as true
+	authz.allow with input as inp
+	# other actions carry no scan: no scan rule applies to them
+	authz.allow with input as object.union(inp, {"action": "container.inspect"}) with data.moat.max_critical as 0
+}
+
+test_scan_threshold_not_a_number if {
+	# non-canonical: a number written as a string is a mistake in data, not a pass
+	"data.moat.max_critical must be a number, not 0" in authz.deny with input as scanned({}) with data.moat.max_critical as "0"
 }
 
 test_unsigned_denied_when_required if {

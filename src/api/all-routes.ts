@@ -1,10 +1,18 @@
 import type { Engine } from '../runtime/engine.js';
 import { imageRoutes } from './image-routes.js';
-import { Router, denyAll, type AnyRoute, type DecisionHook, type DecisionLogger } from './router.js';
+import {
+  Router,
+  denyAll,
+  type AnyRoute,
+  type ApiRequest,
+  type DecisionHook,
+  type DecisionLogger,
+} from './router.js';
 import { registryRoutes, withPullOnMissing } from './registry-routes.js';
 import { containerRoutes } from './routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { trustRoutes } from './trust-routes.js';
+import { scanRoutes, withScanOnMissing } from './scan-routes.js';
 
 /** Every route moat serves, for the CLI and the HTTP API alike. */
 export function allRoutes(engine: Engine): AnyRoute[] {
@@ -14,13 +22,16 @@ export function allRoutes(engine: Engine): AnyRoute[] {
     ...policyRoutes(),
     ...registryRoutes(engine),
     ...trustRoutes(engine),
+    ...scanRoutes(engine),
   ];
 }
 
 export function createRouter(engine: Engine, hook: DecisionHook, log?: DecisionLogger): Router {
-  // run/create pull a missing image through this same router (see withPullOnMissing).
+  // run/create pull a missing image through this same router (see withPullOnMissing), then scan
+  // it when it has no report under the scan setting in force (withScanOnMissing).
+  const handle = (req: ApiRequest) => router.handle(req);
   const router: Router = new Router(
-    withPullOnMissing(allRoutes(engine), (req) => router.handle(req), engine),
+    withPullOnMissing(withScanOnMissing(allRoutes(engine), handle, engine), handle, engine),
     hook,
     log,
   );

@@ -13,6 +13,7 @@ import { type HostPathFact } from './host-facts.js';
 import { containerFacts, decidedContainer, decidedUser, execFacts, startFacts } from './container-facts.js';
 import { imageFacts } from './image-facts.js';
 import { signatureFacts, signersOf } from './trust-facts.js';
+import { imageScanFacts } from './scan-facts.js';
 import { assertFactsAccepted, type SignatureFacts } from '../trust/facts.js';
 import { hostFacts } from './host-runtime-facts.js';
 import { serviceRoute } from './service-route.js';
@@ -32,8 +33,9 @@ function io(ctx: Ctx<unknown>): RequestIo {
 function planFacts(plan: ContainerPlan, engine: Engine): Record<string, unknown> {
   const image = imageFacts(plan.image, plan.opts.image);
   const signature = signatureFacts(engine, plan.image, image.reference);
+  const scan = imageScanFacts(engine, plan.image);
   return {
-    image: { ...image, signature, signers: signersOf(signature) },
+    image: { ...image, signature, signers: signersOf(signature), ...(scan ? { scan } : {}) },
     spec: plan.spec,
     limits: plan.limits,
     warnings: plan.warnings,

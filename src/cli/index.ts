@@ -9,6 +9,7 @@ import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
+import { registerScanCommands } from './scan.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -47,6 +48,7 @@ export function buildProgram(state: CliState): Command {
   registerPolicyCommands(program, state);
   registerTrustShow(registerTrustCommands(program, state), state);
   registerSignCommands(program, state);
+  registerScanCommands(program, state);
   return program;
 }
 

@@ -90,7 +90,7 @@ export function withScanOnMissing(
         const [{ scanConfig }, { recordedScan }, { SCANNER_VERSION }] = await Promise.all([
           import('../scan/config.js'),
           import('../scan/service.js'),
-          import('../scan/index.js'),
+          import('../scan/version.js'),
         ]);
         const entry = recordedScan(engine.deps.images.root, rec, scanConfig());
         if (entry?.scanner !== SCANNER_VERSION) {

@@ -20,6 +20,7 @@ import { ACCOUNT_KEEPER, permissionFindings } from './rules/permissions.js';
 import { SECRET_RULES } from './rules/secret-rules.js';
 import { secretAllowFilter, secretScanner, type SecretOptions } from './rules/secrets.js';
 import type { Finding, Package, PackageParser } from './types.js';
+import { SCANNER_VERSION } from './version.js';
 
 /**
  * The scan room's public face: scanImage reads each layer of a stored image once (or its cached
@@ -33,8 +34,7 @@ export type { LayerScan } from './layers/layer-scan.js';
 export type { SecretAllow, SecretOptions } from './rules/secrets.js';
 export { PACKAGE_PARSERS } from './parsers.js';
 
-/** Bumped whenever what a layer scan records changes (the rule table is hashed in as well). */
-export const SCANNER_VERSION = 'moat-scan/1';
+export { SCANNER_VERSION } from './version.js';
 
 export interface ScanOptions {
   /** Overrides of DEFAULTS.limits. */

@@ -13,8 +13,6 @@ export const SCAN_ERROR_CODES = [
   'SCAN_NO_DATABASE',
   /** ~/.config/moat/scan.json (or $MOAT_SCAN_CONFIG) cannot be read or is not the documented shape. */
   'SCAN_CONFIG_INVALID',
-  /** `moat check`: the image could not be fetched, loaded or scanned (the cause is attached). */
-  'SCAN_CHECK_FAILED',
 ] as const;
 
 export type ScanErrorCode = (typeof SCAN_ERROR_CODES)[number];
@@ -29,11 +27,6 @@ export const SCAN_ERRORS: ErrorTable<ScanErrorCode> = {
     http: 500,
     exit: EXIT.failure,
     hint: 'fix the scan configuration: {"db": "/path/to/osv", "vex": ["/path/to/vex.json"]}',
-  },
-  SCAN_CHECK_FAILED: {
-    http: 500,
-    exit: EXIT.failure,
-    hint: 'see the cause above; moat check needs the image (registry reference, OCI layout or archive)',
   },
 };
 

@@ -12,9 +12,7 @@ import { ApiError } from './errors.js';
 import { type HostPathFact } from './host-facts.js';
 import { containerFacts, decidedContainer, decidedUser, execFacts, startFacts } from './container-facts.js';
 import { imageFacts } from './image-facts.js';
-import { signatureFacts, signersOf } from './trust-facts.js';
-import { imageScanFacts } from './scan-facts.js';
-import { assertFactsAccepted, type SignatureFacts } from '../trust/facts.js';
+import type { SignatureFacts } from '../trust/facts.js';
 import { hostFacts } from './host-runtime-facts.js';
 import { serviceRoute } from './service-route.js';
 
@@ -30,7 +28,23 @@ function io(ctx: Ctx<unknown>): RequestIo {
  * its ID and digest, see image-facts.ts), the spec, the host paths the request names (canonical,
  * for rules about remote subjects) and the paths moat protects from bind mounts.
  */
-function planFacts(plan: ContainerPlan, engine: Engine): Record<string, unknown> {
+/**
+ * The trust and scan fact readers (and the trust policy's parser) are loaded by run and create
+ * only: every other command (ps, logs, stop...) starts without them.
+ */
+const recordReaders = () =>
+  Promise.all([import('./trust-facts.js'), import('./scan-facts.js')]).then(([t, s]) => ({
+    signatureFacts: t.signatureFacts,
+    signersOf: t.signersOf,
+    imageScanFacts: s.imageScanFacts,
+  }));
+type RecordReaders = Awaited<ReturnType<typeof recordReaders>>;
+
+function planFacts(
+  plan: ContainerPlan,
+  engine: Engine,
+  { signatureFacts, signersOf, imageScanFacts }: RecordReaders,
+): Record<string, unknown> {
   const image = imageFacts(plan.image, plan.opts.image);
   const signature = signatureFacts(engine, plan.image, image.reference);
   const scan = imageScanFacts(engine, plan.image);
@@ -72,7 +86,7 @@ function runHostPaths(plan: ContainerPlan): HostPathFact[] {
 async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Promise<Record<string, unknown>> {
   const local = (ctx.req.subject.local ?? ctx.req.subject.via === 'cli') !== false;
   const plan = await engine.plan(ctx.body.options, { readRequestFiles: local });
-  return { plan, ...planFacts(plan, engine) };
+  return { plan, ...planFacts(plan, engine, await recordReaders()) };
 }
 
 /**
@@ -80,7 +94,8 @@ async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Prom
  * refusal is TRUST_* (exit 4), before anything is created. The facts carry the decision read from
  * the verification records (trust-facts.ts).
  */
-function trustGate(ctx: Ctx<unknown>): void {
+async function trustGate(ctx: Ctx<unknown>): Promise<void> {
+  const { assertFactsAccepted } = await import('../trust/facts.js');
   const image = ctx.facts.image as { signature?: SignatureFacts; reference?: string } | undefined;
   if (!image?.signature) throw new ApiError('API_INTERNAL', 'no trust decision for this image');
   assertFactsAccepted(image.signature, image.reference ?? 'the image');
@@ -108,7 +123,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
         return runFacts(engine, ctx);
       },
       handler: async (ctx) => {
-        trustGate(ctx);
+        await trustGate(ctx);
         const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         return { id: rec.id, name: rec.name, warnings: rec.warnings };
       },
@@ -122,7 +137,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
         return runFacts(engine, ctx);
       },
       handler: async (ctx) => {
-        trustGate(ctx);
+        await trustGate(ctx);
         const rec = await engine.commit(planOf(ctx), ctx.req.io?.progress);
         // --rm is the monitor's to honour, when the container ends (or fails to start).
         if (ctx.body.detach) {

@@ -14,6 +14,7 @@ import { hostPath } from './host-facts.js';
 import { imageFacts } from './image-facts.js';
 import { defineRoute, type AnyRoute, type RouteContext, type ApiRequest, type RequestIo } from './router.js';
 import * as S from './schemas.js';
+import { beforeRunFacts } from './before-run.js';
 import type { RegistriesConfig } from '../image/registry/config.js';
 import type { TrustResult } from '../trust/verify.js';
 
@@ -286,37 +287,27 @@ export function withPullOnMissing(
   handle: (req: ApiRequest) => Promise<unknown>,
   engine: Engine,
 ): AnyRoute[] {
-  return routes.map((route) => {
-    if ((route.action !== 'container.run' && route.action !== 'container.create') || !route.facts)
-      return route;
-    // Given back its body type: run and create take S.runBody, which the router validated.
-    const facts = route.facts as (
-      ctx: Ctx<{ options: { image: string } }>,
-    ) => Promise<Record<string, unknown>>;
-    const wrapped = async (ctx: Ctx<{ options: { image: string } }>) => {
-      const image = ctx.body.options.image;
-      try {
-        await engine.deps.images.resolve(image);
-      } catch (e) {
-        if (!isImageError(e) || e.code !== 'IMAGE_NOT_FOUND' || !(await pullable(image))) throw e;
-        const res = (await handle({
-          subject: ctx.req.subject,
-          method: 'POST',
-          path: '/images/pull',
-          body: { reference: image },
-          io: ctx.req.io,
-        })) as { name?: string; id: string };
-        // A short name pulled from a default registry other than Docker Hub is stored under
-        // that registry's name, which the short name does not resolve to locally.
-        const found = await engine.deps.images.resolve(image).then(
-          () => true,
-          () => false,
-        );
-        if (!found) ctx.body.options.image = res.name ?? res.id;
-      }
-      return facts(ctx);
-    };
-    return { ...route, facts: wrapped };
+  return beforeRunFacts(routes, async (ctx) => {
+    const image = ctx.body.options.image;
+    try {
+      await engine.deps.images.resolve(image);
+    } catch (e) {
+      if (!isImageError(e) || e.code !== 'IMAGE_NOT_FOUND' || !(await pullable(image))) throw e;
+      const res = (await handle({
+        subject: ctx.req.subject,
+        method: 'POST',
+        path: '/images/pull',
+        body: { reference: image },
+        io: ctx.req.io,
+      })) as { name?: string; id: string };
+      // A short name pulled from a default registry other than Docker Hub is stored under
+      // that registry's name, which the short name does not resolve to locally.
+      const found = await engine.deps.images.resolve(image).then(
+        () => true,
+        () => false,
+      );
+      if (!found) ctx.body.options.image = res.name ?? res.id;
+    }
   });
 }
 

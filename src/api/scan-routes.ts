@@ -8,10 +8,9 @@
 import type { ImageRecord } from '../image/types.js';
 import type { Engine } from '../runtime/engine.js';
 import { hostPath } from './host-facts.js';
+import { beforeRunFacts } from './before-run.js';
 import { imageFacts } from './image-facts.js';
-import { defineRoute, type AnyRoute, type ApiRequest, type RouteContext } from './router.js';
-
-type Ctx<B> = RouteContext<B>;
+import { defineRoute, type AnyRoute, type ApiRequest } from './router.js';
 
 /** `{db?, vex?}`: a database and VEX documents for this scan, else the configuration's. */
 export const scanBody = {
@@ -76,35 +75,24 @@ export function withScanOnMissing(
   handle: (req: ApiRequest) => Promise<unknown>,
   engine: Engine,
 ): AnyRoute[] {
-  return routes.map((route) => {
-    if ((route.action !== 'container.run' && route.action !== 'container.create') || !route.facts)
-      return route;
-    // Given back its body type: run and create take S.runBody, which the router validated.
-    const facts = route.facts as (
-      ctx: Ctx<{ options: { image: string } }>,
-    ) => Promise<Record<string, unknown>>;
-    const wrapped = async (ctx: Ctx<{ options: { image: string } }>) => {
-      const rec = await resolveOrNone(engine, ctx.body.options.image);
-      // No such image: the run's own facts say so.
-      if (rec) {
-        const [{ scanConfig }, { recordedScan }, { SCANNER_VERSION }] = await Promise.all([
-          import('../scan/config.js'),
-          import('../scan/service.js'),
-          import('../scan/version.js'),
-        ]);
-        const entry = recordedScan(engine.deps.images.root, rec, scanConfig());
-        if (entry?.scanner !== SCANNER_VERSION) {
-          await handle({
-            subject: ctx.req.subject,
-            method: 'POST',
-            path: `/images/${encodeURIComponent(rec.id)}/scan`,
-            body: {},
-            io: ctx.req.io,
-          });
-        }
-      }
-      return facts(ctx);
-    };
-    return { ...route, facts: wrapped };
+  return beforeRunFacts(routes, async (ctx) => {
+    const rec = await resolveOrNone(engine, ctx.body.options.image);
+    // No such image: the run's own facts say so.
+    if (!rec) return;
+    const [{ scanConfig }, { recordedScan }, { SCANNER_VERSION }] = await Promise.all([
+      import('../scan/config.js'),
+      import('../scan/service.js'),
+      import('../scan/version.js'),
+    ]);
+    const entry = recordedScan(engine.deps.images.root, rec, scanConfig());
+    if (entry?.scanner !== SCANNER_VERSION) {
+      await handle({
+        subject: ctx.req.subject,
+        method: 'POST',
+        path: `/images/${encodeURIComponent(rec.id)}/scan`,
+        body: {},
+        io: ctx.req.io,
+      });
+    }
   });
 }

@@ -38,6 +38,19 @@ function holds(rec: ImageRecord, name: string, digest: string): boolean {
   return rec.manifestDigest === digest || (rec.repoDigests ?? []).includes(`${repo}@${digest}`);
 }
 
+/**
+ * What the trust policy in force says of an image just signed or attested, pinned to the digest
+ * that was signed; the caller records it, so runs read the new signature or attestation.
+ */
+async function reverify(
+  done: { reference: string; digest: string },
+  tlsVerify: boolean | undefined,
+): Promise<import('../trust/verify.js').TrustResult> {
+  const { verifyRemote } = await trust();
+  const policy = (await policies()).loadTrustPolicy();
+  return verifyRemote(policy, done.reference, { tlsVerify, digest: done.digest });
+}
+
 export function trustRoutes(engine: Engine): AnyRoute[] {
   const store = () => engine.deps.images;
   /** Records a verification with the stored image it is about (if it is stored). */
@@ -82,7 +95,7 @@ export function trustRoutes(engine: Engine): AnyRoute[] {
         host_paths: [hostPath(ctx.body.key, 'read')],
       }),
       handler: async (ctx: Ctx<SignBody>) => {
-        const { signRemote, verifyRemote } = await trust();
+        const { signRemote } = await trust();
         const signed = await signRemote(ctx.body.reference, {
           key: ctx.body.key,
           password: ctx.body.password,
@@ -90,12 +103,7 @@ export function trustRoutes(engine: Engine): AnyRoute[] {
           bundle: ctx.body.bundle,
           tlsVerify: ctx.body.tlsVerify,
         });
-        // What the trust policy in force now says of the image, recorded for runs.
-        const policy = (await policies()).loadTrustPolicy();
-        const r = await verifyRemote(policy, signed.reference, {
-          tlsVerify: ctx.body.tlsVerify,
-          digest: signed.digest,
-        });
+        const r = await reverify(signed, ctx.body.tlsVerify);
         return {
           ...signed,
           trust: { accepted: r.accepted, verified: r.verified, error: r.error, recorded: await record(r) },
@@ -112,7 +120,7 @@ export function trustRoutes(engine: Engine): AnyRoute[] {
         host_paths: [hostPath(ctx.body.key, 'read'), hostPath(ctx.body.predicate, 'read')],
       }),
       handler: async (ctx: Ctx<AttestBody>) => {
-        const { attestRemote, verifyRemote } = await trust();
+        const { attestRemote } = await trust();
         const attested = await attestRemote(ctx.body.reference, {
           key: ctx.body.key,
           password: ctx.body.password,
@@ -120,12 +128,7 @@ export function trustRoutes(engine: Engine): AnyRoute[] {
           type: ctx.body.type,
           tlsVerify: ctx.body.tlsVerify,
         });
-        // Verified again under the trust policy in force and recorded: runs read attestations there.
-        const policy = (await policies()).loadTrustPolicy();
-        const r = await verifyRemote(policy, attested.reference, {
-          tlsVerify: ctx.body.tlsVerify,
-          digest: attested.digest,
-        });
+        const r = await reverify(attested, ctx.body.tlsVerify);
         return {
           ...attested,
           trust: {

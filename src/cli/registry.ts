@@ -13,17 +13,7 @@ import { trustOption } from './sign.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { humanSize, json } from './output.js';
-
-/** Close registry connections so keep-alive sockets do not hold the process open. */
-async function closeNet(): Promise<void> {
-  await (await import('../image/registry/tls.js')).closeAgents();
-}
-
-function parseBool(v: string | boolean | undefined): boolean {
-  if (v === undefined || v === true || v === 'true') return true;
-  if (v === false || v === 'false') return false;
-  throw new UsageError(`expected true or false, got ${JSON.stringify(v)}`);
-}
+import { closeNet, tlsOption } from './net-options.js';
 
 const formatOption = () =>
   new Option('--format <format>', 'output: text, or one JSON object at the end (json)')
@@ -53,12 +43,6 @@ function transferJson(
     durationMs: Math.round(performance.now() - started),
   });
 }
-
-const tlsOption = () =>
-  new Option(
-    '--tls-verify [bool]',
-    'verify TLS and require HTTPS (false: allow plain HTTP and unverified TLS)',
-  ).argParser(parseBool);
 
 /** A TransferIo that draws on stderr: redrawn frame on a TTY, plain lines otherwise. */
 async function transferIo(quiet: boolean): Promise<{ io: TransferIo; done: () => void }> {

@@ -9,6 +9,7 @@ import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
+import { closeNet, tlsOption } from './net-options.js';
 
 /** `--trust FILE`: the trust policy for this command (else ~/.config/moat/policy.json, /etc/containers/policy.json). */
 export const trustOption = () =>
@@ -25,17 +26,6 @@ const formatOption = () =>
     .choices(['text', 'json'])
     .default('text');
 
-function parseBool(v: string | boolean | undefined): boolean {
-  if (v === undefined || v === true || v === 'true') return true;
-  if (v === false || v === 'false') return false;
-  throw new UsageError(`expected true or false, got ${JSON.stringify(v)}`);
-}
-const tlsOption = () =>
-  new Option(
-    '--tls-verify [bool]',
-    'verify TLS and require HTTPS (false: allow plain HTTP and unverified TLS)',
-  ).argParser(parseBool);
-
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -48,10 +38,6 @@ async function readStdin(): Promise<string> {
 async function password(stdin: boolean | undefined): Promise<string | undefined> {
   if (stdin) return readStdin();
   return process.env.MOAT_PASSWORD || undefined;
-}
-
-async function closeNet(): Promise<void> {
-  await (await import('../image/registry/tls.js')).closeAgents();
 }
 
 interface Outcome {

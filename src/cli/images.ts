@@ -198,6 +198,6 @@ function pruneText(res: ImagePruneResult): string {
     out += '\n';
   }
   out += `Total reclaimed space: ${humanSize(res.freedBytes)}\n`;
-  out += `(${res.removedBlobs.length} blob(s), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s) removed)\n`;
+  out += `(${res.removedBlobs.length} blob(s), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s)${res.removedRecords.length ? `, scan records of ${res.removedRecords.length} removed image(s)` : ''} removed)\n`;
   return out;
 }

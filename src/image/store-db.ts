@@ -30,6 +30,43 @@ export interface StoreAccess {
   readDb(): Promise<StoreFile>;
   writeDb(db: StoreFile): Promise<void>;
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** The records other rooms keep per image (see DigestRecords). */
+  readonly records: readonly DigestRecords[];
+}
+
+/**
+ * Records another room keeps beside the store for each image, named by its manifest digest (the
+ * scanner's reports, src/scan/record.ts). They live as long as a listed image has that manifest:
+ * removing, pruning or replacing the image drops them before images.json stops naming it, so an
+ * interrupted removal leaves an image without records (scanned again when needed), never records
+ * of no image. Those can still appear (a scan finishing after its image was removed, records made
+ * before this rule): `prune` deletes them and `fsck` lists them (see orphanRecords).
+ */
+export interface DigestRecords {
+  /** Manifest digests that have records (partly written ones included). */
+  digests(): Promise<string[]>;
+  /** Delete every record of the digest; none is not an error. */
+  remove(manifestDigest: string): Promise<void>;
+}
+
+/** Drop the records of `candidates` (manifest digests) that no listed image in `db` has. */
+export async function dropRecords(
+  records: readonly DigestRecords[],
+  db: StoreFile,
+  candidates: Iterable<string>,
+): Promise<string[]> {
+  const live = new Set(db.images.map((i) => i.manifestDigest));
+  const gone = [...new Set(candidates)].filter((d) => !live.has(d));
+  for (const r of records) for (const d of gone) await r.remove(d);
+  return gone;
+}
+
+/** Manifest digests that have records but no listed image in `db`. */
+export async function orphanRecords(records: readonly DigestRecords[], db: StoreFile): Promise<string[]> {
+  const live = new Set(db.images.map((i) => i.manifestDigest));
+  const found = new Set<string>();
+  for (const r of records) for (const d of await r.digests()) if (!live.has(d)) found.add(d);
+  return [...found].sort();
 }
 
 /** Read images.json; an absent file is an empty store, an unreadable one IMAGE_STORE_CORRUPT. */

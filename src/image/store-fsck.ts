@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode } from '../errors.js';
 import { DigestStream } from './digest.js';
-import type { StoreAccess } from './store-db.js';
+import { orphanRecords, type StoreAccess } from './store-db.js';
 
 /** `ImageStore.fsck()`: the image store's blobs re-hashed and its records checked against them. */
 
@@ -19,16 +19,31 @@ export interface FsckResult {
   strays: string[];
   /** Temp files of interrupted writes (never visible as blobs; `image prune` removes them). */
   temp: string[];
+  /**
+   * Manifest digests of no listed image that still have per-image records (scan reports): left
+   * by an interrupted removal or a scan that outlived its image. Removed with `repair` (under
+   * the store lock, checked again there) and by `image prune`.
+   */
+  orphanRecords: string[];
   removed: string[];
 }
 
 /**
  * Re-hash every blob and check every image's blobs are present with their sizes. With
  * `repair`, corrupt blobs and stray files are deleted (images that need them can be pulled or
- * loaded again). Runs without the store lock: blobs are immutable once named.
+ * loaded again). Runs without the store lock: blobs are immutable once named. Per-image records
+ * of no listed image are listed too (`orphanRecords`), and deleted with `repair`.
  */
 export async function fsckStore(store: StoreAccess, opts: { repair?: boolean } = {}): Promise<FsckResult> {
-  const res: FsckResult = { checked: 0, corrupt: [], missing: [], strays: [], temp: [], removed: [] };
+  const res: FsckResult = {
+    checked: 0,
+    corrupt: [],
+    missing: [],
+    strays: [],
+    temp: [],
+    orphanRecords: [],
+    removed: [],
+  };
   const dir = path.join(store.root, 'blobs', 'sha256');
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
   for (const n of names) {
@@ -84,5 +99,14 @@ export async function fsckStore(store: StoreAccess, opts: { repair?: boolean } =
     }
   }
   res.temp = await fsp.readdir(store.tmpDir).catch(() => [] as string[]);
+  res.orphanRecords = await orphanRecords(store.records, db);
+  if (opts.repair && res.orphanRecords.length) {
+    // Under the lock, against images.json as it is then: an image added meanwhile keeps its own.
+    await store.withLock(async () => {
+      const now = await store.readDb();
+      for (const d of await orphanRecords(store.records, now))
+        for (const r of store.records) await r.remove(d);
+    });
+  }
   return res;
 }

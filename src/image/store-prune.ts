@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { blobsOf, type StoreAccess } from './store-db.js';
+import { blobsOf, dropRecords, orphanRecords, type StoreAccess } from './store-db.js';
 import type { ImageRecord } from './types.js';
 
 /** `ImageStore.prune()`: unused image records, unreferenced blobs and leftover temp files deleted. */
@@ -30,6 +30,12 @@ export interface PruneResult {
   freedBytes: number;
   /** Leftover temp files of interrupted writes, deleted. */
   removedTemp: string[];
+  /**
+   * Manifest digests of no listed image whose per-image records (scan reports) were deleted:
+   * left by an interrupted removal or a scan that outlived its image. (Records of the images
+   * deleted here go with them, unlisted, as with `rmi`.)
+   */
+  removedRecords: string[];
 }
 
 /**
@@ -38,6 +44,9 @@ export interface PruneResult {
  * and temp files of interrupted writes, both only when older than `minAgeMs`: a pull in
  * progress stores its blobs before it records the image, and those must survive a concurrent
  * prune. All of it under the store's lock (`store.withLock`); the age cutoff is taken before.
+ * Per-image records (DigestRecords) go with their images, and so do those of no listed image
+ * whatever their age: one is only written for a listed image, and no image becomes listed while
+ * the lock is held.
  */
 export async function pruneStore(store: StoreAccess, opts: PruneOptions): Promise<PruneResult> {
   const cutoff = Date.now() - opts.minAgeMs;
@@ -51,6 +60,7 @@ export async function pruneStore(store: StoreAccess, opts: PruneOptions): Promis
       removedBlobs: [],
       freedBytes: 0,
       removedTemp: [],
+      removedRecords: [],
     };
     const gone: ImageRecord[] = [];
     if (inUse) {
@@ -65,7 +75,17 @@ export async function pruneStore(store: StoreAccess, opts: PruneOptions): Promis
       gone.push(...doomed, ...(db.retained ?? []).filter(unused));
       db.images = db.images.filter((i) => !doomed.includes(i));
       db.retained = (db.retained ?? []).filter((i) => !gone.includes(i));
+      // The records first, as `rmi` does (see DigestRecords).
+      await dropRecords(
+        store.records,
+        db,
+        doomed.map((i) => i.manifestDigest),
+      );
       if (gone.length) await store.writeDb(db);
+    }
+    for (const d of await orphanRecords(store.records, db)) {
+      for (const r of store.records) await r.remove(d);
+      res.removedRecords.push(d);
     }
     const candidates = new Set(gone.flatMap(blobsOf));
     const live = new Set([...db.images, ...(db.retained ?? [])].flatMap(blobsOf));

@@ -9,7 +9,15 @@ import { withLock } from '../util/lock.js';
 import { checkDigest, DigestStream, digestHex, sha256Digest } from './digest.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
 import { normalizeForStore } from './reference.js';
-import { blobNotFound, blobsOf, readStoreFile, type StoreAccess, type StoreFile } from './store-db.js';
+import {
+  blobNotFound,
+  blobsOf,
+  dropRecords,
+  readStoreFile,
+  type DigestRecords,
+  type StoreAccess,
+  type StoreFile,
+} from './store-db.js';
 import { fsckStore, type FsckResult } from './store-fsck.js';
 import { lookupImage, shortId } from './store-lookup.js';
 import { pruneStore, type PruneOptions, type PruneResult } from './store-prune.js';
@@ -26,6 +34,7 @@ import {
   type ProgressFn,
 } from './types.js';
 
+export type { DigestRecords } from './store-db.js';
 export type { FsckResult } from './store-fsck.js';
 export { lookupImage, shortId } from './store-lookup.js';
 export type { PruneImages, PruneOptions, PruneResult } from './store-prune.js';
@@ -53,11 +62,17 @@ export type { PruneImages, PruneOptions, PruneResult } from './store-prune.js';
  * fsck and prune get), store-record.ts (the record checked and built for `addImages`),
  * store-lookup.ts (how a typed name or ID finds a record), store-fsck.ts (`fsck`, lock-free) and
  * store-prune.ts (`prune`, under that same lock).
+ *
+ * Records other rooms keep per image by manifest digest (scan reports, `records` below) go when
+ * no listed image has that manifest any more: dropped under the lock before images.json is
+ * rewritten without it (see DigestRecords in store-db.ts).
  */
 
 export interface ImageStoreOptions {
   /** How long to wait for another process's lock before IMAGE_LOCK_TIMEOUT. Default 10 s. */
   lockTimeoutMs?: number;
+  /** Records kept per image by manifest digest, removed with the image (see DigestRecords). */
+  records?: DigestRecords[];
 }
 
 export interface BlobExpectation {
@@ -99,12 +114,14 @@ const DEFAULTS = { lockTimeoutMs: 10_000 };
 export class ImageStore {
   readonly root: string;
   private readonly lockTimeoutMs: number;
+  private readonly records: readonly DigestRecords[];
   /** Serialises this instance's own updates; the lock file serialises processes. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(root: string, opts: ImageStoreOptions = {}) {
     this.root = path.resolve(root);
     this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
+    this.records = opts.records ?? [];
   }
 
   get tmpDir(): string {
@@ -279,6 +296,7 @@ export class ImageStore {
       for (const req of requests) prepared.push(await prepareRecord(this, req));
       const db = await this.readDb();
       const gc: string[] = [];
+      const replaced: string[] = [];
       for (const rec of prepared) {
         for (const other of db.images) {
           if (other.id !== rec.id) other.names = other.names.filter((n) => !rec.names.includes(n));
@@ -296,12 +314,14 @@ export class ImageStore {
         }
         if (existing.manifestDigest !== rec.manifestDigest) {
           gc.push(existing.manifestDigest, ...existing.layers.map((l) => l.digest));
+          replaced.push(existing.manifestDigest);
           Object.assign(existing, { manifestDigest: rec.manifestDigest, layers: rec.layers, size: rec.size });
         }
         existing.names = [...new Set([...existing.names, ...rec.names])];
         if (rec.repoDigests?.length)
           existing.repoDigests = [...new Set([...(existing.repoDigests ?? []), ...rec.repoDigests])];
       }
+      await dropRecords(this.records, db, replaced);
       await this.writeDb(db);
       await this.collect(db, gc);
       return prepared.map((p) => structuredClone(db.images.find((i) => i.id === p.id)!));
@@ -366,6 +386,8 @@ export class ImageStore {
         return { untagged, deleted: [], removedBlobs: [] };
       }
       db.images = db.images.filter((i) => i !== record);
+      // Its records go first: if moat stops here, the image is still listed, only unscanned.
+      await dropRecords(this.records, db, [record.manifestDigest]);
       if (opts.retain) {
         db.retained = [...(db.retained ?? []).filter((r) => r.id !== record.id), record];
         await this.writeDb(db);
@@ -467,6 +489,7 @@ export class ImageStore {
       readDb: () => this.readDb(),
       writeDb: (db) => this.writeDb(db),
       withLock: (fn) => this.withLock(fn),
+      records: this.records,
     };
   }
 

@@ -14,6 +14,10 @@
  * Not under scan/images/: that is the layer cache's directory, trimmed oldest first; records are
  * not a cache a trim may drop. Writes are atomic (temp + rename, 0600); the index keeps the
  * newest MAX_ENTRIES entries and is read up to MAX_INDEX_BYTES (larger or damaged: no record).
+ *
+ * Records live as long as the image: ScanRecords is one of the image store's DigestRecords
+ * (runtime/context.ts), so `rmi`, `image prune` and a pull replacing the image's manifest remove
+ * them (the index first, then the reports), and `image fsck`/`prune` find those of no image.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -29,6 +33,7 @@ import {
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { digestHex } from '../image/digest.js';
+import type { DigestRecords } from '../image/store-db.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import type { ScanReport, ScanSummary } from './report/types.js';
 import type { SecretOptions } from './rules/secrets.js';
@@ -133,7 +138,10 @@ export function vexStamps(files: string[]): { file: string; sha256: string }[] {
   });
 }
 
-export class ScanRecords {
+/** A file of the records directory: an index, a report, or either's temp file (writeFileAtomic). */
+const RECORD_FILE = /^\.?([0-9a-f]{64})(?:\.json|-[0-9a-f]{32}\.report\.json)(?:\.tmp-[0-9a-f]+)?$/;
+
+export class ScanRecords implements DigestRecords {
   readonly dir: string;
 
   constructor(storeRoot: string) {
@@ -192,5 +200,35 @@ export class ScanRecords {
     );
     for (const e of entries.slice(RECORD_LIMITS.maxEntries))
       await fsp.rm(this.reportFile(manifestDigest, e.key), { force: true }).catch(() => undefined);
+  }
+
+  private async names(): Promise<string[]> {
+    return fsp.readdir(this.dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+  }
+
+  /** Manifest digests with any record file (an index, a report, a write in progress). */
+  async digests(): Promise<string[]> {
+    const found = new Set<string>();
+    for (const n of await this.names()) {
+      const m = RECORD_FILE.exec(n);
+      if (m) found.add(`sha256:${m[1]}`);
+    }
+    return [...found];
+  }
+
+  /**
+   * Delete every record of the image. The index goes first: from then on a reader finds no
+   * entry, so one stopped half-way leaves reports no index points at (digests() still lists
+   * them, and the next prune deletes them), never an entry without its report.
+   */
+  async remove(manifestDigest: string): Promise<void> {
+    const hex = digestHex(manifestDigest);
+    await fsp.rm(this.indexFile(manifestDigest), { force: true });
+    for (const n of await this.names()) {
+      if (RECORD_FILE.exec(n)?.[1] === hex) await fsp.rm(path.join(this.dir, n), { force: true });
+    }
   }
 }

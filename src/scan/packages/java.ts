@@ -1,7 +1,7 @@
 import type { Package } from '../types.js';
 import { extractMagic, failSoft, type PackageParser, type ParseContext } from './parser.js';
 import { purl } from './purl.js';
-import { isZip, zipEntries, zipRead, ZIP_DEFAULTS, type ZipEntry, type ZipLimits } from './zip.js';
+import { isZip, zipEntries, zipRead, ZIP_DEFAULTS, type ZipEntry, type ZipLimits } from '../zip.js';
 
 /**
  * Java: Maven coordinates from `META-INF/maven/<groupId>/<artifactId>/pom.properties` inside
@@ -62,6 +62,8 @@ function readEntry(
   ctx: ParseContext,
   limits: ZipLimits,
 ): Buffer | undefined {
+  // Methods other than stored and deflate are passed over without a note, as they always were.
+  if (e.method !== 0 && e.method !== 8) return undefined;
   try {
     return zipRead(buf, e, limits);
   } catch (err) {

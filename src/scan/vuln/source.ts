@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { VulnError } from './errors.js';
-import { fileSource, readZipEntry, zipEntries } from './zip.js';
+import { fileSource, zipEntriesAt, zipReadAt } from '../zip.js';
 
 export type SourceKind = 'dir' | 'zip' | 'tar';
 
@@ -92,14 +92,15 @@ async function readZip(file: string, limits: VulnDbLimits, on: OnRecord): Promis
   try {
     const src = fileSource(fh, (await fh.stat()).size);
     // The directory itself is bounded: records plus as many other entries (directories, README).
-    const entries = (await zipEntries(src, limits.maxRecords * 2 + 1000)).filter((e) => isRecord(e.name));
+    const zipLimits = { maxEntries: limits.maxRecords * 2 + 1000, maxEntryBytes: limits.maxRecordBytes };
+    const entries = (await zipEntriesAt(src, zipLimits)).filter((e) => isRecord(e.name));
     for (const e of entries) {
       budget.record();
       if (e.size <= limits.maxRecordBytes) budget.spend(e.size);
     }
     for (const e of entries) {
       if (e.size > limits.maxRecordBytes) on(e.name, undefined);
-      else on(e.name, await readZipEntry(src, e, limits.maxRecordBytes));
+      else on(e.name, await zipReadAt(src, e, zipLimits));
     }
   } finally {
     await fh.close();

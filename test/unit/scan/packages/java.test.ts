@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { javaParser, parseProperties, wantsJavaArchive } from '../../../../src/scan/packages/java.js';
-import { zipEntries } from '../../../../src/scan/packages/zip.js';
+import { zipEntries } from '../../../../src/scan/zip.js';
 
 /** A zip written here (stored or deflated entries; `declared` lies about the size when given). */
 function zip(entries: { name: string; data: Buffer; deflate?: boolean; declared?: number }[]): Buffer {

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { crc32 } from '../../../../src/scan/vuln/zip.js';
+import { crc32 } from '../../../../src/scan/zip.js';
 import type { Package } from '../../../../src/scan/types.js';
 
 const V31 = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'; // 9.8 critical

@@ -223,17 +223,26 @@ function goPackage(path: string, version: string, file: string, ctx: ParseContex
 }
 
 /**
+ * A replacement by a directory rather than by a module (cmd/go's modfile.IsDirectoryPath: a
+ * relative or absolute path in Unix or Windows syntax).
+ */
+function isDirectoryPath(p: string): boolean {
+  return /^(?:\.\.?(?:[/\\]|$)|[/\\]|[A-Za-z]:)/.test(p);
+}
+
+/**
  * Packages of a Go binary: the main module (`(devel)` when built from a checkout, as Debian's
- * are), every dependency (a replacement with a version stands in for the module it replaces; a
- * local-directory replacement keeps the module path with `(devel)`), and `stdlib` at the
- * toolchain's version, which is what OSV's Go advisories for the standard library name.
+ * are), every dependency (a replacement by a module at a version stands in for the module it
+ * replaces; a local-directory replacement keeps the module path with `(devel)`: Go 1.18+ records
+ * it as `=> ./dir (devel)`, older Go with no version), and `stdlib` at the toolchain's version,
+ * which is what OSV's Go advisories for the standard library name.
  */
 export function goBuildInfoPackages(info: GoBuildInfo, file: string, ctx: ParseContext): Package[] {
   const out: Package[] = [];
   if (info.main) out.push(goPackage(info.main.path, info.main.version, file, ctx));
   for (const d of info.deps) {
     const r = d.replace;
-    if (r && r.version) out.push(goPackage(r.path, r.version, file, ctx));
+    if (r && r.version && !isDirectoryPath(r.path)) out.push(goPackage(r.path, r.version, file, ctx));
     else if (r) out.push(goPackage(d.path, '(devel)', file, ctx));
     else if (d.version) out.push(goPackage(d.path, d.version, file, ctx));
   }

@@ -5,14 +5,17 @@ import { describe, expect, it } from 'vitest';
 import {
   GoBuildInfoScanner,
   goBinaryParser,
+  goBuildInfoPackages,
   goToolchainSemver,
+  parseModInfo,
   readGoBuildInfo,
   type GoBuildInfo,
 } from '../../../../src/scan/packages/golang.js';
 
-// `go` is not installed here, so the binaries of the first part are built by the test from the
-// layout documented in debug/buildinfo: the 32-byte header, then either the two strings inline
-// (Go 1.18+) or two pointers to Go string headers (before). The module text carries the two
+// The binaries of the first part are built by the test from the layout documented in
+// debug/buildinfo (no one toolchain makes both layouts in both byte orders): the 32-byte header,
+// then either the two strings inline (Go 1.18+) or two pointers to Go string headers (before).
+// golang-parity.test.ts compares with `go version -m` itself, on binaries go builds. The module text carries the two
 // 16-byte sentinels of cmd/go/internal/modload (infoStart, infoEnd).
 const INFO_START = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
 const INFO_END = Buffer.from('f932433186182072008242104116d8f2', 'hex');
@@ -177,6 +180,37 @@ describe('Go build info, both layouts', () => {
     expectExample(readGoBuildInfo(pointerBinary('go1.17.13', framed(MODINFO), false, false)));
   });
 
+  it('replacements: by a module at a version, by a directory as Go 1.18+ records it (`(devel)`) or older Go did', () => {
+    const info = parseModInfo(
+      'go1.19.8',
+      [
+        'path\texample.com/app',
+        'mod\texample.com/app\t(devel)\t',
+        'dep\texample.com/a\tv1.0.0',
+        '=>\t./a\t(devel)\t',
+        '',
+        'dep\texample.com/b\tv1.0.0',
+        '=>\t../b\t',
+        'dep\texample.com/c\tv1.0.0',
+        '=>\t/src/c\t(devel)\t',
+        'dep\texample.com/d\tv1.0.0',
+        '=>\tC:\\src\\d\t(devel)\t',
+        'dep\texample.com/e\tv1.0.0',
+        '=>\texample.com/fork\tv1.1.0\th1:x=',
+        '',
+      ].join('\n'),
+    );
+    expect(goBuildInfoPackages(info, 'bin/app', ctx).map((p) => `${p.name} ${p.version}`)).toEqual([
+      'example.com/app (devel)',
+      'example.com/a (devel)',
+      'example.com/b (devel)',
+      'example.com/c (devel)',
+      'example.com/d (devel)',
+      'example.com/fork v1.1.0',
+      'stdlib v1.19.8',
+    ]);
+  });
+
   it('toolchain versions as OSV counts them', () => {
     expect(goToolchainSemver('go1.21.6')).toBe('v1.21.6');
     expect(goToolchainSemver('go1.21')).toBe('v1.21.0');
@@ -247,9 +281,9 @@ describe('Go build info, both layouts', () => {
   });
 });
 
-// Real Go binaries on this machine. Without `go` there is no `go version -m`; the module text is
-// plain ASCII lines in the binary, so `strings` (binutils) shows the same lines go version -m
-// prints: our parse, written back out in that format, must equal them line for line. These five
+// Real Go binaries on this machine, without `go` (golang-parity.test.ts compares them with
+// `go version -m`): the module text is plain ASCII lines in the binary, so `strings` (binutils)
+// shows the same lines: our parse, written back out in that format, must equal them line for line. These five
 // were all built in GOPATH/vendor mode (Debian's packaging, docker's vendor.mod), so their text is
 // the main package path and build settings only, with no `mod` or `dep` line: the inventory then
 // holds stdlib alone, and the binary's own package comes from dpkg.

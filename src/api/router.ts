@@ -9,6 +9,7 @@ import { lazyValidator, type Validator } from '../util/schema.js';
 import { mark } from '../util/timing.js';
 import type { FromSchema } from '../util/schema-type.js';
 import { ApiError } from './errors.js';
+import type { ConsoleClient } from '../runtime/tty.js';
 
 export interface Subject {
   uid: number;
@@ -27,6 +28,8 @@ export interface RequestIo {
   stdout: Writable;
   stderr: Writable;
   progress?: (msg: string) => void;
+  /** The client's terminal, for a container (or exec) with one: window size, resizes, detaching. */
+  console?: ConsoleClient;
   /**
    * Called by a following read (logs) once it holds the container's log open: from then on it
    * reads to the end even if the container is removed (--rm), so a client may start it.

@@ -151,6 +151,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
             stdin: rec.options.interactive ? s.stdin : undefined,
             stdout: s.stdout,
             stderr: s.stderr,
+            ...(s.console ? { console: s.console } : {}),
           },
           // The CLI passes its signals on to the container (docker's sig-proxy); a service does not.
           { forwardSignals: ctx.req.subject.via === 'cli' },
@@ -161,6 +162,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
           exitCode: out.exitCode,
           started: out.started,
           error: out.error,
+          ...(out.detached ? { detached: true } : {}),
           warnings: rec.warnings,
         };
       },

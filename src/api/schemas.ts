@@ -86,6 +86,8 @@ export const runOptions = {
     init: { type: 'boolean' },
     rm: { type: 'boolean' },
     interactive: { type: 'boolean' },
+    /** A pseudo-terminal (-t); unset in the records of containers made before moat had them. */
+    tty: { type: 'boolean', default: false },
     seccompProfile: { type: 'string', pattern: '^/' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,

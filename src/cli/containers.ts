@@ -27,6 +27,7 @@ import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { ago, json, table } from './output.js';
 import { forEachArg } from './report.js';
+import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -80,6 +81,10 @@ function addRunOptions(cmd: Command): Command {
     .option('--ulimit <name=soft[:hard]>', 'set an rlimit (repeatable)', collect, [])
     .option('--init', 'run tini as PID 1 to reap zombies and forward signals')
     .option('-i, --interactive', 'keep stdin open and pass it to the container')
+    .option(
+      '-t, --tty',
+      'give the container a terminal (with -i: yours, in raw mode; detach with Ctrl-P Ctrl-Q)',
+    )
     .option('--hostname <name>', 'container hostname (default: the name or the short ID)')
     .option(
       '--security-opt <opt>',
@@ -122,6 +127,7 @@ interface RunFlags {
   ulimit: string[];
   init?: boolean;
   interactive?: boolean;
+  tty?: boolean;
   hostname?: string;
   securityOpt: string[];
   label: string[];
@@ -191,6 +197,7 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   o.init = Boolean(f.init);
   o.rm = Boolean(f.rm);
   o.interactive = Boolean(f.interactive);
+  o.tty = Boolean(f.tty);
   for (const s of f.securityOpt) {
     const { seccompProfile } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
@@ -215,27 +222,52 @@ export function registerContainerCommands(program: Command, state: CliState): vo
       .argument('[command...]', "command and arguments (default: the image's)")
       .option('--rm', 'remove the container when it exits')
       .option('-d, --detach', 'run in the background and print the container ID')
+      .option(
+        '--detach-keys <keys>',
+        `the keys that detach from a terminal (-it), "" for none`,
+        DEFAULT_DETACH_KEYS,
+      )
       .addOption(trustOption())
       .passThroughOptions(),
-  ).action(async (image: string, cmd: string[], f: RunFlags & { detach?: boolean }) => {
+  ).action(async (image: string, cmd: string[], f: RunFlags & { detach?: boolean; detachKeys: string }) => {
     // The container's monitor starts now: its start-up overlaps the planning (see monitor-client).
     prewarmMonitor({ attach: !f.detach, stdin: !f.detach && Boolean(f.interactive) });
     const options = toRunOptions(image, cmd, f);
-    const res = await request<{
-      id: string;
-      name: string;
-      exitCode?: number;
-      error?: string;
-      warnings: string[];
-    }>(
-      'POST',
-      '/containers/run',
-      { options, detach: Boolean(f.detach) },
-      { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, progress },
-    );
+    const term =
+      f.tty && !f.detach
+        ? openTerminal({ interactive: Boolean(f.interactive), detachKeys: f.detachKeys })
+        : undefined;
+    let res;
+    try {
+      res = await request<{
+        id: string;
+        name: string;
+        exitCode?: number;
+        error?: string;
+        detached?: boolean;
+        warnings: string[];
+      }>(
+        'POST',
+        '/containers/run',
+        { options, detach: Boolean(f.detach) },
+        {
+          stdin: term ? term.stdin : process.stdin,
+          stdout: process.stdout,
+          stderr: process.stderr,
+          progress,
+          ...(term ? { console: term.console } : {}),
+        },
+      );
+    } finally {
+      term?.restore();
+    }
     for (const w of res.warnings) process.stderr.write(`moat: warning: ${w}\n`);
     if (f.detach) {
       process.stdout.write(`${res.id}\n`);
+      return;
+    }
+    if (res.detached) {
+      process.stderr.write(`\r\nmoat: detached from ${res.name}: moat attach ${res.name} to return\r\n`);
       return;
     }
     // The command never ran: runc's reason, as a moat error (once: runc's own line is not shown).

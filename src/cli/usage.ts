@@ -50,8 +50,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
 
 /** Docker flags moat lacks on purpose, and why. */
 const DOCKER_FLAGS: Record<string, string> = {
-  '-t': 'moat allocates no terminal (-t): use -i alone to pass stdin',
-  '--tty': 'moat allocates no terminal (--tty): use -i alone to pass stdin',
   '-p': 'containers have only the loopback network (lo): moat publishes no ports',
   '--publish': 'containers have only the loopback network (lo): moat publishes no ports',
   '--network': 'containers have only the loopback network (lo): there is no other network mode',

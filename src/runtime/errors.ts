@@ -41,6 +41,8 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_EXEC_FAILED',
   /** A host path the container uses is no longer the one the policy allowed. */
   'RUNTIME_HOST_PATH_CHANGED',
+  /** A terminal (-t) was asked for and moat's console helper (moat-tty) is not built. */
+  'RUNTIME_TTY_UNAVAILABLE',
 ] as const;
 
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
@@ -132,6 +134,11 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 409,
     exit: EXIT.failure,
     hint: 'a host path the container uses is not the one the policy allowed: put it back, or remove the container and create it again',
+  },
+  RUNTIME_TTY_UNAVAILABLE: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: "moat's console helper is built by `npm run build` when gcc is installed (apt-get install gcc libc6-dev); or run without -t",
   },
 };
 

@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { TermSize } from './tty.js';
 
 const MONITOR = fileURLToPath(new URL('./monitor-main.js', import.meta.url));
 /** Longest message line accepted from a monitor. */
@@ -116,9 +117,19 @@ export class MonitorHandle {
     if (ctl && !ctl.destroyed) ctl.write(JSON.stringify(msg) + '\n');
   }
 
-  /** Hand the container to the monitor. */
-  start(id: string): void {
-    this.send({ id, attach: this.shape.attach, stdin: this.shape.stdin });
+  /** Hand the container to the monitor (with a terminal: the attached client's window size). */
+  start(id: string, size?: TermSize): void {
+    this.send({
+      id,
+      attach: this.shape.attach,
+      stdin: this.shape.stdin,
+      ...(size ? { size: [size.rows, size.cols] } : {}),
+    });
+  }
+
+  /** The attached client's window changed (a container with a terminal). */
+  resize(size: TermSize): void {
+    this.send({ size: [size.rows, size.cols] });
   }
 
   /** Ask the monitor to deliver a signal to the container (or to end a start in progress). */

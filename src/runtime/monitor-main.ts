@@ -16,6 +16,7 @@ import type { ExitMessage, StartedMessage } from './monitor-client.js';
 import { removeExited } from './remove.js';
 import { containerDirs } from './state.js';
 import { supervise, type Attach } from './supervise.js';
+import { resizeTerminal, termSize, type TermSize } from './tty.js';
 
 const MAX_LINE = 64 * 1024;
 /** Signals the monitor passes on to the container (sent to it by the attached CLI, or by anyone). */
@@ -26,6 +27,8 @@ interface Request {
   attach?: boolean;
   stdin?: boolean;
   signal?: string;
+  /** The attached client's window: [rows, cols] (with id: the start size; alone: a resize). */
+  size?: [number, number];
 }
 
 let diagFile: string | undefined;
@@ -112,12 +115,19 @@ async function main(): Promise<number> {
   }
   mark('monitor: lifecycle open');
 
+  // The window-size FIFO, once the container is known (a resize before then: the start size).
+  const tty: { ctl?: string } = {};
+  let lastSize: TermSize | undefined;
   const first = await new Promise<Request | undefined>((resolve) =>
     readRequests(
       (r) => {
         if (r.id !== undefined) resolve(r);
         else if (typeof r.signal === 'string' && (FORWARDED as string[]).includes(r.signal))
           onSignal(r.signal as NodeJS.Signals);
+        else if (Array.isArray(r.size)) {
+          lastSize = termSize(r.size[0], r.size[1]);
+          if (tty.ctl && lastSize) resizeTerminal(tty.ctl, lastSize);
+        }
       },
       () => resolve(undefined),
     ),
@@ -143,14 +153,17 @@ async function main(): Promise<number> {
     });
     return 1;
   }
-  diagFile = path.join(containerDirs(engine.deps.paths, id).dir, 'monitor.log');
+  const dirs = containerDirs(engine.deps.paths, id);
+  diagFile = path.join(dirs.dir, 'monitor.log');
+  tty.ctl = dirs.ttyCtl;
+  if (Array.isArray(first.size)) lastSize = termSize(first.size[0], first.size[1]);
   engine.deps.log = (msg, extra) => diag(`${msg} ${extra ? JSON.stringify(extra) : ''}`);
 
   let attach: Attach | undefined;
   if (first.attach) {
     const stdout = output(4);
     const stderr = output(5);
-    if (stdout && stderr) attach = { stdout, stderr };
+    if (stdout && stderr) attach = { stdout, stderr, ...(lastSize ? { console: { size: lastSize } } : {}) };
     if (attach && first.stdin) {
       process.stdin.on('error', () => {});
       attach.stdin = process.stdin;

@@ -60,6 +60,11 @@ export interface RunOptions {
   init: boolean;
   rm: boolean;
   interactive: boolean;
+  /**
+   * A pseudo-terminal as the process's controlling terminal (-t): stdout and stderr are one
+   * stream, and TERM defaults to xterm (docker's -t).
+   */
+  tty: boolean;
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */
   seccompProfile?: string;
   labels: Record<string, string>;
@@ -79,6 +84,7 @@ export function defaultRunOptions(image: string): RunOptions {
     init: false,
     rm: false,
     interactive: false,
+    tty: false,
     labels: {},
   };
 }

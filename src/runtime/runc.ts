@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { nsenterArgv, runCollect, type UsernsTools } from '../userns/exec.js';
 import { containerProcess, pidInUse, processAlive } from '../util/proc.js';
 import { RuntimeError } from './errors.js';
+import { CONSOLE_SOCKET, ttyHelperArgs, type TtyLaunch } from './tty.js';
 
 export interface RuncConfig {
   runc: string;
@@ -58,6 +59,8 @@ export function launcherArgv(o: {
   statusFile: string;
   /** Host sources to bind-mount on their staging points first, and check (see LAUNCHER). */
   staged?: readonly { source: string; stage: string; id: string }[];
+  /** A terminal: runc detaches and gives its console to moat-tty (tty.ts), which supervises. */
+  tty?: TtyLaunch;
 }): string[] {
   for (const p of [o.lower, o.upper, o.work]) {
     if (/[,:\n]/.test(p)) {
@@ -70,6 +73,21 @@ export function launcherArgv(o: {
       );
     }
   }
+  const runc = [
+    '--root',
+    o.runc.root,
+    '--log',
+    o.logFile,
+    '--log-format',
+    'json',
+    'run',
+    ...(o.tty ? ['--detach', '--console-socket', CONSOLE_SOCKET] : []),
+    '--bundle',
+    o.bundle,
+    '--pid-file',
+    o.pidFile,
+    o.id,
+  ];
   return [
     'sh',
     '-c',
@@ -79,23 +97,13 @@ export function launcherArgv(o: {
     o.upper,
     o.work,
     o.rootfs,
-    o.runc.runc,
+    o.tty ? o.tty.helper : o.runc.runc,
     o.statusFile,
     String(o.staged?.length ?? 0),
     o.logFile,
     ...(o.staged ?? []).flatMap((m) => [m.source, m.stage, m.id]),
-    '--root',
-    o.runc.root,
-    '--log',
-    o.logFile,
-    '--log-format',
-    'json',
-    'run',
-    '--bundle',
-    o.bundle,
-    '--pid-file',
-    o.pidFile,
-    o.id,
+    ...(o.tty ? [...ttyHelperArgs(o.tty, o.pidFile), o.runc.runc] : []),
+    ...runc,
   ];
 }
 

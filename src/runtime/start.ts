@@ -19,6 +19,8 @@ import type { Attach, RunOutcome } from './supervise.js';
 /** Signals an attached client passes on to the container (docker's sig-proxy). */
 const PROXIED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+const DETACHED: unique symbol = Symbol('detached');
+
 /** What the monitor wrote to its log, for an error that has nothing better to say. */
 async function monitorLog(e: Engine, id: string): Promise<string> {
   const text = await fsp
@@ -67,12 +69,21 @@ export async function runAttached(
   );
   if (attach.stdin && m.stdin) attach.stdin.pipe(m.stdin);
   const onSignal = (s: NodeJS.Signals) => m.signal(s);
-  if (o.forwardSignals) for (const s of PROXIED) process.on(s, onSignal);
+  // With a terminal, Ctrl-C is a byte the container's terminal turns into its own SIGINT.
+  const forward = o.forwardSignals && !rec.options.tty;
+  if (forward) for (const s of PROXIED) process.on(s, onSignal);
+  const tty = rec.options.tty ? attach.console : undefined;
+  const stopResizes = tty?.onResize?.((size) => m.resize(size));
   try {
-    m.start(rec.id);
+    m.start(rec.id, tty?.size);
     mark('container handed to its monitor');
     void m.started.then(() => mark('container started'));
-    const exit = await m.exited;
+    const never = new Promise<never>(() => {});
+    const exit = await Promise.race([
+      m.exited,
+      tty?.detached?.then((): typeof DETACHED => DETACHED) ?? never,
+    ]);
+    if (exit === DETACHED) return { exitCode: 0, started: true, detached: true };
     mark('exit reported');
     await Promise.all(copied);
     if (exit) {
@@ -93,7 +104,8 @@ export async function runAttached(
       error: `the monitor of ${rec.name} ended unexpectedly: ${await monitorLog(e, rec.id)}`,
     };
   } finally {
-    if (o.forwardSignals) for (const s of PROXIED) process.off(s, onSignal);
+    if (forward) for (const s of PROXIED) process.off(s, onSignal);
+    stopResizes?.();
     if (attach.stdin && m.stdin) attach.stdin.unpipe(m.stdin);
     m.release();
   }

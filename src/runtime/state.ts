@@ -80,6 +80,8 @@ export interface ContainerDirs {
   initPid: string;
   /** runc's log (its errors). */
   runcLog: string;
+  /** The window-size FIFO of a container with a terminal (made by moat-tty: tty.ts). */
+  ttyCtl: string;
   bundle: string;
   rootfs: string;
   upper: string;
@@ -98,6 +100,7 @@ export function containerDirs(paths: MoatPaths, id: string): ContainerDirs {
     exitStatus: path.join(run, 'exit-status'),
     initPid: path.join(run, 'init.pid'),
     runcLog: path.join(run, 'runc.log'),
+    ttyCtl: path.join(run, 'tty.ctl'),
     bundle: path.join(dir, 'bundle'),
     rootfs: path.join(dir, 'bundle', 'rootfs'),
     upper: path.join(dir, 'upper'),

@@ -16,6 +16,7 @@ import type { MoatPaths } from '../util/paths.js';
 import type { CgroupFacts } from './host.js';
 import type { RuncConfig } from './runc.js';
 import type { ContainerRecord, ContainerStore } from './state.js';
+import type { ConsoleClient } from './tty.js';
 import { finishRun } from './supervise/finish.js';
 import { startLauncher } from './supervise/start.js';
 import { watchLauncher } from './supervise/watch.js';
@@ -35,6 +36,8 @@ export interface Attach {
   stdin?: Readable;
   stdout: Writable;
   stderr: Writable;
+  /** The client's terminal (a container with a terminal): its window, resizes, detaching. */
+  console?: ConsoleClient;
 }
 
 export interface StartReport {
@@ -57,6 +60,8 @@ export interface RunOutcome {
   started: boolean;
   error?: string;
   oomKilled?: boolean;
+  /** The attached client detached (its terminal's detach keys): the container runs on. */
+  detached?: boolean;
 }
 
 /** Run the container to its end. The record must be 'created' or 'exited'. */

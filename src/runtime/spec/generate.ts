@@ -27,7 +27,13 @@ export function generateSpec(input: SpecInput): SpecResult {
   let env: string[] = [];
   try {
     env = mergeEnv(
-      [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${user.home}`, ...(image.Env ?? [])],
+      [
+        `PATH=${DEFAULT_PATH}`,
+        `HOSTNAME=${hostname}`,
+        `HOME=${user.home}`,
+        ...(opts.tty ? ['TERM=xterm'] : []),
+        ...(image.Env ?? []),
+      ],
       opts.env,
     );
   } catch (e) {
@@ -46,7 +52,7 @@ export function generateSpec(input: SpecInput): SpecResult {
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
     process: {
-      terminal: false,
+      terminal: Boolean(opts.tty),
       user: { uid: user.uid, gid: user.gid, ...(additionalGids.length ? { additionalGids } : {}) },
       args: opts.init ? [INIT_PATH, '--', ...args] : args,
       env,

@@ -13,6 +13,7 @@ import { prepareHostPaths, type StagedMount } from '../host-paths.js';
 import { logConfigOf, LogWriter } from '../logs/index.js';
 import { launcherArgv, runcDelete } from '../runc.js';
 import { containerDirs, type ContainerDirs, type ContainerRecord } from '../state.js';
+import { ttyHelper } from '../tty.js';
 import type { Attach, SuperviseDeps } from '../supervise.js';
 import { record } from './record.js';
 
@@ -40,6 +41,9 @@ export async function startLauncher(
   await runcDelete(deps.runc, rec.id);
   // The host paths it mounts are still the ones the policy saw, and runc gets them staged.
   const run = prepareHostPaths(deps.paths, rec, deps.cgroupOwner);
+  const tty = rec.options.tty
+    ? { helper: ttyHelper(), ctl: d.ttyCtl, size: attach?.console?.size }
+    : undefined;
 
   const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner);
   const argv = unshareArgv(
@@ -56,6 +60,7 @@ export async function startLauncher(
       logFile: d.runcLog,
       statusFile: d.exitStatus,
       staged: run.staged,
+      ...(tty ? { tty } : {}),
     }),
     { mount: true },
   );

@@ -12,6 +12,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFile
 import * as path from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sarifValidator, spdxValidator, violations } from '../helpers/report-schemas.js';
 import { moat } from './moat.js';
 import { withData } from './policy-trust-helpers.js';
 import {
@@ -93,6 +94,9 @@ beforeAll(async () => {
     { name: 'var/lib/dpkg/status', content: STATUS },
     { name: 'app/', type: 'directory' },
     { name: 'app/.env', content: `AWS_ACCESS_KEY_ID=${awsId}\nAWS_SECRET_ACCESS_KEY=${rand(40, B64)}\n` },
+    // a path that is not URI characters (SARIF's artifact URI encodes it)
+    { name: 'app/conf d/', type: 'directory' },
+    { name: 'app/conf d/#1.env', content: `AWS_ACCESS_KEY_ID=${'AKIA' + rand(16, UPPER)}\n` },
     { name: 'usr/', type: 'directory' },
     { name: 'usr/local/', type: 'directory' },
     { name: 'usr/local/bin/', type: 'directory' },
@@ -174,6 +178,41 @@ describe('moat scan and moat sbom', () => {
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/no vulnerability database/);
   }, 120_000);
+
+  it('moat scan --format sarif is valid against the published SARIF 2.1.0 schema', async () => {
+    const r = await w.moat(['scan', '--db', db, '--format', 'sarif', IMG]);
+    expect(r.code, r.stderr).toBe(0);
+    const sarif = JSON.parse(r.stdout) as {
+      runs: {
+        results: {
+          ruleId: string;
+          locations: { physicalLocation: { artifactLocation: { uri: string } } }[];
+        }[];
+      }[];
+    };
+    expect(violations(sarifValidator(), sarif)).toEqual([]);
+    const uris = sarif.runs[0].results.map((x) => x.locations[0].physicalLocation.artifactLocation.uri);
+    expect(uris).toEqual(
+      expect.arrayContaining(['var/lib/dpkg/status', 'app/.env', 'app/conf%20d/%231.env']),
+    );
+    expect(r.stdout).not.toContain(awsId);
+  }, 120_000);
+
+  it('moat sbom --format spdx lists the package (valid SPDX 2.3 when MOAT_SPDX_SCHEMA names the schema)', async () => {
+    const r = await w.moat(['sbom', '--format', 'spdx', IMG]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      spdxVersion: string;
+      packages: { name: string; versionInfo: string; externalRefs?: { referenceLocator: string }[] }[];
+    };
+    expect(doc.spdxVersion).toBe('SPDX-2.3');
+    expect(doc.packages.find((p) => p.name === 'libfoo1')).toMatchObject({
+      versionInfo: '1.0-1',
+      externalRefs: [{ referenceLocator: expect.stringMatching(/^pkg:deb\/debian\/libfoo1@1\.0-1/) }],
+    });
+    const v = spdxValidator();
+    if (v) expect(violations(v, doc)).toEqual([]);
+  }, 60_000);
 
   it('moat sbom --format cyclonedx lists the package', async () => {
     const r = await w.moat(['sbom', '--format', 'cyclonedx', IMG]);
@@ -270,6 +309,18 @@ describe('moat check', () => {
       };
       expect(sarif.version).toBe('2.1.0');
       expect(sarif.runs[0].invocations[0].exitCode).toBe(3);
+      expect(violations(sarifValidator(), sarif)).toEqual([]);
+      const rs = await check([
+        '--db',
+        db,
+        '--trust',
+        trustFile([{ type: 'reject' }]),
+        ref,
+        '--format',
+        'sarif',
+      ]);
+      expect(rs.code).toBe(4);
+      expect(violations(sarifValidator(), JSON.parse(rs.stdout))).toEqual([]);
 
       // the temporary stores are gone; the user's store has no new image
       expect(

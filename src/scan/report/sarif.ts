@@ -41,6 +41,19 @@ function message(f: Finding): string {
   return `${f.title}${pkg}${where}${f.detail ? `: ${f.detail}` : ''}`;
 }
 
+/**
+ * A path in the image as the artifact's URI: a relative reference (RFC 3986), each segment
+ * percent-encoded (a space, `#`, `?`, `%` or a non-ASCII letter is not a URI character; a lone
+ * surrogate, which cannot be encoded, becomes U+FFFD first).
+ */
+export function artifactUri(path: string): string {
+  return path
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .split('/')
+    .map(encodeURIComponent)
+    .join('/');
+}
+
 export function toSarif(r: ScanReport): Record<string, unknown> {
   const rules = new Map<string, { f: Finding; index: number }>();
   for (const f of r.findings) if (!rules.has(f.rule)) rules.set(f.rule, { f, index: rules.size });
@@ -81,7 +94,7 @@ export function toSarif(r: ScanReport): Record<string, unknown> {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: f.path ?? 'image-config' },
+                artifactLocation: { uri: f.path !== undefined ? artifactUri(f.path) : 'image-config' },
                 ...(f.line ? { region: { startLine: f.line } } : {}),
               },
               logicalLocations: [

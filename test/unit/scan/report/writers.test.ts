@@ -1,8 +1,9 @@
 /**
  * The report writers: CycloneDX 1.5 validated with ajv against the published schema (from the
  * @cyclonedx/cyclonedx-library package, with the SPDX licence list and JSF schemas it refers to),
- * SPDX 2.3 and SARIF 2.1.0 against their required structure (their published schemas are not
- * on npm or in Debian: MOAT_SPDX_SCHEMA / MOAT_SARIF_SCHEMA name files to validate against too).
+ * SARIF 2.1.0 against the published schema (from @microsoft/jest-sarif: test/helpers/report-schemas.ts),
+ * SPDX 2.3 against its required structure (its published schema is not on npm or in Debian:
+ * MOAT_SPDX_SCHEMA names a copy to validate against too).
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { toSarif } from '../../../../src/scan/report/sarif.js';
 import { toSpdx } from '../../../../src/scan/report/spdx.js';
 import { toTable } from '../../../../src/scan/report/table.js';
 import { summarize, type ScanReport } from '../../../../src/scan/report/types.js';
+import { addFormats, sarifValidator, spdxValidator, violations } from '../../../helpers/report-schemas.js';
 
 const require = createRequire(import.meta.url);
 const { Ajv } = require('ajv') as typeof import('ajv');
@@ -85,8 +87,9 @@ function loadSchema(name: string): Record<string, unknown> {
 describe('CycloneDX 1.5', () => {
   it('is valid against the published schema', () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
-    // the formats the schema uses, checked loosely (ajv-formats is not a dependency)
-    ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)) && /T/.test(s));
+    // the formats the schema uses: ajv-formats' date-time; iri-reference and idn-email, which
+    // ajv-formats does not have, checked loosely
+    addFormats(ajv);
     ajv.addFormat('iri-reference', (s: string) => !/\s/.test(s));
     ajv.addFormat('idn-email', (s: string) => s.includes('@'));
     // the BOM schema refers to its neighbours by file name, relative to its own $id
@@ -130,10 +133,10 @@ describe('SPDX 2.3', () => {
       report.packages.map((p) => p.purl),
     );
     expect(d.relationships.filter((r) => r.relationshipType === 'CONTAINS')).toHaveLength(2);
-    const schema = process.env.MOAT_SPDX_SCHEMA;
-    if (schema) {
-      const v = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(schema, 'utf8')) as object);
-      expect(v(d), JSON.stringify(v.errors)).toBe(true);
+    const v = spdxValidator();
+    if (v) {
+      expect(violations(v, d)).toEqual([]);
+      expect(violations(v, { ...d, creationInfo: { created: d.creationInfo.created } })).not.toEqual([]);
     }
   });
 });
@@ -176,11 +179,30 @@ describe('SARIF 2.1.0', () => {
     expect(secret.logicalLocations[0].fullyQualifiedName).toBe(
       `registry.example.com/team/app:1@${L1}/app/.env`,
     );
-    const schema = process.env.MOAT_SARIF_SCHEMA;
-    if (schema) {
-      const v = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(schema, 'utf8')) as object);
-      expect(v(s), JSON.stringify(v.errors)).toBe(true);
-    }
+  });
+
+  it('is valid against the published schema; a path that is not URI characters is percent-encoded', () => {
+    const v = sarifValidator();
+    expect(violations(v, toSarif(report))).toEqual([]);
+    const odd = 'app/my dir/\u00fc#1 100%?.env';
+    const s = toSarif({
+      ...report,
+      findings: [{ ...report.findings[1], path: odd }, report.findings[2]],
+    }) as {
+      runs: { results: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[];
+    };
+    expect(violations(v, s)).toEqual([]);
+    const loc = s.runs[0].results[0].locations[0].physicalLocation;
+    expect(loc.artifactLocation.uri).toBe('app/my%20dir/%C3%BC%231%20100%25%3F.env');
+    expect(decodeURIComponent(loc.artifactLocation.uri)).toBe(odd);
+    // and broken documents are caught (the validation is not vacuous): the path as it was written
+    // before (not a URI reference), a region with no start, another version
+    loc.artifactLocation.uri = odd;
+    expect(violations(v, s).join('\n')).toMatch(/artifactLocation\/uri must match format "uri-reference"/);
+    loc.artifactLocation.uri = 'app/.env';
+    (loc as { region?: object }).region = { endLine: 3 };
+    expect(violations(v, s).join('\n')).toMatch(/region must match a schema in anyOf/);
+    expect(violations(v, { ...toSarif(report), version: '2.0.0' })).not.toEqual([]);
   });
 });
 

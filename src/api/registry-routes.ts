@@ -14,7 +14,7 @@ import { hostPath } from './host-facts.js';
 import { imageFacts } from './image-facts.js';
 import { defineRoute, type AnyRoute, type RouteContext, type ApiRequest, type RequestIo } from './router.js';
 import * as S from './schemas.js';
-import { beforeRunFacts } from './before-run.js';
+import { beforeRunFacts, beforeScanFacts } from './before-run.js';
 import type { RegistriesConfig } from '../image/registry/config.js';
 import type { TrustResult } from '../trust/verify.js';
 
@@ -278,36 +278,51 @@ export function registryRoutes(engine: Engine): AnyRoute[] {
 
 /**
  * `moat run REF` / `moat create REF` pull a missing image first — through the router, as an
- * `image.pull` request of the same subject, so the policy decides that pull like any other.
+ * `image.pull` request of the same subject, so the policy decides that pull like any other (and
+ * the pull verifies it under the trust policy before any layer is fetched). `image.scan` (moat
+ * scan, moat sbom) does the same, without unpacking: the scanner reads the stored layers.
  * Only references a registry can serve are pulled (a registry host, or a short name when a
- * default registry is configured); anything else keeps IMAGE_NOT_FOUND.
+ * default registry is configured); anything else keeps IMAGE_NOT_FOUND — run and create throw it
+ * from their facts as before, image.scan's handler after the decision (its facts reveal nothing).
  */
 export function withPullOnMissing(
   routes: AnyRoute[],
   handle: (req: ApiRequest) => Promise<unknown>,
   engine: Engine,
 ): AnyRoute[] {
-  return beforeRunFacts(routes, async (ctx) => {
-    const image = ctx.body.options.image;
+  /** Pulls `image` if the store lacks it; the name to use instead when `image` still does not resolve. */
+  const pullMissing = async (ctx: RouteContext, image: string, unpack: boolean) => {
     try {
       await engine.deps.images.resolve(image);
+      return undefined;
     } catch (e) {
       if (!isImageError(e) || e.code !== 'IMAGE_NOT_FOUND' || !(await pullable(image))) throw e;
-      const res = (await handle({
-        subject: ctx.req.subject,
-        method: 'POST',
-        path: '/images/pull',
-        body: { reference: image },
-        io: ctx.req.io,
-      })) as { name?: string; id: string };
-      // A short name pulled from a default registry other than Docker Hub is stored under
-      // that registry's name, which the short name does not resolve to locally.
-      const found = await engine.deps.images.resolve(image).then(
-        () => true,
-        () => false,
-      );
-      if (!found) ctx.body.options.image = res.name ?? res.id;
     }
+    const res = (await handle({
+      subject: ctx.req.subject,
+      method: 'POST',
+      path: '/images/pull',
+      body: { reference: image, ...(unpack ? {} : { unpack: false }) },
+      io: ctx.req.io,
+    })) as { name?: string; id: string };
+    // A short name pulled from a default registry other than Docker Hub is stored under
+    // that registry's name, which the short name does not resolve to locally.
+    const found = await engine.deps.images.resolve(image).then(
+      () => true,
+      () => false,
+    );
+    return found ? undefined : (res.name ?? res.id);
+  };
+  const runs = beforeRunFacts(routes, async (ctx) => {
+    const name = await pullMissing(ctx, ctx.body.options.image, true);
+    if (name) ctx.body.options.image = name;
+  });
+  return beforeScanFacts(runs, async (ctx) => {
+    const name = await pullMissing(ctx, ctx.params.ref, false).catch((e: unknown) => {
+      if (isImageError(e) && e.code === 'IMAGE_NOT_FOUND') return undefined;
+      throw e;
+    });
+    if (name) ctx.params.ref = name;
   });
 }
 

@@ -1,10 +1,12 @@
 /**
  * Image scanning on the one request path: `image.scan` (POST /images/:ref/scan) scans a stored
- * image and records the report with it (src/scan/service.ts); run and create make sure a report
- * exists for their image under the scan setting in force before their facts are read
+ * image and records the report with it (src/scan/service.ts) — a registry reference the store
+ * lacks is pulled first, as for run (withPullOnMissing, registry-routes.ts); run and create make
+ * sure a report exists for their image under the scan setting in force before their facts are read
  * (withScanOnMissing), by asking this same router for an `image.scan` of the same subject, so the
  * policy decides the scan as it decides any request. Facts only read the records (scan-facts.ts).
  */
+import { ImageError, isImageError } from '../image/errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { Engine } from '../runtime/engine.js';
 import { hostPath } from './host-facts.js';
@@ -21,6 +23,19 @@ export const scanBody = {
     vex: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 4096 } },
   },
 } as const;
+
+/**
+ * IMAGE_NOT_FOUND for a reference that is neither stored nor pullable (a registry reference
+ * would have been pulled before the facts), saying how to get one scanned.
+ */
+function notStored(e: unknown): unknown {
+  if (!isImageError(e) || e.code !== 'IMAGE_NOT_FOUND') return e;
+  return new ImageError('IMAGE_NOT_FOUND', `${e.message}, and it names no registry to pull it from`, {
+    hint: 'give a registry reference (host/name:tag; a short name when registries.json sets defaultRegistry): it is pulled, verified and scanned as `moat run` would; `moat images` lists the stored images',
+    ...(e.details ? { details: e.details } : {}),
+    cause: e,
+  });
+}
 
 async function resolveOrNone(engine: Engine, ref: string): Promise<ImageRecord | undefined> {
   try {
@@ -50,7 +65,11 @@ export function scanRoutes(engine: Engine): AnyRoute[] {
         };
       },
       handler: async (ctx) => {
-        const rec = await store().resolve(ctx.params.ref);
+        const rec = await store()
+          .resolve(ctx.params.ref)
+          .catch((e: unknown) => {
+            throw notStored(e);
+          });
         ctx.req.io?.progress?.(`scanning ${rec.id.slice(7, 19)}`);
         const { scanStored } = await import('../scan/service.js');
         return scanStored(store(), rec, {

@@ -128,6 +128,25 @@ static int write_all(int fd, const char *buf, size_t n) {
   return 0;
 }
 
+/* Statuses of processes reaped before the process's pid was known (runc's helpers, or the process). */
+#define EARLY 64
+static pid_t early_pid[EARLY];
+static int early_status[EARLY];
+static int early_n;
+
+static void remember(pid_t pid, int st) {
+  if (early_n < EARLY) {
+    early_pid[early_n] = pid;
+    early_status[early_n++] = status_of(st);
+  }
+}
+
+static int recalled(pid_t pid) {
+  for (int k = 0; k < early_n; k++)
+    if (early_pid[k] == pid) return early_status[k];
+  return -1;
+}
+
 static pid_t read_pid(const char *file) {
   char b[32] = {0};
   int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -253,6 +272,7 @@ int main(int argc, char **argv) {
     pid_t w;
     while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
       if (w == runc) runc_status = status_of(st);
+      else remember(w, st); /* maybe the process itself, ended before runc did (a quick exec) */
     }
     if (runc_status >= 0 && master < 0) {
       if (runc_status == 0) fprintf(stderr, "moat-tty: runc started no console\n");
@@ -275,11 +295,8 @@ int main(int argc, char **argv) {
   char buf[BUF];
   char line[65];
   size_t linelen = 0;
-  /* Processes that ended before we knew init's pid were reaped above: check init is alive. */
-  if (kill(init, 0) < 0 && errno == ESRCH) {
-    int st;
-    if (waitpid(init, &st, WNOHANG) == init) init_status = status_of(st);
-  }
+  /* The process may have ended (and been reaped above) before its pid was known. */
+  init_status = recalled(init);
   while (init_status < 0) {
     struct pollfd p[4];
     int n = 0, iin = -1, ictl = -1;

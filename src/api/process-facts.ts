@@ -34,6 +34,7 @@ export interface ExecRequest {
   user?: string;
   workdir?: string;
   interactive?: boolean;
+  tty?: boolean;
 }
 
 type SpecProcess = Partial<OciSpec['process']>;
@@ -72,7 +73,7 @@ export function processFacts(
     cmd: exec ? [...exec.cmd] : [...(p.args ?? [])],
     env: mergeEnv(p.env ?? [], exec?.env ?? []),
     workdir: exec?.workdir ?? p.cwd ?? '/',
-    tty: exec ? false : Boolean(p.terminal),
+    tty: exec ? Boolean(exec.tty) : Boolean(p.terminal),
     capabilities: caps,
     no_new_privileges: p.noNewPrivileges === true,
   };

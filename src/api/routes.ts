@@ -171,11 +171,52 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
       method: 'POST',
       path: '/containers/:id/start',
       action: 'container.start',
-      body: S.empty,
+      body: S.startBody,
       facts: async (ctx) => startFacts(engine, ctx),
       handler: async (ctx) => {
-        const rec = await engine.startDetached(decidedContainer(ctx));
-        return { id: rec.id, name: rec.name };
+        if (!ctx.body.attach) {
+          const rec = await engine.startDetached(decidedContainer(ctx));
+          return { id: rec.id, name: rec.name };
+        }
+        // start -a: as run, attached (the container decided on, started from its record).
+        const rec = await engine.containers.resolve(decidedContainer(ctx));
+        const s = io(ctx);
+        const out = await engine.runAttached(
+          rec,
+          {
+            stdin: rec.options.interactive && ctx.body.interactive ? s.stdin : undefined,
+            stdout: s.stdout,
+            stderr: s.stderr,
+            ...(s.console ? { console: s.console } : {}),
+          },
+          { forwardSignals: ctx.req.subject.via === 'cli' },
+        );
+        return {
+          id: rec.id,
+          name: rec.name,
+          exitCode: out.exitCode,
+          started: out.started,
+          error: out.error,
+          ...(out.detached ? { detached: true } : {}),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/containers/:id/attach',
+      action: 'container.attach',
+      body: S.attachBody,
+      // As start's: the record, spec, image and the container's process (its terminal, user, command).
+      facts: async (ctx) => startFacts(engine, ctx),
+      handler: async (ctx) => {
+        const s = io(ctx);
+        const end = await engine.attach(decidedContainer(ctx), {
+          stdin: ctx.body.stdin ? s.stdin : undefined,
+          stdout: s.stdout,
+          stderr: s.stderr,
+          ...(s.console ? { console: s.console } : {}),
+        });
+        return end;
       },
     }),
     defineRoute({
@@ -278,6 +319,8 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
           resolvedUser: decidedUser(ctx),
           workdir: ctx.body.workdir,
           stdio: { stdin: ctx.body.interactive ? s.stdin : undefined, stdout: s.stdout, stderr: s.stderr },
+          tty: Boolean(ctx.body.tty),
+          ...(s.console ? { console: s.console } : {}),
         });
         return { exitCode };
       },

@@ -101,6 +101,22 @@ export const runBody = {
   properties: { options: runOptions, detach: { type: 'boolean' }, start: { type: 'boolean' } },
 } as const;
 
+/** start: -a attaches to the output (and -i, to stdin) as run does; else it returns once started. */
+export const startBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    attach: { type: 'boolean', default: false },
+    interactive: { type: 'boolean', default: false },
+  },
+} as const;
+/** attach: stdin too (unless --no-stdin) when the container keeps it open (-i). */
+export const attachBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { stdin: { type: 'boolean', default: true } },
+} as const;
+
 export const listBody = {
   type: 'object',
   additionalProperties: false,
@@ -157,6 +173,7 @@ export const execBody = {
     user: { type: 'string', pattern: '^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$' },
     workdir: { type: 'string', pattern: '^/' },
     interactive: { type: 'boolean' },
+    tty: { type: 'boolean', default: false },
   },
 } as const;
 export const loadBody = {

@@ -1,6 +1,5 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import * as path from 'node:path';
-import type { ContainerRecord } from '../runtime/state.js';
 import {
   defaultRunOptions,
   parseBytes,
@@ -19,14 +18,15 @@ import { trustOption } from './sign.js';
 import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
-import { humanStatus } from '../runtime/status.js';
 import { mountToRunOptions, parseMount } from '../runtime/mount-option.js';
 import { stopBody, killBody } from '../api/schemas.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
-import { ago, json, table } from './output.js';
+import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
+import { registerPs } from './ps.js';
+import { inspectContainers } from './inspect.js';
 import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -297,63 +297,30 @@ export function registerContainerCommands(program: Command, state: CliState): vo
 
   program
     .command('start')
-    .description('start created or stopped containers in the background')
+    .description(
+      "start created or stopped containers in the background (-a: attached, as run; its exit status is the container's)",
+    )
     .argument('<container...>')
-    .action(async (ids: string[]) => {
+    .option('-a, --attach', "attach to the container's output (and terminal), as run does")
+    .option('-i, --interactive', 'attach stdin too (a container created with -i)')
+    .option(
+      '--detach-keys <keys>',
+      'with -a: the keys that detach from a terminal, "" for none',
+      DEFAULT_DETACH_KEYS,
+    )
+    .action(async (ids: string[], f: { attach?: boolean; interactive?: boolean; detachKeys: string }) => {
+      if (f.attach || f.interactive) {
+        if (ids.length > 1) throw new UsageError('moat start -a starts one container at a time');
+        return startAttached(ids[0], f, state);
+      }
       await forEachArg(ids, state, async (id) => {
         await request('POST', `/containers/${encodeURIComponent(id)}/start`);
         process.stdout.write(`${id}\n`);
       });
     });
 
-  program
-    .command('ps')
-    .description('list containers')
-    .option('-a, --all', 'show all containers (default: running only)')
-    .option('-q, --quiet', 'only IDs')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (f: { all?: boolean; quiet?: boolean; format: string }) => {
-      state.json = f.format === 'json';
-      const list = await request<ContainerRecord[]>('GET', '/containers', { all: Boolean(f.all) });
-      for (const c of list.filter((x) => x.status === 'broken'))
-        process.stderr.write(
-          `moat: warning: container ${c.id.slice(0, 12)}${c.name ? ` (${c.name})` : ''} has a broken record: ${c.error ?? 'unreadable'}; moat rm -f ${c.name || c.id.slice(0, 12)} removes it\n`,
-        );
-      if (state.json) {
-        process.stdout.write(
-          json(
-            list.map((c) => ({
-              Id: c.id,
-              Names: c.name,
-              Image: c.image,
-              ImageID: c.imageId,
-              Command: c.command.join(' '),
-              Created: c.created,
-              State: c.status,
-              Status: humanStatus(c),
-              ExitCode: c.exitCode ?? null,
-              Pid: c.pid ?? null,
-            })),
-          ),
-        );
-      } else if (f.quiet) {
-        process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
-      } else {
-        process.stdout.write(
-          table(
-            list.map((c) => [
-              c.id.slice(0, 12),
-              c.image,
-              JSON.stringify(c.command.join(' ').slice(0, 30)),
-              ago(c.created),
-              humanStatus(c),
-              c.name,
-            ]),
-            ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'],
-          ),
-        );
-      }
-    });
+  registerAttach(program, state);
+  registerPs(program, state);
 
   program
     .command('logs')
@@ -427,40 +394,61 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .option('-u, --user <user[:group]>', "run as this user: a UID or a name from the container's /etc/passwd")
     .option('-w, --workdir <dir>', 'working directory')
     .option('-i, --interactive', 'pass stdin to the command')
+    .option(
+      '-t, --tty',
+      'give the command a terminal (with -i: yours, in raw mode; detach with Ctrl-P Ctrl-Q)',
+    )
+    .option('--detach-keys <keys>', 'with -it: the keys that detach, "" for none', DEFAULT_DETACH_KEYS)
     .passThroughOptions()
     .action(
       async (
         id: string,
         cmd: string[],
-        f: { env: string[]; user?: string; workdir?: string; interactive?: boolean },
+        f: {
+          env: string[];
+          user?: string;
+          workdir?: string;
+          interactive?: boolean;
+          tty?: boolean;
+          detachKeys: string;
+        },
       ) => {
-        const res = await request<{ exitCode: number }>(
-          'POST',
-          `/containers/${encodeURIComponent(id)}/exec`,
-          {
-            cmd,
-            env: f.env,
-            ...(f.user ? { user: f.user } : {}),
-            ...(f.workdir ? { workdir: f.workdir } : {}),
-            interactive: Boolean(f.interactive),
-          },
-          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-        );
+        const term = f.tty
+          ? openTerminal({ interactive: Boolean(f.interactive), detachKeys: f.detachKeys })
+          : undefined;
+        let res;
+        try {
+          res = await request<{ exitCode: number }>(
+            'POST',
+            `/containers/${encodeURIComponent(id)}/exec`,
+            {
+              cmd,
+              env: f.env,
+              ...(f.user ? { user: f.user } : {}),
+              ...(f.workdir ? { workdir: f.workdir } : {}),
+              interactive: Boolean(f.interactive),
+              tty: Boolean(f.tty),
+            },
+            {
+              stdin: term ? term.stdin : process.stdin,
+              stdout: process.stdout,
+              stderr: process.stderr,
+              ...(term ? { console: term.console } : {}),
+            },
+          );
+        } finally {
+          term?.restore();
+        }
         state.exitCode = res.exitCode;
       },
     );
 
   program
     .command('inspect')
-    .description('show containers in detail (JSON)')
+    .description("show containers in detail (JSON: moat's record and docker's shape)")
     .argument('<container...>')
-    .action(async (ids: string[]) => {
-      const out: unknown[] = [];
-      await forEachArg(ids, state, async (id) => {
-        out.push(await request('GET', `/containers/${encodeURIComponent(id)}/json`));
-      });
-      process.stdout.write(json(out));
-    });
+    .option('-f, --format <template>', "a Go template over that JSON, e.g. '{{.State.ExitCode}}'")
+    .action(async (ids: string[], f: { format?: string }) => inspectContainers(ids, f, state));
 
   program
     .command('wait')

@@ -12,7 +12,6 @@ import { UsageError } from './errors.js';
  * are never "corrected" into a moat command that merely looks alike (`stats` is not `start`).
  */
 const DOCKER_ONLY: Record<string, string | undefined> = {
-  attach: 'moat logs -f NAME follows a container’s output',
   build:
     'moat builds no images: build elsewhere, then moat load -i (an OCI or docker save tar) or moat import ROOTFS.tar NAME',
   buildx: undefined,

@@ -26,6 +26,8 @@ import { readExit } from './exits.js';
 import { fsckContainers, type FsckReport } from './fsck.js';
 import { reconcile } from './reconcile.js';
 import { removeContainer, removeExited } from './remove.js';
+import { attachSocket, type AttachIo } from './attach/client.js';
+import { attachSocketPath } from './attach/socket-path.js';
 import { runAttached, startDetached } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
 
@@ -101,6 +103,38 @@ export class Engine {
     o: { forwardSignals?: boolean } = { forwardSignals: true },
   ): Promise<RunOutcome> {
     return runAttached(this, rec, attach, o);
+  }
+
+  /**
+   * Attach to a running container through its monitor (attach/): its output from now on, stdin
+   * when it keeps stdin open (-i) and `io.stdin` is given, a terminal's resizes and detach keys.
+   * Resolves with its exit status when it ends, or `detached`.
+   */
+  async attach(ref: string, io: AttachIo): Promise<{ exitCode?: number; detached?: boolean }> {
+    const rec = await this.reconcile(await this.containers.resolve(ref));
+    if (rec.status !== 'running')
+      throw new RuntimeError('RUNTIME_INVALID_STATE', `cannot attach to ${rec.name}: it is not running`, {
+        hint: `start it attached: moat start -a${rec.options?.interactive ? 'i' : ''} ${rec.name}`,
+      });
+    const file = attachSocketPath(this.deps.paths, rec.id);
+    let end;
+    try {
+      if (!file) throw Object.assign(new Error('socket path too long'), { code: 'ENAMETOOLONG' });
+      end = await attachSocket(file, { ...io, ...(rec.options.interactive ? {} : { stdin: undefined }) });
+    } catch (e) {
+      throw new RuntimeError(
+        'RUNTIME_INVALID_STATE',
+        `cannot attach to ${rec.name}: its monitor does not answer (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+        {
+          hint: `a container started by an older moat cannot be attached: moat logs -f ${rec.name} follows its output`,
+        },
+      );
+    }
+    if ('lost' in end) {
+      const cur = await this.inspect(rec.id).catch(() => undefined);
+      return { exitCode: cur?.exitCode ?? 125 };
+    }
+    return end;
   }
 
   /** Start a created (or exited) container under a monitor process; resolves once it runs. */

@@ -24,6 +24,7 @@ import { resolveUser } from './spec/index.js';
 import { spawnGated } from './gated-spawn.js';
 import { startError } from './start-errors.js';
 import { containerDirs, type ContainerRecord } from './state.js';
+import { CONSOLE_SOCKET, resizeTerminal, ttyHelper, ttyHelperArgs, type ConsoleClient } from './tty.js';
 
 export interface ExecDeps {
   paths: MoatPaths;
@@ -43,6 +44,10 @@ export interface ExecOptions {
   resolvedUser?: ExecUser;
   workdir?: string;
   stdio: { stdin?: Readable; stdout: Writable; stderr: Writable };
+  /** A terminal for the command (exec -t): moat-tty (tty.ts) holds its console. */
+  tty?: boolean;
+  /** The client's terminal: window size, resizes, detaching (exec -it). */
+  console?: ConsoleClient;
 }
 
 /**
@@ -158,7 +163,11 @@ export async function execInContainer(
   // Written by runc as container root (for root): in the directory it may write (container-dir.ts).
   const pidFile = path.join(d.run, `${tag}.pid`);
   const logFile = path.join(d.run, `${tag}.log`);
+  const ctl = path.join(d.run, `${tag}.ctl`);
+  const helper = o.tty ? ttyHelper() : undefined;
   const args = [deps.runc.runc, '--root', deps.runc.root, '--log', logFile, '--log-format', 'json', 'exec'];
+  // With a terminal runc must detach and hand the console over; moat-tty waits for the command.
+  if (helper) args.push('--detach', '--tty', '--console-socket', CONSOLE_SOCKET);
   args.push('--pid-file', pidFile);
   for (const e of o.env) {
     if (!/^[^=]+=/.test(e))
@@ -172,8 +181,12 @@ export async function execInContainer(
   if (o.workdir) args.push('--cwd', o.workdir);
   args.push(rec.id, ...cmd);
 
-  const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(args));
+  const launched = helper
+    ? [helper, ...ttyHelperArgs({ helper, ctl, size: o.console?.size }, pidFile), ...args]
+    : args;
+  const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(launched));
   const { child, closed, ended, release, output: gate } = spawnGated(argv, o.stdio);
+  const stopResizes = helper ? o.console?.onResize?.((s) => resizeTerminal(ctl, s)) : undefined;
 
   try {
     if (child.pid) {
@@ -192,8 +205,15 @@ export async function execInContainer(
       if (started && child.pid && child.exitCode === null && child.signalCode === null)
         await joinCgroups(rec.cgroups, child.pid).catch(() => {});
     });
-    const res = await ended();
+    // Detaching (exec -it's detach keys) leaves the command running, with its output dropped.
+    const detached = o.console?.detached?.then(() => 'detached' as const);
+    const res = await (detached ? Promise.race([ended(), detached]) : ended());
     o.stdio.stdin?.unpipe();
+    if (res === 'detached') {
+      for (const s of [child.stdout, child.stderr, child.stdin]) s?.destroy();
+      child.unref();
+      return 0;
+    }
     if ('err' in res) {
       gate.open();
       throw new RuntimeError('RUNTIME_RUNC_FAILED', `could not start ${argv[0]}: ${res.err.message}`);
@@ -213,6 +233,7 @@ export async function execInContainer(
     }
     throw startError(reason, { kind: 'exec', name: rec.name });
   } finally {
-    await Promise.all([pidFile, logFile].map((f) => fsp.rm(f, { force: true })));
+    stopResizes?.();
+    await Promise.all([pidFile, logFile, ctl].map((f) => fsp.rm(f, { force: true })));
   }
 }

@@ -15,6 +15,8 @@ import { openLifecycle, superviseDeps, type Lifecycle } from './lifecycle.js';
 import type { ExitMessage, StartedMessage } from './monitor-client.js';
 import { removeExited } from './remove.js';
 import { containerDirs } from './state.js';
+import { AttachServer } from './attach/server.js';
+import { attachSocketPath } from './attach/socket-path.js';
 import { supervise, type Attach } from './supervise.js';
 import { resizeTerminal, termSize, type TermSize } from './tty.js';
 
@@ -172,11 +174,25 @@ async function main(): Promise<number> {
 
   let outcome: ExitMessage;
   let autoRemove = false;
+  let server: AttachServer | undefined;
   try {
     const rec = await engine.containers.load(id);
     autoRemove = Boolean(rec.options.rm);
-    const out = await supervise(superviseDeps(engine), rec, attach, {
-      onStarted: (r) => send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error }),
+    // Output fans out from here to the client that started it and to any that attach later.
+    const s = new AttachServer({
+      socket: attachSocketPath(engine.deps.paths, id),
+      interactive: Boolean(rec.options.interactive),
+      tty: Boolean(rec.options.tty),
+      ttyCtl: dirs.ttyCtl,
+      initial: attach,
+      log: diag,
+    });
+    server = s;
+    const out = await supervise(superviseDeps(engine), rec, s.attach, {
+      onStarted: (r) => {
+        if (r.pid !== undefined) s.listen();
+        send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error });
+      },
       onControl: (fn) => {
         deliver = fn;
         for (const s of early.splice(0)) fn(s);
@@ -192,7 +208,11 @@ async function main(): Promise<number> {
     outcome = { exitCode: 125, started: false, error: message };
   }
   // The attached client gets the last output while --rm removes the container.
-  const flushed = attach ? Promise.all([ended(attach.stdout), ended(attach.stderr)]) : Promise.resolve();
+  const flushed = server
+    ? server.finish(outcome.exitCode)
+    : attach
+      ? Promise.all([ended(attach.stdout), ended(attach.stderr)])
+      : Promise.resolve();
   if (autoRemove) {
     try {
       outcome.removed = await removeExited(engine, id);

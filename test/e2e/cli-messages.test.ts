@@ -70,10 +70,10 @@ describe('usage errors', () => {
   });
 
   it("commander's errors are moat errors with a hint", async () => {
-    const r = await moat(['run', '-t', IMAGE, 'true']);
+    const r = await moat(['run', '-p', '80:80', IMAGE, 'true']);
     expect(r.code).toBe(2);
-    expect(oneError(r.stderr, 'CLI_USAGE')).toBe("moat: unknown option '-t' [CLI_USAGE]");
-    expect(r.stderr).toMatch(/hint: .*terminal/);
+    expect(oneError(r.stderr, 'CLI_USAGE')).toBe("moat: unknown option '-p' [CLI_USAGE]");
+    expect(r.stderr).toMatch(/hint: .*publishes no ports/);
   });
 
   it('--format json applies to usage errors', async () => {

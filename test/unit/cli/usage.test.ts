@@ -106,12 +106,12 @@ describe("commander's errors", () => {
     );
   });
 
-  it("docker's -t gets a reason", () => {
-    const line = resolveCommandLine(program(), ['run', '-t', 'img']);
+  it("docker's -p gets a reason", () => {
+    const line = resolveCommandLine(program(), ['run', '-p', '80:80', 'img']);
     const e = fromCommander(
-      new CommanderError(1, 'commander.unknownOption', "error: unknown option '-t'"),
+      new CommanderError(1, 'commander.unknownOption', "error: unknown option '-p'"),
       line,
     );
-    expect(e.hint).toMatch(/no terminal/);
+    expect(e.hint).toMatch(/publishes no ports/);
   });
 });

@@ -66,6 +66,34 @@ export function parseFilters(raw: string | null): Map<string, string[]> {
   return out;
 }
 
+/**
+ * The docker CLI's `--filter KEY=VALUE` flags (moby's `filters.ParseFlag`): the key trimmed and
+ * lower-cased, the value trimmed, repeated keys gathering their values; the same Filters as the
+ * API's parameter, with the same bounds.
+ */
+export function parseFilterFlags(flags: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const arg of flags) {
+    if (arg === '') continue;
+    const eq = arg.indexOf('=');
+    if (eq < 0)
+      throw new ApiError('API_INVALID_REQUEST', `bad format of filter '${arg}' (expected name=value)`, {
+        hint: 'filters look like --filter status=exited or --filter label=app=web',
+      });
+    const key = arg.slice(0, eq).trim().toLowerCase();
+    const values = out.get(key) ?? [];
+    const value = arg.slice(eq + 1).trim();
+    if (!values.includes(value)) values.push(value);
+    if (values.length > MAX_VALUES)
+      throw new ApiError(
+        'API_INVALID_REQUEST',
+        `invalid filter: more than ${MAX_VALUES} values for '${key}'`,
+      );
+    out.set(key, values);
+  }
+  return out;
+}
+
 /** Refuse any key that is not in `accepted`. */
 export function checkKeys(f: Filters, accepted: readonly string[]): void {
   for (const key of f.keys()) if (!accepted.includes(key)) throw invalidFilter(key, undefined, accepted);

@@ -41,19 +41,25 @@ export const listImages: Handler = async ({ call, res, url }) => {
   sendJson(res, 200, selectImages(images, q, facts).map(imageSummary));
 };
 
-export const inspectImage: Handler = async ({ call, m, res }) => {
-  const i = (await call('GET', `/images/${enc(m[1])}/json`)) as ImageRec & {
-    config?: { architecture?: string; os?: string; config?: unknown; rootfs?: { diff_ids?: string[] } };
-  };
-  sendJson(res, 200, {
+/** An image as moat's inspect route answers it: the record with its config. */
+export type InspectedImage = ImageRec & {
+  config?: { architecture?: string; os?: string; config?: unknown; rootfs?: { diff_ids?: string[] } };
+};
+
+/** docker image inspect's shape (also what `moat image inspect` adds to moat's record). */
+export function imageInspect(i: InspectedImage): Record<string, unknown> {
+  return {
     ...imageSummary(i),
     Created: i.created,
     Architecture: i.config?.architecture ?? '',
     Os: i.config?.os ?? '',
     Config: i.config?.config ?? {},
     RootFS: { Type: 'layers', Layers: i.config?.rootfs?.diff_ids ?? [] },
-  });
-};
+  };
+}
+
+export const inspectImage: Handler = async ({ call, m, res }) =>
+  sendJson(res, 200, imageInspect((await call('GET', `/images/${enc(m[1])}/json`)) as InspectedImage));
 
 export const removeImage: Handler = async ({ call, m, res, url }) => {
   const r = (await call('DELETE', `/images/${enc(m[1])}`, {

@@ -2,6 +2,7 @@
  * `GET /containers/json` and `GET /images/json` with Docker's query (v1.41): which records a
  * list shows, given the query and what was resolved for it (image IDs an `ancestor` names, the
  * labels of images). Pure: the handlers fetch the records through the router and hand them here.
+ * `moat ps --filter` and `moat images --filter` choose with the same functions (src/cli/list-filters.ts).
  */
 import type { ContainerRecord } from '../../runtime/state.js';
 import { ApiError } from '../errors.js';
@@ -33,14 +34,22 @@ export interface ContainerQuery {
   filters: Filters;
 }
 
-/** `all`, `limit` and `filters` of `GET /containers/json`, checked. */
-export function containerQuery(q: URLSearchParams): ContainerQuery {
-  const filters = parseFilters(q.get('filters'));
+/**
+ * Container filters checked: keys moat has, a status Docker has, a number for `exited`. Used by
+ * the API's `filters` parameter and by `moat ps --filter` (parseFilterFlags) alike.
+ */
+export function checkContainerFilters(filters: Filters): void {
   checkKeys(filters, CONTAINER_FILTERS);
   for (const s of filters.get('status') ?? [])
     if (!STATES.includes(s)) throw invalidFilter('status', s, CONTAINER_FILTERS);
   for (const e of filters.get('exited') ?? [])
     if (!/^-?\d{1,10}$/.test(e)) throw invalidFilter('exited', e, CONTAINER_FILTERS);
+}
+
+/** `all`, `limit` and `filters` of `GET /containers/json`, checked. */
+export function containerQuery(q: URLSearchParams): ContainerQuery {
+  const filters = parseFilters(q.get('filters'));
+  checkContainerFilters(filters);
   const limit = q.get('limit') ?? '';
   if (limit !== '' && !/^-?\d{1,9}$/.test(limit))
     throw new ApiError('API_INVALID_REQUEST', `invalid limit ${JSON.stringify(limit.slice(0, 20))}`, {

@@ -7,8 +7,11 @@ import { pruneBody } from '../api/schemas.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
-import { ago, humanSize, json, table } from './output.js';
+import { ago, humanSize, json, splitName, table } from './output.js';
 import { forEachArg } from './report.js';
+import { IMAGE_FIELDS, isTemplateFormat } from './format/fields.js';
+import { inspectImages } from './inspect.js';
+import { chooseImages, IMAGE_FILTER_KEYS } from './list-filters.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const progress = (msg: string) => {
@@ -38,13 +41,9 @@ function stdinIf(file: string): { stdin?: Readable } {
   return file === '-' ? { stdin: process.stdin } : {};
 }
 
-function splitName(n: string): [string, string] {
-  const at = n.lastIndexOf(':');
-  const slash = n.lastIndexOf('/');
-  return at > slash ? [n.slice(0, at), n.slice(at + 1)] : [n, '<none>'];
-}
+const IMAGE_FORMAT_HINT = `--format takes table, json or a Go template (e.g. '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Repository}}'); the fields: ${IMAGE_FIELDS.map((x) => `.${x}`).join(' ')}`;
 
-function listImages(imgs: ImageRecord[], f: { format: string; quiet?: boolean }): string {
+function listImages(imgs: ImageRecord[], f: { format: string; quiet?: boolean; trunc: boolean }): string {
   if (f.format === 'json') {
     return json(
       imgs.map((i) => ({
@@ -57,13 +56,14 @@ function listImages(imgs: ImageRecord[], f: { format: string; quiet?: boolean })
       })),
     );
   }
-  if (f.quiet) return imgs.map((i) => i.id.slice(7, 19) + '\n').join('');
+  const id = (i: ImageRecord) => (f.trunc ? i.id.slice(7, 19) : i.id);
+  if (f.quiet) return imgs.map((i) => id(i) + '\n').join('');
   const rows: string[][] = [];
   for (const i of imgs) {
     const names = i.names.length ? i.names : ['<none>:<none>'];
     for (const n of names) {
       const [repo, tag] = splitName(n);
-      rows.push([repo, tag, i.id.slice(7, 19), ago(i.created), humanSize(i.size)]);
+      rows.push([repo, tag, id(i), ago(i.created), humanSize(i.size)]);
     }
   }
   return table(rows, ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']);
@@ -73,10 +73,31 @@ export function registerImageCommands(program: Command, state: CliState): void {
   const ls = (cmd: Command) =>
     cmd
       .option('-q, --quiet', 'only IDs')
-      .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-      .action(async (f: { format: string; quiet?: boolean }) => {
+      .option(
+        '-f, --filter <key=value>',
+        `choose images by ${IMAGE_FILTER_KEYS.join(', ')} (repeatable)`,
+        collect,
+        [],
+      )
+      .option('--no-trunc', 'full IDs')
+      .option(
+        '--format <format>',
+        "table, json, or a Go template: '{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}'",
+        'table',
+      )
+      .addHelpText('after', `\nTemplate fields: ${IMAGE_FIELDS.map((x) => `.${x}`).join(' ')}`)
+      .action(async (f: { format: string; quiet?: boolean; trunc: boolean; filter: string[] }) => {
         state.json = f.format === 'json';
-        process.stdout.write(listImages(await request<ImageRecord[]>('GET', '/images'), f));
+        // the template engine is loaded only for a template, and the template parsed before any request
+        const tmpl = isTemplateFormat(f.format) ? await import('./format/index.js') : undefined;
+        const fmt = tmpl?.listFormat(f.format, IMAGE_FORMAT_HINT);
+        const all = await request<ImageRecord[]>('GET', '/images');
+        const imgs = f.filter.length ? await chooseImages(f.filter, all) : all;
+        if (fmt?.kind === 'template') {
+          const { IMAGE_HEADER, imageRows } = await import('./format/contexts.js');
+          const rows = imgs.flatMap((i) => imageRows(i, { trunc: f.trunc }));
+          process.stdout.write(tmpl!.renderList(fmt, rows, IMAGE_HEADER, IMAGE_FORMAT_HINT));
+        } else process.stdout.write(listImages(imgs, f));
       });
   ls(program.command('images').description('list images'));
 
@@ -142,11 +163,10 @@ export function registerImageCommands(program: Command, state: CliState): void {
   imp(program.command('import').description('make a single-layer image from a root filesystem tar'));
 
   const inspect = (cmd: Command) =>
-    cmd.argument('<image...>').action(async (refs: string[]) => {
-      const out = [];
-      for (const r of refs) out.push(await request('GET', `/images/${encodeURIComponent(r)}/json`));
-      process.stdout.write(json(out));
-    });
+    cmd
+      .argument('<image...>')
+      .option('-f, --format <template>', "a Go template over the JSON, e.g. '{{.Id}} {{.Os}}'")
+      .action(async (refs: string[], f: { format?: string }) => inspectImages(refs, f));
 
   const tag = (cmd: Command) =>
     cmd
@@ -160,7 +180,9 @@ export function registerImageCommands(program: Command, state: CliState): void {
   const image = program.command('image').description('manage images');
   ls(image.command('ls').alias('list').description('list images'));
   rmi(image.command('rm').description('remove images'));
-  inspect(image.command('inspect').description('show images in detail (JSON)'));
+  inspect(
+    image.command('inspect').description("show images in detail (JSON: moat's record and docker's shape)"),
+  );
   load(image.command('load').description('load images from an archive'));
   imp(image.command('import').description('make an image from a rootfs tar'));
   tag(image.command('tag').description('give an image another name'));

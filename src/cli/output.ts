@@ -17,6 +17,13 @@ export function table(rows: string[][], header: string[]): string {
 
 export { ago, humanSize } from '../util/format.js';
 
+/** `host/path:tag` as repository and tag (`<none>` for a name without a tag). */
+export function splitName(n: string): [string, string] {
+  const at = n.lastIndexOf(':');
+  const slash = n.lastIndexOf('/');
+  return at > slash ? [n.slice(0, at), n.slice(at + 1)] : [n, '<none>'];
+}
+
 export function json(v: unknown): string {
   return JSON.stringify(v, null, 2) + '\n';
 }

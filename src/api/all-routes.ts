@@ -1,4 +1,5 @@
 import type { Engine } from '../runtime/engine.js';
+import { eventRoutes } from './event-routes.js';
 import { imageRoutes } from './image-routes.js';
 import {
   Router,
@@ -23,6 +24,7 @@ export function allRoutes(engine: Engine): AnyRoute[] {
     ...registryRoutes(engine),
     ...trustRoutes(engine),
     ...scanRoutes(engine),
+    ...eventRoutes(engine),
   ];
 }
 

@@ -10,6 +10,7 @@ import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
 import { registerScanCommands } from './scan.js';
+import { registerEvents } from './events.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -49,6 +50,7 @@ export function buildProgram(state: CliState): Command {
   registerTrustShow(registerTrustCommands(program, state), state);
   registerSignCommands(program, state);
   registerScanCommands(program, state);
+  registerEvents(program, state);
   return program;
 }
 

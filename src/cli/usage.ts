@@ -22,7 +22,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   context: undefined,
   cp: 'bind-mount a host directory instead: moat run -v /host/dir:/ctr/dir',
   diff: undefined,
-  events: undefined,
   export: undefined,
   history: 'moat image inspect IMAGE shows its layers',
   manifest: undefined,

@@ -30,6 +30,7 @@ import { attachSocket, type AttachIo } from './attach/client.js';
 import { attachSocketPath } from './attach/socket-path.js';
 import { runAttached, startDetached } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
+import { containerEvent } from './events/index.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -89,7 +90,9 @@ export class Engine {
    * (status 'created').
    */
   async commit(plan: ContainerPlan, onProgress?: (msg: string) => void): Promise<ContainerRecord> {
-    return commitPlan(this, plan, onProgress);
+    const rec = await commitPlan(this, plan, onProgress);
+    containerEvent(this.deps.paths.data, 'create', rec);
+    return rec;
   }
 
   /**
@@ -116,6 +119,7 @@ export class Engine {
       throw new RuntimeError('RUNTIME_INVALID_STATE', `cannot attach to ${rec.name}: it is not running`, {
         hint: `start it attached: moat start -a${rec.options?.interactive ? 'i' : ''} ${rec.name}`,
       });
+    containerEvent(this.deps.paths.data, 'attach', rec);
     const file = attachSocketPath(this.deps.paths, rec.id);
     let end;
     try {
@@ -197,6 +201,7 @@ export class Engine {
       throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid signal "${signal}"`);
     if (rec.status !== 'running' || !rec.pid)
       throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`);
+    containerEvent(this.deps.paths.data, 'kill', rec, { signal: sig });
     await runcKill(this.tools(), this.runc, rec.pid, rec.id, sig);
     return rec;
   }
@@ -256,6 +261,7 @@ export class Engine {
     if (after.status === 'running') {
       await this.kill(rec.id, 'KILL').catch(() => {});
       after = await this.wait(rec.id, 10_000);
+    containerEvent(this.deps.paths.data, 'stop', rec);
     }
     return after;
   }
@@ -277,7 +283,13 @@ export class Engine {
       throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, {
         hint: `start it with moat start ${rec.name}`,
       });
-    return execInContainer({ paths: this.deps.paths, tools: this.tools(), runc: this.runc }, rec, cmd, o);
+    const data = this.deps.paths.data;
+    const what = `: ${cmd.join(' ')}`.slice(0, 200);
+    containerEvent(data, `exec_create${what}`, rec);
+    containerEvent(data, `exec_start${what}`, rec);
+    const code = await execInContainer({ paths: this.deps.paths, tools: this.tools(), runc: this.runc }, rec, cmd, o);
+    containerEvent(data, 'exec_die', rec, { exitCode: code });
+    return code;
   }
 
   async logs(

@@ -19,6 +19,7 @@ import { AttachServer } from './attach/server.js';
 import { attachSocketPath } from './attach/socket-path.js';
 import { supervise, type Attach } from './supervise.js';
 import { resizeTerminal, termSize, type TermSize } from './tty.js';
+import { containerEvent } from './events/index.js';
 
 const MAX_LINE = 64 * 1024;
 /** Signals the monitor passes on to the container (sent to it by the attached CLI, or by anyone). */
@@ -190,7 +191,10 @@ async function main(): Promise<number> {
     server = s;
     const out = await supervise(superviseDeps(engine), rec, s.attach, {
       onStarted: (r) => {
-        if (r.pid !== undefined) s.listen();
+        if (r.pid !== undefined) {
+          s.listen();
+          containerEvent(engine.deps.paths.data, 'start', rec);
+        }
         send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error });
       },
       onControl: (fn) => {
@@ -199,6 +203,10 @@ async function main(): Promise<number> {
       },
     });
     outcome = { exitCode: out.exitCode, started: out.started, oomKilled: out.oomKilled ?? false };
+    if (out.started) {
+      if (out.oomKilled) containerEvent(engine.deps.paths.data, 'oom', rec);
+      containerEvent(engine.deps.paths.data, 'die', rec, { exitCode: out.exitCode });
+    }
     if (out.error) outcome.error = out.error;
   } catch (e) {
     const err = e as { code?: string; message?: string; stack?: string };

@@ -18,6 +18,7 @@ import { killTree, processesNaming } from './kill.js';
 import { active, reconcile } from './reconcile.js';
 import { runcDelete, runcKill, runcState } from './runc.js';
 import { containerDirs, type ContainerRecord } from './state.js';
+import { containerEvent } from './events/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (e: unknown) => isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND';
@@ -52,6 +53,7 @@ async function deleteContainer(e: Lifecycle, id: string, rec?: ContainerRecord):
     // Rename first: the container vanishes from listings at once, even if removal is interrupted.
     const gone = path.join(e.deps.paths.containers, `.removing-${id}`);
     await fsp.rename(d.dir, gone);
+    containerEvent(e.deps.paths.data, 'destroy', cur);
     await removeCgroups({ ...(await cgroupsOf(id, e.deps.host.cgroup)), ...cur.cgroups });
     await runcDelete(e.runc, id);
     await removeTree(e, gone);

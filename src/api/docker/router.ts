@@ -24,6 +24,7 @@ import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-ha
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { inspectImage, listImages, removeImage } from './images.js';
 import { pullImage } from './images-pull.js';
+import { systemEvents } from './events.js';
 import { systemInfo } from './info.js';
 import { serveLogs } from './logs.js';
 import { ping } from './ping.js';
@@ -39,6 +40,7 @@ const containerStats: Handler = ({ call, m, res, url }) => serveStats(call, m[1]
 export const ROUTES: readonly Route[] = [
   ['GET', /^\/version$/, systemVersion],
   ['GET', /^\/info$/, systemInfo],
+  ['GET', /^\/events$/, systemEvents],
   ['GET', /^\/images\/json$/, listImages],
   ['GET', /^\/images\/(.+)\/json$/, inspectImage],
   ['DELETE', /^\/images\/(.+)$/, removeImage],

@@ -1,6 +1,7 @@
 import type { Engine } from '../runtime/engine.js';
 import { eventRoutes } from './event-routes.js';
 import { imageRoutes } from './image-routes.js';
+import { lifecycleRoutes } from './lifecycle-routes.js';
 import {
   Router,
   denyAll,
@@ -19,6 +20,7 @@ import { scanRoutes, withScanOnMissing } from './scan-routes.js';
 export function allRoutes(engine: Engine): AnyRoute[] {
   return [
     ...containerRoutes(engine),
+    ...lifecycleRoutes(engine),
     ...imageRoutes(engine),
     ...policyRoutes(),
     ...registryRoutes(engine),

@@ -88,6 +88,15 @@ export const runOptions = {
     interactive: { type: 'boolean' },
     /** A pseudo-terminal (-t); unset in the records of containers made before moat had them. */
     tty: { type: 'boolean', default: false },
+    restart: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: { enum: ['no', 'on-failure', 'always', 'unless-stopped'] },
+        maxRetries: { type: 'integer', minimum: 0, maximum: 999999999 },
+      },
+    },
     seccompProfile: { type: 'string', pattern: '^/' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,
@@ -319,4 +328,12 @@ export const keyGenerateBody = {
     prefix: { type: 'string', pattern: '^/', maxLength: 4096 },
     password: { type: 'string', maxLength: 4096 },
   },
+} as const;
+
+// The rest of a container's lifecycle and its observation (lifecycle-routes.ts).
+/** top: ps's options (runtime/top/ps.ts says which); none: `-ef`. */
+export const topBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { psArgs: { type: 'string', maxLength: 256 } },
 } as const;

@@ -23,10 +23,12 @@ import { stopBody, killBody } from '../api/schemas.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
+import { parseRestart } from '../runtime/restart.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
 import { registerPs } from './ps.js';
 import { inspectContainers } from './inspect.js';
+import { registerLifecycleCommands } from './lifecycle.js';
 import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -87,6 +89,10 @@ function addRunOptions(cmd: Command): Command {
     )
     .option('--hostname <name>', 'container hostname (default: the name or the short ID)')
     .option(
+      '--restart <policy>',
+      'run it again when it ends: no (default), on-failure[:N] (non-zero status, at most N times), always, unless-stopped; moat stop/kill end it for good',
+    )
+    .option(
       '--security-opt <opt>',
       'seccomp=FILE for a custom seccomp profile; no-new-privileges is always on (repeatable)',
       collect,
@@ -128,6 +134,7 @@ interface RunFlags {
   init?: boolean;
   interactive?: boolean;
   tty?: boolean;
+  restart?: string;
   hostname?: string;
   securityOpt: string[];
   label: string[];
@@ -198,6 +205,10 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   o.rm = Boolean(f.rm);
   o.interactive = Boolean(f.interactive);
   o.tty = Boolean(f.tty);
+  if (f.restart !== undefined) {
+    const policy = parseRestart(f.restart);
+    if (policy.name !== 'no') o.restart = policy;
+  }
   for (const s of f.securityOpt) {
     const { seccompProfile } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
@@ -460,4 +471,5 @@ export function registerContainerCommands(program: Command, state: CliState): vo
         process.stdout.write(`${r.exitCode}\n`);
       });
     });
+  registerLifecycleCommands(program, state);
 }

@@ -11,6 +11,7 @@ import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
 import { registerScanCommands } from './scan.js';
 import { registerEvents } from './events.js';
+import { registerGenerate } from './generate.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -51,6 +52,7 @@ export function buildProgram(state: CliState): Command {
   registerSignCommands(program, state);
   registerScanCommands(program, state);
   registerEvents(program, state);
+  registerGenerate(program, state);
   return program;
 }
 

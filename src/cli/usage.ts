@@ -18,7 +18,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   commit: undefined,
   compose: undefined,
   config: undefined,
-  container: 'moat’s container commands are top-level: moat ps, run, start, stop, rm, logs, exec, inspect',
   context: undefined,
   cp: 'bind-mount a host directory instead: moat run -v /host/dir:/ctr/dir',
   diff: undefined,
@@ -38,7 +37,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   stack: undefined,
   stats: undefined,
   swarm: undefined,
-  top: 'moat exec NAME ps lists the processes of a container',
   trust: undefined,
   unpause: undefined,
   update: undefined,
@@ -53,7 +51,6 @@ const DOCKER_FLAGS: Record<string, string> = {
   '--network': 'containers have only the loopback network (lo): there is no other network mode',
   '--net': 'containers have only the loopback network (lo): there is no other network mode',
   '--privileged': 'moat never runs privileged containers: grant single capabilities with --cap-add',
-  '--restart': 'moat has no restart policies',
 };
 
 const usage = (message: string, hint: string) => new UsageError(message, { hint });

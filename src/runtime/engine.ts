@@ -140,6 +140,18 @@ export class Engine {
     }
     return end;
   }
+  /** Marks a container with a restart policy stopped by hand (restart.ts). */
+  private async markStopped(rec: ContainerRecord): Promise<void> {
+    const p = rec.options?.restart;
+    if (!p || p.name === 'no') return;
+    await this.containers
+      .update(rec.id, async (r) => {
+        r.manualStop = true;
+        await this.containers.save(r);
+      })
+      .catch(() => {});
+  }
+
 
   /** Start a created (or exited) container under a monitor process; resolves once it runs. */
   async startDetached(ref: string): Promise<ContainerRecord> {
@@ -201,7 +213,7 @@ export class Engine {
       throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid signal "${signal}"`);
     if (rec.status !== 'running' || !rec.pid)
       throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`);
-    containerEvent(this.deps.paths.data, 'kill', rec, { signal: sig });
+    await this.markStopped(rec);
     await runcKill(this.tools(), this.runc, rec.pid, rec.id, sig);
     return rec;
   }
@@ -252,6 +264,8 @@ export class Engine {
 
   async stop(ref: string, timeoutSec: number): Promise<ContainerRecord> {
     const rec = await this.reconcile(this.usable(await this.containers.resolve(ref)));
+    // Stopped by hand: no restart policy runs it again (also one waiting to restart).
+    await this.markStopped(rec);
     if (rec.status !== 'running') return rec;
     // The image may be gone (rmi -f while the container was stopped): stopping never needs it.
     const stopSignal =

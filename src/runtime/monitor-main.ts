@@ -20,6 +20,9 @@ import { attachSocketPath } from './attach/socket-path.js';
 import { supervise, type Attach } from './supervise.js';
 import { resizeTerminal, termSize, type TermSize } from './tty.js';
 import { containerEvent } from './events/index.js';
+import { BACKOFF_RESET_MS, restartDelayMs, shouldRestart } from './restart.js';
+import { record } from './supervise/record.js';
+import type { ContainerStore } from './state.js';
 
 const MAX_LINE = 64 * 1024;
 /** Signals the monitor passes on to the container (sent to it by the attached CLI, or by anyone). */
@@ -42,6 +45,25 @@ function diag(msg: string): void {
   } catch {
     /* the container's directory is gone (removed) */
   }
+}
+
+/**
+ * The wait before a restart, marked in the record (`ps`: Restarting). False when the container was
+ * stopped by hand or removed meanwhile (checked every 100 ms): then it is not run again.
+ */
+async function backOff(deps: { store: ContainerStore }, id: string, ms: number): Promise<boolean> {
+  if (!(await record(deps, id, (r) => (r.restarting = true)))) return false;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+    const r = await deps.store.load(id).catch(() => undefined);
+    if (!r) return false;
+    if (r.manualStop) {
+      await record(deps, id, (x) => delete x.restarting);
+      return false;
+    }
+  }
+  return true;
 }
 
 function send(msg: StartedMessage | { exit: ExitMessage }): void {
@@ -189,24 +211,56 @@ async function main(): Promise<number> {
       log: diag,
     });
     server = s;
-    const out = await supervise(superviseDeps(engine), rec, s.attach, {
-      onStarted: (r) => {
-        if (r.pid !== undefined) {
-          s.listen();
-          containerEvent(engine.deps.paths.data, 'start', rec);
-        }
-        send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error });
-      },
-      onControl: (fn) => {
-        deliver = fn;
-        for (const s of early.splice(0)) fn(s);
-      },
+    const deps = superviseDeps(engine);
+    const data = engine.deps.paths.data;
+    // A start by hand: the stopped-by-hand mark and the restart count begin again.
+    await record(deps, id, (r) => {
+      delete r.manualStop;
+      delete r.restarting;
+      r.restartCount = 0;
     });
-    outcome = { exitCode: out.exitCode, started: out.started, oomKilled: out.oomKilled ?? false };
-    if (out.started) {
-      if (out.oomKilled) containerEvent(engine.deps.paths.data, 'oom', rec);
-      containerEvent(engine.deps.paths.data, 'die', rec, { exitCode: out.exitCode });
+    let current = rec;
+    let restarts = 0;
+    let inARow = 0;
+    let listening = false;
+    let out;
+    for (;;) {
+      const began = Date.now();
+      out = await supervise(deps, current, s.attach, {
+        onStarted: (r) => {
+          if (r.pid !== undefined) {
+            if (!listening) s.listen();
+            listening = true;
+            containerEvent(data, 'start', current);
+          }
+          send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error });
+        },
+        onControl: (fn) => {
+          deliver = fn;
+          for (const s of early.splice(0)) fn(s);
+        },
+      });
+      if (out.started) {
+        if (out.oomKilled) containerEvent(data, 'oom', current);
+        containerEvent(data, 'die', current, { exitCode: out.exitCode });
+      }
+      // Its restart policy (restart.ts): again after a back-off, unless stopped by hand or removed.
+      const now = await engine.containers.load(id).catch(() => undefined);
+      const ended = { exitCode: out.exitCode, started: out.started, restarts };
+      if (!now || !shouldRestart(rec.options.restart, { ...ended, manualStop: Boolean(now.manualStop) }))
+        break;
+      if (Date.now() - began >= BACKOFF_RESET_MS) inARow = 0;
+      if (!(await backOff(deps, id, restartDelayMs(inARow++)))) break;
+      restarts++;
+      const kept = await record(deps, id, (r) => {
+        r.restartCount = restarts;
+        delete r.restarting;
+      });
+      if (!kept) break;
+      current = await engine.containers.load(id);
+      containerEvent(data, 'restart', current);
     }
+    outcome = { exitCode: out.exitCode, started: out.started, oomKilled: out.oomKilled ?? false };
     if (out.error) outcome.error = out.error;
   } catch (e) {
     const err = e as { code?: string; message?: string; stack?: string };

@@ -232,6 +232,11 @@ export function runOptionProblems(o: Partial<RunOptions>): Problem[] {
     const bad = tmpfsProblem(t);
     if (bad) out.push(bad);
   }
+  if (o.rm && o.restart && o.restart.name !== 'no')
+    p(
+      'conflicting options: --restart and --rm',
+      'a container removed when it ends cannot be restarted: drop one of them',
+    );
   const seen = new Set<string>();
   for (const dest of [...(o.volumes ?? []).map((v) => v.container), ...(o.tmpfs ?? []).map((t) => t.path)]) {
     const n = dest.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');

@@ -6,6 +6,7 @@ import { SeccompError } from '../seccomp/errors.js';
 import { tmpfsProblem, ulimitProblem, ULIMIT_NAMES } from './option-checks.js';
 import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
+import type { RestartPolicy } from './restart.js';
 
 export interface VolumeSpec {
   host: string;
@@ -65,6 +66,8 @@ export interface RunOptions {
    * stream, and TERM defaults to xterm (docker's -t).
    */
   tty: boolean;
+  /** Run it again when it ends (restart.ts); unset: never. */
+  restart?: RestartPolicy;
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */
   seccompProfile?: string;
   labels: Record<string, string>;

@@ -62,6 +62,12 @@ export interface ContainerRecord {
   finishedAt?: string;
   exitCode?: number;
   oomKilled?: boolean;
+  /** Times its restart policy ran it again since it was last started by hand. */
+  restartCount?: number;
+  /** Its monitor waits to run it again (restart policy back-off). */
+  restarting?: boolean;
+  /** Stopped (or killed) by hand: no restart policy runs it again until it is started. */
+  manualStop?: boolean;
   /** Set when `ps` found the monitor gone and filled in the end itself. */
   reconciled?: boolean;
   error?: string;

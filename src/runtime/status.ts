@@ -11,6 +11,7 @@ export function humanStatus(c: ContainerRecord, now = Date.now()): string {
     case 'running':
       return `Up ${since(c.startedAt, now) ?? 'a while'}`;
     case 'exited':
+      if (c.restarting) return `Restarting (${c.exitCode ?? '?'}) ${since(c.finishedAt, now) ?? 'a while'} ago`;
       // An exited record without its status (moat did not learn it) shows '?', not a success.
       return `Exited (${c.exitCode ?? '?'}) ${since(c.finishedAt, now) ?? 'a while'} ago`;
     case 'created':

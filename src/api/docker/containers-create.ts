@@ -20,6 +20,7 @@ import {
 import { refuse, type Handler } from './handler.js';
 import { checkPlatform } from './platform.js';
 import { refuseUnsupported } from './unsupported.js';
+import { parseRestart } from '../../runtime/restart.js';
 
 const strings = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
@@ -65,6 +66,11 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   if (typeof h.PidsLimit === 'number') o.pidsLimit = h.PidsLimit > 0 ? h.PidsLimit : -1;
   if (h.Init === true) o.init = true;
   if (h.AutoRemove === true) o.rm = true;
+  const rp = h.RestartPolicy as { Name?: unknown; MaximumRetryCount?: unknown } | undefined | null;
+  if (rp && typeof rp.Name === 'string' && rp.Name !== '' && rp.Name !== 'no') {
+    const n = rp.MaximumRetryCount;
+    o.restart = parseRestart(typeof n === 'number' && n > 0 ? `${rp.Name}:${n}` : rp.Name);
+  }
   o.capAdd = strings(h.CapAdd) ?? [];
   Object.assign(o, hostOptionsFromDocker(h));
   // --mount gives the same binds and tmpfs mounts as -v and --tmpfs, checked alike.

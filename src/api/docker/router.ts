@@ -20,6 +20,7 @@ import {
   waitContainer,
 } from './containers-lifecycle.js';
 import { listContainers } from './containers-list.js';
+import { topContainer } from './containers-top.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { inspectImage, listImages, removeImage } from './images.js';
@@ -55,6 +56,7 @@ export const ROUTES: readonly Route[] = [
   ['DELETE', /^\/containers\/([^/]+)$/, removeContainer],
   ['GET', /^\/containers\/([^/]+)\/logs$/, containerLogs],
   ['GET', /^\/containers\/([^/]+)\/stats$/, containerStats],
+  ['GET', /^\/containers\/([^/]+)\/top$/, topContainer],
   // exec: decided at create (container.exec), run at start (docker/exec.ts).
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],

@@ -52,6 +52,7 @@ const READ = new Set([
   'OomScoreAdj',
   'Init',
   'AutoRemove',
+  'RestartPolicy', // Name and MaximumRetryCount (containers-create.ts); restart.ts runs it
   'CapAdd',
   'CapDrop', // every capability is dropped anyway
   'Binds',
@@ -68,10 +69,6 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   // Containers get their own network namespace with loopback only: Docker's default network
   // and `none` mean that here (host is refused by runOptionsFromDocker, others below).
   NetworkMode: (v) => v === undefined || v === '' || v === 'default' || v === 'bridge' || v === 'none',
-  RestartPolicy: (v) => {
-    const r = (v ?? {}) as { Name?: string; MaximumRetryCount?: number };
-    return (r.Name === undefined || r.Name === '' || r.Name === 'no') && !r.MaximumRetryCount;
-  },
   MemorySwappiness: (v) => v === undefined || v === null || v === -1,
   // What moat does anyway: runc, Linux's only isolation, no network, no health check
   // (--no-healthcheck), SIGTERM on stop.
@@ -108,7 +105,6 @@ const WHY: Record<string, [string, string]> = {
   Volumes: ['an anonymous volume (-v PATH)', 'moat has no volumes: use -v HOST:CONTAINER or --tmpfs PATH'],
   VolumesFrom: ['--volumes-from', 'moat has no volumes'],
   VolumeDriver: ['--volume-driver', 'moat has no volumes'],
-  RestartPolicy: ['--restart', 'moat does not restart containers'],
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
   Healthcheck: ['--health-*', 'moat has no health checks'],

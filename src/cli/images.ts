@@ -7,7 +7,7 @@ import { pruneBody } from '../api/schemas.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
-import { ago, humanSize, json, splitName, table } from './output.js';
+import { ago, humanSize, json, recordKinds, splitName, table } from './output.js';
 import { forEachArg } from './report.js';
 import { IMAGE_FIELDS, isTemplateFormat } from './format/fields.js';
 import { inspectImages } from './inspect.js';
@@ -220,6 +220,6 @@ function pruneText(res: ImagePruneResult): string {
     out += '\n';
   }
   out += `Total reclaimed space: ${humanSize(res.freedBytes)}\n`;
-  out += `(${res.removedBlobs.length} blob(s), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s)${res.removedRecords.length ? `, scan records of ${res.removedRecords.length} removed image(s)` : ''} removed)\n`;
+  out += `(${res.removedBlobs.length} blob(s), ${res.removedTemp.length} temp file(s), ${res.removedRoots.length} unpacked root(s)${res.removedRecords.length ? `, ${recordKinds(Object.values(res.removedRecordKinds).flat())} records of ${res.removedRecords.length} removed image(s)` : ''} removed)\n`;
   return out;
 }

@@ -24,6 +24,12 @@ export function splitName(n: string): [string, string] {
   return at > slash ? [n.slice(0, at), n.slice(at + 1)] : [n, '<none>'];
 }
 
+/** The kinds of per-image records in fsck's and prune's messages: `scan`, `scan and trust`. */
+export function recordKinds(kinds: readonly string[] | undefined): string {
+  const k = [...new Set(kinds)];
+  return k.length ? k.join(' and ') : 'per-image';
+}
+
 export function json(v: unknown): string {
   return JSON.stringify(v, null, 2) + '\n';
 }

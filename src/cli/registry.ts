@@ -12,7 +12,7 @@ import { request } from './app.js';
 import { trustOption } from './sign.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
-import { humanSize, json } from './output.js';
+import { humanSize, json, recordKinds } from './output.js';
 import { closeNet, tlsOption } from './net-options.js';
 
 const formatOption = () =>
@@ -315,7 +315,7 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
     .description('re-hash every blob in the store; report corrupt or missing ones (exit 1 if any)')
     .option(
       '--repair',
-      'delete corrupt blobs, stray files and scan records of removed images (pull or load the images again afterwards)',
+      'delete corrupt blobs, stray files and scan or trust records of removed images (pull or load the images again afterwards)',
     )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (f: { repair?: boolean; format: string }) => {
@@ -327,6 +327,7 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         strays: string[];
         temp: string[];
         orphanRecords: string[];
+        orphanRecordKinds: Record<string, string[]>;
         removed: string[];
         clean: boolean;
       }>('POST', '/images/fsck', { repair: Boolean(f.repair) });
@@ -339,9 +340,11 @@ export function registerRegistryCommands(program: Command, state: CliState): voi
         for (const m of res.missing) process.stdout.write(`image ${m.image}: blob ${m.digest} ${m.reason}\n`);
         for (const s of res.strays) process.stdout.write(`stray file: ${s}${f.repair ? ' — removed' : ''}\n`);
         for (const d of res.orphanRecords)
-          process.stdout.write(`scan records of no image: ${d}${f.repair ? ' — removed' : ''}\n`);
+          process.stdout.write(
+            `${recordKinds(res.orphanRecordKinds[d])} records of no image: ${d}${f.repair ? ' — removed' : ''}\n`,
+          );
         process.stdout.write(
-          `${res.checked} blob(s) checked: ${res.clean ? 'clean' : `${res.corrupt.length} corrupt, ${res.missing.length} missing, ${res.strays.length} stray`}${res.temp.length ? `; ${res.temp.length} temp file(s) of interrupted writes (moat image prune removes them)` : ''}${res.orphanRecords.length && !f.repair ? `; scan records of ${res.orphanRecords.length} removed image(s) (moat image prune or --repair removes them)` : ''}\n`,
+          `${res.checked} blob(s) checked: ${res.clean ? 'clean' : `${res.corrupt.length} corrupt, ${res.missing.length} missing, ${res.strays.length} stray`}${res.temp.length ? `; ${res.temp.length} temp file(s) of interrupted writes (moat image prune removes them)` : ''}${res.orphanRecords.length && !f.repair ? `; ${recordKinds(Object.values(res.orphanRecordKinds).flat())} records of ${res.orphanRecords.length} removed image(s) (moat image prune or --repair removes them)` : ''}\n`,
         );
       }
       if (!res.clean && !f.repair) state.exitCode = 1;

@@ -35,14 +35,18 @@ export interface StoreAccess {
 }
 
 /**
- * Records another room keeps beside the store for each image, named by its manifest digest (the
- * scanner's reports, src/scan/record.ts). They live as long as a listed image has that manifest:
- * removing, pruning or replacing the image drops them before images.json stops naming it, so an
- * interrupted removal leaves an image without records (scanned again when needed), never records
- * of no image. Those can still appear (a scan finishing after its image was removed, records made
- * before this rule): `prune` deletes them and `fsck` lists them (see orphanRecords).
+ * Records another room keeps beside the store for each image, named by its manifest digest: the
+ * scanner's reports (src/scan/record.ts) and trust verifications (src/trust/record.ts), each one
+ * of the store's `records` (runtime/context.ts connects them: the image room imports neither).
+ * They live as long as a listed image has that manifest: removing, pruning or replacing the image
+ * drops them before images.json stops naming it, so an interrupted removal leaves an image without
+ * records (scanned or verified again when needed), never records of no image. Those can still
+ * appear (a scan or verification finishing after its image was removed, records made before this
+ * rule): `prune` deletes them and `fsck` lists them (see orphanRecords).
  */
 export interface DigestRecords {
+  /** What they are, in messages (`scan`, `trust`): "scan records of no image". */
+  readonly kind?: string;
   /** Manifest digests that have records (partly written ones included). */
   digests(): Promise<string[]>;
   /** Delete every record of the digest; none is not an error. */
@@ -61,12 +65,22 @@ export async function dropRecords(
   return gone;
 }
 
-/** Manifest digests that have records but no listed image in `db`. */
-export async function orphanRecords(records: readonly DigestRecords[], db: StoreFile): Promise<string[]> {
+/**
+ * Manifest digests that have records but no listed image in `db` (sorted), each with the kinds
+ * of records it has (in the order of `records`).
+ */
+export async function orphanRecords(
+  records: readonly DigestRecords[],
+  db: StoreFile,
+): Promise<Map<string, string[]>> {
   const live = new Set(db.images.map((i) => i.manifestDigest));
-  const found = new Set<string>();
-  for (const r of records) for (const d of await r.digests()) if (!live.has(d)) found.add(d);
-  return [...found].sort();
+  const found = new Map<string, string[]>();
+  for (const r of records) {
+    for (const d of new Set(await r.digests())) {
+      if (!live.has(d)) found.set(d, [...(found.get(d) ?? []), r.kind ?? 'per-image']);
+    }
+  }
+  return new Map([...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Read images.json; an absent file is an empty store, an unreadable one IMAGE_STORE_CORRUPT. */

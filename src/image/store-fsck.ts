@@ -20,11 +20,13 @@ export interface FsckResult {
   /** Temp files of interrupted writes (never visible as blobs; `image prune` removes them). */
   temp: string[];
   /**
-   * Manifest digests of no listed image that still have per-image records (scan reports): left
-   * by an interrupted removal or a scan that outlived its image. Removed with `repair` (under
-   * the store lock, checked again there) and by `image prune`.
+   * Manifest digests of no listed image that still have per-image records (scan reports, trust
+   * verifications): left by an interrupted removal or a scan or verification that outlived its
+   * image. Removed with `repair` (under the store lock, checked again there) and by `image prune`.
    */
   orphanRecords: string[];
+  /** The kinds of records each of `orphanRecords` has (`scan`, `trust`). */
+  orphanRecordKinds: Record<string, string[]>;
   removed: string[];
 }
 
@@ -42,6 +44,7 @@ export async function fsckStore(store: StoreAccess, opts: { repair?: boolean } =
     strays: [],
     temp: [],
     orphanRecords: [],
+    orphanRecordKinds: {},
     removed: [],
   };
   const dir = path.join(store.root, 'blobs', 'sha256');
@@ -99,12 +102,14 @@ export async function fsckStore(store: StoreAccess, opts: { repair?: boolean } =
     }
   }
   res.temp = await fsp.readdir(store.tmpDir).catch(() => [] as string[]);
-  res.orphanRecords = await orphanRecords(store.records, db);
-  if (opts.repair && res.orphanRecords.length) {
+  const orphans = await orphanRecords(store.records, db);
+  res.orphanRecords = [...orphans.keys()];
+  res.orphanRecordKinds = Object.fromEntries(orphans);
+  if (opts.repair && orphans.size) {
     // Under the lock, against images.json as it is then: an image added meanwhile keeps its own.
     await store.withLock(async () => {
       const now = await store.readDb();
-      for (const d of await orphanRecords(store.records, now))
+      for (const d of (await orphanRecords(store.records, now)).keys())
         for (const r of store.records) await r.remove(d);
     });
   }

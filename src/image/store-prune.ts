@@ -31,11 +31,13 @@ export interface PruneResult {
   /** Leftover temp files of interrupted writes, deleted. */
   removedTemp: string[];
   /**
-   * Manifest digests of no listed image whose per-image records (scan reports) were deleted:
-   * left by an interrupted removal or a scan that outlived its image. (Records of the images
-   * deleted here go with them, unlisted, as with `rmi`.)
+   * Manifest digests of no listed image whose per-image records (scan reports, trust
+   * verifications) were deleted: left by an interrupted removal or a scan or verification that
+   * outlived its image. (Records of the images deleted here go with them, unlisted, as with `rmi`.)
    */
   removedRecords: string[];
+  /** The kinds of records each of `removedRecords` had (`scan`, `trust`). */
+  removedRecordKinds: Record<string, string[]>;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function pruneStore(store: StoreAccess, opts: PruneOptions): Promis
       freedBytes: 0,
       removedTemp: [],
       removedRecords: [],
+      removedRecordKinds: {},
     };
     const gone: ImageRecord[] = [];
     if (inUse) {
@@ -83,9 +86,10 @@ export async function pruneStore(store: StoreAccess, opts: PruneOptions): Promis
       );
       if (gone.length) await store.writeDb(db);
     }
-    for (const d of await orphanRecords(store.records, db)) {
+    for (const [d, kinds] of await orphanRecords(store.records, db)) {
       for (const r of store.records) await r.remove(d);
       res.removedRecords.push(d);
+      res.removedRecordKinds[d] = kinds;
     }
     const candidates = new Set(gone.flatMap(blobsOf));
     const live = new Set([...db.images, ...(db.retained ?? [])].flatMap(blobsOf));

@@ -63,9 +63,9 @@ export type { PruneImages, PruneOptions, PruneResult } from './store-prune.js';
  * store-lookup.ts (how a typed name or ID finds a record), store-fsck.ts (`fsck`, lock-free) and
  * store-prune.ts (`prune`, under that same lock).
  *
- * Records other rooms keep per image by manifest digest (scan reports, `records` below) go when
- * no listed image has that manifest any more: dropped under the lock before images.json is
- * rewritten without it (see DigestRecords in store-db.ts).
+ * Records other rooms keep per image by manifest digest (scan reports, trust verifications;
+ * `records` below) go when no listed image has that manifest any more: dropped under the lock
+ * before images.json is rewritten without it (see DigestRecords in store-db.ts).
  */
 
 export interface ImageStoreOptions {
@@ -386,7 +386,8 @@ export class ImageStore {
         return { untagged, deleted: [], removedBlobs: [] };
       }
       db.images = db.images.filter((i) => i !== record);
-      // Its records go first: if moat stops here, the image is still listed, only unscanned.
+      // Its records go first: if moat stops here, the image is still listed, only unscanned or
+      // unverified.
       await dropRecords(this.records, db, [record.manifestDigest]);
       if (opts.retain) {
         db.retained = [...(db.retained ?? []).filter((r) => r.id !== record.id), record];

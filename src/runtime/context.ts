@@ -3,16 +3,24 @@ import { ensureDirs, resolvePaths } from '../util/paths.js';
 import { Engine } from './engine.js';
 import { detectHost } from './host.js';
 
-/**
- * The scanner's reports, recorded per image (src/scan/record.ts): removed with the image. Loaded
- * only when an image goes or the store is checked, not by every command.
- */
-function scanRecords(storage: string): DigestRecords {
-  const load = async () => new (await import('../scan/record.js')).ScanRecords(storage);
+/** Records kept per image, loaded only when an image goes or the store is checked. */
+function lazy(kind: string, load: () => Promise<DigestRecords>): DigestRecords {
   return {
+    kind,
     digests: async () => (await load()).digests(),
     remove: async (digest) => (await load()).remove(digest),
   };
+}
+
+/**
+ * What moat records per image, removed with it: the scanner's reports (src/scan/record.ts) and
+ * trust verifications (src/trust/record.ts). Neither room is loaded by every command.
+ */
+export function imageRecords(storage: string): DigestRecords[] {
+  return [
+    lazy('scan', async () => new (await import('../scan/record.js')).ScanRecords(storage)),
+    lazy('trust', async () => new (await import('../trust/record.js')).TrustRecords(storage)),
+  ];
 }
 
 /** Build the engine from the environment (paths, host facts, image store). */
@@ -28,6 +36,6 @@ export function openEngine(env: NodeJS.ProcessEnv = process.env): Engine {
   return new Engine({
     paths,
     host,
-    images: new ImageStore(paths.storage, { records: [scanRecords(paths.storage)] }),
+    images: new ImageStore(paths.storage, { records: imageRecords(paths.storage) }),
   });
 }

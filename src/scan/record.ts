@@ -142,6 +142,7 @@ export function vexStamps(files: string[]): { file: string; sha256: string }[] {
 const RECORD_FILE = /^\.?([0-9a-f]{64})(?:\.json|-[0-9a-f]{32}\.report\.json)(?:\.tmp-[0-9a-f]+)?$/;
 
 export class ScanRecords implements DigestRecords {
+  readonly kind = 'scan';
   readonly dir: string;
 
   constructor(storeRoot: string) {

@@ -5,10 +5,16 @@
  * same digest verified as `reg/a:1` says nothing about running it as `reg/b:1`. A trust policy
  * edit changes its digest, so older entries stop matching (and are dropped when the file is next
  * written). Rejections are recorded too (`moat verify` shows why), never read as acceptance.
+ *
+ * Records live as long as the image: TrustRecords is one of the image store's DigestRecords
+ * (runtime/context.ts), so `rmi`, `image prune` and a pull replacing the image's manifest remove
+ * them before images.json stops naming it, and `image fsck`/`prune` find those of no image (a
+ * verification recorded after its image was removed, or by a moat before this rule).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { digestHex } from '../image/digest.js';
+import type { DigestRecords } from '../image/store-db.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { readBounded } from './policy/load.js';
 import type { TrustResult } from './verify.js';
@@ -22,11 +28,20 @@ interface RecordFile {
   entries: TrustResult[];
 }
 
-export class TrustRecords {
+/** A file of the records directory: a record, or its temp file while written (writeFileAtomic). */
+const RECORD_FILE = /^\.?([0-9a-f]{64})\.json(?:\.tmp-[0-9a-f]+)?$/;
+
+export class TrustRecords implements DigestRecords {
+  readonly kind = 'trust';
+
   constructor(private readonly storeRoot: string) {}
 
+  private get dir(): string {
+    return path.join(this.storeRoot, 'trust');
+  }
+
   private file(manifestDigest: string): string {
-    return path.join(this.storeRoot, 'trust', `${digestHex(manifestDigest)}.json`);
+    return path.join(this.dir, `${digestHex(manifestDigest)}.json`);
   }
 
   private read(manifestDigest: string): TrustResult[] {
@@ -63,5 +78,34 @@ export class TrustRecords {
       this.file(manifestDigest),
       JSON.stringify({ format: 'moat-trust-1', entries } satisfies RecordFile),
     );
+  }
+
+  private async names(): Promise<string[]> {
+    return fsp.readdir(this.dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+  }
+
+  /** Manifest digests with a record file (a write in progress included). */
+  async digests(): Promise<string[]> {
+    const found = new Set<string>();
+    for (const n of await this.names()) {
+      const m = RECORD_FILE.exec(n);
+      if (m) found.add(`sha256:${m[1]}`);
+    }
+    return [...found];
+  }
+
+  /**
+   * Delete the image's record: the file a reader reads first (from then on it finds none), then
+   * temp files of writes that did not finish.
+   */
+  async remove(manifestDigest: string): Promise<void> {
+    const hex = digestHex(manifestDigest);
+    await fsp.rm(this.file(manifestDigest), { force: true });
+    for (const n of await this.names()) {
+      if (RECORD_FILE.exec(n)?.[1] === hex) await fsp.rm(path.join(this.dir, n), { force: true });
+    }
   }
 }

@@ -53,13 +53,13 @@ export class DetachScanner {
         if (this.held === this.keys.length) return { pass: Buffer.from(out), detach: true };
         continue;
       }
-      // A mismatch: the held bytes go through, then this byte may start the sequence anew.
-      for (let i = 0; i < this.held; i++) out.push(this.keys[i]);
-      this.held = 0;
-      if (b === this.keys[0]) {
-        this.held = 1;
-        if (this.keys.length === 1) return { pass: Buffer.from(out), detach: true };
-      } else out.push(b);
+      // A mismatch: the held bytes and this one go through, but for their longest end that may
+      // still begin the sequence (keys a,a,b typed as a,a,a,b: the last two a's are held).
+      const tried = [...this.keys.subarray(0, this.held), b];
+      let keep = tried.length - 1;
+      while (keep > 0 && !tried.slice(tried.length - keep).every((x, i) => x === this.keys[i])) keep--;
+      for (let i = 0; i < tried.length - keep; i++) out.push(tried[i]);
+      this.held = keep;
     }
     return { pass: Buffer.from(out), detach: false };
   }

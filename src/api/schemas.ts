@@ -88,6 +88,20 @@ export const runOptions = {
     interactive: { type: 'boolean' },
     /** A pseudo-terminal (-t); unset in the records of containers made before moat had them. */
     tty: { type: 'boolean', default: false },
+    health: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cmd: { type: 'string', minLength: 1, maxLength: 4096 },
+        test: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 4096 } },
+        interval: { type: 'integer', minimum: 0 },
+        timeout: { type: 'integer', minimum: 0 },
+        retries: { type: 'integer', minimum: 0 },
+        startPeriod: { type: 'integer', minimum: 0 },
+        none: { type: 'boolean' },
+        onFailure: { enum: ['none', 'kill'] },
+      },
+    },
     restart: {
       type: 'object',
       additionalProperties: false,

@@ -24,6 +24,7 @@ import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { parseRestart } from '../runtime/restart.js';
+import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
 import { registerPs } from './ps.js';
@@ -89,6 +90,22 @@ function addRunOptions(cmd: Command): Command {
     )
     .option('--hostname <name>', 'container hostname (default: the name or the short ID)')
     .option(
+      '--health-cmd <command>',
+      'a health check: a shell command run in the container (exit 0: healthy)',
+    )
+    .option('--health-interval <duration>', "time between checks (default 30s, or the image's)")
+    .option('--health-timeout <duration>', 'a check running longer fails (default 30s)')
+    .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)')
+    .option(
+      '--health-start-period <duration>',
+      'failures in this time after a start do not count (default 0s)',
+    )
+    .option('--no-healthcheck', "no health check, even the image's HEALTHCHECK")
+    .option(
+      '--health-on-failure <action>',
+      'none (default), or kill: an unhealthy container is killed (its restart policy then acts)',
+    )
+    .option(
       '--restart <policy>',
       'run it again when it ends: no (default), on-failure[:N] (non-zero status, at most N times), always, unless-stopped; moat stop/kill end it for good',
     )
@@ -135,12 +152,37 @@ interface RunFlags {
   interactive?: boolean;
   tty?: boolean;
   restart?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthcheck?: boolean;
+  healthOnFailure?: string;
   hostname?: string;
   securityOpt: string[];
   label: string[];
   rm?: boolean;
   logDriver?: string;
   logOpt?: string[];
+}
+
+/** The --health-* flags (undefined: none given, the image's HEALTHCHECK applies). */
+function healthOptions(f: RunFlags): HealthOptions | undefined {
+  const h: HealthOptions = {};
+  if (f.healthcheck === false) h.none = true;
+  if (f.healthCmd !== undefined) h.cmd = f.healthCmd;
+  if (f.healthInterval !== undefined) h.interval = parseDuration('--health-interval', f.healthInterval);
+  if (f.healthTimeout !== undefined) h.timeout = parseDuration('--health-timeout', f.healthTimeout);
+  if (f.healthStartPeriod !== undefined)
+    h.startPeriod = parseDuration('--health-start-period', f.healthStartPeriod);
+  if (f.healthRetries !== undefined) h.retries = parseInteger(f.healthRetries, '--health-retries');
+  if (f.healthOnFailure !== undefined) {
+    if (f.healthOnFailure !== 'none' && f.healthOnFailure !== 'kill')
+      throw usage(`invalid --health-on-failure "${f.healthOnFailure}"`, 'none or kill');
+    h.onFailure = f.healthOnFailure;
+  }
+  return Object.keys(h).length ? h : undefined;
 }
 
 function usage(msg: string, hint?: string): UsageError {
@@ -205,6 +247,8 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   o.rm = Boolean(f.rm);
   o.interactive = Boolean(f.interactive);
   o.tty = Boolean(f.tty);
+  const health = healthOptions(f);
+  if (health) o.health = health;
   if (f.restart !== undefined) {
     const policy = parseRestart(f.restart);
     if (policy.name !== 'no') o.restart = policy;

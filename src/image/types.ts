@@ -83,6 +83,14 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
+  /** HEALTHCHECK (durations in nanoseconds); runtime/health/config.ts reads it. */
+  Healthcheck?: {
+    Test?: string[] | null;
+    Interval?: number;
+    Timeout?: number;
+    Retries?: number;
+    StartPeriod?: number;
+  } | null;
 }
 
 export interface HistoryEntry {

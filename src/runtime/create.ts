@@ -86,6 +86,7 @@ export async function commitPlan(
       lowerdir: plan.lowerdir,
       ...(hostPaths.length ? { hostPaths } : {}),
       logConfig: logConfigOf(plan.opts.log),
+      ...(plan.healthcheck ? { healthcheck: plan.healthcheck } : {}),
     };
     // Owners and modes: moat keeps what it trusts; container root gets only what runc needs.
     await settleContainerDir(tmp, e.containerRootOwner());

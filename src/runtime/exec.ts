@@ -25,6 +25,7 @@ import { spawnGated } from './gated-spawn.js';
 import { startError } from './start-errors.js';
 import { containerDirs, type ContainerRecord } from './state.js';
 import { CONSOLE_SOCKET, resizeTerminal, ttyHelper, ttyHelperArgs, type ConsoleClient } from './tty.js';
+import { killTree } from './kill.js';
 
 export interface ExecDeps {
   paths: MoatPaths;
@@ -48,6 +49,10 @@ export interface ExecOptions {
   tty?: boolean;
   /** The client's terminal: window size, resizes, detaching (exec -it). */
   console?: ConsoleClient;
+  /** Called once the command runs, with its process ID (as runc wrote it) when known. */
+  onStarted?: (pid?: number) => void;
+  /** Ends the command (and runc) when aborted: a health check's timeout. */
+  abort?: AbortSignal;
 }
 
 /**
@@ -158,6 +163,11 @@ export async function execInContainer(
     throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`, {
       hint: `start it with moat start ${rec.name}`,
     });
+  // runc exec would join the frozen cgroup and wait there (Docker refuses it too)
+  if (rec.paused)
+    throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is paused`, {
+      hint: `unpause it first: moat unpause ${rec.name}`,
+    });
   const d = containerDirs(deps.paths, rec.id);
   const tag = `exec-${randomBytes(6).toString('hex')}`;
   // Written by runc as container root (for root): in the directory it may write (container-dir.ts).
@@ -187,6 +197,7 @@ export async function execInContainer(
   const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(launched));
   const { child, closed, ended, release, output: gate } = spawnGated(argv, o.stdio);
   const stopResizes = helper ? o.console?.onResize?.((s) => resizeTerminal(ctl, s)) : undefined;
+  const onAbort = () => killTree(child.pid);
 
   try {
     if (child.pid) {
@@ -198,13 +209,21 @@ export async function execInContainer(
     release();
     // runc writes the pid file once the command runs: from then on its output is the command's.
     void whenExists(pidFile, closed).then(async (started) => {
-      if (started) gate.open();
+      if (started) {
+        gate.open();
+        if (o.onStarted) {
+          const pid = Number.parseInt(await readUntrusted(pidFile, 32), 10);
+          o.onStarted(pid > 0 ? pid : undefined);
+        }
+      }
       // The command is inside the limits and stays there; runc itself goes back to the top
       // cgroups (its threads would count against --pids-limit while the command runs).
       // Only while it lives: a pid that has exited may already be someone else's.
       if (started && child.pid && child.exitCode === null && child.signalCode === null)
         await joinCgroups(rec.cgroups, child.pid).catch(() => {});
     });
+    o.abort?.addEventListener('abort', onAbort, { once: true });
+    if (o.abort?.aborted) onAbort();
     // Detaching (exec -it's detach keys) leaves the command running, with its output dropped.
     const detached = o.console?.detached?.then(() => 'detached' as const);
     const res = await (detached ? Promise.race([ended(), detached]) : ended());
@@ -233,6 +252,7 @@ export async function execInContainer(
     }
     throw startError(reason, { kind: 'exec', name: rec.name });
   } finally {
+    o.abort?.removeEventListener('abort', onAbort);
     stopResizes?.();
     await Promise.all([pidFile, logFile, ctl].map((f) => fsp.rm(f, { force: true })));
   }

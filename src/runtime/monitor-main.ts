@@ -23,6 +23,7 @@ import { containerEvent } from './events/index.js';
 import { BACKOFF_RESET_MS, restartDelayMs, shouldRestart } from './restart.js';
 import { record } from './supervise/record.js';
 import type { ContainerStore } from './state.js';
+import { startHealthChecks } from './health/checker.js';
 
 const MAX_LINE = 64 * 1024;
 /** Signals the monitor passes on to the container (sent to it by the attached CLI, or by anyone). */
@@ -226,12 +227,20 @@ async function main(): Promise<number> {
     let out;
     for (;;) {
       const began = Date.now();
+      let stopChecks: (() => void) | undefined;
       out = await supervise(deps, current, s.attach, {
         onStarted: (r) => {
           if (r.pid !== undefined) {
             if (!listening) s.listen();
             listening = true;
             containerEvent(data, 'start', current);
+            // Its health check (health/), while it runs.
+            if (current.healthcheck)
+              stopChecks = startHealthChecks(deps, id, current.healthcheck, {
+                startedAtMs: Date.now(),
+                kill: () => deliver?.('SIGKILL'),
+                log: diag,
+              });
           }
           send(r.pid !== undefined ? { started: { pid: r.pid } } : { error: r.error });
         },
@@ -240,6 +249,7 @@ async function main(): Promise<number> {
           for (const s of early.splice(0)) fn(s);
         },
       });
+      stopChecks?.();
       if (out.started) {
         if (out.oomKilled) containerEvent(data, 'oom', current);
         containerEvent(data, 'die', current, { exitCode: out.exitCode });

@@ -7,6 +7,7 @@ import { tmpfsProblem, ulimitProblem, ULIMIT_NAMES } from './option-checks.js';
 import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
 import type { RestartPolicy } from './restart.js';
+import type { HealthOptions } from './health/config.js';
 
 export interface VolumeSpec {
   host: string;
@@ -66,6 +67,8 @@ export interface RunOptions {
    * stream, and TERM defaults to xterm (docker's -t).
    */
   tty: boolean;
+  /** Its health check, over the image's HEALTHCHECK (health/config.ts). */
+  health?: HealthOptions;
   /** Run it again when it ends (restart.ts); unset: never. */
   restart?: RestartPolicy;
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */

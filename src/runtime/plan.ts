@@ -30,6 +30,7 @@ import type { OciSeccomp, OciSpec } from './oci.js';
 import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { generateSpec } from './spec/index.js';
 import { containerDirs } from './state.js';
+import { resolveHealth, type HealthConfig } from './health/config.js';
 
 /** Everything decided about a container before anything is written: the policy sees e. */
 export interface ContainerPlan {
@@ -51,6 +52,8 @@ export interface ContainerPlan {
    * (`commit` reads it then); until then the spec has no seccomp filter and the policy is told so.
    */
   seccompFile?: { path: string; read: boolean };
+  /** The health check it gets (the image's HEALTHCHECK under the run flags), if any. */
+  healthcheck?: HealthConfig;
 }
 
 /** How a plan may be made (see Engine.plan). */
@@ -102,6 +105,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     });
   }
   const d = containerDirs(e.deps.paths, id);
+  const healthcheck = resolveHealth(opts.health, config.config?.Healthcheck);
   // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
   const sources = opts.volumes.map((v) => canonicalPath(v.host));
   const { spec, warnings } = generateSpec({
@@ -133,6 +137,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     limits,
     seccompDigest: seccompSource.digest,
     sources,
+    ...(healthcheck ? { healthcheck } : {}),
     ...(opts.seccompProfile
       ? {
           seccompFile: {

@@ -14,6 +14,7 @@ import type { HostPathPin } from './host-paths.js';
 import { RuntimeError } from './errors.js';
 import type { LogConfig } from './logs/index.js';
 import type { RunOptions } from './options.js';
+import type { HealthConfig, HealthState } from './health/config.js';
 
 /** 'broken': the record cannot be read (see brokenRecord); only `rm -f` and fsck act on it. */
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'broken';
@@ -62,6 +63,12 @@ export interface ContainerRecord {
   finishedAt?: string;
   exitCode?: number;
   oomKilled?: boolean;
+  /** Frozen by `moat pause` (its freezer cgroup) while running; cleared by unpause and at the end. */
+  paused?: boolean;
+  /** Its health check (resolved from the image and the run flags when it was created). */
+  healthcheck?: HealthConfig;
+  /** The health check's state (docker's State.Health), while it runs and after. */
+  health?: HealthState;
   /** Times its restart policy ran it again since it was last started by hand. */
   restartCount?: number;
   /** Its monitor waits to run it again (restart policy back-off). */

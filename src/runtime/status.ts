@@ -6,12 +6,22 @@
 import { since } from '../util/format.js';
 import type { ContainerRecord } from './state.js';
 
+/** Docker's state word: created, running, paused, exited (and moat's broken). */
+export function dockerState(c: ContainerRecord): string {
+  return c.status === 'running' && c.paused ? 'paused' : c.status;
+}
+
 export function humanStatus(c: ContainerRecord, now = Date.now()): string {
   switch (c.status) {
-    case 'running':
-      return `Up ${since(c.startedAt, now) ?? 'a while'}`;
+    case 'running': {
+      const up = `Up ${since(c.startedAt, now) ?? 'a while'}`;
+      if (c.paused) return `${up} (Paused)`;
+      const h = c.healthcheck ? c.health?.status : undefined;
+      return h ? `${up} (${h === 'starting' ? 'health: starting' : h})` : up;
+    }
     case 'exited':
-      if (c.restarting) return `Restarting (${c.exitCode ?? '?'}) ${since(c.finishedAt, now) ?? 'a while'} ago`;
+      if (c.restarting)
+        return `Restarting (${c.exitCode ?? '?'}) ${since(c.finishedAt, now) ?? 'a while'} ago`;
       // An exited record without its status (moat did not learn it) shows '?', not a success.
       return `Exited (${c.exitCode ?? '?'}) ${since(c.finishedAt, now) ?? 'a while'} ago`;
     case 'created':

@@ -66,6 +66,19 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   if (typeof h.PidsLimit === 'number') o.pidsLimit = h.PidsLimit > 0 ? h.PidsLimit : -1;
   if (h.Init === true) o.init = true;
   if (h.AutoRemove === true) o.rm = true;
+  const hc = b.Healthcheck as Record<string, unknown> | undefined | null;
+  if (hc && typeof hc === 'object') {
+    const ms = (v: unknown) => (typeof v === 'number' && v > 0 ? Math.round(v / 1e6) : undefined);
+    const test = strings(hc.Test);
+    const health = {
+      ...(test?.length ? { test } : {}),
+      ...(ms(hc.Interval) !== undefined ? { interval: ms(hc.Interval) } : {}),
+      ...(ms(hc.Timeout) !== undefined ? { timeout: ms(hc.Timeout) } : {}),
+      ...(ms(hc.StartPeriod) !== undefined ? { startPeriod: ms(hc.StartPeriod) } : {}),
+      ...(typeof hc.Retries === 'number' && hc.Retries > 0 ? { retries: hc.Retries } : {}),
+    };
+    if (Object.keys(health).length) o.health = health;
+  }
   const rp = h.RestartPolicy as { Name?: unknown; MaximumRetryCount?: unknown } | undefined | null;
   if (rp && typeof rp.Name === 'string' && rp.Name !== '' && rp.Name !== 'no') {
     const n = rp.MaximumRetryCount;

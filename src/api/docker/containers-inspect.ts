@@ -23,6 +23,20 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Paused: false,
       Restarting: Boolean(c.restarting),
       OOMKilled: Boolean((c as { oomKilled?: boolean }).oomKilled),
+      ...(c.healthcheck && c.health
+        ? {
+            Health: {
+              Status: c.health.status,
+              FailingStreak: c.health.failingStreak,
+              Log: c.health.log.map((l) => ({
+                Start: l.start,
+                End: l.end,
+                ExitCode: l.exitCode,
+                Output: l.output,
+              })),
+            },
+          }
+        : {}),
       Dead: false,
       Pid: c.status === 'running' ? (c.pid ?? 0) : 0,
       ExitCode: c.exitCode ?? 0,

@@ -52,6 +52,7 @@ const READ = new Set([
   'OomScoreAdj',
   'Init',
   'AutoRemove',
+  'Healthcheck', // Test, Interval, Timeout, Retries, StartPeriod (containers-create.ts)
   'RestartPolicy', // Name and MaximumRetryCount (containers-create.ts); restart.ts runs it
   'CapAdd',
   'CapDrop', // every capability is dropped anyway
@@ -75,10 +76,6 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   Runtime: (v) => v === undefined || v === null || v === '' || v === 'runc',
   Isolation: (v) => v === undefined || v === '' || v === 'default',
   NetworkDisabled: (v) => v === undefined || v === null || typeof v === 'boolean',
-  Healthcheck: (v) => {
-    const t = ((v ?? {}) as { Test?: unknown }).Test;
-    return empty(v) || (Array.isArray(t) && t.length === 1 && t[0] === 'NONE');
-  },
   StopSignal: (v) =>
     v === undefined || v === null || v === '' || v === 'SIGTERM' || v === 'TERM' || v === '15',
   // The CLI names the network it was given (`default`, `none`) with empty settings.
@@ -107,7 +104,6 @@ const WHY: Record<string, [string, string]> = {
   VolumeDriver: ['--volume-driver', 'moat has no volumes'],
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
-  Healthcheck: ['--health-*', 'moat has no health checks'],
   MemoryReservation: ['--memory-reservation', 'only --memory is offered'],
   MemorySwappiness: ['--memory-swappiness', 'only --memory is offered'],
   KernelMemory: ['--kernel-memory', 'only --memory is offered'],

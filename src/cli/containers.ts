@@ -24,6 +24,7 @@ import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { parseRestart } from '../runtime/restart.js';
+import { parseEventTime } from '../runtime/events/filter.js';
 import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
@@ -386,18 +387,46 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .option('--tail <n>', 'only the last n lines (all: every line)', (v: string) =>
       v === 'all' ? undefined : wholeNumber('logs', '--tail', 0)(v),
     )
-    .action(async (id: string, f: { follow?: boolean; timestamps?: boolean; tail?: number }) => {
-      await request(
-        'GET',
-        `/containers/${encodeURIComponent(id)}/logs`,
-        {
-          follow: Boolean(f.follow),
-          timestamps: Boolean(f.timestamps),
-          ...(f.tail !== undefined ? { tail: f.tail } : {}),
-        },
-        { stdout: process.stdout, stderr: process.stderr },
-      );
-    });
+    .option(
+      '--since <time>',
+      'only lines from this time: Unix seconds, RFC 3339, or a duration before now (10m)',
+    )
+    .option('--until <time>', 'only lines up to this time, in the same forms')
+    .option(
+      '--details',
+      "docker's extra log attributes: moat's log driver adds none, so this changes nothing",
+    )
+    .action(
+      async (
+        id: string,
+        f: { follow?: boolean; timestamps?: boolean; tail?: number; since?: string; until?: string },
+      ) => {
+        const secs = (flag: string, v: string | undefined) => {
+          if (v === undefined) return undefined;
+          const ns = parseEventTime(v);
+          if (ns === undefined)
+            throw usage(
+              `invalid ${flag} "${v}"`,
+              'give Unix seconds, an RFC 3339 time (2026-12-07T10:00:00Z) or a duration before now (10m)',
+            );
+          return Number(ns) / 1e9;
+        };
+        const since = secs('--since', f.since);
+        const until = secs('--until', f.until);
+        await request(
+          'GET',
+          `/containers/${encodeURIComponent(id)}/logs`,
+          {
+            follow: Boolean(f.follow),
+            timestamps: Boolean(f.timestamps),
+            ...(f.tail !== undefined ? { tail: f.tail } : {}),
+            ...(since !== undefined ? { since } : {}),
+            ...(until !== undefined ? { until } : {}),
+          },
+          { stdout: process.stdout, stderr: process.stderr },
+        );
+      },
+    );
 
   program
     .command('stop')

@@ -4,11 +4,13 @@
  */
 import type { Command } from 'commander';
 import type { CliState } from './index.js';
+import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 
 /** The commands that exist both as `moat VERB` and `moat container VERB`. */
-function verbs(parent: Command, _state: CliState): void {
+function verbs(parent: Command, state: CliState): void {
   topCommand(parent.command('top'));
+  statsCommand(parent.command('stats'), state);
 }
 
 export function registerLifecycleCommands(program: Command, state: CliState): void {

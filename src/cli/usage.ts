@@ -35,7 +35,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   secret: undefined,
   service: 'moat system service serves the API',
   stack: undefined,
-  stats: undefined,
   swarm: undefined,
   trust: undefined,
   unpause: undefined,
@@ -75,7 +74,7 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * A command the user probably meant: one typo away (two for long names), and only when no
- * docker command moat lacks is at least as close (`stat` is docker's `stats`, not `start`).
+ * other command, nor a docker command moat lacks, is as close (`stat`: `start` or `stats`?).
  */
 export function suggestCommand(
   word: string,
@@ -85,11 +84,15 @@ export function suggestCommand(
   const w = word.toLowerCase();
   const limit = w.length >= 7 ? 2 : w.length >= 3 ? 1 : 0;
   let best: { name: string; d: number } | undefined;
+  let tie = false;
   for (const n of names) {
     const d = editDistance(w, n);
-    if (d <= limit && (!best || d < best.d)) best = { name: n, d };
+    if (d > limit || (best && d > best.d)) continue;
+    tie = best !== undefined && d === best.d && n !== best.name;
+    if (!best || d < best.d) best = { name: n, d };
   }
-  if (!best) return undefined;
+  // as close to two commands (`stat`: start or stats?): no guess
+  if (!best || tie) return undefined;
   if (dockerOnly.some((n) => editDistance(w, n) <= best.d)) return undefined;
   return best.name;
 }

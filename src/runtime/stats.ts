@@ -8,8 +8,11 @@
  * namespace may read their links) and their resident memory and threads are summed; the limit
  * is then the host's memory, as Docker shows for an unlimited container. CPU time is the
  * cgroup's where the kernel counts it for us (v2 `cpu.stat`, v1 `cpuacct.usage`), else the
- * processes' own and their reaped children's times. Block and network I/O are not measured
- * (the containers have no network but loopback).
+ * processes' own and their reaped children's times. Network I/O is the container's network
+ * namespace's interfaces (its init's /proc/PID/net/dev) but loopback, which Docker does not count
+ * either: a container with only `lo` reads 0B / 0B. Block I/O is the bytes the container's live
+ * processes made the block layer read and write (/proc/PID/io `read_bytes`, `write_bytes`): moat
+ * makes no blkio cgroup, and what a process that has exited did is no longer counted.
  *
  * Reads only; every read is bounded (one directory listing of /proc, small files).
  */
@@ -32,8 +35,24 @@ export interface StatsSample {
   cpu: { totalNs: number; userNs: number; systemNs: number };
   /** The host's CPU time (all CPUs, nanoseconds) and how many CPUs are online. */
   host: { cpuNs: number; onlineCpus: number };
+  /** Bytes per network interface of the container (loopback left out, as Docker does). */
+  networks: Record<string, NetCounters>;
+  /** Bytes the container's processes read from and wrote to block devices. */
+  blkio: { read: number; write: number };
   /** Where the figures came from: the container's cgroup or /proc. */
   source: { memory: 'cgroup' | 'proc'; pids: 'cgroup' | 'proc'; cpu: 'cgroup' | 'proc' };
+}
+
+/** One interface's counters, with Docker's names. */
+export interface NetCounters {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
 }
 
 export interface StatsEnv {
@@ -43,6 +62,12 @@ export interface StatsEnv {
   clkTck: number;
   memTotal: number;
 }
+
+/**
+ * How often Docker's daemon samples a stream (`docker stats`, `moat stats`), and how long a single
+ * answer (`--no-stream`) waits for its second sample, so that its CPU % means something.
+ */
+export const STATS_DEFAULTS = { intervalMs: 1000, preSampleMs: 500 } as const;
 
 const DEFAULT_ENV: StatsEnv = { proc: '/proc', clkTck: 100, memTotal: totalmem() };
 /** No more /proc entries than this are looked at (a PID space is at most 4M; typical hosts far less). */
@@ -93,6 +118,39 @@ export function parseSystemCpu(text: string): { ticks: number; online: number } 
   return { ticks, online: (text.match(/^cpu\d+\s/gm) ?? []).length };
 }
 
+/** /proc/PID/net/dev: the counters of every interface but loopback. */
+export function parseNetDev(text: string): Record<string, NetCounters> {
+  const out: Record<string, NetCounters> = {};
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (!name || name === 'lo' || f.length < 16 || !f.every(Number.isFinite)) continue;
+    out[name] = {
+      rx_bytes: f[0],
+      rx_packets: f[1],
+      rx_errors: f[2],
+      rx_dropped: f[3],
+      tx_bytes: f[8],
+      tx_packets: f[9],
+      tx_errors: f[10],
+      tx_dropped: f[11],
+    };
+  }
+  return out;
+}
+
+/** /proc/PID/io: the bytes the process had the block layer read and write. */
+export function parseProcIo(text: string): { read: number; write: number } {
+  const kv = parseKeyValues(text.replace(/:/g, ''));
+  return { read: kv.read_bytes ?? 0, write: kv.write_bytes ?? 0 };
+}
+
 /** The PIDs in the same PID namespace as `pid` (the container's init). */
 export async function namespacePids(pid: number, proc = DEFAULT_ENV.proc): Promise<number[]> {
   const ns = await fsp.readlink(path.join(proc, String(pid), 'ns', 'pid')).catch(() => undefined);
@@ -126,6 +184,8 @@ export async function sampleStats(rec: ContainerRecord, env: Partial<StatsEnv> =
     memory: { usage: 0, limit: 0, stats: {} },
     cpu: { totalNs: 0, userNs: 0, systemNs: 0 },
     host: { cpuNs: ns(hostCpu.ticks), onlineCpus: hostCpu.online },
+    networks: {},
+    blkio: { read: 0, write: 0 },
     source: { memory: 'proc', pids: 'proc', cpu: 'proc' },
   };
   if (!sample.running) return sample;
@@ -135,9 +195,12 @@ export async function sampleStats(rec: ContainerRecord, env: Partial<StatsEnv> =
     pids.map(async (p) => ({
       status: parseStatus((await read(path.join(e.proc, String(p), 'status'))) ?? ''),
       stat: parseProcStat((await read(path.join(e.proc, String(p), 'stat'))) ?? ''),
+      io: parseProcIo((await read(path.join(e.proc, String(p), 'io'))) ?? ''),
     })),
   );
   const sum = (f: (p: (typeof procs)[number]) => number) => procs.reduce((a, p) => a + f(p), 0);
+  sample.networks = parseNetDev((await read(path.join(e.proc, String(rec.pid), 'net', 'dev'))) ?? '');
+  sample.blkio = { read: sum((p) => p.io.read), write: sum((p) => p.io.write) };
 
   const mem = cgroupDir(rec, 'memory');
   const usage = mem

@@ -3,22 +3,24 @@
  * (`container.stats`, runtime/stats.ts). The docker CLI computes its columns from these fields:
  * CPU % from the change of `cpu_stats.cpu_usage.total_usage` against `system_cpu_usage` since
  * `precpu_stats`, times `online_cpus`; memory as `usage` less `total_inactive_file` (cgroup v1)
- * or `inactive_file` (v2) over `limit`; PIDs from `pids_stats.current`. Block and network I/O
- * are not measured: empty, which the CLI shows as 0B.
+ * or `inactive_file` (v2) over `limit`; PIDs from `pids_stats.current`; NET I/O from the sum of
+ * `networks` (the container's interfaces but loopback: none yet, 0B); BLOCK I/O from the `Read`
+ * and `Write` entries of `blkio_stats.io_service_bytes_recursive` (the container's processes'
+ * block I/O, runtime/stats.ts).
  *
  * With `stream=false` Docker answers one sample whose `precpu_stats` is a sample taken a moment
  * before (so CPU % means something), unless `one-shot`; streaming, one sample a second, each
  * decided by the policy as a request of its own, until the client goes or the container is gone.
  */
 import type { ServerResponse } from 'node:http';
-import type { StatsSample } from '../../runtime/stats.js';
+import { STATS_DEFAULTS, type StatsSample } from '../../runtime/stats.js';
 import type { Call } from './call.js';
 import { drained, gone } from './stream.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** Docker's daemon samples once a second; `stream=false` waits this long for a second sample. */
-export const STREAM_INTERVAL_MS = 1000;
-export const PRE_SAMPLE_MS = 500;
+export const STREAM_INTERVAL_MS = STATS_DEFAULTS.intervalMs;
+export const PRE_SAMPLE_MS = STATS_DEFAULTS.preSampleMs;
 
 function cpuStats(s: StatsSample | undefined): Record<string, unknown> {
   return {
@@ -43,7 +45,13 @@ export function dockerStats(cur: StatsSample, pre?: StatsSample): Record<string,
     preread: pre?.running ? pre.read : ZERO_TIME,
     pids_stats: running ? cur.pids : {},
     blkio_stats: {
-      io_service_bytes_recursive: null,
+      // Docker's CLI sums the entries by their op's first letter; the device is not known.
+      io_service_bytes_recursive: running
+        ? [
+            { major: 0, minor: 0, op: 'Read', value: cur.blkio.read },
+            { major: 0, minor: 0, op: 'Write', value: cur.blkio.write },
+          ]
+        : null,
       io_serviced_recursive: null,
       io_queue_recursive: null,
       io_service_time_recursive: null,
@@ -59,6 +67,7 @@ export function dockerStats(cur: StatsSample, pre?: StatsSample): Record<string,
     memory_stats: running
       ? { usage: cur.memory.usage, stats: cur.memory.stats, limit: cur.memory.limit }
       : {},
+    ...(running && Object.keys(cur.networks).length ? { networks: cur.networks } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ const sample = (more: Partial<StatsSample> = {}): StatsSample => ({
   memory: { usage: 10 << 20, limit: 64 << 20, stats: { total_inactive_file: 2 << 20 } },
   cpu: { totalNs: 2e9, userNs: 1.5e9, systemNs: 0.5e9 },
   host: { cpuNs: 100e9, onlineCpus: 2 },
+  networks: {},
+  blkio: { read: 0, write: 0 },
   source: { memory: 'cgroup', pids: 'cgroup', cpu: 'proc' },
   ...more,
 });
@@ -54,6 +56,31 @@ describe('dockerStats', () => {
     });
     // 0.5 s of the container in 2 s of host CPU time over 2 CPUs: half a CPU, 50 %.
     expect(columns(dockerStats(cur, pre) as Doc).cpu).toBeCloseTo(50);
+  });
+
+  it('NET I/O and BLOCK I/O as the CLI sums them: networks by interface, blkio by op', () => {
+    const eth0 = {
+      rx_bytes: 1500,
+      rx_packets: 3,
+      rx_errors: 0,
+      rx_dropped: 0,
+      tx_bytes: 700,
+      tx_packets: 2,
+      tx_errors: 0,
+      tx_dropped: 0,
+    };
+    const d = dockerStats(sample({ networks: { eth0 }, blkio: { read: 4096, write: 8192 } })) as Doc & {
+      networks: Record<string, { rx_bytes: number; tx_bytes: number }>;
+      blkio_stats: { io_service_bytes_recursive: { op: string; value: number }[] };
+    };
+    expect(d.networks).toEqual({ eth0 });
+    const by = (c: string) =>
+      d.blkio_stats.io_service_bytes_recursive
+        .filter((e) => /^[a-z]/i.test(e.op) && e.op[0].toLowerCase() === c)
+        .reduce((a, e) => a + e.value, 0);
+    expect([by('r'), by('w')]).toEqual([4096, 8192]);
+    // none (only loopback): no networks key, which the CLI shows as 0B / 0B
+    expect('networks' in dockerStats(sample())).toBe(false);
   });
 
   it('a container that is not running: zeros and Docker’s zero time', () => {

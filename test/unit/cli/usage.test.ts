@@ -36,24 +36,23 @@ describe('resolveCommandLine', () => {
 
   it('refuses an unknown command, with --help too, saying moat does not have it', () => {
     for (const args of [
-      ['stats'],
-      ['stats', '--help'],
-      ['help', 'stats'],
-      ['--log-level=info', 'stats', '-h'],
+      ['swarm'],
+      ['swarm', '--help'],
+      ['help', 'swarm'],
+      ['--log-level=info', 'swarm', '-h'],
     ]) {
       const e = refused(args);
       expect(e.code).toBe('CLI_USAGE');
-      expect(e.message).toBe("unknown command 'stats'");
-      expect(e.hint).toMatch(/moat has no stats command \(yet\)/);
-      expect(e.hint).not.toMatch(/start/);
+      expect(e.message).toBe("unknown command 'swarm'");
+      expect(e.hint).toMatch(/moat has no swarm command \(yet\)/);
     }
   });
 
   it('suggests a command only for a typo, never a look-alike of a docker command', () => {
     expect(refused(['rnu']).hint).toMatch(/did you mean moat run\?/);
     expect(refused(['imgaes']).hint).toMatch(/did you mean moat images\?/);
-    expect(refused(['stat']).hint).not.toMatch(/start/); // docker's stats, not start
-    expect(refused(['restart']).hint).toMatch(/moat stop NAME && moat start NAME/);
+    expect(refused(['stat']).hint).not.toMatch(/did you mean/); // start or stats: no guess
+    expect(refused(['volume']).hint).toMatch(/moat has no named volumes/);
     expect(refused(['frobnicate']).hint).toMatch(/moat has no such command/);
     const sub = refused(['image', 'lss']);
     expect(sub.message).toBe("unknown command 'image lss'");
@@ -64,6 +63,8 @@ describe('resolveCommandLine', () => {
     expect(editDistance('rnu', 'run')).toBe(1);
     expect(editDistance('stats', 'start')).toBe(2);
     expect(suggestCommand('stats', ['start', 'stop'])).toBeUndefined();
+    expect(suggestCommand('stat', ['start', 'stats'], [])).toBeUndefined();
+    expect(suggestCommand('strat', ['start', 'stats'], [])).toBe('start');
   });
 });
 

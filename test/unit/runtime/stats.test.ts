@@ -8,6 +8,8 @@ import type { ContainerRecord } from '../../../src/runtime/state.js';
 import {
   namespacePids,
   parseKeyValues,
+  parseNetDev,
+  parseProcIo,
   parseProcStat,
   parseStatus,
   parseSystemCpu,
@@ -70,6 +72,51 @@ describe('the parsers', () => {
       cache: 10,
       total_inactive_file: 4,
     });
+  });
+});
+
+describe('network and block I/O', () => {
+  it('/proc/PID/net/dev: every interface but loopback, with Docker’s counter names', () => {
+    const text = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
+  eth0: 1500 3 1 2 0 0 0 0 700 2 3 4 0 0 0 0
+`;
+    expect(parseNetDev(text)).toEqual({
+      eth0: {
+        rx_bytes: 1500,
+        rx_packets: 3,
+        rx_errors: 1,
+        rx_dropped: 2,
+        tx_bytes: 700,
+        tx_packets: 2,
+        tx_errors: 3,
+        tx_dropped: 4,
+      },
+    });
+    expect(parseNetDev('')).toEqual({});
+  });
+
+  it('/proc/PID/io: the bytes read from and written to block devices (not rchar/wchar)', () => {
+    const io =
+      'rchar: 145085\nwchar: 105281\nsyscr: 143\nsyscw: 107\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n';
+    expect(parseProcIo(io)).toEqual({ read: 4096, write: 8192 });
+    expect(parseProcIo('')).toEqual({ read: 0, write: 0 });
+  });
+
+  it('summed over the container’s processes; its netns is its init’s', async () => {
+    const proc = fakeProc();
+    writeFileSync(path.join(proc, '500', 'io'), 'read_bytes: 100\nwrite_bytes: 10\n');
+    writeFileSync(path.join(proc, '501', 'io'), 'read_bytes: 200\nwrite_bytes: 20\n');
+    writeFileSync(path.join(proc, '900', 'io'), 'read_bytes: 99999\nwrite_bytes: 99999\n');
+    mkdirSync(path.join(proc, '500', 'net'));
+    writeFileSync(path.join(proc, '500', 'net', 'dev'), 'eth0: 5 1 0 0 0 0 0 0 6 1 0 0 0 0 0 0\n');
+    const s = await sampleStats(rec(), { clkTck: 100, memTotal: 2 ** 30, proc });
+    expect(s.blkio).toEqual({ read: 300, write: 30 });
+    expect(Object.keys(s.networks)).toEqual(['eth0']);
+    expect(s.networks.eth0).toMatchObject({ rx_bytes: 5, tx_bytes: 6 });
+    const stopped = await sampleStats(rec({ status: 'exited' }), { clkTck: 100, memTotal: 2 ** 30, proc });
+    expect([stopped.blkio, stopped.networks]).toEqual([{ read: 0, write: 0 }, {}]);
   });
 });
 

@@ -23,5 +23,30 @@ export function lifecycleRoutes(engine: Engine): AnyRoute[] {
         return topContainer(engine, decidedContainer(ctx), ctx.body.psArgs);
       },
     }),
+    defineRoute({
+      // Freeze every process of the container (its freezer cgroup: runtime/freezer.ts).
+      method: 'POST',
+      path: '/containers/:id/pause',
+      action: 'container.pause',
+      body: S.empty,
+      facts: async (ctx) => containerFacts(engine, ctx),
+      handler: async (ctx) => {
+        const { pauseContainer } = await import('../runtime/freezer.js');
+        const r = await pauseContainer(engine, decidedContainer(ctx));
+        return { id: r.id, name: r.name };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/containers/:id/unpause',
+      action: 'container.unpause',
+      body: S.empty,
+      facts: async (ctx) => containerFacts(engine, ctx),
+      handler: async (ctx) => {
+        const { unpauseContainer } = await import('../runtime/freezer.js');
+        const r = await unpauseContainer(engine, decidedContainer(ctx));
+        return { id: r.id, name: r.name };
+      },
+    }),
   ];
 }

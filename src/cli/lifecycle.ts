@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliState } from './index.js';
+import { pauseCommand, unpauseCommand } from './lifecycle-verbs.js';
 import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 
@@ -11,6 +12,8 @@ import { topCommand } from './top.js';
 function verbs(parent: Command, state: CliState): void {
   topCommand(parent.command('top'));
   statsCommand(parent.command('stats'), state);
+  pauseCommand(parent.command('pause'), state);
+  unpauseCommand(parent.command('unpause'), state);
 }
 
 export function registerLifecycleCommands(program: Command, state: CliState): void {

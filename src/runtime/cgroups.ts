@@ -166,8 +166,10 @@ export async function createCgroups(
 ): Promise<CgroupPaths> {
   checkLimits(l, facts);
   const paths: CgroupPaths = {};
+  // A freezer cgroup wherever one is delegated, so that the container can be paused.
+  const controllers = [...controllersFor(l), ...(facts.delegated.freezer ? (['freezer'] as const) : [])];
   try {
-    for (const c of controllersFor(l)) {
+    for (const c of controllers) {
       const base = facts.delegated[c]!;
       const dir = path.join(base, cgroupName(id));
       // On v2 our own cgroup may hold processes (no internal processes rule): limits go on a child.
@@ -305,7 +307,68 @@ export async function killCgroups(paths: CgroupPaths): Promise<number> {
       /* gone meanwhile */
     }
   }
+  // A paused container's processes die only once thawed.
+  if (paths.freezer) await thawCgroup(paths.freezer).catch(() => {});
   return n;
+}
+
+/**
+ * How a cgroup is frozen: v1's freezer controller (`freezer.state`, FREEZING until every task
+ * is frozen) or v2's `cgroup.freeze` (`frozen 1` in cgroup.events once done). Freezing a cgroup
+ * freezes everything below it.
+ */
+export function freezerFiles(version: CgroupFacts['version']) {
+  return version === 'v2'
+    ? {
+        file: 'cgroup.freeze',
+        frozen: '1',
+        thawed: '0',
+        state: 'cgroup.events',
+        isFrozen: (t: string) => /^frozen 1$/m.test(t),
+      }
+    : {
+        file: 'freezer.state',
+        frozen: 'FROZEN',
+        thawed: 'THAWED',
+        state: 'freezer.state',
+        isFrozen: (t: string) => t.trim() === 'FROZEN',
+      };
+}
+
+/** Is the cgroup frozen (every task stopped)? */
+export async function cgroupFrozen(dir: string, version: CgroupFacts['version']): Promise<boolean> {
+  const f = freezerFiles(version);
+  return f.isFrozen(await fsp.readFile(path.join(dir, f.state), 'utf8').catch(() => ''));
+}
+
+/** Freeze a cgroup and wait until it is frozen; undone (thawed) if it does not get there in time. */
+export async function freezeCgroup(
+  dir: string,
+  version: CgroupFacts['version'],
+  timeoutMs = 5000,
+): Promise<void> {
+  const f = freezerFiles(version);
+  await fsp.writeFile(path.join(dir, f.file), f.frozen);
+  for (const deadline = Date.now() + timeoutMs; !(await cgroupFrozen(dir, version));) {
+    if (Date.now() > deadline) {
+      await fsp.writeFile(path.join(dir, f.file), f.thawed).catch(() => {});
+      throw new Error(`${path.join(dir, f.state)} did not read frozen within ${timeoutMs} ms`);
+    }
+    // v1 may stay FREEZING while a task is in the kernel: asking again retries it
+    if (version !== 'v2') await fsp.writeFile(path.join(dir, f.file), f.frozen).catch(() => {});
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Thaw a cgroup (whichever version's file it has). */
+export async function thawCgroup(dir: string): Promise<void> {
+  const v1 = path.join(dir, 'freezer.state');
+  const which = await fsp.access(v1).then(
+    () => 'v1' as const,
+    () => 'v2' as const,
+  );
+  const f = freezerFiles(which);
+  await fsp.writeFile(path.join(dir, f.file), f.thawed);
 }
 
 /** v1: let the kernel's OOM killer act again in cgroups paused at their limit. */

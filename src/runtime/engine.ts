@@ -24,6 +24,7 @@ import { runcKill, type RuncConfig } from './runc.js';
 import { containerDirs, ContainerStore, type ContainerRecord } from './state.js';
 import { readExit } from './exits.js';
 import { fsckContainers, type FsckReport } from './fsck.js';
+import { thawAfterKill } from './freezer.js';
 import { reconcile } from './reconcile.js';
 import { removeContainer, removeExited } from './remove.js';
 import { attachSocket, type AttachIo } from './attach/client.js';
@@ -215,6 +216,7 @@ export class Engine {
       throw new RuntimeError('RUNTIME_INVALID_STATE', `container ${rec.name} is not running`);
     await this.markStopped(rec);
     await runcKill(this.tools(), this.runc, rec.pid, rec.id, sig);
+    await thawAfterKill(rec, sig);
     return rec;
   }
 

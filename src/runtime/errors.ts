@@ -43,6 +43,8 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_HOST_PATH_CHANGED',
   /** A terminal (-t) was asked for and moat's console helper (moat-tty) is not built. */
   'RUNTIME_TTY_UNAVAILABLE',
+  /** pause needs a freezer cgroup: none is delegated to the user, or the container has none. */
+  'RUNTIME_PAUSE_UNSUPPORTED',
 ] as const;
 
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
@@ -139,6 +141,11 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 500,
     exit: EXIT.moat,
     hint: "moat's console helper is built by `npm run build` when gcc is installed (apt-get install gcc libc6-dev); or run without -t",
+  },
+  RUNTIME_PAUSE_UNSUPPORTED: {
+    http: 400,
+    exit: EXIT.moat,
+    hint: 'moat info shows whether a freezer cgroup is delegated to you (cgroups.delegated.freezer)',
   },
 };
 

@@ -7,8 +7,9 @@ import { availableParallelism, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { computeIdMaps, parseSubIds, type IdMaps, type IdRange } from '../userns/idmap.js';
 
-export type CgroupController = 'memory' | 'pids' | 'cpu' | 'cpuset';
-export const LIMIT_CONTROLLERS: CgroupController[] = ['memory', 'pids', 'cpu', 'cpuset'];
+export type CgroupController = 'memory' | 'pids' | 'cpu' | 'cpuset' | 'freezer';
+/** The controllers moat uses: those of the limits, and the freezer (pause, unpause). */
+export const LIMIT_CONTROLLERS: CgroupController[] = ['memory', 'pids', 'cpu', 'cpuset', 'freezer'];
 
 export interface CgroupFacts {
   /** 'v1', 'hybrid' (v1 controllers + a v2 mount without them) or 'v2'. */
@@ -153,7 +154,8 @@ export function detectCgroups(
       ''
     ).split(/\s+/);
     for (const c of LIMIT_CONTROLLERS) {
-      if (writableDirOwnedBy(base, uid) && enabled.includes(c)) delegated[c] = base;
+      // v2's freezer is no controller: every cgroup but the root has cgroup.freeze.
+      if (writableDirOwnedBy(base, uid) && (c === 'freezer' || enabled.includes(c))) delegated[c] = base;
       else missing[c] = `cgroup v2: ${base} is not delegated to uid ${uid} with the ${c} controller enabled`;
     }
     return { version, delegated, missing };

@@ -68,6 +68,7 @@ export async function reconcile(e: Lifecycle, r: ContainerRecord): Promise<Conta
     // A start that never finished stays 'created'.
     await removeCgroups({ ...(await cgroupsOf(cur.id, e.deps.host.cgroup)), ...cur.cgroups });
     cur.cgroups = {};
+    delete cur.paused;
     await runcDelete(e.runc, cur.id);
     delete cur.monitorPid;
     delete cur.monitorStart;

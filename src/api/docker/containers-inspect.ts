@@ -6,6 +6,7 @@
 import { LIMIT_DEFAULTS } from '../../runtime/default-limits.js';
 import { dockerLogConfig, logConfigOf } from '../../runtime/logs/config.js';
 import type { ContainerRecord } from '../../runtime/state.js';
+import { dockerState } from '../../runtime/status.js';
 import { sendJson } from '../http.js';
 import { enc, type Handler } from './handler.js';
 
@@ -18,9 +19,9 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
     Path: c.command[0] ?? '',
     Args: c.command.slice(1),
     State: {
-      Status: c.status,
+      Status: dockerState(c),
       Running: c.status === 'running',
-      Paused: false,
+      Paused: c.status === 'running' && Boolean(c.paused),
       Restarting: Boolean(c.restarting),
       OOMKilled: Boolean((c as { oomKilled?: boolean }).oomKilled),
       ...(c.healthcheck && c.health

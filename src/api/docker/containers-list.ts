@@ -3,7 +3,7 @@
  * (list.ts), each shown as Docker's container summary with its human status.
  */
 import type { ContainerRecord } from '../../runtime/state.js';
-import { humanStatus } from '../../runtime/status.js';
+import { dockerState, humanStatus } from '../../runtime/status.js';
 import { sendJson } from '../http.js';
 import { epoch, type Handler } from './handler.js';
 import { imageIds } from './list-facts.js';
@@ -17,7 +17,7 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     ImageID: c.imageId,
     Command: c.command.join(' '),
     Created: epoch(c.created),
-    State: c.status,
+    State: dockerState(c),
     Status: humanStatus(c),
     Ports: [],
     Labels: c.options.labels ?? {},

@@ -5,6 +5,7 @@
  * `moat ps --filter` and `moat images --filter` choose with the same functions (src/cli/list-filters.ts).
  */
 import type { ContainerRecord } from '../../runtime/state.js';
+import { dockerState } from '../../runtime/status.js';
 import { ApiError } from '../errors.js';
 import {
   boolFilter,
@@ -104,7 +105,7 @@ export function selectContainers(
     if (!matchField(f, 'id', c.id)) return false;
     if (!matchLabels(f, c.options.labels ?? {})) return false;
     if (exited && !(c.status === 'exited' && exited.includes(c.exitCode ?? 0))) return false;
-    if (f.has('status') && !f.get('status')!.includes(c.status)) return false;
+    if (f.has('status') && !f.get('status')!.includes(dockerState(c))) return false;
     if (ancestorIds && !ancestorIds.has(c.imageId)) return false;
     return true;
   });

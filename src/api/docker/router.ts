@@ -21,6 +21,7 @@ import {
 } from './containers-lifecycle.js';
 import { listContainers } from './containers-list.js';
 import { topContainer } from './containers-top.js';
+import { pauseContainer } from './containers-pause.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { inspectImage, listImages, removeImage } from './images.js';
@@ -61,7 +62,8 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],
   ['GET', /^\/exec\/([^/]+)\/json$/, inspectExec],
-  ['POST', /^\/containers\/([^/]+)\/(attach|resize|pause|unpause|restart|rename|update)$/, notOffered],
+  ['POST', /^\/containers\/([^/]+)\/(pause|unpause)$/, pauseContainer],
+  ['POST', /^\/containers\/([^/]+)\/(attach|resize|restart|rename|update)$/, notOffered],
 ];
 
 /** Versioned paths (/v1.41/...) are served the same as unversioned ones. */

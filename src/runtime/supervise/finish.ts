@@ -75,6 +75,7 @@ export async function finishRun(
     r.finishedAt = new Date().toISOString();
     r.oomKilled = oom;
     r.cgroups = {};
+    delete r.paused;
     delete r.monitorPid;
     delete r.monitorStart;
     delete r.launcherPid;

@@ -95,6 +95,7 @@ export function watchLauncher(
             delete r.exitCode;
             delete r.finishedAt;
             delete r.oomKilled;
+            delete r.paused;
             delete r.error;
             delete r.reconciled;
           });

@@ -1,0 +1,145 @@
+/**
+ * Issue 15: moat pause / unpause and docker pause / unpause against the service. Where a freezer
+ * cgroup is delegated to the test user (moat info: cgroups.delegated.freezer), a counting
+ * container stops counting while paused and goes on after; ps and inspect say Paused; exec is
+ * refused; kill, stop and rm -f still end it. Where none is, pause is refused with
+ * RUNTIME_PAUSE_UNSUPPORTED naming what is missing (and nothing changes).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, startService, stopService, type Service } from './api-helpers.js';
+import { IMAGE, moat, uniq } from './moat.js';
+import { have, mainWorld, type World } from './registry-helpers.js';
+
+if (!have('docker')) throw new Error('the docker CLI is needed for the API tests (client only)');
+
+let w: World;
+let svc: Service;
+/** Whether this host delegates a freezer cgroup to the test user (which tests apply). */
+const freezer = Boolean(
+  (
+    JSON.parse((await moat(['info', '--format', 'json'])).stdout) as {
+      cgroups: { delegated: Record<string, string> };
+    }
+  ).cgroups.delegated.freezer,
+);
+const names: string[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A container that prints a line every 50 ms. */
+async function counter(): Promise<string> {
+  const name = uniq('pause');
+  names.push(name);
+  const r = await moat([
+    'run',
+    '-d',
+    '--name',
+    name,
+    IMAGE,
+    'sh',
+    '-c',
+    'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done',
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return name;
+}
+const lines = async (name: string) => (await moat(['logs', name])).stdout.split('\n').filter(Boolean).length;
+
+beforeAll(async () => {
+  w = mainWorld('pause');
+  svc = await startService(w);
+});
+afterAll(async () => {
+  if (names.length) await moat(['rm', '-f', ...names]);
+  if (svc) await stopService(svc);
+});
+
+describe.runIf(freezer)('with a freezer cgroup delegated', () => {
+  it('moat pause freezes every process: no output while paused; ps, inspect and docker ps say so', async () => {
+    const name = await counter();
+    await sleep(300);
+    const p = await moat(['pause', name]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toBe(`${name}\n`);
+    const before = await lines(name);
+    await sleep(600);
+    expect(await lines(name)).toBe(before);
+    expect((await moat(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}'])).stdout).toMatch(
+      /^Up .* \(Paused\)\n$/,
+    );
+    const state = JSON.parse((await moat(['inspect', name])).stdout)[0].State;
+    expect([state.Status, state.Running, state.Paused]).toEqual(['paused', true, true]);
+    expect(
+      docker(svc, w, ['ps', '--filter', 'status=paused', '--format', '{{.Names}} {{.State}}']).stdout,
+    ).toContain(`${name} paused`);
+    const again = await moat(['pause', name]);
+    expect(again.stderr).toMatch(/already paused \[RUNTIME_INVALID_STATE\]/);
+    const ex = await moat(['exec', name, 'true']);
+    expect(ex.code).toBe(1);
+    expect(ex.stderr).toMatch(/is paused \[RUNTIME_INVALID_STATE\]/);
+    const u = await moat(['unpause', name]);
+    expect(u.code, u.stderr).toBe(0);
+    await sleep(400);
+    expect(await lines(name)).toBeGreaterThan(before);
+    expect(JSON.parse((await moat(['inspect', name])).stdout)[0].State.Status).toBe('running');
+    const not = await moat(['unpause', name]);
+    expect(not.stderr).toMatch(/is not paused \[RUNTIME_INVALID_STATE\]/);
+  });
+
+  it('docker pause / unpause through the service', async () => {
+    const name = await counter();
+    expect(docker(svc, w, ['pause', name])).toMatchObject({ code: 0, stdout: `${name}\n` });
+    expect(docker(svc, w, ['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', name]).stdout).toBe(
+      'paused true\n',
+    );
+    const before = await lines(name);
+    await sleep(500);
+    expect(await lines(name)).toBe(before);
+    expect(docker(svc, w, ['unpause', name])).toMatchObject({ code: 0, stdout: `${name}\n` });
+    await sleep(400);
+    expect(await lines(name)).toBeGreaterThan(before);
+  });
+
+  it('a paused container is still ended by kill, stop (after its timeout) and rm -f', async () => {
+    const [a, b, c] = [await counter(), await counter(), await counter()];
+    for (const n of [a, b, c]) expect((await moat(['pause', n])).code).toBe(0);
+    expect((await moat(['kill', a])).code).toBe(0);
+    const t0 = Date.now();
+    expect((await moat(['stop', '-t', '1', b])).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    for (const n of [a, b]) {
+      const st = JSON.parse((await moat(['inspect', n])).stdout)[0].State;
+      expect([st.Status, st.Paused, st.ExitCode], n).toEqual(['exited', false, 137]);
+    }
+    expect((await moat(['rm', '-f', c])).code).toBe(0);
+    expect((await moat(['inspect', c])).code).toBe(1);
+  });
+});
+
+describe.runIf(!freezer)('without a freezer cgroup', () => {
+  it('moat pause and docker pause are refused, naming the freezer; the container runs on', async () => {
+    const name = await counter();
+    const r = await moat(['pause', name]);
+    expect(r.code).toBe(125); // moat cannot do it here, as for a limit the host cannot enforce
+    expect(r.stderr).toMatch(/cannot pause .*freezer.* \[RUNTIME_PAUSE_UNSUPPORTED\]/);
+    expect(r.stderr).toMatch(/hint: .*freezer/);
+    const d = docker(svc, w, ['pause', name]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/cannot pause .*freezer/);
+    const before = await lines(name);
+    await sleep(400);
+    expect(await lines(name)).toBeGreaterThan(before);
+    expect((await moat(['unpause', name])).stderr).toMatch(/is not paused/);
+  });
+});
+
+describe('either way', () => {
+  it('a container that is not running cannot be paused; an unknown one is not found', async () => {
+    const name = uniq('pause-created');
+    names.push(name);
+    expect((await moat(['create', '--name', name, IMAGE, 'true'])).code).toBe(0);
+    expect((await moat(['pause', name])).stderr).toMatch(/is not running \[RUNTIME_INVALID_STATE\]/);
+    expect((await moat(['pause', 'no-such-container-here'])).stderr).toMatch(
+      /\[RUNTIME_CONTAINER_NOT_FOUND\]/,
+    );
+  });
+});

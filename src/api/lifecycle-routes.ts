@@ -48,5 +48,18 @@ export function lifecycleRoutes(engine: Engine): AnyRoute[] {
         return { id: r.id, name: r.name };
       },
     }),
+    defineRoute({
+      // A new name, unique under the names lock (runtime/rename.ts); the policy sees it in the body.
+      method: 'POST',
+      path: '/containers/:id/rename',
+      action: 'container.rename',
+      body: S.renameBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
+      handler: async (ctx) => {
+        const { renameContainer } = await import('../runtime/rename.js');
+        const r = await renameContainer(engine, decidedContainer(ctx), ctx.body.name);
+        return { id: r.id, name: r.name };
+      },
+    }),
   ];
 }

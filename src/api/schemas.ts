@@ -345,6 +345,13 @@ export const keyGenerateBody = {
 } as const;
 
 // The rest of a container's lifecycle and its observation (lifecycle-routes.ts).
+/** rename: the new name (its rules are create's: runtime/rename.ts). */
+export const renameBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
 /** top: ps's options (runtime/top/ps.ts says which); none: `-ef`. */
 export const topBody = {
   type: 'object',

@@ -1,6 +1,6 @@
 /**
- * pause, unpause: one request per container, each decided by the policy, printed as docker
- * prints them (the names given; a failure does not stop the others).
+ * pause, unpause, rename: one request per container, each decided by the policy, printed as
+ * docker prints them (the names given; a failure does not stop the others).
  */
 import type { Command } from 'commander';
 import { request } from './app.js';
@@ -32,5 +32,15 @@ export function unpauseCommand(cmd: Command, state: CliState): Command {
         await request('POST', at(id, 'unpause'));
         process.stdout.write(`${id}\n`);
       });
+    });
+}
+
+export function renameCommand(cmd: Command): Command {
+  return cmd
+    .description('rename a container (running or not): letters, digits, _ . -, unique')
+    .argument('<container>')
+    .argument('<new-name>')
+    .action(async (id: string, name: string) => {
+      await request('POST', at(id, 'rename'), { name });
     });
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliState } from './index.js';
-import { pauseCommand, unpauseCommand } from './lifecycle-verbs.js';
+import { pauseCommand, renameCommand, unpauseCommand } from './lifecycle-verbs.js';
 import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 
@@ -14,6 +14,7 @@ function verbs(parent: Command, state: CliState): void {
   statsCommand(parent.command('stats'), state);
   pauseCommand(parent.command('pause'), state);
   unpauseCommand(parent.command('unpause'), state);
+  renameCommand(parent.command('rename'));
 }
 
 export function registerLifecycleCommands(program: Command, state: CliState): void {

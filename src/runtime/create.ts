@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
+import type { MoatPaths } from '../util/paths.js';
 import { mark } from '../util/timing.js';
 import { settleContainerDir } from './container-dir.js';
 import { RuntimeError } from './errors.js';
@@ -22,6 +23,9 @@ export interface CreateDeps extends PlanDeps {
   /** For root: the host IDs of container root (files it must own); undefined otherwise. */
   containerRootOwner(): { uid: number; gid: number } | undefined;
 }
+
+/** Held while a chosen name is checked and taken (create, rename): names stay unique. */
+export const namesLock = (paths: MoatPaths): string => path.join(paths.locks, 'names.lock');
 
 /**
  * After an allow: pin the host paths the policy saw (host-paths.ts), read a seccomp profile not
@@ -97,7 +101,7 @@ export async function commitPlan(
   // A generated name is unique by construction (it holds the random ID); a chosen one is
   // checked against every container under a lock, so two concurrent creates cannot both win.
   if (plan.opts.name === undefined) return write();
-  return withLock(path.join(e.deps.paths.locks, 'names.lock'), async () => {
+  return withLock(namesLock(e.deps.paths), async () => {
     const existing = await e.containers.list();
     if (existing.some((c) => c.name === plan.name)) {
       throw new RuntimeError('RUNTIME_NAME_IN_USE', `the name "${plan.name}" is already in use`, {

@@ -32,6 +32,9 @@ import { generateSpec } from './spec/index.js';
 import { containerDirs } from './state.js';
 import { resolveHealth, type HealthConfig } from './health/config.js';
 
+/** What a container's name may be (create, run, rename): docker's rule. */
+export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
 /** Everything decided about a container before anything is written: the policy sees e. */
 export interface ContainerPlan {
   id: string;
@@ -99,7 +102,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
   mark('image files read');
   const id = randomBytes(32).toString('hex');
   const name = opts.name ?? `moat_${id.slice(0, 8)}`;
-  if (opts.name !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(opts.name)) {
+  if (opts.name !== undefined && !CONTAINER_NAME.test(opts.name)) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid container name "${opts.name}"`, {
       hint: 'use letters, digits, _ . - (starting with a letter or digit)',
     });

@@ -22,6 +22,7 @@ import {
 import { listContainers } from './containers-list.js';
 import { topContainer } from './containers-top.js';
 import { pauseContainer } from './containers-pause.js';
+import { renameContainer } from './containers-rename.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { inspectImage, listImages, removeImage } from './images.js';
@@ -63,7 +64,8 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],
   ['GET', /^\/exec\/([^/]+)\/json$/, inspectExec],
   ['POST', /^\/containers\/([^/]+)\/(pause|unpause)$/, pauseContainer],
-  ['POST', /^\/containers\/([^/]+)\/(attach|resize|restart|rename|update)$/, notOffered],
+  ['POST', /^\/containers\/([^/]+)\/rename$/, renameContainer],
+  ['POST', /^\/containers\/([^/]+)\/(attach|resize|restart|update)$/, notOffered],
 ];
 
 /** Versioned paths (/v1.41/...) are served the same as unversioned ones. */

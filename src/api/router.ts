@@ -31,10 +31,12 @@ export interface RequestIo {
   /** The client's terminal, for a container (or exec) with one: window size, resizes, detaching. */
   console?: ConsoleClient;
   /**
-   * Called by a following read (logs) once it holds the container's log open: from then on it
-   * reads to the end even if the container is removed (--rm), so a client may start it.
+   * Called once what the request streams is under way. A following read (logs): it holds the
+   * container's log open, and from then on reads to the end even if the container is removed
+   * (--rm), so a client may start it. An attached start (start -a) or an exec: the process runs
+   * (an exec's `pid` as runc wrote it), and its terminal takes resizes from then on.
    */
-  ready?: () => void;
+  ready?: (pid?: number) => void;
 }
 
 export interface ApiRequest {

@@ -189,7 +189,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
             stderr: s.stderr,
             ...(s.console ? { console: s.console } : {}),
           },
-          { forwardSignals: ctx.req.subject.via === 'cli' },
+          { forwardSignals: ctx.req.subject.via === 'cli', ...(s.ready ? { onStarted: s.ready } : {}) },
         );
         return {
           id: rec.id,
@@ -321,6 +321,7 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
           stdio: { stdin: ctx.body.interactive ? s.stdin : undefined, stdout: s.stdout, stderr: s.stderr },
           tty: Boolean(ctx.body.tty),
           ...(s.console ? { console: s.console } : {}),
+          ...(s.ready ? { onStarted: s.ready } : {}),
         });
         return { exitCode };
       },

@@ -324,8 +324,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     res.writeContinue();
     handler(req, res);
   });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
+    // What the client sent after the headers in the same packets (the request's body, stdin):
+    // back in front of the stream, which the handler reads as it arrives.
+    if (head.length) socket.unshift(head);
     // A raw stream from now on: no timeout of Node's applies to it, and it is not idle.
     if (socket instanceof Socket) socket.setTimeout(0);
     conns.upgrade(connectionOf(socket));

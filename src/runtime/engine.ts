@@ -29,7 +29,7 @@ import { reconcile } from './reconcile.js';
 import { removeContainer, removeExited } from './remove.js';
 import { attachSocket, type AttachIo } from './attach/client.js';
 import { attachSocketPath } from './attach/socket-path.js';
-import { runAttached, startDetached } from './start.js';
+import { runAttached, startDetached, type AttachedStart } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
 import { containerEvent } from './events/index.js';
 
@@ -98,13 +98,12 @@ export class Engine {
 
   /**
    * Run attached: a monitor supervises the container (see start.ts) while its output comes here;
-   * returns the container's exit status, after --rm. `forwardSignals`: this process's signals go
-   * to the container (the CLI; docker's sig-proxy).
+   * returns the container's exit status, after --rm (see AttachedStart for the options).
    */
   async runAttached(
     rec: ContainerRecord,
     attach: Attach,
-    o: { forwardSignals?: boolean } = { forwardSignals: true },
+    o: AttachedStart = { forwardSignals: true },
   ): Promise<RunOutcome> {
     return runAttached(this, rec, attach, o);
   }
@@ -232,6 +231,9 @@ export class Engine {
     condition: 'not-running' | 'next-exit' | 'removed' = 'not-running',
   ): Promise<ContainerRecord> {
     let rec = this.usable(await this.containers.resolve(ref));
+    // next-exit of a container that has exited: its next exit, not the one it has (docker start -a).
+    const previous =
+      condition === 'next-exit' && rec.status === 'exited' ? (rec.finishedAt ?? '') : undefined;
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; ; i++) {
       let cur: ContainerRecord | undefined;
@@ -258,7 +260,8 @@ export class Engine {
       const done =
         condition === 'removed'
           ? false
-          : rec.status === 'exited' || (condition === 'not-running' && rec.status !== 'running');
+          : (rec.status === 'exited' && (previous === undefined || (rec.finishedAt ?? '') !== previous)) ||
+            (condition === 'not-running' && rec.status !== 'running');
       if (done || Date.now() > deadline) return rec;
       await new Promise((r) => setTimeout(r, i < 50 ? 20 : 100));
     }

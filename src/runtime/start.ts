@@ -47,11 +47,18 @@ async function startable(e: Engine, rec: ContainerRecord): Promise<void> {
     );
 }
 
+export interface AttachedStart {
+  /** This process's signals go to the container (the CLI; docker's sig-proxy). */
+  forwardSignals?: boolean;
+  /** Called once the container runs (not if it fails to start): its terminal takes resizes. */
+  onStarted?: () => void;
+}
+
 export async function runAttached(
   e: Engine,
   rec: ContainerRecord,
   attach: Attach,
-  o: { forwardSignals?: boolean } = {},
+  o: AttachedStart = {},
 ): Promise<RunOutcome> {
   await startable(e, rec);
   const m = takeMonitor({ attach: true, stdin: Boolean(attach.stdin) });
@@ -77,7 +84,10 @@ export async function runAttached(
   try {
     m.start(rec.id, tty?.size);
     mark('container handed to its monitor');
-    void m.started.then(() => mark('container started'));
+    void m.started.then((msg) => {
+      mark('container started');
+      if (msg?.started) o.onStarted?.();
+    });
     const never = new Promise<never>(() => {});
     const exit = await Promise.race([
       m.exited,

@@ -46,9 +46,9 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   if (typeof b.Hostname === 'string' && b.Hostname) o.hostname = b.Hostname;
   if (typeof b.Labels === 'object' && b.Labels !== null)
     o.labels = Object.fromEntries(Object.entries(b.Labels).map(([k, v]) => [k, String(v)]));
-  if (b.Tty === true) refuse('a TTY (-t)', 'the API attaches output only; run terminals with the moat CLI');
-  if (b.OpenStdin === true)
-    refuse('stdin (-i)', 'the API attaches output only; run interactive containers with the moat CLI');
+  // -t and -i: a terminal and a stdin kept open, attached by the client (containers-attach.ts).
+  if (b.Tty === true) o.tty = true;
+  if (b.OpenStdin === true) o.interactive = true;
   if (h.Privileged === true) refuse('--privileged', 'moat never runs privileged containers');
   checkNamespaceModes(h);
   if (h.NetworkMode === 'host') refuse('--network=host', 'containers get no network namespace of the host');

@@ -85,7 +85,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       WorkingDir: o.workdir ?? '',
       Labels: o.labels ?? {},
       OpenStdin: o.interactive,
-      Tty: false,
+      Tty: Boolean(o.tty),
     },
     Mounts: o.volumes.map((v) => ({
       Type: 'bind',

@@ -1,14 +1,26 @@
 /**
  * A container's lifecycle through Docker's API: start, wait, stop, kill and remove (docker start,
  * wait, stop, kill, rm), each onto the router route of the same name; and the verbs moat does not
- * offer (pause, restart, rename, update, resize, attach without an upgrade), refused by name.
+ * offer (pause, restart, rename, update, attach without an upgrade), refused by name.
  */
 import { ApiError } from '../errors.js';
-import { errorBody } from '../http.js';
-import { enc, flag, noContent, type Handler } from './handler.js';
+import { errorBody, subjectOf } from '../http.js';
+import { enc, flag, noContent, ownerOf, type Handler } from './handler.js';
 
-export const startContainer: Handler = async ({ call, m, res }) => {
-  await call('POST', `/containers/${enc(m[1])}/start`);
+/**
+ * docker start: detached, or, when the requester has attached to the container and waits for its
+ * start (docker run, start -a: containers-attach.ts), attached with that client's streams.
+ * Answered once the container runs, so that the client's resizes find its terminal.
+ */
+export const startContainer: Handler = async ({ call, m, req, res, ctx }) => {
+  const waiting = ctx.attachments.take(ownerOf(subjectOf(ctx.options, req)), m[1]);
+  let id: string;
+  if (waiting) {
+    await waiting.start(call);
+    id = waiting.id;
+  } else id = ((await call('POST', `/containers/${enc(m[1])}/start`)) as { id: string }).id;
+  // Other clients waiting for it (another subject's attachment) attach to it now.
+  ctx.attachments.started(id);
   noContent(res);
 };
 

@@ -6,17 +6,23 @@
  * process about to run (its user resolved against the container's /etc/passwd). The allowed
  * request then waits, decided, for its start: the command runs as the policy saw it, once, and
  * only for the subject that created it. An instance not started within START_TIMEOUT_MS is
- * dropped without running. No TTY and no stdin, as for attach (run those with the moat CLI).
+ * dropped without running. With `Tty` the command gets a terminal (moat-tty, as `moat exec -t`)
+ * whose window follows the instance's resize requests (`POST /exec/{id}/resize`); with
+ * `AttachStdin` the upgraded connection is its stdin, until the client closes its sending side.
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { PassThrough, type Duplex, type Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { errorInfo } from '../../error-table.js';
 import { isMoatError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import type { Subject } from '../router.js';
+import type { TermSize } from '../../runtime/tty.js';
 import type { Call } from './call.js';
-import { framer, settled } from './stream.js';
+import { DockerConsole } from './console.js';
+import { ownerOf } from './handler.js';
+import { hijacked } from './hijack.js';
+import { framer, rawWriter, settled } from './stream.js';
 
 /** How long a created instance waits for its start. */
 export const START_TIMEOUT_MS = 60_000;
@@ -28,12 +34,23 @@ interface Instance {
   id: string;
   owner: string;
   container: string;
-  body: { cmd: string[]; env: string[]; user?: string; workdir?: string };
+  body: {
+    cmd: string[];
+    env: string[];
+    user?: string;
+    workdir?: string;
+    tty?: boolean;
+    interactive?: boolean;
+  };
   running: boolean;
   exitCode: number | null;
+  /** The command's process ID once it runs (as runc wrote it). */
+  pid?: number;
   started: boolean;
-  /** Start it: its output goes to these (until then it waits, decided). */
-  go: (out: { stdout: Writable; stderr: Writable }) => void;
+  /** The client's terminal (Tty): resize requests reach it. */
+  console?: DockerConsole;
+  /** Start it: its output goes to these, its stdin comes from `stdin` (until then it waits, decided). */
+  go: (out: { stdin?: Readable; stdout: Writable; stderr: Writable }) => void;
   /** Settles when the command ended (its status in exitCode) or will never run. */
   done: Promise<void>;
 }
@@ -46,8 +63,6 @@ const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(
 
 /** Docker's exec config → the body of moat's `container.exec` (validated by its route). */
 export function execBodyFromDocker(b: Record<string, unknown>): Instance['body'] {
-  if (b.Tty === true) refuse('exec -t (a TTY)');
-  if (b.AttachStdin === true) refuse('exec -i (stdin)');
   if (b.Privileged === true) refuse('exec --privileged');
   const cmd = strings(b.Cmd);
   if (!cmd?.length) throw new ApiError('API_INVALID_REQUEST', 'exec needs a command (Cmd)');
@@ -56,10 +71,10 @@ export function execBodyFromDocker(b: Record<string, unknown>): Instance['body']
     env: strings(b.Env) ?? [],
     ...(typeof b.User === 'string' && b.User ? { user: b.User } : {}),
     ...(typeof b.WorkingDir === 'string' && b.WorkingDir ? { workdir: b.WorkingDir } : {}),
+    ...(b.Tty === true ? { tty: true } : {}),
+    ...(b.AttachStdin === true ? { interactive: true } : {}),
   };
 }
-
-const ownerOf = (s: Subject): string => JSON.stringify([s.user, s.uid, s.via, s.local ?? null]);
 
 export function dockerExecs() {
   const instances = new Map<string, Instance>();
@@ -86,6 +101,9 @@ export function dockerExecs() {
     const id = randomBytes(32).toString('hex');
     const stdout = new PassThrough();
     const stderr = new PassThrough();
+    // Without a client's stdin (started detached, or not upgraded) the command's stdin is empty.
+    const stdin = body.interactive ? new PassThrough() : undefined;
+    const console = body.tty ? new DockerConsole() : undefined;
     let go!: Instance['go'];
     let expired!: (e: Error) => void;
     const started = new Promise<void>((resolve, reject) => {
@@ -93,6 +111,8 @@ export function dockerExecs() {
       go = (out) => {
         stdout.pipe(out.stdout);
         stderr.pipe(out.stderr);
+        if (stdin && out.stdin) out.stdin.pipe(stdin);
+        else stdin?.end();
         resolve();
       };
     });
@@ -103,7 +123,16 @@ export function dockerExecs() {
       'POST',
       `/containers/${encodeURIComponent(container)}/exec`,
       body,
-      { stdout, stderr },
+      {
+        ...(stdin ? { stdin } : {}),
+        stdout,
+        stderr,
+        ...(console ? { console } : {}),
+        ready: (pid) => {
+          if (pid !== undefined) inst.pid = pid;
+          console?.started();
+        },
+      },
       () => {
         allowed();
         // The handler runs when the client starts the instance (not before), or never.
@@ -123,6 +152,7 @@ export function dockerExecs() {
       running: false,
       exitCode: null,
       started: false,
+      ...(console ? { console } : {}),
       go: (out) => {
         inst.started = true;
         inst.running = true;
@@ -151,7 +181,10 @@ export function dockerExecs() {
     return id;
   }
 
-  /** Start on an upgraded connection: the output framed as Docker's raw stream, then closed. */
+  /**
+   * Start on an upgraded connection (hijack.ts): the output as Docker's raw stream (framed unless
+   * the command has a terminal), stdin from the connection when the instance attaches it.
+   */
   async function startUpgraded(
     subject: Subject,
     id: string,
@@ -161,20 +194,19 @@ export function dockerExecs() {
     const inst = find(id, subject);
     if (inst.started) throw new ApiError('API_INVALID_REQUEST', `exec instance ${id} was already started`);
     answer();
-    const stdout = framer(socket, 1);
-    const stderr = framer(socket, 2);
-    inst.go({ stdout, stderr });
+    const h = hijacked(socket, { tty: Boolean(inst.body.tty), stdin: Boolean(inst.body.interactive) });
+    // The client leaving a terminal (docker's detach keys) leaves the command running.
+    void h.console.detached.then(() => inst.console?.detach());
+    inst.go(h.io);
     await inst.done;
-    await Promise.all([settled(stdout), settled(stderr)]);
-    socket.end();
+    await h.finish();
   }
 
   /** Start without an upgrade: detached (answered at once), or the output in the response. */
   async function start(subject: Subject, id: string, body: unknown, res: ServerResponse): Promise<void> {
     const inst = find(id, subject);
     if (inst.started) throw new ApiError('API_INVALID_REQUEST', `exec instance ${id} was already started`);
-    const b = (typeof body === 'object' && body !== null ? body : {}) as { Detach?: unknown; Tty?: unknown };
-    if (b.Tty === true) refuse('exec -t (a TTY)');
+    const b = (typeof body === 'object' && body !== null ? body : {}) as { Detach?: unknown };
     if (b.Detach === true) {
       const drop = () => new PassThrough().resume();
       inst.go({ stdout: drop(), stderr: drop() });
@@ -182,8 +214,8 @@ export function dockerExecs() {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/vnd.docker.raw-stream' });
-    const stdout = framer(res, 1);
-    const stderr = framer(res, 2);
+    const stdout = inst.body.tty ? rawWriter(res) : framer(res, 1);
+    const stderr = inst.body.tty ? rawWriter(res) : framer(res, 2);
     inst.go({ stdout, stderr });
     await inst.done;
     await Promise.all([settled(stdout), settled(stderr)]);
@@ -198,14 +230,14 @@ export function dockerExecs() {
       ContainerID: inst.container,
       Running: inst.running,
       ExitCode: inst.exitCode,
-      OpenStdin: false,
+      OpenStdin: Boolean(inst.body.interactive),
       OpenStdout: true,
       OpenStderr: true,
       CanRemove: false,
       DetachKeys: '',
-      Pid: 0,
+      Pid: inst.pid ?? 0,
       ProcessConfig: {
-        tty: false,
+        tty: Boolean(inst.body.tty),
         privileged: false,
         entrypoint: inst.body.cmd[0],
         arguments: inst.body.cmd.slice(1),
@@ -214,5 +246,13 @@ export function dockerExecs() {
     };
   }
 
-  return { create, start, startUpgraded, inspect };
+  /** `POST /exec/{id}/resize`: the window of the instance's terminal (kept until it runs). */
+  function resize(subject: Subject, id: string, size: TermSize): void {
+    const inst = find(id, subject);
+    if (!inst.console)
+      throw new ApiError('API_INVALID_REQUEST', `exec instance ${id} has no terminal (exec -t)`);
+    inst.console.resize(size);
+  }
+
+  return { create, start, startUpgraded, inspect, resize };
 }

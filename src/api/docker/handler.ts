@@ -8,17 +8,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError } from '../errors.js';
+import type { Subject } from '../router.js';
 import type { ApiServerOptions } from '../server-options.js';
+import type { dockerAttachments } from './attachments.js';
 import type { Call } from './call.js';
 import type { dockerExecs } from './exec.js';
 
 /** The exec instances of one service (exec.ts). */
 export type DockerExecs = ReturnType<typeof dockerExecs>;
+/** The attachments of one service's clients to containers (attachments.ts). */
+export type DockerAttachments = ReturnType<typeof dockerAttachments>;
 
 /** What one Docker API service holds, shared by its handlers. */
 export interface DockerContext {
   options: ApiServerOptions;
   execs: DockerExecs;
+  attachments: DockerAttachments;
   /** Requests on the router as the sender of `req`. */
   callerFor: (req: IncomingMessage) => Call;
 }
@@ -36,6 +41,9 @@ export interface Exchange {
 export type Handler = (x: Exchange) => Promise<void>;
 
 export const enc = encodeURIComponent;
+
+/** Whose an exec instance or an attachment is: only its subject starts, inspects or resizes it. */
+export const ownerOf = (s: Subject): string => JSON.stringify([s.user, s.uid, s.via, s.local ?? null]);
 
 /** A boolean query parameter as Docker reads it: present and not `0`, `false` or empty. */
 export const flag = (v: string | null): boolean => v !== null && v !== '0' && v !== 'false' && v !== '';

@@ -1,10 +1,11 @@
 /**
  * The subset of Docker's Engine API (v1.41 shapes) that the `docker` CLI needs for ps, images,
- * pull, create, start, wait, logs, stats, exec, stop, kill, rm, rmi, inspect, info and version.
- * Each request is translated onto a router route (so the policy decides it, as for the CLI) and
- * the result back into Docker's shape. What moat does not offer is refused with a message the CLI
- * prints: attach without an upgrade, TTYs and stdin, and every option that would loosen the
- * isolation (`--privileged`, host namespaces, devices, an unconfined seccomp profile).
+ * pull, create, run (-it too), start (-ai), attach, wait, logs, stats, exec (-it too), stop,
+ * kill, rm, rmi, inspect, info and version. Each request is translated onto a router route (so
+ * the policy decides it, as for the CLI) and the result back into Docker's shape. What moat does
+ * not offer is refused with a message the CLI prints: attach without an upgrade, and every option
+ * that would loosen the isolation (`--privileged`, host namespaces, devices, an unconfined
+ * seccomp profile).
  *
  * This folder, one file per resource or verb (as podman's `pkg/api/handlers/compat/`):
  * - router.ts: the method + path → handler table, errors in Docker's shape, upgrades;
@@ -13,6 +14,8 @@
  * - containers-{list,create,inspect,lifecycle,attach}.ts, logs.ts, stats.ts, exec-handlers.ts
  *   (with exec.ts, the instances): containers; create-options.ts and unsupported.ts translate
  *   and refuse create fields;
+ * - hijack.ts, console.ts, attachments.ts, resize.ts: a client's terminal and stdin on an
+ *   upgraded connection, its window's resizes, attachments waiting for their container's start;
  * - images.ts, images-pull.ts: images; list.ts, filters.ts, list-facts.ts: the list queries;
  * - stream.ts: Docker's multiplexed stream framing.
  */
@@ -21,6 +24,7 @@ import type { Duplex } from 'node:stream';
 import { subjectOf } from '../http.js';
 import type { ApiServerOptions } from '../server-options.js';
 import type { Call } from './call.js';
+import { dockerAttachments } from './attachments.js';
 import { dockerExecs } from './exec.js';
 import type { DockerContext } from './handler.js';
 import { serve, serveUpgrade } from './router.js';
@@ -34,7 +38,7 @@ export { DOCKER_API_VERSION } from './version.js';
 
 export interface DockerApi {
   request: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
-  /** `POST /containers/{id}/attach` with `Upgrade: tcp`: the container's output as a raw stream. */
+  /** Attach and exec start with `Upgrade: tcp`: the process's streams as Docker's raw stream. */
   upgrade: (req: IncomingMessage, socket: Duplex) => Promise<void>;
 }
 
@@ -50,7 +54,12 @@ export function dockerApi(o: ApiServerOptions): DockerApi {
         ...(io ? { io } : {}),
         ...(onAllowed ? { onAllowed } : {}),
       });
-  const ctx: DockerContext = { options: o, execs: dockerExecs(), callerFor };
+  const ctx: DockerContext = {
+    options: o,
+    execs: dockerExecs(),
+    attachments: dockerAttachments(),
+    callerFor,
+  };
   return {
     request: (req, res, url) => serve(ctx, req, res, url),
     upgrade: (req, socket) => serveUpgrade(ctx, req, socket),

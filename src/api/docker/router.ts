@@ -25,8 +25,10 @@ import { pauseContainer } from './containers-pause.js';
 import { renameContainer } from './containers-rename.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
+import { upgradeBody } from './hijack.js';
 import { inspectImage, listImages, removeImage } from './images.js';
 import { pullImage } from './images-pull.js';
+import { resizeContainer, resizeExec } from './resize.js';
 import { systemEvents } from './events.js';
 import { systemInfo } from './info.js';
 import { serveLogs } from './logs.js';
@@ -65,7 +67,10 @@ export const ROUTES: readonly Route[] = [
   ['GET', /^\/exec\/([^/]+)\/json$/, inspectExec],
   ['POST', /^\/containers\/([^/]+)\/(pause|unpause)$/, pauseContainer],
   ['POST', /^\/containers\/([^/]+)\/rename$/, renameContainer],
-  ['POST', /^\/containers\/([^/]+)\/(attach|resize|restart|update)$/, notOffered],
+  // the window of a terminal attached by the requester (resize.ts)
+  ['POST', /^\/containers\/([^/]+)\/resize$/, resizeContainer],
+  ['POST', /^\/exec\/([^/]+)\/resize$/, resizeExec],
+  ['POST', /^\/containers\/([^/]+)\/(attach|restart|update)$/, notOffered],
 ];
 
 /** Versioned paths (/v1.41/...) are served the same as unversioned ones. */
@@ -109,9 +114,16 @@ export async function serve(
 
 /** A connection that asked for an upgrade to a raw stream: exec start or attach, else a 404. */
 export async function serveUpgrade(ctx: DockerContext, req: IncomingMessage, socket: Duplex): Promise<void> {
-  const call = ctx.callerFor(req);
   const url = new URL(req.url ?? '/', 'http://moat');
   const p = unversioned(url.pathname);
+  // exec start's body ({Detach, Tty}) is the instance's own; the stream follows it.
+  try {
+    await upgradeBody(req, socket);
+  } catch (e) {
+    const b = errorBody(e);
+    failRaw(socket, statusOf(b.code), { message: b.message, code: b.code });
+    return;
+  }
   const m = /^\/containers\/([^/]+)\/attach$/.exec(p);
   const ex = /^\/exec\/([^/]+)\/start$/.exec(p);
   if (req.method === 'POST' && ex) return startExecUpgraded(ctx, req, ex[1], socket);
@@ -119,5 +131,5 @@ export async function serveUpgrade(ctx: DockerContext, req: IncomingMessage, soc
     failRaw(socket, 404, { message: `moat does not upgrade ${req.method} ${p}`, code: 'API_NOT_FOUND' });
     return;
   }
-  return attachContainer(call, m[1], url.searchParams, socket);
+  return attachContainer(ctx, req, m[1], url.searchParams, socket);
 }

@@ -1,7 +1,7 @@
 /**
  * Writing Docker's multiplexed stream (8-byte header: stream 1 or 2, three zero bytes, the
- * length; then the bytes) to a response or an upgraded socket, without ever letting the
- * destination's state become an error of the service:
+ * length; then the bytes), or a terminal's unframed output, to a response or an upgraded socket,
+ * without ever letting the destination's state become an error of the service:
  *
  * - a frame is written only while the destination is open; after it ended, was destroyed or
  *   closed (the client went away), frames are dropped and the framer destroys itself, so the
@@ -40,19 +40,39 @@ export function gone(out: Destination, closed = false): boolean {
  * ahead of each frame that is written (e.g. to send the response's headers with the first one).
  */
 export function framer(out: Destination, n: 1 | 2, before: () => void = () => {}): Writable {
+  return forwarder(out, before, (chunk) => {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < chunk.length; at += MAX_FRAME) {
+      const part = chunk.subarray(at, at + MAX_FRAME);
+      const head = Buffer.alloc(8);
+      head[0] = n;
+      head.writeUInt32BE(part.length, 4);
+      parts.push(Buffer.concat([head, part]));
+    }
+    return parts;
+  });
+}
+
+/**
+ * A Writable that writes what it gets to `out` unframed, as the framer writes frames: Docker's
+ * raw stream of a container or exec with a terminal (Tty), whose output is one stream.
+ */
+export function rawWriter(out: Destination): Writable {
+  return forwarder(
+    out,
+    () => {},
+    (chunk) => [chunk],
+  );
+}
+
+function forwarder(out: Destination, before: () => void, encode: (chunk: Buffer) => Buffer[]): Writable {
   let closed = gone(out);
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
       if (gone(out, closed)) return cb();
       before();
       let ok = true;
-      for (let at = 0; at < chunk.length; at += MAX_FRAME) {
-        const part = chunk.subarray(at, at + MAX_FRAME);
-        const head = Buffer.alloc(8);
-        head[0] = n;
-        head.writeUInt32BE(part.length, 4);
-        ok = out.write(Buffer.concat([head, part]));
-      }
+      for (const b of encode(chunk)) ok = out.write(b);
       if (ok) cb();
       else void drained(out).then(() => cb());
     },

@@ -33,14 +33,17 @@ describe('execBodyFromDocker', () => {
     });
   });
 
-  it('refuses a TTY, stdin, --privileged and a missing command', () => {
-    for (const b of [
-      { Cmd: ['sh'], Tty: true },
-      { Cmd: ['sh'], AttachStdin: true },
-      { Cmd: ['sh'], Privileged: true },
-      { Cmd: [] },
-      {},
-    ])
+  it('carries a TTY (-t) and stdin (-i)', () => {
+    expect(execBodyFromDocker({ Cmd: ['sh'], Tty: true, AttachStdin: true })).toEqual({
+      cmd: ['sh'],
+      env: [],
+      tty: true,
+      interactive: true,
+    });
+  });
+
+  it('refuses --privileged and a missing command', () => {
+    for (const b of [{ Cmd: ['sh'], Privileged: true }, { Cmd: [] }, {}])
       expect(
         code(() => execBodyFromDocker(b)),
         JSON.stringify(b),

@@ -139,17 +139,24 @@ const CONFIG: Row[] = [
       expect(p.run).toMatchObject({ uid: 1000, gid: 2000 });
     }),
   },
-  {
-    field: 'AttachStdin',
-    value: true,
-    expect: { noop: 'the client attaches; attaching stdin is refused by attach' },
-  },
+  { field: 'AttachStdin', value: true, expect: { noop: 'the client attaches (OpenStdin keeps it open)' } },
   { field: 'AttachStdout', value: false, expect: { noop: 'the client attaches' } },
   { field: 'AttachStderr', value: false, expect: { noop: 'the client attaches' } },
   { field: 'ExposedPorts', value: { '80/tcp': {} }, expect: refused(/^--expose is not supported/) },
-  { field: 'Tty', value: true, expect: refused(/^a TTY \(-t\) is not supported/) },
-  { field: 'OpenStdin', value: true, expect: refused(/^stdin \(-i\) is not supported/) },
-  { field: 'StdinOnce', value: true, expect: { noop: 'stdin is never attached over the API' } },
+  {
+    field: 'Tty',
+    value: true,
+    expect: applied((p) => {
+      expect(p.o.tty).toBe(true);
+      expect(p.spec.process.terminal).toBe(true);
+    }),
+  },
+  { field: 'OpenStdin', value: true, expect: applied((p) => expect(p.o.interactive).toBe(true)) },
+  {
+    field: 'StdinOnce',
+    value: true,
+    expect: { noop: "the first attached client's end of stdin is the container's (without -t) anyway" },
+  },
   { field: 'Env', value: ['A=1'], expect: applied((p) => expect(p.spec.process.env).toContain('A=1')) },
   {
     field: 'Cmd',

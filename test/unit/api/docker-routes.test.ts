@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ROUTES, serve } from '../../../src/api/docker/router.js';
+import { dockerAttachments } from '../../../src/api/docker/attachments.js';
 import { dockerExecs } from '../../../src/api/docker/exec.js';
 import type { DockerContext } from '../../../src/api/docker/handler.js';
 import { ApiError } from '../../../src/api/errors.js';
@@ -17,6 +18,7 @@ import { MoatError } from '../../../src/errors.js';
 const WITHOUT_DECISION: Record<string, string> = {
   'POST /exec/x/start': 'runs only an instance the policy allowed at exec create, for its creator',
   'GET /exec/x/json': "reads an instance's status, for its creator only",
+  'POST /exec/x/resize': 'resizes the terminal of an instance the policy allowed, for its creator only',
   'POST /containers/x/attach': 'refused without an upgrade (notOffered): nothing happens',
 };
 
@@ -88,6 +90,7 @@ describe('the Docker API table', () => {
       const ctx: DockerContext = {
         options: { subject: { uid: 1000, user: 'u', via: 'api', local: true, groups: [] } } as never,
         execs: dockerExecs(),
+        attachments: dockerAttachments(),
         callerFor: () => async (m: string, path: string) => {
           calls.push(`${m} ${path}`);
           throw new MoatError('POLICY_DENIED', 'denied by the test');
@@ -95,7 +98,7 @@ describe('the Docker API table', () => {
       };
       const { res, out } = response();
       const key = `${method} ${p}`;
-      const q = `${p}?fromImage=busybox&tag=1&stdout=1&stderr=1`;
+      const q = `${p}?fromImage=busybox&tag=1&stdout=1&stderr=1&path=/x&container=x`;
       await serve(
         ctx,
         request(method, q, JSON.stringify(BODIES[key] ?? {})),

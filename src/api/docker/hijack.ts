@@ -94,10 +94,12 @@ export function upgradeBody(req: IncomingMessage, socket: Duplex): Promise<Buffe
     };
     const onData = (b: Buffer) => {
       const want = len - got;
-      if (b.length > want) socket.unshift(b.subarray(want));
       parts.push(b.subarray(0, want));
       got += Math.min(b.length, want);
-      if (got === len) done();
+      if (got < len) return;
+      // Paused first: what follows the body goes back in front of the stream, not to onData.
+      done();
+      if (b.length > want) socket.unshift(b.subarray(want));
     };
     const onEnd = () =>
       done(new ApiError('API_INVALID_REQUEST', 'the connection ended within the request body'));

@@ -16,11 +16,14 @@ import { policyRoutes } from './policy-routes.js';
 import { trustRoutes } from './trust-routes.js';
 import { scanRoutes, withScanOnMissing } from './scan-routes.js';
 
-/** Every route moat serves, for the CLI and the HTTP API alike. */
-export function allRoutes(engine: Engine): AnyRoute[] {
+/**
+ * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
+ * the routes that make a request of another (restart's start is decided as a start).
+ */
+export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<unknown>): AnyRoute[] {
   return [
     ...containerRoutes(engine),
-    ...lifecycleRoutes(engine),
+    ...lifecycleRoutes(engine, handle),
     ...imageRoutes(engine),
     ...policyRoutes(),
     ...registryRoutes(engine),
@@ -35,7 +38,7 @@ export function createRouter(engine: Engine, hook: DecisionHook, log?: DecisionL
   // it when it has no report under the scan setting in force (withScanOnMissing).
   const handle = (req: ApiRequest) => router.handle(req);
   const router: Router = new Router(
-    withPullOnMissing(withScanOnMissing(allRoutes(engine), handle, engine), handle, engine),
+    withPullOnMissing(withScanOnMissing(allRoutes(engine, handle), handle, engine), handle, engine),
     hook,
     log,
   );

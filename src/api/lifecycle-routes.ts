@@ -5,11 +5,14 @@
  * runs the container again and so gets start's facts; update adds the limits it would set.
  */
 import type { Engine } from '../runtime/engine.js';
-import { defineRoute, type AnyRoute } from './router.js';
+import { MoatError } from '../errors.js';
+import { RuntimeError } from '../runtime/errors.js';
+import { ApiError } from './errors.js';
+import { defineRoute, type AnyRoute, type ApiRequest } from './router.js';
 import * as S from './schemas.js';
-import { containerFacts, decidedContainer } from './container-facts.js';
+import { containerFacts, decidedContainer, startFacts } from './container-facts.js';
 
-export function lifecycleRoutes(engine: Engine): AnyRoute[] {
+export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<unknown>): AnyRoute[] {
   return [
     defineRoute({
       // The container's processes as ps shows them (Docker's {Titles, Processes}).
@@ -59,6 +62,42 @@ export function lifecycleRoutes(engine: Engine): AnyRoute[] {
         const { renameContainer } = await import('../runtime/rename.js');
         const r = await renameContainer(engine, decidedContainer(ctx), ctx.body.name);
         return { id: r.id, name: r.name };
+      },
+    }),
+    defineRoute({
+      // stop, then start: the start is a request of its own through the router (container.start,
+      // with start's facts), so every rule about starting holds for a restart too; restart itself
+      // is decided first, on the same facts. A start refused then leaves the container stopped.
+      method: 'POST',
+      path: '/containers/:id/restart',
+      action: 'container.restart',
+      body: S.restartBody,
+      facts: async (ctx) => startFacts(engine, ctx),
+      handler: async (ctx) => {
+        if (!handle) throw new ApiError('API_INTERNAL', 'restart needs the router to start the container');
+        const rec = await engine.containers.resolve(decidedContainer(ctx));
+        const name = rec.name || rec.id.slice(0, 12);
+        if (rec.options?.rm)
+          throw new RuntimeError(
+            'RUNTIME_INVALID_STATE',
+            `cannot restart ${name}: it was run with --rm, so stopping it removes it`,
+            {
+              hint: `moat stop ${name}, then run it again`,
+            },
+          );
+        await engine.stop(rec.id, ctx.body.timeout);
+        try {
+          await handle({
+            subject: ctx.req.subject,
+            method: 'POST',
+            path: `/containers/${rec.id}/start`,
+            body: {},
+          });
+        } catch (e) {
+          if (e instanceof MoatError) e.message = `${name} was stopped; its start failed: ${e.message}`;
+          throw e;
+        }
+        return { id: rec.id, name: rec.name };
       },
     }),
   ];

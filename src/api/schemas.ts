@@ -345,6 +345,8 @@ export const keyGenerateBody = {
 } as const;
 
 // The rest of a container's lifecycle and its observation (lifecycle-routes.ts).
+/** restart: stop's timeout, then a start (decided as one). */
+export const restartBody = stopBody;
 /** rename: the new name (its rules are create's: runtime/rename.ts). */
 export const renameBody = {
   type: 'object',

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliState } from './index.js';
-import { pauseCommand, renameCommand, unpauseCommand } from './lifecycle-verbs.js';
+import { pauseCommand, renameCommand, restartCommand, unpauseCommand } from './lifecycle-verbs.js';
 import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 
@@ -15,6 +15,7 @@ function verbs(parent: Command, state: CliState): void {
   pauseCommand(parent.command('pause'), state);
   unpauseCommand(parent.command('unpause'), state);
   renameCommand(parent.command('rename'));
+  restartCommand(parent.command('restart'), state);
 }
 
 export function registerLifecycleCommands(program: Command, state: CliState): void {

@@ -28,7 +28,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   node: undefined,
   plugin: undefined,
   port: 'containers have only the loopback network (lo): there are no published ports',
-  restart: 'moat stop NAME && moat start NAME',
   search: undefined,
   secret: undefined,
   service: 'moat system service serves the API',

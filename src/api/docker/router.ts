@@ -23,6 +23,7 @@ import { listContainers } from './containers-list.js';
 import { topContainer } from './containers-top.js';
 import { pauseContainer } from './containers-pause.js';
 import { renameContainer } from './containers-rename.js';
+import { restartContainer } from './containers-restart.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { upgradeBody } from './hijack.js';
@@ -70,7 +71,8 @@ export const ROUTES: readonly Route[] = [
   // the window of a terminal attached by the requester (resize.ts)
   ['POST', /^\/containers\/([^/]+)\/resize$/, resizeContainer],
   ['POST', /^\/exec\/([^/]+)\/resize$/, resizeExec],
-  ['POST', /^\/containers\/([^/]+)\/(attach|restart|update)$/, notOffered],
+  ['POST', /^\/containers\/([^/]+)\/restart$/, restartContainer],
+  ['POST', /^\/containers\/([^/]+)\/(attach|update)$/, notOffered],
 ];
 
 /** Versioned paths (/v1.41/...) are served the same as unversioned ones. */

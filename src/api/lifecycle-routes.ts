@@ -10,7 +10,12 @@ import { RuntimeError } from '../runtime/errors.js';
 import { ApiError } from './errors.js';
 import { defineRoute, type AnyRoute, type ApiRequest } from './router.js';
 import * as S from './schemas.js';
-import { containerFacts, decidedContainer, startFacts } from './container-facts.js';
+import {
+  containerFacts,
+  decidedContainer,
+  startFacts,
+  type ContainerRecordFacts,
+} from './container-facts.js';
 
 export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<unknown>): AnyRoute[] {
   return [
@@ -62,6 +67,29 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
         const { renameContainer } = await import('../runtime/rename.js');
         const r = await renameContainer(engine, decidedContainer(ctx), ctx.body.name);
         return { id: r.id, name: r.name };
+      },
+    }),
+    defineRoute({
+      // New limits: recorded, and written into a running container's cgroups (runtime/update.ts).
+      // The policy sees the limits the container would have (facts.limits), as run's plan.
+      method: 'POST',
+      path: '/containers/:id/update',
+      action: 'container.update',
+      body: S.updateBody,
+      facts: async (ctx) => {
+        const f = await containerFacts(engine, ctx);
+        const c = f.container as ContainerRecordFacts | undefined;
+        if (!c) return f;
+        const { plannedUpdate } = await import('../runtime/update.js');
+        try {
+          return { ...f, limits: plannedUpdate(c, ctx.body, engine.deps.host).limits };
+        } catch {
+          return f; // refused by the handler, after the decision
+        }
+      },
+      handler: async (ctx) => {
+        const { updateContainer } = await import('../runtime/update.js');
+        return updateContainer(engine, decidedContainer(ctx), ctx.body);
       },
     }),
     defineRoute({

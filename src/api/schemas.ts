@@ -345,6 +345,23 @@ export const keyGenerateBody = {
 } as const;
 
 // The rest of a container's lifecycle and its observation (lifecycle-routes.ts).
+/**
+ * update: the limits to change, as run's (their checks are create's: runtime/update.ts);
+ * cpuQuota -1 removes the quota, pidsLimit 0 or -1 the process limit.
+ */
+export const updateBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    memory: runOptions.properties.memory,
+    memorySwap: runOptions.properties.memorySwap,
+    cpus: runOptions.properties.cpus,
+    cpuQuota: runOptions.properties.cpuQuota,
+    cpuPeriod: runOptions.properties.cpuPeriod,
+    cpusetCpus: runOptions.properties.cpusetCpus,
+    pidsLimit: runOptions.properties.pidsLimit,
+  },
+} as const;
 /** restart: stop's timeout, then a start (decided as one). */
 export const restartBody = stopBody;
 /** rename: the new name (its rules are create's: runtime/rename.ts). */

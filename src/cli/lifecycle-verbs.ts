@@ -1,8 +1,16 @@
 /**
- * pause, unpause, rename, restart: one request per container, each decided by the
+ * pause, unpause, rename, update, restart: one request per container, each decided by the
  * policy, printed as docker prints them (the names given; a failure does not stop the others).
  */
 import type { Command } from 'commander';
+import {
+  parseBytes,
+  parseCpus,
+  parseInteger,
+  parseMemorySwap,
+  parsePositiveInt,
+} from '../runtime/options.js';
+import type { LimitUpdate } from '../runtime/update.js';
 import { stopBody } from '../api/schemas.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
@@ -44,6 +52,57 @@ export function renameCommand(cmd: Command): Command {
     .argument('<new-name>')
     .action(async (id: string, name: string) => {
       await request('POST', at(id, 'rename'), { name });
+    });
+}
+
+interface UpdateFlags {
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+}
+
+/** The flags as moat's update (the same parsers as run's). */
+export function toLimitUpdate(f: UpdateFlags): LimitUpdate {
+  const u: LimitUpdate = {};
+  if (f.memory !== undefined) u.memory = parseBytes(f.memory);
+  if (f.memorySwap !== undefined) u.memorySwap = parseMemorySwap(f.memorySwap);
+  if (f.cpus !== undefined) u.cpus = parseCpus(f.cpus);
+  if (f.cpuQuota !== undefined) u.cpuQuota = parseInteger(f.cpuQuota, '--cpu-quota');
+  if (f.cpuPeriod !== undefined) u.cpuPeriod = parseInteger(f.cpuPeriod, '--cpu-period');
+  if (f.cpusetCpus !== undefined) u.cpusetCpus = f.cpusetCpus;
+  if (f.pidsLimit !== undefined)
+    u.pidsLimit = /^(-1|0)$/.test(f.pidsLimit.trim()) ? -1 : parsePositiveInt(f.pidsLimit, '--pids-limit');
+  return u;
+}
+
+export function updateCommand(cmd: Command, state: CliState): Command {
+  return cmd
+    .description(
+      "change containers' limits: written into a running container's cgroups, recorded for its next start",
+    )
+    .argument('<container...>')
+    .option('-m, --memory <bytes>', 'memory limit, e.g. 64m')
+    .option('--memory-swap <bytes>', 'memory plus swap, or -1 for unlimited swap')
+    .option('--cpus <n>', 'CPU limit, e.g. 0.5')
+    .option('--cpu-quota <us>', 'CFS quota per period (-1: none)')
+    .option('--cpu-period <us>', 'CFS period')
+    .option('--cpuset-cpus <list>', 'CPUs to run on, e.g. 0-1,3')
+    .option('--pids-limit <n>', 'process limit; -1 for none')
+    .action(async (ids: string[], f: UpdateFlags) => {
+      const u = toLimitUpdate(f);
+      if (!Object.keys(u).length)
+        throw new UsageError('nothing to update: give at least one limit', {
+          hint: 'moat update --help lists them',
+        });
+      await forEachArg(ids, state, async (id) => {
+        const r = await request<{ warnings: string[] }>('POST', at(id, 'update'), u);
+        for (const w of r.warnings) process.stderr.write(`moat: warning: ${w}\n`);
+        process.stdout.write(`${id}\n`);
+      });
     });
 }
 

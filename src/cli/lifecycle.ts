@@ -4,7 +4,13 @@
  */
 import type { Command } from 'commander';
 import type { CliState } from './index.js';
-import { pauseCommand, renameCommand, restartCommand, unpauseCommand } from './lifecycle-verbs.js';
+import {
+  pauseCommand,
+  renameCommand,
+  restartCommand,
+  unpauseCommand,
+  updateCommand,
+} from './lifecycle-verbs.js';
 import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 
@@ -15,6 +21,7 @@ function verbs(parent: Command, state: CliState): void {
   pauseCommand(parent.command('pause'), state);
   unpauseCommand(parent.command('unpause'), state);
   renameCommand(parent.command('rename'));
+  updateCommand(parent.command('update'), state);
   restartCommand(parent.command('restart'), state);
 }
 

@@ -34,7 +34,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   stack: undefined,
   swarm: undefined,
   trust: undefined,
-  update: undefined,
   version: 'moat --version prints the version; moat info describes the host',
   volume: 'moat has no named volumes: bind-mount a host directory with -v /host/dir:/ctr/dir',
 };

@@ -24,6 +24,7 @@ import { topContainer } from './containers-top.js';
 import { pauseContainer } from './containers-pause.js';
 import { renameContainer } from './containers-rename.js';
 import { restartContainer } from './containers-restart.js';
+import { updateContainer } from './containers-update.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { upgradeBody } from './hijack.js';
@@ -72,7 +73,8 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/containers\/([^/]+)\/resize$/, resizeContainer],
   ['POST', /^\/exec\/([^/]+)\/resize$/, resizeExec],
   ['POST', /^\/containers\/([^/]+)\/restart$/, restartContainer],
-  ['POST', /^\/containers\/([^/]+)\/(attach|update)$/, notOffered],
+  ['POST', /^\/containers\/([^/]+)\/update$/, updateContainer],
+  ['POST', /^\/containers\/([^/]+)\/(attach)$/, notOffered],
 ];
 
 /** Versioned paths (/v1.41/...) are served the same as unversioned ones. */

@@ -220,10 +220,10 @@ export class Engine {
   }
 
   /**
-   * Wait until the container is not running (default); with 'next-exit', a created container
-   * must first run (docker run waits so before it starts one); with 'removed', until its record
-   * is gone (--rm). A container removed meanwhile answers with the exit status noted at its
-   * removal (exits.ts), else the last record seen.
+   * Wait until the container is not running (default); with 'next-exit', until its next exit (a
+   * created or exited one must first run: docker run and start -a wait so before they start it);
+   * with 'removed', until its record is gone (--rm). A container removed meanwhile answers with
+   * the exit status noted at its removal (exits.ts), else the last record seen.
    */
   async wait(
     ref: string,

@@ -43,6 +43,12 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_HOST_PATH_CHANGED',
   /** A terminal (-t) was asked for and moat's console helper (moat-tty) is not built. */
   'RUNTIME_TTY_UNAVAILABLE',
+  /** A path named in a container (cp, the archive routes) is not there. */
+  'RUNTIME_PATH_NOT_FOUND',
+  /** A copy into or out of a container was refused: an unsafe entry, a conflict, a read-only root. */
+  'RUNTIME_COPY_REFUSED',
+  /** Reading or writing a container's files failed (its namespace, its overlay, an I/O error). */
+  'RUNTIME_COPY_FAILED',
   /** pause needs a freezer cgroup: none is delegated to the user, or the container has none. */
   'RUNTIME_PAUSE_UNSUPPORTED',
 ] as const;
@@ -141,6 +147,21 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 500,
     exit: EXIT.moat,
     hint: "moat's console helper is built by `npm run build` when gcc is installed (apt-get install gcc libc6-dev); or run without -t",
+  },
+  RUNTIME_PATH_NOT_FOUND: {
+    http: 404,
+    exit: EXIT.failure,
+    hint: 'paths in a container are absolute and resolved inside it: moat exec NAME ls -la DIR lists a running one',
+  },
+  RUNTIME_COPY_REFUSED: {
+    http: 400,
+    exit: EXIT.failure,
+    hint: 'the message names the entry; nothing is copied through symlinks out of the container, over a directory, or as a device',
+  },
+  RUNTIME_COPY_FAILED: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: 'moat info shows whether user namespaces and overlayfs work here; run again with --log-level debug',
   },
   RUNTIME_PAUSE_UNSUPPORTED: {
     http: 400,

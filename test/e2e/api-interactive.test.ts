@@ -5,7 +5,7 @@
  * polled, never waited for by fixed sleeps.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { docker, dockerSh, http, startService, stopService, type Service } from './api-helpers.js';
@@ -100,8 +100,11 @@ class Terminal {
     }
   }
 
+  /** Ends the tmux server (and the shell and docker CLI in it), and removes its socket. */
   kill(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server'], { env: w.env, timeout: 10_000 });
+    const dir = path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+    rmSync(path.join(dir, this.socket), { force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import * as path from 'node:path';
 import {
   defaultRunOptions,
@@ -19,7 +19,7 @@ import { logOptsFromFlags, parseLogOptions } from '../runtime/logs/config.js';
 import { prewarmMonitor } from '../runtime/monitor-client.js';
 import { startError } from '../runtime/start-errors.js';
 import { mountToRunOptions, parseMount } from '../runtime/mount-option.js';
-import { stopBody, killBody } from '../api/schemas.js';
+import { stopBody, killBody, waitBody } from '../api/schemas.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
@@ -538,10 +538,21 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .command('wait')
     .description('wait for containers to stop; prints each exit status')
     .argument('<container...>')
-    .action(async (ids: string[]) => {
+    .addOption(
+      new Option(
+        '--condition <condition>',
+        'not-running (default): until it is not running; next-exit: until it next exits (a created one first runs); removed: until it is removed',
+      ).choices(waitBody.properties.condition.enum),
+    )
+    .action(async (ids: string[], f: { condition?: 'not-running' | 'next-exit' | 'removed' }) => {
       await forEachArg(ids, state, async (id) => {
-        const r = await request<{ exitCode: number }>('POST', `/containers/${encodeURIComponent(id)}/wait`);
-        process.stdout.write(`${r.exitCode}\n`);
+        const r = await request<{ exitCode?: number }>(
+          'POST',
+          `/containers/${encodeURIComponent(id)}/wait`,
+          f.condition ? { condition: f.condition } : {},
+        );
+        // a container that never ran has no status: 0, as docker's API answers
+        process.stdout.write(`${r.exitCode ?? 0}\n`);
       });
     });
   registerLifecycleCommands(program, state);

@@ -23,7 +23,8 @@
 #            the container's record (every route that acts on an existing container)
 #     host:  { protected_paths, protected_parents, protected_parents_rw,   (moat's own, computed at run time)
 #              runtime: { name, version, package, unfixed }, supplementary_groups_reach_containers }
-#     host_paths: [{ path (canonical), raw, use: read|write|mount, readonly }]   (every host path a request names)
+#     host_paths: [{ path (canonical), raw, use: read|write|mount, readonly }]   (every host path a request names;
+#                 cp and export -o: the host side of the copy)
 #     target: { registry, repository, tag, digest, reference }   (image.pull, image.push)
 #     listen, tls   (system.service)
 #
@@ -321,6 +322,34 @@ shown_paths(ps) := sprintf("%s and %d more", [min(ps), count(ps) - 1]) if {
 	local
 	count(ps) > 1
 }
+
+# ---- copies between a container and the host ------------------------------------------------
+# cp writes a container's files to a host path (container.copy_from, and export -o) or reads a
+# host path into a container (container.copy_to): what a bind mount may not name (the system's
+# directories, moat's own, the container engines' sockets) is neither copied to nor from.
+copy_actions := {"container.copy_from", "container.copy_to", "container.export"}
+
+deny contains sprintf("copying %s host path %s is not allowed", [copy_way(h.use), shown_host_path(h)]) if {
+	input.action in copy_actions
+	some h in object.get(input, ["facts", "host_paths"], [])
+	protected_source(h.path)
+}
+
+copy_way("write") := "to"
+
+copy_way("read") := "from"
+
+shown_host_path(h) := h.path if {
+	local
+	h.raw == h.path
+}
+
+shown_host_path(h) := sprintf("%s (%s)", [h.raw, h.path]) if {
+	local
+	h.raw != h.path
+}
+
+shown_host_path(h) := h.raw if not local
 
 # ---- remote subjects -------------------------------------------------------------------------
 deny contains reason if {

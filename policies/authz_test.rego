@@ -310,6 +310,34 @@ test_seccomp_unknown_or_unconfined_denied if {
 	not authz.allow with input as with_spec({"seccomp": {"profile": "unconfined", "looser_than_default": true}})
 }
 
+# ---- cp: the host side is judged as a mount source is ------------------------------------------
+
+copy(action, use, p) := {"subject": base.subject, "action": action, "facts": {"host_paths": [{"path": p, "raw": p, "use": use}]}}
+
+test_copy_to_and_from_protected_host_paths_denied if {
+	every c in [
+		["container.copy_from", "write", "/etc/cron.d/x"],
+		["container.copy_from", "write", "/"],
+		["container.export", "write", "/root/rootfs.tar"],
+		["container.copy_to", "read", "/etc/shadow"],
+		["container.copy_to", "read", "/proc/self/environ"],
+	] {
+		not authz.allow with input as copy(c[0], c[1], c[2])
+	}
+	"copying to host path /etc/cron.d/x is not allowed" in authz.deny with input as copy("container.copy_from", "write", "/etc/cron.d/x")
+}
+
+test_copy_into_moat_state_denied if {
+	inp := object.union(copy("container.copy_from", "write", "/home/alice/.local/share/moat/policy.rego"), {"facts": {"host": {"protected_paths": ["/home/alice/.local/share/moat"]}}})
+	not authz.allow with input as inp
+}
+
+test_copy_ordinary_host_paths_allowed if {
+	authz.allow with input as copy("container.copy_from", "write", "/home/alice/out")
+	authz.allow with input as copy("container.copy_to", "read", "/home/alice/src")
+	authz.allow with input as copy("container.export", "write", "/tmp/rootfs.tar")
+}
+
 # ---- remote subjects get what the policy grants ------------------------------------------------
 
 remote_listed(inp) := as_remote(inp)

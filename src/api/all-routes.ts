@@ -1,5 +1,6 @@
 import type { Engine } from '../runtime/engine.js';
 import { eventRoutes } from './event-routes.js';
+import { fileRoutes } from './files-routes.js';
 import { imageRoutes } from './image-routes.js';
 import { lifecycleRoutes } from './lifecycle-routes.js';
 import {
@@ -30,6 +31,7 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...trustRoutes(engine),
     ...scanRoutes(engine),
     ...eventRoutes(engine),
+    ...fileRoutes(engine),
   ];
 }
 

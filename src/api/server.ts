@@ -25,6 +25,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import { isMoatError } from '../errors.js';
 import { connectionOf, Connections } from './connections.js';
 import { dockerApi } from './docker/index.js';
+import { isArchiveUpload } from './docker/containers-archive.js';
 import { ApiError } from './errors.js';
 import { errorBody, readJson, sendJson, statusOf, subjectOf } from './http.js';
 import type { ApiRequest } from './router.js';
@@ -228,8 +229,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       const p = url.pathname;
       if (p.startsWith('/v1/')) return native(o, limits, req, res, p.slice(3), url.searchParams);
       // Docker's routes read their (JSON) bodies from what is read here, within the limits. An
-      // archive (docker load, import, build, cp) goes to no route: it is answered unread.
-      if (!TAR.test(req.headers['content-type'] ?? '')) {
+      // archive (docker load, import, build) goes to no route: it is answered unread; docker cp's
+      // (sent without a content type) is read by its route, within the upload limits.
+      if (!TAR.test(req.headers['content-type'] ?? '') && !isArchiveUpload(req.method, p)) {
         try {
           await readBody(req, limits);
         } catch (e) {
@@ -314,7 +316,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     try {
       const { pathname } = new URL(req.url ?? '/', 'http://moat');
-      precheck(req, uploadOf(req, pathname) !== undefined, limits);
+      precheck(req, uploadOf(req, pathname) !== undefined || isArchiveUpload(req.method, pathname), limits);
     } catch (e) {
       req.on('error', () => {});
       closeUnlessComplete(req, res);

@@ -10,6 +10,7 @@ import { registerSystemCommands } from './system.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerTrustCommands } from './trust.js';
 import { registerScanCommands } from './scan.js';
+import { registerFileCommands } from './files.js';
 import { registerEvents } from './events.js';
 import { registerGenerate } from './generate.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
@@ -51,6 +52,7 @@ export function buildProgram(state: CliState): Command {
   registerTrustShow(registerTrustCommands(program, state), state);
   registerSignCommands(program, state);
   registerScanCommands(program, state);
+  registerFileCommands(program, state);
   registerEvents(program, state);
   registerGenerate(program, state);
   return program;

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, sendJson, statusOf } from '../http.js';
 import { attachContainer } from './containers-attach.js';
+import { getArchive, putArchive } from './containers-archive.js';
 import { createContainer } from './containers-create.js';
 import { inspectContainer } from './containers-inspect.js';
 import {
@@ -63,6 +64,9 @@ export const ROUTES: readonly Route[] = [
   ['GET', /^\/containers\/([^/]+)\/logs$/, containerLogs],
   ['GET', /^\/containers\/([^/]+)\/stats$/, containerStats],
   ['GET', /^\/containers\/([^/]+)\/top$/, topContainer],
+  // docker cp (HEAD is served as GET), diff, export, commit: the container's files (runtime/files/)
+  ['GET', /^\/containers\/([^/]+)\/archive$/, getArchive],
+  ['PUT', /^\/containers\/([^/]+)\/archive$/, putArchive],
   // exec: decided at create (container.exec), run at start (docker/exec.ts).
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],

@@ -1,0 +1,87 @@
+/**
+ * A container's files: cp both ways (`container.copy_from`, `container.copy_to`), `container.diff`,
+ * `container.export`, `container.commit`, and an image's history (`image.history`). Every route
+ * that acts on a container carries its record and spec as facts (container-facts.ts); a host path
+ * a request names (cp's, export's -o) is in `facts.host_paths` (canonical), read or written only
+ * after the allow, so the policy's rules about host paths hold for copies too. The handlers act
+ * on the container the policy saw.
+ */
+import type { Engine } from '../runtime/engine.js';
+import { ApiError } from './errors.js';
+import { hostPath } from './host-facts.js';
+import { containerFacts, decidedContainer } from './container-facts.js';
+import { hostFacts } from './host-runtime-facts.js';
+import { defineRoute, type AnyRoute, type RequestIo, type RouteContext } from './router.js';
+import * as F from './schemas-files.js';
+
+function io(ctx: RouteContext<unknown>): RequestIo {
+  if (!ctx.req.io) throw new ApiError('API_INVALID_REQUEST', `${ctx.req.path} needs attached streams`);
+  return ctx.req.io;
+}
+
+/** Loaded when a file route runs: the tar code is not needed by other commands. */
+const files = () => import('../runtime/files/index.js');
+
+async function withHostPath(
+  engine: Engine,
+  ctx: RouteContext<{ hostPath?: string }>,
+  use: 'read' | 'write',
+): Promise<Record<string, unknown>> {
+  const facts = await containerFacts(engine, ctx);
+  if (!ctx.body.hostPath) return { ...facts, host_paths: [] };
+  // moat's own paths (facts.host): the policy protects them from copies as from bind mounts.
+  return { ...facts, host: hostFacts(engine), host_paths: [hostPath(ctx.body.hostPath, use)] };
+}
+
+export function fileRoutes(engine: Engine): AnyRoute[] {
+  const record = async (ctx: RouteContext<unknown>) =>
+    (await files()).filesRecord(engine, decidedContainer(ctx));
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/containers/:id/archive',
+      action: 'container.copy_from',
+      body: F.copyFromBody,
+      facts: async (ctx) => withHostPath(engine, ctx, 'write'),
+      handler: async (ctx) => {
+        const f = await files();
+        const rec = await record(ctx);
+        const b = ctx.body;
+        if (b.statOnly) return { stat: await f.statInContainer(engine, rec, b.path, b.followLink) };
+        if (b.hostPath) return f.copyOut(engine, rec, b.path, b.hostPath, b.followLink);
+        const w = f.archiveOf(engine, rec, b.path, b.followLink);
+        const stat = await w.stat.catch((e: unknown) => {
+          w.kill();
+          throw e;
+        });
+        const done = (await f.sendArchive(w, io(ctx).stdout)) as { skipped?: string[] };
+        return { stat, skipped: done.skipped ?? [] };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/containers/:id/archive',
+      action: 'container.copy_to',
+      body: F.copyToBody,
+      facts: async (ctx) => withHostPath(engine, ctx, 'read'),
+      handler: async (ctx) => {
+        const f = await files();
+        const rec = await record(ctx);
+        const b = ctx.body;
+        if (b.hostPath)
+          return f.copyIn(engine, rec, b.hostPath, b.path, {
+            followLink: b.followLink,
+            archiveOwners: b.archiveOwners,
+          });
+        const stdin = io(ctx).stdin;
+        if (!stdin)
+          throw new ApiError(
+            'API_INVALID_REQUEST',
+            'copying into a container needs a tar on stdin, or a host path',
+          );
+        const r = await f.extractInto(engine, rec, stdin, { dir: b.path, archiveOwners: b.archiveOwners });
+        return { skipped: r.skipped };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,96 @@
+/**
+ * `moat cp`, `diff`, `export`, `commit` and `history` (`image history`): docker's commands and
+ * output, each one request on the router (files-routes.ts). cp's host side runs here, as the
+ * calling user: what a container sends is written below the destination and nowhere else.
+ */
+import type { Command } from 'commander';
+import * as path from 'node:path';
+import { request } from './app.js';
+import { UsageError } from './errors.js';
+import type { CliState } from './index.js';
+
+export interface CpArg {
+  /** The container, for CONTAINER:PATH. */
+  container?: string;
+  path: string;
+}
+
+/**
+ * docker's splitCpArg: an absolute path, one without `:`, or one starting with `.` is the host's;
+ * otherwise NAME:PATH.
+ */
+export function splitCpArg(arg: string): CpArg {
+  if (arg.startsWith('/')) return { path: arg };
+  const i = arg.indexOf(':');
+  if (i < 0 || arg.startsWith('.')) return { path: arg };
+  return { container: arg.slice(0, i), path: arg.slice(i + 1) };
+}
+
+/** A path in a container: relative ones are from its root (as docker takes them); `/.` and `/` kept. */
+export function containerPath(p: string): string {
+  return p.startsWith('/') ? p : `/${p}`;
+}
+
+/** A host path made absolute, keeping a trailing `/` or `/.` (they mean "a directory", "its contents"). */
+export function hostPath(p: string): string {
+  const abs = path.resolve(p);
+  if (p.endsWith('/.') || p === '.') return abs === '/' ? '/.' : `${abs}/.`;
+  if (p.endsWith('/') && abs !== '/') return `${abs}/`;
+  return abs;
+}
+
+function warnSkipped(skipped: string[] | undefined): void {
+  for (const s of skipped ?? [])
+    process.stderr.write(`moat: warning: ${s} was not copied (a device, fifo or socket)\n`);
+}
+
+export function registerFileCommands(program: Command, _state: CliState): void {
+  program
+    .command('cp')
+    .description('copy files between a container and the host (- : a tar on stdin or stdout)')
+    .argument('<src>', 'CONTAINER:PATH, a host path, or -')
+    .argument('<dest>', 'CONTAINER:PATH, a host path, or -')
+    .option('-L, --follow-link', "follow a symlink in the source's last component")
+    .option('-a, --archive', "keep the source's owners (default: the owner of the directory it lands in)")
+    .action(async (srcArg: string, dstArg: string, f: { followLink?: boolean; archive?: boolean }) => {
+      const src = splitCpArg(srcArg);
+      const dst = splitCpArg(dstArg);
+      if (src.container !== undefined && dst.container !== undefined)
+        throw new UsageError('copying between containers is not supported', {
+          hint: 'copy to the host first, then into the other container',
+        });
+      if (src.container === undefined && dst.container === undefined)
+        throw new UsageError('one of SRC and DEST must be CONTAINER:PATH', {
+          hint: 'e.g. moat cp web:/etc/hosts .',
+        });
+      const followLink = Boolean(f.followLink);
+      if (src.container !== undefined) {
+        const id = encodeURIComponent(src.container);
+        const p = containerPath(src.path);
+        const toStdout = dst.path === '-';
+        const res = await request<{ skipped?: string[] }>(
+          'GET',
+          `/containers/${id}/archive`,
+          { path: p, followLink, ...(toStdout ? {} : { hostPath: hostPath(dst.path) }) },
+          { stdout: process.stdout, stderr: process.stderr },
+        );
+        warnSkipped(res.skipped);
+        return;
+      }
+      const id = encodeURIComponent(dst.container!);
+      const p = containerPath(dst.path);
+      const fromStdin = src.path === '-';
+      const res = await request<{ skipped?: string[] }>(
+        'POST',
+        `/containers/${id}/archive`,
+        {
+          path: p,
+          followLink,
+          archiveOwners: Boolean(f.archive),
+          ...(fromStdin ? {} : { hostPath: hostPath(src.path) }),
+        },
+        { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+      );
+      warnSkipped(res.skipped);
+    });
+}

@@ -143,11 +143,10 @@ describe('moat system service: the docker CLI', () => {
     }
   });
 
-  it('refuses, never drops, what moat has no counterpart for (-p, --restart, named volumes, ...)', () => {
+  it('refuses, never drops, what moat has no counterpart for (-p, named volumes, ...)', () => {
     // --mount, --cpu-quota, --sysctl and the like are applied (api-options.test.ts).
     const cases: [string[], RegExp][] = [
       [['-p', '8080:80'], /-p\/--publish is not supported by moat: containers have no network/],
-      [['--restart', 'always'], /--restart is not supported by moat/],
       [
         ['--mount', 'type=volume,src=data,dst=/x'],
         /--mount type=volume is not supported by moat: named volumes/,

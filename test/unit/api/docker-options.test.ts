@@ -165,10 +165,14 @@ const CONFIG: Row[] = [
   },
   {
     field: 'Healthcheck',
-    value: { Test: ['CMD', 'true'] },
-    expect: refused(/^--health-\* is not supported/),
+    value: { Test: ['CMD', 'true'], Interval: 5e9, Retries: 2 },
+    expect: applied((p) => expect(p.o.health).toEqual({ test: ['CMD', 'true'], interval: 5000, retries: 2 })),
   },
-  { field: 'Healthcheck', value: { Test: ['NONE'] }, expect: { noop: '--no-healthcheck: moat has none' } },
+  {
+    field: 'Healthcheck',
+    value: { Test: ['NONE'] },
+    expect: applied((p) => expect(p.o.health).toEqual({ test: ['NONE'] })),
+  },
   {
     field: 'ArgsEscaped',
     value: true,
@@ -416,8 +420,8 @@ const HOSTCONFIG: Row[] = [
   },
   {
     field: 'RestartPolicy',
-    value: { Name: 'always', MaximumRetryCount: 0 },
-    expect: refused(/^--restart is not supported/),
+    value: { Name: 'on-failure', MaximumRetryCount: 3 },
+    expect: applied((p) => expect(p.o.restart).toEqual({ name: 'on-failure', maxRetries: 3 })),
   },
   { field: 'AutoRemove', value: true, expect: applied((p) => expect(p.o.rm).toBe(true)) },
   { field: 'VolumeDriver', value: 'local', expect: refused(/^--volume-driver is not supported/) },

@@ -48,10 +48,6 @@ describe('create bodies: what moat would drop is refused', () => {
         /^-p\/--publish is not supported/,
       ],
       [(b) => (b.ExposedPorts = { '80/tcp': {} }), /^--expose/],
-      [
-        (b) => (b.HostConfig.RestartPolicy = { Name: 'always', MaximumRetryCount: 0 }),
-        /^--restart is not supported by moat: moat does not restart/,
-      ],
       [(b) => (b.HostConfig.VolumesFrom = ['other']), /^--volumes-from is not supported/],
       [(b) => (b.Volumes = { '/data': {} }), /^an anonymous volume \(-v PATH\)/],
       [(b) => (b.HostConfig.CpuShares = 512), /^--cpu-shares .*use --cpus/],
@@ -59,7 +55,6 @@ describe('create bodies: what moat would drop is refused', () => {
       [(b) => (b.HostConfig.ExtraHosts = ['db:10.0.0.2']), /^--add-host/],
       [(b) => (b.HostConfig.PidMode = 'container:db'), /^--pid=container:db is not supported/],
       [(b) => (b.StopSignal = 'SIGINT'), /^--stop-signal/],
-      [(b) => (b.Healthcheck = { Test: ['CMD', 'true'] }), /^--health-\*/],
       [
         (b) => (b.HostConfig.SomethingNew = { On: true }),
         /^HostConfig\.SomethingNew is not supported by moat/,

@@ -12,6 +12,7 @@ import { hostPath } from './host-facts.js';
 import { containerFacts, decidedContainer } from './container-facts.js';
 import { hostFacts } from './host-runtime-facts.js';
 import { defineRoute, type AnyRoute, type RequestIo, type RouteContext } from './router.js';
+import * as S from './schemas.js';
 import * as F from './schemas-files.js';
 
 function io(ctx: RouteContext<unknown>): RequestIo {
@@ -82,6 +83,14 @@ export function fileRoutes(engine: Engine): AnyRoute[] {
         const r = await f.extractInto(engine, rec, stdin, { dir: b.path, archiveOwners: b.archiveOwners });
         return { skipped: r.skipped };
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/containers/:id/changes',
+      action: 'container.diff',
+      body: S.empty,
+      facts: async (ctx) => containerFacts(engine, ctx),
+      handler: async (ctx) => (await files()).changesOf(engine, await record(ctx)),
     }),
   ];
 }

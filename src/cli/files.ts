@@ -93,4 +93,16 @@ export function registerFileCommands(program: Command, _state: CliState): void {
       );
       warnSkipped(res.skipped);
     });
+
+  program
+    .command('diff')
+    .description('list what a container changed in its filesystem (A added, C changed, D deleted)')
+    .argument('<container>')
+    .action(async (id: string) => {
+      const res = await request<{ Path: string; Kind: 0 | 1 | 2 }[]>(
+        'GET',
+        `/containers/${encodeURIComponent(id)}/changes`,
+      );
+      process.stdout.write(res.map((c) => `${'CAD'[c.Kind]} ${c.Path}\n`).join(''));
+    });
 }

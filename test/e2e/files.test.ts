@@ -53,6 +53,26 @@ async function running(setup: string, o: { readOnly?: boolean } = {}): Promise<s
   return name;
 }
 
+/** A container that ran `script` to its end (stopped). */
+async function ran(script: string): Promise<string> {
+  const name = uniq('files');
+  names.push(name);
+  const r = await moat([
+    'run',
+    '--read-write',
+    '--cap-add',
+    'CHOWN',
+    '--name',
+    name,
+    IMAGE,
+    'sh',
+    '-c',
+    script,
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return name;
+}
+
 function tarOf(entries: (Partial<tar.Header> & { name: string; body?: string })[]): Promise<Buffer> {
   const p = tar.pack();
   const chunks: Buffer[] = [];
@@ -237,6 +257,30 @@ describe('moat cp never leaves the container through its symlinks', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('RUNTIME_COPY_REFUSED');
     expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
+  });
+});
+
+describe('moat diff, commit, history, export', () => {
+  it('diff: added, changed, deleted (a whiteout, an opaque directory)', async () => {
+    const c = await ran(
+      'echo x > /etc/new; echo y >> /etc/passwd; rm /etc/group; rm -rf /usr/local/bin; mkdir /usr/local/bin; echo f > /usr/local/bin/fresh',
+    );
+    const r = await moat(['diff', c]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    for (const l of [
+      'C /etc',
+      'A /etc/new',
+      'C /etc/passwd',
+      'D /etc/group',
+      'C /usr/local/bin',
+      'A /usr/local/bin/fresh',
+      'D /usr/local/bin/isolation-report',
+    ])
+      expect(lines).toContain(l);
+    // in path order, as docker lists them
+    const paths = lines.map((l) => l.slice(2));
+    expect(paths).toEqual([...paths].sort());
   });
 });
 

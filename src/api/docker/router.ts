@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { errorBody, sendJson, statusOf } from '../http.js';
 import { attachContainer } from './containers-attach.js';
 import { getArchive, putArchive } from './containers-archive.js';
+import { containerChanges } from './containers-changes.js';
 import { createContainer } from './containers-create.js';
 import { inspectContainer } from './containers-inspect.js';
 import {
@@ -67,6 +68,7 @@ export const ROUTES: readonly Route[] = [
   // docker cp (HEAD is served as GET), diff, export, commit: the container's files (runtime/files/)
   ['GET', /^\/containers\/([^/]+)\/archive$/, getArchive],
   ['PUT', /^\/containers\/([^/]+)\/archive$/, putArchive],
+  ['GET', /^\/containers\/([^/]+)\/changes$/, containerChanges],
   // exec: decided at create (container.exec), run at start (docker/exec.ts).
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],

@@ -6,6 +6,7 @@
  * after the allow, so the policy's rules about host paths hold for copies too. The handlers act
  * on the container the policy saw.
  */
+import { createWriteStream } from 'node:fs';
 import type { Engine } from '../runtime/engine.js';
 import { ApiError } from './errors.js';
 import { hostPath } from './host-facts.js';
@@ -91,6 +92,24 @@ export function fileRoutes(engine: Engine): AnyRoute[] {
       body: S.empty,
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => (await files()).changesOf(engine, await record(ctx)),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/containers/:id/export',
+      action: 'container.export',
+      body: F.exportBody,
+      facts: async (ctx) => withHostPath(engine, ctx, 'write'),
+      handler: async (ctx) => {
+        const f = await files();
+        const w = f.exportOf(engine, await record(ctx));
+        const out = ctx.body.hostPath ? createWriteStream(ctx.body.hostPath) : io(ctx).stdout;
+        try {
+          const done = (await f.sendArchive(w, out)) as { skipped?: string[] };
+          return { skipped: done.skipped ?? [] };
+        } finally {
+          if (ctx.body.hostPath) await new Promise((resolve) => out.end(resolve));
+        }
+      },
     }),
   ];
 }

@@ -34,3 +34,10 @@ export const copyToBody = {
     archiveOwners: { type: 'boolean', default: false },
   },
 } as const;
+
+/** export: the host file written (none: the tar to the request's stdout). */
+export const exportBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { hostPath },
+} as const;

@@ -105,4 +105,23 @@ export function registerFileCommands(program: Command, _state: CliState): void {
       );
       process.stdout.write(res.map((c) => `${'CAD'[c.Kind]} ${c.Path}\n`).join(''));
     });
+
+  program
+    .command('export')
+    .description("write a container's filesystem as a tar (its changes over its image, without mounts)")
+    .argument('<container>')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (id: string, f: { output?: string }) => {
+      if (!f.output && process.stdout.isTTY)
+        throw new UsageError('refusing to write a tar to a terminal', {
+          hint: 'give -o FILE, or redirect: moat export NAME > FILE.tar',
+        });
+      const res = await request<{ skipped?: string[] }>(
+        'GET',
+        `/containers/${encodeURIComponent(id)}/export`,
+        f.output ? { hostPath: path.resolve(f.output) } : {},
+        { stdout: process.stdout, stderr: process.stderr },
+      );
+      warnSkipped(res.skipped);
+    });
 }

@@ -4,7 +4,7 @@
  * export, decided by the same routes and policy as the moat CLI.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { docker, startService, stopService, type Service } from './api-helpers.js';
@@ -95,5 +95,21 @@ describe('docker cp, diff, commit, history, export against moat', () => {
     c = docker(svc, w, ['cp', `${name}:/no/such`, out]);
     expect(c.code).not.toBe(0);
     expect(c.stderr).toMatch(/no such file or directory/i);
+  });
+
+  it('docker export writes the filesystem as a tar', async () => {
+    const name = uniq('dexport');
+    names.push(name);
+    expect(docker(svc, w, ['create', '--name', name, IMAGE, 'true']).code).toBe(0);
+    const file = path.join(dir, 'exp.tar');
+    const e = docker(svc, w, ['export', '-o', file, name]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(existsSync(file)).toBe(true);
+    const list = spawnSync('tar', ['-tf', file]).stdout.toString().split('\n');
+    expect(list).toContain('bin/busybox');
+    expect(list).toContain('etc/passwd');
+    const piped = dockerBin(['export', name]);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout.length).toBe(statSync(file).size);
   });
 });

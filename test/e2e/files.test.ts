@@ -282,6 +282,23 @@ describe('moat diff, commit, history, export', () => {
     const paths = lines.map((l) => l.slice(2));
     expect(paths).toEqual([...paths].sort());
   });
+
+  it("export: the container's filesystem without its mounts, to a file or stdout", async () => {
+    const c = await ran('echo exported > /root/e.txt');
+    const file = path.join(dir, 'export.tar');
+    expect((await moat(['export', c, '-o', file])).code).toBe(0);
+    expect(statSync(file).uid).toBe(process.getuid!());
+    const list = tarList(readFileSync(file));
+    expect(list.some((l) => / root\/e\.txt$/.test(l))).toBe(true);
+    expect(list.some((l) => / bin\/busybox$/.test(l))).toBe(true);
+    // /tmp is a tmpfs at run time: what was written there is not in the export
+    const r = spawnSync(process.execPath, [path.join(inject('moatEnv').root, 'bin/moat.js'), 'export', c], {
+      env: env(),
+      maxBuffer: 64 << 20,
+    });
+    expect(r.status).toBe(0);
+    expect(tarList(r.stdout)).toEqual(list);
+  });
 });
 
 describe('the policy decides copies with the host path', () => {

@@ -11,6 +11,7 @@ import { errorBody, sendJson, statusOf } from '../http.js';
 import { attachContainer } from './containers-attach.js';
 import { getArchive, putArchive } from './containers-archive.js';
 import { containerChanges } from './containers-changes.js';
+import { exportContainer } from './containers-export.js';
 import { createContainer } from './containers-create.js';
 import { inspectContainer } from './containers-inspect.js';
 import {
@@ -69,6 +70,7 @@ export const ROUTES: readonly Route[] = [
   ['GET', /^\/containers\/([^/]+)\/archive$/, getArchive],
   ['PUT', /^\/containers\/([^/]+)\/archive$/, putArchive],
   ['GET', /^\/containers\/([^/]+)\/changes$/, containerChanges],
+  ['GET', /^\/containers\/([^/]+)\/export$/, exportContainer],
   // exec: decided at create (container.exec), run at start (docker/exec.ts).
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],

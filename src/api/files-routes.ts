@@ -111,5 +111,17 @@ export function fileRoutes(engine: Engine): AnyRoute[] {
         }
       },
     }),
+    defineRoute({
+      method: 'GET',
+      path: '/images/:ref/history',
+      action: 'image.history',
+      body: S.empty,
+      handler: async (ctx) => {
+        const { historyRows } = await import('../image/history.js');
+        const store = engine.deps.images;
+        const rec = await store.resolve(ctx.params.ref);
+        return historyRows(rec, await store.config(rec));
+      },
+    }),
   ];
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
+import { ago, table } from './output.js';
 
 export interface CpArg {
   /** The container, for CONTAINER:PATH. */
@@ -44,7 +45,48 @@ function warnSkipped(skipped: string[] | undefined): void {
     process.stderr.write(`moat: warning: ${s} was not copied (a device, fifo or socket)\n`);
 }
 
-export function registerFileCommands(program: Command, _state: CliState): void {
+/** Docker's sizes in history: three significant digits, decimal units ("7.05MB", "0B"). */
+export function historySize(n: number): string {
+  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < u.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${u[i]}`;
+}
+
+/** Shorten with an ellipsis, as docker's history does for CREATED BY. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+interface HistoryRow {
+  id: string;
+  created: string;
+  createdBy: string;
+  size: number;
+  comment: string;
+  tags: string[];
+}
+
+export function historyTable(rows: HistoryRow[], o: { noTrunc?: boolean; now?: number }): string {
+  const id = (r: HistoryRow) => (r.id.startsWith('sha256:') && !o.noTrunc ? r.id.slice(7, 19) : r.id);
+  return table(
+    rows.map((r) => [
+      id(r),
+      ago(r.created, o.now),
+      o.noTrunc ? r.createdBy : ellipsis(r.createdBy.replace(/\s+/g, ' '), 45),
+      historySize(r.size),
+      r.comment,
+    ]),
+    ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+  );
+}
+
+export function registerFileCommands(program: Command, state: CliState): void {
   program
     .command('cp')
     .description('copy files between a container and the host (- : a tar on stdin or stdout)')
@@ -124,4 +166,39 @@ export function registerFileCommands(program: Command, _state: CliState): void {
       );
       warnSkipped(res.skipped);
     });
+
+  const history = (cmd: Command) =>
+    cmd
+      .argument('<image>')
+      .option('--no-trunc', 'show full IDs and commands')
+      .option('-q, --quiet', 'only the IDs')
+      .option('--format <format>', 'json: one JSON object per line (docker history --format json)')
+      .action(async (ref: string, f: { trunc: boolean; quiet?: boolean; format?: string }) => {
+        if (f.format !== undefined && f.format !== 'json' && f.format !== 'table')
+          throw new UsageError(`--format ${JSON.stringify(f.format)}: moat history knows json and table`);
+        const rows = await request<HistoryRow[]>('GET', `/images/${encodeURIComponent(ref)}/history`);
+        const id = (r: HistoryRow) => (r.id.startsWith('sha256:') && f.trunc ? r.id.slice(7, 19) : r.id);
+        if (f.quiet) {
+          process.stdout.write(rows.map((r) => `${id(r)}\n`).join(''));
+        } else if (f.format === 'json' || state.json) {
+          for (const r of rows)
+            process.stdout.write(
+              JSON.stringify({
+                Comment: r.comment,
+                CreatedAt: r.created,
+                CreatedBy: r.createdBy,
+                CreatedSince: ago(r.created),
+                ID: id(r),
+                Size: historySize(r.size),
+              }) + '\n',
+            );
+        } else {
+          process.stdout.write(historyTable(rows, { noTrunc: !f.trunc }));
+        }
+      });
+  history(program.command('history').description('show the history of an image (its layers, newest first)'));
+  const image =
+    program.commands.find((c) => c.name() === 'image') ??
+    program.command('image').description('manage images');
+  history(image.command('history').description('show the history of an image'));
 }

@@ -19,7 +19,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   compose: undefined,
   config: undefined,
   context: undefined,
-  history: 'moat image inspect IMAGE shows its layers',
   manifest: undefined,
   network: 'containers have only the loopback network (lo): moat has no networks',
   node: undefined,

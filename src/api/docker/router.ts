@@ -12,6 +12,7 @@ import { attachContainer } from './containers-attach.js';
 import { getArchive, putArchive } from './containers-archive.js';
 import { containerChanges } from './containers-changes.js';
 import { exportContainer } from './containers-export.js';
+import { imageHistory } from './images-history.js';
 import { createContainer } from './containers-create.js';
 import { inspectContainer } from './containers-inspect.js';
 import {
@@ -53,6 +54,7 @@ export const ROUTES: readonly Route[] = [
   ['GET', /^\/events$/, systemEvents],
   ['GET', /^\/images\/json$/, listImages],
   ['GET', /^\/images\/(.+)\/json$/, inspectImage],
+  ['GET', /^\/images\/(.+)\/history$/, imageHistory],
   ['DELETE', /^\/images\/(.+)$/, removeImage],
   ['POST', /^\/images\/create$/, pullImage],
   ['GET', /^\/containers\/json$/, listContainers],

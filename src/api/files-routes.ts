@@ -112,6 +112,24 @@ export function fileRoutes(engine: Engine): AnyRoute[] {
       },
     }),
     defineRoute({
+      method: 'POST',
+      path: '/containers/:id/commit',
+      action: 'container.commit',
+      body: F.commitBody,
+      facts: async (ctx) => containerFacts(engine, ctx),
+      handler: async (ctx) => {
+        const { commitContainer } = await import('../runtime/commit.js');
+        const b = ctx.body;
+        const img = await commitContainer(engine, await record(ctx), {
+          ...(b.reference ? { reference: b.reference } : {}),
+          changes: b.changes,
+          ...(b.message !== undefined ? { message: b.message } : {}),
+          ...(b.author !== undefined ? { author: b.author } : {}),
+        });
+        return { id: img.id, names: img.names };
+      },
+    }),
+    defineRoute({
       method: 'GET',
       path: '/images/:ref/history',
       action: 'image.history',

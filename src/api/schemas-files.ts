@@ -41,3 +41,15 @@ export const exportBody = {
   additionalProperties: false,
   properties: { hostPath },
 } as const;
+
+export const commitBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    /** REPO[:TAG]; none: the image has no name. */
+    reference: { type: 'string', minLength: 1, maxLength: 1024 },
+    changes: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 65536 }, default: [] },
+    message: { type: 'string', maxLength: 65536 },
+    author: { type: 'string', maxLength: 1024 },
+  },
+} as const;

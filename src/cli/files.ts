@@ -10,6 +10,8 @@ import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { ago, table } from './output.js';
 
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
 export interface CpArg {
   /** The container, for CONTAINER:PATH. */
   container?: string;
@@ -166,6 +168,35 @@ export function registerFileCommands(program: Command, state: CliState): void {
       );
       warnSkipped(res.skipped);
     });
+
+  program
+    .command('commit')
+    .description("make an image from a container's changes (a new layer on its image); prints its ID")
+    .argument('<container>')
+    .argument('[repository[:tag]]')
+    .option('-m, --message <text>', 'commit message (the history comment)')
+    .option('-a, --author <name>', 'author, e.g. "Jane <jane@example.com>"')
+    .option(
+      '-c, --change <instruction>',
+      'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE (repeatable)',
+      collect,
+      [],
+    )
+    .action(
+      async (
+        id: string,
+        ref: string | undefined,
+        f: { message?: string; author?: string; change: string[] },
+      ) => {
+        const res = await request<{ id: string }>('POST', `/containers/${encodeURIComponent(id)}/commit`, {
+          ...(ref ? { reference: ref } : {}),
+          changes: f.change,
+          ...(f.message !== undefined ? { message: f.message } : {}),
+          ...(f.author !== undefined ? { author: f.author } : {}),
+        });
+        process.stdout.write(`${res.id}\n`);
+      },
+    );
 
   const history = (cmd: Command) =>
     cmd

@@ -15,7 +15,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   build:
     'moat builds no images: build elsewhere, then moat load -i (an OCI or docker save tar) or moat import ROOTFS.tar NAME',
   buildx: undefined,
-  commit: undefined,
   compose: undefined,
   config: undefined,
   context: undefined,

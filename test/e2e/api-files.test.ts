@@ -97,6 +97,45 @@ describe('docker cp, diff, commit, history, export against moat', () => {
     expect(c.stderr).toMatch(/no such file or directory/i);
   });
 
+  it('docker diff, docker commit (--change, -m), docker history, and the image runs', async () => {
+    const name = uniq('dcommit');
+    names.push(name);
+    const r = docker(svc, w, ['run', '--name', name, IMAGE, 'sh', '-c', 'true']);
+    expect(r.code, r.stderr).toBe(0);
+    // a stopped container takes files through its overlay (its root is not read-only then)
+    writeFileSync(path.join(dir, 'added.txt'), 'added\n');
+    let c = docker(svc, w, ['cp', path.join(dir, 'added.txt'), `${name}:/etc/added.txt`]);
+    expect(c.code, c.stderr).toBe(0);
+    const diff = docker(svc, w, ['diff', name]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain('C /etc\n');
+    expect(diff.stdout).toContain('A /etc/added.txt\n');
+    const ref = `localhost/${uniq('dcommitted')}:1`;
+    images.push(ref);
+    c = docker(svc, w, [
+      'commit',
+      '-m',
+      'via docker',
+      '--change',
+      'CMD ["cat", "/etc/added.txt"]',
+      name,
+      ref,
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const run = docker(svc, w, ['run', '--rm', ref]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('added\n');
+    const h = docker(svc, w, ['history', ref]);
+    expect(h.code, h.stderr).toBe(0);
+    const rows = h.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^IMAGE +CREATED +CREATED BY +SIZE +COMMENT/);
+    expect(rows[1]).toMatch(new RegExp(`^${c.stdout.trim().slice(7, 19)} .*via docker`));
+    expect(rows).toHaveLength(3);
+    const q = docker(svc, w, ['history', '-q', '--no-trunc', ref]);
+    expect(q.stdout.trim().split('\n')).toEqual([c.stdout.trim(), '<missing>']);
+  });
+
   it('docker export writes the filesystem as a tar', async () => {
     const name = uniq('dexport');
     names.push(name);

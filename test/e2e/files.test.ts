@@ -283,6 +283,56 @@ describe('moat diff, commit, history, export', () => {
     expect(paths).toEqual([...paths].sort());
   });
 
+  it('commit: a new layer over the image that runs, with --change, -m and -a, shown by history', async () => {
+    const c = await ran(
+      'echo made > /etc/made; chown 1000:1000 /etc/made; rm /etc/group; rm -rf /usr/local/bin; mkdir /usr/local/bin',
+    );
+    const ref = `localhost/${uniq('committed')}:v1`;
+    images.push(ref);
+    const r = await moat([
+      'commit',
+      '-m',
+      'a message',
+      '-a',
+      'Jane <j@example.com>',
+      '-c',
+      'CMD ["cat", "/etc/made"]',
+      '-c',
+      'ENV GREETING=hi',
+      c,
+      ref,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const run = await moat(['run', '--rm', ref]);
+    expect(run.stdout).toBe('made\n');
+    const check = await moat([
+      'run',
+      '--rm',
+      ref,
+      'sh',
+      '-c',
+      'echo $GREETING; stat -c %u:%g /etc/made; test -e /etc/group || echo gone; ls /usr/local/bin | wc -l',
+    ]);
+    expect(check.stdout).toBe('hi\n1000:1000\ngone\n0\n');
+    const h = await moat(['history', ref]);
+    expect(h.code, h.stderr).toBe(0);
+    const rows = h.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$/);
+    expect(rows[1]).toMatch(new RegExp(`^${r.stdout.trim().slice(7, 19)} .* a message$`));
+    expect(rows[2]).toMatch(/^<missing> +.*moat import/);
+    expect((await moat(['history', '-q', ref])).stdout).toBe(`${r.stdout.trim().slice(7, 19)}\n<missing>\n`);
+    const full = await moat(['history', '--no-trunc', ref]);
+    expect(full.stdout).toContain(r.stdout.trim());
+    const json = (await moat(['history', '--format', 'json', ref])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    expect(json[0]).toMatchObject({ Comment: 'a message', ID: r.stdout.trim().slice(7, 19) });
+    const inspect = JSON.parse((await moat(['image', 'inspect', ref])).stdout) as unknown;
+    expect(JSON.stringify(inspect)).toContain('Jane <j@example.com>');
+  });
+
   it("export: the container's filesystem without its mounts, to a file or stdout", async () => {
     const c = await ran('echo exported > /root/e.txt');
     const file = path.join(dir, 'export.tar');

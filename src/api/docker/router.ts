@@ -11,6 +11,7 @@ import { errorBody, sendJson, statusOf } from '../http.js';
 import { attachContainer } from './containers-attach.js';
 import { getArchive, putArchive } from './containers-archive.js';
 import { containerChanges } from './containers-changes.js';
+import { commitContainer } from './commit.js';
 import { exportContainer } from './containers-export.js';
 import { imageHistory } from './images-history.js';
 import { createContainer } from './containers-create.js';
@@ -73,6 +74,7 @@ export const ROUTES: readonly Route[] = [
   ['PUT', /^\/containers\/([^/]+)\/archive$/, putArchive],
   ['GET', /^\/containers\/([^/]+)\/changes$/, containerChanges],
   ['GET', /^\/containers\/([^/]+)\/export$/, exportContainer],
+  ['POST', /^\/commit$/, commitContainer],
   // exec: decided at create (container.exec), run at start (docker/exec.ts).
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],

@@ -101,19 +101,24 @@ export class MergedFs {
 
   /** Every final entry, parents before children. */
   *entries(): Generator<LayerEntry> {
-    const stack: Node[] = [this.root];
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (n.entry) yield n.entry;
-      if (n.children) for (const c of [...n.children.values()].reverse()) stack.push(c);
-    }
+    for (const n of this.nodes()) yield n.entry!;
   }
 
   /** The final files whose content was retained. */
   *files(): Generator<MergedFile> {
-    for (const entry of this.entries()) {
-      const node = this.find(entry.path)!;
-      if (node.data) yield { path: entry.path, entry, content: node.data, history: node.history ?? [] };
+    for (const n of this.nodes()) {
+      const entry = n.entry!;
+      if (n.data) yield { path: entry.path, entry, content: n.data, history: n.history ?? [] };
+    }
+  }
+
+  /** The nodes that hold an entry, parents before children (each node is its entry's path). */
+  private *nodes(): Generator<Node> {
+    const stack: Node[] = [this.root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.entry) yield n;
+      if (n.children) for (const c of [...n.children.values()].reverse()) stack.push(c);
     }
   }
 

@@ -148,7 +148,7 @@ async function readContent(
     chunks.push(have + c.length > p.cap ? c.subarray(0, p.cap - have) : c);
     have = Math.min(p.cap, have + c.length);
     if (p.head > 0 && have >= p.head) {
-      p = acc.sniff(p, Buffer.concat(chunks));
+      p = acc.sniff(p, firstBytes(chunks, p.head));
       p.head = 0;
       if (p.scanners.length === 0 && p.keepers.length === 0) {
         p = undefined;
@@ -157,8 +157,16 @@ async function readContent(
     }
   }
   if (!p) return;
-  if (p.head > 0) p = acc.sniff(p, Buffer.concat(chunks));
+  if (p.head > 0) p = acc.sniff(p, firstBytes(chunks, p.head));
   acc.content(p, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), total > have);
+}
+
+/** The first `n` bytes of `chunks` (all of them if fewer), copied only when they span chunks. */
+function firstBytes(chunks: Buffer[], n: number): Buffer {
+  if (chunks.length === 0) return Buffer.alloc(0);
+  if (chunks.length === 1 || chunks[0].length >= n) return chunks[0].subarray(0, n);
+  const have = chunks.reduce((sum, c) => sum + c.length, 0);
+  return Buffer.concat(chunks, Math.min(n, have));
 }
 
 /** A layer tar-stream cannot read (truncated, not a tar): IMAGE_CORRUPT_LAYER, as the unpacker says. */

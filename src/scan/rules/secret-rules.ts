@@ -26,6 +26,11 @@ export interface SecretRule {
   reject?: RegExp;
   /** Findings of these rules on the same line are dropped: this rule says it more precisely. */
   supersedes?: readonly string[];
+  /**
+   * Every match of `pattern` starts where one of `keywords` starts (ignoring case): the scanner
+   * then tries the pattern only at those places (found with the keywords), not at every character.
+   */
+  anchored?: boolean;
 }
 
 const TOKEN_START = '(?<![A-Za-z0-9_-])';
@@ -53,6 +58,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA'],
     pattern: /(?<![A-Z0-9])(?<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Z0-9])/g,
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.aws-secret-access-key',
@@ -62,6 +68,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern:
       /aws_?secret_?(?:access_?)?key["']?[ \t]{0,10}(?:=|:|=>)[ \t]{0,10}["']?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.gcp-service-account',
@@ -80,6 +87,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['AccountKey='],
     pattern: /AccountKey=(?<secret>[A-Za-z0-9+/]{86}==)/g,
     supersedes: ['secret.azure-storage-key', ...BY_CONTEXT],
+    anchored: true,
   },
   {
     id: 'secret.azure-storage-key',
@@ -89,6 +97,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern:
       /azure[A-Za-z0-9_.-]{0,40}key["']?[ \t]{0,10}(?:=|:|=>)[ \t]{0,10}["']?(?<secret>[A-Za-z0-9+/]{86}==)/gi,
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.github-token',
@@ -100,6 +109,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
       'g',
     ),
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.gitlab-token',
@@ -108,6 +118,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['glpat-'],
     pattern: new RegExp(`${TOKEN_START}(?<secret>glpat-[A-Za-z0-9_-]{20,64})${TOKEN_END}`, 'g'),
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.slack-token',
@@ -116,6 +127,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['xoxb-', 'xoxa-', 'xoxp-', 'xoxr-', 'xoxs-'],
     pattern: new RegExp(`${TOKEN_START}(?<secret>xox[baprs]-[0-9A-Za-z-]{10,250})${TOKEN_END}`, 'g'),
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.npm-token',
@@ -124,6 +136,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     keywords: ['npm_'],
     pattern: new RegExp(`${TOKEN_START}(?<secret>npm_[A-Za-z0-9]{36})${TOKEN_END}`, 'g'),
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.jwt',
@@ -135,6 +148,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
       'g',
     ),
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.npmrc-auth',
@@ -145,6 +159,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern: /(?:_authToken|_auth|_password)[ \t]{0,10}=[ \t]{0,10}["']?(?<secret>[^\s"'$][^\s"']{7,1024})/g,
     reject: PLACEHOLDER,
     supersedes: [GENERIC],
+    anchored: true,
   },
   {
     id: 'secret.docker-config-auth',
@@ -154,6 +169,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     paths: ['**/.docker/config.json', '**/.dockercfg'],
     pattern: /"(?:auth|identitytoken)"\s{0,10}:\s{0,10}"(?<secret>[A-Za-z0-9+/=_.-]{8,8192})"/g,
     supersedes: BY_CONTEXT,
+    anchored: true,
   },
   {
     id: 'secret.dotenv',
@@ -176,6 +192,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern:
       /(?:passw(?:or)?d|pwd|secret|token|api[_-]?key)[A-Za-z0-9_.-]{0,40}["']?[ \t]{0,5}(?:=|:=|:|=>)[ \t]{0,5}(?<q>["'`])(?=(?<secret>[^\s"'`\\]{12,200}))\k<secret>\k<q>/gi,
     entropy: 3.5,
+    anchored: true,
     // Placeholders, dotted names (`typing.Optional`) and URLs are not credentials.
     reject: new RegExp(
       `${PLACEHOLDER.source}|^[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)+$|://`,

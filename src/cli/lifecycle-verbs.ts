@@ -1,5 +1,5 @@
 /**
- * pause, unpause, rename, update, restart: one request per container, each decided by the
+ * pause, unpause, rename, update, restart, port: one request per container, each decided by the
  * policy, printed as docker prints them (the names given; a failure does not stop the others).
  */
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import {
 } from '../runtime/options.js';
 import type { LimitUpdate } from '../runtime/update.js';
 import { stopBody } from '../api/schemas.js';
+import { RuntimeError } from '../runtime/errors.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
@@ -129,6 +130,26 @@ export function restartCommand(cmd: Command, state: CliState): Command {
       await forEachArg(ids, state, async (id) => {
         await request('POST', at(id, 'restart'), { timeout: f.time });
         process.stdout.write(`${id}\n`);
+      });
+    });
+}
+
+/**
+ * `moat port NAME [PORT[/PROTO]]`: the container's published ports, which are none: moat's
+ * containers have only the loopback network. Asked as an inspect (the container must exist, and
+ * the policy may read it); prints nothing, or docker's refusal for a port asked by number.
+ */
+export function portCommand(cmd: Command): Command {
+  return cmd
+    .description('list the ports a container publishes: none (containers have only the loopback network)')
+    .argument('<container>')
+    .argument('[private-port]', 'PORT[/PROTO]: refused, as docker refuses a port not published')
+    .action(async (id: string, port?: string) => {
+      await request('GET', `/containers/${encodeURIComponent(id)}/json`);
+      if (port === undefined) return;
+      const p = port.includes('/') ? port : `${port}/tcp`;
+      throw new RuntimeError('RUNTIME_INVALID_STATE', `no public port '${p}' is published for ${id}`, {
+        hint: 'moat publishes no ports: containers have only the loopback network (lo)',
       });
     });
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CliState } from './index.js';
 import {
   pauseCommand,
+  portCommand,
   renameCommand,
   restartCommand,
   unpauseCommand,
@@ -23,6 +24,7 @@ function verbs(parent: Command, state: CliState): void {
   renameCommand(parent.command('rename'));
   updateCommand(parent.command('update'), state);
   restartCommand(parent.command('restart'), state);
+  portCommand(parent.command('port'));
 }
 
 export function registerLifecycleCommands(program: Command, state: CliState): void {

@@ -22,7 +22,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   network: 'containers have only the loopback network (lo): moat has no networks',
   node: undefined,
   plugin: undefined,
-  port: 'containers have only the loopback network (lo): there are no published ports',
   search: undefined,
   secret: undefined,
   service: 'moat system service serves the API',

@@ -69,7 +69,7 @@ async function load(
   return { rec, ...(spec && typeof spec === 'object' ? { spec: spec as OciSpec } : {}) };
 }
 
-function recordFacts(rec: ContainerRecord): ContainerRecordFacts {
+export function recordFacts(rec: ContainerRecord): ContainerRecordFacts {
   return {
     id: rec.id,
     name: rec.name,

@@ -13,6 +13,7 @@ import * as S from './schemas.js';
 import {
   containerFacts,
   decidedContainer,
+  recordFacts,
   startFacts,
   type ContainerRecordFacts,
 } from './container-facts.js';
@@ -127,6 +128,40 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
         }
         return { id: rec.id, name: rec.name };
       },
+    }),
+    defineRoute({
+      // The stopped containers the filter chooses; the policy sees them (facts.containers), and
+      // only those are removed (runtime/prune.ts).
+      method: 'POST',
+      path: '/containers/prune',
+      action: 'container.prune',
+      body: S.containerPruneBody,
+      facts: async (ctx) => {
+        const { pruneCandidates } = await import('../runtime/prune.js');
+        const b = ctx.body;
+        const found = await pruneCandidates(engine, {
+          ...(b.until !== undefined ? { until: b.until * 1000 } : {}),
+          ...(b.label ? { label: [...b.label] } : {}),
+          ...(b.labelNot ? { labelNot: [...b.labelNot] } : {}),
+        }).catch(() => []);
+        return { containers: found.map(recordFacts) };
+      },
+      handler: async (ctx) => {
+        const { pruneContainers } = await import('../runtime/prune.js');
+        const seen = (ctx.facts.containers ?? []) as ContainerRecordFacts[];
+        return pruneContainers(
+          engine,
+          seen.map((c) => c.id),
+        );
+      },
+    }),
+    defineRoute({
+      // Disk usage: images (stored layers, shared ones), containers (writable layers).
+      method: 'GET',
+      path: '/system/df',
+      action: 'system.df',
+      body: S.empty,
+      handler: async () => (await import('../runtime/disk-usage.js')).diskUsage(engine),
     }),
   ];
 }

@@ -371,6 +371,19 @@ export const renameBody = {
   required: ['name'],
   properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
 } as const;
+/**
+ * container prune: which stopped containers (Docker's prune filters, parsed by the CLI and the
+ * Docker layer): created before `until` (Unix seconds), every `label` holding, no `labelNot`.
+ */
+export const containerPruneBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    until: { type: 'number', minimum: 0 },
+    label: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 1024 } },
+    labelNot: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 1024 } },
+  },
+} as const;
 /** top: ps's options (runtime/top/ps.ts says which); none: `-ef`. */
 export const topBody = {
   type: 'object',

@@ -12,6 +12,7 @@ import {
   unpauseCommand,
   updateCommand,
 } from './lifecycle-verbs.js';
+import { containerPruneCommand } from './prune.js';
 import { statsCommand } from './stats.js';
 import { topCommand } from './top.js';
 
@@ -35,4 +36,5 @@ export function registerLifecycleCommands(program: Command, state: CliState): vo
       'docker’s container commands moat has under this name (the others are top-level: moat ps, run, rm...)',
     );
   verbs(container, state);
+  containerPruneCommand(container.command('prune'), state);
 }

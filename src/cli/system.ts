@@ -8,6 +8,7 @@ import { getApp, request, subject } from './app.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';
+import { systemDfCommand, systemPruneCommand } from './prune.js';
 
 function pretty(v: unknown, indent = ''): string {
   if (v === null || typeof v !== 'object') return `${String(v)}\n`;
@@ -36,7 +37,11 @@ export function registerSystemCommands(program: Command, state: CliState): void 
       process.stdout.write(state.json ? json(info) : pretty(info).replace(/^\n/, ''));
     });
 
-  const system = program.command('system').description('the API service, and a check of the containers');
+  const system = program
+    .command('system')
+    .description('the API service, disk usage and pruning, and a check of the containers');
+  systemDfCommand(system.command('df'), state);
+  systemPruneCommand(system.command('prune'), state);
   system
     .command('fsck')
     .description(

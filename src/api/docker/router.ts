@@ -30,6 +30,8 @@ import { pauseContainer } from './containers-pause.js';
 import { renameContainer } from './containers-rename.js';
 import { restartContainer } from './containers-restart.js';
 import { updateContainer } from './containers-update.js';
+import { pruneContainers } from './containers-prune.js';
+import { systemDf } from './system-df.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
 import { upgradeBody } from './hijack.js';
@@ -60,6 +62,8 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/images\/create$/, pullImage],
   ['GET', /^\/containers\/json$/, listContainers],
   ['POST', /^\/containers\/create$/, createContainer],
+  ['POST', /^\/containers\/prune$/, pruneContainers],
+  ['GET', /^\/system\/df$/, systemDf],
   ['GET', /^\/containers\/([^/]+)\/json$/, inspectContainer],
   ['POST', /^\/containers\/([^/]+)\/start$/, startContainer],
   ['POST', /^\/containers\/([^/]+)\/wait$/, waitContainer],

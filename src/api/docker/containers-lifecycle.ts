@@ -1,7 +1,7 @@
 /**
  * A container's lifecycle through Docker's API: start, wait, stop, kill and remove (docker start,
- * wait, stop, kill, rm), each onto the router route of the same name; and the verbs moat does not
- * offer (pause, restart, rename, update, attach without an upgrade), refused by name.
+ * wait, stop, kill, rm), each onto the router route of the same name; and attach without an
+ * upgrade, refused by name. (pause, unpause, rename, update, restart, top, prune: a file each.)
  */
 import { ApiError } from '../errors.js';
 import { errorBody, subjectOf } from '../http.js';

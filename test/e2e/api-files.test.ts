@@ -4,7 +4,16 @@
  * export, decided by the same routes and policy as the moat CLI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { docker, startService, stopService, type Service } from './api-helpers.js';
@@ -150,5 +159,34 @@ describe('docker cp, diff, commit, history, export against moat', () => {
     const piped = dockerBin(['export', name]);
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stdout.length).toBe(statSync(file).size);
+    // a client that goes away after the first bytes leaves no files worker behind
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ socketPath: svc.socket, path: `/v1.41/containers/${name}/export` }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', resolve);
+      setTimeout(() => reject(new Error('no data')), 30_000);
+      req.end();
+    });
+    const workers = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+            const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+            return (
+              ppid === svc.proc.pid && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('files/worker.js')
+            );
+          } catch {
+            return false;
+          }
+        });
+    for (let i = 0; i < 100 && workers().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(workers()).toEqual([]);
   });
 });

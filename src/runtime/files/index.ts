@@ -109,6 +109,12 @@ export async function sendArchive(w: FilesWorker, out: Writable): Promise<unknow
     w.stdout.on('end', resolve);
     w.stdout.on('error', reject);
     out.on('error', reject);
+    // A reader that went away (a client's connection, a closed pipe) reads no more: without this,
+    // the worker would wait on its full stdout for ever.
+    out.on('close', () => {
+      if (!w.stdout.readableEnded)
+        reject(new RuntimeError('RUNTIME_COPY_FAILED', 'the reader of the archive went away'));
+    });
   });
   w.stdout.pipe(out, { end: false });
   try {

@@ -90,7 +90,7 @@ export function registerSystemCommands(program: Command, state: CliState): void 
       "serve moat's HTTP API on a unix socket until stopped (SIGINT/SIGTERM): moat's own API under /v1/, " +
         "and the part of Docker's API the docker CLI needs for run, ps, images, pull, create, start, wait, logs, " +
         'stop, kill, rm, rmi, inspect, top, stats, pause, unpause, rename, update, restart, container prune, ' +
-        'system df, info and version (DOCKER_HOST=unix://SOCKET). Every request is decided ' +
+        'system df, cp, diff, export, commit, history, info and version (DOCKER_HOST=unix://SOCKET). Every request is decided ' +
         'by the policy, as from the CLI. The socket is 0600: only you (and root) can connect.',
     )
     .option('--socket <path>', 'where to listen (default: $XDG_RUNTIME_DIR/moat/moat.sock)')

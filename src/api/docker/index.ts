@@ -1,8 +1,9 @@
 /**
  * The subset of Docker's Engine API (v1.41 shapes) that the `docker` CLI needs for ps, images,
  * pull, create, run (-it too), start (-ai), attach, wait, logs, stats, exec (-it too), stop,
- * kill, rm, rmi, inspect, info and version. Each request is translated onto a router route (so
- * the policy decides it, as for the CLI) and the result back into Docker's shape. What moat does
+ * kill, rm, rmi, inspect, cp, diff, export, commit, history, info and version. Each request is
+ * translated onto a router route (so the policy decides it, as for the CLI) and the result back
+ * into Docker's shape. What moat does
  * not offer is refused with a message the CLI prints: attach without an upgrade, and every option
  * that would loosen the isolation (`--privileged`, host namespaces, devices, an unconfined
  * seccomp profile).
@@ -16,7 +17,10 @@
  *   and refuse create fields;
  * - hijack.ts, console.ts, attachments.ts, resize.ts: a client's terminal and stdin on an
  *   upgraded connection, its window's resizes, attachments waiting for their container's start;
- * - images.ts, images-pull.ts: images; list.ts, filters.ts, list-facts.ts: the list queries;
+ * - containers-{archive,changes,export}.ts, commit.ts: docker cp (HEAD/GET/PUT archive), diff,
+ *   export and commit, onto the file routes (files-routes.ts);
+ * - images.ts, images-pull.ts, images-history.ts: images; list.ts, filters.ts, list-facts.ts: the
+ *   list queries;
  * - stream.ts: Docker's multiplexed stream framing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -116,7 +116,9 @@ describe('restart policies', () => {
     expect(both.stderr).toMatch(/conflicting options: --restart and --rm/);
     const bad = await moat(['run', '--restart', 'sometimes', IMAGE, 'true']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/invalid --restart "sometimes": not a restart policy \[RUNTIME_INVALID_OPTION\]/);
+    expect(bad.stderr).toMatch(
+      /invalid --restart "sometimes": not a restart policy \[RUNTIME_INVALID_OPTION\]/,
+    );
   });
 
   it('moat generate systemd writes a unit that starts it attached', async () => {

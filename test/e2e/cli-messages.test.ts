@@ -59,12 +59,12 @@ describe('commands act on every argument', () => {
 
 describe('usage errors', () => {
   it('an unknown command is refused, with --help too, without a misleading suggestion', async () => {
-    for (const args of [['stats'], ['stats', '--help']]) {
+    for (const args of [['swarm'], ['swarm', '--help']]) {
       const r = await moat(args);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(oneError(r.stderr, 'CLI_USAGE')).toBe("moat: unknown command 'stats' [CLI_USAGE]");
-      expect(r.stderr).toMatch(/moat has no stats command \(yet\)/);
+      expect(oneError(r.stderr, 'CLI_USAGE')).toBe("moat: unknown command 'swarm' [CLI_USAGE]");
+      expect(r.stderr).toMatch(/moat has no swarm command \(yet\)/);
       expect(r.stderr).not.toMatch(/start/);
     }
   });

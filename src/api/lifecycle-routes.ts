@@ -17,6 +17,7 @@ import {
   startFacts,
   type ContainerRecordFacts,
 } from './container-facts.js';
+import { containerEvent } from '../runtime/events/index.js';
 
 export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<unknown>): AnyRoute[] {
   return [
@@ -42,6 +43,7 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
       handler: async (ctx) => {
         const { pauseContainer } = await import('../runtime/freezer.js');
         const r = await pauseContainer(engine, decidedContainer(ctx));
+        containerEvent(engine.deps.paths.data, 'pause', r);
         return { id: r.id, name: r.name };
       },
     }),
@@ -54,6 +56,7 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
       handler: async (ctx) => {
         const { unpauseContainer } = await import('../runtime/freezer.js');
         const r = await unpauseContainer(engine, decidedContainer(ctx));
+        containerEvent(engine.deps.paths.data, 'unpause', r);
         return { id: r.id, name: r.name };
       },
     }),
@@ -66,7 +69,9 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => {
         const { renameContainer } = await import('../runtime/rename.js');
+        const before = await engine.containers.resolve(decidedContainer(ctx)).catch(() => undefined);
         const r = await renameContainer(engine, decidedContainer(ctx), ctx.body.name);
+        containerEvent(engine.deps.paths.data, 'rename', r, { oldName: before?.name });
         return { id: r.id, name: r.name };
       },
     }),
@@ -90,7 +95,10 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
       },
       handler: async (ctx) => {
         const { updateContainer } = await import('../runtime/update.js');
-        return updateContainer(engine, decidedContainer(ctx), ctx.body);
+        const out = await updateContainer(engine, decidedContainer(ctx), ctx.body);
+        const rec = await engine.containers.resolve(decidedContainer(ctx)).catch(() => undefined);
+        if (rec) containerEvent(engine.deps.paths.data, 'update', rec);
+        return out;
       },
     }),
     defineRoute({
@@ -126,6 +134,7 @@ export function lifecycleRoutes(engine: Engine, handle?: (req: ApiRequest) => Pr
           if (e instanceof MoatError) e.message = `${name} was stopped; its start failed: ${e.message}`;
           throw e;
         }
+        containerEvent(engine.deps.paths.data, 'restart', rec);
         return { id: rec.id, name: rec.name };
       },
     }),

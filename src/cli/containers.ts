@@ -29,8 +29,8 @@ import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
 import { registerPs } from './ps.js';
-import { inspectContainers } from './inspect.js';
 import { registerLifecycleCommands } from './lifecycle.js';
+import { inspectContainers } from './inspect.js';
 import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];

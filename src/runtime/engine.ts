@@ -119,8 +119,8 @@ export class Engine {
       throw new RuntimeError('RUNTIME_INVALID_STATE', `cannot attach to ${rec.name}: it is not running`, {
         hint: `start it attached: moat start -a${rec.options?.interactive ? 'i' : ''} ${rec.name}`,
       });
-    containerEvent(this.deps.paths.data, 'attach', rec);
     const file = attachSocketPath(this.deps.paths, rec.id);
+    containerEvent(this.deps.paths.data, 'attach', rec);
     let end;
     try {
       if (!file) throw Object.assign(new Error('socket path too long'), { code: 'ENAMETOOLONG' });
@@ -140,6 +140,7 @@ export class Engine {
     }
     return end;
   }
+
   /** Marks a container with a restart policy stopped by hand (restart.ts). */
   private async markStopped(rec: ContainerRecord): Promise<void> {
     const p = rec.options?.restart;
@@ -151,7 +152,6 @@ export class Engine {
       })
       .catch(() => {});
   }
-
 
   /** Start a created (or exited) container under a monitor process; resolves once it runs. */
   async startDetached(ref: string): Promise<ContainerRecord> {
@@ -216,6 +216,7 @@ export class Engine {
     await this.markStopped(rec);
     await runcKill(this.tools(), this.runc, rec.pid, rec.id, sig);
     await thawAfterKill(rec, sig);
+    containerEvent(this.deps.paths.data, 'kill', rec, { signal: sig });
     return rec;
   }
 
@@ -280,8 +281,8 @@ export class Engine {
     if (after.status === 'running') {
       await this.kill(rec.id, 'KILL').catch(() => {});
       after = await this.wait(rec.id, 10_000);
-    containerEvent(this.deps.paths.data, 'stop', rec);
     }
+    containerEvent(this.deps.paths.data, 'stop', rec);
     return after;
   }
 
@@ -306,7 +307,12 @@ export class Engine {
     const what = `: ${cmd.join(' ')}`.slice(0, 200);
     containerEvent(data, `exec_create${what}`, rec);
     containerEvent(data, `exec_start${what}`, rec);
-    const code = await execInContainer({ paths: this.deps.paths, tools: this.tools(), runc: this.runc }, rec, cmd, o);
+    const code = await execInContainer(
+      { paths: this.deps.paths, tools: this.tools(), runc: this.runc },
+      rec,
+      cmd,
+      o,
+    );
     containerEvent(data, 'exec_die', rec, { exitCode: code });
     return code;
   }

@@ -91,6 +91,42 @@ describe('moat events', () => {
     await moat(['rm', name]);
   });
 
+  it('rename, update and restart are events too', async () => {
+    const from = since();
+    const name = uniq('ev');
+    const renamed = `${name}-b`;
+    expect((await moat(['run', '-d', '--name', name, IMAGE, 'sleep', '100'])).code).toBe(0);
+    expect((await moat(['rename', name, renamed])).code).toBe(0);
+    const u = await moat(['update', '--pids-limit', '50', renamed]);
+    expect(u.code, u.stderr).toBe(0);
+    expect((await moat(['restart', '-t', '1', renamed])).code).toBe(0);
+    const r = await moat([
+      'events',
+      '--since',
+      from,
+      '--until',
+      nowSec(),
+      '--filter',
+      `container=${renamed}`,
+      '--filter',
+      'event=rename',
+      '--filter',
+      'event=update',
+      '--filter',
+      'event=restart',
+      '--format',
+      'json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const evs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DockerEvent);
+    expect(evs.map((e) => e.Action)).toEqual(['rename', 'update', 'restart']);
+    expect(evs[0].Actor.Attributes).toMatchObject({ name: renamed, oldName: name });
+    await moat(['rm', '-f', renamed]);
+  });
+
   it('a bad time or filter is a usage error that says what is accepted', async () => {
     const t = await moat(['events', '--since', 'yesterday', '--until', '0s']);
     expect(t.code).toBe(2);

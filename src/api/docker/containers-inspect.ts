@@ -23,7 +23,6 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Running: c.status === 'running',
       Paused: c.status === 'running' && Boolean(c.paused),
       Restarting: Boolean(c.restarting),
-      OOMKilled: Boolean((c as { oomKilled?: boolean }).oomKilled),
       ...(c.healthcheck && c.health
         ? {
             Health: {
@@ -38,6 +37,7 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
             },
           }
         : {}),
+      OOMKilled: Boolean((c as { oomKilled?: boolean }).oomKilled),
       Dead: false,
       Pid: c.status === 'running' ? (c.pid ?? 0) : 0,
       ExitCode: c.exitCode ?? 0,

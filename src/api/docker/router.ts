@@ -83,13 +83,13 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/containers\/([^/]+)\/exec$/, createExec],
   ['POST', /^\/exec\/([^/]+)\/start$/, startExec],
   ['GET', /^\/exec\/([^/]+)\/json$/, inspectExec],
-  ['POST', /^\/containers\/([^/]+)\/(pause|unpause)$/, pauseContainer],
-  ['POST', /^\/containers\/([^/]+)\/rename$/, renameContainer],
   // the window of a terminal attached by the requester (resize.ts)
   ['POST', /^\/containers\/([^/]+)\/resize$/, resizeContainer],
   ['POST', /^\/exec\/([^/]+)\/resize$/, resizeExec],
-  ['POST', /^\/containers\/([^/]+)\/restart$/, restartContainer],
+  ['POST', /^\/containers\/([^/]+)\/(pause|unpause)$/, pauseContainer],
+  ['POST', /^\/containers\/([^/]+)\/rename$/, renameContainer],
   ['POST', /^\/containers\/([^/]+)\/update$/, updateContainer],
+  ['POST', /^\/containers\/([^/]+)\/restart$/, restartContainer],
   ['POST', /^\/containers\/([^/]+)\/(attach)$/, notOffered],
 ];
 

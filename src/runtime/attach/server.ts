@@ -7,7 +7,7 @@
  * slows the container: past MAX_BACKLOG bytes queued for it, it is disconnected (the client that
  * started the container keeps docker's behaviour: a slow reader slows the container).
  */
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -99,6 +99,9 @@ export class AttachServer {
     if (!file) return;
     try {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      // The directory is the gate (0700, whatever an earlier run or the umask left); the socket
+      // itself is made 0600 once it exists (listen obeys the umask: 0777 under umask 0).
+      chmodSync(path.dirname(file), 0o700);
       unlinkSync(file);
     } catch {
       /* no stale socket */
@@ -106,7 +109,13 @@ export class AttachServer {
     const server = createServer((c) => this.accept(c));
     server.on('error', (e) => this.o.log?.(`attach socket: ${e.message}`));
     server.maxConnections = MAX_CLIENTS;
-    server.listen(file);
+    server.listen(file, () => {
+      try {
+        chmodSync(file, 0o600);
+      } catch (e) {
+        this.o.log?.(`attach socket: ${(e as Error).message}`);
+      }
+    });
     server.unref();
     this.server = server;
   }

@@ -185,6 +185,42 @@ describe('the docker CLI against the service', () => {
     expect(df.stdout).toMatch(/\nLocal Volumes\s+0\s+0\s+0B\s+0B\n/);
   });
 
+  // in a store of its own, as moat system prune above: it prunes every dangling image
+  it('docker system prune -f and docker image prune: stopped containers and dangling images go', async () => {
+    const own = world('docker-system-prune');
+    const tar = path.join(inject('moatEnv').base, 'rootfs.tar');
+    for (const env of ['A=1', 'A=2'])
+      expect((await own.moat(['import', tar, 'dsp/img', '--change', `ENV ${env}`])).code).toBe(0);
+    expect((await own.moat(['images'])).stdout).toContain('<none>');
+    expect((await own.moat(['run', '--name', 'dsp-exited', 'dsp/img', 'true'])).code).toBe(0);
+    expect((await own.moat(['run', '-d', '--name', 'dsp-running', 'dsp/img', 'sleep', '300'])).code).toBe(0);
+    const s = await startService(own, {}, 'dsp.sock');
+    try {
+      const r = docker(s, own, ['system', 'prune', '-f']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\ndeleted: sha256:[0-9a-f]{64}\n/,
+      );
+      expect(r.stdout).toMatch(/\nTotal reclaimed space: [\d.]+[kM]?B\n$/);
+      expect((await own.moat(['inspect', 'dsp-exited'])).code).toBe(1);
+      expect((await own.moat(['inspect', 'dsp-running'])).code).toBe(0);
+      expect((await own.moat(['images', '--format', '{{.Repository}}'])).stdout).toBe('localhost/dsp/img\n');
+      // -a: every image no container uses; the running container's image stays
+      expect((await own.moat(['import', tar, 'dsp/unused'])).code).toBe(0);
+      const a = docker(s, own, ['image', 'prune', '-a', '-f']);
+      expect(a.code, a.stderr).toBe(0);
+      expect(a.stdout).toMatch(/^Deleted Images:\nuntagged: (localhost\/)?dsp\/unused:latest\n/);
+      expect((await own.moat(['images', '--format', '{{.Repository}}'])).stdout).toBe('localhost/dsp/img\n');
+      // a filter moat cannot apply is refused, never ignored
+      const bad = docker(s, own, ['image', 'prune', '-f', '--filter', 'until=1h']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/invalid filter 'until'/);
+    } finally {
+      await own.moat(['rm', '-f', 'dsp-running']);
+      await stopService(s);
+    }
+  });
+
   it('container.prune is decided with the containers it would remove as facts', async () => {
     const a = await container('exited', ['-l', 'protected=yes']);
     const dir = path.join(w.env.HOME!, uniq('policy'));

@@ -31,6 +31,7 @@ import { renameContainer } from './containers-rename.js';
 import { restartContainer } from './containers-restart.js';
 import { updateContainer } from './containers-update.js';
 import { pruneContainers } from './containers-prune.js';
+import { pruneBuildCache, pruneImages, pruneNetworks, pruneVolumes } from './prune.js';
 import { systemDf } from './system-df.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
@@ -60,6 +61,10 @@ export const ROUTES: readonly Route[] = [
   ['GET', /^\/images\/(.+)\/history$/, imageHistory],
   ['DELETE', /^\/images\/(.+)$/, removeImage],
   ['POST', /^\/images\/create$/, pullImage],
+  ['POST', /^\/images\/prune$/, pruneImages],
+  ['POST', /^\/networks\/prune$/, pruneNetworks],
+  ['POST', /^\/volumes\/prune$/, pruneVolumes],
+  ['POST', /^\/build\/prune$/, pruneBuildCache],
   ['GET', /^\/containers\/json$/, listContainers],
   ['POST', /^\/containers\/create$/, createContainer],
   ['POST', /^\/containers\/prune$/, pruneContainers],

@@ -22,6 +22,13 @@ const WITHOUT_DECISION: Record<string, string> = {
   'POST /containers/x/attach': 'refused without an upgrade (notOffered): nothing happens',
 };
 
+/** Routes with nothing to act on (docker system prune sends them): they answer that nothing was pruned. */
+const NOTHING_TO_DO: Record<string, string> = {
+  'POST /networks/prune': 'moat has no networks',
+  'POST /volumes/prune': 'moat has no volumes',
+  'POST /build/prune': 'moat has no build cache',
+};
+
 /** Bodies that pass the Docker layer's own checks, so that a route reaches the policy. */
 const BODIES: Record<string, unknown> = {
   'POST /containers/create': { Image: 'busybox', Cmd: ['true'] },
@@ -111,6 +118,13 @@ describe('the Docker API table', () => {
         expect(JSON.parse(out.body).code, key).toBe('POLICY_DENIED');
       } else {
         without.push(key);
+        if (key in NOTHING_TO_DO) {
+          // a success that says nothing was deleted and no space reclaimed
+          expect(out.status, key).toBe(200);
+          for (const v of Object.values(JSON.parse(out.body) as Record<string, unknown>))
+            expect([null, 0], `${key}: ${out.body}`).toContain(v);
+          continue;
+        }
         expect(
           Object.keys(WITHOUT_DECISION),
           `${key} answered (${out.status} ${out.body}) without asking the policy`,
@@ -119,7 +133,9 @@ describe('the Docker API table', () => {
         expect(out.status, `${key}: ${out.body}`).toBeGreaterThanOrEqual(400);
       }
     }
-    expect(without.sort(), JSON.stringify(without)).toEqual(Object.keys(WITHOUT_DECISION).sort());
+    expect(without.sort(), JSON.stringify(without)).toEqual(
+      [...Object.keys(WITHOUT_DECISION), ...Object.keys(NOTHING_TO_DO)].sort(),
+    );
     expect(asked.length).toBeGreaterThanOrEqual(15);
   });
 

@@ -192,6 +192,26 @@ describe('moat cp', () => {
     expect((await moat(['exec', c, 'cat', '/tmp/in.txt'])).stdout).toBe('hello\n');
   });
 
+  it('refuses a copy into a stopped container that its mounts would hide (/tmp of a read-only root, a volume over an image directory)', async () => {
+    const vol = mkdtempSync(path.join(dir, 'vol-'));
+    const n = uniq('cp-hidden');
+    names.push(n);
+    const r0 = await moat(['create', '--name', n, '-v', `${vol}:/root`, IMAGE, 'cat', '/etc/in.txt']);
+    expect(r0.code, r0.stderr).toBe(0);
+    for (const dest of ['/tmp/', '/root/', '/root/x.txt']) {
+      const r = await moat(['cp', path.join(dir, 'in.txt'), `${n}:${dest}`]);
+      expect(r.code, dest).toBe(1);
+      expect(r.stderr).toMatch(
+        /is under \/(tmp|root), a mount of .* that exists only while it runs.*\[RUNTIME_COPY_REFUSED\]/,
+      );
+    }
+    // a path of its root is kept in its layer, and the run sees it
+    expect((await moat(['cp', path.join(dir, 'in.txt'), `${n}:/etc/`])).code).toBe(0);
+    const run = await moat(['start', '-a', n]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('hello\n');
+  });
+
   it('says when a path is not in the container', async () => {
     const c = await running('touch /tmp/.ready');
     const r = await moat(['cp', `${c}:/no/such`, dir]);

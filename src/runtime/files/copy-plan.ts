@@ -86,3 +86,28 @@ export function rebaseName(name: string, rebase: CopyPlan['rebase']): string {
   if (parts[0] !== rebase.from) return name;
   return [rebase.to, ...parts.slice(1)].join('/');
 }
+
+/** What a stopped container mounts over its root when it runs: its volumes and tmpfs mounts. */
+export interface RunMounts {
+  volumes: readonly { container: string }[];
+  tmpfs: readonly { path: string }[];
+  /** A read-only root gets /tmp and /run as tmpfs where no mount of the user's covers them. */
+  readWrite: boolean;
+}
+
+/**
+ * The mount a copy into a stopped container would land under, if any. A stopped container is
+ * written through its overlay, and what lands under a mount point (`-v`, `--tmpfs`, the /tmp and
+ * /run of a read-only root) would be hidden by that mount as soon as the container runs: such a
+ * copy is refused rather than written where nobody sees it. (Pure; `dir` is the container path
+ * the archive is extracted into.)
+ */
+export function hiddenUnderMount(dir: string, m: RunMounts): string | undefined {
+  const p = path.posix.normalize(path.posix.join('/', dir));
+  const targets = [
+    ...m.volumes.map((v) => v.container),
+    ...m.tmpfs.map((t) => t.path),
+    ...(m.readWrite ? [] : ['/tmp', '/run']),
+  ].map((t) => path.posix.normalize(path.posix.join('/', t)).replace(/(.)\/+$/, '$1'));
+  return targets.find((t) => t !== '/' && (p === t || p.startsWith(`${t}/`)));
+}

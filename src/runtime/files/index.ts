@@ -10,7 +10,7 @@ import type { MoatPaths } from '../../util/paths.js';
 import { filesOp, startFilesWorker, type FilesDeps, type FilesWorker } from '../container-fs.js';
 import { RuntimeError } from '../errors.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from '../state.js';
-import { archiveBase, planCopy } from './copy-plan.js';
+import { archiveBase, hiddenUnderMount, planCopy } from './copy-plan.js';
 import type { ExtractResult } from './extract.js';
 import { extractToHost, hostStat, packHostPath } from './host.js';
 import type { Change } from './layer.js';
@@ -99,7 +99,20 @@ export async function extractInto(
   if (running(rec)) return go(rec, 'live');
   return e.containers.locked(rec.id, async () => {
     const now = await e.containers.load(rec.id);
-    return go(now, running(now) ? 'live' : 'writable');
+    if (running(now)) return go(now, 'live');
+    const mount = hiddenUnderMount(o.dir, now.options);
+    if (mount)
+      throw new RuntimeError(
+        'RUNTIME_COPY_REFUSED',
+        `${o.dir} is under ${mount}, a mount of ${now.name || now.id.slice(0, 12)} that exists only while it runs: a copy there now would be hidden by it`,
+        {
+          hint:
+            mount === '/tmp' || mount === '/run'
+              ? 'start the container and copy then, or copy to a path of its root (moat keeps the copy in its layer)'
+              : "start the container and copy then, or copy into the volume's host directory",
+        },
+      );
+    return go(now, 'writable');
   });
 }
 

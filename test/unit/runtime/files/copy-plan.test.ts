@@ -1,6 +1,12 @@
 /** Where `cp SRC DEST` extracts, as docker's PrepareArchiveCopy decides it. */
 import { describe, expect, it } from 'vitest';
-import { archiveBase, planCopy, rebaseName, splitDirEntry } from '../../../../src/runtime/files/copy-plan.js';
+import {
+  archiveBase,
+  hiddenUnderMount,
+  planCopy,
+  rebaseName,
+  splitDirEntry,
+} from '../../../../src/runtime/files/copy-plan.js';
 
 function code(f: () => unknown): unknown {
   try {
@@ -77,5 +83,23 @@ describe('rebaseName', () => {
     expect(rebaseName('dd/x', r)).toBe('dd/x');
     expect(rebaseName('./a', { from: '.', to: 'n' })).toBe('n/a');
     expect(rebaseName('x', undefined)).toBe('x');
+  });
+});
+
+describe('hiddenUnderMount: a copy into a stopped container under a mount it gets when it runs', () => {
+  const m = { volumes: [{ container: '/data/' }], tmpfs: [{ path: '/cache' }], readWrite: false };
+  it('names the mount for the mount point and anything below it, however the path is spelled', () => {
+    expect(hiddenUnderMount('/data', m)).toBe('/data');
+    expect(hiddenUnderMount('data/sub', m)).toBe('/data');
+    expect(hiddenUnderMount('/x/../data/./sub/', m)).toBe('/data');
+    expect(hiddenUnderMount('/cache', m)).toBe('/cache');
+    expect(hiddenUnderMount('/tmp/a', m)).toBe('/tmp');
+    expect(hiddenUnderMount('/run', m)).toBe('/run');
+  });
+  it('leaves the root and look-alike names alone; a read-write root has no /tmp or /run mount', () => {
+    expect(hiddenUnderMount('/', m)).toBeUndefined();
+    expect(hiddenUnderMount('/database', m)).toBeUndefined();
+    expect(hiddenUnderMount('/etc', m)).toBeUndefined();
+    expect(hiddenUnderMount('/tmp', { ...m, readWrite: true })).toBeUndefined();
   });
 });

@@ -42,12 +42,14 @@ export async function getApp(hook?: DecisionHook): Promise<App> {
   const log = createLogger(currentLevel);
   const engine = openEngine();
   engine.deps.log = (msg, extra) => log.info(extra ?? {}, msg);
-  const router = createRouter(engine, hook ?? regoHook(), (e) =>
-    log.info(
-      { decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) },
-      e.decision.allow ? 'allowed' : 'denied',
-    ),
-  );
+  // Every decision at info; a denial of an API client's request at warn as well: the service's
+  // stderr is where its owner sees it (a CLI user reads the denial in the command's own error, and
+  // the docker CLI shows only the status of a refused attach or exec upgrade).
+  const router = createRouter(engine, hook ?? regoHook(), (e) => {
+    const entry = { decision: e.decision, request: e.input, ms: Number(e.ms.toFixed(3)) };
+    if (!e.decision.allow && e.input.subject.via === 'api') log.warn(entry, 'denied');
+    else log.info(entry, e.decision.allow ? 'allowed' : 'denied');
+  });
   app = { engine, router, log };
   mark('app ready');
   return app;

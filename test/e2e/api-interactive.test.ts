@@ -326,6 +326,19 @@ decision := {"allow": count(deny) == 0, "deny": deny}
       const run = docker(s, w, ['run', '-t', '--name', name, IMAGE, 'true']);
       expect(run.code).not.toBe(0);
       expect(run.stderr).toMatch(/received 403/);
+      // (spawnSync held this process: the service's stderr is read once the loop runs again)
+      const denialLine = () =>
+        s
+          .log()
+          .split('\n')
+          .find((l) => l.includes('"container.attach"') && l.includes('no terminals over the API'));
+      let denial = denialLine();
+      for (let i = 0; i < 50 && !denial; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        denial = denialLine();
+      }
+      expect(denial, s.log()).toBeDefined();
+      expect(JSON.parse(denial!)).toMatchObject({ level: 40, msg: 'denied' });
       expect(docker(s, w, ['inspect', name, '--format', '{{.State.Status}}']).stdout.trim()).toBe('created');
       // Without a terminal the same policy lets stdin through.
       expect(dockerSh(s, w, `echo hi | docker run -i --rm ${IMAGE} cat`).stdout).toBe('hi\n');

@@ -34,14 +34,15 @@ describe('pidInUse', () => {
   it('a zombie is not in use: it has exited, whatever it held is free', async () => {
     // A zombie of our own would be reaped by node: make it a grandchild, under a parent that
     // execs into sleep and so never waits for it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], {
+    // The child outlives the exec by a moment: one that exits first may be reaped by sh itself.
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 10'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const pid = await new Promise<number>((resolve) =>
       parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
     );
-    // `true` exits at once; its parent (now `sleep`, after exec) never waits for it.
-    for (let i = 0; i < 50 && !/\) Z /.test(statOf(pid)); i++) await new Promise((r) => setTimeout(r, 20));
+    // The child exits soon; its parent (now `sleep`, after exec) never waits for it.
+    for (let i = 0; i < 200 && !/\) Z /.test(statOf(pid)); i++) await new Promise((r) => setTimeout(r, 25));
     expect(statOf(pid)).toMatch(/\) Z /);
     let killOk = true;
     try {

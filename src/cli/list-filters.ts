@@ -18,6 +18,7 @@ export const CONTAINER_FILTER_KEYS = [
   'label',
   'ancestor',
   'exited',
+  'health',
   'id',
   'before',
   'since',

@@ -76,6 +76,14 @@ describe('health checks', () => {
     expect((await moat(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}'])).stdout).toMatch(
       /\(unhealthy\)$/m,
     );
+    const byHealth = async (h: string) =>
+      (await moat(['ps', '--filter', `name=${name}`, '--filter', `health=${h}`, '-q'])).stdout.trim().length >
+      0;
+    expect([await byHealth('unhealthy'), await byHealth('healthy'), await byHealth('none')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
     const ev = await moat([
       'events',
       '--since',
@@ -178,6 +186,10 @@ describe('docker run --health-cmd through the service', () => {
     expect(docker(svc, w, ['ps', '--filter', `name=${name}`, '--format', '{{.Status}}']).stdout).toMatch(
       /\(healthy\)/,
     );
+    const byHealth = (h: string) =>
+      docker(svc, w, ['ps', '--filter', `name=${name}`, '--filter', `health=${h}`, '--format', '{{.Names}}'])
+        .stdout;
+    expect([byHealth('healthy'), byHealth('unhealthy'), byHealth('none')]).toEqual([`${name}\n`, '', '']);
     expect(docker(svc, w, ['rm', '-f', name]).code).toBe(0);
   });
 });

@@ -19,8 +19,25 @@ import {
   type Filters,
 } from './filters.js';
 
-/** Docker's container filters that moat has: the others (health, network, publish, ...) are refused. */
-export const CONTAINER_FILTERS = ['ancestor', 'before', 'exited', 'id', 'label', 'name', 'since', 'status'];
+/** Docker's container filters that moat has: the others (network, publish, volume, ...) are refused. */
+export const CONTAINER_FILTERS = [
+  'ancestor',
+  'before',
+  'exited',
+  'health',
+  'id',
+  'label',
+  'name',
+  'since',
+  'status',
+];
+/** Docker's health words (`none`: no health check). */
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
+
+/** A container's health as the `health` filter sees it: its check's status, or `none`. */
+export function healthWord(c: ContainerRecord): string {
+  return c.healthcheck ? (c.health?.status ?? 'starting') : 'none';
+}
 /** Docker's container states (a `status` filter must name one). */
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
@@ -45,6 +62,8 @@ export function checkContainerFilters(filters: Filters): void {
     if (!STATES.includes(s)) throw invalidFilter('status', s, CONTAINER_FILTERS);
   for (const e of filters.get('exited') ?? [])
     if (!/^-?\d{1,10}$/.test(e)) throw invalidFilter('exited', e, CONTAINER_FILTERS);
+  for (const h of filters.get('health') ?? [])
+    if (!HEALTH.includes(h)) throw invalidFilter('health', h, CONTAINER_FILTERS);
 }
 
 /** `all`, `limit` and `filters` of `GET /containers/json`, checked. */
@@ -106,6 +125,7 @@ export function selectContainers(
     if (!matchLabels(f, c.options.labels ?? {})) return false;
     if (exited && !(c.status === 'exited' && exited.includes(c.exitCode ?? 0))) return false;
     if (f.has('status') && !f.get('status')!.includes(dockerState(c))) return false;
+    if (f.has('health') && !f.get('health')!.includes(healthWord(c))) return false;
     if (ancestorIds && !ancestorIds.has(c.imageId)) return false;
     return true;
   });

@@ -174,9 +174,35 @@ describe('docker ps: which containers', () => {
     expect(refused(() => ps({ filters: { before: ['nosuch'] } })).code).toBe('API_INVALID_REQUEST');
   });
 
+  it("health: a check's status (starting until its first result), or none", () => {
+    const check = {
+      cmd: ['true'],
+      intervalMs: 1,
+      timeoutMs: 1,
+      retries: 1,
+      startPeriodMs: 0,
+      onFailure: 'none' as const,
+    };
+    const ok = ctr('ok', 'running', {
+      healthcheck: check,
+      health: { status: 'healthy', failingStreak: 0, log: [] },
+    });
+    const sick = ctr('sick', 'running', {
+      healthcheck: check,
+      health: { status: 'unhealthy', failingStreak: 3, log: [] },
+    });
+    const young = ctr('young', 'running', { healthcheck: check });
+    const plain = ctr('plain', 'running');
+    const pick = (h: string[]) =>
+      names(selectContainers([ok, sick, young, plain], containerQuery(q({ filters: { health: h } }))));
+    expect(pick(['healthy'])).toEqual(['ok']);
+    expect(pick(['unhealthy', 'starting'])).toEqual(['young', 'sick']);
+    expect(pick(['none'])).toEqual(['plain']);
+  });
+
   it('refuses filters moat does not have, a bad status, a bad limit', () => {
     for (const [params, msg] of [
-      [{ filters: { health: ['healthy'] } }, "invalid filter 'health'"],
+      [{ filters: { health: ['sick'] } }, "invalid filter 'health=sick'"],
       [{ filters: { network: ['none'] } }, "invalid filter 'network'"],
       [{ filters: { bogus: ['x'] } }, "invalid filter 'bogus'"],
       [{ filters: { status: ['sleeping'] } }, "invalid filter 'status=sleeping'"],

@@ -25,6 +25,9 @@
 #              runtime: { name, version, package, unfixed }, supplementary_groups_reach_containers }
 #     host_paths: [{ path (canonical), raw, use: read|write|mount, readonly }]   (every host path a request names;
 #                 cp and export -o: the host side of the copy)
+#     limits: { memory, memorySwap, pids, cpus, cpuQuota, cpuPeriod, cpusetCpus }   (bytes, CPUs, µs)
+#            (container.update: the cgroup limits the container would have after the update)
+#     containers: [ container records as in `container` ]   (container.prune: the ones it would remove)
 #     target: { registry, repository, tag, digest, reference }   (image.pull, image.push)
 #     listen, tls   (system.service)
 #

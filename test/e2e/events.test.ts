@@ -19,6 +19,17 @@ interface DockerEvent {
 const since = () => (Date.now() / 1000 - 1).toFixed(3);
 const nowSec = () => (Date.now() / 1000 + 1).toFixed(3);
 
+/** `moat events --format json` since `from`, until now, for one container and these actions. */
+async function eventsOf(from: string, name: string, actions: string[]): Promise<DockerEvent[]> {
+  const filters = [`container=${name}`, ...actions.map((a) => `event=${a}`)].flatMap((f) => ['--filter', f]);
+  const r = await moat(['events', '--since', from, '--until', nowSec(), ...filters, '--format', 'json']);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as DockerEvent);
+}
+
 describe('moat events', () => {
   it('create, start, die with the exit code, destroy: in order, for one container', async () => {
     const from = since();
@@ -42,28 +53,7 @@ describe('moat events', () => {
     expect((await moat(['exec', name, 'true'])).code).toBe(0);
     expect((await moat(['kill', name])).code).toBe(0);
     expect((await moat(['wait', name])).code).toBe(0);
-    const r = await moat([
-      'events',
-      '--since',
-      from,
-      '--until',
-      nowSec(),
-      '--filter',
-      `container=${name}`,
-      '--filter',
-      'event=die',
-      '--filter',
-      'event=kill',
-      '--filter',
-      'event=exec_die',
-      '--format',
-      'json',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const evs = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as DockerEvent);
+    const evs = await eventsOf(from, name, ['die', 'kill', 'exec_die']);
     expect(evs.map((e) => e.Action)).toEqual(['exec_die', 'kill', 'die']);
     expect(evs[1].Actor.Attributes).toMatchObject({ name, signal: 'KILL' });
     expect(evs[2].Actor.Attributes.exitCode).toBe('137');
@@ -100,28 +90,7 @@ describe('moat events', () => {
     const u = await moat(['update', '--pids-limit', '50', renamed]);
     expect(u.code, u.stderr).toBe(0);
     expect((await moat(['restart', '-t', '1', renamed])).code).toBe(0);
-    const r = await moat([
-      'events',
-      '--since',
-      from,
-      '--until',
-      nowSec(),
-      '--filter',
-      `container=${renamed}`,
-      '--filter',
-      'event=rename',
-      '--filter',
-      'event=update',
-      '--filter',
-      'event=restart',
-      '--format',
-      'json',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const evs = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as DockerEvent);
+    const evs = await eventsOf(from, renamed, ['rename', 'update', 'restart']);
     expect(evs.map((e) => e.Action)).toEqual(['rename', 'update', 'restart']);
     expect(evs[0].Actor.Attributes).toMatchObject({ name: renamed, oldName: name });
     await moat(['rm', '-f', renamed]);

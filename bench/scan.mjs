@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // bench/scan: how fast a full scan reads layers, side by side in one run, on real content:
 //   (a) a Debian-ish image: this machine's /var/lib/dpkg, /usr/share/doc and part of /usr/lib
-//       (debootstrap is not installed here, so no minbase image is built; the dpkg database is
-//       the real one, so the package parser sees every installed package),
+//       (the dpkg database is the real one, so the package parser sees every installed package),
 //   (b) a node_modules-heavy image: this repository's node_modules and package-lock.json.
 // Each is one gzip layer in an OCI layout, loaded into a temporary store. For each:
 //   - bound: gunzip + read the same stored blob with a null tar reader (tar-stream, entries drained)
@@ -10,8 +9,12 @@
 //   - warm:  the same scan again (the image's cached result: one lookup)
 //   - run lookup: what a run adds for an image already scanned (config + record read, in-process)
 // and the import of the scanner module a run pays to compare scanner versions (a fresh process).
+// With --minbase-tar FILE, (a) is a real Debian minbase image instead: a tar of a tree made by
+// `debootstrap --variant=minbase` (bench/make-minbase.sh makes it, as root: debootstrap is a Debian
+// package and fetches from the Debian mirror).
 // syft and trivy are not Debian packages; they are compared when on PATH, else said absent.
-//   node bench/scan.mjs [--mb N]   (build first: npm run build; run as the non-root user)
+//   node bench/scan.mjs [--mb N] [--minbase-tar FILE]   (build first: npm run build; run as the
+//   non-root user)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -32,6 +35,8 @@ import { createGunzip } from 'node:zlib';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mbArg = process.argv.indexOf('--mb');
 const USR_LIB_MB = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 250;
+const minbaseArg = process.argv.indexOf('--minbase-tar');
+const MINBASE_TAR = minbaseArg > 0 ? path.resolve(process.argv[minbaseArg + 1]) : undefined;
 const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 const dist = (p) => import(path.join(root, 'dist', p));
 
@@ -60,13 +65,18 @@ function filesUpTo(dir, maxBytes) {
   return list;
 }
 
-/** One gzip layer (tar -cz of the listed paths, relative to `cwd`) in an OCI layout at `dir`. */
+/**
+ * One gzip layer in an OCI layout at `dir`: tar -cz of the listed paths, relative to `cwd`, or
+ * (`cwd` undefined) the tar `listFile` itself, gzipped.
+ */
 function layout(dir, cwd, listFile, tag) {
   mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   const layer = path.join(base, `${tag}.tar.gz`);
   execFileSync('sh', [
     '-c',
-    `tar -C "${cwd}" --no-recursion -T "${listFile}" -cf - 2>/dev/null | gzip -6 > "${layer}"`,
+    cwd === undefined
+      ? `gzip -6 < "${listFile}" > "${layer}"`
+      : `tar -C "${cwd}" --no-recursion -T "${listFile}" -cf - 2>/dev/null | gzip -6 > "${layer}"`,
   ]);
   const gz = readFileSync(layer);
   const plain = execFileSync('sh', ['-c', `gzip -dc "${layer}" | sha256sum`], { encoding: 'utf8' }).split(
@@ -138,7 +148,15 @@ writeFileSync(
   ].join('\n') + '\n',
 );
 const images = [
-  { name: 'debian-ish (dpkg, doc, /usr/lib)', tar: layout(path.join(base, 'deb'), '/', debList, 'debian') },
+  MINBASE_TAR
+    ? {
+        name: 'debian minbase (debootstrap)',
+        tar: layout(path.join(base, 'deb'), undefined, MINBASE_TAR, 'debian'),
+      }
+    : {
+        name: 'debian-ish (dpkg, doc, /usr/lib)',
+        tar: layout(path.join(base, 'deb'), '/', debList, 'debian'),
+      },
   { name: 'node_modules (this repo)', tar: layout(path.join(base, 'node'), root, nodeList, 'node') },
 ];
 
@@ -268,9 +286,8 @@ for (const t of ['syft', 'trivy'])
       : `${t}: absent (not a Debian package; not installed here), not compared`,
   );
 console.log(
-  'debootstrap:',
-  have('debootstrap')
-    ? 'present (not used)'
-    : "absent: the Debian-ish layer is built from this machine's files",
+  MINBASE_TAR
+    ? `debian minbase: ${MINBASE_TAR}`
+    : "debian-ish: built from this machine's files (--minbase-tar FILE for a debootstrap minbase; bench/make-minbase.sh)",
 );
 rmSync(base, { recursive: true, force: true });

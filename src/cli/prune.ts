@@ -88,36 +88,45 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
     )
     .option('-a, --all', 'every image no container uses, not only dangling ones')
     .option('-f, --force', 'do not ask')
+    .option(
+      '--volumes',
+      "anonymous volumes too, as docker's flag (moat has no volumes yet: nothing more goes)",
+    )
     .option('--filter <key=value>', 'until=, label=, label!= for the containers (repeatable)', collect, [])
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(async (f: { all?: boolean; force?: boolean; filter: string[]; format: string }) => {
-      state.json = f.format === 'json';
-      const body = pruneFilterBody(f.filter);
-      const warning = [
-        'WARNING! This will remove:',
-        '  - all stopped containers',
-        f.all
-          ? '  - all images without at least one container associated to them'
-          : '  - all dangling images',
-        "  - moat's unreferenced blobs, leftovers of interrupted writes and unpacked roots of removed images",
-        '',
-      ].join('\n');
-      if (!f.force && !(await confirm(warning))) return;
-      const containers = await request<ContainerPruneResult>('POST', '/containers/prune', body);
-      const images = await request<ImagePruneResult>('POST', '/images/prune', {
-        minAgeSeconds: pruneBody.properties.minAgeSeconds.default,
-        all: Boolean(f.all),
-      });
-      if (state.json) {
-        process.stdout.write(json({ containers, images }));
-        return;
-      }
-      let out = deletedContainers(containers);
-      if (images.untagged.length || images.deleted.length)
-        out += `Deleted Images:\n${images.untagged.map((u) => `untagged: ${u}\n`).join('')}${images.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`;
-      out += `Total reclaimed space: ${humanSize4(containers.reclaimed + images.freedBytes)}\n`;
-      process.stdout.write(out);
-    });
+    .action(
+      async (f: { all?: boolean; force?: boolean; volumes?: boolean; filter: string[]; format: string }) => {
+        state.json = f.format === 'json';
+        const body = pruneFilterBody(f.filter);
+        const warning = [
+          'WARNING! This will remove:',
+          '  - all stopped containers',
+          f.all
+            ? '  - all images without at least one container associated to them'
+            : '  - all dangling images',
+          ...(f.volumes
+            ? ['  - all anonymous volumes not used by at least one container (moat has none yet)']
+            : []),
+          "  - moat's unreferenced blobs, leftovers of interrupted writes and unpacked roots of removed images",
+          '',
+        ].join('\n');
+        if (!f.force && !(await confirm(warning))) return;
+        const containers = await request<ContainerPruneResult>('POST', '/containers/prune', body);
+        const images = await request<ImagePruneResult>('POST', '/images/prune', {
+          minAgeSeconds: pruneBody.properties.minAgeSeconds.default,
+          all: Boolean(f.all),
+        });
+        if (state.json) {
+          process.stdout.write(json({ containers, images }));
+          return;
+        }
+        let out = deletedContainers(containers);
+        if (images.untagged.length || images.deleted.length)
+          out += `Deleted Images:\n${images.untagged.map((u) => `untagged: ${u}\n`).join('')}${images.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`;
+        out += `Total reclaimed space: ${humanSize4(containers.reclaimed + images.freedBytes)}\n`;
+        process.stdout.write(out);
+      },
+    );
 }
 
 /** docker system df's summary rows, computed as the docker CLI computes them. */

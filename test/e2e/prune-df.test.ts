@@ -155,7 +155,11 @@ describe('moat system prune', () => {
     const asked = await own.moat(['system', 'prune', '-a'], { input: 'n\n' });
     expect(asked.stderr).toMatch(/all images without at least one container associated to them/);
     expect(asked.stdout).toBe('');
-    const r = await own.moat(['system', 'prune', '-f']);
+    const asked2 = await own.moat(['system', 'prune', '--volumes'], { input: '' });
+    expect(asked2.stderr).toMatch(
+      /all anonymous volumes not used by at least one container \(moat has none yet\)/,
+    );
+    const r = await own.moat(['system', 'prune', '-f', '--volumes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\ndeleted: sha256:[0-9a-f]{64}\n/,

@@ -29,7 +29,7 @@ import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
 import { registerPs } from './ps.js';
-import { registerLifecycleCommands } from './lifecycle.js';
+import { registerLifecycleVerbs } from './lifecycle.js';
 import { inspectContainers } from './inspect.js';
 import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
@@ -555,5 +555,5 @@ export function registerContainerCommands(program: Command, state: CliState): vo
         process.stdout.write(`${r.exitCode ?? 0}\n`);
       });
     });
-  registerLifecycleCommands(program, state);
+  registerLifecycleVerbs(program, state);
 }

@@ -89,6 +89,12 @@ export function historyTable(rows: HistoryRow[], o: { noTrunc?: boolean; now?: n
 }
 
 export function registerFileCommands(program: Command, state: CliState): void {
+  registerContainerFileCommands(program, state);
+  registerHistory(program, state);
+}
+
+/** cp, diff, export, commit under `parent` (the top level, and `moat container`). */
+export function registerContainerFileCommands(program: Command, _state: CliState): void {
   program
     .command('cp')
     .description('copy files between a container and the host (- : a tar on stdin or stdout)')
@@ -197,7 +203,10 @@ export function registerFileCommands(program: Command, state: CliState): void {
         process.stdout.write(`${res.id}\n`);
       },
     );
+}
 
+/** `moat history` and `moat image history`. */
+function registerHistory(program: Command, state: CliState): void {
   const history = (cmd: Command) =>
     cmd
       .argument('<image>')

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { registerContainerCommands } from './containers.js';
+import { registerContainerGroup } from './container-group.js';
 import { registerImageCommands } from './images.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerSystemCommands } from './system.js';
@@ -55,6 +56,7 @@ export function buildProgram(state: CliState): Command {
   registerFileCommands(program, state);
   registerEvents(program, state);
   registerGenerate(program, state);
+  registerContainerGroup(program, state);
   return program;
 }
 

@@ -29,8 +29,8 @@ const FIELDS = CONTAINER_FIELDS.map((f) => (f === 'Label' ? '.Label "KEY"' : `.$
 const FORMAT_HINT = `--format takes table, json or a Go template (e.g. '{{.Names}} {{.Status}}', 'table {{.ID}}\\t{{.Names}}'); the fields: ${FIELDS}`;
 const FILTERS = CONTAINER_FILTER_KEYS.join(', ');
 
-export function registerPs(program: Command, state: CliState): void {
-  program
+export function registerPs(program: Command, state: CliState): Command {
+  return program
     .command('ps')
     .description('list containers')
     .option('-a, --all', 'show all containers (default: running only)')

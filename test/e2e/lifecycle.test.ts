@@ -149,6 +149,23 @@ describe('lifecycle', () => {
     expect((await ps()).some((x) => x.Names === name)).toBe(false);
   });
 
+  it("docker's container management names: moat container run, ls/list/ps, logs, exec, stop, rm", async () => {
+    const name = uniq('grp');
+    const r = await moat(['container', 'run', '-d', '--name', name, IMAGE, 'sh', '-c', 'echo up; sleep 30']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    for (const ls of ['ls', 'list', 'ps']) {
+      const l = await moat(['container', ls, '-q', '--no-trunc', '--filter', `name=${name}`]);
+      expect(l.stdout, ls).toBe(`${id}\n`);
+    }
+    expect((await moat(['container', 'exec', name, 'echo', 'in'])).stdout).toBe('in\n');
+    expect((await moat(['container', 'logs', name])).stdout).toBe('up\n');
+    expect((await moat(['container', 'stop', '-t', '0', name])).code).toBe(0);
+    expect((await moat(['container', 'inspect', '-f', '{{.State.Status}}', name])).stdout).toBe('exited\n');
+    expect((await moat(['container', 'rm', name])).code).toBe(0);
+    expect((await moat(['container', 'ls', '-a', '-q', '--filter', `name=${name}`])).stdout).toBe('');
+  });
+
   it('names are unique; unknown containers and flags get clear errors', async () => {
     const name = uniq('dup');
     expect((await moat(['create', '--name', name, IMAGE, 'true'])).code).toBe(0);

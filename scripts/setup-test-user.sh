@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # As root: create (or refresh) an unprivileged user for moat's container tests, with subordinate
-# ID ranges and delegated cgroup v1 subtrees for memory, pids and cpu (what systemd's Delegate=
-# does on cgroup v2 hosts). Usage: scripts/setup-test-user.sh [USER]
+# ID ranges and delegated cgroup v1 subtrees for memory, pids, cpu and freezer (pause), what
+# systemd's Delegate= does on cgroup v2 hosts. Usage: scripts/setup-test-user.sh [USER]
 set -euo pipefail
 user="${1:-moat-ci}"
 [ "$(id -u)" = 0 ] || { echo "setup-test-user: run as root" >&2; exit 1; }
@@ -30,7 +30,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   echo "+memory +pids +cpu" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
   chown -R "$user" "$d"
 else
-  for c in memory pids cpu; do
+  for c in memory pids cpu freezer; do
     if [ -d "/sys/fs/cgroup/$c" ]; then
       mkdir -p "/sys/fs/cgroup/$c/$user"
       chown -R "$user:" "/sys/fs/cgroup/$c/$user"

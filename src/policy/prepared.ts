@@ -5,6 +5,7 @@
 import type { Location, Rule } from './ast.js';
 import type { CompiledQuery } from './compiler.js';
 import { Evaluator, type PolicyTree } from './eval.js';
+import { StaticMemo } from './eval/static.js';
 import { DEFAULT_LIMITS, UNLIMITED, type Limits } from './limits.js';
 import { fromJSONLazy, toJSON, type Value } from './value.js';
 
@@ -39,6 +40,8 @@ export type ResultSet = Result[];
 export class PreparedQuery {
   private readonly texts: string[];
   private readonly locs: { row: number; col: number }[];
+  /** Rule values that only depend on the data (eval/static.ts), by strict builtin errors off / on. */
+  private readonly memos: [StaticMemo | undefined, StaticMemo | undefined] = [undefined, undefined];
 
   constructor(
     private readonly tree: PolicyTree,
@@ -83,9 +86,12 @@ export class PreparedQuery {
   }
 
   private evaluator(input: unknown, opts: EvalOptions): Evaluator {
+    const strict = opts.strictBuiltinErrors ?? this.defaults.strictBuiltinErrors;
+    const m = strict ? 1 : 0;
     return new Evaluator(this.tree, this.data, {
       input: input === undefined ? undefined : fromJSONLazy(input),
-      strictBuiltinErrors: opts.strictBuiltinErrors ?? this.defaults.strictBuiltinErrors,
+      memo: opts.covered ? undefined : (this.memos[m] ??= new StaticMemo(this.tree)),
+      strictBuiltinErrors: strict,
       print: opts.print,
       now: opts.now,
       covered: opts.covered,

@@ -6,6 +6,7 @@
 import type { RuleNode } from '../compiler.js';
 import type { Value } from '../value.js';
 import type { PolicyTree } from './host.js';
+import type { StaticMemo } from './static.js';
 
 /** "Not in the cache" (undefined is a cached answer: the rule is undefined). */
 export const NOT_CACHED = Symbol('uncached');
@@ -19,7 +20,11 @@ export class ValueCache {
   private readonly byId: (Value | typeof UNDEFINED | undefined)[] = [];
   private other: Map<RuleNode, Value | undefined> | undefined;
 
-  constructor(private readonly tree: PolicyTree) {}
+  /** Values kept across evaluations (static.ts): the evaluation's own scope only. */
+  constructor(
+    private readonly tree: PolicyTree,
+    readonly memo?: StaticMemo,
+  ) {}
 
   id(node: RuleNode): number {
     const n = node as RuleNode & { [NODE_ID]?: number; [NODE_TREE]?: PolicyTree };

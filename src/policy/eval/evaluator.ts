@@ -19,6 +19,7 @@ import type { Value } from '../value.js';
 import { NOT_CACHED, ValueCache } from './cache.js';
 import type { Frame, K, VK } from './frame.js';
 import type { EvalHost, FnRef, Mock, PolicyTree, RuleRef } from './host.js';
+import type { StaticMemo } from './static.js';
 import * as bodies from './body.js';
 import * as calls from './calls.js';
 import * as queries from './query.js';
@@ -40,6 +41,8 @@ export interface EvalOptions {
   covered?: (rule: Rule) => void;
   /** Bounds of this evaluation (see limits.ts); none when not given. */
   limits?: Limits;
+  /** Rule values kept across evaluations with the same tree and data (static.ts). */
+  memo?: StaticMemo;
 }
 
 export interface QuerySolution {
@@ -86,7 +89,7 @@ export class Evaluator implements EvalHost {
     opts: EvalOptions = {},
   ) {
     this.input = opts.input;
-    this.vcache = new ValueCache(tree);
+    this.vcache = new ValueCache(tree, opts.memo);
     this.strict = opts.strictBuiltinErrors ?? false;
     this.printer = opts.print;
     this.nowNs = opts.now;

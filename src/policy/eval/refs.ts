@@ -9,6 +9,7 @@ import { NOT_CACHED } from './cache.js';
 import type { Evaluator } from './evaluator.js';
 import { lookup, unbound, type Frame, type VK } from './frame.js';
 import { applyOverrides, mergeInto, setPath } from './paths.js';
+import { memoized } from './static.js';
 
 export function evalRef(ev: Evaluator, terms: Term[], f: Frame, k: VK): boolean {
   const head = terms[0];
@@ -109,7 +110,10 @@ export function nodeValue(
       ? ev.callFunction('data.' + node.path.join('.'), [], all[0].loc)
       : undefined;
   } else if (node.kind !== undefined) {
-    v = ev.ruleValue(node);
+    v =
+      node.children.size === 0
+        ? memoized(ev, node, ev.nodeId(node), () => ev.ruleValue(node))
+        : ev.ruleValue(node);
     if (node.children.size && (v === undefined || v instanceof RObject)) {
       const o = v instanceof RObject ? v.clone() : new RObject();
       let any = v !== undefined;

@@ -15,6 +15,7 @@ import type { Evaluator } from './evaluator.js';
 import { MULTI, type Frame, type K } from './frame.js';
 import type { FnRef, PolicyTree, RuleRef, Whole } from './host.js';
 import { insertPath } from './paths.js';
+import { memoized } from './static.js';
 
 /** A rule clause prepared for evaluation (see clausesOf). */
 interface Clause {
@@ -65,11 +66,15 @@ export function ruleAt(ev: Evaluator, r: RuleRef): Value | undefined {
   if (v !== NOT_CACHED) return v;
   const node = r.node;
   if (node.children.size === 0 && (node.kind === 'complete' || node.kind === 'set')) {
-    const w = runWhole(ev, (r.whole ??= wholeOf(node)), undefined);
-    if (w !== MULTI) {
-      ev.vcache.setAt(r.id, w);
-      return w;
-    }
+    let multi = false;
+    const w = memoized(ev, node, r.id, () => {
+      const x = runWhole(ev, (r.whole ??= wholeOf(node)), undefined);
+      if (x !== MULTI) return x;
+      multi = true;
+      return ev.nodeValue(node, undefined, r.path); // kept in the value cache by nodeValue
+    });
+    if (!multi) ev.vcache.setAt(r.id, w);
+    return w;
   }
   return ev.nodeValue(node, undefined, r.path);
 }

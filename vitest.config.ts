@@ -14,7 +14,13 @@ export default defineConfig({
       {
         test: {
           name: 'root',
-          include: ['test/root/**/*.test.ts'],
+          // and the unit files with tests that need root (mknod of whiteouts): skipped in the
+          // unit project when it runs as the test user, run here
+          include: [
+            'test/root/**/*.test.ts',
+            'test/unit/runtime/container-files.test.ts',
+            'test/unit/runtime/files/layer.test.ts',
+          ],
           testTimeout: 90_000,
           hookTimeout: 180_000,
         },

@@ -8,6 +8,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import type { Engine } from '../runtime/engine.js';
+import { containerEvent } from '../runtime/events/index.js';
 import { ApiError } from './errors.js';
 import { hostPath } from './host-facts.js';
 import { containerFacts, decidedContainer } from './container-facts.js';
@@ -120,13 +121,25 @@ export function fileRoutes(engine: Engine): AnyRoute[] {
       handler: async (ctx) => {
         const { commitContainer } = await import('../runtime/commit.js');
         const b = ctx.body;
-        const img = await commitContainer(engine, await record(ctx), {
-          ...(b.reference ? { reference: b.reference } : {}),
-          changes: b.changes,
-          ...(b.message !== undefined ? { message: b.message } : {}),
-          ...(b.author !== undefined ? { author: b.author } : {}),
-        });
-        return { id: img.id, names: img.names };
+        const rec = await record(ctx);
+        // As docker commit: a running container is frozen while its layer is read, so the image
+        // is one moment of it (only where it has a freezer cgroup; else it is read live, as
+        // `--pause=false`). It is thawed whatever the commit's outcome.
+        const freeze = b.pause && rec.status === 'running' && !rec.paused && Boolean(rec.cgroups.freezer);
+        const { pauseContainer, unpauseContainer } = await import('../runtime/freezer.js');
+        if (freeze) containerEvent(engine.deps.paths.data, 'pause', await pauseContainer(engine, rec.id));
+        try {
+          const img = await commitContainer(engine, rec, {
+            ...(b.reference ? { reference: b.reference } : {}),
+            changes: b.changes,
+            ...(b.message !== undefined ? { message: b.message } : {}),
+            ...(b.author !== undefined ? { author: b.author } : {}),
+          });
+          return { id: img.id, names: img.names, paused: freeze };
+        } finally {
+          if (freeze)
+            containerEvent(engine.deps.paths.data, 'unpause', await unpauseContainer(engine, rec.id));
+        }
       },
     }),
     defineRoute({

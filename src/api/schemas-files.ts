@@ -51,5 +51,7 @@ export const commitBody = {
     changes: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 65536 }, default: [] },
     message: { type: 'string', maxLength: 65536 },
     author: { type: 'string', maxLength: 1024 },
+    /** Freeze a running container while its layer is read (docker commit's default), where it has a freezer. */
+    pause: { type: 'boolean', default: true },
   },
 } as const;

@@ -188,14 +188,20 @@ export function registerContainerFileCommands(program: Command, _state: CliState
       collect,
       [],
     )
+    .option(
+      '-p, --pause',
+      'freeze a running container while it is committed (the default, where it has a freezer cgroup)',
+    )
+    .option('--no-pause', "read a running container live (docker's --pause=false)")
     .action(
       async (
         id: string,
         ref: string | undefined,
-        f: { message?: string; author?: string; change: string[] },
+        f: { message?: string; author?: string; change: string[]; pause: boolean },
       ) => {
         const res = await request<{ id: string }>('POST', `/containers/${encodeURIComponent(id)}/commit`, {
           ...(ref ? { reference: ref } : {}),
+          pause: f.pause,
           changes: f.change,
           ...(f.message !== undefined ? { message: f.message } : {}),
           ...(f.author !== undefined ? { author: f.author } : {}),

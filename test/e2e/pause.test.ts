@@ -99,6 +99,50 @@ describe.runIf(freezer)('with a freezer cgroup delegated', () => {
     expect(await lines(name)).toBeGreaterThan(before);
   });
 
+  it('commit freezes a running container while its layer is read (docker commit does), --no-pause does not', async () => {
+    const name = await counter();
+    const pauses = async (from: string) =>
+      (
+        await moat([
+          'events',
+          '--since',
+          from,
+          '--until',
+          (Date.now() / 1000 + 1).toFixed(3),
+          '--filter',
+          `container=${name}`,
+          '--filter',
+          'event=pause',
+          '--filter',
+          'event=unpause',
+        ])
+      ).stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[2]);
+    let from = (Date.now() / 1000 - 0.5).toFixed(3);
+    const images: string[] = [];
+    const c = await moat(['commit', name]);
+    expect(c.code, c.stderr).toBe(0);
+    images.push(c.stdout.trim());
+    expect(await pauses(from)).toEqual(['pause', 'unpause']);
+    expect(JSON.parse((await moat(['inspect', name])).stdout)[0].State.Status).toBe('running');
+    await sleep(1100);
+    from = (Date.now() / 1000 - 0.5).toFixed(3);
+    const live = await moat(['commit', '--no-pause', name]);
+    expect(live.code, live.stderr).toBe(0);
+    images.push(live.stdout.trim());
+    const viaDocker = docker(svc, w, ['commit', name]);
+    expect(viaDocker.code, viaDocker.stderr).toBe(0);
+    images.push(viaDocker.stdout.trim());
+    expect(await pauses(from)).toEqual(['pause', 'unpause']); // docker's, not --no-pause's
+    const before = await lines(name);
+    await sleep(400);
+    expect(await lines(name)).toBeGreaterThan(before); // thawed
+    await moat(['rmi', ...images]);
+  });
+
   it('a paused container is still ended by kill, stop (after its timeout) and rm -f', async () => {
     const [a, b, c] = [await counter(), await counter(), await counter()];
     for (const n of [a, b, c]) expect((await moat(['pause', n])).code).toBe(0);

@@ -31,6 +31,8 @@ export const commitContainer: Handler = async ({ call, req, res, url }) => {
   const r = (await call('POST', `/containers/${enc(container)}/commit`, {
     ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
     changes: q.getAll('changes').filter((c) => c.trim() !== ''),
+    // docker commit --pause (default true): 0/false reads the container live
+    pause: !['0', 'false'].includes((q.get('pause') ?? 'true').toLowerCase()),
     ...(q.get('comment') ? { message: q.get('comment')! } : {}),
     ...(q.get('author') ? { author: q.get('author')! } : {}),
   })) as { id: string };

@@ -226,6 +226,16 @@ const FAST: Record<string, ((a: string[], x: string, join: string) => [string, s
   'internal.member_2': ([v, coll], x) => [`${coll} instanceof RSet`, `${x} = ${coll}.has(${v});`],
 };
 
+/** The keys of a constant, non-empty array of strings (object.get's path), else undefined. */
+function constPath(t: Term): string[] | undefined {
+  let keys: Value[];
+  if (t.type === 'const' && Array.isArray(t.value)) keys = t.value;
+  else if (t.type === 'array' && t.items.every((i) => i.type === 'scalar' || i.type === 'const'))
+    keys = t.items.map((i) => (i as Term & { value: Value }).value);
+  else return undefined;
+  return keys.length > 0 && keys.every((k) => typeof k === 'string') ? (keys as string[]) : undefined;
+}
+
 /** concat's loop for an array: the strings joined, or undefined if one is not a string. */
 function joinStrings(xs: Value[], sep: string): string | undefined {
   let out = '';
@@ -694,7 +704,21 @@ return false;`);
     }
     const fast = FAST[name];
     const guarded = fast && fast(args, x, this.k(joinStrings));
-    if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
+    const path = name === 'object.get' && args.length === 3 ? constPath(argTerms[1]) : undefined;
+    if (path) {
+      // a constant path of string keys through objects: read inline; the builtin for anything else
+      // (not an object, an array or set on the way); x stays undefined for the builtin
+      const [o, , d] = args;
+      const g = this.tmp();
+      const cur = this.tmp();
+      let s = `let ${x}; ${g}: { if (!(${o} instanceof RObject)) break ${g}; let ${cur} = ${o}.get(${this.lit(path[0])});`;
+      for (let i = 1; i < path.length; i++)
+        s += ` if (${cur} !== undefined) { if (!(${cur} instanceof RObject)) break ${g}; ${cur} = ${cur}.get(${this.lit(path[i])}); }`;
+      this.emit(
+        `${s} ${x} = ${cur} === undefined ? ${d} : ${cur}; }`,
+        `if (${x} === undefined) try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
+      );
+    } else if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
     else
       this.emit(
         `let ${x};${guarded ? ` if (${guarded[0]}) { ${guarded[1]} } else` : ''} try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,

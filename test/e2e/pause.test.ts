@@ -143,6 +143,44 @@ describe.runIf(freezer)('with a freezer cgroup delegated', () => {
     await moat(['rmi', ...images]);
   });
 
+  it('no health check runs while a container is paused: it stays healthy', async () => {
+    const name = uniq('pause-hc');
+    names.push(name);
+    const r = await moat([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '200ms',
+      '--health-retries',
+      '1',
+      '--health-on-failure',
+      'kill',
+      IMAGE,
+      'sleep',
+      '300',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const health = async () =>
+      JSON.parse((await moat(['inspect', name])).stdout)[0].State.Health as {
+        Status: string;
+        Log: { Start: string }[];
+      };
+    for (let i = 0; i < 100 && (await health()).Status !== 'healthy'; i++) await sleep(100);
+    expect((await moat(['pause', name])).code).toBe(0);
+    const pausedAt = Date.now();
+    await sleep(1500);
+    const h = await health();
+    expect(h.Status).toBe('healthy');
+    // no check started after the pause (one already running may finish just after it)
+    expect(h.Log.filter((l) => Date.parse(l.Start) > pausedAt + 100)).toEqual([]);
+    expect((await moat(['unpause', name])).code).toBe(0);
+    expect(JSON.parse((await moat(['inspect', name])).stdout)[0].State.Status).toBe('running');
+  });
+
   it('a paused container is still ended by kill, stop (after its timeout) and rm -f', async () => {
     const [a, b, c] = [await counter(), await counter(), await counter()];
     for (const n of [a, b, c]) expect((await moat(['pause', n])).code).toBe(0);

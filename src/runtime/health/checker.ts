@@ -39,7 +39,9 @@ export function startHealthChecks(
 
   const once = async (): Promise<void> => {
     const rec = await deps.store.load(id).catch(() => undefined);
-    if (!rec || rec.status !== 'running' || !rec.pid) return;
+    // A paused container cannot answer: no check runs while it is frozen (its failures would
+    // make it unhealthy, and --health-on-failure kill would kill it, for being paused).
+    if (!rec || rec.status !== 'running' || !rec.pid || rec.paused) return;
     const out = new Capped();
     const start = new Date();
     const timeout = new AbortController();

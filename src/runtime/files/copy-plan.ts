@@ -12,6 +12,7 @@
  */
 import * as path from 'node:path';
 import { RuntimeError } from '../errors.js';
+import { READ_ONLY_ROOT_TMPFS } from '../spec/mounts.js';
 
 /** docker's SplitPathDirEntry: the directory and base of a path, `.` kept (`a/b/.` → a/b, .). */
 export function splitDirEntry(p: string): { dir: string; base: string } {
@@ -107,7 +108,7 @@ export function hiddenUnderMount(dir: string, m: RunMounts): string | undefined 
   const targets = [
     ...m.volumes.map((v) => v.container),
     ...m.tmpfs.map((t) => t.path),
-    ...(m.readWrite ? [] : ['/tmp', '/run']),
+    ...(m.readWrite ? [] : READ_ONLY_ROOT_TMPFS),
   ].map((t) => path.posix.normalize(path.posix.join('/', t)).replace(/(.)\/+$/, '$1'));
   return targets.find((t) => t !== '/' && (p === t || p.startsWith(`${t}/`)));
 }

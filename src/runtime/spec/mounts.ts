@@ -11,6 +11,8 @@ import type { RunOptions } from '../options.js';
 import type { SpecInput } from './types.js';
 
 export const INIT_PATH = '/dev/init';
+/** The scratch tmpfs mounts a read-only root gets where no mount of the user's covers them. */
+export const READ_ONLY_ROOT_TMPFS = ['/tmp', '/run'] as const;
 
 /** The container paths the user mounts over (`-v` then `--tmpfs`), as given. */
 export function userMountTargets(opts: RunOptions): string[] {
@@ -64,7 +66,7 @@ export function mounts(input: SpecInput, gidMapped: (g: number) => boolean): Oci
   ];
   if (!opts.readWrite) {
     // A read-only root still needs scratch space where programs expect it.
-    for (const d of ['/tmp', '/run']) {
+    for (const d of READ_ONLY_ROOT_TMPFS) {
       if (!userTargets.has(d))
         ms.push({
           destination: d,

@@ -11,7 +11,8 @@
 #              scan: { critical, high, medium, low, fixable, secrets, hazards, permissions, config,
 #                      packages, db: { version, age_days } | null, findings: [{ kind, rule,
 #                      severity, path, package, fixed }] }   (run and create; see "scan thresholds") }
-#     run:   { privileged, cap_add, mounts: [{ source (canonical), raw_source, destination, readonly }],
+#     run:   { privileged, cap_add, mounts: [{ type (bind|volume), source (canonical), raw_source, destination,
+#                                          readonly, name, anonymous (volumes) }],
 #              network_mode, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened } }
 #     spec:  the complete OCI runtime spec about to run (start, exec and every other container
@@ -91,6 +92,11 @@ image := object.get(input, ["facts", "image"], {})
 host := object.get(input, ["facts", "host"], {})
 
 mounts := object.get(spec, "mounts", [])
+
+# Bind mounts name host paths. Volume mounts name moat's volumes: directories under moat's data
+# directory that moat makes from the volume's name (no client gives their path), so the host-path
+# rules below judge binds only. A mount without a type is a bind (fail closed).
+bind_mounts := [m | some m in mounts; object.get(m, "type", "bind") != "volume"]
 
 deny contains "remote subject not allowed" if not subject_allowed
 
@@ -237,7 +243,7 @@ trailing_slash(p) if {
 }
 
 deny contains sprintf("mounting host path %s is not allowed", [shown_source(m)]) if {
-	some m in mounts
+	some m in bind_mounts
 	protected_source(m.source)
 	not excepted("mounts")
 }
@@ -257,7 +263,7 @@ protected_source(src) if {
 # A parent of moat's runtime directory or of a socket exposes it, even read-only (a unix socket
 # in a read-only mount still connects).
 deny contains sprintf("mounting host path %s is not allowed: it contains %s", [shown_source(m), shown_paths(inner)]) if {
-	some m in mounts
+	some m in bind_mounts
 	parent_of_any(m.source, host.protected_parents)
 	inner := [p | some p in host.protected_parents; parent_of(m.source, p)]
 	not protected_source(m.source) # said above
@@ -266,7 +272,7 @@ deny contains sprintf("mounting host path %s is not allowed: it contains %s", [s
 
 # A parent of moat's data, configuration or policy, read-write, lets the container rewrite them.
 deny contains sprintf("mounting host path %s read-write is not allowed: it contains %s (mount it read-only)", [shown_source(m), shown_paths(inner)]) if {
-	some m in mounts
+	some m in bind_mounts
 	m.readonly != true
 	parent_of_any(m.source, host.protected_parents_rw)
 	inner := [p | some p in host.protected_parents_rw; parent_of(m.source, p)]
@@ -377,7 +383,7 @@ remote_denials contains sprintf("remote subject %s may not %s host path %s", [in
 }
 
 remote_denials contains sprintf("remote subject %s may not mount host path %s", [input.subject.user, object.get(m, "raw_source", m.source)]) if {
-	some m in mounts
+	some m in bind_mounts
 	not remote_granted("mount", m.source)
 }
 

@@ -743,3 +743,36 @@ test_attest_is_local_only if {
 	d := authz.decision with input as inp with data.moat.remote_users as ["ci"]
 	"image.attest is for local subjects only" in d.deny
 }
+
+# ---- volumes ---------------------------------------------------------------------------------
+volume_mount(name, ro) := {
+	"type": "volume",
+	"name": name,
+	"anonymous": false,
+	"source": sprintf("/home/alice/.local/share/moat/volumes/%s/_data", [name]),
+	"raw_source": name,
+	"destination": "/data",
+	"readonly": ro,
+}
+
+test_volume_under_moat_data_allowed if {
+	# A volume's directory is inside moat's data directory, which no bind may name.
+	authz.allow with input as with_spec({"mounts": [volume_mount("db", false)]})
+	authz.allow with input as as_remote(with_spec({"mounts": [volume_mount("db", false)]})) with data.moat.remote_users as ["ci"]
+}
+
+test_bind_of_volume_directory_denied if {
+	# The same directory named as a host path is a bind: moat's state, refused.
+	p := "/home/alice/.local/share/moat/volumes/db/_data"
+	sprintf("mounting host path %s is not allowed", [p]) in authz.deny with input as with_mount(p, p, false)
+}
+
+test_mount_without_type_is_a_bind if {
+	m := object.remove(volume_mount("db", false), ["type"])
+	not authz.allow with input as with_spec({"mounts": [m]})
+}
+
+test_volume_beside_protected_bind_still_denied if {
+	inp := with_spec({"mounts": [volume_mount("db", false), mount("/etc", "/etc", true)]})
+	"mounting host path /etc is not allowed" in authz.deny with input as inp
+}

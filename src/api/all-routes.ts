@@ -16,6 +16,7 @@ import { containerRoutes } from './routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { trustRoutes } from './trust-routes.js';
 import { scanRoutes, withScanOnMissing } from './scan-routes.js';
+import { volumeRoutes } from './volume-routes.js';
 
 /**
  * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
@@ -32,6 +33,7 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...scanRoutes(engine),
     ...eventRoutes(engine),
     ...fileRoutes(engine),
+    ...volumeRoutes(engine),
   ];
 }
 

@@ -82,7 +82,8 @@ export function seccompFacts(plan: RunFactsSource): Record<string, unknown> {
 /**
  * What the policy sees about a run: the user's choices in plain terms, beside the full OCI spec.
  * Mount sources are canonical (`source`: realpath, so `//etc`, `/tmp/../proc` and a symlink to
- * /proc are what they are), with the text the client sent beside them (`raw_source`).
+ * /proc are what they are), with the text the client sent beside them (`raw_source`: a bind's
+ * path, a volume's name); `type` is `bind` or `volume`.
  */
 export function runSummary(plan: RunFactsSource): Record<string, unknown> {
   const o = plan.opts;
@@ -95,11 +96,14 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     privileged: false,
     network_mode: 'none',
     read_only_rootfs: !o.readWrite,
+    // A volume's source is its directory under moat's data directory, made by moat from its name.
     mounts: o.volumes.map((v, i) => ({
+      type: v.volume === undefined ? 'bind' : 'volume',
       source: plan.sources?.[i] ?? canonicalPath(v.host),
-      raw_source: v.host,
+      raw_source: v.volume === undefined ? v.host : v.volume,
       destination: v.container,
       readonly: v.readonly,
+      ...(v.volume === undefined ? {} : { name: v.volume, anonymous: Boolean(v.anonymous) }),
     })),
     tmpfs: o.tmpfs.map((t) => t.path),
     // The other options a run may set, as applied (older records lack some: their defaults).

@@ -59,18 +59,18 @@ function planFacts(
 }
 
 /**
- * The host paths a run names: its volume sources (mounted) and its seccomp profile (read), each
+ * The host paths a run names: its bind sources (mounted) and its seccomp profile (read), each
  * as the plan resolved it (the same canonical path the spec mounts or the profile was read from).
  */
 function runHostPaths(plan: ContainerPlan): HostPathFact[] {
   const o = plan.opts;
   return [
-    ...o.volumes.map((v, i) => ({
-      path: plan.sources[i],
-      raw: v.host,
-      use: 'mount' as const,
-      readonly: v.readonly,
-    })),
+    // A volume's directory is moat's, made from its name: not a host path the request names.
+    ...o.volumes.flatMap((v, i) =>
+      v.volume === undefined
+        ? [{ path: plan.sources[i], raw: v.host, use: 'mount' as const, readonly: v.readonly }]
+        : [],
+    ),
     ...(o.seccompProfile && plan.seccompFile
       ? [{ path: plan.seccompFile.path, raw: o.seccompProfile, use: 'read' as const }]
       : []),
@@ -298,10 +298,10 @@ export function containerRoutes(engine: Engine): AnyRoute[] {
       method: 'DELETE',
       path: '/containers/:id',
       action: 'container.remove',
-      body: S.forceBody,
+      body: S.removeBody,
       facts: async (ctx) => containerFacts(engine, ctx),
       handler: async (ctx) => ({
-        id: await engine.remove(ctx.params.id, Boolean(ctx.body.force)),
+        id: await engine.remove(ctx.params.id, Boolean(ctx.body.force), Boolean(ctx.body.volumes)),
       }),
     }),
     defineRoute({

@@ -39,9 +39,16 @@ export const runOptions = {
         additionalProperties: false,
         required: ['host', 'container', 'readonly'],
         properties: {
-          host: { type: 'string', pattern: '^/' },
-          container: { type: 'string', pattern: '^/' },
+          // A bind's host path; '' for a volume (planning sets its directory, never the client).
+          host: { type: 'string', pattern: '^(/|$)', maxLength: 4096 },
+          container: { type: 'string', pattern: '^/', maxLength: 4096 },
           readonly: { type: 'boolean' },
+          // A volume's name ('' for an anonymous one: planning names it).
+          volume: { type: 'string', pattern: '^([a-zA-Z0-9][a-zA-Z0-9_.-]+)?$', maxLength: 255 },
+          anonymous: { type: 'boolean' },
+          nocopy: { type: 'boolean' },
+          volumeLabels: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 256 },
+          volumeOptions: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 16 },
         },
       },
     },
@@ -55,6 +62,11 @@ export const runOptions = {
       },
     },
     readWrite: { type: 'boolean' },
+    volumesFrom: {
+      type: 'array',
+      maxItems: 64,
+      items: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*(:(ro|rw))?$' },
+    },
     capAdd: strArr,
     memory: posInt,
     // A limit, or -1 for none (0 is taken as none too, as Docker); unset: moat's default.
@@ -149,6 +161,12 @@ export const forceBody = {
   type: 'object',
   additionalProperties: false,
   properties: { force: { type: 'boolean' } },
+} as const;
+/** rm: -f, and -v (the container's anonymous volumes too). */
+export const removeBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { force: { type: 'boolean' }, volumes: { type: 'boolean' } },
 } as const;
 // Defaults are declared here, once: the router fills them in (ajv useDefaults), `moat --help`
 // shows them, and neither the handlers nor the engine restate them.
@@ -389,4 +407,25 @@ export const topBody = {
   type: 'object',
   additionalProperties: false,
   properties: { psArgs: { type: 'string', maxLength: 256 } },
+} as const;
+/** volume create: docker's `volume create [--label K=V] [--opt K=V] [NAME]` (no name: a random one). */
+export const volumeCreateBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]+$', maxLength: 255 },
+    driver: { type: 'string', enum: ['local'] },
+    labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 }, maxProperties: 256 },
+    options: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 }, maxProperties: 16 },
+  },
+} as const;
+/** volume prune: unused anonymous volumes (all unused ones with `all`), every `label` holding, no `labelNot`. */
+export const volumePruneBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    all: { type: 'boolean' },
+    label: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 1024 } },
+    labelNot: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 1024 } },
+  },
 } as const;

@@ -42,11 +42,22 @@ function addRunOptions(cmd: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <uid[:gid]>', 'run as this user (numeric, or a name from the image)')
     .option('--entrypoint <cmd>', 'override the image entrypoint ("" clears it)')
-    .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host directory (repeatable)', collect, [])
+    .option(
+      '-v, --volume <spec>',
+      'mount a host path (/host:/ctr[:ro]), a named volume (NAME:/ctr[:ro], created on first use) or an anonymous volume (/ctr) (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--volumes-from <container[:ro|:rw]>',
+      "mount another container's volumes and binds on the same paths (repeatable)",
+      collect,
+      [],
+    )
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs (repeatable)', collect, [])
     .option(
       '--mount <spec>',
-      'type=bind,source=/host,target=/path[,readonly] or type=tmpfs,target=/path[,tmpfs-size=64m,tmpfs-mode=1777] (repeatable)',
+      'type=bind,source=/host,target=/path[,readonly], type=volume[,source=NAME],target=/path[,readonly,volume-nocopy] or type=tmpfs,target=/path[,tmpfs-size=64m,tmpfs-mode=1777] (repeatable)',
       collect,
       [],
     )
@@ -133,6 +144,7 @@ interface RunFlags {
   user?: string;
   entrypoint?: string;
   volume: string[];
+  volumesFrom?: string[];
   tmpfs: string[];
   readWrite?: boolean;
   capAdd: string[];
@@ -217,8 +229,9 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   if (f.hostname) o.hostname = f.hostname;
   o.volumes = f.volume.map((v) => {
     const spec = parseVolume(v);
-    return { ...spec, host: path.resolve(spec.host) };
+    return spec.volume === undefined ? { ...spec, host: path.resolve(spec.host) } : spec;
   });
+  if (f.volumesFrom?.length) o.volumesFrom = f.volumesFrom;
   o.tmpfs = f.tmpfs.map(parseTmpfs);
   o.readWrite = Boolean(f.readWrite);
   o.capAdd = f.capAdd;
@@ -462,9 +475,13 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .description('remove containers and everything they wrote')
     .argument('<container...>')
     .option('-f, --force', 'kill running containers first')
-    .action(async (ids: string[], f: { force?: boolean }) => {
+    .option('-v, --volumes', 'remove their anonymous volumes too (named volumes stay)')
+    .action(async (ids: string[], f: { force?: boolean; volumes?: boolean }) => {
       await forEachArg(ids, state, async (id) => {
-        await request('DELETE', `/containers/${encodeURIComponent(id)}`, { force: Boolean(f.force) });
+        await request('DELETE', `/containers/${encodeURIComponent(id)}`, {
+          force: Boolean(f.force),
+          ...(f.volumes ? { volumes: true } : {}),
+        });
         process.stdout.write(`${id}\n`);
       });
     });

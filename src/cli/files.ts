@@ -184,7 +184,7 @@ export function registerContainerFileCommands(program: Command, _state: CliState
     .option('-a, --author <name>', 'author, e.g. "Jane <jane@example.com>"')
     .option(
       '-c, --change <instruction>',
-      'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE (repeatable)',
+      'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME (repeatable)',
       collect,
       [],
     )

@@ -145,7 +145,7 @@ export function registerImageCommands(program: Command, state: CliState): void {
       .argument('<name>', 'name for the new image, e.g. myimage:1.0')
       .option(
         '-c, --change <instruction>',
-        'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE (repeatable)',
+        'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME (repeatable)',
         collect,
         [],
       )

@@ -14,6 +14,7 @@ import { registerScanCommands } from './scan.js';
 import { registerFileCommands } from './files.js';
 import { registerEvents } from './events.js';
 import { registerGenerate } from './generate.js';
+import { registerVolumeCommands } from './volumes.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -56,6 +57,7 @@ export function buildProgram(state: CliState): Command {
   registerFileCommands(program, state);
   registerEvents(program, state);
   registerGenerate(program, state);
+  registerVolumeCommands(program, state);
   registerContainerGroup(program, state);
   return program;
 }

@@ -22,7 +22,7 @@ import { tabTable } from './stats-columns.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** docker's confirmation: the question on stderr, yes only for y or yes on stdin. */
-async function confirm(warning: string): Promise<boolean> {
+export async function confirm(warning: string): Promise<boolean> {
   process.stderr.write(`${warning}\nAre you sure you want to continue? [y/N] `);
   const rl = createInterface({ input: process.stdin });
   const answer = await new Promise<string>((resolve) => {
@@ -53,6 +53,18 @@ export function pruneFilterBody(flags: readonly string[]): Record<string, unknow
   if (f.get('label')?.length) body.label = f.get('label');
   if (f.get('label!')?.length) body.labelNot = f.get('label!');
   return body;
+}
+
+/** `--filter label=…`, `label!=…` (volume prune's filters) as its body. */
+export function pruneLabelBody(flags: readonly string[]): { label?: string[]; labelNot?: string[] } {
+  const f = parseFilterFlags(flags);
+  for (const key of f.keys())
+    if (key !== 'label' && key !== 'label!')
+      throw new UsageError(`invalid filter '${key}'`, { hint: 'volume prune takes label= and label!=' });
+  return {
+    ...(f.get('label')?.length ? { label: f.get('label') } : {}),
+    ...(f.get('label!')?.length ? { labelNot: f.get('label!') } : {}),
+  };
 }
 
 function deletedContainers(r: ContainerPruneResult): string {

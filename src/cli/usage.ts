@@ -29,7 +29,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   swarm: undefined,
   trust: undefined,
   version: 'moat --version prints the version; moat info describes the host',
-  volume: 'moat has no named volumes: bind-mount a host directory with -v /host/dir:/ctr/dir',
 };
 
 /** Docker flags moat lacks on purpose, and why. */

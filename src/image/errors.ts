@@ -146,7 +146,7 @@ export const IMAGE_ERRORS: ErrorTable<ImageErrorCode> = {
   IMAGE_INVALID_CHANGE: {
     http: 400,
     exit: EXIT.usage,
-    hint: '--change takes one Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL or EXPOSE',
+    hint: '--change takes one Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE or VOLUME',
   },
   IMAGE_NOT_FOUND: {
     http: 404,

@@ -27,7 +27,7 @@ import {
  */
 
 export interface ImportOptions {
-  /** `docker import --change` lines: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE. */
+  /** `docker import --change` lines: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME. */
   changes?: string[];
   /** `os/arch[/variant]` or object; default the host's. */
   platform?: Platform | string;
@@ -159,7 +159,7 @@ class TarCheck extends Transform {
 
 // ---- --change -------------------------------------------------------------------------------
 
-const SUPPORTED = ['CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'LABEL', 'EXPOSE'];
+const SUPPORTED = ['CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'LABEL', 'EXPOSE', 'VOLUME'];
 
 function bad(change: string, why: string): ImageError {
   return new ImageError('IMAGE_INVALID_CHANGE', `--change ${JSON.stringify(change)}: ${why}`, {
@@ -211,6 +211,27 @@ export function applyChanges(base: ContainerConfig, changes: string[]): Containe
         for (const p of words(change, args))
           c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...exposed(change, p) };
         break;
+      case 'VOLUME': {
+        // JSON form (["/a", "/b"]) or words, as a Dockerfile's VOLUME.
+        let paths: string[];
+        if (args.startsWith('[')) {
+          let v: unknown;
+          try {
+            v = JSON.parse(args);
+          } catch {
+            throw bad(change, 'the JSON form must be an array of paths');
+          }
+          if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+            throw bad(change, 'the JSON form must be an array of paths');
+          paths = v as string[];
+        } else paths = words(change, args);
+        if (!paths.length) throw bad(change, 'VOLUME needs a path');
+        for (const p of paths) {
+          if (!p.startsWith('/')) throw bad(change, `VOLUME path ${JSON.stringify(p)} must be absolute`);
+          c.Volumes = { ...(c.Volumes ?? {}), [path.posix.normalize(p).replace(/(.)\/$/, '$1')]: {} };
+        }
+        break;
+      }
       default:
         throw bad(change, `unsupported instruction ${instr}`);
     }

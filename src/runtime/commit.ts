@@ -4,7 +4,7 @@
  * layer on top of its image, stored in the content-addressed store: the tar is hashed (its diffID)
  * and gzipped and hashed again as it is written, as `moat import` stores a layer. The config is the
  * image's with the new diffID, a history entry (what the container ran, the message, the author)
- * and the `--change` instructions applied (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE).
+ * and the `--change` instructions applied (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME).
  * A running container is read as it is (nothing is paused).
  */
 import { pipeline } from 'node:stream/promises';

@@ -105,6 +105,33 @@ export function startFilesWorker(
   input?: Readable,
 ): FilesWorker {
   const { argv, request } = workerLaunch(deps, rec, view, op);
+  return spawnWorker(argv, request, `container ${rec.name}`, input);
+}
+
+/**
+ * A worker on a plain directory of moat's own (a volume, an image's unpacked root) as the
+ * container's users see it: in a fresh user namespace with the container's mapping (root: outside,
+ * translating owners), with no mount of its own.
+ */
+export function startDirWorker(
+  deps: Pick<FilesDeps, 'tools'>,
+  root: string,
+  what: string,
+  op: WorkerOp,
+  input?: Readable,
+): FilesWorker {
+  const tools = deps.tools();
+  const node = [process.execPath, WORKER];
+  const asRoot = tools.callerUid === 0;
+  const request: WorkerRequest = {
+    root,
+    op,
+    ...(asRoot ? { ids: { uidMap: tools.maps.uidMap, gidMap: tools.maps.gidMap } } : {}),
+  };
+  return spawnWorker(asRoot ? node : unshareArgv(tools, node), request, what, input);
+}
+
+function spawnWorker(argv: string[], request: WorkerRequest, what: string, input?: Readable): FilesWorker {
   const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   const stdin = child.stdin!;
   const stdout = child.stdout!;
@@ -157,7 +184,7 @@ export function startFilesWorker(
             )
           : new RuntimeError(
               'RUNTIME_COPY_FAILED',
-              `could not reach the files of container ${rec.name}${code === 125 ? ' (mounting its overlay failed)' : ''}: ${stderr.trim() || `exit status ${code}`}`,
+              `could not reach the files of ${what}${code === 125 ? ' (mounting its overlay failed)' : ''}: ${stderr.trim() || `exit status ${code}`}`,
             );
         reject(e);
       };

@@ -16,6 +16,9 @@ import { logConfigOf } from './logs/index.js';
 import { seccompFor, type ContainerPlan, type PlanDeps } from './plan.js';
 import { groupsReachContainers } from './runtime-facts.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
+import { prepareVolumes } from './volumes/prepare.js';
+import { removeTreeInUserns } from '../userns/exec.js';
+import { volumesLock } from './volumes/store.js';
 
 /** What creating needs: the engine is one. */
 export interface CreateDeps extends PlanDeps {
@@ -37,12 +40,6 @@ export async function commitPlan(
   plan: ContainerPlan,
   onProgress?: (msg: string) => void,
 ): Promise<ContainerRecord> {
-  const hostPaths = pinMounts(
-    plan.opts.volumes.map((v, i) => ({
-      source: plan.sources[i],
-      destination: path.posix.normalize(v.container),
-    })),
-  );
   if (plan.seccompFile && !plan.seccompFile.read) {
     const source: { digest?: string } = {};
     const seccomp = await seccompFor(e.deps.host.arch, plan.opts, source, plan.seccompFile.path);
@@ -53,6 +50,37 @@ export async function commitPlan(
   const lowerdir = await e.imageRoots.ensure(plan.image, onProgress);
   mark('rootfs ready');
   if (lowerdir !== plan.lowerdir) throw new Error(`the image root is at ${lowerdir}, not ${plan.lowerdir}`);
+  // Volumes are made (and filled from the image) before their directories are pinned like binds.
+  const hasVolumes = plan.opts.volumes.some((v) => v.volume !== undefined);
+  if (hasVolumes) return withLock(volumesLock(e.deps.paths), () => commitPinned(e, plan, lowerdir, true));
+  return commitPinned(e, plan, lowerdir, false);
+}
+
+async function commitPinned(
+  e: CreateDeps,
+  plan: ContainerPlan,
+  lowerdir: string,
+  hasVolumes: boolean,
+): Promise<ContainerRecord> {
+  const made: string[] = [];
+  try {
+    if (hasVolumes) await prepareVolumes(e, plan.opts.volumes, lowerdir, made);
+    return await writeContainer(e, plan);
+  } catch (err) {
+    // The anonymous volumes this create made go with it (the volumes lock is held).
+    for (const name of made)
+      await e.volumes.remove(name, (dir) => removeTreeInUserns(e.tools(), dir)).catch(() => {});
+    throw err;
+  }
+}
+
+async function writeContainer(e: CreateDeps, plan: ContainerPlan): Promise<ContainerRecord> {
+  const hostPaths = pinMounts(
+    plan.opts.volumes.map((v, i) => ({
+      source: plan.sources[i],
+      destination: path.posix.normalize(v.container),
+    })),
+  );
   const d = containerDirs(e.deps.paths, plan.id);
   const write = async () => {
     // Everything is written into `<id>.tmp` and appears at once by renaming the directory, so

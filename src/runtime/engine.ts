@@ -32,6 +32,7 @@ import { attachSocketPath } from './attach/socket-path.js';
 import { runAttached, startDetached, type AttachedStart } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
 import { containerEvent } from './events/index.js';
+import { VolumeStore } from './volumes/store.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -47,10 +48,13 @@ export class Engine {
   readonly runc: RuncConfig;
   /** The unpacked image roots (image-roots.ts). */
   readonly imageRoots: ImageRoots;
+  /** Named and anonymous volumes (volumes/store.ts). */
+  readonly volumes: VolumeStore;
   private toolsCache?: UsernsTools;
 
   constructor(readonly deps: EngineDeps) {
     this.containers = new ContainerStore(deps.paths);
+    this.volumes = new VolumeStore(deps.paths);
     this.runc = runcConfig(deps.host, deps.paths);
     this.imageRoots = new ImageRoots(deps.paths, deps.images, () => this.tools());
   }
@@ -286,9 +290,9 @@ export class Engine {
     return after;
   }
 
-  /** rm: see remove.ts (-f ends a container in any state, a hanging start or a broken record too). */
-  async remove(ref: string, force: boolean): Promise<string> {
-    return removeContainer(this, ref, force);
+  /** rm [-v]: see remove.ts (-f ends a container in any state, a hanging start or a broken record too). */
+  async remove(ref: string, force: boolean, volumes = false): Promise<string> {
+    return removeContainer(this, ref, force, volumes);
   }
 
   /** `moat system fsck`: see fsck.ts. */

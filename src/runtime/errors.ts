@@ -51,6 +51,10 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_COPY_FAILED',
   /** pause needs a freezer cgroup: none is delegated to the user, or the container has none. */
   'RUNTIME_PAUSE_UNSUPPORTED',
+  /** No volume has that name. */
+  'RUNTIME_VOLUME_NOT_FOUND',
+  /** The volume is used by a container (running or not), so it is kept. */
+  'RUNTIME_VOLUME_IN_USE',
 ] as const;
 
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
@@ -167,6 +171,12 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 400,
     exit: EXIT.moat,
     hint: 'moat info shows whether a freezer cgroup is delegated to you (cgroups.delegated.freezer)',
+  },
+  RUNTIME_VOLUME_NOT_FOUND: { http: 404, exit: EXIT.failure, hint: 'list volumes with moat volume ls' },
+  RUNTIME_VOLUME_IN_USE: {
+    http: 409,
+    exit: EXIT.failure,
+    hint: 'remove the containers that use it first (moat ps -a --filter volume=NAME lists them)',
   },
 };
 

@@ -7,6 +7,7 @@
  */
 import { RuntimeError } from './errors.js';
 import { parseBytes, type TmpfsSpec, type VolumeSpec } from './options.js';
+import { checkVolumeName } from './volumes/store.js';
 
 /** A mount as asked, in the names of Docker's `Mount` (the CLI's keys map onto them). */
 export interface MountSpec {
@@ -27,12 +28,20 @@ export interface MountSpec {
   tmpfsOptions?: string[];
   /** Options of another mount type that were given (`volume-*`, `image-*`, `tmpfs-*` on a bind). */
   foreign?: string[];
+  /** type=volume: do not fill a new volume from the image (`volume-nocopy`). */
+  volumeNocopy?: boolean;
+  /** type=volume: its driver (only `local`). */
+  volumeDriver?: string;
+  /** type=volume: labels and driver options for a volume created by this mount. */
+  volumeLabels?: Record<string, string>;
+  volumeOptions?: Record<string, string>;
 }
 
 const refuse = (what: string, why: string, hint?: string): never => {
   throw new RuntimeError('RUNTIME_INVALID_OPTION', `--mount ${what} is not supported by moat: ${why}`, {
     hint:
-      hint ?? 'use --mount type=bind,source=/host/path,target=/path[,readonly] or type=tmpfs,target=/path',
+      hint ??
+      'use --mount type=bind,source=/host/path,target=/path[,readonly], type=volume,source=NAME,target=/path or type=tmpfs,target=/path',
   });
 };
 const invalid = (msg: string, hint?: string): never => {
@@ -42,21 +51,39 @@ const invalid = (msg: string, hint?: string): never => {
   });
 };
 
-/** A mount as moat's run options: a bind (as `-v`) or a tmpfs (as `--tmpfs`). */
+/**
+ * A mount as moat's run options: a bind or a volume (as `-v`) or a tmpfs (as `--tmpfs`). A volume
+ * mount's labels and options (`volume-label`, `volume-opt`) apply when the mount creates it.
+ */
 export function mountToRunOptions(m: MountSpec): { volume: VolumeSpec } | { tmpfs: TmpfsSpec } {
-  if (m.type === 'volume')
+  if (m.type !== 'bind' && m.type !== 'tmpfs' && m.type !== 'volume')
     refuse(
-      'type=volume',
-      'named volumes are not offered yet',
-      'bind a host directory (type=bind,source=/host/path,target=/path) or use type=tmpfs',
+      `type=${String(m.type).slice(0, 20) || '(none)'}`,
+      'moat mounts type=bind, type=volume and type=tmpfs',
     );
-  if (m.type !== 'bind' && m.type !== 'tmpfs')
-    refuse(`type=${String(m.type).slice(0, 20) || '(none)'}`, 'moat mounts type=bind and type=tmpfs');
   if (!m.target) invalid('target is required');
   if (!m.target!.startsWith('/')) invalid(`target "${m.target}" must be an absolute path`);
   if (m.consistency && !['default', 'consistent', 'cached', 'delegated'].includes(m.consistency))
     invalid(`unknown consistency "${m.consistency.slice(0, 20)}"`);
   if (m.foreign?.length) invalid(`${m.foreign.join(', ')} do not apply to type=${m.type}`);
+  if (m.type === 'volume') {
+    if (m.volumeDriver && m.volumeDriver !== 'local')
+      refuse(`volume-driver=${m.volumeDriver.slice(0, 20)}`, "moat's volumes are local directories");
+    if (m.source) checkVolumeName(m.source);
+    if (m.source?.startsWith('/'))
+      invalid(`a volume's source is its name, not a path: ${m.source}`, 'use type=bind for a host path');
+    const volume: VolumeSpec = {
+      host: '',
+      container: m.target!,
+      readonly: Boolean(m.readonly),
+      volume: m.source ?? '',
+      ...(m.source ? {} : { anonymous: true }),
+      ...(m.volumeNocopy ? { nocopy: true } : {}),
+      ...(m.volumeLabels ? { volumeLabels: m.volumeLabels } : {}),
+      ...(m.volumeOptions ? { volumeOptions: m.volumeOptions } : {}),
+    };
+    return { volume };
+  }
   if (m.type === 'bind') {
     if (!m.source) invalid('source is required for type=bind');
     if (!m.source!.startsWith('/'))
@@ -64,7 +91,7 @@ export function mountToRunOptions(m: MountSpec): { volume: VolumeSpec } | { tmpf
         `bind source "${m.source}" must be an absolute host path`,
         'named volumes are not offered; give an absolute path',
       );
-    if (m.propagation && m.propagation !== 'rprivate')
+    if (m.propagation && m.propagation !== 'rprivate' && m.propagation !== 'private')
       refuse(
         `bind-propagation=${m.propagation.slice(0, 20)}`,
         'binds are always rprivate: no mount events cross in or out',
@@ -157,12 +184,44 @@ export function parseMount(s: string): MountSpec {
         m.tmpfsMode = parseInt(mode, 8);
         break;
       }
+      case 'volume-nocopy':
+        m.volumeNocopy = bool(k, v);
+        break;
+      case 'volume-driver':
+        m.volumeDriver = need();
+        break;
+      case 'volume-label':
+      case 'volume-opt': {
+        const kv = need();
+        const i = kv.indexOf('=');
+        if (i <= 0) invalid(`${k}=${kv.slice(0, 40)} must be KEY=VALUE`);
+        const o = k === 'volume-label' ? (m.volumeLabels ??= {}) : (m.volumeOptions ??= {});
+        o[kv.slice(0, i)] = kv.slice(i + 1);
+        break;
+      }
+      case 'selinux':
+      case 'bind-selinux':
+      case 'relabel':
+        refuse(k, 'moat sets no SELinux labels', 'drop the relabel option; the files keep their labels');
+        break;
       default:
         if (/^(volume|image)-/.test(k)) (m.foreign ??= []).push(k);
         else invalid(`unknown key "${k.slice(0, 30)}"`);
     }
   }
-  if (!m.type) invalid('type is required (type=bind or type=tmpfs)');
+  if (!m.type) invalid('type is required (type=bind, type=volume or type=tmpfs)');
+  if (
+    m.type !== 'volume' &&
+    (m.volumeNocopy !== undefined || m.volumeDriver || m.volumeLabels || m.volumeOptions)
+  )
+    (m.foreign ??= []).push('volume-*');
+  if (
+    m.type === 'volume' &&
+    (m.propagation || m.nonRecursive || m.createMountpoint || m.readOnlyForceRecursive)
+  )
+    (m.foreign ??= []).push('bind-*');
+  if (m.type === 'volume' && (m.tmpfsSize !== undefined || m.tmpfsMode !== undefined))
+    (m.foreign ??= []).push('tmpfs-*');
   // Docker: tmpfs-* keys on a bind (or bind-* on a tmpfs) are errors, not ignored.
   if (m.type === 'bind' && (m.tmpfsSize !== undefined || m.tmpfsMode !== undefined))
     (m.foreign ??= []).push('tmpfs-*');

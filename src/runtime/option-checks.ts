@@ -237,6 +237,18 @@ export function runOptionProblems(o: Partial<RunOptions>): Problem[] {
       'conflicting options: --restart and --rm',
       'a container removed when it ends cannot be restarted: drop one of them',
     );
+  for (const v of o.volumes ?? []) {
+    if (v.volume === undefined && !v.host.startsWith('/'))
+      p(
+        `the bind mount on ${v.container} has no host path`,
+        'give -v /host/path:/ctr/path, or a volume name',
+      );
+    if (v.volume !== undefined && v.volume !== '' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(v.volume))
+      p(
+        `invalid volume name "${v.volume.slice(0, 80)}"`,
+        'a volume name has two or more of letters, digits, _ . -',
+      );
+  }
   const seen = new Set<string>();
   for (const dest of [...(o.volumes ?? []).map((v) => v.container), ...(o.tmpfs ?? []).map((t) => t.path)]) {
     const n = dest.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');

@@ -8,11 +8,26 @@ import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
 import type { RestartPolicy } from './restart.js';
 import type { HealthOptions } from './health/config.js';
+import { checkVolumeName } from './volumes/store.js';
 
+/**
+ * A mount of a host directory or file (a bind) or of a volume. For a volume, `volume` is its name
+ * ('' for an anonymous one not named yet) and `host` is set by planning to the volume's directory,
+ * never taken from the request.
+ */
 export interface VolumeSpec {
   host: string;
   container: string;
   readonly: boolean;
+  /** A volume's name: set for `-v NAME:/path`, `--mount type=volume`, `-v /path`, image VOLUMEs. */
+  volume?: string;
+  /** Made for this container alone (`-v /path`, the image's VOLUME): `rm -v` removes it. */
+  anonymous?: boolean;
+  /** Not filled from the image's files at the mount point when new (docker's `nocopy`). */
+  nocopy?: boolean;
+  /** Labels and driver options of the volume, when this mount creates it (`--mount volume-label=`). */
+  volumeLabels?: Record<string, string>;
+  volumeOptions?: Record<string, string>;
 }
 
 export interface TmpfsSpec {
@@ -76,6 +91,8 @@ export interface RunOptions {
   labels: Record<string, string>;
   /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
   log?: LogOptions;
+  /** Containers whose volumes and binds it mounts too (`NAME[:ro|:rw]`, docker's --volumes-from). */
+  volumesFrom?: string[];
 }
 
 export function defaultRunOptions(image: string): RunOptions {
@@ -113,27 +130,56 @@ export function parseBytes(s: string): number {
 // The checks every way in shares (the CLI, /v1, the Docker API): option-checks.ts.
 export { checkRunOptions, MIN_MEMORY, ULIMIT_NAMES } from './option-checks.js';
 
+/**
+ * `-v`: `/host/path:/ctr/path[:OPTS]` (a bind), `NAME:/ctr/path[:OPTS]` (a named volume, created
+ * on first use) or `/ctr/path` (an anonymous volume). OPTS, comma-separated as docker's: `ro`/`rw`,
+ * `nocopy` (a volume not filled from the image), `private`/`rprivate` (what binds always are; the
+ * other propagations would let mounts cross into or out of the host and are refused), and the
+ * SELinux relabels `z`/`Z`, refused: moat sets no labels.
+ */
 export function parseVolume(s: string): VolumeSpec {
   const parts = s.split(':');
-  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid volume "${s}"`, {
-      hint: 'use -v /host/path:/container/path[:ro]',
-    });
+  const bad = (
+    msg: string,
+    hint = 'use -v /host/path:/ctr/path[:ro], -v NAME:/ctr/path[:ro] or -v /ctr/path',
+  ): never => {
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', msg, { hint });
+  };
+  if (parts.length === 1) {
+    if (!s.startsWith('/'))
+      bad(`invalid volume "${s}": a single path must be absolute (an anonymous volume)`);
+    return { host: '', container: s, readonly: false, volume: '', anonymous: true };
   }
-  const mode = parts[2] ?? 'rw';
-  if (mode !== 'ro' && mode !== 'rw')
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid volume mode "${mode}" in "${s}"`, {
-      hint: 'the mode is ro or rw',
-    });
-  if (!parts[0].startsWith('/'))
-    throw new RuntimeError(
-      'RUNTIME_INVALID_OPTION',
-      `volume source "${parts[0]}" must be an absolute host path`,
-      { hint: 'named volumes are not supported; give an absolute path' },
-    );
-  if (!parts[1].startsWith('/'))
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume target "${parts[1]}" must be an absolute path`);
-  return { host: parts[0], container: parts[1], readonly: mode === 'ro' };
+  if (parts.length > 3 || !parts[0] || !parts[1]) bad(`invalid volume "${s}"`);
+  const spec: VolumeSpec = { host: '', container: parts[1], readonly: false };
+  if (parts[0].startsWith('/')) spec.host = parts[0];
+  else {
+    checkVolumeName(parts[0]);
+    spec.volume = parts[0];
+  }
+  for (const mode of (parts[2] ?? '').split(',')) {
+    if (mode === '' || mode === 'rw') continue;
+    if (mode === 'ro') spec.readonly = true;
+    else if (mode === 'nocopy') {
+      if (spec.volume === undefined) bad(`volume mode "nocopy" in "${s}" applies to volumes, not to binds`);
+      spec.nocopy = true;
+    } else if (mode === 'z' || mode === 'Z')
+      bad(
+        `volume mode "${mode}" in "${s}" is refused: moat sets no SELinux labels`,
+        'drop :z/:Z; the files keep their labels',
+      );
+    else if (mode === 'private' || mode === 'rprivate') continue;
+    else if (['shared', 'rshared', 'slave', 'rslave'].includes(mode))
+      bad(
+        `volume mode "${mode}" in "${s}" is refused: mounts never propagate into or out of the host`,
+        'binds are always rprivate; drop the mode',
+      );
+    else if (['consistent', 'cached', 'delegated'].includes(mode))
+      continue; // macOS only, as docker
+    else bad(`invalid volume mode "${mode}" in "${s}"`, 'the modes are ro, rw, nocopy, private and rprivate');
+  }
+  if (!parts[1].startsWith('/')) bad(`volume target "${parts[1]}" must be an absolute path`);
+  return spec;
 }
 
 export function parseTmpfs(s: string): TmpfsSpec {

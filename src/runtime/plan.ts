@@ -29,7 +29,9 @@ import type { ImageRoots } from './image-roots.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
 import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { generateSpec } from './spec/index.js';
-import { containerDirs } from './state.js';
+import { containerDirs, type ContainerStore } from './state.js';
+import { planVolumes } from './volumes/plan.js';
+import type { VolumeStore } from './volumes/store.js';
 import { resolveHealth, type HealthConfig } from './health/config.js';
 
 /** What a container's name may be (create, run, rename): docker's rule. */
@@ -73,6 +75,8 @@ export interface PlanOptions {
 export interface PlanDeps {
   readonly deps: { paths: MoatPaths; host: HostFacts; images: ImageStore };
   readonly imageRoots: ImageRoots;
+  readonly volumes: VolumeStore;
+  readonly containers: ContainerStore;
   /** The user-namespace tools, or a clear error saying what the host lacks. */
   tools(): UsernsTools;
 }
@@ -109,6 +113,11 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
   }
   const d = containerDirs(e.deps.paths, id);
   const healthcheck = resolveHealth(opts.health, config.config?.Healthcheck);
+  // Volumes named, --volumes-from and the image's VOLUMEs added, each volume at its directory.
+  opts = {
+    ...opts,
+    volumes: await planVolumes(opts, config.config?.Volumes, e.volumes, (ref) => e.containers.resolve(ref)),
+  };
   // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
   const sources = opts.volumes.map((v) => canonicalPath(v.host));
   const { spec, warnings } = generateSpec({

@@ -7,6 +7,7 @@
  * are removed, each refused again if it started meanwhile.
  */
 import { isMoatError } from '../errors.js';
+import { labelHolds } from '../util/labels.js';
 import { dirSize } from './disk-usage.js';
 import type { Engine } from './engine.js';
 import { active } from './reconcile.js';
@@ -21,20 +22,13 @@ export interface ContainerPruneFilter {
   labelNot?: string[];
 }
 
-const holds = (labels: Readonly<Record<string, string>>, v: string): boolean => {
-  const eq = v.indexOf('=');
-  if (eq < 0) return Object.hasOwn(labels, v);
-  const k = v.slice(0, eq);
-  return Object.hasOwn(labels, k) && labels[k] === v.slice(eq + 1);
-};
-
 /** Pure: is this record a stopped container the filter chooses? */
 export function prunable(c: ContainerRecord, f: ContainerPruneFilter): boolean {
   if (c.status !== 'exited' && c.status !== 'created') return false;
   if (f.until !== undefined && !(Date.parse(c.created) < f.until)) return false;
   const labels = c.options?.labels ?? {};
-  if (f.label && !f.label.every((v) => holds(labels, v))) return false;
-  if (f.labelNot?.some((v) => holds(labels, v))) return false;
+  if (f.label && !f.label.every((v) => labelHolds(labels, v))) return false;
+  if (f.labelNot?.some((v) => labelHolds(labels, v))) return false;
   return true;
 }
 

@@ -19,6 +19,7 @@ import { active, reconcile } from './reconcile.js';
 import { runcDelete, runcKill, runcState } from './runc.js';
 import { containerDirs, type ContainerRecord } from './state.js';
 import { containerEvent } from './events/index.js';
+import { removeAnonymousVolumes } from './volumes/remove.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (e: unknown) => isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND';
@@ -69,6 +70,11 @@ export async function removeTree(e: Lifecycle, dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true }).catch(() => removeTreeInUserns(e.tools(), dir));
 }
 
+/** Its anonymous volumes go with a container (rm -v; --rm), unless another one mounts them. */
+async function removeVolumesOf(e: Lifecycle, rec: ContainerRecord): Promise<void> {
+  await removeAnonymousVolumes({ ...e, removeTree: (dir) => removeTree(e, dir) }, rec);
+}
+
 /** --rm: remove a container that has ended (its monitor calls this). False if it is not there. */
 export async function removeExited(e: Lifecycle, id: string): Promise<boolean> {
   let rec: ContainerRecord;
@@ -79,16 +85,35 @@ export async function removeExited(e: Lifecycle, id: string): Promise<boolean> {
     throw err;
   }
   if (rec.status === 'running') return false;
+  let removed: boolean;
   try {
-    return await deleteContainer(e, id);
+    removed = await deleteContainer(e, id);
   } catch (err) {
     if (notFound(err)) return false;
     throw err;
   }
+  // docker's --rm takes the anonymous volumes along; a failure there leaves them to volume prune.
+  if (removed)
+    await removeVolumesOf(e, rec).catch((err: unknown) =>
+      e.deps.log?.('removing anonymous volumes failed', { id, error: String(err) }),
+    );
+  return removed;
 }
 
-/** `rm [-f]`: returns the container's ID. */
-export async function removeContainer(e: Lifecycle, ref: string, force: boolean): Promise<string> {
+/** `rm [-f] [-v]`: returns the container's ID. -v: its anonymous volumes too. */
+export async function removeContainer(
+  e: Lifecycle,
+  ref: string,
+  force: boolean,
+  volumes = false,
+): Promise<string> {
+  const rec = volumes ? await e.containers.resolve(ref) : undefined;
+  const id = await removeContainerOnly(e, ref, force);
+  if (rec && rec.status !== 'broken') await removeVolumesOf(e, rec);
+  return id;
+}
+
+async function removeContainerOnly(e: Lifecycle, ref: string, force: boolean): Promise<string> {
   let rec = await e.containers.resolve(ref);
   if (rec.status === 'broken') return removeBroken(e, rec, force);
   rec = await reconcile(e, rec);

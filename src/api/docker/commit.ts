@@ -1,7 +1,7 @@
 /**
  * `POST /commit?container=&repo=&tag=&comment=&author=&changes=` (docker commit), onto moat's
  * `container.commit`: the container's layer as a new image on top of its own. `changes` are
- * Dockerfile instructions (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE). A config in the
+ * Dockerfile instructions (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME). A config in the
  * body is refused rather than dropped (give `changes`); `pause` is not offered: nothing is paused,
  * a running container's files are read as they are.
  */

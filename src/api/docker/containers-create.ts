@@ -88,7 +88,13 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   Object.assign(o, hostOptionsFromDocker(h));
   // --mount gives the same binds and tmpfs mounts as -v and --tmpfs, checked alike.
   const mounts = mountsFromDocker(h.Mounts);
-  o.volumes = [...(strings(h.Binds) ?? []).map((s) => parseVolume(s)), ...mounts.volumes];
+  // Config.Volumes {"/path": {}} is docker's `-v /path`: an anonymous volume each.
+  const anonymous = Object.keys(
+    (typeof b.Volumes === 'object' && b.Volumes !== null ? b.Volumes : {}) as Record<string, unknown>,
+  ).map((p) => parseVolume(p));
+  o.volumes = [...(strings(h.Binds) ?? []).map((s) => parseVolume(s)), ...mounts.volumes, ...anonymous];
+  const from = strings(h.VolumesFrom);
+  if (from?.length) o.volumesFrom = from;
   o.tmpfs = [...tmpfsFromDocker(h.Tmpfs), ...mounts.tmpfs];
   if (Array.isArray(h.Ulimits))
     o.ulimits = (h.Ulimits as Record<string, unknown>[]).map((u) => ({

@@ -88,11 +88,13 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Tty: Boolean(o.tty),
     },
     Mounts: o.volumes.map((v) => ({
-      Type: 'bind',
+      Type: v.volume === undefined ? 'bind' : 'volume',
+      ...(v.volume === undefined ? {} : { Name: v.volume, Driver: 'local' }),
       Source: v.host,
       Destination: v.container,
       RW: !v.readonly,
-      Mode: v.readonly ? 'ro' : 'rw',
+      Mode: v.readonly ? 'ro' : v.volume === undefined ? 'rw' : '',
+      Propagation: v.volume === undefined ? 'rprivate' : '',
     })),
     NetworkSettings: { Networks: {} },
   };

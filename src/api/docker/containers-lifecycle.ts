@@ -63,7 +63,10 @@ export const killContainer: Handler = async ({ call, m, res, url }) => {
 };
 
 export const removeContainer: Handler = async ({ call, m, res, url }) => {
-  await call('DELETE', `/containers/${enc(m[1])}`, { force: flag(url.searchParams.get('force')) });
+  await call('DELETE', `/containers/${enc(m[1])}`, {
+    force: flag(url.searchParams.get('force')),
+    volumes: flag(url.searchParams.get('v')),
+  });
   noContent(res);
 };
 

@@ -79,12 +79,16 @@ const MOUNT_FIELDS: Record<string, string[]> = {
     'ReadOnlyForceRecursive',
   ],
   TmpfsOptions: ['SizeBytes', 'Mode', 'Options'],
+  VolumeOptions: ['NoCopy', 'Labels', 'DriverConfig'],
+  'VolumeOptions.DriverConfig': ['Name', 'Options'],
 };
 
 function unknownFields(d: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [part, known] of Object.entries(MOUNT_FIELDS)) {
-    const o = part ? d[part] : d;
+    const o = part
+      ? part.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], d)
+      : d;
     if (typeof o !== 'object' || o === null) continue;
     for (const [k, v] of Object.entries(o))
       if (!known.includes(k) && given(v)) out.push(`${part ? `${part}.` : ''}${k}`.slice(0, 60));
@@ -101,6 +105,8 @@ export function mountSpecOf(m: unknown): MountSpec {
   if (unknown.length) refuse(`--mount with ${unknown.join(', ')}`, 'moat does not know these mount options');
   const bind = (d.BindOptions ?? {}) as Record<string, unknown>;
   const tmpfs = (d.TmpfsOptions ?? {}) as Record<string, unknown>;
+  const vol = (d.VolumeOptions ?? {}) as Record<string, unknown>;
+  const driver = (vol.DriverConfig ?? {}) as Record<string, unknown>;
   const foreign = [
     ...(d.VolumeOptions && d.Type !== 'volume' ? ['VolumeOptions'] : []),
     ...(d.ImageOptions && d.Type !== 'image' ? ['ImageOptions'] : []),
@@ -127,11 +133,19 @@ export function mountSpecOf(m: unknown): MountSpec {
   // API 1.46: [["noexec"], ["nr_inodes", "1k"]].
   if (Array.isArray(tmpfs.Options) && tmpfs.Options.length)
     spec.tmpfsOptions = tmpfs.Options.map((o) => (Array.isArray(o) ? o.map(String).join('=') : String(o)));
+  set('volumeNocopy', on(vol.NoCopy));
+  set('volumeDriver', str(driver.Name) || undefined);
+  const strMap = (v: unknown): Record<string, string> | undefined =>
+    typeof v === 'object' && v !== null && Object.keys(v).length
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]))
+      : undefined;
+  set('volumeLabels', strMap(vol.Labels));
+  set('volumeOptions', strMap(driver.Options));
   if (foreign.length) spec.foreign = foreign;
   return spec;
 }
 
-/** `HostConfig.Mounts` → binds (as `-v`) and tmpfs mounts (as `--tmpfs`). */
+/** `HostConfig.Mounts` → binds and volumes (as `-v`) and tmpfs mounts (as `--tmpfs`). */
 export function mountsFromDocker(v: unknown): { volumes: VolumeSpec[]; tmpfs: TmpfsSpec[] } {
   const out = { volumes: [] as VolumeSpec[], tmpfs: [] as TmpfsSpec[] };
   if (v === undefined || v === null) return out;

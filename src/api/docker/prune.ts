@@ -2,7 +2,7 @@
  * The prunes `docker system prune` sends after the containers' (containers-prune.ts):
  * `POST /images/prune` becomes `image.prune` (dangling images, or with `dangling=false` every
  * image no container uses, as `docker image prune -a`), answered in Docker's shape
- * `{ImagesDeleted, SpaceReclaimed}`. moat has no networks, volumes or build cache, so their prunes
+ * `{ImagesDeleted, SpaceReclaimed}`; volumes are pruned by volumes.ts. moat has no networks or build cache, so their prunes
  * touch nothing and say that nothing was deleted (the route test lists them as answering without
  * a decision for that reason). Filters moat cannot apply (`until`, `label` on images) are
  * refused with Docker's message, never ignored: a prune removes what was asked and nothing else.
@@ -35,7 +35,7 @@ export const pruneImages: Handler = async ({ call, res, url }) => {
   sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: r.freedBytes });
 };
 
-/** Nothing to prune: moat has no networks, volumes or build cache (their filters are still checked). */
+/** Nothing to prune: moat has no networks or build cache (their filters are still checked). */
 const nothing =
   (keys: readonly string[], answer: Record<string, unknown>): Handler =>
   async ({ res, url }) => {
@@ -44,7 +44,6 @@ const nothing =
   };
 
 export const pruneNetworks = nothing(['until', 'label', 'label!'], { NetworksDeleted: null });
-export const pruneVolumes = nothing(['label', 'label!', 'all'], { VolumesDeleted: null, SpaceReclaimed: 0 });
 export const pruneBuildCache = nothing(
   ['until', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private'],
   {

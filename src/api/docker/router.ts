@@ -31,7 +31,8 @@ import { renameContainer } from './containers-rename.js';
 import { restartContainer } from './containers-restart.js';
 import { updateContainer } from './containers-update.js';
 import { pruneContainers } from './containers-prune.js';
-import { pruneBuildCache, pruneImages, pruneNetworks, pruneVolumes } from './prune.js';
+import { pruneBuildCache, pruneImages, pruneNetworks } from './prune.js';
+import { createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume } from './volumes.js';
 import { systemDf } from './system-df.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
@@ -64,6 +65,10 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/images\/prune$/, pruneImages],
   ['POST', /^\/networks\/prune$/, pruneNetworks],
   ['POST', /^\/volumes\/prune$/, pruneVolumes],
+  ['GET', /^\/volumes$/, listVolumes],
+  ['POST', /^\/volumes\/create$/, createVolume],
+  ['GET', /^\/volumes\/([^/]+)$/, inspectVolume],
+  ['DELETE', /^\/volumes\/([^/]+)$/, removeVolume],
   ['POST', /^\/build\/prune$/, pruneBuildCache],
   ['GET', /^\/containers\/json$/, listContainers],
   ['POST', /^\/containers\/create$/, createContainer],

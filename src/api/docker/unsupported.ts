@@ -57,6 +57,8 @@ const READ = new Set([
   'CapAdd',
   'CapDrop', // every capability is dropped anyway
   'Binds',
+  'Volumes', // {"/path": {}}: anonymous volumes (-v /path), containers-create.ts
+  'VolumesFrom',
   'Tmpfs',
   'Ulimits',
   'ReadonlyRootfs', // false is what the CLI always sends; the root stays read-only (README)
@@ -75,6 +77,7 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   // (--no-healthcheck), SIGTERM on stop.
   Runtime: (v) => v === undefined || v === null || v === '' || v === 'runc',
   Isolation: (v) => v === undefined || v === '' || v === 'default',
+  VolumeDriver: (v) => v === undefined || v === null || v === '' || v === 'local',
   NetworkDisabled: (v) => v === undefined || v === null || typeof v === 'boolean',
   StopSignal: (v) =>
     v === undefined || v === null || v === '' || v === 'SIGTERM' || v === 'TERM' || v === '15',
@@ -99,9 +102,7 @@ const WHY: Record<string, [string, string]> = {
   ExtraHosts: ['--add-host', 'containers have no network but loopback'],
   Domainname: ['--domainname', 'not offered'],
   MacAddress: ['--mac-address', 'containers have no network but loopback'],
-  Volumes: ['an anonymous volume (-v PATH)', 'moat has no volumes: use -v HOST:CONTAINER or --tmpfs PATH'],
-  VolumesFrom: ['--volumes-from', 'moat has no volumes'],
-  VolumeDriver: ['--volume-driver', 'moat has no volumes'],
+  VolumeDriver: ['--volume-driver', "moat's volumes are local directories (the local driver)"],
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
   MemoryReservation: ['--memory-reservation', 'only --memory is offered'],

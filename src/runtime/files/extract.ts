@@ -61,6 +61,11 @@ export interface ExtractOptions {
     | { kind: 'caller' };
   /** Permission bits kept from the archive (the host side drops set-ID and sticky bits). */
   modeMask: number;
+  /**
+   * The directory itself takes the owner, mode and time of the archive's top `./` entry (a new
+   * volume filled from the image's mount point, as docker does); otherwise they are left alone.
+   */
+  topAttributes?: boolean;
 }
 
 export interface ExtractResult {
@@ -126,8 +131,13 @@ export async function extractArchive(
   const one = async (h: tar.Header, body: AsyncIterable<Buffer>): Promise<void> => {
     const parts = entryParts(rebaseName(h.name, o.rebase));
     const mode = (h.mode ?? 0o644) & o.modeMask;
-    // The directory itself (`./` of a `DIR/.` archive): its attributes are left as they are.
-    if (parts.length === 0) return;
+    // The directory itself (`./` of a `DIR/.` archive): its attributes are left as they are,
+    // unless asked for.
+    if (parts.length === 0) {
+      if (o.topAttributes && h.type === 'directory')
+        dirs.push({ path: base, mode, mtime: h.mtime, owner: ownerOf(h) });
+      return;
+    }
     if (
       h.type !== 'file' &&
       h.type !== 'contiguous-file' &&
@@ -213,13 +223,15 @@ export async function extractArchive(
     const r = root.resolve(d.path, { followLast: false, noSymlinks: o.noSymlinks });
     try {
       if (!r.st?.isDirectory()) continue;
-      const fd = openSync(at(r.dir, r.name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+      // '' names the directory held open itself (the extraction's own, topAttributes).
+      const fd =
+        r.name === '' ? r.dir : openSync(at(r.dir, r.name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
       try {
         if (d.owner) fchownSync(fd, d.owner.uid, d.owner.gid);
         fchmodSync(fd, d.mode);
         if (d.mtime) futimesSync(fd, d.mtime, d.mtime);
       } finally {
-        closeSync(fd);
+        if (fd !== r.dir) closeSync(fd);
       }
     } finally {
       r.close();

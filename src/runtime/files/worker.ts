@@ -26,7 +26,7 @@ export type WorkerOp =
   | { kind: 'stat'; path: string; followLink: boolean }
   | { kind: 'archive'; path: string; followLink: boolean }
   /** Into the existing directory `path`; owners: the directory's, or the archive's (`-a`). */
-  | { kind: 'extract'; path: string; owner: 'dest' | 'archive'; single: boolean }
+  | { kind: 'extract'; path: string; owner: 'dest' | 'archive'; single: boolean; topAttributes?: boolean }
   | { kind: 'export' }
   | { kind: 'changes'; upper: string; lower: string }
   | { kind: 'layer'; upper: string; lower: string };
@@ -131,6 +131,7 @@ export async function run(req: WorkerRequest, stdin: Readable): Promise<unknown>
             ? { kind: 'fixed', uid: st.uid, gid: st.gid }
             : { kind: 'archive', local: (u, g) => (op.single ? ids.toLocal(0, 0) : ids.toLocal(u, g)) },
         modeMask: 0o7777,
+        ...(op.topAttributes ? { topAttributes: true } : {}),
       });
     }
     case 'export': {

@@ -186,7 +186,12 @@ const CONFIG: Row[] = [
   {
     field: 'Volumes',
     value: { '/data': {} },
-    expect: refused(/^an anonymous volume \(-v PATH\) is not supported/),
+    // docker's -v /data: an anonymous volume, named by planning.
+    expect: applied((p) =>
+      expect(p.o.volumes).toEqual([
+        { host: '', container: '/data', readonly: false, volume: '', anonymous: true },
+      ]),
+    ),
   },
   { field: 'WorkingDir', value: '/srv', expect: applied((p) => expect(p.spec.process.cwd).toBe('/srv')) },
   {
@@ -401,7 +406,7 @@ const HOSTCONFIG: Row[] = [
       expect(mount(p, '/data')).toMatchObject({ type: 'bind', source: '/srv/data' });
       expect(mount(p, '/data')?.options).toContain('ro');
       expect(p.run.mounts).toEqual([
-        { source: '/srv/data', raw_source: '/srv/data', destination: '/data', readonly: true },
+        { type: 'bind', source: '/srv/data', raw_source: '/srv/data', destination: '/data', readonly: true },
       ]);
     }),
   },
@@ -424,8 +429,13 @@ const HOSTCONFIG: Row[] = [
     expect: applied((p) => expect(p.o.restart).toEqual({ name: 'on-failure', maxRetries: 3 })),
   },
   { field: 'AutoRemove', value: true, expect: applied((p) => expect(p.o.rm).toBe(true)) },
-  { field: 'VolumeDriver', value: 'local', expect: refused(/^--volume-driver is not supported/) },
-  { field: 'VolumesFrom', value: ['other'], expect: refused(/^--volumes-from is not supported/) },
+  { field: 'VolumeDriver', value: 'local', expect: { noop: "moat's volumes are local" } },
+  { field: 'VolumeDriver', value: 'nfs', expect: refused(/^--volume-driver is not supported/) },
+  {
+    field: 'VolumesFrom',
+    value: ['other:ro'],
+    expect: applied((p) => expect(p.o.volumesFrom).toEqual(['other:ro'])),
+  },
   {
     field: 'Mounts',
     value: [{ Type: 'bind', Source: '/srv/data', Target: '/data', ReadOnly: true }],
@@ -438,7 +448,7 @@ const HOSTCONFIG: Row[] = [
         options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'ro'],
       });
       expect(p.run.mounts).toEqual([
-        { source: '/srv/data', raw_source: '/srv/data', destination: '/data', readonly: true },
+        { type: 'bind', source: '/srv/data', raw_source: '/srv/data', destination: '/data', readonly: true },
       ]);
     }),
   },
@@ -457,8 +467,26 @@ const HOSTCONFIG: Row[] = [
   },
   {
     field: 'Mounts',
-    value: [{ Type: 'volume', Source: 'data', Target: '/data' }],
-    expect: invalid(/^--mount type=volume is not supported by moat: named volumes are not offered yet/),
+    value: [{ Type: 'volume', Source: 'data', Target: '/data', VolumeOptions: { NoCopy: true } }],
+    expect: applied((p) => {
+      // A named volume: planning gives it its directory (volumes/plan.ts), never the request.
+      expect(p.o.volumes).toEqual([
+        { host: '', container: '/data', readonly: false, volume: 'data', nocopy: true },
+      ]);
+      expect(p.run.mounts).toEqual([
+        expect.objectContaining({ type: 'volume', name: 'data', raw_source: 'data', destination: '/data' }),
+      ]);
+    }),
+  },
+  {
+    field: 'Mounts',
+    value: [{ Type: 'volume', Source: '/etc', Target: '/data' }],
+    expect: invalid(/^invalid volume name "\/etc"/),
+  },
+  {
+    field: 'Mounts',
+    value: [{ Type: 'volume', Source: 'data', Target: '/data', VolumeOptions: { Subpath: 'x' } }],
+    expect: refused(/^--mount with VolumeOptions.Subpath is not supported/),
   },
   {
     field: 'Mounts',

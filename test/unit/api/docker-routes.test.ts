@@ -25,7 +25,6 @@ const WITHOUT_DECISION: Record<string, string> = {
 /** Routes with nothing to act on (docker system prune sends them): they answer that nothing was pruned. */
 const NOTHING_TO_DO: Record<string, string> = {
   'POST /networks/prune': 'moat has no networks',
-  'POST /volumes/prune': 'moat has no volumes',
   'POST /build/prune': 'moat has no build cache',
 };
 

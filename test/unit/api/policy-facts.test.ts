@@ -71,8 +71,8 @@ describe('run facts', () => {
       }),
     );
     expect(s.mounts).toEqual([
-      { source: '/etc', raw_source: '//etc/', destination: '/a', readonly: true },
-      { source: '/proc', raw_source: path.join(b, 'link'), destination: '/b', readonly: false },
+      { type: 'bind', source: '/etc', raw_source: '//etc/', destination: '/a', readonly: true },
+      { type: 'bind', source: '/proc', raw_source: path.join(b, 'link'), destination: '/b', readonly: false },
     ]);
   });
 

@@ -72,7 +72,13 @@ describe('run and create facts', () => {
       ]);
       expect(facts).not.toHaveProperty('plan_failed');
       expect(run.mounts).toEqual([
-        { source: '/canonical/no/such/dir', raw_source: '/no/such/dir', destination: '/x', readonly: false },
+        {
+          type: 'bind',
+          source: '/canonical/no/such/dir',
+          raw_source: '/no/such/dir',
+          destination: '/x',
+          readonly: false,
+        },
       ]);
       // Not read for a remote subject: the policy is told so (the default policy takes it as looser).
       if (!reads)

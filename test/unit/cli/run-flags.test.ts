@@ -85,10 +85,33 @@ describe('moat run flags → RunOptions', () => {
     ]);
   });
 
-  it('-v with a relative source (a named volume to docker), a relative target or a bad mode: RUNTIME_INVALID_OPTION', async () => {
-    for (const v of ['data:/d', './data:/d', '/h:rel', '/h:/c:exec', '/h', ':/c']) {
+  it('-v with a path that is no volume name, a relative target, a bad mode or a relabel: RUNTIME_INVALID_OPTION', async () => {
+    for (const v of [
+      './data:/d',
+      '/h:rel',
+      '/h:/c:exec',
+      'h',
+      ':/c',
+      '/h:/c:z',
+      '/h:/c:Z',
+      '/h:/c:rshared',
+      '/h:/c:nocopy',
+      'x:/c',
+    ])
       expect((await refused(['-v', v, 'img'])).code, v).toBe('RUNTIME_INVALID_OPTION');
-    }
+  });
+
+  it('-v NAME:/path is a named volume, -v /path an anonymous one; private propagation is what binds are', async () => {
+    expect((await run(['-v', 'data:/d:ro,nocopy', 'img'])).volumes).toEqual([
+      { host: '', container: '/d', readonly: true, volume: 'data', nocopy: true },
+    ]);
+    expect((await run(['-v', '/d', 'img'])).volumes).toEqual([
+      { host: '', container: '/d', readonly: false, volume: '', anonymous: true },
+    ]);
+    expect((await run(['-v', '/h:/c:rprivate', 'img'])).volumes).toEqual([
+      { host: '/h', container: '/c', readonly: false },
+    ]);
+    expect((await run(['--volumes-from', 'web:ro', 'img'])).volumesFrom).toEqual(['web:ro']);
   });
 
   it('--pids-limit: -1 and 0 mean no limit, a positive number is the limit, anything else is refused', async () => {

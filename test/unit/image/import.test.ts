@@ -118,6 +118,8 @@ describe('applyChanges', () => {
     [['WORKDIR relative'], { WorkingDir: '/relative' }],
     [['USER app:app'], { User: 'app:app' }],
     [['LABEL org.example="a b" x=y'], { Labels: { 'org.example': 'a b', x: 'y' } }],
+    [['VOLUME /data /var//log/'], { Volumes: { '/data': {}, '/var/log': {} } }],
+    [['VOLUME ["/a", "/b"]'], { Volumes: { '/a': {}, '/b': {} } }],
     [
       ['EXPOSE 80 53/udp 8000-8001'],
       { ExposedPorts: { '80/tcp': {}, '53/udp': {}, '8000/tcp': {}, '8001/tcp': {} } },
@@ -128,7 +130,8 @@ describe('applyChanges', () => {
 
   it.each([
     'RUN x',
-    'VOLUME /data',
+    'VOLUME data',
+    'VOLUME',
     'CMD',
     'CMD ["a", 1]',
     'CMD [not json',

@@ -122,9 +122,23 @@ describe('the CLI and the Docker API give the same run options', () => {
       [{ memorySwap: '1g' }, { MemorySwap: 1024 * MiB }, /^--memory-swap needs --memory/],
       [{ cpus: '1', cpuQuota: '50000' }, { NanoCpus: 1e9, CpuQuota: 50000 }, /^conflicting options/],
       [
-        { mount: ['type=volume,source=data,target=/data'] },
-        { Mounts: [{ Type: 'volume', Source: 'data', Target: '/data' }] },
-        /^--mount type=volume is not supported by moat: named volumes/,
+        { mount: ['type=volume,source=/etc,target=/data'] },
+        { Mounts: [{ Type: 'volume', Source: '/etc', Target: '/data' }] },
+        /^invalid volume name "\/etc"/,
+      ],
+      [
+        { mount: ['type=volume,source=data,target=/data,volume-driver=nfs'] },
+        {
+          Mounts: [
+            {
+              Type: 'volume',
+              Source: 'data',
+              Target: '/data',
+              VolumeOptions: { DriverConfig: { Name: 'nfs' } },
+            },
+          ],
+        },
+        /^--mount volume-driver=nfs is not supported by moat/,
       ],
     ];
     for (const [f, h, msg] of same) {
@@ -218,7 +232,10 @@ describe('--mount as the CLI spells it', () => {
       ['type=bind,source=/a,target=/b,bind-nonrecursive', /bind-nonrecursive is not supported/],
       ['type=bind,source=/a,target=/b,tmpfs-size=1m', /tmpfs-\* do not apply to type=bind/],
       ['type=tmpfs,source=/a,target=/b', /type=tmpfs takes no source/],
-      ['type=tmpfs,target=/b,volume-nocopy', /volume-nocopy do not apply/],
+      ['type=tmpfs,target=/b,volume-nocopy', /volume-\* do not apply/],
+      ['type=bind,source=/a,target=/b,volume-nocopy', /volume-\* do not apply/],
+      ['type=volume,source=v1,target=/b,bind-propagation=private', /bind-\* do not apply/],
+      ['type=bind,source=/a,target=/b,bind-selinux=z', /SELinux/],
       ['type=image,source=x,target=/b', /type=image is not supported/],
       ['type=bind,source=/a,target=/b,bogus=1', /unknown key "bogus"/],
       ['source=/a,target=/b', /type is required/],

@@ -10,6 +10,7 @@ import { parseFilterFlags, parseTimestamp } from '../api/docker/filters.js';
 import type { ContainerUsage, DiskUsage, ImageUsage } from '../runtime/disk-usage.js';
 import type { ImagePruneResult } from '../runtime/images.js';
 import type { ContainerPruneResult } from '../runtime/prune.js';
+import type { VolumePruneResult } from '../runtime/volumes/remove.js';
 import { humanSize3, humanSize4 } from '../util/go-units.js';
 import { ago } from '../util/format.js';
 import { pruneBody } from '../api/schemas.js';
@@ -100,10 +101,7 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
     )
     .option('-a, --all', 'every image no container uses, not only dangling ones')
     .option('-f, --force', 'do not ask')
-    .option(
-      '--volumes',
-      "anonymous volumes too, as docker's flag (moat has no volumes yet: nothing more goes)",
-    )
+    .option('--volumes', 'anonymous volumes no container mounts too (volume prune)')
     .option('--filter <key=value>', 'until=, label=, label!= for the containers (repeatable)', collect, [])
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(
@@ -116,9 +114,7 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
           f.all
             ? '  - all images without at least one container associated to them'
             : '  - all dangling images',
-          ...(f.volumes
-            ? ['  - all anonymous volumes not used by at least one container (moat has none yet)']
-            : []),
+          ...(f.volumes ? ['  - all anonymous volumes not used by at least one container'] : []),
           "  - moat's unreferenced blobs, leftovers of interrupted writes and unpacked roots of removed images",
           '',
         ].join('\n');
@@ -128,14 +124,19 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
           minAgeSeconds: pruneBody.properties.minAgeSeconds.default,
           all: Boolean(f.all),
         });
+        const volumes = f.volumes
+          ? await request<VolumePruneResult>('POST', '/volumes/prune', {})
+          : { deleted: [], reclaimed: 0 };
         if (state.json) {
-          process.stdout.write(json({ containers, images }));
+          process.stdout.write(json({ containers, images, ...(f.volumes ? { volumes } : {}) }));
           return;
         }
         let out = deletedContainers(containers);
+        if (volumes.deleted.length)
+          out += `Deleted Volumes:\n${volumes.deleted.map((n) => `${n}\n`).join('')}\n`;
         if (images.untagged.length || images.deleted.length)
           out += `Deleted Images:\n${images.untagged.map((u) => `untagged: ${u}\n`).join('')}${images.deleted.map((d) => `deleted: ${d}\n`).join('')}\n`;
-        out += `Total reclaimed space: ${humanSize4(containers.reclaimed + images.freedBytes)}\n`;
+        out += `Total reclaimed space: ${humanSize4(containers.reclaimed + images.freedBytes + volumes.reclaimed)}\n`;
         process.stdout.write(out);
       },
     );
@@ -150,6 +151,9 @@ export function dfSummary(d: DiskUsage): string[][] {
   const running = (c: ContainerUsage) => ['running', 'paused', 'restarting'].includes(c.state);
   const ctrSize = d.containers.reduce((a, c) => a + c.sizeRw, 0);
   const ctrReclaim = d.containers.filter((c) => !running(c)).reduce((a, c) => a + c.sizeRw, 0);
+  const vols = d.volumes ?? [];
+  const volSize = vols.reduce((a, v) => a + v.size, 0);
+  const volReclaim = vols.filter((v) => v.refCount === 0).reduce((a, v) => a + v.size, 0);
   return [
     ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
     [
@@ -166,7 +170,13 @@ export function dfSummary(d: DiskUsage): string[][] {
       humanSize4(ctrSize),
       pctOf(ctrReclaim, ctrSize),
     ],
-    ['Local Volumes', '0', '0', '0B', '0B'],
+    [
+      'Local Volumes',
+      String(vols.length),
+      String(vols.filter((v) => v.refCount > 0).length),
+      humanSize4(volSize),
+      pctOf(volReclaim, volSize),
+    ],
     ['Build Cache', '0', '0', '0B', '0B'],
   ];
 }
@@ -211,7 +221,10 @@ export function dfVerbose(d: DiskUsage, now = Date.now()): string {
       ...containerRows,
     ]) +
     '\nLocal Volumes space usage:\n\n' +
-    tabTable([['VOLUME NAME', 'LINKS', 'SIZE']]) +
+    tabTable([
+      ['VOLUME NAME', 'LINKS', 'SIZE'],
+      ...(d.volumes ?? []).map((v) => [v.name, String(v.refCount), humanSize3(v.size)]),
+    ]) +
     '\nBuild cache usage: 0B\n\n' +
     tabTable([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']])
   );
@@ -220,7 +233,7 @@ export function dfVerbose(d: DiskUsage, now = Date.now()): string {
 export function systemDfCommand(cmd: Command, state: CliState): Command {
   return cmd
     .description(
-      'disk usage as docker shows it: images (their stored layers), containers (their writable layers); moat has no volumes and no build cache',
+      'disk usage as docker shows it: images (their stored layers), containers (their writable layers), volumes; moat has no build cache',
     )
     .option('-v, --verbose', 'each image and container')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))

@@ -2,8 +2,8 @@
  * Disk usage: `moat system df` (Docker's `GET /system/df`) and what a prune frees. Images are
  * their stored layers (the compressed blobs, as the store records them: moat's unpacked roots
  * are a cache beside them and are not counted), shared where another image has the same layer;
- * containers are their writable layer (the overlay's upper directory). moat has no volumes and no
- * build cache: both are empty. Reads only; a tree walk is bounded and skips what it cannot read.
+ * containers are their writable layer (the overlay's upper directory), volumes their files. moat
+ * has no build cache: it is empty. Reads only; a tree walk is bounded and skips what it cannot read.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import type { ImageRecord } from '../image/types.js';
 import type { Engine } from './engine.js';
 import { containerDirs, type ContainerRecord } from './state.js';
 import { dockerState, humanStatus } from './status.js';
+import { volumeUsers } from './volumes/store.js';
 
 /** No more entries than this are looked at in one tree. */
 const MAX_ENTRIES = 200_000;
@@ -62,11 +63,24 @@ export interface ContainerUsage {
   sizeRootFs: number;
 }
 
+export interface VolumeUsage {
+  name: string;
+  mountpoint: string;
+  created: string;
+  labels: Record<string, string>;
+  anonymous: boolean;
+  /** Bytes of its files (what the user can read of them). */
+  size: number;
+  /** Containers (any state) that mount it. */
+  refCount: number;
+}
+
 export interface DiskUsage {
   /** Bytes of every stored layer, each counted once. */
   layersSize: number;
   images: ImageUsage[];
   containers: ContainerUsage[];
+  volumes: VolumeUsage[];
 }
 
 /** Pure: the images' sizes and sharing, from their records and the containers using them. */
@@ -114,5 +128,18 @@ export async function diskUsage(e: Engine): Promise<DiskUsage> {
       sizeRootFs: sizeRw + (imageSize.get(c.imageId) ?? 0),
     });
   }
-  return { layersSize, images: usage, containers };
+  const volumes: VolumeUsage[] = [];
+  for (const v of await e.volumes.list()) {
+    const mountpoint = e.volumes.mountpoint(v.name);
+    volumes.push({
+      name: v.name,
+      mountpoint,
+      created: v.created,
+      labels: v.labels,
+      anonymous: v.anonymous,
+      size: await dirSize(mountpoint),
+      refCount: volumeUsers(recs, v.name).length,
+    });
+  }
+  return { layersSize, images: usage, containers, volumes };
 }

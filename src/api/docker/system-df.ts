@@ -1,6 +1,6 @@
 /**
  * `GET /system/df` (docker system df): moat's disk usage (runtime/disk-usage.ts, `system.df`)
- * in Docker's shape; no volumes and no build cache, as moat has neither.
+ * in Docker's shape; no build cache, as moat has none.
  */
 import type { DiskUsage } from '../../runtime/disk-usage.js';
 import { sendJson } from '../http.js';
@@ -41,7 +41,16 @@ export function dockerDiskUsage(d: DiskUsage): Record<string, unknown> {
       HostConfig: { NetworkMode: 'none' },
       NetworkSettings: { Networks: {} },
     })),
-    Volumes: [],
+    Volumes: (d.volumes ?? []).map((v) => ({
+      CreatedAt: v.created,
+      Driver: 'local',
+      Labels: v.labels,
+      Mountpoint: v.mountpoint,
+      Name: v.name,
+      Options: {},
+      Scope: 'local',
+      UsageData: { Size: v.size, RefCount: v.refCount },
+    })),
     BuildCache: [],
   };
 }

@@ -131,15 +131,35 @@ describe('disk usage', () => {
           sizeRootFs: 0,
         },
       ],
+      volumes: [
+        {
+          name: 'db',
+          mountpoint: '/v/db/_data',
+          created: '',
+          labels: {},
+          anonymous: false,
+          size: 300,
+          refCount: 1,
+        },
+        {
+          name: 'old',
+          mountpoint: '/v/old/_data',
+          created: '',
+          labels: {},
+          anonymous: true,
+          size: 100,
+          refCount: 0,
+        },
+      ],
     };
     expect(dfSummary(d)).toEqual([
       ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
       ['Images', '2', '1', '16.43MB', '11.63MB (70%)'],
       ['Containers', '2', '1', '312B', '212B (67%)'],
-      ['Local Volumes', '0', '0', '0B', '0B'],
+      ['Local Volumes', '2', '1', '400B', '100B (25%)'],
       ['Build Cache', '0', '0', '0B', '0B'],
     ]);
-    const empty: DiskUsage = { layersSize: 0, images: [], containers: [] };
+    const empty: DiskUsage = { layersSize: 0, images: [], containers: [], volumes: [] };
     expect(dfSummary(empty)[1]).toEqual(['Images', '0', '0', '0B', '0B']);
     const doc = dockerDiskUsage(d) as {
       LayersSize: number;
@@ -149,6 +169,10 @@ describe('disk usage', () => {
     };
     expect(doc.LayersSize).toBe(16_430_000);
     expect(doc.Images[0]).toMatchObject({ SharedSize: 0, Containers: 2 });
-    expect([doc.Volumes, doc.BuildCache]).toEqual([[], []]);
+    expect(doc.BuildCache).toEqual([]);
+    expect((doc.Volumes as { Name: string; UsageData: object }[]).map((v) => [v.Name, v.UsageData])).toEqual([
+      ['db', { Size: 300, RefCount: 1 }],
+      ['old', { Size: 100, RefCount: 0 }],
+    ]);
   });
 });

@@ -19,6 +19,7 @@ export const CONTAINER_FILTER_KEYS = [
   'ancestor',
   'exited',
   'health',
+  'volume',
   'id',
   'before',
   'since',

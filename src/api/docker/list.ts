@@ -19,8 +19,9 @@ import {
   type Filters,
 } from './filters.js';
 
-/** Docker's container filters that moat has: the others (network, publish, volume, ...) are refused. */
+/** Docker's container filters that moat has: the others (network, publish, ...) are refused. */
 export const CONTAINER_FILTERS = [
+  'volume',
   'ancestor',
   'before',
   'exited',
@@ -31,6 +32,11 @@ export const CONTAINER_FILTERS = [
   'since',
   'status',
 ];
+/** The container mounts volume `v`, or has a mount (bind or volume) on path `v`. */
+function mountsVolume(c: ContainerRecord, v: string): boolean {
+  return (c.options.volumes ?? []).some((m) => m.volume === v || m.container.replace(/(.)\/$/, '$1') === v);
+}
+
 /** Docker's health words (`none`: no health check). */
 const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 
@@ -126,6 +132,8 @@ export function selectContainers(
     if (exited && !(c.status === 'exited' && exited.includes(c.exitCode ?? 0))) return false;
     if (f.has('status') && !f.get('status')!.includes(dockerState(c))) return false;
     if (f.has('health') && !f.get('health')!.includes(healthWord(c))) return false;
+    // docker's volume=NAME|DESTINATION: a volume it mounts, or a mount point it has.
+    if (f.has('volume') && !f.get('volume')!.some((v) => mountsVolume(c, v))) return false;
     if (ancestorIds && !ancestorIds.has(c.imageId)) return false;
     return true;
   });

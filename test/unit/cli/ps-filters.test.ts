@@ -46,7 +46,16 @@ function ctr(
 }
 
 const web = ctr('web', 'running', { options: { ...defaultRunOptions('x'), labels: { app: 'web' } } });
-const job = ctr('job', 'exited', { exitCode: 3 });
+const job = ctr('job', 'exited', {
+  exitCode: 3,
+  options: {
+    ...defaultRunOptions('x'),
+    volumes: [
+      { host: '/v/data/_data', container: '/data', readonly: false, volume: 'data' },
+      { host: '/srv', container: '/srv/', readonly: true },
+    ],
+  },
+});
 const ok = ctr('ok', 'exited', { exitCode: 0 });
 const fresh = ctr('fresh', 'created');
 const all = [web, job, ok, fresh];
@@ -109,8 +118,15 @@ describe('choosing containers with flags', () => {
   });
 
   it('refuses keys, statuses and exit codes docker would not take', () => {
-    for (const bad of [['health=sick'], ['volume=data'], ['status=stopped'], ['exited=x'], ['before=nope']])
+    for (const bad of [['health=sick'], ['network=x'], ['status=stopped'], ['exited=x'], ['before=nope']])
       expect(refused(() => choose(bad)).code, bad[0]).toBe('API_INVALID_REQUEST');
-    expect(refused(() => choose(['volume=data'])).message).toBe("invalid filter 'volume'");
+    expect(refused(() => choose(['publish=80'])).message).toBe("invalid filter 'publish'");
+  });
+
+  it('volume=NAME or a mount point, as docker', () => {
+    expect(choose(['volume=data'], { all: true })).toEqual(['job']);
+    expect(choose(['volume=/srv'], { all: true })).toEqual(['job']);
+    expect(choose(['volume=/data'], { all: true })).toEqual(['job']);
+    expect(choose(['volume=other'], { all: true })).toEqual([]);
   });
 });

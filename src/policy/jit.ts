@@ -35,6 +35,10 @@ let enabled = true;
 export function setCodegen(on: boolean): void {
   enabled = on;
 }
+/** Whether bodies compiled from now on get generated code (off after a failed generation); for tests. */
+export function codegenEnabled(): boolean {
+  return enabled;
+}
 
 let hotAfter = 100;
 /**
@@ -454,7 +458,8 @@ return false;`);
   /** A constant as an expression: literals for strings, booleans, null and plain numbers. */
   private lit(v: Value): string {
     if (v === null || typeof v === 'boolean') return String(v);
-    if (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) return String(v);
+    // in parentheses: `1.has(…)` would not parse (a guard that is false for a number still is code)
+    if (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) return `(${String(v)})`;
     if (typeof v === 'string') return JSON.stringify(v);
     return this.k(v);
   }

@@ -104,7 +104,14 @@ export class RObject {
     const m = (this.m = new Map());
     for (const k in x) {
       if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
-      const v = fromJSONLazy(x[k]);
+      let v = x[k] as Value;
+      // strings, numbers and booleans are themselves (fromJSONLazy's answer, without the call)
+      if (
+        typeof v === 'object'
+          ? v !== null
+          : typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean'
+      )
+        v = fromJSONLazy(v);
       if (k.charCodeAt(0) !== 0) m.set(k, v);
       else this.set(k, v);
     }
@@ -189,10 +196,17 @@ export class RSet {
     return this.map.has(typeof v === 'string' && v.charCodeAt(0) !== 0 ? v : keyOf(v));
   }
   add(v: Value): void {
-    // plain strings are their own keys (the common case: skip keyOf)
-    const k = typeof v === 'string' && v.charCodeAt(0) !== 0 ? v : keyOf(v);
-    if (!this.map.has(k)) {
-      this.map.set(k, v);
+    const m = this.map;
+    if (typeof v === 'string' && v.charCodeAt(0) !== 0) {
+      // plain strings are their own keys and values (the common case: skip keyOf, one lookup)
+      const n = m.size;
+      m.set(v, v);
+      if (m.size !== n) this.sortedCache = undefined;
+      return;
+    }
+    const k = keyOf(v);
+    if (!m.has(k)) {
+      m.set(k, v);
       this.sortedCache = undefined;
     }
   }

@@ -35,6 +35,10 @@ let enabled = true;
 export function setCodegen(on: boolean): void {
   enabled = on;
 }
+/** Whether bodies compiled from now on get generated code (off after a failed generation); for tests. */
+export function codegenEnabled(): boolean {
+  return enabled;
+}
 
 let hotAfter = 100;
 /**
@@ -257,6 +261,13 @@ class Gen {
   general = (i: number): string => `return ${i};`;
   /** Record bindings on TRAIL (not in a whole call, whose frames are fresh and thrown away). */
   private trail = true;
+  /**
+   * In a whole evaluation: the numbers of the rules the current clause reads by a constant data ref.
+   * Each part keeps such a rule's value in a local, `R<number>` (MULTI until read), so a rule read
+   * several times in a part costs one `ruleAt` (its value is fixed for the evaluation's scope, and
+   * so for one call of the whole evaluation).
+   */
+  private ruleLocals: Set<number> | undefined;
 
   constructor(private readonly ev: EvalHost) {}
 
@@ -268,15 +279,18 @@ class Gen {
     if (arity === undefined) return undefined;
     this.trail = false;
     this.general = () => 'return MULTI;';
+    let locals = new Set<number>();
     // Clauses go into parts of at most PART characters of source, each a function
     // `(e, args, r) => r | MULTI` taking and returning the value so far: V8 does not optimize
     // very large functions.
     const parts: string[][] = [];
+    const partLocals: Set<number>[] = [];
     let part: string[] = [];
     let size = 0;
     for (let ci = 0; ci < node.rules.length; ci++) {
       const C = `C${ci}`;
       this.out = [];
+      this.ruleLocals = new Set();
       this.emit(`${C}: {`);
       let xi = 0;
       for (let x: Rule | undefined = node.rules[ci]; x; x = x.else) {
@@ -320,14 +334,22 @@ class Gen {
       const code = this.out.join('\n');
       if (size > 0 && size + code.length > PART) {
         parts.push(part);
+        partLocals.push(locals);
         part = [];
+        locals = new Set();
         size = 0;
       }
       part.push(code);
+      for (const id of this.ruleLocals) locals.add(id);
       size += code.length;
     }
+    this.ruleLocals = undefined;
     parts.push(part);
-    const src = parts.map((p, i) => `function part${i}(e, args, r) {\n${p.join('\n')}\nreturn r;\n}`);
+    partLocals.push(locals);
+    const src = parts.map((p, i) => {
+      const decl = [...partLocals[i]].map((id) => `R${id} = MULTI`);
+      return `function part${i}(e, args, r) {\n${decl.length ? `let ${decl.join(', ')};\n` : ''}${p.join('\n')}\nreturn r;\n}`;
+    });
     src.push(
       'return function whole(e, args) {',
       'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
@@ -454,7 +476,8 @@ return false;`);
   /** A constant as an expression: literals for strings, booleans, null and plain numbers. */
   private lit(v: Value): string {
     if (v === null || typeof v === 'boolean') return String(v);
-    if (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) return String(v);
+    // in parentheses: `1.has(…)` would not parse (a guard that is false for a number still is code)
+    if (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0)) return `(${String(v)})`;
     if (typeof v === 'string') return JSON.stringify(v);
     return this.k(v);
   }
@@ -658,9 +681,12 @@ return false;`);
     if (!node || !node.virtual || node.kind === undefined) return -1;
     const id = this.ev.nodeId(node);
     if (id < 0) return -1;
+    const at = `e.ruleAt(${this.k({ node, id, path, whole: undefined, leaf: undefined, static: undefined } satisfies RuleRef)})`;
+    const locals = this.ruleLocals;
+    locals?.add(id);
     this.emit(
       `if (e.dataOverrides !== undefined) ${M}`,
-      `let ${x} = e.ruleAt(${this.k({ node, id, path, whole: undefined } satisfies RuleRef)}); if (${x} === undefined) ${U}`,
+      `let ${x} = ${locals ? `R${id} !== MULTI ? R${id} : (R${id} = ${at})` : at}; if (${x} === undefined) ${U}`,
     );
     return path.length;
   }

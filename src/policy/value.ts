@@ -64,16 +64,28 @@ function canonical(v: Value): string {
   return '<' + (v as RSet).sorted().map(canonical).join(',') + '>';
 }
 
+/**
+ * The map of a lazy object until it is filled: never written (fill gives the object a map of its
+ * own), so an input object the policy never reads costs no Map.
+ */
+const PENDING = new Map<Key, Value>();
+
 export class RObject {
-  private m = new Map<Key, Value>();
+  private m: Map<Key, Value>;
   /**
    * The plain object of an object made by fromJSONLazy, until its entries are first needed: then
    * they are converted (nested objects lazily in turn) and this is cleared.
    */
-  private src: Record<string, unknown> | undefined = undefined;
+  private src: Record<string, unknown> | undefined;
   /** Canonical key → the key as given, only for keys that are not their own canonical key (composites, …). */
-  private orig: Map<Key, Value> | undefined;
-  private sortedCache: [Value, Value][] | undefined;
+  private orig: Map<Key, Value> | undefined = undefined;
+  private sortedCache: [Value, Value][] | undefined = undefined;
+
+  /** An empty object; `lazySrc` is for RObject.lazy only. */
+  constructor(lazySrc?: Record<string, unknown>) {
+    this.m = lazySrc === undefined ? new Map() : PENDING;
+    this.src = lazySrc;
+  }
 
   /** Canonical key (keyOf) → value. */
   get vals(): Map<Key, Value> {
@@ -83,18 +95,24 @@ export class RObject {
 
   /** An object converted from the plain object `src` on first use (see fromJSONLazy). */
   static lazy(src: Record<string, unknown>): RObject {
-    const o = new RObject();
-    o.src = src;
-    return o;
+    return new RObject(src);
   }
 
   private fill(): void {
     const x = this.src!;
     this.src = undefined;
+    const m = (this.m = new Map());
     for (const k in x) {
       if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
-      const v = fromJSONLazy(x[k]);
-      if (k.charCodeAt(0) !== 0) this.m.set(k, v);
+      let v = x[k] as Value;
+      // strings, numbers and booleans are themselves (fromJSONLazy's answer, without the call)
+      if (
+        typeof v === 'object'
+          ? v !== null
+          : typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean'
+      )
+        v = fromJSONLazy(v);
+      if (k.charCodeAt(0) !== 0) m.set(k, v);
       else this.set(k, v);
     }
   }
@@ -178,10 +196,17 @@ export class RSet {
     return this.map.has(typeof v === 'string' && v.charCodeAt(0) !== 0 ? v : keyOf(v));
   }
   add(v: Value): void {
-    // plain strings are their own keys (the common case: skip keyOf)
-    const k = typeof v === 'string' && v.charCodeAt(0) !== 0 ? v : keyOf(v);
-    if (!this.map.has(k)) {
-      this.map.set(k, v);
+    const m = this.map;
+    if (typeof v === 'string' && v.charCodeAt(0) !== 0) {
+      // plain strings are their own keys and values (the common case: skip keyOf, one lookup)
+      const n = m.size;
+      m.set(v, v);
+      if (m.size !== n) this.sortedCache = undefined;
+      return;
+    }
+    const k = keyOf(v);
+    if (!m.has(k)) {
+      m.set(k, v);
       this.sortedCache = undefined;
     }
   }

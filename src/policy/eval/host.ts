@@ -90,4 +90,8 @@ export interface FnRef {
 export interface RuleRef extends FnRef {
   id: number;
   path: string[];
+  /** A complete or set rule with no rules below it (set on first use). */
+  leaf: boolean | undefined;
+  /** Its value may be kept across evaluations (StaticMemo.holds; set on first use). */
+  static: boolean | undefined;
 }

@@ -110,10 +110,7 @@ export function nodeValue(
       ? ev.callFunction('data.' + node.path.join('.'), [], all[0].loc)
       : undefined;
   } else if (node.kind !== undefined) {
-    v =
-      node.children.size === 0
-        ? memoized(ev, node, ev.nodeId(node), () => ev.ruleValue(node))
-        : ev.ruleValue(node);
+    v = node.children.size === 0 ? memoized(ev, node, ev.nodeId(node), ruleValueOf) : ev.ruleValue(node);
     if (node.children.size && (v === undefined || v instanceof RObject)) {
       const o = v instanceof RObject ? v.clone() : new RObject();
       let any = v !== undefined;
@@ -142,6 +139,10 @@ export function nodeValue(
   }
   ev.vcache.set(node, v);
   return v;
+}
+
+function ruleValueOf(ev: Evaluator, node: RuleNode): Value | undefined {
+  return ev.ruleValue(node);
 }
 
 /** Applies `with data.…` overrides below `path` to a base document. */

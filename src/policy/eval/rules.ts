@@ -15,7 +15,7 @@ import type { Evaluator } from './evaluator.js';
 import { MULTI, type Frame, type K } from './frame.js';
 import type { FnRef, PolicyTree, RuleRef, Whole } from './host.js';
 import { insertPath } from './paths.js';
-import { memoized } from './static.js';
+import { MEMO_UNDEFINED } from './static.js';
 
 /** A rule clause prepared for evaluation (see clausesOf). */
 interface Clause {
@@ -65,18 +65,32 @@ export function ruleAt(ev: Evaluator, r: RuleRef): Value | undefined {
   const v = ev.vcache.at(r.id);
   if (v !== NOT_CACHED) return v;
   const node = r.node;
-  if (node.children.size === 0 && (node.kind === 'complete' || node.kind === 'set')) {
-    let multi = false;
-    const w = memoized(ev, node, r.id, () => {
-      const x = runWhole(ev, (r.whole ??= wholeOf(node)), undefined);
-      if (x !== MULTI) return x;
-      multi = true;
-      return ev.nodeValue(node, undefined, r.path); // kept in the value cache by nodeValue
-    });
-    if (!multi) ev.vcache.setAt(r.id, w);
+  // a complete or set rule without rules below it: its generated whole evaluation, through the
+  // static memo (static.ts's memoized, spelled out here: no closure per call)
+  if (!(r.leaf ??= node.children.size === 0 && (node.kind === 'complete' || node.kind === 'set')))
+    return ev.nodeValue(node, undefined, r.path);
+  const id = r.id;
+  const memo = ev.vcache.memo;
+  if (memo === undefined || id < 0 || ev.covered !== undefined || !(r.static ??= memo.holds(node))) {
+    const x = runWhole(ev, (r.whole ??= wholeOf(node)), undefined);
+    if (x === MULTI) return ev.nodeValue(node, undefined, r.path); // kept in the value cache by nodeValue
+    ev.vcache.setAt(id, x);
+    return x;
+  }
+  const kept = memo.get(id);
+  if (kept !== undefined) {
+    ev.charge(memo.cost(id));
+    const w = kept === MEMO_UNDEFINED ? undefined : kept;
+    ev.vcache.setAt(id, w);
     return w;
   }
-  return ev.nodeValue(node, undefined, r.path);
+  const before = ev.steps;
+  let w = runWhole(ev, (r.whole ??= wholeOf(node)), undefined);
+  const multi = w === MULTI;
+  if (multi) w = ev.nodeValue(node, undefined, r.path); // kept in the value cache by nodeValue
+  memo.set(id, w as Value | undefined, ev.steps - before);
+  if (!multi) ev.vcache.setAt(id, w as Value | undefined);
+  return w as Value | undefined;
 }
 
 /** Calls the function at `r.node` (generated code). */

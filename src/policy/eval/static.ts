@@ -167,23 +167,32 @@ function checkTerm(
 
 /**
  * A rule node's value through the memo of the evaluation's value cache, if it has one and the node
- * qualifies: the kept value (its steps charged), else `compute()`, kept for later evaluations.
+ * qualifies: the kept value (its steps charged), else `compute(ev, node)`, kept for later
+ * evaluations. (compute takes its arguments, so callers need no closure per call.)
  */
-export function memoized(
-  ev: { vcache: { memo?: StaticMemo }; steps: number; charge(n: number): void; covered?: unknown },
+export function memoized<E extends MemoHost>(
+  ev: E,
   node: RuleNode,
   id: number,
-  compute: () => Value | undefined,
+  compute: (ev: E, node: RuleNode) => Value | undefined,
 ): Value | undefined {
   const memo = ev.vcache.memo;
-  if (memo === undefined || id < 0 || ev.covered !== undefined || !memo.holds(node)) return compute();
+  if (memo === undefined || id < 0 || ev.covered !== undefined || !memo.holds(node)) return compute(ev, node);
   const kept = memo.get(id);
   if (kept !== undefined) {
     ev.charge(memo.cost(id));
     return kept === UNDEFINED ? undefined : kept;
   }
   const before = ev.steps;
-  const v = compute();
+  const v = compute(ev, node);
   memo.set(id, v, ev.steps - before);
   return v;
+}
+
+/** What memoized needs of an evaluation. */
+interface MemoHost {
+  vcache: { memo?: StaticMemo };
+  steps: number;
+  charge(n: number): void;
+  covered?: unknown;
 }

@@ -101,7 +101,10 @@ export function evalItems(
 export function firstValue(ev: Evaluator, t: Term, f: Frame): Value | undefined {
   if (t.type === 'scalar' || t.type === 'const') return t.value;
   if (t.type === 'var') return f[t.slot];
+  // evalTerm's fast case without its continuation (a decision's query term takes it)
+  const v = valueFn(t, ev)(ev, f);
+  if (v !== MULTI) return v;
   let out: Value | undefined;
-  evalTerm(ev, t, f, (v) => ((out = v), true));
+  evalTermGeneric(ev, t, f, (v) => ((out = v), true));
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyEngine, RegoError, RegoErrors } from '../../../src/policy/index.js';
-import { setCodegen, setHotAfter, setWholePart } from '../../../src/policy/jit.js';
+import { codegenEnabled, setCodegen, setHotAfter, setWholePart } from '../../../src/policy/jit.js';
 
 interface Case {
   note: string;
@@ -636,6 +636,12 @@ big if { x := input.n; x < 9007199254740993 }`,
     ],
   },
   {
+    note: 'number constants where a collection goes (the generated guard reads `(1).has`, not `1.has`)',
+    modules: ['package t\na := x if x := "foo" in 1\nb := x if x := count(2)\nc := object.get(3, "k", "d")'],
+    query: 'x := data.t',
+    want: [{ x: { a: false } }],
+  },
+  {
     note: 'no input: refs to input are undefined',
     modules: ['package t\na if input.x\nb if not input.x\nc := input'],
     query: 'x := data.t',
@@ -726,6 +732,8 @@ for (const m of modes) {
         setCodegen(m.codegen);
         setWholePart(m.part);
         expect(evaluate(c)).toEqual(c.want);
+        // generated source that does not parse turns code generation off for the process
+        expect(codegenEnabled()).toBe(m.codegen);
       });
     }
   });

@@ -13,7 +13,8 @@
 #                      severity, path, package, fixed }] }   (run and create; see "scan thresholds") }
 #     run:   { privileged, cap_add, mounts: [{ type (bind|volume), source (canonical), raw_source, destination,
 #                                          readonly, name, anonymous (volumes) }],
-#              network_mode, user, read_only_rootfs, limits,
+#              network_mode (none|slirp4netns|pasta), ports: [{ host_ip, host_port (0: any free), container_port,
+#              protocol }], dns, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened } }
 #     spec:  the complete OCI runtime spec about to run (start, exec and every other container
 #            route: the container's stored spec)
@@ -381,6 +382,18 @@ remote_denials contains sprintf("remote subject %s may not %s host path %s", [in
 	some h in object.get(input, ["facts", "host_paths"], [])
 	not remote_granted(h.use, h.path)
 }
+
+# Remote subjects publish ports on loopback addresses only: a port on every address (0.0.0.0) or
+# a public one opens the host's network to the container, which only an exception grants.
+remote_denials contains sprintf("remote subject %s may not publish port %d on %s: loopback addresses only (data.moat.exceptions.publish)", [input.subject.user, p.host_port, p.host_ip]) if {
+	some p in object.get(spec, "ports", [])
+	not loopback(p.host_ip)
+	not excepted("publish")
+}
+
+loopback(ip) if startswith(ip, "127.")
+
+loopback("::1")
 
 remote_denials contains sprintf("remote subject %s may not mount host path %s", [input.subject.user, object.get(m, "raw_source", m.source)]) if {
 	some m in bind_mounts

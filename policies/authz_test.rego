@@ -776,3 +776,18 @@ test_volume_beside_protected_bind_still_denied if {
 	inp := with_spec({"mounts": [volume_mount("db", false), mount("/etc", "/etc", true)]})
 	"mounting host path /etc is not allowed" in authz.deny with input as inp
 }
+
+# ---- published ports ---------------------------------------------------------------------------
+port(ip, p) := {"host_ip": ip, "host_port": p, "container_port": 80, "protocol": "tcp"}
+
+test_local_owner_publishes_anywhere if {
+	authz.allow with input as with_spec({"network_mode": "slirp4netns", "ports": [port("0.0.0.0", 8080)]})
+}
+
+test_remote_subject_publishes_on_loopback_only if {
+	authz.allow with input as as_remote(with_spec({"network_mode": "slirp4netns", "ports": [port("127.0.0.1", 8080)]})) with data.moat.remote_users as ["ci"]
+	inp := as_remote(with_spec({"network_mode": "slirp4netns", "ports": [port("0.0.0.0", 8080)]}))
+	["remote subject ci may not publish port 8080 on 0.0.0.0: loopback addresses only (data.moat.exceptions.publish)"] == [r | some r in authz.deny with input as inp with data.moat.remote_users as ["ci"]]
+	not authz.allow with input as as_remote(with_spec({"ports": [port("192.0.2.1", 80)]})) with data.moat.remote_users as ["ci"]
+	authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.exceptions as {"publish": [digest]}
+}

@@ -94,7 +94,14 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     gid: plan.spec.process.user.gid,
     cap_add: o.capAdd.map((c) => c.replace(/^CAP_/, '')),
     privileged: false,
-    network_mode: 'none',
+    network_mode: o.network ?? 'none',
+    ports: (o.ports ?? []).map((p) => ({
+      host_ip: p.hostIp,
+      host_port: p.hostPort,
+      container_port: p.containerPort,
+      protocol: p.protocol,
+    })),
+    dns: o.dns ?? [],
     read_only_rootfs: !o.readWrite,
     // A volume's source is its directory under moat's data directory, made by moat from its name.
     mounts: o.volumes.map((v, i) => ({

@@ -62,6 +62,25 @@ export const runOptions = {
       },
     },
     readWrite: { type: 'boolean' },
+    network: { type: 'string', enum: ['none', 'slirp4netns', 'pasta'] },
+    ports: {
+      type: 'array',
+      maxItems: 256,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['hostIp', 'hostPort', 'containerPort', 'protocol'],
+        properties: {
+          hostIp: { type: 'string', maxLength: 64 },
+          hostPort: { type: 'integer', minimum: 0, maximum: 65535 },
+          containerPort: { type: 'integer', minimum: 1, maximum: 65535 },
+          protocol: { type: 'string', enum: ['tcp', 'udp'] },
+        },
+      },
+    },
+    publishAll: { type: 'boolean' },
+    dns: { type: 'array', maxItems: 8, items: { type: 'string', maxLength: 64 } },
+    addHosts: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 300 } },
     volumesFrom: {
       type: 'array',
       maxItems: 64,

@@ -28,6 +28,8 @@ import { parseEventTime } from '../runtime/events/filter.js';
 import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
+import { parsePublish } from '../runtime/network/ports.js';
+import { RuntimeError } from '../runtime/errors.js';
 import { registerPs } from './ps.js';
 import { registerLifecycleVerbs } from './lifecycle.js';
 import { inspectContainers } from './inspect.js';
@@ -128,6 +130,25 @@ function addRunOptions(cmd: Command): Command {
       [],
     )
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect, [])
+    .option(
+      '--network <mode>',
+      'none (the default: loopback only), slirp4netns or pasta (outbound access and published ports, user-mode)',
+    )
+    .addOption(new Option('--net <mode>', 'the same as --network').hideHelp())
+    .option(
+      '-p, --publish <[ip:][hostPort:]containerPort[/udp]>',
+      'publish a port on 127.0.0.1 unless an address is given (implies --network slirp4netns) (repeatable)',
+      collect,
+      [],
+    )
+    .option('-P, --publish-all', 'publish every port the image EXPOSEs, each on a free port of 127.0.0.1')
+    .option(
+      '--dns <ip>',
+      "a DNS server for /etc/resolv.conf (repeatable; default: the network stack's)",
+      collect,
+      [],
+    )
+    .option('--add-host <name:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
     .option('--log-driver <name>', 'local (the default; json-file is taken as local)')
     .option(
       '--log-opt <key=value>',
@@ -145,6 +166,12 @@ interface RunFlags {
   entrypoint?: string;
   volume: string[];
   volumesFrom?: string[];
+  network?: string;
+  net?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  dns?: string[];
+  addHost?: string[];
   tmpfs: string[];
   readWrite?: boolean;
   capAdd: string[];
@@ -232,6 +259,18 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     return spec.volume === undefined ? { ...spec, host: path.resolve(spec.host) } : spec;
   });
   if (f.volumesFrom?.length) o.volumesFrom = f.volumesFrom;
+  if (f.net !== undefined && f.network === undefined) f.network = f.net;
+  if (f.network !== undefined) {
+    if (f.network !== 'none' && f.network !== 'slirp4netns' && f.network !== 'pasta')
+      throw new RuntimeError('RUNTIME_INVALID_OPTION', `--network ${f.network}: not offered`, {
+        hint: 'moat has --network none (the default), slirp4netns and pasta; user-defined networks are not offered yet',
+      });
+    o.network = f.network;
+  }
+  if (f.publish?.length) o.ports = f.publish.map(parsePublish);
+  if (f.publishAll) o.publishAll = true;
+  if (f.dns?.length) o.dns = f.dns;
+  if (f.addHost?.length) o.addHosts = f.addHost;
   o.tmpfs = f.tmpfs.map(parseTmpfs);
   o.readWrite = Boolean(f.readWrite);
   o.capAdd = f.capAdd;

@@ -19,7 +19,7 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   config: undefined,
   context: undefined,
   manifest: undefined,
-  network: 'containers have only the loopback network (lo): moat has no networks',
+  network: 'moat has no user-defined networks yet: run --network slirp4netns|pasta gives outbound access and -p publishes ports',
   node: undefined,
   plugin: undefined,
   search: undefined,
@@ -33,10 +33,6 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
 
 /** Docker flags moat lacks on purpose, and why. */
 const DOCKER_FLAGS: Record<string, string> = {
-  '-p': 'containers have only the loopback network (lo): moat publishes no ports',
-  '--publish': 'containers have only the loopback network (lo): moat publishes no ports',
-  '--network': 'containers have only the loopback network (lo): there is no other network mode',
-  '--net': 'containers have only the loopback network (lo): there is no other network mode',
   '--privileged': 'moat never runs privileged containers: grant single capabilities with --cap-add',
 };
 

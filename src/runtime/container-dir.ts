@@ -31,6 +31,8 @@ interface Entry {
   mode: number;
   /** 'moat': root (group container root); 'container': container root. */
   owner: 'moat' | 'container';
+  /** Only some containers have it. */
+  optional?: boolean;
 }
 
 const LAYOUT: readonly Entry[] = [
@@ -42,6 +44,10 @@ const LAYOUT: readonly Entry[] = [
   { path: 'work', mode: 0o700, owner: 'container' },
   { path: 'hosts', mode: 0o644, owner: 'container' },
   { path: 'hostname', mode: 0o644, owner: 'container' },
+  // A container with a network: its resolv.conf, and the hook's configuration (read by the hook,
+  // which runs as container root).
+  { path: 'resolv.conf', mode: 0o644, owner: 'container', optional: true },
+  { path: 'network.json', mode: 0o640, owner: 'moat', optional: true },
   { path: 'container.log', mode: 0o600, owner: 'moat' },
   { path: RUN_DIR, mode: 0o700, owner: 'container' },
 ];
@@ -54,6 +60,7 @@ export async function settleContainerDir(dir: string, cr?: ContainerRoot): Promi
   await fsp.mkdir(path.join(dir, RUN_DIR), { recursive: true, mode: 0o700 });
   for (const e of LAYOUT) {
     const p = path.join(dir, e.path);
+    if (e.optional && !(await fsp.lstat(p).catch(() => undefined))) continue;
     if (cr) {
       if (e.owner === 'container') await fsp.lchown(p, cr.uid, cr.gid);
       // Container root's group only where it may read or pass through.

@@ -3,7 +3,7 @@
  * saw, read a seccomp profile not read yet, unpack the image's root if needed, then write the
  * bundle and the record (status 'created'), a chosen name checked under a lock.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
@@ -17,6 +17,7 @@ import { seccompFor, type ContainerPlan, type PlanDeps } from './plan.js';
 import { groupsReachContainers } from './runtime-facts.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
 import { prepareVolumes } from './volumes/prepare.js';
+import { hookConfig, hostsFile, networkBinary, networkOf, resolvConf } from './network/plan.js';
 import { removeTreeInUserns } from '../userns/exec.js';
 import { volumesLock } from './volumes/store.js';
 
@@ -25,6 +26,32 @@ export interface CreateDeps extends PlanDeps {
   readonly containers: ContainerStore;
   /** For root: the host IDs of container root (files it must own); undefined otherwise. */
   containerRootOwner(): { uid: number; gid: number } | undefined;
+}
+
+/**
+ * A container with a network: its /etc/resolv.conf and the hook's configuration (network/plan.ts),
+ * written into the directory being made (`tmp`), naming the paths it will have.
+ */
+function networkFiles(tmp: string, plan: ContainerPlan, paths: MoatPaths): Promise<void>[] {
+  const mode = networkOf(plan.opts);
+  if (mode === 'none') return [];
+  const d = containerDirs(paths, plan.id);
+  const cfg = hookConfig(plan.opts, networkBinary(mode), {
+    // Short: a unix socket path has at most 107 bytes.
+    apiSocket: path.join(paths.runtime, `net-${plan.id.slice(0, 12)}.sock`),
+    stateFile: d.networkState,
+    logFile: d.networkLog,
+  });
+  let hostResolv = '';
+  try {
+    hostResolv = readFileSync('/etc/resolv.conf', 'utf8').slice(0, 65536);
+  } catch {
+    /* no host resolver: --dns or the stack's */
+  }
+  return [
+    fsp.writeFile(path.join(tmp, 'resolv.conf'), resolvConf(mode, plan.opts.dns, hostResolv)),
+    fsp.writeFile(path.join(tmp, 'network.json'), JSON.stringify(cfg, null, 2), { mode: 0o600 }),
+  ];
 }
 
 /** Held while a chosen name is checked and taken (create, rename): names stay unique. */
@@ -91,10 +118,8 @@ async function writeContainer(e: CreateDeps, plan: ContainerPlan): Promise<Conta
     await fsp.mkdir(path.join(tmp, 'work'), { mode: 0o700 });
     await Promise.all([
       fsp.writeFile(path.join(tmp, 'hostname'), `${plan.spec.hostname}\n`),
-      fsp.writeFile(
-        path.join(tmp, 'hosts'),
-        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${plan.spec.hostname}\n`,
-      ),
+      fsp.writeFile(path.join(tmp, 'hosts'), hostsFile(plan.spec.hostname, plan.opts.addHosts)),
+      ...networkFiles(tmp, plan, e.deps.paths),
       fsp.writeFile(path.join(tmp, 'bundle', 'config.json'), JSON.stringify(plan.spec, null, 2)),
       // The log exists from the start, so a client can attach (open it) before the container
       // runs and read it to the end even after --rm removed it.

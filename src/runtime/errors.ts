@@ -55,6 +55,8 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_VOLUME_NOT_FOUND',
   /** The volume is used by a container (running or not), so it is kept. */
   'RUNTIME_VOLUME_IN_USE',
+  /** The network asked for cannot be given here (its stack is missing, /dev/net/tun unusable). */
+  'RUNTIME_NETWORK_UNAVAILABLE',
 ] as const;
 
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
@@ -177,6 +179,11 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 409,
     exit: EXIT.failure,
     hint: 'remove the containers that use it first (moat ps -a --filter volume=NAME lists them)',
+  },
+  RUNTIME_NETWORK_UNAVAILABLE: {
+    http: 500,
+    exit: EXIT.moat,
+    hint: 'the message says what is missing; --network none (the default) needs nothing',
   },
 };
 

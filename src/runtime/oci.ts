@@ -53,4 +53,14 @@ export interface OciSpec {
     resources?: Record<string, unknown>;
   };
   annotations: Record<string, string>;
+  /** runc's hooks: moat's network hook (network/hook.ts) when the container has a network. */
+  hooks?: { createRuntime?: OciHook[] };
+}
+
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  /** Seconds. */
+  timeout?: number;
 }

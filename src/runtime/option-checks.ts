@@ -6,6 +6,7 @@
  * (cgroup delegation in cgroups.ts, the image's groups and the ID mapping in spec.ts).
  */
 import { RuntimeError } from './errors.js';
+import { networkProblems } from './network/plan.js';
 import type { RunOptions, TmpfsSpec, UlimitSpec } from './options.js';
 
 export interface Problem {
@@ -237,6 +238,7 @@ export function runOptionProblems(o: Partial<RunOptions>): Problem[] {
       'conflicting options: --restart and --rm',
       'a container removed when it ends cannot be restarted: drop one of them',
     );
+  out.push(...networkProblems(o));
   for (const v of o.volumes ?? []) {
     if (v.volume === undefined && !v.host.startsWith('/'))
       p(

@@ -9,6 +9,7 @@ import type { LogOptions } from './logs/config.js';
 import type { RestartPolicy } from './restart.js';
 import type { HealthOptions } from './health/config.js';
 import { checkVolumeName } from './volumes/store.js';
+import type { PortSpec } from './network/ports.js';
 
 /**
  * A mount of a host directory or file (a bind) or of a volume. For a volume, `volume` is its name
@@ -93,6 +94,18 @@ export interface RunOptions {
   log?: LogOptions;
   /** Containers whose volumes and binds it mounts too (`NAME[:ro|:rw]`, docker's --volumes-from). */
   volumesFrom?: string[];
+  /**
+   * Its network: `none` (loopback only), or a user-mode stack giving outbound access and published
+   * ports. Unset: `none`, or `slirp4netns` when ports are published (-p, -P).
+   */
+  network?: 'none' | 'slirp4netns' | 'pasta';
+  /** Published ports (-p; -P adds the image's EXPOSEd ones when the container is planned). */
+  ports?: PortSpec[];
+  publishAll?: boolean;
+  /** DNS servers for its /etc/resolv.conf (--dns); unset: the stack's own resolver. */
+  dns?: string[];
+  /** Extra /etc/hosts lines (--add-host NAME:IP). */
+  addHosts?: string[];
 }
 
 export function defaultRunOptions(image: string): RunOptions {

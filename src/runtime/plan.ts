@@ -31,6 +31,7 @@ import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { generateSpec } from './spec/index.js';
 import { containerDirs, type ContainerStore } from './state.js';
 import { planVolumes } from './volumes/plan.js';
+import { networkBinary, networkHook, networkOf, planNetwork } from './network/plan.js';
 import type { VolumeStore } from './volumes/store.js';
 import { resolveHealth, type HealthConfig } from './health/config.js';
 
@@ -118,6 +119,10 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     ...opts,
     volumes: await planVolumes(opts, config.config?.Volumes, e.volumes, (ref) => e.containers.resolve(ref)),
   };
+  // The network settled (-P's ports added); its stack checked now, not at start.
+  opts = planNetwork(opts, config.config?.ExposedPorts);
+  const net = networkOf(opts);
+  const hooks = net === 'none' ? [] : (networkBinary(net), [networkHook(d.networkConfig)]);
   // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
   const sources = opts.volumes.map((v) => canonicalPath(v.host));
   const { spec, warnings } = generateSpec({
@@ -131,7 +136,13 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
       initPath: e.deps.host.tools.init,
       cpus: e.deps.host.cpus,
     },
-    paths: { rootfs: d.rootfs, hosts: d.hosts, hostname: d.hostname },
+    paths: {
+      rootfs: d.rootfs,
+      hosts: d.hosts,
+      hostname: d.hostname,
+      ...(net === 'none' ? {} : { resolv: d.resolv }),
+    },
+    hooks,
     seccomp,
     defaultNproc: defaultNproc(pids),
     passwd: await readText('etc/passwd'),

@@ -102,6 +102,10 @@ export interface ContainerDirs {
   log: string;
   hosts: string;
   hostname: string;
+  resolv: string;
+  networkConfig: string;
+  networkState: string;
+  networkLog: string;
 }
 
 export function containerDirs(paths: MoatPaths, id: string): ContainerDirs {
@@ -121,6 +125,11 @@ export function containerDirs(paths: MoatPaths, id: string): ContainerDirs {
     log: path.join(dir, 'container.log'),
     hosts: path.join(dir, 'hosts'),
     hostname: path.join(dir, 'hostname'),
+    resolv: path.join(dir, 'resolv.conf'),
+    // The network hook's configuration (network/hook.ts) and what it did (the stack's pid, ports).
+    networkConfig: path.join(dir, 'network.json'),
+    networkState: path.join(run, 'network-state.json'),
+    networkLog: path.join(run, 'network.log'),
   };
 }
 

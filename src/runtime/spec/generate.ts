@@ -73,6 +73,7 @@ export function generateSpec(input: SpecInput): SpecResult {
       ...seccompSection(input.seccomp),
     },
     annotations: { 'io.moat.id': id, 'io.moat.image': opts.image },
+    ...(input.hooks?.length ? { hooks: { createRuntime: input.hooks } } : {}),
   };
   return { spec, warnings };
 }

@@ -91,6 +91,13 @@ export function mounts(input: SpecInput, gidMapped: (g: number) => boolean): Oci
       source: paths.hostname,
       options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
     });
+  if (paths.resolv)
+    ms.push({
+      destination: '/etc/resolv.conf',
+      type: 'bind',
+      source: paths.resolv,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
+    });
   for (const t of opts.tmpfs) {
     ms.push({
       destination: path.posix.normalize(t.path),

@@ -4,7 +4,7 @@
  */
 import type { IdMaps } from '../../userns/idmap.js';
 import type { Rlimit } from '../host.js';
-import type { OciSeccomp, OciSpec } from '../oci.js';
+import type { OciHook, OciSeccomp, OciSpec } from '../oci.js';
 import type { RunOptions } from '../options.js';
 
 /** The `config` object of an OCI image config (the parts a run uses). */
@@ -31,6 +31,8 @@ export interface SpecPaths {
   /** Files moat writes for the container and bind-mounts read-only. */
   hosts?: string;
   hostname?: string;
+  /** The container's /etc/resolv.conf (containers with a network). */
+  resolv?: string;
 }
 
 export interface SpecInput {
@@ -47,6 +49,8 @@ export interface SpecInput {
   group?: string;
   /** RLIMIT_NPROC moat sets when it is the process limit (no delegated pids cgroup), see default-limits.ts. */
   defaultNproc?: number;
+  /** runc's createRuntime hooks (the network stack's, network/plan.ts). */
+  hooks?: OciHook[];
 }
 
 export interface SpecResult {

@@ -9,7 +9,8 @@ import { mark } from '../../util/timing.js';
 import { outOfMemory, removeCgroups } from '../cgroups.js';
 import { stageFailure } from '../host-paths.js';
 import { lastRuncError, runcDelete, startFailureStatus } from '../runc.js';
-import type { ContainerRecord } from '../state.js';
+import { containerDirs, type ContainerRecord } from '../state.js';
+import { stopNetwork } from '../network/stop.js';
 import type { RunOutcome, SuperviseDeps, SuperviseHooks } from '../supervise.js';
 import { record } from './record.js';
 import type { Launch } from './start.js';
@@ -67,6 +68,7 @@ export async function finishRun(
   }
   if (error && !hadPid) proc.output.discard();
   else proc.output.open();
+  await stopNetwork(containerDirs(deps.paths, rec.id).networkState);
   await removeCgroups(cgroups);
   await runcDelete(deps.runc, rec.id);
   await record(deps, rec.id, (r) => {

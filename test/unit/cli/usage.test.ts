@@ -52,7 +52,7 @@ describe('resolveCommandLine', () => {
     expect(refused(['rnu']).hint).toMatch(/did you mean moat run\?/);
     expect(refused(['imgaes']).hint).toMatch(/did you mean moat images\?/);
     expect(refused(['stat']).hint).not.toMatch(/did you mean/); // start or stats: no guess
-    expect(refused(['network']).hint).toMatch(/moat has no networks/);
+    expect(refused(['network']).hint).toMatch(/moat has no user-defined networks yet/);
     expect(refused(['frobnicate']).hint).toMatch(/moat has no such command/);
     const sub = refused(['image', 'lss']);
     expect(sub.message).toBe("unknown command 'image lss'");
@@ -107,12 +107,12 @@ describe("commander's errors", () => {
     );
   });
 
-  it("docker's -p gets a reason", () => {
-    const line = resolveCommandLine(program(), ['run', '-p', '80:80', 'img']);
+  it("docker's --privileged gets a reason", () => {
+    const line = resolveCommandLine(program(), ['run', '--privileged', 'img']);
     const e = fromCommander(
-      new CommanderError(1, 'commander.unknownOption', "error: unknown option '-p'"),
+      new CommanderError(1, 'commander.unknownOption', "error: unknown option '--privileged'"),
       line,
     );
-    expect(e.hint).toMatch(/publishes no ports/);
+    expect(e.hint).toMatch(/never runs privileged containers/);
   });
 });

@@ -1,0 +1,37 @@
+/**
+ * Stopping a container's network stack once the container has ended (its monitor, or `rm -f`):
+ * the pid the hook recorded, killed only if it is still that stack (its /proc comm), so a pid
+ * reused since is never signalled. A stack that is gone already is no error.
+ */
+import { readFileSync } from 'node:fs';
+import { readUntrusted } from '../../util/fsutil.js';
+import type { NetworkState } from './hook.js';
+
+/** The hook's record of what it did, if the container has a network and it ran. */
+export async function readNetworkState(stateFile: string): Promise<NetworkState | undefined> {
+  const text = await readUntrusted(stateFile, 65536).catch(() => '');
+  if (!text) return undefined;
+  try {
+    const s = JSON.parse(text) as NetworkState;
+    return Number.isInteger(s.pid) && s.pid > 0 && Array.isArray(s.ports) ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function stopNetwork(stateFile: string): Promise<void> {
+  const s = await readNetworkState(stateFile);
+  if (!s) return;
+  let comm = '';
+  try {
+    comm = readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim();
+  } catch {
+    return; // gone
+  }
+  if (comm !== s.mode && !comm.startsWith(s.mode.slice(0, 15))) return;
+  try {
+    process.kill(s.pid, 'SIGTERM');
+  } catch {
+    /* gone meanwhile */
+  }
+}

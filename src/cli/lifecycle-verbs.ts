@@ -12,6 +12,7 @@ import {
 } from '../runtime/options.js';
 import type { LimitUpdate } from '../runtime/update.js';
 import { stopBody } from '../api/schemas.js';
+import { portLine, type PortSpec } from '../runtime/network/ports.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { request } from './app.js';
 import { UsageError } from './errors.js';
@@ -141,15 +142,31 @@ export function restartCommand(cmd: Command, state: CliState): Command {
  */
 export function portCommand(cmd: Command): Command {
   return cmd
-    .description('list the ports a container publishes: none (containers have only the loopback network)')
+    .description(
+      'list the ports a running container publishes (-p, -P), as CONTAINER_PORT/PROTO -> HOST_IP:HOST_PORT',
+    )
     .argument('<container>')
-    .argument('[private-port]', 'PORT[/PROTO]: refused, as docker refuses a port not published')
+    .argument('[private-port]', 'PORT[/PROTO]: only the mappings of this container port')
     .action(async (id: string, port?: string) => {
-      await request('GET', `/containers/${encodeURIComponent(id)}/json`);
-      if (port === undefined) return;
-      const p = port.includes('/') ? port : `${port}/tcp`;
-      throw new RuntimeError('RUNTIME_INVALID_STATE', `no public port '${p}' is published for ${id}`, {
-        hint: 'moat publishes no ports: containers have only the loopback network (lo)',
-      });
+      const c = await request<{ publishedPorts?: PortSpec[] }>(
+        'GET',
+        `/containers/${encodeURIComponent(id)}/json`,
+      );
+      let ports = c.publishedPorts ?? [];
+      if (port !== undefined) {
+        const [n, proto = 'tcp'] = port.split('/');
+        ports = ports.filter((p) => String(p.containerPort) === n && p.protocol === proto);
+        if (!ports.length)
+          throw new RuntimeError(
+            'RUNTIME_INVALID_STATE',
+            `no public port '${n}/${proto}' is published for ${id}`,
+            {
+              hint: 'moat port CONTAINER lists what it publishes (a running container started with -p or -P)',
+            },
+          );
+        process.stdout.write(ports.map((p) => `${portLine(p).split(' -> ')[1]}\n`).join(''));
+        return;
+      }
+      process.stdout.write(ports.map((p) => `${portLine(p)}\n`).join(''));
     });
 }

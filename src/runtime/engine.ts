@@ -33,6 +33,8 @@ import { runAttached, startDetached, type AttachedStart } from './start.js';
 import type { Attach, RunOutcome } from './supervise.js';
 import { containerEvent } from './events/index.js';
 import { VolumeStore } from './volumes/store.js';
+import { readNetworkState } from './network/stop.js';
+import type { PortSpec } from './network/ports.js';
 
 export interface EngineDeps {
   paths: MoatPaths;
@@ -198,16 +200,26 @@ export class Engine {
     });
   }
 
-  async inspect(
-    ref: string,
-  ): Promise<ContainerRecord & { spec?: OciSpec; effectiveLimits: ReturnType<typeof effectiveLimitsOf> }> {
+  async inspect(ref: string): Promise<
+    ContainerRecord & {
+      spec?: OciSpec;
+      effectiveLimits: ReturnType<typeof effectiveLimitsOf>;
+      /** The ports it publishes now, host ports as chosen (running containers with a network). */
+      publishedPorts?: PortSpec[];
+    }
+  > {
     const rec = await this.reconcile(await this.containers.resolve(ref));
+    const d = containerDirs(this.deps.paths, rec.id);
     const spec = JSON.parse(
-      await fsp
-        .readFile(path.join(containerDirs(this.deps.paths, rec.id).bundle, 'config.json'), 'utf8')
-        .catch(() => 'null'),
+      await fsp.readFile(path.join(d.bundle, 'config.json'), 'utf8').catch(() => 'null'),
     ) as OciSpec | null;
-    return { ...rec, effectiveLimits: effectiveLimitsOf(rec, spec), ...(spec ? { spec } : {}) };
+    const net = rec.status === 'running' ? await readNetworkState(d.networkState) : undefined;
+    return {
+      ...rec,
+      effectiveLimits: effectiveLimitsOf(rec, spec),
+      ...(spec ? { spec } : {}),
+      ...(net ? { publishedPorts: net.ports } : {}),
+    };
   }
 
   async kill(ref: string, signal: string): Promise<ContainerRecord> {

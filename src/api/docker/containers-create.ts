@@ -18,6 +18,7 @@ import {
   tmpfsFromDocker,
 } from './create-options.js';
 import { refuse, type Handler } from './handler.js';
+import { parsePublish, type PortSpec } from '../../runtime/network/ports.js';
 import { checkPlatform } from './platform.js';
 import { refuseUnsupported } from './unsupported.js';
 import { parseRestart } from '../../runtime/restart.js';
@@ -26,6 +27,47 @@ const strings = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
 
 /** Docker's create body → moat's run options (refusing what would loosen the isolation). */
+/**
+ * `--network` (NetworkMode: docker's default and `bridge` are moat's default, `none`, `slirp4netns`
+ * and `pasta` are themselves; user-defined networks are not offered yet), `-p` (PortBindings),
+ * `-P` (PublishAllPorts), `--dns`, `--add-host` (ExtraHosts).
+ */
+function networkFromDocker(b: Record<string, unknown>, h: Record<string, unknown>): Partial<RunOptions> {
+  const o: Partial<RunOptions> = {};
+  const mode = h.NetworkMode;
+  if (mode === 'none' || mode === 'slirp4netns' || mode === 'pasta') o.network = mode;
+  else if (typeof mode === 'string' && !['', 'default', 'bridge'].includes(mode))
+    refuse(
+      `--network=${mode.slice(0, 40)}`,
+      'user-defined networks are not offered yet: use slirp4netns or pasta',
+    );
+  const pb = h.PortBindings;
+  if (pb && typeof pb === 'object') {
+    const ports: PortSpec[] = [];
+    for (const [key, binds] of Object.entries(pb as Record<string, unknown>)) {
+      const [ctr, proto = 'tcp'] = key.split('/');
+      for (const bd of Array.isArray(binds) && binds.length ? binds : [{}]) {
+        const x = (bd ?? {}) as { HostIp?: unknown; HostPort?: unknown };
+        const ip = typeof x.HostIp === 'string' && x.HostIp ? x.HostIp : '';
+        const hp = typeof x.HostPort === 'string' ? x.HostPort : '';
+        ports.push(
+          parsePublish(
+            `${ip.includes(':') ? `[${ip}]` : ip}${ip ? ':' : ''}${hp}${ip || hp ? ':' : ''}${ctr}/${proto}`,
+          ),
+        );
+      }
+    }
+    if (ports.length) o.ports = ports;
+  }
+  if (h.PublishAllPorts === true) o.publishAll = true;
+  const dns = strings(h.Dns);
+  if (dns?.length) o.dns = dns;
+  const extra = strings(h.ExtraHosts);
+  if (extra?.length) o.addHosts = extra;
+  void b;
+  return o;
+}
+
 export function runOptionsFromDocker(body: unknown, name: string | null): RunOptions {
   if (typeof body !== 'object' || body === null)
     throw new ApiError('API_INVALID_REQUEST', 'body must be an object');
@@ -52,6 +94,7 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
   if (h.Privileged === true) refuse('--privileged', 'moat never runs privileged containers');
   checkNamespaceModes(h);
   if (h.NetworkMode === 'host') refuse('--network=host', 'containers get no network namespace of the host');
+  Object.assign(o, networkFromDocker(b, h));
   if (Array.isArray(h.Devices) && h.Devices.length) refuse('--device', 'device nodes are not passed in');
   if (Array.isArray(h.DeviceRequests) && h.DeviceRequests.length)
     refuse('--gpus', 'devices are not passed in');

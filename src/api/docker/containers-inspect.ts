@@ -5,12 +5,26 @@
  */
 import { LIMIT_DEFAULTS } from '../../runtime/default-limits.js';
 import { dockerLogConfig, logConfigOf } from '../../runtime/logs/config.js';
+import type { PortSpec } from '../../runtime/network/ports.js';
 import type { ContainerRecord } from '../../runtime/state.js';
 import { dockerState } from '../../runtime/status.js';
 import { sendJson } from '../http.js';
 import { enc, type Handler } from './handler.js';
 
-export function containerInspect(c: ContainerRecord): Record<string, unknown> {
+/** Docker's `{"80/tcp": [{HostIp, HostPort}]}`. */
+function portMap(ports: readonly PortSpec[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports)
+    (out[`${p.containerPort}/${p.protocol}`] ??= []).push({
+      HostIp: p.hostIp,
+      HostPort: p.hostPort ? String(p.hostPort) : '',
+    });
+  return out;
+}
+
+export function containerInspect(
+  c: ContainerRecord & { publishedPorts?: PortSpec[] },
+): Record<string, unknown> {
   const o = c.options;
   const zero = '0001-01-01T00:00:00Z';
   return {
@@ -71,7 +85,11 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       AutoRemove: o.rm,
       RestartPolicy: { Name: o.restart?.name ?? 'no', MaximumRetryCount: o.restart?.maxRetries ?? 0 },
       Init: o.init,
-      NetworkMode: 'none',
+      NetworkMode: o.network ?? 'none',
+      PortBindings: portMap(o.ports ?? []),
+      PublishAllPorts: Boolean(o.publishAll),
+      Dns: o.dns ?? [],
+      ExtraHosts: o.addHosts ?? null,
       SecurityOpt: ['no-new-privileges', `seccomp=${o.seccompProfile ?? 'moat-default'}`],
       LogConfig: dockerLogConfig(c.logConfig ?? logConfigOf(o.log)),
     },
@@ -96,7 +114,8 @@ export function containerInspect(c: ContainerRecord): Record<string, unknown> {
       Mode: v.readonly ? 'ro' : v.volume === undefined ? 'rw' : '',
       Propagation: v.volume === undefined ? 'rprivate' : '',
     })),
-    NetworkSettings: { Networks: {} },
+    // The ports as published now (host ports chosen where -p gave none): what `docker port` reads.
+    NetworkSettings: { Networks: {}, Ports: portMap(c.publishedPorts ?? []) },
   };
 }
 
@@ -104,5 +123,9 @@ export const inspectContainer: Handler = async ({ call, m, res }) =>
   sendJson(
     res,
     200,
-    containerInspect((await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord),
+    containerInspect(
+      (await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord & {
+        publishedPorts?: PortSpec[];
+      },
+    ),
   );

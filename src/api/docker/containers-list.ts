@@ -19,11 +19,20 @@ export function containerSummary(c: ContainerRecord): Record<string, unknown> {
     Created: epoch(c.created),
     State: dockerState(c),
     Status: humanStatus(c),
-    Ports: [],
+    // As asked (-p); a host port chosen at start (-P, -p PORT) is in inspect's NetworkSettings.
+    Ports:
+      c.status === 'running'
+        ? (c.options.ports ?? []).map((p) => ({
+            IP: p.hostIp,
+            PrivatePort: p.containerPort,
+            ...(p.hostPort ? { PublicPort: p.hostPort } : {}),
+            Type: p.protocol,
+          }))
+        : [],
     Labels: c.options.labels ?? {},
     SizeRw: 0,
     SizeRootFs: 0,
-    HostConfig: { NetworkMode: 'none' },
+    HostConfig: { NetworkMode: c.options.network ?? 'none' },
     NetworkSettings: { Networks: {} },
     Mounts: [],
   };

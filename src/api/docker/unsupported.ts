@@ -57,6 +57,12 @@ const READ = new Set([
   'CapAdd',
   'CapDrop', // every capability is dropped anyway
   'Binds',
+  'NetworkMode', // none, slirp4netns, pasta, docker's default (containers-create.ts); others refused there
+  'PortBindings',
+  'PublishAllPorts',
+  'ExposedPorts', // -p sets it too; -P publishes the image's EXPOSEd ports
+  'Dns',
+  'ExtraHosts',
   'Volumes', // {"/path": {}}: anonymous volumes (-v /path), containers-create.ts
   'VolumesFrom',
   'Tmpfs',
@@ -69,9 +75,6 @@ const READ = new Set([
 
 /** Docker's defaults that are not empty values. */
 const DEFAULTS: Record<string, (v: unknown) => boolean> = {
-  // Containers get their own network namespace with loopback only: Docker's default network
-  // and `none` mean that here (host is refused by runOptionsFromDocker, others below).
-  NetworkMode: (v) => v === undefined || v === '' || v === 'default' || v === 'bridge' || v === 'none',
   MemorySwappiness: (v) => v === undefined || v === null || v === -1,
   // What moat does anyway: runc, Linux's only isolation, no network, no health check
   // (--no-healthcheck), SIGTERM on stop.
@@ -84,7 +87,9 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   // The CLI names the network it was given (`default`, `none`) with empty settings.
   NetworkingConfig: (v) => {
     const eps = ((v ?? {}) as { EndpointsConfig?: Record<string, unknown> }).EndpointsConfig ?? {};
-    return Object.entries(eps).every(([net, ep]) => ['default', 'bridge', 'none'].includes(net) && empty(ep));
+    return Object.entries(eps).every(
+      ([net, ep]) => ['default', 'bridge', 'none', 'slirp4netns', 'pasta'].includes(net) && empty(ep),
+    );
   },
 };
 

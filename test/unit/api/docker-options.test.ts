@@ -142,7 +142,11 @@ const CONFIG: Row[] = [
   { field: 'AttachStdin', value: true, expect: { noop: 'the client attaches (OpenStdin keeps it open)' } },
   { field: 'AttachStdout', value: false, expect: { noop: 'the client attaches' } },
   { field: 'AttachStderr', value: false, expect: { noop: 'the client attaches' } },
-  { field: 'ExposedPorts', value: { '80/tcp': {} }, expect: refused(/^--expose is not supported/) },
+  {
+    field: 'ExposedPorts',
+    value: { '80/tcp': {} },
+    expect: { noop: "-p sets it; -P publishes the image's" },
+  },
   {
     field: 'Tty',
     value: true,
@@ -420,9 +424,21 @@ const HOSTCONFIG: Row[] = [
   { field: 'NetworkMode', value: 'none', expect: { noop: 'each container has loopback only' } },
   {
     field: 'PortBindings',
-    value: { '80/tcp': [{ HostIp: '', HostPort: '8080' }] },
-    expect: refused(/^-p\/--publish is not supported/),
+    value: { '80/tcp': [{ HostIp: '', HostPort: '8080' }], '53/udp': [{ HostIp: '0.0.0.0', HostPort: '' }] },
+    expect: applied((p) => {
+      // docker run -p 8080:80 -p 0.0.0.0::53/udp: loopback unless an address is given.
+      expect(p.o.ports).toEqual([
+        { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+        { hostIp: '0.0.0.0', hostPort: 0, containerPort: 53, protocol: 'udp' },
+      ]);
+      expect(p.run.ports).toEqual([
+        { host_ip: '127.0.0.1', host_port: 8080, container_port: 80, protocol: 'tcp' },
+        { host_ip: '0.0.0.0', host_port: 0, container_port: 53, protocol: 'udp' },
+      ]);
+    }),
   },
+  { field: 'NetworkMode', value: 'pasta', expect: applied((p) => expect(p.o.network).toBe('pasta')) },
+  { field: 'NetworkMode', value: 'mynet', expect: refused(/^--network=mynet is not supported/) },
   {
     field: 'RestartPolicy',
     value: { Name: 'on-failure', MaximumRetryCount: 3 },
@@ -517,10 +533,15 @@ const HOSTCONFIG: Row[] = [
   { field: 'CapDrop', value: ['ALL'], expect: { noop: 'every capability is dropped anyway' } },
   { field: 'CgroupnsMode', value: 'host', expect: refused(/^--cgroupns=host is not supported/) },
   { field: 'CgroupnsMode', value: 'private', expect: { noop: 'each container has its own' } },
-  { field: 'Dns', value: ['1.1.1.1'], expect: refused(/^--dns is not supported/) },
+  { field: 'Dns', value: ['192.0.2.53'], expect: applied((p) => expect(p.o.dns).toEqual(['192.0.2.53'])) },
   { field: 'DnsOptions', value: ['ndots:1'], expect: refused(/^--dns-option is not supported/) },
   { field: 'DnsSearch', value: ['example.com'], expect: refused(/^--dns-search is not supported/) },
-  { field: 'ExtraHosts', value: ['db:10.0.0.2'], expect: refused(/^--add-host is not supported/) },
+  {
+    field: 'ExtraHosts',
+    value: ['db:10.0.0.2'],
+    expect: applied((p) => expect(p.o.addHosts).toEqual(['db:10.0.0.2'])),
+  },
+  { field: 'ExtraHosts', value: ['db'], expect: invalid(/^--add-host db: expected NAME:IP/) },
   {
     field: 'GroupAdd',
     value: ['3000', 'extra'],
@@ -564,7 +585,7 @@ const HOSTCONFIG: Row[] = [
     expect: refused(/^--pid=container:db is not supported by moat: containers do not share namespaces/),
   },
   { field: 'Privileged', value: true, expect: refused(/^--privileged is not supported/) },
-  { field: 'PublishAllPorts', value: true, expect: refused(/^-P\/--publish-all is not supported/) },
+  { field: 'PublishAllPorts', value: true, expect: applied((p) => expect(p.o.publishAll).toBe(true)) },
   { field: 'ReadonlyRootfs', value: true, expect: applied((p) => expect(p.spec.root.readonly).toBe(true)) },
   {
     field: 'SecurityOpt',

@@ -43,15 +43,10 @@ describe('create bodies: what moat would drop is refused', () => {
 
   it('flags whose effect moat does not have are refused, named as the user typed them', () => {
     const cases: [(b: Body) => void, RegExp][] = [
-      [
-        (b) => (b.HostConfig.PortBindings = { '80/tcp': [{ HostIp: '', HostPort: '8080' }] }),
-        /^-p\/--publish is not supported/,
-      ],
-      [(b) => (b.ExposedPorts = { '80/tcp': {} }), /^--expose/],
+      [(b) => (b.HostConfig.Links = ['db:db']), /^--link is not supported/],
       [(b) => (b.HostConfig.VolumeDriver = 'nfs'), /^--volume-driver is not supported/],
       [(b) => (b.HostConfig.CpuShares = 512), /^--cpu-shares .*use --cpus/],
-      [(b) => (b.HostConfig.NetworkMode = 'mynet'), /^--network is not supported/],
-      [(b) => (b.HostConfig.ExtraHosts = ['db:10.0.0.2']), /^--add-host/],
+      [(b) => (b.HostConfig.NetworkMode = 'mynet'), /^--network=mynet is not supported/],
       [(b) => (b.HostConfig.PidMode = 'container:db'), /^--pid=container:db is not supported/],
       [(b) => (b.StopSignal = 'SIGINT'), /^--stop-signal/],
       [

@@ -28,7 +28,9 @@ export async function stopNetwork(stateFile: string): Promise<void> {
   } catch {
     return; // gone
   }
-  if (comm !== s.mode && !comm.startsWith(s.mode.slice(0, 15))) return;
+  // pasta execs passt's binary for the CPU (passt.avx2): its comm says passt.
+  const ours = s.mode === 'pasta' ? /^(pasta|passt)/.test(comm) : comm === 'slirp4netns';
+  if (!ours) return;
   try {
     process.kill(s.pid, 'SIGTERM');
   } catch {

@@ -36,6 +36,12 @@ await build({
   banner: {
     js: "import { createRequire as __moatCreateRequire } from 'node:module'; const require = __moatCreateRequire(import.meta.url);",
   },
+  // No whitespace, comments or redundant syntax (names are kept: stack traces still name their
+  // functions): 30% less code for Node to read and scan on every command (cli.js 309 -> 202 KB),
+  // ~5 ms of `moat ps`.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
   logLevel: 'warning',
 });
 const chunks = await rollup({

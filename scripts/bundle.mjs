@@ -4,17 +4,25 @@
 // command. Most npm packages stay external; code loaded on demand (tar, policy, the registry
 // client) stays in split chunks.
 // Paths the code resolves relative to itself still hold from dist/bundle/: ../image/unpack-worker.js
-// and ../generated/validators.cjs are in dist/, ./monitor-main.js is an entry point here.
+// and ../generated/validators/ are in dist/, ./monitor-main.js is an entry point here.
+//
+// esbuild's chunks are then cut again by rollup (no tree-shaking: the code is esbuild's, as it
+// is): esbuild gives a module used by the CLI and by code it loads on demand a chunk of its own,
+// even when the CLI has loaded it already, so `moat ps` read 73 files; rollup's chunks, 24. Each
+// file costs Node's ESM loader ~0.3 ms before its code is compiled.
 import { build } from 'esbuild';
+import { rollup } from 'rollup';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const stage = `${dist}.bundle-esbuild`;
 // Chunk names change with their content: start empty, or old chunks pile up.
 rmSync(`${dist}bundle`, { recursive: true, force: true });
+rmSync(stage, { recursive: true, force: true });
 await build({
   entryPoints: { cli: `${dist}cli/index.js`, 'monitor-main': `${dist}runtime/monitor-main.js` },
-  outdir: `${dist}bundle`,
+  outdir: stage,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -28,5 +36,31 @@ await build({
   banner: {
     js: "import { createRequire as __moatCreateRequire } from 'node:module'; const require = __moatCreateRequire(import.meta.url);",
   },
+  // No whitespace, comments or redundant syntax (names are kept: stack traces still name their
+  // functions): 30% less code for Node to read and scan on every command (cli.js 309 -> 202 KB),
+  // ~5 ms of `moat ps`.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
   logLevel: 'warning',
 });
+const chunks = await rollup({
+  input: { cli: `${stage}/cli.js`, 'monitor-main': `${stage}/monitor-main.js` },
+  // Only esbuild's own files are rollup's to place: node: modules and packages stay imports.
+  external: (id) => !id.startsWith('.') && !id.startsWith('/'),
+  treeshake: false,
+  // The entry chunks may export what other chunks need: no facade file in front of cli.js.
+  preserveEntrySignatures: 'allow-extension',
+  onwarn: (w, warn) => {
+    // esbuild's chunks import each other in cycles (as the sources do); harmless here.
+    if (w.code !== 'CIRCULAR_DEPENDENCY') warn(w);
+  },
+});
+await chunks.write({
+  dir: `${dist}bundle`,
+  format: 'es',
+  entryFileNames: '[name].js',
+  chunkFileNames: 'chunk-[hash].js',
+});
+await chunks.close();
+rmSync(stage, { recursive: true, force: true });

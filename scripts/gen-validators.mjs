@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Build step: write every registered JSON-schema validator as standalone code to
-// dist/generated/validators.cjs, so the CLI never compiles a schema at start-up.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Build step: write every registered JSON-schema validator as standalone code, one file each
+// (dist/generated/validators/NAME.cjs, see generatedFile in src/util/schema.ts), so the CLI never
+// compiles a schema at start-up and reads only the validators a command uses.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -21,20 +22,25 @@ for (const m of [
   const mod = await import(new URL(m, `file://${dist}`).href);
   mod.registerValidators?.();
 }
-const { registeredValidators } = await import(new URL('util/schema.js', `file://${dist}`).href);
+const { registeredValidators, generatedFile } = await import(
+  new URL('util/schema.js', `file://${dist}`).href
+);
 
-const parts = ['"use strict";'];
+// Start empty: a validator no longer registered leaves no file behind (nor does the one-file form).
+const out = `${dist}generated/validators/`;
+rmSync(out, { recursive: true, force: true });
+rmSync(`${dist}generated/validators.cjs`, { force: true });
+mkdirSync(out, { recursive: true });
 let n = 0;
 for (const [name, e] of registeredValidators()) {
   const ajv = new Ajv(e.options);
   const v = ajv.compile(e.schema);
-  const code = standaloneCode(ajv, v).replace(/^"use strict";/, '');
-  // Each validator gets its own module scope; its `module.exports` is the validate function.
-  parts.push(
-    `exports[${JSON.stringify(name)}] = (function () { const module = { exports: {} }; ${code}\n return { hash: ${JSON.stringify(e.hash)}, validate: module.exports }; })();`,
+  // standaloneCode sets module.exports to the validate function; the file exports it with its hash.
+  const code = standaloneCode(ajv, v);
+  writeFileSync(
+    out + generatedFile(name),
+    `${code}\nmodule.exports = { hash: ${JSON.stringify(e.hash)}, validate: module.exports };\n`,
   );
   n++;
 }
-mkdirSync(new URL('generated/', `file://${dist}`), { recursive: true });
-writeFileSync(new URL('generated/validators.cjs', `file://${dist}`), parts.join('\n') + '\n');
 console.error(`gen-validators: ${n} validators`);

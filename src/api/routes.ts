@@ -4,6 +4,7 @@
  */
 import type { Engine, ContainerPlan } from '../runtime/engine.js';
 import type { RunOptions } from '../runtime/options.js';
+import { askRuntimeVersion } from '../runtime/runtime-facts.js';
 import { sampleStats } from '../runtime/stats.js';
 import { defineRoute, type AnyRoute, type RouteContext, type RequestIo } from './router.js';
 import * as S from './schemas.js';
@@ -85,8 +86,12 @@ function runHostPaths(plan: ContainerPlan): HostPathFact[] {
  */
 async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Promise<Record<string, unknown>> {
   const local = (ctx.req.subject.local ?? ctx.req.subject.via === 'cli') !== false;
+  // The runtime's version (host facts) is asked now and read after planning: runc starts meanwhile.
+  const runtimeAsked = askRuntimeVersion(engine.deps.host.tools?.runc);
   const plan = await engine.plan(ctx.body.options, { readRequestFiles: local });
-  return { plan, ...planFacts(plan, engine, await recordReaders()) };
+  const readers = await recordReaders();
+  await runtimeAsked;
+  return { plan, ...planFacts(plan, engine, readers) };
 }
 
 /**

@@ -27,7 +27,11 @@ export interface CliState {
   json: boolean;
 }
 
-export function buildProgram(state: CliState): Command {
+/**
+ * The whole command tree; given the command line (`argv` without node and script), the `container`
+ * group's commands only when a word of it is `container` (the group is listed either way).
+ */
+export function buildProgram(state: CliState, argv?: string[]): Command {
   const program = new Command('moat')
     .description('Rootless, security-hardened containers on runc, with a Rego policy on every request')
     .version('0.1.0')
@@ -58,14 +62,14 @@ export function buildProgram(state: CliState): Command {
   registerEvents(program, state);
   registerGenerate(program, state);
   registerVolumeCommands(program, state);
-  registerContainerGroup(program, state);
+  registerContainerGroup(program, state, !argv || argv.includes('container'));
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   mark('cli main');
   const state: CliState = { exitCode: 0, json: false };
-  const program = buildProgram(state);
+  const program = buildProgram(state, argv.slice(2));
   let line: CommandLine = { path: [program], rest: argv.slice(2) };
   try {
     line = resolveCommandLine(program, argv.slice(2));

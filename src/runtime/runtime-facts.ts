@@ -8,7 +8,7 @@
  * upstream version is at or past a fixed release of its branch, or when the package's changelog
  * names the CVE.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
@@ -149,6 +149,43 @@ function versionOutput(runc: string | undefined): string | undefined {
   }
   versionOutputs.set(runc, out);
   return out;
+}
+
+const asked = new Map<string, Promise<void>>();
+
+/**
+ * Asks `runc --version` without waiting for it, so that the facts that read it (runtimeFacts) find
+ * it answered: a run's facts start it before planning and wait for it after (the runc process
+ * then starts while the image is resolved and the spec made, not while the CLI waits on it). The
+ * same command, options and outcome as versionOutput; never rejects.
+ */
+export function askRuntimeVersion(runc: string | undefined): Promise<void> {
+  if (!runc || versionOutputs.has(runc)) return Promise.resolve();
+  let p = asked.get(runc);
+  if (!p) {
+    p = new Promise<void>((resolve) => {
+      const answer = (out: string | undefined) => {
+        if (!versionOutputs.has(runc)) versionOutputs.set(runc, out);
+        resolve();
+      };
+      try {
+        execFile(
+          runc,
+          ['--version'],
+          { encoding: 'utf8', timeout: 5000, maxBuffer: 64 << 10 },
+          (err, out, errOut) => {
+            // execFileSync passes runc's stderr through: so does this.
+            if (errOut) process.stderr.write(errOut);
+            answer(err ? undefined : out);
+          },
+        );
+      } catch {
+        answer(undefined); // what versionOutput makes of a command that cannot even be started
+      }
+    });
+    asked.set(runc, p);
+  }
+  return p;
 }
 
 /** The first line runc prints of its version (`runc version 1.1.5`), for `moat info`. */

@@ -1,8 +1,10 @@
 /**
  * JSON-schema validators that cost nothing until used. Compiling schemas with ajv at start-up
  * took longer than the rest of moat's start, so each validator is registered here by name and
- * built on first call: from the standalone code that `npm run build` generates
- * (dist/generated/validators.cjs, checked against a hash of the schema), else by ajv itself.
+ * built on first call: from the standalone code that `npm run build` generates (one file per
+ * validator, dist/generated/validators/NAME.cjs, checked against a hash of the schema), else by ajv
+ * itself. One file each: a command needs a few of them, and reading all of them (one 430 KB file)
+ * took ~10 ms of every command.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -15,27 +17,41 @@ export type Validator<T = unknown> = ((data: unknown) => data is T) & { errors?:
 interface Entry {
   schema: Record<string, unknown>;
   options: Options;
-  hash: string;
+  /** schemaHash of schema and options (computed when first asked: a sha256 per route at start-up). */
+  readonly hash: string;
 }
 
 const registry = new Map<string, Entry>();
-let generated: Record<string, { hash: string; validate: ValidateFunction }> | null | undefined;
 
 export function schemaHash(schema: unknown, options: Options): string {
   return createHash('sha256').update(JSON.stringify({ schema, options })).digest('hex').slice(0, 16);
 }
 
-function loadGenerated(): Record<string, { hash: string; validate: ValidateFunction }> | null {
-  if (generated !== undefined) return generated;
+/** The generated file of the validator registered as `name` (gen-validators writes it). */
+export function generatedFile(name: string): string {
+  return `${encodeURIComponent(name)}.cjs`;
+}
+
+function loadGenerated(name: string): { hash: string; validate: ValidateFunction } | null {
   try {
-    generated = require('../generated/validators.cjs') as Record<
-      string,
-      { hash: string; validate: ValidateFunction }
-    >;
+    return require(`../generated/validators/${generatedFile(name)}`) as {
+      hash: string;
+      validate: ValidateFunction;
+    };
   } catch {
-    generated = null;
+    return null;
   }
-  return generated;
+}
+
+function entryOf(schema: Record<string, unknown>, options: Options): Entry {
+  let hash: string | undefined;
+  return {
+    schema,
+    options,
+    get hash() {
+      return (hash ??= schemaHash(schema, options));
+    },
+  };
 }
 
 const ajvByOptions = new Map<string, import('ajv').Ajv>();
@@ -57,14 +73,15 @@ export function lazyValidator<T = unknown>(
   options: Options = {},
 ): Validator<T> {
   const opts: Options = { strict: true, ...options, code: { ...(options.code ?? {}), source: true } };
-  const entry: Entry = { schema, options: opts, hash: schemaHash(schema, opts) };
-  if (registry.has(name) && registry.get(name)!.hash !== entry.hash)
+  const entry = entryOf(schema, opts);
+  const before = registry.get(name);
+  if (before && before.hash !== entry.hash)
     throw new Error(`validator ${name} registered twice with different schemas`);
   registry.set(name, entry);
   let impl: ValidateFunction | undefined;
   const fn = ((data: unknown) => {
     if (!impl) {
-      const g = loadGenerated()?.[name];
+      const g = loadGenerated(name);
       impl = g && g.hash === entry.hash ? g.validate : compile(entry);
     }
     const ok = impl(data);

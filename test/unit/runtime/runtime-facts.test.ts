@@ -1,8 +1,13 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  askRuntimeVersion,
   compareVersions,
   fixedUpstream,
   groupsReachContainers,
+  runtimeFacts,
   runtimeFactsFrom,
 } from '../../../src/runtime/runtime-facts.js';
 
@@ -46,5 +51,31 @@ describe('runtime facts', () => {
   it("the caller's groups reach containers only under the single-ID mapping", () => {
     expect(groupsReachContainers('subordinate')).toBe(false);
     expect(groupsReachContainers('single')).toBe(true);
+  });
+
+  it('the version asked ahead (askRuntimeVersion) gives the facts asking it when needed gives', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'moat-runc-'));
+    try {
+      const fake = (name: string, script: string) => {
+        const f = path.join(dir, name);
+        writeFileSync(f, `#!/bin/sh\n${script}\n`);
+        chmodSync(f, 0o755);
+        return f;
+      };
+      const ok = fake('ok', `printf '${upstream.replace(/\n/g, '\\n')}'`);
+      const failing = fake('failing', 'exit 1');
+      await askRuntimeVersion(ok);
+      await askRuntimeVersion(failing);
+      await askRuntimeVersion(path.join(dir, 'missing'));
+      expect(runtimeFacts(ok)).toEqual(runtimeFactsFrom(ok, upstream, undefined));
+      expect(runtimeFacts(failing)).toEqual(runtimeFactsFrom(failing, undefined, undefined));
+      expect(runtimeFacts(path.join(dir, 'missing')).version).toBeNull();
+      // Asked once: the answer is kept for the process, as runtimeFacts keeps its own.
+      writeFileSync(ok, '#!/bin/sh\nexit 1\n');
+      await askRuntimeVersion(ok);
+      expect(runtimeFacts(ok).version).toBe('1.3.3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

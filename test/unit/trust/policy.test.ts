@@ -151,6 +151,33 @@ describe('trust policy file', () => {
     ).toMatch(/is not a repository/);
   });
 
+  it('policies of insecureAcceptAnything and reject only (read without the validator) parse as before', () => {
+    for (const p of [
+      { default: [{ type: 'insecureAcceptAnything' }] },
+      { default: [] },
+      { default: [{ type: 'reject' }], transports: {} },
+      {
+        default: [{ type: 'reject' }],
+        transports: { docker: { 'registry.example.com': [{ type: 'insecureAcceptAnything' }] } },
+      },
+      { default: [{ type: 'reject' }], transports: { docker: {} } },
+    ])
+      expect(parse(p).default.map((r) => r.type)).toEqual(p.default.map((r) => r.type));
+    // Anything more is the schema's to judge: its errors are the same as ever.
+    expect(error({ default: [{ type: 'reject', extra: 1 }] }).message).toMatch(/unknown field "extra"/);
+    expect(error({ default: [{ type: 'reject' }], other: [] }).message).toMatch(/unknown field "other"/);
+    expect(error({ transports: {} }).message).toMatch(/missing field "default"/);
+    expect(error({ default: {} }).code).toBe('TRUST_POLICY_INVALID');
+    expect(error({ default: [{ type: 'reject' }], transports: { docker: [] } }).code).toBe(
+      'TRUST_POLICY_INVALID',
+    );
+    expect(error({ default: [{ type: 'reject' }], transports: { docker: { x: {} } } }).code).toBe(
+      'TRUST_POLICY_INVALID',
+    );
+    expect(error({ default: [null] }).code).toBe('TRUST_POLICY_INVALID');
+    expect(error([]).code).toBe('TRUST_POLICY_INVALID');
+  });
+
   it('reports malformed JSON as an invalid policy', () => {
     try {
       parsePolicy('{"default": [', FILE);

@@ -19,7 +19,8 @@ const DOCKER_ONLY: Record<string, string | undefined> = {
   config: undefined,
   context: undefined,
   manifest: undefined,
-  network: 'moat has no user-defined networks yet: run --network slirp4netns|pasta gives outbound access and -p publishes ports',
+  network:
+    'moat has no user-defined networks yet: run --network slirp4netns|pasta gives outbound access and -p publishes ports',
   node: undefined,
   plugin: undefined,
   search: undefined,

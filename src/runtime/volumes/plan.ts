@@ -56,7 +56,9 @@ export async function planVolumes(
     throw new RuntimeError(
       'RUNTIME_INVALID_OPTION',
       `the image declares ${declared.length} volumes; moat makes at most ${MAX_IMAGE_VOLUMES} for one container`,
-      { hint: 'cover its VOLUME paths with your own mounts (-v NAME:/path or --tmpfs), or use another image' },
+      {
+        hint: 'cover its VOLUME paths with your own mounts (-v NAME:/path or --tmpfs), or use another image',
+      },
     );
   for (const p of declared.sort()) {
     if (!p.startsWith('/') || taken.has(norm(p))) continue;

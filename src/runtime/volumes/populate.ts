@@ -35,7 +35,8 @@ export async function populateVolume(
   } catch (e) {
     await stop();
     // Nothing (or no directory: `PATH/.` of a file) at the mount point: an empty volume, as docker.
-    if (isMoatError(e) && (e.code === 'RUNTIME_PATH_NOT_FOUND' || e.code === 'RUNTIME_COPY_REFUSED')) return false;
+    if (isMoatError(e) && (e.code === 'RUNTIME_PATH_NOT_FOUND' || e.code === 'RUNTIME_COPY_REFUSED'))
+      return false;
     throw e;
   }
   if (!isDir) {

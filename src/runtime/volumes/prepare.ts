@@ -33,15 +33,22 @@ async function chownRoot(t: UsernsTools, dir: string, uid: number, gid: number):
     const u = toHost(t.maps.uidMap, uid);
     const g = toHost(t.maps.gidMap, gid);
     if (u === undefined || g === undefined)
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume owner ${uid}:${gid} is not mapped into containers`);
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `volume owner ${uid}:${gid} is not mapped into containers`,
+      );
     await fsp.chown(dir, u, g);
     return;
   }
   const r = await runInUserns(t, ['chown', '--', `${uid}:${gid}`, dir], { what: `give ${dir} its owner` });
   if (r.code !== 0)
-    throw new RuntimeError('RUNTIME_INVALID_OPTION', `could not give volume ${dir} the owner ${uid}:${gid}: ${r.stderr.trim()}`, {
-      hint: 'o=uid=N,gid=N takes IDs the container has (moat info shows the mapped range)',
-    });
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `could not give volume ${dir} the owner ${uid}:${gid}: ${r.stderr.trim()}`,
+      {
+        hint: 'o=uid=N,gid=N takes IDs the container has (moat info shows the mapped range)',
+      },
+    );
 }
 
 /** Create volume `name` unless it exists, its root given the owner `o=uid=N,gid=N` names. */

@@ -21,7 +21,11 @@ export interface VolumeRemoveDeps {
 const store = (e: VolumeRemoveDeps) => new VolumeStore(e.deps.paths);
 
 /** `volume rm [-f] NAME...`: -f makes a missing volume no error (an in-use one still is). */
-export async function removeVolume(e: VolumeRemoveDeps, name: string, force: boolean): Promise<string | undefined> {
+export async function removeVolume(
+  e: VolumeRemoveDeps,
+  name: string,
+  force: boolean,
+): Promise<string | undefined> {
   return withLock(volumesLock(e.deps.paths), async () => {
     const s = store(e);
     if (force && !(await s.find(name))) return undefined;
@@ -34,7 +38,9 @@ export async function removeVolume(e: VolumeRemoveDeps, name: string, force: boo
           .slice(0, 5)
           .map((c) => c.name)
           .join(', ')}${users.length > 5 ? ', ...' : ''}`,
-        { hint: `remove ${users.length > 1 ? 'them' : 'it'} first (moat rm ${users[0].name}), then the volume` },
+        {
+          hint: `remove ${users.length > 1 ? 'them' : 'it'} first (moat rm ${users[0].name}), then the volume`,
+        },
       );
     await s.remove(name, (dir) => e.removeTree(dir));
     return name;

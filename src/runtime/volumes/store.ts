@@ -85,9 +85,13 @@ export function volumeOwnerOption(options: Record<string, string>): {
       if (m && Number(m[2]) <= 0xfffffffe) out[m[1] as 'uid' | 'gid'] = Number(m[2]);
       else if (part === 'nocopy') out.nocopy = true;
       else
-        throw new RuntimeError('RUNTIME_INVALID_OPTION', `volume option o=${part.slice(0, 40)} is not supported`, {
-          hint: 'o takes uid=N, gid=N (IDs as the container sees them) and nocopy',
-        });
+        throw new RuntimeError(
+          'RUNTIME_INVALID_OPTION',
+          `volume option o=${part.slice(0, 40)} is not supported`,
+          {
+            hint: 'o takes uid=N, gid=N (IDs as the container sees them) and nocopy',
+          },
+        );
     }
   }
   return out;
@@ -120,8 +124,7 @@ export class VolumeStore {
 
   async get(name: string): Promise<VolumeRecord> {
     const v = await this.find(name);
-    if (!v)
-      throw new RuntimeError('RUNTIME_VOLUME_NOT_FOUND', `no such volume: ${name.slice(0, 100)}`);
+    if (!v) throw new RuntimeError('RUNTIME_VOLUME_NOT_FOUND', `no such volume: ${name.slice(0, 100)}`);
     return v;
   }
 
@@ -193,7 +196,9 @@ export class VolumeStore {
   /** Left-overs of interrupted creates and removals (dot names), for fsck-like clean-ups. */
   async leftovers(): Promise<string[]> {
     const names = await fsp.readdir(this.dir).catch(() => [] as string[]);
-    return names.filter((n) => n.startsWith('.new-') || n.startsWith('.removing-')).map((n) => path.join(this.dir, n));
+    return names
+      .filter((n) => n.startsWith('.new-') || n.startsWith('.removing-'))
+      .map((n) => path.join(this.dir, n));
   }
 }
 

@@ -18,7 +18,7 @@ import {
   tmpfsFromDocker,
 } from './create-options.js';
 import { refuse, type Handler } from './handler.js';
-import { parsePublish, type PortSpec } from '../../runtime/network/ports.js';
+import { exposedPorts, parsePublish, type PortSpec } from '../../runtime/network/ports.js';
 import { checkPlatform } from './platform.js';
 import { refuseUnsupported } from './unsupported.js';
 import { parseRestart } from '../../runtime/restart.js';
@@ -59,12 +59,18 @@ function networkFromDocker(b: Record<string, unknown>, h: Record<string, unknown
     }
     if (ports.length) o.ports = ports;
   }
-  if (h.PublishAllPorts === true) o.publishAll = true;
+  if (h.PublishAllPorts === true) {
+    o.publishAll = true;
+    // -P publishes --expose's ports (Config.ExposedPorts) as well as the image's.
+    const extra = exposedPorts(b.ExposedPorts as Record<string, unknown> | undefined).filter(
+      (p) => !(o.ports ?? []).some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol),
+    );
+    if (extra.length) o.ports = [...(o.ports ?? []), ...extra];
+  }
   const dns = strings(h.Dns);
   if (dns?.length) o.dns = dns;
   const extra = strings(h.ExtraHosts);
   if (extra?.length) o.addHosts = extra;
-  void b;
   return o;
 }
 

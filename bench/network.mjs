@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// bench/network: a published port, host → container on 127.0.0.1 only, with moat's two user-mode
+// stacks (slirp4netns, pasta) side by side with rootless podman on the same stack where this
+// podman has it (podman 4.3: slirp4netns with its own port handler; pasta came with podman 4.4).
+// Two figures per row, measured in one run, interleaved container by container:
+//   - throughput: a bounded upload (--mb MB, default 256) from the host into `nc -l` in the
+//     container (busybox), MB/s, median of --runs;
+//   - latency: HTTP GET round trips to busybox httpd (one connection each), median and p90 ms
+//     over --requests requests.
+// Container to container on a user-defined network is not measured: moat has none yet.
+//   node bench/network.mjs [--runs N] [--requests N] [--mb N]
+// Run it as the non-root user moat is meant for, on a quiet machine.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { get } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const moatBin = path.join(root, 'bin/moat.js');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const RUNS = arg('--runs', 5);
+const REQUESTS = arg('--requests', 200);
+const MB = arg('--mb', 256);
+const IMAGE = 'moat/busybox';
+const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const p = s.address().port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** Upload MB megabytes to 127.0.0.1:port; resolves with MB/s once the server closed. */
+function upload(port) {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.alloc(1 << 20, 0x61);
+    const t = process.hrtime.bigint();
+    const c = connect(port, '127.0.0.1');
+    let sent = 0;
+    const pump = () => {
+      while (sent < MB) {
+        sent++;
+        if (!c.write(chunk)) return void c.once('drain', pump);
+      }
+      c.end();
+    };
+    c.on('connect', pump);
+    c.on('error', reject);
+    c.on('close', () => resolve(MB / (Number(process.hrtime.bigint() - t) / 1e9)));
+    c.resume();
+  });
+}
+
+function request(port) {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(Number(process.hrtime.bigint() - t) / 1e6));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+async function until(port) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      return await request(port);
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`nothing answers on 127.0.0.1:${port}`);
+}
+
+const SERVE =
+  'mkdir -p /tmp/www && echo ok > /tmp/www/index.html && httpd -p 80 -h /tmp/www && while :; do nc -l -p 81 > /dev/null; done';
+
+/** One engine: start a container serving 80 (httpd) and 81 (nc sink); return its ports and a stop. */
+function starter(engine, network) {
+  return async () => {
+    const [web, sink] = [await freePort(), await freePort()];
+    const name = `bench-net-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const ports = ['-p', `127.0.0.1:${web}:80`, '-p', `127.0.0.1:${sink}:81`];
+    const argv =
+      engine === 'moat'
+        ? [
+            process.execPath,
+            moatBin,
+            'run',
+            '-d',
+            '--name',
+            name,
+            '--network',
+            network,
+            ...ports,
+            IMAGE,
+            'sh',
+            '-c',
+            SERVE,
+          ]
+        : [
+            'podman',
+            'run',
+            '-d',
+            '--name',
+            name,
+            '--runtime',
+            'runc',
+            '--network',
+            network,
+            ...ports,
+            'localhost/moat-bench-busybox',
+            'sh',
+            '-c',
+            SERVE,
+          ];
+    execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+    const rm =
+      engine === 'moat'
+        ? [process.execPath, moatBin, 'rm', '-f', name]
+        : ['podman', 'rm', '-f', '-t', '0', name];
+    return { web, sink, stop: () => spawnSync(rm[0], rm.slice(1), { stdio: 'ignore' }) };
+  };
+}
+
+const contenders = [
+  { label: 'moat --network slirp4netns', start: starter('moat', 'slirp4netns') },
+  { label: 'moat --network pasta', start: starter('moat', 'pasta') },
+];
+if (have('podman')) {
+  const tar = path.join(tmpdir(), `moat-default-rootfs-${process.getuid()}.tar`);
+  if (!existsSync(tar))
+    execFileSync(process.execPath, [
+      path.join(root, 'scripts/build-default-image.mjs'),
+      '--no-import',
+      '--out',
+      tar,
+    ]);
+  spawnSync('podman', ['import', tar, 'localhost/moat-bench-busybox'], { stdio: 'ignore' });
+  contenders.push({
+    label: 'podman --network slirp4netns:port_handler=slirp4netns',
+    start: starter('podman', 'slirp4netns:port_handler=slirp4netns'),
+  });
+  const v = spawnSync('podman', ['--version'], { encoding: 'utf8' }).stdout;
+  const [maj, min] = (/(\d+)\.(\d+)/.exec(v) ?? [0, 0, 0]).slice(1).map(Number);
+  if (maj > 4 || (maj === 4 && min >= 4))
+    contenders.push({ label: 'podman --network pasta', start: starter('podman', 'pasta') });
+  else console.log(`(${v.trim()} has no pasta: that row is moat's only)`);
+}
+
+const results = new Map(contenders.map((c) => [c.label, { mbps: [], lat: [] }]));
+for (let r = 0; r < RUNS; r++) {
+  for (const c of contenders) {
+    const box = await c.start();
+    try {
+      await until(box.web);
+      const res = results.get(c.label);
+      res.mbps.push(await upload(box.sink));
+      for (let i = 0; i < REQUESTS / RUNS; i++) res.lat.push(await request(box.web));
+    } finally {
+      box.stop();
+    }
+  }
+}
+
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const p90 = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length * 0.9)];
+const ref = results.get('podman --network slirp4netns:port_handler=slirp4netns');
+const rows = [
+  ['stack', `upload ${MB} MB (MB/s)`, 'GET median ms', 'GET p90 ms', '× podman slirp4netns (MB/s)'],
+];
+for (const [label, r] of results)
+  rows.push([
+    label,
+    median(r.mbps).toFixed(0),
+    median(r.lat).toFixed(2),
+    p90(r.lat).toFixed(2),
+    ref?.mbps.length ? (median(r.mbps) / median(ref.mbps)).toFixed(2) : 'n/a',
+  ]);
+const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
+console.log(`(${RUNS} containers per stack, interleaved; ${REQUESTS} requests per stack; 127.0.0.1 only)`);

@@ -213,18 +213,9 @@ export function applyChanges(base: ContainerConfig, changes: string[]): Containe
         break;
       case 'VOLUME': {
         // JSON form (["/a", "/b"]) or words, as a Dockerfile's VOLUME.
-        let paths: string[];
-        if (args.startsWith('[')) {
-          let v: unknown;
-          try {
-            v = JSON.parse(args);
-          } catch {
-            throw bad(change, 'the JSON form must be an array of paths');
-          }
-          if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-            throw bad(change, 'the JSON form must be an array of paths');
-          paths = v as string[];
-        } else paths = words(change, args);
+        const paths = args.startsWith('[')
+          ? jsonStrings(change, args, 'the JSON form must be an array of paths')
+          : words(change, args);
         if (!paths.length) throw bad(change, 'VOLUME needs a path');
         for (const p of paths) {
           if (!p.startsWith('/')) throw bad(change, `VOLUME path ${JSON.stringify(p)} must be absolute`);
@@ -239,20 +230,21 @@ export function applyChanges(base: ContainerConfig, changes: string[]): Containe
   return c;
 }
 
+/** A JSON array of strings (the exec form of CMD, the JSON form of VOLUME), or `why`. */
+function jsonStrings(change: string, args: string, why: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(args);
+  } catch {
+    throw bad(change, why);
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(change, why);
+  return v as string[];
+}
+
 /** JSON (exec) form, or shell form run by /bin/sh -c. */
 function commandForm(change: string, args: string): string[] {
-  if (args.startsWith('[')) {
-    let v: unknown;
-    try {
-      v = JSON.parse(args);
-    } catch {
-      throw bad(change, 'the exec form must be a JSON array of strings');
-    }
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-      throw bad(change, 'the exec form must be a JSON array of strings');
-    }
-    return v as string[];
-  }
+  if (args.startsWith('[')) return jsonStrings(change, args, 'the exec form must be a JSON array of strings');
   if (!args) throw bad(change, 'missing command');
   return ['/bin/sh', '-c', args];
 }

@@ -77,27 +77,19 @@ export function mounts(input: SpecInput, gidMapped: (g: number) => boolean): Oci
     }
   }
   const ro = opts.readWrite ? [] : ['ro'];
-  if (paths.hosts)
-    ms.push({
-      destination: '/etc/hosts',
-      type: 'bind',
-      source: paths.hosts,
-      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
-    });
-  if (paths.hostname)
-    ms.push({
-      destination: '/etc/hostname',
-      type: 'bind',
-      source: paths.hostname,
-      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
-    });
-  if (paths.resolv)
-    ms.push({
-      destination: '/etc/resolv.conf',
-      type: 'bind',
-      source: paths.resolv,
-      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
-    });
+  // The files moat writes for the container (its hosts, hostname, and resolv.conf with a network).
+  for (const [destination, source] of [
+    ['/etc/hosts', paths.hosts],
+    ['/etc/hostname', paths.hostname],
+    ['/etc/resolv.conf', paths.resolv],
+  ] as const)
+    if (source)
+      ms.push({
+        destination,
+        type: 'bind',
+        source,
+        options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec', ...ro],
+      });
   for (const t of opts.tmpfs) {
     ms.push({
       destination: path.posix.normalize(t.path),

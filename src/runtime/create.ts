@@ -18,6 +18,7 @@ import { groupsReachContainers } from './runtime-facts.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
 import { prepareVolumes } from './volumes/prepare.js';
 import { hookConfig, hostsFile, networkBinary, networkOf, resolvConf } from './network/plan.js';
+import { apiSocketOf } from './network/stop.js';
 import { removeTreeInUserns } from '../userns/exec.js';
 import { volumesLock } from './volumes/store.js';
 
@@ -37,8 +38,8 @@ function networkFiles(tmp: string, plan: ContainerPlan, paths: MoatPaths): Promi
   if (mode === 'none') return [];
   const d = containerDirs(paths, plan.id);
   const cfg = hookConfig(plan.opts, networkBinary(mode), {
-    // Short: a unix socket path has at most 107 bytes.
-    apiSocket: path.join(paths.runtime, `net-${plan.id.slice(0, 12)}.sock`),
+    // Short (a unix socket path has at most 107 bytes), where container root may write (runc does).
+    apiSocket: apiSocketOf(paths.runcRoot, plan.id),
     stateFile: d.networkState,
     logFile: d.networkLog,
   });

@@ -20,7 +20,7 @@ import { runcDelete, runcKill, runcState } from './runc.js';
 import { containerDirs, type ContainerRecord } from './state.js';
 import { containerEvent } from './events/index.js';
 import { removeAnonymousVolumes } from './volumes/remove.js';
-import { stopNetwork } from './network/stop.js';
+import { apiSocketOf, stopNetwork } from './network/stop.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (e: unknown) => isMoatError(e) && e.code === 'RUNTIME_CONTAINER_NOT_FOUND';
@@ -39,7 +39,7 @@ export async function forceEnd(e: Lifecycle, rec: ContainerRecord): Promise<void
     );
   killTree(rec.launcherPid, rec.launcherStart);
   for (const p of processesNaming(containerDirs(e.deps.paths, rec.id).dir)) killTree(p);
-  await stopNetwork(containerDirs(e.deps.paths, rec.id).networkState);
+  await stopNetwork(containerDirs(e.deps.paths, rec.id).networkState, apiSocketOf(e.runc.root, rec.id));
   await killCgroups({ ...(await cgroupsOf(rec.id, e.deps.host.cgroup)), ...rec.cgroups });
 }
 

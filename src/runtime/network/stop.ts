@@ -3,7 +3,8 @@
  * the pid the hook recorded, killed only if it is still that stack (its /proc comm), so a pid
  * reused since is never signalled. A stack that is gone already is no error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
 import { readUntrusted } from '../../util/fsutil.js';
 import type { NetworkState } from './hook.js';
 
@@ -19,7 +20,14 @@ export async function readNetworkState(stateFile: string): Promise<NetworkState 
   }
 }
 
-export async function stopNetwork(stateFile: string): Promise<void> {
+/** Where a container's slirp4netns API socket is (short: a socket path has at most 107 bytes). */
+export function apiSocketOf(runcRoot: string, id: string): string {
+  return path.join(runcRoot, `net-${id.slice(0, 12)}.sock`);
+}
+
+/** Stop the stack, and remove its API socket (slirp4netns leaves it when it is killed). */
+export async function stopNetwork(stateFile: string, apiSocket: string): Promise<void> {
+  rmSync(apiSocket, { force: true });
   const s = await readNetworkState(stateFile);
   if (!s) return;
   let comm = '';

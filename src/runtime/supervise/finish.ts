@@ -10,7 +10,7 @@ import { outOfMemory, removeCgroups } from '../cgroups.js';
 import { stageFailure } from '../host-paths.js';
 import { lastRuncError, runcDelete, startFailureStatus } from '../runc.js';
 import { containerDirs, type ContainerRecord } from '../state.js';
-import { stopNetwork } from '../network/stop.js';
+import { apiSocketOf, stopNetwork } from '../network/stop.js';
 import type { RunOutcome, SuperviseDeps, SuperviseHooks } from '../supervise.js';
 import { record } from './record.js';
 import type { Launch } from './start.js';
@@ -68,7 +68,7 @@ export async function finishRun(
   }
   if (error && !hadPid) proc.output.discard();
   else proc.output.open();
-  await stopNetwork(containerDirs(deps.paths, rec.id).networkState);
+  await stopNetwork(containerDirs(deps.paths, rec.id).networkState, apiSocketOf(deps.runc.root, rec.id));
   await removeCgroups(cgroups);
   await runcDelete(deps.runc, rec.id);
   await record(deps, rec.id, (r) => {

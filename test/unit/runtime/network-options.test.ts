@@ -74,8 +74,8 @@ describe('-p', () => {
 
   it("-P takes the image's EXPOSEd tcp and udp ports (not ranges)", () => {
     expect(
-      exposedPorts({ '80/tcp': {}, '53/udp': {}, '9000-9001/tcp': {}, '443': {} }).map(portLine),
-    ).toEqual(['80/tcp -> 127.0.0.1:0', '53/udp -> 127.0.0.1:0', '443/tcp -> 127.0.0.1:0']);
+      exposedPorts({ '80/tcp': {}, '53/udp': {}, '9000-9001/tcp': {}, '443': {} }).map(portLine).sort(),
+    ).toEqual(['443/tcp -> 127.0.0.1:0', '53/udp -> 127.0.0.1:0', '80/tcp -> 127.0.0.1:0']);
     expect(isLoopback('127.0.0.1') && isLoopback('::1') && !isLoopback('0.0.0.0')).toBe(true);
   });
 });

@@ -31,7 +31,14 @@ import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { generateSpec } from './spec/index.js';
 import { containerDirs, type ContainerStore } from './state.js';
 import { planVolumes } from './volumes/plan.js';
-import { networkBinary, networkHook, networkOf, planNetwork } from './network/plan.js';
+import {
+  checkHostPorts,
+  networkBinary,
+  networkHook,
+  networkOf,
+  planNetwork,
+  unprivilegedPortStart,
+} from './network/plan.js';
 import type { VolumeStore } from './volumes/store.js';
 import { resolveHealth, type HealthConfig } from './health/config.js';
 
@@ -122,7 +129,11 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
   // The network settled (-P's ports added); its stack checked now, not at start.
   opts = planNetwork(opts, config.config?.ExposedPorts);
   const net = networkOf(opts);
-  const hooks = net === 'none' ? [] : (networkBinary(net), [networkHook(d.networkConfig)]);
+  if (net !== 'none') {
+    networkBinary(net);
+    checkHostPorts(opts.ports ?? [], process.getuid?.() ?? 0, unprivilegedPortStart());
+  }
+  const hooks = net === 'none' ? [] : [networkHook(d.networkConfig)];
   // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
   const sources = opts.volumes.map((v) => canonicalPath(v.host));
   const { spec, warnings } = generateSpec({

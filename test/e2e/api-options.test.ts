@@ -193,12 +193,10 @@ describe('docker run options moat refuses, with a message the CLI prints', () =>
     expect(moat.stderr).toMatch(/--sysctl kernel.core_pattern is refused: it is not namespaced/);
   });
 
-  it('--mount type=volume: named volumes are not offered yet', () => {
-    const r = run(['--mount', 'type=volume,source=data,target=/data'], 'true');
+  it('--mount type=volume with a driver other than local', () => {
+    const r = run(['--mount', 'type=volume,source=data,target=/data,volume-driver=nfs'], 'true');
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(
-      /--mount type=volume is not supported by moat: named volumes are not offered yet/,
-    );
+    expect(r.stderr).toMatch(/--mount volume-driver=nfs is not supported by moat/);
   });
 
   it('--pid container:NAME', () => {

@@ -143,17 +143,17 @@ describe('moat system service: the docker CLI', () => {
     }
   });
 
-  it('refuses, never drops, what moat has no counterpart for (-p, named volumes, ...)', () => {
-    // --mount, --cpu-quota, --sysctl and the like are applied (api-options.test.ts).
+  it('refuses, never drops, what moat has no counterpart for (user networks, volume drivers, ...)', () => {
+    // --mount, --cpu-quota, --sysctl, -p, volumes and the like are applied (api-options, volumes,
+    // network tests).
     const cases: [string[], RegExp][] = [
-      [['-p', '8080:80'], /-p\/--publish is not supported by moat: containers have no network/],
+      [['--network', 'mynet'], /--network=mynet is not supported by moat: user-defined networks/],
       [
-        ['--mount', 'type=volume,src=data,dst=/x'],
-        /--mount type=volume is not supported by moat: named volumes/,
+        ['--mount', 'type=volume,src=data,dst=/x,volume-driver=nfs'],
+        /--mount volume-driver=nfs is not supported by moat/,
       ],
-      [['-v', '/data'], /an anonymous volume \(-v PATH\) is not supported/],
       [['--cpu-shares', '512'], /--cpu-shares is not supported by moat: use --cpus/],
-      [['--volumes-from', 'other'], /--volumes-from is not supported/],
+      [['--link', 'other:db'], /--link is not supported/],
     ];
     for (const [flags, msg] of cases) {
       const name = uniq('api-refused');

@@ -70,10 +70,15 @@ describe('usage errors', () => {
   });
 
   it("commander's errors are moat errors with a hint", async () => {
-    const r = await moat(['run', '-p', '80:80', IMAGE, 'true']);
+    const r = await moat(['run', '--privileged', IMAGE, 'true']);
     expect(r.code).toBe(2);
-    expect(oneError(r.stderr, 'CLI_USAGE')).toBe("moat: unknown option '-p' [CLI_USAGE]");
-    expect(r.stderr).toMatch(/hint: .*publishes no ports/);
+    expect(oneError(r.stderr, 'CLI_USAGE')).toBe("moat: unknown option '--privileged' [CLI_USAGE]");
+    expect(r.stderr).toMatch(/hint: .*never runs privileged containers/);
+    // A host port only root may bind: said before anything starts, with what to do.
+    const low = await moat(['run', '--rm', '-p', '80:80', IMAGE, 'true']);
+    expect(low.code).toBe(2);
+    expect(low.stderr).toMatch(/host port 80 is below 1024: only root may publish it/);
+    expect(low.stderr).toMatch(/hint: publish on a higher port \(-p 8080:80\)/);
   });
 
   it('--format json applies to usage errors', async () => {

@@ -156,9 +156,7 @@ describe('moat system prune', () => {
     expect(asked.stderr).toMatch(/all images without at least one container associated to them/);
     expect(asked.stdout).toBe('');
     const asked2 = await own.moat(['system', 'prune', '--volumes'], { input: '' });
-    expect(asked2.stderr).toMatch(
-      /all anonymous volumes not used by at least one container \(moat has none yet\)/,
-    );
+    expect(asked2.stderr).toMatch(/all anonymous volumes not used by at least one container/);
     const r = await own.moat(['system', 'prune', '-f', '--volumes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(

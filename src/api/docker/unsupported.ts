@@ -95,18 +95,12 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
 
 /** The flags users type for the fields refused, and why moat has none. */
 const WHY: Record<string, [string, string]> = {
-  PortBindings: ['-p/--publish', 'containers have no network but loopback; nothing can be published'],
-  PublishAllPorts: ['-P/--publish-all', 'containers have no network but loopback'],
-  ExposedPorts: ['--expose', 'containers have no network but loopback'],
-  NetworkMode: ['--network', 'containers have their own network namespace with loopback only'],
-  NetworkingConfig: ['--network-alias/--ip/--mac-address', 'containers have no network but loopback'],
-  Links: ['--link', 'containers have no network but loopback'],
-  Dns: ['--dns', 'containers have no network but loopback'],
-  DnsSearch: ['--dns-search', 'containers have no network but loopback'],
-  DnsOptions: ['--dns-option', 'containers have no network but loopback'],
-  ExtraHosts: ['--add-host', 'containers have no network but loopback'],
+  NetworkingConfig: ['--network-alias/--ip/--mac-address', 'user-defined networks are not offered yet'],
+  Links: ['--link', 'user-defined networks are not offered yet: publish a port (-p) and use the host'],
+  DnsSearch: ['--dns-search', 'not offered: --dns sets the servers'],
+  DnsOptions: ['--dns-option', 'not offered: --dns sets the servers'],
   Domainname: ['--domainname', 'not offered'],
-  MacAddress: ['--mac-address', 'containers have no network but loopback'],
+  MacAddress: ['--mac-address', "the user-mode stacks choose the container's address"],
   VolumeDriver: ['--volume-driver', "moat's volumes are local directories (the local driver)"],
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],

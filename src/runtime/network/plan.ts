@@ -4,7 +4,7 @@
  * ports it publishes (-P adds the image's EXPOSEd ones), its /etc/hosts and /etc/resolv.conf, and
  * the hook runc runs to start the stack (hook.ts).
  */
-import { accessSync, constants as C } from 'node:fs';
+import { accessSync, constants as C, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { RuntimeError } from '../errors.js';
 import { findExecutable } from '../host.js';
@@ -98,6 +98,33 @@ export function resolvConf(
 /** runc's createRuntime hook that starts the stack (hook.ts) with the config at `configFile`. */
 export function networkHook(configFile: string, node = process.execPath): OciHook {
   return { path: node, args: [node, NETWORK_HOOK, configFile], timeout: 30 };
+}
+
+/**
+ * Host ports below the host's `net.ipv4.ip_unprivileged_port_start` (1024 by default) need root:
+ * refused before the start with what to do, rather than the stack's "cannot bind".
+ */
+export function checkHostPorts(ports: readonly PortSpec[], uid: number, unprivilegedStart: number): void {
+  if (uid === 0) return;
+  const low = ports.find((p) => p.hostPort > 0 && p.hostPort < unprivilegedStart);
+  if (low)
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `host port ${low.hostPort} is below ${unprivilegedStart}: only root may publish it (net.ipv4.ip_unprivileged_port_start)`,
+      {
+        hint: `publish on a higher port (-p 8080:${low.containerPort}), or have root lower net.ipv4.ip_unprivileged_port_start`,
+      },
+    );
+}
+
+/** The host's first unprivileged port (1024 when it cannot be read). */
+export function unprivilegedPortStart(): number {
+  try {
+    const n = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());
+    return Number.isInteger(n) && n >= 0 ? n : 1024;
+  } catch {
+    return 1024;
+  }
 }
 
 /** The stack's binary, or a clear error saying why this host cannot give the network. */

@@ -6,7 +6,8 @@
  * version order) and an npm package (node_modules/<name>/package.json, semver). Findings are
  * asserted whole.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageStore } from '../../../src/image/store.js';
@@ -76,7 +77,9 @@ let fixed: { record: ImageRecord; layerDigests: string[] };
 let db: string;
 let vex: string;
 const cleanups: (() => Promise<void>)[] = [];
-const env: NodeJS.ProcessEnv = { HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' };
+// A home and configuration directory that are certainly missing (not /nonexistent: a machine may have one).
+const missing = path.join(mkdtempSync(path.join(tmpdir(), 'moat-nohome-')), 'missing');
+const env: NodeJS.ProcessEnv = { HOME: missing, XDG_CONFIG_HOME: missing };
 
 beforeAll(async () => {
   const s = await tempStore();

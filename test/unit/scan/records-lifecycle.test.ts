@@ -6,7 +6,8 @@
  * (an interrupted removal, a scan that outlived its image) are listed by `fsck` and deleted by
  * `fsck --repair` and `prune`.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,7 +24,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-const env: NodeJS.ProcessEnv = { HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' };
+// A home and configuration directory that are certainly missing (not /nonexistent: a machine may have one).
+const missing = path.join(mkdtempSync(path.join(tmpdir(), 'moat-nohome-')), 'missing');
+const env: NodeJS.ProcessEnv = { HOME: missing, XDG_CONFIG_HOME: missing };
 const NONE = { vex: [] as string[] };
 
 async function world(records?: (dir: string) => DigestRecords[]) {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import {
   checkSyscallsKnown,
@@ -11,7 +14,7 @@ import { NEWER_THAN_LIBSECCOMP } from '../../../src/seccomp/syscalls.js';
 
 // These run the real scmp_sys_resolver (Debian package "seccomp"), as production does.
 const RESOLVER = '/usr/bin/scmp_sys_resolver';
-const MISSING = '/nonexistent/scmp_sys_resolver';
+const MISSING = path.join(mkdtempSync(path.join(tmpdir(), 'moat-noresolver-')), 'scmp_sys_resolver');
 
 async function rejection(p: Promise<unknown>): Promise<SeccompError> {
   try {

@@ -85,7 +85,7 @@ describe('vulnerability database', () => {
     const dir = fresh();
     writeDir(dir, RECORDS.slice(0, 3));
     const cache = fresh();
-    const env = { XDG_CACHE_HOME: cache, HOME: '/nonexistent' };
+    const env = { XDG_CACHE_HOME: cache, HOME: path.join(cache, 'missing-home') };
     const a = await loadVulnDb(dir, { env });
     writeDir(dir, RECORDS.slice(3, 4));
     const b = await loadVulnDb(dir, { env });

@@ -17,6 +17,7 @@ import { policyRoutes } from './policy-routes.js';
 import { trustRoutes } from './trust-routes.js';
 import { scanRoutes, withScanOnMissing } from './scan-routes.js';
 import { volumeRoutes } from './volume-routes.js';
+import { networkRoutes } from './network-routes.js';
 
 /**
  * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
@@ -34,6 +35,7 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...eventRoutes(engine),
     ...fileRoutes(engine),
     ...volumeRoutes(engine),
+    ...networkRoutes(engine),
   ];
 }
 

@@ -15,6 +15,7 @@ import { registerFileCommands } from './files.js';
 import { registerEvents } from './events.js';
 import { registerGenerate } from './generate.js';
 import { registerVolumeCommands } from './volumes.js';
+import { registerNetworkCommands } from './networks.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -62,6 +63,7 @@ export function buildProgram(state: CliState, argv?: string[]): Command {
   registerEvents(program, state);
   registerGenerate(program, state);
   registerVolumeCommands(program, state);
+  registerNetworkCommands(program, state);
   registerContainerGroup(program, state, !argv || argv.includes('container'));
   return program;
 }

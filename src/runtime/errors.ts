@@ -57,6 +57,8 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_VOLUME_IN_USE',
   /** The network asked for cannot be given here (its stack is missing, /dev/net/tun unusable). */
   'RUNTIME_NETWORK_UNAVAILABLE',
+  /** No network has that name (moat has none, slirp4netns and pasta). */
+  'RUNTIME_NETWORK_NOT_FOUND',
 ] as const;
 
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
@@ -184,6 +186,11 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
     http: 500,
     exit: EXIT.moat,
     hint: 'the message says what is missing; --network none (the default) needs nothing',
+  },
+  RUNTIME_NETWORK_NOT_FOUND: {
+    http: 404,
+    exit: EXIT.failure,
+    hint: 'moat network ls lists the networks: none, slirp4netns and pasta',
   },
 };
 

@@ -221,6 +221,32 @@ describe('the container side', () => {
   });
 });
 
+describe('moat network and docker network', () => {
+  it('list the built-in networks, and refuse user-defined ones with a reason', async () => {
+    const ls = JSON.parse((await moat(['network', 'ls', '--format', 'json'])).stdout) as {
+      Name: string;
+      Available: boolean;
+    }[];
+    expect(ls.map((n) => [n.Name, n.Available])).toEqual([
+      ['none', true],
+      ['slirp4netns', true],
+      ['pasta', true],
+    ]);
+    const made = await moat(['network', 'create', 'appnet']);
+    expect(made.code).toBe(2);
+    expect(made.stderr).toMatch(/user-defined networks are not offered yet/);
+    const d = docker(svc, w, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'none null',
+      'pasta pasta',
+      'slirp4netns slirp4netns',
+    ]);
+    expect(JSON.parse(docker(svc, w, ['network', 'inspect', 'pasta']).stdout)[0].Driver).toBe('pasta');
+    expect(docker(svc, w, ['network', 'inspect', 'nope']).code).not.toBe(0);
+  });
+});
+
 describe('docker run -p and docker port against the service', () => {
   it('publishes, answers, and docker port names the mapping', async () => {
     const port = await freePort();

@@ -33,6 +33,7 @@ import { updateContainer } from './containers-update.js';
 import { pruneContainers } from './containers-prune.js';
 import { pruneBuildCache, pruneImages, pruneNetworks } from './prune.js';
 import { createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume } from './volumes.js';
+import { inspectNetwork, listNetworks } from './networks.js';
 import { systemDf } from './system-df.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
@@ -66,6 +67,8 @@ export const ROUTES: readonly Route[] = [
   ['POST', /^\/networks\/prune$/, pruneNetworks],
   ['POST', /^\/volumes\/prune$/, pruneVolumes],
   ['GET', /^\/volumes$/, listVolumes],
+  ['GET', /^\/networks$/, listNetworks],
+  ['GET', /^\/networks\/([^/]+)$/, inspectNetwork],
   ['POST', /^\/volumes\/create$/, createVolume],
   ['GET', /^\/volumes\/([^/]+)$/, inspectVolume],
   ['DELETE', /^\/volumes\/([^/]+)$/, removeVolume],

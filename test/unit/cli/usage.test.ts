@@ -52,7 +52,7 @@ describe('resolveCommandLine', () => {
     expect(refused(['rnu']).hint).toMatch(/did you mean moat run\?/);
     expect(refused(['imgaes']).hint).toMatch(/did you mean moat images\?/);
     expect(refused(['stat']).hint).not.toMatch(/did you mean/); // start or stats: no guess
-    expect(refused(['network']).hint).toMatch(/moat has no user-defined networks yet/);
+    expect(refused(['swarm']).hint).toMatch(/moat has no swarm command/);
     expect(refused(['frobnicate']).hint).toMatch(/moat has no such command/);
     const sub = refused(['image', 'lss']);
     expect(sub.message).toBe("unknown command 'image lss'");

@@ -25,23 +25,18 @@ const freezer = Boolean(
 const names: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A container that prints a line every 50 ms. */
-async function counter(): Promise<string> {
-  const name = uniq('pause');
+/** `moat run -d --name NAME ...args` (a fresh name, removed after the file); its name. */
+async function detached(prefix: string, args: string[]): Promise<string> {
+  const name = uniq(prefix);
   names.push(name);
-  const r = await moat([
-    'run',
-    '-d',
-    '--name',
-    name,
-    IMAGE,
-    'sh',
-    '-c',
-    'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done',
-  ]);
+  const r = await moat(['run', '-d', '--name', name, ...args]);
   expect(r.code, r.stderr).toBe(0);
   return name;
 }
+
+/** A container that prints a line every 50 ms. */
+const counter = () =>
+  detached('pause', [IMAGE, 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done']);
 const lines = async (name: string) => (await moat(['logs', name])).stdout.split('\n').filter(Boolean).length;
 
 beforeAll(async () => {
@@ -144,13 +139,7 @@ describe.runIf(freezer)('with a freezer cgroup delegated', () => {
   });
 
   it('no health check runs while a container is paused: it stays healthy', async () => {
-    const name = uniq('pause-hc');
-    names.push(name);
-    const r = await moat([
-      'run',
-      '-d',
-      '--name',
-      name,
+    const name = await detached('pause-hc', [
       '--health-cmd',
       'true',
       '--health-interval',
@@ -163,7 +152,6 @@ describe.runIf(freezer)('with a freezer cgroup delegated', () => {
       'sleep',
       '300',
     ]);
-    expect(r.code, r.stderr).toBe(0);
     const health = async () =>
       JSON.parse((await moat(['inspect', name])).stdout)[0].State.Health as {
         Status: string;

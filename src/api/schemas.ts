@@ -62,7 +62,13 @@ export const runOptions = {
       },
     },
     readWrite: { type: 'boolean' },
-    network: { type: 'string', enum: ['none', 'slirp4netns', 'pasta'] },
+    // none, slirp4netns, pasta, a user-defined network's name, or container:NAME (network/plan.ts).
+    network: { type: 'string', pattern: '^(container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$' },
+    networkAliases: {
+      type: 'array',
+      maxItems: 64,
+      items: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' },
+    },
     ports: {
       type: 'array',
       maxItems: 256,
@@ -436,6 +442,44 @@ export const volumeCreateBody = {
     driver: { type: 'string', enum: ['local'] },
     labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 }, maxProperties: 256 },
     options: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 }, maxProperties: 16 },
+  },
+} as const;
+/** network create: `moat network create`, docker's POST /networks/create. */
+export const networkCreateBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' },
+    driver: { type: 'string', maxLength: 64 },
+    subnet: { type: 'string', maxLength: 64 },
+    internal: { type: 'boolean' },
+    labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 }, maxProperties: 256 },
+    options: { type: 'object', additionalProperties: { type: 'string', maxLength: 256 }, maxProperties: 16 },
+  },
+} as const;
+/** network connect / disconnect: the container, its aliases there; disconnect's force. */
+export const networkConnectBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['container'],
+  properties: {
+    container: { type: 'string', minLength: 1, maxLength: 128 },
+    aliases: {
+      type: 'array',
+      maxItems: 64,
+      items: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' },
+    },
+    force: { type: 'boolean' },
+  },
+} as const;
+/** network prune: networks no container is on, every `label` holding, no `labelNot`. */
+export const networkPruneBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    label: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 1024 } },
+    labelNot: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 1024 } },
   },
 } as const;
 /** volume prune: unused anonymous volumes (all unused ones with `all`), every `label` holding, no `labelNot`. */

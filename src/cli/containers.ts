@@ -29,7 +29,6 @@ import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
 import { parsePublish } from '../runtime/network/ports.js';
-import { RuntimeError } from '../runtime/errors.js';
 import { registerPs } from './ps.js';
 import { registerLifecycleVerbs } from './lifecycle.js';
 import { inspectContainers } from './inspect.js';
@@ -132,8 +131,9 @@ function addRunOptions(cmd: Command): Command {
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect, [])
     .option(
       '--network <mode>',
-      'none (the default: loopback only), slirp4netns or pasta (outbound access and published ports, user-mode)',
+      'none (the default: loopback only); slirp4netns or pasta (outbound access and published ports, user-mode); a network made with `moat network create` (peers by name); container:NAME (share its network)',
     )
+    .option('--network-alias <name>', 'another name peers on its network find it by (repeatable)', collect, [])
     .addOption(new Option('--net <mode>', 'the same as --network').hideHelp())
     .option(
       '-p, --publish <[ip:][hostPort:]containerPort[/udp]>',
@@ -167,6 +167,7 @@ interface RunFlags {
   volume: string[];
   volumesFrom?: string[];
   network?: string;
+  networkAlias?: string[];
   net?: string;
   publish?: string[];
   publishAll?: boolean;
@@ -260,13 +261,8 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   });
   if (f.volumesFrom?.length) o.volumesFrom = f.volumesFrom;
   if (f.net !== undefined && f.network === undefined) f.network = f.net;
-  if (f.network !== undefined) {
-    if (f.network !== 'none' && f.network !== 'slirp4netns' && f.network !== 'pasta')
-      throw new RuntimeError('RUNTIME_INVALID_OPTION', `--network ${f.network}: not offered`, {
-        hint: 'moat has --network none (the default), slirp4netns and pasta; user-defined networks are not offered yet',
-      });
-    o.network = f.network;
-  }
+  if (f.network !== undefined) o.network = f.network;
+  if (f.networkAlias?.length) o.networkAliases = f.networkAlias;
   if (f.publish?.length) o.ports = f.publish.map(parsePublish);
   if (f.publishAll) o.publishAll = true;
   if (f.dns?.length) o.dns = f.dns;

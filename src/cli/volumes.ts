@@ -21,7 +21,7 @@ const FORMAT_HINT = "--format table, json, or a Go template such as '{{.Name}}\\
 const VOLUME_FIELDS = ['Name', 'Driver', 'Scope', 'Mountpoint', 'Labels', 'Links', 'Size', 'CreatedAt'];
 
 /** `--label K=V` / `--opt K=V` into an object (a key without `=` gets an empty value, as docker). */
-function keyValues(flags: readonly string[], what: string): Record<string, string> {
+export function keyValues(flags: readonly string[], what: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of flags) {
     const i = f.indexOf('=');

@@ -17,7 +17,7 @@ import { seccompFor, type ContainerPlan, type PlanDeps } from './plan.js';
 import { groupsReachContainers } from './runtime-facts.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
 import { prepareVolumes } from './volumes/prepare.js';
-import { hookConfig, hostsFile, networkBinary, networkOf, resolvConf } from './network/plan.js';
+import { hookConfig, hostsFile, networkBinary, resolvConf } from './network/plan.js';
 import { apiSocketOf } from './network/stop.js';
 import { removeTreeInUserns } from '../userns/exec.js';
 import { volumesLock } from './volumes/store.js';
@@ -34,10 +34,10 @@ export interface CreateDeps extends PlanDeps {
  * written into the directory being made (`tmp`), naming the paths it will have.
  */
 function networkFiles(tmp: string, plan: ContainerPlan, paths: MoatPaths): Promise<void>[] {
-  const mode = networkOf(plan.opts);
-  if (mode === 'none') return [];
+  const net = plan.network;
+  if (net.kind === 'none' || net.kind === 'container') return [];
   const d = containerDirs(paths, plan.id);
-  const cfg = hookConfig(plan.opts, networkBinary(mode), {
+  const cfg = hookConfig(plan.opts, net, net.stack === 'none' ? '' : networkBinary(net.stack), {
     // Short (a unix socket path has at most 107 bytes), where container root may write (runc does).
     apiSocket: apiSocketOf(paths.runcRoot, plan.id),
     stateFile: d.networkState,
@@ -50,7 +50,7 @@ function networkFiles(tmp: string, plan: ContainerPlan, paths: MoatPaths): Promi
     /* no host resolver: --dns or the stack's */
   }
   return [
-    fsp.writeFile(path.join(tmp, 'resolv.conf'), resolvConf(mode, plan.opts.dns, hostResolv)),
+    fsp.writeFile(path.join(tmp, 'resolv.conf'), resolvConf(net.stack, plan.opts.dns, hostResolv)),
     fsp.writeFile(path.join(tmp, 'network.json'), JSON.stringify(cfg, null, 2), { mode: 0o600 }),
   ];
 }
@@ -93,11 +93,31 @@ async function commitPinned(
   const made: string[] = [];
   try {
     if (hasVolumes) await prepareVolumes(e, plan.opts.volumes, lowerdir, made);
-    return await writeContainer(e, plan);
+    const rec = await writeContainer(e, plan);
+    if (plan.network.kind === 'user') await joinAtCreate(e, rec, plan.network.target!);
+    return rec;
   } catch (err) {
     // The anonymous volumes this create made go with it (the volumes lock is held).
     for (const name of made)
       await e.volumes.remove(name, (dir) => removeTreeInUserns(e.tools(), dir)).catch(() => {});
+    throw err;
+  }
+}
+
+/** Its place on its user-defined network; the container goes again if it cannot have one. */
+async function joinAtCreate(e: CreateDeps, rec: ContainerRecord, network: string): Promise<void> {
+  const { joinNetwork } = await import('./network/endpoints.js');
+  const { NetworkStore } = await import('./network/store.js');
+  try {
+    await joinNetwork(
+      { paths: e.deps.paths, containers: e.containers, networks: new NetworkStore(e.deps.paths) },
+      rec,
+      network,
+      rec.options.networkAliases ?? [],
+    );
+  } catch (err) {
+    // Just written, never started: nothing in it but what moat wrote.
+    await fsp.rm(containerDirs(e.deps.paths, rec.id).dir, { recursive: true, force: true }).catch(() => {});
     throw err;
   }
 }

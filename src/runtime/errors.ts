@@ -59,6 +59,8 @@ export const RUNTIME_ERROR_CODES = [
   'RUNTIME_NETWORK_UNAVAILABLE',
   /** No network has that name (moat has none, slirp4netns and pasta). */
   'RUNTIME_NETWORK_NOT_FOUND',
+  /** The network has containers on it (running or not), so it is kept. */
+  'RUNTIME_NETWORK_IN_USE',
 ] as const;
 
 export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
@@ -190,7 +192,12 @@ export const RUNTIME_ERRORS: ErrorTable<RuntimeErrorCode> = {
   RUNTIME_NETWORK_NOT_FOUND: {
     http: 404,
     exit: EXIT.failure,
-    hint: 'moat network ls lists the networks: none, slirp4netns and pasta',
+    hint: 'moat network ls lists the networks; moat network create NAME makes one',
+  },
+  RUNTIME_NETWORK_IN_USE: {
+    http: 409,
+    exit: EXIT.failure,
+    hint: 'disconnect or remove the containers on it first (moat network inspect NAME lists them)',
   },
 };
 

@@ -95,10 +95,14 @@ export interface RunOptions {
   /** Containers whose volumes and binds it mounts too (`NAME[:ro|:rw]`, docker's --volumes-from). */
   volumesFrom?: string[];
   /**
-   * Its network: `none` (loopback only), or a user-mode stack giving outbound access and published
-   * ports. Unset: `none`, or `slirp4netns` when ports are published (-p, -P).
+   * Its network: `none` (loopback only), a user-mode stack giving outbound access and published
+   * ports (`slirp4netns`, `pasta`), a user-defined network by name (network/store.ts), or
+   * `container:NAME` (that container's network namespace). Unset: `none`, or `slirp4netns` when
+   * ports are published (-p, -P).
    */
-  network?: 'none' | 'slirp4netns' | 'pasta';
+  network?: string;
+  /** Its other names on its user-defined network (--network-alias). */
+  networkAliases?: string[];
   /** Published ports (-p; -P adds the image's EXPOSEd ones when the container is planned). */
   ports?: PortSpec[];
   publishAll?: boolean;

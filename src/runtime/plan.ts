@@ -36,10 +36,13 @@ import {
   networkBinary,
   networkHook,
   networkOf,
+  kindOf,
   planNetwork,
+  type ContainerNetwork,
   unprivilegedPortStart,
 } from './network/plan.js';
 import type { VolumeStore } from './volumes/store.js';
+import { NetworkStore } from './network/store.js';
 import { resolveHealth, type HealthConfig } from './health/config.js';
 
 /** What a container's name may be (create, run, rename): docker's rule. */
@@ -67,6 +70,8 @@ export interface ContainerPlan {
   seccompFile?: { path: string; read: boolean };
   /** The health check it gets (the image's HEALTHCHECK under the run flags), if any. */
   healthcheck?: HealthConfig;
+  /** Its network as planned (network/plan.ts). */
+  network: ContainerNetwork;
 }
 
 /** How a plan may be made (see Engine.plan). */
@@ -128,12 +133,21 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
   };
   // The network settled (-P's ports added); its stack checked now, not at start.
   opts = planNetwork(opts, config.config?.ExposedPorts);
-  const net = networkOf(opts);
-  if (net !== 'none') {
-    networkBinary(net);
+  const network = await containerNetwork(e, opts);
+  if (network.stack !== 'none') {
+    networkBinary(network.stack);
     checkHostPorts(opts.ports ?? [], process.getuid?.() ?? 0, unprivilegedPortStart());
   }
-  const hooks = net === 'none' ? [] : [networkHook(d.networkConfig)];
+  const hooks = network.stack === 'none' && network.kind !== 'user' ? [] : [networkHook(d.networkConfig)];
+  // container:NAME has that container's /etc/hosts and resolv.conf.
+  const shared = network.kind === 'container' ? containerDirs(e.deps.paths, network.target!) : undefined;
+  const resolv = shared
+    ? (await fileExists(shared.resolv))
+      ? shared.resolv
+      : undefined
+    : network.kind === 'none'
+      ? undefined
+      : d.resolv;
   // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
   const sources = opts.volumes.map((v) => canonicalPath(v.host));
   const { spec, warnings } = generateSpec({
@@ -149,9 +163,9 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     },
     paths: {
       rootfs: d.rootfs,
-      hosts: d.hosts,
+      hosts: shared ? shared.hosts : d.hosts,
       hostname: d.hostname,
-      ...(net === 'none' ? {} : { resolv: d.resolv }),
+      ...(resolv ? { resolv } : {}),
     },
     hooks,
     seccomp,
@@ -171,6 +185,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     limits,
     seccompDigest: seccompSource.digest,
     sources,
+    network,
     ...(healthcheck ? { healthcheck } : {}),
     ...(opts.seccompProfile
       ? {
@@ -181,6 +196,47 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
         }
       : {}),
   };
+}
+
+/**
+ * The network a run asks for, checked: a user-defined network exists (and publishes no port if it
+ * is internal: nothing could reach it), a container whose network is shared exists.
+ */
+async function containerNetwork(
+  e: PlanDeps & { deps: { paths: MoatPaths } },
+  opts: RunOptions,
+): Promise<ContainerNetwork> {
+  const net = networkOf(opts);
+  const kind = kindOf(net);
+  if (kind === 'user') {
+    const rec = await new NetworkStore(e.deps.paths).get(net);
+    const { ipBinary } = await import('./network/infra.js');
+    ipBinary();
+    if (rec.internal && ((opts.ports?.length ?? 0) > 0 || opts.publishAll))
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `network ${rec.name} is internal: a port published from it could not be reached`,
+        {
+          hint: 'drop -p/-P, or use a network made without --internal',
+        },
+      );
+    return {
+      kind,
+      stack: rec.internal ? 'none' : 'slirp4netns',
+      hostLoopback: rec.options.allow_host_loopback === 'true',
+      target: rec.name,
+    };
+  }
+  if (kind === 'container') {
+    const target = await e.containers.resolve(net.slice('container:'.length));
+    return { kind, stack: 'none', hostLoopback: false, target: target.id };
+  }
+  return { kind, stack: kind, hostLoopback: false };
+}
+
+async function fileExists(p: string): Promise<boolean> {
+  const { exists } = await import('../util/fsutil.js');
+  return exists(p);
 }
 
 /**

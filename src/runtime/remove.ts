@@ -59,9 +59,21 @@ async function deleteContainer(e: Lifecycle, id: string, rec?: ContainerRecord):
     containerEvent(e.deps.paths.data, 'destroy', cur);
     await removeCgroups({ ...(await cgroupsOf(id, e.deps.host.cgroup)), ...cur.cgroups });
     await runcDelete(e.runc, id);
+    await leaveNetworks(e, id);
     await removeTree(e, gone);
     return true;
   });
+}
+
+/** Its places on user-defined networks go (peers' /etc/hosts lose it). */
+async function leaveNetworks(e: Lifecycle, id: string): Promise<void> {
+  const { NetworkStore } = await import('./network/store.js');
+  const networks = new NetworkStore(e.deps.paths);
+  if (!(await fsp.readdir(networks.dir).catch(() => [])).length) return;
+  const { leaveAllNetworks } = await import('./network/endpoints.js');
+  await leaveAllNetworks({ paths: e.deps.paths, containers: e.containers, networks }, id).catch(
+    (err: unknown) => e.deps.log?.('leaving networks failed', { id, error: String(err) }),
+  );
 }
 
 /**

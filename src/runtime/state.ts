@@ -59,6 +59,11 @@ export interface ContainerRecord {
    */
   launcherPid?: number;
   launcherStart?: string;
+  /**
+   * The process whose user namespace it was started in, when not a fresh one of its own: the
+   * networks' infra process (network/infra.ts), or the container whose network it shares.
+   */
+  sharedUserns?: { pid: number; start?: string };
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;

@@ -14,10 +14,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { processStartTime } from '../../util/proc.js';
+import { linkCommands, runIp, type LinkSpec } from './links.js';
 import type { PortSpec } from './ports.js';
 
 export interface NetworkHookConfig {
-  mode: 'slirp4netns' | 'pasta';
+  /** The user-mode stack giving outbound access; `none` for a container on internal networks only. */
+  mode: 'slirp4netns' | 'pasta' | 'none';
   /** The stack's binary (slirp4netns or pasta), absolute. */
   binary: string;
   /** slirp4netns's API socket (port forwards are added through it). */
@@ -32,11 +35,15 @@ export interface NetworkHookConfig {
   mtu: number;
   /** How long the stack may take to come up, ms. */
   timeoutMs: number;
+  /** Links to user-defined networks (links.ts), written at each start; with `ip` and `nsenter`. */
+  links?: LinkSpec[];
+  ip?: string;
+  nsenter?: string;
 }
 
 export interface NetworkState {
   pid: number;
-  mode: NetworkHookConfig['mode'];
+  mode: Exclude<NetworkHookConfig['mode'], 'none'>;
   /** The ports as published: host ports chosen where 0 was asked. */
   ports: PortSpec[];
 }
@@ -154,9 +161,43 @@ function startStack(
   });
 }
 
-export async function runHook(cfg: NetworkHookConfig, statePid: number): Promise<NetworkState> {
+/**
+ * Link the container to its user-defined networks (links.ts): the hook runs as root of the infra
+ * user namespace, which owns both the holders' namespaces and the container's. The container's
+ * namespace is opened here and handed to nsenter as fd 3 (runc's init is not dumpable yet).
+ */
+async function attachLinks(cfg: NetworkHookConfig, statePid: number, netns: string): Promise<void> {
+  if (!cfg.links?.length) return;
+  if (!cfg.ip || !cfg.nsenter) fail('the network configuration names no ip or nsenter');
+  for (const l of cfg.links) {
+    const { holder, container } = linkCommands(l, statePid);
+    if (processStartTime(l.holderPid) !== l.holderStart)
+      fail(`network ${l.network} is not up any more (its namespace is gone): start the container again`);
+    await runIp(
+      [cfg.nsenter!, `--net=/proc/${l.holderPid}/ns/net`, '--', cfg.ip!, '-b', '-'],
+      holder,
+      `network ${l.network}`,
+    );
+    const fd = openSync(netns, 'r');
+    try {
+      await runIp(
+        [cfg.nsenter!, '--net=/proc/self/fd/3', '--', cfg.ip!, '-b', '-'],
+        container,
+        `network ${l.network}`,
+        fd,
+      );
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+export async function runHook(cfg: NetworkHookConfig, statePid: number): Promise<NetworkState | undefined> {
   if (!Number.isInteger(statePid) || statePid <= 0) fail('runc gave the hook no container pid');
   const netns = `/proc/${statePid}/ns/net`;
+  // Links first: they take eth0, eth1, ...; the stack's own interface (tap0) is the default route.
+  await attachLinks(cfg, statePid, netns);
+  if (cfg.mode === 'none') return undefined;
   const ports: PortSpec[] = [];
   for (const p of cfg.ports)
     ports.push({ ...p, hostPort: p.hostPort || (await freePort(p.hostIp, p.protocol)) });
@@ -211,6 +252,8 @@ export async function runHook(cfg: NetworkHookConfig, statePid: number): Promise
         '0:0',
         `--mtu=${cfg.mtu}`,
         ...(cfg.hostLoopback ? [] : ['--no-map-gw']),
+        // Its interface would take the host's name (often eth0, which a link may hold).
+        ...(cfg.links?.length ? ['--ns-ifname', 'tap0'] : []),
         '--pid',
         pidFile,
         ...ports.filter((p) => p.protocol === 'tcp').flatMap((p) => ['-t', spec(p)]),
@@ -240,6 +283,7 @@ async function main(): Promise<void> {
   const stdin = readFileSync(0, 'utf8');
   const statePid = (JSON.parse(stdin) as { pid?: number }).pid ?? 0;
   const state = await runHook(cfg, statePid);
+  if (!state) return;
   const tmp = `${cfg.stateFile}.tmp`;
   writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
   renameSync(tmp, cfg.stateFile);

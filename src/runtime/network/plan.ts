@@ -15,6 +15,35 @@ import type { NetworkHookConfig } from './hook.js';
 import { exposedPorts, type PortSpec } from './ports.js';
 
 export type NetworkMode = NonNullable<RunOptions['network']>;
+/**
+ * A container's network as planned: its kind, the stack its hook starts, whether that stack
+ * reaches the host's loopback (a user network's allow_host_loopback), and for `container:NAME`
+ * the container whose files (/etc/hosts, resolv.conf) it shares.
+ */
+export interface ContainerNetwork {
+  kind: NetworkKind;
+  stack: Stack;
+  hostLoopback: boolean;
+  /** The network record's name (user), or the shared container's ID (container). */
+  target?: string;
+}
+
+/** A user-mode stack (or none) that a container's own hook starts. */
+export type Stack = 'none' | 'slirp4netns' | 'pasta';
+/** What --network names: a built-in stack, a user-defined network, or another container's. */
+export type NetworkKind = Stack | 'user' | 'container';
+
+export function kindOf(network: string): NetworkKind {
+  if (network === 'none' || network === 'slirp4netns' || network === 'pasta') return network;
+  return network.startsWith('container:') ? 'container' : 'user';
+}
+
+/** The stack a container's hook starts: a user network's containers get slirp4netns unless it is internal. */
+export function stackOf(network: string, internal = false): Stack {
+  const kind = kindOf(network);
+  if (kind === 'user') return internal ? 'none' : 'slirp4netns';
+  return kind === 'container' ? 'none' : kind;
+}
 
 /** The stack a container gets: what it asked for, else slirp4netns when it publishes ports. */
 export function networkOf(o: Pick<RunOptions, 'network' | 'ports' | 'publishAll'>): NetworkMode {
@@ -39,6 +68,32 @@ export function planNetwork(o: RunOptions, exposed: Record<string, unknown> | nu
 export function networkProblems(o: Partial<RunOptions>): { message: string; hint?: string }[] {
   const out: { message: string; hint?: string }[] = [];
   const ports = o.ports ?? [];
+  const kind = o.network === undefined ? undefined : kindOf(o.network);
+  if (kind === 'container') {
+    const ref = o.network!.slice('container:'.length);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(ref))
+      out.push({ message: `--network ${o.network!.slice(0, 80)}: expected container:NAME or container:ID` });
+    const conflicting = [
+      ports.length || o.publishAll ? '-p/-P' : '',
+      o.dns?.length ? '--dns' : '',
+      o.addHosts?.length ? '--add-host' : '',
+      o.hostname !== undefined ? '--hostname' : '',
+    ].filter(Boolean);
+    if (conflicting.length)
+      out.push({
+        message: `--network container:… shares that container's network, so ${conflicting.join(', ')} cannot be given`,
+        hint: 'set them on the container whose network is shared',
+      });
+  } else if (kind === 'user' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(o.network!))
+    out.push({
+      message: `--network ${o.network!.slice(0, 80)}: not a network name`,
+      hint: 'none, slirp4netns, pasta, container:NAME, or a network made with moat network create',
+    });
+  if (o.networkAliases?.length && kind !== 'user')
+    out.push({
+      message: '--network-alias needs a user-defined network',
+      hint: 'make one with moat network create NAME and run with --network NAME',
+    });
   if (o.network === 'none' && (ports.length || o.publishAll))
     out.push({
       message: 'publishing ports needs a network: --network none has loopback only',
@@ -86,6 +141,8 @@ export function resolvConf(
   hostResolv: string,
 ): string {
   let servers = [...(dns ?? [])];
+  // No stack (an internal network): no server could be reached, and names are in /etc/hosts.
+  if (!servers.length && mode === 'none') return '';
   if (!servers.length && mode === 'slirp4netns') servers = [SLIRP_DNS];
   if (!servers.length)
     servers = hostResolv
@@ -158,15 +215,16 @@ export function networkBinary(
 /** The hook's configuration for a container. */
 export function hookConfig(
   o: RunOptions,
+  net: ContainerNetwork,
   binary: string,
   files: { apiSocket: string; stateFile: string; logFile: string },
 ): NetworkHookConfig {
   return {
-    mode: networkOf(o) as NetworkHookConfig['mode'],
+    mode: net.stack,
     binary,
     ...files,
     ports: (o.ports ?? []) as PortSpec[],
-    hostLoopback: false,
+    hostLoopback: net.hostLoopback,
     mtu: 65520,
     timeoutMs: 10_000,
   };

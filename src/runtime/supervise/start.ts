@@ -3,7 +3,10 @@
  * into the container's cgroups, record it, and let it go. Undone (launcher killed, cgroups
  * removed) if any of that fails, before runc starts.
  */
-import { unshareArgv } from '../../userns/exec.js';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { nsenterArgv, unshareArgv } from '../../userns/exec.js';
+import type { MoatPaths } from '../../util/paths.js';
 import { processStartTime } from '../../util/proc.js';
 import { mark } from '../../util/timing.js';
 import { createCgroups, joinCgroups, removeCgroups, type CgroupPaths } from '../cgroups.js';
@@ -29,6 +32,17 @@ export interface Launch {
   staged: StagedMount[];
 }
 
+/** Could the container be on a user-defined network, or share one's? (Loads nothing when not.) */
+function mayHaveNetworks(paths: MoatPaths, rec: ContainerRecord): boolean {
+  const n = rec.options.network;
+  if (n !== undefined && n !== 'none' && n !== 'slirp4netns' && n !== 'pasta') return true;
+  try {
+    return readdirSync(path.join(paths.data, 'networks')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 export async function startLauncher(
   deps: SuperviseDeps,
   rec: ContainerRecord,
@@ -39,6 +53,11 @@ export async function startLauncher(
   // directory of its own, emptied first (container-dir.ts).
   await freshRunDir(d.dir, deps.cgroupOwner);
   await runcDelete(deps.runc, rec.id);
+  // User-defined networks and container:NAME: the namespaces the launcher makes its own in (and
+  // the spec's last changes, so before the host paths stage it).
+  const { usernsPid } = mayHaveNetworks(deps.paths, rec)
+    ? await (await import('../network/start.js')).networkAtStart(deps, rec)
+    : { usernsPid: undefined };
   // The host paths it mounts are still the ones the policy saw, and runc gets them staged.
   const run = prepareHostPaths(deps.paths, rec, deps.cgroupOwner);
   const tty = rec.options.tty
@@ -46,24 +65,30 @@ export async function startLauncher(
     : undefined;
 
   const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner);
-  const argv = unshareArgv(
-    deps.tools,
-    launcherArgv({
-      lower: rec.lowerdir,
-      upper: d.upper,
-      work: d.work,
-      rootfs: d.rootfs,
-      runc: deps.runc,
-      bundle: run.bundle,
-      id: rec.id,
-      pidFile: d.initPid,
-      logFile: d.runcLog,
-      statusFile: d.exitStatus,
-      staged: run.staged,
-      ...(tty ? { tty } : {}),
-    }),
-    { mount: true },
-  );
+  const launcher = launcherArgv({
+    lower: rec.lowerdir,
+    upper: d.upper,
+    work: d.work,
+    rootfs: d.rootfs,
+    runc: deps.runc,
+    bundle: run.bundle,
+    id: rec.id,
+    pidFile: d.initPid,
+    logFile: d.runcLog,
+    statusFile: d.exitStatus,
+    staged: run.staged,
+    ...(tty ? { tty } : {}),
+  });
+  const argv = usernsPid
+    ? nsenterArgv(deps.tools, usernsPid, [
+        deps.tools.unshare,
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        ...launcher,
+      ])
+    : unshareArgv(deps.tools, launcher, { mount: true });
   mark('launcher spawned');
   // Written as it is read, rotated at its max-size (logs/writer.ts); an old record has no logConfig.
   const log = new LogWriter(d.log, {
@@ -100,6 +125,8 @@ export async function startLauncher(
         r.launcherPid = child.pid;
         r.launcherStart = child.pid ? processStartTime(child.pid) : undefined;
         r.cgroups = cgroups;
+        // The user namespace it runs in when not its own (network connect needs the infra one).
+        r.sharedUserns = usernsPid ? { pid: usernsPid, start: processStartTime(usernsPid) } : undefined;
       },
       { durable: false },
     );

@@ -156,8 +156,9 @@ const prunable = (v: NetworkView, b: { label?: readonly string[]; labelNot?: rea
   !(b.labelNot ?? []).some((l) => labelHolds(v.Labels, l));
 
 export function networkRoutes(engine: Engine): AnyRoute[] {
+  // Facts never throw: a store that cannot be read is the handler's error to report.
   const networkFacts = async (ref: string) => {
-    const v = await findView(engine, ref);
+    const v = await findView(engine, ref).catch(() => undefined);
     return v ? { network: v } : {};
   };
   /** connect/disconnect: the network and the container (the policy decides on both). */
@@ -218,7 +219,9 @@ export function networkRoutes(engine: Engine): AnyRoute[] {
       path: '/networks/prune',
       action: 'network.prune',
       body: S.networkPruneBody,
-      facts: async (ctx) => ({ networks: (await views(engine)).filter((v) => prunable(v, ctx.body)) }),
+      facts: async (ctx) => ({
+        networks: (await views(engine).catch(() => [])).filter((v) => prunable(v, ctx.body)),
+      }),
       handler: async (ctx) => {
         const { removeNetwork } = await import('../runtime/network/connect.js');
         const d = await deps(engine);

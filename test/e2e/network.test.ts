@@ -237,11 +237,7 @@ describe('moat network and docker network', () => {
     const d = docker(svc, w, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
     expect(d.code, d.stderr).toBe(0);
     const builtIn = d.stdout.split('\n').filter((l) => l && !l.endsWith(' bridge'));
-    expect(builtIn.sort()).toEqual([
-      'none null',
-      'pasta pasta',
-      'slirp4netns slirp4netns',
-    ]);
+    expect(builtIn.sort()).toEqual(['none null', 'pasta pasta', 'slirp4netns slirp4netns']);
     expect(JSON.parse(docker(svc, w, ['network', 'inspect', 'pasta']).stdout)[0].Driver).toBe('pasta');
     expect(docker(svc, w, ['network', 'inspect', 'nope']).code).not.toBe(0);
   });

@@ -393,6 +393,19 @@ remote_denials contains sprintf("remote subject %s may not publish port %d on %s
 
 loopback(ip) if startswith(ip, "127.")
 
+# A network made with allow_host_loopback=true lets its containers reach the host's 127.0.0.1 (the
+# owner's local services, moat's API on a loopback port): making one is the owner's choice, and a
+# remote subject runs on one only with an exception for the image.
+remote_denials contains sprintf("remote subject %s may not make a network that reaches the host's loopback (allow_host_loopback): local subjects only", [input.subject.user]) if {
+	input.action == "network.create"
+	object.get(input, ["body", "options", "allow_host_loopback"], "false") == "true"
+}
+
+remote_denials contains sprintf("remote subject %s may not run on network %s, which reaches the host's loopback (data.moat.exceptions.host_loopback)", [input.subject.user, spec.network_mode]) if {
+	object.get(spec, "network_host_loopback", false) == true
+	not excepted("host_loopback")
+}
+
 loopback("::1")
 
 remote_denials contains sprintf("remote subject %s may not mount host path %s", [input.subject.user, object.get(m, "raw_source", m.source)]) if {

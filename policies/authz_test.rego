@@ -777,6 +777,22 @@ test_volume_beside_protected_bind_still_denied if {
 	"mounting host path /etc is not allowed" in authz.deny with input as inp
 }
 
+# ---- networks reaching the host's loopback ---------------------------------------------------------
+test_remote_subject_makes_no_network_reaching_host_loopback if {
+	hl := as_remote(object.union(base, {"action": "network.create", "body": {"name": "n", "options": {"allow_host_loopback": "true"}}}))
+	["remote subject ci may not make a network that reaches the host's loopback (allow_host_loopback): local subjects only"] == [r | some r in authz.deny with input as hl with data.moat.remote_users as ["ci"]]
+	plain := as_remote(object.union(base, {"action": "network.create", "body": {"name": "n", "options": {}}}))
+	count([r | some r in authz.deny with input as plain with data.moat.remote_users as ["ci"]]) == 0
+	authz.allow with input as object.union(hl, {"subject": {"local": true}})
+}
+
+test_remote_subject_runs_on_host_loopback_network_only_excepted if {
+	inp := as_remote(with_spec({"network_mode": "devnet", "network_host_loopback": true}))
+	["remote subject ci may not run on network devnet, which reaches the host's loopback (data.moat.exceptions.host_loopback)"] == [r | some r in authz.deny with input as inp with data.moat.remote_users as ["ci"]]
+	authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.exceptions as {"host_loopback": [digest]}
+	authz.allow with input as with_spec({"network_mode": "devnet", "network_host_loopback": true})
+}
+
 # ---- published ports ---------------------------------------------------------------------------
 port(ip, p) := {"host_ip": ip, "host_port": p, "container_port": 80, "protocol": "tcp"}
 

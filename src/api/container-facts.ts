@@ -112,7 +112,13 @@ async function runningFacts(
   let run: Record<string, unknown> | undefined;
   if (spec && rec.options && typeof rec.options === 'object') {
     try {
-      run = runSummary({ opts: rec.options, spec, limits: rec.limits, seccompDigest: rec.seccompDigest });
+      run = runSummary({
+        opts: rec.options,
+        spec,
+        limits: rec.limits,
+        seccompDigest: rec.seccompDigest,
+        ...(rec.network ? { network: rec.network } : {}),
+      });
     } catch {
       run = undefined;
     }

@@ -35,7 +35,7 @@ export function policyPaths(env: NodeJS.ProcessEnv = process.env): string[] {
  * container's recorded options and stored spec (start, exec; see container-facts.ts).
  */
 export type RunFactsSource = Pick<ContainerPlan, 'opts' | 'spec' | 'limits' | 'seccompDigest'> &
-  Partial<Pick<ContainerPlan, 'sources' | 'seccompFile'>>;
+  Partial<Pick<ContainerPlan, 'sources' | 'seccompFile' | 'network'>>;
 
 /**
  * The seccomp filter about to be applied, summarised for the policy: which profile (moat's
@@ -95,6 +95,9 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     cap_add: o.capAdd.map((c) => c.replace(/^CAP_/, '')),
     privileged: false,
     network_mode: o.network ?? 'none',
+    // Its outbound link reaches the host's 127.0.0.1 (a network made with allow_host_loopback).
+    network_host_loopback: plan.network?.hostLoopback ?? false,
+    network_aliases: o.networkAliases ?? [],
     ports: (o.ports ?? []).map((p) => ({
       host_ip: p.hostIp,
       host_port: p.hostPort,

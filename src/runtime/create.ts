@@ -162,6 +162,7 @@ async function writeContainer(e: CreateDeps, plan: ContainerPlan): Promise<Conta
       warnings: plan.warnings,
       ...(plan.seccompDigest ? { seccompDigest: plan.seccompDigest } : {}),
       lowerdir: plan.lowerdir,
+      network: plan.network,
       ...(hostPaths.length ? { hostPaths } : {}),
       logConfig: logConfigOf(plan.opts.log),
       ...(plan.healthcheck ? { healthcheck: plan.healthcheck } : {}),

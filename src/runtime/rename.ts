@@ -4,6 +4,7 @@
  * and a create (or two renames) cannot both take a name. A running container keeps running; its
  * hostname is what it was (Docker's rename does not change it either).
  */
+import { promises as fsp } from 'node:fs';
 import { withLock } from '../util/lock.js';
 import { namesLock } from './create.js';
 import { RuntimeError } from './errors.js';
@@ -36,10 +37,18 @@ export async function renameContainer(e: Lifecycle, ref: string, name: string): 
           hint: `remove it with moat rm ${name}, or choose another name`,
         },
       );
-    return e.containers.update(found.id, async (rec) => {
+    const renamed = await e.containers.update(found.id, async (rec) => {
       rec.name = name;
       await e.containers.save(rec);
       return rec;
     });
+    // Peers on its networks find it by the new name (their /etc/hosts).
+    const { NetworkStore } = await import('./network/store.js');
+    const networks = new NetworkStore(e.deps.paths);
+    if ((await fsp.readdir(networks.dir).catch(() => [])).length) {
+      const { refreshPeersOf } = await import('./network/endpoints.js');
+      await refreshPeersOf({ paths: e.deps.paths, containers: e.containers, networks }, renamed.id);
+    }
+    return renamed;
   });
 }

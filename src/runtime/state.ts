@@ -13,6 +13,7 @@ import type { CgroupPaths, Limits } from './cgroups.js';
 import type { HostPathPin } from './host-paths.js';
 import { RuntimeError } from './errors.js';
 import type { LogConfig } from './logs/index.js';
+import type { ContainerNetwork } from './network/plan.js';
 import type { RunOptions } from './options.js';
 import type { HealthConfig, HealthState } from './health/config.js';
 
@@ -59,6 +60,8 @@ export interface ContainerRecord {
    */
   launcherPid?: number;
   launcherStart?: string;
+  /** Its network as planned at create (network/plan.ts); unset in older records. */
+  network?: ContainerNetwork;
   /**
    * The process whose user namespace it was started in, when not a fresh one of its own: the
    * networks' infra process (network/infra.ts), or the container whose network it shares.

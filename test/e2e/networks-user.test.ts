@@ -122,6 +122,11 @@ describe('a user-defined network', () => {
     expect(after.stdout).not.toContain(web);
     expect(after.stdout).toContain('127.0.0.1\tlocalhost');
     expect((await inspect(net)).Endpoints.map((e) => e.Name)).toEqual([peer]);
+    // Renamed: found by its new name.
+    const renamed = uniq('renamed');
+    containers.push(renamed);
+    expect((await moat(['rename', peer, renamed])).code).toBe(0);
+    expect((await execSh(renamed, 'cat /etc/hosts')).stdout).toMatch(new RegExp(`\t${renamed} `));
   });
 
   it('--internal has no route out: the host’s 127.0.0.1 listener is reached only from a network allowing it', async () => {

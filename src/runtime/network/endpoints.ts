@@ -147,3 +147,10 @@ export async function leaveAllNetworks(deps: EndpointDeps, id: string): Promise<
     await refresh(deps, left);
   });
 }
+
+/** Rewrite the /etc/hosts of everyone on `id`'s networks (it was renamed). */
+export async function refreshPeersOf(deps: EndpointDeps, id: string): Promise<void> {
+  await withLock(networksLock(deps.paths), async () =>
+    refresh(deps, networksOf(id, await deps.networks.list())),
+  );
+}

@@ -13,6 +13,11 @@ import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { env, IMAGE, moat, uniq } from './moat.js';
+import { have } from './registry-helpers.js';
+
+for (const t of ['ip', 'slirp4netns'])
+  if (!have(t))
+    throw new Error(`${t} is needed for the user-network tests (apt-get install iproute2 slirp4netns)`);
 
 const LABEL = `moat-e2e=${uniq('netfile')}`;
 const containers: string[] = [];

@@ -31,7 +31,7 @@ export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 /** An alias (--network-alias, connect --alias): a host name. */
 export const ALIAS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$/;
 const MAX_NETWORKS = 256;
-const MAX_RECORD = 4 << 20;
+const MAX_RECORD = 16 << 20;
 
 export interface Endpoint {
   ip: string;

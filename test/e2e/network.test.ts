@@ -191,7 +191,7 @@ describe('the container side', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/publishing ports needs a network/);
     const unknown = await moat(['run', '--rm', '--network', 'mynet', IMAGE, 'true']);
-    expect(unknown.stderr).toMatch(/--network mynet: not offered/);
+    expect(unknown.stderr).toMatch(/no such network: mynet/);
   });
 
   it("/etc/hosts has --hostname and --add-host; /etc/resolv.conf has --dns or the stack's resolver", async () => {

@@ -9,6 +9,7 @@
  */
 import { defaultRunOptions, parseVolume, type RunOptions } from '../../runtime/options.js';
 import { parseLogOptions } from '../../runtime/logs/config.js';
+import { MoatError } from '../../errors.js';
 import { ApiError } from '../errors.js';
 import { readJson, sendJson } from '../http.js';
 import {
@@ -20,27 +21,42 @@ import {
 import { refuse, type Handler } from './handler.js';
 import { exposedPorts, parsePublish, type PortSpec } from '../../runtime/network/ports.js';
 import { checkPlatform } from './platform.js';
-import { refuseUnsupported } from './unsupported.js';
+import { emptyField, refuseUnsupported } from './unsupported.js';
+import { endpointAliases } from './networks.js';
 import { parseRestart } from '../../runtime/restart.js';
 
 const strings = (v: unknown): string[] | undefined =>
   Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
 
 /** Docker's create body → moat's run options (refusing what would loosen the isolation). */
+const DEFAULT_MODES = ['', 'default', 'bridge'];
+
 /**
- * `--network` (NetworkMode: docker's default and `bridge` are moat's default, `none`, `slirp4netns`
- * and `pasta` are themselves; user-defined networks are not offered yet), `-p` (PortBindings),
- * `-P` (PublishAllPorts), `--dns`, `--add-host` (ExtraHosts).
+ * `--network` (NetworkMode: docker's default and `bridge` are moat's default; `none`,
+ * `slirp4netns`, `pasta`, a user-defined network's name and `container:NAME` are themselves, checked
+ * when the container is planned), `--network-alias` (the Aliases of NetworkingConfig's endpoint
+ * for that network; --ip, --mac-address, --link there are refused, and so is a second network:
+ * docker network connect adds one), `-p` (PortBindings), `-P` (PublishAllPorts), `--dns`,
+ * `--add-host` (ExtraHosts).
  */
 function networkFromDocker(b: Record<string, unknown>, h: Record<string, unknown>): Partial<RunOptions> {
   const o: Partial<RunOptions> = {};
-  const mode = h.NetworkMode;
-  if (mode === 'none' || mode === 'slirp4netns' || mode === 'pasta') o.network = mode;
-  else if (typeof mode === 'string' && !['', 'default', 'bridge'].includes(mode))
-    refuse(
-      `--network=${mode.slice(0, 40)}`,
-      'user-defined networks are not offered yet: use slirp4netns or pasta',
-    );
+  const mode = typeof h.NetworkMode === 'string' ? h.NetworkMode : '';
+  if (!DEFAULT_MODES.includes(mode)) o.network = mode;
+  const nc = b.NetworkingConfig as { EndpointsConfig?: unknown } | null | undefined;
+  const eps = (nc && typeof nc.EndpointsConfig === 'object' ? nc.EndpointsConfig : null) ?? {};
+  for (const [net, ep] of Object.entries(eps as Record<string, unknown>)) {
+    const same = net === mode || (DEFAULT_MODES.includes(net) && DEFAULT_MODES.includes(mode));
+    if (!same) {
+      if (DEFAULT_MODES.includes(net) && emptyField(ep)) continue;
+      refuse(
+        `--network ${net.slice(0, 40)} with --network ${mode.slice(0, 40) || 'default'}`,
+        'a container is created on one network: add it to another with docker network connect',
+      );
+    }
+    const aliases = endpointAliases(ep);
+    if (aliases.length) o.networkAliases = aliases;
+  }
   const pb = h.PortBindings;
   if (pb && typeof pb === 'object') {
     const ports: PortSpec[] = [];
@@ -168,7 +184,14 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
 export const createContainer: Handler = async ({ call, req, res, url }) => {
   checkPlatform(url.searchParams.get('platform'));
   const options = runOptionsFromDocker(await readJson(req), url.searchParams.get('name'));
-  const r = (await call('POST', '/containers/create', { options })) as {
+  const r = (await call('POST', '/containers/create', { options }).catch((e: unknown) => {
+    // Not a 404, which the docker CLI takes for a missing image and answers by pulling it.
+    if (e instanceof MoatError && e.code === 'RUNTIME_NETWORK_NOT_FOUND')
+      throw new ApiError('API_INVALID_REQUEST', e.message, {
+        hint: 'docker network ls lists the networks; docker network create NAME makes one',
+      });
+    throw e;
+  })) as {
     id: string;
     warnings?: string[];
   };

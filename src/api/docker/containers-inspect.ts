@@ -1,7 +1,8 @@
 /**
  * `GET /containers/{id}/json` (docker inspect): a container's record in Docker's shape, saying
- * what moat always applies (no privileges, every capability dropped but those added, no network,
- * no_new_privs and its seccomp profile, a read-only root unless asked).
+ * what moat always applies (no privileges, every capability dropped but those added, no network
+ * unless asked, no_new_privs and its seccomp profile, a read-only root unless asked), and the
+ * user-defined networks it is on (NetworkSettings.Networks).
  */
 import { LIMIT_DEFAULTS } from '../../runtime/default-limits.js';
 import { dockerLogConfig, logConfigOf } from '../../runtime/logs/config.js';
@@ -9,7 +10,9 @@ import type { PortSpec } from '../../runtime/network/ports.js';
 import type { ContainerRecord } from '../../runtime/state.js';
 import { dockerState } from '../../runtime/status.js';
 import { sendJson } from '../http.js';
+import type { NetworkView } from '../network-routes.js';
 import { enc, type Handler } from './handler.js';
+import { endpointId } from './networks.js';
 
 /** Docker's `{"80/tcp": [{HostIp, HostPort}]}`. */
 function portMap(ports: readonly PortSpec[]): Record<string, { HostIp: string; HostPort: string }[]> {
@@ -22,8 +25,39 @@ function portMap(ports: readonly PortSpec[]): Record<string, { HostIp: string; H
   return out;
 }
 
+/**
+ * Docker's NetworkSettings.Networks: the user-defined networks the container is on (from
+ * network.list's endpoints), by name, with its address, aliases and the network's gateway.
+ */
+export function networksOf(id: string, networks: readonly NetworkView[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of networks) {
+    const ep = n.Endpoints.find((e) => e.Id === id);
+    if (!ep) continue;
+    const [ip, prefix] = ep.IPv4Address.split('/');
+    out[n.Name] = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: ep.Aliases.length ? ep.Aliases : null,
+      MacAddress: '',
+      DriverOpts: null,
+      NetworkID: n.Id,
+      EndpointID: endpointId(n.Id, id),
+      Gateway: n.Gateway ?? '',
+      IPAddress: ip,
+      IPPrefixLen: Number(prefix) || 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      DNSNames: [ep.Name, ...ep.Aliases, id.slice(0, 12)],
+    };
+  }
+  return out;
+}
+
 export function containerInspect(
   c: ContainerRecord & { publishedPorts?: PortSpec[] },
+  networks: readonly NetworkView[] = [],
 ): Record<string, unknown> {
   const o = c.options;
   const zero = '0001-01-01T00:00:00Z';
@@ -115,17 +149,16 @@ export function containerInspect(
       Propagation: v.volume === undefined ? 'rprivate' : '',
     })),
     // The ports as published now (host ports chosen where -p gave none): what `docker port` reads.
-    NetworkSettings: { Networks: {}, Ports: portMap(c.publishedPorts ?? []) },
+    NetworkSettings: { Networks: networksOf(c.id, networks), Ports: portMap(c.publishedPorts ?? []) },
   };
 }
 
-export const inspectContainer: Handler = async ({ call, m, res }) =>
-  sendJson(
-    res,
-    200,
-    containerInspect(
-      (await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord & {
-        publishedPorts?: PortSpec[];
-      },
-    ),
-  );
+export const inspectContainer: Handler = async ({ call, m, res }) => {
+  const c = (await call('GET', `/containers/${enc(m[1])}/json`)) as ContainerRecord & {
+    publishedPorts?: PortSpec[];
+  };
+  // Its networks, as network.list shows them to the same sender (a policy that does not let it
+  // list networks leaves them out: the container's own record is still answered).
+  const networks = (await call('GET', '/networks').catch(() => [])) as NetworkView[];
+  sendJson(res, 200, containerInspect(c, networks));
+};

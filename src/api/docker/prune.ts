@@ -2,9 +2,9 @@
  * The prunes `docker system prune` sends after the containers' (containers-prune.ts):
  * `POST /images/prune` becomes `image.prune` (dangling images, or with `dangling=false` every
  * image no container uses, as `docker image prune -a`), answered in Docker's shape
- * `{ImagesDeleted, SpaceReclaimed}`; volumes are pruned by volumes.ts. moat has no networks or build cache, so their prunes
- * touch nothing and say that nothing was deleted (the route test lists them as answering without
- * a decision for that reason). Filters moat cannot apply (`until`, `label` on images) are
+ * `{ImagesDeleted, SpaceReclaimed}`; volumes are pruned by volumes.ts, networks by networks.ts.
+ * moat has no build cache, so its prune touches nothing and says that nothing was deleted (the
+ * route test lists it as answering without a decision for that reason). Filters moat cannot apply (`until`, `label` on images) are
  * refused with Docker's message, never ignored: a prune removes what was asked and nothing else.
  */
 import { sendJson } from '../http.js';
@@ -35,7 +35,7 @@ export const pruneImages: Handler = async ({ call, res, url }) => {
   sendJson(res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: r.freedBytes });
 };
 
-/** Nothing to prune: moat has no networks or build cache (their filters are still checked). */
+/** Nothing to prune: moat has no build cache (its filters are still checked). */
 const nothing =
   (keys: readonly string[], answer: Record<string, unknown>): Handler =>
   async ({ res, url }) => {
@@ -43,7 +43,6 @@ const nothing =
     sendJson(res, 200, answer);
   };
 
-export const pruneNetworks = nothing(['until', 'label', 'label!'], { NetworksDeleted: null });
 export const pruneBuildCache = nothing(
   ['until', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private'],
   {

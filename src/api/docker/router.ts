@@ -31,9 +31,17 @@ import { renameContainer } from './containers-rename.js';
 import { restartContainer } from './containers-restart.js';
 import { updateContainer } from './containers-update.js';
 import { pruneContainers } from './containers-prune.js';
-import { pruneBuildCache, pruneImages, pruneNetworks } from './prune.js';
+import { pruneBuildCache, pruneImages } from './prune.js';
 import { createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume } from './volumes.js';
-import { inspectNetwork, listNetworks } from './networks.js';
+import {
+  connectNetwork,
+  createNetwork,
+  disconnectNetwork,
+  inspectNetwork,
+  listNetworks,
+  pruneNetworks,
+  removeNetwork,
+} from './networks.js';
 import { systemDf } from './system-df.js';
 import { createExec, inspectExec, startExec, startExecUpgraded } from './exec-handlers.js';
 import { failRaw, type DockerContext, type Handler } from './handler.js';
@@ -69,6 +77,10 @@ export const ROUTES: readonly Route[] = [
   ['GET', /^\/volumes$/, listVolumes],
   ['GET', /^\/networks$/, listNetworks],
   ['GET', /^\/networks\/([^/]+)$/, inspectNetwork],
+  ['POST', /^\/networks\/create$/, createNetwork],
+  ['DELETE', /^\/networks\/([^/]+)$/, removeNetwork],
+  ['POST', /^\/networks\/([^/]+)\/connect$/, connectNetwork],
+  ['POST', /^\/networks\/([^/]+)\/disconnect$/, disconnectNetwork],
   ['POST', /^\/volumes\/create$/, createVolume],
   ['GET', /^\/volumes\/([^/]+)$/, inspectVolume],
   ['DELETE', /^\/volumes\/([^/]+)$/, removeVolume],

@@ -57,7 +57,10 @@ const READ = new Set([
   'CapAdd',
   'CapDrop', // every capability is dropped anyway
   'Binds',
-  'NetworkMode', // none, slirp4netns, pasta, docker's default (containers-create.ts); others refused there
+  'NetworkMode', // none, slirp4netns, pasta, a user-defined network, container:NAME (containers-create.ts)
+  // The endpoint the CLI names for --network: --network-alias's Aliases are read, --ip,
+  // --mac-address, --link and --driver-opt refused (containers-create.ts).
+  'NetworkingConfig',
   'PortBindings',
   'PublishAllPorts',
   'ExposedPorts', // -p sets it too; -P publishes the image's EXPOSEd ports
@@ -84,23 +87,18 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   NetworkDisabled: (v) => v === undefined || v === null || typeof v === 'boolean',
   StopSignal: (v) =>
     v === undefined || v === null || v === '' || v === 'SIGTERM' || v === 'TERM' || v === '15',
-  // The CLI names the network it was given (`default`, `none`) with empty settings.
-  NetworkingConfig: (v) => {
-    const eps = ((v ?? {}) as { EndpointsConfig?: Record<string, unknown> }).EndpointsConfig ?? {};
-    return Object.entries(eps).every(
-      ([net, ep]) => ['default', 'bridge', 'none', 'slirp4netns', 'pasta'].includes(net) && empty(ep),
-    );
-  },
 };
 
 /** The flags users type for the fields refused, and why moat has none. */
 const WHY: Record<string, [string, string]> = {
-  NetworkingConfig: ['--network-alias/--ip/--mac-address', 'user-defined networks are not offered yet'],
-  Links: ['--link', 'user-defined networks are not offered yet: publish a port (-p) and use the host'],
+  Links: [
+    '--link',
+    'put the containers on a user-defined network (docker network create NET; docker run --network NET): they reach each other by name',
+  ],
   DnsSearch: ['--dns-search', 'not offered: --dns sets the servers'],
   DnsOptions: ['--dns-option', 'not offered: --dns sets the servers'],
   Domainname: ['--domainname', 'not offered'],
-  MacAddress: ['--mac-address', "the user-mode stacks choose the container's address"],
+  MacAddress: ['--mac-address', "moat chooses the addresses of a container's links"],
   VolumeDriver: ['--volume-driver', "moat's volumes are local directories (the local driver)"],
   StopSignal: ['--stop-signal', 'moat stop sends SIGTERM, then SIGKILL'],
   StopTimeout: ['--stop-timeout', 'give docker stop -t SECONDS'],
@@ -139,11 +137,11 @@ const WHY: Record<string, [string, string]> = {
  * (Go field names) of empty values. A map's keys are values themselves (`{"/data": {}}` is an
  * anonymous volume, `{"80/tcp": {}}` an exposed port): a map is empty only without keys.
  */
-function empty(v: unknown): boolean {
+export function emptyField(v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === '') return true;
-  if (Array.isArray(v)) return v.every(empty);
+  if (Array.isArray(v)) return v.every(emptyField);
   if (typeof v === 'object')
-    return Object.entries(v).every(([k, x]) => /^[A-Z][A-Za-z0-9]*$/.test(k) && empty(x));
+    return Object.entries(v).every(([k, x]) => /^[A-Z][A-Za-z0-9]*$/.test(k) && emptyField(x));
   return false;
 }
 
@@ -156,7 +154,7 @@ export function refuseUnsupported(config: Record<string, unknown>, host: Record<
   ] as const) {
     for (const [key, value] of Object.entries(fields)) {
       if (READ.has(key)) continue;
-      const isDefault = DEFAULTS[key] ?? empty;
+      const isDefault = DEFAULTS[key] ?? emptyField;
       if (isDefault(value)) continue;
       const [flag, why] = WHY[key] ?? [`${part}${key}`.slice(0, 60), 'moat does not offer it'];
       throw new ApiError('API_INVALID_REQUEST', `${flag} is not supported by moat: ${why}`, {

@@ -438,7 +438,13 @@ const HOSTCONFIG: Row[] = [
     }),
   },
   { field: 'NetworkMode', value: 'pasta', expect: applied((p) => expect(p.o.network).toBe('pasta')) },
-  { field: 'NetworkMode', value: 'mynet', expect: refused(/^--network=mynet is not supported/) },
+  // A user-defined network (moat network create): whether it exists is checked at create.
+  { field: 'NetworkMode', value: 'mynet', expect: applied((p) => expect(p.o.network).toBe('mynet')) },
+  {
+    field: 'NetworkMode',
+    value: 'container:db',
+    expect: applied((p) => expect(p.o.network).toBe('container:db')),
+  },
   {
     field: 'RestartPolicy',
     value: { Name: 'on-failure', MaximumRetryCount: 3 },

@@ -22,9 +22,8 @@ const WITHOUT_DECISION: Record<string, string> = {
   'POST /containers/x/attach': 'refused without an upgrade (notOffered): nothing happens',
 };
 
-/** Routes with nothing to act on (docker system prune sends them): they answer that nothing was pruned. */
+/** Routes with nothing to act on (docker system prune sends it): it answers that nothing was pruned. */
 const NOTHING_TO_DO: Record<string, string> = {
-  'POST /networks/prune': 'moat has no networks',
   'POST /build/prune': 'moat has no build cache',
 };
 
@@ -32,6 +31,9 @@ const NOTHING_TO_DO: Record<string, string> = {
 const BODIES: Record<string, unknown> = {
   'POST /containers/create': { Image: 'busybox', Cmd: ['true'] },
   'POST /containers/x/exec': { Cmd: ['true'], AttachStdout: true },
+  'POST /networks/create': { Name: 'n1' },
+  'POST /networks/x/connect': { Container: 'c1' },
+  'POST /networks/x/disconnect': { Container: 'c1' },
 };
 
 function request(method: string, url: string, body = '{}'): IncomingMessage {

@@ -46,7 +46,13 @@ describe('create bodies: what moat would drop is refused', () => {
       [(b) => (b.HostConfig.Links = ['db:db']), /^--link is not supported/],
       [(b) => (b.HostConfig.VolumeDriver = 'nfs'), /^--volume-driver is not supported/],
       [(b) => (b.HostConfig.CpuShares = 512), /^--cpu-shares .*use --cpus/],
-      [(b) => (b.HostConfig.NetworkMode = 'mynet'), /^--network=mynet is not supported/],
+      [
+        (b) =>
+          ((b.NetworkingConfig as Body).EndpointsConfig = {
+            default: { IPAMConfig: { IPv4Address: '10.1.0.9' } },
+          }),
+        /^--ip\/--ip6 is not supported by moat/,
+      ],
       [(b) => (b.HostConfig.PidMode = 'container:db'), /^--pid=container:db is not supported/],
       [(b) => (b.StopSignal = 'SIGINT'), /^--stop-signal/],
       [

@@ -31,12 +31,15 @@ export function networkHostsLines(
   nameOf: (id: string) => string | undefined,
 ): string {
   const lines: string[] = [];
+  // A name on one line only: the first member holding it keeps it (a rename cannot take a peer's).
+  const given = new Set<string>();
   for (const n of nets) {
     if (!n.endpoints[id]) continue;
     for (const [peer, ep] of Object.entries(n.endpoints)) {
       const names = [nameOf(peer), ...ep.aliases, peer.slice(0, 12)].filter(
-        (x, i, all): x is string => typeof x === 'string' && HOSTNAME.test(x) && all.indexOf(x) === i,
+        (x): x is string => typeof x === 'string' && HOSTNAME.test(x) && !given.has(x),
       );
+      names.forEach((x) => given.add(x));
       if (names.length) lines.push(`${ep.ip}\t${names.join(' ')}\n`);
     }
   }
@@ -103,6 +106,19 @@ export async function joinNetwork(
       throw new RuntimeError(
         'RUNTIME_INVALID_OPTION',
         `container ${rec.name} is already on network ${net.name}`,
+      );
+    // A name is one member's: a newcomer answering to a peer's name or alias would take its
+    // traffic (the first /etc/hosts line wins), so it is refused.
+    const recs = new Map((await deps.containers.list()).map((r) => [r.id, r.name]));
+    const taken = new Map<string, string>();
+    for (const [id, ep] of Object.entries(net.endpoints))
+      for (const n of [recs.get(id), ...ep.aliases]) if (n) taken.set(n, recs.get(id) ?? id.slice(0, 12));
+    const clash = [rec.name, ...aliases].find((n) => taken.has(n));
+    if (clash !== undefined)
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `the name ${clash} is already used on network ${net.name} (by container ${taken.get(clash)})`,
+        { hint: 'choose another --network-alias (or container name)' },
       );
     const used = new Set(Object.values(net.endpoints).map((e) => e.ip));
     const ip = allocate(parseSubnet(net.subnet)!, used);

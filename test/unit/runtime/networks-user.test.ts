@@ -4,6 +4,7 @@
  * ip commands of a link (links.ts), and what --network may name (plan.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,8 @@ import {
   reservedOverlap,
   subnetText,
 } from '../../../src/runtime/network/ipam.js';
-import { networkHostsLines } from '../../../src/runtime/network/endpoints.js';
+import { joinNetwork, networkHostsLines } from '../../../src/runtime/network/endpoints.js';
+import { ContainerStore, type ContainerRecord } from '../../../src/runtime/state.js';
 import { linkCommands } from '../../../src/runtime/network/links.js';
 import { kindOf, networkProblems, resolvConf, stackOf } from '../../../src/runtime/network/plan.js';
 import { NetworkStore, type NetworkRecord } from '../../../src/runtime/network/store.js';
@@ -181,5 +183,40 @@ describe('what --network names', () => {
   it('gives an internal network (no stack) no name server', () => {
     expect(resolvConf('none', undefined, 'nameserver 192.0.2.1\n')).toBe('');
     expect(resolvConf('none', ['192.0.2.9'], '')).toBe('nameserver 192.0.2.9\n');
+  });
+});
+
+describe('joining a network', () => {
+  const paths = {
+    data: tmp,
+    containers: path.join(tmp, 'containers'),
+    locks: path.join(tmp, 'locks'),
+  } as MoatPaths;
+  const deps = () => ({ paths, containers: new ContainerStore(paths), networks: new NetworkStore(paths) });
+  const id = (c: string) => c.repeat(64);
+
+  it('refuses a name or alias another member already answers to (no spoofing a peer by alias)', async () => {
+    await deps().networks.create('spoof');
+    // The containers' records (names are read from them, as peers' /etc/hosts are written).
+    for (const [c, name] of [
+      ['1', 'db'],
+      ['2', 'web'],
+      ['3', 'web2'],
+    ]) {
+      await mkdir(path.join(paths.containers, id(c)), { recursive: true });
+      await deps().containers.save({ id: id(c), name, options: {} } as unknown as ContainerRecord);
+    }
+    await joinNetwork(deps(), { id: id('1'), name: 'db' }, 'spoof', ['database']);
+    for (const [name, aliases] of [
+      ['web', ['db']],
+      ['web', ['database']],
+      ['database', []],
+    ] as const)
+      await expect(
+        joinNetwork(deps(), { id: id('2'), name }, 'spoof', aliases),
+        `${name} ${aliases.join()}`,
+      ).rejects.toMatchObject({ code: 'RUNTIME_INVALID_OPTION', message: expect.stringMatching(/already/) });
+    const ok = await joinNetwork(deps(), { id: id('3'), name: 'web2' }, 'spoof', ['www']);
+    expect(Object.keys(ok.endpoints)).toEqual([id('1'), id('3')]);
   });
 });

@@ -9,7 +9,7 @@
  * As the non-root test user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, startService, stopService, type Service } from './api-helpers.js';
+import { docker, http, startService, stopService, type Service } from './api-helpers.js';
 import { IMAGE, moat, uniq } from './moat.js';
 import { have, mainWorld, type World } from './registry-helpers.js';
 
@@ -94,12 +94,19 @@ afterAll(async () => {
 });
 
 describe('docker network against the service', () => {
-  it('create with --subnet, --internal, --label and -o; ls and inspect in Docker’s shape; a duplicate is refused', () => {
+  it('create with --subnet, --internal, --label and -o; ls and inspect in Docker’s shape; a duplicate is refused', async () => {
     const a = network('dkn-a', ['--subnet', '10.231.7.0/24', '-o', 'allow_host_loopback=false']);
     const internal = network('dkn-int', ['--internal']);
     const dup = docker(svc, w, ['network', 'create', a]);
     expect(dup.code).not.toBe(0);
     expect(dup.stderr).toMatch(new RegExp(`network with name ${a} already exists`));
+    const raw = await http(
+      svc,
+      'POST',
+      '/v1.41/networks/create',
+      JSON.stringify({ Name: a, CheckDuplicate: true }),
+    );
+    expect(raw.status).toBe(409);
 
     const ls = ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']).split('\n');
     expect(ls).toEqual(
@@ -134,7 +141,7 @@ describe('docker network against the service', () => {
     expect(ok(['network', 'rm', internal]).trim()).toBe(internal);
   });
 
-  it('peers by name and alias; container:NAME; connect and disconnect a running container; inspect; rm and prune', () => {
+  it('peers by name and alias; container:NAME; connect and disconnect a running container; inspect; rm and prune', async () => {
     const a = network('dkn-web', ['--subnet', '10.231.9.0/24']);
     const b = network('dkn-other');
     const web = detached('dkn-web', ['--network', a, '--network-alias', 'www'], ['sh', '-c', HTTPD]);
@@ -191,6 +198,7 @@ describe('docker network against the service', () => {
     const busy = docker(svc, w, ['network', 'rm', a]);
     expect(busy.code).not.toBe(0);
     expect(busy.stderr).toMatch(new RegExp(`network ${a} has containers on it: ${web}`));
+    expect((await http(svc, 'DELETE', `/v1.41/networks/${a}`)).status).toBe(409);
     ok(['rm', '-f', web]);
     expect(ok(['network', 'rm', a]).trim()).toBe(a);
     expect(docker(svc, w, ['network', 'inspect', a]).stderr).toMatch(new RegExp(`network ${a} not found`));

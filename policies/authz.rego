@@ -220,6 +220,19 @@ seccomp_excepted(sc) if sc.digest in data.moat.seccomp_exceptions
 
 seccomp_excepted(_) if excepted("seccomp")
 
+# A learning run (moat seccomp learn) lets every call through to record it: the owner's own tool
+# for making a profile, on their machine. It writes the learned profile to a host path the
+# request names, so it is for local subjects only.
+seccomp_excepted(sc) if {
+	sc.profile == "learning"
+	local
+}
+
+deny contains "seccomp learning (moat seccomp learn, --seccomp-learn) is for local subjects only" if {
+	not local
+	spec.seccomp.profile == "learning"
+}
+
 # ---- host paths ----------------------------------------------------------------------------
 # Mount sources are canonical (realpath); one that is not (//etc, /./proc, /tmp/../proc) did not
 # come from moat's facts and is refused.

@@ -777,6 +777,19 @@ test_volume_beside_protected_bind_still_denied if {
 	"mounting host path /etc is not allowed" in authz.deny with input as inp
 }
 
+# ---- seccomp learning ----------------------------------------------------------------------------
+learning := {"profile": "learning", "default_action": "SCMP_ACT_ALLOW", "looser_than_default": true, "loosened": ["every call (a learning run records them)"], "learn_file": "/home/u/p.json"}
+
+test_local_owner_learns_a_seccomp_profile if {
+	authz.allow with input as with_spec({"seccomp": learning})
+}
+
+test_remote_subject_may_not_learn if {
+	inp := as_remote(with_spec({"seccomp": learning}))
+	"seccomp learning (moat seccomp learn, --seccomp-learn) is for local subjects only" in authz.deny with input as inp with data.moat.remote_users as ["ci"]
+	not authz.allow with input as inp with data.moat.remote_users as ["ci"]
+}
+
 # ---- networks reaching the host's loopback ---------------------------------------------------------
 test_remote_subject_makes_no_network_reaching_host_loopback if {
 	hl := as_remote(object.union(base, {"action": "network.create", "body": {"name": "n", "options": {"allow_host_loopback": "true"}}}))

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// Build step: moat's native helpers (native/*.c) into dist/native/, static, with gcc. Only
-// moat-tty so far: the console of containers with a terminal (src/runtime/tty.ts says why it is
-// native). Without gcc the build goes on and says so: everything but terminals (-t) works, and
-// `moat run -t` then fails with RUNTIME_TTY_UNAVAILABLE.
+// Build step: moat's native helpers (native/*.c) into dist/native/, static, with gcc: moat-tty,
+// the console of containers with a terminal (src/runtime/tty.ts says why it is native), and
+// moat-seccomp-listen, the recorder of `moat seccomp learn` (it receives runc's seccomp
+// notification fd over a unix socket, which Node cannot). Also dist/native/syscalls.json: the
+// host architecture's syscall numbers, read from the C library's headers (learned profiles name
+// the calls they saw). Without gcc the build goes on and says so: everything but terminals (-t)
+// and seccomp learning works (RUNTIME_TTY_UNAVAILABLE, SECCOMP_LEARN_UNAVAILABLE).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/native/`;
 mkdirSync(out, { recursive: true });
-for (const name of ['moat-tty']) {
+for (const name of ['moat-tty', 'moat-seccomp-listen']) {
   const tmp = `${out}.${name}.tmp`;
   try {
     execFileSync(
@@ -27,4 +30,21 @@ for (const name of ['moat-tty']) {
     );
     if (process.env.CI === 'true') process.exit(1);
   }
+}
+
+// The host's syscall numbers, as the C library's headers define them (__NR_name N).
+try {
+  const defs = execFileSync(process.env.CC || 'gcc', ['-E', '-dM', '-x', 'c', '-'], {
+    input: '#include <sys/syscall.h>\n',
+    encoding: 'utf8',
+  });
+  const table = {};
+  for (const m of defs.matchAll(/^#define __NR_(\w+) (\d+)$/gm)) table[m[1]] = Number(m[2]);
+  if (Object.keys(table).length < 100) throw new Error(`only ${Object.keys(table).length} syscalls found`);
+  const tmp = `${out}.syscalls.json.tmp`;
+  writeFileSync(tmp, JSON.stringify({ arch: process.arch, syscalls: table }) + '\n');
+  renameSync(tmp, `${out}syscalls.json`);
+} catch (e) {
+  process.stderr.write(`build-native: no syscall table: ${e.message}; moat seccomp learn will not run\n`);
+  if (process.env.CI === 'true') process.exit(1);
 }

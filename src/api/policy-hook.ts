@@ -46,6 +46,16 @@ export type RunFactsSource = Pick<ContainerPlan, 'opts' | 'spec' | 'limits' | 's
 export function seccompFacts(plan: RunFactsSource): Record<string, unknown> {
   const sc = (plan.spec.linux?.seccomp ?? null) as LinuxSeccomp | null;
   const file = plan.opts.seccompProfile;
+  // A learning run lets every call through (and records it): looser than anything, and said so.
+  if (plan.opts.seccompLearn !== undefined)
+    return {
+      profile: 'learning',
+      default_action: sc?.defaultAction ?? 'SCMP_ACT_ALLOW',
+      rule_count: sc?.syscalls?.length ?? 0,
+      looser_than_default: true,
+      loosened: ['every call (a learning run records them)'],
+      learn_file: plan.opts.seccompLearn,
+    };
   if (!file && sc) {
     return {
       profile: 'default',

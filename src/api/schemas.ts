@@ -64,6 +64,8 @@ export const runOptions = {
     readWrite: { type: 'boolean' },
     // none, slirp4netns, pasta, a user-defined network's name, or container:NAME (network/plan.ts).
     network: { type: 'string', pattern: '^(container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$' },
+    seccompLearn: { type: 'string', pattern: '^/', maxLength: 4096 },
+    seccompAllowNamespaces: { type: 'boolean' },
     networkAliases: {
       type: 'array',
       maxItems: 64,

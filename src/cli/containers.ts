@@ -36,7 +36,7 @@ import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-function addRunOptions(cmd: Command): Command {
+export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -128,12 +128,25 @@ function addRunOptions(cmd: Command): Command {
       collect,
       [],
     )
+    .option(
+      '--seccomp-learn <file>',
+      'a learning run: every system call is let through and recorded; the learned profile is written to FILE when the container ends (see moat seccomp learn)',
+    )
+    .option(
+      '--allow-namespaces',
+      'with --seccomp-learn: keep clone/unshare/setns loosened in the learned profile (namespace creation)',
+    )
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect, [])
     .option(
       '--network <mode>',
       'none (the default: loopback only); slirp4netns or pasta (outbound access and published ports, user-mode); a network made with `moat network create` (peers by name); container:NAME (share its network)',
     )
-    .option('--network-alias <name>', 'another name peers on its network find it by (repeatable)', collect, [])
+    .option(
+      '--network-alias <name>',
+      'another name peers on its network find it by (repeatable)',
+      collect,
+      [],
+    )
     .addOption(new Option('--net <mode>', 'the same as --network').hideHelp())
     .option(
       '-p, --publish <[ip:][hostPort:]containerPort[/udp]>',
@@ -158,7 +171,7 @@ function addRunOptions(cmd: Command): Command {
     );
 }
 
-interface RunFlags {
+export interface RunFlags {
   name?: string;
   env: string[];
   workdir?: string;
@@ -202,6 +215,8 @@ interface RunFlags {
   healthOnFailure?: string;
   hostname?: string;
   securityOpt: string[];
+  seccompLearn?: string;
+  allowNamespaces?: boolean;
   label: string[];
   rm?: boolean;
   logDriver?: string;
@@ -306,6 +321,8 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     const { seccompProfile } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
   }
+  if (f.seccompLearn !== undefined) o.seccompLearn = path.resolve(f.seccompLearn);
+  if (f.allowNamespaces) o.seccompAllowNamespaces = true;
   for (const l of f.label) {
     const i = l.indexOf('=');
     o.labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
@@ -376,6 +393,8 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     }
     // The command never ran: runc's reason, as a moat error (once: runc's own line is not shown).
     if (res.error) throw startError(res.error, { kind: 'run', name: res.name, exitCode: res.exitCode });
+    if (options.seccompLearn !== undefined)
+      await (await import('./seccomp.js')).sayLearned(options.seccompLearn);
     state.exitCode = res.exitCode ?? 125;
   });
 

@@ -89,6 +89,13 @@ export interface RunOptions {
   restart?: RestartPolicy;
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */
   seccompProfile?: string;
+  /**
+   * A learning run (`moat seccomp learn`, `--seccomp-learn FILE`): every call is let through and
+   * recorded, and the learned profile is written to this absolute path when the container ends.
+   */
+  seccompLearn?: string;
+  /** A learning run keeps the namespace calls loosened (clone flags, unshare, setns). */
+  seccompAllowNamespaces?: boolean;
   labels: Record<string, string>;
   /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
   log?: LogOptions;

@@ -112,7 +112,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
   opts = { ...opts, capAdd: caps };
   const seccompSource: { digest?: string; path?: string } = {};
   const deferSeccomp = Boolean(opts.seccompProfile) && !po.readRequestFiles;
-  const seccomp = deferSeccomp ? null : await seccompFor(e.deps.host.arch, opts, seccompSource);
+  let seccomp = deferSeccomp ? null : await seccompFor(e.deps.host.arch, opts, seccompSource);
   mark('image resolved, seccomp built');
   // Read where it is: the unpacked root if there is one, else the layers (nothing unpacked now).
   const { lowerdir, read: readText } = await e.imageRoots.files(image, ['etc/passwd', 'etc/group']);
@@ -125,6 +125,15 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     });
   }
   const d = containerDirs(e.deps.paths, id);
+  if (opts.seccompLearn !== undefined) {
+    // A learning run: the recording filter, its listener on a socket of this container's.
+    const { learnPaths, learningSeccomp } = await import('./seccomp-learn.js');
+    seccomp = learningSeccomp(learnPaths(e.deps.paths.runcRoot, d.dir, id).socket, {
+      capabilities: opts.capAdd,
+      arch: e.deps.host.arch,
+      kernelVersion: release(),
+    }) as OciSeccomp;
+  }
   const healthcheck = resolveHealth(opts.health, config.config?.Healthcheck);
   // Volumes named, --volumes-from and the image's VOLUMEs added, each volume at its directory.
   opts = {

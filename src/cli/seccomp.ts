@@ -47,10 +47,10 @@ function readProfile(file: string): SeccompProfile {
 
 /** Loud notes on a learned profile (stderr): what it allows that the default profile refuses. */
 function warnAbout(profile: SeccompProfile, where: string): void {
-  const risky = explainProfile(profile).filter((x) => x.risk === 'not-in-default');
+  const risky = explainProfile(profile).filter((x) => x.risk === 'not-in-default' || x.risk === 'loosened');
   if (risky.length)
     process.stderr.write(
-      `moat: WARNING: ${where} allows ${risky.length} system call(s) moat's default profile refuses: ${risky.map((x) => x.name).join(', ')}\n` +
+      `moat: WARNING: ${where} allows ${risky.length} system call(s) beyond moat's default profile (refused there, or only with a capability or argument filters): ${risky.map((x) => x.name).join(', ')}\n` +
         `moat: review them (moat seccomp explain ${where}) before shipping the profile\n`,
     );
 }
@@ -148,11 +148,12 @@ export function registerSeccompCommands(program: Command, state: CliState): void
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action((a: string, b: string, f: { format: string }) => {
       const d = diffProfiles(readProfile(a), readProfile(b));
+      // Like diff(1): 1 when they differ.
+      if (d.onlyA.length || d.onlyB.length) state.exitCode = 1;
       if (f.format === 'json') return void process.stdout.write(json(d));
       process.stdout.write(
         `only in ${a}: ${d.onlyA.join(' ') || '-'}\nonly in ${b}: ${d.onlyB.join(' ') || '-'}\nin both: ${d.both}\n`,
       );
-      if (d.onlyA.length || d.onlyB.length) state.exitCode = 1;
     });
 
   seccomp

@@ -167,8 +167,12 @@ export function diffProfiles(
 export interface Explained {
   name: string;
   purpose: string;
-  /** `default`: moat's default allows it; `capability`: only with one of `caps`; `not-in-default`. */
-  risk: 'default' | 'capability' | 'not-in-default';
+  /**
+   * `default`: moat's default allows it (as this profile does); `capability`: the default allows it
+   * only with one of `caps`; `loosened`: this profile lets it through without the capability or the
+   * argument filters the default requires; `not-in-default`: the default refuses it.
+   */
+  risk: 'default' | 'capability' | 'loosened' | 'not-in-default';
   caps?: string[];
 }
 
@@ -180,7 +184,22 @@ export function explainProfile(p: SeccompProfile): Explained[] {
     ...ALLOWED_WITH_CAPABILITY.map((g) => ({ ...g, caps: g.anyOf })),
   ];
   const defRules = defaultProfile().syscalls ?? [];
-  return allowedNames(p).map((name) => {
+  const mine = p.syscalls ?? [];
+  const plainHere = (name: string) =>
+    mine.some(
+      (r) => r.action === 'SCMP_ACT_ALLOW' && r.names?.includes(name) && !r.args?.length && !r.includes?.caps,
+    );
+  const plainInDefault = (name: string) =>
+    defRules.some(
+      (r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes(name) && !r.args?.length && !r.includes?.caps,
+    );
+  return allowedNames(p).map((name): Explained => {
+    const e = explainOne(name);
+    if ((e.risk === 'capability' || e.risk === 'default') && plainHere(name) && !plainInDefault(name))
+      return { ...e, risk: 'loosened' };
+    return e;
+  });
+  function explainOne(name: string): Explained {
     const g = groups.find((x) => x.names.includes(name));
     const rules = defRules.filter((r) => r.names.includes(name) && r.action === 'SCMP_ACT_ALLOW');
     if (g?.caps) return { name, purpose: g.purpose, risk: 'capability', caps: [...g.caps] };
@@ -193,5 +212,5 @@ export function explainProfile(p: SeccompProfile): Explained[] {
         : { name, purpose: `${comment} (argument filters)`, risk: 'default' };
     }
     return { name, purpose: "not in moat's default profile", risk: 'not-in-default' };
-  });
+  }
 }

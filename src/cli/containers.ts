@@ -603,7 +603,13 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .description("show containers in detail (JSON: moat's record and docker's shape)")
     .argument('<container...>')
     .option('-f, --format <template>', "a Go template over that JSON, e.g. '{{.State.ExitCode}}'")
-    .action(async (ids: string[], f: { format?: string }) => inspectContainers(ids, f, state));
+    .option(
+      '--security',
+      'what protects it instead: user namespace map, capabilities, no_new_privs, seccomp, AppArmor, read-only and masked paths, namespaces, mounts, limits; checked against its running process',
+    )
+    .action(async (ids: string[], f: { format?: string; security?: boolean }) =>
+      inspectContainers(ids, f, state),
+    );
 
   program
     .command('wait')

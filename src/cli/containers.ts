@@ -394,7 +394,7 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     // The command never ran: runc's reason, as a moat error (once: runc's own line is not shown).
     if (res.error) throw startError(res.error, { kind: 'run', name: res.name, exitCode: res.exitCode });
     if (options.seccompLearn !== undefined)
-      await (await import('./seccomp.js')).sayLearned(options.seccompLearn);
+      await (await import('./seccomp-learned.js')).sayLearned(options.seccompLearn);
     state.exitCode = res.exitCode ?? 125;
   });
 

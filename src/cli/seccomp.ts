@@ -28,6 +28,7 @@ import { addRunOptions, toRunOptions, type RunFlags } from './containers.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json, table } from './output.js';
+import { warnAbout } from './seccomp-learned.js';
 
 function readProfile(file: string): SeccompProfile {
   let text: string;
@@ -43,33 +44,6 @@ function readProfile(file: string): SeccompProfile {
   } catch (e) {
     throw new UsageError(`${file} is not a seccomp profile: ${(e as Error).message}`);
   }
-}
-
-/** Loud notes on a learned profile (stderr): what it allows that the default profile refuses. */
-function warnAbout(profile: SeccompProfile, where: string): void {
-  const risky = explainProfile(profile).filter((x) => x.risk === 'not-in-default' || x.risk === 'loosened');
-  if (risky.length)
-    process.stderr.write(
-      `moat: WARNING: ${where} allows ${risky.length} system call(s) beyond moat's default profile (refused there, or only with a capability or argument filters): ${risky.map((x) => x.name).join(', ')}\n` +
-        `moat: review them (moat seccomp explain ${where}) before shipping the profile\n`,
-    );
-}
-
-/** After `moat run --seccomp-learn FILE`: where the profile is, and what to look at. */
-export async function sayLearned(file: string): Promise<void> {
-  let profile: SeccompProfile;
-  try {
-    profile = JSON.parse(readFileSync(file, 'utf8')) as SeccompProfile;
-  } catch {
-    process.stderr.write(
-      `moat: no seccomp profile was written to ${file}: the recorder heard nothing (did the command start?)\n`,
-    );
-    return;
-  }
-  process.stderr.write(
-    `moat: learned seccomp profile (${allowedNames(profile).length} calls) written to ${file}\n`,
-  );
-  warnAbout(profile, file);
 }
 
 export function registerSeccompCommands(program: Command, state: CliState): void {

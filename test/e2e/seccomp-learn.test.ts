@@ -4,7 +4,8 @@
  * busybox httpd learned while it served a page (run -d --seccomp-learn, stop), then served again
  * under its profile; --merge, diff and explain.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -148,6 +149,54 @@ describe('moat seccomp learn', () => {
     ]);
     expect(s.code, s.stderr).toBe(0);
     expect(await fetchPage(port)).toBe('learned-page\n');
+  });
+
+  it("learns Debian's python3 (a rootfs of the host's python3.11 package), runs it under its profile, refuses a call it never made", async () => {
+    if (!existsSync('/usr/bin/python3.11'))
+      throw new Error("this test needs Debian bookworm's python3.11 (apt-get install python3)");
+    // The interpreter, the libraries it links and the parts of its standard library it imports.
+    const tar = path.join(dir, 'python.tar');
+    const lib = '/usr/lib/python3.11';
+    const py = readdirSync(lib)
+      .filter((f) => f.endsWith('.py'))
+      .map((f) => `${lib.slice(1)}/${f}`);
+    const pkgs = ['encodings', 'json', 'collections', 're', 'importlib'].map((d) => `${lib.slice(1)}/${d}`);
+    const libs = execFileSync('ldd', ['/usr/bin/python3.11'], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+      .filter((x): x is string => Boolean(x))
+      .map((x) => x.slice(1));
+    execFileSync('tar', [
+      '-C',
+      '/',
+      '-chf',
+      tar,
+      '--exclude=__pycache__',
+      'usr/bin/python3.11',
+      ...libs,
+      ...py,
+      ...pkgs,
+    ]);
+    const image = `learn/python-${uniq('py')}`;
+    const imp = await moat(['import', tar, image]);
+    expect(imp.code, imp.stderr).toBe(0);
+    const script =
+      "import json; open('/tmp/a','w').write(json.dumps({'k': 1})); print(open('/tmp/a').read())";
+    const pyRun = (extra: string) => ['/usr/bin/python3.11', '-S', '-I', '-c', `${script}${extra}`];
+    const file = path.join(dir, 'python.json');
+    const l = await moat(['seccomp', 'learn', '-o', file, image, ...pyRun('')]);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.stderr).toContain('{"k": 1}');
+    const ok = await moat(['run', '--rm', '--security-opt', `seccomp=${file}`, image, ...pyRun('')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe('{"k": 1}\n');
+    const link = "; import os; os.symlink('/tmp/a', '/tmp/l'); print('linked')";
+    const refused = await moat(['run', '--rm', '--security-opt', `seccomp=${file}`, image, ...pyRun(link)]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/PermissionError: \[Errno 1\] Operation not permitted/);
+    const control = await moat(['run', '--rm', image, ...pyRun(link)]);
+    expect(control.stdout).toContain('linked');
+    await moat(['rmi', image]);
   });
 
   it('refuses what cannot go with a learning run', async () => {

@@ -6,6 +6,7 @@ import { accessSync, constants, readFileSync, statSync, existsSync } from 'node:
 import { availableParallelism, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { computeIdMaps, parseSubIds, type IdMaps, type IdRange } from '../userns/idmap.js';
+import { LOADED_PROFILES_FILE, parseLoadedProfiles } from '../lsm/apparmor/loaded.js';
 
 export type CgroupController = 'memory' | 'pids' | 'cpu' | 'cpuset' | 'freezer';
 /** The controllers moat uses: those of the limits, and the freezer (pause, unpause). */
@@ -41,6 +42,8 @@ export interface HostFacts {
   seccomp: boolean;
   landlock: boolean | 'unknown';
   apparmor: boolean;
+  /** The AppArmor profiles loaded (names), where AppArmor is enabled and the list is readable. */
+  apparmorProfiles?: string[];
   overlay: boolean;
   rlimits: Record<string, Rlimit>;
   /** CPUs this process may run on (docker's bound for --cpus). */
@@ -210,6 +213,10 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
     newgidmap: findExecutable('newgidmap', env),
     init: findExecutable(env.MOAT_INIT ?? 'tini-static', env),
   };
+  const apparmor = (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y';
+  const profilesText = apparmor ? read(LOADED_PROFILES_FILE) : undefined;
+  const apparmorProfiles =
+    profilesText === undefined ? undefined : parseLoadedProfiles(profilesText).map((p) => p.name);
   return {
     arch: process.arch,
     uid,
@@ -229,7 +236,8 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
           ? true
           : 'unknown'
         : lsm.split(',').includes('landlock'),
-    apparmor: (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y',
+    apparmor,
+    ...(apparmorProfiles ? { apparmorProfiles } : {}),
     overlay: /\toverlay\n/.test(read('/proc/filesystems') ?? ''),
     rlimits: parseProcLimits(read('/proc/self/limits') ?? ''),
     cpus: availableParallelism(),

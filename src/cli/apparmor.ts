@@ -30,6 +30,26 @@ interface GenerateResult {
   warnings: string[];
 }
 
+/** The run flags when none is given (what addRunOptions's defaults are). */
+const BARE: RunFlags = {
+  env: [],
+  volume: [],
+  volumesFrom: [],
+  tmpfs: [],
+  mount: [],
+  capAdd: [],
+  groupAdd: [],
+  sysctl: [],
+  ulimit: [],
+  securityOpt: [],
+  label: [],
+  networkAlias: [],
+  publish: [],
+  dns: [],
+  addHost: [],
+  logOpt: [],
+};
+
 export function registerApparmorCommands(program: Command, state: CliState): void {
   const aa = program
     .command('apparmor')
@@ -57,13 +77,26 @@ export function registerApparmorCommands(program: Command, state: CliState): voi
     if (f.format !== 'text' && f.format !== 'json')
       throw new UsageError(`invalid --format "${f.format}"`, { hint: 'text or json' });
     state.json = f.format === 'json';
-    const sources = [f.image !== undefined, Boolean(f.default), !f.image && !f.default && args.length > 0];
-    if (sources.filter(Boolean).length !== 1)
-      throw new UsageError('name one container, or --image IMAGE, or --default', {
-        hint: 'moat apparmor generate CONTAINER | --image IMAGE [run options] [command] | --default',
+    const usage = 'moat apparmor generate CONTAINER | --image IMAGE [run options] [command] | --default';
+    if (f.image !== undefined && f.default)
+      throw new UsageError('--image and --default are two sources: name one', { hint: usage });
+    if (f.default && args.length)
+      throw new UsageError(`--default takes no container (${args[0]})`, { hint: usage });
+    if (f.image === undefined && !f.default && args.length !== 1)
+      throw new UsageError(
+        args.length
+          ? 'name one container (run options and a command go with --image)'
+          : 'name a container, or --image IMAGE, or --default',
+        { hint: usage },
+      );
+    // Run options belong to --image: given with a container or --default they would be ignored.
+    if (
+      f.image === undefined &&
+      JSON.stringify(toRunOptions('-', [], f)) !== JSON.stringify(toRunOptions('-', [], BARE))
+    )
+      throw new UsageError('run options go with --image IMAGE (a container has its own spec)', {
+        hint: usage,
       });
-    if (!f.image && !f.default && args.length > 1)
-      throw new UsageError('name one container (run options and a command go with --image)');
     const body = {
       ...(f.image !== undefined
         ? { options: toRunOptions(f.image, args, f) }

@@ -21,6 +21,10 @@ import { defaultRunOptions, type RunOptions, type VolumeSpec } from '../../../sr
 import { apparmorFor } from '../../../src/runtime/plan.js';
 import { computeIdMaps } from '../../../src/userns/idmap.js';
 import { MoatError } from '../../../src/errors.js';
+import { startDetached } from '../../../src/runtime/start.js';
+import type { Engine } from '../../../src/runtime/engine.js';
+import type { HostFacts } from '../../../src/runtime/host.js';
+import { fakeLifecycle } from '../runtime/lifecycle-fake.js';
 
 const maps = computeIdMaps({
   uid: 1000,
@@ -317,5 +321,19 @@ describe('which profile a run gets', () => {
     }).spec;
     expect(s.process.apparmorProfile).toBe('moat-web');
     expect(specFor()).not.toHaveProperty('process.apparmorProfile');
+  });
+});
+
+describe('a start', () => {
+  it('refuses a container whose named profile this host cannot apply, before runc sees it', async () => {
+    const { e, put } = fakeLifecycle();
+    (e.deps as { host: Partial<HostFacts> }).host = { ...e.deps.host, apparmor: false };
+    const rec = await put({
+      status: 'created',
+      options: { ...defaultRunOptions('moat/busybox'), apparmorProfile: 'moat-web' },
+    });
+    const err = await startDetached(e as unknown as Engine, rec.id).catch((x: unknown) => x);
+    expect((err as MoatError).code).toBe('RUNTIME_INVALID_OPTION');
+    expect((err as MoatError).message).toContain('AppArmor is not enabled on this host');
   });
 });

@@ -6,7 +6,7 @@ import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { toWire, unpackLimitsFromEnv } from '../image/unpack-limits.js';
 import type { Engine } from '../runtime/engine.js';
 import { landlockStatus } from '../runtime/host.js';
-import { defaultProfileFor, LOADED_PROFILES_FILE } from '../lsm/apparmor/loaded.js';
+import { defaultProfileFor, LOADED_PROFILES_FILE, POLICY_PROFILES_DIR } from '../lsm/apparmor/loaded.js';
 import { DEFAULT_PROFILE_NAME } from '../lsm/apparmor/profile.js';
 import {
   groupsReachContainers,
@@ -26,7 +26,7 @@ function apparmorInfo(h: Engine['deps']['host']): Record<string, unknown> {
     return {
       moat: null,
       default: null,
-      note: `${LOADED_PROFILES_FILE} is not readable here: which profiles are loaded is unknown`,
+      note: `neither ${LOADED_PROFILES_FILE} nor ${POLICY_PROFILES_DIR} is readable here: which profiles are loaded is unknown`,
     };
   return {
     moat: h.apparmorProfiles.filter((n) => n.startsWith('moat-')),

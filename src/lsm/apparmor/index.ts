@@ -22,6 +22,8 @@ export { findParser, parserDiagnostics, validateProfile, type ValidateResult } f
 export {
   defaultProfileFor,
   LOADED_PROFILES_FILE,
+  namesFromPolicyDir,
+  POLICY_PROFILES_DIR,
   parseLoadedProfiles,
   type LoadedProfile,
 } from './loaded.js';

@@ -5,8 +5,22 @@
  */
 import { DEFAULT_PROFILE_NAME } from './profile.js';
 
-/** Where the kernel lists the loaded profiles (readable where securityfs lets this user read it). */
+/**
+ * Where the kernel lists the loaded profiles. Opening it needs policy-view rights (root, in
+ * practice): a rootless moat reads the policy tree's directory instead (POLICY_PROFILES_DIR).
+ */
 export const LOADED_PROFILES_FILE = '/sys/kernel/security/apparmor/profiles';
+
+/**
+ * The policy tree: a directory per loaded profile, `NAME.N` (NAME with `/` and a few other
+ * characters replaced; a name moat accepts is kept as it is). Listing it needs no privilege.
+ */
+export const POLICY_PROFILES_DIR = '/sys/kernel/security/apparmor/policy/profiles';
+
+/** Profile names from the policy tree's entries: `moat-default.12` → `moat-default`. */
+export function namesFromPolicyDir(entries: string[]): string[] {
+  return [...new Set(entries.map((e) => e.replace(/\.\d+$/, '')))];
+}
 
 export interface LoadedProfile {
   name: string;

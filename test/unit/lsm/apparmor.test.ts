@@ -9,6 +9,7 @@ import {
   defaultProfileFor,
   findParser,
   generateProfile,
+  namesFromPolicyDir,
   parseLoadedProfiles,
   parserDiagnostics,
   pathGlob,
@@ -283,6 +284,14 @@ describe('which profile a run gets', () => {
       { name: 'moat-default', mode: 'enforce' },
       { name: '/usr/bin/man', mode: 'complain' },
       { name: 'moat-web', mode: 'enforce' },
+    ]);
+  });
+
+  it("reads the policy tree's directory (what a rootless user may list)", () => {
+    expect(namesFromPolicyDir(['moat-default.3', 'usr.bin.man.12', 'moat-web.40', 'moat-web.41'])).toEqual([
+      'moat-default',
+      'usr.bin.man',
+      'moat-web',
     ]);
   });
 

@@ -102,13 +102,16 @@ export function generateProfile(input: ProfileInput): string {
       '/** rmkix,',
     ]),
     ...section(writeComment(spec), writeRules(spec)),
-    ...section('/proc: a process writes only in its own directory (/proc/self is /proc/PID).', [
-      '@{PROC}/[0-9]*/** w,',
-      'deny @{PROC}/* w,',
-      'deny @{PROC}/[^0-9]*/** w,',
-      'deny @{PROC}/{sysrq-trigger,kcore,kmem,mem} rwklx,',
-      'deny /dev/{mem,kmem,port} rwklx,',
-    ]),
+    ...section(
+      "/proc: writes only under /proc/PID (the container's processes; /proc/self is one), as Docker.",
+      [
+        '@{PROC}/[0-9]*/** w,',
+        'deny @{PROC}/* w,',
+        'deny @{PROC}/[^0-9]*/** w,',
+        'deny @{PROC}/{sysrq-trigger,kcore,kmem,mem} rwklx,',
+        'deny /dev/{mem,kmem,port} rwklx,',
+      ],
+    ),
     ...section('/sys: read-only; firmware and the security filesystem not even readable.', [
       'deny /sys/** wklx,',
       'deny /sys/firmware/** rwklx,',

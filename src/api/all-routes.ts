@@ -19,6 +19,7 @@ import { scanRoutes, withScanOnMissing } from './scan-routes.js';
 import { volumeRoutes } from './volume-routes.js';
 import { networkRoutes } from './network-routes.js';
 import { securityRoutes } from './security-routes.js';
+import { apparmorRoutes } from './apparmor-routes.js';
 
 /**
  * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
@@ -38,6 +39,7 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...volumeRoutes(engine),
     ...networkRoutes(engine),
     ...securityRoutes(engine),
+    ...apparmorRoutes(engine),
   ];
 }
 

@@ -135,6 +135,10 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     oom_score_adj: o.oomScoreAdj ?? 0,
     limits: plan.limits,
     seccomp: seccompFacts(plan),
+    // The AppArmor profile runc applies (moat-default where loaded and none named), "unconfined"
+    // when the run asked for none, null when there is none.
+    apparmor_profile:
+      plan.spec.process.apparmorProfile ?? (o.apparmorProfile === 'unconfined' ? 'unconfined' : null),
     init: o.init,
   };
 }

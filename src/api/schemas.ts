@@ -1,5 +1,6 @@
 /** JSON schemas of request bodies. The router refuses anything else (additionalProperties: false). */
 import { logOptionsSchema } from '../runtime/logs/config.js';
+import { PROFILE_NAME } from '../lsm/apparmor/profile.js';
 
 const str = { type: 'string' } as const;
 const strArr = { type: 'array', items: { type: 'string' } } as const;
@@ -151,6 +152,7 @@ export const runOptions = {
       },
     },
     seccompProfile: { type: 'string', pattern: '^/' },
+    apparmorProfile: { type: 'string', pattern: PROFILE_NAME.source },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,
   },

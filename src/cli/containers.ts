@@ -124,7 +124,7 @@ export function addRunOptions(cmd: Command): Command {
     )
     .option(
       '--security-opt <opt>',
-      'seccomp=FILE for a custom seccomp profile; no-new-privileges is always on (repeatable)',
+      'seccomp=FILE for a custom seccomp profile; apparmor=NAME for an AppArmor profile loaded on the host (unconfined: none, where moat-default would apply); no-new-privileges is always on (repeatable)',
       collect,
       [],
     )
@@ -318,8 +318,9 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     if (policy.name !== 'no') o.restart = policy;
   }
   for (const s of f.securityOpt) {
-    const { seccompProfile } = parseSecurityOpt(s);
+    const { seccompProfile, apparmorProfile } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
+    if (apparmorProfile !== undefined) o.apparmorProfile = apparmorProfile;
   }
   if (f.seccompLearn !== undefined) o.seccompLearn = path.resolve(f.seccompLearn);
   if (f.allowNamespaces) o.seccompAllowNamespaces = true;

@@ -17,6 +17,7 @@ import { registerGenerate } from './generate.js';
 import { registerVolumeCommands } from './volumes.js';
 import { registerNetworkCommands } from './networks.js';
 import { registerSeccompCommands } from './seccomp.js';
+import { registerApparmorCommands } from './apparmor.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -66,6 +67,7 @@ export function buildProgram(state: CliState, argv?: string[]): Command {
   registerVolumeCommands(program, state);
   registerNetworkCommands(program, state);
   registerSeccompCommands(program, state);
+  registerApparmorCommands(program, state);
   registerContainerGroup(program, state, !argv || argv.includes('container'));
   return program;
 }

@@ -3,6 +3,7 @@
  * CLI strings into them. Everything here is pure.
  */
 import { SeccompError } from '../seccomp/errors.js';
+import { PROFILE_NAME } from '../lsm/apparmor/profile.js';
 import { tmpfsProblem, ulimitProblem, ULIMIT_NAMES } from './option-checks.js';
 import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
@@ -96,6 +97,12 @@ export interface RunOptions {
   seccompLearn?: string;
   /** A learning run keeps the namespace calls loosened (clone flags, unshare, setns). */
   seccompAllowNamespaces?: boolean;
+  /**
+   * An AppArmor profile loaded on the host, by name (`--security-opt apparmor=NAME`), or
+   * `unconfined` for none even where `moat-default` is loaded. Unset: `moat-default` where it is
+   * loaded, else none (plan.ts).
+   */
+  apparmorProfile?: string;
   labels: Record<string, string>;
   /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
   log?: LogOptions;
@@ -224,11 +231,12 @@ export function parseTmpfs(s: string): TmpfsSpec {
 }
 
 /**
- * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `no-new-privileges` (always
+ * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `apparmor=NAME` (a profile
+ * loaded on the host; `unconfined`: none, which the policy sees), `no-new-privileges` (always
  * on, so accepted and a no-op, as the API accepts it). Anything that would loosen the isolation
  * is refused with a code of its own: `seccomp=unconfined`, `no-new-privileges=false`.
  */
-export function parseSecurityOpt(s: string): { seccompProfile?: string } {
+export function parseSecurityOpt(s: string): { seccompProfile?: string; apparmorProfile?: string } {
   if (/^no-new-privileges([=:]true)?$/.test(s)) return {};
   if (/^no-new-privileges[=:]false$/.test(s))
     throw new RuntimeError(
@@ -238,6 +246,18 @@ export function parseSecurityOpt(s: string): { seccompProfile?: string } {
         hint: 'moat never lets a container gain privileges through setuid files; drop the option',
       },
     );
+  const aa = /^apparmor[=:](.*)$/s.exec(s);
+  if (aa) {
+    if (!PROFILE_NAME.test(aa[1]))
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `invalid --security-opt apparmor=${aa[1].replace(/[\x00-\x1f\x7f]/g, '?')}: not a profile name`,
+        {
+          hint: 'name a loaded profile: letters, digits, _ . + - (starting with a letter or digit); or apparmor=unconfined',
+        },
+      );
+    return { apparmorProfile: aa[1] };
+  }
   const m = /^seccomp[=:](.*)$/.exec(s);
   if (m && m[1] === 'unconfined')
     throw new SeccompError('SECCOMP_UNCONFINED_REFUSED', `--security-opt ${s} is refused`, {
@@ -245,7 +265,7 @@ export function parseSecurityOpt(s: string): { seccompProfile?: string } {
     });
   if (m && m[1]) return { seccompProfile: m[1] };
   throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported --security-opt "${s}"`, {
-    hint: 'moat takes seccomp=FILE (a profile) and no-new-privileges (always on); it sets no AppArmor or SELinux labels',
+    hint: 'moat takes seccomp=FILE (a profile), apparmor=NAME (a loaded profile) and no-new-privileges (always on); it sets no SELinux labels',
   });
 }
 

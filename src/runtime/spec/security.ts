@@ -1,8 +1,8 @@
 /**
  * Security settings of the spec: capabilities (none unless `--cap-add`), no_new_privs (always),
- * the seccomp filter (resolved by src/seccomp and passed in), and the masked and read-only /proc
- * and /sys paths. AppArmor and Landlock will plug in here, as further sections built from host
- * facts passed in (their profiles built beside src/seccomp), so generation stays pure.
+ * the seccomp filter (resolved by src/seccomp and passed in), the AppArmor profile (chosen by
+ * plan.ts from the options and the host facts, passed in by name), and the masked and read-only
+ * /proc and /sys paths. Landlock will plug in here too, so generation stays pure.
  */
 import type { OciSeccomp, OciSpec } from '../oci.js';
 import type { RunOptions } from '../options.js';
@@ -35,4 +35,9 @@ export function capabilities(opts: RunOptions): OciSpec['process']['capabilities
 /** The `linux.seccomp` section: present unless the filter is null (an explicit unconfined opt-in). */
 export function seccompSection(seccomp: OciSeccomp | null): { seccomp?: OciSeccomp } {
   return seccomp ? { seccomp } : {};
+}
+
+/** `process.apparmorProfile`: present when the run gets a profile (plan.ts chose and checked it). */
+export function apparmorSection(profile: string | undefined): { apparmorProfile?: string } {
+  return profile ? { apparmorProfile: profile } : {};
 }

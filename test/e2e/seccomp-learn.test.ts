@@ -6,11 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fetchPage, freePort } from './http-helpers.js';
 import { IMAGE, moat, uniq } from './moat.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'moat-learn-e2e-'));
@@ -21,36 +20,6 @@ afterAll(async () => {
 });
 
 const WORK = 'echo hi > /tmp/a && cat /tmp/a && ln -s /tmp/a /tmp/l && readlink /tmp/l';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-async function fetchPage(port: number): Promise<string> {
-  let last: unknown;
-  for (let i = 0; i < 50; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-          let body = '';
-          res.on('data', (b: Buffer) => (body += b.toString()));
-          res.on('end', () =>
-            res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
-          );
-        });
-        req.on('error', reject);
-      });
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw last as Error;
-}
 
 describe('moat seccomp learn', () => {
   it('prints a profile that runs the workload again and refuses a call it did not make', async () => {
@@ -123,7 +92,7 @@ describe('moat seccomp learn', () => {
       serve,
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(await fetchPage(learnPort)).toBe('learned-page\n');
+    expect(await fetchPage(learnPort, 50)).toBe('learned-page\n');
     expect((await moat(['stop', '-t', '2', name])).code).toBe(0);
     const profile = JSON.parse(readFileSync(file, 'utf8')) as { syscalls: { names: string[] }[] };
     const calls = profile.syscalls.flatMap((s) => s.names);
@@ -148,7 +117,7 @@ describe('moat seccomp learn', () => {
       serve,
     ]);
     expect(s.code, s.stderr).toBe(0);
-    expect(await fetchPage(port)).toBe('learned-page\n');
+    expect(await fetchPage(port, 50)).toBe('learned-page\n');
   });
 
   it("learns Debian's python3 (a rootfs of the host's python3.11 package), runs it under its profile, refuses a call it never made", async () => {

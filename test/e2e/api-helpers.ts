@@ -70,7 +70,15 @@ export function http(
 ): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { socketPath: s.socket, method, path: p, headers: { 'content-type': 'application/json' } },
+      // A connection of its own (agent: false): Node 20's global agent keeps connections alive,
+      // and reusing one the service has just closed fails the request with EPIPE (seen in CI).
+      {
+        socketPath: s.socket,
+        method,
+        path: p,
+        headers: { 'content-type': 'application/json' },
+        agent: false,
+      },
       (res) => {
         let text = '';
         res.on('data', (b: Buffer) => (text += b.toString()));

@@ -161,8 +161,10 @@ export class RObject {
   /** Entries in insertion order. */
   entries(): [Value, Value][] {
     const out: [Value, Value][] = [];
+    // the map first: filling a lazy object records the keys that are not their own (orig)
+    const vals = this.vals;
     const orig = this.orig;
-    for (const [key, v] of this.vals) out.push([orig?.has(key) ? orig.get(key)! : (key as Value), v]);
+    for (const [key, v] of vals) out.push([orig?.has(key) ? orig.get(key)! : (key as Value), v]);
     return out;
   }
   sortedEntries(): [Value, Value][] {

@@ -649,14 +649,14 @@ return false;`);
     }
     for (const key of keys) {
       const kv = this.term(key, U, M);
-      // a plain string key of an object: its own key in the map (RObject.get's first case)
+      // a plain string key of an object: RObject.get's first case
       const plain =
         (key.type === 'scalar' || key.type === 'const') &&
         typeof key.value === 'string' &&
         key.value.charCodeAt(0) !== 0;
       this.emit(
         plain
-          ? `${x} = ${x} instanceof RObject ? ${x}.vals.get(${kv}) : lookup(${x}, ${kv}); if (${x} === undefined) ${U}`
+          ? `${x} = ${x} instanceof RObject ? ${x}.get(${kv}) : lookup(${x}, ${kv}); if (${x} === undefined) ${U}`
           : `${x} = lookup(${x}, ${kv}); if (${x} === undefined) ${U}`,
       );
     }

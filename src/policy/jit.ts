@@ -251,6 +251,36 @@ function joinStrings(xs: Value[], sep: string): string | undefined {
   return out;
 }
 
+/**
+ * A sprintf call's constant format split at its verbs, when it has only text, `%s`, `%d` and `%%`
+ * and its second argument is an array term with one item per verb: per item, the text before it
+ * and its verb, then the text after the last one. Undefined for any other call.
+ */
+function sprintfPieces(args: Term[]): (string | 's' | 'd')[][] | undefined {
+  const [f, a] = args;
+  if (args.length !== 2 || (f.type !== 'scalar' && f.type !== 'const') || typeof f.value !== 'string')
+    return undefined;
+  if (a.type !== 'array') return undefined;
+  const format = f.value;
+  const pieces: (string | 's' | 'd')[][] = [];
+  let text = '';
+  for (let i = 0; i < format.length; i++) {
+    const ch = format[i];
+    if (ch !== '%') {
+      text += ch;
+      continue;
+    }
+    const verb = format[++i];
+    if (verb === '%') text += '%';
+    else if (verb === 's' || verb === 'd') {
+      pieces.push([text, verb]);
+      text = '';
+    } else return undefined;
+  }
+  pieces.push([text]);
+  return pieces.length - 1 === a.items.length ? pieces : undefined;
+}
+
 class Gen {
   readonly K: unknown[] = [];
   private out: string[] = [];
@@ -708,6 +738,11 @@ return false;`);
       target = `${this.k(impl)}(`;
     }
     this.emit(`if (e.mocks) ${M}`);
+    const pieces = name === 'sprintf' ? sprintfPieces(argTerms) : undefined;
+    if (pieces) {
+      const [f, a] = argTerms as [Term & { value: string }, Term & { type: 'array' }];
+      return this.sprintf(c, f.value, pieces, a.items, target, U, M);
+    }
     const args = argTerms.map((a) => this.term(a, U, M));
     const x = this.tmp();
     if ((name === 'equal' || name === 'neq') && args.length === 2) {
@@ -750,6 +785,43 @@ return false;`);
         `let ${x};${guarded ? ` if (${guarded[0]}) { ${guarded[1]} } else` : ''} try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
       );
     this.emit(`if (${x} === undefined) ${U}`);
+    return x;
+  }
+
+  /**
+   * `sprintf(format, [a, b, …])` with a constant format of text, `%s`, `%d` and `%%` only: the
+   * items' values, then the string concatenated inline when every `%s` item is a string and every
+   * `%d` item an integer (sprintf's answer for those: the string, and the integer written as
+   * formatNumber writes it, String(n)); anything else goes to the builtin with the same values.
+   */
+  private sprintf(
+    c: Call,
+    format: string,
+    pieces: (string | 's' | 'd')[][],
+    items: Term[],
+    target: string,
+    U: string,
+    M: string,
+  ): string {
+    const vs = items.map((t) => this.term(t, U, M));
+    const guards: string[] = [];
+    let cat = '';
+    for (let i = 0; i < pieces.length; i++) {
+      const [text, verb] = pieces[i];
+      if (text) cat += (cat ? ' + ' : '') + JSON.stringify(text);
+      if (verb === undefined) continue;
+      const v = vs[i];
+      guards.push(
+        verb === 's' ? `typeof ${v} === 'string'` : `typeof ${v} === 'number' && Number.isInteger(${v})`,
+      );
+      cat += (cat ? ' + ' : '') + (verb === 's' ? v : `String(${v})`);
+    }
+    const x = this.tmp();
+    const fmt = this.lit(format);
+    this.emit(
+      `let ${x}; if (${guards.length ? guards.join(' && ') : 'true'}) { ${x} = ${cat || '""'}; } else try { ${x} = ${target}[${fmt}, [${vs.join(', ')}]], e); } catch (err) { e.builtinFailed("sprintf", err, ${this.k(c.loc)}); ${x} = undefined; }`,
+      `if (${x} === undefined) ${U}`,
+    );
     return x;
   }
 }

@@ -412,6 +412,35 @@ r8 := data.t.o.a.nope`,
     want: [{ x: '+0003|ab  |  3.14|ff|100000000000000000000|100000000000000000000|x %|-7' }],
   },
   {
+    note: 'sprintf with %s, %d and %% only (concatenated inline for strings and integers) and with other values',
+    modules: [
+      `package t
+a := sprintf("host %s has %d%% of %s", [input.h, input.n, input.u])
+b := sprintf("%s/%d", [input.n, input.f])
+c := sprintf("%d and %s", [input.neg, input.arr])
+d := sprintf("only text, 100%%", [])
+e if sprintf("%s", [input.missing])
+f := sprintf("%s %s", [input.h])
+g := [sprintf("<%d:%s>", [n, s]) | some n in input.nums; s := input.h]
+i := sprintf("%d", [12345678901234567890])`,
+    ],
+    query: 'x := data.t',
+    input: { h: 'web', n: 42, u: 'ünï', f: 1.5, neg: -7, arr: [1, 'x'], nums: [0, -0, 3, 2.5, 1e21] },
+    want: [
+      {
+        x: {
+          a: 'host web has 42% of ünï',
+          b: '42/%!d(number=1.5)',
+          c: '-7 and [1, "x"]',
+          d: 'only text, 100%',
+          f: 'web %!s(MISSING)',
+          g: ['<0:web>', '<0:web>', '<3:web>', '<%!d(number=2.5):web>', '<1e+21:web>'],
+          i: '12345678901234567890',
+        },
+      },
+    ],
+  },
+  {
     note: 'comparisons with string, boolean and null constants; constant keys into objects, sets and arrays',
     modules: [
       `package t

@@ -127,7 +127,7 @@ TRAIL.n = mark;
  * A node's whole evaluation as one generated function, `(e, args)`: for a function, its call
  * (arguments bound, every clause and else branch with its body and head inline); for a complete
  * rule its value, for a set rule its set (args unused). Returns the value, undefined, or MULTI when
- * the evaluator's general path must do it instead: a mock or coverage in effect, an expression that
+ * the evaluator's general path must do it instead: a mock, a data override or coverage in effect, an expression that
  * needs the general path at run time, a conflict (which the general path reports). Evaluation is
  * pure, so the general path can start over. `some … in` loops over fresh variables are JS loops
  * around the rest of their body. (The function's type is WholeFn, in eval/host.ts.)
@@ -292,6 +292,12 @@ class Gen {
   /** Record bindings on TRAIL (not in a whole call, whose frames are fresh and thrown away). */
   private trail = true;
   /**
+   * In a whole evaluation: no mock and no data override is in effect, so none of its steps checks
+   * for them. The function returns MULTI at once when one is (see whole), and nothing it calls
+   * leaves one behind (`with` restores what it replaced before it returns).
+   */
+  private invariant = false;
+  /**
    * In a whole evaluation: the numbers of the rules the current clause reads by a constant data ref.
    * Each part keeps such a rule's value in a local, `R<number>` (MULTI until read), so a rule read
    * several times in a part costs one `ruleAt` (its value is fixed for the evaluation's scope, and
@@ -308,6 +314,7 @@ class Gen {
     const arity = fn ? node.rules[0].head.args?.length : 0;
     if (arity === undefined) return undefined;
     this.trail = false;
+    this.invariant = true;
     this.general = () => 'return MULTI;';
     let locals = new Set<number>();
     // Clauses go into parts of at most PART characters of source, each a function
@@ -382,7 +389,7 @@ class Gen {
     });
     src.push(
       'return function whole(e, args) {',
-      'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
+      'if (e.mocks !== undefined || e.covered !== undefined || e.dataOverrides !== undefined) return MULTI;',
       `let r = ${set ? 'new RSet()' : 'undefined'};`,
       ...parts.map((_, i) => `r = part${i}(e, args, r); if (r === MULTI) return MULTI;`),
     );
@@ -714,8 +721,8 @@ return false;`);
     const at = `e.ruleAt(${this.k({ node, id, path, whole: undefined, leaf: undefined, static: undefined } satisfies RuleRef)})`;
     const locals = this.ruleLocals;
     locals?.add(id);
+    if (!this.invariant) this.emit(`if (e.dataOverrides !== undefined) ${M}`);
     this.emit(
-      `if (e.dataOverrides !== undefined) ${M}`,
       `let ${x} = ${locals ? `R${id} !== MULTI ? R${id} : (R${id} = ${at})` : at}; if (${x} === undefined) ${U}`,
     );
     return path.length;
@@ -737,7 +744,7 @@ return false;`);
       if (d.args && d.args.length !== argTerms.length) return fallback();
       target = `${this.k(impl)}(`;
     }
-    this.emit(`if (e.mocks) ${M}`);
+    if (!this.invariant) this.emit(`if (e.mocks) ${M}`);
     const pieces = name === 'sprintf' ? sprintfPieces(argTerms) : undefined;
     if (pieces) {
       const [f, a] = argTerms as [Term & { value: string }, Term & { type: 'array' }];

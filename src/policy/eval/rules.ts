@@ -54,9 +54,9 @@ function runWhole(ev: Evaluator, w: Whole, args: Value[] | undefined): Value | u
   }
   if (w.fn === null) return MULTI;
   const v = w.fn(ev, args);
-  // one that needed the general path for another reason than a mock or coverage: after a few of
-  // those, this node is always evaluated clause by clause
-  if (v === MULTI && !ev.mocks && !ev.covered && ++w.misses > 8) w.fn = null;
+  // one that needed the general path for another reason than a mock, a data override or coverage:
+  // after a few of those, this node is always evaluated clause by clause
+  if (v === MULTI && !ev.mocks && !ev.covered && !ev.dataOverrides && ++w.misses > 8) w.fn = null;
   return v;
 }
 

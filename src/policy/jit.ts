@@ -786,8 +786,17 @@ return false;`);
         `${s} ${x} = ${cur} === undefined ? ${d} : ${cur}; }`,
         `if (${x} === undefined) try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
       );
-    } else if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
-    else
+    } else if (name.startsWith('data.')) {
+      // the callee's whole evaluation called here once it has one (a call site of its own, not
+      // callAt's, which all functions share), the rest of callAt when it has none or answers MULTI
+      const ref = target.slice('e.callAt('.length, -2);
+      const [a, w] = [this.tmp(), this.tmp()];
+      this.emit(
+        `const ${a} = [${args.join(', ')}], ${w} = ${ref}.whole;`,
+        `let ${x} = ${w} !== undefined && ${w}.fn ? ${w}.fn(e, ${a}) : e.callAt(${ref}, ${a});`,
+        `if (${x} === MULTI) ${x} = e.callMissed(${ref}, ${a});`,
+      );
+    } else
       this.emit(
         `let ${x};${guarded ? ` if (${guarded[0]}) { ${guarded[1]} } else` : ''} try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
       );

@@ -249,6 +249,10 @@ export class Evaluator implements EvalHost {
   callAt(r: FnRef, args: Value[]): Value | undefined {
     return rules.callAt(this, r, args);
   }
+  /** @internal callAt after its whole evaluation returned MULTI (generated code). */
+  callMissed(r: FnRef, args: Value[]): Value | undefined {
+    return rules.callMissed(this, r, args);
+  }
   callFunction(name: string, args: Value[], loc: Location): Value | undefined {
     return rules.callFunction(this, name, args, loc);
   }

@@ -56,6 +56,11 @@ export interface EvalHost extends BuiltinContext {
   callNode(node: RuleNode, args: Value[]): Value | undefined;
   /** Calls the function at `r.node` (generated code). */
   callAt(r: FnRef, args: Value[]): Value | undefined;
+  /**
+   * Calls the function at `r.node` after its whole evaluation (`r.whole.fn`, which generated code
+   * called itself) returned MULTI: counted as callAt counts such an answer, then clause by clause.
+   */
+  callMissed(r: FnRef, args: Value[]): Value | undefined;
   /** The single value of a term, or undefined (its first value if it has several). */
   firstValue(t: Term, f: Frame): Value | undefined;
   /** The single value of a term by the general path (comprehensions). */

@@ -412,6 +412,17 @@ r8 := data.t.o.a.nope`,
     want: [{ x: '+0003|ab  |  3.14|ff|100000000000000000000|100000000000000000000|x %|-7' }],
   },
   {
+    note: 'whole function calls from generated code: a callee that needs the general path at run time, past the point it is given up',
+    modules: [
+      `package t
+firstpos(xs) := x if { x := xs[_]; x > 0 }
+double(x) := 2 * x
+calls contains [firstpos([0 - i, i + 1]), double(i)] if some i in numbers.range(0, 11)`,
+    ],
+    query: 'x := data.t.calls',
+    want: [{ x: Array.from({ length: 12 }, (_, i) => [i + 1, 2 * i]) }],
+  },
+  {
     note: 'sprintf with %s, %d and %% only (concatenated inline for strings and integers) and with other values',
     modules: [
       `package t

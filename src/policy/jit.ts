@@ -24,6 +24,7 @@
 import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { RuleNode } from './compiler.js';
+import { NOT_CACHED } from './eval/cache.js';
 import { MULTI, TRAIL, lookup } from './eval/frame.js';
 import type { EvalHost, FnRef, RuleRef, RunFn, SegFn, WholeFn } from './eval/host.js';
 import { simpleSomeIn, valueFn } from './fast.js';
@@ -722,8 +723,21 @@ return false;`);
     const locals = this.ruleLocals;
     locals?.add(id);
     if (!this.invariant) this.emit(`if (e.dataOverrides !== undefined) ${M}`);
+    // a cache miss of a leaf rule whose value is not kept across evaluations (r.static false, so
+    // r.leaf true and the id valid): its whole evaluation from this call site, as ruleAt would
+    // (ruleAt's own site is shared by every rule); anything else through ruleAt
+    const r = at.slice('e.ruleAt('.length, -1);
+    const w = this.tmp();
+    const get =
+      `${x} = e.ruleCached(${r}); if (${x} === ${this.k(NOT_CACHED)}) { const ${w} = ${r}.whole; ` +
+      `if (${r}.static === false && ${w} !== undefined && ${w}.fn && e.covered === undefined) { ` +
+      `${x} = ${w}.fn(e, undefined); if (${x} === MULTI) ${x} = e.ruleMissed(${r}); else e.ruleStore(${r}, ${x}); } ` +
+      `else ${x} = ${at}; }`;
     this.emit(
-      `let ${x} = ${locals ? `R${id} !== MULTI ? R${id} : (R${id} = ${at})` : at}; if (${x} === undefined) ${U}`,
+      locals
+        ? `let ${x}; if (R${id} !== MULTI) ${x} = R${id}; else { ${get} R${id} = ${x}; }`
+        : `let ${x}; ${get}`,
+      `if (${x} === undefined) ${U}`,
     );
     return path.length;
   }

@@ -245,6 +245,18 @@ export class Evaluator implements EvalHost {
     const v = this.vcache.at(r.id);
     return v !== NOT_CACHED ? v : rules.ruleAt(this, r);
   }
+  /** @internal ruleAt's cache alone (generated code). */
+  ruleCached(r: RuleRef): Value | undefined | typeof NOT_CACHED {
+    return this.vcache.at(r.id);
+  }
+  /** @internal Keeps a rule's value for ruleCached (generated code). */
+  ruleStore(r: RuleRef, v: Value | undefined): void {
+    this.vcache.setAt(r.id, v);
+  }
+  /** @internal ruleAt after its whole evaluation returned MULTI (generated code). */
+  ruleMissed(r: RuleRef): Value | undefined {
+    return rules.ruleMissed(this, r);
+  }
   /** @internal Calls the function at `r.node` (generated code). */
   callAt(r: FnRef, args: Value[]): Value | undefined {
     return rules.callAt(this, r, args);

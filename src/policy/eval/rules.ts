@@ -106,6 +106,16 @@ export function callAt(ev: Evaluator, r: FnRef, args: Value[]): Value | undefine
   return v !== MULTI ? v : callClauses(ev, r.node, args);
 }
 
+/**
+ * ruleAt once `r.whole.fn`, called by generated code itself for a leaf rule whose value is not
+ * kept across evaluations (`r.static` false), has answered MULTI: counted, then the general path
+ * (which keeps the value in the evaluation's cache).
+ */
+export function ruleMissed(ev: Evaluator, r: RuleRef): Value | undefined {
+  missed(ev, r.whole!);
+  return ev.nodeValue(r.node, undefined, r.path);
+}
+
 /** callAt once `r.whole.fn`, called by generated code itself, has answered MULTI. */
 export function callMissed(ev: Evaluator, r: FnRef, args: Value[]): Value | undefined {
   missed(ev, r.whole!);

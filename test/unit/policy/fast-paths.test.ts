@@ -731,8 +731,12 @@ describe('repeated evaluations of one prepared query (generated code given up af
     `package t
 vals contains v if { some i; v := input.xs[i]; v > 0 }
 total := sum([v | some v in vals])
+n := count(data.u.vals)
 f(xs) := y if { y := xs[_]; y < 0 }
 g := f(input.xs)`,
+    // read first from generated code (n): a rule ref whose whole evaluation needs the general path
+    `package u
+vals contains v if { some i; v := input.xs[i]; v > 0 }`,
   ];
   for (const [codegen, hot] of [
     [true, 0],
@@ -751,7 +755,11 @@ g := f(input.xs)`,
           const xs = [0 - n, n, 2];
           const got = q.eval({ xs }).map((r) => r.bindings);
           const vals = [...new Set(xs.filter((v) => v > 0))].sort((a, b) => a - b);
-          const want: Record<string, unknown> = { vals, total: vals.reduce((a, b) => a + b, 0) };
+          const want: Record<string, unknown> = {
+            vals,
+            total: vals.reduce((a, b) => a + b, 0),
+            n: vals.length,
+          };
           if (n > 0) want.g = 0 - n;
           expect(got, `n=${n}`).toEqual([{ x: want }]);
         }

@@ -656,6 +656,13 @@ return false;`);
         this.emit(`const ${x} = [${items.join(', ')}];`);
         return x;
       }
+      case 'object': {
+        // as fast.ts's closure: each key, then its value, in order; then the object
+        const pairs = t.items.map(([k, v]) => [this.term(k, U, M), this.term(v, U, M)]);
+        const x = this.tmp();
+        this.emit(`const ${x} = new RObject();`, ...pairs.map(([k, v]) => `${x}.set(${k}, ${v});`));
+        return x;
+      }
       default:
         return this.leaf(t, U, M);
     }

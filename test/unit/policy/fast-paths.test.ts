@@ -423,6 +423,29 @@ calls contains [firstpos([0 - i, i + 1]), double(i)] if some i in numbers.range(
     want: [{ x: Array.from({ length: 12 }, (_, i) => [i + 1, 2 * i]) }],
   },
   {
+    note: 'object literals in generated code: rule refs, input, nested, non-string keys, an undefined value',
+    modules: [
+      `package t
+v := 1
+o := {"a": v, "b": input.s, "c": {"d": [v, input.n]}}
+k := {input.s: 1, 2: "two", [1, 2]: "arr"}
+u := {"a": input.missing}
+d := {"allow": v > 0, "deny": {x | some x in input.xs}}`,
+    ],
+    query: 'x := data.t',
+    input: { s: 'str', n: 5, xs: [2, 1] },
+    want: [
+      {
+        x: {
+          v: 1,
+          o: { a: 1, b: 'str', c: { d: [1, 5] } },
+          k: { '2': 'two', '[1,2]': 'arr', str: 1 },
+          d: { allow: true, deny: [1, 2] },
+        },
+      },
+    ],
+  },
+  {
     note: 'sprintf with %s, %d and %% only (concatenated inline for strings and integers) and with other values',
     modules: [
       `package t

@@ -24,6 +24,7 @@
 import type { Body, Call, Expr, Rule, Term } from './ast.js';
 import { DECLARED, IMPLS } from './builtins/registry.js';
 import type { RuleNode } from './compiler.js';
+import { NOT_CACHED } from './eval/cache.js';
 import { MULTI, TRAIL, lookup } from './eval/frame.js';
 import type { EvalHost, FnRef, RuleRef, RunFn, SegFn, WholeFn } from './eval/host.js';
 import { simpleSomeIn, valueFn } from './fast.js';
@@ -127,7 +128,7 @@ TRAIL.n = mark;
  * A node's whole evaluation as one generated function, `(e, args)`: for a function, its call
  * (arguments bound, every clause and else branch with its body and head inline); for a complete
  * rule its value, for a set rule its set (args unused). Returns the value, undefined, or MULTI when
- * the evaluator's general path must do it instead: a mock or coverage in effect, an expression that
+ * the evaluator's general path must do it instead: a mock, a data override or coverage in effect, an expression that
  * needs the general path at run time, a conflict (which the general path reports). Evaluation is
  * pure, so the general path can start over. `some … in` loops over fresh variables are JS loops
  * around the rest of their body. (The function's type is WholeFn, in eval/host.ts.)
@@ -251,6 +252,36 @@ function joinStrings(xs: Value[], sep: string): string | undefined {
   return out;
 }
 
+/**
+ * A sprintf call's constant format split at its verbs, when it has only text, `%s`, `%d` and `%%`
+ * and its second argument is an array term with one item per verb: per item, the text before it
+ * and its verb, then the text after the last one. Undefined for any other call.
+ */
+function sprintfPieces(args: Term[]): (string | 's' | 'd')[][] | undefined {
+  const [f, a] = args;
+  if (args.length !== 2 || (f.type !== 'scalar' && f.type !== 'const') || typeof f.value !== 'string')
+    return undefined;
+  if (a.type !== 'array') return undefined;
+  const format = f.value;
+  const pieces: (string | 's' | 'd')[][] = [];
+  let text = '';
+  for (let i = 0; i < format.length; i++) {
+    const ch = format[i];
+    if (ch !== '%') {
+      text += ch;
+      continue;
+    }
+    const verb = format[++i];
+    if (verb === '%') text += '%';
+    else if (verb === 's' || verb === 'd') {
+      pieces.push([text, verb]);
+      text = '';
+    } else return undefined;
+  }
+  pieces.push([text]);
+  return pieces.length - 1 === a.items.length ? pieces : undefined;
+}
+
 class Gen {
   readonly K: unknown[] = [];
   private out: string[] = [];
@@ -261,6 +292,12 @@ class Gen {
   general = (i: number): string => `return ${i};`;
   /** Record bindings on TRAIL (not in a whole call, whose frames are fresh and thrown away). */
   private trail = true;
+  /**
+   * In a whole evaluation: no mock and no data override is in effect, so none of its steps checks
+   * for them. The function returns MULTI at once when one is (see whole), and nothing it calls
+   * leaves one behind (`with` restores what it replaced before it returns).
+   */
+  private invariant = false;
   /**
    * In a whole evaluation: the numbers of the rules the current clause reads by a constant data ref.
    * Each part keeps such a rule's value in a local, `R<number>` (MULTI until read), so a rule read
@@ -278,6 +315,7 @@ class Gen {
     const arity = fn ? node.rules[0].head.args?.length : 0;
     if (arity === undefined) return undefined;
     this.trail = false;
+    this.invariant = true;
     this.general = () => 'return MULTI;';
     let locals = new Set<number>();
     // Clauses go into parts of at most PART characters of source, each a function
@@ -352,7 +390,7 @@ class Gen {
     });
     src.push(
       'return function whole(e, args) {',
-      'if (e.mocks !== undefined || e.covered !== undefined) return MULTI;',
+      'if (e.mocks !== undefined || e.covered !== undefined || e.dataOverrides !== undefined) return MULTI;',
       `let r = ${set ? 'new RSet()' : 'undefined'};`,
       ...parts.map((_, i) => `r = part${i}(e, args, r); if (r === MULTI) return MULTI;`),
     );
@@ -618,6 +656,13 @@ return false;`);
         this.emit(`const ${x} = [${items.join(', ')}];`);
         return x;
       }
+      case 'object': {
+        // as fast.ts's closure: each key, then its value, in order; then the object
+        const pairs = t.items.map(([k, v]) => [this.term(k, U, M), this.term(v, U, M)]);
+        const x = this.tmp();
+        this.emit(`const ${x} = new RObject();`, ...pairs.map(([k, v]) => `${x}.set(${k}, ${v});`));
+        return x;
+      }
       default:
         return this.leaf(t, U, M);
     }
@@ -649,14 +694,14 @@ return false;`);
     }
     for (const key of keys) {
       const kv = this.term(key, U, M);
-      // a plain string key of an object: its own key in the map (RObject.get's first case)
+      // a plain string key of an object: RObject.get's first case
       const plain =
         (key.type === 'scalar' || key.type === 'const') &&
         typeof key.value === 'string' &&
         key.value.charCodeAt(0) !== 0;
       this.emit(
         plain
-          ? `${x} = ${x} instanceof RObject ? ${x}.vals.get(${kv}) : lookup(${x}, ${kv}); if (${x} === undefined) ${U}`
+          ? `${x} = ${x} instanceof RObject ? ${x}.get(${kv}) : lookup(${x}, ${kv}); if (${x} === undefined) ${U}`
           : `${x} = lookup(${x}, ${kv}); if (${x} === undefined) ${U}`,
       );
     }
@@ -684,9 +729,22 @@ return false;`);
     const at = `e.ruleAt(${this.k({ node, id, path, whole: undefined, leaf: undefined, static: undefined } satisfies RuleRef)})`;
     const locals = this.ruleLocals;
     locals?.add(id);
+    if (!this.invariant) this.emit(`if (e.dataOverrides !== undefined) ${M}`);
+    // a cache miss of a leaf rule whose value is not kept across evaluations (r.static false, so
+    // r.leaf true and the id valid): its whole evaluation from this call site, as ruleAt would
+    // (ruleAt's own site is shared by every rule); anything else through ruleAt
+    const r = at.slice('e.ruleAt('.length, -1);
+    const w = this.tmp();
+    const get =
+      `${x} = e.ruleCached(${r}); if (${x} === ${this.k(NOT_CACHED)}) { const ${w} = ${r}.whole; ` +
+      `if (${r}.static === false && ${w} !== undefined && ${w}.fn && e.covered === undefined) { ` +
+      `${x} = ${w}.fn(e, undefined); if (${x} === MULTI) ${x} = e.ruleMissed(${r}); else e.ruleStore(${r}, ${x}); } ` +
+      `else ${x} = ${at}; }`;
     this.emit(
-      `if (e.dataOverrides !== undefined) ${M}`,
-      `let ${x} = ${locals ? `R${id} !== MULTI ? R${id} : (R${id} = ${at})` : at}; if (${x} === undefined) ${U}`,
+      locals
+        ? `let ${x}; if (R${id} !== MULTI) ${x} = R${id}; else { ${get} R${id} = ${x}; }`
+        : `let ${x}; ${get}`,
+      `if (${x} === undefined) ${U}`,
     );
     return path.length;
   }
@@ -707,7 +765,12 @@ return false;`);
       if (d.args && d.args.length !== argTerms.length) return fallback();
       target = `${this.k(impl)}(`;
     }
-    this.emit(`if (e.mocks) ${M}`);
+    if (!this.invariant) this.emit(`if (e.mocks) ${M}`);
+    const pieces = name === 'sprintf' ? sprintfPieces(argTerms) : undefined;
+    if (pieces) {
+      const [f, a] = argTerms as [Term & { value: string }, Term & { type: 'array' }];
+      return this.sprintf(c, f.value, pieces, a.items, target, U, M);
+    }
     const args = argTerms.map((a) => this.term(a, U, M));
     const x = this.tmp();
     if ((name === 'equal' || name === 'neq') && args.length === 2) {
@@ -744,12 +807,58 @@ return false;`);
         `${s} ${x} = ${cur} === undefined ? ${d} : ${cur}; }`,
         `if (${x} === undefined) try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
       );
-    } else if (name.startsWith('data.')) this.emit(`const ${x} = ${target}[${args.join(', ')}]);`);
-    else
+    } else if (name.startsWith('data.')) {
+      // the callee's whole evaluation called here once it has one (a call site of its own, not
+      // callAt's, which all functions share), the rest of callAt when it has none or answers MULTI
+      const ref = target.slice('e.callAt('.length, -2);
+      const [a, w] = [this.tmp(), this.tmp()];
+      this.emit(
+        `const ${a} = [${args.join(', ')}], ${w} = ${ref}.whole;`,
+        `let ${x} = ${w} !== undefined && ${w}.fn ? ${w}.fn(e, ${a}) : e.callAt(${ref}, ${a});`,
+        `if (${x} === MULTI) ${x} = e.callMissed(${ref}, ${a});`,
+      );
+    } else
       this.emit(
         `let ${x};${guarded ? ` if (${guarded[0]}) { ${guarded[1]} } else` : ''} try { ${x} = ${target}[${args.join(', ')}], e); } catch (err) { e.builtinFailed(${JSON.stringify(name)}, err, ${this.k(c.loc)}); ${x} = undefined; }`,
       );
     this.emit(`if (${x} === undefined) ${U}`);
+    return x;
+  }
+
+  /**
+   * `sprintf(format, [a, b, …])` with a constant format of text, `%s`, `%d` and `%%` only: the
+   * items' values, then the string concatenated inline when every `%s` item is a string and every
+   * `%d` item an integer (sprintf's answer for those: the string, and the integer written as
+   * formatNumber writes it, String(n)); anything else goes to the builtin with the same values.
+   */
+  private sprintf(
+    c: Call,
+    format: string,
+    pieces: (string | 's' | 'd')[][],
+    items: Term[],
+    target: string,
+    U: string,
+    M: string,
+  ): string {
+    const vs = items.map((t) => this.term(t, U, M));
+    const guards: string[] = [];
+    let cat = '';
+    for (let i = 0; i < pieces.length; i++) {
+      const [text, verb] = pieces[i];
+      if (text) cat += (cat ? ' + ' : '') + JSON.stringify(text);
+      if (verb === undefined) continue;
+      const v = vs[i];
+      guards.push(
+        verb === 's' ? `typeof ${v} === 'string'` : `typeof ${v} === 'number' && Number.isInteger(${v})`,
+      );
+      cat += (cat ? ' + ' : '') + (verb === 's' ? v : `String(${v})`);
+    }
+    const x = this.tmp();
+    const fmt = this.lit(format);
+    this.emit(
+      `let ${x}; if (${guards.length ? guards.join(' && ') : 'true'}) { ${x} = ${cat || '""'}; } else try { ${x} = ${target}[${fmt}, [${vs.join(', ')}]], e); } catch (err) { e.builtinFailed("sprintf", err, ${this.k(c.loc)}); ${x} = undefined; }`,
+      `if (${x} === undefined) ${U}`,
+    );
     return x;
   }
 }

@@ -2,7 +2,7 @@
  * A prepared query: a compiled query bound to a compiled policy and its data, evaluated many times.
  * Depends on the evaluator only, so the fast decision path (decide.ts) loads no parser or compiler.
  */
-import type { Location, Rule } from './ast.js';
+import type { Location, Rule, Term } from './ast.js';
 import type { CompiledQuery } from './compiler.js';
 import { Evaluator, type PolicyTree } from './eval.js';
 import { StaticMemo } from './eval/static.js';
@@ -60,6 +60,18 @@ export class PreparedQuery {
    * nor while a Value returned by `decide` or `evalValues` is in use.
    */
   eval(input?: unknown, opts: EvalOptions = {}): ResultSet {
+    const only = this.constRef();
+    if (only) {
+      // `data.pkg.rule`: one value or none, no bindings; its value without solution bookkeeping
+      const v = this.evaluator(input, opts).firstValue(only, new Array(this.query.nslots));
+      if (v === undefined) return [];
+      return [
+        {
+          expressions: [{ value: toJSON(v, opts.bigints), text: this.texts[0], location: this.locs[0] }],
+          bindings: {},
+        },
+      ];
+    }
     const out: ResultSet = [];
     this.evalValues(input, opts, (bindings, exprs) => {
       const b: Record<string, unknown> = {};
@@ -74,6 +86,23 @@ export class PreparedQuery {
       });
     });
     return out;
+  }
+
+  /**
+   * The query's term when the query is one ref of constant keys from `data` or `input` (one value
+   * or none: its only solution, with no bindings), else undefined.
+   */
+  private constRef(): Term | undefined {
+    const q = this.query;
+    if (q.body.length !== 1 || !q.capture[0] || q.checkCapture || q.vars.size > 0) return undefined;
+    const e = q.body[0];
+    if (e.with.length || e.negated || e.expr.type !== 'term') return undefined;
+    const t = e.expr.term;
+    if (t.type !== 'ref') return undefined;
+    const [head, ...keys] = t.terms;
+    if (head.type !== 'var' || head.slot >= 0 || (head.name !== 'data' && head.name !== 'input'))
+      return undefined;
+    return keys.every((k) => k.type === 'scalar' || k.type === 'const') ? t : undefined;
   }
 
   /** Lower-level: solutions as Rego values. Return true from `each` to stop early. */

@@ -69,6 +69,8 @@ function canonical(v: Value): string {
  * own), so an input object the policy never reads costs no Map.
  */
 const PENDING = new Map<Key, Value>();
+/** The most keys of a lazy object that get() looks up by scanning them (see RObject.ks). */
+const SMALL = 12;
 
 export class RObject {
   private m: Map<Key, Value>;
@@ -77,6 +79,14 @@ export class RObject {
    * they are converted (nested objects lazily in turn) and this is cleared.
    */
   private src: Record<string, unknown> | undefined;
+  /**
+   * While `src` is set, once get() has looked into it: its keys (own enumerable ones, in for…in
+   * order) and their converted values. A small object (at most SMALL keys) stays so: get() scans
+   * them, and the map is made only when something else needs it (making a Map costs more than a
+   * policy's few lookups in it; most input objects are small).
+   */
+  private ks: string[] | undefined = undefined;
+  private vs: Value[] | undefined = undefined;
   /** Canonical key → the key as given, only for keys that are not their own canonical key (composites, …). */
   private orig: Map<Key, Value> | undefined = undefined;
   private sortedCache: [Value, Value][] | undefined = undefined;
@@ -98,10 +108,11 @@ export class RObject {
     return new RObject(src);
   }
 
-  private fill(): void {
+  /** Converts the entries of `src` into `ks` and `vs` (nested objects lazily in turn). */
+  private split(): void {
     const x = this.src!;
-    this.src = undefined;
-    const m = (this.m = new Map());
+    const ks: string[] = [];
+    const vs: Value[] = [];
     for (const k in x) {
       if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
       let v = x[k] as Value;
@@ -112,8 +123,24 @@ export class RObject {
           : typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean'
       )
         v = fromJSONLazy(v);
-      if (k.charCodeAt(0) !== 0) m.set(k, v);
-      else this.set(k, v);
+      ks.push(k);
+      vs.push(v);
+    }
+    this.ks = ks;
+    this.vs = vs;
+  }
+
+  private fill(): void {
+    if (this.ks === undefined) this.split();
+    const ks = this.ks!;
+    const vs = this.vs!;
+    this.src = undefined;
+    this.ks = this.vs = undefined;
+    const m = (this.m = new Map());
+    for (let i = 0; i < ks.length; i++) {
+      const k = ks[i];
+      if (k.charCodeAt(0) !== 0) m.set(k, vs[i]);
+      else this.set(k, vs[i]);
     }
   }
 
@@ -133,8 +160,19 @@ export class RObject {
   get(k: Value): Value | undefined {
     // plain strings are their own keys (the common case: skip keyOf)
     if (typeof k === 'string' && k.charCodeAt(0) !== 0) {
-      if (this.src !== undefined) this.fill();
-      return this.m.get(k);
+      if (this.src === undefined) return this.m.get(k);
+      let ks = this.ks;
+      if (ks === undefined) {
+        this.split();
+        ks = this.ks!;
+        if (ks.length > SMALL) {
+          this.fill();
+          return this.m.get(k);
+        }
+      }
+      // (a key that starts with NUL is never equal to k)
+      for (let i = 0; i < ks.length; i++) if (ks[i] === k) return this.vs![i];
+      return undefined;
     }
     return this.vals.get(keyOf(k));
   }
@@ -161,8 +199,10 @@ export class RObject {
   /** Entries in insertion order. */
   entries(): [Value, Value][] {
     const out: [Value, Value][] = [];
+    // the map first: filling a lazy object records the keys that are not their own (orig)
+    const vals = this.vals;
     const orig = this.orig;
-    for (const [key, v] of this.vals) out.push([orig?.has(key) ? orig.get(key)! : (key as Value), v]);
+    for (const [key, v] of vals) out.push([orig?.has(key) ? orig.get(key)! : (key as Value), v]);
     return out;
   }
   sortedEntries(): [Value, Value][] {

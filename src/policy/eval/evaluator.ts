@@ -245,9 +245,25 @@ export class Evaluator implements EvalHost {
     const v = this.vcache.at(r.id);
     return v !== NOT_CACHED ? v : rules.ruleAt(this, r);
   }
+  /** @internal ruleAt's cache alone (generated code). */
+  ruleCached(r: RuleRef): Value | undefined | typeof NOT_CACHED {
+    return this.vcache.at(r.id);
+  }
+  /** @internal Keeps a rule's value for ruleCached (generated code). */
+  ruleStore(r: RuleRef, v: Value | undefined): void {
+    this.vcache.setAt(r.id, v);
+  }
+  /** @internal ruleAt after its whole evaluation returned MULTI (generated code). */
+  ruleMissed(r: RuleRef): Value | undefined {
+    return rules.ruleMissed(this, r);
+  }
   /** @internal Calls the function at `r.node` (generated code). */
   callAt(r: FnRef, args: Value[]): Value | undefined {
     return rules.callAt(this, r, args);
+  }
+  /** @internal callAt after its whole evaluation returned MULTI (generated code). */
+  callMissed(r: FnRef, args: Value[]): Value | undefined {
+    return rules.callMissed(this, r, args);
   }
   callFunction(name: string, args: Value[], loc: Location): Value | undefined {
     return rules.callFunction(this, name, args, loc);

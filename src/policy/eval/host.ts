@@ -8,6 +8,7 @@ import type { Expr, Location, Module, Rule, Term } from '../ast.js';
 import type { BuiltinContext } from '../builtins/types.js';
 import type { RuleNode } from '../compiler.js';
 import type { Value } from '../value.js';
+import type { NOT_CACHED } from './cache.js';
 import type { Frame, MULTI } from './frame.js';
 
 /**
@@ -52,10 +53,24 @@ export interface EvalHost extends BuiltinContext {
   nodeId(node: RuleNode): number;
   /** The value of the rule a constant data ref reaches (generated code). */
   ruleAt(r: RuleRef): Value | undefined;
+  /** ruleAt's cache alone: the rule's value in this evaluation's scope, or NOT_CACHED. */
+  ruleCached(r: RuleRef): Value | undefined | typeof NOT_CACHED;
+  /** Keeps a rule's value in the cache ruleCached reads. */
+  ruleStore(r: RuleRef, v: Value | undefined): void;
+  /**
+   * ruleAt after the rule's whole evaluation (`r.whole.fn`, which generated code called itself for
+   * a rule whose value depends on more than the data: `r.static` false) returned MULTI.
+   */
+  ruleMissed(r: RuleRef): Value | undefined;
   /** Calls the function defined at a rule node. */
   callNode(node: RuleNode, args: Value[]): Value | undefined;
   /** Calls the function at `r.node` (generated code). */
   callAt(r: FnRef, args: Value[]): Value | undefined;
+  /**
+   * Calls the function at `r.node` after its whole evaluation (`r.whole.fn`, which generated code
+   * called itself) returned MULTI: counted as callAt counts such an answer, then clause by clause.
+   */
+  callMissed(r: FnRef, args: Value[]): Value | undefined;
   /** The single value of a term, or undefined (its first value if it has several). */
   firstValue(t: Term, f: Frame): Value | undefined;
   /** The single value of a term by the general path (comprehensions). */

@@ -54,10 +54,17 @@ function runWhole(ev: Evaluator, w: Whole, args: Value[] | undefined): Value | u
   }
   if (w.fn === null) return MULTI;
   const v = w.fn(ev, args);
-  // one that needed the general path for another reason than a mock or coverage: after a few of
-  // those, this node is always evaluated clause by clause
-  if (v === MULTI && !ev.mocks && !ev.covered && ++w.misses > 8) w.fn = null;
+  if (v === MULTI) missed(ev, w);
   return v;
+}
+
+/**
+ * A whole evaluation answered MULTI. One that needed the general path for another reason than a
+ * mock, a data override or coverage: after a few of those, this node is always evaluated clause by
+ * clause.
+ */
+function missed(ev: Evaluator, w: Whole): void {
+  if (!ev.mocks && !ev.covered && !ev.dataOverrides && ++w.misses > 8) w.fn = null;
 }
 
 /** The value of the rule a constant data ref reaches (generated code). */
@@ -97,6 +104,22 @@ export function ruleAt(ev: Evaluator, r: RuleRef): Value | undefined {
 export function callAt(ev: Evaluator, r: FnRef, args: Value[]): Value | undefined {
   const v = runWhole(ev, (r.whole ??= wholeOf(r.node)), args);
   return v !== MULTI ? v : callClauses(ev, r.node, args);
+}
+
+/**
+ * ruleAt once `r.whole.fn`, called by generated code itself for a leaf rule whose value is not
+ * kept across evaluations (`r.static` false), has answered MULTI: counted, then the general path
+ * (which keeps the value in the evaluation's cache).
+ */
+export function ruleMissed(ev: Evaluator, r: RuleRef): Value | undefined {
+  missed(ev, r.whole!);
+  return ev.nodeValue(r.node, undefined, r.path);
+}
+
+/** callAt once `r.whole.fn`, called by generated code itself, has answered MULTI. */
+export function callMissed(ev: Evaluator, r: FnRef, args: Value[]): Value | undefined {
+  missed(ev, r.whole!);
+  return callClauses(ev, r.node, args);
 }
 
 export function ruleValue(ev: Evaluator, node: RuleNode): Value | undefined {

@@ -412,6 +412,69 @@ r8 := data.t.o.a.nope`,
     want: [{ x: '+0003|ab  |  3.14|ff|100000000000000000000|100000000000000000000|x %|-7' }],
   },
   {
+    note: 'whole function calls from generated code: a callee that needs the general path at run time, past the point it is given up',
+    modules: [
+      `package t
+firstpos(xs) := x if { x := xs[_]; x > 0 }
+double(x) := 2 * x
+calls contains [firstpos([0 - i, i + 1]), double(i)] if some i in numbers.range(0, 11)`,
+    ],
+    query: 'x := data.t.calls',
+    want: [{ x: Array.from({ length: 12 }, (_, i) => [i + 1, 2 * i]) }],
+  },
+  {
+    note: 'object literals in generated code: rule refs, input, nested, non-string keys, an undefined value',
+    modules: [
+      `package t
+v := 1
+o := {"a": v, "b": input.s, "c": {"d": [v, input.n]}}
+k := {input.s: 1, 2: "two", [1, 2]: "arr"}
+u := {"a": input.missing}
+d := {"allow": v > 0, "deny": {x | some x in input.xs}}`,
+    ],
+    query: 'x := data.t',
+    input: { s: 'str', n: 5, xs: [2, 1] },
+    want: [
+      {
+        x: {
+          v: 1,
+          o: { a: 1, b: 'str', c: { d: [1, 5] } },
+          k: { '2': 'two', '[1,2]': 'arr', str: 1 },
+          d: { allow: true, deny: [1, 2] },
+        },
+      },
+    ],
+  },
+  {
+    note: 'sprintf with %s, %d and %% only (concatenated inline for strings and integers) and with other values',
+    modules: [
+      `package t
+a := sprintf("host %s has %d%% of %s", [input.h, input.n, input.u])
+b := sprintf("%s/%d", [input.n, input.f])
+c := sprintf("%d and %s", [input.neg, input.arr])
+d := sprintf("only text, 100%%", [])
+e if sprintf("%s", [input.missing])
+f := sprintf("%s %s", [input.h])
+g := [sprintf("<%d:%s>", [n, s]) | some n in input.nums; s := input.h]
+i := sprintf("%d", [12345678901234567890])`,
+    ],
+    query: 'x := data.t',
+    input: { h: 'web', n: 42, u: 'ünï', f: 1.5, neg: -7, arr: [1, 'x'], nums: [0, -0, 3, 2.5, 1e21] },
+    want: [
+      {
+        x: {
+          a: 'host web has 42% of ünï',
+          b: '42/%!d(number=1.5)',
+          c: '-7 and [1, "x"]',
+          d: 'only text, 100%',
+          f: 'web %!s(MISSING)',
+          g: ['<0:web>', '<0:web>', '<3:web>', '<%!d(number=2.5):web>', '<1e+21:web>'],
+          i: '12345678901234567890',
+        },
+      },
+    ],
+  },
+  {
     note: 'comparisons with string, boolean and null constants; constant keys into objects, sets and arrays',
     modules: [
       `package t
@@ -691,8 +754,12 @@ describe('repeated evaluations of one prepared query (generated code given up af
     `package t
 vals contains v if { some i; v := input.xs[i]; v > 0 }
 total := sum([v | some v in vals])
+n := count(data.u.vals)
 f(xs) := y if { y := xs[_]; y < 0 }
 g := f(input.xs)`,
+    // read first from generated code (n): a rule ref whose whole evaluation needs the general path
+    `package u
+vals contains v if { some i; v := input.xs[i]; v > 0 }`,
   ];
   for (const [codegen, hot] of [
     [true, 0],
@@ -711,7 +778,11 @@ g := f(input.xs)`,
           const xs = [0 - n, n, 2];
           const got = q.eval({ xs }).map((r) => r.bindings);
           const vals = [...new Set(xs.filter((v) => v > 0))].sort((a, b) => a - b);
-          const want: Record<string, unknown> = { vals, total: vals.reduce((a, b) => a + b, 0) };
+          const want: Record<string, unknown> = {
+            vals,
+            total: vals.reduce((a, b) => a + b, 0),
+            n: vals.length,
+          };
           if (n > 0) want.g = 0 - n;
           expect(got, `n=${n}`).toEqual([{ x: want }]);
         }

@@ -43,6 +43,37 @@ describe('query expression values', () => {
   it('keeps bindings beside captured values', () => {
     expect(engine.eval('x := 1; x + 1', input)[0].bindings).toEqual({ x: 1 });
   });
+
+  it('a ref of constant keys (one value or none): the whole result, as for any query', () => {
+    const e = new PolicyEngine([
+      {
+        file: 'q.rego',
+        text: 'package q\nno := false\ns := {"b", "a"}\nbig := 12345678901234567890\nobj := {"k": [1, {"z": s}]}\n',
+      },
+    ]);
+    const result = (q: string, inp?: unknown, bigints = false) => e.prepare(q).eval(inp, { bigints });
+    const one = (text: string, value: unknown) => [
+      { expressions: [{ value, text, location: { row: 1, col: 1 } }], bindings: {} },
+    ];
+    expect(result('data.q.no')).toEqual(one('data.q.no', false));
+    expect(result('data.q.s')).toEqual(one('data.q.s', ['a', 'b']));
+    expect(result('data.q.obj')).toEqual(one('data.q.obj', { k: [1, { z: ['a', 'b'] }] }));
+    expect(result('data.q.obj.k[0]')).toEqual(one('data.q.obj.k[0]', 1));
+    expect(result('data.q.big', undefined, true)).toEqual(one('data.q.big', 12345678901234567890n));
+    expect(result('data.q.nope')).toEqual([]);
+    expect(result('data.q.s.c')).toEqual([]);
+    expect(result('input.a.b', { a: { b: [1] } })).toEqual(one('input.a.b', [1]));
+    expect(result('input.a.b')).toEqual([]);
+    expect(result('input.a.b', { a: 1 })).toEqual([]);
+    expect(result('data.q')).toEqual(
+      one('data.q', {
+        no: false,
+        s: ['a', 'b'],
+        big: 12345678901234567000,
+        obj: { k: [1, { z: ['a', 'b'] }] },
+      }),
+    );
+  });
 });
 
 describe('moat policy eval', () => {

@@ -31,6 +31,8 @@ export interface SecurityReport {
   namespaces: { type: string; shared?: string }[];
   mounts: { destination: string; type: string; source?: string; readonly: boolean }[];
   limits: Record<string, unknown>;
+  /** For a running container: each limit set, and whether a cgroup of its controller holds it. */
+  limitsEnforced?: Record<string, boolean>;
   supplementaryGroups: number[];
   /** From the running init's /proc/PID/status and maps (absent when it is not running). */
   live?: {
@@ -66,7 +68,7 @@ export function securityReport(
   rec: Pick<
     ContainerRecord,
     'id' | 'name' | 'status' | 'limits' | 'supplementaryGroups' | 'seccompDigest' | 'options'
-  >,
+  > & { cgroups?: ContainerRecord['cgroups'] },
   spec: OciSpec,
   maps: Pick<IdMaps, 'uidMap' | 'gidMap'>,
   proc?: { status: string; uidMap: string },
@@ -135,6 +137,24 @@ export function securityReport(
     };
     report.live = live;
     const m = report.mismatches;
+    // A limit is held by its controller's cgroup (the record names the ones the container joined).
+    const controllerOf: Record<string, string> = {
+      memory: 'memory',
+      memorySwap: 'memory',
+      pids: 'pids',
+      cpus: 'cpu',
+      cpuQuota: 'cpu',
+      cpuPeriod: 'cpu',
+      cpusetCpus: 'cpuset',
+    };
+    const joined = (rec.cgroups ?? {}) as Record<string, string | undefined>;
+    report.limitsEnforced = Object.fromEntries(
+      Object.keys(rec.limits ?? {})
+        .filter((k) => (rec.limits as Record<string, unknown>)[k] !== undefined)
+        .map((k) => [k, Boolean(joined[controllerOf[k] ?? k])]),
+    );
+    for (const [k, held] of Object.entries(report.limitsEnforced))
+      if (!held) m.push(`limit ${k} is set but no ${controllerOf[k] ?? k} cgroup holds it`);
     const same = (a: string[], b: string[]) => a.join() === [...b].sort().join();
     // The process's sets are what the kernel enforces; a wider one than the spec's is a mismatch.
     if (!same(report.capabilities.bounding, live.capBnd))

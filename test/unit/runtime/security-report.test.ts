@@ -41,6 +41,17 @@ describe('the security report', () => {
     expect(r.live).toMatchObject({ noNewPrivs: true, seccompMode: 2, seccompFilters: 1 });
   });
 
+  it('says which limits a cgroup holds, and names one set but held by none', () => {
+    const limited = {
+      ...(rec as object),
+      limits: { memory: 1 << 26, pids: 100 },
+      cgroups: { pids: '/sys/fs/cgroup/pids/x' },
+    } as never;
+    const r = securityReport(limited, spec, maps, { status: status({}), uidMap: '0 1000 1\n' });
+    expect(r.limitsEnforced).toEqual({ memory: false, pids: true });
+    expect(r.mismatches).toEqual(['limit memory is set but no memory cgroup holds it']);
+  });
+
   it('names every way the process is less confined than the spec says', () => {
     const r = securityReport(rec, spec, maps, {
       status: status({ eff: '0000000000200000', bnd: '0000000000200000', nnp: '0', seccomp: '0' }),

@@ -2,8 +2,11 @@
 // bench/run-latency: how long `moat run --rm IMAGE true` takes next to raw runc on the same bundle
 // and podman (when installed), and how long listing containers takes (`moat ps -a`, `podman ps -a`,
 // `runc list`, each with the same number of exited containers of its own), measured side by side
-// in one run. Prints a table of medians.
-//   node bench/run-latency.mjs [--runs N]
+// in one run. Prints a table of medians. Landlock's cost: `moat run --rm` beside the same run with
+// `--security-opt landlock=off` (no moat-init, no createContainer hook), alternating which goes
+// first, with the median of the per-pair differences (issue 17: goal under 2 ms).
+//   node bench/run-latency.mjs [--runs N] [--landlock-only]
+// --landlock-only: just that pair (no runc, podman or ps rows).
 // Run it as the non-root user moat is meant for (the numbers for root differ).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -15,6 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const moat = path.join(root, 'bin/moat.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const LANDLOCK_ONLY = process.argv.includes('--landlock-only');
 const IMAGE = 'moat/busybox';
 
 function sh(cmd, args, opts = {}) {
@@ -43,6 +47,45 @@ if (!sh(process.execPath, [moat, 'images', '--format', 'json']).includes('moat/b
   sh(process.execPath, [path.join(root, 'scripts/build-default-image.mjs')], { stdio: 'inherit' });
 }
 run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']); // unpack once, warm caches
+
+// Landlock on (the default) and off, alternating which goes first; each pair's difference too.
+const llOn = () => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']);
+const llOff = () =>
+  run(process.execPath, [moat, 'run', '--rm', '--security-opt', 'landlock=off', IMAGE, 'true']);
+const ll = { on: [], off: [], diff: [] };
+function landlockPair(i) {
+  const [a, b] = i % 2 ? [llOn, llOff] : [llOff, llOn];
+  const ta = timeIt(a);
+  const tb = timeIt(b);
+  const [on, off] = i % 2 ? [ta, tb] : [tb, ta];
+  ll.on.push(on);
+  ll.off.push(off);
+  ll.diff.push(on - off);
+}
+function landlockRows() {
+  const s = (xs) => stats(xs);
+  const fmt = (x) => x.toFixed(1);
+  console.log(
+    `landlock cost, ${ll.on.length} pairs alternating, uid ${process.getuid()}, ${new Date().toISOString()}`,
+  );
+  for (const [name, xs] of [
+    ['moat run --rm (Landlock, default)', ll.on],
+    ['moat run --rm --security-opt landlock=off', ll.off],
+    ['difference per pair (on - off)', ll.diff],
+  ])
+    console.log(
+      `${name.padEnd(44)} median ${fmt(s(xs).median).padStart(7)} ms  p90 ${fmt(s(xs).p90).padStart(7)} ms  min ${fmt(s(xs).min).padStart(7)} ms`,
+    );
+  console.log(
+    `Landlock cost: ${(s(ll.on).median - s(ll.off).median).toFixed(2)} ms (difference of medians), ${s(ll.diff).median.toFixed(2)} ms (median of pair differences); goal < 2 ms`,
+  );
+}
+if (LANDLOCK_ONLY) {
+  for (let i = 0; i < RUNS; i++) landlockPair(i);
+  landlockRows();
+  writeFileSync(path.join(tmpdir(), 'moat-bench-run-latency-landlock.json'), JSON.stringify(ll, null, 1));
+  process.exit(0);
+}
 
 // Raw runc on the same bundle: moat creates the container (spec + overlay dirs), then runc runs
 // that bundle directly inside the same kind of user namespace, with the same overlay mount.
@@ -101,6 +144,7 @@ if (have('podman')) {
 // Interleave the contenders so that load changes hit all of them alike.
 for (let i = 0; i < RUNS; i++) {
   series.moat.push(timeIt(() => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true'])));
+  landlockPair(i);
   series.runc.push(timeIt(raw));
   if (podman) series.podman.push(timeIt(podman));
 }
@@ -154,6 +198,8 @@ const line = (name, xs, ref = series) => {
   ]);
 };
 line('moat run --rm', series.moat);
+line('moat run --rm (Landlock, in pairs)', ll.on);
+line('moat run --rm --security-opt landlock=off', ll.off);
 line('runc run (same bundle)', series.runc);
 if (podman) line('podman run --rm --network none --runtime runc', series.podman);
 line('node -e 0 (Node start alone)', node);
@@ -166,9 +212,10 @@ console.log(`run latency, ${RUNS} runs each, interleaved, uid ${uid}, ${new Date
 for (const r of [head, ...rows])
   console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
 if (p) console.log(`moat run / podman run = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
+landlockRows();
 if (podman)
   console.log(`moat ps / podman ps = ${(stats(ps.moat).median / stats(ps.podman).median).toFixed(2)}`);
 writeFileSync(
   path.join(tmpdir(), 'moat-bench-run-latency.json'),
-  JSON.stringify({ series, ps, runs: RUNS }, null, 1),
+  JSON.stringify({ series, ps, landlock: ll, runs: RUNS }, null, 1),
 );

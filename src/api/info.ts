@@ -1,11 +1,13 @@
 /**
  * `moat info`: what the host offers, as the host facts (src/runtime/host.ts, host-tools.ts) and the
- * runtime's facts (runtime-facts.ts) know it. It probes nothing of its own.
+ * runtime's facts (runtime-facts.ts) know it, and the Landlock ABI (asked of the kernel once per
+ * boot by moat-init: runtime/landlock.ts).
  */
 import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { toWire, unpackLimitsFromEnv } from '../image/unpack-limits.js';
 import type { Engine } from '../runtime/engine.js';
 import { landlockStatus } from '../runtime/host.js';
+import { landlockAbi, moatInitPath } from '../runtime/landlock.js';
 import {
   groupsReachContainers,
   RUNC_ADVISORIES,
@@ -20,6 +22,8 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
   const maps = 'error' in h.idmaps ? undefined : h.idmaps;
   const groupsReach = groupsReachContainers(maps ? maps.mode : 'unavailable');
   const rt = runtimeFacts(h.tools.runc);
+  const moatInit = moatInitPath();
+  const abi = landlockAbi(engine.deps.paths.runtime, moatInit);
   return {
     user: {
       name: h.user,
@@ -57,6 +61,10 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
     security: {
       seccomp: h.seccomp,
       landlock: landlockStatus(h),
+      // The ABI the kernel answers moat-init with (0: none), and whether containers get it.
+      landlockAbi: abi,
+      landlockInit: moatInit ?? null,
+      landlockByDefault: abi > 0 && moatInit !== undefined,
       apparmor: h.apparmor ? 'enabled' : 'not enabled in this kernel',
       noNewPrivileges: true,
     },

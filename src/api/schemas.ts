@@ -149,6 +149,7 @@ export const runOptions = {
       },
     },
     seccompProfile: { type: 'string', pattern: '^/' },
+    landlock: { enum: ['off', 'strict'] },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,
   },

@@ -124,7 +124,7 @@ function addRunOptions(cmd: Command): Command {
     )
     .option(
       '--security-opt <opt>',
-      'seccomp=FILE for a custom seccomp profile; no-new-privileges is always on (repeatable)',
+      'seccomp=FILE for a custom seccomp profile; landlock=off (none) or landlock=strict (refuse to run without it; by default Landlock applies where the kernel has it); no-new-privileges is always on (repeatable)',
       collect,
       [],
     )
@@ -133,7 +133,12 @@ function addRunOptions(cmd: Command): Command {
       '--network <mode>',
       'none (the default: loopback only); slirp4netns or pasta (outbound access and published ports, user-mode); a network made with `moat network create` (peers by name); container:NAME (share its network)',
     )
-    .option('--network-alias <name>', 'another name peers on its network find it by (repeatable)', collect, [])
+    .option(
+      '--network-alias <name>',
+      'another name peers on its network find it by (repeatable)',
+      collect,
+      [],
+    )
     .addOption(new Option('--net <mode>', 'the same as --network').hideHelp())
     .option(
       '-p, --publish <[ip:][hostPort:]containerPort[/udp]>',
@@ -303,8 +308,9 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     if (policy.name !== 'no') o.restart = policy;
   }
   for (const s of f.securityOpt) {
-    const { seccompProfile } = parseSecurityOpt(s);
+    const { seccompProfile, landlock } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
+    if (landlock !== undefined) o.landlock = landlock;
   }
   for (const l of f.label) {
     const i = l.indexOf('=');

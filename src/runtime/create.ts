@@ -153,7 +153,7 @@ async function writeContainer(e: CreateDeps, plan: ContainerPlan): Promise<Conta
       imageId: plan.image.id,
       created: new Date().toISOString(),
       status: 'created',
-      command: plan.spec.process.args,
+      command: plan.command ?? plan.spec.process.args,
       options: plan.opts,
       limits: plan.limits,
       cgroups: {},

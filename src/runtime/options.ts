@@ -89,6 +89,11 @@ export interface RunOptions {
   restart?: RestartPolicy;
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */
   seccompProfile?: string;
+  /**
+   * Landlock (`--security-opt landlock=`): unset, applied where the host has it (else a warning);
+   * `strict`, the run is refused without it; `off`, not applied (spec/landlock.ts).
+   */
+  landlock?: 'off' | 'strict';
   labels: Record<string, string>;
   /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
   log?: LogOptions;
@@ -218,11 +223,19 @@ export function parseTmpfs(s: string): TmpfsSpec {
 
 /**
  * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `no-new-privileges` (always
- * on, so accepted and a no-op, as the API accepts it). Anything that would loosen the isolation
- * is refused with a code of its own: `seccomp=unconfined`, `no-new-privileges=false`.
+ * on, so accepted and a no-op, as the API accepts it), `landlock=off|strict` (spec/landlock.ts).
+ * Anything that would loosen the isolation is refused with a code of its own: `seccomp=unconfined`,
+ * `no-new-privileges=false`.
  */
-export function parseSecurityOpt(s: string): { seccompProfile?: string } {
+export function parseSecurityOpt(s: string): { seccompProfile?: string; landlock?: 'off' | 'strict' } {
   if (/^no-new-privileges([=:]true)?$/.test(s)) return {};
+  const ll = /^landlock[=:](.*)$/.exec(s);
+  if (ll) {
+    if (ll[1] === 'off' || ll[1] === 'strict') return { landlock: ll[1] };
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --security-opt ${s}`, {
+      hint: 'landlock=off (none) or landlock=strict (refuse to run without it); by default it applies where the kernel has it',
+    });
+  }
   if (/^no-new-privileges[=:]false$/.test(s))
     throw new RuntimeError(
       'RUNTIME_INVALID_OPTION',
@@ -238,7 +251,7 @@ export function parseSecurityOpt(s: string): { seccompProfile?: string } {
     });
   if (m && m[1]) return { seccompProfile: m[1] };
   throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported --security-opt "${s}"`, {
-    hint: 'moat takes seccomp=FILE (a profile) and no-new-privileges (always on); it sets no AppArmor or SELinux labels',
+    hint: 'moat takes seccomp=FILE (a profile), landlock=off|strict and no-new-privileges (always on); it sets no AppArmor or SELinux labels',
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * Security settings of the spec: capabilities (none unless `--cap-add`), no_new_privs (always),
  * the seccomp filter (resolved by src/seccomp and passed in), and the masked and read-only /proc
- * and /sys paths. AppArmor and Landlock will plug in here, as further sections built from host
- * facts passed in (their profiles built beside src/seccomp), so generation stays pure.
+ * and /sys paths. AppArmor will plug in here, as a further section built from host facts passed in
+ * (its profiles built beside src/seccomp), so generation stays pure. Landlock is landlock.ts's:
+ * moat-init applies it, not runc.
  */
 import type { OciSeccomp, OciSpec } from '../oci.js';
 import type { RunOptions } from '../options.js';

@@ -40,6 +40,9 @@ function input(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): 
         RLIMIT_CORE: { soft: 0, hard: 'unlimited' },
       },
       initPath: '/usr/bin/tini-static',
+      // A host where moat-init was built and the kernel has Landlock: what runs by default.
+      moatInit: '/m/dist/native/moat-init',
+      landlockAbi: 7,
       cpus: 4,
     },
     paths: { rootfs: '/r/rootfs', hosts: '/r/hosts', hostname: '/r/hostname' },

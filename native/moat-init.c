@@ -11,7 +11,8 @@
  * not restricted; the write-class rights (write a file, truncate, create, remove, rename or link
  * into) are granted only beneath each --landlock-write PATH, and beneath each
  * --landlock-write-files PATH only writing and truncating files that exist there (so /dev's devices
- * can be written, but nothing created in /dev). A PATH that is not there is skipped. Every process
+ * can be written, but nothing created in /dev). A PATH that is not there, or that the user cannot
+ * reach, is skipped. Every process
  * of the container inherits the ruleset; nothing can lift it. Without Landlock in the kernel the
  * command runs without it, unless --landlock-strict (then status 125). no_new_privs is set if it
  * is not already (runc sets it: moat always asks for it).
@@ -100,11 +101,15 @@ static int landlock_abi(void) {
   return abi < 0 ? 0 : (int)abi;
 }
 
-/* Grants `access` beneath `path` (files: the file rights of it only). A missing path is skipped. */
+/*
+ * Grants `access` beneath `path` (files: the file rights of it only). A path that is not there, or
+ * that this user cannot reach (a volume below a directory it may not search), gets no rule: the
+ * process could not write there by that path anyway.
+ */
 static void add_rule(int ruleset, const char *path, uint64_t access) {
   int fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return;
+    if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) return;
     fprintf(stderr, "moat-init: Landlock: open %s: %s\n", path, strerror(errno));
     exit(125);
   }

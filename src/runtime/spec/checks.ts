@@ -23,6 +23,8 @@ export interface CheckContext {
   user: UserIds;
   args: string[];
   cwd: string;
+  /** The seccomp filter about to apply (Landlock needs its system calls allowed). */
+  seccomp?: OciSeccomp | null;
 }
 
 export interface SpecCheck {
@@ -65,8 +67,8 @@ export const SPEC_CHECKS: readonly SpecCheck[] = [
   },
   {
     name: 'landlock-strict',
-    check: ({ opts, host }) => {
-      const why = opts.landlock === 'strict' ? landlockUnavailable(host) : undefined;
+    check: ({ opts, host, seccomp }) => {
+      const why = opts.landlock === 'strict' ? landlockUnavailable(host, seccomp) : undefined;
       return why ? `--security-opt landlock=strict: ${why}` : undefined;
     },
   },
@@ -133,9 +135,9 @@ export const SPEC_WARNINGS: readonly SpecWarning[] = [
   },
   {
     name: 'landlock-unavailable',
-    warn: ({ landlock, host }) =>
+    warn: ({ landlock, host, seccomp }) =>
       landlock.mode === 'default' && !landlock.enabled
-        ? `Landlock is not applied: ${landlockUnavailable(host)} (--security-opt landlock=strict refuses to run without it)`
+        ? `Landlock is not applied: ${landlockUnavailable(host, seccomp)} (--security-opt landlock=strict refuses to run without it)`
         : undefined,
   },
 ];

@@ -18,7 +18,7 @@
  * Landlock); `off` applies none. Pure: the host's ABI and moat-init's path are passed in.
  */
 import * as path from 'node:path';
-import type { OciHook } from '../oci.js';
+import type { OciHook, OciSeccomp } from '../oci.js';
 import type { RunOptions } from '../options.js';
 import { READ_ONLY_ROOT_TMPFS, userMountTargets } from './mounts.js';
 import type { LandlockFacts, LandlockMode, SpecHost } from './types.js';
@@ -47,16 +47,33 @@ export function writablePaths(opts: RunOptions): string[] {
   return [...out].sort();
 }
 
-/** Why Landlock cannot be applied on this host, if it cannot. */
-export function landlockUnavailable(host: SpecHost): string | undefined {
+export const LANDLOCK_SYSCALLS = ['landlock_create_ruleset', 'landlock_add_rule', 'landlock_restrict_self'];
+
+/**
+ * Whether the seccomp filter lets moat-init make its ruleset (moat's default profile does; a
+ * custom one may not, and then moat-init would find no Landlock and run without it).
+ */
+export function seccompAllowsLandlock(seccomp: OciSeccomp | null | undefined): boolean {
+  if (!seccomp) return true;
+  const allows = (a: string) => a === 'SCMP_ACT_ALLOW' || a === 'SCMP_ACT_LOG';
+  const ruled = new Map<string, boolean>();
+  for (const r of seccomp.syscalls ?? [])
+    for (const n of r.names) if (!ruled.has(n)) ruled.set(n, allows(r.action) && !r.args?.length);
+  return LANDLOCK_SYSCALLS.every((n) => ruled.get(n) ?? allows(seccomp.defaultAction));
+}
+
+/** Why Landlock cannot be applied to this container, if it cannot. */
+export function landlockUnavailable(host: SpecHost, seccomp?: OciSeccomp | null): string | undefined {
   if (!host.moatInit) return "moat's init (moat-init) was not built (it needs gcc at install)";
   if (!host.landlockAbi) return 'this kernel does not offer Landlock';
+  if (!seccompAllowsLandlock(seccomp))
+    return `the seccomp profile does not allow ${LANDLOCK_SYSCALLS.join(', ')}`;
   return undefined;
 }
 
-export function landlockFacts(opts: RunOptions, host: SpecHost): LandlockFacts {
+export function landlockFacts(opts: RunOptions, host: SpecHost, seccomp?: OciSeccomp | null): LandlockFacts {
   const mode = landlockMode(opts);
-  const enabled = mode !== 'off' && !landlockUnavailable(host);
+  const enabled = mode !== 'off' && !landlockUnavailable(host, seccomp);
   return {
     enabled,
     abi: host.landlockAbi ?? 0,

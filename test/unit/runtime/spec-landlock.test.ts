@@ -1,7 +1,11 @@
 /** Landlock in the generated spec (spec/landlock.ts): the write set, the modes, moat-init as --init. */
 import { describe, expect, it } from 'vitest';
 import { generateSpec, type SpecHost, type SpecInput } from '../../../src/runtime/spec/index.js';
-import { writablePaths } from '../../../src/runtime/spec/landlock.js';
+import {
+  LANDLOCK_SYSCALLS,
+  seccompAllowsLandlock,
+  writablePaths,
+} from '../../../src/runtime/spec/landlock.js';
 import { defaultRunOptions, parseSecurityOpt, type RunOptions } from '../../../src/runtime/options.js';
 import { landlockOfSpec, runSummary } from '../../../src/api/policy-hook.js';
 import { runcReason, startError } from '../../../src/runtime/start-errors.js';
@@ -17,6 +21,11 @@ const sub = computeIdMaps({
 });
 if ('error' in sub) throw new Error('maps');
 
+const SECCOMP = {
+  defaultAction: 'SCMP_ACT_ERRNO',
+  architectures: ['SCMP_ARCH_X86_64'],
+  syscalls: [{ names: ['read', ...LANDLOCK_SYSCALLS], action: 'SCMP_ACT_ALLOW' }],
+};
 const LL: SpecHost = {
   arch: 'x64',
   rlimits: {},
@@ -33,7 +42,7 @@ function input(over: Partial<RunOptions> = {}, host: SpecHost = LL): SpecInput {
     idmaps: sub as Exclude<typeof sub, { error: string }>,
     host,
     paths: { rootfs: '/r/rootfs' },
-    seccomp: { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [] },
+    seccomp: SECCOMP,
   };
 }
 
@@ -133,6 +142,42 @@ describe('Landlock in the spec', () => {
     expect(err?.message).toMatch(/landlock=strict: this kernel does not offer Landlock/);
     // No warning when it was turned off on purpose.
     expect(generateSpec(input({ landlock: 'off' }, none)).warnings).toEqual([]);
+  });
+});
+
+describe('a seccomp profile that blocks Landlock', () => {
+  it("is found in the filter: moat's default allows the calls; a profile without them does not", () => {
+    expect(seccompAllowsLandlock(null)).toBe(true);
+    expect(seccompAllowsLandlock(SECCOMP)).toBe(true);
+    expect(seccompAllowsLandlock({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] })).toBe(true);
+    expect(
+      seccompAllowsLandlock({
+        defaultAction: 'SCMP_ACT_ERRNO',
+        syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+      }),
+    ).toBe(false);
+    expect(
+      seccompAllowsLandlock({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['landlock_restrict_self'], action: 'SCMP_ACT_ERRNO' }],
+      }),
+    ).toBe(false);
+  });
+  it('the container runs without Landlock, with a warning that says why; strict refuses', () => {
+    const blocked = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    const r = generateSpec({ ...input(), seccomp: blocked });
+    expect(r.landlock.enabled).toBe(false);
+    expect(r.warnings).toEqual([
+      expect.stringMatching(
+        /^Landlock is not applied: the seccomp profile does not allow landlock_create_ruleset/,
+      ),
+    ]);
+    expect(() => generateSpec({ ...input({ landlock: 'strict' }), seccomp: blocked })).toThrow(
+      /landlock=strict: the seccomp profile does not allow/,
+    );
   });
 });
 

@@ -23,7 +23,12 @@ const seccomp = {
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: 1,
   architectures: ['SCMP_ARCH_X86_64'],
-  syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }],
+  syscalls: [
+    {
+      names: ['read', 'write', 'landlock_create_ruleset', 'landlock_add_rule', 'landlock_restrict_self'],
+      action: 'SCMP_ACT_ALLOW',
+    },
+  ],
 };
 
 function input(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): SpecInput {

@@ -10,10 +10,12 @@ import { homedir, release } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerPlan } from '../runtime/engine.js';
-import { LANDLOCK_ANNOTATION, type LandlockFacts } from '../runtime/spec/index.js';
+import { landlockOfSpec } from '../runtime/spec/index.js';
 import { LIMIT_DEFAULTS, tmpfsMountFacts } from '../runtime/default-limits.js';
 import { compareSeccomp, defaultProfile, resolveSeccomp, type LinuxSeccomp } from '../seccomp/index.js';
 import { processFacts } from './process-facts.js';
+
+export { landlockOfSpec };
 import { canonicalPath } from './host-facts.js';
 import type { Decision, DecisionHook, DecisionInput } from './router.js';
 
@@ -129,39 +131,6 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     landlock: landlockOfSpec(plan.spec.annotations, o.landlock),
     init: o.init,
   };
-}
-
-/**
- * Landlock as the spec applies it (`enabled`, `abi`, `mode`, `writable`: spec/landlock.ts), from
- * its annotation; a spec made before moat applied Landlock has none: not enabled.
- */
-export function landlockOfSpec(
-  annotations: Record<string, string> | undefined,
-  mode: 'off' | 'strict' | undefined,
-): LandlockFacts {
-  const none: LandlockFacts = {
-    enabled: false,
-    abi: 0,
-    mode: mode ?? 'default',
-    writable: [],
-    writable_files: [],
-  };
-  const text = annotations?.[LANDLOCK_ANNOTATION];
-  if (!text) return none;
-  try {
-    const f = JSON.parse(text) as Partial<LandlockFacts>;
-    const strings = (a: unknown): string[] =>
-      Array.isArray(a) ? a.filter((x) => typeof x === 'string') : [];
-    return {
-      enabled: f.enabled === true,
-      abi: typeof f.abi === 'number' ? f.abi : 0,
-      mode: f.mode === 'off' || f.mode === 'strict' ? f.mode : 'default',
-      writable: strings(f.writable),
-      writable_files: strings(f.writable_files),
-    };
-  } catch {
-    return none;
-  }
 }
 
 /** The input document: the request, and the facts with the plan reduced to plain JSON. */

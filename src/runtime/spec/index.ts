@@ -24,4 +24,10 @@ export type {
   SpecPaths,
   SpecResult,
 } from './types.js';
-export { LANDLOCK_ANNOTATION, writablePaths } from './landlock.js';
+export {
+  LANDLOCK_ANNOTATION,
+  LANDLOCK_SYSCALLS,
+  landlockOfSpec,
+  seccompAllowsLandlock,
+  writablePaths,
+} from './landlock.js';

@@ -114,3 +114,36 @@ export function checkExecHook(
   const pathEnv = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   return { path: moatInit, args: ['moat-init', '--check-exec', rootfs, cwd, pathEnv, cmd] };
 }
+
+/**
+ * Landlock as the spec applies it (`enabled`, `abi`, `mode`, `writable`: spec/landlock.ts), from
+ * its annotation; a spec made before moat applied Landlock has none: not enabled.
+ */
+export function landlockOfSpec(
+  annotations: Record<string, string> | undefined,
+  mode?: 'off' | 'strict',
+): LandlockFacts {
+  const none: LandlockFacts = {
+    enabled: false,
+    abi: 0,
+    mode: mode ?? 'default',
+    writable: [],
+    writable_files: [],
+  };
+  const text = annotations?.[LANDLOCK_ANNOTATION];
+  if (!text) return none;
+  try {
+    const f = JSON.parse(text) as Partial<LandlockFacts>;
+    const strings = (a: unknown): string[] =>
+      Array.isArray(a) ? a.filter((x) => typeof x === 'string') : [];
+    return {
+      enabled: f.enabled === true,
+      abi: typeof f.abi === 'number' ? f.abi : 0,
+      mode: f.mode === 'off' || f.mode === 'strict' ? f.mode : 'default',
+      writable: strings(f.writable),
+      writable_files: strings(f.writable_files),
+    };
+  } catch {
+    return none;
+  }
+}

@@ -48,45 +48,6 @@ if (!sh(process.execPath, [moat, 'images', '--format', 'json']).includes('moat/b
 }
 run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']); // unpack once, warm caches
 
-// Landlock on (the default) and off, alternating which goes first; each pair's difference too.
-const llOn = () => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']);
-const llOff = () =>
-  run(process.execPath, [moat, 'run', '--rm', '--security-opt', 'landlock=off', IMAGE, 'true']);
-const ll = { on: [], off: [], diff: [] };
-function landlockPair(i) {
-  const [a, b] = i % 2 ? [llOn, llOff] : [llOff, llOn];
-  const ta = timeIt(a);
-  const tb = timeIt(b);
-  const [on, off] = i % 2 ? [ta, tb] : [tb, ta];
-  ll.on.push(on);
-  ll.off.push(off);
-  ll.diff.push(on - off);
-}
-function landlockRows() {
-  const s = (xs) => stats(xs);
-  const fmt = (x) => x.toFixed(1);
-  console.log(
-    `landlock cost, ${ll.on.length} pairs alternating, uid ${process.getuid()}, ${new Date().toISOString()}`,
-  );
-  for (const [name, xs] of [
-    ['moat run --rm (Landlock, default)', ll.on],
-    ['moat run --rm --security-opt landlock=off', ll.off],
-    ['difference per pair (on - off)', ll.diff],
-  ])
-    console.log(
-      `${name.padEnd(44)} median ${fmt(s(xs).median).padStart(7)} ms  p90 ${fmt(s(xs).p90).padStart(7)} ms  min ${fmt(s(xs).min).padStart(7)} ms`,
-    );
-  console.log(
-    `Landlock cost: ${(s(ll.on).median - s(ll.off).median).toFixed(2)} ms (difference of medians), ${s(ll.diff).median.toFixed(2)} ms (median of pair differences); goal < 2 ms`,
-  );
-}
-if (LANDLOCK_ONLY) {
-  for (let i = 0; i < RUNS; i++) landlockPair(i);
-  landlockRows();
-  writeFileSync(path.join(tmpdir(), 'moat-bench-run-latency-landlock.json'), JSON.stringify(ll, null, 1));
-  process.exit(0);
-}
-
 // Raw runc on the same bundle: moat creates the container (spec + overlay dirs), then runc runs
 // that bundle directly inside the same kind of user namespace, with the same overlay mount.
 const id = sh(process.execPath, [moat, 'create', IMAGE, 'true']).trim();
@@ -114,10 +75,76 @@ const mapArgs =
           .map((m) => `--map-groups=${m.hostID},${m.containerID},${m.size}`),
       ];
 const runcRoot = mkdtempSync(path.join(tmpdir(), 'bench-runc-'));
-const script = `mount -t overlay overlay -o "lowerdir=${rec.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work,userxattr" ${dir}/bundle/rootfs && exec runc --root ${runcRoot} run --bundle ${dir}/bundle "$1"`;
+const scriptFor = (d) =>
+  `mount -t overlay overlay -o "lowerdir=${rec.lowerdir},upperdir=${d}/upper,workdir=${d}/work,userxattr" ${d}/bundle/rootfs && exec runc --root ${runcRoot} run --bundle ${d}/bundle "$1"`;
+const script = scriptFor(dir);
 let n = 0;
 const raw = () =>
   run('unshare', ['--user', '--mount', ...mapArgs, 'sh', '-c', script, 'sh', `bench-${process.pid}-${n++}`]);
+
+// Landlock's cost (issue 17), two ways, each in pairs alternating which goes first: `moat run --rm`
+// with Landlock (the default) and with --security-opt landlock=off; and raw runc on two bundles
+// moat made the same two ways (moat-init and its createContainer hook, or neither), which leaves
+// out Node's start and moat's own work and so shows the difference with less noise.
+const idOff = sh(process.execPath, [moat, 'create', '--security-opt', 'landlock=off', IMAGE, 'true']).trim();
+const scriptOff = scriptFor(path.join(data, 'containers', idOff));
+const rawOff = () =>
+  run('unshare', [
+    '--user',
+    '--mount',
+    ...mapArgs,
+    'sh',
+    '-c',
+    scriptOff,
+    'sh',
+    `bench-${process.pid}-${n++}`,
+  ]);
+const moatOn = () => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']);
+const moatOff = () =>
+  run(process.execPath, [moat, 'run', '--rm', '--security-opt', 'landlock=off', IMAGE, 'true']);
+const ll = { moat: { on: [], off: [], diff: [] }, runc: { on: [], off: [], diff: [] } };
+function pair(into, onFn, offFn, i) {
+  const [a, b] = i % 2 ? [onFn, offFn] : [offFn, onFn];
+  const ta = timeIt(a);
+  const tb = timeIt(b);
+  const [on, off] = i % 2 ? [ta, tb] : [tb, ta];
+  into.on.push(on);
+  into.off.push(off);
+  into.diff.push(on - off);
+}
+function landlockPairs(i) {
+  pair(ll.moat, moatOn, moatOff, i);
+  pair(ll.runc, raw, rawOff, i);
+}
+function landlockRows() {
+  const f = (x) => x.toFixed(1).padStart(7);
+  console.log(
+    `landlock cost, ${ll.moat.on.length} pairs each, alternating, uid ${uid}, ${new Date().toISOString()}`,
+  );
+  for (const [name, xs] of [
+    ['moat run --rm (Landlock, the default)', ll.moat.on],
+    ['moat run --rm --security-opt landlock=off', ll.moat.off],
+    ['  difference per pair', ll.moat.diff],
+    ['runc run, bundle with moat-init (Landlock)', ll.runc.on],
+    ['runc run, bundle with landlock=off', ll.runc.off],
+    ['  difference per pair', ll.runc.diff],
+  ]) {
+    const s = stats(xs);
+    console.log(`${name.padEnd(44)} median ${f(s.median)} ms  p90 ${f(s.p90)} ms  min ${f(s.min)} ms`);
+  }
+  for (const [k, v] of Object.entries(ll))
+    console.log(
+      `Landlock cost (${k}): ${(stats(v.on).median - stats(v.off).median).toFixed(2)} ms difference of medians, ${stats(v.diff).median.toFixed(2)} ms median of pair differences (goal < 2 ms)`,
+    );
+}
+if (LANDLOCK_ONLY) {
+  for (let i = 0; i < RUNS; i++) landlockPairs(i);
+  landlockRows();
+  sh(process.execPath, [moat, 'rm', id, idOff]);
+  rmSync(runcRoot, { recursive: true, force: true });
+  writeFileSync(path.join(tmpdir(), 'moat-bench-run-latency-landlock.json'), JSON.stringify(ll, null, 1));
+  process.exit(0);
+}
 
 const rows = [];
 const series = { moat: [], runc: [] };
@@ -144,7 +171,7 @@ if (have('podman')) {
 // Interleave the contenders so that load changes hit all of them alike.
 for (let i = 0; i < RUNS; i++) {
   series.moat.push(timeIt(() => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true'])));
-  landlockPair(i);
+  landlockPairs(i);
   series.runc.push(timeIt(raw));
   if (podman) series.podman.push(timeIt(podman));
 }
@@ -179,7 +206,7 @@ for (const name of psNames) {
   run(process.execPath, [moat, 'rm', name]);
   if (podman) run('podman', ['rm', name]);
 }
-sh(process.execPath, [moat, 'rm', id]);
+sh(process.execPath, [moat, 'rm', id, idOff]);
 rmSync(runcRoot, { recursive: true, force: true });
 
 const node = [];
@@ -198,8 +225,8 @@ const line = (name, xs, ref = series) => {
   ]);
 };
 line('moat run --rm', series.moat);
-line('moat run --rm (Landlock, in pairs)', ll.on);
-line('moat run --rm --security-opt landlock=off', ll.off);
+line('moat run --rm (Landlock, in pairs)', ll.moat.on);
+line('moat run --rm --security-opt landlock=off', ll.moat.off);
 line('runc run (same bundle)', series.runc);
 if (podman) line('podman run --rm --network none --runtime runc', series.podman);
 line('node -e 0 (Node start alone)', node);

@@ -296,10 +296,11 @@ int main(int argc, char **argv) {
       i++;
       break;
     }
-    if (strcmp(a, "--landlock-write") == 0 || strcmp(a, "--landlock-write-files") == 0) {
+    int only_files = strcmp(a, "--landlock-write-files") == 0;
+    if (only_files || strcmp(a, "--landlock-write") == 0) {
       if (i + 1 >= argc || argv[i + 1][0] != '/') usage("a Landlock path must be absolute");
-      if ((a[16] ? nfiles : nwrite) >= MAX_PATHS) usage("too many Landlock paths");
-      if (a[16]) files[nfiles++] = argv[++i];
+      if ((only_files ? nfiles : nwrite) >= MAX_PATHS) usage("too many Landlock paths");
+      if (only_files) files[nfiles++] = argv[++i];
       else write[nwrite++] = argv[++i];
     } else if (strcmp(a, "--landlock-off") == 0) off = 1;
     else if (strcmp(a, "--landlock-strict") == 0) strict = 1;

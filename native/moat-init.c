@@ -3,7 +3,7 @@
  * the container's command:
  *
  *   moat-init [--landlock-write PATH]... [--landlock-write-files PATH]...
- *             [--landlock-off | --landlock-strict] [--reap] -- CMD [ARG]...
+ *             [--landlock-off | --landlock-strict] [--reap] [--error-fd N] -- CMD [ARG]...
  *   moat-init --abi                                   (prints the kernel's Landlock ABI, 0 if none)
  *   moat-init --check-exec ROOTFS CWD PATH CMD        (runc's createContainer hook, see below)
  *
@@ -29,7 +29,9 @@
  * for its own first argument (moat-init), moat asks runc to run `moat-init --check-exec` as a
  * createContainer hook (in the container's mount namespace, before pivot_root): it looks the
  * command up in the container's root the same way, so a missing command still fails the start
- * (no container comes up) with runc's message, as without moat-init.
+ * (no container comes up) with runc's message, as without moat-init. `moat exec` runs its command
+ * through moat-init too (the same ruleset); there runc has started it already, so the reason goes
+ * to --error-fd, a pipe moat reads (closed on exec: the command never has it).
  *
  * Statuses of its own: 125 (usage, or Landlock could not be applied).
  */
@@ -38,6 +40,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +93,7 @@ static void fail(int code, const char *what) {
 static void usage(const char *why) {
   fprintf(stderr,
           "moat-init: %s\nusage: moat-init [--landlock-write PATH]... [--landlock-write-files PATH]... "
-          "[--landlock-off|--landlock-strict] [--reap] -- CMD [ARG]...\n",
+          "[--landlock-off|--landlock-strict] [--reap] [--error-fd N] -- CMD [ARG]...\n",
           why);
   exit(125);
 }
@@ -151,6 +154,22 @@ static int apply_landlock(const char **write, int nwrite, const char **files, in
   return abi;
 }
 
+/*
+ * Where runc's reason goes when the command cannot run: stderr, or the descriptor --error-fd names
+ * (moat exec passes a pipe there, so that a command that is not there is a moat error, as runc's
+ * own are, and nothing of it is taken for the command's output).
+ */
+static int error_fd = -1;
+
+static void reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reason(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (error_fd >= 0) vdprintf(error_fd, fmt, ap);
+  else vfprintf(stderr, fmt, ap);
+  va_end(ap);
+}
+
 /* Go's findExecutable: a regular file (or anything but a directory) with an execute bit. */
 static int executable(const char *p) {
   struct stat st;
@@ -172,8 +191,8 @@ static const char *look_path(const char *cmd, const char *pathenv, char *buf, si
     int e = errno;
     *status = (e == ENOENT || e == ENOTDIR) ? 127 : 126;
     if (e == ENOENT || e == ENOTDIR)
-      fprintf(stderr, "exec: \"%s\": stat %s: %s\n", cmd, cmd, e == ENOENT ? "no such file or directory" : "not a directory");
-    else fprintf(stderr, "exec: \"%s\": permission denied\n", cmd);
+      reason("exec: \"%s\": stat %s: %s\n", cmd, cmd, e == ENOENT ? "no such file or directory" : "not a directory");
+    else reason("exec: \"%s\": permission denied\n", cmd);
     return NULL;
   }
   const char *p = pathenv ? pathenv : "";
@@ -186,7 +205,7 @@ static const char *look_path(const char *cmd, const char *pathenv, char *buf, si
     p = end + 1;
   }
   *status = 127;
-  fprintf(stderr, "exec: \"%s\": executable file not found in $PATH\n", cmd);
+  reason("exec: \"%s\": executable file not found in $PATH\n", cmd);
   return NULL;
 }
 
@@ -199,10 +218,9 @@ static void exec_command(char **argv) {
     execve(file, argv, environ);
     int e = errno;
     status = (e == ENOENT || e == ENOTDIR) ? 127 : 126;
-    fprintf(stderr, "exec: \"%s\": %s\n", argv[0],
-            e == ENOEXEC ? "exec format error" : e == EACCES ? "permission denied" : strerror(e));
+    reason("exec: \"%s\": %s\n", argv[0], e == ENOEXEC ? "exec format error" : e == EACCES ? "permission denied" : strerror(e));
   }
-  fprintf(stderr, "moat-init: could not run the container's command\n");
+  if (error_fd < 0) fprintf(stderr, "moat-init: could not run the container's command\n");
   exit(status);
 }
 
@@ -305,6 +323,15 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--landlock-off") == 0) off = 1;
     else if (strcmp(a, "--landlock-strict") == 0) strict = 1;
     else if (strcmp(a, "--reap") == 0) reap = 1;
+    else if (strcmp(a, "--error-fd") == 0) {
+      char *end;
+      long fd = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+      if (fd < 3 || fd > 1024 || *end) usage("--error-fd takes a descriptor number above 2");
+      i++;
+      /* Not passed on to the command: closed when it runs. */
+      if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0) fail(125, "--error-fd");
+      error_fd = (int)fd;
+    }
     else usage("unknown option");
   }
   if (i >= argc) usage("no command after --");

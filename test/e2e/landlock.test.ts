@@ -84,6 +84,34 @@ describe('Landlock (on by default)', () => {
     expect(r.stdout).toBe('child=1\nNoNewPrivs:\t1\n');
   });
 
+  it('moat exec runs its command under the same ruleset; a command that is not there is still a moat error', async () => {
+    const name = uniq('ll-exec');
+    names.push(name);
+    expect((await moat(['run', '-d', '--name', name, IMAGE, 'sleep', '300'])).code).toBe(0);
+    const w = await moat([
+      'exec',
+      name,
+      'sh',
+      '-c',
+      'touch /dev/e; echo "dev=$?"; echo x > /tmp/e && echo tmp-ok',
+    ]);
+    expect(w.stdout).toBe('dev=1\ntmp-ok\n');
+    expect(w.stderr).toMatch(/touch: \/dev\/e: Permission denied/);
+    // moat-init's error pipe is not the command's: the shell has only its stdio (`; true`: it
+    // forks ls instead of becoming it, whose own directory descriptor would be listed).
+    const fds = await moat(['exec', name, 'sh', '-c', 'ls /proc/$$/fd; true']);
+    expect(fds.stdout.trim().split('\n').sort()).toEqual(['0', '1', '2']);
+    const nf = await moat(['exec', name, 'nonexistent-cmd']);
+    expect(nf.code).toBe(127);
+    expect(nf.stderr).toBe(
+      `moat: cannot exec in ${name}: "nonexistent-cmd": executable file not found in $PATH [RUNTIME_COMMAND_NOT_FOUND]\nhint: check the command's name and the container's PATH, or give an absolute path\n`,
+    );
+    // A command's own 127 stays its own.
+    const own = await moat(['exec', name, 'sh', '-c', 'exit 127']);
+    expect(own.code).toBe(127);
+    expect(own.stderr).toBe('');
+  });
+
   it('landlock=strict runs here (the kernel has it); an unknown mode is refused', async () => {
     const ok = await sh('touch /dev/x3', ['--security-opt', 'landlock=strict']);
     expect(ok.code).toBe(1);

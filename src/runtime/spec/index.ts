@@ -27,6 +27,7 @@ export type {
 export {
   LANDLOCK_ANNOTATION,
   LANDLOCK_SYSCALLS,
+  execPrefix,
   landlockOfSpec,
   seccompAllowsLandlock,
   writablePaths,

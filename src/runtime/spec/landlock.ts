@@ -20,7 +20,7 @@
 import * as path from 'node:path';
 import type { OciHook, OciSeccomp } from '../oci.js';
 import type { RunOptions } from '../options.js';
-import { READ_ONLY_ROOT_TMPFS, userMountTargets } from './mounts.js';
+import { INIT_PATH, READ_ONLY_ROOT_TMPFS, userMountTargets } from './mounts.js';
 import type { LandlockFacts, LandlockMode, SpecHost } from './types.js';
 
 export const LANDLOCK_ANNOTATION = 'io.moat.landlock';
@@ -96,6 +96,16 @@ export function initArgs(f: LandlockFacts, reap: boolean): string[] {
       : ['--landlock-off']),
     ...(reap ? ['--reap'] : []),
   ];
+}
+
+/**
+ * `moat exec`'s command under the container's ruleset: moat-init (at /dev/init, mounted when the
+ * container applies Landlock) before it, telling why the command cannot run on fd 3 (runc exec
+ * --preserve-fds 1); [] when the container has no Landlock.
+ */
+export function execPrefix(f: LandlockFacts): string[] {
+  if (!f.enabled) return [];
+  return [INIT_PATH, ...initArgs(f, false), '--error-fd', '3', '--'];
 }
 
 /**

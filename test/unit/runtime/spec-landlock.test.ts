@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSpec, type SpecHost, type SpecInput } from '../../../src/runtime/spec/index.js';
 import {
   LANDLOCK_SYSCALLS,
+  execPrefix,
   seccompAllowsLandlock,
   writablePaths,
 } from '../../../src/runtime/spec/landlock.js';
@@ -142,6 +143,20 @@ describe('Landlock in the spec', () => {
     expect(err?.message).toMatch(/landlock=strict: this kernel does not offer Landlock/);
     // No warning when it was turned off on purpose.
     expect(generateSpec(input({ landlock: 'off' }, none)).warnings).toEqual([]);
+  });
+});
+
+describe('moat exec under the ruleset', () => {
+  it("moat-init with the container's rules, telling on fd 3 why a command cannot run; nothing without Landlock", () => {
+    const { landlock } = generateSpec(
+      input({ volumes: [{ host: '/h', container: '/data', readonly: false }] }),
+    );
+    const p = execPrefix(landlock);
+    expect(p[0]).toBe('/dev/init');
+    expect(p).toContain('/data');
+    expect(p.slice(-3)).toEqual(['--error-fd', '3', '--']);
+    expect(p).not.toContain('--reap');
+    expect(execPrefix(generateSpec(input({ landlock: 'off' })).landlock)).toEqual([]);
   });
 });
 

@@ -60,7 +60,8 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
     },
     security: {
       seccomp: h.seccomp,
-      landlock: landlockStatus(h),
+      // The kernel's own answer when moat-init could ask it; else what securityfs tells.
+      landlock: abi > 0 ? `enabled (ABI ${abi})` : landlockStatus(h),
       // The ABI the kernel answers moat-init with (0: none), and whether containers get it.
       landlockAbi: abi,
       landlockInit: moatInit ?? null,

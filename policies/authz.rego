@@ -16,6 +16,7 @@
 #              network_mode (none|slirp4netns|pasta), ports: [{ host_ip, host_port (0: any free), container_port,
 #              protocol }], dns, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened },
+#              apparmor_profile (the profile runc applies; "unconfined" when asked for none; null: none),
 #              landlock: { enabled, abi, mode (default|off|strict), writable, writable_files } }
 #     spec:  the complete OCI runtime spec about to run (start, exec and every other container
 #            route: the container's stored spec)
@@ -33,6 +34,8 @@
 #     containers: [ container records as in `container` ]   (container.prune: the ones it would remove)
 #     target: { registry, repository, tag, digest, reference }   (image.pull, image.push)
 #     listen, tls   (system.service)
+#     apparmor.generate: a container's record and spec (CONTAINER), or the image and the spec a run
+#            would get (--image: spec, planned), or nothing (--default)
 #
 # Stance: a local user may do anything to their own containers, except the things that hand out
 # the host or moat itself (privileged, SYS_ADMIN and friends, host system paths, moat's state and
@@ -201,6 +204,37 @@ as_root(p) if p.uid == 0
 
 as_root(p) if p.user in {"", "0", "root"}
 
+# data.moat.require_apparmor: a container runs only under an AppArmor profile (facts.run's
+# apparmor_profile: the profile in its OCI spec, process.apparmorProfile — moat-default where the
+# host has it loaded, or --security-opt apparmor=NAME). None, or "unconfined", is refused unless
+# the image is excepted for "apparmor". data.moat.allowed_apparmor_profiles (a list of names), when
+# set, also names the only profiles a container may run under. Judged where a request makes a
+# container run (facts.run: run, create, start, exec). The data flag is tested first: off, the
+# rule costs one lookup.
+deny contains "an AppArmor profile is required (data.moat.require_apparmor): load one on the host and run with --security-opt apparmor=NAME, or load moat-default" if {
+	data.moat.require_apparmor == true
+	input.facts.run
+	not apparmor_confined
+	not excepted("apparmor")
+}
+
+deny contains sprintf("AppArmor profile %s is not one of data.moat.allowed_apparmor_profiles", [p]) if {
+	allowed := data.moat.allowed_apparmor_profiles
+	is_array(allowed)
+	input.facts.run
+	apparmor_confined
+	p := spec.apparmor_profile
+	not p in allowed
+	not excepted("apparmor")
+}
+
+apparmor_confined if {
+	p := spec.apparmor_profile
+	is_string(p)
+	p != ""
+	p != "unconfined"
+}
+
 # A custom seccomp profile that lets through anything moat's default profile blocks (for the same
 # capabilities): refused unless its file's digest is in data.moat.seccomp_exceptions (or the image
 # is excepted for "seccomp"). A summary that does not say is taken as looser.
@@ -220,6 +254,19 @@ seccomp_looser(sc) if {
 seccomp_excepted(sc) if sc.digest in data.moat.seccomp_exceptions
 
 seccomp_excepted(_) if excepted("seccomp")
+
+# A learning run (moat seccomp learn) lets every call through to record it: the owner's own tool
+# for making a profile, on their machine. It writes the learned profile to a host path the
+# request names, so it is for local subjects only.
+seccomp_excepted(sc) if {
+	sc.profile == "learning"
+	local
+}
+
+deny contains "seccomp learning (moat seccomp learn, --seccomp-learn) is for local subjects only" if {
+	not local
+	spec.seccomp.profile == "learning"
+}
 
 # ---- host paths ----------------------------------------------------------------------------
 # Mount sources are canonical (realpath); one that is not (//etc, /./proc, /tmp/../proc) did not

@@ -796,6 +796,19 @@ test_volume_beside_protected_bind_still_denied if {
 	"mounting host path /etc is not allowed" in authz.deny with input as inp
 }
 
+# ---- seccomp learning ----------------------------------------------------------------------------
+learning := {"profile": "learning", "default_action": "SCMP_ACT_ALLOW", "looser_than_default": true, "loosened": ["every call (a learning run records them)"], "learn_file": "/home/u/p.json"}
+
+test_local_owner_learns_a_seccomp_profile if {
+	authz.allow with input as with_spec({"seccomp": learning})
+}
+
+test_remote_subject_may_not_learn if {
+	inp := as_remote(with_spec({"seccomp": learning}))
+	"seccomp learning (moat seccomp learn, --seccomp-learn) is for local subjects only" in authz.deny with input as inp with data.moat.remote_users as ["ci"]
+	not authz.allow with input as inp with data.moat.remote_users as ["ci"]
+}
+
 # ---- networks reaching the host's loopback ---------------------------------------------------------
 test_remote_subject_makes_no_network_reaching_host_loopback if {
 	hl := as_remote(object.union(base, {"action": "network.create", "body": {"name": "n", "options": {"allow_host_loopback": "true"}}}))
@@ -825,4 +838,51 @@ test_remote_subject_publishes_on_loopback_only if {
 	["remote subject ci may not publish port 8080 on 0.0.0.0: loopback addresses only (data.moat.exceptions.publish)"] == [r | some r in authz.deny with input as inp with data.moat.remote_users as ["ci"]]
 	not authz.allow with input as as_remote(with_spec({"ports": [port("192.0.2.1", 80)]})) with data.moat.remote_users as ["ci"]
 	authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.exceptions as {"publish": [digest]}
+}
+
+# ---- AppArmor -------------------------------------------------------------------------------
+aa_required := "an AppArmor profile is required (data.moat.require_apparmor): load one on the host and run with --security-opt apparmor=NAME, or load moat-default"
+
+test_require_apparmor_off_by_default if {
+	authz.allow with input as base
+	authz.allow with input as with_spec({"apparmor_profile": null})
+}
+
+test_require_apparmor_denies_runs_without_a_profile if {
+	every action in ["container.run", "container.create", "container.start", "container.exec"] {
+		aa_required in authz.deny with input as acting(base, action, proc(1000)) with data.moat.require_apparmor as true
+		aa_required in authz.deny with input as acting(with_spec({"apparmor_profile": null}), action, proc(1000))
+			with data.moat.require_apparmor as true
+		aa_required in authz.deny with input as acting(with_spec({"apparmor_profile": "unconfined"}), action, proc(1000))
+			with data.moat.require_apparmor as true
+		aa_required in authz.deny with input as acting(with_spec({"apparmor_profile": ""}), action, proc(1000))
+			with data.moat.require_apparmor as true
+		authz.allow with input as acting(with_spec({"apparmor_profile": "moat-default"}), action, proc(1000))
+			with data.moat.require_apparmor as true
+	}
+}
+
+test_require_apparmor_exception_by_digest if {
+	authz.allow with input as with_spec({"apparmor_profile": "unconfined"})
+		with data.moat.require_apparmor as true with data.moat.exceptions as {"apparmor": [digest]}
+	not authz.allow with input as with_spec({"apparmor_profile": "unconfined"})
+		with data.moat.require_apparmor as true with data.moat.exceptions as {"apparmor": [other_digest]}
+}
+
+# Requests that run nothing (stop, logs, apparmor.generate --default) are not judged by it.
+test_require_apparmor_only_where_something_runs if {
+	authz.allow with input as {"subject": base.subject, "method": "POST", "path": "/containers/c1/stop", "action": "container.stop", "facts": {}}
+		with data.moat.require_apparmor as true
+	authz.allow with input as {"subject": base.subject, "method": "POST", "path": "/apparmor/generate", "action": "apparmor.generate", "facts": {}}
+		with data.moat.require_apparmor as true
+}
+
+test_allowed_apparmor_profiles if {
+	authz.allow with input as with_spec({"apparmor_profile": "moat-web"}) with data.moat.allowed_apparmor_profiles as ["moat-web", "moat-default"]
+	"AppArmor profile moat-other is not one of data.moat.allowed_apparmor_profiles" in authz.deny with input as with_spec({"apparmor_profile": "moat-other"})
+		with data.moat.allowed_apparmor_profiles as ["moat-web"]
+
+	# A list alone does not require a profile: require_apparmor does.
+	authz.allow with input as base with data.moat.allowed_apparmor_profiles as ["moat-web"]
+	not authz.allow with input as base with data.moat.allowed_apparmor_profiles as ["moat-web"] with data.moat.require_apparmor as true
 }

@@ -3,6 +3,7 @@
  * and the default hint found here, so no error reaches a user without a hint.
  */
 import { API_ERRORS } from './api/errors.js';
+import { APPARMOR_ERRORS } from './lsm/apparmor/errors.js';
 import { CLI_ERRORS } from './cli/errors.js';
 import { isMoatError, type ErrorInfo } from './errors.js';
 import { IMAGE_ERRORS } from './image/errors.js';
@@ -17,6 +18,7 @@ import { USERNS_ERRORS } from './userns/errors.js';
 
 export const ERROR_TABLES: Readonly<Record<string, Readonly<Record<string, ErrorInfo>>>> = {
   api: API_ERRORS,
+  apparmor: APPARMOR_ERRORS,
   cli: CLI_ERRORS,
   image: IMAGE_ERRORS,
   registry: REGISTRY_ERRORS,

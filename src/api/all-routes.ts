@@ -18,6 +18,8 @@ import { trustRoutes } from './trust-routes.js';
 import { scanRoutes, withScanOnMissing } from './scan-routes.js';
 import { volumeRoutes } from './volume-routes.js';
 import { networkRoutes } from './network-routes.js';
+import { securityRoutes } from './security-routes.js';
+import { apparmorRoutes } from './apparmor-routes.js';
 
 /**
  * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
@@ -36,6 +38,8 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...fileRoutes(engine),
     ...volumeRoutes(engine),
     ...networkRoutes(engine),
+    ...securityRoutes(engine),
+    ...apparmorRoutes(engine),
   ];
 }
 

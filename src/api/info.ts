@@ -7,6 +7,8 @@ import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { toWire, unpackLimitsFromEnv } from '../image/unpack-limits.js';
 import type { Engine } from '../runtime/engine.js';
 import { landlockStatus } from '../runtime/host.js';
+import { defaultProfileFor, LOADED_PROFILES_FILE, POLICY_PROFILES_DIR } from '../lsm/apparmor/loaded.js';
+import { DEFAULT_PROFILE_NAME } from '../lsm/apparmor/profile.js';
 import { landlockAbi, moatInitPath } from '../runtime/landlock.js';
 import {
   groupsReachContainers,
@@ -15,6 +17,29 @@ import {
   runtimeVersionText,
 } from '../runtime/runtime-facts.js';
 import { defaultSocket } from '../util/paths.js';
+
+/**
+ * The moat profiles the host has loaded (`moat-…`, from securityfs's list), and the one runs get
+ * when they name none. The list is unknown where AppArmor is off or the list is not readable.
+ */
+function apparmorInfo(h: Engine['deps']['host']): Record<string, unknown> {
+  if (!h.apparmor) return { moat: [], default: null, note: 'AppArmor is not enabled: runs get no profile' };
+  if (!h.apparmorProfiles)
+    return {
+      moat: null,
+      default: null,
+      note: `neither ${LOADED_PROFILES_FILE} nor ${POLICY_PROFILES_DIR} is readable here: which profiles are loaded is unknown`,
+    };
+  return {
+    moat: h.apparmorProfiles.filter((n) => n.startsWith('moat-')),
+    default: defaultProfileFor(h) ?? null,
+    ...(defaultProfileFor(h)
+      ? {}
+      : {
+          note: `no ${DEFAULT_PROFILE_NAME} profile is loaded: runs get none unless --security-opt apparmor=NAME`,
+        }),
+  };
+}
 
 /** What the host offers, for `moat info`. */
 export function hostInfo(engine: Engine): Record<string, unknown> {
@@ -67,6 +92,7 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
       landlockInit: moatInit ?? null,
       landlockByDefault: abi > 0 && moatInit !== undefined,
       apparmor: h.apparmor ? 'enabled' : 'not enabled in this kernel',
+      apparmorProfiles: apparmorInfo(h),
       noNewPrivileges: true,
     },
     overlayfs: h.overlay,

@@ -49,6 +49,16 @@ export type RunFactsSource = Pick<ContainerPlan, 'opts' | 'spec' | 'limits' | 's
 export function seccompFacts(plan: RunFactsSource): Record<string, unknown> {
   const sc = (plan.spec.linux?.seccomp ?? null) as LinuxSeccomp | null;
   const file = plan.opts.seccompProfile;
+  // A learning run lets every call through (and records it): looser than anything, and said so.
+  if (plan.opts.seccompLearn !== undefined)
+    return {
+      profile: 'learning',
+      default_action: sc?.defaultAction ?? 'SCMP_ACT_ALLOW',
+      rule_count: sc?.syscalls?.length ?? 0,
+      looser_than_default: true,
+      loosened: ['every call (a learning run records them)'],
+      learn_file: plan.opts.seccompLearn,
+    };
   if (!file && sc) {
     return {
       profile: 'default',
@@ -128,6 +138,10 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     oom_score_adj: o.oomScoreAdj ?? 0,
     limits: plan.limits,
     seccomp: seccompFacts(plan),
+    // The AppArmor profile runc applies (moat-default where loaded and none named), "unconfined"
+    // when the run asked for none, null when there is none.
+    apparmor_profile:
+      plan.spec.process.apparmorProfile ?? (o.apparmorProfile === 'unconfined' ? 'unconfined' : null),
     landlock: landlockOfSpec(plan.spec.annotations, o.landlock),
     init: o.init,
   };

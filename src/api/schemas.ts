@@ -1,5 +1,6 @@
 /** JSON schemas of request bodies. The router refuses anything else (additionalProperties: false). */
 import { logOptionsSchema } from '../runtime/logs/config.js';
+import { PROFILE_NAME } from '../lsm/apparmor/profile.js';
 
 const str = { type: 'string' } as const;
 const strArr = { type: 'array', items: { type: 'string' } } as const;
@@ -64,6 +65,8 @@ export const runOptions = {
     readWrite: { type: 'boolean' },
     // none, slirp4netns, pasta, a user-defined network's name, or container:NAME (network/plan.ts).
     network: { type: 'string', pattern: '^(container:)?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$' },
+    seccompLearn: { type: 'string', pattern: '^/', maxLength: 4096 },
+    seccompAllowNamespaces: { type: 'boolean' },
     networkAliases: {
       type: 'array',
       maxItems: 64,
@@ -149,6 +152,7 @@ export const runOptions = {
       },
     },
     seccompProfile: { type: 'string', pattern: '^/' },
+    apparmorProfile: { type: 'string', pattern: PROFILE_NAME.source },
     landlock: { enum: ['off', 'strict'] },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,

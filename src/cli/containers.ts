@@ -36,7 +36,7 @@ import { DEFAULT_DETACH_KEYS, openTerminal } from './terminal/index.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-function addRunOptions(cmd: Command): Command {
+export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('--name <name>', 'name the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
@@ -124,9 +124,17 @@ function addRunOptions(cmd: Command): Command {
     )
     .option(
       '--security-opt <opt>',
-      'seccomp=FILE for a custom seccomp profile; landlock=off (none) or landlock=strict (refuse to run without it; by default Landlock applies where the kernel has it); no-new-privileges is always on (repeatable)',
+      'seccomp=FILE for a custom seccomp profile; apparmor=NAME for an AppArmor profile loaded on the host (unconfined: none, where moat-default would apply); landlock=off (none) or landlock=strict (refuse to run without it; by default Landlock applies where the kernel has it); no-new-privileges is always on (repeatable)',
       collect,
       [],
+    )
+    .option(
+      '--seccomp-learn <file>',
+      'a learning run: every system call is let through and recorded; the learned profile is written to FILE when the container ends (see moat seccomp learn)',
+    )
+    .option(
+      '--allow-namespaces',
+      'with --seccomp-learn: keep clone/unshare/setns loosened in the learned profile (namespace creation)',
     )
     .option('-l, --label <key=value>', 'set a label (repeatable)', collect, [])
     .option(
@@ -163,7 +171,7 @@ function addRunOptions(cmd: Command): Command {
     );
 }
 
-interface RunFlags {
+export interface RunFlags {
   name?: string;
   env: string[];
   workdir?: string;
@@ -207,6 +215,8 @@ interface RunFlags {
   healthOnFailure?: string;
   hostname?: string;
   securityOpt: string[];
+  seccompLearn?: string;
+  allowNamespaces?: boolean;
   label: string[];
   rm?: boolean;
   logDriver?: string;
@@ -308,10 +318,13 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     if (policy.name !== 'no') o.restart = policy;
   }
   for (const s of f.securityOpt) {
-    const { seccompProfile, landlock } = parseSecurityOpt(s);
+    const { seccompProfile, apparmorProfile, landlock } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
+    if (apparmorProfile !== undefined) o.apparmorProfile = apparmorProfile;
     if (landlock !== undefined) o.landlock = landlock;
   }
+  if (f.seccompLearn !== undefined) o.seccompLearn = path.resolve(f.seccompLearn);
+  if (f.allowNamespaces) o.seccompAllowNamespaces = true;
   for (const l of f.label) {
     const i = l.indexOf('=');
     o.labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
@@ -382,6 +395,8 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     }
     // The command never ran: runc's reason, as a moat error (once: runc's own line is not shown).
     if (res.error) throw startError(res.error, { kind: 'run', name: res.name, exitCode: res.exitCode });
+    if (options.seccompLearn !== undefined)
+      await (await import('./seccomp-learned.js')).sayLearned(options.seccompLearn);
     state.exitCode = res.exitCode ?? 125;
   });
 
@@ -590,7 +605,13 @@ export function registerContainerCommands(program: Command, state: CliState): vo
     .description("show containers in detail (JSON: moat's record and docker's shape)")
     .argument('<container...>')
     .option('-f, --format <template>', "a Go template over that JSON, e.g. '{{.State.ExitCode}}'")
-    .action(async (ids: string[], f: { format?: string }) => inspectContainers(ids, f, state));
+    .option(
+      '--security',
+      'what protects it instead: user namespace map, capabilities, no_new_privs, seccomp, AppArmor, read-only and masked paths, namespaces, mounts, limits; checked against its running process',
+    )
+    .action(async (ids: string[], f: { format?: string; security?: boolean }) =>
+      inspectContainers(ids, f, state),
+    );
 
   program
     .command('wait')

@@ -16,6 +16,8 @@ import { registerEvents } from './events.js';
 import { registerGenerate } from './generate.js';
 import { registerVolumeCommands } from './volumes.js';
 import { registerNetworkCommands } from './networks.js';
+import { registerSeccompCommands } from './seccomp.js';
+import { registerApparmorCommands } from './apparmor.js';
 import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
@@ -64,6 +66,8 @@ export function buildProgram(state: CliState, argv?: string[]): Command {
   registerGenerate(program, state);
   registerVolumeCommands(program, state);
   registerNetworkCommands(program, state);
+  registerSeccompCommands(program, state);
+  registerApparmorCommands(program, state);
   registerContainerGroup(program, state, !argv || argv.includes('container'));
   return program;
 }

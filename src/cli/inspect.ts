@@ -28,10 +28,21 @@ const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown
 
 export async function inspectContainers(
   ids: string[],
-  f: { format?: string },
+  f: { format?: string; security?: boolean },
   state: CliState,
 ): Promise<void> {
   const t = await template(f.format, HINT);
+  if (f.security) {
+    // What protects each container (runtime/security-report.ts), the same template or JSON.
+    const out: unknown[] = [];
+    await forEachArg(ids, state, async (id) => {
+      const r = await request<object>('GET', `/containers/${encodeURIComponent(id)}/security`);
+      if (t) process.stdout.write(t(asJson(r)));
+      else out.push(r);
+    });
+    if (!t) process.stdout.write(json(out));
+    return;
+  }
   const { containerInspect } = await import('../api/docker/containers-inspect.js');
   const out: unknown[] = [];
   await forEachArg(ids, state, async (id) => {

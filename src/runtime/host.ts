@@ -2,10 +2,16 @@
  * Host facts: what this machine and this user can do. Collected by reading /proc, /sys and /etc
  * (cheap, no subprocesses) so every command can have them; `moat info` adds the runc version.
  */
-import { accessSync, constants, readFileSync, statSync, existsSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { availableParallelism, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { computeIdMaps, parseSubIds, type IdMaps, type IdRange } from '../userns/idmap.js';
+import {
+  LOADED_PROFILES_FILE,
+  namesFromPolicyDir,
+  parseLoadedProfiles,
+  POLICY_PROFILES_DIR,
+} from '../lsm/apparmor/loaded.js';
 
 export type CgroupController = 'memory' | 'pids' | 'cpu' | 'cpuset' | 'freezer';
 /** The controllers moat uses: those of the limits, and the freezer (pause, unpause). */
@@ -41,6 +47,8 @@ export interface HostFacts {
   seccomp: boolean;
   landlock: boolean | 'unknown';
   apparmor: boolean;
+  /** The AppArmor profiles loaded (names), where AppArmor is enabled and the list is readable. */
+  apparmorProfiles?: string[];
   overlay: boolean;
   rlimits: Record<string, Rlimit>;
   /** CPUs this process may run on (docker's bound for --cpus). */
@@ -179,6 +187,20 @@ export function detectCgroups(
   return { version, delegated, missing };
 }
 
+/**
+ * The AppArmor profiles loaded: the kernel's list where this user may read it (root), else the
+ * policy tree's directory (any user); undefined where neither can be read.
+ */
+function loadedProfiles(): string[] | undefined {
+  const text = read(LOADED_PROFILES_FILE);
+  if (text !== undefined) return parseLoadedProfiles(text).map((p) => p.name);
+  try {
+    return namesFromPolicyDir(readdirSync(POLICY_PROFILES_DIR));
+  } catch {
+    return undefined;
+  }
+}
+
 export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
@@ -210,6 +232,8 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
     newgidmap: findExecutable('newgidmap', env),
     init: findExecutable(env.MOAT_INIT ?? 'tini-static', env),
   };
+  const apparmor = (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y';
+  const apparmorProfiles = apparmor ? loadedProfiles() : undefined;
   return {
     arch: process.arch,
     uid,
@@ -229,7 +253,8 @@ export function detectHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
           ? true
           : 'unknown'
         : lsm.split(',').includes('landlock'),
-    apparmor: (read('/sys/module/apparmor/parameters/enabled') ?? '').trim() === 'Y',
+    apparmor,
+    ...(apparmorProfiles ? { apparmorProfiles } : {}),
     overlay: /\toverlay\n/.test(read('/proc/filesystems') ?? ''),
     rlimits: parseProcLimits(read('/proc/self/limits') ?? ''),
     cpus: availableParallelism(),

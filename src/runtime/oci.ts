@@ -39,6 +39,8 @@ export interface OciSpec {
     noNewPrivileges: boolean;
     /** Written by runc to /proc/self/oom_score_adj (a rootless process can only raise it). */
     oomScoreAdj?: number;
+    /** The AppArmor profile runc applies at exec (loaded on the host; see plan.ts). */
+    apparmorProfile?: string;
   };
   root: { path: string; readonly: boolean };
   hostname: string;

@@ -239,6 +239,16 @@ export function runOptionProblems(o: Partial<RunOptions>): Problem[] {
       'a container removed when it ends cannot be restarted: drop one of them',
     );
   out.push(...networkProblems(o));
+  if (o.seccompLearn !== undefined && o.seccompProfile !== undefined)
+    out.push({
+      message:
+        'a learning run records under its own profile: --seccomp-learn and --security-opt seccomp=FILE cannot go together',
+      hint: 'learn first, then run with --security-opt seccomp=LEARNED.json (or merge with moat seccomp learn --merge FILE)',
+    });
+  if (o.seccompAllowNamespaces && o.seccompLearn === undefined)
+    out.push({
+      message: '--allow-namespaces is for a learning run (moat seccomp learn, --seccomp-learn FILE)',
+    });
   for (const v of o.volumes ?? []) {
     if (v.volume === undefined && !v.host.startsWith('/'))
       p(

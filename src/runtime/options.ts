@@ -3,6 +3,7 @@
  * CLI strings into them. Everything here is pure.
  */
 import { SeccompError } from '../seccomp/errors.js';
+import { PROFILE_NAME } from '../lsm/apparmor/profile.js';
 import { tmpfsProblem, ulimitProblem, ULIMIT_NAMES } from './option-checks.js';
 import { RuntimeError } from './errors.js';
 import type { LogOptions } from './logs/config.js';
@@ -89,6 +90,19 @@ export interface RunOptions {
   restart?: RestartPolicy;
   /** Path of a custom seccomp profile (already validated), or undefined for moat's default. */
   seccompProfile?: string;
+  /**
+   * A learning run (`moat seccomp learn`, `--seccomp-learn FILE`): every call is let through and
+   * recorded, and the learned profile is written to this absolute path when the container ends.
+   */
+  seccompLearn?: string;
+  /** A learning run keeps the namespace calls loosened (clone flags, unshare, setns). */
+  seccompAllowNamespaces?: boolean;
+  /**
+   * An AppArmor profile loaded on the host, by name (`--security-opt apparmor=NAME`), or
+   * `unconfined` for none even where `moat-default` is loaded. Unset: `moat-default` where it is
+   * loaded, else none (plan.ts).
+   */
+  apparmorProfile?: string;
   /**
    * Landlock (`--security-opt landlock=`): unset, applied where the host has it (else a warning);
    * `strict`, the run is refused without it; `off`, not applied (spec/landlock.ts).
@@ -222,12 +236,17 @@ export function parseTmpfs(s: string): TmpfsSpec {
 }
 
 /**
- * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `no-new-privileges` (always
- * on, so accepted and a no-op, as the API accepts it), `landlock=off|strict` (spec/landlock.ts).
- * Anything that would loosen the isolation is refused with a code of its own: `seccomp=unconfined`,
- * `no-new-privileges=false`.
+ * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `apparmor=NAME` (a profile
+ * loaded on the host; `unconfined`: none, which the policy sees), `landlock=off|strict`
+ * (spec/landlock.ts), `no-new-privileges` (always on, so accepted and a no-op, as the API accepts
+ * it). Anything that would loosen the isolation is refused with a code of its own:
+ * `seccomp=unconfined`, `no-new-privileges=false`.
  */
-export function parseSecurityOpt(s: string): { seccompProfile?: string; landlock?: 'off' | 'strict' } {
+export function parseSecurityOpt(s: string): {
+  seccompProfile?: string;
+  apparmorProfile?: string;
+  landlock?: 'off' | 'strict';
+} {
   if (/^no-new-privileges([=:]true)?$/.test(s)) return {};
   const ll = /^landlock[=:](.*)$/.exec(s);
   if (ll) {
@@ -244,6 +263,18 @@ export function parseSecurityOpt(s: string): { seccompProfile?: string; landlock
         hint: 'moat never lets a container gain privileges through setuid files; drop the option',
       },
     );
+  const aa = /^apparmor[=:](.*)$/s.exec(s);
+  if (aa) {
+    if (!PROFILE_NAME.test(aa[1]))
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `invalid --security-opt apparmor=${aa[1].replace(/[\x00-\x1f\x7f]/g, '?')}: not a profile name`,
+        {
+          hint: 'name a loaded profile: letters, digits, _ . + - (starting with a letter or digit); or apparmor=unconfined',
+        },
+      );
+    return { apparmorProfile: aa[1] };
+  }
   const m = /^seccomp[=:](.*)$/.exec(s);
   if (m && m[1] === 'unconfined')
     throw new SeccompError('SECCOMP_UNCONFINED_REFUSED', `--security-opt ${s} is refused`, {
@@ -251,7 +282,7 @@ export function parseSecurityOpt(s: string): { seccompProfile?: string; landlock
     });
   if (m && m[1]) return { seccompProfile: m[1] };
   throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported --security-opt "${s}"`, {
-    hint: 'moat takes seccomp=FILE (a profile), landlock=off|strict and no-new-privileges (always on); it sets no AppArmor or SELinux labels',
+    hint: 'moat takes seccomp=FILE (a profile), apparmor=NAME (a loaded profile), landlock=off|strict and no-new-privileges (always on); it sets no SELinux labels',
   });
 }
 

@@ -24,6 +24,7 @@ import { checkLimits, type Limits } from './cgroups.js';
 import { defaultNproc, effectivePids, limitsFor } from './default-limits.js';
 import { RuntimeError } from './errors.js';
 import type { HostFacts } from './host.js';
+import { defaultProfileFor } from '../lsm/apparmor/loaded.js';
 import { readHostFile } from './host-paths.js';
 import type { ImageRoots } from './image-roots.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
@@ -113,9 +114,10 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
   checkLimits(limits, e.deps.host.cgroup);
   const caps = opts.capAdd.map(normalizeCap);
   opts = { ...opts, capAdd: caps };
+  const apparmorProfile = apparmorFor(opts, e.deps.host);
   const seccompSource: { digest?: string; path?: string } = {};
   const deferSeccomp = Boolean(opts.seccompProfile) && !po.readRequestFiles;
-  const seccomp = deferSeccomp ? null : await seccompFor(e.deps.host.arch, opts, seccompSource);
+  let seccomp = deferSeccomp ? null : await seccompFor(e.deps.host.arch, opts, seccompSource);
   mark('image resolved, seccomp built');
   // Read where it is: the unpacked root if there is one, else the layers (nothing unpacked now).
   const { lowerdir, read: readText } = await e.imageRoots.files(image, ['etc/passwd', 'etc/group']);
@@ -128,6 +130,15 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     });
   }
   const d = containerDirs(e.deps.paths, id);
+  if (opts.seccompLearn !== undefined) {
+    // A learning run: the recording filter, its listener on a socket of this container's.
+    const { learnPaths, learningSeccomp } = await import('./seccomp-learn.js');
+    seccomp = learningSeccomp(learnPaths(e.deps.paths.runcRoot, d.dir, id).socket, {
+      capabilities: opts.capAdd,
+      arch: e.deps.host.arch,
+      kernelVersion: release(),
+    }) as OciSeccomp;
+  }
   const healthcheck = resolveHealth(opts.health, config.config?.Healthcheck);
   // Volumes named, --volumes-from and the image's VOLUMEs added, each volume at its directory.
   opts = {
@@ -175,6 +186,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     },
     hooks,
     seccomp,
+    ...(apparmorProfile ? { apparmorProfile } : {}),
     defaultNproc: defaultNproc(pids),
     passwd: await readText('etc/passwd'),
     group: await readText('etc/group'),
@@ -203,6 +215,38 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
         }
       : {}),
   };
+}
+
+/**
+ * The AppArmor profile runc is to apply, or none. Asked for by name: AppArmor must be enabled here
+ * and, where the host's list of loaded profiles is readable, the profile loaded — refused now,
+ * before anything is made, rather than by runc at the start. `unconfined`: none. Not asked for:
+ * `moat-default` where it is loaded (as `docker-default` for Docker), else none.
+ */
+export function apparmorFor(
+  opts: Pick<RunOptions, 'apparmorProfile'>,
+  host: Pick<HostFacts, 'apparmor' | 'apparmorProfiles'>,
+): string | undefined {
+  const asked = opts.apparmorProfile;
+  if (asked === undefined) return defaultProfileFor(host);
+  if (asked === 'unconfined') return undefined;
+  if (!host.apparmor)
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `--security-opt apparmor=${asked}: AppArmor is not enabled on this host, so no profile can be applied`,
+      {
+        hint: 'drop the option here (moat info shows AppArmor); on a host with AppArmor an administrator loads the profile (moat apparmor generate, then apparmor_parser -r)',
+      },
+    );
+  if (host.apparmorProfiles && !host.apparmorProfiles.includes(asked))
+    throw new RuntimeError(
+      'RUNTIME_INVALID_OPTION',
+      `--security-opt apparmor=${asked}: no AppArmor profile of that name is loaded`,
+      {
+        hint: `an administrator makes and loads it as root: moat apparmor generate ... -o ${asked}.profile --profile-name ${asked} && apparmor_parser -r ${asked}.profile; moat info lists the moat profiles loaded`,
+      },
+    );
+  return asked;
 }
 
 /**

@@ -59,7 +59,8 @@ export const RUNC_ADVISORIES: readonly RuntimeAdvisory[] = [
     id: 'CVE-2023-27561',
     summary: 'AppArmor bypass through a /proc symlink (re-introduced CVE-2019-19921)',
     fixedIn: ['1.1.5'],
-    mitigation: 'AppArmor is not used by moat',
+    mitigation:
+      'moat applies AppArmor only where an administrator loaded a profile (moat-default, --security-opt apparmor=NAME); there, a runc older than 1.1.5 lets a container escape its profile',
   },
 ];
 

@@ -11,6 +11,7 @@ import { mark } from '../util/timing.js';
 import type { Engine } from './engine.js';
 import { RuntimeError } from './errors.js';
 import { takeMonitor } from './monitor-client.js';
+import { apparmorFor } from './plan.js';
 import { active, reconcile } from './reconcile.js';
 import { startError } from './start-errors.js';
 import { containerDirs, type ContainerRecord } from './state.js';
@@ -39,6 +40,9 @@ async function startable(e: Engine, rec: ContainerRecord): Promise<void> {
         hint: `remove it with moat rm -f ${rec.name || rec.id.slice(0, 12)}`,
       },
     );
+  // A profile named at create (plan.ts checked it then) must still be one this host can apply:
+  // refused here, clearly, rather than by runc half-way through the start.
+  if (rec.options?.apparmorProfile) apparmorFor(rec.options, e.deps.host);
   const cur = await reconcile(e, rec);
   if (await active(e, cur))
     throw new RuntimeError(

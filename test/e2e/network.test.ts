@@ -8,12 +8,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, get, type Server } from 'node:http';
-import { createServer as netServer } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildOciLayoutTar } from '../unit/image/helpers.js';
 import { docker, startService, stopService, type Service } from './api-helpers.js';
+import { fetchPage, freePort } from './http-helpers.js';
 import { IMAGE, moat, uniq } from './moat.js';
 import { have, mainWorld, type World } from './registry-helpers.js';
 
@@ -24,39 +24,6 @@ let w: World;
 let svc: Service;
 const names: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A free TCP port on 127.0.0.1 (bound, then let go). */
-async function freePort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
-/** GET http://127.0.0.1:PORT/ with Node's HTTP client, retried while the server starts. */
-async function fetchPage(port: number): Promise<string> {
-  let last: unknown;
-  for (let i = 0; i < 40; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-          let body = '';
-          res.on('data', (b: Buffer) => (body += b.toString()));
-          res.on('end', () =>
-            res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
-          );
-        });
-        req.on('error', reject);
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-      });
-    } catch (e) {
-      last = e;
-      await sleep(100);
-    }
-  }
-  throw last as Error;
-}
 
 const HTTPD = 'mkdir -p /tmp/www && echo "$MSG" > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www';
 

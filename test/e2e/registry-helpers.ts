@@ -384,15 +384,25 @@ export async function writeOciLayout(
   return { manifestDigest: m.digest };
 }
 
+/**
+ * skopeo's environment: its own (absent) auth file. Without one it reads
+ * /run/containers/UID/auth.json when XDG_RUNTIME_DIR is unset, and a root podman run on the same
+ * machine leaves /run/containers mode 0700 root: "permission denied" for the test user.
+ */
+const skopeoEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  REGISTRY_AUTH_FILE: path.join(inject('moatEnv').base, 'skopeo-auth.json'),
+});
+
 export function skopeo(args: string[]): Result {
-  const r = spawnSync('skopeo', args, { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('skopeo', args, { encoding: 'utf8', timeout: 120_000, env: skopeoEnv() });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** skopeo without blocking the event loop (needed when this process serves the token service). */
 export function skopeoAsync(args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('skopeo', args, { stdio: ['ignore', 'pipe', 'pipe'], env: skopeoEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

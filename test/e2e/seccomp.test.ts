@@ -163,6 +163,52 @@ describe('the 32-bit x86 and x32 ABIs (not in the default filter)', () => {
   });
 });
 
+describe('a profile learned from the probe (moat seccomp learn)', () => {
+  it('still blocks what the default blocks by argument or capability, and says loudly what it lets through', async () => {
+    const file = path.join(dir, 'learned-probe.json');
+    const l = await moat(['seccomp', 'learn', '-o', file, '-v', `${dir}:/probe:ro`, IMAGE, '/probe/probe']);
+    expect(l.code, l.stderr).toBe(0);
+    // keyctl and its kin are in no rule of the default profile: a learned profile names them, loudly.
+    expect(l.stderr).toMatch(/WARNING: .* beyond moat's default profile .*\bkeyctl\b/);
+    // The default policy refuses a profile looser than the default unless its digest is excepted.
+    const digest = `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
+    const data = path.join(dir, 'except-learned.json');
+    writeFileSync(data, JSON.stringify({ moat: { seccomp_exceptions: [digest] } }));
+    const policy = `${path.join(inject('moatEnv').root, 'policies')}:${data}`;
+    const r = await moat(
+      ['run', '--rm', '-v', `${dir}:/probe:ro`, '--security-opt', `seccomp=${file}`, IMAGE, '/probe/probe'],
+      {
+        env: { ...env(), MOAT_POLICY: policy },
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const res = parse(r.stdout);
+    // Calls the probe made, kept under the default's capability conditions and argument filters.
+    for (const name of [
+      'unshare_user',
+      'unshare_net',
+      'mount',
+      'umount2',
+      'setns',
+      'bpf',
+      'perf_event_open',
+      'userfaultfd',
+      'init_module',
+      'finit_module',
+      'delete_module',
+      'clone_newns',
+      'socket_alg',
+      'socket_vsock',
+      'socket_raw',
+      'socket_packet',
+    ])
+      expect([name, res[name]]).toEqual([name, EPERM]);
+    expect(res.clone3).toBe(ENOSYS);
+    expect(res.socket_tcp).toBe(0);
+    expect(res.getpid).toBe(0);
+  });
+});
+
 describe('--security-opt seccomp=FILE', () => {
   it('applies a custom profile', async () => {
     const f = path.join(dir, 'no-mkdir.json');

@@ -7,6 +7,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { API_ERROR_CODES, API_ERRORS, ApiError, isApiError } from '../../src/api/errors.js';
+import {
+  APPARMOR_ERROR_CODES,
+  APPARMOR_ERRORS,
+  AppArmorError,
+  isAppArmorError,
+} from '../../src/lsm/apparmor/errors.js';
 import { CLI_ERROR_CODES, CLI_ERRORS, CliError, isCliError, UsageError } from '../../src/cli/errors.js';
 import { describeError, ERROR_TABLES } from '../../src/error-table.js';
 import { MoatError, type ErrorInfo } from '../../src/errors.js';
@@ -61,6 +67,13 @@ const ROOMS: Record<string, Room> = {
     make: (c) => new ApiError(c as never, 'x'),
     is: isApiError,
     name: 'ApiError',
+  },
+  apparmor: {
+    codes: APPARMOR_ERROR_CODES,
+    table: APPARMOR_ERRORS,
+    make: (c) => new AppArmorError(c as never, 'x'),
+    is: isAppArmorError,
+    name: 'AppArmorError',
   },
   cli: {
     codes: CLI_ERROR_CODES,

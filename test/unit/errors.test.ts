@@ -32,6 +32,7 @@ describe('error tables', () => {
     expect(Object.keys(ERROR_TABLES).sort()).toEqual(
       [
         'api',
+        'apparmor',
         'cli',
         'image',
         'policy',

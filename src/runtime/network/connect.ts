@@ -13,7 +13,7 @@ import { RuntimeError } from '../errors.js';
 import type { ContainerRecord, ContainerStore } from '../state.js';
 import { joinNetwork, leaveNetwork, networksOf } from './endpoints.js';
 import { currentHolder, currentInfra, ensureHolder, ipBinary, stopHolder, stopInfra } from './infra.js';
-import { hostIfOf, linkCommands, runIp } from './links.js';
+import { hostIfOf, linkCommands, linkTo, runIp } from './links.js';
 import { kindOf } from './plan.js';
 import { networksLock, type NetworkRecord, type NetworkStore } from './store.js';
 
@@ -60,16 +60,7 @@ export async function connectContainer(
       // The next free ethN: names a disconnect freed are taken again.
       const first = networksOf(rec.id, await deps.networks.list()).length - 1;
       for (let k = first; ; k++) {
-        const link = {
-          holderPid: holder.pid,
-          holderStart: holder.start,
-          hostIf: hostIfOf(rec.id),
-          ifname: `eth${k}`,
-          ip: network.endpoints[rec.id].ip,
-          prefix: Number(network.subnet.split('/')[1]),
-          network: network.name,
-        };
-        const cmds = linkCommands(link, rec.pid!);
+        const cmds = linkCommands(linkTo(rec.id, holder, network, `eth${k}`), rec.pid!);
         try {
           await runIp(
             inInfra([deps.tools.nsenter, `--net=/proc/${holder.pid}/ns/net`, '--', ip, '-b', '-']),

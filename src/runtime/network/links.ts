@@ -24,6 +24,24 @@ export interface LinkSpec {
 /** The host end's name: `vm` and the container ID's first 12 digits (IFNAMSIZ is 16). */
 export const hostIfOf = (containerId: string): string => `vm${containerId.slice(0, 12)}`;
 
+/** Container `id`'s link to `net` through its holder, named `ifname` inside. */
+export function linkTo(
+  id: string,
+  holder: { pid: number; start: string },
+  net: { name: string; subnet: string; endpoints: Record<string, { ip: string }> },
+  ifname: string,
+): LinkSpec {
+  return {
+    holderPid: holder.pid,
+    holderStart: holder.start,
+    hostIf: hostIfOf(id),
+    ifname,
+    ip: net.endpoints[id].ip,
+    prefix: Number(net.subnet.split('/')[1]),
+    network: net.name,
+  };
+}
+
 const IFNAME = /^[a-z][a-z0-9]{0,14}$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 

@@ -21,7 +21,7 @@ import { containerDirs, type ContainerRecord, type ContainerStore } from '../sta
 import { networksOf } from './endpoints.js';
 import type { NetworkHookConfig } from './hook.js';
 import { ensureHolder, ipBinary } from './infra.js';
-import { hostIfOf, type LinkSpec } from './links.js';
+import { linkTo, type LinkSpec } from './links.js';
 import { networkHook } from './plan.js';
 import { networksLock, NetworkStore } from './store.js';
 
@@ -87,15 +87,7 @@ export async function networkAtStart(deps: StartNetworkDeps, rec: ContainerRecor
     for (const [i, n] of mine.entries()) {
       const { holder, infra } = await ensureHolder(deps.paths, deps.tools, n);
       infraPid = infra.pid;
-      links.push({
-        holderPid: holder.pid,
-        holderStart: holder.start,
-        hostIf: hostIfOf(rec.id),
-        ifname: `eth${i}`,
-        ip: n.endpoints[rec.id].ip,
-        prefix: Number(n.subnet.split('/')[1]),
-        network: n.name,
-      });
+      links.push(linkTo(rec.id, holder, n, `eth${i}`));
     }
   });
   const base: NetworkHookConfig = readConfig(d.networkConfig) ?? {

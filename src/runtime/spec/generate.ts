@@ -11,7 +11,14 @@ import { INIT_PATH, initBinary, mounts } from './mounts.js';
 import { hostnameOf, namespaces, sysctls } from './namespaces.js';
 import { commandLine, DEFAULT_PATH, mergeEnv } from './process.js';
 import { buildRlimits, oomScoreAdj } from './resources.js';
-import { capabilities, MASKED_PATHS, NO_NEW_PRIVILEGES, READONLY_PATHS, seccompSection } from './security.js';
+import {
+  apparmorSection,
+  capabilities,
+  MASKED_PATHS,
+  NO_NEW_PRIVILEGES,
+  READONLY_PATHS,
+  seccompSection,
+} from './security.js';
 import type { SpecInput, SpecResult } from './types.js';
 import { additionalGidsOf, mappedCounts, resolveGroupAdd, resolveUser } from './user.js';
 
@@ -73,6 +80,7 @@ export function generateSpec(input: SpecInput): SpecResult {
       rlimits,
       noNewPrivileges: NO_NEW_PRIVILEGES,
       ...oomScoreAdj(opts),
+      ...apparmorSection(input.apparmorProfile),
     },
     root: { path: paths.rootfs, readonly: !opts.readWrite },
     hostname,

@@ -1,9 +1,8 @@
 /**
  * Security settings of the spec: capabilities (none unless `--cap-add`), no_new_privs (always),
- * the seccomp filter (resolved by src/seccomp and passed in), and the masked and read-only /proc
- * and /sys paths. AppArmor will plug in here, as a further section built from host facts passed in
- * (its profiles built beside src/seccomp), so generation stays pure. Landlock is landlock.ts's:
- * moat-init applies it, not runc.
+ * the seccomp filter (resolved by src/seccomp and passed in), the AppArmor profile (chosen by
+ * plan.ts from the options and the host facts, passed in by name), and the masked and read-only
+ * /proc and /sys paths. Landlock is landlock.ts's: moat-init applies it, not runc.
  */
 import type { OciSeccomp, OciSpec } from '../oci.js';
 import type { RunOptions } from '../options.js';
@@ -36,4 +35,9 @@ export function capabilities(opts: RunOptions): OciSpec['process']['capabilities
 /** The `linux.seccomp` section: present unless the filter is null (an explicit unconfined opt-in). */
 export function seccompSection(seccomp: OciSeccomp | null): { seccomp?: OciSeccomp } {
   return seccomp ? { seccomp } : {};
+}
+
+/** `process.apparmorProfile`: present when the run gets a profile (plan.ts chose and checked it). */
+export function apparmorSection(profile: string | undefined): { apparmorProfile?: string } {
+  return profile ? { apparmorProfile: profile } : {};
 }

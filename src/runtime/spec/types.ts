@@ -53,6 +53,10 @@ export interface SpecInput {
   group?: string;
   /** RLIMIT_NPROC moat sets when it is the process limit (no delegated pids cgroup), see default-limits.ts. */
   defaultNproc?: number;
+  /**
+   * The AppArmor profile the process runs under (loaded on the host: plan.ts checked), or none.
+   */
+  apparmorProfile?: string;
   /** runc's createRuntime hooks (the network stack's, network/plan.ts). */
   hooks?: OciHook[];
 }

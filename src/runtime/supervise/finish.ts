@@ -69,6 +69,16 @@ export async function finishRun(
   if (error && !hadPid) proc.output.discard();
   else proc.output.open();
   await stopNetwork(containerDirs(deps.paths, rec.id).networkState, apiSocketOf(deps.runc.root, rec.id));
+  // A learning run: what its recorder heard becomes the learned profile (seccomp-learn.ts).
+  if (launch.recorder && rec.options.seccompLearn !== undefined) {
+    const { finishLearning } = await import('../seccomp-learn.js');
+    await finishLearning(launch.recorder, launch.recorder.record, rec.options.seccompLearn, {
+      allowNamespaces: rec.options.seccompAllowNamespaces,
+    }).catch((e: unknown) => {
+      // No profile is written; the CLI says so (the container's own status stands).
+      deps.log?.(`seccomp learning: ${(e as Error).message}`, { id: rec.id });
+    });
+  }
   await removeCgroups(cgroups);
   await runcDelete(deps.runc, rec.id);
   await record(deps, rec.id, (r) => {

@@ -3,6 +3,7 @@
  * into the container's cgroups, record it, and let it go. Undone (launcher killed, cgroups
  * removed) if any of that fails, before runc starts.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { nsenterArgv, unshareArgv } from '../../userns/exec.js';
@@ -30,6 +31,14 @@ export interface Launch {
   log: LogWriter;
   /** The host paths runc was given, staged (host-paths.ts), to explain a failure to mount one. */
   staged: StagedMount[];
+  /** A learning run's recorder (seccomp-learn.ts). */
+  recorder?: Recorder;
+}
+
+export interface Recorder {
+  child: ChildProcess;
+  done: Promise<number>;
+  record: string;
 }
 
 /** Could the container be on a user-defined network, or share one's? (Loads nothing when not.) */
@@ -64,7 +73,19 @@ export async function startLauncher(
     ? { helper: ttyHelper(), ctl: d.ttyCtl, size: attach?.console?.size }
     : undefined;
 
-  const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner);
+  // A learning run: its recorder listens before runc loads the filter.
+  let recorder: Recorder | undefined;
+  if (rec.options.seccompLearn !== undefined) {
+    const { learnPaths, startRecorder } = await import('../seccomp-learn.js');
+    const p = learnPaths(deps.runc.root, d.dir, rec.id);
+    recorder = { ...(await startRecorder(p.socket, p.record)), record: p.record };
+  }
+  const cgroups = await createCgroups(rec.id, rec.limits, deps.cgroup, deps.cgroupOwner).catch(
+    (e: unknown) => {
+      recorder?.child.kill('SIGKILL');
+      throw e;
+    },
+  );
   const launcher = launcherArgv({
     lower: rec.lowerdir,
     upper: d.upper,
@@ -135,10 +156,11 @@ export async function startLauncher(
     mark('launcher recorded and let go');
   } catch (e) {
     child.kill('SIGKILL');
+    recorder?.child.kill('SIGKILL');
     await proc.closed;
     log.end();
     await removeCgroups(cgroups);
     throw e;
   }
-  return { dirs: d, argv, proc, cgroups, log, staged: run.staged };
+  return { dirs: d, argv, proc, cgroups, log, staged: run.staged, ...(recorder ? { recorder } : {}) };
 }

@@ -118,6 +118,7 @@ const BODIES: Record<string, unknown> = {
   'container.create': { options: defaultRunOptions('busybox') },
   'container.run': { options: defaultRunOptions('busybox') },
   'image.pull': { reference: 'registry.example.com/team/app:1' },
+  'apparmor.generate': { default: true },
 };
 
 function requestFor(r: Route) {

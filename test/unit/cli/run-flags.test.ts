@@ -185,9 +185,16 @@ describe('moat run flags → RunOptions', () => {
       ['--cpus', 'x'],
       ['--ulimit', 'nofile=1024:x'],
       ['--ulimit', 'nofile'],
-      ['--security-opt', 'apparmor=unconfined'],
+      ['--security-opt', 'apparmor=../etc'],
+      ['--security-opt', 'label=disable'],
     ])
       expect((await refused([...args, 'img'])).code, args.join(' ')).toBe('RUNTIME_INVALID_OPTION');
+  });
+
+  it('--security-opt apparmor=NAME names the profile (unconfined too: the policy sees it)', async () => {
+    expect((await run(['--security-opt', 'apparmor=moat-web', 'img'])).apparmorProfile).toBe('moat-web');
+    expect((await run(['--security-opt', 'apparmor=unconfined', 'img'])).apparmorProfile).toBe('unconfined');
+    expect((await run(['img'])).apparmorProfile).toBeUndefined();
   });
 
   it('--security-opt seccomp=FILE is resolved to an absolute path; seccomp=unconfined has its own code', async () => {

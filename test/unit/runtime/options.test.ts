@@ -56,10 +56,29 @@ describe('parseSecurityOpt', () => {
     expect(parseSecurityOpt('seccomp=./p.json')).toEqual({ seccompProfile: './p.json' });
     expect(parseSecurityOpt('seccomp=./unconfined')).toEqual({ seccompProfile: './unconfined' });
     expect(error(() => parseSecurityOpt('no-new-privileges=false')).code).toBe('RUNTIME_INVALID_OPTION');
-    expect(error(() => parseSecurityOpt('apparmor=unconfined')).message).toMatch(
-      /unsupported --security-opt/,
-    );
+    expect(error(() => parseSecurityOpt('label=disable')).message).toMatch(/unsupported --security-opt/);
     expect(error(() => parseSecurityOpt('seccomp=')).code).toBe('RUNTIME_INVALID_OPTION');
+  });
+});
+
+describe('--security-opt apparmor=NAME', () => {
+  it('takes a profile name (apparmor= or apparmor:), unconfined too: the policy sees it', () => {
+    expect(parseSecurityOpt('apparmor=moat-web')).toEqual({ apparmorProfile: 'moat-web' });
+    expect(parseSecurityOpt('apparmor:moat-default')).toEqual({ apparmorProfile: 'moat-default' });
+    expect(parseSecurityOpt('apparmor=unconfined')).toEqual({ apparmorProfile: 'unconfined' });
+  });
+
+  it('refuses what is not a plain name', () => {
+    for (const s of [
+      'apparmor=',
+      'apparmor=../x',
+      'apparmor=a b',
+      'apparmor=-x',
+      'apparmor=x\ny',
+      'apparmor=:ns:p',
+    ])
+      expect(error(() => parseSecurityOpt(s)).code, s).toBe('RUNTIME_INVALID_OPTION');
+    expect(error(() => parseSecurityOpt('apparmor=x\ny')).message).not.toContain('\n');
   });
 });
 

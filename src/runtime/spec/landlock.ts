@@ -55,7 +55,9 @@ export const LANDLOCK_SYSCALLS = ['landlock_create_ruleset', 'landlock_add_rule'
  */
 export function seccompAllowsLandlock(seccomp: OciSeccomp | null | undefined): boolean {
   if (!seccomp) return true;
-  const allows = (a: string) => a === 'SCMP_ACT_ALLOW' || a === 'SCMP_ACT_LOG';
+  // NOTIFY: a learning run's recorder lets every call through (seccomp/learn), moat-init's too, so
+  // the profile it learns has them.
+  const allows = (a: string) => a === 'SCMP_ACT_ALLOW' || a === 'SCMP_ACT_LOG' || a === 'SCMP_ACT_NOTIFY';
   const ruled = new Map<string, boolean>();
   for (const r of seccomp.syscalls ?? [])
     for (const n of r.names) if (!ruled.has(n)) ruled.set(n, allows(r.action) && !r.args?.length);

@@ -165,6 +165,13 @@ describe('a seccomp profile that blocks Landlock', () => {
     expect(seccompAllowsLandlock(null)).toBe(true);
     expect(seccompAllowsLandlock(SECCOMP)).toBe(true);
     expect(seccompAllowsLandlock({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] })).toBe(true);
+    // A learning run's recording profile: heard and let through.
+    expect(
+      seccompAllowsLandlock({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['read', ...LANDLOCK_SYSCALLS], action: 'SCMP_ACT_NOTIFY' }],
+      }),
+    ).toBe(true);
     expect(
       seccompAllowsLandlock({
         defaultAction: 'SCMP_ACT_ERRNO',

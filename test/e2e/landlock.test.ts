@@ -145,6 +145,16 @@ describe('Landlock (on by default)', () => {
     const f = JSON.parse(JSON.parse(`"${m![1]}"`) as string) as { enabled: boolean; writable: string[] };
     expect(f.enabled).toBe(true);
     expect(f.writable).toEqual(['/dev/mqueue', '/dev/shm', '/run', '/tmp', '/w']);
+    // And what protects it, as inspect --security reports it.
+    const [sec] = JSON.parse((await moat(['inspect', '--security', name])).stdout) as {
+      landlock: { enabled: boolean; abi: number; writable: string[]; writable_files: string[] };
+    }[];
+    expect(sec.landlock).toMatchObject({
+      enabled: true,
+      writable: f.writable,
+      writable_files: ['/dev', '/proc'],
+    });
+    expect(sec.landlock.abi).toBeGreaterThanOrEqual(4);
   });
 });
 

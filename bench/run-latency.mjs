@@ -2,8 +2,11 @@
 // bench/run-latency: how long `moat run --rm IMAGE true` takes next to raw runc on the same bundle
 // and podman (when installed), and how long listing containers takes (`moat ps -a`, `podman ps -a`,
 // `runc list`, each with the same number of exited containers of its own), measured side by side
-// in one run. Prints a table of medians.
-//   node bench/run-latency.mjs [--runs N]
+// in one run. Prints a table of medians. Landlock's cost: `moat run --rm` beside the same run with
+// `--security-opt landlock=off` (no moat-init, no createContainer hook), alternating which goes
+// first, with the median of the per-pair differences (issue 17: goal under 2 ms).
+//   node bench/run-latency.mjs [--runs N] [--landlock-only]
+// --landlock-only: just that pair (no runc, podman or ps rows).
 // Run it as the non-root user moat is meant for (the numbers for root differ).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -15,6 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const moat = path.join(root, 'bin/moat.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const LANDLOCK_ONLY = process.argv.includes('--landlock-only');
 const IMAGE = 'moat/busybox';
 
 function sh(cmd, args, opts = {}) {
@@ -71,10 +75,76 @@ const mapArgs =
           .map((m) => `--map-groups=${m.hostID},${m.containerID},${m.size}`),
       ];
 const runcRoot = mkdtempSync(path.join(tmpdir(), 'bench-runc-'));
-const script = `mount -t overlay overlay -o "lowerdir=${rec.lowerdir},upperdir=${dir}/upper,workdir=${dir}/work,userxattr" ${dir}/bundle/rootfs && exec runc --root ${runcRoot} run --bundle ${dir}/bundle "$1"`;
+const scriptFor = (d) =>
+  `mount -t overlay overlay -o "lowerdir=${rec.lowerdir},upperdir=${d}/upper,workdir=${d}/work,userxattr" ${d}/bundle/rootfs && exec runc --root ${runcRoot} run --bundle ${d}/bundle "$1"`;
+const script = scriptFor(dir);
 let n = 0;
 const raw = () =>
   run('unshare', ['--user', '--mount', ...mapArgs, 'sh', '-c', script, 'sh', `bench-${process.pid}-${n++}`]);
+
+// Landlock's cost (issue 17), two ways, each in pairs alternating which goes first: `moat run --rm`
+// with Landlock (the default) and with --security-opt landlock=off; and raw runc on two bundles
+// moat made the same two ways (moat-init and its createContainer hook, or neither), which leaves
+// out Node's start and moat's own work and so shows the difference with less noise.
+const idOff = sh(process.execPath, [moat, 'create', '--security-opt', 'landlock=off', IMAGE, 'true']).trim();
+const scriptOff = scriptFor(path.join(data, 'containers', idOff));
+const rawOff = () =>
+  run('unshare', [
+    '--user',
+    '--mount',
+    ...mapArgs,
+    'sh',
+    '-c',
+    scriptOff,
+    'sh',
+    `bench-${process.pid}-${n++}`,
+  ]);
+const moatOn = () => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true']);
+const moatOff = () =>
+  run(process.execPath, [moat, 'run', '--rm', '--security-opt', 'landlock=off', IMAGE, 'true']);
+const ll = { moat: { on: [], off: [], diff: [] }, runc: { on: [], off: [], diff: [] } };
+function pair(into, onFn, offFn, i) {
+  const [a, b] = i % 2 ? [onFn, offFn] : [offFn, onFn];
+  const ta = timeIt(a);
+  const tb = timeIt(b);
+  const [on, off] = i % 2 ? [ta, tb] : [tb, ta];
+  into.on.push(on);
+  into.off.push(off);
+  into.diff.push(on - off);
+}
+function landlockPairs(i) {
+  pair(ll.moat, moatOn, moatOff, i);
+  pair(ll.runc, raw, rawOff, i);
+}
+function landlockRows() {
+  const f = (x) => x.toFixed(1).padStart(7);
+  console.log(
+    `landlock cost, ${ll.moat.on.length} pairs each, alternating, uid ${uid}, ${new Date().toISOString()}`,
+  );
+  for (const [name, xs] of [
+    ['moat run --rm (Landlock, the default)', ll.moat.on],
+    ['moat run --rm --security-opt landlock=off', ll.moat.off],
+    ['  difference per pair', ll.moat.diff],
+    ['runc run, bundle with moat-init (Landlock)', ll.runc.on],
+    ['runc run, bundle with landlock=off', ll.runc.off],
+    ['  difference per pair', ll.runc.diff],
+  ]) {
+    const s = stats(xs);
+    console.log(`${name.padEnd(44)} median ${f(s.median)} ms  p90 ${f(s.p90)} ms  min ${f(s.min)} ms`);
+  }
+  for (const [k, v] of Object.entries(ll))
+    console.log(
+      `Landlock cost (${k}): ${(stats(v.on).median - stats(v.off).median).toFixed(2)} ms difference of medians, ${stats(v.diff).median.toFixed(2)} ms median of pair differences (goal < 2 ms)`,
+    );
+}
+if (LANDLOCK_ONLY) {
+  for (let i = 0; i < RUNS; i++) landlockPairs(i);
+  landlockRows();
+  sh(process.execPath, [moat, 'rm', id, idOff]);
+  rmSync(runcRoot, { recursive: true, force: true });
+  writeFileSync(path.join(tmpdir(), 'moat-bench-run-latency-landlock.json'), JSON.stringify(ll, null, 1));
+  process.exit(0);
+}
 
 const rows = [];
 const series = { moat: [], runc: [] };
@@ -101,6 +171,7 @@ if (have('podman')) {
 // Interleave the contenders so that load changes hit all of them alike.
 for (let i = 0; i < RUNS; i++) {
   series.moat.push(timeIt(() => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true'])));
+  landlockPairs(i);
   series.runc.push(timeIt(raw));
   if (podman) series.podman.push(timeIt(podman));
 }
@@ -135,7 +206,7 @@ for (const name of psNames) {
   run(process.execPath, [moat, 'rm', name]);
   if (podman) run('podman', ['rm', name]);
 }
-sh(process.execPath, [moat, 'rm', id]);
+sh(process.execPath, [moat, 'rm', id, idOff]);
 rmSync(runcRoot, { recursive: true, force: true });
 
 const node = [];
@@ -154,6 +225,8 @@ const line = (name, xs, ref = series) => {
   ]);
 };
 line('moat run --rm', series.moat);
+line('moat run --rm (Landlock, in pairs)', ll.moat.on);
+line('moat run --rm --security-opt landlock=off', ll.moat.off);
 line('runc run (same bundle)', series.runc);
 if (podman) line('podman run --rm --network none --runtime runc', series.podman);
 line('node -e 0 (Node start alone)', node);
@@ -166,9 +239,10 @@ console.log(`run latency, ${RUNS} runs each, interleaved, uid ${uid}, ${new Date
 for (const r of [head, ...rows])
   console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
 if (p) console.log(`moat run / podman run = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
+landlockRows();
 if (podman)
   console.log(`moat ps / podman ps = ${(stats(ps.moat).median / stats(ps.podman).median).toFixed(2)}`);
 writeFileSync(
   path.join(tmpdir(), 'moat-bench-run-latency.json'),
-  JSON.stringify({ series, ps, runs: RUNS }, null, 1),
+  JSON.stringify({ series, ps, landlock: ll, runs: RUNS }, null, 1),
 );

@@ -16,7 +16,8 @@
 #              network_mode (none|slirp4netns|pasta), ports: [{ host_ip, host_port (0: any free), container_port,
 #              protocol }], dns, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened },
-#              apparmor_profile (the profile runc applies; "unconfined" when asked for none; null: none) }
+#              apparmor_profile (the profile runc applies; "unconfined" when asked for none; null: none),
+#              landlock: { enabled, abi, mode (default|off|strict), writable, writable_files } }
 #     spec:  the complete OCI runtime spec about to run (start, exec and every other container
 #            route: the container's stored spec)
 #     process: { user (the UID as text), raw_user (exec -u as typed), uid, gid, additional_gids,
@@ -500,6 +501,27 @@ deny contains sprintf("runtime %s does not fix %s", [runtime_version, a]) if {
 	some a in object.get(input, ["facts", "host", "runtime", "unfixed"], [])
 	a in forbidden
 }
+
+# ---- Landlock -----------------------------------------------------------------------------------
+# facts.run.landlock: whether moat-init confines the container's writes with Landlock (off with
+# --security-opt landlock=off, or where the kernel lacks it). data.moat.require_landlock: refuse a
+# container without it; data.moat.min_landlock_abi: one applied with a lower ABI, or not applied
+# (ABI 0 then). A summary that does not say counts as without.
+deny contains "Landlock is required (data.moat.require_landlock) but this container would run without it" if {
+	data.moat.require_landlock == true
+	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	object.get(spec, ["landlock", "enabled"], false) != true
+}
+
+deny contains sprintf("Landlock ABI %v is below the minimum %v (data.moat.min_landlock_abi)", [abi, data.moat.min_landlock_abi]) if {
+	is_number(data.moat.min_landlock_abi)
+	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	abi := landlock_abi
+	abi < data.moat.min_landlock_abi
+}
+
+landlock_abi := object.get(spec, ["landlock", "abi"], 0) if object.get(spec, ["landlock", "enabled"], false) == true
+else := 0
 
 runtime_version := v if {
 	v := input.facts.host.runtime.version

@@ -546,6 +546,25 @@ test_min_runtime_version_unknown_is_refused if {
 	"runtime unknown is older than the minimum 1.2.8" in authz.deny with input as inp with data.moat.min_runtime_version as "1.2.8"
 }
 
+ll(landlock) := object.union(base, {"action": "container.run", "facts": {"run": {"landlock": landlock}}})
+
+test_require_landlock if {
+	msg := "Landlock is required (data.moat.require_landlock) but this container would run without it"
+	msg in authz.deny with input as ll({"enabled": false, "abi": 7, "mode": "off"}) with data.moat.require_landlock as true
+	authz.allow with input as ll({"enabled": true, "abi": 7, "mode": "default"}) with data.moat.require_landlock as true
+	# A summary that does not say (an older client's, a route without one) counts as without.
+	msg in authz.deny with input as object.union(base, {"action": "container.start"}) with data.moat.require_landlock as true
+	# Not required: allowed either way.
+	authz.allow with input as ll({"enabled": false, "abi": 0, "mode": "default"})
+}
+
+test_min_landlock_abi if {
+	"Landlock ABI 3 is below the minimum 4 (data.moat.min_landlock_abi)" in authz.deny with input as ll({"enabled": true, "abi": 3}) with data.moat.min_landlock_abi as 4
+	authz.allow with input as ll({"enabled": true, "abi": 6}) with data.moat.min_landlock_abi as 4
+	# Not applied (landlock=off) is ABI 0, whatever the kernel offers.
+	"Landlock ABI 0 is below the minimum 4 (data.moat.min_landlock_abi)" in authz.deny with input as ll({"enabled": false, "abi": 7, "mode": "off"}) with data.moat.min_landlock_abi as 4
+}
+
 test_forbidden_runtime_advisory if {
 	"runtime 1.1.5 does not fix CVE-2025-31133" in authz.deny with input as rt("1.1.5", ["CVE-2025-31133"]) with data.moat.forbidden_runtime_advisories as ["CVE-2025-31133"]
 	authz.allow with input as rt("1.1.5", ["CVE-2025-52565"]) with data.moat.forbidden_runtime_advisories as ["CVE-2025-31133"]

@@ -4,16 +4,23 @@
 // moat-seccomp-listen, the recorder of `moat seccomp learn` (it receives runc's seccomp
 // notification fd over a unix socket, which Node cannot). Also dist/native/syscalls.json: the
 // host architecture's syscall numbers, read from the C library's headers (learned profiles name
-// the calls they saw). Without gcc the build goes on and says so: everything but terminals (-t)
-// and seccomp learning works (RUNTIME_TTY_UNAVAILABLE, SECCOMP_LEARN_UNAVAILABLE).
+// the calls they saw). And moat-init, the containers' first process that applies Landlock
+// (src/runtime/landlock.ts). Without gcc the build goes on and says so: everything but terminals
+// (-t) and seccomp learning works (RUNTIME_TTY_UNAVAILABLE, SECCOMP_LEARN_UNAVAILABLE), and
+// containers run without Landlock (with a warning; --init uses tini).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/native/`;
+const WITHOUT = {
+  'moat-tty': 'containers with a terminal (-t) will not start',
+  'moat-seccomp-listen': 'moat seccomp learn will not run',
+  'moat-init': 'containers will run without Landlock',
+};
 mkdirSync(out, { recursive: true });
-for (const name of ['moat-tty', 'moat-seccomp-listen']) {
+for (const name of ['moat-tty', 'moat-seccomp-listen', 'moat-init']) {
   const tmp = `${out}.${name}.tmp`;
   try {
     execFileSync(
@@ -25,9 +32,7 @@ for (const name of ['moat-tty', 'moat-seccomp-listen']) {
   } catch (e) {
     rmSync(tmp, { force: true });
     const why = e.code === 'ENOENT' ? 'gcc is not installed (apt-get install gcc libc6-dev)' : e.message;
-    process.stderr.write(
-      `build-native: ${name} not built: ${why}; containers with a terminal (-t) will not start\n`,
-    );
+    process.stderr.write(`build-native: ${name} not built: ${why}; ${WITHOUT[name]}\n`);
     if (process.env.CI === 'true') process.exit(1);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `moat info`: what the host offers, as the host facts (src/runtime/host.ts, host-tools.ts) and the
- * runtime's facts (runtime-facts.ts) know it. It probes nothing of its own.
+ * runtime's facts (runtime-facts.ts) know it, and the Landlock ABI (asked of the kernel once per
+ * boot by moat-init: runtime/landlock.ts).
  */
 import { effectivePids, LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { toWire, unpackLimitsFromEnv } from '../image/unpack-limits.js';
@@ -8,6 +9,7 @@ import type { Engine } from '../runtime/engine.js';
 import { landlockStatus } from '../runtime/host.js';
 import { defaultProfileFor, LOADED_PROFILES_FILE, POLICY_PROFILES_DIR } from '../lsm/apparmor/loaded.js';
 import { DEFAULT_PROFILE_NAME } from '../lsm/apparmor/profile.js';
+import { landlockAbi, moatInitPath } from '../runtime/landlock.js';
 import {
   groupsReachContainers,
   RUNC_ADVISORIES,
@@ -45,6 +47,8 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
   const maps = 'error' in h.idmaps ? undefined : h.idmaps;
   const groupsReach = groupsReachContainers(maps ? maps.mode : 'unavailable');
   const rt = runtimeFacts(h.tools.runc);
+  const moatInit = moatInitPath();
+  const abi = landlockAbi(engine.deps.paths.runtime, moatInit);
   return {
     user: {
       name: h.user,
@@ -81,7 +85,12 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
     },
     security: {
       seccomp: h.seccomp,
-      landlock: landlockStatus(h),
+      // The kernel's own answer when moat-init could ask it; else what securityfs tells.
+      landlock: abi > 0 ? `enabled (ABI ${abi})` : landlockStatus(h),
+      // The ABI the kernel answers moat-init with (0: none), and whether containers get it.
+      landlockAbi: abi,
+      landlockInit: moatInit ?? null,
+      landlockByDefault: abi > 0 && moatInit !== undefined,
       apparmor: h.apparmor ? 'enabled' : 'not enabled in this kernel',
       apparmorProfiles: apparmorInfo(h),
       noNewPrivileges: true,

@@ -10,9 +10,12 @@ import { homedir, release } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerPlan } from '../runtime/engine.js';
+import { landlockOfSpec } from '../runtime/spec/index.js';
 import { LIMIT_DEFAULTS, tmpfsMountFacts } from '../runtime/default-limits.js';
 import { compareSeccomp, defaultProfile, resolveSeccomp, type LinuxSeccomp } from '../seccomp/index.js';
 import { processFacts } from './process-facts.js';
+
+export { landlockOfSpec };
 import { canonicalPath } from './host-facts.js';
 import type { Decision, DecisionHook, DecisionInput } from './router.js';
 
@@ -139,6 +142,7 @@ export function runSummary(plan: RunFactsSource): Record<string, unknown> {
     // when the run asked for none, null when there is none.
     apparmor_profile:
       plan.spec.process.apparmorProfile ?? (o.apparmorProfile === 'unconfined' ? 'unconfined' : null),
+    landlock: landlockOfSpec(plan.spec.annotations, o.landlock),
     init: o.init,
   };
 }

@@ -153,6 +153,7 @@ export const runOptions = {
     },
     seccompProfile: { type: 'string', pattern: '^/' },
     apparmorProfile: { type: 'string', pattern: PROFILE_NAME.source },
+    landlock: { enum: ['off', 'strict'] },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,
   },

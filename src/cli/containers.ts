@@ -124,7 +124,7 @@ export function addRunOptions(cmd: Command): Command {
     )
     .option(
       '--security-opt <opt>',
-      'seccomp=FILE for a custom seccomp profile; apparmor=NAME for an AppArmor profile loaded on the host (unconfined: none, where moat-default would apply); no-new-privileges is always on (repeatable)',
+      'seccomp=FILE for a custom seccomp profile; apparmor=NAME for an AppArmor profile loaded on the host (unconfined: none, where moat-default would apply); landlock=off (none) or landlock=strict (refuse to run without it; by default Landlock applies where the kernel has it); no-new-privileges is always on (repeatable)',
       collect,
       [],
     )
@@ -318,9 +318,10 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     if (policy.name !== 'no') o.restart = policy;
   }
   for (const s of f.securityOpt) {
-    const { seccompProfile, apparmorProfile } = parseSecurityOpt(s);
+    const { seccompProfile, apparmorProfile, landlock } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
     if (apparmorProfile !== undefined) o.apparmorProfile = apparmorProfile;
+    if (landlock !== undefined) o.landlock = landlock;
   }
   if (f.seccompLearn !== undefined) o.seccompLearn = path.resolve(f.seccompLearn);
   if (f.allowNamespaces) o.seccompAllowNamespaces = true;

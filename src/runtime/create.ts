@@ -14,6 +14,7 @@ import { RuntimeError } from './errors.js';
 import { pinMounts } from './host-paths.js';
 import { logConfigOf } from './logs/index.js';
 import { seccompFor, type ContainerPlan, type PlanDeps } from './plan.js';
+import { LANDLOCK_SYSCALLS, landlockOfSpec, seccompAllowsLandlock } from './spec/index.js';
 import { groupsReachContainers } from './runtime-facts.js';
 import { containerDirs, type ContainerRecord, type ContainerStore } from './state.js';
 import { prepareVolumes } from './volumes/prepare.js';
@@ -73,6 +74,13 @@ export async function commitPlan(
     const seccomp = await seccompFor(e.deps.host.arch, plan.opts, source, plan.seccompFile.path);
     const linux = { ...plan.spec.linux };
     if (seccomp) linux.seccomp = seccomp;
+    // The policy was told Landlock applies: a profile that blocks it must not turn it off unseen.
+    if (landlockOfSpec(plan.spec.annotations).enabled && !seccompAllowsLandlock(seccomp))
+      throw new RuntimeError(
+        'RUNTIME_INVALID_OPTION',
+        `the seccomp profile ${plan.seccompFile.path} does not allow ${LANDLOCK_SYSCALLS.join(', ')}, which Landlock needs`,
+        { hint: 'allow them in the profile, or run with --security-opt landlock=off' },
+      );
     plan = { ...plan, spec: { ...plan.spec, linux }, seccompDigest: source.digest };
   }
   const lowerdir = await e.imageRoots.ensure(plan.image, onProgress);
@@ -153,7 +161,7 @@ async function writeContainer(e: CreateDeps, plan: ContainerPlan): Promise<Conta
       imageId: plan.image.id,
       created: new Date().toISOString(),
       status: 'created',
-      command: plan.spec.process.args,
+      command: plan.command ?? plan.spec.process.args,
       options: plan.opts,
       limits: plan.limits,
       cgroups: {},

@@ -20,7 +20,7 @@ import { joinCgroups } from './cgroups.js';
 import { readContainerFile } from './container-files.js';
 import { RuntimeError } from './errors.js';
 import { gatedArgv, lastRuncError, type RuncConfig } from './runc.js';
-import { resolveUser } from './spec/index.js';
+import { execPrefix, landlockOfSpec, resolveUser } from './spec/index.js';
 import { spawnGated } from './gated-spawn.js';
 import { startError } from './start-errors.js';
 import { containerDirs, type ContainerRecord } from './state.js';
@@ -152,6 +152,18 @@ async function enterLimits(
   }
 }
 
+/** The container's Landlock as its stored spec says (not enabled: a spec made without it). */
+async function containerLandlock(bundle: string) {
+  try {
+    const spec = JSON.parse(await readUntrusted(path.join(bundle, 'config.json'), 4 << 20)) as {
+      annotations?: Record<string, string>;
+    };
+    return landlockOfSpec(spec.annotations);
+  } catch {
+    return landlockOfSpec(undefined);
+  }
+}
+
 /** Run `cmd` in the running container `rec`; returns its exit status. */
 export async function execInContainer(
   deps: ExecDeps,
@@ -189,13 +201,24 @@ export async function execInContainer(
   if (o.resolvedUser) args.push(...userArgs(deps.tools, o.resolvedUser));
   else if (o.user) args.push(...(await execUserArgs(deps, rec, o.user)));
   if (o.workdir) args.push('--cwd', o.workdir);
-  args.push(rec.id, ...cmd);
+  // Under the container's Landlock ruleset: through moat-init, which says on fd 3 why the
+  // command cannot run (runc only looks for moat-init itself).
+  const landlock = execPrefix(await containerLandlock(d.bundle));
+  if (landlock.length) args.push('--preserve-fds', '1');
+  args.push(rec.id, ...landlock, ...cmd);
 
   const launched = helper
     ? [helper, ...ttyHelperArgs({ helper, ctl, size: o.console?.size }, pidFile), ...args]
     : args;
-  const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(launched));
-  const { child, closed, ended, release, output: gate } = spawnGated(argv, o.stdio);
+  const argv = nsenterArgv(deps.tools, rec.pid, gatedArgv(launched, landlock.length > 0));
+  const {
+    child,
+    closed,
+    ended,
+    release,
+    output: gate,
+    errors,
+  } = spawnGated(argv, { ...o.stdio, errorPipe: landlock.length > 0 });
   const stopResizes = helper ? o.console?.onResize?.((s) => resizeTerminal(ctl, s)) : undefined;
   const onAbort = () => killTree(child.pid);
 
@@ -229,7 +252,8 @@ export async function execInContainer(
     const res = await (detached ? Promise.race([ended(), detached]) : ended());
     o.stdio.stdin?.unpipe();
     if (res === 'detached') {
-      for (const s of [child.stdout, child.stderr, child.stdin]) s?.destroy();
+      // Every pipe, moat-init's error pipe (fd 4) too: an open one would keep this process alive.
+      for (const s of child.stdio) s?.destroy();
       child.unref();
       return 0;
     }
@@ -238,6 +262,9 @@ export async function execInContainer(
       throw new RuntimeError('RUNTIME_RUNC_FAILED', `could not start ${argv[0]}: ${res.err.message}`);
     }
     const status = res.code ?? (res.signal ? 128 + (signalNumber(res.signal) ?? 0) : 126);
+    // moat-init could not run the command: runc's reason, in runc's words (not the command's own).
+    const initReason = status === 126 || status === 127 ? errors().trim() : '';
+    if (/^exec: "/.test(initReason)) throw startError(initReason, { kind: 'exec', name: rec.name });
     if (existsSync(pidFile) || status === 0) {
       gate.open();
       return status;

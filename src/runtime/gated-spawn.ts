@@ -28,6 +28,8 @@ export interface GatedSpawnOptions {
    * it reads from (exec). A client that went away pauses nothing.
    */
   pauseTogether?: boolean;
+  /** A pipe on fd 4 too, read into `errors()` (exec: moat-init's reason, spec/landlock.ts). */
+  errorPipe?: boolean;
 }
 
 export interface GatedProcess {
@@ -40,13 +42,23 @@ export interface GatedProcess {
   ended(): Promise<Exit | { err: Error }>;
   /** Let the process past its gate (fd 3). */
   release(): void;
+  /** What arrived on the error pipe (fd 4) so far, at most 4 KiB ('' without one). */
+  errors(): string;
 }
 
 /** Spawn `argv` held at its gate; see GatedProcess. */
 export function spawnGated(argv: string[], o: GatedSpawnOptions): GatedProcess {
   const child = spawn(argv[0], argv.slice(1), {
-    stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(o.errorPipe ? ['pipe' as const] : [])],
   });
+  let errors = '';
+  if (o.errorPipe) {
+    const e = child.stdio[4] as Readable;
+    e.on('data', (b: Buffer) => {
+      if (errors.length < 4096) errors += b.toString('utf8', 0, Math.min(b.length, 4096 - errors.length));
+    });
+    e.on('error', () => {});
+  }
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const closed = new Promise<Exit>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
@@ -88,5 +100,6 @@ export function spawnGated(argv: string[], o: GatedSpawnOptions): GatedProcess {
     closed,
     ended: () => Promise.race([closed, spawnError.then((err) => ({ err }))]),
     release: () => gate.end('go\n'),
+    errors: () => errors,
   };
 }

@@ -55,8 +55,11 @@ export interface OciSpec {
     resources?: Record<string, unknown>;
   };
   annotations: Record<string, string>;
-  /** runc's hooks: moat's network hook (network/hook.ts) when the container has a network. */
-  hooks?: { createRuntime?: OciHook[] };
+  /**
+   * runc's hooks: moat's network hook (network/hook.ts) when the container has a network; the
+   * command's lookup when moat-init runs first (spec/landlock.ts).
+   */
+  hooks?: { createRuntime?: OciHook[]; createContainer?: OciHook[] };
 }
 
 export interface OciHook {

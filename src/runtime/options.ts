@@ -103,6 +103,11 @@ export interface RunOptions {
    * loaded, else none (plan.ts).
    */
   apparmorProfile?: string;
+  /**
+   * Landlock (`--security-opt landlock=`): unset, applied where the host has it (else a warning);
+   * `strict`, the run is refused without it; `off`, not applied (spec/landlock.ts).
+   */
+  landlock?: 'off' | 'strict';
   labels: Record<string, string>;
   /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
   log?: LogOptions;
@@ -232,12 +237,24 @@ export function parseTmpfs(s: string): TmpfsSpec {
 
 /**
  * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `apparmor=NAME` (a profile
- * loaded on the host; `unconfined`: none, which the policy sees), `no-new-privileges` (always
- * on, so accepted and a no-op, as the API accepts it). Anything that would loosen the isolation
- * is refused with a code of its own: `seccomp=unconfined`, `no-new-privileges=false`.
+ * loaded on the host; `unconfined`: none, which the policy sees), `landlock=off|strict`
+ * (spec/landlock.ts), `no-new-privileges` (always on, so accepted and a no-op, as the API accepts
+ * it). Anything that would loosen the isolation is refused with a code of its own:
+ * `seccomp=unconfined`, `no-new-privileges=false`.
  */
-export function parseSecurityOpt(s: string): { seccompProfile?: string; apparmorProfile?: string } {
+export function parseSecurityOpt(s: string): {
+  seccompProfile?: string;
+  apparmorProfile?: string;
+  landlock?: 'off' | 'strict';
+} {
   if (/^no-new-privileges([=:]true)?$/.test(s)) return {};
+  const ll = /^landlock[=:](.*)$/.exec(s);
+  if (ll) {
+    if (ll[1] === 'off' || ll[1] === 'strict') return { landlock: ll[1] };
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --security-opt ${s}`, {
+      hint: 'landlock=off (none) or landlock=strict (refuse to run without it); by default it applies where the kernel has it',
+    });
+  }
   if (/^no-new-privileges[=:]false$/.test(s))
     throw new RuntimeError(
       'RUNTIME_INVALID_OPTION',
@@ -265,7 +282,7 @@ export function parseSecurityOpt(s: string): { seccompProfile?: string; apparmor
     });
   if (m && m[1]) return { seccompProfile: m[1] };
   throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported --security-opt "${s}"`, {
-    hint: 'moat takes seccomp=FILE (a profile), apparmor=NAME (a loaded profile) and no-new-privileges (always on); it sets no SELinux labels',
+    hint: 'moat takes seccomp=FILE (a profile), apparmor=NAME (a loaded profile), landlock=off|strict and no-new-privileges (always on); it sets no SELinux labels',
   });
 }
 

@@ -30,6 +30,7 @@ import type { ImageRoots } from './image-roots.js';
 import type { OciSeccomp, OciSpec } from './oci.js';
 import { checkRunOptions, normalizeCap, type RunOptions } from './options.js';
 import { generateSpec } from './spec/index.js';
+import { landlockAbi, moatInitPath } from './landlock.js';
 import { containerDirs, type ContainerStore } from './state.js';
 import { planVolumes } from './volumes/plan.js';
 import {
@@ -57,6 +58,8 @@ export interface ContainerPlan {
   image: ImageRecord;
   lowerdir: string;
   spec: OciSpec;
+  /** The command as records show it (spec/types.ts SpecResult.command); else the spec's args. */
+  command?: string[];
   limits: Limits;
   warnings: string[];
   /** sha256 of a custom seccomp profile's file as read (the policy's seccomp exceptions name it). */
@@ -159,9 +162,10 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     : network.kind === 'none'
       ? undefined
       : d.resolv;
+  const moatInit = moatInitPath();
   // The sources as the policy judges them, and as runc will be given them (host-paths.ts).
   const sources = opts.volumes.map((v) => canonicalPath(v.host));
-  const { spec, warnings } = generateSpec({
+  const { spec, warnings, command } = generateSpec({
     id,
     opts: { ...opts, volumes: opts.volumes.map((v, i) => ({ ...v, host: sources[i] })) },
     image: config.config ?? {},
@@ -170,6 +174,8 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
       arch: e.deps.host.arch,
       rlimits: e.deps.host.rlimits,
       initPath: e.deps.host.tools.init,
+      moatInit,
+      landlockAbi: landlockAbi(e.deps.paths.runtime, moatInit),
       cpus: e.deps.host.cpus,
     },
     paths: {
@@ -192,6 +198,7 @@ export async function planContainer(e: PlanDeps, opts: RunOptions, po: PlanOptio
     image,
     lowerdir,
     spec,
+    command,
     // The filter is added once the profile is read (commit): no warning that there is none.
     warnings: deferSeccomp ? warnings.filter((w) => !/^seccomp is disabled/.test(w)) : warnings,
     limits,

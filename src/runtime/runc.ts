@@ -107,9 +107,13 @@ export function launcherArgv(o: {
   ];
 }
 
-/** Wrap a command so it waits on fd 3 (for the cgroup join) before it runs. */
-export function gatedArgv(cmd: string[]): string[] {
-  return ['sh', '-c', 'read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'moat-gate', ...cmd];
+/**
+ * Wrap a command so it waits on fd 3 (for the cgroup join) before it runs. With `errorFd`, fd 4
+ * (gated-spawn.ts's error pipe) then takes fd 3's place, for runc exec --preserve-fds 1.
+ */
+export function gatedArgv(cmd: string[], errorFd = false): string[] {
+  const moveErrors = errorFd ? 'exec 3>&4 4>&-' : 'exec 3<&-';
+  return ['sh', '-c', `read -r _ <&3 || exit 125; ${moveErrors}; exec "$@"`, 'moat-gate', ...cmd];
 }
 
 export interface RuncState {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { IdMapping, IdMaps } from '../userns/idmap.js';
 import type { OciSpec } from './oci.js';
 import { ALL_CAPS } from './options.js';
+import { landlockOfSpec, type LandlockFacts } from './spec/index.js';
 import type { ContainerRecord } from './state.js';
 
 export interface SecurityReport {
@@ -25,6 +26,12 @@ export interface SecurityReport {
   noNewPrivileges: boolean;
   seccomp: { profile: string; defaultAction?: string; ruleCount: number; listener: boolean } | null;
   apparmor: string | null;
+  /**
+   * Landlock as moat-init applies it (spec/landlock.ts: enabled, ABI, mode, the paths writable
+   * beneath and those where only existing files may be written). The kernel shows no Landlock
+   * domain in /proc, so this one is the spec's word alone.
+   */
+  landlock: LandlockFacts;
   readOnlyRoot: boolean;
   readOnlyPaths: string[];
   maskedPaths: string[];
@@ -108,6 +115,7 @@ export function securityReport(
     noNewPrivileges: spec.process.noNewPrivileges === true,
     seccomp,
     apparmor: (spec.process as { apparmorProfile?: string }).apparmorProfile ?? null,
+    landlock: landlockOfSpec(spec.annotations, rec.options?.landlock),
     readOnlyRoot: spec.root?.readonly === true || Boolean(root?.options?.includes('ro')),
     readOnlyPaths: [...(l.readonlyPaths ?? [])],
     maskedPaths: [...(l.maskedPaths ?? [])],

@@ -23,6 +23,13 @@ const PREFIXES = [
   /^error during container init: /,
 ];
 
+/**
+ * When moat-init runs first, runc looks the command up through moat-init's createContainer hook
+ * (spec/landlock.ts), which says why in runc's own words: runc wraps them in its hook error.
+ */
+const CHECK_EXEC_HOOK =
+  /^error running hook #\d+: error running hook: exit status 12[67], stdout: , stderr: (exec: ".*)$/s;
+
 /** runc's message without its "exec failed: unable to start container process: " preamble. */
 export function runcReason(msg: string): string {
   let s = msg.trim();
@@ -35,7 +42,8 @@ export function runcReason(msg: string): string {
       }
     }
   }
-  return s;
+  const hook = CHECK_EXEC_HOOK.exec(s);
+  return hook ? hook[1].trim() : s;
 }
 
 /** The moat error for runc's reason `msg` (see above). */

@@ -59,7 +59,8 @@ describe('a container whose monitor was killed', () => {
 
   it('kill -s TERM of a container that dies of it records 143', async () => {
     const name = uniq('orphan-term');
-    // With --init, tini passes SIGTERM to sleep, which dies of it; tini exits 128+15.
+    // With --init, the init (moat-init, or tini) passes SIGTERM to sleep, which dies of it; the
+    // init exits 128+15.
     await orphan(name, ['--init'], ['sleep', '300']);
     expect((await moat(['kill', '-s', 'TERM', name])).code).toBe(0);
     const w = await moat(['wait', name]);

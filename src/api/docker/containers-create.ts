@@ -122,6 +122,11 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
     refuse('--gpus', 'devices are not passed in');
   for (const s of strings(h.SecurityOpt) ?? []) {
     if (/^no-new-privileges(:true|=true)?$/.test(s)) continue; // always on
+    const ll = /^landlock[=:](off|strict)$/.exec(s);
+    if (ll) {
+      o.landlock = ll[1] as 'off' | 'strict';
+      continue;
+    }
     refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");
   }
   refuseUnsupported(b, h);

@@ -124,7 +124,11 @@ export function containerInspect(
       PublishAllPorts: Boolean(o.publishAll),
       Dns: o.dns ?? [],
       ExtraHosts: o.addHosts ?? null,
-      SecurityOpt: ['no-new-privileges', `seccomp=${o.seccompProfile ?? 'moat-default'}`],
+      SecurityOpt: [
+        'no-new-privileges',
+        `seccomp=${o.seccompProfile ?? 'moat-default'}`,
+        ...(o.landlock ? [`landlock=${o.landlock}`] : []),
+      ],
       LogConfig: dockerLogConfig(c.logConfig ?? logConfigOf(o.log)),
     },
     Config: {

@@ -10,7 +10,8 @@ import type { OciSeccomp } from '../oci.js';
 import { runOptionProblems } from '../option-checks.js';
 import { cpusProblem, type RunOptions } from '../options.js';
 import { userMountTargets } from './mounts.js';
-import type { SpecHost } from './types.js';
+import { landlockUnavailable } from './landlock.js';
+import type { LandlockFacts, SpecHost } from './types.js';
 import type { MappedCounts, UserIds } from './user.js';
 
 /** What the checks look at: the inputs, and what generation resolved from them. */
@@ -22,6 +23,8 @@ export interface CheckContext {
   user: UserIds;
   args: string[];
   cwd: string;
+  /** The seccomp filter about to apply (Landlock needs its system calls allowed). */
+  seccomp?: OciSeccomp | null;
 }
 
 export interface SpecCheck {
@@ -58,9 +61,16 @@ export const SPEC_CHECKS: readonly SpecCheck[] = [
   {
     name: 'init',
     check: ({ opts, host }) =>
-      opts.init && !host.initPath
-        ? '--init needs a static init binary (tini-static from the Debian package tini)'
+      opts.init && !host.initPath && !host.moatInit
+        ? "--init needs moat's init (moat-init, built with gcc) or a static init binary (tini-static from the Debian package tini)"
         : undefined,
+  },
+  {
+    name: 'landlock-strict',
+    check: ({ opts, host, seccomp }) => {
+      const why = opts.landlock === 'strict' ? landlockUnavailable(host, seccomp) : undefined;
+      return why ? `--security-opt landlock=strict: ${why}` : undefined;
+    },
   },
   { name: 'cpus', check: ({ opts, host }) => cpusProblem(opts.cpus, host.cpus) },
   {
@@ -101,6 +111,8 @@ export function checkErrors(c: CheckContext): string[] {
 export interface WarningContext {
   idmaps: IdMaps;
   seccomp: OciSeccomp | null;
+  landlock: LandlockFacts;
+  host: SpecHost;
 }
 
 export interface SpecWarning {
@@ -120,6 +132,13 @@ export const SPEC_WARNINGS: readonly SpecWarning[] = [
   {
     name: 'seccomp-disabled',
     warn: ({ seccomp }) => (seccomp === null ? 'seccomp is disabled for this container' : undefined),
+  },
+  {
+    name: 'landlock-unavailable',
+    warn: ({ landlock, host, seccomp }) =>
+      landlock.mode === 'default' && !landlock.enabled
+        ? `Landlock is not applied: ${landlockUnavailable(host, seccomp)} (--security-opt landlock=strict refuses to run without it)`
+        : undefined,
   },
 ];
 

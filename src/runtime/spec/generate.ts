@@ -6,7 +6,8 @@
 import { RuntimeError } from '../errors.js';
 import type { OciSpec } from '../oci.js';
 import { checkErrors, specWarnings } from './checks.js';
-import { INIT_PATH, mounts } from './mounts.js';
+import { checkExecHook, initArgs, LANDLOCK_ANNOTATION, landlockFacts } from './landlock.js';
+import { INIT_PATH, initBinary, mounts } from './mounts.js';
 import { hostnameOf, namespaces, sysctls } from './namespaces.js';
 import { commandLine, DEFAULT_PATH, mergeEnv } from './process.js';
 import { buildRlimits, oomScoreAdj } from './resources.js';
@@ -48,20 +49,31 @@ export function generateSpec(input: SpecInput): SpecResult {
   }
   const cwd = opts.workdir ?? (image.WorkingDir || '/');
 
-  errors.push(...checkErrors({ opts, host, idmaps, ids, user, args, cwd }));
+  errors.push(...checkErrors({ opts, host, idmaps, ids, user, args, cwd, seccomp: input.seccomp }));
   const groupAdd = resolveGroupAdd(opts.groupAdd, input.group, gidMapped, errors);
   const rlimits = buildRlimits(opts, host, errors, input.defaultNproc);
-  const warnings = specWarnings({ idmaps, seccomp: input.seccomp });
+  const landlock = landlockFacts(opts, host, input.seccomp);
+  const warnings = specWarnings({ idmaps, seccomp: input.seccomp, landlock, host });
   if (errors.length) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', errors.join('; '), { details: { errors } });
   }
   const additionalGids = additionalGidsOf(user, groupAdd, gidMapped);
+  // moat-init first when it applies Landlock or is the --init (mounts.ts picks the binary).
+  const init = initBinary(input, landlock.enabled);
+  const viaMoatInit = init !== undefined && init === host.moatInit;
+  const argv = !init
+    ? args
+    : viaMoatInit
+      ? [INIT_PATH, ...initArgs(landlock, opts.init), '--', ...args]
+      : [INIT_PATH, '--', ...args];
+  const createRuntime = input.hooks ?? [];
+  const createContainer = viaMoatInit ? [checkExecHook(host.moatInit!, paths.rootfs, cwd, env, args[0])] : [];
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
     process: {
       terminal: Boolean(opts.tty),
       user: { uid: user.uid, gid: user.gid, ...(additionalGids.length ? { additionalGids } : {}) },
-      args: opts.init ? [INIT_PATH, '--', ...args] : args,
+      args: argv,
       env,
       cwd,
       capabilities: capabilities(opts),
@@ -72,7 +84,7 @@ export function generateSpec(input: SpecInput): SpecResult {
     },
     root: { path: paths.rootfs, readonly: !opts.readWrite },
     hostname,
-    mounts: mounts(input, gidMapped),
+    mounts: mounts(input, gidMapped, landlock.enabled),
     linux: {
       namespaces: namespaces(),
       maskedPaths: MASKED_PATHS,
@@ -80,8 +92,19 @@ export function generateSpec(input: SpecInput): SpecResult {
       sysctl: sysctls(opts),
       ...seccompSection(input.seccomp),
     },
-    annotations: { 'io.moat.id': id, 'io.moat.image': opts.image },
-    ...(input.hooks?.length ? { hooks: { createRuntime: input.hooks } } : {}),
+    annotations: {
+      'io.moat.id': id,
+      'io.moat.image': opts.image,
+      [LANDLOCK_ANNOTATION]: JSON.stringify(landlock),
+    },
+    ...(createRuntime.length || createContainer.length
+      ? {
+          hooks: {
+            ...(createRuntime.length ? { createRuntime } : {}),
+            ...(createContainer.length ? { createContainer } : {}),
+          },
+        }
+      : {}),
   };
-  return { spec, warnings };
+  return { spec, warnings, landlock, command: opts.init ? [INIT_PATH, '--', ...args] : args };
 }

@@ -19,8 +19,18 @@ export function userMountTargets(opts: RunOptions): string[] {
   return [...opts.volumes.map((v) => v.container), ...opts.tmpfs.map((t) => t.path)];
 }
 
-export function mounts(input: SpecInput, gidMapped: (g: number) => boolean): OciMount[] {
-  const { opts, paths, host } = input;
+/**
+ * The binary mounted at INIT_PATH, if any: moat-init when it applies Landlock or runs as --init
+ * (when built), else tini for --init.
+ */
+export function initBinary(input: Pick<SpecInput, 'opts' | 'host'>, landlock = false): string | undefined {
+  const { opts, host } = input;
+  if (host.moatInit && (landlock || opts.init)) return host.moatInit;
+  return opts.init ? host.initPath : undefined;
+}
+
+export function mounts(input: SpecInput, gidMapped: (g: number) => boolean, landlock = false): OciMount[] {
+  const { opts, paths } = input;
   const userTargets = new Set(userMountTargets(opts).map((p) => path.posix.normalize(p)));
   const ms: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -106,11 +116,12 @@ export function mounts(input: SpecInput, gidMapped: (g: number) => boolean): Oci
       options: ['rbind', 'rprivate', 'nosuid', 'nodev', ...(v.readonly ? ['ro'] : [])],
     });
   }
-  if (opts.init && host.initPath) {
+  const init = initBinary(input, landlock);
+  if (init) {
     ms.push({
       destination: INIT_PATH,
       type: 'bind',
-      source: host.initPath,
+      source: init,
       options: ['bind', 'ro', 'nosuid', 'nodev'],
     });
   }

@@ -2,7 +2,7 @@
  * Security settings of the spec: capabilities (none unless `--cap-add`), no_new_privs (always),
  * the seccomp filter (resolved by src/seccomp and passed in), the AppArmor profile (chosen by
  * plan.ts from the options and the host facts, passed in by name), and the masked and read-only
- * /proc and /sys paths. Landlock will plug in here too, so generation stays pure.
+ * /proc and /sys paths. Landlock is landlock.ts's: moat-init applies it, not runc.
  */
 import type { OciSeccomp, OciSpec } from '../oci.js';
 import type { RunOptions } from '../options.js';

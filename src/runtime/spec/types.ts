@@ -20,8 +20,12 @@ export interface ImageRunConfig {
 export interface SpecHost {
   arch: string;
   rlimits: Record<string, Rlimit>;
-  /** Static init binary for --init (tini-static), if installed. */
+  /** Static init binary for --init (tini-static), if installed: used when moat-init is not built. */
   initPath?: string;
+  /** moat's own init (native/moat-init.c: Landlock, and --init), if built. */
+  moatInit?: string;
+  /** The kernel's Landlock ABI (0: none; undefined: not probed, as none). */
+  landlockAbi?: number;
   /** CPUs available to containers (the bound of --cpus), if known. */
   cpus?: number;
 }
@@ -57,7 +61,28 @@ export interface SpecInput {
   hooks?: OciHook[];
 }
 
+export type LandlockMode = 'default' | 'off' | 'strict';
+
+/** Landlock as applied, as the policy sees it (spec/landlock.ts; the `io.moat.landlock` annotation). */
+export interface LandlockFacts {
+  enabled: boolean;
+  /** The kernel's Landlock ABI as moat found it (0: none, or not known). */
+  abi: number;
+  mode: LandlockMode;
+  /** Where the write-class rights are granted (beneath each). */
+  writable: string[];
+  /** Where only files that exist may be written (beneath each). */
+  writable_files: string[];
+}
+
 export interface SpecResult {
   spec: OciSpec;
   warnings: string[];
+  /** Landlock as applied (also in the spec's `io.moat.landlock` annotation). */
+  landlock: LandlockFacts;
+  /**
+   * The command as `ps` and `inspect` show it: the user's, after `/dev/init --` with --init, without
+   * moat-init's Landlock options (process.args has them).
+   */
+  command: string[];
 }

@@ -35,6 +35,29 @@ describe('the security report', () => {
     expect(capsOfMask('00000000a80425fb')).toContain('CHOWN');
   });
 
+  it("reports Landlock from the spec's annotation (none in a spec without it)", () => {
+    expect(securityReport(rec, spec, maps).landlock).toMatchObject({ enabled: false, abi: 0 });
+    const ll = {
+      ...spec,
+      annotations: {
+        'io.moat.landlock': JSON.stringify({
+          enabled: true,
+          abi: 7,
+          mode: 'default',
+          writable: ['/tmp'],
+          writable_files: ['/dev', '/proc'],
+        }),
+      },
+    } as OciSpec;
+    expect(securityReport(rec, ll, maps).landlock).toEqual({
+      enabled: true,
+      abi: 7,
+      mode: 'default',
+      writable: ['/tmp'],
+      writable_files: ['/dev', '/proc'],
+    });
+  });
+
   it('agrees when the process has what the spec gave', () => {
     const r = securityReport(rec, spec, maps, { status: status({}), uidMap: '0 1000 1\n' });
     expect(r.mismatches).toEqual([]);

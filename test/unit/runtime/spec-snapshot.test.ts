@@ -23,7 +23,12 @@ const seccomp = {
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: 1,
   architectures: ['SCMP_ARCH_X86_64'],
-  syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' }],
+  syscalls: [
+    {
+      names: ['read', 'write', 'landlock_create_ruleset', 'landlock_add_rule', 'landlock_restrict_self'],
+      action: 'SCMP_ACT_ALLOW',
+    },
+  ],
 };
 
 function input(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): SpecInput {
@@ -40,6 +45,9 @@ function input(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): 
         RLIMIT_CORE: { soft: 0, hard: 'unlimited' },
       },
       initPath: '/usr/bin/tini-static',
+      // A host where moat-init was built and the kernel has Landlock: what runs by default.
+      moatInit: '/m/dist/native/moat-init',
+      landlockAbi: 7,
       cpus: 4,
     },
     paths: { rootfs: '/r/rootfs', hosts: '/r/hosts', hostname: '/r/hostname' },

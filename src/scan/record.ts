@@ -34,7 +34,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { digestHex } from '../image/digest.js';
 import type { DigestRecords } from '../image/store-db.js';
-import { writeFileAtomic } from '../util/fsutil.js';
+import { readdirOrEmpty, writeFileAtomic } from '../util/fsutil.js';
 import type { ScanReport, ScanSummary } from './report/types.js';
 import type { SecretOptions } from './rules/secrets.js';
 
@@ -204,10 +204,7 @@ export class ScanRecords implements DigestRecords {
   }
 
   private async names(): Promise<string[]> {
-    return fsp.readdir(this.dir).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return [] as string[];
-      throw e;
-    });
+    return readdirOrEmpty(this.dir);
   }
 
   /** Manifest digests with any record file (an index, a report, a write in progress). */

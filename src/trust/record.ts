@@ -15,7 +15,7 @@ import { mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { digestHex } from '../image/digest.js';
 import type { DigestRecords } from '../image/store-db.js';
-import { writeFileAtomic } from '../util/fsutil.js';
+import { readdirOrEmpty, writeFileAtomic } from '../util/fsutil.js';
 import { readBounded } from './policy/load.js';
 import type { TrustResult } from './verify.js';
 
@@ -81,10 +81,7 @@ export class TrustRecords implements DigestRecords {
   }
 
   private async names(): Promise<string[]> {
-    return fsp.readdir(this.dir).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return [] as string[];
-      throw e;
-    });
+    return readdirOrEmpty(this.dir);
   }
 
   /** Manifest digests with a record file (a write in progress included). */

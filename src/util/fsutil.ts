@@ -62,6 +62,14 @@ export async function writeJsonAtomic(target: string, value: unknown, mode = 0o6
   await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n', mode);
 }
 
+/** A directory's entries; none when it does not exist (yet). */
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
+  return fsp.readdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [] as string[];
+    throw e;
+  });
+}
+
 export async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeJsonAtomic } from '../../util/fsutil.js';
+import { writeJsonAtomic, readdirOrEmpty } from '../../util/fsutil.js';
 import type { MoatPaths } from '../../util/paths.js';
 import { RuntimeError } from '../errors.js';
 import {
@@ -95,13 +95,7 @@ export class NetworkStore {
 
   /** Every network, oldest first. A damaged record is skipped (it cannot be named). */
   async list(): Promise<NetworkRecord[]> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    const names = await readdirOrEmpty(this.dir);
     const out: NetworkRecord[] = [];
     for (const n of names) {
       if (!/^[0-9a-f]{64}\.json$/.test(n)) continue;

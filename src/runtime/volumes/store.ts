@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../util/fsutil.js';
+import { writeFileAtomic, readdirOrEmpty } from '../../util/fsutil.js';
 import type { MoatPaths } from '../../util/paths.js';
 import { RuntimeError } from '../errors.js';
 
@@ -129,13 +129,7 @@ export class VolumeStore {
   }
 
   async list(): Promise<VolumeRecord[]> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
+    const names = await readdirOrEmpty(this.dir);
     const out: VolumeRecord[] = [];
     for (const n of names.sort()) {
       const v = await this.find(n).catch(() => undefined);

@@ -89,7 +89,8 @@ describe('isolation (as a non-root user)', () => {
 
   it("/dev is the container's own: a fresh tmpfs with the standard devices and no console without a TTY", async () => {
     // runc mounts /dev/console only for a terminal (CVE-2025-52565 redirects that mount); the
-    // devices are binds of the host's nodes on a tmpfs nothing else shares.
+    // devices are binds of the host's nodes on a tmpfs nothing else shares. /dev/init is
+    // moat-init (the Landlock wrapper, README "Landlock"), a read-only bind.
     const r = await sh('ls /dev; grep " /dev " /proc/self/mountinfo');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -98,6 +99,7 @@ describe('isolation (as a non-root user)', () => {
       [
         'fd',
         'full',
+        'init',
         'mqueue',
         'null',
         'ptmx',
@@ -114,6 +116,9 @@ describe('isolation (as a non-root user)', () => {
     );
     expect(entries).not.toContain('console');
     expect(lines[lines.length - 1]).toMatch(/ \/dev rw,nosuid - tmpfs tmpfs /);
+    const init = await sh('grep " /dev/init " /proc/self/mountinfo; echo x > /dev/init; echo "w=$?"');
+    expect(init.stdout).toMatch(/ \/dev\/init ro[, ]/);
+    expect(init.stdout).toContain('w=1');
   });
 
   it('masks /proc paths and keeps /proc/sys read-only', async () => {

@@ -76,6 +76,12 @@ async function started(pid: number, what: string): Promise<ProcRef> {
     if (SLEEPING.test(cmd) && start) return { pid, start };
     await new Promise((r) => setTimeout(r, 5));
   }
+  // Never left behind: a process that did not become what it should is ended.
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone already */
+  }
   throw new RuntimeError('RUNTIME_NETWORK_UNAVAILABLE', `could not make ${what}`, {
     hint: 'user namespaces must be usable (moat info); moat network inspect shows the network',
   });

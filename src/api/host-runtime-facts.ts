@@ -16,7 +16,7 @@ export function hostFacts(engine: Engine): Record<string, unknown> {
   // groups are then assumed to reach the container (the policy's rule fails closed on it).
   const maps = h.idmaps as HostFacts['idmaps'] | undefined;
   const mode = !maps || 'error' in maps ? 'unavailable' : maps.mode;
-  const rt = runtimeFacts(h.tools?.runc);
+  const rt = runtimeFacts(h.tools?.runc, engine.deps.paths?.runtime);
   return {
     ...protectedPaths(engine.deps.paths, policyPaths()),
     runtime: { name: rt.name, version: rt.version, package: rt.package, unfixed: rt.unfixed },

@@ -46,7 +46,7 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
   const h = engine.deps.host;
   const maps = 'error' in h.idmaps ? undefined : h.idmaps;
   const groupsReach = groupsReachContainers(maps ? maps.mode : 'unavailable');
-  const rt = runtimeFacts(h.tools.runc);
+  const rt = runtimeFacts(h.tools.runc, engine.deps.paths.runtime);
   const moatInit = moatInitPath();
   const abi = landlockAbi(engine.deps.paths.runtime, moatInit);
   return {
@@ -98,7 +98,7 @@ export function hostInfo(engine: Engine): Record<string, unknown> {
     overlayfs: h.overlay,
     runtime: {
       ...rt,
-      versionText: runtimeVersionText(h.tools.runc) ?? null,
+      versionText: runtimeVersionText(h.tools.runc, engine.deps.paths.runtime) ?? null,
       advisories: RUNC_ADVISORIES.filter((a) => rt.unfixed.includes(a.id)).map((a) => ({
         id: a.id,
         summary: a.summary,

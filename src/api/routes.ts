@@ -87,7 +87,7 @@ function runHostPaths(plan: ContainerPlan): HostPathFact[] {
 async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Promise<Record<string, unknown>> {
   const local = (ctx.req.subject.local ?? ctx.req.subject.via === 'cli') !== false;
   // The runtime's version (host facts) is asked now and read after planning: runc starts meanwhile.
-  const runtimeAsked = askRuntimeVersion(engine.deps.host.tools?.runc);
+  const runtimeAsked = askRuntimeVersion(engine.deps.host.tools?.runc, engine.deps.paths.runtime);
   const plan = await engine.plan(ctx.body.options, { readRequestFiles: local });
   const readers = await recordReaders();
   await runtimeAsked;

@@ -9,8 +9,10 @@
  * names the CVE.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { writeFileAtomicSync } from '../util/fsutil.js';
 
 export interface RuntimeAdvisory {
   id: string;
@@ -138,10 +140,65 @@ function debianChangelog(): string | undefined {
 const cache = new Map<string, RuntimeFacts>();
 const versionOutputs = new Map<string, string | undefined>();
 
-/** What `runc --version` printed (undefined: no runc, or it failed), asked once per process and path. */
-function versionOutput(runc: string | undefined): string | undefined {
+/**
+ * What `runc --version` printed is kept between commands in the runtime directory (the user's
+ * own, 0700), keyed by the binary's identity: its canonical path, device, inode, size, and
+ * modification and change times in nanoseconds. Replacing or upgrading runc changes the inode or
+ * the change time (which no one can set back), so the answer is asked again then. Starting runc
+ * costs a fork of the CLI and a Go start on every run; a stat does not.
+ */
+const VERSION_FILE = 'runc-version.json';
+const MAX_VERSION_FILE = 64 << 10;
+
+function binaryIdentity(runc: string): string | undefined {
+  try {
+    const st = statSync(runc, { bigint: true });
+    if (!st.isFile()) return undefined;
+    return [path.resolve(runc), st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].join(':');
+  } catch {
+    return undefined;
+  }
+}
+
+function keptOutput(runc: string, dir: string | undefined): { hit: boolean; out?: string } {
+  if (!dir) return { hit: false };
+  const id = binaryIdentity(runc);
+  if (!id) return { hit: false };
+  try {
+    const text = readFileSync(path.join(dir, VERSION_FILE), 'utf8');
+    if (text.length > MAX_VERSION_FILE) return { hit: false };
+    const kept = JSON.parse(text) as { id?: unknown; out?: unknown };
+    if (kept.id === id && typeof kept.out === 'string') return { hit: true, out: kept.out };
+  } catch {
+    /* not kept yet, or not readable as kept: ask */
+  }
+  return { hit: false };
+}
+
+function keepOutput(runc: string, dir: string | undefined, out: string | undefined): void {
+  // A failed answer is not kept: the next command asks again.
+  if (!dir || out === undefined) return;
+  const id = binaryIdentity(runc);
+  if (!id) return;
+  try {
+    writeFileAtomicSync(path.join(dir, VERSION_FILE), JSON.stringify({ id, out }) + '\n');
+  } catch {
+    /* the runtime directory is not there (yet): ask again next time */
+  }
+}
+
+/**
+ * What `runc --version` printed (undefined: no runc, or it failed), asked once per process and
+ * path, and once per binary where `dir` (the runtime directory) keeps the answer.
+ */
+function versionOutput(runc: string | undefined, dir?: string): string | undefined {
   if (!runc) return undefined;
   if (versionOutputs.has(runc)) return versionOutputs.get(runc);
+  const kept = keptOutput(runc, dir);
+  if (kept.hit) {
+    versionOutputs.set(runc, kept.out);
+    return kept.out;
+  }
   let out: string | undefined;
   try {
     out = execFileSync(runc, ['--version'], { encoding: 'utf8', timeout: 5000, maxBuffer: 64 << 10 });
@@ -149,6 +206,7 @@ function versionOutput(runc: string | undefined): string | undefined {
     out = undefined;
   }
   versionOutputs.set(runc, out);
+  keepOutput(runc, dir, out);
   return out;
 }
 
@@ -158,15 +216,23 @@ const asked = new Map<string, Promise<void>>();
  * Asks `runc --version` without waiting for it, so that the facts that read it (runtimeFacts) find
  * it answered: a run's facts start it before planning and wait for it after (the runc process
  * then starts while the image is resolved and the spec made, not while the CLI waits on it). The
- * same command, options and outcome as versionOutput; never rejects.
+ * same command, options, outcome and keeping in `dir` as versionOutput; never rejects.
  */
-export function askRuntimeVersion(runc: string | undefined): Promise<void> {
+export function askRuntimeVersion(runc: string | undefined, dir?: string): Promise<void> {
   if (!runc || versionOutputs.has(runc)) return Promise.resolve();
+  const kept = keptOutput(runc, dir);
+  if (kept.hit) {
+    versionOutputs.set(runc, kept.out);
+    return Promise.resolve();
+  }
   let p = asked.get(runc);
   if (!p) {
     p = new Promise<void>((resolve) => {
       const answer = (out: string | undefined) => {
-        if (!versionOutputs.has(runc)) versionOutputs.set(runc, out);
+        if (!versionOutputs.has(runc)) {
+          versionOutputs.set(runc, out);
+          keepOutput(runc, dir, out);
+        }
         resolve();
       };
       try {
@@ -190,16 +256,19 @@ export function askRuntimeVersion(runc: string | undefined): Promise<void> {
 }
 
 /** The first line runc prints of its version (`runc version 1.1.5`), for `moat info`. */
-export function runtimeVersionText(runc: string | undefined): string | undefined {
-  return versionOutput(runc)?.split('\n')[0];
+export function runtimeVersionText(runc: string | undefined, dir?: string): string | undefined {
+  return versionOutput(runc, dir)?.split('\n')[0];
 }
 
-/** The runtime's facts, computed once per process and runc path. */
-export function runtimeFacts(runc: string | undefined): RuntimeFacts {
+/**
+ * The runtime's facts, computed once per process and runc path; `dir` (the runtime directory)
+ * keeps what runc said of its version between commands (see VERSION_FILE).
+ */
+export function runtimeFacts(runc: string | undefined, dir?: string): RuntimeFacts {
   const key = runc ?? '';
   const hit = cache.get(key);
   if (hit) return hit;
-  const out = versionOutput(runc);
+  const out = versionOutput(runc, dir);
   const packaged = runc !== undefined && /^\/usr\/s?bin\/runc$/.test(runc);
   const facts = runtimeFactsFrom(runc ?? null, out, packaged ? debianChangelog() : undefined);
   cache.set(key, facts);

@@ -1,7 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   askRuntimeVersion,
   compareVersions,
@@ -75,6 +75,62 @@ describe('runtime facts', () => {
       await askRuntimeVersion(ok);
       expect(runtimeFacts(ok).version).toBe('1.3.3');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps what runc said in the runtime directory, asked again when the binary changes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'moat-runc-kept-'));
+    // A fresh module stands for a new moat command: nothing kept in the process.
+    const fresh = async () => {
+      vi.resetModules();
+      return import('../../../src/runtime/runtime-facts.js');
+    };
+    try {
+      const calls = path.join(dir, 'calls');
+      const runc = path.join(dir, 'runc');
+      const install = (version: string) => {
+        // A new file (new inode), as a package upgrade installs one.
+        rmSync(runc, { force: true });
+        writeFileSync(runc, `#!/bin/sh\necho x >> ${calls}\nprintf 'runc version ${version}\\n'\n`);
+        chmodSync(runc, 0o755);
+      };
+      const asked = () => (existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').length - 1 : 0);
+      install('1.3.3');
+      let m = await fresh();
+      await m.askRuntimeVersion(runc, dir);
+      expect(m.runtimeFacts(runc, dir).version).toBe('1.3.3');
+      expect(asked()).toBe(1);
+      expect(existsSync(path.join(dir, 'runc-version.json'))).toBe(true);
+      // The next command: not asked, the same facts.
+      m = await fresh();
+      await m.askRuntimeVersion(runc, dir);
+      expect(m.runtimeFacts(runc, dir).version).toBe('1.3.3');
+      m = await fresh();
+      expect(m.runtimeFacts(runc, dir).version).toBe('1.3.3');
+      expect(asked()).toBe(1);
+      // Replaced: asked again, whatever was kept.
+      install('1.4.0');
+      m = await fresh();
+      await m.askRuntimeVersion(runc, dir);
+      expect(m.runtimeFacts(runc, dir).version).toBe('1.4.0');
+      expect(asked()).toBe(2);
+      // A kept answer for another binary identity is not taken for this one.
+      writeFileSync(
+        path.join(dir, 'runc-version.json'),
+        JSON.stringify({ id: 'other', out: 'runc version 9.9.9\n' }),
+      );
+      m = await fresh();
+      expect(m.runtimeFacts(runc, dir).version).toBe('1.4.0');
+      expect(asked()).toBe(3);
+      // A failed answer is not kept: the next command asks again.
+      rmSync(path.join(dir, 'runc-version.json'));
+      writeFileSync(runc, '#!/bin/sh\nexit 1\n');
+      m = await fresh();
+      expect(m.runtimeFacts(runc, dir).version).toBeNull();
+      expect(existsSync(path.join(dir, 'runc-version.json'))).toBe(false);
+    } finally {
+      vi.resetModules();
       rmSync(dir, { recursive: true, force: true });
     }
   });

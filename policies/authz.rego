@@ -456,6 +456,13 @@ remote_denials contains sprintf("remote subject %s may not run on network %s, wh
 
 loopback("::1")
 
+# apparmor=unconfined takes the container out of the profile it would have had (moat-default
+# where loaded): the owner's choice; a remote subject's only with an exception for the image.
+remote_denials contains sprintf("remote subject %s may not run a container unconfined by AppArmor (apparmor=unconfined): data.moat.exceptions.apparmor", [input.subject.user]) if {
+	spec.apparmor_profile == "unconfined"
+	not excepted("apparmor")
+}
+
 remote_denials contains sprintf("remote subject %s may not mount host path %s", [input.subject.user, object.get(m, "raw_source", m.source)]) if {
 	some m in bind_mounts
 	not remote_granted("mount", m.source)

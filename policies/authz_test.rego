@@ -886,3 +886,11 @@ test_allowed_apparmor_profiles if {
 	authz.allow with input as base with data.moat.allowed_apparmor_profiles as ["moat-web"]
 	not authz.allow with input as base with data.moat.allowed_apparmor_profiles as ["moat-web"] with data.moat.require_apparmor as true
 }
+
+test_remote_subject_runs_unconfined_by_apparmor_only_excepted if {
+	inp := as_remote(with_spec({"apparmor_profile": "unconfined"}))
+	["remote subject ci may not run a container unconfined by AppArmor (apparmor=unconfined): data.moat.exceptions.apparmor"] == [r | some r in authz.deny with input as inp with data.moat.remote_users as ["ci"]]
+	authz.allow with input as inp with data.moat.remote_users as ["ci"] with data.moat.exceptions as {"apparmor": [digest]}
+	authz.allow with input as with_spec({"apparmor_profile": "unconfined"})
+	authz.allow with input as as_remote(with_spec({"apparmor_profile": "moat-web"})) with data.moat.remote_users as ["ci"]
+}

@@ -115,6 +115,13 @@ describe('moat system service: the docker CLI', () => {
     expect(docker(svc, w, ['inspect', name]).code).not.toBe(0);
   });
 
+  it('--security-opt apparmor=unconfined runs, as the CLI (the policy sees it: facts.run.apparmor_profile)', () => {
+    const r = docker(svc, w, ['run', '--rm', '--security-opt', 'apparmor=unconfined', IMAGE, 'echo', 'ok']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('ok\n');
+  });
+
   it('run -d, stop (TERM, then KILL after -t), rm', () => {
     const name = uniq('api-bg');
     const r = docker(svc, w, ['run', '-d', '--name', name, IMAGE, 'sleep', '30']);
@@ -133,6 +140,11 @@ describe('moat system service: the docker CLI', () => {
       [['--pid', 'host'], /--pid=host is not supported/],
       [['--network', 'host'], /--network=host is not supported/],
       [['--security-opt', 'seccomp=unconfined'], /--security-opt seccomp=unconfined is not supported/],
+      // A profile by name is taken, and refused by the engine here: this kernel has no AppArmor.
+      [
+        ['--security-opt', 'apparmor=moat-x'],
+        /--security-opt apparmor=moat-x: AppArmor is not enabled on this host, so no profile can be applied/,
+      ],
       [['--cap-add', 'SYS_ADMIN'], /denied by .*capability SYS_ADMIN is not allowed/],
       [['-v', '/etc:/h'], /denied by .*mounting host path \/etc is not allowed/],
     ];

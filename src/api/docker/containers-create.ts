@@ -7,7 +7,7 @@
  * The hardened defaults stay: Docker's `ReadonlyRootfs: false` is what its CLI always sends, so
  * it does not make the root writable (moat's own API has `readWrite`).
  */
-import { defaultRunOptions, parseVolume, type RunOptions } from '../../runtime/options.js';
+import { defaultRunOptions, parseSecurityOpt, parseVolume, type RunOptions } from '../../runtime/options.js';
 import { parseLogOptions } from '../../runtime/logs/config.js';
 import { MoatError } from '../../errors.js';
 import { ApiError } from '../errors.js';
@@ -125,6 +125,13 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
     const ll = /^landlock[=:](off|strict)$/.exec(s);
     if (ll) {
       o.landlock = ll[1] as 'off' | 'strict';
+      continue;
+    }
+    // apparmor=NAME: a profile loaded on the host, checked as the CLI's (parseSecurityOpt); the
+    // engine refuses a name not loaded, the policy decides unconfined for remote subjects. The
+    // docker CLI sends seccomp=FILE as the profile's content: still refused below.
+    if (/^apparmor[=:]/.test(s)) {
+      o.apparmorProfile = parseSecurityOpt(s).apparmorProfile;
       continue;
     }
     refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");

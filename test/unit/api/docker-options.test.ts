@@ -600,6 +600,25 @@ const HOSTCONFIG: Row[] = [
   },
   {
     field: 'SecurityOpt',
+    value: ['apparmor=unconfined'],
+    expect: applied((p) => {
+      expect(p.o.apparmorProfile).toBe('unconfined');
+      expect(p.run.apparmor_profile).toBe('unconfined');
+    }),
+  },
+  {
+    // A loaded profile by name: the engine checks it is loaded (plan.ts apparmorFor).
+    field: 'SecurityOpt',
+    value: ['apparmor=moat-web'],
+    expect: applied((p) => expect(p.o.apparmorProfile).toBe('moat-web')),
+  },
+  {
+    field: 'SecurityOpt',
+    value: ['apparmor=../../etc/x'],
+    expect: invalid(/^invalid --security-opt apparmor=\.\.\/\.\.\/etc\/x: not a profile name/),
+  },
+  {
+    field: 'SecurityOpt',
     value: ['no-new-privileges'],
     expect: applied((p) => expect(p.spec.process.noNewPrivileges).toBe(true)),
   },

@@ -3,22 +3,7 @@
  * app.ts) and prints the result; errors print message + hint (or JSON) and map to exit statuses.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { registerContainerCommands } from './containers.js';
-import { registerContainerGroup } from './container-group.js';
-import { registerImageCommands } from './images.js';
-import { registerRegistryCommands } from './registry.js';
-import { registerSystemCommands } from './system.js';
-import { registerPolicyCommands } from './policy.js';
-import { registerTrustCommands } from './trust.js';
-import { registerScanCommands } from './scan.js';
-import { registerFileCommands } from './files.js';
-import { registerEvents } from './events.js';
-import { registerGenerate } from './generate.js';
-import { registerVolumeCommands } from './volumes.js';
-import { registerNetworkCommands } from './networks.js';
-import { registerSeccompCommands } from './seccomp.js';
-import { registerApparmorCommands } from './apparmor.js';
-import { applyTrustOption, registerSignCommands, registerTrustShow } from './sign.js';
+import { applyTrustOption } from './sign.js';
 import { defaultLogLevel, setLogLevel } from './app.js';
 import { printError } from './report.js';
 import { fromCommander, resolveCommandLine, wantsJson, type CommandLine } from './usage.js';
@@ -30,16 +15,20 @@ export interface CliState {
   json: boolean;
 }
 
-/** A part of the command tree: the top-level words it adds and how it adds them. */
+type Register = (program: Command, state: CliState) => void;
+
+/** A part of the command tree: the top-level words it adds, and its module, loaded when asked for. */
 export interface ProgramPart {
   readonly names: readonly string[];
-  register(program: Command, state: CliState): void;
+  load(): Promise<Register>;
 }
 
 /**
  * The command tree's parts, in the order they are added (the order `moat --help` lists them),
  * each with the top-level commands and groups it adds (test/unit/cli/program-parts.test.ts checks
- * the words against what each part registers). `image` is a group three parts add to.
+ * the words against what each part registers). `image` is a group three parts add to. A part's
+ * module is loaded only when a command line asks for one of its words (or for the whole tree):
+ * loading and building every part was most of the CLI's own start-up work.
  */
 export const PROGRAM_PARTS: readonly ProgramPart[] = [
   {
@@ -47,22 +36,43 @@ export const PROGRAM_PARTS: readonly ProgramPart[] = [
       ...['run', 'create', 'start', 'attach', 'ps', 'logs', 'stop', 'kill', 'rm', 'exec', 'inspect'],
       ...['wait', 'top', 'stats', 'pause', 'unpause', 'rename', 'update', 'restart', 'port'],
     ],
-    register: registerContainerCommands,
+    load: async () => (await import('./containers.js')).registerContainerCommands,
   },
-  { names: ['images', 'rmi', 'load', 'import', 'tag', 'image'], register: registerImageCommands },
-  { names: ['pull', 'push', 'save', 'login', 'logout', 'image'], register: registerRegistryCommands },
-  { names: ['info', 'system'], register: registerSystemCommands },
-  { names: ['policy'], register: registerPolicyCommands },
-  { names: ['trust'], register: (p, s) => registerTrustShow(registerTrustCommands(p, s), s) },
-  { names: ['key', 'sign', 'attest', 'verify'], register: registerSignCommands },
-  { names: ['scan', 'sbom', 'check'], register: registerScanCommands },
-  { names: ['cp', 'diff', 'export', 'commit', 'history', 'image'], register: registerFileCommands },
-  { names: ['events'], register: registerEvents },
-  { names: ['generate'], register: registerGenerate },
-  { names: ['volume'], register: registerVolumeCommands },
-  { names: ['network'], register: registerNetworkCommands },
-  { names: ['seccomp'], register: registerSeccompCommands },
-  { names: ['apparmor'], register: registerApparmorCommands },
+  {
+    names: ['images', 'rmi', 'load', 'import', 'tag', 'image'],
+    load: async () => (await import('./images.js')).registerImageCommands,
+  },
+  {
+    names: ['pull', 'push', 'save', 'login', 'logout', 'image'],
+    load: async () => (await import('./registry.js')).registerRegistryCommands,
+  },
+  { names: ['info', 'system'], load: async () => (await import('./system.js')).registerSystemCommands },
+  { names: ['policy'], load: async () => (await import('./policy.js')).registerPolicyCommands },
+  {
+    names: ['trust'],
+    load: async () => {
+      const [{ registerTrustCommands }, { registerTrustShow }] = await Promise.all([
+        import('./trust.js'),
+        import('./sign.js'),
+      ]);
+      return (p, s) => registerTrustShow(registerTrustCommands(p, s), s);
+    },
+  },
+  {
+    names: ['key', 'sign', 'attest', 'verify'],
+    load: async () => (await import('./sign.js')).registerSignCommands,
+  },
+  { names: ['scan', 'sbom', 'check'], load: async () => (await import('./scan.js')).registerScanCommands },
+  {
+    names: ['cp', 'diff', 'export', 'commit', 'history', 'image'],
+    load: async () => (await import('./files.js')).registerFileCommands,
+  },
+  { names: ['events'], load: async () => (await import('./events.js')).registerEvents },
+  { names: ['generate'], load: async () => (await import('./generate.js')).registerGenerate },
+  { names: ['volume'], load: async () => (await import('./volumes.js')).registerVolumeCommands },
+  { names: ['network'], load: async () => (await import('./networks.js')).registerNetworkCommands },
+  { names: ['seccomp'], load: async () => (await import('./seccomp.js')).registerSeccompCommands },
+  { names: ['apparmor'], load: async () => (await import('./apparmor.js')).registerApparmorCommands },
 ];
 
 /**
@@ -81,14 +91,32 @@ export function commandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** The parts of the tree a command line needs, loaded (see buildProgram). */
+export interface LoadedParts {
+  registers: Register[];
+  /** The `container` group: with its commands, alone (listed), or not at all. */
+  group?: (program: Command, state: CliState, withVerbs: boolean) => void;
+  groupVerbs: boolean;
+}
+
 /**
- * The command tree for a command line (`argv` without node and script): only the parts that add
- * the command it asks for, where it names one (building the whole tree is most of the CLI's own
- * start-up work: ~20 ms of 15 parts and their options), else the whole tree (help, suggestions
- * for a mistyped word). The `container` group's commands only when a word is `container` (the
- * group is listed either way). Without `argv`: the whole tree with the group's commands.
+ * Loads the parts a command line (`argv` without node and script) asks for: only those that add
+ * the command it names, where it names one, else the whole tree (help, suggestions for a mistyped
+ * word) with the `container` group, whose commands only when a word is `container`. Without
+ * `argv`: the whole tree with the group's commands.
  */
-export function buildProgram(state: CliState, argv?: string[]): Command {
+export async function loadParts(argv?: readonly string[]): Promise<LoadedParts> {
+  const word = argv && commandWord(argv);
+  const group = async () => (await import('./container-group.js')).registerContainerGroup;
+  if (word === 'container') return { registers: [], group: await group(), groupVerbs: true };
+  const asked = word === undefined ? [] : PROGRAM_PARTS.filter((p) => p.names.includes(word));
+  const registers = await Promise.all((asked.length ? asked : PROGRAM_PARTS).map((p) => p.load()));
+  if (asked.length) return { registers, groupVerbs: false };
+  return { registers, group: await group(), groupVerbs: !argv || argv.includes('container') };
+}
+
+/** The command tree made of the parts loaded (loadParts). */
+export function buildProgram(state: CliState, parts: LoadedParts): Command {
   const program = new Command('moat')
     .description('Rootless, security-hardened containers on runc, with a Rego policy on every request')
     .version('0.1.0')
@@ -107,21 +135,15 @@ export function buildProgram(state: CliState, argv?: string[]): Command {
       // --trust FILE (run, create, pull, sign, verify, trust show): the trust policy for this command
       applyTrustOption(action);
     });
-  const word = argv && commandWord(argv);
-  if (word === 'container') {
-    registerContainerGroup(program, state, true);
-    return program;
-  }
-  const asked = word === undefined ? [] : PROGRAM_PARTS.filter((p) => p.names.includes(word));
-  for (const part of asked.length ? asked : PROGRAM_PARTS) part.register(program, state);
-  if (!asked.length) registerContainerGroup(program, state, !argv || argv.includes('container'));
+  for (const register of parts.registers) register(program, state);
+  parts.group?.(program, state, parts.groupVerbs);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   mark('cli main');
   const state: CliState = { exitCode: 0, json: false };
-  const program = buildProgram(state, argv.slice(2));
+  const program = buildProgram(state, await loadParts(argv.slice(2)));
   let line: CommandLine = { path: [program], rest: argv.slice(2) };
   try {
     line = resolveCommandLine(program, argv.slice(2));

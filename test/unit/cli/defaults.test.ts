@@ -4,14 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
-import { buildProgram } from '../../../src/cli/index.js';
+import { buildProgram, loadParts } from '../../../src/cli/index.js';
 import { Router } from '../../../src/api/router.js';
 import { containerRoutes } from '../../../src/api/routes.js';
 import { imageRoutes } from '../../../src/api/image-routes.js';
 import * as S from '../../../src/api/schemas.js';
 import type { Engine } from '../../../src/runtime/engine.js';
 
-const program = () => buildProgram({ exitCode: 0, json: false });
+/** The whole command tree's parts, loaded once (buildProgram builds a fresh tree of them). */
+const WHOLE = await loadParts();
+
+const program = () => buildProgram({ exitCode: 0, json: false }, WHOLE);
 const sub = (c: Command, ...names: string[]): Command =>
   names.reduce((cur, n) => cur.commands.find((x) => x.name() === n)!, c);
 

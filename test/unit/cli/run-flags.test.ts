@@ -8,14 +8,17 @@ import * as path from 'node:path';
 import { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toRunOptions } from '../../../src/cli/containers.js';
-import { buildProgram } from '../../../src/cli/index.js';
+import { buildProgram, loadParts } from '../../../src/cli/index.js';
 import { fromCommander, resolveCommandLine } from '../../../src/cli/usage.js';
 import type { MoatError } from '../../../src/errors.js';
 import { defaultRunOptions, type RunOptions } from '../../../src/runtime/options.js';
 
+/** The whole command tree's parts, loaded once (buildProgram builds a fresh tree of them). */
+const WHOLE = await loadParts();
+
 /** The RunOptions `moat run ARGS...` would send. */
 async function run(args: string[]): Promise<RunOptions> {
-  const program = buildProgram({ exitCode: 0, json: false });
+  const program = buildProgram({ exitCode: 0, json: false }, WHOLE);
   const cmd = program.commands.find((c) => c.name() === 'run')!;
   let got: RunOptions | undefined;
   cmd.action((image: string, argv: string[], flags: Parameters<typeof toRunOptions>[2]) => {
@@ -34,7 +37,7 @@ async function refused(args: string[]): Promise<MoatError> {
     if (e instanceof CommanderError)
       return fromCommander(
         e,
-        resolveCommandLine(buildProgram({ exitCode: 0, json: false }), ['run', ...args]),
+        resolveCommandLine(buildProgram({ exitCode: 0, json: false }, WHOLE), ['run', ...args]),
       );
     return e as MoatError;
   }

@@ -1,7 +1,7 @@
 /** Usage errors: unknown commands (also with --help), docker habits, commander's errors, --format json. */
 import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
-import { buildProgram } from '../../../src/cli/index.js';
+import { buildProgram, loadParts } from '../../../src/cli/index.js';
 import {
   editDistance,
   fromCommander,
@@ -11,7 +11,10 @@ import {
 } from '../../../src/cli/usage.js';
 import type { MoatError } from '../../../src/errors.js';
 
-const program = () => buildProgram({ exitCode: 0, json: false });
+/** The whole command tree's parts, loaded once (buildProgram builds a fresh tree of them). */
+const WHOLE = await loadParts();
+
+const program = () => buildProgram({ exitCode: 0, json: false }, WHOLE);
 
 function refused(args: string[]): MoatError {
   try {

@@ -5,11 +5,15 @@
 // in one run. Prints a table of medians. Landlock's cost: `moat run --rm` beside the same run with
 // `--security-opt landlock=off` (no moat-init, no createContainer hook), alternating which goes
 // first, with the median of the per-pair differences (issue 17: goal under 2 ms).
-//   node bench/run-latency.mjs [--runs N] [--landlock-only]
+//   node bench/run-latency.mjs [--runs N] [--landlock-only] [--baseline DIR]
 // --landlock-only: just that pair (no runc, podman or ps rows).
+// --baseline DIR: another moat checkout, built (an older commit: `git worktree add DIR COMMIT`,
+// then `npm run build` there), run side by side with this one in the same loop — `run --rm` and
+// `ps -a` with its own store (XDG directories under a temporary directory) and its own build of
+// the default image: before/after figures measured under the same load.
 // Run it as the non-root user moat is meant for (the numbers for root differ).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +23,8 @@ const moat = path.join(root, 'bin/moat.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 const LANDLOCK_ONLY = process.argv.includes('--landlock-only');
+const baseArg = process.argv.indexOf('--baseline');
+const BASE = baseArg > 0 ? path.resolve(process.argv[baseArg + 1]) : undefined;
 const IMAGE = 'moat/busybox';
 
 function sh(cmd, args, opts = {}) {
@@ -40,6 +46,30 @@ function stats(xs) {
 function run(cmd, args, env) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+}
+
+// The baseline build (--baseline): its own store, its own default image, warmed like this one.
+let baseline;
+if (BASE) {
+  const bin = path.join(BASE, 'bin/moat.js');
+  if (!existsSync(path.join(BASE, 'dist'))) throw new Error(`${BASE} is not built: npm run build there`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'moat-bench-baseline-'));
+  const env = { ...process.env };
+  for (const [k, sub] of [
+    ['XDG_DATA_HOME', 'data'],
+    ['XDG_CONFIG_HOME', 'config'],
+    ['XDG_RUNTIME_DIR', 'run'],
+  ]) {
+    env[k] = path.join(dir, sub);
+    mkdirSync(env[k], { mode: 0o700 });
+  }
+  execFileSync(process.execPath, [path.join(BASE, 'scripts/build-default-image.mjs')], {
+    env,
+    stdio: 'ignore',
+  });
+  run(process.execPath, [bin, 'run', '--rm', IMAGE, 'true'], env);
+  const commit = spawnSync('git', ['-C', BASE, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  baseline = { bin, env, dir, label: commit.status === 0 ? commit.stdout.trim() : path.basename(BASE) };
 }
 
 // The default image, built locally (no registry).
@@ -168,9 +198,14 @@ if (have('podman')) {
   podman();
   series.podman = [];
 }
+if (baseline) series.baseline = [];
 // Interleave the contenders so that load changes hit all of them alike.
 for (let i = 0; i < RUNS; i++) {
   series.moat.push(timeIt(() => run(process.execPath, [moat, 'run', '--rm', IMAGE, 'true'])));
+  if (baseline)
+    series.baseline.push(
+      timeIt(() => run(process.execPath, [baseline.bin, 'run', '--rm', IMAGE, 'true'], baseline.env)),
+    );
   landlockPairs(i);
   series.runc.push(timeIt(raw));
   if (podman) series.podman.push(timeIt(podman));
@@ -183,6 +218,7 @@ for (let i = 0; i < PS_N; i++) {
   const name = `bench-ps-${process.pid}-${i}`;
   psNames.push(name);
   run(process.execPath, [moat, 'run', '--name', name, IMAGE, 'true']);
+  if (baseline) run(process.execPath, [baseline.bin, 'run', '--name', name, IMAGE, 'true'], baseline.env);
   if (podman)
     run('podman', [
       'run',
@@ -196,9 +232,11 @@ for (let i = 0; i < PS_N; i++) {
       '/bin/true',
     ]);
 }
-const ps = { moat: [], runc: [], podman: [] };
+const ps = { moat: [], runc: [], podman: [], baseline: [] };
 for (let i = 0; i < RUNS; i++) {
   ps.moat.push(timeIt(() => run(process.execPath, [moat, 'ps', '-a'])));
+  if (baseline)
+    ps.baseline.push(timeIt(() => run(process.execPath, [baseline.bin, 'ps', '-a'], baseline.env)));
   ps.runc.push(timeIt(() => run('runc', ['--root', runcRoot, 'list'])));
   if (podman) ps.podman.push(timeIt(() => run('podman', ['ps', '-a'])));
 }
@@ -208,6 +246,16 @@ for (const name of psNames) {
 }
 sh(process.execPath, [moat, 'rm', id, idOff]);
 rmSync(runcRoot, { recursive: true, force: true });
+if (baseline) {
+  // Its store holds files of subordinate IDs (the unpacked image): removed inside a user namespace
+  // with this user's maps, as container root's files are.
+  spawnSync(process.execPath, [baseline.bin, 'system', 'prune', '-a', '-f'], {
+    env: baseline.env,
+    stdio: 'ignore',
+  });
+  spawnSync('unshare', ['--user', ...mapArgs, 'rm', '-rf', baseline.dir], { stdio: 'ignore' });
+  rmSync(baseline.dir, { recursive: true, force: true });
+}
 
 const node = [];
 for (let i = 0; i < RUNS; i++) node.push(timeIt(() => run(process.execPath, ['-e', '0'])));
@@ -225,12 +273,14 @@ const line = (name, xs, ref = series) => {
   ]);
 };
 line('moat run --rm', series.moat);
+if (baseline) line(`moat run --rm (baseline ${baseline.label})`, series.baseline);
 line('moat run --rm (Landlock, in pairs)', ll.moat.on);
 line('moat run --rm --security-opt landlock=off', ll.moat.off);
 line('runc run (same bundle)', series.runc);
 if (podman) line('podman run --rm --network none --runtime runc', series.podman);
 line('node -e 0 (Node start alone)', node);
 line(`moat ps -a (${PS_N + 1} containers)`, ps.moat, ps);
+if (baseline) line(`moat ps -a (baseline ${baseline.label}, ${PS_N} containers)`, ps.baseline, ps);
 line('runc list', ps.runc, ps);
 if (podman) line(`podman ps -a (${PS_N} containers)`, ps.podman, ps);
 const head = ['command', 'median ms', 'p90 ms', 'min ms', '× runc', '× podman'];
@@ -239,6 +289,10 @@ console.log(`run latency, ${RUNS} runs each, interleaved, uid ${uid}, ${new Date
 for (const r of [head, ...rows])
   console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
 if (p) console.log(`moat run / podman run = ${(m / p).toFixed(2)} (goal ≤ 0.60)`);
+if (baseline)
+  console.log(
+    `this build / baseline ${baseline.label}: run ${(m / stats(series.baseline).median).toFixed(2)}, ps -a ${(stats(ps.moat).median / stats(ps.baseline).median).toFixed(2)} (issue 12: ≤ 1.00)`,
+  );
 landlockRows();
 if (podman)
   console.log(`moat ps / podman ps = ${(stats(ps.moat).median / stats(ps.podman).median).toFixed(2)}`);

@@ -5,6 +5,7 @@
  * names, labels, the times `before`/`since` name) is asked through the router like any request.
  */
 import type { Call } from '../api/docker/call.js';
+import type { NetworkView } from '../api/network-routes.js';
 import { isMoatError } from '../errors.js';
 import type { ImageRecord } from '../image/types.js';
 import type { ContainerRecord } from '../runtime/state.js';
@@ -20,6 +21,7 @@ export const CONTAINER_FILTER_KEYS = [
   'exited',
   'health',
   'volume',
+  'network',
   'id',
   'before',
   'since',
@@ -63,7 +65,8 @@ export async function chooseContainers(
   const recs = await request<ContainerRecord[]>('GET', '/containers', { all: true });
   const ancestors = filters.get('ancestor');
   const ids = ancestors ? await imageIds(call, ancestors) : undefined;
-  return asUsage(() => selectContainers(recs, { all, limit, filters }, ids));
+  const networks = filters.has('network') ? await request<NetworkView[]>('GET', '/networks') : [];
+  return asUsage(() => selectContainers(recs, { all, limit, filters }, ids, networks));
 }
 
 /** The images `--filter` chooses, newest first, each with the names a `reference` filter matched. */

@@ -185,6 +185,24 @@ describe('docker network against the service', () => {
     expect(ci.NetworkSettings.Networks[a].Aliases).toContain('front');
     expect(ci.NetworkSettings.Networks[a].IPAddress).toMatch(/^10\.231\.9\.\d+$/);
     expect(ci.HostConfig.NetworkMode).toBe(b);
+    // docker ps: the networks each is on, and the network filter (by name and by ID).
+    const nets = (name: string) =>
+      ok(['ps', '--filter', `name=^${name}$`, '--format', '{{.Networks}}'])
+        .trim()
+        .split(',')
+        .sort();
+    expect(nets(cl)).toEqual([a, b].sort());
+    expect(nets(web)).toEqual([a]);
+    const onA = ok(['ps', '--filter', `network=${a}`, '--format', '{{.Names}}'])
+      .split('\n')
+      .filter(Boolean);
+    expect(onA.sort()).toEqual([cl, web].sort());
+    expect(
+      ok(['ps', '--filter', `network=${net.Id}`, '-q'])
+        .split('\n')
+        .filter(Boolean),
+    ).toHaveLength(2);
+    expect(ok(['ps', '--filter', `network=${b}`, '--format', '{{.Names}}']).trim()).toBe(cl);
 
     ok(['network', 'disconnect', a, cl]);
     expect(ok(['exec', cl, 'cat', '/etc/hosts'])).not.toContain(web);

@@ -5,6 +5,7 @@
  * `moat ps --filter` and `moat images --filter` choose with the same functions (src/cli/list-filters.ts).
  */
 import type { ContainerRecord } from '../../runtime/state.js';
+import type { NetworkView } from '../network-routes.js';
 import { dockerState } from '../../runtime/status.js';
 import { ApiError } from '../errors.js';
 import {
@@ -19,9 +20,10 @@ import {
   type Filters,
 } from './filters.js';
 
-/** Docker's container filters that moat has: the others (network, publish, ...) are refused. */
+/** Docker's container filters that moat has: the others (publish, expose, ...) are refused. */
 export const CONTAINER_FILTERS = [
   'volume',
+  'network',
   'ancestor',
   'before',
   'exited',
@@ -35,6 +37,20 @@ export const CONTAINER_FILTERS = [
 /** The container mounts volume `v`, or has a mount (bind or volume) on path `v`. */
 function mountsVolume(c: ContainerRecord, v: string): boolean {
   return (c.options.volumes ?? []).some((m) => m.volume === v || m.container.replace(/(.)\/$/, '$1') === v);
+}
+
+/**
+ * The container is on network `v` (a name, an ID or a prefix of one at least 3 characters long):
+ * a user-defined network it joined (an endpoint in network.list's view) or the mode it was run
+ * with (`none`, `slirp4netns`, `pasta`, a network's name).
+ */
+function onNetwork(c: ContainerRecord, v: string, networks: readonly NetworkView[]): boolean {
+  if ((c.options.network ?? 'none') === v) return true;
+  return networks.some(
+    (n) =>
+      (n.Name === v || n.Id === v || (v.length >= 3 && n.Id.startsWith(v))) &&
+      n.Endpoints.some((e) => e.Id === c.id),
+  );
 }
 
 /** Docker's health words (`none`: no health check). */
@@ -104,12 +120,14 @@ function named(list: readonly ContainerRecord[], ref: string): ContainerRecord {
 /**
  * The containers `docker ps` shows, newest first: stopped ones only with `all` (or a limit, a
  * status, a before/since filter, as Docker does); every filter key must hold, any of its values.
- * `ancestorIds`: the image IDs the `ancestor` values resolved to.
+ * `ancestorIds`: the image IDs the `ancestor` values resolved to; `networks`: network.list's view
+ * (for `network`).
  */
 export function selectContainers(
   recs: readonly ContainerRecord[],
   q: ContainerQuery,
   ancestorIds?: ReadonlySet<string>,
+  networks: readonly NetworkView[] = [],
 ): ContainerRecord[] {
   const f = q.filters;
   const sorted = newestFirst(recs);
@@ -134,6 +152,7 @@ export function selectContainers(
     if (f.has('health') && !f.get('health')!.includes(healthWord(c))) return false;
     // docker's volume=NAME|DESTINATION: a volume it mounts, or a mount point it has.
     if (f.has('volume') && !f.get('volume')!.some((v) => mountsVolume(c, v))) return false;
+    if (f.has('network') && !f.get('network')!.some((v) => onNetwork(c, v, networks))) return false;
     if (ancestorIds && !ancestorIds.has(c.imageId)) return false;
     return true;
   });

@@ -18,6 +18,7 @@ import {
 import { MoatError } from '../../../src/errors.js';
 import { defaultRunOptions } from '../../../src/runtime/options.js';
 import type { ContainerRecord } from '../../../src/runtime/state.js';
+import type { NetworkView } from '../../../src/api/network-routes.js';
 
 const q = (params: Record<string, unknown>) =>
   new URLSearchParams(
@@ -200,10 +201,36 @@ describe('docker ps: which containers', () => {
     expect(pick(['none'])).toEqual(['plain']);
   });
 
+  it('network: a user-defined network it joined (name, ID, ID prefix), or the mode it was run with', () => {
+    const on = (network: string) => ({ options: { ...defaultRunOptions('moat/busybox'), network } });
+    const a = ctr('a', 'running', on('front'));
+    const b = ctr('b', 'running', on('back'));
+    const s = ctr('s', 'running', on('slirp4netns'));
+    const plain = ctr('plain', 'running');
+    const view = (Name: string, Id: string, ids: string[]) =>
+      ({ Name, Id, Endpoints: ids.map((id) => ({ Id: id })) }) as unknown as NetworkView;
+    // b joined front too (network connect); a is on front by its run.
+    const nets = [view('front', 'f'.repeat(64), [a.id, b.id]), view('back', 'b'.repeat(64), [b.id])];
+    const pick = (v: string[], list = nets) =>
+      names(
+        selectContainers([a, b, s, plain], containerQuery(q({ filters: { network: v } })), undefined, list),
+      );
+    expect(pick(['front'])).toEqual(['b', 'a']);
+    expect(pick(['back'])).toEqual(['b']);
+    expect(pick(['f'.repeat(64)])).toEqual(['b', 'a']);
+    expect(pick(['fff'])).toEqual(['b', 'a']);
+    expect(pick(['ff'])).toEqual([]); // a prefix of at least 3
+    expect(pick(['slirp4netns'])).toEqual(['s']);
+    expect(pick(['none'])).toEqual(['plain']);
+    expect(pick(['back', 'slirp4netns'])).toEqual(['s', 'b']);
+    // Without network.list's view (a policy that hides it): the mode each was run with.
+    expect(pick(['front'], [])).toEqual(['a']);
+  });
+
   it('refuses filters moat does not have, a bad status, a bad limit', () => {
     for (const [params, msg] of [
       [{ filters: { health: ['sick'] } }, "invalid filter 'health=sick'"],
-      [{ filters: { network: ['none'] } }, "invalid filter 'network'"],
+      [{ filters: { publish: ['80'] } }, "invalid filter 'publish'"],
       [{ filters: { bogus: ['x'] } }, "invalid filter 'bogus'"],
       [{ filters: { status: ['sleeping'] } }, "invalid filter 'status=sleeping'"],
       [{ filters: { exited: ['x'] } }, "invalid filter 'exited=x'"],

@@ -7,7 +7,7 @@
  * The hardened defaults stay: Docker's `ReadonlyRootfs: false` is what its CLI always sends, so
  * it does not make the root writable (moat's own API has `readWrite`).
  */
-import { defaultRunOptions, parseVolume, type RunOptions } from '../../runtime/options.js';
+import { defaultRunOptions, parseSecurityOpt, parseVolume, type RunOptions } from '../../runtime/options.js';
 import { parseLogOptions } from '../../runtime/logs/config.js';
 import { MoatError } from '../../errors.js';
 import { ApiError } from '../errors.js';
@@ -75,6 +75,11 @@ function networkFromDocker(b: Record<string, unknown>, h: Record<string, unknown
     }
     if (ports.length) o.ports = ports;
   }
+  // --expose's ports (and -p's, which docker puts there too): declared, for landlock-bind=declared.
+  const expose = exposedPorts(b.ExposedPorts as Record<string, unknown> | undefined).map(
+    (p) => `${p.containerPort}/${p.protocol}`,
+  );
+  if (expose.length) o.expose = expose;
   if (h.PublishAllPorts === true) {
     o.publishAll = true;
     // -P publishes --expose's ports (Config.ExposedPorts) as well as the image's.
@@ -125,6 +130,13 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
     const ll = /^landlock[=:](off|strict)$/.exec(s);
     if (ll) {
       o.landlock = ll[1] as 'off' | 'strict';
+      continue;
+    }
+    if (/^landlock-(bind|connect)[=:]/.test(s)) {
+      // Landlock's TCP rules, as the CLI takes them (a bad port list: RUNTIME_INVALID_OPTION).
+      const { landlockBind, landlockConnect } = parseSecurityOpt(s);
+      if (landlockBind !== undefined) o.landlockBind = landlockBind;
+      if (landlockConnect !== undefined) o.landlockConnect = landlockConnect;
       continue;
     }
     refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");

@@ -6,6 +6,7 @@
  * is needed). A refusal is Landlock's EACCES ("Permission denied"), never "Address in use" or
  * "Connection refused": each refused port has a listener, or could have one without the rule.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -202,5 +203,48 @@ describe('refusals and the policy', () => {
       env: e,
     });
     expect(strict.code, strict.stderr).toBe(0);
+  });
+});
+
+describe("moat-init's port options (the binary itself, on the host as the test user)", () => {
+  const init = () => path.join(inject('moatEnv').root, 'dist/native/moat-init');
+  const run = (args: string[]) => {
+    const r = spawnSync(init(), args, { encoding: 'utf8', timeout: 10_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  it.each([
+    [['--landlock-bind', '65536'], '--landlock-bind: a port is above 65535'],
+    [['--landlock-bind', '123456'], '--landlock-bind: a port is above 65535'],
+    [['--landlock-connect', '080'], '--landlock-connect: a port has a leading zero'],
+    [['--landlock-bind', '80,'], '--landlock-bind: expected a port number (or none)'],
+    [['--landlock-bind', ''], '--landlock-bind: expected a port number (or none)'],
+    [['--landlock-bind', '+80'], '--landlock-bind: expected a port number (or none)'],
+    [['--landlock-bind', '80 81'], '--landlock-bind: ports are separated by commas'],
+    [['--landlock-bind', '80', '--landlock-bind', '81'], '--landlock-bind: given twice'],
+    [
+      ['--landlock-off', '--landlock-connect', 'none'],
+      '--landlock-off and --landlock-bind/--landlock-connect exclude each other',
+    ],
+    // `--` is not taken for the end of the options there: it is not a port list.
+    [['--landlock-bind'], '--landlock-bind: expected a port number (or none)'],
+  ])('refuses %j with status 125 and says why', (args, why) => {
+    const r = run([...args, '--', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr.split('\n')[0]).toBe(`moat-init: ${why}`);
+  });
+  it('refuses a port option with nothing after it', () => {
+    const r = run(['--landlock-connect']);
+    expect(r.code).toBe(125);
+    expect(r.stderr.split('\n')[0]).toBe('moat-init: a Landlock port option needs PORTS');
+  });
+  it('applies what it is given: connect only to the ports listed', () => {
+    // No listener anywhere is needed: Landlock refuses before the network stack (EACCES), where
+    // an allowed port with nothing listening is ECONNREFUSED.
+    const js =
+      "const n=require('net');for(const p of [1,2]){const s=n.connect(p,'127.0.0.1');" +
+      "s.on('error',e=>console.log(p,e.code))}";
+    const r = run(['--landlock-write', '/', '--landlock-connect', '1', '--', process.execPath, '-e', js]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['1 ECONNREFUSED', '2 EACCES']);
   });
 });

@@ -5,7 +5,7 @@ import { PROFILE_NAME } from '../lsm/apparmor/profile.js';
 const str = { type: 'string' } as const;
 const strArr = { type: 'array', items: { type: 'string' } } as const;
 const posInt = { type: 'integer', minimum: 1 } as const;
-/** TCP ports for Landlock's rules (runtime/options.ts LANDLOCK_MAX_PORTS bounds moat-init's list). */
+/** TCP ports for Landlock's rules (at most runtime/options.ts's LANDLOCK_MAX_PORTS, as the CLI). */
 const tcpPorts = {
   type: 'array',
   maxItems: 1024,

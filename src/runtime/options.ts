@@ -306,7 +306,10 @@ export function parseSecurityOpt(s: string): {
   });
 }
 
-/** The most ports one Landlock rule lists (moat-init's bound, and the API schema's). */
+/**
+ * The most ports one Landlock port option lists (the API schema's bound too). moat-init itself keeps
+ * any list in a bitmap of the 65536 ports: this bound is the command line's length, not its.
+ */
 export const LANDLOCK_MAX_PORTS = 1024;
 
 /**

@@ -82,7 +82,7 @@ export function landlockUnavailable(host: SpecHost, seccomp?: OciSeccomp | null)
 
 /** The Landlock ABI that brought TCP rules (LANDLOCK_ACCESS_NET_BIND_TCP, _CONNECT_TCP). */
 export const LANDLOCK_NET_ABI = 4;
-const UNRESTRICTED: LandlockNet = { bind: null, connect: null };
+const unrestricted = (): LandlockNet => ({ bind: null, connect: null });
 
 const sortedOnce = (ports: Iterable<number>): number[] => [...new Set(ports)].sort((a, b) => a - b);
 
@@ -138,7 +138,7 @@ export function landlockFacts(
   const mode = landlockMode(opts);
   const enabled = mode !== 'off' && !landlockUnavailable(host, seccomp);
   const net =
-    enabled && !landlockNetUnavailable(opts, host, seccomp) ? requestedNet(opts, image) : UNRESTRICTED;
+    enabled && !landlockNetUnavailable(opts, host, seccomp) ? requestedNet(opts, image) : unrestricted();
   return {
     enabled,
     abi: host.landlockAbi ?? 0,
@@ -211,7 +211,7 @@ export function landlockOfSpec(
     mode: mode ?? 'default',
     writable: [],
     writable_files: [],
-    net: UNRESTRICTED,
+    net: unrestricted(),
   };
   const text = annotations?.[LANDLOCK_ANNOTATION];
   if (!text) return none;

@@ -8,6 +8,7 @@ import { runOptionsFromDocker } from '../../../src/api/docker/index.js';
 import { landlockOfSpec, runSummary } from '../../../src/api/policy-hook.js';
 import { runBody } from '../../../src/api/schemas.js';
 import type { MoatError } from '../../../src/errors.js';
+import { planNetwork } from '../../../src/runtime/network/plan.js';
 import { parseExpose } from '../../../src/runtime/network/ports.js';
 import { runOptionProblems } from '../../../src/runtime/option-checks.js';
 import {
@@ -164,6 +165,18 @@ describe('declared ports', () => {
       connect: null,
     });
     expect(requestedNet(defaultRunOptions('x'), image)).toEqual({ bind: null, connect: null });
+  });
+  it("-P publishes --expose's ports with the image's, each once", () => {
+    const o = { ...defaultRunOptions('x'), publishAll: true, expose: ['7070/tcp', '80/tcp', '53/udp'] };
+    const planned = planNetwork(o, { '80/tcp': {} });
+    expect(planned.network).toBe('slirp4netns');
+    expect(planned.ports?.map((p) => `${p.containerPort}/${p.protocol}`).sort()).toEqual([
+      '53/udp',
+      '7070/tcp',
+      '80/tcp',
+    ]);
+    // Without -P, --expose publishes nothing (and needs no network).
+    expect(planNetwork({ ...o, publishAll: false }, {}).network).toBe('none');
   });
   it('--expose PORT[/tcp|/udp], one port', () => {
     expect(parseExpose('8080')).toBe('8080/tcp');

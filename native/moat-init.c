@@ -3,6 +3,7 @@
  * the container's command:
  *
  *   moat-init [--landlock-write PATH]... [--landlock-write-files PATH]...
+ *             [--landlock-bind PORTS] [--landlock-connect PORTS]
  *             [--landlock-off | --landlock-strict] [--reap] [--error-fd N] -- CMD [ARG]...
  *   moat-init --abi                                   (prints the kernel's Landlock ABI, 0 if none)
  *   moat-init --check-exec ROOTFS CWD PATH CMD        (runc's createContainer hook, see below)
@@ -12,8 +13,12 @@
  * into) are granted only beneath each --landlock-write PATH, and beneath each
  * --landlock-write-files PATH only writing and truncating files that exist there (so /dev's devices
  * can be written, but nothing created in /dev). A PATH that is not there, or that the user cannot
- * reach, is skipped. Every process
- * of the container inherits the ruleset; nothing can lift it. Without Landlock in the kernel the
+ * reach, is skipped. With --landlock-bind (resp. --landlock-connect), binding a TCP socket (resp.
+ * connecting one) is allowed only to the PORTS listed: decimal ports 0-65535 separated by commas,
+ * or `none` for no port at all (Landlock ABI 4; binding port 0, an ephemeral port, is allowed only
+ * if 0 is listed). Each is given at most once. UDP and other protocols are not covered by Landlock.
+ * On a kernel below ABI 4 the TCP rules are not applied, unless --landlock-strict (then status
+ * 125). Every process of the container inherits the ruleset; nothing can lift it. Without Landlock in the kernel the
  * command runs without it, unless --landlock-strict (then status 125). no_new_privs is set if it
  * is not already (runc sets it: moat always asks for it).
  *
@@ -74,14 +79,30 @@ extern char **environ;
 #define LL_FS_MAKE_SYM (1ULL << 12)
 #define LL_FS_REFER (1ULL << 13)    /* ABI 2 */
 #define LL_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#define LL_RULE_NET_PORT 2             /* ABI 4 */
+#define LL_NET_BIND_TCP (1ULL << 0)
+#define LL_NET_CONNECT_TCP (1ULL << 1)
+#define LL_NET_ABI 4
 
 struct ll_ruleset_attr {
   uint64_t handled_access_fs;
+  uint64_t handled_access_net; /* ABI 4: passed only when there are TCP rules */
 };
 struct ll_path_beneath_attr {
   uint64_t allowed_access;
   int32_t parent_fd;
 } __attribute__((packed));
+struct ll_net_port_attr {
+  uint64_t allowed_access;
+  uint64_t port;
+};
+
+/* A set of TCP ports: one bit each. `given`: the option was there (an empty set still restricts). */
+struct port_set {
+  int given;
+  unsigned char bits[65536 / 8];
+};
+static struct port_set bind_ports, connect_ports;
 
 #define MAX_PATHS 256
 
@@ -93,6 +114,7 @@ static void fail(int code, const char *what) {
 static void usage(const char *why) {
   fprintf(stderr,
           "moat-init: %s\nusage: moat-init [--landlock-write PATH]... [--landlock-write-files PATH]... "
+          "[--landlock-bind PORTS] [--landlock-connect PORTS] "
           "[--landlock-off|--landlock-strict] [--reap] [--error-fd N] -- CMD [ARG]...\n",
           why);
   exit(125);
@@ -128,6 +150,47 @@ static void add_rule(int ruleset, const char *path, uint64_t access) {
   if (close(fd) < 0) fail(125, "Landlock: close");
 }
 
+/*
+ * PORTS: `none`, or decimal ports 0-65535 (no sign, no leading zero) separated by single commas.
+ * Anything else is refused (status 125): a list moat did not mean is not guessed at.
+ */
+static void bad_ports(const char *opt, const char *why) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s: %s", opt, why);
+  usage(msg);
+}
+
+static void parse_ports(const char *opt, const char *s, struct port_set *set) {
+  if (set->given) bad_ports(opt, "given twice");
+  set->given = 1;
+  if (strcmp(s, "none") == 0) return;
+  for (;;) {
+    unsigned long n = 0;
+    int digits = 0;
+    while (*s >= '0' && *s <= '9') {
+      if (digits == 1 && n == 0) bad_ports(opt, "a port has a leading zero");
+      n = n * 10 + (unsigned long)(*s++ - '0');
+      if (++digits > 5 || n > 65535) bad_ports(opt, "a port is above 65535");
+    }
+    if (digits == 0) bad_ports(opt, "expected a port number (or none)");
+    set->bits[n / 8] |= (unsigned char)(1U << (n % 8));
+    if (*s == '\0') return;
+    if (*s++ != ',') bad_ports(opt, "ports are separated by commas");
+  }
+}
+
+/* Lets `access` (bind or connect) to each port of the set. */
+static void add_port_rules(int ruleset, const struct port_set *set, uint64_t access) {
+  for (unsigned long p = 0; p < 65536; p++) {
+    if (!(set->bits[p / 8] & (1U << (p % 8)))) continue;
+    struct ll_net_port_attr np = {.allowed_access = access, .port = p};
+    if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &np, 0) < 0) {
+      fprintf(stderr, "moat-init: Landlock: add rule for TCP port %lu: %s\n", p, strerror(errno));
+      exit(125);
+    }
+  }
+}
+
 /* Applies the ruleset to this process (and all it will start). Returns the ABI used, 0 if none. */
 static int apply_landlock(const char **write, int nwrite, const char **files, int nfiles, int strict) {
   int abi = landlock_abi();
@@ -142,11 +205,26 @@ static int apply_landlock(const char **write, int nwrite, const char **files, in
                 LL_FS_MAKE_REG | LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO | LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM;
   if (abi >= 2) rw |= LL_FS_REFER;
   if (abi >= 3) rw |= LL_FS_TRUNCATE;
-  struct ll_ruleset_attr attr = {.handled_access_fs = rw};
-  int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, sizeof attr, 0);
+  uint64_t net = (bind_ports.given ? LL_NET_BIND_TCP : 0) | (connect_ports.given ? LL_NET_CONNECT_TCP : 0);
+  if (net && abi < LL_NET_ABI) {
+    if (strict) {
+      fprintf(stderr,
+              "moat-init: Landlock ABI %d has no TCP rules (ABI %d needed: --security-opt landlock-bind/connect "
+              "with landlock=strict)\n",
+              abi, LL_NET_ABI);
+      exit(125);
+    }
+    net = 0; /* not applied: moat warned when it made the container */
+  }
+  struct ll_ruleset_attr attr = {.handled_access_fs = rw, .handled_access_net = net};
+  /* Without TCP rules, the ABI 1 size: a kernel below ABI 4 knows no more of the struct. */
+  size_t size = net ? sizeof attr : sizeof attr.handled_access_fs;
+  int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) fail(125, "Landlock: create ruleset");
   for (int i = 0; i < nwrite; i++) add_rule(ruleset, write[i], rw);
   for (int i = 0; i < nfiles; i++) add_rule(ruleset, files[i], rw & (LL_FS_WRITE_FILE | LL_FS_TRUNCATE));
+  if (net & LL_NET_BIND_TCP) add_port_rules(ruleset, &bind_ports, LL_NET_BIND_TCP);
+  if (net & LL_NET_CONNECT_TCP) add_port_rules(ruleset, &connect_ports, LL_NET_CONNECT_TCP);
   if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(125, "set no_new_privs");
   if (syscall(__NR_landlock_restrict_self, ruleset, 0) < 0) fail(125, "Landlock: restrict self");
@@ -320,6 +398,10 @@ int main(int argc, char **argv) {
       if ((only_files ? nfiles : nwrite) >= MAX_PATHS) usage("too many Landlock paths");
       if (only_files) files[nfiles++] = argv[++i];
       else write[nwrite++] = argv[++i];
+    } else if (strcmp(a, "--landlock-bind") == 0 || strcmp(a, "--landlock-connect") == 0) {
+      if (i + 1 >= argc) usage("a Landlock port option needs PORTS");
+      parse_ports(a, argv[i + 1], a[11] == 'b' ? &bind_ports : &connect_ports);
+      i++;
     } else if (strcmp(a, "--landlock-off") == 0) off = 1;
     else if (strcmp(a, "--landlock-strict") == 0) strict = 1;
     else if (strcmp(a, "--reap") == 0) reap = 1;
@@ -336,6 +418,8 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) usage("no command after --");
   if (off && strict) usage("--landlock-off and --landlock-strict exclude each other");
+  if (off && (bind_ports.given || connect_ports.given))
+    usage("--landlock-off and --landlock-bind/--landlock-connect exclude each other");
   if (!off) apply_landlock(write, nwrite, files, nfiles, strict);
   if (reap) reap_and_forward(argv + i);
   exec_command(argv + i);

@@ -17,7 +17,8 @@
 #              protocol }], dns, user, read_only_rootfs, limits,
 #              seccomp: { profile, file, digest, default_action, rule_count, looser_than_default, loosened },
 #              apparmor_profile (the profile runc applies; "unconfined" when asked for none; null: none),
-#              landlock: { enabled, abi, mode (default|off|strict), writable, writable_files } }
+#              landlock: { enabled, abi, mode (default|off|strict), writable, writable_files,
+#                          net: { bind, connect } (TCP ports allowed, sorted; null: not restricted) } }
 #     spec:  the complete OCI runtime spec about to run (start, exec and every other container
 #            route: the container's stored spec)
 #     process: { user (the UID as text), raw_user (exec -u as typed), uid, gid, additional_gids,
@@ -525,6 +526,16 @@ deny contains sprintf("Landlock ABI %v is below the minimum %v (data.moat.min_la
 	input.action in {"container.run", "container.create", "container.start", "container.exec"}
 	abi := landlock_abi
 	abi < data.moat.min_landlock_abi
+}
+
+# data.moat.require_landlock_net_bind: refuse a container that may bind any TCP port (no
+# --security-opt landlock-bind= nor landlock=strict, a kernel below Landlock ABI 4, or
+# landlock=off). Which ports it may bind is facts.run.landlock.net.bind, e.g. to allow only some:
+#   deny contains "..." if { some p in input.facts.run.landlock.net.bind; not p in {80, 443} }
+deny contains "a TCP bind rule is required (data.moat.require_landlock_net_bind) but this container may bind any port" if {
+	data.moat.require_landlock_net_bind == true
+	input.action in {"container.run", "container.create", "container.start", "container.exec"}
+	object.get(spec, ["landlock", "net", "bind"], null) == null
 }
 
 landlock_abi := object.get(spec, ["landlock", "abi"], 0) if object.get(spec, ["landlock", "enabled"], false) == true

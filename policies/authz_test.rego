@@ -565,6 +565,18 @@ test_min_landlock_abi if {
 	"Landlock ABI 0 is below the minimum 4 (data.moat.min_landlock_abi)" in authz.deny with input as ll({"enabled": false, "abi": 7, "mode": "off"}) with data.moat.min_landlock_abi as 4
 }
 
+test_require_landlock_net_bind if {
+	msg := "a TCP bind rule is required (data.moat.require_landlock_net_bind) but this container may bind any port"
+	msg in authz.deny with input as ll({"enabled": true, "abi": 6, "net": {"bind": null, "connect": null}}) with data.moat.require_landlock_net_bind as true
+	authz.allow with input as ll({"enabled": true, "abi": 6, "net": {"bind": [8080], "connect": null}}) with data.moat.require_landlock_net_bind as true
+	# An empty list: no TCP bind at all, which is restricted.
+	authz.allow with input as ll({"enabled": true, "abi": 6, "net": {"bind": [], "connect": null}}) with data.moat.require_landlock_net_bind as true
+	# A summary without `net` (an older container's) counts as not restricted.
+	msg in authz.deny with input as ll({"enabled": true, "abi": 6}) with data.moat.require_landlock_net_bind as true
+	# Not required: allowed either way.
+	authz.allow with input as ll({"enabled": true, "abi": 6, "net": {"bind": null, "connect": null}})
+}
+
 test_forbidden_runtime_advisory if {
 	"runtime 1.1.5 does not fix CVE-2025-31133" in authz.deny with input as rt("1.1.5", ["CVE-2025-31133"]) with data.moat.forbidden_runtime_advisories as ["CVE-2025-31133"]
 	authz.allow with input as rt("1.1.5", ["CVE-2025-52565"]) with data.moat.forbidden_runtime_advisories as ["CVE-2025-31133"]

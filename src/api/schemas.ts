@@ -5,6 +5,12 @@ import { PROFILE_NAME } from '../lsm/apparmor/profile.js';
 const str = { type: 'string' } as const;
 const strArr = { type: 'array', items: { type: 'string' } } as const;
 const posInt = { type: 'integer', minimum: 1 } as const;
+/** TCP ports for Landlock's rules (at most runtime/options.ts's LANDLOCK_MAX_PORTS, as the CLI). */
+const tcpPorts = {
+  type: 'array',
+  maxItems: 1024,
+  items: { type: 'integer', minimum: 0, maximum: 65535 },
+} as const;
 
 export const empty = { type: 'object', additionalProperties: false, properties: {} } as const;
 
@@ -154,6 +160,13 @@ export const runOptions = {
     seccompProfile: { type: 'string', pattern: '^/' },
     apparmorProfile: { type: 'string', pattern: PROFILE_NAME.source },
     landlock: { enum: ['off', 'strict'] },
+    landlockBind: { anyOf: [{ enum: ['declared'] }, tcpPorts] },
+    landlockConnect: tcpPorts,
+    expose: {
+      type: 'array',
+      maxItems: 1024,
+      items: { type: 'string', pattern: '^[0-9]{1,5}(/(tcp|udp))?$' },
+    },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     log: logOptionsSchema,
   },

@@ -28,7 +28,7 @@ import { parseEventTime } from '../runtime/events/filter.js';
 import { parseDuration, type HealthOptions } from '../runtime/health/config.js';
 import { registerAttach, startAttached } from './attach.js';
 import { forEachArg } from './report.js';
-import { parsePublish } from '../runtime/network/ports.js';
+import { parseExpose, parsePublish } from '../runtime/network/ports.js';
 import { registerPs } from './ps.js';
 import { registerLifecycleVerbs } from './lifecycle.js';
 import { inspectContainers } from './inspect.js';
@@ -124,7 +124,7 @@ export function addRunOptions(cmd: Command): Command {
     )
     .option(
       '--security-opt <opt>',
-      'seccomp=FILE for a custom seccomp profile; apparmor=NAME for an AppArmor profile loaded on the host (unconfined: none, where moat-default would apply); landlock=off (none) or landlock=strict (refuse to run without it; by default Landlock applies where the kernel has it); no-new-privileges is always on (repeatable)',
+      'seccomp=FILE for a custom seccomp profile; apparmor=NAME for an AppArmor profile loaded on the host (unconfined: none, where moat-default would apply); landlock=off (none) or landlock=strict (refuse to run without it; by default Landlock applies where the kernel has it); landlock-bind=PORTS|declared|none and landlock-connect=PORTS|none: TCP bind/connect only to those ports (Landlock ABI 4; declared: the -p, --expose and image EXPOSE ports; strict implies landlock-bind=declared; UDP is not covered); no-new-privileges is always on (repeatable)',
       collect,
       [],
     )
@@ -154,7 +154,16 @@ export function addRunOptions(cmd: Command): Command {
       collect,
       [],
     )
-    .option('-P, --publish-all', 'publish every port the image EXPOSEs, each on a free port of 127.0.0.1')
+    .option(
+      '-P, --publish-all',
+      'publish every port the image EXPOSEs (and --expose), each on a free port of 127.0.0.1',
+    )
+    .option(
+      '--expose <port[/tcp|/udp]>',
+      "declare a container port without publishing it (-P publishes it; Landlock's landlock-bind=declared allows it) (repeatable)",
+      collect,
+      [],
+    )
     .option(
       '--dns <ip>',
       "a DNS server for /etc/resolv.conf (repeatable; default: the network stack's)",
@@ -184,6 +193,7 @@ export interface RunFlags {
   net?: string;
   publish?: string[];
   publishAll?: boolean;
+  expose?: string[];
   dns?: string[];
   addHost?: string[];
   tmpfs: string[];
@@ -280,6 +290,7 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
   if (f.networkAlias?.length) o.networkAliases = f.networkAlias;
   if (f.publish?.length) o.ports = f.publish.map(parsePublish);
   if (f.publishAll) o.publishAll = true;
+  if (f.expose?.length) o.expose = f.expose.map(parseExpose);
   if (f.dns?.length) o.dns = f.dns;
   if (f.addHost?.length) o.addHosts = f.addHost;
   o.tmpfs = f.tmpfs.map(parseTmpfs);
@@ -318,10 +329,12 @@ export function toRunOptions(image: string, cmd: string[], f: RunFlags): RunOpti
     if (policy.name !== 'no') o.restart = policy;
   }
   for (const s of f.securityOpt) {
-    const { seccompProfile, apparmorProfile, landlock } = parseSecurityOpt(s);
+    const { seccompProfile, apparmorProfile, landlock, landlockBind, landlockConnect } = parseSecurityOpt(s);
     if (seccompProfile !== undefined) o.seccompProfile = path.resolve(seccompProfile);
     if (apparmorProfile !== undefined) o.apparmorProfile = apparmorProfile;
     if (landlock !== undefined) o.landlock = landlock;
+    if (landlockBind !== undefined) o.landlockBind = landlockBind;
+    if (landlockConnect !== undefined) o.landlockConnect = landlockConnect;
   }
   if (f.seccompLearn !== undefined) o.seccompLearn = path.resolve(f.seccompLearn);
   if (f.allowNamespaces) o.seccompAllowNamespaces = true;

@@ -245,6 +245,20 @@ export function runOptionProblems(o: Partial<RunOptions>): Problem[] {
         'a learning run records under its own profile: --seccomp-learn and --security-opt seccomp=FILE cannot go together',
       hint: 'learn first, then run with --security-opt seccomp=LEARNED.json (or merge with moat seccomp learn --merge FILE)',
     });
+  if (o.landlock === 'off' && (o.landlockBind !== undefined || o.landlockConnect !== undefined))
+    p(
+      `conflicting options: --security-opt landlock=off and ${o.landlockBind !== undefined ? 'landlock-bind' : 'landlock-connect'}=`,
+      "Landlock's TCP rules need Landlock: drop landlock=off, or drop landlock-bind/landlock-connect",
+    );
+  for (const e of o.expose ?? [])
+    if (
+      !/^\d{1,5}(\/(tcp|udp))?$/.test(e) ||
+      !(Number(e.split('/')[0]) >= 1 && Number(e.split('/')[0]) <= 65535)
+    )
+      p(
+        `invalid --expose "${e.slice(0, 40)}"`,
+        'a container port 1-65535 with an optional /tcp or /udp, e.g. --expose 8080',
+      );
   if (o.seccompAllowNamespaces && o.seccompLearn === undefined)
     out.push({
       message: '--allow-namespaces is for a learning run (moat seccomp learn, --seccomp-learn FILE)',

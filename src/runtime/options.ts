@@ -108,6 +108,17 @@ export interface RunOptions {
    * `strict`, the run is refused without it; `off`, not applied (spec/landlock.ts).
    */
   landlock?: 'off' | 'strict';
+  /**
+   * Landlock's TCP bind rule (`--security-opt landlock-bind=PORTS|declared|none`, ABI ≥ 4): the
+   * ports a process may bind, or `declared` (the container's -p and --expose ports and the image's
+   * EXPOSEd tcp ones, resolved by spec/landlock.ts). Unset: not restricted, except that
+   * landlock=strict means `declared`.
+   */
+  landlockBind?: number[] | 'declared';
+  /** Landlock's TCP connect rule (`--security-opt landlock-connect=PORTS|none`); unset: not restricted. */
+  landlockConnect?: number[];
+  /** `--expose PORT[/tcp|/udp]` (docker's; Config.ExposedPorts): declared ports, not published. */
+  expose?: string[];
   labels: Record<string, string>;
   /** Log rotation (`--log-opt max-size=10m --log-opt max-file=3`); unset: the defaults. */
   log?: LogOptions;
@@ -237,8 +248,9 @@ export function parseTmpfs(s: string): TmpfsSpec {
 
 /**
  * `--security-opt`: `seccomp=FILE` (a profile; its path as given), `apparmor=NAME` (a profile
- * loaded on the host; `unconfined`: none, which the policy sees), `landlock=off|strict`
- * (spec/landlock.ts), `no-new-privileges` (always on, so accepted and a no-op, as the API accepts
+ * loaded on the host; `unconfined`: none, which the policy sees), `landlock=off|strict`,
+ * `landlock-bind=PORTS|declared|none` and `landlock-connect=PORTS|none` (Landlock's TCP rules,
+ * spec/landlock.ts), `no-new-privileges` (always on, so accepted and a no-op, as the API accepts
  * it). Anything that would loosen the isolation is refused with a code of its own:
  * `seccomp=unconfined`, `no-new-privileges=false`.
  */
@@ -246,8 +258,16 @@ export function parseSecurityOpt(s: string): {
   seccompProfile?: string;
   apparmorProfile?: string;
   landlock?: 'off' | 'strict';
+  landlockBind?: number[] | 'declared';
+  landlockConnect?: number[];
 } {
   if (/^no-new-privileges([=:]true)?$/.test(s)) return {};
+  const net = /^landlock-(bind|connect)[=:](.*)$/s.exec(s);
+  if (net) {
+    if (net[1] === 'bind' && net[2] === 'declared') return { landlockBind: 'declared' };
+    const ports = parseLandlockPorts(net[2], `landlock-${net[1]}`);
+    return net[1] === 'bind' ? { landlockBind: ports } : { landlockConnect: ports };
+  }
   const ll = /^landlock[=:](.*)$/.exec(s);
   if (ll) {
     if (ll[1] === 'off' || ll[1] === 'strict') return { landlock: ll[1] };
@@ -282,8 +302,41 @@ export function parseSecurityOpt(s: string): {
     });
   if (m && m[1]) return { seccompProfile: m[1] };
   throw new RuntimeError('RUNTIME_INVALID_OPTION', `unsupported --security-opt "${s}"`, {
-    hint: 'moat takes seccomp=FILE (a profile), apparmor=NAME (a loaded profile), landlock=off|strict and no-new-privileges (always on); it sets no SELinux labels',
+    hint: 'moat takes seccomp=FILE (a profile), apparmor=NAME (a loaded profile), landlock=off|strict, landlock-bind=PORTS|declared, landlock-connect=PORTS and no-new-privileges (always on); it sets no SELinux labels',
   });
+}
+
+/**
+ * The most ports one Landlock port option lists (the API schema's bound too). moat-init itself keeps
+ * any list in a bitmap of the 65536 ports: this bound is the command line's length, not its.
+ */
+export const LANDLOCK_MAX_PORTS = 1024;
+
+/**
+ * `landlock-bind=` / `landlock-connect=`'s PORTS: TCP ports 0-65535, comma-separated (`none`: no
+ * port at all), sorted, each once. Port 0 is only what it says: binding port 0 (an ephemeral port
+ * the kernel picks) is refused unless 0 is listed, which is Landlock's rule.
+ */
+export function parseLandlockPorts(text: string, opt: string): number[] {
+  const shown = text.slice(0, 60).replace(/[\x00-\x1f\x7f]/g, '?');
+  const hint = `${opt}=PORT[,PORT]... with TCP ports 0-65535 (e.g. ${opt}=8080,8443), or ${opt}=none${opt === 'landlock-bind' ? '; landlock-bind=declared: the -p, --expose and image EXPOSE ports' : ''}`;
+  const bad = (why: string): never => {
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --security-opt ${opt}=${shown}: ${why}`, {
+      hint,
+    });
+  };
+  if (text === 'none') return [];
+  if (text === '') bad('no ports given');
+  const out = new Set<number>();
+  for (const p of text.split(',')) {
+    if (!/^\d{1,5}$/.test(p))
+      bad(`"${p.slice(0, 20).replace(/[\x00-\x1f\x7f]/g, '?')}" is not a port number`);
+    const n = Number(p);
+    if (n > 65535) bad(`port ${n} is out of range (0-65535)`);
+    out.add(n);
+  }
+  if (out.size > LANDLOCK_MAX_PORTS) bad(`more than ${LANDLOCK_MAX_PORTS} ports`);
+  return [...out].sort((a, b) => a - b);
 }
 
 /**

@@ -28,8 +28,9 @@ export interface SecurityReport {
   apparmor: string | null;
   /**
    * Landlock as moat-init applies it (spec/landlock.ts: enabled, ABI, mode, the paths writable
-   * beneath and those where only existing files may be written). The kernel shows no Landlock
-   * domain in /proc, so this one is the spec's word alone.
+   * beneath and those where only existing files may be written, and `net`: the TCP ports it may
+   * bind and connect to, null where not restricted). The kernel shows no Landlock domain in
+   * /proc, so this one is the spec's word alone.
    */
   landlock: LandlockFacts;
   readOnlyRoot: boolean;

@@ -1,8 +1,8 @@
 /**
  * The TypeScript type of the values a JSON schema (written `as const`) accepts, for the subset of
  * JSON schema moat's request bodies use: `type` string / integer / number / boolean / array
- * (`items`) / object (`properties`, `required`, or `additionalProperties: SCHEMA` for a map), and
- * `enum`. Keywords that only narrow a value (pattern, minimum, maxLength ...) do not change its
+ * (`items`) / object (`properties`, `required`, or `additionalProperties: SCHEMA` for a map),
+ * `enum`, and `anyOf` (the union of its schemas' types). Keywords that only narrow a value (pattern, minimum, maxLength ...) do not change its
  * type; a schema outside the subset is `unknown`, so a handler must check what it reads.
  *
  * A property with a `default` is required in the type: the router's validator fills it in
@@ -30,14 +30,16 @@ type ObjectOf<S> = S extends { properties: infer P }
 
 export type FromSchema<S> = S extends { enum: readonly (infer E)[] }
   ? E
-  : S extends { type: 'string' }
-    ? string
-    : S extends { type: 'integer' | 'number' }
-      ? number
-      : S extends { type: 'boolean' }
-        ? boolean
-        : S extends { type: 'array'; items: infer I }
-          ? FromSchema<I>[]
-          : S extends { type: 'object' }
-            ? ObjectOf<S>
-            : unknown;
+  : S extends { anyOf: readonly (infer A)[] }
+    ? FromSchema<A>
+    : S extends { type: 'string' }
+      ? string
+      : S extends { type: 'integer' | 'number' }
+        ? number
+        : S extends { type: 'boolean' }
+          ? boolean
+          : S extends { type: 'array'; items: infer I }
+            ? FromSchema<I>[]
+            : S extends { type: 'object' }
+              ? ObjectOf<S>
+              : unknown;

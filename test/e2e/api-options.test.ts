@@ -205,3 +205,19 @@ describe('docker run options moat refuses, with a message the CLI prints', () =>
     expect(r.stderr).toMatch(/--pid=container:other is not supported by moat/);
   });
 });
+
+describe("Landlock's TCP rules through the Docker API", () => {
+  it('--security-opt landlock-bind=declared with --expose 7070: 7070 binds, 9090 is EACCES; a bad list is refused', () => {
+    const r = run(
+      ['--security-opt', 'landlock-bind=declared', '--expose', '7070'],
+      'timeout 2 nc -l -p 9090 </dev/null; echo "bind9090=$?"; (sleep 5 | nc -l -p 7070 > /tmp/got &); ' +
+        'c=1; for i in $(seq 30); do if echo via-7070 | nc 127.0.0.1 7070 2>/dev/null; then c=0; break; fi; sleep 0.1; done; ' +
+        'echo "connect7070=$c"; for i in $(seq 30); do [ -s /tmp/got ] && break; sleep 0.1; done; cat /tmp/got',
+    );
+    expect(r.stdout).toBe('bind9090=1\nconnect7070=0\nvia-7070\n');
+    expect(r.stderr).toBe('nc: bind: Permission denied\n');
+    const bad = run(['--security-opt', 'landlock-connect=http'], 'true');
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/invalid --security-opt landlock-connect=http: "http" is not a port number/);
+  });
+});

@@ -75,6 +75,11 @@ function networkFromDocker(b: Record<string, unknown>, h: Record<string, unknown
     }
     if (ports.length) o.ports = ports;
   }
+  // --expose's ports (and -p's, which docker puts there too): declared, for landlock-bind=declared.
+  const expose = exposedPorts(b.ExposedPorts as Record<string, unknown> | undefined).map(
+    (p) => `${p.containerPort}/${p.protocol}`,
+  );
+  if (expose.length) o.expose = expose;
   if (h.PublishAllPorts === true) {
     o.publishAll = true;
     // -P publishes --expose's ports (Config.ExposedPorts) as well as the image's.
@@ -132,6 +137,13 @@ export function runOptionsFromDocker(body: unknown, name: string | null): RunOpt
     // docker CLI sends seccomp=FILE as the profile's content: still refused below.
     if (/^apparmor[=:]/.test(s)) {
       o.apparmorProfile = parseSecurityOpt(s).apparmorProfile;
+      continue;
+    }
+    if (/^landlock-(bind|connect)[=:]/.test(s)) {
+      // Landlock's TCP rules, as the CLI takes them (a bad port list: RUNTIME_INVALID_OPTION).
+      const { landlockBind, landlockConnect } = parseSecurityOpt(s);
+      if (landlockBind !== undefined) o.landlockBind = landlockBind;
+      if (landlockConnect !== undefined) o.landlockConnect = landlockConnect;
       continue;
     }
     refuse(`--security-opt ${s.slice(0, 40)}`, "moat's seccomp profile and no_new_privs always apply");

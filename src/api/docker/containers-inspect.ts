@@ -15,6 +15,10 @@ import { enc, type Handler } from './handler.js';
 import { endpointId } from './networks.js';
 
 /** Docker's `{"80/tcp": [{HostIp, HostPort}]}`. */
+/** A Landlock port option's value as it was given: `declared`, `none` or the ports. */
+const portsOpt = (v: number[] | 'declared'): string =>
+  v === 'declared' ? v : v.length ? v.join(',') : 'none';
+
 function portMap(ports: readonly PortSpec[]): Record<string, { HostIp: string; HostPort: string }[]> {
   const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of ports)
@@ -128,6 +132,8 @@ export function containerInspect(
         'no-new-privileges',
         `seccomp=${o.seccompProfile ?? 'moat-default'}`,
         ...(o.landlock ? [`landlock=${o.landlock}`] : []),
+        ...(o.landlockBind !== undefined ? [`landlock-bind=${portsOpt(o.landlockBind)}`] : []),
+        ...(o.landlockConnect !== undefined ? [`landlock-connect=${portsOpt(o.landlockConnect)}`] : []),
       ],
       LogConfig: dockerLogConfig(c.logConfig ?? logConfigOf(o.log)),
     },

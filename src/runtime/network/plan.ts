@@ -53,13 +53,14 @@ export function networkOf(o: Pick<RunOptions, 'network' | 'ports' | 'publishAll'
 /** slirp4netns's DNS forwarder and gateway in its default network (10.0.2.0/24). */
 export const SLIRP_DNS = '10.0.2.3';
 
-/** The run options with the network settled: its mode, and -P's ports added. */
+/** The run options with the network settled: its mode, and -P's ports added (the image's and --expose's). */
 export function planNetwork(o: RunOptions, exposed: Record<string, unknown> | null | undefined): RunOptions {
   const network = networkOf(o);
   if (network === 'none') return { ...o, network };
   const ports = [...(o.ports ?? [])];
+  const declared = { ...(exposed ?? {}), ...Object.fromEntries((o.expose ?? []).map((k) => [k, {}])) };
   if (o.publishAll)
-    for (const p of exposedPorts(exposed))
+    for (const p of exposedPorts(declared))
       if (!ports.some((q) => q.containerPort === p.containerPort && q.protocol === p.protocol)) ports.push(p);
   return { ...o, network, ports };
 }

@@ -68,6 +68,20 @@ export function parsePublish(s: string): PortSpec {
   };
 }
 
+/**
+ * `--expose PORT[/tcp|/udp]` (docker's; a range is not offered, as with -p): the port as an image's
+ * ExposedPorts key, `8080/tcp`.
+ */
+export function parseExpose(s: string): string {
+  const m = /^(\d{1,5})(?:\/(tcp|udp))?$/i.exec(s.trim());
+  const n = m ? Number(m[1]) : 0;
+  if (!m || n < 1 || n > 65535)
+    throw new RuntimeError('RUNTIME_INVALID_OPTION', `invalid --expose "${s.slice(0, 100)}"`, {
+      hint: 'use --expose CONTAINER_PORT[/tcp|/udp] with a port 1-65535, e.g. --expose 8080 (one port each)',
+    });
+  return `${n}/${(m[2] ?? 'tcp').toLowerCase()}`;
+}
+
 /** `-P`: every EXPOSEd port of the image (`80/tcp`), each on a free host port of 127.0.0.1. */
 export function exposedPorts(exposed: Record<string, unknown> | null | undefined): PortSpec[] {
   const out: PortSpec[] = [];

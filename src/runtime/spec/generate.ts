@@ -52,8 +52,8 @@ export function generateSpec(input: SpecInput): SpecResult {
   errors.push(...checkErrors({ opts, host, idmaps, ids, user, args, cwd, seccomp: input.seccomp }));
   const groupAdd = resolveGroupAdd(opts.groupAdd, input.group, gidMapped, errors);
   const rlimits = buildRlimits(opts, host, errors, input.defaultNproc);
-  const landlock = landlockFacts(opts, host, input.seccomp);
-  const warnings = specWarnings({ idmaps, seccomp: input.seccomp, landlock, host });
+  const landlock = landlockFacts(opts, host, input.seccomp, image);
+  const warnings = specWarnings({ opts, idmaps, seccomp: input.seccomp, landlock, host });
   if (errors.length) {
     throw new RuntimeError('RUNTIME_INVALID_OPTION', errors.join('; '), { details: { errors } });
   }

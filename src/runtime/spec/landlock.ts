@@ -16,12 +16,19 @@
  * (ABI ≥ 1) and moat-init was built, else the container runs without it with a warning; `strict`
  * refuses to create the container then (and moat-init refuses to start it on a kernel without
  * Landlock); `off` applies none. Pure: the host's ABI and moat-init's path are passed in.
+ *
+ * TCP (ABI ≥ 4; `--security-opt landlock-bind=PORTS|declared|none`, `landlock-connect=PORTS|none`):
+ * binding (resp. connecting) a TCP socket is allowed only to the ports listed; `declared` is the
+ * container's tcp ports of -p, --expose and the image's EXPOSE. By default there is no TCP rule;
+ * `strict` means landlock-bind=declared unless landlock-bind is given. On a kernel below ABI 4 the
+ * rules are not applied (a warning), and a strict container that asked for them is refused. UDP and
+ * other protocols are not covered by Landlock.
  */
 import * as path from 'node:path';
 import type { OciHook, OciSeccomp } from '../oci.js';
 import type { RunOptions } from '../options.js';
 import { INIT_PATH, READ_ONLY_ROOT_TMPFS, userMountTargets } from './mounts.js';
-import type { LandlockFacts, LandlockMode, SpecHost } from './types.js';
+import type { ImageRunConfig, LandlockFacts, LandlockMode, LandlockNet, SpecHost } from './types.js';
 
 export const LANDLOCK_ANNOTATION = 'io.moat.landlock';
 /** Tmpfs mounts every container gets (mounts.ts): writable beneath. */
@@ -73,17 +80,77 @@ export function landlockUnavailable(host: SpecHost, seccomp?: OciSeccomp | null)
   return undefined;
 }
 
-export function landlockFacts(opts: RunOptions, host: SpecHost, seccomp?: OciSeccomp | null): LandlockFacts {
+/** The Landlock ABI that brought TCP rules (LANDLOCK_ACCESS_NET_BIND_TCP, _CONNECT_TCP). */
+export const LANDLOCK_NET_ABI = 4;
+const unrestricted = (): LandlockNet => ({ bind: null, connect: null });
+
+const sortedOnce = (ports: Iterable<number>): number[] => [...new Set(ports)].sort((a, b) => a - b);
+
+/**
+ * The container's declared TCP ports: those of -p (and -P's, added to the ports by then), of
+ * --expose, and the image's EXPOSEd ones (`80`, `80/tcp`; udp, ranges and junk are not TCP ports).
+ */
+export function declaredPorts(opts: RunOptions, image: Pick<ImageRunConfig, 'ExposedPorts'>): number[] {
+  const out: number[] = [];
+  for (const p of opts.ports ?? []) if (p.protocol === 'tcp') out.push(p.containerPort);
+  for (const k of [...(opts.expose ?? []), ...Object.keys(image.ExposedPorts ?? {})]) {
+    const m = /^(\d{1,5})(?:\/tcp)?$/.exec(k);
+    if (m && Number(m[1]) >= 1 && Number(m[1]) <= 65535) out.push(Number(m[1]));
+  }
+  return sortedOnce(out);
+}
+
+/** Whether the run asked for TCP rules itself (not only by landlock=strict's implied bind rule). */
+export function netAsked(opts: RunOptions): boolean {
+  return opts.landlockBind !== undefined || opts.landlockConnect !== undefined;
+}
+
+/** The TCP rules the run asks for, whatever the kernel offers. */
+export function requestedNet(opts: RunOptions, image: Pick<ImageRunConfig, 'ExposedPorts'>): LandlockNet {
+  const bind = opts.landlockBind ?? (landlockMode(opts) === 'strict' ? 'declared' : undefined);
+  return {
+    bind: bind === undefined ? null : bind === 'declared' ? declaredPorts(opts, image) : sortedOnce(bind),
+    connect: opts.landlockConnect === undefined ? null : sortedOnce(opts.landlockConnect),
+  };
+}
+
+/** Why the TCP rules the run asks for are not applied, if they are not (and it asks for some). */
+export function landlockNetUnavailable(
+  opts: RunOptions,
+  host: SpecHost,
+  seccomp?: OciSeccomp | null,
+): string | undefined {
+  if (landlockMode(opts) === 'off') return undefined;
+  const why = landlockUnavailable(host, seccomp);
+  if (why) return why;
+  const abi = host.landlockAbi ?? 0;
+  return abi < LANDLOCK_NET_ABI
+    ? `this kernel's Landlock ABI is ${abi}; TCP rules need ABI ${LANDLOCK_NET_ABI} (Linux 6.7)`
+    : undefined;
+}
+
+export function landlockFacts(
+  opts: RunOptions,
+  host: SpecHost,
+  seccomp?: OciSeccomp | null,
+  image: Pick<ImageRunConfig, 'ExposedPorts'> = {},
+): LandlockFacts {
   const mode = landlockMode(opts);
   const enabled = mode !== 'off' && !landlockUnavailable(host, seccomp);
+  const net =
+    enabled && !landlockNetUnavailable(opts, host, seccomp) ? requestedNet(opts, image) : unrestricted();
   return {
     enabled,
     abi: host.landlockAbi ?? 0,
     mode,
     writable: enabled ? writablePaths(opts) : [],
     writable_files: enabled ? WRITE_FILES_ONLY : [],
+    net,
   };
 }
+
+/** moat-init's list of ports: `none`, or the ports comma-separated. */
+const portList = (ports: number[]): string => (ports.length ? ports.join(',') : 'none');
 
 /** moat-init's options before `--` (none: moat-init is not used). */
 export function initArgs(f: LandlockFacts, reap: boolean): string[] {
@@ -93,6 +160,8 @@ export function initArgs(f: LandlockFacts, reap: boolean): string[] {
       ? [
           ...f.writable.flatMap((p) => ['--landlock-write', p]),
           ...f.writable_files.flatMap((p) => ['--landlock-write-files', p]),
+          ...(f.net.bind ? ['--landlock-bind', portList(f.net.bind)] : []),
+          ...(f.net.connect ? ['--landlock-connect', portList(f.net.connect)] : []),
           ...(f.mode === 'strict' ? ['--landlock-strict'] : []),
         ]
       : ['--landlock-off']),
@@ -128,8 +197,9 @@ export function checkExecHook(
 }
 
 /**
- * Landlock as the spec applies it (`enabled`, `abi`, `mode`, `writable`: spec/landlock.ts), from
- * its annotation; a spec made before moat applied Landlock has none: not enabled.
+ * Landlock as the spec applies it (`enabled`, `abi`, `mode`, `writable`, `net`: spec/landlock.ts),
+ * from its annotation; a spec made before moat applied Landlock has none: not enabled (and one made
+ * before TCP rules has no `net`: not restricted).
  */
 export function landlockOfSpec(
   annotations: Record<string, string> | undefined,
@@ -141,6 +211,7 @@ export function landlockOfSpec(
     mode: mode ?? 'default',
     writable: [],
     writable_files: [],
+    net: unrestricted(),
   };
   const text = annotations?.[LANDLOCK_ANNOTATION];
   if (!text) return none;
@@ -148,12 +219,19 @@ export function landlockOfSpec(
     const f = JSON.parse(text) as Partial<LandlockFacts>;
     const strings = (a: unknown): string[] =>
       Array.isArray(a) ? a.filter((x) => typeof x === 'string') : [];
+    // A list that is not all ports says nothing reliable: taken as not restricted.
+    const ports = (a: unknown): number[] | null =>
+      Array.isArray(a) && a.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 65535)
+        ? (a as number[])
+        : null;
+    const net = (f.net ?? {}) as Partial<Record<keyof LandlockNet, unknown>>;
     return {
       enabled: f.enabled === true,
       abi: typeof f.abi === 'number' ? f.abi : 0,
       mode: f.mode === 'off' || f.mode === 'strict' ? f.mode : 'default',
       writable: strings(f.writable),
       writable_files: strings(f.writable_files),
+      net: { bind: ports(net.bind), connect: ports(net.connect) },
     };
   } catch {
     return none;

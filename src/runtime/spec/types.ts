@@ -15,6 +15,8 @@ export interface ImageRunConfig {
   Cmd?: string[] | null;
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
+  /** EXPOSEd ports (`80/tcp`): Landlock's declared TCP ports (landlock.ts). */
+  ExposedPorts?: Record<string, object> | null;
 }
 
 export interface SpecHost {
@@ -73,6 +75,17 @@ export interface LandlockFacts {
   writable: string[];
   /** Where only files that exist may be written (beneath each). */
   writable_files: string[];
+  /**
+   * Landlock's TCP rules (ABI ≥ 4; `--security-opt landlock-bind=`, `landlock-connect=`): the
+   * ports a process may bind (resp. connect to), sorted; null: not restricted.
+   */
+  net: LandlockNet;
+}
+
+/** The TCP ports Landlock lets a container bind and connect to; null: not restricted. */
+export interface LandlockNet {
+  bind: number[] | null;
+  connect: number[] | null;
 }
 
 export interface SpecResult {

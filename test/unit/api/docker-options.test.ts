@@ -143,9 +143,10 @@ const CONFIG: Row[] = [
   { field: 'AttachStdout', value: false, expect: { noop: 'the client attaches' } },
   { field: 'AttachStderr', value: false, expect: { noop: 'the client attaches' } },
   {
+    // -p sets it too; -P publishes them; landlock-bind=declared allows binding them.
     field: 'ExposedPorts',
     value: { '80/tcp': {} },
-    expect: { noop: "-p sets it; -P publishes the image's" },
+    expect: applied((p) => expect(p.o.expose).toEqual(['80/tcp'])),
   },
   {
     field: 'Tty',
@@ -616,6 +617,22 @@ const HOSTCONFIG: Row[] = [
     field: 'SecurityOpt',
     value: ['apparmor=../../etc/x'],
     expect: invalid(/^invalid --security-opt apparmor=\.\.\/\.\.\/etc\/x: not a profile name/),
+  },
+  {
+    field: 'SecurityOpt',
+    value: ['landlock-bind=8080,80', 'landlock-connect=none'],
+    expect: applied((p) => {
+      expect(p.o.landlockBind).toEqual([80, 8080]);
+      expect(p.o.landlockConnect).toEqual([]);
+    }),
+  },
+  {
+    field: 'SecurityOpt',
+    value: ['landlock-bind=80x'],
+    expect: refused(
+      /^invalid --security-opt landlock-bind=80x: "80x" is not a port number/,
+      'RUNTIME_INVALID_OPTION',
+    ),
   },
   {
     field: 'SecurityOpt',

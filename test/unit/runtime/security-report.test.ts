@@ -49,12 +49,14 @@ describe('the security report', () => {
         }),
       },
     } as OciSpec;
+    // An annotation made before TCP rules has no `net`: not restricted.
     expect(securityReport(rec, ll, maps).landlock).toEqual({
       enabled: true,
       abi: 7,
       mode: 'default',
       writable: ['/tmp'],
       writable_files: ['/dev', '/proc'],
+      net: { bind: null, connect: null },
     });
   });
 

@@ -100,6 +100,7 @@ describe('Landlock in the spec', () => {
       mode: 'default',
       writable: ['/dev/mqueue', '/dev/shm', '/run', '/tmp'],
       writable_files: ['/dev', '/proc'],
+      net: { bind: null, connect: null },
     });
     expect(JSON.parse(spec.annotations['io.moat.landlock'])).toEqual(landlock);
   });
@@ -227,6 +228,7 @@ describe('what the policy sees', () => {
       mode: 'strict',
       writable: [],
       writable_files: [],
+      net: { bind: null, connect: null },
     });
     expect(landlockOfSpec({ 'io.moat.landlock': '{not json' }, undefined).enabled).toBe(false);
   });

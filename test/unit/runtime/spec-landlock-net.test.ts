@@ -18,29 +18,11 @@ import {
   type RunOptions,
 } from '../../../src/runtime/options.js';
 import { generateSpec, type SpecHost, type SpecInput } from '../../../src/runtime/spec/index.js';
-import {
-  declaredPorts,
-  execPrefix,
-  LANDLOCK_SYSCALLS,
-  requestedNet,
-} from '../../../src/runtime/spec/landlock.js';
+import { declaredPorts, execPrefix, requestedNet } from '../../../src/runtime/spec/landlock.js';
 import type { ImageRunConfig } from '../../../src/runtime/spec/types.js';
-import { computeIdMaps } from '../../../src/userns/idmap.js';
+import { SECCOMP, sub } from './landlock-fixtures.js';
 import { lazyValidator } from '../../../src/util/schema.js';
 
-const sub = computeIdMaps({
-  uid: 1000,
-  gid: 1000,
-  subuids: [{ start: 100000, count: 65536 }],
-  subgids: [{ start: 100000, count: 65536 }],
-});
-if ('error' in sub) throw new Error('maps');
-
-const SECCOMP = {
-  defaultAction: 'SCMP_ACT_ERRNO',
-  architectures: ['SCMP_ARCH_X86_64'],
-  syscalls: [{ names: ['read', ...LANDLOCK_SYSCALLS], action: 'SCMP_ACT_ALLOW' }],
-};
 const host = (abi: number): SpecHost => ({
   arch: 'x64',
   rlimits: {},

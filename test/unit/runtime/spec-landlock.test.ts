@@ -11,22 +11,9 @@ import { defaultRunOptions, parseSecurityOpt, type RunOptions } from '../../../s
 import { landlockOfSpec, runSummary } from '../../../src/api/policy-hook.js';
 import { runcReason, startError } from '../../../src/runtime/start-errors.js';
 import { startFailureStatus } from '../../../src/runtime/runc.js';
-import { computeIdMaps } from '../../../src/userns/idmap.js';
+import { SECCOMP, sub } from './landlock-fixtures.js';
 import type { MoatError } from '../../../src/errors.js';
 
-const sub = computeIdMaps({
-  uid: 1000,
-  gid: 1000,
-  subuids: [{ start: 100000, count: 65536 }],
-  subgids: [{ start: 100000, count: 65536 }],
-});
-if ('error' in sub) throw new Error('maps');
-
-const SECCOMP = {
-  defaultAction: 'SCMP_ACT_ERRNO',
-  architectures: ['SCMP_ARCH_X86_64'],
-  syscalls: [{ names: ['read', ...LANDLOCK_SYSCALLS], action: 'SCMP_ACT_ALLOW' }],
-};
 const LL: SpecHost = {
   arch: 'x64',
   rlimits: {},

@@ -97,7 +97,7 @@ export function containerPruneCommand(cmd: Command, state: CliState): Command {
 export function systemPruneCommand(cmd: Command, state: CliState): Command {
   return cmd
     .description(
-      "remove stopped containers and dangling images (-a: every image no container uses), with image prune's cleaning of the store",
+      "remove stopped containers, networks no container is on and dangling images (-a: every image no container uses), with image prune's cleaning of the store",
     )
     .option('-a, --all', 'every image no container uses, not only dangling ones')
     .option('-f, --force', 'do not ask')
@@ -111,6 +111,7 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
         const warning = [
           'WARNING! This will remove:',
           '  - all stopped containers',
+          ...(body.until === undefined ? ['  - all networks not used by at least one container'] : []),
           f.all
             ? '  - all images without at least one container associated to them'
             : '  - all dangling images',
@@ -120,6 +121,15 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
         ].join('\n');
         if (!f.force && !(await confirm(warning))) return;
         const containers = await request<ContainerPruneResult>('POST', '/containers/prune', body);
+        // Networks as docker's system prune removes them, with the label filters; an until=
+        // filter leaves them (a network's age is not a filter moat's network prune takes).
+        const networks =
+          body.until === undefined
+            ? await request<{ removed: string[] }>('POST', '/networks/prune', {
+                ...(body.label ? { label: body.label } : {}),
+                ...(body.labelNot ? { labelNot: body.labelNot } : {}),
+              })
+            : { removed: [] };
         const images = await request<ImagePruneResult>('POST', '/images/prune', {
           minAgeSeconds: pruneBody.properties.minAgeSeconds.default,
           all: Boolean(f.all),
@@ -128,10 +138,12 @@ export function systemPruneCommand(cmd: Command, state: CliState): Command {
           ? await request<VolumePruneResult>('POST', '/volumes/prune', {})
           : { deleted: [], reclaimed: 0 };
         if (state.json) {
-          process.stdout.write(json({ containers, images, ...(f.volumes ? { volumes } : {}) }));
+          process.stdout.write(json({ containers, networks, images, ...(f.volumes ? { volumes } : {}) }));
           return;
         }
         let out = deletedContainers(containers);
+        if (networks.removed.length)
+          out += `Deleted Networks:\n${networks.removed.map((n) => `${n}\n`).join('')}\n`;
         if (volumes.deleted.length)
           out += `Deleted Volumes:\n${volumes.deleted.map((n) => `${n}\n`).join('')}\n`;
         if (images.untagged.length || images.deleted.length)

@@ -152,17 +152,22 @@ describe('moat system prune', () => {
     const [a, b] = ['sp-exited', 'sp-running'];
     expect((await own.moat(['run', '--name', a, 'sp/img', 'true'])).code).toBe(0);
     expect((await own.moat(['run', '-d', '--name', b, 'sp/img', 'sleep', '300'])).code).toBe(0);
+    // A network no container is on goes too, as with docker system prune.
+    expect((await own.moat(['network', 'create', 'sp-net'])).code).toBe(0);
     const asked = await own.moat(['system', 'prune', '-a'], { input: 'n\n' });
     expect(asked.stderr).toMatch(/all images without at least one container associated to them/);
+    expect(asked.stderr).toMatch(/all networks not used by at least one container/);
+    expect((await own.moat(['network', 'ls'])).stdout).toContain('sp-net');
     expect(asked.stdout).toBe('');
     const asked2 = await own.moat(['system', 'prune', '--volumes'], { input: '' });
     expect(asked2.stderr).toMatch(/all anonymous volumes not used by at least one container/);
     const r = await own.moat(['system', 'prune', '-f', '--volumes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\ndeleted: sha256:[0-9a-f]{64}\n/,
+      /^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Networks:\nsp-net\n\nDeleted Images:\ndeleted: sha256:[0-9a-f]{64}\n/,
     );
     expect(r.stdout).toMatch(/\nTotal reclaimed space: [\d.]+[kM]?B\n$/);
+    expect((await own.moat(['network', 'ls'])).stdout).not.toContain('sp-net');
     expect((await own.moat(['inspect', a])).code).toBe(1);
     expect((await own.moat(['inspect', b])).code).toBe(0);
     expect((await own.moat(['images', '--format', '{{.Repository}}'])).stdout).toContain('sp/img');

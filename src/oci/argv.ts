@@ -260,7 +260,8 @@ export function parseArgv(argv: readonly string[]): Invocation {
   const g = parseFlags(argv, GLOBAL_FLAGS, false);
   const [command, ...rest] = g.positional;
   if (command === undefined) return { global: g.flags, flags: new Map(), args: [] };
-  if (command in REFUSED_COMMANDS) throw new OciError('OCI_UNSUPPORTED', REFUSED_COMMANDS[command]);
+  if (Object.hasOwn(REFUSED_COMMANDS, command))
+    throw new OciError('OCI_UNSUPPORTED', REFUSED_COMMANDS[command]);
   const def = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!def) usage(`No help topic for '${command.slice(0, 100)}'`);
   const c = parseFlags(rest, def.flags, !def.stopAtPositional);

@@ -77,7 +77,7 @@ async function dispatch(inv: Invocation, log: RuncLog): Promise<number> {
   if (bool(inv.global, 'systemd-cgroup'))
     throw new OciError(
       'OCI_UNSUPPORTED',
-      'moat-runtime does not support --systemd-cgroup: configure the caller for cgroupfs (podman: cgroup_manager = "cgroupfs"; containerd: SystemdCgroup = false)',
+      '--systemd-cgroup is not supported: configure the caller for cgroupfs (podman: cgroup_manager = "cgroupfs"; containerd: SystemdCgroup = false)',
     );
   const globals = flagArgs(inv.global, ['runtime-binary', 'help', 'version']);
   const preserveFds = Number(str(inv.flags, 'preserve-fds') ?? 0) || 0;

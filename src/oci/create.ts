@@ -22,6 +22,7 @@ import type { OciCreateResult } from './routes.js';
 import { ociConfig } from './config.js';
 import { readBundleSpec, type CallerSpec } from './spec.js';
 import { decisionLog, type RuncLog } from './log.js';
+import { mark } from '../util/timing.js';
 
 export const BUNDLE_DIR = '.moat-runtime';
 
@@ -51,6 +52,7 @@ export async function decide(
     import('../api/policy-hook.js'),
     import('./routes.js'),
   ]);
+  mark('oci: policy modules loaded');
   const router = new Router(ociRoutes(), regoHook(policyPaths(env)), (e) =>
     decisionLog(
       log,
@@ -132,7 +134,10 @@ export interface PreparedCreate {
 /** Read, decide, write: everything before runc. */
 export async function prepareCreate(id: string, bundleArg: string, log: RuncLog): Promise<PreparedCreate> {
   const { bundle, spec } = readBundleSpec(bundleArg);
+  mark('oci: spec read');
   const result = await decide(id, bundle, spec, log);
+  mark('oci: decided and hardened');
   const dir = await writeBundle(bundle, result.spec);
+  mark('oci: bundle written');
   return { dir, result };
 }

@@ -21,6 +21,7 @@ import {
 import { OciError } from './errors.js';
 import { fatal, type RuncLog } from './log.js';
 import { NESTED_ENV, runRuntime, runtimeBinary } from './runc.js';
+import { mark } from '../util/timing.js';
 
 const USAGE = `usage: moat-runtime [global options] command [command options] [arguments...]
 
@@ -131,7 +132,10 @@ export async function main(argv: string[]): Promise<number> {
       );
     const inv = parseArgv(args);
     log = logOf(inv.global);
-    return await dispatch(inv, log);
+    mark('oci: parsed');
+    const code = await dispatch(inv, log);
+    mark('oci: done');
+    return code;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     fatal(log, `moat-runtime: ${msg}`);

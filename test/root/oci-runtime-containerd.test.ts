@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const RUNTIME = path.join(root, 'bin/moat-runtime.js');
+const RUNTIME = path.join(root, 'bin/moat-runtime');
 const IMAGE = 'localhost/moat-oci-busybox:e2e';
 const NS = 'moat-e2e';
 let dir = '';

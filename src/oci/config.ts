@@ -5,7 +5,8 @@
  *
  *   { "mode": "enforce" | "audit" | "off",
  *     "capabilities": ["CAP_CHOWN", ...],   the allow-list (default: Docker's default set)
- *     "pidsLimit": 2048 }                   where the spec sets none and has a cgroup (0: none)
+ *     "pidsLimit": 2048,                    where the spec sets none and has a cgroup (0: none)
+ *     "service": "/run/moat/moat.sock" }    ask this running `moat system service` (service.ts)
  *
  * enforce applies the hardening, audit only lists it in the decision log, off neither (the
  * policy decides in every mode). Read synchronously and small (64 KiB cap). A file that exists
@@ -26,6 +27,8 @@ export interface OciConfig {
   capabilities: string[];
   /** pids.max where the spec sets none (0: no default). */
   pidsLimit: number;
+  /** A `moat system service` socket to ask instead of deciding in-process. */
+  service?: string;
   /** The file it came from, or undefined for the defaults. */
   file?: string;
 }
@@ -84,7 +87,7 @@ export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
   if (typeof j !== 'object' || j === null || Array.isArray(j)) invalid(file, 'not a JSON object');
   const o = j as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (!['mode', 'capabilities', 'pidsLimit'].includes(k))
+    if (!['mode', 'capabilities', 'pidsLimit', 'service'].includes(k))
       invalid(file, `unknown field ${JSON.stringify(k)}`);
   if (o.mode !== undefined && !MODES.includes(o.mode as HardeningMode))
     invalid(file, `"mode" must be one of ${MODES.join(', ')}`);
@@ -96,12 +99,15 @@ export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
     invalid(file, '"capabilities" must be a list of capability names (CAP_CHOWN, ...)');
   if (o.pidsLimit !== undefined && (!Number.isSafeInteger(o.pidsLimit) || (o.pidsLimit as number) < 0))
     invalid(file, '"pidsLimit" must be a whole number (0: none)');
+  if (o.service !== undefined && (typeof o.service !== 'string' || !path.isAbsolute(o.service)))
+    invalid(file, '"service" must be the absolute path of a moat service socket');
   return {
     mode: (o.mode as HardeningMode | undefined) ?? OCI_DEFAULTS.mode,
     capabilities: ((o.capabilities as string[] | undefined) ?? OCI_DEFAULTS.capabilities).map((c) =>
       c.startsWith('CAP_') ? c : `CAP_${c}`,
     ),
     pidsLimit: (o.pidsLimit as number | undefined) ?? OCI_DEFAULTS.pidsLimit,
+    ...(typeof o.service === 'string' ? { service: o.service } : {}),
     file,
   };
 }

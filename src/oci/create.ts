@@ -47,32 +47,40 @@ export async function decide(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<OciCreateResult> {
   const cfg = ociConfig(env);
-  const [{ Router }, { regoHook, policyPaths }, { ociRoutes }] = await Promise.all([
-    import('../api/router.js'),
-    import('../api/policy-hook.js'),
-    import('./routes.js'),
-  ]);
-  mark('oci: policy modules loaded');
-  const router = new Router(ociRoutes(), regoHook(policyPaths(env)), (e) =>
-    decisionLog(
-      log,
-      env,
-      e.decision.allow ? 'info' : 'error',
-      `moat: ${e.input.action} ${e.decision.allow ? 'allowed' : 'denied'}`,
-      {
-        id,
-        policy: e.decision.policy,
-        reasons: e.decision.reasons,
-        ms: Number(e.ms.toFixed(3)),
-      },
-    ),
-  );
-  const r = (await router.handle({
-    subject: subject(),
-    method: 'POST',
-    path: '/oci/create',
-    body: { id, bundle, spec, mode: cfg.mode, capabilities: cfg.capabilities, pidsLimit: cfg.pidsLimit },
-  })) as OciCreateResult;
+  const body = { id, bundle, spec, mode: cfg.mode, capabilities: cfg.capabilities, pidsLimit: cfg.pidsLimit };
+  let r: OciCreateResult;
+  if (cfg.service) {
+    const { askService } = await import('./service.js');
+    r = await askService(cfg.service, body);
+    decisionLog(log, env, 'info', 'moat: oci.create allowed', { id, service: cfg.service });
+  } else {
+    const [{ Router }, { regoHook, policyPaths }, { ociRoutes }] = await Promise.all([
+      import('../api/router.js'),
+      import('../api/policy-hook.js'),
+      import('./routes.js'),
+    ]);
+    mark('oci: policy modules loaded');
+    const router = new Router(ociRoutes(), regoHook(policyPaths(env)), (e) =>
+      decisionLog(
+        log,
+        env,
+        e.decision.allow ? 'info' : 'error',
+        `moat: ${e.input.action} ${e.decision.allow ? 'allowed' : 'denied'}`,
+        {
+          id,
+          policy: e.decision.policy,
+          reasons: e.decision.reasons,
+          ms: Number(e.ms.toFixed(3)),
+        },
+      ),
+    );
+    r = (await router.handle({
+      subject: subject(),
+      method: 'POST',
+      path: '/oci/create',
+      body,
+    })) as OciCreateResult;
+  }
   for (const c of r.changes)
     decisionLog(
       log,

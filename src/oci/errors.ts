@@ -20,6 +20,8 @@ export const OCI_ERROR_CODES = [
   'OCI_CONFIG_INVALID',
   /** The runtime moat hands containers to (runc) could not be started. */
   'OCI_RUNTIME_MISSING',
+  /** The moat service named in oci.json refused, could not be reached or answered badly. */
+  'OCI_SERVICE',
 ] as const;
 
 export type OciErrorCode = (typeof OCI_ERROR_CODES)[number];
@@ -60,6 +62,11 @@ export const OCI_ERRORS: ErrorTable<OciErrorCode> = {
     http: 500,
     exit: EXIT.failure,
     hint: 'install runc, or name the runtime with --runtime-binary PATH or MOAT_RUNTIME=PATH',
+  },
+  OCI_SERVICE: {
+    http: 502,
+    exit: EXIT.failure,
+    hint: 'start `moat system service` on the socket oci.json names, or remove "service" to decide in-process',
   },
 };
 

@@ -683,7 +683,8 @@ deny contains "the API over TCP must require client certificates (mutual TLS)" i
 #   facts.oci:    { capabilities (every set's, without CAP_), privileged, host_namespaces (of pid,
 #                 network, ipc, uts, mount: the types the spec lists none of, shared with the host),
 #                 joined_namespaces: [{type, path}], bind_mounts: [{source (canonical), raw_source,
-#                 destination, readonly}], user: {uid, gid}, no_new_privileges, seccomp: {present,
+#                 destination, readonly}], hooks: [{stage, path}] (run on the host, as the runtime's
+#                 user), user: {uid, gid}, no_new_privileges, seccomp: {present,
 #                 default_action, rule_count}, hardening: {mode, changes: [{field, change}], applied} }
 # Refused: what hands out the host, as for moat's own runs: the capabilities in dangerous_caps,
 # a spec with every capability (--privileged), the host's namespaces (allow some with

@@ -94,6 +94,8 @@ export function ociSummary(
         destination: m.destination,
         readonly: (m.options ?? []).includes('ro'),
       })),
+    // Hooks run on the host, as the runtime's user (root under containerd and CRI-O).
+    hooks: hookFacts(spec.hooks),
     user: { uid: spec.process?.user?.uid ?? 0, gid: spec.process?.user?.gid ?? 0 },
     no_new_privileges: spec.process?.noNewPrivileges === true,
     seccomp: sc
@@ -105,6 +107,18 @@ export function ociSummary(
       : { present: false, default_action: null, rule_count: 0 },
     hardening,
   };
+}
+
+function hookFacts(hooks: unknown): { stage: string; path: string | null }[] {
+  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) return [];
+  return Object.entries(hooks as Record<string, unknown>).flatMap(([stage, list]) =>
+    Array.isArray(list)
+      ? list.map((h: unknown) => ({
+          stage,
+          path: typeof (h as { path?: unknown })?.path === 'string' ? (h as { path: string }).path : null,
+        }))
+      : [],
+  );
 }
 
 export function callerFacts(id: string, bundle: string, spec: CallerSpec): Record<string, unknown> {

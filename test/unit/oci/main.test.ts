@@ -150,6 +150,32 @@ describe('moat-runtime create', () => {
     );
   });
 
+  it('run: the same decision, then runc run with moat’s bundle; the directory is gone after a foreground run', async () => {
+    writeSpec();
+    expect(await run('--root', '/r', 'run', '-d', '--bundle', bundle, 'c2')).toBe(0);
+    expect(runtimeArgs()).toEqual(['--root=/r', 'run', '--detach', `--bundle=${bundle}/.moat-runtime`, 'c2']);
+    expect(existsSync(path.join(bundle, '.moat-runtime/config.json'))).toBe(true);
+    expect(await run('run', '--bundle', bundle, 'c3')).toBe(0);
+    expect(existsSync(path.join(bundle, '.moat-runtime'))).toBe(false);
+  });
+
+  it('gives the policy the hooks a spec asks runc to run on the host', async () => {
+    const policy = path.join(root, 'hooks.rego');
+    writeFileSync(
+      policy,
+      `package moat.authz
+import rego.v1
+decision := {"allow": false, "deny": [sprintf("%s %s", [h.stage, h.path]) | some h in input.facts.oci.hooks]}
+`,
+    );
+    process.env.MOAT_POLICY = policy;
+    writeSpec({ hooks: { createRuntime: [{ path: '/usr/bin/evil', args: ['evil'] }] } });
+    expect(await create()).toBe(1);
+    expect(logLines().at(-1)!.msg).toBe(
+      'moat-runtime: oci.create denied by rego:data.moat.authz.decision: createRuntime /usr/bin/evil',
+    );
+  });
+
   it('gives the policy the pod from containerd’s CRI annotations', async () => {
     const policy = path.join(root, 'pod.rego');
     writeFileSync(

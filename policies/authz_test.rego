@@ -886,3 +886,36 @@ test_allowed_apparmor_profiles if {
 	authz.allow with input as base with data.moat.allowed_apparmor_profiles as ["moat-web"]
 	not authz.allow with input as base with data.moat.allowed_apparmor_profiles as ["moat-web"] with data.moat.require_apparmor as true
 }
+
+# ---- moat-runtime (oci.create) ----------------------------------------------------------------
+oci_base := {
+	"subject": {"user": "root", "uid": 0, "local": true, "via": "cli"},
+	"method": "POST", "path": "/oci/create", "action": "oci.create",
+	"facts": {
+		"pod": {"source": null, "namespace": null},
+		"oci": {"capabilities": ["CHOWN", "KILL"], "privileged": false, "host_namespaces": [], "bind_mounts": [{"source": "/var/lib/containers/x/hosts", "destination": "/etc/hosts"}]},
+	},
+}
+
+with_oci(patch) := object.union(oci_base, {"facts": {"oci": object.union(oci_base.facts.oci, patch)}})
+
+test_oci_create_allows_an_ordinary_spec if {
+	authz.allow with input as oci_base
+}
+
+test_oci_create_refuses_what_hands_out_the_host if {
+	"capability SYS_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as with_oci({"capabilities": ["CHOWN", "SYS_ADMIN"]})
+	"privileged containers are not allowed (the spec asks for every capability)" in authz.deny with input as with_oci({"privileged": true})
+	"the host's pid namespace is not allowed (the spec asks for none of its own)" in authz.deny with input as with_oci({"host_namespaces": ["pid"]})
+	"mounting host path /etc/shadow is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/etc/shadow", "destination": "/x"}]})
+	"mounting host path / is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/", "destination": "/x"}]})
+	# /etcetera is not inside /etc
+	authz.allow with input as with_oci({"bind_mounts": [{"source": "/etcetera", "destination": "/x"}]})
+}
+
+test_oci_create_data_knobs if {
+	authz.allow with input as with_oci({"host_namespaces": ["network"]}) with data.moat.oci.allowed_host_namespaces as ["network"]
+	in_kube_system := object.union(with_oci({"capabilities": ["SYS_ADMIN"]}), {"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}})
+	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
+	not authz.allow with input as in_kube_system
+}

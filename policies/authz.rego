@@ -682,7 +682,7 @@ deny contains "the API over TCP must require client certificates (mutual TLS)" i
 #                 their io.podman.annotations. prefix}, annotations }
 #   facts.oci:    { capabilities (every set's, without CAP_), privileged, host_namespaces (of pid,
 #                 network, ipc, uts, mount: the types the spec lists none of, shared with the host),
-#                 joined_namespaces: [{type, path}], bind_mounts: [{source (canonical), raw_source,
+#                 joined_namespaces: [{type, path}], root: {path (canonical), readonly}, bind_mounts: [{source (canonical), raw_source,
 #                 destination, readonly}], hooks: [{stage, path}] (run on the host, as the runtime's
 #                 user), user: {uid, gid}, no_new_privileges, seccomp: {present,
 #                 default_action, rule_count}, hardening: {mode, changes: [{field, change}], applied} }
@@ -728,13 +728,24 @@ deny contains sprintf("mounting host path %s is not allowed", [m.source]) if {
 	oci_protected(m.source)
 }
 
+deny contains sprintf("the container's root filesystem may not be the host's %s", [oci.root.path]) if {
+	oci_request
+	not oci_trusted
+	oci.root.path in oci_protected_paths
+}
+
+oci_protected_paths := array.concat(
+	[p | some p in protected_paths; not p in {"/run/containerd", "/var/run/containerd"}],
+	["/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock", "/run/containerd/containerd.sock.ttrpc"],
+)
+
 # By name, never object.get(data, ["moat", ...]): that would read this package too.
 oci_host_namespace_allowed(ns) if ns in data.moat.oci.allowed_host_namespaces
 
-oci_protected(src) if src in protected_paths
+oci_protected(src) if src in oci_protected_paths
 
 oci_protected(src) if {
-	some p in protected_paths
+	some p in oci_protected_paths
 	p != "/"
 	startswith(src, concat("", [p, "/"]))
 }

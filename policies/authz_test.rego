@@ -911,6 +911,16 @@ test_oci_create_refuses_what_hands_out_the_host if {
 	"mounting host path / is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/", "destination": "/x"}]})
 	# /etcetera is not inside /etc
 	authz.allow with input as with_oci({"bind_mounts": [{"source": "/etcetera", "destination": "/x"}]})
+	"the container's root filesystem may not be the host's /" in authz.deny with input as with_oci({"root": {"path": "/"}})
+	"mounting host path /run/containerd/containerd.sock is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/run/containerd/containerd.sock", "destination": "/x"}]})
+}
+
+# containerd's CRI plugin keeps a pod's /dev/shm under /run/containerd, and its rootfs too.
+test_oci_create_allows_containerd_pod_paths if {
+	authz.allow with input as with_oci({
+		"root": {"path": "/run/containerd/io.containerd.runtime.v2.task/k8s.io/c1/rootfs"},
+		"bind_mounts": [{"source": "/run/containerd/io.containerd.grpc.v1.cri/sandboxes/s1/shm", "destination": "/dev/shm"}],
+	})
 }
 
 test_oci_create_data_knobs if {

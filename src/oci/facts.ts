@@ -94,6 +94,8 @@ export function ociSummary(
         destination: m.destination,
         readonly: (m.options ?? []).includes('ro'),
       })),
+    // The root filesystem, canonical: "/" would be the host's own.
+    root: { path: canonicalPath(spec.root.path, bundle), readonly: spec.root.readonly === true },
     // Hooks run on the host, as the runtime's user (root under containerd and CRI-O).
     hooks: hookFacts(spec.hooks),
     user: { uid: spec.process?.user?.uid ?? 0, gid: spec.process?.user?.gid ?? 0 },

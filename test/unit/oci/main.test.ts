@@ -176,6 +176,15 @@ decision := {"allow": false, "deny": [sprintf("%s %s", [h.stage, h.path]) | some
     );
   });
 
+  it('refuses the host’s / as the root filesystem, however it is spelled', async () => {
+    symlinkSync('/', path.join(bundle, 'host'));
+    writeSpec({ root: { path: 'host/.' } });
+    expect(await create()).toBe(1);
+    expect(logLines().at(-1)!.msg).toBe(
+      "moat-runtime: oci.create denied by rego:data.moat.authz.decision: the container's root filesystem may not be the host's /",
+    );
+  });
+
   it('gives the policy the pod from containerd’s CRI annotations', async () => {
     const policy = path.join(root, 'pod.rego');
     writeFileSync(

@@ -122,6 +122,8 @@ afterAll(async () => {
     containerd.kill('SIGTERM');
     await exited;
   }
+  // runc's state directory for the namespace (containerd's fixed /run/containerd/runc/NS): empty now.
+  spawnSync('rmdir', [`/run/containerd/runc/${NS}`], { stdio: 'ignore' });
   if (dir) {
     spawnSync('umount', ['-R', `${dir}/state`], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
@@ -144,7 +146,7 @@ describe('ctr run --runc-binary moat-runtime', () => {
     expect(log).toContain('"msg":"moat: hardened linux.resources.pids.limit: set to 2048"');
   });
 
-  it('sets the pids limit on the container’s cgroup (ctr gives it one: /NAMESPACE/ID)', async () => {
+  it('sets the pids limit on the container’s cgroup (ctr gives it one: /NAMESPACE/ID); exec is hardened too', async () => {
     const d = ctr(['run', '--runc-binary', RUNTIME, '-d', IMAGE, 'c-pids', 'sleep', '60']);
     expect(d.stderr).toBe('');
     const v1 = `/sys/fs/cgroup/pids/${NS}/c-pids/pids.max`;
@@ -155,6 +157,20 @@ describe('ctr run --runc-binary moat-runtime', () => {
       if (!max) await new Promise((r) => setTimeout(r, 100));
     }
     expect(max).toBe('2048\n');
+    // The shim's exec (exec --process FILE --detach): cut to the allow-list, no_new_privs set.
+    const ex = ctr([
+      'tasks',
+      'exec',
+      '--exec-id',
+      'e1',
+      'c-pids',
+      'grep',
+      '-E',
+      '^(CapEff|NoNewPrivs):',
+      '/proc/self/status',
+    ]);
+    expect(ex.stderr).toBe('');
+    expect(ex.stdout).toBe('CapEff:\t00000000a80425fb\nNoNewPrivs:\t1\n');
     ctr(['tasks', 'kill', '-s', 'SIGKILL', 'c-pids']);
     for (let i = 0; i < 50 && ctr(['tasks', 'delete', 'c-pids']).code !== 0; i++)
       await new Promise((r) => setTimeout(r, 100));

@@ -10,7 +10,7 @@ export const OCI_ERROR_CODES = [
   'OCI_USAGE',
   /** A container ID runc would refuse (runc's `^[\w+-\.]+$`, not `.` or `..`). */
   'OCI_INVALID_ID',
-  /** A flag or command moat-runtime does not support (`--systemd-cgroup`, checkpoint, restore). */
+  /** A flag or command moat-runtime does not support (`--systemd-cgroup` without systemd, checkpoint, restore). */
   'OCI_UNSUPPORTED',
   /** The bundle or its config.json cannot be read safely (missing, a symlink, too large). */
   'OCI_BUNDLE_INVALID',

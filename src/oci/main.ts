@@ -7,6 +7,7 @@
  * log writer and the spawner, and the rest is loaded when a command needs it.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import {
   bool,
@@ -75,10 +76,13 @@ async function dispatch(inv: Invocation, log: RuncLog): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (bool(inv.global, 'systemd-cgroup'))
+  // runc's systemd cgroup driver talks to systemd: where systemd is not the init (sd_booted(3)'s
+  // test), it cannot work, and the caller is told how to configure itself instead of runc's
+  // D-Bus error. Where it is, the flag passes through (kubelet and containerd on most nodes).
+  if (bool(inv.global, 'systemd-cgroup') && !existsSync('/run/systemd/system'))
     throw new OciError(
       'OCI_UNSUPPORTED',
-      '--systemd-cgroup is not supported: configure the caller for cgroupfs (podman: cgroup_manager = "cgroupfs"; containerd: SystemdCgroup = false)',
+      '--systemd-cgroup is not supported: systemd is not running on this host; configure the caller for cgroupfs (podman: cgroup_manager = "cgroupfs"; containerd: SystemdCgroup = false)',
     );
   const globals = flagArgs(inv.global, ['runtime-binary', 'help', 'version']);
   const preserveFds = Number(str(inv.flags, 'preserve-fds') ?? 0) || 0;

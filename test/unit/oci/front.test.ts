@@ -67,6 +67,7 @@ describe('bin/moat-runtime', () => {
       ['exec', 'c1', 'sh'],
       ['features'],
       ['--version'],
+      // (this host has no systemd: /run/systemd/system is absent)
       ['--systemd-cgroup', 'state', 'c1'],
       ['--runtime-binary', '/x', 'state', 'c1'],
       ['--rooot', '/r', 'state', 'c1'],

@@ -249,7 +249,7 @@ decision := {"allow": false, "deny": [sprintf("pod %s/%s container %s via %s", [
     expect(logLines().at(-1)!.msg).toBe(`moat-runtime: ${cfg}: "mode" must be one of enforce, audit, off`);
     expect(await create('--systemd-cgroup')).toBe(1);
     expect(logLines().at(-1)!.msg).toMatch(
-      /^moat-runtime: --systemd-cgroup is not supported: configure the caller for cgroupfs/,
+      /^moat-runtime: --systemd-cgroup is not supported: systemd is not running on this host; configure the caller for cgroupfs/,
     );
     expect(runtimeArgs()).toBeNull();
   });

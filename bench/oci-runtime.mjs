@@ -50,7 +50,9 @@ if (!existsSync(path.join(root, 'dist/oci/main.js'))) throw new Error('build fir
 const tar = path.join(tmpdir(), `moat-default-rootfs-${uid}.tar`);
 if (!existsSync(tar))
   sh(process.execPath, [path.join(root, 'scripts/build-default-image.mjs'), '--no-import', '--out', tar]);
-sh('podman', ['import', tar, IMAGE], { stdio: 'ignore' });
+// Imported once: a second import would leave the first as a dangling image.
+if (sh('podman', ['image', 'exists', IMAGE], { allowFail: true }).status !== 0)
+  sh('podman', ['import', tar, IMAGE], { stdio: 'ignore' });
 // podman hands the runtime only containers.conf's conmon_env_vars: one file per moat-runtime
 // setting (in-process decisions, or a running `moat system service`).
 const work = mkdtempSync(path.join(tmpdir(), 'moat-bench-oci-work-'));

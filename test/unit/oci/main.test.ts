@@ -5,6 +5,7 @@
  */
 import {
   chmodSync,
+  lstatSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -122,6 +123,18 @@ describe('moat-runtime create', () => {
         got.linux.seccomp.syscalls.length +
         ' rules)',
     );
+  });
+
+  it('replaces a .moat-runtime that is a symlink without following it', async () => {
+    const elsewhere = path.join(root, `elsewhere-${n}`);
+    mkdirSync(elsewhere);
+    writeFileSync(path.join(elsewhere, 'keep'), 'x');
+    symlinkSync(elsewhere, path.join(bundle, '.moat-runtime'));
+    writeSpec();
+    expect(await create()).toBe(0);
+    expect(readFileSync(path.join(elsewhere, 'keep'), 'utf8')).toBe('x');
+    expect(existsSync(path.join(elsewhere, 'config.json'))).toBe(false);
+    expect(lstatSync(path.join(bundle, '.moat-runtime')).isDirectory()).toBe(true);
   });
 
   it('refuses SYS_ADMIN by the default policy: exit 1, the reason on stderr and in the log, runc never called', async () => {

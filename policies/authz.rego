@@ -689,3 +689,81 @@ deny contains "the API over TCP must require client certificates (mutual TLS)" i
 	input.facts.listen.transport != "unix"
 	object.get(input, ["facts", "tls", "client_cert_required"], false) != true
 }
+
+# ---- moat-runtime (oci.create) -----------------------------------------------------------------
+# moat-runtime asks before it hands a spec that podman, containerd or CRI-O prepared to runc.
+#   facts.spec:   the caller's OCI runtime spec, as given
+#   facts.pod:    { source (containerd|cri-o|null), name, namespace, container, sandbox, uid }
+#                 from the annotations containerd's CRI plugin (io.kubernetes.cri.sandbox-name, ...)
+#                 and CRI-O (io.kubernetes.pod.name, ...) set; all null outside Kubernetes
+#   facts.caller: { id, bundle, manager ("libpod": podman), podman: {podman's annotations without
+#                 their io.podman.annotations. prefix}, annotations }
+#   facts.oci:    { capabilities (every set's, without CAP_), privileged, host_namespaces (of pid,
+#                 network, ipc, uts, mount: the types the spec lists none of, shared with the host),
+#                 joined_namespaces: [{type, path}], root: {path (canonical), readonly}, bind_mounts: [{source (canonical), raw_source,
+#                 destination, readonly}], hooks: [{stage, path}] (run on the host, as the runtime's
+#                 user), user: {uid, gid}, no_new_privileges, seccomp: {present,
+#                 default_action, rule_count}, hardening: {mode, changes: [{field, change}], applied} }
+# Refused: what hands out the host, as for moat's own runs: the capabilities in dangerous_caps,
+# a spec with every capability (--privileged), the host's namespaces (allow some with
+# data.moat.oci.allowed_host_namespaces, e.g. ["network"]), bind mounts of protected_paths. Pods in
+# a namespace listed in data.moat.oci.trusted_namespaces (CNI, CSI and other node agents in
+# kube-system need these) are not refused by these rules.
+oci := object.get(input, ["facts", "oci"], {})
+
+oci_request if input.action == "oci.create"
+
+oci_trusted if {
+	ns := input.facts.pod.namespace
+	is_string(ns)
+	ns in data.moat.oci.trusted_namespaces
+}
+
+deny contains sprintf("capability %s is not allowed (the container's spec asks for it)", [cap]) if {
+	oci_request
+	not oci_trusted
+	some cap in object.get(oci, "capabilities", [])
+	cap in dangerous_caps
+}
+
+deny contains "privileged containers are not allowed (the spec asks for every capability)" if {
+	oci_request
+	not oci_trusted
+	oci.privileged == true
+}
+
+deny contains sprintf("the host's %s namespace is not allowed (the spec asks for none of its own)", [ns]) if {
+	oci_request
+	not oci_trusted
+	some ns in object.get(oci, "host_namespaces", [])
+	not oci_host_namespace_allowed(ns)
+}
+
+deny contains sprintf("mounting host path %s is not allowed", [m.source]) if {
+	oci_request
+	not oci_trusted
+	some m in object.get(oci, "bind_mounts", [])
+	oci_protected(m.source)
+}
+
+deny contains sprintf("the container's root filesystem may not be the host's %s", [oci.root.path]) if {
+	oci_request
+	not oci_trusted
+	oci.root.path in oci_protected_paths
+}
+
+oci_protected_paths := array.concat(
+	[p | some p in protected_paths; not p in {"/run/containerd", "/var/run/containerd"}],
+	["/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock", "/run/containerd/containerd.sock.ttrpc"],
+)
+
+# By name, never object.get(data, ["moat", ...]): that would read this package too.
+oci_host_namespace_allowed(ns) if ns in data.moat.oci.allowed_host_namespaces
+
+oci_protected(src) if src in oci_protected_paths
+
+oci_protected(src) if {
+	some p in oci_protected_paths
+	p != "/"
+	startswith(src, concat("", [p, "/"]))
+}

@@ -906,3 +906,46 @@ test_remote_subject_runs_unconfined_by_apparmor_only_excepted if {
 	authz.allow with input as with_spec({"apparmor_profile": "unconfined"})
 	authz.allow with input as as_remote(with_spec({"apparmor_profile": "moat-web"})) with data.moat.remote_users as ["ci"]
 }
+
+# ---- moat-runtime (oci.create) ----------------------------------------------------------------
+oci_base := {
+	"subject": {"user": "root", "uid": 0, "local": true, "via": "cli"},
+	"method": "POST", "path": "/oci/create", "action": "oci.create",
+	"facts": {
+		"pod": {"source": null, "namespace": null},
+		"oci": {"capabilities": ["CHOWN", "KILL"], "privileged": false, "host_namespaces": [], "bind_mounts": [{"source": "/var/lib/containers/x/hosts", "destination": "/etc/hosts"}]},
+	},
+}
+
+with_oci(patch) := object.union(oci_base, {"facts": {"oci": object.union(oci_base.facts.oci, patch)}})
+
+test_oci_create_allows_an_ordinary_spec if {
+	authz.allow with input as oci_base
+}
+
+test_oci_create_refuses_what_hands_out_the_host if {
+	"capability SYS_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as with_oci({"capabilities": ["CHOWN", "SYS_ADMIN"]})
+	"privileged containers are not allowed (the spec asks for every capability)" in authz.deny with input as with_oci({"privileged": true})
+	"the host's pid namespace is not allowed (the spec asks for none of its own)" in authz.deny with input as with_oci({"host_namespaces": ["pid"]})
+	"mounting host path /etc/shadow is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/etc/shadow", "destination": "/x"}]})
+	"mounting host path / is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/", "destination": "/x"}]})
+	# /etcetera is not inside /etc
+	authz.allow with input as with_oci({"bind_mounts": [{"source": "/etcetera", "destination": "/x"}]})
+	"the container's root filesystem may not be the host's /" in authz.deny with input as with_oci({"root": {"path": "/"}})
+	"mounting host path /run/containerd/containerd.sock is not allowed" in authz.deny with input as with_oci({"bind_mounts": [{"source": "/run/containerd/containerd.sock", "destination": "/x"}]})
+}
+
+# containerd's CRI plugin keeps a pod's /dev/shm under /run/containerd, and its rootfs too.
+test_oci_create_allows_containerd_pod_paths if {
+	authz.allow with input as with_oci({
+		"root": {"path": "/run/containerd/io.containerd.runtime.v2.task/k8s.io/c1/rootfs"},
+		"bind_mounts": [{"source": "/run/containerd/io.containerd.grpc.v1.cri/sandboxes/s1/shm", "destination": "/dev/shm"}],
+	})
+}
+
+test_oci_create_data_knobs if {
+	authz.allow with input as with_oci({"host_namespaces": ["network"]}) with data.moat.oci.allowed_host_namespaces as ["network"]
+	in_kube_system := object.union(with_oci({"capabilities": ["SYS_ADMIN"]}), {"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}})
+	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
+	not authz.allow with input as in_kube_system
+}

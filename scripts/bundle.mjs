@@ -21,7 +21,11 @@ const stage = `${dist}.bundle-esbuild`;
 rmSync(`${dist}bundle`, { recursive: true, force: true });
 rmSync(stage, { recursive: true, force: true });
 await build({
-  entryPoints: { cli: `${dist}cli/index.js`, 'monitor-main': `${dist}runtime/monitor-main.js` },
+  entryPoints: {
+    cli: `${dist}cli/index.js`,
+    'monitor-main': `${dist}runtime/monitor-main.js`,
+    oci: `${dist}oci/main.js`,
+  },
   outdir: stage,
   bundle: true,
   splitting: true,
@@ -45,7 +49,7 @@ await build({
   logLevel: 'warning',
 });
 const chunks = await rollup({
-  input: { cli: `${stage}/cli.js`, 'monitor-main': `${stage}/monitor-main.js` },
+  input: { cli: `${stage}/cli.js`, 'monitor-main': `${stage}/monitor-main.js`, oci: `${stage}/oci.js` },
   // Only esbuild's own files are rollup's to place: node: modules and packages stay imports.
   external: (id) => !id.startsWith('.') && !id.startsWith('/'),
   treeshake: false,

@@ -7,6 +7,7 @@ import { APPARMOR_ERRORS } from './lsm/apparmor/errors.js';
 import { CLI_ERRORS } from './cli/errors.js';
 import { isMoatError, type ErrorInfo } from './errors.js';
 import { IMAGE_ERRORS } from './image/errors.js';
+import { OCI_ERRORS } from './oci/errors.js';
 import { REGISTRY_ERRORS } from './image/registry/errors.js';
 import { POLICY_ERRORS } from './policy/errors.js';
 import { RUNTIME_ERRORS } from './runtime/errors.js';
@@ -21,6 +22,7 @@ export const ERROR_TABLES: Readonly<Record<string, Readonly<Record<string, Error
   apparmor: APPARMOR_ERRORS,
   cli: CLI_ERRORS,
   image: IMAGE_ERRORS,
+  oci: OCI_ERRORS,
   registry: REGISTRY_ERRORS,
   policy: POLICY_ERRORS,
   runtime: RUNTIME_ERRORS,

@@ -20,6 +20,7 @@ import { volumeRoutes } from './volume-routes.js';
 import { networkRoutes } from './network-routes.js';
 import { securityRoutes } from './security-routes.js';
 import { apparmorRoutes } from './apparmor-routes.js';
+import { ociRoutes } from '../oci/routes.js';
 
 /**
  * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
@@ -40,6 +41,7 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...networkRoutes(engine),
     ...securityRoutes(engine),
     ...apparmorRoutes(engine),
+    ...ociRoutes(),
   ];
 }
 

@@ -17,6 +17,7 @@ import { CLI_ERROR_CODES, CLI_ERRORS, CliError, isCliError, UsageError } from '.
 import { describeError, ERROR_TABLES } from '../../src/error-table.js';
 import { MoatError, type ErrorInfo } from '../../src/errors.js';
 import { IMAGE_ERROR_CODES, IMAGE_ERRORS, ImageError, isImageError } from '../../src/image/errors.js';
+import { isOciError, OCI_ERROR_CODES, OCI_ERRORS, OciError } from '../../src/oci/errors.js';
 import {
   isRegistryError,
   REGISTRY_ERROR_CODES,
@@ -88,6 +89,13 @@ const ROOMS: Record<string, Room> = {
     make: (c) => new ImageError(c as never, 'x'),
     is: isImageError,
     name: 'ImageError',
+  },
+  oci: {
+    codes: OCI_ERROR_CODES,
+    table: OCI_ERRORS,
+    make: (c) => new OciError(c as never, 'x'),
+    is: isOciError,
+    name: 'OciError',
   },
   registry: {
     codes: REGISTRY_ERROR_CODES,

@@ -35,6 +35,7 @@ describe('error tables', () => {
         'apparmor',
         'cli',
         'image',
+        'oci',
         'policy',
         'registry',
         'runtime',

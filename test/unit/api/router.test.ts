@@ -119,6 +119,7 @@ const BODIES: Record<string, unknown> = {
   'container.run': { options: defaultRunOptions('busybox') },
   'image.pull': { reference: 'registry.example.com/team/app:1' },
   'apparmor.generate': { default: true },
+  'oci.create': { id: 'c1', bundle: '/x', spec: { root: { path: 'rootfs' }, process: { args: ['true'] } } },
 };
 
 function requestFor(r: Route) {

@@ -1,0 +1,113 @@
+/**
+ * How moat-runtime hardens the specs it is given, found as moat's other settings are (see
+ * src/scan/config.ts): `$MOAT_OCI_CONFIG`, else `$XDG_CONFIG_HOME/moat/oci.json`
+ * (`~/.config/moat/oci.json`; root's for containerd and CRI-O running as root):
+ *
+ *   { "mode": "enforce" | "audit" | "off",
+ *     "capabilities": ["CAP_CHOWN", ...],   the allow-list (default: Docker's default set)
+ *     "pidsLimit": 2048,                    where the spec sets none and has a cgroup (0: none)
+ *     "service": "/run/moat/moat.sock" }    ask this running `moat system service` (service.ts)
+ *
+ * enforce applies the hardening, audit only lists it in the decision log, off neither (the
+ * policy decides in every mode). Read synchronously and small (64 KiB cap). A file that exists
+ * but is invalid fails the create: a typo must not turn hardening off.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode } from '../errors.js';
+import { LIMIT_DEFAULTS } from '../runtime/default-limits.js';
+import { configDir } from '../util/paths.js';
+import { OciError } from './errors.js';
+
+export type HardeningMode = 'enforce' | 'audit' | 'off';
+
+export interface OciConfig {
+  mode: HardeningMode;
+  /** Capabilities a container may keep (CAP_ names); the rest are dropped in enforce mode. */
+  capabilities: string[];
+  /** pids.max where the spec sets none (0: no default). */
+  pidsLimit: number;
+  /** A `moat system service` socket to ask instead of deciding in-process. */
+  service?: string;
+  /** The file it came from, or undefined for the defaults. */
+  file?: string;
+}
+
+export const OCI_DEFAULTS: Readonly<Omit<OciConfig, 'file'>> = {
+  mode: 'enforce',
+  // Docker's (and containerd's) default capability set.
+  capabilities: [
+    'CAP_AUDIT_WRITE',
+    'CAP_CHOWN',
+    'CAP_DAC_OVERRIDE',
+    'CAP_FOWNER',
+    'CAP_FSETID',
+    'CAP_KILL',
+    'CAP_MKNOD',
+    'CAP_NET_BIND_SERVICE',
+    'CAP_NET_RAW',
+    'CAP_SETFCAP',
+    'CAP_SETGID',
+    'CAP_SETPCAP',
+    'CAP_SETUID',
+    'CAP_SYS_CHROOT',
+  ],
+  pidsLimit: LIMIT_DEFAULTS.pids,
+};
+
+const MAX_CONFIG_BYTES = 64 << 10;
+const MODES: readonly HardeningMode[] = ['enforce', 'audit', 'off'];
+
+export function ociConfigFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MOAT_OCI_CONFIG || path.join(configDir(env), 'oci.json');
+}
+
+function invalid(file: string, why: string): never {
+  throw new OciError('OCI_CONFIG_INVALID', `${file}: ${why}`);
+}
+
+export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
+  const file = ociConfigFile(env);
+  let text: string;
+  try {
+    const b = readFileSync(file);
+    if (b.length > MAX_CONFIG_BYTES) invalid(file, `larger than ${MAX_CONFIG_BYTES} bytes`);
+    text = b.toString('utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return { ...OCI_DEFAULTS, capabilities: [...OCI_DEFAULTS.capabilities] };
+    if (e instanceof OciError) throw e;
+    return invalid(file, (e as Error).message);
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    invalid(file, `not JSON (${(e as Error).message})`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) invalid(file, 'not a JSON object');
+  const o = j as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!['mode', 'capabilities', 'pidsLimit', 'service'].includes(k))
+      invalid(file, `unknown field ${JSON.stringify(k)}`);
+  if (o.mode !== undefined && !MODES.includes(o.mode as HardeningMode))
+    invalid(file, `"mode" must be one of ${MODES.join(', ')}`);
+  if (
+    o.capabilities !== undefined &&
+    (!Array.isArray(o.capabilities) ||
+      o.capabilities.some((c) => typeof c !== 'string' || !/^(CAP_)?[A-Z_]+$/.test(c)))
+  )
+    invalid(file, '"capabilities" must be a list of capability names (CAP_CHOWN, ...)');
+  if (o.pidsLimit !== undefined && (!Number.isSafeInteger(o.pidsLimit) || (o.pidsLimit as number) < 0))
+    invalid(file, '"pidsLimit" must be a whole number (0: none)');
+  if (o.service !== undefined && (typeof o.service !== 'string' || !path.isAbsolute(o.service)))
+    invalid(file, '"service" must be the absolute path of a moat service socket');
+  return {
+    mode: (o.mode as HardeningMode | undefined) ?? OCI_DEFAULTS.mode,
+    capabilities: ((o.capabilities as string[] | undefined) ?? OCI_DEFAULTS.capabilities).map((c) =>
+      c.startsWith('CAP_') ? c : `CAP_${c}`,
+    ),
+    pidsLimit: (o.pidsLimit as number | undefined) ?? OCI_DEFAULTS.pidsLimit,
+    ...(typeof o.service === 'string' ? { service: o.service } : {}),
+    file,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The OCI runtime's request on moat's router: `oci.create` (POST /oci/create), asked by
+ * moat-runtime before it hands a caller's bundle to runc (`create` and `run`). The body carries
+ * the caller's spec and the hardening settings in force; the facts are the spec, the pod, the
+ * caller and the summary (facts.ts), with the hardening worked out before the decision so the
+ * policy sees the changes; the handler only returns that result. Nothing is written here: the
+ * bundle runc reads is written by create.ts after an allow.
+ */
+import { release } from 'node:os';
+import { defineRoute, type AnyRoute } from '../api/router.js';
+import { OCI_DEFAULTS } from './config.js';
+import { callerFacts, ociSummary, podFacts } from './facts.js';
+import { harden, type Hardened } from './harden.js';
+import { checkSpec } from './spec.js';
+
+export const ociCreateBody = {
+  type: 'object',
+  required: ['id', 'bundle', 'spec'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 1024 },
+    /** The bundle's real path. */
+    bundle: { type: 'string', minLength: 1, maxLength: 4096 },
+    /** The caller's config.json, parsed. */
+    spec: { type: 'object' },
+    mode: { enum: ['enforce', 'audit', 'off'], default: 'enforce' },
+    /** The capability allow-list (CAP_ names). */
+    capabilities: {
+      type: 'array',
+      items: { type: 'string', maxLength: 64 },
+      maxItems: 64,
+      default: OCI_DEFAULTS.capabilities,
+    },
+    /** pids.max where the spec sets none (0: none). */
+    pidsLimit: { type: 'integer', minimum: 0, default: OCI_DEFAULTS.pidsLimit },
+  },
+} as const;
+
+export interface OciCreateResult extends Hardened {
+  mode: string;
+}
+
+export function ociRoutes(): AnyRoute[] {
+  // The hardening worked out for the facts, kept for the handler of the same request.
+  const results = new WeakMap<object, OciCreateResult>();
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/oci/create',
+      action: 'oci.create',
+      body: ociCreateBody,
+      facts: async ({ body }) => {
+        const spec = checkSpec(body.spec);
+        const h = harden(spec, {
+          mode: body.mode,
+          capabilities: body.capabilities,
+          pidsLimit: body.pidsLimit,
+          arch: process.arch,
+          kernelVersion: release(),
+        });
+        results.set(body, { ...h, mode: body.mode });
+        return {
+          spec: body.spec,
+          pod: podFacts(spec.annotations ?? {}),
+          caller: callerFacts(body.id, body.bundle, spec),
+          oci: ociSummary(spec, body.bundle, { mode: body.mode, changes: h.changes, applied: h.applied }),
+        };
+      },
+      handler: async ({ body }) => {
+        const r = results.get(body);
+        if (!r) throw new Error('oci.create: no hardening was worked out for this request');
+        return r;
+      },
+    }),
+  ];
+}

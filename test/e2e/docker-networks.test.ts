@@ -187,7 +187,7 @@ describe('docker network against the service', () => {
     expect(ci.HostConfig.NetworkMode).toBe(b);
     // docker ps: the networks each is on, and the network filter (by name and by ID).
     const nets = (name: string) =>
-      ok(['ps', '--filter', `name=^${name}$`, '--format', '{{.Networks}}'])
+      ok(['ps', '--filter', `name=^/${name}$`, '--format', '{{.Networks}}'])
         .trim()
         .split(',')
         .sort();

@@ -117,9 +117,9 @@ describe('ps --filter', () => {
   });
 
   it('a filter moat does not have is refused, not ignored', async () => {
-    let r = await moat(['ps', '-q', '--filter', 'network=data']);
+    let r = await moat(['ps', '-q', '--filter', 'publish=80']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/invalid filter 'network' \[CLI_USAGE\]/);
+    expect(r.stderr).toMatch(/invalid filter 'publish' \[CLI_USAGE\]/);
     expect(r.stdout).toBe('');
     r = await moat(['ps', '-q', '--filter', 'status']);
     expect(r.code).toBe(2);

@@ -18,9 +18,9 @@ import * as path from 'node:path';
 import { flagArgs, str, type Invocation } from './argv.js';
 import { ociConfig } from './config.js';
 import { OciError } from './errors.js';
-import { normalizeCap, type Change } from './harden.js';
+import { cutProcess, normalizeCap, type Change } from './harden.js';
 import { decisionLog, type RuncLog } from './log.js';
-import { CAP_SETS, checkKeys, readBounded, type CallerSpec } from './spec.js';
+import { checkKeys, readBounded, type CallerSpec } from './spec.js';
 
 type Process = NonNullable<CallerSpec['process']>;
 
@@ -37,20 +37,7 @@ export function hardenProcess(
 ): { process: Process; changes: Change[] } {
   const out: Process = structuredClone(p);
   const changes: Change[] = [];
-  const caps = out.capabilities ?? {};
-  for (const set of CAP_SETS) {
-    const list = caps[set];
-    if (!list) continue;
-    const dropped = list.filter((c) => !allow.has(normalizeCap(c)));
-    if (dropped.length) {
-      caps[set] = list.filter((c) => allow.has(normalizeCap(c)));
-      changes.push({ field: `process.capabilities.${set}`, change: `dropped ${dropped.join(', ')}` });
-    }
-  }
-  if (out.noNewPrivileges !== true) {
-    out.noNewPrivileges = true;
-    changes.push({ field: 'process.noNewPrivileges', change: 'set to true' });
-  }
+  cutProcess(out, allow, changes);
   return { process: out, changes };
 }
 

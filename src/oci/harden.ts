@@ -59,14 +59,16 @@ export function seccompUnconfined(sc: unknown): boolean {
   return rules.every((r) => BLOCKING.has(String(r?.action)));
 }
 
-export function harden(input: CallerSpec, o: HardenOptions): Hardened {
-  if (o.mode === 'off') return { spec: input, changes: [], applied: false };
-  const spec = structuredClone(input);
-  const changes: Change[] = [];
-  const allow = new Set(o.capabilities.map(normalizeCap));
+type Process = NonNullable<CallerSpec['process']>;
 
-  const proc = (spec.process ??= {});
-  const caps = (proc.capabilities ??= {});
+/**
+ * A process's capability sets cut to `allow` and no_new_privs set, in place, each change recorded:
+ * the container's process at create (harden) and an exec'd one (exec.ts) alike.
+ */
+export function cutProcess(proc: Process, allow: ReadonlySet<string>, changes: Change[]): void {
+  // A process without capability sets keeps none added (runc's exec then inherits the
+  // container's, which create cut already).
+  const caps = proc.capabilities ?? {};
   for (const set of CAP_SETS) {
     const list = caps[set];
     if (!list) continue;
@@ -80,6 +82,17 @@ export function harden(input: CallerSpec, o: HardenOptions): Hardened {
     proc.noNewPrivileges = NO_NEW_PRIVILEGES;
     changes.push({ field: 'process.noNewPrivileges', change: 'set to true' });
   }
+}
+
+export function harden(input: CallerSpec, o: HardenOptions): Hardened {
+  if (o.mode === 'off') return { spec: input, changes: [], applied: false };
+  const spec = structuredClone(input);
+  const changes: Change[] = [];
+  const allow = new Set(o.capabilities.map(normalizeCap));
+
+  const proc = (spec.process ??= {});
+  const caps = (proc.capabilities ??= {});
+  cutProcess(proc, allow, changes);
 
   const linux = (spec.linux ??= {});
   if (seccompUnconfined(linux.seccomp)) {

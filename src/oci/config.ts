@@ -18,6 +18,7 @@ import { errnoCode } from '../errors.js';
 import { LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { configDir } from '../util/paths.js';
 import { OciError } from './errors.js';
+import { configObject } from '../util/json-config.js';
 
 export type HardeningMode = 'enforce' | 'audit' | 'off';
 
@@ -78,17 +79,7 @@ export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
     if (e instanceof OciError) throw e;
     return invalid(file, (e as Error).message);
   }
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    invalid(file, `not JSON (${(e as Error).message})`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) invalid(file, 'not a JSON object');
-  const o = j as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!['mode', 'capabilities', 'pidsLimit', 'service'].includes(k))
-      invalid(file, `unknown field ${JSON.stringify(k)}`);
+  const o = configObject(text, ['mode', 'capabilities', 'pidsLimit', 'service'], (why) => invalid(file, why));
   if (o.mode !== undefined && !MODES.includes(o.mode as HardeningMode))
     invalid(file, `"mode" must be one of ${MODES.join(', ')}`);
   if (

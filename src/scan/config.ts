@@ -17,6 +17,7 @@ import { errnoCode } from '../errors.js';
 import { configDir } from '../util/paths.js';
 import { ScanError } from './errors.js';
 import type { SecretOptions } from './rules/secrets.js';
+import { configObject } from '../util/json-config.js';
 
 export interface ScanConfig {
   db?: string;
@@ -47,16 +48,7 @@ function readFile(file: string): { db?: string; vex: string[]; secrets?: SecretO
     if (e instanceof ScanError) throw e;
     invalid(file, (e as Error).message);
   }
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    invalid(file, `not JSON (${(e as Error).message})`);
-  }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) invalid(file, 'not a JSON object');
-  const o = j as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!['db', 'vex', 'secrets'].includes(k)) invalid(file, `unknown field ${JSON.stringify(k)}`);
+  const o = configObject(text, ['db', 'vex', 'secrets'], (why) => invalid(file, why));
   const dir = path.dirname(file);
   if (o.db !== undefined && (typeof o.db !== 'string' || !o.db)) invalid(file, '"db" must be a path');
   if (o.vex !== undefined && (!Array.isArray(o.vex) || o.vex.some((v) => typeof v !== 'string' || !v)))

@@ -1,0 +1,21 @@
+/**
+ * A small JSON configuration file's text as an object holding only the fields it may have. Each
+ * room keeps its own error: `invalid` throws it with the reason (not JSON, not an object, an
+ * unknown field named).
+ */
+export function configObject(
+  text: string,
+  known: readonly string[],
+  invalid: (why: string) => never,
+): Record<string, unknown> {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    invalid(`not JSON (${(e as Error).message})`);
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) invalid('not a JSON object');
+  const o = j as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!known.includes(k)) invalid(`unknown field ${JSON.stringify(k)}`);
+  return o;
+}

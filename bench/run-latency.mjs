@@ -6,7 +6,8 @@
 // `--security-opt landlock=off` (no moat-init, no createContainer hook), alternating which goes
 // first, with the median of the per-pair differences (issue 17: goal under 2 ms).
 //   node bench/run-latency.mjs [--runs N] [--landlock-only] [--baseline DIR]
-// --landlock-only: just that pair (no runc, podman or ps rows).
+// --landlock-only: just that pair (no runc, podman or ps rows); with --runc-only, only the runc
+// pair (cheap enough for hundreds of pairs: the precision a 2 ms goal needs).
 // --baseline DIR: another moat checkout, built (an older commit: `git worktree add DIR COMMIT`,
 // then `npm run build` there), run side by side with this one in the same loop — `run --rm` and
 // `ps -a` with its own store (XDG directories under a temporary directory) and its own build of
@@ -23,6 +24,7 @@ const moat = path.join(root, 'bin/moat.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
 const LANDLOCK_ONLY = process.argv.includes('--landlock-only');
+const RUNC_ONLY = process.argv.includes('--runc-only');
 const baseArg = process.argv.indexOf('--baseline');
 const BASE = baseArg > 0 ? path.resolve(process.argv[baseArg + 1]) : undefined;
 const IMAGE = 'moat/busybox';
@@ -143,18 +145,22 @@ function pair(into, onFn, offFn, i) {
   into.diff.push(on - off);
 }
 function landlockPairs(i) {
-  pair(ll.moat, moatOn, moatOff, i);
+  if (!RUNC_ONLY) pair(ll.moat, moatOn, moatOff, i);
   pair(ll.runc, raw, rawOff, i);
 }
 function landlockRows() {
   const f = (x) => x.toFixed(1).padStart(7);
   console.log(
-    `landlock cost, ${ll.moat.on.length} pairs each, alternating, uid ${uid}, ${new Date().toISOString()}`,
+    `landlock cost, ${ll.runc.on.length} pairs each, alternating, uid ${uid}, ${new Date().toISOString()}`,
   );
   for (const [name, xs] of [
-    ['moat run --rm (Landlock, the default)', ll.moat.on],
-    ['moat run --rm --security-opt landlock=off', ll.moat.off],
-    ['  difference per pair', ll.moat.diff],
+    ...(RUNC_ONLY
+      ? []
+      : [
+          ['moat run --rm (Landlock, the default)', ll.moat.on],
+          ['moat run --rm --security-opt landlock=off', ll.moat.off],
+          ['  difference per pair', ll.moat.diff],
+        ]),
     ['runc run, bundle with moat-init (Landlock)', ll.runc.on],
     ['runc run, bundle with landlock=off', ll.runc.off],
     ['  difference per pair', ll.runc.diff],
@@ -162,7 +168,7 @@ function landlockRows() {
     const s = stats(xs);
     console.log(`${name.padEnd(44)} median ${f(s.median)} ms  p90 ${f(s.p90)} ms  min ${f(s.min)} ms`);
   }
-  for (const [k, v] of Object.entries(ll))
+  for (const [k, v] of Object.entries(ll).filter(([, v]) => v.on.length))
     console.log(
       `Landlock cost (${k}): ${(stats(v.on).median - stats(v.off).median).toFixed(2)} ms difference of medians, ${stats(v.diff).median.toFixed(2)} ms median of pair differences (goal < 2 ms)`,
     );

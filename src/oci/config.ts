@@ -12,13 +12,11 @@
  * policy decides in every mode). Read synchronously and small (64 KiB cap). A file that exists
  * but is invalid fails the create: a typo must not turn hardening off.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode } from '../errors.js';
 import { LIMIT_DEFAULTS } from '../runtime/default-limits.js';
 import { configDir } from '../util/paths.js';
 import { OciError } from './errors.js';
-import { configObject } from '../util/json-config.js';
+import { configObject, readConfigText } from '../util/json-config.js';
 
 export type HardeningMode = 'enforce' | 'audit' | 'off';
 
@@ -69,16 +67,8 @@ function invalid(file: string, why: string): never {
 
 export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
   const file = ociConfigFile(env);
-  let text: string;
-  try {
-    const b = readFileSync(file);
-    if (b.length > MAX_CONFIG_BYTES) invalid(file, `larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = b.toString('utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return { ...OCI_DEFAULTS, capabilities: [...OCI_DEFAULTS.capabilities] };
-    if (e instanceof OciError) throw e;
-    return invalid(file, (e as Error).message);
-  }
+  const text = readConfigText(file, MAX_CONFIG_BYTES, (why) => invalid(file, why));
+  if (text === undefined) return { ...OCI_DEFAULTS, capabilities: [...OCI_DEFAULTS.capabilities] };
   const o = configObject(text, ['mode', 'capabilities', 'pidsLimit', 'service'], (why) => invalid(file, why));
   if (o.mode !== undefined && !MODES.includes(o.mode as HardeningMode))
     invalid(file, `"mode" must be one of ${MODES.join(', ')}`);

@@ -11,13 +11,11 @@
  *
  * Read synchronously and small (64 KiB cap): a run reads it on every request.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode } from '../errors.js';
 import { configDir } from '../util/paths.js';
 import { ScanError } from './errors.js';
 import type { SecretOptions } from './rules/secrets.js';
-import { configObject } from '../util/json-config.js';
+import { configObject, readConfigText } from '../util/json-config.js';
 
 export interface ScanConfig {
   db?: string;
@@ -38,16 +36,8 @@ function invalid(file: string, why: string): never {
 }
 
 function readFile(file: string): { db?: string; vex: string[]; secrets?: SecretOptions } | undefined {
-  let text: string;
-  try {
-    const b = readFileSync(file);
-    if (b.length > MAX_CONFIG_BYTES) invalid(file, `larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = b.toString('utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    if (e instanceof ScanError) throw e;
-    invalid(file, (e as Error).message);
-  }
+  const text = readConfigText(file, MAX_CONFIG_BYTES, (why) => invalid(file, why));
+  if (text === undefined) return undefined;
   const o = configObject(text, ['db', 'vex', 'secrets'], (why) => invalid(file, why));
   const dir = path.dirname(file);
   if (o.db !== undefined && (typeof o.db !== 'string' || !o.db)) invalid(file, '"db" must be a path');

@@ -1,3 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { errnoCode } from '../errors.js';
+
+/**
+ * A small configuration file's text, or undefined where there is none (ENOENT). Larger than `max`
+ * bytes, or unreadable: `invalid` throws the room's error with the reason.
+ */
+export function readConfigText(
+  file: string,
+  max: number,
+  invalid: (why: string) => never,
+): string | undefined {
+  let b: Buffer;
+  try {
+    b = readFileSync(file);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    invalid((e as Error).message);
+  }
+  if (b.length > max) invalid(`larger than ${max} bytes`);
+  return b.toString('utf8');
+}
+
 /**
  * A small JSON configuration file's text as an object holding only the fields it may have. Each
  * room keeps its own error: `invalid` throws it with the reason (not JSON, not an object, an

@@ -20,20 +20,14 @@ import {
 import { generateSpec, type SpecInput } from '../../../src/runtime/spec/index.js';
 import { defaultRunOptions, type RunOptions, type VolumeSpec } from '../../../src/runtime/options.js';
 import { apparmorFor } from '../../../src/runtime/plan.js';
-import { computeIdMaps } from '../../../src/userns/idmap.js';
+import { SUBORDINATE_MAPS } from '../fixtures/id-maps.js';
 import { MoatError } from '../../../src/errors.js';
 import { startDetached } from '../../../src/runtime/start.js';
 import type { Engine } from '../../../src/runtime/engine.js';
 import type { HostFacts } from '../../../src/runtime/host.js';
 import { fakeLifecycle } from '../runtime/lifecycle-fake.js';
 
-const maps = computeIdMaps({
-  uid: 1000,
-  gid: 1000,
-  subuids: [{ start: 100000, count: 65536 }],
-  subgids: [{ start: 100000, count: 65536 }],
-});
-if ('error' in maps) throw new Error('maps');
+const maps = SUBORDINATE_MAPS;
 
 /** The spec moat generates for these options (the real generator, pure). */
 function specFor(over: Partial<RunOptions> = {}, extra: Partial<SpecInput> = {}): ProfileSpec {

@@ -8,14 +8,10 @@ import {
 } from '../../../src/runtime/spec/index.js';
 import { defaultRunOptions, type RunOptions } from '../../../src/runtime/options.js';
 import { computeIdMaps } from '../../../src/userns/idmap.js';
+import { SUBORDINATE_MAPS } from '../fixtures/id-maps.js';
 import { MoatError } from '../../../src/errors.js';
 
-const sub = computeIdMaps({
-  uid: 1000,
-  gid: 1000,
-  subuids: [{ start: 100000, count: 65536 }],
-  subgids: [{ start: 100000, count: 65536 }],
-});
+const sub = SUBORDINATE_MAPS;
 const single = computeIdMaps({ uid: 1000, gid: 1000, subuids: [], subgids: [] });
 if ('error' in sub || 'error' in single) throw new Error('maps');
 

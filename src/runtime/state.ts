@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors.js';
+import { byCodeUnits } from '../util/format.js';
 import { readJson, tempNameFor, writeJsonAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
 import type { MoatPaths } from '../util/paths.js';
@@ -194,7 +195,7 @@ export class ContainerStore {
       const rec = await this.read(id);
       if (rec) out.push(rec);
     }
-    return out.sort((a, b) => b.created.localeCompare(a.created));
+    return out.sort((a, b) => byCodeUnits(b.created, a.created));
   }
 
   /**

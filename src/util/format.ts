@@ -32,3 +32,12 @@ export function ago(iso: string | undefined, now = Date.now()): string {
   const d = since(iso, now);
   return d === undefined ? '' : `${d} ago`;
 }
+
+/**
+ * Strings in code-unit order, for sort(): what ISO timestamps and IDs need. Not localeCompare,
+ * whose first call initialises ICU's collator (~10 ms of every `moat ps`, measured by a CPU
+ * profile).
+ */
+export function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { byCodeUnits } from '../../util/format.js';
 import { writeJsonAtomic, readdirOrEmpty } from '../../util/fsutil.js';
 import type { MoatPaths } from '../../util/paths.js';
 import { RuntimeError } from '../errors.js';
@@ -102,7 +103,7 @@ export class NetworkStore {
       const rec = await this.read(n.slice(0, 64));
       if (rec) out.push(rec);
     }
-    return out.sort((a, b) => a.created.localeCompare(b.created));
+    return out.sort((a, b) => byCodeUnits(a.created, b.created));
   }
 
   private async read(id: string): Promise<NetworkRecord | undefined> {

@@ -50,12 +50,9 @@ function run(cmd, args, env) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
 }
 
-// The baseline build (--baseline): its own store, its own default image, warmed like this one.
-let baseline;
-if (BASE) {
-  const bin = path.join(BASE, 'bin/moat.js');
-  if (!existsSync(path.join(BASE, 'dist'))) throw new Error(`${BASE} is not built: npm run build there`);
-  const dir = mkdtempSync(path.join(tmpdir(), 'moat-bench-baseline-'));
+/** A fresh store (XDG data, config and runtime directories under a new temporary directory). */
+function freshStore(prefix) {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
   const env = { ...process.env };
   for (const [k, sub] of [
     ['XDG_DATA_HOME', 'data'],
@@ -65,6 +62,18 @@ if (BASE) {
     env[k] = path.join(dir, sub);
     mkdirSync(env[k], { mode: 0o700 });
   }
+  return { dir, env };
+}
+
+// The baseline build (--baseline): its own store, its own default image, warmed like this one.
+// This build then gets a fresh store too, so that neither lists or resolves more than the other
+// (the user's own store may hold containers and images of their own).
+let baseline;
+let ownStore;
+if (BASE) {
+  const bin = path.join(BASE, 'bin/moat.js');
+  if (!existsSync(path.join(BASE, 'dist'))) throw new Error(`${BASE} is not built: npm run build there`);
+  const { dir, env } = freshStore('moat-bench-baseline-');
   execFileSync(process.execPath, [path.join(BASE, 'scripts/build-default-image.mjs')], {
     env,
     stdio: 'ignore',
@@ -72,6 +81,8 @@ if (BASE) {
   run(process.execPath, [bin, 'run', '--rm', IMAGE, 'true'], env);
   const commit = spawnSync('git', ['-C', BASE, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
   baseline = { bin, env, dir, label: commit.status === 0 ? commit.stdout.trim() : path.basename(BASE) };
+  ownStore = freshStore('moat-bench-this-');
+  Object.assign(process.env, ownStore.env);
 }
 
 // The default image, built locally (no registry).
@@ -217,7 +228,9 @@ for (let i = 0; i < RUNS; i++) {
   if (podman) series.podman.push(timeIt(podman));
 }
 
-// Listing: PS_N exited containers each (plus the bench's created one for moat), then `ps -a`.
+// Listing: PS_N exited containers each, then `ps -a`. The bundles made for raw runc are not
+// needed any more: removed first, so that moat lists as many containers as the others.
+sh(process.execPath, [moat, 'rm', id, idOff]);
 const PS_N = 10;
 const psNames = [];
 for (let i = 0; i < PS_N; i++) {
@@ -250,7 +263,6 @@ for (const name of psNames) {
   run(process.execPath, [moat, 'rm', name]);
   if (podman) run('podman', ['rm', name]);
 }
-sh(process.execPath, [moat, 'rm', id, idOff]);
 rmSync(runcRoot, { recursive: true, force: true });
 if (baseline) {
   // Its store holds files of subordinate IDs (the unpacked image): removed inside a user namespace
@@ -261,6 +273,9 @@ if (baseline) {
   });
   spawnSync('unshare', ['--user', ...mapArgs, 'rm', '-rf', baseline.dir], { stdio: 'ignore' });
   rmSync(baseline.dir, { recursive: true, force: true });
+  spawnSync(process.execPath, [moat, 'system', 'prune', '-a', '-f'], { stdio: 'ignore' });
+  spawnSync('unshare', ['--user', ...mapArgs, 'rm', '-rf', ownStore.dir], { stdio: 'ignore' });
+  rmSync(ownStore.dir, { recursive: true, force: true });
 }
 
 const node = [];
@@ -285,7 +300,7 @@ line('moat run --rm --security-opt landlock=off', ll.moat.off);
 line('runc run (same bundle)', series.runc);
 if (podman) line('podman run --rm --network none --runtime runc', series.podman);
 line('node -e 0 (Node start alone)', node);
-line(`moat ps -a (${PS_N + 1} containers)`, ps.moat, ps);
+line(`moat ps -a (${PS_N} containers)`, ps.moat, ps);
 if (baseline) line(`moat ps -a (baseline ${baseline.label}, ${PS_N} containers)`, ps.baseline, ps);
 line('runc list', ps.runc, ps);
 if (podman) line(`podman ps -a (${PS_N} containers)`, ps.podman, ps);

@@ -7,9 +7,9 @@
  *   const policy = await loadPolicy(['policies/'], { query: 'data.moat.authz.decision' });
  *   policy.decide(input); // the query's value as plain JSON, or undefined
  *
- * The cache (`$XDG_CACHE_HOME/moat/policy/<hash>.json`, else `$HOME/.cache/moat/policy/`) is keyed
- * by the format version, this engine build, the options, the query and every module's file name
- * and text; an entry stores that key in full and is used only if it matches exactly (the hash only
+ * The cache (`$XDG_CACHE_HOME/moat/policy/<hash>.bin`, else `$HOME/.cache/moat/policy/`) is keyed
+ * by the format version, this engine build and V8's version (serial.ts), the options, the query and
+ * every module's file name and text; an entry stores that key in full and is used only if it matches exactly (the hash only
  * names the file). Entries are written atomically (temporary file + rename); an unreadable, stale
  * or corrupt entry is ignored and the policy compiled again.
  */
@@ -35,7 +35,7 @@ import { decode, encode } from './serial.js';
 import { fromJSON, toJSON } from './value.js';
 
 /** Bump when the shape of compiled policies changes (the engine build is part of the key too). */
-const CACHE_FORMAT = 'moat-policy-cache-1';
+const CACHE_FORMAT = 'moat-policy-cache-2';
 
 export interface LoadPolicyOptions {
   /** Default `data.moat.authz.decision`. */
@@ -90,7 +90,14 @@ function buildId(): string {
 
 /** Everything the compiled form depends on, as one string. */
 function cacheKey(sources: { file: string; text: string }[], query: string, v0: boolean): string {
-  return JSON.stringify([CACHE_FORMAT, buildId(), query, v0, sources.map((s) => [s.file, s.text])]);
+  return JSON.stringify([
+    CACHE_FORMAT,
+    buildId(),
+    process.versions.v8,
+    query,
+    v0,
+    sources.map((s) => [s.file, s.text]),
+  ]);
 }
 
 /**
@@ -113,14 +120,15 @@ interface CacheEntry {
 }
 
 function readCache(file: string, key: string): CompiledPolicy | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch {
     return undefined;
   }
   try {
-    const e = decode(text) as CacheEntry;
+    const e = decode(bytes) as CacheEntry;
+    if (typeof e !== 'object' || e === null) return undefined;
     if (e.format !== CACHE_FORMAT || e.key !== key) return undefined;
     const p = e.policy;
     if (!p || !(p.functions instanceof Map) || !p.root?.children || !Array.isArray(p.query?.body))
@@ -148,9 +156,20 @@ function writeCache(dir: string, file: string, entry: CacheEntry): void {
   }
 }
 
-/** Keeps the newest MAX_ENTRIES entries (edited policies and new builds leave old ones behind). */
+/**
+ * Keeps the newest MAX_ENTRIES entries (edited policies and new builds leave old ones behind), and
+ * removes the JSON entries of the previous format (`.json`), which nothing reads any more.
+ */
 function prune(dir: string): void {
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const names = readdirSync(dir);
+  for (const f of names.filter((n) => /^[0-9a-f]{16}\.json$/.test(n))) {
+    try {
+      unlinkSync(join(dir, f));
+    } catch {
+      /* another process removed it */
+    }
+  }
+  const entries = names.filter((f) => f.endsWith('.bin'));
   if (entries.length <= MAX_ENTRIES) return;
   const byAge = entries.map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t);
   for (const { f } of byAge.slice(MAX_ENTRIES)) {
@@ -191,7 +210,7 @@ export async function loadPolicy(paths: string[], opts: LoadPolicyOptions = {}):
         ? opts.cache
         : defaultCacheDir(opts.env);
   const key = dir ? cacheKey(modules, query, v0) : '';
-  const file = dir ? join(dir, hashName(key) + '.json') : '';
+  const file = dir ? join(dir, hashName(key) + '.bin') : '';
   let policy = dir ? readCache(file, key) : undefined;
   const cached = policy !== undefined;
   if (!policy) {

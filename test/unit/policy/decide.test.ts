@@ -1,6 +1,7 @@
 /** loadPolicy: the decision path with its compile cache and lazily loaded builtin families. */
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { serialize } from 'node:v8';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultCacheDir, loadPolicy } from '../../../src/policy/decide.js';
@@ -52,10 +53,17 @@ describe('loadPolicy', () => {
     const cache = mkdtempSync(join(tmpdir(), 'moat-cache-'));
     await loadPolicy([policies], { cache });
     const [entry] = readdirSync(cache);
+    expect(entry).toMatch(/^[0-9a-f]{16}\.bin$/);
+    const good = readFileSync(join(cache, entry));
     for (const bad of [
-      '{not json',
-      '{"files":[],"body":{"format":"other"}}',
-      readFileSync(join(cache, entry), 'utf8').slice(0, 500),
+      Buffer.from('{not json'),
+      serialize({ root: { format: 'other' }, instances: [] }),
+      serialize({ root: null, instances: [] }),
+      serialize({ format: 'moat-policy-cache-2' }),
+      // an instance that names no class moat encodes
+      serialize({ root: {}, instances: [[{}, 7]] }),
+      good.subarray(0, 500),
+      good.subarray(0, good.length - 1),
     ]) {
       writeFileSync(join(cache, entry), bad);
       const p = await loadPolicy([policies], { cache });
@@ -117,5 +125,28 @@ describe('serial', () => {
     expect((a2.o as RObject).get('k')).toBeInstanceOf(RSet);
     expect(a2.u).toEqual([undefined, Infinity]);
     expect(back.loc).toEqual(loc);
+  });
+
+  it('refuses what it cannot give back as it was: other classes, functions, symbol keys', () => {
+    class Other {
+      x = 1;
+    }
+    expect(() => encode({ a: [new Other()] })).toThrow(/instance of Other/);
+    expect(() => encode({ f: () => 1 })).toThrow(/cannot encode function/);
+    expect(() => encode({ [Symbol('s')]: 1 })).toThrow(/symbol/);
+  });
+});
+
+describe('the cache on disk', () => {
+  it('removes entries of the previous (JSON) format when it writes one', async () => {
+    const policies = dir({ 'authz.rego': POLICY });
+    const cache = mkdtempSync(join(tmpdir(), 'moat-cache-'));
+    writeFileSync(join(cache, '0123456789abcdef.json'), '{}');
+    writeFileSync(join(cache, 'notes.json'), '{}');
+    await loadPolicy([policies], { cache });
+    const names = readdirSync(cache).sort();
+    expect(names).toHaveLength(2);
+    expect(names[0]).toMatch(/^[0-9a-f]{16}\.bin$/);
+    expect(names[1]).toBe('notes.json');
   });
 });

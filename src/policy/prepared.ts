@@ -42,6 +42,12 @@ export class PreparedQuery {
   private readonly locs: { row: number; col: number }[];
   /** Rule values that only depend on the data (eval/static.ts), by strict builtin errors off / on. */
   private readonly memos: [StaticMemo | undefined, StaticMemo | undefined] = [undefined, undefined];
+  /**
+   * Evaluations so far. The first goes without the memo: finding which rules are static walks
+   * every rule the query reaches (~2 ms of the default policy), which only pays from the second
+   * evaluation on, and a CLI process makes one decision.
+   */
+  private evaluations = 0;
 
   constructor(
     private readonly tree: PolicyTree,
@@ -119,7 +125,8 @@ export class PreparedQuery {
     const m = strict ? 1 : 0;
     return new Evaluator(this.tree, this.data, {
       input: input === undefined ? undefined : fromJSONLazy(input),
-      memo: opts.covered ? undefined : (this.memos[m] ??= new StaticMemo(this.tree)),
+      memo:
+        opts.covered || this.evaluations++ === 0 ? undefined : (this.memos[m] ??= new StaticMemo(this.tree)),
       strictBuiltinErrors: strict,
       print: opts.print,
       now: opts.now,

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { request } from './app.js';
-import { addRunOptions, toRunOptions, type RunFlags } from './containers.js';
+import { addRunOptions, toRunOptions, type RunFlags } from './run-options.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json } from './output.js';

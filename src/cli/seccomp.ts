@@ -24,7 +24,7 @@ import {
 import type { SeccompProfile } from '../seccomp/types.js';
 import { writeFileAtomic } from '../util/fsutil.js';
 import { request } from './app.js';
-import { addRunOptions, toRunOptions, type RunFlags } from './containers.js';
+import { addRunOptions, toRunOptions, type RunFlags } from './run-options.js';
 import { UsageError } from './errors.js';
 import type { CliState } from './index.js';
 import { json, table } from './output.js';

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toRunOptions } from '../../../src/cli/containers.js';
+import { toRunOptions } from '../../../src/cli/run-options.js';
 import { buildProgram, loadParts } from '../../../src/cli/index.js';
 import { fromCommander, resolveCommandLine } from '../../../src/cli/usage.js';
 import type { MoatError } from '../../../src/errors.js';

@@ -1,6 +1,6 @@
 /** The run flags as options: -e VAR, --security-opt. */
 import { describe, expect, it } from 'vitest';
-import { toRunOptions } from '../../../src/cli/containers.js';
+import { toRunOptions } from '../../../src/cli/run-options.js';
 
 const flags = (f: Partial<Parameters<typeof toRunOptions>[2]> = {}) => ({
   env: [],

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runOptionsFromDocker } from '../../../src/api/docker/index.js';
-import { toRunOptions } from '../../../src/cli/containers.js';
+import { toRunOptions } from '../../../src/cli/run-options.js';
 import type { MoatError } from '../../../src/errors.js';
 import { cgroupWrites, checkLimits, cpuList } from '../../../src/runtime/cgroups.js';
 import { mountToRunOptions, parseMount } from '../../../src/runtime/mount-option.js';

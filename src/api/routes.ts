@@ -31,13 +31,13 @@ function io(ctx: Ctx<unknown>): RequestIo {
  */
 /**
  * The trust and scan fact readers (and the trust policy's parser) are loaded by run and create
- * only: every other command (ps, logs, stop...) starts without them.
+ * only (run-readers.ts): every other command (ps, logs, stop...) starts without them.
  */
 const recordReaders = () =>
-  Promise.all([import('./trust-facts.js'), import('./scan-facts.js')]).then(([t, s]) => ({
-    signatureFacts: t.signatureFacts,
-    signersOf: t.signersOf,
-    imageScanFacts: s.imageScanFacts,
+  import('./run-readers.js').then((r) => ({
+    signatureFacts: r.signatureFacts,
+    signersOf: r.signersOf,
+    imageScanFacts: r.imageScanFacts,
   }));
 type RecordReaders = Awaited<ReturnType<typeof recordReaders>>;
 
@@ -100,7 +100,7 @@ async function runFacts(engine: Engine, ctx: Ctx<{ options: RunOptions }>): Prom
  * the verification records (trust-facts.ts).
  */
 async function trustGate(ctx: Ctx<unknown>): Promise<void> {
-  const { assertFactsAccepted } = await import('../trust/facts.js');
+  const { assertFactsAccepted } = await import('./run-readers.js');
   const image = ctx.facts.image as { signature?: SignatureFacts; reference?: string } | undefined;
   if (!image?.signature) throw new ApiError('API_INTERNAL', 'no trust decision for this image');
   assertFactsAccepted(image.signature, image.reference ?? 'the image');

@@ -98,11 +98,7 @@ export function withScanOnMissing(
     const rec = await resolveOrNone(engine, ctx.body.options.image);
     // No such image: the run's own facts say so.
     if (!rec) return;
-    const [{ scanConfig }, { recordedScan }, { SCANNER_VERSION }] = await Promise.all([
-      import('../scan/config.js'),
-      import('../scan/service.js'),
-      import('../scan/version.js'),
-    ]);
+    const { scanConfig, recordedScan, SCANNER_VERSION } = await import('./run-readers.js');
     const entry = recordedScan(engine.deps.images.root, rec, scanConfig());
     if (entry?.scanner !== SCANNER_VERSION) {
       await handle({

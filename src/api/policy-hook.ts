@@ -14,6 +14,7 @@ import { landlockOfSpec } from '../runtime/spec/index.js';
 import { LIMIT_DEFAULTS, tmpfsMountFacts } from '../runtime/default-limits.js';
 import { compareSeccomp, defaultProfile, resolveSeccomp, type LinuxSeccomp } from '../seccomp/index.js';
 import { processFacts } from './process-facts.js';
+import { loadPolicy } from '../policy/decide.js';
 
 export { landlockOfSpec };
 import { canonicalPath } from './host-facts.js';
@@ -188,8 +189,9 @@ async function loadDecide(paths: string[]): Promise<(input: unknown) => unknown>
     const entrypoint = entrypointOf(DECISION_QUERY);
     return (input: unknown) => policy.evaluate(input, entrypoint)[0]?.expressions[0]?.value;
   }
-  const { loadPolicy } = await import('../policy/decide.js');
   // The compiled policy is cached on disk (keyed by the sources): most commands skip parsing.
+  // decide.js is imported statically: every process that loads this hook makes a decision, and
+  // a dynamic import of it cost one more round of Node's loader before the first one.
   const policy = await loadPolicy(paths, { query: DECISION_QUERY });
   return (input: unknown) => policy.decide(input);
 }

@@ -600,6 +600,8 @@ static char *json_string(struct cur *c)
 					u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 				}
 			}
+			if (u == 0)
+				return NULL; /* a NUL would cut the string short here: not taken */
 			if (u >= 0xd800 && u < 0xe000)
 				u = 0xfffd; /* a lone surrogate */
 			if (u < 0x80) {

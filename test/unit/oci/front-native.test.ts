@@ -310,6 +310,14 @@ describe('moat-oci-front', () => {
         /wrote another bundle directory than /,
       ],
       [
+        'nul.sock',
+        (s) => {
+          const [c, b] = good(s);
+          return [c, b.replace('/.moat-runtime', '/.moat-runtime\\u0000/x')];
+        },
+        /not an oci\.create result$/,
+      ],
+      [
         'deep.sock',
         () => [200, `{"dir":${'['.repeat(100)}${']'.repeat(100)}}`],
         /not an oci\.create result$/,

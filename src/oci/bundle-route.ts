@@ -69,6 +69,9 @@ export function ociBundleRoutes(): AnyRoute[] {
           throw new OciError(
             'OCI_UNSUPPORTED',
             'oci/create-bundle reads a bundle on the service’s host: only a local subject (the unix socket) may name one; send the spec in /v1/oci/create',
+            {
+              hint: 'POST /v1/oci/create with the spec in the body; the bundle route is for moat-runtime on the service’s host',
+            },
           );
         validateId(body.id);
         const { bundle, spec } = readBundleSpec(body.bundle);

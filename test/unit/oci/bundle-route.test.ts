@@ -140,6 +140,13 @@ describe('POST /oci/create-bundle', () => {
     writeSpec();
     const [code, msg] = await ask({ id: 'c1', bundle }, REMOTE);
     expect(code).toBe('OCI_UNSUPPORTED');
+    const e = await router
+      .handle({ subject: REMOTE, method: 'POST', path: '/oci/create-bundle', body: { id: 'c1', bundle } })
+      .then(
+        () => ({ hint: 'resolved' }),
+        (x: unknown) => x as { hint?: string },
+      );
+    expect(e.hint).toMatch(/^POST \/v1\/oci\/create with the spec in the body/);
     expect(msg).toMatch(/only a local subject \(the unix socket\) may name one/);
     expect(decided).toEqual([]);
     expect(existsSync(path.join(bundle, '.moat-runtime'))).toBe(false);

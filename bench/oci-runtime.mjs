@@ -2,18 +2,24 @@
 /**
  * moat-runtime's cost per container, as the non-root user:
  *   1. `podman run --rm --network none IMAGE true` with `--runtime runc` and with
- *      `--runtime <abs>/bin/moat-runtime.js`, interleaved so load changes hit both alike;
+ *      `--runtime <abs>/bin/moat-runtime`, interleaved so load changes hit all alike: deciding
+ *      in-process (the Node program loads the policy), the Node program asking a running
+ *      `moat system service`, and the fast path (native/moat-oci-front: no Node process; the
+ *      service reads the bundle, decides and writes runc's spec);
  *   2. where moat's time goes, without podman: `node -e 0` (Node's start), `moat-runtime state`
  *      against `runc state` on a running container, and `moat-runtime create` on a bundle with a
  *      stand-in runtime (/bin/true), with MOAT_TIMING's marks (parse, spec read, policy modules,
- *      decision, bundle written).
+ *      decision, bundle written); for the fast path, the native front alone (no shell), and the
+ *      service's part alone (one POST /v1/oci/create-bundle from this process: read, decide,
+ *      write, answer).
  *
- *   npm run build && node bench/oci-runtime.mjs [--runs 15]
+ *   npm run build && node bench/oci-runtime.mjs [--runs 15] [--fast-only]
  *
  * The image is moat's default busybox root imported into podman as localhost/moat-bench-busybox
  * (as bench/run-latency.mjs does).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -24,6 +30,9 @@ const RUNTIME = path.join(root, 'bin/moat-runtime');
 const IMAGE = 'localhost/moat-bench-busybox';
 const argRuns = process.argv.indexOf('--runs');
 const RUNS = argRuns > 0 ? Number(process.argv[argRuns + 1]) : 15;
+// Only runc against the fast path, in pairs (which goes first alternates), for enough pairs to see
+// a difference of a few ms in podman's noise; prints the mean difference with its 95% interval.
+const FAST_ONLY = process.argv.includes('--fast-only');
 const uid = process.getuid();
 
 function sh(cmd, args, opts = {}) {
@@ -54,11 +63,14 @@ if (!existsSync(tar))
 if (sh('podman', ['image', 'exists', IMAGE], { allowFail: true }).status !== 0)
   sh('podman', ['import', tar, IMAGE], { stdio: 'ignore' });
 // podman hands the runtime only containers.conf's conmon_env_vars: one file per moat-runtime
-// setting (in-process decisions, or a running `moat system service`).
+// setting (in-process decisions, or a running `moat system service`). The Node program's way to
+// the service: the same setting with its slashes escaped (valid JSON the native front does not
+// parse, so it hands the create to the Node program).
 const work = mkdtempSync(path.join(tmpdir(), 'moat-bench-oci-work-'));
 const svcSock = path.join(work, 'moat.sock');
 writeFileSync(path.join(work, 'inproc.json'), '{}');
-writeFileSync(path.join(work, 'service.json'), JSON.stringify({ service: svcSock }));
+writeFileSync(path.join(work, 'service.json'), JSON.stringify({ service: svcSock }).replace(/\//g, '\\/'));
+writeFileSync(path.join(work, 'fast.json'), JSON.stringify({ service: svcSock }));
 const conf = (name) => {
   const f = path.join(work, `${name}.conf`);
   const vars = [
@@ -69,7 +81,7 @@ const conf = (name) => {
   writeFileSync(f, `[engine]\nconmon_env_vars = ${JSON.stringify(vars)}\n`);
   return { ...process.env, CONTAINERS_CONF: f };
 };
-const envs = { inproc: conf('inproc'), service: conf('service') };
+const envs = { inproc: conf('inproc'), service: conf('service'), fast: conf('fast') };
 const svcData = mkdtempSync(path.join(tmpdir(), 'moat-bench-oci-data-'));
 const service = spawn(
   process.execPath,
@@ -82,14 +94,42 @@ const service = spawn(
 for (let i = 0; i < 100 && !existsSync(svcSock); i++) sh('sleep', ['0.1']);
 const podman = (runtime, e = process.env) =>
   sh('podman', ['run', '--rm', '--network', 'none', '--runtime', runtime, IMAGE, 'true'], { env: e });
+const cleanup = () => {
+  service.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+  spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', 'rm', '-rf', svcData]);
+};
 podman('runc');
+podman(RUNTIME, envs.fast);
+if (FAST_ONLY) {
+  const runc = [];
+  const fast = [];
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2) fast.push(timeIt(() => podman(RUNTIME, envs.fast)));
+    runc.push(timeIt(() => podman('runc')));
+    if (!(i % 2)) fast.push(timeIt(() => podman(RUNTIME, envs.fast)));
+  }
+  cleanup();
+  const d = fast.map((m, i) => m - runc[i]);
+  const mean = d.reduce((a, b) => a + b, 0) / d.length;
+  const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));
+  const half = (1.96 * sd) / Math.sqrt(d.length);
+  console.log(`moat-runtime's fast path against runc, ${RUNS} pairs, node ${process.version}\n`);
+  console.log(HEAD);
+  console.log(row('podman run --rm true, --runtime runc', runc));
+  console.log(row('  the fast path (native front, the service)', fast));
+  console.log(row('  added per container (pairwise)', d));
+  console.log(`\nadded per container: mean ${mean.toFixed(1)} ms, 95% interval ±${half.toFixed(1)} ms`);
+  process.exit(0);
+}
 podman(RUNTIME, envs.inproc);
 podman(RUNTIME, envs.service);
-const series = { runc: [], moat: [], svc: [] };
+const series = { runc: [], moat: [], svc: [], fast: [] };
 for (let i = 0; i < RUNS; i++) {
   series.runc.push(timeIt(() => podman('runc')));
   series.moat.push(timeIt(() => podman(RUNTIME, envs.inproc)));
   series.svc.push(timeIt(() => podman(RUNTIME, envs.service)));
+  series.fast.push(timeIt(() => podman(RUNTIME, envs.fast)));
 }
 
 // --- 2. where the time goes ------------------------------------------------------------------
@@ -121,8 +161,48 @@ const moatCreate = (extraEnv = {}) =>
   sh(RUNTIME, ['--runtime-binary', '/bin/true', 'create', '--bundle', bdir, 'bench1'], {
     env: { ...env, ...extraEnv },
   });
+// The fast path: bin/moat-runtime (shell, then the native front) with MOAT_RUNTIME=/bin/true
+// (--runtime-binary is the Node program's flag); the native front alone; the service alone.
+const createFast = [];
+const frontFast = [];
+const serviceFast = [];
+const trueRuns = [];
+const FRONT = path.join(root, 'dist/native/moat-oci-front');
+const fastEnv = { ...env, MOAT_RUNTIME: '/bin/true', MOAT_OCI_CONFIG: path.join(work, 'fast.json') };
+const fastCreate = () => sh(RUNTIME, ['create', '--bundle', bdir, 'bench1'], { env: fastEnv });
+const frontCreate = () =>
+  sh(FRONT, [`${RUNTIME}.js`, 'create', '--bundle', bdir, 'bench1'], { env: fastEnv });
+const askBundle = () =>
+  new Promise((resolve, reject) => {
+    const body = JSON.stringify({ id: 'bench1', bundle: bdir });
+    const t = process.hrtime.bigint();
+    const req = request(
+      {
+        socketPath: svcSock,
+        method: 'POST',
+        path: '/v1/oci/create-bundle',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Number(process.hrtime.bigint() - t) / 1e6)
+            : reject(new Error(`create-bundle answered ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+if (!existsSync(FRONT)) throw new Error('dist/native/moat-oci-front is not built (gcc)');
 moatCreate();
+fastCreate();
 for (let i = 0; i < RUNS; i++) {
+  trueRuns.push(timeIt(() => sh('/bin/true', [])));
+  createFast.push(timeIt(() => fastCreate()));
+  frontFast.push(timeIt(() => frontCreate()));
+  serviceFast.push(await askBundle());
   node.push(timeIt(() => sh(process.execPath, ['-e', '0'])));
   stateRunc.push(timeIt(() => sh('runc', ['--root', runcRoot, 'state', id], { stdio: 'ignore' })));
   stateMoat.push(timeIt(() => sh(RUNTIME, ['--root', runcRoot, 'state', id], { stdio: 'ignore' })));
@@ -149,11 +229,9 @@ const marksOf = (extraEnv) => {
 };
 const marks = marksOf({});
 const marksSvc = marksOf({ MOAT_OCI_CONFIG: path.join(work, 'service.json') });
-service.kill('SIGTERM');
 sh('podman', ['rm', '-f', '-t', '0', cname], { stdio: 'ignore' });
 rmSync(bdir, { recursive: true, force: true });
-rmSync(work, { recursive: true, force: true });
-spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', 'rm', '-rf', svcData]);
+cleanup();
 
 console.log(`moat-runtime, ${RUNS} runs each, node ${process.version}\n`);
 console.log(HEAD);
@@ -172,12 +250,23 @@ console.log(
     series.svc.map((m, i) => m - series.runc[i]),
   ),
 );
+console.log(row('  the fast path (native front, the service)', series.fast));
+console.log(
+  row(
+    '  added per container (pairwise)',
+    series.fast.map((m, i) => m - series.runc[i]),
+  ),
+);
 console.log(row('node -e 0 (Node start)', node));
 console.log(row('runc state', stateRunc));
 console.log(row('moat-runtime state (shell front to runc)', stateMoat));
 console.log(row('moat-runtime.js state (Node, pass-through)', stateNode));
 console.log(row('moat-runtime create, runtime /bin/true', createMoat));
 console.log(row('  the same, deciding in a moat service', createSvc));
+console.log(row('  the fast path (bin/moat-runtime, runtime /bin/true)', createFast));
+console.log(row('    the native front alone (no shell)', frontFast));
+console.log(row('    the service alone (POST create-bundle)', serviceFast));
+console.log(row('/bin/true (a process, for scale)', trueRuns));
 console.log('\nmoat-runtime create, ms after process start (MOAT_TIMING):\n');
 console.log(HEAD);
 for (const [name, a] of marks) console.log(row(name, a));

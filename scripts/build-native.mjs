@@ -5,9 +5,11 @@
 // notification fd over a unix socket, which Node cannot). Also dist/native/syscalls.json: the
 // host architecture's syscall numbers, read from the C library's headers (learned profiles name
 // the calls they saw). And moat-init, the containers' first process that applies Landlock
-// (src/runtime/landlock.ts). Without gcc the build goes on and says so: everything but terminals
-// (-t) and seccomp learning works (RUNTIME_TTY_UNAVAILABLE, SECCOMP_LEARN_UNAVAILABLE), and
-// containers run without Landlock (with a warning; --init uses tini).
+// (src/runtime/landlock.ts). And moat-oci-front, moat-runtime's create without Node when oci.json
+// names a running service (native/moat-oci-front.c). Without gcc the build goes on and says so:
+// everything but terminals (-t) and seccomp learning works (RUNTIME_TTY_UNAVAILABLE,
+// SECCOMP_LEARN_UNAVAILABLE), containers run without Landlock (with a warning; --init uses tini),
+// and moat-runtime's create always starts Node.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +20,11 @@ const WITHOUT = {
   'moat-tty': 'containers with a terminal (-t) will not start',
   'moat-seccomp-listen': 'moat seccomp learn will not run',
   'moat-init': 'containers will run without Landlock',
+  'moat-oci-front':
+    'moat-runtime create starts Node even when oci.json names a service (slower, same decisions)',
 };
 mkdirSync(out, { recursive: true });
-for (const name of ['moat-tty', 'moat-seccomp-listen', 'moat-init']) {
+for (const name of Object.keys(WITHOUT)) {
   const tmp = `${out}.${name}.tmp`;
   try {
     execFileSync(

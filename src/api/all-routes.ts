@@ -21,6 +21,7 @@ import { networkRoutes } from './network-routes.js';
 import { securityRoutes } from './security-routes.js';
 import { apparmorRoutes } from './apparmor-routes.js';
 import { ociRoutes } from '../oci/routes.js';
+import { ociBundleRoutes } from '../oci/bundle-route.js';
 
 /**
  * Every route moat serves, for the CLI and the HTTP API alike. `handle`: the router itself, for
@@ -42,6 +43,7 @@ export function allRoutes(engine: Engine, handle?: (req: ApiRequest) => Promise<
     ...securityRoutes(engine),
     ...apparmorRoutes(engine),
     ...ociRoutes(),
+    ...ociBundleRoutes(),
   ];
 }
 

@@ -6,7 +6,9 @@
  *   { "mode": "enforce" | "audit" | "off",
  *     "capabilities": ["CAP_CHOWN", ...],   the allow-list (default: Docker's default set)
  *     "pidsLimit": 2048,                    where the spec sets none and has a cgroup (0: none)
- *     "service": "/run/moat/moat.sock" }    ask this running `moat system service` (service.ts)
+ *     "service": "/run/moat/moat.sock" }    ask this running `moat system service` (service.ts;
+ *                                           create without Node: native/moat-oci-front.c, whose
+ *                                           small parser finds this file the same way)
  *
  * enforce applies the hardening, audit only lists it in the decision log, off neither (the
  * policy decides in every mode). Read synchronously and small (64 KiB cap). A file that exists

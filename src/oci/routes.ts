@@ -8,10 +8,10 @@
  */
 import { release } from 'node:os';
 import { defineRoute, type AnyRoute } from '../api/router.js';
-import { OCI_DEFAULTS } from './config.js';
+import { OCI_DEFAULTS, type HardeningMode } from './config.js';
 import { callerFacts, ociSummary, podFacts } from './facts.js';
 import { harden, type Hardened } from './harden.js';
-import { checkSpec } from './spec.js';
+import { checkSpec, type CallerSpec } from './spec.js';
 
 export const ociCreateBody = {
   type: 'object',
@@ -40,6 +40,34 @@ export interface OciCreateResult extends Hardened {
   mode: string;
 }
 
+/** The facts of an `oci.create` and the hardening worked out for them (also the bundle route's). */
+export function ociCreateFacts(req: {
+  id: string;
+  bundle: string;
+  spec: CallerSpec;
+  mode: HardeningMode;
+  capabilities: string[];
+  pidsLimit: number;
+}): { facts: Record<string, unknown>; result: OciCreateResult } {
+  const { id, bundle, spec, mode } = req;
+  const h = harden(spec, {
+    mode,
+    capabilities: req.capabilities,
+    pidsLimit: req.pidsLimit,
+    arch: process.arch,
+    kernelVersion: release(),
+  });
+  return {
+    facts: {
+      spec,
+      pod: podFacts(spec.annotations ?? {}),
+      caller: callerFacts(id, bundle, spec),
+      oci: ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }),
+    },
+    result: { ...h, mode },
+  };
+}
+
 export function ociRoutes(): AnyRoute[] {
   // The hardening worked out for the facts, kept for the handler of the same request.
   const results = new WeakMap<object, OciCreateResult>();
@@ -50,21 +78,9 @@ export function ociRoutes(): AnyRoute[] {
       action: 'oci.create',
       body: ociCreateBody,
       facts: async ({ body }) => {
-        const spec = checkSpec(body.spec);
-        const h = harden(spec, {
-          mode: body.mode,
-          capabilities: body.capabilities,
-          pidsLimit: body.pidsLimit,
-          arch: process.arch,
-          kernelVersion: release(),
-        });
-        results.set(body, { ...h, mode: body.mode });
-        return {
-          spec: body.spec,
-          pod: podFacts(spec.annotations ?? {}),
-          caller: callerFacts(body.id, body.bundle, spec),
-          oci: ociSummary(spec, body.bundle, { mode: body.mode, changes: h.changes, applied: h.applied }),
-        };
+        const { facts, result } = ociCreateFacts({ ...body, spec: checkSpec(body.spec) });
+        results.set(body, result);
+        return facts;
       },
       handler: async ({ body }) => {
         const r = results.get(body);

@@ -7,8 +7,8 @@
  * conmon_env_vars: the test's containers.conf passes the policy, the OCI config and the decision
  * log's path.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -42,14 +42,14 @@ const mask = (caps: string[]) =>
     .toString(16)
     .padStart(16, '0');
 
-function podmanEnv(): NodeJS.ProcessEnv {
+function podmanEnv(conf = 'containers.conf'): NodeJS.ProcessEnv {
   // podman's own environment: not moat's private XDG directories (podman keeps its store in HOME).
   const { XDG_DATA_HOME: _d, XDG_RUNTIME_DIR: _r, ...rest } = process.env;
-  return { ...rest, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
+  return { ...rest, CONTAINERS_CONF: path.join(dir, conf) };
 }
 
-function podman(args: string[], timeout = 60_000) {
-  const r = spawnSync('podman', args, { env: podmanEnv(), encoding: 'utf8', timeout });
+function podman(args: string[], timeout = 60_000, conf?: string) {
+  const r = spawnSync('podman', args, { env: podmanEnv(conf), encoding: 'utf8', timeout });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -61,21 +61,26 @@ function name(n: string): string {
   return full;
 }
 
+/** A containers.conf handing the runtime these OCI config and decision log files. */
+function writeConf(name: string, ociConfig: string, log: string): void {
+  const vars = [
+    `PATH=${process.env.PATH}`,
+    `MOAT_POLICY=${path.join(e.root, 'policies/authz.rego')}`,
+    `MOAT_OCI_CONFIG=${ociConfig}`,
+    `MOAT_OCI_LOG=${log}`,
+    `XDG_CACHE_HOME=${path.join(dir, 'cache')}`,
+  ];
+  writeFileSync(
+    path.join(dir, name),
+    `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nconmon_env_vars = ${JSON.stringify(vars)}\n`,
+  );
+}
+
 beforeAll(() => {
   const v = spawnSync('podman', ['--version'], { encoding: 'utf8' });
   if (v.status !== 0) throw new Error('podman is needed for this suite: apt-get install podman');
   mkdirSync(dir, { recursive: true });
-  const vars = [
-    `PATH=${process.env.PATH}`,
-    `MOAT_POLICY=${path.join(e.root, 'policies/authz.rego')}`,
-    `MOAT_OCI_CONFIG=${path.join(dir, 'oci.json')}`,
-    `MOAT_OCI_LOG=${decisions}`,
-    `XDG_CACHE_HOME=${path.join(dir, 'cache')}`,
-  ];
-  writeFileSync(
-    path.join(dir, 'containers.conf'),
-    `[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nconmon_env_vars = ${JSON.stringify(vars)}\n`,
-  );
+  writeConf('containers.conf', path.join(dir, 'oci.json'), decisions);
   const imp = podman(['import', path.join(e.base, 'rootfs.tar'), IMAGE], 120_000);
   expect(imp.stderr + imp.code).toMatch(/0$/);
 });
@@ -171,5 +176,112 @@ describe('podman --runtime moat-runtime', () => {
     expect(readFileSync(decisions, 'utf8')).toContain(
       'moat: hardened process.capabilities.bounding: dropped CAP_SYS_NICE',
     );
+  });
+});
+
+/**
+ * The fast path: oci.json names a running `moat system service`, and bin/moat-runtime's create
+ * goes through native/moat-oci-front (no Node process): the service reads the bundle, decides and
+ * writes runc's spec. The decision lines it answers say `front: native`; the Node program's say
+ * `service: SOCKET`, which is how these tests tell the two paths apart.
+ */
+describe('podman --runtime moat-runtime, the fast path (a moat service decides, no Node per create)', () => {
+  const sock = path.join(dir, 'fast.sock');
+  const fastLog = path.join(dir, 'fast-decisions.log');
+  let service: ChildProcess | undefined;
+  let serviceLog = '';
+  const fast = (args: string[], conf = 'fast.conf') => podman(['--runtime', RUNTIME, ...args], 60_000, conf);
+  const logged = () =>
+    existsSync(fastLog)
+      ? readFileSync(fastLog, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+      : [];
+
+  beforeAll(async () => {
+    writeFileSync(path.join(dir, 'fast.json'), JSON.stringify({ service: sock }));
+    writeConf('fast.conf', path.join(dir, 'fast.json'), fastLog);
+    // The same service, in a form the native front's parser does not take: the Node program's path.
+    writeFileSync(path.join(dir, 'slow.json'), JSON.stringify({ service: sock }).replace(/\//g, '\\/'));
+    writeConf('slow.conf', path.join(dir, 'slow.json'), fastLog);
+    writeFileSync(path.join(dir, 'down.json'), JSON.stringify({ service: path.join(dir, 'down.sock') }));
+    writeConf('down.conf', path.join(dir, 'down.json'), fastLog);
+    service = spawn(
+      process.execPath,
+      [path.join(e.root, 'bin/moat.js'), 'system', 'service', '--socket', sock],
+      {
+        env: { ...process.env, MOAT_POLICY: path.join(e.root, 'policies/authz.rego') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    service.stderr!.on('data', (b: Buffer) => (serviceLog += b.toString()));
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(sock)) throw new Error(`the service did not start: ${serviceLog}`);
+  });
+
+  afterAll(async () => {
+    if (!service || service.exitCode !== null) return;
+    const exited = new Promise((r) => service!.once('exit', r));
+    service.kill('SIGTERM');
+    await exited;
+  });
+
+  it('run --rm echo hi: decided by the service through the native front', () => {
+    const before = logged().length;
+    const r = fast(['run', '--rm', '--network', 'none', IMAGE, 'echo', 'hi']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hi\n');
+    expect(r.code).toBe(0);
+    const lines = logged().slice(before);
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'moat: oci.create allowed', front: 'native' });
+    expect(lines.map((l) => l.msg)).toContain('moat: hardened process.noNewPrivileges: set to true');
+  });
+
+  it('refuses --cap-add SYS_ADMIN, with the policy’s reason in podman’s output', () => {
+    const r = fast(['run', '--rm', '--network', 'none', '--cap-add', 'SYS_ADMIN', IMAGE, 'true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(
+      "moat-runtime: oci.create denied by rego:data.moat.authz.decision: capability SYS_ADMIN is not allowed (the container's spec asks for it)",
+    );
+  });
+
+  it('seccomp=unconfined still runs under moat’s profile, with no_new_privs', () => {
+    const r = fast([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--security-opt',
+      'seccomp=unconfined',
+      IMAGE,
+      'grep',
+      '-E',
+      '^(NoNewPrivs|Seccomp):',
+      '/proc/self/status',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('NoNewPrivs:\t1\nSeccomp:\t2\n');
+  });
+
+  it('fails closed when the service is down: the create fails, with why, and nothing runs', () => {
+    const r = fast(['run', '--rm', '--network', 'none', IMAGE, 'echo', 'ran'], 'down.conf');
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(
+      `moat-runtime: moat service at ${path.join(dir, 'down.sock')}: connect: No such file or directory`,
+    );
+  });
+
+  it('a configuration the native front does not parse still works, through the Node program', () => {
+    const before = logged().length;
+    const r = fast(['run', '--rm', '--network', 'none', IMAGE, 'echo', 'hi'], 'slow.conf');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hi\n');
+    expect(r.code).toBe(0);
+    const lines = logged().slice(before);
+    expect(lines[0]).toMatchObject({ msg: 'moat: oci.create allowed', service: sock });
+    expect(lines[0].front).toBeUndefined();
   });
 });

@@ -211,3 +211,77 @@ describe('ctr run --runc-binary moat-runtime', () => {
     expect(sys.stdout).toBe('CapBnd:\t00000000a80425fb\n');
   });
 });
+
+/**
+ * The fast path under containerd's shim: oci.json (read at every create) names a `moat system
+ * service` running as root, and the shim's `--log FILE --log-format json create` goes through
+ * native/moat-oci-front without Node. The service's lines say `front: native`.
+ */
+describe('ctr run --runc-binary moat-runtime, the fast path (a moat service decides)', () => {
+  let service: ChildProcess | undefined;
+  let svcSock = '';
+  const ociJson = () => path.join(dir, 'oci.json');
+
+  beforeAll(async () => {
+    svcSock = path.join(dir, 'moat.sock');
+    let log = '';
+    service = spawn(
+      process.execPath,
+      [path.join(root, 'bin/moat.js'), 'system', 'service', '--socket', svcSock],
+      {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin:/usr/sbin:/sbin',
+          HOME: dir,
+          MOAT_POLICY: `${path.join(root, 'policies/authz.rego')}:${path.join(dir, 'data.json')}`,
+          XDG_CACHE_HOME: path.join(dir, 'cache'),
+          XDG_DATA_HOME: path.join(dir, 'svc-data'),
+          XDG_RUNTIME_DIR: path.join(dir, 'svc-run'),
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    service.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    for (let i = 0; i < 100 && !existsSync(svcSock); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(svcSock)) throw new Error(`the service did not start: ${log}`);
+    writeFileSync(ociJson(), JSON.stringify({ service: svcSock }));
+  });
+
+  afterAll(async () => {
+    rmSync(ociJson(), { force: true });
+    if (service && service.exitCode === null) {
+      const exited = new Promise((r) => service!.once('exit', r));
+      service.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('runs hardened through the native front; SYS_ADMIN refused with the reason in ctr’s error', () => {
+    const r = run('c-fast', [], ['sh', '-c', 'echo hi; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hi\nNoNewPrivs:\t1\nSeccomp:\t2\n');
+    expect(r.code).toBe(0);
+    const lines = readFileSync(path.join(dir, 'decisions.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.id === 'c-fast')[0]).toMatchObject({
+      msg: 'moat: oci.create allowed',
+      front: 'native',
+    });
+    const cap = run('c-fast-cap', ['--cap-add', 'CAP_SYS_ADMIN'], ['true']);
+    expect(cap.code).not.toBe(0);
+    expect(cap.stderr).toContain(
+      "moat-runtime: oci.create denied by rego:data.moat.authz.decision: capability SYS_ADMIN is not allowed (the container's spec asks for it)",
+    );
+  });
+
+  it('fails closed when the service is down, with why in ctr’s error', async () => {
+    const exited = new Promise((r) => service!.once('exit', r));
+    service!.kill('SIGTERM');
+    await exited;
+    const r = run('c-fast-down', [], ['echo', 'ran']);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`moat-runtime: moat service at ${svcSock}: connect:`);
+  });
+});

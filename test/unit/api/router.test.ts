@@ -122,6 +122,17 @@ const BODIES: Record<string, unknown> = {
   'oci.create': { id: 'c1', bundle: '/x', spec: { root: { path: 'rootfs' }, process: { args: ['true'] } } },
 };
 
+/** Bodies by route where two routes share an action: the fast path's reads a bundle. */
+const ociBundle = mkdtempSync(path.join(tmpdir(), 'moat-router-oci-'));
+writeFileSync(
+  path.join(ociBundle, 'config.json'),
+  JSON.stringify((BODIES['oci.create'] as { spec: unknown }).spec),
+);
+afterAll(() => rmSync(ociBundle, { recursive: true, force: true }));
+const ROUTE_BODIES: Record<string, unknown> = {
+  'POST /oci/create-bundle': { id: 'c1', bundle: ociBundle },
+};
+
 function requestFor(r: Route) {
   const p = r.path.replace(/:[a-zA-Z]+/g, 'abc');
   const io = { stdout: new PassThrough(), stderr: new PassThrough() };
@@ -129,7 +140,7 @@ function requestFor(r: Route) {
     subject: { uid: 1000, user: 'u', via: 'cli' as const },
     method: r.method,
     path: p,
-    body: BODIES[r.action] ?? sample(r.body),
+    body: ROUTE_BODIES[`${r.method} ${r.path}`] ?? BODIES[r.action] ?? sample(r.body),
     io,
   };
 }

@@ -80,4 +80,17 @@ describe('bin/moat-runtime', () => {
         node: ['node', path.join(path.dirname(FRONT), 'moat-runtime.js'), ...args],
       });
   });
+
+  it('finds the Node program beside the real script when started through a symlink (npm’s .bin)', () => {
+    const link = path.join(dir, 'link-dir', 'moat-runtime');
+    mkdirSync(path.dirname(link), { recursive: true });
+    symlinkSync(FRONT, link);
+    rmSync(path.join(dir, 'node'), { force: true });
+    const r = spawnSync('/bin/sh', [link, 'features'], {
+      env: { PATH: bin, MOAT_RUNTIME: fake },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(126);
+    expect(read('node')).toEqual(['node', path.join(path.dirname(FRONT), 'moat-runtime.js'), 'features']);
+  });
 });

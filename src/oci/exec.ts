@@ -11,7 +11,13 @@
  * is: no symlink, regular, bounded, exactly-spelled keys), changed, and written to a private
  * temporary directory that runc reads instead; it is removed when runc returns (runc has read it
  * by then, with --detach too).
+ *
+ * Landlock: where the container's hardened spec (`<bundle>/.moat-runtime/config.json`, the bundle
+ * runc's state names) records moat's ruleset (`io.moat.landlock`, landlock.ts), the exec'd command
+ * runs through moat-init with the same ruleset (runc starts it outside the container's first
+ * process, which alone inherits it). A spec that cannot be read gives no prefix.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +25,10 @@ import { flagArgs, str, type Invocation } from './argv.js';
 import { ociConfig } from './config.js';
 import { OciError } from './errors.js';
 import { cutProcess, normalizeCap, type Change } from './harden.js';
+import { BUNDLE_DIR } from './create.js';
+import { execPrefixOf } from './landlock.js';
 import { decisionLog, type RuncLog } from './log.js';
+import { NESTED_ENV } from './runc.js';
 import { checkKeys, readBounded, type CallerSpec } from './spec.js';
 
 type Process = NonNullable<CallerSpec['process']>;
@@ -64,7 +73,45 @@ function parseProcess(file: string): Process {
   return p;
 }
 
-export async function prepareExec(inv: Invocation, log: RuncLog, env = process.env): Promise<PreparedExec> {
+/** How to ask runc for a container's state: the runtime binary and its global flags. */
+export interface RuncOf {
+  runtime: string;
+  globals: string[];
+}
+
+/**
+ * The Landlock prefix of the container's hardened spec: the bundle from `runc state`, which is
+ * moat's directory when moat-runtime created it ([] otherwise, or when anything fails).
+ */
+export function landlockPrefix(runc: RuncOf | undefined, id: string | undefined): string[] {
+  if (!runc || !id) return [];
+  try {
+    const r = spawnSync(runc.runtime, [...runc.globals, 'state', id], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      env: { ...process.env, [NESTED_ENV]: '1' },
+    });
+    if (r.status !== 0) return [];
+    const bundle = (JSON.parse(r.stdout) as { bundle?: unknown }).bundle;
+    if (typeof bundle !== 'string' || path.basename(bundle) !== BUNDLE_DIR) return [];
+    const spec = JSON.parse(readBounded(path.join(bundle, 'config.json'), 'OCI_SPEC_INVALID')) as {
+      annotations?: unknown;
+    };
+    const a = spec.annotations;
+    return typeof a === 'object' && a !== null && !Array.isArray(a)
+      ? execPrefixOf(a as Record<string, string>)
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function prepareExec(
+  inv: Invocation,
+  log: RuncLog,
+  env = process.env,
+  runc?: RuncOf,
+): Promise<PreparedExec> {
   const cfg = ociConfig(env);
   const passThrough = { args: [...flagArgs(inv.flags), ...inv.args], cleanup: async () => undefined };
   if (cfg.mode === 'off') return passThrough;
@@ -80,9 +127,16 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
         { id },
       );
   };
+  const prefix = landlockPrefix(runc, id);
+  const landlockChange = (field: string): Change[] =>
+    prefix.length ? [{ field, change: `run under the container's Landlock ruleset by ${prefix[0]}` }] : [];
   const file = str(inv.flags, 'process');
   if (file !== undefined) {
     const { process: p, changes } = hardenProcess(parseProcess(file), allow);
+    if (prefix.length && Array.isArray(p.args) && p.args.length) {
+      p.args = [...prefix, ...p.args];
+      changes.push(...landlockChange('process.args'));
+    }
     report(changes);
     if (cfg.mode !== 'enforce') return passThrough;
     const dir = mkdtempSync(path.join(tmpdir(), 'moat-runtime-exec-'));
@@ -102,6 +156,8 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
   const changes: Change[] = [];
   if (dropped.length) changes.push({ field: '--cap', change: `dropped ${dropped.join(', ')}` });
   if (inv.flags.get('no-new-privs') !== true) changes.push({ field: '--no-new-privs', change: 'set' });
+  const withPrefix = prefix.length && inv.args.length > 1;
+  if (withPrefix) changes.push(...landlockChange('args'));
   report(changes);
   if (cfg.mode !== 'enforce') return passThrough;
   const flags = new Map(inv.flags);
@@ -109,5 +165,6 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
   if (kept.length) flags.set('cap', kept);
   else flags.delete('cap');
   flags.set('no-new-privs', true);
-  return { args: [...flagArgs(flags), ...inv.args], cleanup: async () => undefined };
+  const args = withPrefix ? [inv.args[0], ...prefix, ...inv.args.slice(1)] : inv.args;
+  return { args: [...flagArgs(flags), ...args], cleanup: async () => undefined };
 }

@@ -201,6 +201,55 @@ describe('podman --runtime moat-runtime', () => {
     expect(podman(['rm', '-f', '-t', '0', n]).code).toBe(0);
   });
 
+  it('Landlock with podman --init: moat-init runs podman’s init (/run/podman-init) under the ruleset', () => {
+    const r = withMoat([
+      'run',
+      '--rm',
+      '--init',
+      '--network',
+      'none',
+      '--read-only',
+      IMAGE,
+      'sh',
+      '-c',
+      'cat /proc/1/cmdline | tr "\\0" " "; echo; mkdir /dev/x',
+    ]);
+    // PID 1 is podman's init (moat-init ran it in its place), the command its child.
+    expect(r.stdout).toMatch(/^\/run\/podman-init -- sh -c /);
+    expect(r.stderr).toContain("mkdir: can't create directory '/dev/x': Permission denied");
+    expect(readFileSync(decisions, 'utf8')).toContain(
+      'moat: hardened mounts: added moat-init at /dev/init (read-only bind)',
+    );
+  });
+
+  it('Landlock: podman exec -it runs under the ruleset, with a terminal', () => {
+    const n = name('landlock-it');
+    const run = withMoat([
+      'run',
+      '-d',
+      '--name',
+      n,
+      '--network',
+      'none',
+      '--read-only',
+      IMAGE,
+      'sleep',
+      '600',
+    ]);
+    expect(run.code).toBe(0);
+    const cmd = `podman --runtime ${RUNTIME} exec -it ${n} sh -c 'tty; mkdir /dev/z || echo refused'`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      env: podmanEnv(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stdout.replace(/\r|\^@/g, '')).toMatch(
+      /^\/dev\/pts\/\d+\nmkdir: can't create directory '\/dev\/z': Permission denied\nrefused\n$/,
+    );
+    expect(r.status).toBe(0);
+    expect(podman(['rm', '-f', '-t', '0', n]).code).toBe(0);
+  });
+
   it('Landlock: a command that is not there fails the create with runc’s message', () => {
     const r = withMoat(['run', '--rm', '--network', 'none', IMAGE, 'no-such-command']);
     expect(r.code).toBe(127);

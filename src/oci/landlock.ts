@@ -12,8 +12,11 @@
  * - in /dev and /proc only the writing of files that are there (/dev/null, the terminal,
  *   /proc/self/...): nothing can be created in /dev, although it is a tmpfs the container's root
  *   could otherwise write.
- * Where the caller mounts its own /dev/init (podman --init: catatonit), moat-init is mounted at
- * /dev/moat-init instead and runs the caller's init under the ruleset.
+ * Landlock's rules add up: with a writable root, `/` grants everything beneath it, /dev included
+ * (as in moat's own --read-write containers); the files-only rule for /dev and /proc holds with
+ * a read-only root. podman --init mounts its init at /run/podman-init: moat-init runs it under
+ * the ruleset. Where a caller mounts its own /dev/init, moat-init is mounted at /dev/moat-init
+ * instead and runs the caller's command (its init) the same way.
  *
  * runc only checks that moat-init can be run; a createContainer hook (`moat-init --check-exec`,
  * run by runc in the container's mount namespace before pivot_root) looks the command up in the
@@ -248,6 +251,14 @@ export function hostLandlock(env: NodeJS.ProcessEnv = process.env): LandlockHost
   if (cached) return cached;
   const moatInit = moatInitPath();
   // The ABI is kept in moat's runtime directory, once per boot (runtime/landlock.ts).
-  cached = moatInit ? { abi: landlockAbi(resolvePaths(env).runtime, moatInit), moatInit } : { abi: 0 };
+  if (!moatInit) return (cached = { abi: 0 });
+  let runtime: string | undefined;
+  try {
+    runtime = resolvePaths(env).runtime;
+  } catch {
+    /* no home: asked without keeping the answer */
+  }
+  // Without a runtime directory the answer is kept in a directory that is not there (not kept).
+  cached = { abi: landlockAbi(runtime ?? '/nonexistent/moat', moatInit), moatInit };
   return cached;
 }

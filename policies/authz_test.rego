@@ -949,3 +949,48 @@ test_oci_create_data_knobs if {
 	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
 	not authz.allow with input as in_kube_system
 }
+
+test_oci_create_refuses_host_devices_beyond_the_default_set if {
+	# the default set, by number, whatever the path
+	authz.allow with input as with_oci({
+		"devices": [{"path": "/dev/null", "device": "c 1:3"}, {"path": "/dev/tty", "device": "c 5:0"}],
+		"device_rules": [{"device": "c 1:3", "access": "rwm"}, {"device": "c 136:*", "access": "rwm"}],
+	})
+	"host device /dev/sda (b 8:0) is not allowed (the spec adds it)" in authz.deny with input as with_oci({"devices": [{"path": "/dev/sda", "device": "b 8:0"}]})
+	# a disk's numbers under a harmless name
+	"host device /dev/null (b 8:0) is not allowed (the spec adds it)" in authz.deny with input as with_oci({"devices": [{"path": "/dev/null", "device": "b 8:0"}]})
+	"host device /dev/fuse (c 10:229) is not allowed (the spec adds it)" in authz.deny with input as with_oci({"devices": [{"path": "/dev/fuse", "device": "c 10:229"}]})
+	authz.allow with input as with_oci({"devices": [{"path": "/dev/fuse", "device": "c 10:229"}]}) with data.moat.oci.allowed_devices as ["c 10:229"]
+}
+
+test_oci_create_refuses_device_cgroup_rules_for_every_device if {
+	"the device cgroup rule \"a *:*\" (rwm) gives the container every host device (the spec asks for it)" in authz.deny with input as with_oci({"device_rules": [{"device": "a *:*", "access": "rwm"}]})
+	"the device cgroup rule \"b *:*\" (rw) gives the container every host device (the spec asks for it)" in authz.deny with input as with_oci({"device_rules": [{"device": "b *:*", "access": "rw"}]})
+	"the device cgroup rule \"b 8:*\" (rwm) opens a host device outside the default set" in authz.deny with input as with_oci({"device_rules": [{"device": "b 8:*", "access": "rwm"}]})
+	"the device cgroup rule \"c 1:*\" (r) opens a host device outside the default set" in authz.deny with input as with_oci({"device_rules": [{"device": "c 1:*", "access": "r"}]})
+	authz.allow with input as with_oci({"device_rules": [{"device": "b 8:*", "access": "rwm"}]}) with data.moat.oci.allowed_devices as ["b 8:*"]
+}
+
+test_oci_create_refuses_sysctls_outside_the_safe_set if {
+	authz.allow with input as with_oci({"sysctls": ["net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start", "kernel.shm_rmid_forced"]})
+	"sysctl kernel.msgmax is not allowed (not one of the safe namespaced sysctls)" in authz.deny with input as with_oci({"sysctls": ["kernel.msgmax"]})
+	"sysctl net.ipv4.conf.all.forwarding is not allowed (not one of the safe namespaced sysctls)" in authz.deny with input as with_oci({"sysctls": ["net.ipv4.conf.all.forwarding"]})
+	authz.allow with input as with_oci({"sysctls": ["kernel.msgmax"]}) with data.moat.oci.allowed_sysctls as ["kernel.msgmax"]
+	authz.allow with input as with_oci({"sysctls": ["net.ipv4.conf.all.forwarding"]}) with data.moat.oci.allowed_sysctls as ["net.ipv4.conf.*"]
+	not authz.allow with input as with_oci({"sysctls": ["net.ipv6.conf.all.forwarding"]}) with data.moat.oci.allowed_sysctls as ["net.ipv4.conf.*"]
+}
+
+test_oci_create_refuses_apparmor_unconfined if {
+	["AppArmor profile unconfined is not allowed (the spec asks for it)"] == [r | some r in authz.deny with input as with_oci({"apparmor_profile": "unconfined"})]
+	authz.allow with input as with_oci({"apparmor_profile": "containers-default-0.50.1"})
+	authz.allow with input as with_oci({"apparmor_profile": "unconfined"}) with data.moat.oci.allowed_apparmor_profiles as ["unconfined"]
+}
+
+test_oci_create_trusted_namespaces_cover_devices_sysctls_apparmor if {
+	inp := object.union(
+		with_oci({"devices": [{"path": "/dev/sda", "device": "b 8:0"}], "device_rules": [{"device": "a *:*", "access": "rwm"}], "sysctls": ["kernel.msgmax"], "apparmor_profile": "unconfined"}),
+		{"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}},
+	)
+	authz.allow with input as inp with data.moat.oci.trusted_namespaces as ["kube-system"]
+	count(authz.deny) == 4 with input as inp
+}

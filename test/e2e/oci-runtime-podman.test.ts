@@ -148,6 +148,38 @@ describe('podman --runtime moat-runtime', () => {
     );
   });
 
+  it('refuses a sysctl outside the safe namespaced set, with the policy’s reason in podman’s output', () => {
+    const r = withMoat([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--sysctl',
+      'kernel.msgmax=65536',
+      IMAGE,
+      'true',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(
+      'moat-runtime: oci.create denied by rego:data.moat.authz.decision: sysctl kernel.msgmax is not allowed (not one of the safe namespaced sysctls)',
+    );
+    // one of the safe set runs
+    const ok = withMoat([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--sysctl',
+      'kernel.shm_rmid_forced=1',
+      IMAGE,
+      'cat',
+      '/proc/sys/kernel/shm_rmid_forced',
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe('1\n');
+  });
+
   it('seccomp=unconfined still runs under moat’s profile, and capabilities outside the allow-list are dropped', () => {
     const r = withMoat([
       'run',

@@ -705,7 +705,13 @@ deny contains "the API over TCP must require client certificates (mutual TLS)" i
 #                 user), user: {uid, gid}, no_new_privileges, devices: [{path, device ("c 1:3")}],
 #                 device_rules: [{device ("a *:*", "c 136:*"), access}] (allow rules with r or w),
 #                 sysctls: [names, dotted], apparmor_profile (null: none asked), seccomp: {present,
-#                 default_action, rule_count}, hardening: {mode, changes: [{field, change}], applied} }
+#                 default_action, rule_count, kind (none|unconfined|default-allow|custom), looser
+#                 (what it lets through that moat's profile blocks: syscall names, defaultAction,
+#                 architectures, flags; at most 20), looser_count}, hardening: {mode, changes:
+#                 [{field, change}], applied} }
+# In enforce mode moat replaces a filter of kind none, unconfined or default-allow with its own
+# and narrows a custom one to its own rules for each syscall in looser, so looser says what the
+# caller asked for, not what runs; audit and off modes run it as asked.
 # Refused: what hands out the host, as for moat's own runs: the capabilities in dangerous_caps,
 # a spec with every capability (--privileged), the host's namespaces (allow some with
 # data.moat.oci.allowed_host_namespaces, e.g. ["network"]), bind mounts of protected_paths. Pods in

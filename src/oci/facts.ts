@@ -3,10 +3,11 @@
  * belongs to (`facts.pod`, from the annotations Kubernetes' runtimes set), the caller
  * (`facts.caller`: container ID, bundle, podman's annotations) and a summary in plain terms
  * (`facts.oci`: capabilities, host namespaces, bind mounts, host devices and device cgroup rules,
- * sysctls, the AppArmor profile, seccomp, and the hardening moat applies). Computed from the request body; the only reads are of bind sources' canonical paths.
+ * sysctls, the AppArmor profile, seccomp, and the hardening moat applies). Computed from the
+ * request body; the only reads are of bind sources' canonical paths.
  */
 import { canonicalPath } from '../util/canonical-path.js';
-import type { Change } from './harden.js';
+import type { Change, SeccompFacts } from './harden.js';
 import { CAP_SETS, type CallerSpec } from './spec.js';
 
 /** Annotations naming the pod: containerd's CRI plugin, then CRI-O (and kubelet's own). */
@@ -72,6 +73,8 @@ export function ociSummary(
   spec: CallerSpec,
   bundle: string,
   hardening: { mode: string; changes: Change[]; applied: boolean },
+  /** The caller's filter against moat's profile (harden.ts). */
+  seccomp?: SeccompFacts,
 ): Record<string, unknown> {
   const annotations = spec.annotations ?? {};
   const caps = capabilityNames(spec);
@@ -107,13 +110,16 @@ export function ociSummary(
     device_rules: deviceRuleFacts((spec.linux?.resources as { devices?: unknown } | undefined)?.devices),
     sysctls: sysctlNames(spec.linux?.sysctl),
     apparmor_profile: typeof spec.process?.apparmorProfile === 'string' ? spec.process.apparmorProfile : null,
-    seccomp: sc
-      ? {
-          present: true,
-          default_action: typeof sc.defaultAction === 'string' ? sc.defaultAction : null,
-          rule_count: Array.isArray(sc.syscalls) ? sc.syscalls.length : 0,
-        }
-      : { present: false, default_action: null, rule_count: 0 },
+    seccomp: {
+      ...(sc
+        ? {
+            present: true,
+            default_action: typeof sc.defaultAction === 'string' ? sc.defaultAction : null,
+            rule_count: Array.isArray(sc.syscalls) ? sc.syscalls.length : 0,
+          }
+        : { present: false, default_action: null, rule_count: 0 }),
+      ...seccomp,
+    },
     hardening,
   };
 }

@@ -63,7 +63,12 @@ export function ociRoutes(): AnyRoute[] {
           spec: body.spec,
           pod: podFacts(spec.annotations ?? {}),
           caller: callerFacts(body.id, body.bundle, spec),
-          oci: ociSummary(spec, body.bundle, { mode: body.mode, changes: h.changes, applied: h.applied }),
+          oci: ociSummary(
+            spec,
+            body.bundle,
+            { mode: body.mode, changes: h.changes, applied: h.applied },
+            h.seccomp,
+          ),
         };
       },
       handler: async ({ body }) => {

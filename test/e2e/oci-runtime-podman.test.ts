@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultProfile, resolveSeccomp } from '../../src/seccomp/index.js';
 
 const e = inject('moatEnv');
 const dir = path.join(e.base, 'oci-podman');
@@ -178,6 +179,49 @@ describe('podman --runtime moat-runtime', () => {
     ]);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toBe('1\n');
+  });
+
+  it('a caller’s looser seccomp profile: unshare stays refused inside (replaced, or narrowed to moat’s rules)', () => {
+    // A short deny list on an allow-by-default filter; plain podman lets unshare through with it.
+    const denyList = path.join(dir, 'seccomp-deny-list.json');
+    writeFileSync(
+      denyList,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['reboot'], action: 'SCMP_ACT_ERRNO' }],
+      }),
+    );
+    const args = (file: string) => [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--security-opt',
+      `seccomp=${file}`,
+      IMAGE,
+    ];
+    const plain = podman([...args(denyList), 'unshare', '-U', 'true']);
+    expect(plain.stderr + plain.code).toBe('0');
+    const r = withMoat([...args(denyList), 'unshare', '-U', 'true']);
+    expect(r.stderr).toMatch(/unshare.*Operation not permitted/);
+    expect(r.code).not.toBe(0);
+    // moat's own profile with unshare added to what it allows: narrowed back.
+    const ref = resolveSeccomp(defaultProfile(), { capabilities: [], arch: process.arch });
+    const plusUnshare = path.join(dir, 'seccomp-plus-unshare.json');
+    writeFileSync(
+      plusUnshare,
+      JSON.stringify({
+        ...ref,
+        syscalls: [...(ref.syscalls ?? []), { names: ['unshare'], action: 'SCMP_ACT_ALLOW' }],
+      }),
+    );
+    const n = withMoat([...args(plusUnshare), 'sh', '-c', 'echo in; unshare -U true']);
+    expect(n.stdout).toBe('in\n');
+    expect(n.stderr).toMatch(/unshare.*Operation not permitted/);
+    expect(n.code).not.toBe(0);
+    expect(readFileSync(decisions, 'utf8')).toContain(
+      "moat: hardened linux.seccomp: narrowed to moat's default profile for what it let through further (unshare)",
+    );
   });
 
   it('seccomp=unconfined still runs under moat’s profile, and capabilities outside the allow-list are dropped', () => {

@@ -41,6 +41,27 @@ describe('what the policy sees of a caller’s spec', () => {
     expect(o.apparmor_profile).toBe('unconfined');
   });
 
+  it('seccomp: the summary and, from the hardening, the kind and what it lets through that moat blocks', () => {
+    const spec = checkSpec({
+      root: { path: '/tmp/rootfs' },
+      linux: {
+        seccomp: {
+          defaultAction: 'SCMP_ACT_ERRNO',
+          syscalls: [{ names: ['bpf'], action: 'SCMP_ACT_ALLOW' }],
+        },
+      },
+    });
+    const o = ociSummary(spec, '/tmp', hardening, { kind: 'custom', looser: ['bpf'], looser_count: 1 });
+    expect(o.seccomp).toEqual({
+      present: true,
+      default_action: 'SCMP_ACT_ERRNO',
+      rule_count: 1,
+      kind: 'custom',
+      looser: ['bpf'],
+      looser_count: 1,
+    });
+  });
+
   it('none of them: empty lists and a null profile', () => {
     const o = ociSummary(checkSpec({ root: { path: '/tmp/rootfs' } }), '/tmp', hardening);
     expect([o.devices, o.device_rules, o.sysctls, o.apparmor_profile]).toEqual([[], [], [], null]);

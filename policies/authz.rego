@@ -840,6 +840,49 @@ deny contains "AppArmor profile unconfined is not allowed (the spec asks for it)
 	not "unconfined" in data.moat.oci.allowed_apparmor_profiles
 }
 
+# ---- moat-runtime (oci.update) -----------------------------------------------------------------
+# `runc update` changes a running container's cgroup limits; moat-runtime asks before it does.
+#   facts.update: { id, resources (what runc is to apply, as it reads it: LinuxResources),
+#                   pids_limit (asked for: null leaves it as it is, -1 removes it), memory_limit
+#                   (the same), current: {pids_limit, memory_limit} (moat's copy of the spec the
+#                   container was created with; null: not found, or a limit it does not have),
+#                   default_pids_limit (oci.json's pidsLimit; 0: none) }
+#   facts.pod, facts.caller: { id, bundle, annotations } as for oci.create, from that copy
+# Refused: removing the pids limit, or raising it above the larger of the configured default and
+# the container's current limit (data.moat.oci.max_pids_limit, a number, raises that ceiling),
+# where a default is configured. Pods in data.moat.oci.trusted_namespaces are not refused.
+oci_update if input.action == "oci.update"
+
+oci_update_trusted if {
+	ns := input.facts.pod.namespace
+	is_string(ns)
+	ns in data.moat.oci.trusted_namespaces
+}
+
+oci_pids_ceiling := data.moat.oci.max_pids_limit if is_number(data.moat.oci.max_pids_limit)
+
+else := max({input.facts.update.default_pids_limit, object.get(input.facts.update, ["current", "pids_limit"], 0)}) if {
+	is_number(object.get(input.facts.update, ["current", "pids_limit"], 0))
+}
+
+else := input.facts.update.default_pids_limit
+
+deny contains sprintf("removing container %s's pids limit is not allowed (the update asks for none)", [input.facts.update.id]) if {
+	oci_update
+	not oci_update_trusted
+	input.facts.update.default_pids_limit > 0
+	input.facts.update.pids_limit == -1
+}
+
+deny contains sprintf("raising container %s's pids limit to %d is not allowed (at most %d)", [input.facts.update.id, n, oci_pids_ceiling]) if {
+	oci_update
+	not oci_update_trusted
+	input.facts.update.default_pids_limit > 0
+	n := input.facts.update.pids_limit
+	is_number(n)
+	n > oci_pids_ceiling
+}
+
 oci_protected_paths := array.concat(
 	[p | some p in protected_paths; not p in {"/run/containerd", "/var/run/containerd"}],
 	["/run/containerd/containerd.sock", "/var/run/containerd/containerd.sock", "/run/containerd/containerd.sock.ttrpc"],

@@ -994,3 +994,35 @@ test_oci_create_trusted_namespaces_cover_devices_sysctls_apparmor if {
 	authz.allow with input as inp with data.moat.oci.trusted_namespaces as ["kube-system"]
 	count(authz.deny) == 4 with input as inp
 }
+
+# ---- moat-runtime (oci.update) ----------------------------------------------------------------
+oci_update_base := {
+	"subject": {"user": "root", "uid": 0, "local": true, "via": "cli"},
+	"method": "POST", "path": "/oci/update", "action": "oci.update",
+	"facts": {
+		"pod": {"source": null, "namespace": null},
+		"update": {"id": "c1", "resources": {}, "pids_limit": null, "memory_limit": null, "current": {"pids_limit": 2048, "memory_limit": null}, "default_pids_limit": 2048},
+	},
+}
+
+with_update(patch) := object.union(oci_update_base, {"facts": {"update": object.union(oci_update_base.facts.update, patch)}})
+
+test_oci_update_allows_what_keeps_the_pids_limit if {
+	authz.allow with input as oci_update_base
+	authz.allow with input as with_update({"pids_limit": 100, "memory_limit": 67108864})
+	authz.allow with input as with_update({"pids_limit": 2048})
+	# a container created with a higher limit may keep it
+	authz.allow with input as with_update({"pids_limit": 4096, "current": {"pids_limit": 4096}})
+	# no default configured: no ceiling
+	authz.allow with input as with_update({"pids_limit": -1, "default_pids_limit": 0})
+}
+
+test_oci_update_refuses_lifting_the_pids_limit if {
+	["removing container c1's pids limit is not allowed (the update asks for none)"] == [r | some r in authz.deny with input as with_update({"pids_limit": -1})]
+	["raising container c1's pids limit to 100000 is not allowed (at most 2048)"] == [r | some r in authz.deny with input as with_update({"pids_limit": 100000})]
+	# current limit not found: the default is the ceiling
+	"raising container c1's pids limit to 4096 is not allowed (at most 2048)" in authz.deny with input as with_update({"pids_limit": 4096, "current": null})
+	authz.allow with input as with_update({"pids_limit": 100000}) with data.moat.oci.max_pids_limit as 200000
+	in_kube_system := object.union(with_update({"pids_limit": -1}), {"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}})
+	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
+}

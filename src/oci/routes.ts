@@ -12,6 +12,7 @@ import { OCI_DEFAULTS } from './config.js';
 import { callerFacts, ociSummary, podFacts } from './facts.js';
 import { harden, type Hardened } from './harden.js';
 import { checkSpec } from './spec.js';
+import { ociUpdateRoute } from './update.js';
 
 export const ociCreateBody = {
   type: 'object',
@@ -77,5 +78,6 @@ export function ociRoutes(): AnyRoute[] {
         return r;
       },
     }),
+    ociUpdateRoute(),
   ];
 }

@@ -732,6 +732,19 @@ deny contains sprintf("capability %s is not allowed (the container's spec asks f
 	not oci_trusted
 	some cap in object.get(oci, "capabilities", [])
 	cap in dangerous_caps
+	not oci_namespace_capability(cap)
+}
+
+# Per Kubernetes namespace: data.moat.oci.namespace_capabilities maps a namespace to the
+# capabilities its pods may ask for beyond the default ones (without CAP_, e.g.
+# {"monitoring": ["SYS_PTRACE"], "net-tools": ["NET_ADMIN", "NET_RAW"]}); narrower than
+# trusted_namespaces, which lifts every rule. For enforce mode to keep them, oci.json's
+# namespaceCapabilities must name them too (the hardening's allow-list).
+oci_namespace_capability(cap) if {
+	ns := input.facts.pod.namespace
+	is_string(ns)
+	some c in data.moat.oci.namespace_capabilities[ns]
+	upper(trim_prefix(c, "CAP_")) == cap
 }
 
 deny contains "privileged containers are not allowed (the spec asks for every capability)" if {

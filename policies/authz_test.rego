@@ -1026,3 +1026,16 @@ test_oci_update_refuses_lifting_the_pids_limit if {
 	in_kube_system := object.union(with_update({"pids_limit": -1}), {"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}})
 	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
 }
+
+oci_in_ns(ns, caps) := object.union(with_oci({"capabilities": caps}), {"facts": {"pod": {"source": "containerd", "namespace": ns}}})
+
+test_oci_create_namespace_capabilities if {
+	per_ns := {"net-tools": ["NET_ADMIN", "CAP_SYS_PTRACE"]}
+	authz.allow with input as oci_in_ns("net-tools", ["CHOWN", "NET_ADMIN", "SYS_PTRACE"]) with data.moat.oci.namespace_capabilities as per_ns
+	# only those: SYS_ADMIN is still refused there, NET_ADMIN everywhere else
+	["capability SYS_ADMIN is not allowed (the container's spec asks for it)"] == [r | some r in authz.deny with input as oci_in_ns("net-tools", ["NET_ADMIN", "SYS_ADMIN"]) with data.moat.oci.namespace_capabilities as per_ns]
+	"capability NET_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as oci_in_ns("shop", ["NET_ADMIN"]) with data.moat.oci.namespace_capabilities as per_ns
+	# outside Kubernetes there is no namespace to match
+	"capability NET_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as with_oci({"capabilities": ["NET_ADMIN"]}) with data.moat.oci.namespace_capabilities as per_ns
+	"capability NET_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as oci_in_ns("net-tools", ["NET_ADMIN"])
+}

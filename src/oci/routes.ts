@@ -32,6 +32,13 @@ export const ociCreateBody = {
       maxItems: 64,
       default: OCI_DEFAULTS.capabilities,
     },
+    /** Added to the allow-list for pods in a Kubernetes namespace (facts.pod.namespace). */
+    namespaceCapabilities: {
+      type: 'object',
+      maxProperties: 1024,
+      additionalProperties: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 64 },
+      default: {},
+    },
     /** pids.max where the spec sets none (0: none). */
     pidsLimit: { type: 'integer', minimum: 0, default: OCI_DEFAULTS.pidsLimit },
   },
@@ -52,9 +59,14 @@ export function ociRoutes(): AnyRoute[] {
       body: ociCreateBody,
       facts: async ({ body }) => {
         const spec = checkSpec(body.spec);
+        const pod = podFacts(spec.annotations ?? {});
+        const perNs = body.namespaceCapabilities;
         const h = harden(spec, {
           mode: body.mode,
-          capabilities: body.capabilities,
+          capabilities: [
+            ...body.capabilities,
+            ...(pod.namespace !== null && Object.hasOwn(perNs, pod.namespace) ? perNs[pod.namespace] : []),
+          ],
           pidsLimit: body.pidsLimit,
           arch: process.arch,
           kernelVersion: release(),
@@ -62,7 +74,7 @@ export function ociRoutes(): AnyRoute[] {
         results.set(body, { ...h, mode: body.mode });
         return {
           spec: body.spec,
-          pod: podFacts(spec.annotations ?? {}),
+          pod,
           caller: callerFacts(body.id, body.bundle, spec),
           oci: ociSummary(
             spec,

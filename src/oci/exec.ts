@@ -11,6 +11,9 @@
  * is: no symlink, regular, bounded, exactly-spelled keys), changed, and written to a private
  * temporary directory that runc reads instead; it is removed when runc returns (runc has read it
  * by then, with --detach too).
+ *
+ * A pod's container keeps oci.json's namespaceCapabilities for its Kubernetes namespace here too:
+ * the namespace is read from moat's copy of its spec (`runc state` names the bundle).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,9 @@ import { OciError } from './errors.js';
 import { cutProcess, normalizeCap, type Change } from './harden.js';
 import { decisionLog, type RuncLog } from './log.js';
 import { checkKeys, readBounded, type CallerSpec } from './spec.js';
+import { podFacts } from './facts.js';
+import { runtimeBinary } from './runc.js';
+import { currentSpec } from './update.js';
 
 type Process = NonNullable<CallerSpec['process']>;
 
@@ -64,12 +70,27 @@ function parseProcess(file: string): Process {
   return p;
 }
 
+/**
+ * oci.json's namespaceCapabilities for the container's pod: its namespace read from the spec moat
+ * wrote at create (found through `runc state`), only when any are configured.
+ */
+function namespaceCaps(inv: Invocation, id: string, perNs: Record<string, string[]>): string[] {
+  if (Object.keys(perNs).length === 0) return [];
+  const runtime = runtimeBinary(str(inv.global, 'runtime-binary'));
+  const { spec } = currentSpec(runtime, flagArgs(inv.global, ['runtime-binary', 'help', 'version']), id);
+  const annotations = spec?.annotations;
+  const ns = typeof annotations === 'object' && annotations !== null ? podFacts(annotations).namespace : null;
+  return ns !== null && Object.hasOwn(perNs, ns) ? perNs[ns] : [];
+}
+
 export async function prepareExec(inv: Invocation, log: RuncLog, env = process.env): Promise<PreparedExec> {
   const cfg = ociConfig(env);
   const passThrough = { args: [...flagArgs(inv.flags), ...inv.args], cleanup: async () => undefined };
   if (cfg.mode === 'off') return passThrough;
-  const allow = new Set(cfg.capabilities.map(normalizeCap));
   const id = inv.args[0];
+  const allow = new Set(
+    [...cfg.capabilities, ...namespaceCaps(inv, id, cfg.namespaceCapabilities)].map(normalizeCap),
+  );
   const report = (changes: Change[]) => {
     for (const c of changes)
       decisionLog(

@@ -12,6 +12,7 @@ import { OCI_DEFAULTS, type HardeningMode } from './config.js';
 import { callerFacts, ociSummary, podFacts } from './facts.js';
 import { harden, type Hardened } from './harden.js';
 import { checkSpec, type CallerSpec } from './spec.js';
+import { ociUpdateRoute } from './update.js';
 
 export const ociCreateBody = {
   type: 'object',
@@ -33,6 +34,13 @@ export const ociCreateBody = {
     },
     /** pids.max where the spec sets none (0: none). */
     pidsLimit: { type: 'integer', minimum: 0, default: OCI_DEFAULTS.pidsLimit },
+    /** Added to the allow-list for pods in a Kubernetes namespace (facts.pod.namespace). */
+    namespaceCapabilities: {
+      type: 'object',
+      maxProperties: 1024,
+      additionalProperties: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 64 },
+      default: {},
+    },
   },
 } as const;
 
@@ -48,11 +56,18 @@ export function ociCreateFacts(req: {
   mode: HardeningMode;
   capabilities: string[];
   pidsLimit: number;
+  /** Added to the allow-list for pods in a Kubernetes namespace (facts.pod.namespace). */
+  namespaceCapabilities?: Record<string, string[]>;
 }): { facts: Record<string, unknown>; result: OciCreateResult } {
   const { id, bundle, spec, mode } = req;
+  const pod = podFacts(spec.annotations ?? {});
+  const perNs = req.namespaceCapabilities ?? {};
   const h = harden(spec, {
     mode,
-    capabilities: req.capabilities,
+    capabilities: [
+      ...req.capabilities,
+      ...(pod.namespace !== null && Object.hasOwn(perNs, pod.namespace) ? perNs[pod.namespace] : []),
+    ],
     pidsLimit: req.pidsLimit,
     arch: process.arch,
     kernelVersion: release(),
@@ -60,9 +75,9 @@ export function ociCreateFacts(req: {
   return {
     facts: {
       spec,
-      pod: podFacts(spec.annotations ?? {}),
+      pod,
       caller: callerFacts(id, bundle, spec),
-      oci: ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }),
+      oci: ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }, h.seccomp),
     },
     result: { ...h, mode },
   };
@@ -88,5 +103,6 @@ export function ociRoutes(): AnyRoute[] {
         return r;
       },
     }),
+    ociUpdateRoute(),
   ];
 }

@@ -702,8 +702,16 @@ deny contains "the API over TCP must require client certificates (mutual TLS)" i
 #                 network, ipc, uts, mount: the types the spec lists none of, shared with the host),
 #                 joined_namespaces: [{type, path}], root: {path (canonical), readonly}, bind_mounts: [{source (canonical), raw_source,
 #                 destination, readonly}], hooks: [{stage, path}] (run on the host, as the runtime's
-#                 user), user: {uid, gid}, no_new_privileges, seccomp: {present,
-#                 default_action, rule_count}, hardening: {mode, changes: [{field, change}], applied} }
+#                 user), user: {uid, gid}, no_new_privileges, devices: [{path, device ("c 1:3")}],
+#                 device_rules: [{device ("a *:*", "c 136:*"), access}] (allow rules with r or w),
+#                 sysctls: [names, dotted], apparmor_profile (null: none asked), seccomp: {present,
+#                 default_action, rule_count, kind (none|unconfined|default-allow|custom), looser
+#                 (what it lets through that moat's profile blocks: syscall names, defaultAction,
+#                 architectures, flags; at most 20), looser_count}, hardening: {mode, changes:
+#                 [{field, change}], applied} }
+# In enforce mode moat replaces a filter of kind none, unconfined or default-allow with its own
+# and narrows a custom one to its own rules for each syscall in looser, so looser says what the
+# caller asked for, not what runs; audit and off modes run it as asked.
 # Refused: what hands out the host, as for moat's own runs: the capabilities in dangerous_caps,
 # a spec with every capability (--privileged), the host's namespaces (allow some with
 # data.moat.oci.allowed_host_namespaces, e.g. ["network"]), bind mounts of protected_paths. Pods in
@@ -724,6 +732,19 @@ deny contains sprintf("capability %s is not allowed (the container's spec asks f
 	not oci_trusted
 	some cap in object.get(oci, "capabilities", [])
 	cap in dangerous_caps
+	not oci_namespace_capability(cap)
+}
+
+# Per Kubernetes namespace: data.moat.oci.namespace_capabilities maps a namespace to the
+# capabilities its pods may ask for beyond the default ones (without CAP_, e.g.
+# {"monitoring": ["SYS_PTRACE"], "net-tools": ["NET_ADMIN", "NET_RAW"]}); narrower than
+# trusted_namespaces, which lifts every rule. For enforce mode to keep them, oci.json's
+# namespaceCapabilities must name them too (the hardening's allow-list).
+oci_namespace_capability(cap) if {
+	ns := input.facts.pod.namespace
+	is_string(ns)
+	some c in data.moat.oci.namespace_capabilities[ns]
+	upper(trim_prefix(c, "CAP_")) == cap
 }
 
 deny contains "privileged containers are not allowed (the spec asks for every capability)" if {
@@ -750,6 +771,129 @@ deny contains sprintf("the container's root filesystem may not be the host's %s"
 	oci_request
 	not oci_trusted
 	oci.root.path in oci_protected_paths
+}
+
+# Host devices: the device nodes the spec has runc create (facts.oci.devices) and the device
+# cgroup's allow rules that open devices for reading or writing (facts.oci.device_rules), each
+# named as the device cgroup names it ("c 1:3", "b 8:*", "a *:*"). Allowed: the devices every
+# container gets (null, zero, full, random, urandom, tty, console, ptmx, the pseudo-terminals
+# c 136:* and tun c 10:200) and those listed in data.moat.oci.allowed_devices (e.g. ["c 10:229"]
+# for /dev/fuse). A rule that allows every device (type a, or any major number) is refused as such.
+deny contains sprintf("host device %s (%s) is not allowed (the spec adds it)", [d.path, d.device]) if {
+	oci_request
+	not oci_trusted
+	some d in object.get(oci, "devices", [])
+	not oci_device_allowed(d.device)
+}
+
+deny contains sprintf("the device cgroup rule %q (%s) gives the container every host device (the spec asks for it)", [r.device, r.access]) if {
+	oci_request
+	not oci_trusted
+	some r in object.get(oci, "device_rules", [])
+	oci_any_device(r.device)
+	not oci_device_allowed(r.device)
+}
+
+deny contains sprintf("the device cgroup rule %q (%s) opens a host device outside the default set", [r.device, r.access]) if {
+	oci_request
+	not oci_trusted
+	some r in object.get(oci, "device_rules", [])
+	not oci_any_device(r.device)
+	not oci_device_allowed(r.device)
+}
+
+oci_default_devices := {"c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*", "c 10:200"}
+
+oci_device_allowed(d) if d in oci_default_devices
+
+oci_device_allowed(d) if d in data.moat.oci.allowed_devices
+
+oci_any_device(d) if startswith(d, "a ")
+
+oci_any_device(d) if contains(d, " *:")
+
+# Sysctls: only the namespaced ones Kubernetes calls safe (isolated from other containers on the
+# node), and those in data.moat.oci.allowed_sysctls (e.g. ["kernel.msgmax"], or a prefix ending
+# in "*": ["net.ipv4.conf.*"]).
+deny contains sprintf("sysctl %s is not allowed (not one of the safe namespaced sysctls)", [name]) if {
+	oci_request
+	not oci_trusted
+	some name in object.get(oci, "sysctls", [])
+	not name in oci_safe_sysctls
+	not oci_sysctl_allowed(name)
+}
+
+oci_safe_sysctls := {
+	"kernel.shm_rmid_forced",
+	"net.ipv4.ip_local_port_range",
+	"net.ipv4.ip_local_reserved_ports",
+	"net.ipv4.ip_unprivileged_port_start",
+	"net.ipv4.ping_group_range",
+	"net.ipv4.tcp_syncookies",
+	"net.ipv4.tcp_keepalive_time",
+	"net.ipv4.tcp_keepalive_intvl",
+	"net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_fin_timeout",
+}
+
+oci_sysctl_allowed(name) if name in data.moat.oci.allowed_sysctls
+
+oci_sysctl_allowed(name) if {
+	some p in data.moat.oci.allowed_sysctls
+	endswith(p, "*")
+	startswith(name, trim_suffix(p, "*"))
+}
+
+# AppArmor: a spec that asks to run unconfined (process.apparmorProfile "unconfined"), unless
+# data.moat.oci.allowed_apparmor_profiles lists "unconfined".
+deny contains "AppArmor profile unconfined is not allowed (the spec asks for it)" if {
+	oci_request
+	not oci_trusted
+	object.get(oci, "apparmor_profile", null) == "unconfined"
+	not "unconfined" in data.moat.oci.allowed_apparmor_profiles
+}
+
+# ---- moat-runtime (oci.update) -----------------------------------------------------------------
+# `runc update` changes a running container's cgroup limits; moat-runtime asks before it does.
+#   facts.update: { id, resources (what runc is to apply, as it reads it: LinuxResources),
+#                   pids_limit (asked for: null leaves it as it is, -1 removes it), memory_limit
+#                   (the same), current: {pids_limit, memory_limit} (moat's copy of the spec the
+#                   container was created with; null: not found, or a limit it does not have),
+#                   default_pids_limit (oci.json's pidsLimit; 0: none) }
+#   facts.pod, facts.caller: { id, bundle, annotations } as for oci.create, from that copy
+# Refused: removing the pids limit, or raising it above the larger of the configured default and
+# the container's current limit (data.moat.oci.max_pids_limit, a number, raises that ceiling),
+# where a default is configured. Pods in data.moat.oci.trusted_namespaces are not refused.
+oci_update if input.action == "oci.update"
+
+oci_update_trusted if {
+	ns := input.facts.pod.namespace
+	is_string(ns)
+	ns in data.moat.oci.trusted_namespaces
+}
+
+oci_pids_ceiling := data.moat.oci.max_pids_limit if is_number(data.moat.oci.max_pids_limit)
+
+else := max({input.facts.update.default_pids_limit, object.get(input.facts.update, ["current", "pids_limit"], 0)}) if {
+	is_number(object.get(input.facts.update, ["current", "pids_limit"], 0))
+}
+
+else := input.facts.update.default_pids_limit
+
+deny contains sprintf("removing container %s's pids limit is not allowed (the update asks for none)", [input.facts.update.id]) if {
+	oci_update
+	not oci_update_trusted
+	input.facts.update.default_pids_limit > 0
+	input.facts.update.pids_limit == -1
+}
+
+deny contains sprintf("raising container %s's pids limit to %d is not allowed (at most %d)", [input.facts.update.id, n, oci_pids_ceiling]) if {
+	oci_update
+	not oci_update_trusted
+	input.facts.update.default_pids_limit > 0
+	n := input.facts.update.pids_limit
+	is_number(n)
+	n > oci_pids_ceiling
 }
 
 oci_protected_paths := array.concat(

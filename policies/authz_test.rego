@@ -949,3 +949,93 @@ test_oci_create_data_knobs if {
 	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
 	not authz.allow with input as in_kube_system
 }
+
+test_oci_create_refuses_host_devices_beyond_the_default_set if {
+	# the default set, by number, whatever the path
+	authz.allow with input as with_oci({
+		"devices": [{"path": "/dev/null", "device": "c 1:3"}, {"path": "/dev/tty", "device": "c 5:0"}],
+		"device_rules": [{"device": "c 1:3", "access": "rwm"}, {"device": "c 136:*", "access": "rwm"}],
+	})
+	"host device /dev/sda (b 8:0) is not allowed (the spec adds it)" in authz.deny with input as with_oci({"devices": [{"path": "/dev/sda", "device": "b 8:0"}]})
+	# a disk's numbers under a harmless name
+	"host device /dev/null (b 8:0) is not allowed (the spec adds it)" in authz.deny with input as with_oci({"devices": [{"path": "/dev/null", "device": "b 8:0"}]})
+	"host device /dev/fuse (c 10:229) is not allowed (the spec adds it)" in authz.deny with input as with_oci({"devices": [{"path": "/dev/fuse", "device": "c 10:229"}]})
+	authz.allow with input as with_oci({"devices": [{"path": "/dev/fuse", "device": "c 10:229"}]}) with data.moat.oci.allowed_devices as ["c 10:229"]
+}
+
+test_oci_create_refuses_device_cgroup_rules_for_every_device if {
+	"the device cgroup rule \"a *:*\" (rwm) gives the container every host device (the spec asks for it)" in authz.deny with input as with_oci({"device_rules": [{"device": "a *:*", "access": "rwm"}]})
+	"the device cgroup rule \"b *:*\" (rw) gives the container every host device (the spec asks for it)" in authz.deny with input as with_oci({"device_rules": [{"device": "b *:*", "access": "rw"}]})
+	"the device cgroup rule \"b 8:*\" (rwm) opens a host device outside the default set" in authz.deny with input as with_oci({"device_rules": [{"device": "b 8:*", "access": "rwm"}]})
+	"the device cgroup rule \"c 1:*\" (r) opens a host device outside the default set" in authz.deny with input as with_oci({"device_rules": [{"device": "c 1:*", "access": "r"}]})
+	authz.allow with input as with_oci({"device_rules": [{"device": "b 8:*", "access": "rwm"}]}) with data.moat.oci.allowed_devices as ["b 8:*"]
+}
+
+test_oci_create_refuses_sysctls_outside_the_safe_set if {
+	authz.allow with input as with_oci({"sysctls": ["net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start", "kernel.shm_rmid_forced"]})
+	"sysctl kernel.msgmax is not allowed (not one of the safe namespaced sysctls)" in authz.deny with input as with_oci({"sysctls": ["kernel.msgmax"]})
+	"sysctl net.ipv4.conf.all.forwarding is not allowed (not one of the safe namespaced sysctls)" in authz.deny with input as with_oci({"sysctls": ["net.ipv4.conf.all.forwarding"]})
+	authz.allow with input as with_oci({"sysctls": ["kernel.msgmax"]}) with data.moat.oci.allowed_sysctls as ["kernel.msgmax"]
+	authz.allow with input as with_oci({"sysctls": ["net.ipv4.conf.all.forwarding"]}) with data.moat.oci.allowed_sysctls as ["net.ipv4.conf.*"]
+	not authz.allow with input as with_oci({"sysctls": ["net.ipv6.conf.all.forwarding"]}) with data.moat.oci.allowed_sysctls as ["net.ipv4.conf.*"]
+}
+
+test_oci_create_refuses_apparmor_unconfined if {
+	["AppArmor profile unconfined is not allowed (the spec asks for it)"] == [r | some r in authz.deny with input as with_oci({"apparmor_profile": "unconfined"})]
+	authz.allow with input as with_oci({"apparmor_profile": "containers-default-0.50.1"})
+	authz.allow with input as with_oci({"apparmor_profile": "unconfined"}) with data.moat.oci.allowed_apparmor_profiles as ["unconfined"]
+}
+
+test_oci_create_trusted_namespaces_cover_devices_sysctls_apparmor if {
+	inp := object.union(
+		with_oci({"devices": [{"path": "/dev/sda", "device": "b 8:0"}], "device_rules": [{"device": "a *:*", "access": "rwm"}], "sysctls": ["kernel.msgmax"], "apparmor_profile": "unconfined"}),
+		{"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}},
+	)
+	authz.allow with input as inp with data.moat.oci.trusted_namespaces as ["kube-system"]
+	count(authz.deny) == 4 with input as inp
+}
+
+# ---- moat-runtime (oci.update) ----------------------------------------------------------------
+oci_update_base := {
+	"subject": {"user": "root", "uid": 0, "local": true, "via": "cli"},
+	"method": "POST", "path": "/oci/update", "action": "oci.update",
+	"facts": {
+		"pod": {"source": null, "namespace": null},
+		"update": {"id": "c1", "resources": {}, "pids_limit": null, "memory_limit": null, "current": {"pids_limit": 2048, "memory_limit": null}, "default_pids_limit": 2048},
+	},
+}
+
+with_update(patch) := object.union(oci_update_base, {"facts": {"update": object.union(oci_update_base.facts.update, patch)}})
+
+test_oci_update_allows_what_keeps_the_pids_limit if {
+	authz.allow with input as oci_update_base
+	authz.allow with input as with_update({"pids_limit": 100, "memory_limit": 67108864})
+	authz.allow with input as with_update({"pids_limit": 2048})
+	# a container created with a higher limit may keep it
+	authz.allow with input as with_update({"pids_limit": 4096, "current": {"pids_limit": 4096}})
+	# no default configured: no ceiling
+	authz.allow with input as with_update({"pids_limit": -1, "default_pids_limit": 0})
+}
+
+test_oci_update_refuses_lifting_the_pids_limit if {
+	["removing container c1's pids limit is not allowed (the update asks for none)"] == [r | some r in authz.deny with input as with_update({"pids_limit": -1})]
+	["raising container c1's pids limit to 100000 is not allowed (at most 2048)"] == [r | some r in authz.deny with input as with_update({"pids_limit": 100000})]
+	# current limit not found: the default is the ceiling
+	"raising container c1's pids limit to 4096 is not allowed (at most 2048)" in authz.deny with input as with_update({"pids_limit": 4096, "current": null})
+	authz.allow with input as with_update({"pids_limit": 100000}) with data.moat.oci.max_pids_limit as 200000
+	in_kube_system := object.union(with_update({"pids_limit": -1}), {"facts": {"pod": {"source": "containerd", "namespace": "kube-system"}}})
+	authz.allow with input as in_kube_system with data.moat.oci.trusted_namespaces as ["kube-system"]
+}
+
+oci_in_ns(ns, caps) := object.union(with_oci({"capabilities": caps}), {"facts": {"pod": {"source": "containerd", "namespace": ns}}})
+
+test_oci_create_namespace_capabilities if {
+	per_ns := {"net-tools": ["NET_ADMIN", "CAP_SYS_PTRACE"]}
+	authz.allow with input as oci_in_ns("net-tools", ["CHOWN", "NET_ADMIN", "SYS_PTRACE"]) with data.moat.oci.namespace_capabilities as per_ns
+	# only those: SYS_ADMIN is still refused there, NET_ADMIN everywhere else
+	["capability SYS_ADMIN is not allowed (the container's spec asks for it)"] == [r | some r in authz.deny with input as oci_in_ns("net-tools", ["NET_ADMIN", "SYS_ADMIN"]) with data.moat.oci.namespace_capabilities as per_ns]
+	"capability NET_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as oci_in_ns("shop", ["NET_ADMIN"]) with data.moat.oci.namespace_capabilities as per_ns
+	# outside Kubernetes there is no namespace to match
+	"capability NET_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as with_oci({"capabilities": ["NET_ADMIN"]}) with data.moat.oci.namespace_capabilities as per_ns
+	"capability NET_ADMIN is not allowed (the container's spec asks for it)" in authz.deny with input as oci_in_ns("net-tools", ["NET_ADMIN"])
+}

@@ -6,6 +6,10 @@
  *   { "mode": "enforce" | "audit" | "off",
  *     "capabilities": ["CAP_CHOWN", ...],   the allow-list (default: Docker's default set)
  *     "pidsLimit": 2048,                    where the spec sets none and has a cgroup (0: none)
+ *     "namespaceCapabilities": {"net-tools": ["CAP_NET_ADMIN"]},
+ *                                           added to the allow-list for pods in that Kubernetes
+ *                                           namespace (the policy must allow them too:
+ *                                           data.moat.oci.namespace_capabilities)
  *     "service": "/run/moat/moat.sock" }    ask this running `moat system service` (service.ts;
  *                                           create without Node: native/moat-oci-front.c, whose
  *                                           small parser finds this file the same way)
@@ -28,6 +32,8 @@ export interface OciConfig {
   capabilities: string[];
   /** pids.max where the spec sets none (0: no default). */
   pidsLimit: number;
+  /** Capabilities added to the allow-list for pods in a Kubernetes namespace (CAP_ names). */
+  namespaceCapabilities: Record<string, string[]>;
   /** A `moat system service` socket to ask instead of deciding in-process. */
   service?: string;
   /** The file it came from, or undefined for the defaults. */
@@ -54,10 +60,13 @@ export const OCI_DEFAULTS: Readonly<Omit<OciConfig, 'file'>> = {
     'CAP_SYS_CHROOT',
   ],
   pidsLimit: LIMIT_DEFAULTS.pids,
+  namespaceCapabilities: {},
 };
 
 const MAX_CONFIG_BYTES = 64 << 10;
 const MODES: readonly HardeningMode[] = ['enforce', 'audit', 'off'];
+const CAP_NAME = /^(CAP_)?[A-Z_]+$/;
+const capName = (c: string) => (c.startsWith('CAP_') ? c : `CAP_${c}`);
 
 export function ociConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   return env.MOAT_OCI_CONFIG || path.join(configDir(env), 'oci.json');
@@ -70,16 +79,31 @@ function invalid(file: string, why: string): never {
 export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
   const file = ociConfigFile(env);
   const text = readConfigText(file, MAX_CONFIG_BYTES, (why) => invalid(file, why));
-  if (text === undefined) return { ...OCI_DEFAULTS, capabilities: [...OCI_DEFAULTS.capabilities] };
-  const o = configObject(text, ['mode', 'capabilities', 'pidsLimit', 'service'], (why) => invalid(file, why));
+  if (text === undefined)
+    return { ...OCI_DEFAULTS, capabilities: [...OCI_DEFAULTS.capabilities], namespaceCapabilities: {} };
+  const o = configObject(
+    text,
+    ['mode', 'capabilities', 'pidsLimit', 'service', 'namespaceCapabilities'],
+    (why) => invalid(file, why),
+  );
   if (o.mode !== undefined && !MODES.includes(o.mode as HardeningMode))
     invalid(file, `"mode" must be one of ${MODES.join(', ')}`);
   if (
     o.capabilities !== undefined &&
-    (!Array.isArray(o.capabilities) ||
-      o.capabilities.some((c) => typeof c !== 'string' || !/^(CAP_)?[A-Z_]+$/.test(c)))
+    (!Array.isArray(o.capabilities) || o.capabilities.some((c) => typeof c !== 'string' || !CAP_NAME.test(c)))
   )
     invalid(file, '"capabilities" must be a list of capability names (CAP_CHOWN, ...)');
+  const nsCaps = o.namespaceCapabilities;
+  if (
+    nsCaps !== undefined &&
+    (typeof nsCaps !== 'object' ||
+      nsCaps === null ||
+      Array.isArray(nsCaps) ||
+      Object.values(nsCaps).some(
+        (l) => !Array.isArray(l) || l.some((c) => typeof c !== 'string' || !CAP_NAME.test(c)),
+      ))
+  )
+    invalid(file, '"namespaceCapabilities" must map Kubernetes namespaces to lists of capability names');
   if (o.pidsLimit !== undefined && (!Number.isSafeInteger(o.pidsLimit) || (o.pidsLimit as number) < 0))
     invalid(file, '"pidsLimit" must be a whole number (0: none)');
   if (o.service !== undefined && (typeof o.service !== 'string' || !path.isAbsolute(o.service)))
@@ -90,6 +114,12 @@ export function ociConfig(env: NodeJS.ProcessEnv = process.env): OciConfig {
       c.startsWith('CAP_') ? c : `CAP_${c}`,
     ),
     pidsLimit: (o.pidsLimit as number | undefined) ?? OCI_DEFAULTS.pidsLimit,
+    namespaceCapabilities: Object.fromEntries(
+      Object.entries((nsCaps as Record<string, string[]> | undefined) ?? {}).map(([ns, l]) => [
+        ns,
+        l.map(capName),
+      ]),
+    ),
     ...(typeof o.service === 'string' ? { service: o.service } : {}),
     file,
   };

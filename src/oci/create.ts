@@ -47,7 +47,15 @@ export async function decide(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<OciCreateResult> {
   const cfg = ociConfig(env);
-  const body = { id, bundle, spec, mode: cfg.mode, capabilities: cfg.capabilities, pidsLimit: cfg.pidsLimit };
+  const body = {
+    id,
+    bundle,
+    spec,
+    mode: cfg.mode,
+    capabilities: cfg.capabilities,
+    namespaceCapabilities: cfg.namespaceCapabilities,
+    pidsLimit: cfg.pidsLimit,
+  };
   let r: OciCreateResult;
   if (cfg.service) {
     const { askService } = await import('./service.js');

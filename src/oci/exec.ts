@@ -12,12 +12,14 @@
  * temporary directory that runc reads instead; it is removed when runc returns (runc has read it
  * by then, with --detach too).
  *
- * Landlock: where the container's hardened spec (`<bundle>/.moat-runtime/config.json`, the bundle
- * runc's state names) records moat's ruleset (`io.moat.landlock`, landlock.ts), the exec'd command
- * runs through moat-init with the same ruleset (runc starts it outside the container's first
- * process, which alone inherits it). A spec that cannot be read gives no prefix.
+ * A pod's container keeps oci.json's namespaceCapabilities for its Kubernetes namespace here too:
+ * the namespace is read from moat's copy of its spec (`runc state` names the bundle).
+ *
+ * Landlock: where that copy (`<bundle>/.moat-runtime/config.json`) records moat's ruleset
+ * (`io.moat.landlock`, landlock.ts), the exec'd command runs through moat-init with the same
+ * ruleset (runc starts it outside the container's first process, which alone inherits it). A spec
+ * that cannot be read gives no prefix.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -28,8 +30,10 @@ import { cutProcess, normalizeCap, type Change } from './harden.js';
 import { BUNDLE_DIR } from './create.js';
 import { execPrefixOf } from './landlock.js';
 import { decisionLog, type RuncLog } from './log.js';
-import { NESTED_ENV } from './runc.js';
 import { checkKeys, readBounded, type CallerSpec } from './spec.js';
+import { podFacts } from './facts.js';
+import { runtimeBinary } from './runc.js';
+import { currentSpec } from './update.js';
 
 type Process = NonNullable<CallerSpec['process']>;
 
@@ -73,50 +77,48 @@ function parseProcess(file: string): Process {
   return p;
 }
 
-/** How to ask runc for a container's state: the runtime binary and its global flags. */
-export interface RuncOf {
-  runtime: string;
-  globals: string[];
+/** The container's spec as runc has it (moat's copy when moat-runtime created it), through `runc state`. */
+function containerSpec(
+  inv: Invocation,
+  id: string | undefined,
+): { bundle: string | null; spec: CallerSpec | null } {
+  if (!id) return { bundle: null, spec: null };
+  const runtime = runtimeBinary(str(inv.global, 'runtime-binary'));
+  return currentSpec(runtime, flagArgs(inv.global, ['runtime-binary', 'help', 'version']), id);
 }
 
 /**
- * The Landlock prefix of the container's hardened spec: the bundle from `runc state`, which is
- * moat's directory when moat-runtime created it ([] otherwise, or when anything fails).
+ * oci.json's namespaceCapabilities for the container's pod: its namespace read from the spec moat
+ * wrote at create, only when any are configured.
  */
-export function landlockPrefix(runc: RuncOf | undefined, id: string | undefined): string[] {
-  if (!runc || !id) return [];
-  try {
-    const r = spawnSync(runc.runtime, [...runc.globals, 'state', id], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-      env: { ...process.env, [NESTED_ENV]: '1' },
-    });
-    if (r.status !== 0) return [];
-    const bundle = (JSON.parse(r.stdout) as { bundle?: unknown }).bundle;
-    if (typeof bundle !== 'string' || path.basename(bundle) !== BUNDLE_DIR) return [];
-    const spec = JSON.parse(readBounded(path.join(bundle, 'config.json'), 'OCI_SPEC_INVALID')) as {
-      annotations?: unknown;
-    };
-    const a = spec.annotations;
-    return typeof a === 'object' && a !== null && !Array.isArray(a)
-      ? execPrefixOf(a as Record<string, string>)
-      : [];
-  } catch {
-    return [];
-  }
+function namespaceCaps(spec: CallerSpec | null, perNs: Record<string, string[]>): string[] {
+  if (Object.keys(perNs).length === 0) return [];
+  const annotations = spec?.annotations;
+  const ns = typeof annotations === 'object' && annotations !== null ? podFacts(annotations).namespace : null;
+  return ns !== null && Object.hasOwn(perNs, ns) ? perNs[ns] : [];
 }
 
-export async function prepareExec(
-  inv: Invocation,
-  log: RuncLog,
-  env = process.env,
-  runc?: RuncOf,
-): Promise<PreparedExec> {
+/**
+ * The prefix that runs an exec'd command under the container's Landlock ruleset ([]: none, or a
+ * spec that is not moat's copy).
+ */
+export function landlockPrefix(c: { bundle: string | null; spec: CallerSpec | null }): string[] {
+  if (c.bundle === null || path.basename(c.bundle) !== BUNDLE_DIR) return [];
+  const a = c.spec?.annotations as unknown;
+  return typeof a === 'object' && a !== null && !Array.isArray(a)
+    ? execPrefixOf(a as Record<string, string>)
+    : [];
+}
+
+export async function prepareExec(inv: Invocation, log: RuncLog, env = process.env): Promise<PreparedExec> {
   const cfg = ociConfig(env);
   const passThrough = { args: [...flagArgs(inv.flags), ...inv.args], cleanup: async () => undefined };
   if (cfg.mode === 'off') return passThrough;
-  const allow = new Set(cfg.capabilities.map(normalizeCap));
   const id = inv.args[0];
+  const current = containerSpec(inv, id);
+  const allow = new Set(
+    [...cfg.capabilities, ...namespaceCaps(current.spec, cfg.namespaceCapabilities)].map(normalizeCap),
+  );
   const report = (changes: Change[]) => {
     for (const c of changes)
       decisionLog(
@@ -127,7 +129,7 @@ export async function prepareExec(
         { id },
       );
   };
-  const prefix = landlockPrefix(runc, id);
+  const prefix = landlockPrefix(current);
   const landlockChange = (field: string): Change[] =>
     prefix.length ? [{ field, change: `run under the container's Landlock ruleset by ${prefix[0]}` }] : [];
   const file = str(inv.flags, 'process');

@@ -2,11 +2,12 @@
  * What the policy sees of an `oci.create`: the caller's spec as given (`facts.spec`), the pod it
  * belongs to (`facts.pod`, from the annotations Kubernetes' runtimes set), the caller
  * (`facts.caller`: container ID, bundle, podman's annotations) and a summary in plain terms
- * (`facts.oci`: capabilities, host namespaces, bind mounts, seccomp, and the hardening moat
- * applies). Computed from the request body; the only reads are of bind sources' canonical paths.
+ * (`facts.oci`: capabilities, host namespaces, bind mounts, host devices and device cgroup rules,
+ * sysctls, the AppArmor profile, seccomp, and the hardening moat applies). Computed from the
+ * request body; the only reads are of bind sources' canonical paths.
  */
 import { canonicalPath } from '../util/canonical-path.js';
-import type { Change } from './harden.js';
+import type { Change, SeccompFacts } from './harden.js';
 import { CAP_SETS, type CallerSpec } from './spec.js';
 
 /** Annotations naming the pod: containerd's CRI plugin, then CRI-O (and kubelet's own). */
@@ -72,6 +73,8 @@ export function ociSummary(
   spec: CallerSpec,
   bundle: string,
   hardening: { mode: string; changes: Change[]; applied: boolean },
+  /** The caller's filter against moat's profile (harden.ts). */
+  seccomp?: SeccompFacts,
 ): Record<string, unknown> {
   const annotations = spec.annotations ?? {};
   const caps = capabilityNames(spec);
@@ -100,15 +103,63 @@ export function ociSummary(
     hooks: hookFacts(spec.hooks),
     user: { uid: spec.process?.user?.uid ?? 0, gid: spec.process?.user?.gid ?? 0 },
     no_new_privileges: spec.process?.noNewPrivileges === true,
-    seccomp: sc
-      ? {
-          present: true,
-          default_action: typeof sc.defaultAction === 'string' ? sc.defaultAction : null,
-          rule_count: Array.isArray(sc.syscalls) ? sc.syscalls.length : 0,
-        }
-      : { present: false, default_action: null, rule_count: 0 },
+    // Device nodes the spec has runc create, by number: the path is the caller's choice
+    // (/dev/null may be made with the numbers of a disk).
+    devices: deviceFacts(spec.linux?.devices),
+    // The device cgroup's allow rules that give read or write access (mknod alone opens nothing).
+    device_rules: deviceRuleFacts((spec.linux?.resources as { devices?: unknown } | undefined)?.devices),
+    sysctls: sysctlNames(spec.linux?.sysctl),
+    apparmor_profile: typeof spec.process?.apparmorProfile === 'string' ? spec.process.apparmorProfile : null,
+    seccomp: {
+      ...(sc
+        ? {
+            present: true,
+            default_action: typeof sc.defaultAction === 'string' ? sc.defaultAction : null,
+            rule_count: Array.isArray(sc.syscalls) ? sc.syscalls.length : 0,
+          }
+        : { present: false, default_action: null, rule_count: 0 }),
+      ...seccomp,
+    },
     hardening,
   };
+}
+
+/** `c 1:3`, `b 8:*`, `a *:*`: a device as the device cgroup names it; `*` for any number. */
+function deviceName(type: unknown, major: unknown, minor: unknown): string {
+  const num = (n: unknown) => (typeof n === 'number' && n >= 0 ? String(n) : '*');
+  const t = typeof type === 'string' && type !== '' ? type : 'a';
+  return `${t} ${t === 'a' ? '*' : num(major)}:${t === 'a' ? '*' : num(minor)}`;
+}
+
+function objects(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v)
+    ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x))
+    : [];
+}
+
+function deviceFacts(devices: unknown): { path: string | null; device: string }[] {
+  return objects(devices).map((d) => ({
+    path: typeof d.path === 'string' ? d.path : null,
+    device: deviceName(d.type, d.major, d.minor),
+  }));
+}
+
+function deviceRuleFacts(rules: unknown): { device: string; access: string }[] {
+  return objects(rules)
+    .filter((r) => r.allow === true)
+    .map((r) => ({
+      device: deviceName(r.type, r.major, r.minor),
+      access: typeof r.access === 'string' ? r.access : 'rwm',
+    }))
+    .filter((r) => /[rw]/.test(r.access));
+}
+
+/** The names in linux.sysctl, with runc's `/` spelling (net/ipv4/...) read as dots. */
+function sysctlNames(sysctl: unknown): string[] {
+  if (typeof sysctl !== 'object' || sysctl === null || Array.isArray(sysctl)) return [];
+  return Object.keys(sysctl)
+    .map((k) => k.replaceAll('/', '.'))
+    .sort();
 }
 
 function hookFacts(hooks: unknown): { stage: string; path: string | null }[] {

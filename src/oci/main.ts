@@ -2,7 +2,7 @@
  * moat-runtime: a runc-compatible OCI runtime that podman (`--runtime`), containerd (`ctr run
  * --runc-binary`, the runc shim's BinaryName) and CRI-O call. `create` and `run` go through moat's
  * policy and hardening (create.ts); `exec` gets the same capability allow-list and
- * no_new_privs (exec.ts); every other command passes through to runc with the same global flags
+ * no_new_privs (exec.ts); `update` is judged by the policy (oci.update, update.ts); every other command passes through to runc with the same global flags
  * (the same `--root`), without loading the policy engine: this file imports only the parser, the
  * log writer and the spawner, and the rest is loaded when a command needs it.
  */
@@ -106,9 +106,18 @@ async function dispatch(inv: Invocation, log: RuncLog): Promise<number> {
     }
     case 'exec': {
       const { prepareExec } = await import('./exec.js');
-      const prepared = await prepareExec(inv, log, process.env, { runtime, globals });
+      const prepared = await prepareExec(inv, log);
       try {
         return await runRuntime(runtime, [...globals, 'exec', ...prepared.args], preserveFds);
+      } finally {
+        await prepared.cleanup();
+      }
+    }
+    case 'update': {
+      const { prepareUpdate } = await import('./update.js');
+      const prepared = await prepareUpdate(inv, log, runtime, globals);
+      try {
+        return await runRuntime(runtime, [...globals, 'update', ...prepared.args], preserveFds);
       } finally {
         await prepared.cleanup();
       }

@@ -13,6 +13,7 @@ import { callerFacts, ociSummary, podFacts } from './facts.js';
 import { harden, type Hardened } from './harden.js';
 import { hostLandlock } from './landlock.js';
 import { checkSpec, type CallerSpec } from './spec.js';
+import { ociUpdateRoute } from './update.js';
 
 export const ociCreateBody = {
   type: 'object',
@@ -34,6 +35,13 @@ export const ociCreateBody = {
     },
     /** pids.max where the spec sets none (0: none). */
     pidsLimit: { type: 'integer', minimum: 0, default: OCI_DEFAULTS.pidsLimit },
+    /** Added to the allow-list for pods in a Kubernetes namespace (facts.pod.namespace). */
+    namespaceCapabilities: {
+      type: 'object',
+      maxProperties: 1024,
+      additionalProperties: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 64 },
+      default: {},
+    },
   },
 } as const;
 
@@ -49,11 +57,18 @@ export function ociCreateFacts(req: {
   mode: HardeningMode;
   capabilities: string[];
   pidsLimit: number;
+  /** Added to the allow-list for pods in a Kubernetes namespace (facts.pod.namespace). */
+  namespaceCapabilities?: Record<string, string[]>;
 }): { facts: Record<string, unknown>; result: OciCreateResult } {
   const { id, bundle, spec, mode } = req;
+  const pod = podFacts(spec.annotations ?? {});
+  const perNs = req.namespaceCapabilities ?? {};
   const h = harden(spec, {
     mode,
-    capabilities: req.capabilities,
+    capabilities: [
+      ...req.capabilities,
+      ...(pod.namespace !== null && Object.hasOwn(perNs, pod.namespace) ? perNs[pod.namespace] : []),
+    ],
     pidsLimit: req.pidsLimit,
     arch: process.arch,
     kernelVersion: release(),
@@ -62,10 +77,10 @@ export function ociCreateFacts(req: {
   return {
     facts: {
       spec,
-      pod: podFacts(spec.annotations ?? {}),
+      pod,
       caller: callerFacts(id, bundle, spec),
       oci: {
-        ...ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }),
+        ...ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }, h.seccomp),
         landlock: h.landlock ?? null,
       },
     },
@@ -93,5 +108,6 @@ export function ociRoutes(): AnyRoute[] {
         return r;
       },
     }),
+    ociUpdateRoute(),
   ];
 }

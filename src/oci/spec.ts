@@ -135,8 +135,7 @@ export function checkSpec(j: unknown): CallerSpec {
           bad(`linux.namespaces[${i}].path must be a string`);
       });
     }
-    if (l.seccomp !== undefined && l.seccomp !== null && !isObj(l.seccomp))
-      bad('linux.seccomp must be an object');
+    if (l.seccomp !== undefined && l.seccomp !== null) checkSeccomp(l.seccomp);
     for (const f of ['maskedPaths', 'readonlyPaths'])
       if (l[f] !== undefined && !isStrings(l[f])) bad(`linux.${f} must be a list of paths`);
     if (l.resources !== undefined) {
@@ -152,6 +151,34 @@ export function checkSpec(j: unknown): CallerSpec {
       bad('linux.cgroupsPath must be a string');
   }
   return j as CallerSpec;
+}
+
+/** The filter's shape as runc reads it: moat compares it with its own profile rule by rule. */
+function checkSeccomp(sc: unknown): void {
+  if (!isObj(sc)) bad('linux.seccomp must be an object');
+  if (typeof sc.defaultAction !== 'string') bad('linux.seccomp.defaultAction must be a string');
+  for (const f of ['architectures', 'flags'])
+    if (sc[f] !== undefined && sc[f] !== null && !isStrings(sc[f]))
+      bad(`linux.seccomp.${f} must be a list of names`);
+  if (sc.syscalls === undefined || sc.syscalls === null) return;
+  if (!Array.isArray(sc.syscalls)) bad('linux.seccomp.syscalls must be a list');
+  sc.syscalls.forEach((r: unknown, i) => {
+    const at = `linux.seccomp.syscalls[${i}]`;
+    if (!isObj(r) || !isStrings(r.names)) bad(`${at}.names must be a list of names`);
+    if (typeof r.action !== 'string') bad(`${at}.action must be a string`);
+    if (r.args === undefined || r.args === null) return;
+    if (!Array.isArray(r.args)) bad(`${at}.args must be a list`);
+    r.args.forEach((a: unknown, j) => {
+      if (
+        !isObj(a) ||
+        typeof a.index !== 'number' ||
+        typeof a.value !== 'number' ||
+        typeof a.op !== 'string' ||
+        (a.valueTwo !== undefined && typeof a.valueTwo !== 'number')
+      )
+        bad(`${at}.args[${j}] must have a numeric index and value and an op`);
+    });
+  });
 }
 
 export interface BundleSpec {

@@ -112,8 +112,13 @@ const LIST_MAX = 20;
 /**
  * Compare a container's resolved filter with the default profile resolved for the same
  * capabilities and architecture. `profile` null means no filter at all (looser than anything).
+ * `listMax`: how much of `loosened` to keep (Infinity: all of it, for moat-runtime's narrowing).
  */
-export function compareSeccomp(profile: LinuxSeccomp | null, reference: LinuxSeccomp): SeccompComparison {
+export function compareSeccomp(
+  profile: LinuxSeccomp | null,
+  reference: LinuxSeccomp,
+  listMax = LIST_MAX,
+): SeccompComparison {
   if (profile === null) {
     return {
       defaultAction: null,
@@ -147,7 +152,7 @@ export function compareSeccomp(profile: LinuxSeccomp | null, reference: LinuxSec
     defaultAction: profile.defaultAction,
     ruleCount: profile.syscalls?.length ?? 0,
     looserThanDefault: loosened.length > 0,
-    loosened: loosened.slice(0, LIST_MAX),
+    loosened: loosened.slice(0, listMax),
     loosenedCount: loosened.length,
   };
 }

@@ -8,9 +8,10 @@
  * log's path.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultProfile, resolveSeccomp } from '../../src/seccomp/index.js';
 
 const e = inject('moatEnv');
 const dir = path.join(e.base, 'oci-podman');
@@ -266,6 +267,139 @@ describe('podman --runtime moat-runtime', () => {
     expect(r.stderr).toContain(
       "moat-runtime: oci.create denied by rego:data.moat.authz.decision: capability SYS_ADMIN is not allowed (the container's spec asks for it)",
     );
+  });
+
+  it('refuses a sysctl outside the safe namespaced set, with the policy’s reason in podman’s output', () => {
+    const r = withMoat([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--sysctl',
+      'kernel.msgmax=65536',
+      IMAGE,
+      'true',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(
+      'moat-runtime: oci.create denied by rego:data.moat.authz.decision: sysctl kernel.msgmax is not allowed (not one of the safe namespaced sysctls)',
+    );
+    // one of the safe set runs
+    const ok = withMoat([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--sysctl',
+      'kernel.shm_rmid_forced=1',
+      IMAGE,
+      'cat',
+      '/proc/sys/kernel/shm_rmid_forced',
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe('1\n');
+  });
+
+  it('a caller’s looser seccomp profile: unshare stays refused inside (replaced, or narrowed to moat’s rules)', () => {
+    // A short deny list on an allow-by-default filter; plain podman lets unshare through with it.
+    const denyList = path.join(dir, 'seccomp-deny-list.json');
+    writeFileSync(
+      denyList,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['reboot'], action: 'SCMP_ACT_ERRNO' }],
+      }),
+    );
+    const args = (file: string) => [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--security-opt',
+      `seccomp=${file}`,
+      IMAGE,
+    ];
+    const plain = podman([...args(denyList), 'unshare', '-U', 'true']);
+    expect(plain.stderr + plain.code).toBe('0');
+    const r = withMoat([...args(denyList), 'unshare', '-U', 'true']);
+    expect(r.stderr).toMatch(/unshare.*Operation not permitted/);
+    expect(r.code).not.toBe(0);
+    // moat's own profile with unshare added to what it allows: narrowed back.
+    const ref = resolveSeccomp(defaultProfile(), { capabilities: [], arch: process.arch });
+    const plusUnshare = path.join(dir, 'seccomp-plus-unshare.json');
+    writeFileSync(
+      plusUnshare,
+      JSON.stringify({
+        ...ref,
+        syscalls: [...(ref.syscalls ?? []), { names: ['unshare'], action: 'SCMP_ACT_ALLOW' }],
+      }),
+    );
+    const n = withMoat([...args(plusUnshare), 'sh', '-c', 'echo in; unshare -U true']);
+    expect(n.stdout).toBe('in\n');
+    expect(n.stderr).toMatch(/unshare.*Operation not permitted/);
+    expect(n.code).not.toBe(0);
+    expect(readFileSync(decisions, 'utf8')).toContain(
+      "moat: hardened linux.seccomp: narrowed to moat's default profile for what it let through further (unshare)",
+    );
+  });
+
+  it('update is judged: it reaches moat’s program; lifting the pids limit is refused', () => {
+    const n = name('update');
+    const run = withMoat(['run', '-d', '--name', n, '--network', 'none', IMAGE, 'sleep', '600']);
+    expect(run.stderr).toBe('');
+    const id = run.stdout.trim();
+    // podman runs the runtime itself for update, not through conmon, and with an environment of
+    // its own making (PATH and XDG_RUNTIME_DIR only: no HOME, none of conmon_env_vars), so
+    // moat-runtime looks for oci.json in the home of uid 0 in podman's user namespace, /root, and
+    // fails closed when it cannot read it. What this shows is that update reaches moat's program:
+    // passed through, runc would fail here on the missing cgroup (rootless, cgroup v1) instead.
+    // (podman 4.3 has no --pids-limit for update: it hands the runtime a --resources file.)
+    const viaPodman = withMoat(['update', '--memory', '64m', n]);
+    expect(viaPodman.code).not.toBe(0);
+    expect(viaPodman.stderr).toMatch(/^moat-runtime: /m);
+    expect(viaPodman.stderr).not.toContain('could not join or create cgroup');
+    // moat-runtime as containerd's shim and conmon call it: with moat's settings in its environment.
+    const moatEnv = {
+      ...podmanEnv(),
+      MOAT_POLICY: path.join(e.root, 'policies/authz.rego'),
+      MOAT_OCI_CONFIG: path.join(dir, 'oci.json'),
+      MOAT_OCI_LOG: decisions,
+      XDG_CACHE_HOME: path.join(dir, 'cache'),
+    };
+    // runc's root for this runtime, as podman gives it (rootless, no XDG_RUNTIME_DIR: under /tmp)
+    const runRoot = `/tmp/podman-run-${process.getuid!()}`;
+    const root = readdirSync(runRoot)
+      .map((d) => path.join(runRoot, d))
+      .find((d) => existsSync(path.join(d, id, 'state.json')));
+    expect(root).toBeDefined();
+    const direct = (...args: string[]) =>
+      spawnSync(RUNTIME, ['--root', root!, 'update', ...args, id], { env: moatEnv, encoding: 'utf8' });
+    const lifted = direct('--pids-limit', '-1');
+    expect(lifted.stderr).toContain(
+      `moat-runtime: oci.update denied by rego:data.moat.authz.decision: removing container ${id}'s pids limit is not allowed (the update asks for none)`,
+    );
+    expect(lifted.status).toBe(1);
+    const raised = direct('--pids-limit', '1000000');
+    expect(raised.stderr).toContain(
+      `raising container ${id}'s pids limit to 1000000 is not allowed (at most 2048)`,
+    );
+    expect(raised.status).toBe(1);
+    // a lower limit is allowed; runc then fails on the missing cgroup
+    const lowered = direct('--pids-limit', '100');
+    expect(lowered.stderr).toContain('could not join or create cgroup');
+    const decided = readFileSync(decisions, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; id?: string })
+      .filter((l) => l.id === id && l.msg.startsWith('moat: oci.update'))
+      .map((l) => l.msg);
+    expect(decided).toEqual([
+      'moat: oci.update denied',
+      'moat: oci.update denied',
+      'moat: oci.update allowed',
+    ]);
+    expect(podman(['rm', '-f', '-t', '0', n]).code).toBe(0);
   });
 
   it('seccomp=unconfined still runs under moat’s profile, and capabilities outside the allow-list are dropped', () => {

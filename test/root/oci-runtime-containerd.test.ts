@@ -216,6 +216,49 @@ describe('ctr run --runc-binary moat-runtime', () => {
     expect(ctr(['containers', 'delete', 'c-landlock-exec']).code).toBe(0);
   });
 
+  it('update is judged: the pids limit may be lowered, not removed nor raised past the default', async () => {
+    const d = ctr(['run', '--runc-binary', RUNTIME, '-d', IMAGE, 'c-upd', 'sleep', '60']);
+    expect(d.stderr).toBe('');
+    const pidsMax = () =>
+      [`/sys/fs/cgroup/pids/${NS}/c-upd/pids.max`, `/sys/fs/cgroup/${NS}/c-upd/pids.max`]
+        .filter((f) => existsSync(f))
+        .map((f) => readFileSync(f, 'utf8'))[0];
+    for (let i = 0; i < 50 && !pidsMax(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pidsMax()).toBe('2048\n');
+    // moat-runtime as the runc shim calls it for an update (ctr here has no tasks update).
+    const env = {
+      ...process.env,
+      MOAT_POLICY: `${path.join(root, 'policies/authz.rego')}:${path.join(dir, 'data.json')}`,
+      MOAT_OCI_CONFIG: path.join(dir, 'oci.json'),
+      MOAT_OCI_LOG: path.join(dir, 'decisions.log'),
+      XDG_CACHE_HOME: path.join(dir, 'cache'),
+    };
+    const update = (args: string[], input?: string) =>
+      spawnSync(RUNTIME, ['--root', `/run/containerd/runc/${NS}`, 'update', ...args, 'c-upd'], {
+        env,
+        input,
+        encoding: 'utf8',
+      });
+    const removed = update(['--resources', '-'], JSON.stringify({ pids: { limit: -1 } }));
+    expect(removed.stderr).toContain(
+      "moat-runtime: oci.update denied by rego:data.moat.authz.decision: removing container c-upd's pids limit is not allowed (the update asks for none)",
+    );
+    expect(removed.status).toBe(1);
+    const raised = update(['--pids-limit', '100000']);
+    expect(raised.stderr).toContain(
+      "raising container c-upd's pids limit to 100000 is not allowed (at most 2048)",
+    );
+    expect(pidsMax()).toBe('2048\n');
+    const lowered = update(['--resources', '-'], JSON.stringify({ pids: { limit: 100 } }));
+    expect(lowered.stderr).toBe('');
+    expect(lowered.status).toBe(0);
+    expect(pidsMax()).toBe('100\n');
+    ctr(['tasks', 'kill', '-s', 'SIGKILL', 'c-upd']);
+    for (let i = 0; i < 50 && ctr(['tasks', 'delete', 'c-upd']).code !== 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(ctr(['containers', 'delete', 'c-upd']).code).toBe(0);
+  });
+
   it('refuses --cap-add CAP_SYS_ADMIN and --privileged, with the policy’s reason in ctr’s error', () => {
     const cap = run('c-cap', ['--cap-add', 'CAP_SYS_ADMIN'], ['true']);
     expect(cap.code).not.toBe(0);

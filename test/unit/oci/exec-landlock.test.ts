@@ -31,7 +31,7 @@ function container(
     `#!/bin/sh\n[ "$1" = state ] || exit 1\necho '${JSON.stringify({ id: name, bundle })}'\n`,
   );
   chmodSync(runc, 0o755);
-  return { runtime: runc, globals: [] };
+  return runc;
 }
 
 const RULESET = JSON.stringify({
@@ -60,7 +60,11 @@ describe('moat-runtime exec under the container’s Landlock ruleset', () => {
     const runc = container('c1', { [LANDLOCK_ANNOTATION]: RULESET });
     const file = path.join(dir, 'process.json');
     writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'id'], cwd: '/' }));
-    const p = await prepareExec(parseArgv(['exec', '--process', file, '--detach', 'c1']), log, env, runc);
+    const p = await prepareExec(
+      parseArgv(['--runtime-binary', runc, 'exec', '--process', file, '--detach', 'c1']),
+      log,
+      env,
+    );
     try {
       const out = p.args.find((a) => a.startsWith('--process='))!.slice('--process='.length);
       const proc = JSON.parse(readFileSync(out, 'utf8')) as { args: string[]; noNewPrivileges: boolean };
@@ -76,16 +80,30 @@ describe('moat-runtime exec under the container’s Landlock ruleset', () => {
 
   it('the command on the command line: moat-init before it, after the ID', async () => {
     const runc = container('c2', { [LANDLOCK_ANNOTATION]: RULESET });
-    const p = await prepareExec(parseArgv(['exec', 'c2', 'ls', '-l']), log, env, runc);
+    const p = await prepareExec(parseArgv(['--runtime-binary', runc, 'exec', 'c2', 'ls', '-l']), log, env);
     expect(p.args.slice(-(PREFIX.length + 3))).toEqual(['c2', ...PREFIX, 'ls', '-l']);
   });
 
-  it('no prefix: no annotation, a bundle that is not moat’s, no state, or moat-init elsewhere', () => {
-    expect(landlockPrefix(container('c3', undefined), 'c3')).toEqual([]);
-    expect(landlockPrefix(container('c4', { [LANDLOCK_ANNOTATION]: RULESET }, 'other'), 'c4')).toEqual([]);
-    expect(landlockPrefix({ runtime: '/bin/false', globals: [] }, 'c5')).toEqual([]);
-    expect(landlockPrefix(undefined, 'c5')).toEqual([]);
+  it('no prefix: no annotation, a spec that is not moat’s copy, none at all; moat-init where the annotation says', () => {
+    const ours = {
+      bundle: '/b/.moat-runtime',
+      spec: { root: { path: 'r' }, annotations: { [LANDLOCK_ANNOTATION]: RULESET } },
+    };
+    expect(landlockPrefix(ours)).toEqual(PREFIX);
+    expect(landlockPrefix({ ...ours, spec: { root: { path: 'r' } } })).toEqual([]);
+    expect(landlockPrefix({ ...ours, bundle: '/b' })).toEqual([]);
+    expect(landlockPrefix({ bundle: null, spec: null })).toEqual([]);
     const alt = JSON.stringify({ ...JSON.parse(RULESET), init: '/dev/moat-init' });
-    expect(landlockPrefix(container('c6', { [LANDLOCK_ANNOTATION]: alt }), 'c6')[0]).toBe('/dev/moat-init');
+    expect(
+      landlockPrefix({
+        ...ours,
+        spec: { root: { path: 'r' }, annotations: { [LANDLOCK_ANNOTATION]: alt } },
+      })[0],
+    ).toBe('/dev/moat-init');
+  });
+
+  it('a container that is not there (runc state fails): no prefix, the exec goes on to runc', async () => {
+    const p = await prepareExec(parseArgv(['--runtime-binary', '/bin/false', 'exec', 'c5', 'ls']), log, env);
+    expect(p.args.slice(-2)).toEqual(['c5', 'ls']);
   });
 });

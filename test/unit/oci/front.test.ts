@@ -60,11 +60,14 @@ describe('bin/moat-runtime', () => {
     expect(front(['start', 'c1']).got).toEqual(['nested=1', 'start', 'c1']);
   });
 
-  it('sends create, run, exec, features, unknown and moat’s own flags to the Node program', () => {
+  it('sends create, run, exec, update, features, unknown and moat’s own flags to the Node program', () => {
     for (const args of [
       ['create', '--bundle', '/b', 'c1'],
       ['--root', '/r', 'run', 'c1'],
       ['exec', 'c1', 'sh'],
+      // update can lift the limits create was judged with
+      ['update', '--pids-limit', '0', 'c1'],
+      ['--root', '/r', 'update', '--resources', '-', 'c1'],
       ['features'],
       ['--version'],
       // (this host has no systemd: /run/systemd/system is absent)

@@ -73,7 +73,7 @@ describe('hardening a caller’s spec', () => {
     expect(a.spec).toBe(input);
     expect(a.changes.length).toBe(harden(spec(), opts('enforce')).changes.length);
     const o = harden(input, opts('off'));
-    expect(o).toEqual({ spec: input, changes: [], applied: false });
+    expect(o).toMatchObject({ spec: input, changes: [], applied: false, seccomp: { kind: 'none' } });
   });
 
   it('keeps a caller’s confining filter; replaces an unconfined one; no pids limit without a cgroup', () => {
@@ -93,6 +93,97 @@ describe('hardening a caller’s spec', () => {
     expect(
       seccompUnconfined({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ action: 'SCMP_ACT_ERRNO' }] }),
     ).toBe(false);
+  });
+});
+
+describe('a caller’s looser seccomp filter', () => {
+  const withFilter = (sc: Record<string, unknown>) => {
+    const s = spec();
+    s.linux!.seccomp = sc;
+    return s;
+  };
+  type Filter = { defaultAction: string; syscalls: { names: string[]; action: string; args?: unknown[] }[] };
+  const rulesFor = (sc: unknown, name: string) =>
+    (sc as Filter).syscalls
+      .filter((r) => r.names.includes(name))
+      .map((r) => ({ action: r.action, args: r.args }));
+
+  it('enforce: a filter that lets through by default (a short deny list) is replaced by moat’s profile', () => {
+    const input = withFilter({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['reboot', 'kexec_load'], action: 'SCMP_ACT_ERRNO' }],
+    });
+    const h = harden(input, opts('enforce'));
+    const sc = h.spec.linux!.seccomp as unknown as Filter;
+    expect(sc.defaultAction).toBe('SCMP_ACT_ERRNO');
+    expect(rulesFor(sc, 'unshare')).toEqual([]);
+    expect(h.changes.find((c) => c.field === 'linux.seccomp')?.change).toMatch(
+      /^filter that lets through what it does not name \(default action SCMP_ACT_ALLOW\) replaced by moat's default profile \(\d+ rules\)$/,
+    );
+    expect(h.seccomp).toMatchObject({ kind: 'default-allow', looser: ['defaultAction'] });
+  });
+
+  it('enforce: a blocking filter that allows what moat blocks is narrowed to moat’s rules for those syscalls', () => {
+    const input = withFilter({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        { names: ['read', 'write', 'unshare', 'mount', 'keyctl', 'bpf', 'clone'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['setns'], action: 'SCMP_ACT_LOG' },
+        { names: ['chmod'], action: 'SCMP_ACT_ERRNO' },
+      ],
+    });
+    const h = harden(input, opts('enforce'));
+    const sc = h.spec.linux!.seccomp as unknown as Filter;
+    expect(sc.defaultAction).toBe('SCMP_ACT_ERRNO');
+    for (const n of ['unshare', 'mount', 'keyctl', 'bpf', 'setns']) expect(rulesFor(sc, n), n).toEqual([]);
+    expect(rulesFor(sc, 'read')).toEqual([{ action: 'SCMP_ACT_ALLOW', args: undefined }]);
+    expect(rulesFor(sc, 'chmod')).toEqual([{ action: 'SCMP_ACT_ERRNO', args: undefined }]);
+    // clone: only with moat's argument conditions (no namespace flags without CAP_SYS_ADMIN)
+    const clone = rulesFor(sc, 'clone');
+    expect(clone.length).toBeGreaterThan(0);
+    expect(
+      clone.every((r) => r.action === 'SCMP_ACT_ALLOW' && Array.isArray(r.args) && r.args.length > 0),
+    ).toBe(true);
+    expect(h.seccomp).toEqual({
+      kind: 'custom',
+      looser: ['bpf', 'clone', 'keyctl', 'mount', 'setns', 'unshare'],
+      looser_count: 6,
+    });
+    expect(h.changes.find((c) => c.field === 'linux.seccomp')?.change).toBe(
+      "narrowed to moat's default profile for what it let through further (bpf, clone, keyctl, mount, setns, unshare)",
+    );
+    // audit: the same change listed, the caller's filter kept
+    const a = harden(input, opts('audit'));
+    expect(a.spec.linux!.seccomp).toEqual(input.linux!.seccomp);
+    expect(a.changes.find((c) => c.field === 'linux.seccomp')?.change).toMatch(/^narrowed/);
+  });
+
+  it('a filter on an architecture moat does not filter, or with SPEC_ALLOW, loses them', () => {
+    const h = harden(
+      withFilter({
+        defaultAction: 'SCMP_ACT_ERRNO',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_MIPS'],
+        flags: ['SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
+        syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+      }),
+      opts('enforce'),
+    );
+    const sc = h.spec.linux!.seccomp as { architectures: string[]; flags: string[] };
+    expect(sc.architectures).toEqual(['SCMP_ARCH_X86_64']);
+    expect(sc.flags).toEqual([]);
+    expect(h.seccomp?.looser).toEqual(['architectures', 'flags']);
+  });
+
+  it('refuses a filter whose rules runc could not read as moat does', () => {
+    for (const sc of [
+      { syscalls: [] },
+      { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: 'mount', action: 'SCMP_ACT_ALLOW' }] },
+      {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        syscalls: [{ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{}] }],
+      },
+    ])
+      expect(() => checkSpec({ root: { path: 'r' }, linux: { seccomp: sc } })).toThrow(OciError);
   });
 });
 

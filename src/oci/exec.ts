@@ -14,6 +14,11 @@
  *
  * A pod's container keeps oci.json's namespaceCapabilities for its Kubernetes namespace here too:
  * the namespace is read from moat's copy of its spec (`runc state` names the bundle).
+ *
+ * Landlock: where that copy (`<bundle>/.moat-runtime/config.json`) records moat's ruleset
+ * (`io.moat.landlock`, landlock.ts), the exec'd command runs through moat-init with the same
+ * ruleset (runc starts it outside the container's first process, which alone inherits it). A spec
+ * that cannot be read gives no prefix.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +27,8 @@ import { flagArgs, str, type Invocation } from './argv.js';
 import { ociConfig } from './config.js';
 import { OciError } from './errors.js';
 import { cutProcess, normalizeCap, type Change } from './harden.js';
+import { BUNDLE_DIR } from './create.js';
+import { execPrefixOf } from './landlock.js';
 import { decisionLog, type RuncLog } from './log.js';
 import { checkKeys, readBounded, type CallerSpec } from './spec.js';
 import { podFacts } from './facts.js';
@@ -70,17 +77,37 @@ function parseProcess(file: string): Process {
   return p;
 }
 
+/** The container's spec as runc has it (moat's copy when moat-runtime created it), through `runc state`. */
+function containerSpec(
+  inv: Invocation,
+  id: string | undefined,
+): { bundle: string | null; spec: CallerSpec | null } {
+  if (!id) return { bundle: null, spec: null };
+  const runtime = runtimeBinary(str(inv.global, 'runtime-binary'));
+  return currentSpec(runtime, flagArgs(inv.global, ['runtime-binary', 'help', 'version']), id);
+}
+
 /**
  * oci.json's namespaceCapabilities for the container's pod: its namespace read from the spec moat
- * wrote at create (found through `runc state`), only when any are configured.
+ * wrote at create, only when any are configured.
  */
-function namespaceCaps(inv: Invocation, id: string, perNs: Record<string, string[]>): string[] {
+function namespaceCaps(spec: CallerSpec | null, perNs: Record<string, string[]>): string[] {
   if (Object.keys(perNs).length === 0) return [];
-  const runtime = runtimeBinary(str(inv.global, 'runtime-binary'));
-  const { spec } = currentSpec(runtime, flagArgs(inv.global, ['runtime-binary', 'help', 'version']), id);
   const annotations = spec?.annotations;
   const ns = typeof annotations === 'object' && annotations !== null ? podFacts(annotations).namespace : null;
   return ns !== null && Object.hasOwn(perNs, ns) ? perNs[ns] : [];
+}
+
+/**
+ * The prefix that runs an exec'd command under the container's Landlock ruleset ([]: none, or a
+ * spec that is not moat's copy).
+ */
+export function landlockPrefix(c: { bundle: string | null; spec: CallerSpec | null }): string[] {
+  if (c.bundle === null || path.basename(c.bundle) !== BUNDLE_DIR) return [];
+  const a = c.spec?.annotations as unknown;
+  return typeof a === 'object' && a !== null && !Array.isArray(a)
+    ? execPrefixOf(a as Record<string, string>)
+    : [];
 }
 
 export async function prepareExec(inv: Invocation, log: RuncLog, env = process.env): Promise<PreparedExec> {
@@ -88,8 +115,9 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
   const passThrough = { args: [...flagArgs(inv.flags), ...inv.args], cleanup: async () => undefined };
   if (cfg.mode === 'off') return passThrough;
   const id = inv.args[0];
+  const current = containerSpec(inv, id);
   const allow = new Set(
-    [...cfg.capabilities, ...namespaceCaps(inv, id, cfg.namespaceCapabilities)].map(normalizeCap),
+    [...cfg.capabilities, ...namespaceCaps(current.spec, cfg.namespaceCapabilities)].map(normalizeCap),
   );
   const report = (changes: Change[]) => {
     for (const c of changes)
@@ -101,9 +129,16 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
         { id },
       );
   };
+  const prefix = landlockPrefix(current);
+  const landlockChange = (field: string): Change[] =>
+    prefix.length ? [{ field, change: `run under the container's Landlock ruleset by ${prefix[0]}` }] : [];
   const file = str(inv.flags, 'process');
   if (file !== undefined) {
     const { process: p, changes } = hardenProcess(parseProcess(file), allow);
+    if (prefix.length && Array.isArray(p.args) && p.args.length) {
+      p.args = [...prefix, ...p.args];
+      changes.push(...landlockChange('process.args'));
+    }
     report(changes);
     if (cfg.mode !== 'enforce') return passThrough;
     const dir = mkdtempSync(path.join(tmpdir(), 'moat-runtime-exec-'));
@@ -123,6 +158,8 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
   const changes: Change[] = [];
   if (dropped.length) changes.push({ field: '--cap', change: `dropped ${dropped.join(', ')}` });
   if (inv.flags.get('no-new-privs') !== true) changes.push({ field: '--no-new-privs', change: 'set' });
+  const withPrefix = prefix.length && inv.args.length > 1;
+  if (withPrefix) changes.push(...landlockChange('args'));
   report(changes);
   if (cfg.mode !== 'enforce') return passThrough;
   const flags = new Map(inv.flags);
@@ -130,5 +167,6 @@ export async function prepareExec(inv: Invocation, log: RuncLog, env = process.e
   if (kept.length) flags.set('cap', kept);
   else flags.delete('cap');
   flags.set('no-new-privs', true);
-  return { args: [...flagArgs(flags), ...inv.args], cleanup: async () => undefined };
+  const args = withPrefix ? [inv.args[0], ...prefix, ...inv.args.slice(1)] : inv.args;
+  return { args: [...flagArgs(flags), ...args], cleanup: async () => undefined };
 }

@@ -20,7 +20,8 @@
  * - pids: a limit where the spec sets none, only where the spec has a cgroup (cgroupsPath): a
  *   rootless caller without one (podman with cgroupfs) gets no cgroup from runc, and a limit
  *   there would fail the create.
- * Not applied: moat's Landlock init (it needs moat-init inside the container's root: a later step).
+ * - Landlock: moat-init at /dev/init before the command, last (it may allow its three calls in the
+ *   seccomp filter worked out above): landlock.ts.
  */
 import {
   compareSeccomp,
@@ -32,6 +33,7 @@ import {
 import { MASKED_PATHS, NO_NEW_PRIVILEGES, READONLY_PATHS } from '../runtime/spec/security.js';
 import type { HardeningMode } from './config.js';
 import { CAP_SETS, type CallerSpec } from './spec.js';
+import { applyLandlock, type LandlockHost, type OciLandlock } from './landlock.js';
 
 export interface Change {
   /** The spec field, dotted (`process.capabilities.bounding`). */
@@ -46,6 +48,8 @@ export interface HardenOptions {
   pidsLimit: number;
   arch: NodeJS.Architecture;
   kernelVersion: string;
+  /** The host's Landlock and the caller's bundle (root.path is relative to it); none: not applied. */
+  landlock?: { host: LandlockHost; bundle: string };
 }
 
 export interface Hardened {
@@ -54,6 +58,8 @@ export interface Hardened {
   changes: Change[];
   /** Whether the changes were applied (enforce). */
   applied: boolean;
+  /** Landlock as worked out (facts.oci.landlock); absent in off mode. */
+  landlock?: OciLandlock;
   /** The caller's filter against moat's profile (every mode, off too). */
   seccomp?: SeccompFacts;
 }
@@ -222,7 +228,8 @@ export function harden(input: CallerSpec, o: HardenOptions): Hardened {
     resources.pids = { ...(resources.pids ?? {}), limit: o.pidsLimit };
     changes.push({ field: 'linux.resources.pids.limit', change: `set to ${o.pidsLimit}` });
   }
+  const landlock = applyLandlock(spec, o.landlock?.host, o.landlock?.bundle ?? '/', changes);
   return o.mode === 'enforce'
-    ? { spec, changes, applied: true, seccomp: sc.facts }
-    : { spec: input, changes, applied: false, seccomp: sc.facts };
+    ? { spec, changes, applied: true, seccomp: sc.facts, landlock }
+    : { spec: input, changes, applied: false, seccomp: sc.facts, landlock };
 }

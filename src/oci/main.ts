@@ -60,7 +60,8 @@ function features(runtime: string, globals: string[]): number {
     ...j.annotations,
     'org.moat.runtime': 'moat-runtime',
     'org.moat.runtime.policy': 'rego:data.moat.authz.decision (oci.create)',
-    'org.moat.runtime.hardening': 'seccomp,capabilities,noNewPrivileges,maskedPaths,readonlyPaths,pids',
+    'org.moat.runtime.hardening':
+      'seccomp,capabilities,noNewPrivileges,maskedPaths,readonlyPaths,pids,landlock',
   };
   process.stdout.write(JSON.stringify(j, null, 4) + '\n');
   return 0;

@@ -11,6 +11,7 @@ import { defineRoute, type AnyRoute } from '../api/router.js';
 import { OCI_DEFAULTS, type HardeningMode } from './config.js';
 import { callerFacts, ociSummary, podFacts } from './facts.js';
 import { harden, type Hardened } from './harden.js';
+import { hostLandlock } from './landlock.js';
 import { checkSpec, type CallerSpec } from './spec.js';
 import { ociUpdateRoute } from './update.js';
 
@@ -71,13 +72,17 @@ export function ociCreateFacts(req: {
     pidsLimit: req.pidsLimit,
     arch: process.arch,
     kernelVersion: release(),
+    landlock: { host: hostLandlock(), bundle },
   });
   return {
     facts: {
       spec,
       pod,
       caller: callerFacts(id, bundle, spec),
-      oci: ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }, h.seccomp),
+      oci: {
+        ...ociSummary(spec, bundle, { mode, changes: h.changes, applied: h.applied }, h.seccomp),
+        landlock: h.landlock ?? null,
+      },
     },
     result: { ...h, mode },
   };

@@ -145,6 +145,121 @@ describe('podman --runtime moat-runtime', () => {
     expect(r.status).toBe(0);
   });
 
+  it('Landlock: moat-init confines writes to the mounts that allow them; /dev gets no new files', () => {
+    // --read-only with a writable --tmpfs /w: /w is writable, the root is not (EROFS), and /dev (a
+    // tmpfs the container's root could write) takes no new file: Landlock's EACCES.
+    const r = withMoat([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--read-only',
+      '--tmpfs',
+      '/w',
+      IMAGE,
+      'sh',
+      '-c',
+      'echo ok > /w/f && cat /w/f; echo x > /dev/null && echo null-ok; mkdir /dev/x; touch /x; exit 0',
+    ]);
+    expect(r.stdout).toBe('ok\nnull-ok\n');
+    expect(r.stderr).toContain("mkdir: can't create directory '/dev/x': Permission denied");
+    expect(r.stderr).toContain('touch: /x: Read-only file system');
+    expect(r.code).toBe(0);
+    const log = readFileSync(decisions, 'utf8');
+    expect(log).toContain('moat: hardened process.args: run under Landlock by /dev/init: writable ');
+    expect(log).toContain('moat: hardened mounts: added moat-init at /dev/init (read-only bind)');
+    // A writable root: the whole root is writable (beneath it, /dev too: Landlock's rules add up).
+    const rw = withMoat(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'mkdir /x && echo rw-ok']);
+    expect(rw.stderr).toBe('');
+    expect(rw.stdout).toBe('rw-ok\n');
+  });
+
+  it('Landlock: podman exec runs under the container’s ruleset', () => {
+    const n = name('landlock-exec');
+    const run = withMoat([
+      'run',
+      '-d',
+      '--name',
+      n,
+      '--network',
+      'none',
+      '--read-only',
+      '--tmpfs',
+      '/w',
+      IMAGE,
+      'sleep',
+      '600',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const ex = withMoat(['exec', n, 'sh', '-c', 'echo a > /w/a && cat /w/a; mkdir /dev/y']);
+    expect(ex.stdout).toBe('a\n');
+    expect(ex.stderr).toContain("mkdir: can't create directory '/dev/y': Permission denied");
+    // A command that is not there: podman's status for it, and why.
+    const missing = withMoat(['exec', n, 'no-such-command']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('no-such-command');
+    expect(podman(['rm', '-f', '-t', '0', n]).code).toBe(0);
+  });
+
+  it('Landlock with podman --init: moat-init runs podman’s init (/run/podman-init) under the ruleset', () => {
+    const r = withMoat([
+      'run',
+      '--rm',
+      '--init',
+      '--network',
+      'none',
+      '--read-only',
+      IMAGE,
+      'sh',
+      '-c',
+      'cat /proc/1/cmdline | tr "\\0" " "; echo; mkdir /dev/x',
+    ]);
+    // PID 1 is podman's init (moat-init ran it in its place), the command its child.
+    expect(r.stdout).toMatch(/^\/run\/podman-init -- sh -c /);
+    expect(r.stderr).toContain("mkdir: can't create directory '/dev/x': Permission denied");
+    expect(readFileSync(decisions, 'utf8')).toContain(
+      'moat: hardened mounts: added moat-init at /dev/init (read-only bind)',
+    );
+  });
+
+  it('Landlock: podman exec -it runs under the ruleset, with a terminal', () => {
+    const n = name('landlock-it');
+    const run = withMoat([
+      'run',
+      '-d',
+      '--name',
+      n,
+      '--network',
+      'none',
+      '--read-only',
+      IMAGE,
+      'sleep',
+      '600',
+    ]);
+    expect(run.code).toBe(0);
+    const cmd = `podman --runtime ${RUNTIME} exec -it ${n} sh -c 'tty; mkdir /dev/z || echo refused'`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      env: podmanEnv(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stdout.replace(/\r|\^@/g, '')).toMatch(
+      /^\/dev\/pts\/\d+\nmkdir: can't create directory '\/dev\/z': Permission denied\nrefused\n$/,
+    );
+    expect(r.status).toBe(0);
+    expect(podman(['rm', '-f', '-t', '0', n]).code).toBe(0);
+  });
+
+  it('Landlock: a command that is not there fails the create with runc’s message', () => {
+    const r = withMoat(['run', '--rm', '--network', 'none', IMAGE, 'no-such-command']);
+    expect(r.code).toBe(127);
+    expect(r.stdout).toBe('');
+    // runc's words, through moat-init --check-exec (a createContainer hook).
+    expect(r.stderr).toMatch(/exec: \\?"no-such-command\\?": executable file not found in \$PATH/);
+    expect(r.stderr).toContain('OCI runtime attempted to invoke a command that was not found');
+  });
+
   it('refuses --cap-add SYS_ADMIN by the default policy, with the reason in podman’s output', () => {
     const r = withMoat(['run', '--rm', '--network', 'none', '--cap-add', 'SYS_ADMIN', IMAGE, 'true']);
     expect(r.code).not.toBe(0);
@@ -397,6 +512,24 @@ describe('podman --runtime moat-runtime, the fast path (a moat service decides, 
     ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('NoNewPrivs:\t1\nSeccomp:\t2\n');
+  });
+
+  it('Landlock through the native front: /dev takes no new file', () => {
+    const r = fast([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--read-only',
+      '--tmpfs',
+      '/w',
+      IMAGE,
+      'sh',
+      '-c',
+      'echo ok > /w/f && cat /w/f; mkdir /dev/x',
+    ]);
+    expect(r.stdout).toBe('ok\n');
+    expect(r.stderr).toContain("mkdir: can't create directory '/dev/x': Permission denied");
   });
 
   it('fails closed when the service is down: the create fails, with why, and nothing runs', () => {

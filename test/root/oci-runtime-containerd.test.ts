@@ -177,6 +177,45 @@ describe('ctr run --runc-binary moat-runtime', () => {
     expect(ctr(['containers', 'delete', 'c-pids']).code).toBe(0);
   });
 
+  it('Landlock: /dev takes no new file and a --read-only root none; the shim’s exec is under the same ruleset', async () => {
+    const r = run(
+      'c-landlock',
+      ['--read-only'],
+      ['sh', '-c', 'echo a > /dev/shm/a && cat /dev/shm/a; mkdir /dev/x; touch /x; exit 0'],
+    );
+    expect(r.stdout).toBe('a\n');
+    expect(r.stderr).toContain("mkdir: can't create directory '/dev/x': Permission denied");
+    expect(r.stderr).toContain('touch: /x: Read-only file system');
+    const d = ctr([
+      'run',
+      '--runc-binary',
+      RUNTIME,
+      '-d',
+      '--read-only',
+      IMAGE,
+      'c-landlock-exec',
+      'sleep',
+      '60',
+    ]);
+    expect(d.stderr).toBe('');
+    const ex = ctr([
+      'tasks',
+      'exec',
+      '--exec-id',
+      'e1',
+      'c-landlock-exec',
+      'sh',
+      '-c',
+      'mkdir /dev/y || echo refused',
+    ]);
+    expect(ex.stdout).toBe('refused\n');
+    expect(ex.stderr).toContain("mkdir: can't create directory '/dev/y': Permission denied");
+    ctr(['tasks', 'kill', '-s', 'SIGKILL', 'c-landlock-exec']);
+    for (let i = 0; i < 50 && ctr(['tasks', 'delete', 'c-landlock-exec']).code !== 0; i++)
+      await new Promise((res) => setTimeout(res, 100));
+    expect(ctr(['containers', 'delete', 'c-landlock-exec']).code).toBe(0);
+  });
+
   it('update is judged: the pids limit may be lowered, not removed nor raised past the default', async () => {
     const d = ctr(['run', '--runc-binary', RUNTIME, '-d', IMAGE, 'c-upd', 'sleep', '60']);
     expect(d.stderr).toBe('');

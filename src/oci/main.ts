@@ -59,7 +59,7 @@ function features(runtime: string, globals: string[]): number {
   j.annotations = {
     ...j.annotations,
     'org.moat.runtime': 'moat-runtime',
-    'org.moat.runtime.policy': 'rego:data.moat.authz.decision (oci.create)',
+    'org.moat.runtime.policy': 'rego:data.moat.authz.decision (oci.create, oci.update)',
     'org.moat.runtime.hardening':
       'seccomp,capabilities,noNewPrivileges,maskedPaths,readonlyPaths,pids,landlock',
   };

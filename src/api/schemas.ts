@@ -346,65 +346,6 @@ export const fsckBody = {
   properties: { repair: { type: 'boolean' } },
 } as const;
 
-// Image trust (trust-routes.ts).
-export const verifyBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reference'],
-  properties: {
-    reference: { type: 'string', minLength: 1, maxLength: 1024 },
-    tlsVerify,
-  },
-} as const;
-export const signBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reference', 'key'],
-  properties: {
-    reference: { type: 'string', minLength: 1, maxLength: 1024 },
-    key: { type: 'string', pattern: '^/' },
-    password: { type: 'string', maxLength: 4096 },
-    annotations: {
-      type: 'object',
-      maxProperties: 64,
-      additionalProperties: { type: 'string', maxLength: 4096 },
-    },
-    /** Attach a sigstore bundle as an OCI referrer instead of a cosign `.sig` signature. */
-    bundle: { type: 'boolean', default: false },
-    tlsVerify,
-  },
-} as const;
-export const attestBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reference', 'key', 'predicate', 'type'],
-  properties: {
-    reference: { type: 'string', minLength: 1, maxLength: 1024 },
-    key: { type: 'string', pattern: '^/' },
-    password: { type: 'string', maxLength: 4096 },
-    /** The predicate file (a host path: facts.host_paths). */
-    predicate: { type: 'string', pattern: '^/', maxLength: 4096 },
-    /** cosign attest's --type name, or a predicate type URI. */
-    type: { type: 'string', minLength: 1, maxLength: 1024 },
-    tlsVerify,
-  },
-} as const;
-export const trustShowBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reference'],
-  properties: { reference: { type: 'string', minLength: 1, maxLength: 1024 } },
-} as const;
-export const keyGenerateBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['prefix'],
-  properties: {
-    prefix: { type: 'string', pattern: '^/', maxLength: 4096 },
-    password: { type: 'string', maxLength: 4096 },
-  },
-} as const;
-
 // The rest of a container's lifecycle and its observation (lifecycle-routes.ts).
 /**
  * update: the limits to change, as run's (their checks are create's: runtime/update.ts);

@@ -8,7 +8,7 @@ import type { Engine } from '../runtime/engine.js';
 import type { ImageRecord } from '../image/types.js';
 import { hostPath } from './host-facts.js';
 import { defineRoute, type AnyRoute, type RouteContext } from './router.js';
-import * as S from './schemas.js';
+import * as S from './schemas-trust.js';
 
 type Ctx<B> = RouteContext<B>;
 

@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { errnoCode } from '../errors.js';
 import { exists, writeJsonAtomic } from '../util/fsutil.js';
 import { withLock } from '../util/lock.js';
-import { checkDigest, DigestStream, digestHex, sha256Digest } from './digest.js';
+import { digestHex, sha256Digest } from './digest.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
 import { normalizeForStore } from './reference.js';
 import {
@@ -20,6 +18,12 @@ import {
 } from './store-db.js';
 import { fsckStore, type FsckResult } from './store-fsck.js';
 import { lookupImage, shortId } from './store-lookup.js';
+import {
+  writeVerifiedTemp,
+  type BlobExpectation,
+  type BlobWriteObserver,
+  type PutBlobResult,
+} from './store-blob.js';
 import { pruneStore, type PruneOptions, type PruneResult } from './store-prune.js';
 import { prepareRecord } from './store-record.js';
 import {
@@ -34,6 +38,7 @@ import {
   type ProgressFn,
 } from './types.js';
 
+export type { BlobExpectation, BlobWriteObserver, PutBlobResult } from './store-blob.js';
 export type { DigestRecords } from './store-db.js';
 export type { FsckResult } from './store-fsck.js';
 export { lookupImage, shortId } from './store-lookup.js';
@@ -59,7 +64,7 @@ export type { PruneImages, PruneOptions, PruneResult } from './store-prune.js';
  * This file owns the store's layout, its blobs (put, read, list), its records (add, tag, remove,
  * resolve) and the lock discipline: every images.json update runs in `withLock` (this instance's
  * queue, then images.lock). Beside it: store-db.ts (reading images.json; the view of the store
- * fsck and prune get), store-record.ts (the record checked and built for `addImages`),
+ * fsck and prune get), store-blob.ts (a blob written to a temp file, verified while it streams), store-record.ts (the record checked and built for `addImages`),
  * store-lookup.ts (how a typed name or ID finds a record), store-fsck.ts (`fsck`, lock-free) and
  * store-prune.ts (`prune`, under that same lock).
  *
@@ -73,24 +78,6 @@ export interface ImageStoreOptions {
   lockTimeoutMs?: number;
   /** Records kept per image by manifest digest, removed with the image (see DigestRecords). */
   records?: DigestRecords[];
-}
-
-export interface BlobExpectation {
-  digest: string;
-  size?: number;
-}
-
-/** Told where an incoming blob is written and how far (to read it while it downloads). */
-export interface BlobWriteObserver {
-  opened(tmpFile: string): void;
-  wrote(total: number): void;
-}
-
-export interface PutBlobResult {
-  digest: string;
-  size: number;
-  /** False when the store already had the blob. */
-  created: boolean;
 }
 
 export interface AddImageRequest {
@@ -205,71 +192,8 @@ export class ImageStore {
     expected?: BlobExpectation,
     opts: { onProgress?: ProgressFn; observer?: BlobWriteObserver } = {},
   ): Promise<PutBlobResult> {
-    if (expected) {
-      checkDigest(expected.digest, 'expected digest');
-      if (expected.size !== undefined && !(Number.isSafeInteger(expected.size) && expected.size >= 0)) {
-        throw new ImageError('IMAGE_SIZE_MISMATCH', `invalid expected size ${expected.size}`);
-      }
-    }
+    const { tmp, digest, size } = await writeVerifiedTemp(this.tmpDir, source, expected, opts);
     await fsp.mkdir(path.join(this.root, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
-    await fsp.mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(this.tmpDir, `blob-${randomBytes(8).toString('hex')}`);
-    const what = expected ? `blob ${expected.digest}` : 'blob';
-    const counter = new DigestStream({
-      maxBytes: expected?.size,
-      tooLarge: (n) =>
-        new ImageError(
-          'IMAGE_SIZE_MISMATCH',
-          `${what} is larger than the announced ${expected?.size} bytes`,
-          {
-            details: { expected: expected?.size, atLeast: n },
-          },
-        ),
-      onBytes: opts.onProgress
-        ? (n) =>
-            opts.onProgress?.({ phase: 'blob', current: n, total: expected?.size, digest: expected?.digest })
-        : undefined,
-    });
-    const input = Buffer.isBuffer(source) ? Readable.from([source]) : source;
-    const fh = await fsp.open(tmp, 'wx', 0o400);
-    const observer = opts.observer;
-    let written = 0;
-    try {
-      observer?.opened(tmp);
-      // The sink must be allowed to close: with autoClose false it never emits 'close', and
-      // pipeline() (Node 20) waits for that forever.
-      const sink = new Writable({
-        write: (chunk: Buffer, _enc, cb) => {
-          fh.write(chunk).then(() => {
-            written += chunk.length;
-            observer?.wrote(written);
-            cb();
-          }, cb);
-        },
-        final: (cb) => {
-          fh.sync().then(() => cb(), cb);
-        },
-      });
-      await pipeline(input, counter, sink);
-    } catch (e) {
-      await fh.close().catch(() => {});
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
-    await fh.close();
-    const { digest, size } = counter;
-    if (expected?.size !== undefined && size !== expected.size) {
-      await fsp.rm(tmp, { force: true });
-      throw new ImageError('IMAGE_SIZE_MISMATCH', `${what} is ${size} bytes, announced ${expected.size}`, {
-        details: { expected: expected.size, actual: size },
-      });
-    }
-    if (expected && digest !== expected.digest) {
-      await fsp.rm(tmp, { force: true });
-      throw new ImageError('IMAGE_DIGEST_MISMATCH', `${what} has digest ${digest}`, {
-        details: { expected: expected.digest, actual: digest },
-      });
-    }
     const final = this.blobPath(digest);
     if (await exists(final)) {
       await fsp.rm(tmp, { force: true });

@@ -1,24 +1,17 @@
 #!/usr/bin/env node
-// The `moat` command: the bundled CLI when built (faster start), else tsc's modules.
+// The `moat` command: the bundled CLI when built (dist/bundle/cli.cjs, loaded with V8's code
+// cache: see src/util/code-cache.ts), else tsc's modules.
 import { existsSync } from 'node:fs';
-import module from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// Node 22.1+ keeps V8's compiled code of the modules on disk (most of a command's start-up is
-// compiling moat's code); Node 20 has no such cache and skips this. In the user's own cache
-// directory, never a shared one such as /tmp.
-if (typeof module.enableCompileCache === 'function') {
-  try {
-    const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-    module.enableCompileCache(join(cache, 'moat', 'node-compile-cache'));
-  } catch {
-    /* no cache: only slower */
-  }
+const bundled = fileURLToPath(new URL('../dist/bundle/cli.cjs', import.meta.url));
+let main;
+if (existsSync(bundled)) {
+  const { codeCacheDir, createBundleLoader } = await import('../dist/util/code-cache.js');
+  ({ main } = createBundleLoader(codeCacheDir()).load(bundled));
+} else {
+  ({ main } = await import('../dist/cli/index.js'));
 }
-
-const bundled = new URL('../dist/bundle/cli.js', import.meta.url);
-const { main } = await import(existsSync(bundled) ? bundled.href : '../dist/cli/index.js');
 
 main(process.argv).then(
   (code) => {

@@ -128,20 +128,28 @@ function readEntry(file: string): Buffer | 'absent' | 'untrusted' {
   }
 }
 
-/** Remove the oldest entries when there are too many (old builds' chunks). */
+/** Temporary files older than this are left by a process killed while writing: removed. */
+const STALE_TMP_MS = 60 * 60 * 1000;
+
+/**
+ * Remove the oldest entries when there are too many (old builds' chunks), and temporary files a
+ * killed writer left. Runs only after this process wrote entries.
+ */
 function prune(dir: string): void {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.bin'));
-  if (names.length <= MAX_ENTRIES) return;
-  const aged = names
-    .map((n) => {
-      try {
-        return { n, t: statSync(path.join(dir, n)).mtimeMs };
-      } catch {
-        return { n, t: 0 };
-      }
-    })
-    .sort((a, b) => a.t - b.t);
-  for (const { n } of aged.slice(0, names.length - MAX_ENTRIES / 2))
+  const aged: { n: string; t: number }[] = [];
+  for (const n of readdirSync(dir)) {
+    let t = 0;
+    try {
+      t = statSync(path.join(dir, n)).mtimeMs;
+    } catch {
+      /* gone meanwhile: oldest */
+    }
+    if (n.endsWith('.bin')) aged.push({ n, t });
+    else if (n.endsWith('.tmp') && Date.now() - t > STALE_TMP_MS) rmSync(path.join(dir, n), { force: true });
+  }
+  if (aged.length <= MAX_ENTRIES) return;
+  aged.sort((a, b) => a.t - b.t);
+  for (const { n } of aged.slice(0, aged.length - MAX_ENTRIES / 2))
     rmSync(path.join(dir, n), { force: true });
 }
 

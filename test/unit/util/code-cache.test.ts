@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  existsSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
@@ -7,13 +8,14 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { codeCacheDir, createBundleLoader } from '../../../src/util/code-cache.js';
+import { codeCacheDir, createBundleLoader, MAX_ENTRIES } from '../../../src/util/code-cache.js';
 
 // V8 keeps the scripts a process compiled in memory and would serve a second compile of the
 // same source from there, whatever data it is given: these tests compile each source anew, as a
@@ -133,6 +135,32 @@ describe('createBundleLoader', () => {
     chmodSync(cache, 0o700);
     chmodSync(path.dirname(cache), 0o757); // the directory above it, too
     expect(run(entry).dir).toBeUndefined();
+  });
+});
+
+describe('pruning', () => {
+  it('past MAX_ENTRIES the oldest entries go (not those just written), and stale temporary files', () => {
+    const entry = writeBundle();
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    const old = new Date(Date.now() - 2 * 3600_000);
+    for (let i = 0; i <= MAX_ENTRIES; i++) {
+      const f = path.join(cache, `old-${i}.bin`);
+      writeFileSync(f, 'x', { mode: 0o600 });
+      utimesSync(f, old, old);
+    }
+    const stale = path.join(cache, '.a.bin.0123.tmp');
+    const fresh = path.join(cache, '.b.bin.4567.tmp');
+    writeFileSync(stale, 'x');
+    utimesSync(stale, old, old);
+    writeFileSync(fresh, 'x');
+    const r = run(entry);
+    expect(r.stats.written).toBe(3);
+    const left = entries();
+    expect(left.length).toBe(MAX_ENTRIES / 2);
+    expect(left.filter((n) => !n.startsWith('old-'))).toHaveLength(3);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(run(entry).stats.hits).toBe(3);
   });
 });
 

@@ -9,8 +9,9 @@
  *
  * The cache is code, so it is trusted only where nobody else could have written it:
  *   - its directory ($XDG_CACHE_HOME/moat/code-cache/NODE-VERSION-ARCH, else ~/.cache/...) is
- *     created 0700 and used only when it is a real directory owned by this user and writable by
- *     nobody else (not a symlink; for root, never a directory another user owns);
+ *     created 0700, only below a directory of this user's (root given another user's HOME
+ *     creates nothing there), and used only when it is a real directory owned by this user and
+ *     writable by nobody else (not a symlink);
  *   - an entry is read only when it is a regular file (opened O_NOFOLLOW) owned by this user,
  *     writable by nobody else, with one link, and at most MAX_ENTRY_BYTES;
  *   - an entry is named by the sha256 of the source it was made from (and Node's version): a
@@ -90,11 +91,33 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
   );
 }
 
-/** Create the directory if need be; undefined unless it (and moat/code-cache above it) is private. */
+/** S_ISVTX: in a sticky directory only an entry's owner may rename or remove it. */
+const STICKY = 0o1000;
+
+/** The nearest directory at or above `dir` that exists (lstat). */
+function nearestExisting(dir: string): { uid: number; mode: number; isDirectory: boolean } {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      const st = lstatSync(d);
+      return { uid: st.uid, mode: st.mode, isDirectory: st.isDirectory() };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || d === path.dirname(d)) throw e;
+    }
+  }
+}
+
+/**
+ * Create the directory if need be; undefined unless it (and moat/code-cache above it) is private.
+ * Nothing is created under a directory of another user's (root with another user's HOME or
+ * XDG_CACHE_HOME, as `sudo -E` leaves them): the nearest existing directory must be this user's,
+ * or sticky like /tmp (where nobody else can rename or remove what this user creates).
+ */
 function usableDir(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const uid = euid();
+    const top = nearestExisting(dir);
+    if (!top.isDirectory || (top.uid !== uid && (top.mode & STICKY) === 0)) return undefined;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const d of [dir, path.dirname(dir)]) {
       const st = lstatSync(d);
       if (!st.isDirectory() || !privateTo(st, uid)) return undefined;

@@ -20,6 +20,12 @@
  * Anything unusable is ignored: the code is compiled from source, as without a cache. Entries are
  * written once, when the process exits (so they hold what this command compiled lazily too),
  * through a temporary file renamed into place. MOAT_CODE_CACHE=off turns the cache off.
+ *
+ * It imports only node: modules, on purpose: it runs before the bundle on every command, where
+ * each further module costs Node's loader. So it keeps its own small checks instead of
+ * util/paths.ts's privateDir (module-private, and paths.ts brings two rooms' error tables) or the
+ * bounded readers of trust/policy/load.ts and oci/spec.ts (which follow symlinks or throw their
+ * room's errors, and check no owner or link count).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {

@@ -51,7 +51,9 @@ export async function finishRun(
   const oom = state.oom || (await outOfMemory(cgroups, rec.id));
   if ('err' in res) {
     error = `could not start ${launch.argv[0]}: ${res.err.message}`;
-  } else if (!hadPid && state.oomBeforeStart) {
+  } else if (!hadPid && (state.oomBeforeStart || (oom && exitCode !== 0))) {
+    // The watcher saw it, or runc gave up first (its init killed at the limit, "read init-p:
+    // connection reset by peer") before the watcher's next look: the cgroup still says why.
     exitCode = 137;
     error = `the container ran out of memory before its command started (--memory ${mib(rec.limits.memory ?? 0)} is too little)`;
   } else if (!hadPid && state.aborted) {
